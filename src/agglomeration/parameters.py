@@ -1,0 +1,120 @@
+"""Behavioural parameter sections of a scenario: ``[firms]``, ``[behaviour]``, ``[policy]``, ``[output]``.
+
+Each field carries its unit and range in its description; pydantic enforces the range, and unknown keys are
+errors.  The top-level :class:`agglomeration.scenario.Scenario` composes these sections with the world
+sections (regions, logistics, sectors) defined in :mod:`agglomeration.scenario`.
+
+Time unit: one model step (``steps_per_year`` steps a year; default 4 = quarters).
+Money unit: million yuan (CNY m) per step unless a field says otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class FirmsParams(_Section):
+    """Initial firm population."""
+
+    initial_count: int = Field(3000, ge=0, le=50_000_000, description="initial number of firms [firms]")
+    initial_distribution: Literal["data", "uniform", "proportional_to_income"] = Field(
+        "data",
+        description="how initial firms are spread over regions x sectors: 'data' uses "
+        "sectors/regions initial weights (data/initial_firms.csv), 'uniform' equal shares",
+    )
+    productivity_sigma: float = Field(
+        0.35, ge=0.0, le=3.0, description="std. dev. of log productivity at birth [log points]"
+    )
+    initial_equity: float = Field(
+        2.0, ge=0.0, le=1e6, description="equity of a new firm, in units of its sector's fixed cost [-]"
+    )
+
+
+class BehaviourParams(_Section):
+    """Behavioural parameters of firms and markets (see docs/ODD.md, section 7)."""
+
+    steps_per_year: int = Field(4, ge=1, le=365, description="model steps per year [1/year]")
+    # sourcing
+    search_probability: float = Field(
+        0.10, ge=0.0, le=1.0, description="per-step probability that a firm searches suppliers [1/step]"
+    )
+    switching_cost: float = Field(
+        0.05, ge=0.0, le=10.0, description="relative delivered-price gain needed to switch supplier [-]"
+    )
+    # learning
+    productivity_drift: float = Field(
+        0.002, ge=-0.1, le=0.1, description="common log productivity growth [log points/step]"
+    )
+    localisation_spillover: float = Field(
+        0.004, ge=0.0, le=1.0, description="MAR spillover: elasticity of growth to same-sector employment share [-]"
+    )
+    jacobs_spillover: float = Field(
+        0.002, ge=0.0, le=1.0, description="Jacobs spillover: elasticity of growth to local sector diversity [-]"
+    )
+    productivity_shock_sd: float = Field(
+        0.05, ge=0.0, le=2.0, description="sd of the idiosyncratic (Gibrat) log productivity shock [log points/step]"
+    )
+    # factor prices
+    wage_elasticity: float = Field(
+        0.05, ge=0.0, le=2.0, description="elasticity of the local wage to local employment [-]"
+    )
+    rent_elasticity: float = Field(
+        0.3, ge=0.0, le=5.0, description="elasticity of land rent to land use / land capacity [-]"
+    )
+    # entry, relocation, exit
+    entry_enabled: bool = Field(True, description="potential entrants arrive each step")
+    entry_logit_scale: float = Field(
+        1.0, gt=0.0, le=1e3, description="logit scale of location choice, in units of the fixed cost [-]"
+    )
+    information_regions: float = Field(
+        0.6, gt=0.0, le=1.0, description="share of regions an entrant knows about without information sharing [-]"
+    )
+    relocation_enabled: bool = Field(True, description="incumbents may relocate")
+    relocation_probability: float = Field(
+        0.01, ge=0.0, le=1.0, description="per-step probability that a firm reconsiders its location [1/step]"
+    )
+    relocation_cost: float = Field(
+        0.5, ge=0.0, le=1e3, description="relocation cost in units of the firm's sector fixed cost [-]"
+    )
+    exit_enabled: bool = Field(True, description="firms with low equity or repeated losses exit")
+    exit_equity_threshold: float = Field(
+        0.0, ge=-1e6, le=1e6, description="exit when equity falls below this (units of sector fixed cost) [-]"
+    )
+    exit_after_losses: int = Field(
+        8, ge=1, le=10_000, description="exit after this many consecutive loss-making steps [steps]"
+    )
+    # demand closure
+    profit_spending: Literal["local", "owners"] = Field(
+        "local",
+        description="where profits are spent: 'local' = in the firm's region (footloose entrepreneur), "
+        "'owners' = by region shares of immobile income (footloose capital)",
+    )
+
+
+class PolicyParams(_Section):
+    """The two policy levers: power delegation / reform replication, and information sharing."""
+
+    delegation: dict[str, float] = Field(
+        default_factory=dict,
+        description="delegation level d_r in [0,1] per region id or region type ('ftz', 'connected', "
+        "'other'); a region id overrides its type [-]",
+    )
+    replication_rate: float = Field(
+        0.05, ge=0.0, le=1.0, description="base hazard of replicating one FTZ reform in a connected area [1/step]"
+    )
+    information_sharing: float = Field(
+        0.5, ge=0.0, le=1.0, description="investment-information sharing level: raises search and entrants' region knowledge [-]"
+    )
+
+
+class OutputParams(_Section):
+    """What a single run records."""
+
+    series_every: int = Field(1, ge=1, le=100_000, description="record model series every k steps [steps]")
+    figures: bool = Field(True, description="write PNG figures in `agglomeration run`")
