@@ -1,0 +1,272 @@
+"""The resolved world a model runs on: regions, gateways, sectors and the solved logistics costs.
+
+A :class:`World` is a frozen dataclass of plain numpy arrays (R regions, G gateways, M = R + G markets,
+S sectors).  It is what the model engine reads; it carries no file paths and no pydantic objects, so a
+test can build one by hand (:meth:`World.from_arrays`) and a worker process can receive one by pickle.
+
+Units (docs/ARCHITECTURE.md): money in CNY million per model step, freight costs in yuan per tonne,
+distances in km, times in hours, coordinates in WGS84 degrees.
+
+:func:`build_world` turns a validated :class:`agglomeration.scenario.Scenario` into a ``World``: it solves
+the multimodal logistics network (:mod:`agglomeration.geography`) and converts generalised costs into
+iceberg costs ``tau`` and trade freeness ``phi`` per sector.  Changing a link or a tariff means a new
+Scenario and therefore a new World: a World never changes after it is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from agglomeration.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.scenario import Scenario
+
+REGION_TYPES = ("ftz", "connected", "other")
+SECTOR_KINDS = ("manufacturing", "service")
+
+
+@dataclass(frozen=True, eq=False)
+class World:
+    """Immutable arrays describing regions, gateways, sectors and trade costs.
+
+    Shapes: R regions, G gateways, M = R + G markets (regions first, then gateways), S sectors.
+    Money is CNY million per step; freight yuan per tonne; distance km; time hours.
+    """
+
+    # regions (R,)
+    region_ids: np.ndarray
+    region_names: np.ndarray
+    region_type: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    land_capacity: np.ndarray  # km2 of industrial land
+    base_wage: np.ndarray  # CNY m per worker-step
+    base_rent: np.ndarray  # CNY m per km2-step
+    immobile_income: np.ndarray  # households' expenditure base, CNY m per step
+    delegation: np.ndarray  # initial delegation level in [0, 1]
+    # gateways (G,)
+    gateway_ids: np.ndarray
+    gateway_names: np.ndarray
+    gateway_demand: np.ndarray  # external final demand via the gateway, CNY m per step
+    gateway_import_price: (
+        np.ndarray
+    )  # (G, S) price index of imported inputs (1 = domestic reference)
+    # sectors (S,)
+    sector_ids: np.ndarray
+    sector_names: np.ndarray
+    sector_kind: np.ndarray
+    sigma: np.ndarray  # CES elasticity (> 1)
+    labour_share: np.ndarray
+    land_share: np.ndarray
+    io: np.ndarray  # (S, S) a[k, s]: cost share of input k in sector s
+    final_share: np.ndarray  # share of final expenditure on sector s (sums to <= 1)
+    fixed_cost: np.ndarray  # CNY m per step
+    entry_rate: np.ndarray  # potential entrants per step per existing firm
+    chains: dict[str, tuple[int, ...]]
+    # logistics (markets M = R + G)
+    gen_cost: np.ndarray  # (M, M, S) yuan per tonne, 0 on the diagonal
+    distance_km: np.ndarray  # (M, M) km along the chosen route
+    tau: np.ndarray  # (S, M, M) iceberg cost >= 1
+    phi: np.ndarray  # (S, M, M) trade freeness tau^(1 - sigma) in (0, 1]
+    customs_hours: np.ndarray  # (M,) customs dwell at the market's hub
+    # additions beyond the ARCHITECTURE table (optional, so hand-built worlds need not give them)
+    initial_weights: np.ndarray | None = (
+        None  # (R, S) relative initial firm weights (data/initial_firms.csv)
+    )
+    value_density: np.ndarray | None = None  # (S,) yuan per tonne of output
+    extra: dict[str, Any] = field(default_factory=dict)  # free-form, e.g. the LogisticsNetwork
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def n_regions(self) -> int:
+        """R, the number of regions."""
+        return len(self.region_ids)
+
+    @property
+    def n_gateways(self) -> int:
+        """G, the number of gateways."""
+        return len(self.gateway_ids)
+
+    @property
+    def n_markets(self) -> int:
+        """M = R + G, the number of markets (regions first, then gateways)."""
+        return self.n_regions + self.n_gateways
+
+    @property
+    def n_sectors(self) -> int:
+        """S, the number of sectors."""
+        return len(self.sector_ids)
+
+    @property
+    def market_ids(self) -> np.ndarray:
+        """(M,) ids of all markets: region ids then gateway ids."""
+        return np.concatenate([self.region_ids, self.gateway_ids])
+
+    # ---------------------------------------------------------------- lookups
+    def region_index(self, region_id: str) -> int:
+        """Index of a region id (e.g. ``"LJ"``); :class:`InputError` if unknown."""
+        hits = np.flatnonzero(self.region_ids == region_id)
+        if hits.size == 0:
+            raise InputError(
+                f"unknown region {region_id!r}; known: {', '.join(map(str, self.region_ids))}",
+                field="region",
+            )
+        return int(hits[0])
+
+    def sector_index(self, sector_id: str) -> int:
+        """Index of a sector id; :class:`InputError` if unknown."""
+        hits = np.flatnonzero(self.sector_ids == sector_id)
+        if hits.size == 0:
+            raise InputError(
+                f"unknown sector {sector_id!r}; known: {', '.join(map(str, self.sector_ids))}",
+                field="sector",
+            )
+        return int(hits[0])
+
+    def market_index(self, market_id: str) -> int:
+        """Index of a region or gateway id in the market axis (M)."""
+        hits = np.flatnonzero(self.market_ids == market_id)
+        if hits.size == 0:
+            raise InputError(f"unknown region or gateway {market_id!r}", field="market")
+        return int(hits[0])
+
+    # ----------------------------------------------------------- construction
+    @classmethod
+    def from_arrays(cls, **kw: Any) -> World:
+        """Build a World by hand (tests, theory benchmarks), filling what can be derived.
+
+        Required: ``region_ids``, ``sector_ids``, ``sigma`` and either ``tau`` (S, M, M) or ``gen_cost``
+        with ``value_density``.  Defaults: names = ids, type "other", zero coordinates, land capacity 1,
+        wages/rents/income 1, delegation 0, no gateways, manufacturing sectors, labour share 1 - column
+        sum of ``io`` (io defaults to zeros), land share 0, equal final shares, fixed cost 1, entry rate
+        0.01, no chains, distance 0, customs 0.  ``phi`` is derived from ``tau`` and ``sigma``.
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = set(kw) - known
+        if unknown:
+            raise TypeError(f"World.from_arrays: unknown fields {sorted(unknown)}")
+        ids = np.asarray(kw["region_ids"], dtype=str)
+        sids = np.asarray(kw["sector_ids"], dtype=str)
+        gids = np.asarray(kw.get("gateway_ids", np.array([], dtype=str)), dtype=str)
+        R, S, G = len(ids), len(sids), len(gids)
+        M = R + G
+        f = lambda v: np.asarray(v, dtype=float)  # noqa: E731
+        full = lambda n, x: np.full(n, float(x))  # noqa: E731
+        sigma = f(kw["sigma"]) * np.ones(S)
+        io = f(kw.get("io", np.zeros((S, S))))
+        land_share = f(kw.get("land_share", np.zeros(S)))
+        labour_share = f(kw.get("labour_share", 1.0 - io.sum(axis=0) - land_share))
+        if "tau" in kw:
+            tau = f(kw["tau"])
+        else:
+            gc = f(kw["gen_cost"])
+            vd = f(kw["value_density"])
+            tau = 1.0 + np.moveaxis(gc, 2, 0) / vd[:, None, None]
+        gen_cost = f(kw.get("gen_cost", np.zeros((M, M, S))))
+        phi = f(kw["phi"]) if "phi" in kw else tau ** (1.0 - sigma[:, None, None])
+        d = dict(
+            region_ids=ids,
+            region_names=np.asarray(kw.get("region_names", ids), dtype=str),
+            region_type=np.asarray(kw.get("region_type", ["other"] * R), dtype=str),
+            lon=f(kw.get("lon", np.zeros(R))),
+            lat=f(kw.get("lat", np.zeros(R))),
+            land_capacity=f(kw.get("land_capacity", full(R, 1))),
+            base_wage=f(kw.get("base_wage", full(R, 1))),
+            base_rent=f(kw.get("base_rent", full(R, 1))),
+            immobile_income=f(kw.get("immobile_income", full(R, 1))),
+            delegation=f(kw.get("delegation", np.zeros(R))),
+            gateway_ids=gids,
+            gateway_names=np.asarray(kw.get("gateway_names", gids), dtype=str),
+            gateway_demand=f(kw.get("gateway_demand", np.zeros(G))),
+            gateway_import_price=f(kw.get("gateway_import_price", np.ones((G, S)))),
+            sector_ids=sids,
+            sector_names=np.asarray(kw.get("sector_names", sids), dtype=str),
+            sector_kind=np.asarray(kw.get("sector_kind", ["manufacturing"] * S), dtype=str),
+            sigma=sigma,
+            labour_share=labour_share,
+            land_share=land_share,
+            io=io,
+            final_share=f(kw.get("final_share", full(S, 1.0 / max(S, 1)))),
+            fixed_cost=f(kw.get("fixed_cost", full(S, 1))),
+            entry_rate=f(kw.get("entry_rate", full(S, 0.01))),
+            chains=dict(kw.get("chains", {})),
+            gen_cost=gen_cost,
+            distance_km=f(kw.get("distance_km", np.zeros((M, M)))),
+            tau=tau,
+            phi=phi,
+            customs_hours=f(kw.get("customs_hours", np.zeros(M))),
+            initial_weights=None if kw.get("initial_weights") is None else f(kw["initial_weights"]),
+            value_density=None if kw.get("value_density") is None else f(kw["value_density"]),
+            extra=dict(kw.get("extra", {})),
+        )
+        world = cls(**d)
+        world.check()
+        return world
+
+    def check(self) -> None:
+        """Check shapes and basic invariants; raise :class:`InputError` on the first violation."""
+        R, G, S = self.n_regions, self.n_gateways, self.n_sectors
+        M = R + G
+        shapes = {
+            "region_names": (R,),
+            "region_type": (R,),
+            "lon": (R,),
+            "lat": (R,),
+            "land_capacity": (R,),
+            "base_wage": (R,),
+            "base_rent": (R,),
+            "immobile_income": (R,),
+            "delegation": (R,),
+            "gateway_names": (G,),
+            "gateway_demand": (G,),
+            "gateway_import_price": (G, S),
+            "sector_names": (S,),
+            "sector_kind": (S,),
+            "sigma": (S,),
+            "labour_share": (S,),
+            "land_share": (S,),
+            "io": (S, S),
+            "final_share": (S,),
+            "fixed_cost": (S,),
+            "entry_rate": (S,),
+            "gen_cost": (M, M, S),
+            "distance_km": (M, M),
+            "tau": (S, M, M),
+            "phi": (S, M, M),
+            "customs_hours": (M,),
+        }
+        for name, shape in shapes.items():
+            got = np.shape(getattr(self, name))
+            if got != shape:
+                raise InputError(f"expected shape {shape}, got {got}", field=f"world.{name}")
+        if self.initial_weights is not None and np.shape(self.initial_weights) != (R, S):
+            raise InputError(
+                f"expected shape {(R, S)}, got {np.shape(self.initial_weights)}",
+                field="world.initial_weights",
+            )
+        if np.any(self.sigma <= 1):
+            raise InputError("sigma must be > 1", field="world.sigma")
+        if np.any(self.tau < 1 - 1e-12):
+            raise InputError("iceberg costs must be >= 1", field="world.tau")
+        total = self.labour_share + self.land_share + self.io.sum(axis=0)
+        if not np.allclose(total, 1.0, atol=1e-6):
+            raise InputError(
+                f"labour + land + input shares must sum to 1 per sector, got {np.round(total, 6)}",
+                field="world.io",
+            )
+        for name, idx in self.chains.items():
+            if any(i < 0 or i >= S for i in idx):
+                raise InputError(
+                    f"chain {name!r} has a sector index out of range", field="world.chains"
+                )
+
+
+def build_world(scenario: Scenario) -> World:
+    """Resolve a validated scenario into a :class:`World` (solves the logistics network)."""
+    from agglomeration.geography import world_from_scenario
+
+    return world_from_scenario(scenario)
