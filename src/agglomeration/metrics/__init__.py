@@ -8,6 +8,13 @@ docs/METRICS.md and shared/reference/science.md sections 2-4.  Chain metrics
 
 from __future__ import annotations
 
+from agglomeration.metrics.chains import (
+    ExcessLinks,
+    chain_coverage,
+    complete_chains,
+    excess_intraregional_links,
+    local_sourcing_share,
+)
 from agglomeration.metrics.clustering import (
     EGTest,
     coagglomeration,
@@ -27,18 +34,37 @@ from agglomeration.metrics.io import (
     rasmussen_linkages,
     total_requirements,
 )
+from agglomeration.metrics.network import supply_network_stats
 from agglomeration.metrics.spatial import MoranResult, morans_i
+from agglomeration.metrics.stylized import (
+    EntryExit,
+    GrowthFit,
+    TailFit,
+    entry_exit_rates,
+    growth_rate_fit,
+    tail_exponent,
+)
 
 __all__ = [
     "EGTest",
+    "EntryExit",
+    "ExcessLinks",
+    "GrowthFit",
     "MoranResult",
+    "TailFit",
+    "chain_coverage",
     "coagglomeration",
+    "complete_chains",
     "ellison_glaeser",
     "ellison_glaeser_test",
+    "entry_exit_rates",
+    "excess_intraregional_links",
+    "growth_rate_fit",
     "herfindahl",
     "hoover",
     "krugman_specialisation",
     "leontief_inverse",
+    "local_sourcing_share",
     "location_quotients",
     "locational_gini",
     "lq_gini",
@@ -46,5 +72,7 @@ __all__ = [
     "morans_i",
     "output_multipliers",
     "rasmussen_linkages",
+    "supply_network_stats",
+    "tail_exponent",
     "total_requirements",
 ]
