@@ -1,0 +1,414 @@
+"""Experiment files: the schema of ``experiments/*.toml`` and :func:`load_experiment`.
+
+An experiment is a base scenario, a set of named variants (scenario overrides), an optional sampling
+design over scenario parameters, a number of replicates, a master seed, a run length and the outputs to
+keep.  It is validated completely *before* any run starts (unknown keys are errors with a "did you mean"
+suggestion), and it is frozen: command-line changes (``--replicates``, ``--steps``, ``--set``) produce a
+new :class:`Experiment` through :func:`load_experiment` overrides.
+
+File format (documented with examples in docs/EXPERIMENTS.md)::
+
+    name = "delegation_sweep"              # safe identifier
+    description = "..."
+    scenario = "../scenarios/baseline.toml" # relative to this file
+    model = "mypkg.models:MyModel"          # optional: runs *installed code*, a subclass of
+                                            # agglomeration.model.AgglomerationModel
+    replicates = 20                          # seeds per variant x design point
+    seed = 20260501                          # master seed (numpy SeedSequence entropy)
+    steps = 40                               # optional; default = the scenario's `steps`
+    seeding = "common"                       # "common" random numbers across variants, or "independent"
+    [overrides]                              # applied to every variant (dotted scenario paths)
+    "behaviour.relocation_probability" = 0.02
+    [[variants]]
+    name = "baseline"
+    [[variants]]
+    name = "wz_high"
+    overrides = { "policy.delegation.WZ" = 0.9 }
+    [design]                                 # optional
+    kind = "sobol"                           # grid | lhs | sobol | morris
+    samples = 64                             # lhs: points; sobol: base N (Saltelli); morris: trajectories
+    [design.parameters."behaviour.search_probability"]
+    bounds = [0.02, 0.3]                     # grid uses `values = [...]` instead
+    [output]
+    series_every = 1
+    regions = true
+    links = false
+    firms_at = [40]
+    metrics = ["firms", "local_sourcing_share"]   # headline metrics kept in `runs` (default: all)
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from agglomeration.errors import InputError
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "DesignParameter",
+    "DesignSpec",
+    "Experiment",
+    "OutputSpec",
+    "Variant",
+    "flatten_overrides",
+    "load_experiment",
+]
+
+#: The model class run when an experiment names none.
+DEFAULT_MODEL = "agglomeration.model:AgglomerationModel"
+
+_IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
+_MODEL_REF = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$")
+
+
+def _check_identifier(value: str, what: str) -> str:
+    """Names become file and column labels: letters, digits, ``_`` and ``-`` only (no path separators)."""
+    if not _IDENT.match(value):
+        raise ValueError(
+            f"{what} must start with a letter and contain only letters, digits, '_' or '-' "
+            f"(at most 64 characters), got {value!r}"
+        )
+    return value
+
+
+def flatten_overrides(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Flatten nested TOML tables into dotted keys.
+
+    ``{"policy": {"delegation": {"WZ": 0.8}}}`` and ``{"policy.delegation.WZ": 0.8}`` both become
+    ``{"policy.delegation.WZ": 0.8}``, the form ``Scenario.with_overrides`` takes.
+    """
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            out.update(flatten_overrides(value, path))
+        else:
+            out[path] = value
+    return out
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class Variant(_Strict):
+    """A named scenario: the base scenario plus ``overrides`` (dotted scenario paths -> values)."""
+
+    name: str = Field(description="safe identifier; used in tables and file names")
+    description: str = ""
+    overrides: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _check_identifier(v, "variant name")
+
+    @field_validator("overrides", mode="before")
+    @classmethod
+    def _flatten(cls, v: Any) -> Any:
+        return flatten_overrides(v) if isinstance(v, dict) else v
+
+
+class DesignParameter(_Strict):
+    """One sampled scenario parameter.
+
+    ``values`` (grid designs) lists the levels; ``bounds`` (lhs/sobol/morris) gives, for the
+    ``uniform`` distribution, ``[low, high]`` in the parameter's own unit; for ``normal`` ``[mean, sd]``;
+    for ``lognormal`` ``[mean, sd]`` of the log.  ``integer`` rounds sampled values to integers.
+    """
+
+    values: list[Any] | None = None
+    bounds: tuple[float, float] | None = None
+    distribution: Literal["uniform", "normal", "lognormal"] = "uniform"
+    integer: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> DesignParameter:
+        if self.values is not None and self.bounds is not None:
+            raise ValueError("give either `values` (grid) or `bounds` (sampled), not both")
+        if self.values is not None and len(self.values) == 0:
+            raise ValueError("`values` must list at least one value")
+        if self.bounds is not None:
+            lo, hi = self.bounds
+            if self.distribution == "uniform" and not lo < hi:
+                raise ValueError(f"uniform bounds must satisfy low < high, got [{lo}, {hi}]")
+            if self.distribution != "uniform" and not hi > 0:
+                raise ValueError(f"{self.distribution} bounds are [mean, sd] with sd > 0, got {hi}")
+        return self
+
+
+class DesignSpec(_Strict):
+    """Sampling design over scenario parameters (see :mod:`agglomeration.experiment.design`)."""
+
+    kind: Literal["grid", "lhs", "sobol", "morris"]
+    parameters: dict[str, DesignParameter]
+    samples: int | None = Field(
+        None, ge=1, le=10_000_000, description="lhs points / sobol base N / morris trajectories"
+    )
+    second_order: bool = Field(
+        False, description="sobol only: Saltelli sample for second-order indices"
+    )
+    levels: int = Field(4, ge=2, le=1000, description="morris only: number of grid levels")
+
+    @model_validator(mode="after")
+    def _check(self) -> DesignSpec:
+        if not self.parameters:
+            raise ValueError("a design needs at least one parameter")
+        for name, p in self.parameters.items():
+            if self.kind == "grid" and p.values is None:
+                raise ValueError(f"grid design: parameter {name!r} needs `values = [...]`")
+            if self.kind != "grid" and p.bounds is None:
+                raise ValueError(
+                    f"{self.kind} design: parameter {name!r} needs `bounds = [low, high]`"
+                )
+            if self.kind == "morris" and p.distribution != "uniform":
+                raise ValueError(f"morris design: parameter {name!r} must be uniform")
+        if self.kind != "grid" and self.samples is None:
+            raise ValueError(f"{self.kind} design needs `samples`")
+        if self.kind == "grid" and self.samples is not None:
+            raise ValueError(
+                "grid designs take no `samples` (the grid is the full factorial of `values`)"
+            )
+        return self
+
+
+class OutputSpec(_Strict):
+    """What each run writes to the result store."""
+
+    series_every: int = Field(
+        1, ge=1, le=1_000_000, description="keep model series every k steps [steps]"
+    )
+    series: bool = Field(True, description="write the per-step model series")
+    regions: bool = Field(True, description="write the final region x sector table")
+    links: bool = Field(False, description="write the final supplier links")
+    firms_at: tuple[int, ...] = Field((), description="steps at which to snapshot the firm table")
+    metrics: tuple[str, ...] | None = Field(
+        None, description="headline metrics kept in the runs table (default: all)"
+    )
+    series_metrics: tuple[str, ...] | None = Field(
+        None, description="series columns kept (default: all)"
+    )
+
+    @field_validator("firms_at")
+    @classmethod
+    def _steps(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if any(s < 0 for s in v):
+            raise ValueError("firm snapshot steps must be >= 0")
+        return tuple(sorted(set(v)))
+
+
+class Experiment(_Strict):
+    """A validated, immutable experiment (see the module docstring for the file format)."""
+
+    name: str
+    description: str = ""
+    scenario: Path = Field(description="base scenario file (absolute once loaded)")
+    model: str | None = Field(
+        None, description="'package.module:Class' subclass of AgglomerationModel"
+    )
+    replicates: int = Field(1, ge=1, le=1_000_000)
+    seed: int = Field(0, ge=0, lt=2**63)
+    steps: int | None = Field(None, ge=0, le=10_000_000)
+    seeding: Literal["common", "independent"] = "common"
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    variants: tuple[Variant, ...] = ()
+    design: DesignSpec | None = None
+    output: OutputSpec = OutputSpec()
+    source_path: Path | None = Field(None, exclude=True, description="the file this was read from")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _check_identifier(v, "experiment name")
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, v: str | None) -> str | None:
+        if v is not None and not _MODEL_REF.match(v):
+            raise ValueError(f"expected 'package.module:ClassName', got {v!r}")
+        return v
+
+    @field_validator("overrides", mode="before")
+    @classmethod
+    def _flatten(cls, v: Any) -> Any:
+        return flatten_overrides(v) if isinstance(v, dict) else v
+
+    @model_validator(mode="after")
+    def _unique_variants(self) -> Experiment:
+        seen: set[str] = set()
+        for v in self.variants:
+            if v.name in seen:
+                raise ValueError(f"variant name {v.name!r} is used twice")
+            seen.add(v.name)
+        return self
+
+    @property
+    def model_ref(self) -> str:
+        """The model class reference actually run (``DEFAULT_MODEL`` when none is given)."""
+        return self.model or DEFAULT_MODEL
+
+    def all_variants(self) -> tuple[Variant, ...]:
+        """The variants to run; an experiment without ``[[variants]]`` has one, named ``base``."""
+        return self.variants or (Variant(name="base"),)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready resolved content (paths as strings)."""
+        return json.loads(self.model_dump_json())
+
+    def identity(self) -> dict[str, Any]:
+        """The part of the experiment a result directory is bound to.
+
+        Everything except what may grow without invalidating finished runs: ``replicates``, the
+        design's ``samples`` and grid ``values`` (growth is checked separately: every finished run must
+        still be planned), and the free-text ``description``.
+        """
+        d = self.to_dict()
+        d.pop("replicates", None)
+        d.pop("description", None)
+        for v in d.get("variants", []):
+            v.pop("description", None)
+        if d.get("design"):
+            d["design"].pop("samples", None)
+            for p in d["design"]["parameters"].values():
+                p.pop("values", None)
+        return d
+
+    def fingerprint(self) -> str:
+        """Stable sha256 of :meth:`identity` (the resume guard)."""
+        blob = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+# ------------------------------------------------------------------------------------------------
+# loading
+# ------------------------------------------------------------------------------------------------
+def _known_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names valid at error location ``loc`` (for did-you-mean suggestions)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        fields = getattr(current, "model_fields", None)
+        if fields is None or part not in fields:
+            return []
+        ann = fields[part].annotation
+        current = _unwrap(ann)
+    fields = getattr(current, "model_fields", None)
+    return list(fields) if fields else []
+
+
+def _unwrap(ann: Any) -> Any:
+    """The pydantic model inside ``X | None``, ``tuple[X, ...]`` or ``dict[str, X]``."""
+    args = getattr(ann, "__args__", None) or ()
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    for a in reversed(args):
+        inner = _unwrap(a)
+        if inner is not None:
+            return inner
+    return None
+
+
+def _input_error(exc: ValidationError, file: str | None) -> InputError:
+    """Turn the first pydantic error into an InputError with file, field path and expectation."""
+    err = exc.errors()[0]
+    loc = tuple(err.get("loc", ()))
+    field = ".".join(str(p) for p in loc) or None
+    if err["type"] == "extra_forbidden":
+        known = _known_fields(Experiment, loc)
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(known)}"
+        msg = f"unknown key{hint}"
+    else:
+        msg = err["msg"]
+        if "input" in err and err["type"] not in ("missing",):
+            msg += f" (got {err['input']!r})"
+    return InputError(msg, file=file, field=field)
+
+
+def _set_dotted(data: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    cur = data
+    for p in parts[:-1]:
+        nxt = cur.get(p)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            cur[p] = nxt
+        cur = nxt
+    cur[parts[-1]] = value
+
+
+def load_experiment(path: str | Path, **overrides: Any) -> Experiment:
+    """Read and validate an experiment TOML file.
+
+    ``overrides`` change experiment fields after reading, e.g. ``replicates=5``, ``steps=10``,
+    ``seed=3``; ``set={"design.samples": 128, "policy.replication_rate": 0.1}`` takes dotted keys:
+    a key whose first part is an experiment field (``design``, ``output``, ``seed``, ...) sets that
+    field, any other key is a *scenario* override added to ``[overrides]`` (applied to every variant).
+    The base ``scenario`` path is resolved relative to the experiment file.  Raises
+    :class:`InputError` naming the file and field for anything invalid.
+    """
+    path = Path(path)
+    file = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("experiment file not found", file=file) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"not valid TOML: {exc}", file=file) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the file: {exc}", file=file) from None
+
+    sets = overrides.pop("set", None) or {}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key not in Experiment.model_fields or key == "source_path":
+            close = difflib.get_close_matches(key, list(Experiment.model_fields), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise InputError(f"unknown experiment override{hint}", field=key)
+        raw[key] = value
+    for key, value in sets.items():
+        head = key.split(".", 1)[0]
+        if head in Experiment.model_fields and head not in ("source_path", "overrides"):
+            _set_dotted(raw, key, value)
+        else:
+            if head == "overrides":
+                key = key.split(".", 1)[1]
+            raw.setdefault("overrides", {})
+            raw["overrides"] = {**flatten_overrides(raw["overrides"]), key: value}
+
+    scen = raw.get("scenario")
+    if isinstance(scen, str):
+        p = Path(scen).expanduser()
+        raw["scenario"] = str(p if p.is_absolute() else (path.parent / p).resolve())
+    try:
+        exp = Experiment.model_validate({**raw, "source_path": str(path.resolve())})
+    except ValidationError as exc:
+        raise _input_error(exc, file) from None
+    if not exp.scenario.is_file():
+        raise InputError(
+            f"base scenario file not found: {exp.scenario}", file=file, field="scenario"
+        )
+    return exp
+
+
+def experiment_from_dict(data: dict[str, Any], base_dir: str | Path = ".") -> Experiment:
+    """Build an Experiment from a mapping (the Python-API twin of :func:`load_experiment`)."""
+    raw = dict(data)
+    scen = raw.get("scenario")
+    if isinstance(scen, (str, Path)):
+        p = Path(scen).expanduser()
+        raw["scenario"] = str(p if p.is_absolute() else (Path(base_dir) / p).resolve())
+    try:
+        return Experiment.model_validate(raw)
+    except ValidationError as exc:
+        raise _input_error(exc, None) from None
