@@ -1,0 +1,893 @@
+"""Interactive dashboard (extra ``viz``): explore one scenario step by step, or browse a finished batch.
+
+Two pages, served by ``agglomeration dashboard`` (see :mod:`agglomeration.commands.dashboard`):
+
+- **Explorer** (``agglomeration dashboard SCENARIO``): sliders for the main levers (delegation level per
+  region type, per-region delegation as ``ID=value`` text, reform replication rate [1/step], information
+  sharing [-], rail / river tariff multipliers [-], customs time [h]), a seed and steps-per-click input,
+  Step / Play / Pause / Reset buttons; a map of the regions (lon/lat, WGS84 degrees) with firms by sector
+  and the inter-regional supplier flows (line width = value shipped, CNY m per step); live plots of the
+  number of firms, the local sourcing share, chain coverage and a clustering index; a region x sector
+  location-quotient table.
+- **Results** (``agglomeration dashboard --results DIR``): the variants of a finished batch (runs, failed
+  runs), the comparison table of :func:`agglomeration.experiment.compare.compare` against the baseline and
+  its forest plot, for a metric and a step the user picks (final metrics by default).
+
+Why plain Solara components and matplotlib figures rather than Mesa's ``SolaraViz``: (1) SolaraViz rebuilds
+the model as ``Model(**params)`` from flat slider values, but a lever here is a *dotted scenario path*
+(``policy.delegation.connected``, a logistics tariff) applied with ``Scenario.with_overrides`` and validated
+by the scenario schema, and invalid input must give a visible message instead of an exception; (2) the map
+is not a Mesa grid/space (``make_space_component`` needs ``model.grid``/``model.space``); (3) SolaraViz is
+marked experimental and differs between mesa 3.3 (needs ``ipyvuetify<3``) and 3.5, while the components
+used here (``solara.SliderFloat``, ``Button``, ``FigureMatplotlib``, ``DataFrame``) are the same with
+ipyvuetify 1.x and 3.x, so the page behaves identically on both mesa versions.
+
+The non-UI part (:class:`Lever`, :func:`lever_overrides`, :func:`parse_region_delegation`,
+:class:`ExplorerSession`, the figure builders) imports neither solara nor ipywidgets, so it is testable and
+reusable without the extra. The Solara components are defined only when solara is importable.
+
+Configuration when served: environment variables ``AGGLOMERATION_DASHBOARD_SCENARIO`` (scenario path),
+``AGGLOMERATION_DASHBOARD_RESULTS`` (result store directory) and ``AGGLOMERATION_DASHBOARD_SEED``
+(replicate seed), set by the ``dashboard`` command; :func:`Page` reads them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # the server renders figures to PNG; never open a window
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from agglomeration.errors import InputError
+
+ENV_SCENARIO = "AGGLOMERATION_DASHBOARD_SCENARIO"
+ENV_RESULTS = "AGGLOMERATION_DASHBOARD_RESULTS"
+ENV_SEED = "AGGLOMERATION_DASHBOARD_SEED"
+
+#: Most steps one click of "Step" may ask for (keeps the page responsive).
+MAX_STEPS_PER_CLICK = 400
+#: Pause between two steps while "Play" is on [s].
+PLAY_INTERVAL_S = 0.3
+
+
+# ----------------------------------------------------------------------------------------------- levers
+@dataclass(frozen=True)
+class Lever:
+    """One slider of the explorer.
+
+    ``path`` is the dotted scenario path the value is written to (``Scenario.with_overrides``); ``paths``
+    lists alternative spellings tried in order when the scenario schema names the field differently; the
+    first one present in the scenario's resolved content is used (a lever whose field is absent is shown
+    disabled with a note, never silently ignored).
+    """
+
+    key: str
+    label: str
+    paths: tuple[str, ...]
+    min: float
+    max: float
+    step: float
+    unit: str
+    default: float
+    help: str = ""
+
+
+LEVERS: tuple[Lever, ...] = (
+    Lever(
+        "delegation_ftz",
+        "Delegation, FTZ areas",
+        ("policy.delegation.ftz",),
+        0.0,
+        1.0,
+        0.05,
+        "-",
+        1.0,
+        "delegation level d_r of the 3 FTZ areas",
+    ),
+    Lever(
+        "delegation_connected",
+        "Delegation, connected areas",
+        ("policy.delegation.connected",),
+        0.0,
+        1.0,
+        0.05,
+        "-",
+        0.5,
+        "delegation level d_r of the connected innovation areas",
+    ),
+    Lever(
+        "delegation_other",
+        "Delegation, other regions",
+        ("policy.delegation.other",),
+        0.0,
+        1.0,
+        0.05,
+        "-",
+        0.0,
+        "delegation level of regions of type 'other'",
+    ),
+    Lever(
+        "replication_rate",
+        "Reform replication rate",
+        ("policy.replication_rate",),
+        0.0,
+        0.5,
+        0.01,
+        "1/step",
+        0.05,
+        "base hazard of replicating one FTZ reform in a connected area",
+    ),
+    Lever(
+        "information_sharing",
+        "Information sharing",
+        ("policy.information_sharing",),
+        0.0,
+        1.0,
+        0.05,
+        "-",
+        0.5,
+        "raises supplier search and entrants' knowledge of regions",
+    ),
+    Lever(
+        "rail_tariff",
+        "Rail tariff multiplier",
+        (
+            "logistics.tariff_multiplier.rail",
+            "logistics.tariff_multipliers.rail",
+            "logistics.rail_tariff_multiplier",
+        ),
+        0.25,
+        3.0,
+        0.05,
+        "x",
+        1.0,
+        "multiplies the rail freight tariff (yuan per tonne-km)",
+    ),
+    Lever(
+        "river_tariff",
+        "River tariff multiplier",
+        (
+            "logistics.tariff_multiplier.river",
+            "logistics.tariff_multipliers.river",
+            "logistics.river_tariff_multiplier",
+        ),
+        0.25,
+        3.0,
+        0.05,
+        "x",
+        1.0,
+        "multiplies the Yangtze river freight tariff (yuan per tonne-km)",
+    ),
+    Lever(
+        "customs_hours",
+        "Customs time",
+        (
+            "logistics.customs_hours",
+            "logistics.customs_time_hours",
+            "logistics.customs_dwell_hours",
+        ),
+        0.0,
+        120.0,
+        1.0,
+        "h",
+        24.0,
+        "customs dwell at the hubs",
+    ),
+)
+
+
+def _get_path(tree: Mapping[str, Any], path: str) -> tuple[bool, Any]:
+    """Look up a dotted path in a nested mapping; (found, value)."""
+    node: Any = tree
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
+
+
+def _parent_exists(tree: Mapping[str, Any], path: str) -> bool:
+    """True when every component but the last exists and the parent is a mapping (a dict field such as
+    ``policy.delegation`` accepts new keys)."""
+    parent, _, _ = path.rpartition(".")
+    found, node = _get_path(tree, parent) if parent else (True, tree)
+    return found and isinstance(node, Mapping)
+
+
+def resolve_levers(
+    scenario_tree: Mapping[str, Any], world: Any | None = None
+) -> dict[str, tuple[str | None, float]]:
+    """For each lever: the scenario path it writes to (None = not in this scenario's schema) and its
+    initial value (the scenario's value; for per-type delegation the mean initial delegation of the
+    regions of that type in ``world``; else the lever's default)."""
+    out: dict[str, tuple[str | None, float]] = {}
+    for lever in LEVERS:
+        chosen: str | None = None
+        value = lever.default
+        for path in lever.paths:
+            found, v = _get_path(scenario_tree, path)
+            if found and isinstance(v, int | float) and not isinstance(v, bool):
+                chosen, value = path, float(v)
+                break
+            parent = path.rpartition(".")[0]
+            if not found and parent.count(".") >= 1 and _parent_exists(scenario_tree, path):
+                # a key of a dict-valued field (policy.delegation, a per-mode mapping) not set yet
+                chosen = path
+                rtype = path.rsplit(".", 1)[1]
+                if (
+                    parent == "policy.delegation"
+                    and world is not None
+                    and hasattr(world, "region_type")
+                ):
+                    mask = np.asarray(world.region_type) == rtype
+                    if mask.any():
+                        value = float(np.mean(np.asarray(world.delegation, dtype=float)[mask]))
+                break
+        out[lever.key] = (chosen, float(np.clip(value, lever.min, lever.max)))
+    return out
+
+
+def parse_region_delegation(text: str, region_ids: Sequence[str]) -> dict[str, float]:
+    """Parse per-region delegation levels typed as ``"WZ=0.8, LJ=0.9"`` (comma, semicolon or newline
+    separated) into ``{"policy.delegation.WZ": 0.8, ...}``.
+
+    Raises :class:`InputError` (field ``policy.delegation.<id>``) for unknown region ids (with a
+    suggestion), values that are not numbers in [0, 1], and malformed items.
+    """
+    import difflib
+
+    out: dict[str, float] = {}
+    known = [str(r) for r in region_ids]
+    for raw in re.split(r"[,;\n]", text or ""):
+        item = raw.strip()
+        if not item:
+            continue
+        if "=" not in item:
+            raise InputError(
+                f"expected ID=value (e.g. WZ=0.8), got {item!r}", field="policy.delegation"
+            )
+        rid, _, val = (s.strip() for s in item.partition("="))
+        if rid not in known:
+            near = difflib.get_close_matches(rid, known, n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else f"; known ids: {', '.join(known)}"
+            raise InputError(f"unknown region id {rid!r}{hint}", field=f"policy.delegation.{rid}")
+        try:
+            x = float(val)
+        except ValueError:
+            raise InputError(
+                f"expected a number in [0, 1], got {val!r}", field=f"policy.delegation.{rid}"
+            ) from None
+        if not (math.isfinite(x) and 0.0 <= x <= 1.0):
+            raise InputError(
+                f"expected a number in [0, 1], got {val}", field=f"policy.delegation.{rid}"
+            )
+        out[f"policy.delegation.{rid}"] = x
+    return out
+
+
+def parse_int(text: str, field: str, low: int, high: int) -> int:
+    """Parse an integer typed in a field; :class:`InputError` naming ``field`` when it is not an integer
+    in [low, high]."""
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        raise InputError(
+            f"expected an integer in [{low}, {high}], got {text!r}", field=field
+        ) from None
+    if not low <= value <= high:
+        raise InputError(f"expected an integer in [{low}, {high}], got {value}", field=field)
+    return value
+
+
+def lever_overrides(
+    values: Mapping[str, float],
+    resolved: Mapping[str, tuple[str | None, float]],
+) -> dict[str, float]:
+    """Dotted scenario overrides for the levers the user moved away from their initial value.
+
+    Untouched levers are left out on purpose: writing the per-type mean delegation back would flatten the
+    per-region delegation levels of the data."""
+    out: dict[str, float] = {}
+    by_key = {lever.key: lever for lever in LEVERS}
+    for key, value in values.items():
+        if key not in by_key:
+            raise InputError(f"unknown lever {key!r}", field=key)
+        path, initial = resolved.get(key, (None, by_key[key].default))
+        lever = by_key[key]
+        x = float(value)
+        if not (math.isfinite(x) and lever.min <= x <= lever.max):
+            raise InputError(
+                f"expected a number in [{lever.min}, {lever.max}] {lever.unit}, got {value}",
+                field=path or key,
+            )
+        if path is None or math.isclose(x, initial, rel_tol=0, abs_tol=1e-12):
+            continue
+        out[path] = x
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- session
+class ExplorerSession:
+    """The explorer's state without any UI: a base scenario, the current model, its levers and seed.
+
+    ``model_factory(scenario, replicate_seed)`` builds the model (default
+    :class:`agglomeration.model.AgglomerationModel`); the default scenario loader is
+    :func:`agglomeration.scenario.load_scenario`. Every user-facing failure is an :class:`InputError`.
+    """
+
+    def __init__(
+        self,
+        scenario: Any,
+        seed: int | None = None,
+        *,
+        model_factory: Callable[..., Any] | None = None,
+    ) -> None:
+        if isinstance(scenario, str | Path):
+            from agglomeration.scenario import load_scenario
+
+            scenario = load_scenario(scenario)
+        self.base = scenario
+        if model_factory is None:
+            from agglomeration.model import AgglomerationModel
+
+            model_factory = AgglomerationModel
+        self._factory = model_factory
+        self._lock = threading.Lock()  # Play steps from a worker thread; Reset rebuilds from the UI
+        self.seed = seed
+        self.overrides: dict[str, float] = {}
+        self.model = self._factory(self.base, replicate_seed=seed)
+        self.tree = _scenario_tree(self.base)
+        self.resolved = resolve_levers(self.tree, getattr(self.model, "world", None))
+
+    @property
+    def region_ids(self) -> list[str]:
+        """Region ids of the current world."""
+        return [str(r) for r in np.asarray(self.model.world.region_ids)]
+
+    def initial_values(self) -> dict[str, float]:
+        """Lever key -> initial slider value."""
+        return {k: v for k, (_, v) in self.resolved.items()}
+
+    def rebuild(
+        self,
+        values: Mapping[str, float],
+        region_delegation: str = "",
+        seed: int | None = None,
+    ) -> Any:
+        """Build a fresh model (step 0) with the lever values, per-region delegation text and seed.
+
+        The current model is replaced only when the new one builds; on :class:`InputError` the old model
+        stays, so the page keeps showing a consistent state next to the error message."""
+        overrides = lever_overrides(values, self.resolved)
+        overrides.update(parse_region_delegation(region_delegation, self.region_ids))
+        scenario = self.base.with_overrides(overrides) if overrides else self.base
+        model = self._factory(scenario, replicate_seed=seed)
+        with self._lock:
+            self.model, self.overrides, self.seed = model, overrides, seed
+        return model
+
+    def step(self, n: int = 1) -> int:
+        """Advance the model by ``n`` steps (stops early when ``model.running`` turns False); returns the
+        number of steps done."""
+        done = 0
+        with self._lock:
+            for _ in range(int(n)):
+                if not getattr(self.model, "running", True):
+                    break
+                self.model.step()
+                done += 1
+        return done
+
+    @property
+    def steps_done(self) -> int:
+        """Steps simulated so far in the current model."""
+        frame = self.model.series_frame()
+        if len(frame) and "step" in frame:
+            return int(frame["step"].max())
+        return int(getattr(self.model, "steps", 0))
+
+
+def _scenario_tree(scenario: Any) -> dict[str, Any]:
+    if hasattr(scenario, "to_dict"):
+        return scenario.to_dict()
+    if hasattr(scenario, "model_dump"):
+        return scenario.model_dump()
+    return {}
+
+
+# ----------------------------------------------------------------------------------------------- figures
+#: panel title -> candidate column names of ``model.series_frame()`` (first present is drawn), then a
+#: substring used as fallback.
+SERIES_PANELS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("Firms", ("firms", "n_firms", "firm_count"), "firms"),
+    (
+        "Local sourcing share",
+        ("local_sourcing_share", "network_sourcing_share", "local_share"),
+        "sourcing",
+    ),
+    ("Chain coverage", ("chain_coverage", "mean_chain_coverage", "complete_chains"), "coverage"),
+    (
+        "Clustering index",
+        ("eg_gamma_mean", "eg_gamma", "ellison_glaeser", "locational_gini", "herfindahl"),
+        "gamma",
+    ),
+)
+
+
+def series_columns(frame: pd.DataFrame) -> list[tuple[str, str | None]]:
+    """(panel title, column or None) for the four live plots, resolved against a series frame."""
+    out: list[tuple[str, str | None]] = []
+    cols = [c for c in frame.columns if c != "step"]
+    for title, names, fragment in SERIES_PANELS:
+        col = next((c for c in names if c in frame.columns), None)
+        if col is None:
+            col = next((c for c in cols if fragment in str(c).lower()), None)
+        out.append((title, col))
+    return out
+
+
+def series_figure(frame: pd.DataFrame, width: float = 7.0) -> Figure:
+    """2 x 2 panels of the live series (x = step) for the columns :func:`series_columns` finds."""
+    fig = Figure(figsize=(width, width * 0.62), layout="constrained")
+    axes = fig.subplots(2, 2).ravel()
+    x = frame["step"].to_numpy() if "step" in frame else np.arange(len(frame))
+    for ax, (title, col) in zip(axes, series_columns(frame)):
+        if col is None:
+            ax.text(0.5, 0.5, "not recorded", ha="center", va="center", transform=ax.transAxes)
+            ax.set_title(title, fontsize=9)
+            continue
+        y = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
+        ax.plot(x, y, marker="o" if len(x) < 3 else None, ms=3, color="C0")
+        ax.set_title(f"{title} ({col})", fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.set_xlabel("step", fontsize=7)
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def lq_table(region_table: pd.DataFrame) -> pd.DataFrame:
+    """Region x sector location quotients (rows regions, columns sectors, 2 decimals)."""
+    if region_table.empty:
+        return pd.DataFrame()
+    wide = region_table.pivot_table(index="region", columns="sector", values="lq", aggfunc="first")
+    wide = wide.round(2)
+    wide.columns = [str(c) for c in wide.columns]
+    return wide.reset_index()
+
+
+def map_figure(model: Any, width: float = 7.0) -> Figure:
+    """Map of the regions: firms by sector and the supplier flows between regions.
+
+    Uses :func:`agglomeration.report.maps.region_map` when the model engineer's map module provides it;
+    otherwise draws the same content here (a pie of firms by sector at each region's lon/lat, area
+    proportional to the number of firms; a line per region pair whose width is proportional to the value
+    of the supplier links between them, CNY m per step; imports through gateways are not drawn)."""
+    try:
+        from agglomeration.report import maps  # type: ignore[attr-defined]
+    except ImportError:
+        maps = None
+    if maps is not None and hasattr(maps, "region_map"):
+        fig = Figure(figsize=(width, width * 0.8), layout="constrained")
+        ax = fig.subplots()
+        maps.region_map(model, ax=ax)
+        return fig
+    return _fallback_map(model, width)
+
+
+def _fallback_map(model: Any, width: float) -> Figure:
+    world = model.world
+    ids = [str(r) for r in np.asarray(world.region_ids)]
+    lon = np.asarray(world.lon, dtype=float)
+    lat = np.asarray(world.lat, dtype=float)
+    sectors = [str(s) for s in np.asarray(world.sector_ids)]
+    fig = Figure(figsize=(width, width * 0.8), layout="constrained")
+    ax = fig.subplots()
+    table = model.region_table()
+    counts = np.zeros((len(ids), len(sectors)))
+    if not table.empty:
+        ri = pd.Index(ids).get_indexer(table["region"].astype(str))
+        si = pd.Index(sectors).get_indexer(table["sector"].astype(str))
+        ok = (ri >= 0) & (si >= 0)
+        np.add.at(counts, (ri[ok], si[ok]), table["firms"].to_numpy(dtype=float)[ok])
+    links = model.links_frame()
+    span = max(np.ptp(lon), np.ptp(lat), 0.1)
+    if not links.empty:
+        a = pd.Index(ids).get_indexer(links["supplier_region"].astype(str))
+        b = pd.Index(ids).get_indexer(links["buyer_region"].astype(str))
+        ok = (a >= 0) & (b >= 0) & (a != b)
+        if ok.any():
+            lo, hi = np.minimum(a[ok], b[ok]), np.maximum(a[ok], b[ok])
+            flow = np.bincount(
+                lo * len(ids) + hi,
+                weights=links["value"].to_numpy(dtype=float)[ok],
+                minlength=len(ids) ** 2,
+            )
+            top = flow.max()
+            for k in np.flatnonzero(flow > 0):
+                i, j = divmod(int(k), len(ids))
+                ax.plot(
+                    [lon[i], lon[j]],
+                    [lat[i], lat[j]],
+                    color="0.35",
+                    alpha=0.6,
+                    lw=0.5 + 6.0 * flow[k] / top,
+                    zorder=1,
+                )
+    total = counts.sum(axis=1)
+    rmax = 0.06 * span
+    colors = [matplotlib.colormaps["tab10"](k % 10) for k in range(len(sectors))]
+    biggest = max(total.max(), 1.0)
+    for i in range(len(ids)):
+        radius = rmax * math.sqrt(total[i] / biggest) if total[i] > 0 else 0.01 * span
+        if total[i] > 0:
+            ax.pie(
+                counts[i],
+                colors=colors,
+                center=(lon[i], lat[i]),
+                radius=radius,
+                frame=True,
+                wedgeprops={"linewidth": 0.3, "edgecolor": "white", "zorder": 3},
+            )
+        else:
+            ax.plot(lon[i], lat[i], "o", color="0.6", ms=3, zorder=3)
+        ax.annotate(
+            f"{ids[i]} ({int(total[i])})",
+            (lon[i], lat[i] + radius),
+            fontsize=7,
+            ha="center",
+            va="bottom",
+            zorder=4,
+        )
+    pad = rmax * 1.6
+    ax.set_xlim(lon.min() - pad, lon.max() + pad)
+    ax.set_ylim(lat.min() - pad, lat.max() + pad)
+    ax.set_aspect(1.0 / max(math.cos(math.radians(float(np.mean(lat)))), 0.1))
+    ax.set_xlabel("longitude [deg]", fontsize=8)
+    ax.set_ylabel("latitude [deg]", fontsize=8)
+    ax.tick_params(labelsize=7)
+    handles = [matplotlib.patches.Patch(color=colors[k], label=s) for k, s in enumerate(sectors)]
+    ax.legend(
+        handles=handles, fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False
+    )
+    ax.set_title("Firms by sector (pie area = firms); lines = supplier flows", fontsize=9)
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------- results
+@dataclass
+class ResultsData:
+    """A finished batch loaded for browsing: the store's frames and the metric / step choices."""
+
+    directory: Path
+    frames: dict[str, pd.DataFrame]
+    metrics: list[str]
+    steps: list[int]
+    variants: pd.DataFrame
+
+
+def load_results_data(directory: str | Path) -> ResultsData:
+    """Load a result store (``load_results``) and list its variants, metrics and recorded steps.
+
+    Raises :class:`InputError` naming the directory when it is not a result store."""
+    from agglomeration.experiment import compare as cmp
+
+    path = Path(directory)
+    if not path.is_dir():
+        raise InputError(
+            "expected a results directory (from `agglomeration batch`)", file=str(path)
+        )
+    from agglomeration.experiment.store import load_results
+
+    frames = dict(load_results(path))
+    runs = frames.get("runs")
+    if runs is None or runs.empty:
+        raise InputError("no runs in this result store", file=str(path), field="parts/runs")
+    manifest = _read_manifest(path)
+    params = cmp.parameter_columns_from_manifest(manifest)
+    metrics = cmp.metric_columns(runs, params)
+    series = frames.get("series")
+    steps = (
+        sorted(int(s) for s in pd.unique(series["step"]))
+        if series is not None and len(series)
+        else []
+    )
+    status = runs["status"].astype(str) if "status" in runs else pd.Series("ok", index=runs.index)
+    ok = status.isin(["ok", "success", "done", "completed"])
+    variants = (
+        pd.DataFrame({"variant": runs["variant"].astype(str), "ok": ok})
+        .groupby("variant", sort=False)
+        .agg(runs=("ok", "size"), succeeded=("ok", "sum"))
+        .reset_index()
+    )
+    variants["failed"] = variants["runs"] - variants["succeeded"]
+    return ResultsData(path, frames, metrics, steps, variants)
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    import json
+
+    f = path / "manifest.json"
+    if not f.is_file():
+        return {}
+    try:
+        return json.loads(f.read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"unreadable manifest ({exc})", file=str(f)) from None
+
+
+def compare_results(data: ResultsData, metric: str, step: int | None) -> Any:
+    """The :class:`~agglomeration.experiment.compare.Comparison` of every variant against the baseline
+    for one metric, on the final metrics (``step=None``) or on the series at ``step``."""
+    from agglomeration.experiment.compare import compare
+
+    if step is None:
+        return compare(data.frames["runs"], metrics=[metric], source=str(data.directory))
+    return compare(
+        data.frames["runs"],
+        metrics=[metric],
+        series=data.frames.get("series"),
+        at_step=step,
+        source=str(data.directory),
+    )
+
+
+def forest_figure(comparison: Any, width: float = 7.0) -> Figure:
+    """Forest plot of a comparison, drawn by :mod:`agglomeration.report.plots`."""
+    from agglomeration.report import plots
+
+    fig = Figure(
+        figsize=(width, max(2.0, 0.5 + 0.45 * len(comparison.comparisons))), layout="constrained"
+    )
+    ax = fig.subplots()
+    plots.forest_plot(comparison, ax=ax)
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------- UI
+try:  # the components below need the `viz` extra
+    import solara
+    import solara.lab
+except ImportError:  # pragma: no cover - exercised when the extra is missing
+    solara = None  # type: ignore[assignment]
+
+
+if solara is not None:
+
+    def _error_box(message: str | None) -> None:
+        if message:
+            solara.Error(message, classes=["agg-error"])
+
+    @solara.component
+    def Explorer(scenario: Any, seed: int | None = None, model_factory: Any = None) -> Any:
+        """Explorer page of one scenario (see the module docstring)."""
+        session_box = solara.use_reactive(None)
+        load_error = solara.use_reactive(None)
+
+        def make_session():
+            try:
+                session_box.set(ExplorerSession(scenario, seed, model_factory=model_factory))
+            except InputError as exc:
+                load_error.set(str(exc))
+
+        solara.use_memo(make_session, dependencies=[])  # build once per page
+        if session_box.value is None:
+            with solara.Column(classes=["agg-explorer"]):
+                solara.Markdown("## Scenario explorer")
+                _error_box(load_error.value or "loading the scenario ...")
+            return
+        return ExplorerView(session_box.value)
+
+    @solara.component
+    def ExplorerView(session: ExplorerSession) -> Any:
+        """Controls, map, live plots and LQ table of an :class:`ExplorerSession`."""
+        values = solara.use_reactive(session.initial_values())
+        region_text = solara.use_reactive("")
+        seed_text = solara.use_reactive("" if session.seed is None else str(session.seed))
+        steps_text = solara.use_reactive("1")
+        error = solara.use_reactive(None)
+        version = solara.use_reactive(0)
+        playing = solara.use_reactive(False)
+
+        def bump() -> None:
+            version.set(version.value + 1)
+
+        def rebuild(new_values=None, text=None, seed_str=None) -> None:
+            vals = dict(values.value if new_values is None else new_values)
+            try:
+                s = seed_str if seed_str is not None else seed_text.value
+                seed = parse_int(s, "seed", 0, 2**63 - 1) if s.strip() else None
+                session.rebuild(vals, region_text.value if text is None else text, seed)
+                error.set(None)
+            except InputError as exc:
+                error.set(str(exc))
+                playing.set(False)
+            bump()
+
+        def set_lever(key: str, x: float) -> None:
+            new = {**values.value, key: float(x)}
+            values.set(new)
+            rebuild(new_values=new)
+
+        def on_region_text(text: str) -> None:
+            region_text.set(text)
+            rebuild(text=text)
+
+        def on_seed(text: str) -> None:
+            seed_text.set(text)
+            rebuild(seed_str=text)
+
+        def do_step() -> None:
+            try:
+                n = parse_int(steps_text.value, "steps per click", 1, MAX_STEPS_PER_CLICK)
+            except InputError as exc:
+                error.set(str(exc))
+                playing.set(False)
+                return
+            error.set(None)
+            if session.step(n) == 0:
+                playing.set(False)
+            bump()
+
+        def do_reset() -> None:
+            playing.set(False)
+            rebuild()
+
+        def play_loop() -> None:
+            # runs in a worker thread while "Play" is on; ExplorerSession serialises step/rebuild
+            import time
+
+            while playing.value:
+                time.sleep(PLAY_INTERVAL_S)
+                if playing.value:
+                    do_step()
+
+        solara.lab.use_task(play_loop, dependencies=[playing.value], prefer_threaded=True)
+
+        model = session.model
+        with solara.Columns([1, 3], classes=["agg-explorer"]):
+            with solara.Column(classes=["agg-controls"]):
+                solara.Markdown(f"### {getattr(session.base, 'name', 'Scenario')}")
+                solara.Text(f"step {session.steps_done}", classes=["agg-step"])
+                with solara.Row():
+                    solara.Button(
+                        "Step", on_click=do_step, color="primary", classes=["agg-step-btn"]
+                    )
+                    solara.Button(
+                        "Pause" if playing.value else "Play",
+                        on_click=lambda: playing.set(not playing.value),
+                        classes=["agg-play-btn"],
+                    )
+                    solara.Button("Reset", on_click=do_reset, classes=["agg-reset-btn"])
+                solara.InputText(
+                    "steps per click",
+                    value=steps_text.value,
+                    on_value=steps_text.set,
+                    continuous_update=True,
+                )
+                solara.InputText(
+                    "seed (empty = scenario seed)", value=seed_text.value, on_value=on_seed
+                )
+                _error_box(error.value)
+                for lever in LEVERS:
+                    path, _ = session.resolved[lever.key]
+                    solara.SliderFloat(
+                        f"{lever.label}: {values.value[lever.key]:g} {lever.unit}",
+                        value=values.value[lever.key],
+                        min=lever.min,
+                        max=lever.max,
+                        step=lever.step,
+                        on_value=lambda x, k=lever.key: set_lever(k, x),
+                        disabled=path is None,
+                    )
+                    if path is None:
+                        solara.Text(f"({lever.label}: not a field of this scenario)")
+                solara.InputText(
+                    "per-region delegation, e.g. WZ=0.8, LJ=0.9",
+                    value=region_text.value,
+                    on_value=on_region_text,
+                )
+                if session.overrides:
+                    solara.Text(
+                        "applied: "
+                        + ", ".join(f"{k}={v:g}" for k, v in sorted(session.overrides.items()))
+                    )
+            with solara.Column():
+                with solara.Row():
+                    with solara.Div(classes=["agg-map"]):
+                        solara.FigureMatplotlib(
+                            map_figure(model, width=6.0),
+                            dependencies=[id(model), version.value],
+                            format="png",
+                        )
+                    with solara.Div(classes=["agg-series"]):
+                        solara.FigureMatplotlib(
+                            series_figure(model.series_frame(), width=6.0),
+                            dependencies=[id(model), version.value],
+                            format="png",
+                        )
+                solara.Markdown("#### Location quotients (region x sector)")
+                solara.DataFrame(lq_table(model.region_table()), items_per_page=20)
+
+    @solara.component
+    def ResultsView(directory: str | Path) -> Any:
+        """Browse a finished batch: variants, comparison table and forest plot for a metric and step."""
+        data, set_data = solara.use_state(None)
+        load_error, set_load_error = solara.use_state(None)
+
+        def load():
+            try:
+                set_data(load_results_data(directory))
+            except InputError as exc:
+                set_load_error(str(exc))
+
+        solara.use_memo(load, dependencies=[str(directory)])
+        metric = solara.use_reactive(None)
+        step_label = solara.use_reactive("final")
+        with solara.Column(classes=["agg-results"]):
+            solara.Markdown(f"## Batch results: `{directory}`")
+            if data is None:
+                _error_box(load_error or "loading ...")
+                return
+            if not data.metrics:
+                _error_box(f"{directory}: no numeric metric columns in the runs table")
+                return
+            chosen = metric.value if metric.value in data.metrics else data.metrics[0]
+            step_choices = ["final", *[str(s) for s in data.steps]]
+            with solara.Row():
+                solara.Select("metric", values=data.metrics, value=chosen, on_value=metric.set)
+                solara.Select(
+                    "step", values=step_choices, value=step_label.value, on_value=step_label.set
+                )
+            solara.Markdown("#### Variants")
+            solara.DataFrame(data.variants)
+            try:
+                step = None if step_label.value == "final" else int(step_label.value)
+                comparison = compare_results(data, chosen, step)
+            except InputError as exc:
+                _error_box(str(exc))
+                return
+            solara.Markdown(f"#### Comparison against `{comparison.baseline}`")
+            solara.DataFrame(comparison.wide())
+            for note in comparison.notes:
+                solara.Warning(note)
+            try:
+                fig = forest_figure(comparison)
+            except (ImportError, AttributeError) as exc:
+                _error_box(f"forest plot unavailable: {exc}")
+            else:
+                solara.FigureMatplotlib(fig, format="png")
+
+    @solara.component
+    def Page() -> Any:
+        """Entry page for ``solara run``: configured by the environment (see the module docstring)."""
+        scenario = os.environ.get(ENV_SCENARIO) or None
+        results = os.environ.get(ENV_RESULTS) or None
+        seed_env = os.environ.get(ENV_SEED) or ""
+        seed = int(seed_env) if seed_env.strip().lstrip("-").isdigit() else None
+        solara.Title("agglomeration dashboard")
+        if scenario and results:
+            with solara.lab.Tabs():
+                with solara.lab.Tab("Explorer"):
+                    Explorer(scenario, seed)
+                with solara.lab.Tab("Batch results"):
+                    ResultsView(results)
+        elif results:
+            ResultsView(results)
+        elif scenario:
+            Explorer(scenario, seed)
+        else:
+            _error_box(
+                "no scenario and no results directory given (agglomeration dashboard --help)"
+            )
