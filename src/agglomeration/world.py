@@ -77,7 +77,8 @@ class World:
     initial_weights: np.ndarray | None = (
         None  # (R, S) relative initial firm weights (data/initial_firms.csv)
     )
-    value_density: np.ndarray | None = None  # (S,) yuan per tonne of output
+    value_density: np.ndarray | None = None  # (S,) yuan per tonne of output (nan for services)
+    value_of_time: np.ndarray | None = None  # (S,) yuan per tonne-hour in transit (0 for services)
     extra: dict[str, Any] = field(default_factory=dict)  # free-form, e.g. the LogisticsNetwork
 
     # ------------------------------------------------------------------ sizes
@@ -201,6 +202,7 @@ class World:
             customs_hours=f(kw.get("customs_hours", np.zeros(M))),
             initial_weights=None if kw.get("initial_weights") is None else f(kw["initial_weights"]),
             value_density=None if kw.get("value_density") is None else f(kw["value_density"]),
+            value_of_time=None if kw.get("value_of_time") is None else f(kw["value_of_time"]),
             extra=dict(kw.get("extra", {})),
         )
         world = cls(**d)
@@ -266,7 +268,97 @@ class World:
 
 
 def build_world(scenario: Scenario) -> World:
-    """Resolve a validated scenario into a :class:`World` (solves the logistics network)."""
-    from agglomeration.geography import world_from_scenario
+    """Resolve a validated scenario into a :class:`World` (solves the logistics network).
 
-    return world_from_scenario(scenario)
+    Delegation: ``policy.delegation`` entries override the regions table (a region id overrides its
+    type).  Initial weights: each sector column of ``initial_firms.csv`` is normalised over regions and
+    scaled by the sector's ``initial_weight`` share, so ``initial_weights`` sums to 1.
+    The solved :class:`~agglomeration.geography.LogisticsNetwork` is kept in ``world.extra["network"]``.
+    """
+    from agglomeration.economy import chain_indices
+    from agglomeration.geography import LogisticsNetwork
+
+    d = scenario.data
+    regions, gateways, sectors = d.regions, d.gateways, d.sectors
+    R, G, S = len(regions), len(gateways), len(sectors)
+    region_ids = [r.region_id for r in regions]
+    sector_ids = [s.sector_id for s in sectors]
+    markets = region_ids + [g.gateway_id for g in gateways]
+    places = {r.region_id: r.modes for r in regions}
+    places.update({g.gateway_id: g.modes for g in gateways})
+    places.update({h.hub_id: h.modes for h in d.hubs})
+    customs = np.array([r.customs_hours for r in regions] + [g.customs_hours for g in gateways])
+    intl = np.array([False] * R + [g.international for g in gateways])
+    src = str(scenario.source_path) if scenario.source_path else None
+    net = LogisticsNetwork(
+        markets,
+        places,
+        d.modes,
+        d.links,
+        sectors,
+        customs_hours=customs,
+        international=intl,
+        n_regions=R,
+        file=src,
+    )
+    tau, phi = net.iceberg()
+    deleg = np.array([r.delegation for r in regions])
+    pol = scenario.policy.delegation
+    for i, r in enumerate(regions):
+        if r.type in pol:
+            deleg[i] = pol[r.type]
+        if r.region_id in pol:
+            deleg[i] = pol[r.region_id]
+    kind = np.array([s.kind for s in sectors])
+    imp = np.array(
+        [
+            [
+                g.import_price_manufacturing if k == "manufacturing" else g.import_price_service
+                for k in kind
+            ]
+            for g in gateways
+        ]
+    ).reshape(G, S)
+    init = np.asarray(d.initial_firms, dtype=float).reshape(R, S)
+    col = init.sum(axis=0)
+    sw = np.array([s.initial_weight for s in sectors])
+    sw = sw / sw.sum() if sw.sum() > 0 else np.full(S, 1.0 / S)
+    weights = np.divide(init, col, out=np.zeros_like(init), where=col > 0) * sw
+    world = World(
+        region_ids=np.array(region_ids, dtype=str),
+        region_names=np.array([r.name for r in regions], dtype=str),
+        region_type=np.array([r.type for r in regions], dtype=str),
+        lon=np.array([r.lon for r in regions]),
+        lat=np.array([r.lat for r in regions]),
+        land_capacity=np.array([r.land_capacity for r in regions]),
+        base_wage=np.array([r.base_wage for r in regions]),
+        base_rent=np.array([r.base_rent for r in regions]),
+        immobile_income=np.array([r.immobile_income for r in regions]),
+        delegation=deleg,
+        gateway_ids=np.array([g.gateway_id for g in gateways], dtype=str),
+        gateway_names=np.array([g.name for g in gateways], dtype=str),
+        gateway_demand=np.array([g.demand for g in gateways], dtype=float),
+        gateway_import_price=imp,
+        sector_ids=np.array(sector_ids, dtype=str),
+        sector_names=np.array([s.name for s in sectors], dtype=str),
+        sector_kind=kind.astype(str),
+        sigma=np.array([s.sigma for s in sectors]),
+        labour_share=np.array([s.labour_share for s in sectors]),
+        land_share=np.array([s.land_share for s in sectors]),
+        io=np.asarray(d.io, dtype=float).reshape(S, S),
+        final_share=np.array([s.final_share for s in sectors]),
+        fixed_cost=np.array([s.fixed_cost for s in sectors]),
+        entry_rate=np.array([s.entry_rate for s in sectors]),
+        chains=chain_indices(d.chains, sector_ids),
+        gen_cost=net.gen_cost,
+        distance_km=net.distance_matrix(),
+        tau=tau,
+        phi=phi,
+        customs_hours=customs,
+        initial_weights=weights,
+        value_density=np.array([s.value_density or np.nan for s in sectors], dtype=float),
+        value_of_time=net.vot.copy(),
+        extra={"network": net},
+    )
+    world.check()
+    return world

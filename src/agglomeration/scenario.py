@@ -1,0 +1,996 @@
+"""Scenario files: TOML schema, ``extends`` inheritance, overrides and the resolved data tables.
+
+A scenario file (TOML) has the top-level keys ``name``, ``description``, ``extends``, ``seed``, ``steps``
+and the tables ``[regions]``, ``[logistics]``, ``[sectors]`` (world data: CSV files plus edits, defined
+here) and ``[firms]``, ``[behaviour]``, ``[policy]``, ``[output]`` (behaviour, defined in
+:mod:`agglomeration.parameters`).  :func:`load_scenario` reads it, merges its ``extends`` parents (deep
+merge; lists and scalars replaced), applies overrides, reads and validates every data CSV (paths relative
+to the file that names them) and returns a frozen :class:`Scenario` that *contains* the validated records,
+so it is self-contained, picklable and has a stable :meth:`Scenario.fingerprint`.
+
+Every invalid input raises :class:`agglomeration.errors.InputError` naming the file, the field path and
+what was expected.  Nothing in a scenario file is evaluated as code.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import json
+import math
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+
+from agglomeration.economy import (
+    ChainRecord,
+    SectorRecord,
+    chains_from_records,
+    check_io,
+    suggest,
+)
+from agglomeration.errors import InputError
+from agglomeration.geography import (
+    GatewayRecord,
+    HubRecord,
+    LinkRecord,
+    ModeRecord,
+    RegionRecord,
+)
+from agglomeration.parameters import BehaviourParams, FirmsParams, OutputParams, PolicyParams
+
+REGION_TYPES = ("ftz", "connected", "other")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+# ----------------------------------------------------------------------------- world sections
+class RegionsSection(_Section):
+    """``[regions]``: the region table and per-region edits."""
+
+    file: str = Field("data/regions.csv", description="regions CSV, relative to the scenario file")
+    initial_firms_file: str = Field(
+        "data/initial_firms.csv", description="region x sector initial firm weights CSV"
+    )
+    overrides: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="per-region column overrides, e.g. [regions.overrides.WZ] base_wage = 0.02",
+    )
+
+
+class LinkRef(_Section):
+    """A link to remove: places and (optionally) the mode; without mode every mode is removed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    origin: str = Field(alias="from", description="place id")
+    dest: str = Field(alias="to", description="place id")
+    mode: str | None = Field(None, description="mode name, or all modes")
+
+
+class HubAdd(_Section):
+    """Give a place a terminal of a mode (e.g. a new rail terminal at NP)."""
+
+    place: str = Field(description="region, gateway or hub id")
+    mode: str = Field(description="mode name")
+
+
+class LogisticsSection(_Section):
+    """``[logistics]``: network data files and scenario edits of tariffs, speeds, links and hubs."""
+
+    modes_file: str = Field("data/modes.csv", description="modes CSV")
+    links_file: str = Field("data/links.csv", description="links CSV")
+    gateways_file: str = Field("data/gateways.csv", description="gateways CSV")
+    hubs_file: str = Field("data/hubs.csv", description="transit hubs CSV")
+    tariff_multiplier: dict[str, float] = Field(
+        default_factory=dict, description="mode -> factor on the tariff [yuan/t-km], in (0, 100]"
+    )
+    speed_multiplier: dict[str, float] = Field(
+        default_factory=dict, description="mode -> factor on the speed [km/h], in (0, 100]"
+    )
+    fee_multiplier: dict[str, float] = Field(
+        default_factory=dict,
+        description="mode -> factor on end and transshipment fees, in [0, 100]",
+    )
+    customs_multiplier: dict[str, float] = Field(
+        default_factory=dict,
+        description="place id, region type or 'all' -> factor on customs dwell hours, in [0, 100]",
+    )
+    add_links: list[LinkRecord] = Field(
+        default_factory=list, description="links to add (same places and mode replaces a link)"
+    )
+    remove_links: list[LinkRef] = Field(default_factory=list, description="links to remove")
+    add_hubs: list[HubAdd] = Field(default_factory=list, description="mode terminals to add")
+    mode_overrides: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="per-mode column overrides of modes.csv"
+    )
+    gateway_overrides: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="per-gateway column overrides of gateways.csv"
+    )
+
+
+class SectorsSection(_Section):
+    """``[sectors]``: sector table, input-output matrix, chains and per-sector edits."""
+
+    file: str = Field("data/sectors.csv", description="sectors CSV")
+    io_file: str = Field("data/io_coefficients.csv", description="input-output cost shares CSV")
+    chains_file: str = Field("data/chains.csv", description="chains CSV")
+    overrides: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="per-sector column overrides, e.g. [sectors.overrides.rnd]",
+    )
+
+
+class ScenarioData(_Section):
+    """The resolved, validated data tables (after every override) held inside a Scenario."""
+
+    regions: tuple[RegionRecord, ...]
+    gateways: tuple[GatewayRecord, ...]
+    hubs: tuple[HubRecord, ...]
+    modes: tuple[ModeRecord, ...]
+    links: tuple[LinkRecord, ...]
+    sectors: tuple[SectorRecord, ...]
+    io: tuple[tuple[float, ...], ...]  # a[k][s], sector order
+    chains: dict[str, tuple[str, ...]]  # chain -> sector ids, final last
+    initial_firms: tuple[tuple[float, ...], ...]  # (R, S) relative weights
+
+
+#: keys a user may write at the top level of a scenario file
+USER_KEYS = (
+    "name",
+    "description",
+    "extends",
+    "seed",
+    "steps",
+    "regions",
+    "logistics",
+    "sectors",
+    "firms",
+    "behaviour",
+    "policy",
+    "output",
+)
+#: (section, key) pairs that are paths relative to the file naming them
+PATH_KEYS = (
+    ("regions", "file"),
+    ("regions", "initial_firms_file"),
+    ("logistics", "modes_file"),
+    ("logistics", "links_file"),
+    ("logistics", "gateways_file"),
+    ("logistics", "hubs_file"),
+    ("sectors", "file"),
+    ("sectors", "io_file"),
+    ("sectors", "chains_file"),
+)
+
+
+class Scenario(BaseModel):
+    """A validated, immutable scenario: parameters plus the resolved world data.
+
+    Build with :func:`load_scenario`; derive variants with :meth:`with_overrides`.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, description="scenario name")
+    description: str = Field("", description="free text")
+    extends: str | None = Field(None, description="parent scenario file (relative path)")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="base random seed [-]")
+    steps: int = Field(40, ge=0, le=1_000_000, description="number of model steps [steps]")
+    regions: RegionsSection = Field(default_factory=RegionsSection)
+    logistics: LogisticsSection = Field(default_factory=LogisticsSection)
+    sectors: SectorsSection = Field(default_factory=SectorsSection)
+    firms: FirmsParams = Field(default_factory=FirmsParams)
+    behaviour: BehaviourParams = Field(default_factory=BehaviourParams)
+    policy: PolicyParams = Field(default_factory=PolicyParams)
+    output: OutputParams = Field(default_factory=OutputParams)
+    data: ScenarioData
+
+    _raw: dict = PrivateAttr(default_factory=dict)
+    _source: str | None = PrivateAttr(default=None)
+    _cache: dict = PrivateAttr(default_factory=dict)
+
+    @property
+    def source_path(self) -> Path | None:
+        """The scenario file this was loaded from (``None`` if built in memory)."""
+        return Path(self._source) if self._source else None
+
+    @property
+    def region_ids(self) -> tuple[str, ...]:
+        """Region ids in data order."""
+        return tuple(r.region_id for r in self.data.regions)
+
+    @property
+    def sector_ids(self) -> tuple[str, ...]:
+        """Sector ids in data order."""
+        return tuple(s.sector_id for s in self.data.sectors)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict of the resolved scenario (paths relative to the source file)."""
+        d = self.model_dump(mode="json", by_alias=True)
+        base = Path(self._source).parent if self._source else None
+        for sec, key in PATH_KEYS:
+            if base is not None:
+                try:
+                    d[sec][key] = os.path.relpath(d[sec][key], base)
+                except ValueError:  # other drive on Windows
+                    pass
+        return d
+
+    def fingerprint(self) -> str:
+        """sha256 of the canonical JSON of the resolved content incl. data (file paths excluded)."""
+        d = self.model_dump(mode="json", by_alias=True)
+        for sec, key in PATH_KEYS:
+            d[sec].pop(key, None)
+        d.pop("extends", None)
+        text = json.dumps(d, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def with_overrides(
+        self, overrides: Mapping[str, Any] | None = None, **kw_overrides: Any
+    ) -> Scenario:
+        """A new Scenario with dotted (``"policy.delegation.WZ"``) or ``__`` keyword overrides."""
+        raw = copy.deepcopy(self._raw)
+        base_dir = Path(self._source).parent if self._source else Path.cwd()
+        _apply_overrides(raw, overrides, kw_overrides, base_dir)
+        return _resolve(raw, self._source, dict(self._cache))
+
+
+# ----------------------------------------------------------------------------- public loader
+def load_scenario(
+    path: str | Path, overrides: Mapping[str, Any] | None = None, **kw_overrides: Any
+) -> Scenario:
+    """Read, merge (``extends``), override and validate a scenario file into a :class:`Scenario`.
+
+    ``overrides`` maps dotted paths to values (``{"policy.delegation.WZ": 0.8}``); keyword overrides use
+    ``__`` for dots (``policy__replication_rate=0.1``).  String values are parsed as TOML values
+    (``"0.8"`` -> 0.8, ``"true"`` -> True, ``"[1,2]"`` -> [1, 2]) falling back to the string itself.
+    """
+    path = Path(path)
+    raw = _load_raw(path, ())
+    _apply_overrides(raw, overrides, kw_overrides, path.resolve().parent)
+    return _resolve(raw, str(path), {})
+
+
+def parse_value(text: Any) -> Any:
+    """Parse a command-line value as a TOML value, falling back to the string itself."""
+    if not isinstance(text, str):
+        return text
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+# ----------------------------------------------------------------------------- TOML + extends
+def _read_toml(path: Path) -> dict:
+    if not path.is_file():
+        raise InputError("scenario file not found", file=path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the file: {exc}", file=path) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        line = getattr(exc, "lineno", None)
+        if line is None:
+            import re
+
+            m = re.search(r"line (\d+)", msg)
+            line = int(m.group(1)) if m else None
+        where = f"line {line}" if line else None
+        raise InputError(f"malformed TOML: {msg}", file=path, field=where) from None
+
+
+def _absolutise(data: dict, base: Path) -> None:
+    for sec, key in PATH_KEYS:
+        section = data.get(sec)
+        if isinstance(section, dict) and isinstance(section.get(key), str):
+            section[key] = str((base / section[key]).resolve())
+
+
+def _load_raw(path: Path, stack: tuple[Path, ...]) -> dict:
+    real = path.resolve()
+    if real in stack:
+        chain = " -> ".join(p.name for p in (*stack, real))
+        raise InputError(f"extends cycle: {chain}", file=path, field="extends")
+    data = _read_toml(path)
+    _absolutise(data, real.parent)
+    parent = data.get("extends")
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise InputError(f"expected a file path string, got {parent!r}", file=path, field="extends")
+    ppath = real.parent / parent
+    if not ppath.is_file():
+        raise InputError(
+            f"parent scenario {parent!r} not found ({ppath})", file=path, field="extends"
+        )
+    merged = _deep_merge(_load_raw(ppath, (*stack, real)), data)
+    return merged
+
+
+def _deep_merge(base: dict, child: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in child.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+# ----------------------------------------------------------------------------- overrides
+def _apply_overrides(
+    raw: dict, overrides: Mapping[str, Any] | None, kw: Mapping[str, Any], base_dir: Path
+) -> None:
+    items: list[tuple[str, Any]] = list((overrides or {}).items())
+    items += [(k.replace("__", "."), v) for k, v in kw.items()]
+    for key, value in items:
+        if not isinstance(key, str) or not key or any(not p for p in key.split(".")):
+            raise InputError(f"override key {key!r} is not a dotted path", field=str(key))
+        parts = key.split(".")
+        node = raw
+        for i, p in enumerate(parts[:-1]):
+            nxt = node.get(p)
+            if nxt is None:
+                nxt = node[p] = {}
+            elif not isinstance(nxt, dict):
+                raise InputError(
+                    f"cannot set {key!r}: {'.'.join(parts[: i + 1])} is not a table",
+                    field=key,
+                )
+            node = nxt
+        value = parse_value(value)
+        if tuple(parts) in PATH_KEYS and isinstance(value, str):
+            value = str((base_dir / value).resolve())
+        node[parts[-1]] = value
+
+
+# ----------------------------------------------------------------------------- validation helpers
+def _model_of(annotation: Any) -> tuple[str, type[BaseModel] | None]:
+    """Classify an annotation: ('model', M), ('dict', M), ('list', M) or ('other', None)."""
+    origin = typing.get_origin(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "model", annotation
+    if origin in (typing.Union, types.UnionType):
+        for a in typing.get_args(annotation):
+            kind, m = _model_of(a)
+            if m is not None:
+                return kind, m
+    if origin is dict:
+        args = typing.get_args(annotation)
+        if len(args) == 2 and isinstance(args[1], type) and issubclass(args[1], BaseModel):
+            return "dict", args[1]
+    if origin in (list, tuple):
+        args = typing.get_args(annotation)
+        if args and isinstance(args[0], type) and issubclass(args[0], BaseModel):
+            return "list", args[0]
+    return "other", None
+
+
+def _field_names(model: type[BaseModel]) -> dict[str, str]:
+    """Accepted key (alias or name) -> field name."""
+    return {(f.alias or n): n for n, f in model.model_fields.items()}
+
+
+def check_keys(data: Any, model: type[BaseModel], path: str, file: Any) -> None:
+    """Reject unknown keys recursively with a did-you-mean suggestion."""
+    if not isinstance(data, dict):
+        return
+    names = _field_names(model)
+    for key, value in data.items():
+        field_path = f"{path}.{key}" if path else str(key)
+        if key not in names:
+            raise InputError(
+                f"unknown key {key!r}"
+                + suggest(key, list(names))
+                + f" (allowed: {', '.join(names)})",
+                file=file,
+                field=field_path,
+            )
+        kind, sub = _model_of(model.model_fields[names[key]].annotation)
+        if sub is None:
+            continue
+        if kind == "model":
+            check_keys(value, sub, field_path, file)
+        elif kind == "dict" and isinstance(value, dict):
+            for k, v in value.items():
+                check_keys(v, sub, f"{field_path}.{k}", file)
+        elif kind == "list" and isinstance(value, list):
+            for i, v in enumerate(value):
+                check_keys(v, sub, f"{field_path}[{i}]", file)
+
+
+def _describe(model: type[BaseModel], loc: tuple) -> str | None:
+    current: Any = model
+    desc = None
+    for part in loc:
+        if isinstance(part, int) or current is None:
+            continue
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            names = _field_names(current)
+            if part not in names:
+                current = None
+                continue
+            f = current.model_fields[names[part]]
+            desc = f.description
+            _kind, current = _model_of(f.annotation)
+    return desc
+
+
+def validation_error(
+    exc: ValidationError, model: type[BaseModel] | None, file: Any, prefix: str = ""
+) -> InputError:
+    """Turn the first pydantic error into an :class:`InputError` with field path and expectation."""
+    err = exc.errors()[0]
+    loc = tuple(err.get("loc", ()))
+    path = prefix
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path = f"{path}.{part}" if path else str(part)
+    msg = err.get("msg", "invalid value")
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    expected = msg[0].lower() + msg[1:] if msg else msg
+    text = f"expected: {expected}"
+    if err.get("type") != "missing" and "input" in err:
+        text += f", got {err['input']!r}"
+    else:
+        text = f"missing value ({expected})" if err.get("type") == "missing" else text
+    desc = _describe(model, loc) if model is not None else None
+    if desc:
+        text += f" [{desc}]"
+    return InputError(text, file=file, field=path or None)
+
+
+# ----------------------------------------------------------------------------- CSV tables
+def _display(path: str | Path) -> str:
+    p = Path(path)
+    try:
+        return os.path.relpath(p)
+    except ValueError:
+        return str(p)
+
+
+def _read_csv(path: str, cache: dict) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of a CSV (cached by absolute path so a Scenario is self-contained)."""
+    if path in cache:
+        header, rows = cache[path]
+        return list(header), [list(r) for r in rows]
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("data file not found", file=_display(p))
+    try:
+        with p.open(newline="", encoding="utf-8-sig") as fh:
+            reader = list(csv.reader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"cannot read CSV: {exc}", file=_display(p)) from None
+    reader = [r for r in reader if any(c.strip() for c in r)]
+    if not reader:
+        raise InputError("empty CSV (expected a header row)", file=_display(p))
+    header = [h.strip() for h in reader[0]]
+    rows = reader[1:]
+    cache[path] = (tuple(header), tuple(tuple(r) for r in rows))
+    return header, rows
+
+
+def _check_columns(header: list[str], expected: list[str], file: str, optional: tuple = ()) -> None:
+    dup = {h for h in header if header.count(h) > 1}
+    if dup:
+        raise InputError(f"duplicate column(s) {sorted(dup)}", file=file, field="header")
+    missing = [c for c in expected if c not in header and c not in optional]
+    if missing:
+        raise InputError(
+            f"missing column(s) {missing}; expected columns: {', '.join(expected)}",
+            file=file,
+            field="header",
+        )
+    extra = [c for c in header if c not in expected]
+    if extra:
+        raise InputError(
+            f"unexpected column {extra[0]!r}"
+            + suggest(extra[0], expected)
+            + f"; expected columns: {', '.join(expected)}",
+            file=file,
+            field="header",
+        )
+
+
+def _read_records(
+    path: str,
+    model: type[BaseModel],
+    key: str,
+    cache: dict,
+    overrides: dict[str, dict] | None = None,
+    override_path: str = "",
+    scenario_file: Any = None,
+) -> list[BaseModel]:
+    """Rows of a CSV validated as ``model`` (unique ``key``), with per-id column overrides applied."""
+    header, rows = _read_csv(path, cache)
+    file = _display(path)
+    names = _field_names(model)
+    required = [a for a, n in names.items() if model.model_fields[n].is_required()]
+    optional = tuple(a for a in names if a not in required)
+    _check_columns(header, list(names), file, optional)
+    out: list[BaseModel] = []
+    seen: dict[str, int] = {}
+    for lineno, row in enumerate(rows, start=2):
+        if len(row) != len(header):
+            raise InputError(
+                f"expected {len(header)} cells, got {len(row)}", file=file, field=f"line {lineno}"
+            )
+        rec = {h: c.strip() for h, c in zip(header, row) if c.strip() != ""}
+        ident = rec.get(key, "?")
+        try:
+            obj = model.model_validate(rec)
+        except ValidationError as exc:
+            raise validation_error(exc, model, file, f"line {lineno} ({key}={ident})") from None
+        if ident in seen:
+            raise InputError(
+                f"duplicate {key} {ident!r} (first on line {seen[ident]})",
+                file=file,
+                field=f"line {lineno}.{key}",
+            )
+        seen[ident] = lineno
+        out.append(obj)
+    if not out:
+        raise InputError("no data rows", file=file)
+    for ident, changes in (overrides or {}).items():
+        if ident not in seen:
+            raise InputError(
+                f"unknown id {ident!r}"
+                + suggest(ident, list(seen))
+                + f" (known: {', '.join(seen)})",
+                file=scenario_file,
+                field=f"{override_path}.{ident}",
+            )
+        if not isinstance(changes, dict):
+            raise InputError(
+                "expected a table of column = value",
+                file=scenario_file,
+                field=f"{override_path}.{ident}",
+            )
+        for col in changes:
+            if col not in names or col == key:
+                allowed = [a for a in names if a != key]
+                raise InputError(
+                    f"unknown column {col!r}"
+                    + suggest(col, allowed)
+                    + f" (allowed: {', '.join(allowed)})",
+                    file=scenario_file,
+                    field=f"{override_path}.{ident}.{col}",
+                )
+        i = list(seen).index(ident)
+        merged = {**out[i].model_dump(by_alias=True), **changes}
+        try:
+            out[i] = model.model_validate(merged)
+        except ValidationError as exc:
+            raise validation_error(exc, model, scenario_file, f"{override_path}.{ident}") from None
+    return out
+
+
+def _read_matrix(
+    path: str,
+    row_key: str,
+    row_ids: list[str],
+    col_ids: list[str],
+    cache: dict,
+    what: str,
+    lo: float = 0.0,
+    hi: float = math.inf,
+) -> np.ndarray:
+    """A wide CSV: one row per ``row_ids`` entry, one numeric column per ``col_ids`` entry."""
+    header, rows = _read_csv(path, cache)
+    file = _display(path)
+    _check_columns(header, [row_key, *col_ids, "provenance"], file)
+    mat = np.full((len(row_ids), len(col_ids)), np.nan)
+    seen: dict[str, int] = {}
+    for lineno, row in enumerate(rows, start=2):
+        if len(row) != len(header):
+            raise InputError(
+                f"expected {len(header)} cells, got {len(row)}", file=file, field=f"line {lineno}"
+            )
+        rec = dict(zip(header, (c.strip() for c in row)))
+        rid = rec[row_key]
+        if rid not in row_ids:
+            raise InputError(
+                f"unknown {what} {rid!r}" + suggest(rid, row_ids),
+                file=file,
+                field=f"line {lineno}.{row_key}",
+            )
+        if rid in seen:
+            raise InputError(
+                f"duplicate {row_key} {rid!r} (first on line {seen[rid]})",
+                file=file,
+                field=f"line {lineno}.{row_key}",
+            )
+        seen[rid] = lineno
+        if not rec.get("provenance"):
+            raise InputError("empty provenance", file=file, field=f"line {lineno}.provenance")
+        for j, c in enumerate(col_ids):
+            try:
+                v = float(rec[c])
+            except ValueError:
+                raise InputError(
+                    f"expected a number, got {rec[c]!r}",
+                    file=file,
+                    field=f"line {lineno} ({rid}).{c}",
+                ) from None
+            if not (lo <= v <= hi) or not math.isfinite(v):
+                raise InputError(
+                    f"expected a number in [{lo}, {hi}], got {v}",
+                    file=file,
+                    field=f"line {lineno} ({rid}).{c}",
+                )
+            mat[row_ids.index(rid), j] = v
+    missing = [r for r in row_ids if r not in seen]
+    if missing:
+        raise InputError(f"missing row(s) for {what} {missing}", file=file, field=row_key)
+    return mat
+
+
+# ----------------------------------------------------------------------------- resolution
+def _scen_file(source: str | None) -> str | None:
+    return _display(source) if source else None
+
+
+def _resolve(raw: dict, source: str | None, cache: dict) -> Scenario:
+    file = _scen_file(source)
+    raw = copy.deepcopy(raw)
+    check_keys({k: v for k, v in raw.items()}, _UserScenario, "", file)
+    base_dir = Path(source).resolve().parent if source else Path.cwd()
+    for sec, key in PATH_KEYS:  # defaults are relative to the top-level scenario file
+        raw.setdefault(sec, {})
+        if not isinstance(raw[sec], dict):
+            raise InputError(f"expected a table, got {raw[sec]!r}", file=file, field=sec)
+        default = _UserScenario.model_fields[sec].annotation.model_fields[key].default
+        raw[sec].setdefault(key, str((base_dir / default).resolve()))
+    try:
+        user = _UserScenario.model_validate(raw)
+    except ValidationError as exc:
+        raise validation_error(exc, _UserScenario, file) from None
+    data = _resolve_data(user, file, cache)
+    _check_policy(user.policy, data, file)
+    scen = Scenario.model_validate({**user.model_dump(by_alias=True), "data": data})
+    scen._raw = raw
+    scen._source = str(source) if source else None
+    scen._cache = cache
+    return scen
+
+
+def _resolve_data(user: _UserScenario, file: Any, cache: dict) -> ScenarioData:
+    rs, lg, ss = user.regions, user.logistics, user.sectors
+    regions = _read_records(
+        rs.file, RegionRecord, "region_id", cache, rs.overrides, "regions.overrides", file
+    )
+    gateways = _read_records(
+        lg.gateways_file,
+        GatewayRecord,
+        "gateway_id",
+        cache,
+        lg.gateway_overrides,
+        "logistics.gateway_overrides",
+        file,
+    )
+    hubs = _read_records(lg.hubs_file, HubRecord, "hub_id", cache, None, "", file)
+    modes = _read_records(
+        lg.modes_file,
+        ModeRecord,
+        "mode",
+        cache,
+        lg.mode_overrides,
+        "logistics.mode_overrides",
+        file,
+    )
+    sectors = _read_records(
+        ss.file, SectorRecord, "sector_id", cache, ss.overrides, "sectors.overrides", file
+    )
+    # unique place ids across regions, gateways and hubs
+    places: dict[str, str] = {}
+    for kind, recs, key in (
+        ("region", regions, "region_id"),
+        ("gateway", gateways, "gateway_id"),
+        ("hub", hubs, "hub_id"),
+    ):
+        for r in recs:
+            pid = getattr(r, key)
+            if pid in places:
+                raise InputError(
+                    f"id {pid!r} is used by a {places[pid]} and a {kind}; place ids must be unique",
+                    file=file,
+                    field=key,
+                )
+            places[pid] = kind
+    mode_names = [m.mode for m in modes]
+    # mode edits
+    modes = _edit_modes(modes, lg, mode_names, file)
+    # hub additions
+    extra_modes: dict[str, list[str]] = {}
+    for i, h in enumerate(lg.add_hubs):
+        if h.place not in places:
+            raise InputError(
+                f"unknown place {h.place!r}" + suggest(h.place, list(places)),
+                file=file,
+                field=f"logistics.add_hubs[{i}].place",
+            )
+        if h.mode not in mode_names:
+            raise InputError(
+                f"unknown mode {h.mode!r}" + suggest(h.mode, mode_names),
+                file=file,
+                field=f"logistics.add_hubs[{i}].mode",
+            )
+        extra_modes.setdefault(h.place, []).append(h.mode)
+
+    def add_modes(rec: Any, pid: str) -> Any:
+        ms = tuple(dict.fromkeys((*rec.modes, *extra_modes.get(pid, ()))))
+        return rec.model_copy(update={"modes": ms})
+
+    regions = [add_modes(r, r.region_id) for r in regions]
+    gateways = [add_modes(g, g.gateway_id) for g in gateways]
+    hubs = [add_modes(h, h.hub_id) for h in hubs]
+    for kind, recs, key in (
+        ("regions", regions, "region_id"),
+        ("gateways", gateways, "gateway_id"),
+        ("hubs", hubs, "hub_id"),
+    ):
+        for r in recs:
+            for m in r.modes:
+                if m not in mode_names:
+                    raise InputError(
+                        f"{getattr(r, key)} lists unknown mode {m!r}" + suggest(m, mode_names),
+                        file=file,
+                        field=f"{kind}.{getattr(r, key)}.modes",
+                    )
+    # customs edits
+    regions, gateways = _edit_customs(regions, gateways, lg.customs_multiplier, places, file)
+    # links
+    links = _read_links(lg.links_file, cache)
+    links = _edit_links(links, lg, places, mode_names, file)
+    # sectors / io / chains / initial firms
+    sector_ids = [s.sector_id for s in sectors]
+    io = _read_matrix(ss.io_file, "input", sector_ids, sector_ids, cache, "input sector", 0.0, 1.0)
+    sectors = list(check_io(sectors, io, file=_display(ss.io_file)))
+    fs = sum(s.final_share for s in sectors)
+    if fs > 1.0 + 1e-9:
+        raise InputError(
+            f"final_share sums to {fs:.4g} over sectors; expected <= 1",
+            file=_display(ss.file),
+            field="final_share",
+        )
+    chain_recs = _read_chain_rows(ss.chains_file, cache)
+    chains = chains_from_records(chain_recs, sector_ids, file=_display(ss.chains_file))
+    region_ids = [r.region_id for r in regions]
+    init = _read_matrix(
+        rs.initial_firms_file, "region_id", region_ids, sector_ids, cache, "region", 0.0, 1e12
+    )
+    return ScenarioData(
+        regions=tuple(regions),
+        gateways=tuple(gateways),
+        hubs=tuple(hubs),
+        modes=tuple(modes),
+        links=tuple(links),
+        sectors=tuple(sectors),
+        io=tuple(tuple(float(x) for x in row) for row in io),
+        chains=chains,
+        initial_firms=tuple(tuple(float(x) for x in row) for row in init),
+    )
+
+
+def _read_links(path: str, cache: dict) -> list[LinkRecord]:
+    header, rows = _read_csv(path, cache)
+    file = _display(path)
+    names = list(_field_names(LinkRecord))
+    _check_columns(header, names, file, optional=("extra_cost", "extra_hours"))
+    out: list[LinkRecord] = []
+    seen: dict[tuple, int] = {}
+    for lineno, row in enumerate(rows, start=2):
+        if len(row) != len(header):
+            raise InputError(
+                f"expected {len(header)} cells, got {len(row)}", file=file, field=f"line {lineno}"
+            )
+        rec = {h: c.strip() for h, c in zip(header, row) if c.strip() != ""}
+        try:
+            link = LinkRecord.model_validate(rec)
+        except ValidationError as exc:
+            raise validation_error(
+                exc, LinkRecord, file, f"line {lineno} ({rec.get('from')}-{rec.get('to')})"
+            ) from None
+        if link.key in seen:
+            raise InputError(
+                f"duplicate link {link.origin}-{link.dest} by {link.mode} (first on line {seen[link.key]})",
+                file=file,
+                field=f"line {lineno}",
+            )
+        if link.origin == link.dest:
+            raise InputError(
+                "a link must join two different places", file=file, field=f"line {lineno}"
+            )
+        seen[link.key] = lineno
+        out.append(link)
+    return out
+
+
+def _read_chain_rows(path: str, cache: dict) -> list[ChainRecord]:
+    header, rows = _read_csv(path, cache)
+    file = _display(path)
+    _check_columns(header, list(_field_names(ChainRecord)), file)
+    out = []
+    for lineno, row in enumerate(rows, start=2):
+        if len(row) != len(header):
+            raise InputError(
+                f"expected {len(header)} cells, got {len(row)}", file=file, field=f"line {lineno}"
+            )
+        rec = {h: c.strip() for h, c in zip(header, row) if c.strip() != ""}
+        try:
+            out.append(ChainRecord.model_validate(rec))
+        except ValidationError as exc:
+            raise validation_error(exc, ChainRecord, file, f"line {lineno}") from None
+    return out
+
+
+def _check_mult(d: dict[str, float], keys: list[str], field: str, file: Any, lo_open: bool) -> None:
+    for k, v in d.items():
+        if k not in keys:
+            raise InputError(
+                f"unknown key {k!r}" + suggest(k, keys), file=file, field=f"{field}.{k}"
+            )
+        ok = (v > 0 if lo_open else v >= 0) and v <= 100 and math.isfinite(v)
+        if not ok:
+            rng = "(0, 100]" if lo_open else "[0, 100]"
+            raise InputError(
+                f"expected a factor in {rng}, got {v!r}", file=file, field=f"{field}.{k}"
+            )
+
+
+def _edit_modes(modes: list, lg: LogisticsSection, names: list[str], file: Any) -> list:
+    _check_mult(lg.tariff_multiplier, names, "logistics.tariff_multiplier", file, True)
+    _check_mult(lg.speed_multiplier, names, "logistics.speed_multiplier", file, True)
+    _check_mult(lg.fee_multiplier, names, "logistics.fee_multiplier", file, False)
+    out = []
+    for m in modes:
+        f = lg.fee_multiplier.get(m.mode, 1.0)
+        out.append(
+            m.model_copy(
+                update={
+                    "tariff": m.tariff * lg.tariff_multiplier.get(m.mode, 1.0),
+                    "speed": m.speed * lg.speed_multiplier.get(m.mode, 1.0),
+                    "end_fee": m.end_fee * f,
+                    "transship_fee": m.transship_fee * f,
+                }
+            )
+        )
+    return out
+
+
+def _edit_customs(regions: list, gateways: list, mult: dict[str, float], places: dict, file: Any):
+    keys = [*places, *REGION_TYPES, "all", "gateway"]
+    _check_mult(mult, keys, "logistics.customs_multiplier", file, False)
+
+    def factor(pid: str, kind: str) -> float:
+        f = mult.get("all", 1.0) * mult.get(kind, 1.0)
+        return f * mult.get(pid, 1.0)
+
+    regions = [
+        r.model_copy(update={"customs_hours": r.customs_hours * factor(r.region_id, r.type)})
+        for r in regions
+    ]
+    gateways = [
+        g.model_copy(update={"customs_hours": g.customs_hours * factor(g.gateway_id, "gateway")})
+        for g in gateways
+    ]
+    return regions, gateways
+
+
+def _edit_links(
+    links: list[LinkRecord], lg: LogisticsSection, places: dict, modes: list[str], file: Any
+):
+    by_key = {lk.key: lk for lk in links}
+    for i, ref in enumerate(lg.remove_links):
+        for end in (ref.origin, ref.dest):
+            if end not in places:
+                raise InputError(
+                    f"unknown place {end!r}" + suggest(end, list(places)),
+                    file=file,
+                    field=f"logistics.remove_links[{i}]",
+                )
+        a, b = sorted((ref.origin, ref.dest))
+        hit = [
+            k for k in by_key if k[0] == a and k[1] == b and (ref.mode is None or k[2] == ref.mode)
+        ]
+        if not hit:
+            raise InputError(
+                f"no link {ref.origin}-{ref.dest}"
+                + (f" by {ref.mode}" if ref.mode else "")
+                + " to remove",
+                file=file,
+                field=f"logistics.remove_links[{i}]",
+            )
+        for k in hit:
+            del by_key[k]
+    for i, lk in enumerate(lg.add_links):
+        for end in (lk.origin, lk.dest):
+            if end not in places:
+                raise InputError(
+                    f"unknown place {end!r}" + suggest(end, list(places)),
+                    file=file,
+                    field=f"logistics.add_links[{i}]",
+                )
+        if lk.mode not in modes:
+            raise InputError(
+                f"unknown mode {lk.mode!r}" + suggest(lk.mode, modes),
+                file=file,
+                field=f"logistics.add_links[{i}].mode",
+            )
+        if lk.origin == lk.dest:
+            raise InputError(
+                "a link must join two different places",
+                file=file,
+                field=f"logistics.add_links[{i}]",
+            )
+        by_key[lk.key] = lk
+    # every link's mode must be known and have terminals at both ends
+    for lk in by_key.values():
+        if lk.mode not in modes:
+            raise InputError(
+                f"link {lk.origin}-{lk.dest} uses unknown mode {lk.mode!r}"
+                + suggest(lk.mode, modes),
+                file=file,
+                field="logistics.links_file",
+            )
+        for end in (lk.origin, lk.dest):
+            if end not in places:
+                raise InputError(
+                    f"link {lk.origin}-{lk.dest} ({lk.mode}) names unknown place {end!r}"
+                    + suggest(end, list(places)),
+                    file=file,
+                    field="logistics.links_file",
+                )
+    return list(by_key.values())
+
+
+def _check_policy(policy: PolicyParams, data: ScenarioData, file: Any) -> None:
+    keys = [r.region_id for r in data.regions] + list(REGION_TYPES)
+    for k, v in policy.delegation.items():
+        if k not in keys:
+            raise InputError(
+                f"unknown region or region type {k!r}" + suggest(k, keys),
+                file=file,
+                field=f"policy.delegation.{k}",
+            )
+        if not (0.0 <= v <= 1.0):
+            raise InputError(
+                f"expected a delegation level in [0, 1], got {v!r}",
+                file=file,
+                field=f"policy.delegation.{k}",
+            )
+
+
+class _UserScenario(_Section):
+    """What a user may write (the Scenario without its resolved data)."""
+
+    name: str = Field(min_length=1, description="scenario name")
+    description: str = Field("", description="free text")
+    extends: str | None = Field(None, description="parent scenario file (relative path)")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="base random seed [-]")
+    steps: int = Field(40, ge=0, le=1_000_000, description="number of model steps [steps]")
+    regions: RegionsSection = Field(default_factory=RegionsSection)
+    logistics: LogisticsSection = Field(default_factory=LogisticsSection)
+    sectors: SectorsSection = Field(default_factory=SectorsSection)
+    firms: FirmsParams = Field(default_factory=FirmsParams)
+    behaviour: BehaviourParams = Field(default_factory=BehaviourParams)
+    policy: PolicyParams = Field(default_factory=PolicyParams)
+    output: OutputParams = Field(default_factory=OutputParams)
