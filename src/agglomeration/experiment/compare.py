@@ -1,0 +1,576 @@
+"""Statistical comparison of the variants of a batch against a baseline variant.
+
+Pure functions on pandas frames (the ``runs`` / ``series`` tables of the result store), so they are usable
+on any table with the same columns and testable on synthetic data.
+
+What is computed, per variant and metric (one *observation* = one successful run):
+
+- ``n``, ``mean``, ``sd`` (sample standard deviation, ddof = 1), ``se`` = sd / sqrt(n), the 95 % t-based
+  confidence interval of the mean (``ci_low``, ``ci_high``, ``half_width``) and, optionally, a percentile
+  bootstrap interval (``boot_low``, ``boot_high``) from a seeded numpy Generator.
+- Against the baseline variant: the difference ``variant - baseline`` of means and its 95 % CI.
+
+  * **Paired** (common random numbers): when every run of both variants has a ``seed`` that also occurs in
+    the other variant (replicate *r* of every variant shares its seed stream), runs are matched by seed and
+    the comparison uses the per-seed differences: paired t test (``scipy.stats.ttest_rel``), Wilcoxon
+    signed-rank test (``scipy.stats.wilcoxon``) and the standardised mean difference d_z = mean(d) / sd(d).
+  * **Unpaired** otherwise: Welch t test and Welch-Satterthwaite CI (``ttest_ind(equal_var=False)``),
+    Mann-Whitney U (``mannwhitneyu``) and Cohen's d with the pooled standard deviation.
+
+  Cliff's delta (P(X > Y) - P(X < Y) over all pairs of a variant run X and a baseline run Y) is reported in
+  both cases as a distribution-free effect size; for paired data it still treats the runs as two samples.
+- Holm step-down adjustment of the p values across all (variant, metric) comparisons of the table, done
+  separately for the parametric (t) and the rank-based test family: ``p_t_holm``, ``p_rank_holm``.
+- Replication advice: the CI half-width reached with the present replicates and the number of replicates
+  needed for a requested precision.  Precision is *relative* by default (target half-width =
+  ``precision * |mean|``, e.g. 0.01 = the mean known to +-1 %) or *absolute* (target half-width =
+  ``precision`` in the metric's own unit).  The number needed is the smallest n >= 2 with
+  t(0.975, n-1) * sd / sqrt(n) <= target, with sd estimated from the present runs.
+
+Runs whose ``status`` is not a success (``failed``, ``error``, ...) are left out and counted in ``n_failed``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from agglomeration.errors import InputError
+
+#: Columns of the ``runs`` table that are bookkeeping, not metrics.
+RESERVED_COLUMNS = frozenset(
+    {
+        "run_id",
+        "id",
+        "variant",
+        "replicate",
+        "seed",
+        "seed_entropy",
+        "spawn_key",
+        "status",
+        "error",
+        "traceback",
+        "wall_time_s",
+        "started",
+        "finished",
+        "start_time",
+        "end_time",
+        "host",
+        "worker",
+        "fingerprint",
+        "scenario_fingerprint",
+        "design_point",
+        "point",
+        "design_index",
+        "sample_index",
+        "step",
+        "steps",
+        "attempt",
+        "pid",
+        "finished_at",
+        "seed_spawn_key",
+    }
+)
+
+#: ``status`` values that mark a run as not usable.
+FAILED_STATUSES = frozenset({"failed", "error", "crashed", "timeout", "killed", "cancelled"})
+
+CONFIDENCE = 0.95
+
+
+def _did_you_mean(name: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def successful_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``runs`` that finished successfully (all rows when there is no ``status`` column)."""
+    if "status" not in runs.columns:
+        return runs
+    status = runs["status"].astype("string").str.lower().fillna("")
+    return runs.loc[~status.isin(FAILED_STATUSES)]
+
+
+def metric_columns(frame: pd.DataFrame, parameter_columns: Iterable[str] = ()) -> list[str]:
+    """Numeric columns of a runs/series frame that hold metrics.
+
+    Excludes the bookkeeping columns (:data:`RESERVED_COLUMNS`), the design-point ``parameter_columns``
+    and dotted override paths (``policy.delegation.WZ``), which are parameters by construction.
+    """
+    skip = set(RESERVED_COLUMNS) | set(parameter_columns)
+    out = []
+    for col in frame.columns:
+        name = str(col)
+        if name in skip or "." in name:
+            continue
+        if pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_bool_dtype(frame[col]):
+            out.append(name)
+    return out
+
+
+def observations(
+    runs: pd.DataFrame,
+    *,
+    series: pd.DataFrame | None = None,
+    at_step: int | None = None,
+    metrics: Sequence[str] | None = None,
+    parameter_columns: Iterable[str] = (),
+    source: str = "runs",
+) -> tuple[pd.DataFrame, list[str]]:
+    """One row per successful run with the columns ``run_id, variant, seed, replicate`` and the metrics.
+
+    With ``at_step`` the metric values are taken from ``series`` at that step instead of the final metrics
+    of ``runs``.  Returns the frame and the list of metric names.  Unknown metrics, a missing ``variant``
+    column or a step that was not recorded raise :class:`InputError`.
+    """
+    if "variant" not in runs.columns:
+        raise InputError("the runs table has no 'variant' column", file=source, field="runs")
+    ok = successful_runs(runs)
+    keys = [c for c in ("run_id", "variant", "seed", "replicate") if c in ok.columns]
+    if at_step is None:
+        table, table_name = ok, "runs"
+        available = metric_columns(ok, parameter_columns)
+    else:
+        if series is None or series.empty:
+            raise InputError(
+                "--at-step needs the per-step series table, but the results hold none",
+                file=source,
+                field="series",
+            )
+        steps = series["step"].to_numpy()
+        if not np.any(steps == at_step):
+            raise InputError(
+                f"step {at_step} was not recorded; recorded steps run from {int(steps.min())} to "
+                f"{int(steps.max())} ({np.unique(steps).size} distinct)",
+                file=source,
+                field="series.step",
+            )
+        at = series.loc[series["step"] == at_step]
+        available = metric_columns(at, parameter_columns)
+        table = ok[keys].merge(at[["run_id", *available]], on="run_id", how="inner")
+        table_name = f"series (step {at_step})"
+    if metrics is None:
+        chosen = available
+    else:
+        chosen = list(metrics)
+        for m in chosen:
+            if m not in available:
+                raise InputError(
+                    f"unknown metric {m!r} in the {table_name} table{_did_you_mean(m, available)}; "
+                    f"available: {', '.join(available)}",
+                    file=source,
+                    field="metrics",
+                )
+    if not chosen:
+        raise InputError(f"no numeric metric columns in the {table_name} table", file=source)
+    obs = table[keys + chosen].reset_index(drop=True)
+    return obs, chosen
+
+
+def t_interval(mean: np.ndarray, sd: np.ndarray, n: np.ndarray, confidence: float = CONFIDENCE):
+    """Half-width of the t-based confidence interval of a mean (NaN for n < 2)."""
+    n = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tcrit = np.where(n >= 2, stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1)), np.nan)
+        return tcrit * np.asarray(sd, dtype=float) / np.sqrt(n)
+
+
+def bootstrap_ci(
+    x: np.ndarray, *, resamples: int = 2000, confidence: float = CONFIDENCE, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of ``x`` (vectorised; seeded via SeedSequence)."""
+    x = np.asarray(x, dtype=float)
+    if x.size < 2:
+        return math.nan, math.nan
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    idx = rng.integers(0, x.size, size=(resamples, x.size))
+    means = x[idx].mean(axis=1)
+    alpha = 1 - confidence
+    lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+    return float(lo), float(hi)
+
+
+def cliffs_delta(x: np.ndarray, y: np.ndarray) -> float:
+    """Cliff's delta = P(X > Y) - P(X < Y) over all pairs, in O((n + m) log m) via sorting."""
+    x = np.asarray(x, dtype=float)
+    y = np.sort(np.asarray(y, dtype=float))
+    if x.size == 0 or y.size == 0:
+        return math.nan
+    less = np.searchsorted(y, x, side="left")  # y < x
+    greater = y.size - np.searchsorted(y, x, side="right")  # y > x
+    return float((less.sum() - greater.sum()) / (x.size * y.size))
+
+
+def holm(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Holm step-down adjusted p values; NaN entries stay NaN and do not count in the family size."""
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    m = ok.size
+    if m == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    scaled = (m - np.arange(m)) * p[order]
+    out[order] = np.minimum(np.maximum.accumulate(scaled), 1.0)
+    return out
+
+
+def _pairable(base: pd.DataFrame, var: pd.DataFrame) -> bool:
+    """Common random numbers: seeds unique within each variant and the same set of seeds in both."""
+    if "seed" not in base.columns or base["seed"].isna().any() or var["seed"].isna().any():
+        return False
+    bs, vs = base["seed"], var["seed"]
+    return bs.is_unique and vs.is_unique and len(bs) >= 2 and set(bs) == set(vs)
+
+
+def _quiet(fn, *args, **kwargs) -> float:
+    """p value of a scipy test, NaN when the test is undefined (e.g. all differences zero)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return float(fn(*args, **kwargs).pvalue)
+        except ValueError:
+            return math.nan
+
+
+def compare_pair(
+    baseline: np.ndarray,
+    variant: np.ndarray,
+    *,
+    paired: bool,
+    confidence: float = CONFIDENCE,
+) -> dict[str, float | bool]:
+    """Difference ``variant - baseline`` with its CI, two tests and two effect sizes.
+
+    For ``paired=True`` the arrays must be aligned (element i of both from the same seed).
+    """
+    b = np.asarray(baseline, dtype=float)
+    v = np.asarray(variant, dtype=float)
+    q = 0.5 + confidence / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if paired:
+            d = v - b
+            n = d.size
+            diff = d.mean()
+            sd_d = d.std(ddof=1) if n > 1 else math.nan
+            half = stats.t.ppf(q, n - 1) * sd_d / math.sqrt(n) if n > 1 else math.nan
+            p_t = _quiet(stats.ttest_rel, v, b)
+            p_rank = _quiet(stats.wilcoxon, v, b) if np.any(d != 0) else math.nan
+            effect = diff / sd_d if sd_d > 0 else math.nan
+            effect_kind = "d_z"
+            t_test, rank_test = "paired t", "Wilcoxon signed-rank"
+        else:
+            nb, nv = b.size, v.size
+            diff = v.mean() - b.mean()
+            vb = b.var(ddof=1) if nb > 1 else math.nan
+            vv = v.var(ddof=1) if nv > 1 else math.nan
+            se2 = vb / nb + vv / nv
+            df = (
+                se2**2 / ((vb / nb) ** 2 / (nb - 1) + (vv / nv) ** 2 / (nv - 1))
+                if se2 > 0
+                else math.nan
+            )
+            half = (
+                stats.t.ppf(q, df) * math.sqrt(se2) if se2 > 0 else (0.0 if se2 == 0 else math.nan)
+            )
+            p_t = _quiet(stats.ttest_ind, v, b, equal_var=False)
+            p_rank = _quiet(stats.mannwhitneyu, v, b, alternative="two-sided")
+            pooled = (
+                math.sqrt(((nb - 1) * vb + (nv - 1) * vv) / (nb + nv - 2))
+                if nb + nv > 2
+                else math.nan
+            )
+            effect = diff / pooled if pooled > 0 else math.nan
+            effect_kind = "Cohen's d"
+            t_test, rank_test = "Welch t", "Mann-Whitney U"
+    return {
+        "paired": paired,
+        "diff": float(diff),
+        "diff_ci_low": float(diff - half),
+        "diff_ci_high": float(diff + half),
+        "t_test": t_test,
+        "p_t": p_t,
+        "rank_test": rank_test,
+        "p_rank": p_rank,
+        "effect_kind": effect_kind,
+        "effect": float(effect),
+        "cliffs_delta": cliffs_delta(v, b),
+    }
+
+
+def replicates_needed(sd: float, target_half_width: float, confidence: float = CONFIDENCE) -> float:
+    """Smallest n >= 2 with t(q, n-1) * sd / sqrt(n) <= target (NaN if sd or target is not usable)."""
+    if not (np.isfinite(sd) and np.isfinite(target_half_width)) or target_half_width <= 0:
+        return math.nan
+    if sd == 0:
+        return 2.0
+    q = 0.5 + confidence / 2
+    n = max(2, math.ceil((stats.norm.ppf(q) * sd / target_half_width) ** 2))
+    # the t quantile is larger than z, so n from the normal approximation is a lower bound; step up.
+    while stats.t.ppf(q, n - 1) * sd / math.sqrt(n) > target_half_width:
+        n = max(n + 1, math.ceil(n * 1.01))
+    return float(n)
+
+
+@dataclass
+class Comparison:
+    """Result of :func:`compare`: three long tables and the settings that produced them."""
+
+    summary: pd.DataFrame
+    comparisons: pd.DataFrame
+    advice: pd.DataFrame
+    baseline: str
+    metrics: list[str]
+    at_step: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def wide(self, digits: int = 3) -> pd.DataFrame:
+        """Publication table: one row per metric; ``mean [95% CI]`` per variant and, for every other
+        variant, ``difference [95% CI]``, the Holm-adjusted p of the t test and the effect size."""
+        fmt = _formatter(digits)
+        table = pd.DataFrame(index=pd.Index(self.metrics, name="metric"))
+        for variant, grp in self.summary.groupby("variant", sort=False):
+            g = grp.set_index("metric").reindex(self.metrics)
+            table[f"{variant} (n)"] = g["n"].astype("Int64").to_numpy()
+            table[f"{variant}: mean [95% CI]"] = [
+                f"{fmt(m)} [{fmt(lo)}, {fmt(hi)}]"
+                for m, lo, hi in zip(g["mean"], g["ci_low"], g["ci_high"])
+            ]
+        for variant, grp in self.comparisons.groupby("variant", sort=False):
+            g = grp.set_index("metric").reindex(self.metrics)
+            label = f"{variant} - {self.baseline}"
+            table[f"{label} [95% CI]"] = [
+                f"{fmt(d)} [{fmt(lo)}, {fmt(hi)}]"
+                for d, lo, hi in zip(g["diff"], g["diff_ci_low"], g["diff_ci_high"])
+            ]
+            table[f"{label}: p (Holm)"] = [_fmt_p(p) for p in g["p_t_holm"]]
+            table[f"{label}: effect"] = [
+                "" if pd.isna(e) else f"{k} = {e:.2f}"
+                for e, k in zip(g["effect"], g["effect_kind"])
+            ]
+        return table.reset_index()
+
+
+def _formatter(digits: int):
+    def fmt(x: float) -> str:
+        if x is None or pd.isna(x):
+            return "NA"
+        return f"{x:.{digits}g}"
+
+    return fmt
+
+
+def _fmt_p(p: float) -> str:
+    if pd.isna(p):
+        return "NA"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def compare(
+    runs: pd.DataFrame,
+    *,
+    baseline: str | None = None,
+    metrics: Sequence[str] | None = None,
+    series: pd.DataFrame | None = None,
+    at_step: int | None = None,
+    precision: float | None = None,
+    precision_kind: Literal["relative", "absolute"] = "relative",
+    bootstrap: int = 0,
+    paired: bool | None = None,
+    parameter_columns: Iterable[str] = (),
+    confidence: float = CONFIDENCE,
+    seed: int = 0,
+    source: str = "runs",
+) -> Comparison:
+    """Compare every variant of ``runs`` with ``baseline`` on each metric.
+
+    Parameters
+    ----------
+    runs:
+        The result store's ``runs`` table (needs ``variant``; ``seed`` enables pairing; ``status`` filters).
+    baseline:
+        Name of the reference variant; default ``"baseline"`` if present, else the first variant in order
+        of appearance.
+    metrics:
+        Metric columns to compare; default every numeric non-parameter column.
+    series, at_step:
+        Use the per-step ``series`` table at step ``at_step`` instead of the final metrics.
+    precision, precision_kind:
+        Requested CI half-width for the replication advice, relative to |mean| or absolute (metric unit).
+    bootstrap:
+        Number of bootstrap resamples for a percentile CI of each mean (0 = none).
+    paired:
+        Force paired (True) or unpaired (False) tests; default: paired when seeds are shared.
+    parameter_columns:
+        Design-point columns to exclude from the automatic metric choice.
+    """
+    if precision is not None and not (precision > 0 and math.isfinite(precision)):
+        raise InputError(
+            f"expected a positive number, got {precision}", file=source, field="precision"
+        )
+    if precision_kind not in ("relative", "absolute"):
+        raise InputError(
+            f"expected 'relative' or 'absolute', got {precision_kind!r}", field="precision_kind"
+        )
+    if not 0 < confidence < 1:
+        raise InputError(f"expected a level in (0, 1), got {confidence}", field="confidence")
+    obs, chosen = observations(
+        runs,
+        series=series,
+        at_step=at_step,
+        metrics=metrics,
+        parameter_columns=parameter_columns,
+        source=source,
+    )
+    variants = list(pd.unique(runs["variant"].astype(str)))
+    obs["variant"] = obs["variant"].astype(str)
+    if baseline is None:
+        baseline = "baseline" if "baseline" in variants else variants[0]
+    elif baseline not in variants:
+        raise InputError(
+            f"unknown variant {baseline!r}{_did_you_mean(baseline, variants)}; "
+            f"variants: {', '.join(variants)}",
+            file=source,
+            field="baseline",
+        )
+    failed = runs.groupby(runs["variant"].astype(str)).size() - obs.groupby(
+        "variant"
+    ).size().reindex(variants).fillna(0)
+
+    # --- per-variant summary (vectorised over variants with groupby) -------------------------------
+    long = obs.melt(
+        id_vars=[c for c in ("run_id", "variant", "seed", "replicate") if c in obs.columns],
+        value_vars=chosen,
+        var_name="metric",
+    )
+    long = long.dropna(subset=["value"])
+    g = long.groupby(["variant", "metric"], sort=False)["value"]
+    summary = g.agg(n="count", mean="mean", sd="std").reset_index()
+    summary["se"] = summary["sd"] / np.sqrt(summary["n"])
+    summary["half_width"] = t_interval(summary["mean"], summary["sd"], summary["n"], confidence)
+    summary["ci_low"] = summary["mean"] - summary["half_width"]
+    summary["ci_high"] = summary["mean"] + summary["half_width"]
+    summary["n_failed"] = summary["variant"].map(failed).fillna(0).astype(int)
+    if bootstrap:
+        ci = {
+            key: bootstrap_ci(
+                vals.to_numpy(), resamples=bootstrap, confidence=confidence, seed=seed
+            )
+            for key, vals in g
+        }
+        summary["boot_low"] = [ci[(v, m)][0] for v, m in zip(summary["variant"], summary["metric"])]
+        summary["boot_high"] = [
+            ci[(v, m)][1] for v, m in zip(summary["variant"], summary["metric"])
+        ]
+    order = {v: i for i, v in enumerate(variants)}
+    morder = {m: i for i, m in enumerate(chosen)}
+    summary = summary.sort_values(
+        ["variant", "metric"], key=lambda s: s.map(order if s.name == "variant" else morder)
+    ).reset_index(drop=True)
+
+    # --- comparisons with the baseline --------------------------------------------------------------
+    notes: list[str] = []
+    rows = []
+    base_obs = obs.loc[obs["variant"] == baseline]
+    for variant in variants:
+        if variant == baseline:
+            continue
+        var_obs = obs.loc[obs["variant"] == variant]
+        is_paired = _pairable(base_obs, var_obs) if paired is None else paired
+        if paired and not _pairable(base_obs, var_obs):
+            raise InputError(
+                f"cannot pair {variant!r} with {baseline!r}: their runs do not share the same seeds",
+                file=source,
+                field="paired",
+            )
+        if is_paired:
+            merged = base_obs.merge(var_obs, on="seed", suffixes=("_b", "_v"))
+        for metric in chosen:
+            if is_paired:
+                pair = merged[[f"{metric}_b", f"{metric}_v"]].dropna()
+                b, v = pair.iloc[:, 0].to_numpy(), pair.iloc[:, 1].to_numpy()
+            else:
+                b = base_obs[metric].dropna().to_numpy()
+                v = var_obs[metric].dropna().to_numpy()
+            if min(b.size, v.size) < 2:
+                notes.append(f"{variant}/{metric}: fewer than 2 runs, no test")
+            res = compare_pair(b, v, paired=is_paired, confidence=confidence)
+            rows.append(
+                {"variant": variant, "baseline": baseline, "metric": metric, "n_baseline": b.size,
+                 "n_variant": v.size, **res}
+            )  # fmt: skip
+    comparisons = pd.DataFrame(
+        rows,
+        columns=[
+            "variant", "baseline", "metric", "n_baseline", "n_variant", "paired", "diff",
+            "diff_ci_low", "diff_ci_high", "t_test", "p_t", "rank_test", "p_rank", "effect_kind",
+            "effect", "cliffs_delta",
+        ],
+    )  # fmt: skip
+    comparisons["p_t_holm"] = holm(comparisons["p_t"].to_numpy())
+    comparisons["p_rank_holm"] = holm(comparisons["p_rank"].to_numpy())
+    base_mean = summary.loc[summary["variant"] == baseline].set_index("metric")["mean"]
+    comparisons["baseline_mean"] = comparisons["metric"].map(base_mean).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        comparisons["diff_pct"] = 100 * comparisons["diff"] / comparisons["baseline_mean"].abs()
+
+    advice = replication_advice(summary, precision, precision_kind, confidence)
+    return Comparison(summary, comparisons, advice, baseline, chosen, at_step, notes)
+
+
+def replication_advice(
+    summary: pd.DataFrame,
+    precision: float | None,
+    precision_kind: Literal["relative", "absolute"] = "relative",
+    confidence: float = CONFIDENCE,
+) -> pd.DataFrame:
+    """Per variant and metric: replicates so far, CI half-width reached (absolute and relative to |mean|)
+    and, if ``precision`` is given, the target half-width and the replicates needed to reach it."""
+    adv = summary[["variant", "metric", "n", "mean", "sd", "half_width"]].copy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        adv["relative_half_width"] = adv["half_width"] / adv["mean"].abs()
+    if precision is not None:
+        if precision_kind == "relative":
+            adv["target_half_width"] = precision * adv["mean"].abs()
+        else:
+            adv["target_half_width"] = float(precision)
+        adv["precision_kind"] = precision_kind
+        adv["replicates_needed"] = [
+            replicates_needed(s, t, confidence) for s, t in zip(adv["sd"], adv["target_half_width"])
+        ]
+        adv["reached"] = adv["half_width"] <= adv["target_half_width"]
+    return adv
+
+
+def parameter_columns_from_manifest(manifest: Mapping | None) -> list[str]:
+    """Names of design parameters found anywhere in a manifest (``problem.names``, ``parameters``)."""
+    names: list[str] = []
+
+    def walk(node, key=None):
+        if isinstance(node, Mapping):
+            for k, v in node.items():
+                if k == "names" and isinstance(v, list) and all(isinstance(x, str) for x in v):
+                    names.extend(v)
+                elif k in ("parameters", "overrides") and isinstance(v, Mapping):
+                    names.extend(str(x) for x in v)
+                elif k == "parameters" and isinstance(v, list):
+                    for item in v:
+                        if isinstance(item, Mapping) and "name" in item:
+                            names.append(str(item["name"]))
+                        elif isinstance(item, str):
+                            names.append(item)
+                walk(v, k)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, key)
+
+    walk(manifest or {})
+    return list(dict.fromkeys(names))
