@@ -461,9 +461,10 @@ def validation_error(
 def _display(path: str | Path) -> str:
     p = Path(path)
     try:
-        return os.path.relpath(p)
-    except ValueError:
+        rel = os.path.relpath(p)
+    except ValueError:  # another drive on Windows
         return str(p)
+    return str(p) if rel.startswith("..") else rel
 
 
 def _read_csv(path: str, cache: dict) -> tuple[list[str], list[list[str]]]:
@@ -645,7 +646,7 @@ def _read_matrix(
 
 # ----------------------------------------------------------------------------- resolution
 def _scen_file(source: str | None) -> str | None:
-    return _display(source) if source else None
+    return str(source) if source else None
 
 
 def _resolve(raw: dict, source: str | None, cache: dict) -> Scenario:
