@@ -88,15 +88,21 @@ class BehaviourParams(_Section):
     )
     calibrate_fixed_costs: bool = Field(
         True,
-        description="at initialisation set each sector's fixed cost to `fixed_cost_margin` x the mean "
-        "operating profit of its initial firms (makes `firms.initial_count` a pure scale parameter); "
+        description="at initialisation set each sector's fixed cost to the `fixed_cost_quantile` quantile "
+        "of its initial firms' operating profit (makes `firms.initial_count` a pure scale parameter); "
         "false = use the sector data (theory benchmarks)",
     )
-    fixed_cost_margin: float = Field(
-        0.8,
+    fixed_cost_quantile: float = Field(
+        0.2,
         gt=0.0,
-        le=10.0,
-        description="fixed cost / mean initial operating profit when calibrating [-]",
+        lt=1.0,
+        description="share of initial firms whose operating profit is below the calibrated fixed cost [-]",
+    )
+    local_productivity: Literal["offset_factor_prices", "none"] = Field(
+        "offset_factor_prices",
+        description="region x sector productivity shifter theta_rs: 'offset_factor_prices' = base wage and rent "
+        "differences reflect local productivity (log theta_rs = beta_s log(w_r/mean w) + gamma_s log(q_r/mean q), "
+        "so only their changes act as congestion); 'none' = theta = 1 (theory benchmarks)",
     )
     factor_income_local: bool = Field(
         True,
@@ -137,16 +143,16 @@ class BehaviourParams(_Section):
         True, description="productivity evolves (drift, spillovers, shocks)"
     )
     productivity_drift: float = Field(
-        0.002, ge=-0.1, le=0.1, description="common log productivity growth [log points/step]"
+        0.001, ge=-0.1, le=0.1, description="common log productivity growth [log points/step]"
     )
     localisation_spillover: float = Field(
-        0.004,
+        0.002,
         ge=0.0,
         le=1.0,
         description="MAR spillover: elasticity of growth to same-sector employment share [-]",
     )
     jacobs_spillover: float = Field(
-        0.002,
+        0.001,
         ge=0.0,
         le=1.0,
         description="Jacobs spillover: elasticity of growth to local sector diversity [-]",
@@ -180,6 +186,13 @@ class BehaviourParams(_Section):
         ge=0.0,
         le=1e6,
         description="potential entrants per sector per step on top of entry_rate x firms [firms/step]",
+    )
+    entrant_productivity_gap: float = Field(
+        0.0,
+        ge=-10.0,
+        le=10.0,
+        description="entrants draw log productivity around their sector's current mean over incumbents plus "
+        "this gap (entrants imitate incumbents' technology) [log points]",
     )
     entry_logit_scale: float = Field(
         1.0,

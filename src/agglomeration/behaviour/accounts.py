@@ -1,0 +1,106 @@
+"""Production and accounts of every live firm (DESIGN 3.2 step 5), and the income that feeds final demand.
+
+With the CES markup, variable cost is VC = R (sigma - 1)/sigma of revenue R.  The administrative wedge
+takes VC admin/(1 + admin); the rest, VC/(1 + admin), is split by the Cobb-Douglas shares into labour
+(beta), land (gamma) and inputs (a_ks, paid through the supplier links, see market.py).  The sector fixed
+cost f_s is paid in local overhead labour.  Hence
+
+    employment = (beta VC/(1+admin) + f_s) / w_r      [workers]
+    land use   = gamma VC/(1+admin) / rent_r          [km2]
+    profit     = R - VC - f_s = R/sigma - f_s          [CNY m per step]
+    equity    += profit - payout max(profit, 0)       (losses are drawn from equity)
+
+Income of region r, spent next step on final goods with sector shares ``final_share``:
+    Y_r = immobile_r + [factor_income_local] (wages_r + rents_r) + spent profits
+where spent profits = paid-out profits located in r ('local', footloose entrepreneur) or the total
+paid-out profit distributed by immobile-income shares ('owners', footloose capital).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Accounts:
+    """Per-region aggregates of one step's accounts (arrays (R,) in CNY m or workers / km2)."""
+
+    wage_bill: np.ndarray
+    rent_bill: np.ndarray
+    admin_bill: np.ndarray
+    dividends: np.ndarray  # by firm location
+    employment: np.ndarray
+    land_use: np.ndarray
+
+
+def update_accounts(
+    table,
+    rows: np.ndarray,
+    *,
+    sigma: np.ndarray,
+    labour_share: np.ndarray,
+    land_share: np.ndarray,
+    fixed_cost: np.ndarray,
+    wage: np.ndarray,
+    rent: np.ndarray,
+    admin: np.ndarray,
+    input_cost_by_row: np.ndarray,
+    payout: float,
+) -> Accounts:
+    """Write employment, land use, input cost, profit, equity, losses and age into ``table`` rows."""
+    s = table.sector[rows]
+    r = table.region[rows]
+    R_i = table.revenue[rows]
+    vc = R_i * (sigma[s] - 1.0) / sigma[s]
+    factors = vc / (1.0 + admin[r])
+    labour = labour_share[s] * factors + fixed_cost[s]
+    land = land_share[s] * factors
+    profit = R_i - vc - fixed_cost[s]
+    div = payout * np.maximum(profit, 0.0)
+    table.employment[rows] = labour / wage[r]
+    table.land_use[rows] = land / rent[r]
+    table.input_cost[rows] = input_cost_by_row[rows]
+    table.profit[rows] = profit
+    table.equity[rows] += profit - div
+    table.losses[rows] = np.where(profit < 0, table.losses[rows] + 1, 0)
+    table.age[rows] += 1
+    nR = len(wage)
+    bc = lambda w: np.bincount(r, weights=w, minlength=nR)  # noqa: E731
+    return Accounts(
+        wage_bill=bc(labour),
+        rent_bill=bc(land),
+        admin_bill=bc(vc - factors),
+        dividends=bc(div),
+        employment=bc(labour / wage[r]),
+        land_use=bc(land / rent[r]),
+    )
+
+
+def final_expenditure(
+    acc: Accounts | None,
+    *,
+    immobile_income: np.ndarray,
+    gateway_demand: np.ndarray,
+    final_share: np.ndarray,
+    factor_income_local: bool,
+    profit_spending: str,
+) -> np.ndarray:
+    """E[s, m]: final expenditure on sector s in each market (regions then gateways), CNY m per step.
+
+    Gateways spend ``final_share x gateway_demand``; regions ``final_share x Y_r`` (see module docstring).
+    ``acc`` None = the initial step (income = immobile income only).
+    """
+    y = immobile_income.astype(float).copy()
+    if acc is not None:
+        if factor_income_local:
+            y += acc.wage_bill + acc.rent_bill
+        total_div = acc.dividends.sum()
+        if profit_spending == "local":
+            y += acc.dividends
+        else:
+            w = immobile_income / immobile_income.sum() if immobile_income.sum() > 0 else None
+            y += total_div * (w if w is not None else 1.0 / len(y))
+    income = np.concatenate([y, np.asarray(gateway_demand, dtype=float)])
+    return final_share[:, None] * income[None, :]

@@ -1,0 +1,250 @@
+"""Prices and market clearing: CES monopolistic competition with explicit supplier links.
+
+Prices (DESIGN 3.2 step 2).  Firm i of sector s in region r has marginal cost
+
+    c_i = w_r^beta_s * rent_r^gamma_s * prod_k G_ik^a_ks / (z_i theta_rs) * (1 + admin_r)
+
+where theta_rs is a local productivity shifter (see model.py: by default it offsets the regional
+differences in base wages and rents, which reflect local productivity) and G_ik is the delivered price of input k from i's supplier (p_j tau_k[r_j, r] for a domestic supplier,
+import price x tau for a gateway) and z_i = exp(log productivity).  The mill price is the CES markup
+p_i = sigma_s / (sigma_s - 1) c_i.  Because suppliers' prices enter buyers' costs, prices are the fixed
+point of a contraction (sum_k a_ks < 1), solved by iterating from last step's prices.
+
+Revenue (step 3).  Final expenditure E[s, m] in every market m (regions, then gateways) is spread over
+sellers through the CES price index P1[s, m] = P^(1-sigma) = sum_r A[s, r] phi[s, r, m] + X[s, m], where
+A[s, r] = sum of p_i^(1-sigma) over the (r, s) firms and X the foreign competitors at the gateways.
+Firm i's final sales are F_i = p_i^(1-sigma) MP[s, r] with MP[s, r] = sum_m phi[s, r, m] E[s, m] / P1[s, m]
+(aggregated by (region, sector) first: cost O(N + R M S)).  Intermediate demand flows through the
+supplier links: buyer b pays its supplier for input k the value v_bk = a_ks (sigma_s - 1)/sigma_s /
+(1 + admin_r) R_b (a Cobb-Douglas cost share of its variable cost).  Revenue solves
+R = F + B' v(R) by Jacobi iterations of ``np.bincount``; purchases are then computed from the converged
+revenues and sales are *defined* as F + received purchases, so "sales of suppliers = input purchases of
+their buyers" holds exactly.
+
+All money in CNY million per step; prices relative to the domestic reference (import price index 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from agglomeration.firms import NONE
+
+
+@dataclass
+class Pairs:
+    """The (buyer row, input sector) pairs whose input share is positive, flattened.
+
+    ``buyer``, ``k``: int arrays; ``a``: cost share a[k, s_buyer]; ``sup``: supplier codes (view copy).
+    """
+
+    buyer: np.ndarray
+    k: np.ndarray
+    a: np.ndarray
+    sup: np.ndarray
+
+
+def input_pairs(
+    sector: np.ndarray, supplier: np.ndarray, io: np.ndarray, rows: np.ndarray
+) -> Pairs:
+    """All (buyer, input) pairs of the live ``rows`` with a positive cost share (O(N S))."""
+    need = io[:, sector[rows]].T > 0  # (n_rows, S)
+    bi, k = np.nonzero(need)
+    buyer = rows[bi]
+    return Pairs(buyer=buyer, k=k, a=io[k, sector[buyer]], sup=supplier[buyer, k])
+
+
+def delivered_prices(
+    pairs: Pairs,
+    price: np.ndarray,
+    region: np.ndarray,
+    tau: np.ndarray,
+    import_price: np.ndarray,
+    n_regions: int,
+) -> np.ndarray:
+    """Delivered price G of every pair: supplier mill price x iceberg cost to the buyer's region.
+
+    Unsourced pairs (supplier :data:`NONE`) pay the reference price 1 (bought outside the model).
+    """
+    sup = pairs.sup
+    rb = region[pairs.buyer]
+    g = np.ones(len(sup))
+    dom = sup >= 0
+    s_rows = sup[dom]
+    g[dom] = price[s_rows] * tau[pairs.k[dom], region[s_rows], rb[dom]]
+    imp = (sup < 0) & (sup != NONE)
+    gw = -1 - sup[imp]
+    g[imp] = import_price[gw, pairs.k[imp]] * tau[pairs.k[imp], n_regions + gw, rb[imp]]
+    return g
+
+
+def solve_prices(
+    rows: np.ndarray,
+    sector: np.ndarray,
+    region: np.ndarray,
+    log_z: np.ndarray,
+    price: np.ndarray,
+    pairs: Pairs,
+    *,
+    sigma: np.ndarray,
+    labour_share: np.ndarray,
+    land_share: np.ndarray,
+    wage: np.ndarray,
+    rent: np.ndarray,
+    admin: np.ndarray,
+    tau: np.ndarray,
+    import_price: np.ndarray,
+    iterations: int,
+    local_tfp: np.ndarray | None = None,
+    tol: float = 1e-12,
+) -> np.ndarray:
+    """Mill prices of all rows (dead rows keep their old value) at the fixed point of the cost system.
+
+    ``local_tfp`` (R, S): log of a region x sector productivity shifter dividing marginal cost (0 if None).
+    """
+    s = sector[rows]
+    r = region[rows]
+    base = (
+        labour_share[s] * np.log(wage[r])
+        + land_share[s] * np.log(rent[r])
+        + np.log1p(admin[r])
+        - log_z[rows]
+        + np.log(sigma[s] / (sigma[s] - 1.0))
+    )
+    if local_tfp is not None:
+        base = base - local_tfp[r, s]
+    p = price.copy()
+    n = len(price)
+    R = len(wage)
+    for _ in range(iterations):
+        g = delivered_prices(pairs, p, region, tau, import_price, R)
+        inputs = np.bincount(pairs.buyer, weights=pairs.a * np.log(g), minlength=n)
+        new = np.exp(base + inputs[rows])
+        delta = np.max(np.abs(np.log(new) - np.log(p[rows]))) if len(rows) else 0.0
+        p[rows] = new
+        if delta < tol:
+            break
+    return p
+
+
+def price_aggregates(
+    rows: np.ndarray,
+    sector: np.ndarray,
+    region: np.ndarray,
+    price: np.ndarray,
+    sigma: np.ndarray,
+    n_regions: int,
+) -> np.ndarray:
+    """A[s, r] = sum of p_i^(1 - sigma_s) over live firms of sector s in region r."""
+    S = len(sigma)
+    s = sector[rows]
+    w = price[rows] ** (1.0 - sigma[s])
+    a = np.bincount(region[rows] * S + s, weights=w, minlength=n_regions * S)
+    return a.reshape(n_regions, S).T.copy()
+
+
+def external_competition(
+    import_price: np.ndarray, tau: np.ndarray, sigma: np.ndarray, n_regions: int, weight: float
+) -> np.ndarray:
+    """X[s, m]: CES weight of foreign competitors (``weight`` per gateway) in market m."""
+    G = import_price.shape[0]
+    if G == 0 or weight == 0:
+        return np.zeros((len(sigma), tau.shape[1]))
+    # (S, G, M): (p_imp[g, s] tau[s, R+g, m])^(1-sigma)
+    t = tau[:, n_regions:, :] * import_price.T[:, :, None]
+    return weight * np.sum(t ** (1.0 - sigma[:, None, None]), axis=1)
+
+
+def price_index_power(A: np.ndarray, phi: np.ndarray, X: np.ndarray, n_regions: int) -> np.ndarray:
+    """P1[s, m] = P_sm^(1 - sigma) = sum_r A[s, r] phi[s, r, m] + X[s, m]."""
+    return np.einsum("sr,srm->sm", A, phi[:, :n_regions, :]) + X
+
+
+def market_potential(E: np.ndarray, P1: np.ndarray, phi: np.ndarray, n_regions: int) -> np.ndarray:
+    """MP[s, r] = sum_m phi[s, r, m] E[s, m] / P1[s, m] (markets with P1 = 0 contribute nothing)."""
+    ratio = np.divide(E, P1, out=np.zeros_like(E), where=P1 > 0)
+    return np.einsum("srm,sm->sr", phi[:, :n_regions, :], ratio)
+
+
+@dataclass
+class MarketResult:
+    """Outcome of market clearing for one step (arrays over table rows; pair arrays over pairs)."""
+
+    final_sales: np.ndarray  # (n,) CNY m
+    revenue: np.ndarray  # (n,) CNY m = final sales + intermediate sales
+    purchases: np.ndarray  # (pairs,) value paid by the buyer for the pair's input, CNY m
+    final_imports: float  # final expenditure captured by foreign competitors, CNY m
+    P1: np.ndarray  # (S, M) CES price index power
+    A: np.ndarray  # (S, R)
+    iterations: int
+
+
+def clear_markets(
+    rows: np.ndarray,
+    sector: np.ndarray,
+    region: np.ndarray,
+    price: np.ndarray,
+    pairs: Pairs,
+    *,
+    E: np.ndarray,
+    sigma: np.ndarray,
+    phi: np.ndarray,
+    X: np.ndarray,
+    admin: np.ndarray,
+    iterations: int,
+    tol: float = 1e-13,
+) -> MarketResult:
+    """Final and intermediate sales of every live firm for given prices, links and final expenditure."""
+    n = len(price)
+    R = len(admin)
+    A = price_aggregates(rows, sector, region, price, sigma, R)
+    P1 = price_index_power(A, phi, X, R)
+    MP = market_potential(E, P1, phi, R)
+    F = np.zeros(n)
+    s = sector[rows]
+    F[rows] = price[rows] ** (1.0 - sigma[s]) * MP[s, region[rows]]
+    sold_domestic = np.einsum("sr,srm->sm", A, phi[:, :R, :]) * np.divide(
+        E, P1, out=np.zeros_like(E), where=P1 > 0
+    )
+    final_imports = float(E.sum() - sold_domestic.sum())
+    # intermediate demand through the links
+    sb = sector[pairs.buyer]
+    coef = pairs.a * (sigma[sb] - 1.0) / sigma[sb] / (1.0 + admin[region[pairs.buyer]])
+    dom = pairs.sup >= 0
+    sup_dom = pairs.sup[dom]
+    coef_dom = coef[dom]
+    buy_dom = pairs.buyer[dom]
+    rev = F.copy()
+    it = 0
+    for it in range(1, iterations + 1):  # noqa: B007
+        new = F + np.bincount(sup_dom, weights=coef_dom * rev[buy_dom], minlength=n)
+        scale = max(float(np.max(np.abs(new))), 1e-300) if n else 1.0
+        done = float(np.max(np.abs(new - rev))) <= tol * scale if n else True
+        rev = new
+        if done:
+            break
+    purchases = coef * rev[pairs.buyer]
+    revenue = F + np.bincount(sup_dom, weights=purchases[dom], minlength=n)
+    return MarketResult(
+        final_sales=F,
+        revenue=revenue,
+        purchases=purchases,
+        final_imports=final_imports,
+        P1=P1,
+        A=A,
+        iterations=it,
+    )
+
+
+def intermediate_demand(
+    pairs: Pairs, purchases: np.ndarray, region: np.ndarray, n_sectors: int, n_regions: int
+) -> np.ndarray:
+    """I[k, r]: value of input k bought by firms located in region r (domestic and imported), CNY m."""
+    idx = region[pairs.buyer] * n_sectors + pairs.k
+    return (
+        np.bincount(idx, weights=purchases, minlength=n_regions * n_sectors)
+        .reshape(n_regions, n_sectors)
+        .T.copy()
+    )

@@ -1,0 +1,274 @@
+"""Columnar firm state (:class:`FirmTable`) and the thin Mesa agent view on one row (:class:`Firm`).
+
+Why columnar: every submodel of a step is a numpy expression over all firms, so state lives in one array
+per attribute.  Capacity doubles when full (amortised O(1) appends, never a per-step reallocation of big
+arrays).  Dead rows stay in place (``alive`` False) until :meth:`FirmTable.compact` squeezes them out,
+which also remaps supplier references.  A firm keeps a permanent id (``fid``); ``row_of_fid`` maps ids to
+the current row, so the Mesa agents need no update when rows move.
+
+Units: money in CNY million per step, employment in workers, productivity as log points.
+
+Supplier encoding (``supplier[i, k]`` for input sector k): ``>= 0`` the row of a domestic firm,
+``-1 - g`` an import through gateway g, :data:`NONE` no supplier (input not used, or the supplier exited
+and the buyer must re-source).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.model import AgglomerationModel
+
+#: supplier code for "no supplier"
+NONE = np.iinfo(np.int32).min
+
+#: column name -> (dtype, fill value of new rows)
+_COLUMNS: dict[str, tuple[type, float]] = {
+    "fid": (np.int64, -1),
+    "sector": (np.int32, 0),
+    "region": (np.int32, 0),
+    "log_productivity": (np.float64, 0.0),
+    "price": (np.float64, 1.0),
+    "revenue": (np.float64, 0.0),
+    "final_sales": (np.float64, 0.0),
+    "employment": (np.float64, 0.0),
+    "land_use": (np.float64, 0.0),
+    "input_cost": (np.float64, 0.0),
+    "profit": (np.float64, 0.0),
+    "equity": (np.float64, 0.0),
+    "age": (np.int32, 0),
+    "losses": (np.int32, 0),
+    "alive": (np.bool_, False),
+}
+
+
+class FirmTable:
+    """Columnar state of all firms ever created and not yet compacted away.
+
+    Attributes are numpy views of the used rows (``table.sector``, ``table.alive`` ...), length ``n``;
+    ``supplier`` is ``(n, S)`` int32.  Rows ``>= n`` are spare capacity.
+    """
+
+    def __init__(self, n_sectors: int, capacity: int = 1024) -> None:
+        self.n_sectors = int(n_sectors)
+        self.n = 0
+        self.next_fid = 0
+        cap = max(int(capacity), 16)
+        self._data: dict[str, np.ndarray] = {
+            name: np.full(cap, fill, dtype=dt) for name, (dt, fill) in _COLUMNS.items()
+        }
+        self._supplier = np.full((cap, self.n_sectors), NONE, dtype=np.int32)
+        self.row_of_fid = np.full(cap, -1, dtype=np.int64)
+
+    # ------------------------------------------------------------------ access
+    def __getattr__(self, name: str) -> np.ndarray:
+        data = self.__dict__.get("_data")
+        if data is not None and name in data:
+            return data[name][: self.n]
+        raise AttributeError(name)
+
+    @property
+    def supplier(self) -> np.ndarray:
+        """(n, S) int32 supplier codes (see module docstring)."""
+        return self._supplier[: self.n]
+
+    @property
+    def capacity(self) -> int:
+        """Rows allocated."""
+        return len(self._data["fid"])
+
+    @property
+    def n_alive(self) -> int:
+        """Number of live firms."""
+        return int(np.count_nonzero(self._data["alive"][: self.n]))
+
+    def alive_rows(self) -> np.ndarray:
+        """Rows of live firms, ascending."""
+        return np.flatnonzero(self._data["alive"][: self.n])
+
+    def nbytes(self) -> int:
+        """Bytes held by the table's arrays (capacity included)."""
+        return (
+            sum(a.nbytes for a in self._data.values())
+            + self._supplier.nbytes
+            + self.row_of_fid.nbytes
+        )
+
+    # ---------------------------------------------------------------- growth
+    def _grow(self, need: int) -> None:
+        cap = self.capacity
+        if need <= cap:
+            return
+        new = cap
+        while new < need:
+            new *= 2
+        for name, (dt, fill) in _COLUMNS.items():
+            arr = np.full(new, fill, dtype=dt)
+            arr[:cap] = self._data[name]
+            self._data[name] = arr
+        sup = np.full((new, self.n_sectors), NONE, dtype=np.int32)
+        sup[:cap] = self._supplier
+        self._supplier = sup
+
+    def _grow_fids(self, need: int) -> None:
+        cap = len(self.row_of_fid)
+        if need <= cap:
+            return
+        new = cap
+        while new < need:
+            new *= 2
+        arr = np.full(new, -1, dtype=np.int64)
+        arr[:cap] = self.row_of_fid
+        self.row_of_fid = arr
+
+    def add(
+        self,
+        sector: np.ndarray,
+        region: np.ndarray,
+        log_productivity: np.ndarray,
+        equity: np.ndarray,
+    ) -> np.ndarray:
+        """Append live firms; return their rows.  Ids are consecutive, never reused."""
+        k = len(sector)
+        rows = np.arange(self.n, self.n + k)
+        self._grow(self.n + k)
+        self._grow_fids(self.next_fid + k)
+        fids = np.arange(self.next_fid, self.next_fid + k, dtype=np.int64)
+        d = self._data
+        for name, (_, fill) in _COLUMNS.items():
+            d[name][rows] = fill
+        d["fid"][rows] = fids
+        d["sector"][rows] = sector
+        d["region"][rows] = region
+        d["log_productivity"][rows] = log_productivity
+        d["equity"][rows] = equity
+        d["alive"][rows] = True
+        self._supplier[rows] = NONE
+        self.row_of_fid[fids] = rows
+        self.n += k
+        self.next_fid += k
+        return rows
+
+    def kill(self, rows: np.ndarray) -> None:
+        """Mark rows dead and drop every supplier link that points to them (buyers must re-source)."""
+        if len(rows) == 0:
+            return
+        self._data["alive"][rows] = False
+        dead = np.zeros(self.n, dtype=bool)
+        dead[rows] = True
+        sup = self.supplier
+        hit = (sup >= 0) & dead[np.maximum(sup, 0)]
+        sup[hit] = NONE
+        self._supplier[rows] = NONE
+        self.row_of_fid[self._data["fid"][rows]] = -1
+
+    def compact(self) -> np.ndarray:
+        """Drop dead rows, keeping order; remap supplier rows.  Returns old row -> new row (-1 if dead)."""
+        alive = self._data["alive"][: self.n]
+        keep = np.flatnonzero(alive)
+        old_to_new = np.full(self.n, -1, dtype=np.int64)
+        old_to_new[keep] = np.arange(len(keep))
+        m = len(keep)
+        for name in _COLUMNS:
+            arr = self._data[name]
+            arr[:m] = arr[keep]
+            arr[m : self.n] = _COLUMNS[name][1]
+        sup = self._supplier[keep]
+        dom = sup >= 0
+        sup[dom] = old_to_new[sup[dom]].astype(np.int32)
+        sup[dom & (sup < 0)] = NONE
+        self._supplier[:m] = sup
+        self._supplier[m : self.n] = NONE
+        self.n = m
+        self.row_of_fid[self._data["fid"][:m]] = np.arange(m)
+        return old_to_new
+
+    def maybe_compact(self, dead_share: float = 0.25) -> np.ndarray | None:
+        """Compact when more than ``dead_share`` of used rows are dead (amortised O(1) per exit)."""
+        if self.n and (self.n - self.n_alive) > dead_share * self.n:
+            return self.compact()
+        return None
+
+
+class Firm(mesa.Agent):
+    """Mesa view of one firm: every attribute reads the model's :class:`FirmTable` row on access.
+
+    ``sector`` and ``region`` are ids (str); numeric attributes in model units.  A removed (exited) firm
+    has ``alive == False`` and its numeric attributes read as NaN.
+    """
+
+    def __init__(self, model: AgglomerationModel, fid: int) -> None:
+        super().__init__(model)
+        self.fid = int(fid)
+
+    def _get(self, column: str):
+        table = self.model.firms
+        row = table.row_of_fid[self.fid] if self.fid < len(table.row_of_fid) else -1
+        if row < 0:
+            return None
+        return getattr(table, column)[row]
+
+    @property
+    def alive(self) -> bool:
+        """Whether the firm is still active."""
+        v = self._get("alive")
+        return bool(v) if v is not None else False
+
+    @property
+    def sector(self) -> str | None:
+        """Sector id."""
+        v = self._get("sector")
+        return None if v is None else str(self.model.world.sector_ids[v])
+
+    @property
+    def region(self) -> str | None:
+        """Region id of the current location."""
+        v = self._get("region")
+        return None if v is None else str(self.model.world.region_ids[v])
+
+    def _num(self, column: str) -> float:
+        v = self._get(column)
+        return float("nan") if v is None else float(v)
+
+    @property
+    def productivity(self) -> float:
+        """Productivity z (multiplies output per unit of input) [-]."""
+        return float(np.exp(self._num("log_productivity")))
+
+    @property
+    def employment(self) -> float:
+        """Workers employed this step."""
+        return self._num("employment")
+
+    @property
+    def output(self) -> float:
+        """Gross output value = sales revenue [CNY m per step]."""
+        return self._num("revenue")
+
+    @property
+    def price(self) -> float:
+        """Mill price [domestic reference price = 1]."""
+        return self._num("price")
+
+    @property
+    def profit(self) -> float:
+        """Profit after fixed costs [CNY m per step]."""
+        return self._num("profit")
+
+    @property
+    def equity(self) -> float:
+        """Equity buffer [CNY m]."""
+        return self._num("equity")
+
+    @property
+    def age(self) -> float:
+        """Steps since entry."""
+        return self._num("age")
+
+    def step(self) -> None:
+        """Firms act through the model's vectorised submodels; nothing to do per agent."""
+        return None

@@ -1,0 +1,660 @@
+"""``AgglomerationModel``: the Mesa model and its step schedule (DESIGN 3.2; docs/ODD.md).
+
+State is columnar (:class:`agglomeration.firms.FirmTable`); each step calls the vectorised submodels of
+:mod:`agglomeration.behaviour` and :mod:`agglomeration.policy` in a fixed order:
+
+ 1. policy-dependent costs (admin wedge, entry cost, gateway trade costs, switching cost)
+ 2. prices (fixed point of the cost system through the supplier links)
+ 3. market clearing (final demand through CES indices, intermediate demand through the links)
+ 4. production and accounts (employment, land, profit, equity) -> next step's final expenditure
+ 5. sourcing (supplier search and switching)
+ 6. learning (productivity)
+ 7. factor prices (wages, rents)
+ 8. policy (reform pioneering and replication)
+ 9. entry (Poisson entrants, logit location choice)
+10. relocation
+11. exit; buyers of exited firms and entrants get suppliers
+12. observation (DataCollector)
+
+Accounts come right after market clearing (DESIGN lists sourcing first) so that the flows booked in a
+step are exactly the ones priced through that step's links.
+
+Randomness: one numpy Generator, ``self.rng``, seeded by Mesa from an integer drawn from
+``SeedSequence([scenario.seed, replicate_seed])``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from agglomeration import observe
+from agglomeration import policy as policy_mod
+from agglomeration.behaviour import (
+    accounts,
+    entry,
+    learning,
+    market,
+    prospects,
+    relocation,
+    sourcing,
+)
+from agglomeration.behaviour import exit as exit_mod
+from agglomeration.behaviour.factor_prices import update_factor_prices
+from agglomeration.errors import InputError
+from agglomeration.firms import NONE, Firm, FirmTable
+
+_SECTIONS = ("firms", "behaviour", "policy", "output")
+
+
+def derive_seed(scenario_seed: int, replicate_seed: int | None) -> int:
+    """The integer handed to ``mesa.Model(rng=...)``: a SeedSequence hash of (scenario, replicate) seeds."""
+    entropy = (
+        [int(scenario_seed)]
+        if replicate_seed is None
+        else [int(scenario_seed), int(replicate_seed)]
+    )
+    return int(
+        np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)
+    )
+
+
+def _split_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"firms__initial_count": 5}`` -> ``{"firms.initial_count": 5}``."""
+    return {k.replace("__", "."): v for k, v in overrides.items()}
+
+
+def _apply_section_overrides(scenario: Any, dotted: dict[str, Any]) -> Any:
+    """Overrides for scenario-like objects without ``with_overrides`` (hand-built test scenarios)."""
+    import copy
+
+    scn = copy.copy(scenario)
+    for key, value in dotted.items():
+        parts = key.split(".")
+        if parts[0] not in _SECTIONS or len(parts) < 2:
+            if len(parts) == 1 and hasattr(scn, key):
+                setattr(scn, key, value)
+                continue
+            raise InputError(f"unknown override {key!r}", field=key)
+        section = getattr(scn, parts[0])
+        data = section.model_dump()
+        cur = data
+        for p in parts[1:-1]:
+            cur = cur.setdefault(p, {})
+        if parts[-1] not in cur and len(parts) == 2:
+            raise InputError(f"unknown field {parts[-1]!r} of [{parts[0]}]", field=key)
+        cur[parts[-1]] = value
+        try:
+            setattr(scn, parts[0], type(section).model_validate(data))
+        except Exception as exc:  # pydantic ValidationError
+            raise InputError(str(exc).splitlines()[-1].strip(), field=key) from exc
+    return scn
+
+
+class AgglomerationModel(mesa.Model):
+    """Firms of advanced manufacturing and modern services in the FTZ, connected and other regions.
+
+    Parameters
+    ----------
+    scenario:
+        A ``Scenario`` (or any object with ``name``, ``seed`` and the ``firms``/``behaviour``/``policy``/
+        ``output`` sections) or the path of a scenario TOML file.
+    replicate_seed:
+        Replicate number / seed, combined with the scenario seed through ``SeedSequence``.
+    rng:
+        Used as the replicate seed when ``replicate_seed`` is None (``mesa.batch_run`` on mesa 3.5 passes
+        it); a ``numpy.random.Generator`` is used as is.
+    world:
+        A prebuilt :class:`agglomeration.world.World` (tests, theory benchmarks); default
+        ``build_world(scenario)``.
+    **overrides:
+        Scenario overrides, ``__`` for nesting: ``firms__initial_count=100000``,
+        ``policy__delegation__WZ=0.8``.
+    """
+
+    def __init__(
+        self,
+        scenario: Any = "scenarios/baseline.toml",
+        replicate_seed: int | None = None,
+        rng: Any = None,
+        world: Any = None,
+        **overrides: Any,
+    ) -> None:
+        scenario = self._resolve_scenario(scenario, overrides)
+        self.scenario = scenario
+        if isinstance(rng, np.random.Generator) and replicate_seed is None:
+            super().__init__(rng=rng)
+            self.seed_used = None
+        else:
+            rep = replicate_seed if replicate_seed is not None else rng
+            self.seed_used = derive_seed(getattr(scenario, "seed", 0) or 0, rep)
+            super().__init__(rng=self.seed_used)
+        self.replicate_seed = replicate_seed
+        if world is None:
+            from agglomeration.world import build_world
+
+            world = build_world(scenario)
+        self.world = world
+        self.fp = scenario.firms
+        self.bp = scenario.behaviour
+        self.pp = scenario.policy
+        self.op = scenario.output
+        self.t = 0
+        self.running = True
+        self.counts = {"entries": 0, "exits": 0, "relocations": 0, "switches": 0}
+        self._agent_of: dict[int, Firm] = {}
+        self._setup()
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: self._reporter(name) for name in self._obs}
+        )
+        self.datacollector.collect(self)
+
+    # ---------------------------------------------------------------- set-up
+    @staticmethod
+    def _resolve_scenario(scenario: Any, overrides: Mapping[str, Any]) -> Any:
+        if isinstance(scenario, (str, Path)):
+            from agglomeration.scenario import load_scenario
+
+            scenario = load_scenario(scenario)
+        if not overrides:
+            return scenario
+        dotted = _split_overrides(overrides)
+        if hasattr(scenario, "with_overrides"):
+            return scenario.with_overrides(dotted)
+        return _apply_section_overrides(scenario, dotted)
+
+    def _reporter(self, name: str):
+        return lambda m: m._obs[name]
+
+    def _setup(self) -> None:
+        w = self.world
+        R, S = w.n_regions, w.n_sectors
+        src = getattr(self.scenario, "source_path", None)
+        self.policy = policy_mod.initial_policy(w, self.pp, file=src)
+        self.conn = np.zeros(R)
+        self.fixed_cost = np.asarray(w.fixed_cost, dtype=float).copy()
+        self.wage = np.asarray(w.base_wage, dtype=float).copy()
+        self.rent = np.asarray(w.base_rent, dtype=float).copy()
+        self.local_tfp = self._local_productivity()
+        self._trade_key = None
+        self._apply_policy_costs()
+        self.conn = policy_mod.connectivity_to_ftz(w, self.phi_eff)
+        # initial firms
+        n0 = int(self.fp.initial_count)
+        weights = self._initial_weights()
+        counts = self.rng.multinomial(n0, weights.ravel() / weights.sum()).reshape(R, S)
+        cells = np.repeat(np.arange(R * S), counts.ravel())
+        region, sector = cells // S, cells % S
+        self.firms = FirmTable(S, capacity=max(2 * n0, 1024))
+        log_z = self.fp.productivity_mean + self.fp.productivity_sigma * self.rng.standard_normal(
+            n0
+        )
+        rows = self.firms.add(sector, region, log_z, np.zeros(n0))
+        self.initial_firms = n0
+        self._create_agents(self.firms.fid[rows])
+        self.firms.price[rows] = w.sigma[sector] / (w.sigma[sector] - 1.0)
+        self._repair_links()
+        # income and (optionally) fixed-cost calibration: a few passes to a consistent initial state
+        self.E = accounts.final_expenditure(
+            None,
+            immobile_income=w.immobile_income,
+            gateway_demand=w.gateway_demand,
+            final_share=w.final_share,
+            factor_income_local=self.bp.factor_income_local,
+            profit_spending=self.bp.profit_spending,
+        )
+        for _ in range(25):
+            mkt, pairs = self._prices_and_markets()
+            if self.bp.calibrate_fixed_costs:
+                self._calibrate_fixed_costs()
+            acc = self._accounts(mkt, pairs, dry=True)
+            E_new = self._expenditure(acc)
+            done = np.allclose(E_new, self.E, rtol=1e-10, atol=0)
+            self.E = E_new
+            if done:
+                break
+        self.employment0 = acc.employment.copy()
+        self.land_use0 = acc.land_use.copy()
+        s = self.firms.sector[rows]
+        self.firms.equity[rows] = self.fp.initial_equity * self.fixed_cost[s]
+        self._last_market = mkt
+        self._obs = observe.series_row(self)
+
+    def _local_productivity(self) -> np.ndarray:
+        """log theta_rs (R, S): local productivity shifter (see behaviour.local_productivity)."""
+        w = self.world
+        if self.bp.local_productivity == "none":
+            return np.zeros((w.n_regions, w.n_sectors))
+        lw = np.log(w.base_wage) - np.mean(np.log(w.base_wage))
+        lq = np.log(w.base_rent) - np.mean(np.log(w.base_rent))
+        return np.outer(lw, w.labour_share) + np.outer(lq, w.land_share)
+
+    def _initial_weights(self) -> np.ndarray:
+        w = self.world
+        R, S = w.n_regions, w.n_sectors
+        mode = self.fp.initial_distribution
+        if mode == "data" and w.initial_weights is not None:
+            weights = np.asarray(w.initial_weights, dtype=float)
+        elif mode == "uniform":
+            weights = np.ones((R, S))
+        else:  # proportional_to_income, or 'data' without data: income x final share + gateway pull
+            inc = np.asarray(w.immobile_income, dtype=float)
+            weights = np.outer(inc / max(inc.sum(), 1e-300), np.ones(S))
+        if weights.sum() <= 0 or np.any(weights < 0):
+            raise InputError(
+                "initial firm weights must be >= 0 with a positive total",
+                field="firms.initial_distribution",
+            )
+        return weights
+
+    def _create_agents(self, fids: np.ndarray) -> None:
+        if not self.fp.mesa_agents:
+            return
+        for fid in fids.tolist():
+            self._agent_of[fid] = Firm(self, fid)
+
+    def _remove_agents(self, fids: np.ndarray) -> None:
+        for fid in fids.tolist():
+            agent = self._agent_of.pop(fid, None)
+            if agent is not None:
+                agent.remove()
+
+    # ----------------------------------------------------------- policy costs
+    def _apply_policy_costs(self) -> None:
+        """Admin wedge, entry cost, switching cost and trade costs implied by delegation and reforms."""
+        w = self.world
+        pp, bp = self.pp, self.bp
+        d = self.policy.delegation
+        mult = self.policy.multipliers(pp.reform_effect)
+        self.admin = bp.admin_cost * (1.0 - pp.delegation_admin_effect * d) * mult["admin"]
+        self.entry_cost_mult = (
+            bp.entry_cost * (1.0 - pp.delegation_entry_effect * d) * mult["entry"]
+        )
+        self.switching_cost = bp.switching_cost * mult["trade"]
+        key = mult["trade"].tobytes()
+        if key != self._trade_key:
+            R = w.n_regions
+            tau = np.array(w.tau, dtype=float, copy=True)
+            tm = mult["trade"]
+            if w.n_gateways:
+                tau[:, :R, R:] = 1.0 + (tau[:, :R, R:] - 1.0) * tm[None, :, None]
+                tau[:, R:, :R] = 1.0 + (tau[:, R:, :R] - 1.0) * tm[None, None, :]
+            self.tau_eff = tau
+            self.phi_eff = tau ** (1.0 - np.asarray(w.sigma)[:, None, None])
+            if not np.any(tm != 1.0):
+                self.phi_eff = np.asarray(w.phi, dtype=float)
+            self.X = market.external_competition(
+                w.gateway_import_price, self.tau_eff, w.sigma, R, self.bp.external_competitors
+            )
+            self._trade_key = key
+
+    # -------------------------------------------------------------- helpers
+    def current_pairs(self) -> tuple[market.Pairs, np.ndarray]:
+        """Live (buyer, input) pairs and the revenue coefficient of each pair's purchases."""
+        w = self.world
+        t = self.firms
+        rows = t.alive_rows()
+        pairs = market.input_pairs(t.sector, t.supplier, w.io, rows)
+        sb = t.sector[pairs.buyer]
+        coef = (
+            pairs.a * (w.sigma[sb] - 1.0) / w.sigma[sb] / (1.0 + self.admin[t.region[pairs.buyer]])
+        )
+        return pairs, coef
+
+    def _prices_and_markets(self) -> tuple[market.MarketResult, market.Pairs]:
+        w = self.world
+        t = self.firms
+        rows = t.alive_rows()
+        pairs = market.input_pairs(t.sector, t.supplier, w.io, rows)
+        t.price[:] = market.solve_prices(
+            rows,
+            t.sector,
+            t.region,
+            t.log_productivity,
+            t.price,
+            pairs,
+            sigma=w.sigma,
+            labour_share=w.labour_share,
+            land_share=w.land_share,
+            wage=self.wage,
+            rent=self.rent,
+            admin=self.admin,
+            tau=self.tau_eff,
+            import_price=w.gateway_import_price,
+            iterations=self.bp.price_iterations,
+            local_tfp=self.local_tfp,
+        )
+        mkt = market.clear_markets(
+            rows,
+            t.sector,
+            t.region,
+            t.price,
+            pairs,
+            E=self.E,
+            sigma=w.sigma,
+            phi=self.phi_eff,
+            X=self.X,
+            admin=self.admin,
+            iterations=max(self.bp.price_iterations, 50),
+        )
+        t.revenue[:] = mkt.revenue
+        t.final_sales[:] = mkt.final_sales
+        return mkt, pairs
+
+    def _calibrate_fixed_costs(self) -> None:
+        """f_s := the ``fixed_cost_quantile`` quantile of sector s's initial operating profits R/sigma."""
+        w = self.world
+        t = self.firms
+        rows = t.alive_rows()
+        s = t.sector[rows]
+        op = t.revenue[rows] / w.sigma[s]
+        f = np.asarray(w.fixed_cost, dtype=float).copy()
+        order = np.lexsort((op, s))  # by sector, then operating profit
+        n = np.bincount(s, minlength=w.n_sectors)
+        start = np.concatenate([[0], np.cumsum(n)[:-1]])
+        has = n > 0
+        pick = start[has] + np.floor(self.bp.fixed_cost_quantile * (n[has] - 1)).astype(int)
+        f[has] = op[order][pick]
+        self.fixed_cost = f
+
+    def _accounts(self, mkt, pairs, dry: bool = False) -> accounts.Accounts:
+        t = self.firms
+        rows = t.alive_rows()
+        w = self.world
+        input_cost = np.bincount(pairs.buyer, weights=mkt.purchases, minlength=t.n)
+        if dry:
+            saved = {
+                c: getattr(t, c).copy()
+                for c in (
+                    "employment",
+                    "land_use",
+                    "input_cost",
+                    "profit",
+                    "equity",
+                    "losses",
+                    "age",
+                )
+            }
+        acc = accounts.update_accounts(
+            t,
+            rows,
+            sigma=w.sigma,
+            labour_share=w.labour_share,
+            land_share=w.land_share,
+            fixed_cost=self.fixed_cost,
+            wage=self.wage,
+            rent=self.rent,
+            admin=self.admin,
+            input_cost_by_row=input_cost,
+            payout=self.bp.profit_payout,
+        )
+        if dry:
+            for c in ("equity", "losses", "age"):
+                getattr(t, c)[:] = saved[c]
+        return acc
+
+    def _expenditure(self, acc) -> np.ndarray:
+        w = self.world
+        return accounts.final_expenditure(
+            acc,
+            immobile_income=w.immobile_income,
+            gateway_demand=w.gateway_demand,
+            final_share=w.final_share,
+            factor_income_local=self.bp.factor_income_local,
+            profit_spending=self.bp.profit_spending,
+        )
+
+    def _repair_links(self) -> None:
+        """Give every live (buyer, input) pair without a supplier a CES-sampled one."""
+        t = self.firms
+        w = self.world
+        rows = t.alive_rows()
+        pairs = market.input_pairs(t.sector, t.supplier, w.io, rows)
+        if not np.any(pairs.sup == NONE):
+            return
+        sourcing.update_suppliers(
+            t,
+            pairs,
+            np.ones(len(pairs.sup)),
+            self.rng,
+            search_p=0.0,
+            switching_cost=self.switching_cost,
+            rows=rows,
+            sigma=w.sigma,
+            phi=self.phi_eff,
+            tau=self.tau_eff,
+            import_price=w.gateway_import_price,
+            import_weight=self.bp.import_weight if w.n_gateways else 0.0,
+            forced_only=True,
+        )
+        # imports are the fallback when no domestic supplier and import_weight == 0
+        pairs = market.input_pairs(t.sector, t.supplier, w.io, rows)
+        miss = pairs.sup == NONE
+        if np.any(miss) and w.n_gateways:
+            b, k = pairs.buyer[miss], pairs.k[miss]
+            R = w.n_regions
+            cost = (
+                w.gateway_import_price[:, k]
+                * self.tau_eff[
+                    k[None, :], R + np.arange(w.n_gateways)[:, None], t.region[b][None, :]
+                ]
+            )
+            t.supplier[b, k] = (-1 - np.argmin(cost, axis=0)).astype(np.int32)
+
+    # ------------------------------------------------------------------ step
+    def step(self) -> None:
+        """Advance one step (one quarter by default); no arguments (mesa 3.5 contract)."""
+        w = self.world
+        bp, pp = self.bp, self.pp
+        rng = self.rng
+        t = self.firms
+        self.t += 1
+        self.counts = {"entries": 0, "exits": 0, "relocations": 0, "switches": 0}
+        R = w.n_regions
+        # 1-4: costs, prices, markets, accounts
+        self._apply_policy_costs()
+        mkt, pairs = self._prices_and_markets()
+        acc = self._accounts(mkt, pairs)
+        self._last_market = mkt
+        self._last_pairs = pairs
+        self._last_E = self.E
+        self._last_accounts = acc
+        self.E = self._expenditure(acc)
+        rows = t.alive_rows()
+        # 5: sourcing
+        if bp.sourcing_enabled and len(pairs.sup):
+            delivered = market.delivered_prices(
+                pairs, t.price, t.region, self.tau_eff, w.gateway_import_price, R
+            )
+            p_search = min(
+                1.0,
+                bp.search_probability
+                * (1.0 + bp.information_search_boost * pp.information_sharing),
+            )
+            self.counts["switches"] = sourcing.update_suppliers(
+                t,
+                pairs,
+                delivered,
+                rng,
+                search_p=p_search,
+                switching_cost=self.switching_cost,
+                rows=rows,
+                sigma=w.sigma,
+                phi=self.phi_eff,
+                tau=self.tau_eff,
+                import_price=w.gateway_import_price,
+                import_weight=self.bp.import_weight if w.n_gateways else 0.0,
+            )
+        # 6: learning
+        emp_rs = observe.region_sector(self, "employment")
+        if bp.learning_enabled:
+            learning.learn(
+                t.log_productivity,
+                rows,
+                t.sector,
+                t.region,
+                emp_rs,
+                rng,
+                drift=bp.productivity_drift,
+                localisation=bp.localisation_spillover,
+                jacobs=bp.jacobs_spillover,
+                shock_sd=bp.productivity_shock_sd,
+            )
+        # 7: factor prices
+        if bp.factor_prices_enabled:
+            self.wage, self.rent = update_factor_prices(
+                self.wage,
+                self.rent,
+                acc.employment,
+                acc.land_use,
+                base_wage=w.base_wage,
+                base_rent=w.base_rent,
+                employment0=self.employment0,
+                land_use0=self.land_use0,
+                land_capacity=w.land_capacity,
+                wage_elasticity=bp.wage_elasticity,
+                rent_elasticity=bp.rent_elasticity,
+                adjust=bp.factor_price_adjustment,
+            )
+        # 8: policy
+        if pp.enabled:
+            policy_mod.step_policy(self.policy, w, pp, self.conn, rng)
+            self._apply_policy_costs()
+        # prospects for entry and relocation
+        known_q = bp.information_regions + (1.0 - bp.information_regions) * pp.information_sharing
+        need_prospects = bp.entry_enabled or bp.relocation_enabled
+        if need_prospects:
+            I_reg = market.intermediate_demand(pairs, mkt.purchases, t.region, w.n_sectors, R)
+            rhat = prospects.expected_revenue(
+                mkt.A,
+                mkt.P1,
+                self._last_E,
+                I_reg,
+                sigma=w.sigma,
+                io=w.io,
+                labour_share=w.labour_share,
+                land_share=w.land_share,
+                wage=self.wage,
+                rent=self.rent,
+                admin=self.admin,
+                phi=self.phi_eff,
+                tau=self.tau_eff,
+                import_price=w.gateway_import_price,
+                import_weight=self.bp.import_weight,
+                local_tfp=self.local_tfp,
+            )
+        # 9: entry
+        if bp.entry_enabled:
+            n_s = np.bincount(t.sector[rows], minlength=w.n_sectors)
+            sum_z = np.bincount(
+                t.sector[rows], weights=t.log_productivity[rows], minlength=w.n_sectors
+            )
+            mean_z = np.where(n_s > 0, sum_z / np.maximum(n_s, 1), self.fp.productivity_mean)
+            sec, lz = entry.draw_entrants(
+                n_s,
+                rng,
+                entry_rate=np.asarray(w.entry_rate, float),
+                entry_floor=bp.entry_floor,
+                mean_log_z=mean_z + bp.entrant_productivity_gap,
+                sd_log_z=self.fp.productivity_sigma,
+            )
+            known = entry.knowledge(len(sec), R, known_q, rng)
+            entry_cost = np.outer(self.entry_cost_mult, self.fixed_cost)  # (R, S) CNY m
+            choice = entry.choose_regions(
+                sec,
+                lz,
+                known,
+                rng,
+                rhat=rhat,
+                sigma=w.sigma,
+                fixed_cost=self.fixed_cost,
+                entry_cost=entry_cost,
+                steps_per_year=bp.steps_per_year,
+                logit_scale=bp.entry_logit_scale,
+            )
+            ok = choice >= 0
+            if np.any(ok):
+                s_new = sec[ok]
+                new_rows = t.add(
+                    s_new, choice[ok], lz[ok], self.fp.initial_equity * self.fixed_cost[s_new]
+                )
+                t = self.firms
+                t.price[new_rows] = w.sigma[s_new] / (w.sigma[s_new] - 1.0)
+                self._create_agents(t.fid[new_rows])
+                self.counts["entries"] = int(ok.sum())
+        # 10: relocation
+        if bp.relocation_enabled:
+            cpi = prospects.consumer_price_index(mkt.P1, w.sigma, w.final_share, R)
+            incumbents = rows  # entrants of this step do not reconsider
+            moved = relocation.relocate(
+                t,
+                incumbents,
+                rng,
+                probability=bp.relocation_probability,
+                known_q=known_q,
+                rhat=rhat,
+                cpi=cpi,
+                real=bp.relocation_profit == "real",
+                sigma=w.sigma,
+                fixed_cost=self.fixed_cost,
+                cost=bp.relocation_cost,
+            )
+            self.counts["relocations"] = len(moved)
+        # 11: exit and link repair
+        if bp.exit_enabled:
+            gone = exit_mod.exiting_rows(
+                t,
+                rows,
+                self.fixed_cost,
+                equity_threshold=bp.exit_equity_threshold,
+                max_losses=bp.exit_after_losses,
+            )
+            if len(gone):
+                fids = t.fid[gone].copy()
+                t.kill(gone)
+                self._remove_agents(fids)
+                self.counts["exits"] = len(gone)
+        self._repair_links()
+        t.maybe_compact()
+        # 12: observation
+        if self.t % self.op.series_every == 0:
+            self._obs = observe.series_row(self)
+            self.datacollector.collect(self)
+
+    def run(self, steps: int) -> None:
+        """Run ``steps`` steps (records the final step even if it is not a multiple of series_every)."""
+        if steps < 0:
+            raise InputError(f"expected steps >= 0, got {steps}", field="steps")
+        for _ in range(int(steps)):
+            self.step()
+        if self.t % self.op.series_every != 0:
+            self._obs = observe.series_row(self)
+            self.datacollector.collect(self)
+
+    # ----------------------------------------------------------- observation
+    def series_frame(self) -> pd.DataFrame:
+        """One row per recorded step (column ``step`` int) with the model-level series."""
+        df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        df["step"] = df["step"].astype(int)
+        return df
+
+    def region_table(self) -> pd.DataFrame:
+        """Region x sector long table: region, region_type, sector, firms, employment, output, lq."""
+        return observe.region_table(self)
+
+    def links_frame(self) -> pd.DataFrame:
+        """Current supplier links (see docs/ARCHITECTURE.md)."""
+        return observe.link_values(self)
+
+    def firms_frame(self) -> pd.DataFrame:
+        """The live FirmTable rows."""
+        return observe.firms_frame(self)
+
+    def headline_metrics(self) -> dict[str, float]:
+        """Final metrics a batch stores per run."""
+        return observe.headline_metrics(self)

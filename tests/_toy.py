@@ -1,0 +1,65 @@
+"""Hand-built small worlds and scenarios for the model tests (no data files needed)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from agglomeration.parameters import BehaviourParams, FirmsParams, OutputParams, PolicyParams
+from agglomeration.world import World
+
+
+def toy_world(tau_scale: float = 1.0, connected_tau: float | None = None) -> World:
+    """3 regions (ftz, connected, other) + 1 gateway, 3 sectors forming one chain (M -> C -> A)."""
+    R, G, S = 3, 1, 3
+    M = R + G
+    pos = np.array([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0], [0.0, 5.0]])
+    dist = np.sqrt(((pos[:, None, :] - pos[None, :, :]) ** 2).sum(-1))
+    base = 1.0 + 0.08 * tau_scale * dist
+    np.fill_diagonal(base, 1.0)
+    if connected_tau is not None:  # trade cost between the connected area and everyone else
+        base[1, :] = np.where(np.arange(M) == 1, 1.0, connected_tau)
+        base[:, 1] = base[1, :]
+    tau = np.stack([base, base, base])
+    io = np.array([[0.0, 0.3, 0.1], [0.0, 0.0, 0.4], [0.0, 0.0, 0.0]])
+    return World.from_arrays(
+        region_ids=["F", "C", "O"],
+        region_type=["ftz", "connected", "other"],
+        lon=[106.5, 106.6, 106.9],
+        lat=[29.5, 29.5, 29.6],
+        gateway_ids=["GW"],
+        gateway_demand=[30.0],
+        gateway_import_price=np.full((G, S), 1.3),
+        sector_ids=["mat", "comp", "asm"],
+        sector_kind=["manufacturing"] * 3,
+        sigma=[5.0, 5.0, 5.0],
+        io=io,
+        land_share=[0.1, 0.05, 0.05],
+        final_share=[0.1, 0.2, 0.5],
+        immobile_income=[60.0, 30.0, 30.0],
+        land_capacity=[10.0, 10.0, 10.0],
+        base_wage=[0.02, 0.018, 0.015],
+        base_rent=[0.5, 0.4, 0.3],
+        delegation=[1.0, 0.3, 0.0],
+        fixed_cost=[0.05, 0.05, 0.05],
+        entry_rate=[0.01, 0.01, 0.01],
+        chains={"chain": (0, 1, 2)},
+        tau=tau,
+        distance_km=dist * 50,
+        initial_weights=np.array([[3, 3, 3], [1, 1, 1], [1, 1, 1]], float),
+    )
+
+
+def toy_scenario(**sections) -> SimpleNamespace:
+    """A scenario-like object with default parameter sections; ``sections`` = dicts of field overrides."""
+    return SimpleNamespace(
+        name="toy",
+        seed=11,
+        steps=20,
+        source_path=None,
+        firms=FirmsParams(**{"initial_count": 300, **sections.get("firms", {})}),
+        behaviour=BehaviourParams(**sections.get("behaviour", {})),
+        policy=PolicyParams(**sections.get("policy", {})),
+        output=OutputParams(**sections.get("output", {})),
+    )
