@@ -21,6 +21,7 @@ from agglomeration.metrics import (
     locational_gini,
     lq_gini,
     maurel_sedillot,
+    sector_concentration,
 )
 
 # ---- REAT / Farhauer-Kröll Ellison-Glaeser example (T8) -------------------------------------------
@@ -161,13 +162,12 @@ def test_coagglomeration_equals_eg1997_group_formula():
 
 
 # ---- property tests ---------------------------------------------------------------------------------
-emp_vec = arrays(float, st.integers(2, 8), elements=st.floats(0, 1e4, allow_nan=False))
 
 
 @st.composite
 def industry_and_total(draw):
     n = draw(st.integers(2, 8))
-    ind = draw(arrays(float, n, elements=st.floats(0, 1e4)))
+    ind = draw(arrays(float, n, elements=st.one_of(st.just(0.0), st.floats(1e-3, 1e4))))
     other = draw(arrays(float, n, elements=st.floats(1, 1e4)))
     if ind.sum() == 0:
         ind[0] = 1.0
@@ -279,3 +279,29 @@ def test_infinite_lq_and_bad_h_raise():
         coagglomeration([1, 2], [2, 1], [5, 5], h_a=1.5)
     with pytest.raises(InputError, match="emp"):
         location_quotients([[np.nan, 1], [1, 1]])
+
+
+def test_sector_concentration_matches_single_industry_functions():
+    rng = np.random.default_rng(np.random.SeedSequence(17))
+    n, R, S = 400, 5, 4
+    emp = rng.lognormal(2, 1, n)
+    reg = rng.integers(0, R, n)
+    sec = rng.integers(0, S - 1, n)  # sector S-1 stays empty
+    sec[0], reg[0] = 2, 3
+    tab = sector_concentration(emp, reg, sec, n_regions=R, n_sectors=S)
+    totals = np.bincount(reg, weights=emp, minlength=R)
+    for s in range(S - 1):
+        m = sec == s
+        ind = np.bincount(reg[m], weights=emp[m], minlength=R)
+        row = tab.loc[s]
+        assert row["gamma_eg"] == pytest.approx(ellison_glaeser(emp[m], reg[m], totals), abs=1e-12)
+        assert row["gamma_ms"] == pytest.approx(maurel_sedillot(emp[m], reg[m], totals), abs=1e-12)
+        assert row["hoover"] == pytest.approx(hoover(ind, totals), abs=1e-12)
+        assert row["locational_gini"] == pytest.approx(locational_gini(ind, totals), abs=1e-12)
+        assert row["herfindahl"] == pytest.approx(herfindahl(ind), abs=1e-12)
+        assert row["firms"] == m.sum()
+    assert (
+        tab.loc[S - 1, "employment"] == 0 and np.isnan(tab.loc[S - 1, ["gamma_eg", "hoover"]]).all()
+    )
+    with pytest.raises(InputError, match="firm_sector"):
+        sector_concentration(emp, reg, sec[:-1])

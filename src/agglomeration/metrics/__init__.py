@@ -27,6 +27,7 @@ from agglomeration.metrics.clustering import (
     locational_gini,
     lq_gini,
     maurel_sedillot,
+    sector_concentration,
 )
 from agglomeration.metrics.io import (
     leontief_inverse,
@@ -72,6 +73,7 @@ __all__ = [
     "morans_i",
     "output_multipliers",
     "rasmussen_linkages",
+    "sector_concentration",
     "supply_network_stats",
     "tail_exponent",
     "total_requirements",
