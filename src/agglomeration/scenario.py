@@ -519,6 +519,7 @@ def _read_records(
     overrides: dict[str, dict] | None = None,
     override_path: str = "",
     scenario_file: Any = None,
+    allow_empty: bool = False,
 ) -> list[BaseModel]:
     """Rows of a CSV validated as ``model`` (unique ``key``), with per-id column overrides applied."""
     header, rows = _read_csv(path, cache)
@@ -548,7 +549,7 @@ def _read_records(
             )
         seen[ident] = lineno
         out.append(obj)
-    if not out:
+    if not out and not allow_empty:
         raise InputError("no data rows", file=file)
     for ident, changes in (overrides or {}).items():
         if ident not in seen:
@@ -686,8 +687,9 @@ def _resolve_data(user: _UserScenario, file: Any, cache: dict) -> ScenarioData:
         lg.gateway_overrides,
         "logistics.gateway_overrides",
         file,
+        allow_empty=True,
     )
-    hubs = _read_records(lg.hubs_file, HubRecord, "hub_id", cache, None, "", file)
+    hubs = _read_records(lg.hubs_file, HubRecord, "hub_id", cache, None, "", file, allow_empty=True)
     modes = _read_records(
         lg.modes_file,
         ModeRecord,
