@@ -18,9 +18,10 @@ gateway also pays customs dwell at both ends (value of time x hours).
 
 Iceberg costs: ``tau = 1 + gen_cost / value_density + distance_decay * ln(1 + km / 100)`` for
 manufacturing (freight as an ad-valorem share plus a non-freight distance cost that grows with the log of
-the km along the chosen route, so 300 km cost 1.39 x decay and 11,000 km 4.7 x decay); services are not
-shipped and use ``tau = 1 + distance_decay * ln(1 + km / 100)`` with the shortest road km (any mode
-where no road reaches).
+the distance, so 300 km cost 1.39 x decay and 11,000 km 4.7 x decay); services are not shipped and use
+``tau = 1 + distance_decay * ln(1 + km / 100)``.  ``km`` here is the shortest road distance (the
+shortest distance over any mode where no road reaches), which does not depend on the chosen route, so a
+cheaper or faster network can only lower tau.
 Trade freeness ``phi = tau ** (1 - sigma)``.
 """
 
@@ -427,8 +428,16 @@ class LogisticsNetwork:
                 f"unknown sector {sector!r}; known: {', '.join(self.sector_ids)}"
             ) from None
 
-    def route(self, origin: str, dest: str, sector: str | int) -> Route:
-        """The chosen route from ``origin`` to ``dest`` for ``sector`` with its legs and costs."""
+    def route(
+        self, origin: str, dest: str, sector: str | int, modes: Sequence[str] | None = None
+    ) -> Route:
+        """The chosen route from ``origin`` to ``dest`` for ``sector`` with its legs and costs.
+
+        With ``modes`` (e.g. ``("road",)``) the route is re-solved on the network restricted to those
+        modes (what a shipper limited to them would pay); customs dwell is included as usual.
+        """
+        if modes is not None:
+            return self._restricted(origin, dest, sector, tuple(modes))
         i, j, s = self._idx(origin), self._idx(dest), self._sidx(sector)
         sid = self.sector_ids[s]
         if i == j:
@@ -454,6 +463,36 @@ class LogisticsNetwork:
             float(self.route_km[i, j, s]),
             tuple(legs),
         )
+
+    def _restricted(
+        self, origin: str, dest: str, sector: str | int, modes: tuple[str, ...]
+    ) -> Route:
+        unknown = [m for m in modes if m not in self.mode_table]
+        if unknown:
+            raise InputError(f"unknown mode(s) {unknown}; known: {', '.join(self.mode_names)}")
+        i, j, s = self._idx(origin), self._idx(dest), self._sidx(sector)
+        keep_modes = {self.mode_names.index(m) for m in modes}
+        places = {}
+        for p, m in self.node_labels:
+            if m in modes or m in ("<out>", "<in>"):
+                places.setdefault(p, []).append(m)
+        sub_places = {p: tuple(m for m in ms if m in modes) for p, ms in places.items()}
+        sub_links = [lk for lk in self.links if self.mode_names.index(lk.mode) in keep_modes]
+        try:
+            sub = LogisticsNetwork(
+                [origin, dest],
+                {p: ms for p, ms in sub_places.items() if ms},
+                [self.mode_table[m] for m in modes],
+                sub_links,
+                [self.sectors[s]],
+                customs_hours=self.customs_hours[[i, j]],
+                international=self.international[[i, j]],
+            )
+        except InputError as exc:
+            raise InputError(
+                f"{dest!r} cannot be reached from {origin!r} by {'/'.join(modes)} only: {exc.message}"
+            ) from None
+        return sub.route(origin, dest, 0)
 
     def mode_shares(self, sector: str | int, weights: np.ndarray | None = None) -> dict[str, float]:
         """Share of tonne-km by mode over all market pairs for ``sector``.
@@ -483,15 +522,11 @@ class LogisticsNetwork:
         S, M = len(self.sectors), len(self.markets)
         tau = np.ones((S, M, M))
         for s, rec in enumerate(self.sectors):
+            distance = rec.distance_decay * np.log1p(self.road_km / 100.0)
             if rec.kind == "manufacturing":
-                km = self.route_km[:, :, s]
-                tau[s] = (
-                    1.0
-                    + self.gen_cost[:, :, s] / rec.value_density
-                    + rec.distance_decay * np.log1p(km / 100.0)
-                )
+                tau[s] = 1.0 + self.gen_cost[:, :, s] / rec.value_density + distance
             else:
-                tau[s] = 1.0 + rec.distance_decay * np.log1p(self.road_km / 100.0)
+                tau[s] = 1.0 + distance
             np.fill_diagonal(tau[s], 1.0)
         sigma = np.array([s.sigma for s in self.sectors])
         phi = tau ** (1.0 - sigma[:, None, None])

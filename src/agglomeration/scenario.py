@@ -494,13 +494,18 @@ def _check_columns(header: list[str], expected: list[str], file: str, optional: 
     if dup:
         raise InputError(f"duplicate column(s) {sorted(dup)}", file=file, field="header")
     missing = [c for c in expected if c not in header and c not in optional]
+    extra = [c for c in header if c not in expected]
     if missing:
+        hint = ""
+        for c in extra:
+            if suggest(c, missing):
+                hint = f"; found column {c!r}" + suggest(c, missing)
+                break
         raise InputError(
-            f"missing column(s) {missing}; expected columns: {', '.join(expected)}",
+            f"missing column(s) {missing}{hint}; expected columns: {', '.join(expected)}",
             file=file,
             field="header",
         )
-    extra = [c for c in header if c not in expected]
     if extra:
         raise InputError(
             f"unexpected column {extra[0]!r}"

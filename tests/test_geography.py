@@ -1,0 +1,269 @@
+"""Multimodal logistics: hand-computed routes, invariants and the order of the default costs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agglomeration.economy import SectorRecord
+from agglomeration.errors import InputError
+from agglomeration.geography import LinkRecord, LogisticsNetwork, ModeRecord
+from agglomeration.scenario import load_scenario
+from agglomeration.world import World, build_world
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+
+
+def mode(
+    name, tariff, speed=50.0, end_fee=0.0, transship_fee=0.0, end_hours=0.0, transship_hours=0.0
+):
+    return ModeRecord(
+        mode=name,
+        tariff=tariff,
+        speed=speed,
+        end_fee=end_fee,
+        end_hours=end_hours,
+        transship_fee=transship_fee,
+        transship_hours=transship_hours,
+        provenance="estimate: test",
+    )
+
+
+def link(a, b, m, km, extra_cost=0.0, extra_hours=0.0):
+    return LinkRecord.model_validate(
+        {
+            "from": a,
+            "to": b,
+            "mode": m,
+            "distance_km": km,
+            "extra_cost": extra_cost,
+            "extra_hours": extra_hours,
+        }
+    )
+
+
+def sector(sid="goods", value_density=10_000.0, time_cost=0.0, kind="manufacturing", decay=0.0):
+    return SectorRecord(
+        sector_id=sid,
+        name=sid,
+        kind=kind,
+        sigma=4.0,
+        labour_share=0.5,
+        land_share=0.1,
+        fixed_cost=1.0,
+        entry_rate=0.01,
+        value_density=value_density if kind == "manufacturing" else None,
+        time_cost_per_day=time_cost if kind == "manufacturing" else None,
+        distance_decay=decay,
+        final_share=0.5,
+        initial_weight=1.0,
+        provenance="estimate: test",
+    )
+
+
+def three_node(transship_fee: float) -> LogisticsNetwork:
+    """P and R are 400 km apart by road; Q (20 km from P) has a rail line to R (400 km)."""
+    modes = [mode("road", 1.0), mode("rail", 0.2, end_fee=10.0, transship_fee=transship_fee)]
+    links = [link("P", "R", "road", 400), link("P", "Q", "road", 20), link("Q", "R", "rail", 400)]
+    places = {"P": ("road",), "Q": ("road", "rail"), "R": ("road", "rail")}
+    return LogisticsNetwork(["P", "Q", "R"], places, modes, links, [sector()])
+
+
+def test_transshipment_makes_the_rail_route_win_by_hand():
+    net = three_node(transship_fee=50.0)
+    r = net.route("P", "R", "goods")
+    # road 20 km x 1.0 + transshipment (0 + 50) / 2 + rail 400 km x 0.2 + rail end fee 10 = 135
+    assert r.cost == pytest.approx(20 + 25 + 80 + 10)
+    assert r.modes == ("road", "rail")
+    assert r.places == ("P", "Q", "R")
+    assert r.km == pytest.approx(420)
+    assert net.mode_shares("goods", weights=np.array([[0, 0, 1], [0, 0, 0], [0, 0, 0]])) == {
+        "road": pytest.approx(20 / 420),
+        "rail": pytest.approx(400 / 420),
+    }
+
+
+def test_expensive_transshipment_makes_the_direct_road_win():
+    net = three_node(transship_fee=700.0)  # (0 + 700) / 2 = 350 > 400 - 110
+    r = net.route("P", "R", "goods")
+    assert r.cost == pytest.approx(400.0)
+    assert r.modes == ("road",)
+
+
+def test_value_of_time_shifts_cargo_to_the_fast_mode():
+    modes = [mode("road", 1.0, speed=50), mode("rail", 0.2, speed=10)]
+    links = [link("P", "R", "road", 500), link("P", "R", "rail", 500)]
+    places = {"P": ("road", "rail"), "R": ("road", "rail")}
+    slow_ok = sector("bulk", value_density=1_000, time_cost=0.0)
+    urgent = sector("chips", value_density=2_400_000, time_cost=0.01)  # 1000 yuan per tonne-hour
+    net = LogisticsNetwork(["P", "R"], places, modes, links, [slow_ok, urgent])
+    assert net.route("P", "R", "bulk").modes == ("rail",)
+    assert net.route("P", "R", "bulk").cost == pytest.approx(100.0)
+    r = net.route("P", "R", "chips")
+    assert r.modes == ("road",)
+    assert r.cost == pytest.approx(500 + 1000 * 10)  # 10 h by road
+    assert r.hours == pytest.approx(10)
+
+
+def test_customs_dwell_is_charged_on_international_trade_only():
+    modes = [mode("road", 1.0)]
+    links = [link("A", "B", "road", 100), link("B", "X", "road", 100)]
+    places = {"A": ("road",), "B": ("road",), "X": ("road",)}
+    s = sector(value_density=24_000, time_cost=0.1)  # 100 yuan per tonne-hour
+    net = LogisticsNetwork(
+        ["A", "B", "X"],
+        places,
+        modes,
+        links,
+        [s],
+        customs_hours=[3, 5, 10],
+        international=[False, False, True],
+    )
+    assert net.route("A", "B", 0).cost == pytest.approx(100 + 100 * 2)
+    assert net.route("A", "X", 0).cost == pytest.approx(200 + 100 * (4 + 3 + 10))
+
+
+def test_unreachable_market_is_named():
+    modes = [mode("road", 1.0), mode("rail", 0.2)]
+    links = [link("A", "B", "road", 10)]
+    places = {"A": ("road",), "B": ("road",), "Z": ("rail",)}
+    with pytest.raises(InputError, match="unreachable in the logistics graph: Z"):
+        LogisticsNetwork(["A", "B", "Z"], places, modes, links, [sector()])
+
+
+def test_iceberg_from_generalised_cost_and_distance():
+    net = three_node(transship_fee=50.0)
+    tau, phi = net.iceberg()
+    assert tau[0, 0, 2] == pytest.approx(1 + 135 / 10_000)
+    assert phi[0, 0, 2] == pytest.approx((1 + 135 / 10_000) ** -3)
+    assert (np.diagonal(tau[0]) == 1).all()
+    svc = sector("advice", kind="service", decay=0.1)
+    net2 = LogisticsNetwork(
+        ["P", "Q", "R"],
+        {"P": ("road",), "Q": ("road",), "R": ("road",)},
+        [mode("road", 1.0)],
+        [link("P", "Q", "road", 100), link("Q", "R", "road", 100)],
+        [svc],
+    )
+    tau2, _ = net2.iceberg()
+    assert tau2[0, 0, 2] == pytest.approx(1 + 0.1 * np.log1p(2.0))
+
+
+# ----------------------------------------------------------------------------- the default world
+@pytest.fixture(scope="module")
+def baseline_world() -> World:
+    return build_world(load_scenario(BASELINE))
+
+
+def test_triangle_inequality_between_regions(baseline_world):
+    gc = baseline_world.gen_cost
+    R = baseline_world.n_regions
+    for s in range(baseline_world.n_sectors):
+        c = gc[:R, :R, s]
+        via = c[:, :, None] + c[None, :, :]  # i -> j -> k
+        assert (c[:, None, :] <= via + 1e-9).all()
+
+
+def test_costs_symmetric_zero_diagonal_positive(baseline_world):
+    gc = baseline_world.gen_cost
+    assert (np.diagonal(gc, axis1=0, axis2=1) == 0).all()
+    off = ~np.eye(baseline_world.n_markets, dtype=bool)
+    assert (gc[off] > 0).all()
+
+
+def test_wanzhou_liangjiang_by_road_costs_a_few_hundred_yuan(baseline_world):
+    net = baseline_world.extra["network"]
+    r = net.route("WZ", "LJ", "auto_parts", modes=("road",))
+    assert r.modes == ("road",) and r.places == ("WZ", "LJ")
+    assert 150 <= r.money <= 600  # yuan per tonne
+    assert 150 <= r.cost <= 900
+    assert 250 <= r.km <= 320
+
+
+def test_river_cheaper_than_rail_cheaper_than_road_per_tonne_km():
+    s = load_scenario(BASELINE)
+    tariff = {m.mode: m.tariff for m in s.data.modes}
+    assert tariff["river"] < tariff["rail"] < tariff["road"]
+
+
+def test_bulk_goes_by_water_and_rail_more_than_high_value_goods(baseline_world):
+    net = baseline_world.extra["network"]
+    bulk = net.mode_shares("materials")
+    chips = net.mode_shares("components")
+    assert (
+        bulk["river"] + bulk["rail"] + bulk["sea"] > chips["river"] + chips["rail"] + chips["sea"]
+    )
+    assert chips["air"] > bulk["air"]
+    assert net.route("WZ", "EC", "materials").modes == ("river",)
+
+
+def test_removed_link_raises_the_cost_and_lowers_none():
+    base = load_scenario(BASELINE)
+    cut = base.with_overrides(
+        {"logistics.remove_links": [{"from": "WZ", "to": "EC", "mode": "river"}]}
+    )
+    w0, w1 = build_world(base), build_world(cut)
+    i, j, s = w0.market_index("WZ"), w0.market_index("EC"), w0.sector_index("materials")
+    assert w1.gen_cost[i, j, s] > w0.gen_cost[i, j, s]
+    assert (w1.gen_cost >= w0.gen_cost - 1e-9).all()
+
+
+def test_cheaper_rail_lowers_costs_and_raises_none():
+    base = build_world(load_scenario(BASELINE))
+    cheap = build_world(load_scenario(ROOT / "scenarios" / "cheap_rail.toml"))
+    assert (cheap.gen_cost <= base.gen_cost + 1e-9).all()
+    i, j = base.market_index("XY"), base.market_index("EU")
+    assert (
+        cheap.gen_cost[i, j, base.sector_index("electronics")]
+        < base.gen_cost[i, j, base.sector_index("electronics")]
+    )
+    assert (cheap.phi >= base.phi - 1e-12).all()
+
+
+def test_faster_customs_helps_international_trade_only():
+    base = load_scenario(BASELINE)
+    fast = base.with_overrides({"logistics.customs_multiplier.WZ": 0.5})
+    w0, w1 = build_world(base), build_world(fast)
+    wz, eu, lj = w0.market_index("WZ"), w0.market_index("EU"), w0.market_index("LJ")
+    s = w0.sector_index("electronics")
+    assert w1.gen_cost[wz, eu, s] < w0.gen_cost[wz, eu, s]
+    assert w1.gen_cost[wz, lj, s] == pytest.approx(w0.gen_cost[wz, lj, s])
+
+
+def test_added_hub_and_link_are_used():
+    base = load_scenario(BASELINE)
+    new = base.with_overrides(
+        {
+            "logistics.add_hubs": [{"place": "NP", "mode": "rail"}],
+            "logistics.add_links": [
+                {"from": "NP", "to": "DOM", "mode": "rail", "distance_km": 900}
+            ],
+        }
+    )
+    w = build_world(new)
+    r = w.extra["network"].route("NP", "DOM", "materials")
+    assert r.modes == ("rail",) and r.places == ("NP", "DOM")
+
+
+def test_tau_and_phi_shapes_and_bounds(baseline_world):
+    w = baseline_world
+    S, M = w.n_sectors, w.n_markets
+    assert w.tau.shape == (S, M, M) and w.phi.shape == (S, M, M)
+    assert np.allclose(w.phi, w.tau ** (1 - w.sigma[:, None, None]))
+    for s in range(S):
+        assert (np.diagonal(w.tau[s]) == 1).all()
+    # farther is costlier: Yunyang is farther from Liangjiang than Changshou for every sector
+    lj, cs, yy = w.region_index("LJ"), w.region_index("CS"), w.region_index("YY")
+    assert (w.tau[:, lj, yy] > w.tau[:, lj, cs]).all()
+
+
+def test_world_from_arrays_by_hand():
+    tau = np.array([[[1.0, 1.5], [1.5, 1.0]]])
+    w = World.from_arrays(region_ids=["A", "B"], sector_ids=["m"], sigma=3.0, tau=tau)
+    assert w.phi[0, 0, 1] == pytest.approx(1.5**-2)
+    assert w.labour_share[0] == 1.0 and w.n_markets == 2
+    with pytest.raises(InputError):
+        World.from_arrays(region_ids=["A", "B"], sector_ids=["m"], sigma=0.5, tau=tau)

@@ -1,0 +1,310 @@
+"""Scenario loading: schema, extends, overrides, data validation, fingerprint and every bad input."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+from pathlib import Path
+
+import pytest
+
+from agglomeration.errors import InputError
+from agglomeration.scenario import Scenario, load_scenario, parse_value
+from agglomeration.world import build_world
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+TINY = Path(__file__).resolve().parent / "data" / "tiny"
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    """A private copy of the 3-region test world; returns its scenario file."""
+    dst = tmp_path / "tiny"
+    shutil.copytree(TINY, dst)
+    return dst / "scenario.toml"
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def errmsg(path: Path, overrides: dict | None = None, **kw) -> str:
+    with pytest.raises(InputError) as exc:
+        build_world(load_scenario(path, overrides, **kw))
+    return str(exc.value)
+
+
+# ----------------------------------------------------------------------------- the default world
+def test_baseline_loads_with_the_chongqing_regions():
+    s = load_scenario(BASELINE)
+    assert isinstance(s, Scenario)
+    types = {r.region_id: r.type for r in s.data.regions}
+    assert [k for k, v in types.items() if v == "ftz"] == ["LJ", "XY", "GY"]
+    assert sorted(k for k, v in types.items() if v == "connected") == sorted(
+        ["HT", "ED", "CS", "WZ", "YC", "FL", "NP", "QJ", "DJ", "YY"]
+    )
+    assert {g.gateway_id for g in s.data.gateways} == {"EU", "ASEAN", "EC", "DOM"}
+    kinds = [x.kind for x in s.data.sectors]
+    assert kinds.count("manufacturing") >= 6 and kinds.count("service") >= 4
+    assert s.firms.initial_count == 3000 and s.steps == 40
+    assert s.source_path == BASELINE
+    # every data row says where its numbers come from
+    for rec in (*s.data.regions, *s.data.gateways, *s.data.modes, *s.data.links, *s.data.sectors):
+        assert rec.provenance.startswith(("source", "estimate"))
+
+
+@pytest.mark.parametrize("name", ["high_delegation", "cheap_rail", "wanzhou_port"])
+def test_variants_extend_the_baseline_and_differ(name):
+    base = load_scenario(BASELINE)
+    var = load_scenario(ROOT / "scenarios" / f"{name}.toml")
+    assert var.name == name
+    assert var.fingerprint() != base.fingerprint()
+    assert var.data.sectors == base.data.sectors  # inherited data
+
+
+def test_world_invariants_of_the_baseline():
+    w = build_world(load_scenario(BASELINE))
+    total = w.labour_share + w.land_share + w.io.sum(axis=0)
+    assert abs(total - 1).max() < 1e-12
+    assert (w.io.sum(axis=0) < 1).all()
+    assert w.final_share.sum() <= 1
+    assert abs(w.initial_weights.sum() - 1) < 1e-12
+    assert (w.tau >= 1).all() and (w.phi > 0).all() and (w.phi <= 1).all()
+    for name, idx in w.chains.items():
+        assert len(idx) >= 2, name
+    assert w.sector_ids[w.chains["laptop"][-1]] == "electronics"
+    assert w.sector_ids[w.chains["automotive"][-1]] == "vehicles"
+
+
+# ----------------------------------------------------------------------------- overrides
+def test_dotted_and_dunder_overrides(tiny):
+    s = load_scenario(tiny, {"policy.delegation.C": 0.8}, policy__replication_rate=0.1)
+    assert s.policy.delegation == {"C": 0.8}
+    assert s.policy.replication_rate == 0.1
+    assert build_world(s).delegation[2] == 0.8
+
+
+def test_cli_strings_are_parsed_as_toml_values(tiny):
+    assert parse_value("0.8") == 0.8
+    assert parse_value("true") is True
+    assert parse_value("[1,2]") == [1, 2]
+    assert parse_value("LJ") == "LJ"
+    s = load_scenario(tiny, {"steps": "12", "behaviour.entry_enabled": "false"})
+    assert s.steps == 12 and s.behaviour.entry_enabled is False
+
+
+def test_with_overrides_returns_a_new_scenario(tiny):
+    s = load_scenario(tiny)
+    t = s.with_overrides({"regions.overrides.B.base_wage": 0.03}, seed=9)
+    assert t.seed == 9 and s.seed == 1
+    wage = {r.region_id: r.base_wage for r in t.data.regions}
+    assert wage["B"] == 0.03
+    assert t.fingerprint() != s.fingerprint()
+    # the same override twice gives the same scenario
+    assert (
+        t.fingerprint()
+        == s.with_overrides({"regions.overrides.B.base_wage": 0.03}, seed=9).fingerprint()
+    )
+
+
+def test_region_override_in_a_file_and_logistics_edits(tiny):
+    tiny.write_text(
+        tiny.read_text()
+        + '\n[regions.overrides.C]\nmodes = "road;rail"\n'
+        + "[logistics.tariff_multiplier]\nrail = 0.5\n"
+    )
+    s = load_scenario(tiny)
+    c = next(r for r in s.data.regions if r.region_id == "C")
+    assert c.modes == ("road", "rail")
+    assert next(m for m in s.data.modes if m.mode == "rail").tariff == pytest.approx(0.1)
+
+
+# ----------------------------------------------------------------------------- extends
+def test_extends_deep_merges(tiny):
+    child = tiny.parent / "child.toml"
+    child.write_text(
+        'extends = "scenario.toml"\nname = "child"\n[firms]\nproductivity_sigma = 0.5\n'
+    )
+    s = load_scenario(child)
+    assert s.name == "child"
+    assert s.firms.productivity_sigma == 0.5
+    assert s.firms.initial_count == 30  # kept from the parent table
+    assert s.steps == 5
+    assert s.data == load_scenario(tiny).data
+
+
+def test_extends_cycle_is_an_error(tiny):
+    a, b = tiny.parent / "a.toml", tiny.parent / "b.toml"
+    a.write_text('extends = "b.toml"\nname = "a"\n')
+    b.write_text('extends = "a.toml"\nname = "b"\n')
+    msg = errmsg(a)
+    assert "extends cycle" in msg and "a.toml" in msg and "b.toml" in msg
+
+
+# ----------------------------------------------------------------------------- fingerprint, pickle
+def test_fingerprint_is_stable_path_independent_and_covers_data(tiny, tmp_path):
+    s1, s2 = load_scenario(tiny), load_scenario(tiny)
+    assert s1.fingerprint() == s2.fingerprint()
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(tiny.parent, moved)
+    assert load_scenario(moved / "scenario.toml").fingerprint() == s1.fingerprint()
+    edit(moved / "regions.csv", "0.022,2,80", "0.023,2,80")
+    assert load_scenario(moved / "scenario.toml").fingerprint() != s1.fingerprint()
+
+
+def test_scenario_is_self_contained_and_picklable(tiny):
+    s = load_scenario(tiny)
+    blob = pickle.dumps(s)
+    shutil.rmtree(tiny.parent)  # data files gone: the scenario still carries its data
+    t = pickle.loads(blob)
+    assert t.fingerprint() == s.fingerprint()
+    u = t.with_overrides(steps=7)
+    assert u.steps == 7 and u.data == s.data
+    json.dumps(t.to_dict())
+
+
+def test_frozen(tiny):
+    s = load_scenario(tiny)
+    with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen error type differs by version
+        s.steps = 3
+
+
+# ----------------------------------------------------------------------------- bad input, each
+def test_unknown_key_with_did_you_mean(tiny):
+    msg = errmsg(tiny, policy__replicaton_rate=0.1)
+    assert "policy.replicaton_rate" in msg and "did you mean 'replication_rate'" in msg
+    edit(tiny, "steps = 5", "stepz = 5")
+    msg = errmsg(tiny)
+    assert "unknown key 'stepz'" in msg and "did you mean 'steps'" in msg
+    assert str(tiny) in msg
+
+
+def test_unknown_region_in_overrides_suggests(tiny):
+    msg = errmsg(tiny, {"regions.overrides.Bx.base_wage": 0.1})
+    assert "regions.overrides.Bx" in msg and "did you mean 'B'" in msg
+    msg = errmsg(tiny, {"regions.overrides.B.base_wag": 0.1})
+    assert "did you mean 'base_wage'" in msg
+
+
+def test_wrong_type(tiny):
+    msg = errmsg(tiny, steps="forty")
+    assert "steps" in msg and "integer" in msg and "'forty'" in msg
+
+
+def test_out_of_range(tiny):
+    msg = errmsg(tiny, policy__replication_rate=1.5)
+    assert "policy.replication_rate" in msg and "1.5" in msg and "less than or equal to 1" in msg
+
+
+def test_out_of_range_in_csv_names_file_line_and_column(tiny):
+    edit(tiny.parent / "regions.csv", "0.6,5,road", "1.6,5,road")
+    msg = errmsg(tiny)
+    assert "regions.csv" in msg and "line 2" in msg and "delegation" in msg
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "column"),
+    [
+        ("modes.csv", "rail,0.2,25", "rail,-0.2,25", "tariff"),
+        ("modes.csv", "rail,0.2,25,10,0,50,0", "rail,0.2,25,10,-3,50,0", "end_hours"),
+        ("links.csv", "B,X,rail,1000,0,0", "B,X,rail,1000,-5,0", "extra_cost"),
+        ("links.csv", "B,X,rail,1000,0,0", "B,X,rail,1000,0,-1", "extra_hours"),
+    ],
+)
+def test_negative_cost_or_time(tiny, file, old, new, column):
+    edit(tiny.parent / file, old, new)
+    msg = errmsg(tiny)
+    assert file in msg and column in msg and "greater than or equal to 0" in msg
+
+
+def test_io_column_sum_at_least_one(tiny):
+    edit(tiny.parent / "io.csv", "bulk,0.1,0.3,0.0", "bulk,0.1,0.95,0.0")
+    msg = errmsg(tiny)
+    assert "io.csv" in msg and "gadget" in msg and "expected < 1" in msg
+
+
+def test_shares_must_add_up(tiny):
+    edit(tiny.parent / "sectors.csv", "manufacturing,4,0.6,0.2", "manufacturing,4,0.5,0.2")
+    msg = errmsg(tiny)
+    assert "bulk" in msg and "expected 1" in msg
+
+
+def test_chain_naming_unknown_sector(tiny):
+    edit(tiny.parent / "chains.csv", "gadgets,2,gadget", "gadgets,2,gadgett")
+    msg = errmsg(tiny)
+    assert "chains.csv" in msg and "'gadgett'" in msg and "did you mean 'gadget'" in msg
+
+
+def test_missing_data_file(tiny):
+    (tiny.parent / "links.csv").unlink()
+    msg = errmsg(tiny)
+    assert "links.csv" in msg and "not found" in msg
+
+
+def test_missing_column(tiny):
+    p = tiny.parent / "regions.csv"
+    lines = [",".join(x.split(",")[:5] + x.split(",")[6:]) for x in p.read_text().splitlines()]
+    p.write_text("\n".join(lines) + "\n")  # drops land_capacity
+    msg = errmsg(tiny)
+    assert "regions.csv" in msg and "missing column" in msg and "land_capacity" in msg
+
+
+def test_extra_column(tiny):
+    edit(tiny.parent / "modes.csv", "provenance", "provenance,colour")
+    p = tiny.parent / "modes.csv"
+    p.write_text(p.read_text().replace("test data\n", "test data,red\n"))
+    msg = errmsg(tiny)
+    assert "modes.csv" in msg and "unexpected column 'colour'" in msg
+
+
+def test_extra_column_suggests_a_misspelt_one(tiny):
+    edit(tiny.parent / "modes.csv", "tariff", "tarif")
+    msg = errmsg(tiny)
+    assert "did you mean 'tariff'" in msg
+
+
+def test_duplicate_region_ids(tiny):
+    p = tiny.parent / "regions.csv"
+    p.write_text(p.read_text().replace("C,Gamma", "B,Gamma"))
+    msg = errmsg(tiny)
+    assert "regions.csv" in msg and "duplicate region_id 'B'" in msg and "line 4" in msg
+
+
+def test_unreachable_region_is_named(tiny):
+    p = tiny.parent / "links.csv"
+    p.write_text(
+        "\n".join(
+            x
+            for x in p.read_text().splitlines()
+            if ",C," not in x and not x.startswith("B,C") and not x.startswith("A,C")
+        )
+        + "\n"
+    )
+    msg = errmsg(tiny)
+    assert "unreachable in the logistics graph: C" in msg
+
+
+def test_link_needs_a_terminal(tiny):
+    edit(tiny.parent / "links.csv", "B,C,road", "B,C,rail")
+    msg = errmsg(tiny)
+    assert "rail" in msg and "'C'" in msg
+
+
+def test_malformed_toml_reports_the_line(tiny):
+    tiny.write_text('name = "x"\nsteps = 4\nseed = = 3\n')
+    msg = errmsg(tiny)
+    assert "malformed TOML" in msg and "line 3" in msg
+
+
+def test_unknown_delegation_key(tiny):
+    msg = errmsg(tiny, {"policy.delegation.connectd": 0.5})
+    assert "did you mean 'connected'" in msg
+
+
+def test_remove_missing_link_is_an_error(tiny):
+    msg = errmsg(tiny, {"logistics.remove_links": [{"from": "A", "to": "C", "mode": "rail"}]})
+    assert "logistics.remove_links[0]" in msg and "no link A-C by rail" in msg
