@@ -4,7 +4,7 @@ Two pages, served by ``agglomeration dashboard`` (see :mod:`agglomeration.comman
 
 - **Explorer** (``agglomeration dashboard SCENARIO``): sliders for the main levers (delegation level per
   region type, per-region delegation as ``ID=value`` text, reform replication rate [1/step], information
-  sharing [-], rail / river tariff multipliers [-], customs time [h]), a seed and steps-per-click input,
+  sharing [-], rail / river tariff multipliers [-], customs-time multiplier [-]), a seed and steps-per-click input,
   Step / Play / Pause / Reset buttons; a map of the regions (lon/lat, WGS84 degrees) with firms by sector
   and the inter-regional supplier flows (line width = value shipped, CNY m per step); live plots of the
   number of firms, the local sourcing share, chain coverage and a clustering index; a region x sector
@@ -143,47 +143,35 @@ LEVERS: tuple[Lever, ...] = (
     Lever(
         "rail_tariff",
         "Rail tariff multiplier",
-        (
-            "logistics.tariff_multiplier.rail",
-            "logistics.tariff_multipliers.rail",
-            "logistics.rail_tariff_multiplier",
-        ),
+        ("logistics.tariff_multiplier.rail",),
         0.25,
         3.0,
         0.05,
         "x",
         1.0,
-        "multiplies the rail freight tariff (yuan per tonne-km)",
+        "factor on the rail freight tariff (yuan per tonne-km); rebuilds the logistics network",
     ),
     Lever(
         "river_tariff",
         "River tariff multiplier",
-        (
-            "logistics.tariff_multiplier.river",
-            "logistics.tariff_multipliers.river",
-            "logistics.river_tariff_multiplier",
-        ),
+        ("logistics.tariff_multiplier.river",),
         0.25,
         3.0,
         0.05,
         "x",
         1.0,
-        "multiplies the Yangtze river freight tariff (yuan per tonne-km)",
+        "factor on the Yangtze river freight tariff (yuan per tonne-km)",
     ),
     Lever(
-        "customs_hours",
-        "Customs time",
-        (
-            "logistics.customs_hours",
-            "logistics.customs_time_hours",
-            "logistics.customs_dwell_hours",
-        ),
+        "customs_time",
+        "Customs time multiplier",
+        ("logistics.customs_multiplier.all",),
         0.0,
-        120.0,
+        3.0,
+        0.05,
+        "x",
         1.0,
-        "h",
-        24.0,
-        "customs dwell at the hubs",
+        "factor on the customs dwell hours at every hub (1 = the data)",
     ),
 )
 
@@ -260,7 +248,7 @@ def parse_region_delegation(text: str, region_ids: Sequence[str]) -> dict[str, f
             )
         rid, _, val = (s.strip() for s in item.partition("="))
         if rid not in known:
-            near = difflib.get_close_matches(rid, known, n=1)
+            near = difflib.get_close_matches(rid, known, n=1, cutoff=0.5)
             hint = f"; did you mean {near[0]!r}?" if near else f"; known ids: {', '.join(known)}"
             raise InputError(f"unknown region id {rid!r}{hint}", field=f"policy.delegation.{rid}")
         try:
@@ -417,11 +405,11 @@ SERIES_PANELS: tuple[tuple[str, tuple[str, ...], str], ...] = (
         ("local_sourcing_share", "network_sourcing_share", "local_share"),
         "sourcing",
     ),
-    ("Chain coverage", ("chain_coverage", "mean_chain_coverage", "complete_chains"), "coverage"),
+    ("Chain coverage", ("mean_chain_coverage", "chain_coverage"), "coverage"),
     (
         "Clustering index",
-        ("eg_gamma_mean", "eg_gamma", "ellison_glaeser", "locational_gini", "herfindahl"),
-        "gamma",
+        ("mean_locational_gini", "herfindahl_regions", "eg_gamma_mean"),
+        "gini",
     ),
 )
 
@@ -468,100 +456,13 @@ def lq_table(region_table: pd.DataFrame) -> pd.DataFrame:
 
 
 def map_figure(model: Any, width: float = 7.0) -> Figure:
-    """Map of the regions: firms by sector and the supplier flows between regions.
+    """Map of the regions drawn by :func:`agglomeration.report.maps.region_map`: a pie of firms by sector
+    at each region's lon/lat (area proportional to firms), the logistics links by mode and the supplier
+    flows between regions (line width proportional to value, CNY m per step)."""
+    from agglomeration.report.maps import region_map
 
-    Uses :func:`agglomeration.report.maps.region_map` when the model engineer's map module provides it;
-    otherwise draws the same content here (a pie of firms by sector at each region's lon/lat, area
-    proportional to the number of firms; a line per region pair whose width is proportional to the value
-    of the supplier links between them, CNY m per step; imports through gateways are not drawn)."""
-    try:
-        from agglomeration.report import maps  # type: ignore[attr-defined]
-    except ImportError:
-        maps = None
-    if maps is not None and hasattr(maps, "region_map"):
-        fig = Figure(figsize=(width, width * 0.8), layout="constrained")
-        ax = fig.subplots()
-        maps.region_map(model, ax=ax)
-        return fig
-    return _fallback_map(model, width)
-
-
-def _fallback_map(model: Any, width: float) -> Figure:
-    world = model.world
-    ids = [str(r) for r in np.asarray(world.region_ids)]
-    lon = np.asarray(world.lon, dtype=float)
-    lat = np.asarray(world.lat, dtype=float)
-    sectors = [str(s) for s in np.asarray(world.sector_ids)]
-    fig = Figure(figsize=(width, width * 0.8), layout="constrained")
-    ax = fig.subplots()
-    table = model.region_table()
-    counts = np.zeros((len(ids), len(sectors)))
-    if not table.empty:
-        ri = pd.Index(ids).get_indexer(table["region"].astype(str))
-        si = pd.Index(sectors).get_indexer(table["sector"].astype(str))
-        ok = (ri >= 0) & (si >= 0)
-        np.add.at(counts, (ri[ok], si[ok]), table["firms"].to_numpy(dtype=float)[ok])
-    links = model.links_frame()
-    span = max(np.ptp(lon), np.ptp(lat), 0.1)
-    if not links.empty:
-        a = pd.Index(ids).get_indexer(links["supplier_region"].astype(str))
-        b = pd.Index(ids).get_indexer(links["buyer_region"].astype(str))
-        ok = (a >= 0) & (b >= 0) & (a != b)
-        if ok.any():
-            lo, hi = np.minimum(a[ok], b[ok]), np.maximum(a[ok], b[ok])
-            flow = np.bincount(
-                lo * len(ids) + hi,
-                weights=links["value"].to_numpy(dtype=float)[ok],
-                minlength=len(ids) ** 2,
-            )
-            top = flow.max()
-            for k in np.flatnonzero(flow > 0):
-                i, j = divmod(int(k), len(ids))
-                ax.plot(
-                    [lon[i], lon[j]],
-                    [lat[i], lat[j]],
-                    color="0.35",
-                    alpha=0.6,
-                    lw=0.5 + 6.0 * flow[k] / top,
-                    zorder=1,
-                )
-    total = counts.sum(axis=1)
-    rmax = 0.06 * span
-    colors = [matplotlib.colormaps["tab10"](k % 10) for k in range(len(sectors))]
-    biggest = max(total.max(), 1.0)
-    for i in range(len(ids)):
-        radius = rmax * math.sqrt(total[i] / biggest) if total[i] > 0 else 0.01 * span
-        if total[i] > 0:
-            ax.pie(
-                counts[i],
-                colors=colors,
-                center=(lon[i], lat[i]),
-                radius=radius,
-                frame=True,
-                wedgeprops={"linewidth": 0.3, "edgecolor": "white", "zorder": 3},
-            )
-        else:
-            ax.plot(lon[i], lat[i], "o", color="0.6", ms=3, zorder=3)
-        ax.annotate(
-            f"{ids[i]} ({int(total[i])})",
-            (lon[i], lat[i] + radius),
-            fontsize=7,
-            ha="center",
-            va="bottom",
-            zorder=4,
-        )
-    pad = rmax * 1.6
-    ax.set_xlim(lon.min() - pad, lon.max() + pad)
-    ax.set_ylim(lat.min() - pad, lat.max() + pad)
-    ax.set_aspect(1.0 / max(math.cos(math.radians(float(np.mean(lat)))), 0.1))
-    ax.set_xlabel("longitude [deg]", fontsize=8)
-    ax.set_ylabel("latitude [deg]", fontsize=8)
-    ax.tick_params(labelsize=7)
-    handles = [matplotlib.patches.Patch(color=colors[k], label=s) for k, s in enumerate(sectors)]
-    ax.legend(
-        handles=handles, fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False
-    )
-    ax.set_title("Firms by sector (pie area = firms); lines = supplier flows", fontsize=9)
+    fig = Figure(figsize=(width, width * 0.75), layout="constrained")
+    region_map(model, ax=fig.subplots())
     return fig
 
 
@@ -571,40 +472,33 @@ class ResultsData:
     """A finished batch loaded for browsing: the store's frames and the metric / step choices."""
 
     directory: Path
-    frames: dict[str, pd.DataFrame]
+    frames: Mapping[str, pd.DataFrame]
     metrics: list[str]
     steps: list[int]
     variants: pd.DataFrame
+    parameters: list[str]
 
 
 def load_results_data(directory: str | Path) -> ResultsData:
-    """Load a result store (``load_results``) and list its variants, metrics and recorded steps.
+    """Open a result store (:func:`agglomeration.experiment.store.load_results`) and list its variants,
+    metrics and recorded steps.
 
-    Raises :class:`InputError` naming the directory when it is not a result store."""
+    Raises :class:`InputError` (a ``ResultStoreError``) naming the directory when it is not a result
+    store or holds no runs."""
     from agglomeration.experiment import compare as cmp
-
-    path = Path(directory)
-    if not path.is_dir():
-        raise InputError(
-            "expected a results directory (from `agglomeration batch`)", file=str(path)
-        )
     from agglomeration.experiment.store import load_results
 
-    frames = dict(load_results(path))
-    runs = frames.get("runs")
-    if runs is None or runs.empty:
+    path = Path(directory)
+    results = load_results(path)
+    runs = results["runs"]
+    if runs.empty or "variant" not in runs:
         raise InputError("no runs in this result store", file=str(path), field="parts/runs")
-    manifest = _read_manifest(path)
-    params = cmp.parameter_columns_from_manifest(manifest)
-    metrics = cmp.metric_columns(runs, params)
-    series = frames.get("series")
-    steps = (
-        sorted(int(s) for s in pd.unique(series["step"]))
-        if series is not None and len(series)
-        else []
-    )
-    status = runs["status"].astype(str) if "status" in runs else pd.Series("ok", index=runs.index)
-    ok = status.isin(["ok", "success", "done", "completed"])
+    params = cmp.parameter_columns_from_manifest(getattr(results, "manifest", None))
+    good = cmp.successful_runs(runs)
+    metrics = cmp.metric_columns(good, params)
+    series = results["series"]
+    steps = sorted(int(x) for x in pd.unique(series["step"])) if "step" in series else []
+    ok = runs.index.isin(good.index)
     variants = (
         pd.DataFrame({"variant": runs["variant"].astype(str), "ok": ok})
         .groupby("variant", sort=False)
@@ -612,19 +506,7 @@ def load_results_data(directory: str | Path) -> ResultsData:
         .reset_index()
     )
     variants["failed"] = variants["runs"] - variants["succeeded"]
-    return ResultsData(path, frames, metrics, steps, variants)
-
-
-def _read_manifest(path: Path) -> dict[str, Any]:
-    import json
-
-    f = path / "manifest.json"
-    if not f.is_file():
-        return {}
-    try:
-        return json.loads(f.read_text())
-    except (OSError, ValueError) as exc:
-        raise InputError(f"unreadable manifest ({exc})", file=str(f)) from None
+    return ResultsData(path, results, metrics, steps, variants, params)
 
 
 def compare_results(data: ResultsData, metric: str, step: int | None) -> Any:
@@ -633,26 +515,33 @@ def compare_results(data: ResultsData, metric: str, step: int | None) -> Any:
     from agglomeration.experiment.compare import compare
 
     if step is None:
-        return compare(data.frames["runs"], metrics=[metric], source=str(data.directory))
+        return compare(
+            data.frames["runs"],
+            metrics=[metric],
+            parameter_columns=data.parameters,
+            source=str(data.directory),
+        )
     return compare(
         data.frames["runs"],
         metrics=[metric],
-        series=data.frames.get("series"),
+        series=data.frames["series"],
         at_step=step,
+        parameter_columns=data.parameters,
         source=str(data.directory),
     )
 
 
-def forest_figure(comparison: Any, width: float = 7.0) -> Figure:
-    """Forest plot of a comparison, drawn by :mod:`agglomeration.report.plots`."""
-    from agglomeration.report import plots
+def forest_png(comparison: Any) -> bytes:
+    """PNG bytes of the forest plot of a comparison, drawn by
+    :func:`agglomeration.report.plots.plot_forest` (which writes files, so into a temporary directory)."""
+    import tempfile
 
-    fig = Figure(
-        figsize=(width, max(2.0, 0.5 + 0.45 * len(comparison.comparisons))), layout="constrained"
-    )
-    ax = fig.subplots()
-    plots.forest_plot(comparison, ax=ax)
-    return fig
+    from agglomeration.report.plots import plot_forest
+
+    with tempfile.TemporaryDirectory(prefix="agg-forest-") as tmp:
+        paths = plot_forest(comparison.comparisons, tmp, stem="forest")
+        png = next(p for p in paths if Path(p).suffix == ".png")
+        return Path(png).read_bytes()
 
 
 # ----------------------------------------------------------------------------------------------- UI
@@ -774,7 +663,6 @@ if solara is not None:
                     "steps per click",
                     value=steps_text.value,
                     on_value=steps_text.set,
-                    continuous_update=True,
                 )
                 solara.InputText(
                     "seed (empty = scenario seed)", value=seed_text.value, on_value=on_seed
@@ -862,12 +750,11 @@ if solara is not None:
             solara.DataFrame(comparison.wide())
             for note in comparison.notes:
                 solara.Warning(note)
-            try:
-                fig = forest_figure(comparison)
-            except (ImportError, AttributeError) as exc:
-                _error_box(f"forest plot unavailable: {exc}")
+            if comparison.comparisons.empty:
+                solara.Warning("only one variant: nothing to compare against the baseline")
             else:
-                solara.FigureMatplotlib(fig, format="png")
+                with solara.Div(classes=["agg-forest"]):
+                    solara.Image(forest_png(comparison), width="700px")
 
     @solara.component
     def Page() -> Any:

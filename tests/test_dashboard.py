@@ -1,0 +1,299 @@
+"""Dashboard: lever parsing, the explorer session on the real model, headless rendering of the Solara
+pages (``solara.render``: Step / Reset / sliders / bad input) and the batch-results view.
+
+The rendering tests skip with a reason when the ``viz`` extra (solara, ipyvuetify) is not installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agglomeration.errors import InputError
+from agglomeration.report import dashboard as dash
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+SMALL = {"firms.initial_count": 150}
+HAVE_VIZ = all(importlib.util.find_spec(m) for m in ("solara", "ipyvuetify", "ipywidgets"))
+needs_viz = pytest.mark.skipif(
+    not HAVE_VIZ, reason="the viz extra is not installed (pip install -e '.[viz]')"
+)
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    from agglomeration.scenario import load_scenario
+
+    return load_scenario(BASELINE, SMALL)
+
+
+@pytest.fixture(scope="module")
+def world(scenario):
+    from agglomeration.world import build_world
+
+    return build_world(scenario)
+
+
+# ---------------------------------------------------------------------------------------- pure parts
+def test_parse_region_delegation_reads_items_and_names_bad_fields():
+    ids = ["LJ", "WZ", "FL"]
+    got = dash.parse_region_delegation("WZ=0.8; LJ = 1\n FL=0", ids)
+    assert got == {
+        "policy.delegation.WZ": 0.8,
+        "policy.delegation.LJ": 1.0,
+        "policy.delegation.FL": 0.0,
+    }
+    assert dash.parse_region_delegation("  ", ids) == {}
+    with pytest.raises(InputError, match="did you mean 'WZ'") as exc:
+        dash.parse_region_delegation("WX=0.5", ids)
+    assert exc.value.field == "policy.delegation.WX"
+    with pytest.raises(InputError, match=r"in \[0, 1\]") as exc:
+        dash.parse_region_delegation("WZ=1.5", ids)
+    assert exc.value.field == "policy.delegation.WZ"
+    with pytest.raises(InputError, match="ID=value"):
+        dash.parse_region_delegation("WZ 0.5", ids)
+    with pytest.raises(InputError, match="number"):
+        dash.parse_region_delegation("WZ=high", ids)
+
+
+def test_parse_int_bounds():
+    assert dash.parse_int(" 12 ", "steps", 1, 20) == 12
+    for bad in ("0", "21", "1.5", "x", ""):
+        with pytest.raises(InputError) as exc:
+            dash.parse_int(bad, "steps", 1, 20)
+        assert exc.value.field == "steps"
+
+
+def test_every_lever_maps_to_a_field_of_the_scenario_schema(scenario, world):
+    resolved = dash.resolve_levers(scenario.to_dict(), world)
+    assert set(resolved) == {lever.key for lever in dash.LEVERS}
+    for lever in dash.LEVERS:
+        path, initial = resolved[lever.key]
+        assert path is not None, f"{lever.key} has no field in the scenario"
+        assert lever.min <= initial <= lever.max
+    # per-type delegation starts at the mean of the data's delegation levels of that type
+    ftz = np.asarray(world.region_type) == "ftz"
+    assert resolved["delegation_ftz"][1] == pytest.approx(float(np.mean(world.delegation[ftz])))
+    # and every resolved path is accepted by the scenario schema
+    moved = {path: min(lever.max, initial + lever.step) for lever in dash.LEVERS
+             for path, initial in [resolved[lever.key]]}  # fmt: skip
+    scenario.with_overrides(moved)
+
+
+def test_lever_overrides_only_moved_levers_and_checks_ranges():
+    resolved = {
+        "replication_rate": ("policy.replication_rate", 0.05),
+        "rail_tariff": ("logistics.tariff_multiplier.rail", 1.0),
+        "river_tariff": (None, 1.0),
+    }
+    values = {"replication_rate": 0.05, "rail_tariff": 0.5, "river_tariff": 2.0}
+    assert dash.lever_overrides(values, resolved) == {"logistics.tariff_multiplier.rail": 0.5}
+    with pytest.raises(InputError) as exc:
+        dash.lever_overrides({"replication_rate": 0.9}, resolved)
+    assert exc.value.field == "policy.replication_rate"
+    with pytest.raises(InputError):
+        dash.lever_overrides({"no_such_lever": 1.0}, resolved)
+
+
+def test_series_columns_find_the_model_series():
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"step": [0], "firms": [1.0], "local_sourcing_share": [0.2], "mean_chain_coverage": [0.5],
+         "mean_locational_gini": [0.3]}
+    )  # fmt: skip
+    cols = dict(dash.series_columns(frame))
+    assert cols == {
+        "Firms": "firms",
+        "Local sourcing share": "local_sourcing_share",
+        "Chain coverage": "mean_chain_coverage",
+        "Clustering index": "mean_locational_gini",
+    }
+    assert dict(dash.series_columns(frame[["step"]]))["Firms"] is None
+
+
+# ------------------------------------------------------------------------------------ explorer session
+def test_session_steps_rebuilds_and_keeps_old_model_on_bad_input(scenario):
+    session = dash.ExplorerSession(scenario, seed=3)
+    assert session.steps_done == 0
+    assert session.step(2) == 2
+    assert session.steps_done == 2
+    model_before = session.model
+    with pytest.raises(InputError):
+        session.rebuild(session.initial_values(), "NOPE=0.5", seed=3)
+    assert session.model is model_before  # old state kept next to the error
+    values = {**session.initial_values(), "rail_tariff": 3.0}
+    session.rebuild(values, "WZ=0.9", seed=3)
+    assert session.steps_done == 0
+    assert session.overrides == {
+        "logistics.tariff_multiplier.rail": 3.0,
+        "policy.delegation.WZ": 0.9,
+    }
+    wz = session.model.world.region_index("WZ")
+    assert session.model.world.delegation[wz] == pytest.approx(0.9)
+    # comparative statics of the lever: dearer rail never makes a route cheaper, and some dearer
+    old, new = model_before.world.gen_cost, session.model.world.gen_cost
+    assert np.all(new >= old - 1e-9)
+    assert np.any(new > old + 1e-6)
+
+
+def test_map_and_lq_table_reflect_the_model(scenario):
+    session = dash.ExplorerSession(scenario, seed=1)
+    session.step(1)
+    table = session.model.region_table()
+    lq = dash.lq_table(table)
+    assert set(lq["region"]) == set(table["region"])
+    assert lq.shape == (len(set(table["region"])), 1 + len(set(table["sector"])))
+    fig = dash.map_figure(session.model)
+    ax = fig.axes[0]
+    # one label "ID\nfirms" per region, counting the live firms of the region table
+    labels = [t.get_text().split() for t in ax.texts if "\n" in t.get_text()]
+    counts = {parts[0]: int(parts[1]) for parts in labels}
+    assert set(counts) == set(session.region_ids)
+    firms = table.groupby("region")["firms"].sum()
+    assert all(counts[r] == int(firms[r]) for r in firms.index)
+
+
+# --------------------------------------------------------------------------------- headless rendering
+if HAVE_VIZ:
+    import ipyvuetify
+    import ipywidgets
+    import solara
+
+
+def _images(rc) -> list[bytes]:
+    return [w.widget.value for w in rc.find(ipywidgets.Image)]
+
+
+def _step_text(rc) -> str:
+    texts = [w.widget.children for w in rc.find(ipyvuetify.Html) if w.widget.tag == "span"]
+    return next("".join(map(str, t)) for t in texts if "".join(map(str, t)).startswith("step "))
+
+
+def _errors(rc) -> list[str]:
+    return ["".join(map(str, w.widget.children)) for w in rc.find(ipyvuetify.Alert)]
+
+
+def _field(rc, label_start: str):
+    return next(
+        w.widget for w in rc.find(ipyvuetify.TextField) if w.widget.label.startswith(label_start)
+    )
+
+
+def _type(rc, label_start: str, text: str) -> None:
+    """Type into a text field and press Enter (fields apply on Enter / focus-out)."""
+    field = _field(rc, label_start)
+    field.v_model = text
+    field.fire_event("keyup.enter", text)
+
+
+@needs_viz
+def test_explorer_renders_steps_and_resets(scenario):
+    _box, rc = solara.render(dash.Explorer(scenario, 5), handle_error=False)
+    assert _step_text(rc) == "step 0"
+    before = _images(rc)
+    assert len(before) == 2  # map + live plots
+    rc.find(ipyvuetify.Btn, children=["Step"]).widget.click()
+    assert _step_text(rc) == "step 1"
+    after = _images(rc)
+    assert after[0] != before[0] and after[1] != before[1]
+    _type(rc, "steps per click", "3")
+    rc.find(ipyvuetify.Btn, children=["Step"]).widget.click()
+    assert _step_text(rc) == "step 4"
+    rc.find(ipyvuetify.Btn, children=["Reset"]).widget.click()
+    assert _step_text(rc) == "step 0"
+    assert _images(rc) == before  # same seed and levers: the same initial state
+    assert not _errors(rc)
+
+
+@needs_viz
+def test_explorer_slider_rebuilds_model_with_the_lever(scenario):
+    _box, rc = solara.render(dash.Explorer(scenario, 5), handle_error=False)
+    sliders = rc.find(ipyvuetify.Slider)
+    assert len(sliders) == len(dash.LEVERS)
+    k = [lever.key for lever in dash.LEVERS].index("delegation_connected")
+    sliders[k].widget.v_model = 1.0
+    text = " ".join(str(c) for w in rc.find(ipyvuetify.Html) for c in w.widget.children)
+    assert "policy.delegation.connected=1" in text
+    assert not _errors(rc)
+
+
+@needs_viz
+def test_explorer_bad_input_gives_a_visible_message_not_a_dead_page(scenario):
+    _box, rc = solara.render(dash.Explorer(scenario, 5), handle_error=False)
+    _type(rc, "per-region delegation", "WZ=2")
+    errors = _errors(rc)
+    assert any("policy.delegation.WZ" in e and "[0, 1]" in e for e in errors), errors
+    # the page still works: stepping goes on with the previous model
+    rc.find(ipyvuetify.Btn, children=["Step"]).widget.click()
+    assert _step_text(rc) == "step 1"
+    _type(rc, "steps per click", "lots")
+    rc.find(ipyvuetify.Btn, children=["Step"]).widget.click()
+    assert any("steps per click" in e for e in _errors(rc))
+    assert _step_text(rc) == "step 1"
+    _type(rc, "seed", "-4")
+    assert any("seed" in e for e in _errors(rc))
+
+
+@needs_viz
+def test_explorer_reports_an_unloadable_scenario(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "bad"\nsteps = "many"\n')
+    _box, rc = solara.render(dash.Explorer(str(bad)), handle_error=False)
+    errors = _errors(rc)
+    assert errors and "bad.toml" in errors[0]
+
+
+@pytest.fixture(scope="module")
+def batch_dir(tmp_path_factory):
+    from agglomeration.experiment.runner import run_experiment
+
+    out = tmp_path_factory.mktemp("batch")
+    exp = out / "tiny.toml"
+    exp.write_text(
+        f"""
+name = "tiny"
+scenario = "{BASELINE.as_posix()}"
+replicates = 3
+seed = 11
+steps = 2
+[[variants]]
+name = "baseline"
+overrides = {{ "firms.initial_count" = 120 }}
+[[variants]]
+name = "cheap_rail"
+overrides = {{ "firms.initial_count" = 120, "logistics.tariff_multiplier.rail" = 0.5 }}
+"""
+    )
+    run_experiment(exp, out / "results", executor="serial", progress=False)
+    return out / "results"
+
+
+@needs_viz
+def test_results_view_lists_variants_and_compares(batch_dir):
+    data = dash.load_results_data(batch_dir)
+    assert list(data.variants["variant"]) == ["baseline", "cheap_rail"]
+    assert list(data.variants["runs"]) == [3, 3]
+    assert "firms" in data.metrics
+    comparison = dash.compare_results(data, "firms", None)
+    assert list(comparison.comparisons["variant"]) == ["cheap_rail"]
+    assert dash.forest_png(comparison)[:8] == b"\x89PNG\r\n\x1a\n"
+    _box, rc = solara.render(dash.ResultsView(str(batch_dir)), handle_error=False)
+    assert not _errors(rc)
+    selects = rc.find(ipyvuetify.Select)
+    assert len(selects) == 2
+    assert rc.find(ipywidgets.Image) or rc.find(ipyvuetify.Img)
+    if data.steps:  # pick a step: the comparison is redone on the series at that step
+        selects[1].widget.v_model = str(data.steps[-1])
+        assert not _errors(rc)
+
+
+@needs_viz
+def test_results_view_reports_a_directory_that_is_not_a_store(tmp_path):
+    _box, rc = solara.render(dash.ResultsView(str(tmp_path)), handle_error=False)
+    errors = _errors(rc)
+    assert errors and str(tmp_path) in errors[0]
