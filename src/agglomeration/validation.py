@@ -27,10 +27,10 @@ expenditure (immobile income).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy.optimize import brentq
@@ -40,6 +40,7 @@ from agglomeration.errors import InputError
 __all__ = [
     "BENCHMARK_DIR",
     "Equilibrium",
+    "benchmark_overrides",
     "cp_break_point",
     "cp_real_wage_gap",
     "cp_sustain_point",
@@ -47,6 +48,11 @@ __all__ = [
     "fe_break_point",
     "fe_real_wage_gap",
     "fe_sustain_point",
+    "load_benchmark",
+    "run_share_path",
+    "simulate_long_run_share",
+    "simulate_vertical_colocation",
+    "simulated_break_point",
     "tau_for_phi",
     "tomahawk_equilibria",
 ]
@@ -314,3 +320,248 @@ def tau_for_phi(phi: float, sigma: float) -> float:
     if not sigma > 1.0:
         raise InputError(f"expected sigma > 1, got {sigma!r}", field="sigma")
     return float(phi ** (1.0 / (1.0 - sigma)))
+
+
+#: benchmark scenario file of each theory model
+_BENCHMARK_FILE = {
+    "footloose_capital": "footloose_capital.toml",
+    "footloose_entrepreneur": "footloose_entrepreneur.toml",
+}
+
+
+def benchmark_overrides(
+    sigma: float, mu: float, phi: float, s_E: float = 0.5, sector: str = "M"
+) -> dict[str, Any]:
+    """Scenario overrides that give a two-region benchmark the textbook parameters.
+
+    ``sigma`` -> the sector's CES elasticity; ``mu`` -> its final-expenditure share; ``phi`` -> its
+    ``distance_decay`` = tau - 1 (the benchmark link has ln(1 + km/100) = 1 and free freight, so
+    geography.py's ``tau = 1 + gen_cost/value_density + distance_decay ln(1 + km/100)`` is exactly
+    ``1 + distance_decay`` and ``phi = tau^(1-sigma)``); ``s_E`` -> immobile incomes R1 : R2 =
+    s_E : 1 - s_E (total 200 CNY m per step).
+    """
+    _check_sigma_mu(sigma, mu)
+    _check_phi(phi)
+    _check_share(s_E, "s_E")
+    tau = tau_for_phi(phi, sigma)
+    return {
+        f"sectors.overrides.{sector}.sigma": float(sigma),
+        f"sectors.overrides.{sector}.final_share": float(mu),
+        f"sectors.overrides.{sector}.distance_decay": tau - 1.0,
+        "regions.overrides.R1.immobile_income": 200.0 * s_E,
+        "regions.overrides.R2.immobile_income": 200.0 * (1.0 - s_E),
+    }
+
+
+def _initial_firms_csv(directory: Path, sectors: Sequence[str], share: float) -> Path:
+    """Write an initial-firms weight table (R1 share ``share``, R2 the rest) for every sector."""
+    path = directory / "initial_firms.csv"
+    head = ",".join(["region_id", *sectors, "provenance"])
+    r1 = ",".join(["R1", *([repr(float(share))] * len(sectors)), "estimate: validation helper"])
+    r2 = ",".join(["R2", *([repr(1.0 - share)] * len(sectors)), "estimate: validation helper"])
+    path.write_text(f"{head}\n{r1}\n{r2}\n", encoding="utf-8")
+    return path
+
+
+def load_benchmark(
+    name: str,
+    overrides: dict[str, Any] | None = None,
+    *,
+    initial_share: float | None = None,
+) -> Any:
+    """Load ``scenarios/benchmarks/<name>.toml`` with ``overrides``; optionally region 1's initial share.
+
+    The initial firm distribution is a data table (``regions.initial_firms_file``); for a given
+    ``initial_share`` a temporary copy is written and loaded (a Scenario holds the resolved data, so the
+    file is not needed afterwards).
+    """
+    import tempfile
+
+    from agglomeration.scenario import load_scenario
+
+    path = BENCHMARK_DIR / (name if name.endswith(".toml") else f"{name}.toml")
+    if not path.exists():
+        raise InputError(f"no benchmark scenario {path.name!r} in {BENCHMARK_DIR}", field="model")
+    ov = dict(overrides or {})
+    if initial_share is None:
+        return load_scenario(path, ov)
+    _check_share(initial_share, "initial_share")
+    base = load_scenario(path, ov)
+    with tempfile.TemporaryDirectory(prefix="agglo_bench_") as tmp:
+        csv = _initial_firms_csv(Path(tmp), base.sector_ids, initial_share)
+        return load_scenario(path, {**ov, "regions.initial_firms_file": str(csv)})
+
+
+def run_share_path(scenario: Any, steps: int, replicate_seed: int | None = 0) -> np.ndarray:
+    """Run ``AgglomerationModel(scenario)`` for ``steps`` steps; region 1's firm share after each step.
+
+    Element 0 is the initial share (after the random initial placement); shape (steps + 1,).
+    """
+    from agglomeration.model import AgglomerationModel
+
+    model = AgglomerationModel(scenario, replicate_seed=replicate_seed)
+    out = np.empty(int(steps) + 1)
+
+    def share() -> float:
+        t = model.firms
+        rows = t.alive_rows()
+        return float(np.mean(t.region[rows] == 0)) if len(rows) else float("nan")
+
+    out[0] = share()
+    for k in range(1, int(steps) + 1):
+        model.step()
+        out[k] = share()
+    return out
+
+
+def simulate_long_run_share(
+    model: ModelName,
+    sigma: float,
+    mu: float,
+    phi: float,
+    s_E: float = 0.5,
+    initial_share: float = 0.5,
+    firms: int = 400,
+    steps: int = 300,
+    replicate_seed: int | None = 0,
+    *,
+    relocation_probability: float | None = None,
+    average_last: float = 0.2,
+    overrides: dict[str, Any] | None = None,
+) -> float:
+    """Region 1's long-run share of firms in a two-region theory benchmark run by the full model.
+
+    ``model`` is ``"footloose_capital"`` (profits spent by immobile owners, nominal-profit relocation)
+    or ``"footloose_entrepreneur"`` (profits spent where the firm is, real-profit relocation).
+    ``sigma`` (> 1), ``mu`` (final expenditure share of the sector), ``phi`` (trade freeness in
+    (0, 1]), ``s_E`` (region 1's share of immobile income), ``initial_share`` (region 1's expected
+    initial share of the ``firms`` firms; the placement is a multinomial draw), ``steps`` (model steps)
+    and ``replicate_seed`` define the run.  The long-run share is the mean over the last
+    ``average_last`` fraction of the steps (discrete relocation makes the share jitter by about
+    ``relocation_probability / 2`` around an interior equilibrium).  ``overrides`` are further scenario
+    overrides (dotted paths).
+    """
+    if model not in _BENCHMARK_FILE:
+        raise InputError(f"expected one of {sorted(_BENCHMARK_FILE)}, got {model!r}", field="model")
+    if not (isinstance(firms, (int, np.integer)) and firms >= 2):
+        raise InputError(f"expected an integer number of firms >= 2, got {firms!r}", field="firms")
+    if not (isinstance(steps, (int, np.integer)) and steps >= 1):
+        raise InputError(f"expected an integer number of steps >= 1, got {steps!r}", field="steps")
+    if not 0.0 < average_last <= 1.0:
+        raise InputError(
+            f"expected average_last in (0, 1], got {average_last!r}", field="average_last"
+        )
+    ov = benchmark_overrides(sigma, mu, phi, s_E)
+    ov["firms.initial_count"] = int(firms)
+    ov["steps"] = int(steps)
+    if relocation_probability is not None:
+        ov["behaviour.relocation_probability"] = float(relocation_probability)
+    ov.update(overrides or {})
+    scen = load_benchmark(_BENCHMARK_FILE[model], ov, initial_share=initial_share)
+    path = run_share_path(scen, int(steps), replicate_seed)
+    k = max(1, round(average_last * steps))
+    return float(np.mean(path[-k:]))
+
+
+def simulated_break_point(
+    sigma: float,
+    mu: float,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    tol: float = 0.0025,
+    initial_share: float = 0.55,
+    firms: int = 200,
+    steps: int = 200,
+    replicate_seed: int | None = 0,
+    threshold: float = 0.9,
+    overrides: dict[str, Any] | None = None,
+) -> tuple[float, list[tuple[float, float]]]:
+    """The trade freeness above which a near-symmetric start of the FE benchmark ends agglomerated.
+
+    Bisection on phi in [lo, hi] (default phi_B -/+ 0.08): a run "agglomerates" when region 1's
+    long-run share is at least ``threshold`` or at most ``1 - threshold``.  Returns the midpoint of the
+    final bracket (width <= ``tol``) and every (phi, long-run share) evaluated, in order.
+    """
+    pb = fe_break_point(sigma, mu)
+    lo = max(1e-3, pb - 0.08) if lo is None else lo
+    hi = min(0.999, pb + 0.08) if hi is None else hi
+    seen: list[tuple[float, float]] = []
+
+    def agglomerates(phi: float) -> bool:
+        x = simulate_long_run_share(
+            "footloose_entrepreneur",
+            sigma,
+            mu,
+            phi,
+            initial_share=initial_share,
+            firms=firms,
+            steps=steps,
+            replicate_seed=replicate_seed,
+            overrides=overrides,
+        )
+        seen.append((phi, x))
+        return max(x, 1.0 - x) >= threshold
+
+    if agglomerates(lo) or not agglomerates(hi):
+        raise InputError(
+            f"the simulated break point is not bracketed by [{lo:.4f}, {hi:.4f}] "
+            f"(long-run shares {[round(v, 3) for _, v in seen]})",
+            field="phi",
+        )
+    while hi - lo > tol:
+        mid = 0.5 * (lo + hi)
+        if agglomerates(mid):
+            hi = mid
+        else:
+            lo = mid
+    return 0.5 * (lo + hi), seen
+
+
+def simulate_vertical_colocation(
+    phi: float,
+    sigma: float = 5.0,
+    initial_share: float = 0.6,
+    firms: int = 200,
+    steps: int = 200,
+    replicate_seed: int | None = 0,
+    *,
+    average_last: float = 0.2,
+    overrides: dict[str, Any] | None = None,
+) -> dict[str, float]:
+    """Run the vertical-linkages benchmark at trade freeness ``phi`` (both sectors, elasticity ``sigma``).
+
+    Returns region 1's long-run share of upstream (``s_U``) and downstream (``s_D``) firms (means over
+    the last ``average_last`` of the steps), and their co-location: the Ellison-Glaeser-Kerr
+    coagglomeration index ``gamma_c = sum_r (s_rU - x_r)(s_rD - x_r) / (1 - sum_r x_r^2)`` against the
+    expenditure shares x = (1/2, 1/2), i.e. ``4 (s_U - 1/2)(s_D - 1/2)`` (1 = both sectors in the same
+    region, 0 = independent or dispersed).
+    """
+    from agglomeration.model import AgglomerationModel
+
+    tau = tau_for_phi(phi, sigma)
+    ov: dict[str, Any] = {}
+    for sec in ("U", "D"):
+        ov[f"sectors.overrides.{sec}.sigma"] = float(sigma)
+        ov[f"sectors.overrides.{sec}.distance_decay"] = tau - 1.0
+    ov["firms.initial_count"] = int(firms)
+    ov["steps"] = int(steps)
+    ov.update(overrides or {})
+    scen = load_benchmark("vertical_linkages", ov, initial_share=initial_share)
+    model = AgglomerationModel(scen, replicate_seed=replicate_seed)
+    k = max(1, round(average_last * steps))
+    acc = np.zeros(2)
+    for step in range(1, int(steps) + 1):
+        model.step()
+        if step > steps - k:
+            t = model.firms
+            rows = t.alive_rows()
+            in1 = t.region[rows] == 0
+            sec = t.sector[rows]
+            acc += [np.mean(in1[sec == 0]), np.mean(in1[sec == 1])]
+    s_u, s_d = acc / k
+    return {
+        "s_U": float(s_u),
+        "s_D": float(s_d),
+        "coagglomeration": float(4 * (s_u - 0.5) * (s_d - 0.5)),
+    }
