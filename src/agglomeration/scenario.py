@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from agglomeration.economy import (
     ChainRecord,
@@ -193,7 +193,10 @@ class Scenario(BaseModel):
     behaviour: BehaviourParams = Field(default_factory=BehaviourParams)
     policy: PolicyParams = Field(default_factory=PolicyParams)
     output: OutputParams = Field(default_factory=OutputParams)
+
     data: ScenarioData
+
+    _no_bool = field_validator("seed", "steps", mode="before")(lambda v: _reject_bool(v))
 
     _raw: dict = PrivateAttr(default_factory=dict)
     _source: str | None = PrivateAttr(default=None)
@@ -243,6 +246,12 @@ class Scenario(BaseModel):
         base_dir = Path(self._source).parent if self._source else Path.cwd()
         _apply_overrides(raw, overrides, kw_overrides, base_dir)
         return _resolve(raw, self._source, dict(self._cache))
+
+
+def _reject_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("expected an integer, not a boolean")
+    return value
 
 
 # ----------------------------------------------------------------------------- public loader
@@ -445,12 +454,17 @@ def validation_error(
     msg = err.get("msg", "invalid value")
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    expected = msg[0].lower() + msg[1:] if msg else msg
-    text = f"expected: {expected}"
-    if err.get("type") != "missing" and "input" in err:
-        text += f", got {err['input']!r}"
+    if msg.startswith("Input should be "):
+        rest = msg[len("Input should be ") :]
+        if rest.startswith(("greater", "less")):
+            rest = "a value " + rest
+        text = f"expected {rest}"
     else:
-        text = f"missing value ({expected})" if err.get("type") == "missing" else text
+        text = msg[0].lower() + msg[1:] if msg else msg
+    if err.get("type") == "missing":
+        text = "missing value (required)"
+    elif "input" in err and not isinstance(err["input"], dict):
+        text += f", got {err['input']!r}"
     desc = _describe(model, loc) if model is not None else None
     if desc:
         text += f" [{desc}]"
@@ -1002,3 +1016,5 @@ class _UserScenario(_Section):
     behaviour: BehaviourParams = Field(default_factory=BehaviourParams)
     policy: PolicyParams = Field(default_factory=PolicyParams)
     output: OutputParams = Field(default_factory=OutputParams)
+
+    _no_bool = field_validator("seed", "steps", mode="before")(lambda v: _reject_bool(v))
