@@ -149,6 +149,8 @@ class AgglomerationModel(mesa.Model):
         self.counts = {"entries": 0, "exits": 0, "relocations": 0, "switches": 0}
         self._agent_of: dict[int, Firm] = {}
         self._setup()
+        #: cumulative entrants by region since initialisation (R,)
+        self.entries_by_region = np.zeros(self.world.n_regions, dtype=np.int64)
         self.datacollector = mesa.DataCollector(
             model_reporters={name: self._reporter(name) for name in self._obs}
         )
@@ -307,6 +309,13 @@ class AgglomerationModel(mesa.Model):
         return pairs, coef
 
     def _prices_and_markets(self) -> tuple[market.MarketResult, market.Pairs]:
+        """Prices, then market clearing with final expenditure consistent with this step's incomes.
+
+        Final expenditure depends on this step's wages, rents and paid-out profits, which depend on sales:
+        a Gauss-Seidel loop (market -> accounts without side effects -> expenditure) runs up to
+        ``behaviour.income_iterations`` times.  Without it, incomes lag one step behind location and
+        relocating firms overshoot (the discrete-time cycles of NEG models).
+        """
         w = self.world
         t = self.firms
         rows = t.alive_rows()
@@ -329,21 +338,27 @@ class AgglomerationModel(mesa.Model):
             iterations=self.bp.price_iterations,
             local_tfp=self.local_tfp,
         )
-        mkt = market.clear_markets(
-            rows,
-            t.sector,
-            t.region,
-            t.price,
-            pairs,
-            E=self.E,
-            sigma=w.sigma,
-            phi=self.phi_eff,
-            X=self.X,
-            admin=self.admin,
-            iterations=max(self.bp.price_iterations, 50),
-        )
-        t.revenue[:] = mkt.revenue
-        t.final_sales[:] = mkt.final_sales
+        for _ in range(self.bp.income_iterations):
+            mkt = market.clear_markets(
+                rows,
+                t.sector,
+                t.region,
+                t.price,
+                pairs,
+                E=self.E,
+                sigma=w.sigma,
+                phi=self.phi_eff,
+                X=self.X,
+                admin=self.admin,
+                iterations=max(self.bp.price_iterations, 50),
+            )
+            t.revenue[:] = mkt.revenue
+            t.final_sales[:] = mkt.final_sales
+            E_new = self._expenditure(self._accounts(mkt, pairs, dry=True))
+            converged = np.allclose(E_new, self.E, rtol=1e-10, atol=0.0)
+            if converged:
+                break
+            self.E = E_new
         return mkt, pairs
 
     def _calibrate_fixed_costs(self) -> None:
@@ -587,6 +602,7 @@ class AgglomerationModel(mesa.Model):
                 t.price[new_rows] = w.sigma[s_new] / (w.sigma[s_new] - 1.0)
                 self._create_agents(t.fid[new_rows])
                 self.counts["entries"] = int(ok.sum())
+                self.entries_by_region += np.bincount(choice[ok], minlength=R)
         # 10: relocation
         if bp.relocation_enabled:
             cpi = prospects.consumer_price_index(mkt.P1, w.sigma, w.final_share, R)

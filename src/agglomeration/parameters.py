@@ -60,6 +60,13 @@ class BehaviourParams(_Section):
         le=1000,
         description="max fixed-point iterations of the price and revenue systems [-]",
     )
+    income_iterations: int = Field(
+        8,
+        ge=1,
+        le=1000,
+        description="max passes of the within-step income loop (market -> incomes -> final expenditure); "
+        "1 = incomes lag one step [-]",
+    )
     external_competitors: float = Field(
         20.0,
         ge=0.0,
