@@ -426,9 +426,10 @@ def series_columns(frame: pd.DataFrame) -> list[tuple[str, str | None]]:
     return out
 
 
-def series_figure(frame: pd.DataFrame, width: float = 7.0) -> Figure:
-    """2 x 2 panels of the live series (x = step) for the columns :func:`series_columns` finds."""
-    fig = Figure(figsize=(width, width * 0.62), layout="constrained")
+def series_figure(frame: pd.DataFrame, width: float = 7.0, aspect: float = 0.62) -> Figure:
+    """2 x 2 panels of the live series (x = step) for the columns :func:`series_columns` finds;
+    ``width`` in inches, height = ``aspect`` x width."""
+    fig = Figure(figsize=(width, width * aspect), layout="constrained")
     axes = fig.subplots(2, 2).ravel()
     x = frame["step"].to_numpy() if "step" in frame else np.arange(len(frame))
     for ax, (title, col) in zip(axes, series_columns(frame)):
@@ -438,7 +439,8 @@ def series_figure(frame: pd.DataFrame, width: float = 7.0) -> Figure:
             continue
         y = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
         ax.plot(x, y, marker="o" if len(x) < 3 else None, ms=3, color="C0")
-        ax.set_title(f"{title} ({col})", fontsize=9)
+        ax.set_title(title, fontsize=9)
+        ax.set_ylabel(col, fontsize=7)
         ax.tick_params(labelsize=7)
         ax.set_xlabel("step", fontsize=7)
         ax.grid(alpha=0.3)
@@ -645,8 +647,15 @@ if solara is not None:
         solara.lab.use_task(play_loop, dependencies=[playing.value], prefer_threaded=True)
 
         model = session.model
-        with solara.Columns([1, 3], classes=["agg-explorer"]):
-            with solara.Column(classes=["agg-controls"]):
+        # figures are redrawn only when the model or its state changed (not on every keystroke)
+        figure_key = [id(model), version.value]
+        map_fig = solara.use_memo(lambda: map_figure(model, width=6.4), dependencies=figure_key)
+        series_fig = solara.use_memo(
+            lambda: series_figure(model.series_frame(), width=4.4, aspect=0.95),
+            dependencies=figure_key,
+        )
+        with solara.Columns([1, 3], classes=["agg-explorer"], style={"padding": "8px 12px"}):
+            with solara.Column(classes=["agg-controls"], style={"padding-left": "8px"}):
                 solara.Markdown(f"### {getattr(session.base, 'name', 'Scenario')}")
                 solara.Text(f"step {session.steps_done}", classes=["agg-step"])
                 with solara.Row():
@@ -692,19 +701,11 @@ if solara is not None:
                         + ", ".join(f"{k}={v:g}" for k, v in sorted(session.overrides.items()))
                     )
             with solara.Column():
-                with solara.Row():
+                with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
                     with solara.Div(classes=["agg-map"]):
-                        solara.FigureMatplotlib(
-                            map_figure(model, width=6.0),
-                            dependencies=[id(model), version.value],
-                            format="png",
-                        )
+                        solara.FigureMatplotlib(map_fig, dependencies=figure_key, format="png")
                     with solara.Div(classes=["agg-series"]):
-                        solara.FigureMatplotlib(
-                            series_figure(model.series_frame(), width=6.0),
-                            dependencies=[id(model), version.value],
-                            format="png",
-                        )
+                        solara.FigureMatplotlib(series_fig, dependencies=figure_key, format="png")
                 solara.Markdown("#### Location quotients (region x sector)")
                 solara.DataFrame(lq_table(model.region_table()), items_per_page=20)
 
