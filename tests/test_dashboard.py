@@ -297,3 +297,29 @@ def test_results_view_reports_a_directory_that_is_not_a_store(tmp_path):
     _box, rc = solara.render(dash.ResultsView(str(tmp_path)), handle_error=False)
     errors = _errors(rc)
     assert errors and str(tmp_path) in errors[0]
+
+
+# ------------------------------------------------------------------------------------------- command
+def test_dashboard_command_validates_input_before_serving(tmp_path, capsys):
+    from agglomeration import cli
+    from agglomeration.commands import dashboard as cmd
+
+    assert cli.main(["dashboard", str(tmp_path / "nope.toml")]) == 2
+    assert "nope.toml" in capsys.readouterr().err
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "bad"\nsteps = "many"\n')
+    assert cli.main(["dashboard", str(bad)]) == 2
+    assert "bad.toml" in capsys.readouterr().err
+    assert cli.main(["dashboard", "--results", str(tmp_path / "missing")]) == 2
+    assert cli.main(["dashboard", str(BASELINE), "--port", "70000"]) == 2
+    assert "--port" in capsys.readouterr().err
+    # defaults: bind to this machine only; the page gets the resolved scenario path and seed
+    args = cli.build_parser().parse_args(["dashboard", str(BASELINE), "--seed", "4"])
+    assert args.host == "127.0.0.1"
+    env = cmd.prepare(args)
+    assert env == {
+        "AGGLOMERATION_DASHBOARD_SCENARIO": str(BASELINE.resolve()),
+        "AGGLOMERATION_DASHBOARD_SEED": "4",
+    }
+    server = cmd.server_command(args.host, args.port)
+    assert server[server.index("--host") + 1] == "127.0.0.1"
