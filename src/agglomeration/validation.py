@@ -27,6 +27,7 @@ expenditure (immobile income).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,11 +49,14 @@ __all__ = [
     "fe_break_point",
     "fe_real_wage_gap",
     "fe_sustain_point",
+    "firm_panel",
     "load_benchmark",
     "run_share_path",
     "simulate_long_run_share",
     "simulate_vertical_colocation",
     "simulated_break_point",
+    "sorting_check",
+    "stylized_facts",
     "tau_for_phi",
     "tomahawk_equilibria",
 ]
@@ -564,4 +568,121 @@ def simulate_vertical_colocation(
         "s_U": float(s_u),
         "s_D": float(s_d),
         "coagglomeration": float(4 * (s_u - 0.5) * (s_d - 0.5)),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------
+# policy evidence: spatial selection and sorting (Baldwin & Okubo 2006)
+# ---------------------------------------------------------------------------------------------------
+def sorting_check(
+    periphery_delegation: float,
+    steps: int = 120,
+    replicate_seed: int | None = 0,
+    *,
+    entrant_age: int | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> dict[str, float]:
+    """Run ``scenarios/benchmarks/sorting.toml`` with delegation ``periphery_delegation`` in R2.
+
+    Delegation lowers R2's one-off entry cost (``policy.delegation_entry_effect``).  Returns, for the
+    firms alive after ``steps`` steps: ``core_share`` (share of firms in the core R1),
+    ``mean_log_z_core`` / ``mean_log_z_periphery`` (mean log productivity), the same for firms that
+    entered during the run (``age <= entrant_age``, default steps - 20: ``entrant_log_z_core`` /
+    ``entrant_log_z_periphery``), ``top_decile_core_share`` (share of the 10% most productive firms
+    located in the core) and ``firms``.
+    """
+    from agglomeration.model import AgglomerationModel
+
+    ov = {"policy.delegation.R2": float(periphery_delegation), "steps": int(steps)}
+    ov.update(overrides or {})
+    scen = load_benchmark("sorting", ov)
+    model = AgglomerationModel(scen, replicate_seed=replicate_seed)
+    model.run(int(steps))
+    t = model.firms
+    rows = t.alive_rows()
+    lz = t.log_productivity[rows]
+    core = t.region[rows] == 0
+    age = t.age[rows]
+    young = age <= (steps - 20 if entrant_age is None else entrant_age)
+    top = lz >= np.quantile(lz, 0.9)
+
+    def mean(mask: np.ndarray) -> float:
+        return float(lz[mask].mean()) if mask.any() else float("nan")
+
+    return {
+        "core_share": float(core.mean()),
+        "mean_log_z_core": mean(core),
+        "mean_log_z_periphery": mean(~core),
+        "entrant_log_z_core": mean(core & young),
+        "entrant_log_z_periphery": mean(~core & young),
+        "top_decile_core_share": float(core[top].mean()),
+        "firms": float(len(rows)),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------
+# stylised facts of firm dynamics on a scenario (science.md section 4)
+# ---------------------------------------------------------------------------------------------------
+def firm_panel(
+    scenario: Any, steps: int, every: int, replicate_seed: int | None = 0, burn_in: int = 0
+) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """Snapshots ``(step, firm ids, employment)`` of the live firms every ``every`` steps after ``burn_in``.
+
+    Employment is in workers (the firm-size measure of Axtell 2001).
+    """
+    from agglomeration.model import AgglomerationModel
+
+    model = AgglomerationModel(scenario, replicate_seed=replicate_seed)
+    out: list[tuple[int, np.ndarray, np.ndarray]] = []
+    for step in range(1, int(steps) + 1):
+        model.step()
+        if step >= burn_in and (step - burn_in) % every == 0:
+            t = model.firms
+            rows = t.alive_rows()
+            out.append((step, t.fid[rows].copy(), t.employment[rows].copy()))
+    return out
+
+
+def stylized_facts(panel: list[tuple[int, np.ndarray, np.ndarray]]) -> dict[str, Any]:
+    """Stylised facts from one replicate's annual panel (consecutive snapshots one year apart).
+
+    Uses :mod:`agglomeration.metrics.stylized`: the upper-tail exponent of the last snapshot's
+    employment (MLE with KS-chosen x_min, and Gabaix-Ibragimov rank-1/2 at the same x_min, each with
+    its standard error), the growth-rate fit pooled over all consecutive years (Laplace vs normal
+    log-likelihood, excess kurtosis, size-variance slope beta, Gibrat slope), and mean annual entry
+    and exit rates.
+    """
+    from agglomeration.metrics import stylized as st
+
+    _, _, last = panel[-1]
+    sizes = last[last > 0]
+    mle = st.tail_exponent(sizes, method="mle")
+    gi = st.tail_exponent(sizes, method="rank-1/2", xmin=mle.xmin)
+    s0_all, s1_all, entry, exit_ = [], [], [], []
+    for (_, id0, e0), (_, id1, e1) in itertools.pairwise(panel):
+        _, i0, i1 = np.intersect1d(id0, id1, return_indices=True)
+        s0_all.append(e0[i0])
+        s1_all.append(e1[i1])
+        ee = st.entry_exit_rates(id0, id1)
+        entry.append(ee.entry_rate)
+        exit_.append(ee.exit_rate)
+    g = st.growth_rate_fit(np.concatenate(s0_all), np.concatenate(s1_all))
+    return {
+        "firms": len(sizes),
+        "alpha_mle": mle.alpha,
+        "alpha_mle_se": mle.se,
+        "xmin": mle.xmin,
+        "n_tail": mle.n_tail,
+        "alpha_rank_half": gi.alpha,
+        "alpha_rank_half_se": gi.se,
+        "growth_n": g.n,
+        "loglik_laplace": g.loglik_laplace,
+        "loglik_normal": g.loglik_normal,
+        "laplace_preferred": g.laplace_preferred,
+        "excess_kurtosis": g.excess_kurtosis,
+        "beta": g.beta,
+        "gibrat_slope": g.gibrat_slope,
+        "growth_sd": g.sd,
+        "entry_rate": float(np.mean(entry)),
+        "exit_rate": float(np.mean(exit_)),
     }
