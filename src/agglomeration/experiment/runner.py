@@ -116,6 +116,7 @@ class Plan:
     rows: pd.DataFrame
     tasks: list[RunTask]
     design: Design
+    base_fingerprint: str = ""
 
 
 def _load_base_scenario(path: str) -> Any:
@@ -197,7 +198,9 @@ def plan_runs(exp: Experiment, out: str | Path = ".") -> Plan:
                     )
                     tasks[rid] = ((r, vi, p), task)
     ordered = [t for _, t in sorted(tasks.values(), key=lambda kt: kt[0])]
-    return Plan(rows=pd.DataFrame(rows), tasks=ordered, design=design)
+    return Plan(
+        rows=pd.DataFrame(rows), tasks=ordered, design=design, base_fingerprint=base.fingerprint()
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -221,7 +224,8 @@ def _simulate(task: RunTask) -> dict[str, pd.DataFrame | dict[str, float]]:
     scen = base.with_overrides(task.overrides) if task.overrides else base
     if scen.fingerprint() != task.scenario_fingerprint:
         raise RuntimeError(
-            "the scenario files changed since the batch was planned (fingerprint mismatch); "
+            "the scenario resolves differently in the worker than when the batch was planned "
+            "(scenario or data files, or the package's code/defaults changed: fingerprint mismatch); "
             "rerun the batch into a new directory"
         )
     out = task.output
@@ -516,6 +520,15 @@ def _prepare_store(store: ResultStore, exp: Experiment, plan: Plan, resume: bool
                 f"into this directory ({changes}). Use a new --out directory, or restore the experiment",
                 file=str(store.root),
             )
+        old_base = manifest.get("base_scenario_fingerprint")
+        if old_base and old_base != plan.base_fingerprint:
+            raise ResultStoreError(
+                "the base scenario resolves differently than when these results were written (its "
+                "scenario or data files, or the package's code/defaults changed: scenario fingerprint "
+                f"{old_base[:12]} -> {plan.base_fingerprint[:12]}), so finished runs cannot be reused. "
+                "Use a new --out directory, or restore the files / package version in the manifest",
+                file=str(store.root),
+            )
         old_plan = store.read_frame("plan")
         if old_plan is not None:
             dropped = set(old_plan["run_id"]) - {t.run_id for t in plan.tasks}
@@ -534,6 +547,7 @@ def _prepare_store(store: ResultStore, exp: Experiment, plan: Plan, resume: bool
             "experiment_file": str(exp.source_path) if exp.source_path else None,
             "fingerprint": exp.fingerprint(),
             "identity": exp.identity(),
+            "base_scenario_fingerprint": plan.base_fingerprint,
             "design": plan.design.manifest_entry(),
             "model": exp.model_ref,
             "n_runs": len(plan.tasks),
