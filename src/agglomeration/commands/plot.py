@@ -58,11 +58,20 @@ def _run_figures(run_dir: Path, out: Path, args: argparse.Namespace) -> list[Pat
     summary_file = run_dir / "summary.json"
     if scenario_path is None and summary_file.exists():
         summary = json.loads(summary_file.read_text(encoding="utf-8"))
-        for key in ("scenario_path", "scenario_file", "scenario"):
+        for key in ("scenario_path", "scenario_file", "source", "scenario"):
             value = summary.get(key)
             if isinstance(value, str) and value.endswith(".toml"):
-                scenario_path = value
+                # recorded relative to where `agglomeration run` was started: try there, then here
+                for cand in (Path(value), run_dir / value, run_dir.parent / value):
+                    if cand.is_file():
+                        scenario_path = cand
+                        break
                 break
+    if scenario_path is None:
+        sys.stderr.write(
+            "note: no scenario file found for the region coordinates (use --scenario); "
+            "map and supplier network skipped\n"
+        )
     coords, logistics, spy = _geography(scenario_path)
     series = pd.read_csv(run_dir / "timeseries.csv")
     written += plots.plot_timeseries(series, None, out, metrics=args.metrics, steps_per_year=spy)

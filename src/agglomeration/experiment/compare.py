@@ -314,9 +314,20 @@ def replicates_needed(sd: float, target_half_width: float, confidence: float = C
         return 2.0
     q = 0.5 + confidence / 2
     n = max(2, math.ceil((stats.norm.ppf(q) * sd / target_half_width) ** 2))
-    # the t quantile is larger than z, so n from the normal approximation is a lower bound; step up.
-    while stats.t.ppf(q, n - 1) * sd / math.sqrt(n) > target_half_width:
-        n = max(n + 1, math.ceil(n * 1.01))
+
+    def ok(m: int) -> bool:
+        return stats.t.ppf(q, m - 1) * sd / math.sqrt(m) <= target_half_width
+
+    # the t quantile exceeds z, so the normal-theory n is a lower bound: double, then bisect.
+    if ok(n):
+        return float(n)
+    lo, hi = n, 2 * n
+    while not ok(hi):
+        lo, hi = hi, 2 * hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    n = hi
     return float(n)
 
 

@@ -45,6 +45,12 @@ POINT_COLUMNS = ("design_point", "point", "design_index", "sample_index")
 MATCH_TOLERANCE = 1e-6
 
 
+def _salib_seed(seed: int | None) -> int | None:
+    """SALib's Sobol analyser treats seed 0 as "unseeded" (``if seed:``), so seed s is passed as s + 1;
+    the bootstrap CIs are then reproducible for every seed, 0 included."""
+    return None if seed is None else int(seed) + 1
+
+
 def _problem_names(problem: Mapping[str, Any]) -> list[str]:
     return [str(n) for n in problem["names"]]
 
@@ -216,7 +222,7 @@ def sobol_indices(
                     calc_second_order=calc_second_order,
                     num_resamples=num_resamples,
                     conf_level=conf_level,
-                    seed=seed,
+                    seed=_salib_seed(seed),
                 )
             f = pd.DataFrame(
                 {
@@ -268,7 +274,7 @@ def morris_indices(
                     num_resamples=num_resamples,
                     conf_level=conf_level,
                     num_levels=num_levels,
-                    seed=seed,
+                    seed=_salib_seed(seed),
                 )
             f = pd.DataFrame(
                 {

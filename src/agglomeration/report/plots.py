@@ -57,32 +57,32 @@ PALETTE = [
     *plt.get_cmap("tab10").colors,
 ]  # fmt: skip
 
-#: Known metric units; anything else falls back to :func:`metric_unit`'s name patterns.
+#: Known metric units (the model's headline metrics); others fall back to :func:`metric_unit`'s patterns.
 METRIC_UNITS: dict[str, str] = {
-    "firms": "count",
-    "n_firms": "count",
     "entries": "firms per step",
     "exits": "firms per step",
     "relocations": "firms per step",
-    "employment": "workers",
-    "output": "CNY m per step",
-    "total_output": "CNY m per step",
-    "gdp": "CNY m per step",
-    "links": "count",
-    "n_links": "count",
-    "mean_distance_km": "km",
-    "mean_delivered_distance_km": "km",
+    "supplier_switches": "links per step",
+    "mean_log_productivity": "log productivity",
+    "mean_wage": "CNY m per worker-step",
+    "herfindahl_regions": "index, 0-1",
+    "mean_locational_gini": "index, 0-1",
+    "mean_chain_coverage": "index, 0-1",
+    "reforms_connected": "reforms adopted",
+    "firms_relative_to_initial": "ratio to initial",
     "mean_delivered_cost": "yuan per tonne",
 }
 
 _PATTERNS = [
     (r"(share|fraction|coverage|density)$", "share, 0-1"),
+    (r"^firms|^n_firms|_firms$", "firms"),
+    (r"^employment", "workers"),
+    (r"^(output|sales|revenue|profit|gdp)", "CNY m per step"),
     (r"_km$|distance", "km"),
     (r"_hours?$|_h$", "hours"),
     (r"rate$", "per step"),
     (r"cost", "yuan per tonne"),
-    (r"(output|sales|revenue|profit|wage|rent|value)", "CNY m per step"),
-    (r"^(n_|num_)|_count$|firms$|links$|entrants$|exits$", "count"),
+    (r"^(n_|num_)|_count$|links$", "count"),
     (
         r"(gini|hoover|krugman|herfindahl|hhi|moran|gamma|lq|index|delta|exponent|alpha|clustering)",
         "dimensionless",
@@ -144,12 +144,14 @@ def plot_timeseries(
     metrics: Sequence[str] | None = None,
     steps_per_year: int | None = 4,
     max_variants: int = 8,
+    per_page: int = 6,
     stem: str = "timeseries",
 ) -> list[Path]:
     """Mean of each metric over the replicates of each variant per step, with 95 % t-CI bands.
 
     ``runs`` provides the ``variant`` of each ``run_id``; without it (a single run) every series is drawn
-    as one line.  At most ``max_variants`` variants are drawn (in order of appearance).
+    as one line.  At most ``max_variants`` variants are drawn (in order of appearance).  With more than
+    ``per_page`` metrics the panels are split over several figures ``<stem>_1``, ``<stem>_2``, ...
     """
     from agglomeration.experiment.compare import metric_columns
 
@@ -167,6 +169,15 @@ def plot_timeseries(
     variants = list(pd.unique(data["variant"]))[:max_variants]
     stats_ = data.loc[data["variant"].isin(variants)].groupby(["variant", "step"])[metrics]
     mean, sd, n = stats_.mean(), stats_.std(), stats_.count()
+    pages = [metrics[i : i + per_page] for i in range(0, len(metrics), per_page)]
+    written: list[Path] = []
+    for k, page in enumerate(pages, start=1):
+        name = stem if len(pages) == 1 else f"{stem}_{k}"
+        written += _timeseries_page(mean, sd, n, page, variants, steps_per_year, out_dir, name)
+    return written
+
+
+def _timeseries_page(mean, sd, n, metrics, variants, steps_per_year, out_dir, stem) -> list[Path]:
     with plt.rc_context(STYLE):
         fig, axes = _grid(len(metrics))
         for ax, metric in zip(axes, metrics):
@@ -227,7 +238,8 @@ def plot_forest(
     metrics = list(pd.unique(c["metric"]))
     variants = list(pd.unique(c["variant"]))
     nv = len(variants)
-    height = max(2.0, 0.28 * len(c) + 0.25 * len(metrics) + 0.9)
+    gap = 0.6 if nv > 1 else 0.0  # space between metric groups (none for a single variant)
+    height = max(2.0, 0.2 * len(c) + 0.12 * gap * len(metrics) / 0.6 + 1.1)
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, height))
         ticks, labels = [], []
@@ -239,6 +251,11 @@ def plot_forest(
                     continue
                 r = rows.loc[variant]
                 col = PALETTE[k % len(PALETTE)]
+                if not np.isfinite(r["x"]):
+                    ax.text(0, y, "  n/a: baseline mean is 0" if relative else "  n/a", color=col,
+                            va="center", ha="left", fontsize=7.5)  # fmt: skip
+                    y -= 1
+                    continue
                 xerr = np.array([[r["x"] - r["lo"]], [r["hi"] - r["x"]]])
                 ax.errorbar(
                     r["x"], y, xerr=np.abs(xerr), fmt="o", color=col, ms=4, capsize=2,
@@ -246,9 +263,11 @@ def plot_forest(
                 )  # fmt: skip
                 y -= 1
             ticks.append(y + (min(nv, len(rows)) + 1) / 2)
+            if nv == 1:
+                ticks[-1] = y + 1
             labels.append(metric.replace("_", " "))
-            y -= 0.6
-            if metric != metrics[-1]:
+            y -= gap
+            if metric != metrics[-1] and nv > 1:
                 ax.axhline(y + 0.3, color="0.85", lw=0.6)
         ax.axvline(0, color="0.4", lw=0.8, ls="--")
         ax.set_yticks(ticks, labels)
@@ -294,12 +313,13 @@ def plot_lq_heatmap(
     values = pivot.to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         logv = np.log2(np.where(values > 0, values, np.nan))
-    lim = max(1.0, float(np.nanmax(np.abs(logv))) if np.isfinite(logv).any() else 1.0)
+    # colour range: up to LQ 1/8 .. 8 (log2 +-3); beyond that the colour saturates (arrows on the bar)
+    lim = max(1.0, min(3.0, float(np.nanmax(np.abs(logv))) if np.isfinite(logv).any() else 1.0))
+    extend = "both" if np.isfinite(logv).any() and np.nanmax(np.abs(logv)) > lim else "neither"
     nr, ns = values.shape
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(min(PAGE_WIDTH_IN, 1.6 + 0.55 * ns), 1.0 + 0.32 * nr))
-        cmap = plt.get_cmap("RdBu_r").copy()
-        cmap.set_bad("0.85")
+        cmap = plt.get_cmap("RdBu_r").with_extremes(bad="0.85")
         im = ax.imshow(np.ma.masked_invalid(logv), cmap=cmap, vmin=-lim, vmax=lim, aspect="auto")
         ax.set_xticks(range(ns), [str(s) for s in pivot.columns], rotation=45, ha="right")
         ax.set_yticks(range(nr), [str(r) for r in pivot.index])
@@ -313,14 +333,16 @@ def plot_lq_heatmap(
                         dark = abs(logv[i, j]) > 0.6 * lim if np.isfinite(logv[i, j]) else False
                         ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6.5,
                                 color="white" if dark else "black")  # fmt: skip
-        cb = fig.colorbar(im, ax=ax, shrink=0.9)
+        cb = fig.colorbar(im, ax=ax, shrink=0.9, extend=extend)
         ticks = np.arange(-math.floor(lim), math.floor(lim) + 1)
-        cb.set_ticks(ticks, labels=[f"{2.0**t:g}" for t in ticks])
+        cb.set_ticks(ticks, labels=[f"{2.0**t:g}" if t >= 0 else f"1/{2.0**-t:g}" for t in ticks])
         cb.set_label("location quotient (log2 scale, dimensionless)")
         title = "Location quotients"
         if variant:
             title += f", {variant} (mean over runs)"
         ax.set_title(title)
+        if np.any(values == 0) or np.isnan(values).any():
+            ax.set_xlabel("sector\n(grey cells: no firms of the sector in the region)")
         ax.spines[:].set_visible(False)
         fig.tight_layout()
         return _save(fig, out_dir, stem)
@@ -545,10 +567,10 @@ def plot_supplier_network(
         _geo_axes(ax, coords["lon"].to_numpy(dtype=float), coords["lat"].to_numpy(dtype=float), 0.3)
         intra_edges = [e for e, x in zip(edges, inter) if not x]
         inter_edges = [e for e, x in zip(edges, inter) if x]
-        nx.draw_networkx_edges(graph, pos, edgelist=intra_edges, ax=ax, edge_color="#56B4E9",
-                               alpha=0.35, width=0.4, arrows=False)  # fmt: skip
         nx.draw_networkx_edges(graph, pos, edgelist=inter_edges, ax=ax, edge_color="#D55E00",
-                               alpha=0.35, width=0.5, arrows=False)  # fmt: skip
+                               alpha=0.25, width=0.4, arrows=False)  # fmt: skip
+        nx.draw_networkx_edges(graph, pos, edgelist=intra_edges, ax=ax, edge_color="#0072B2",
+                               alpha=0.8, width=0.6, arrows=False)  # fmt: skip
         nx.draw_networkx_nodes(graph, pos, nodelist=list(nodes["node"]), ax=ax, node_size=1.2,
                                node_color="0.25", alpha=0.7, linewidths=0)  # fmt: skip
         ax.scatter(coords["lon"], coords["lat"], s=10, marker="x", color="0.2", zorder=3, lw=0.8)
@@ -570,8 +592,8 @@ def plot_supplier_network(
 
         ax.legend(
             handles=[
-                Line2D([], [], color="#56B4E9", label="within a region"),
-                Line2D([], [], color="#D55E00", label="between regions"),
+                Line2D([], [], color="#0072B2", label=f"within a region ({100 * (1 - inter.mean()):.0f}%)"),
+                Line2D([], [], color="#D55E00", label=f"between regions ({100 * inter.mean():.0f}%)"),
             ],
             loc="upper left", frameon=False, title="supplier link",
         )  # fmt: skip
@@ -625,8 +647,10 @@ def plot_sensitivity(
         fig.legend(handles, labels, loc="upper center", ncol=2, frameon=False,
                    bbox_to_anchor=(0.5, 1.0))  # fmt: skip
         fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))
-        fig.text(0.5, -0.005, "whiskers: 95% bootstrap confidence interval (SALib)", ha="center",
-                 va="top", fontsize=8)  # fmt: skip
+        note = "whiskers: 95% bootstrap confidence interval (SALib)"
+        if not sobol:
+            note = "whiskers: 95% bootstrap confidence interval of mu* (SALib)"
+        fig.text(0.5, -0.005, note, ha="center", va="top", fontsize=8)
         return _save(fig, out_dir, stem)
 
 

@@ -1,0 +1,219 @@
+"""Scenario comparison statistics, checked against independent scipy computations on the raw runs."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from agglomeration.errors import InputError
+from agglomeration.experiment.compare import (
+    cliffs_delta,
+    compare,
+    holm,
+    replicates_needed,
+)
+from test_analysis_fakes import policy_runs, series_for
+
+
+def _values(runs, variant, metric):
+    sel = runs.loc[(runs["variant"] == variant) & (runs["status"] == "ok")].sort_values("seed")
+    return sel[metric].to_numpy(), sel["seed"].to_numpy()
+
+
+def test_summary_matches_scipy_t_interval():
+    runs = policy_runs({"baseline": 0.0, "delegation": 60.0})
+    res = compare(runs)
+    for (variant, metric), row in res.summary.set_index(["variant", "metric"]).iterrows():
+        x, _ = _values(runs, variant, metric)
+        lo, hi = stats.t.interval(0.95, x.size - 1, loc=x.mean(), scale=stats.sem(x))
+        assert row["n"] == x.size
+        assert row["mean"] == pytest.approx(x.mean())
+        assert row["sd"] == pytest.approx(x.std(ddof=1))
+        assert row["ci_low"] == pytest.approx(lo)
+        assert row["ci_high"] == pytest.approx(hi)
+
+
+def test_shared_seeds_give_paired_tests_matching_scipy():
+    runs = policy_runs({"baseline": 0.0, "delegation": 60.0, "cheap_rail": 5.0})
+    res = compare(runs)
+    comp = res.comparisons.set_index(["variant", "metric"])
+    assert comp["paired"].all()
+    for variant, metric in itertools.product(["delegation", "cheap_rail"], ["firms"]):
+        b, sb = _values(runs, "baseline", metric)
+        v, sv = _values(runs, variant, metric)
+        assert (sb == sv).all()
+        d = v - b
+        row = comp.loc[(variant, metric)]
+        lo, hi = stats.t.interval(0.95, d.size - 1, loc=d.mean(), scale=stats.sem(d))
+        assert row["diff"] == pytest.approx(d.mean())
+        assert row["diff_ci_low"] == pytest.approx(lo)
+        assert row["diff_ci_high"] == pytest.approx(hi)
+        assert row["p_t"] == pytest.approx(stats.ttest_rel(v, b).pvalue)
+        assert row["p_rank"] == pytest.approx(stats.wilcoxon(v, b).pvalue)
+        assert row["effect"] == pytest.approx(d.mean() / d.std(ddof=1))
+        assert row["effect_kind"] == "d_z"
+
+
+def test_unpaired_when_seeds_differ_matches_welch_and_mann_whitney():
+    runs = policy_runs({"baseline": 0.0, "delegation": 60.0})
+    runs.loc[runs["variant"] == "delegation", "seed"] += 500  # independent streams
+    res = compare(runs)
+    row = res.comparisons.set_index(["variant", "metric"]).loc[("delegation", "firms")]
+    b, _ = _values(runs, "baseline", "firms")
+    v, _ = _values(runs, "delegation", "firms")
+    assert not row["paired"]
+    welch = stats.ttest_ind(v, b, equal_var=False)
+    assert row["p_t"] == pytest.approx(welch.pvalue)
+    ci = welch.confidence_interval(0.95)
+    assert row["diff_ci_low"] == pytest.approx(ci.low)
+    assert row["diff_ci_high"] == pytest.approx(ci.high)
+    assert row["p_rank"] == pytest.approx(stats.mannwhitneyu(v, b, alternative="two-sided").pvalue)
+    pooled = np.sqrt(
+        ((b.size - 1) * b.var(ddof=1) + (v.size - 1) * v.var(ddof=1)) / (b.size + v.size - 2)
+    )
+    assert row["effect"] == pytest.approx((v.mean() - b.mean()) / pooled)
+    assert row["effect_kind"] == "Cohen's d"
+
+
+def test_pairing_gains_power_under_common_random_numbers():
+    # a seed-level effect shared by all variants hides a small policy effect unless runs are paired
+    runs = policy_runs({"baseline": 0.0, "small": 20.0}, replicates=15)
+    paired = compare(runs).comparisons.set_index("metric").loc["firms"]
+    unpaired = compare(runs, paired=False).comparisons.set_index("metric").loc["firms"]
+    assert paired["paired"] and not unpaired["paired"]
+    assert paired["diff"] == pytest.approx(unpaired["diff"])
+    assert paired["p_t"] < 0.01 < unpaired["p_t"]
+    assert (paired["diff_ci_high"] - paired["diff_ci_low"]) < (
+        unpaired["diff_ci_high"] - unpaired["diff_ci_low"]
+    )
+
+
+def test_cliffs_delta_equals_pairwise_definition():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 6, 30).astype(float)  # ties on purpose
+    y = rng.integers(1, 7, 25).astype(float)
+    brute = np.mean(np.sign(x[:, None] - y[None, :]))
+    assert cliffs_delta(x, y) == pytest.approx(brute)
+    assert cliffs_delta(y + 100, y) == 1.0
+
+
+def test_holm_matches_step_down_definition():
+    p = np.array([0.01, 0.04, 0.03, 0.5, np.nan, 0.001])
+    adj = holm(p)
+    ok = ~np.isnan(p)
+    m = ok.sum()
+    order = np.argsort(p[ok])
+    expected = np.empty(m)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, (m - rank) * p[ok][i])
+        expected[i] = min(1.0, running)
+    assert np.allclose(adj[ok], expected)
+    assert np.isnan(adj[4])
+    runs = policy_runs({"baseline": 0.0, "a": 60.0, "b": 5.0})
+    comp = compare(runs).comparisons
+    assert np.allclose(comp["p_t_holm"], holm(comp["p_t"].to_numpy()))
+    assert (comp["p_t_holm"] >= comp["p_t"] - 1e-15).all()
+
+
+def test_effect_grows_with_the_policy_shift():
+    runs = policy_runs({"baseline": 0.0, "weak": 10.0, "strong": 80.0})
+    comp = compare(runs).comparisons.set_index(["variant", "metric"])
+    weak, strong = comp.loc[("weak", "firms")], comp.loc[("strong", "firms")]
+    assert strong["diff"] > weak["diff"] > 0
+    assert strong["effect"] > weak["effect"]
+    assert strong["p_t"] < weak["p_t"]
+    assert strong["cliffs_delta"] >= weak["cliffs_delta"]
+
+
+def test_failed_runs_are_excluded_and_counted():
+    runs = policy_runs({"baseline": 0.0, "delegation": 60.0}, failed=3)
+    res = compare(runs)
+    s = res.summary.set_index(["variant", "metric"])
+    assert s.loc[("delegation", "firms"), "n"] == 9
+    assert s.loc[("delegation", "firms"), "n_failed"] == 3
+    c = res.comparisons.set_index("metric").loc["firms"]
+    assert not c["paired"]  # the seed sets no longer match
+    assert c["n_variant"] == 9
+
+
+def test_replication_advice_relative_and_absolute():
+    runs = policy_runs({"baseline": 0.0, "delegation": 60.0})
+    res = compare(runs, precision=0.002)
+    adv = res.advice.set_index(["variant", "metric"]).loc[("baseline", "firms")]
+    target = 0.002 * abs(adv["mean"])
+    assert adv["target_half_width"] == pytest.approx(target)
+    n = int(adv["replicates_needed"])
+    tq = stats.t.ppf(0.975, [n - 1, n - 2])
+    assert tq[0] * adv["sd"] / np.sqrt(n) <= target
+    assert tq[1] * adv["sd"] / np.sqrt(n - 1) > target
+    assert bool(adv["reached"]) == (adv["half_width"] <= target)
+    # absolute precision in firms; a looser target needs fewer replicates
+    a1 = compare(runs, precision=5, precision_kind="absolute").advice
+    a2 = compare(runs, precision=20, precision_kind="absolute").advice
+    assert (a1["target_half_width"] == 5).all()
+    assert (a2["replicates_needed"] <= a1["replicates_needed"]).all()
+    assert replicates_needed(0.0, 1.0) == 2
+
+
+def test_at_step_uses_the_series_at_that_step():
+    runs = policy_runs({"baseline": 0.0, "delegation": 60.0})
+    series = series_for(runs)
+    res = compare(runs, series=series, at_step=4)
+    at4 = series.loc[series["step"] == 4].merge(runs[["run_id", "variant"]], on="run_id")
+    expected = at4.loc[at4["variant"] == "delegation", "firms"].mean()
+    got = res.summary.set_index(["variant", "metric"]).loc[("delegation", "firms"), "mean"]
+    assert got == pytest.approx(expected)
+    final = compare(runs).comparisons.set_index("metric").loc["firms", "diff"]
+    mid = res.comparisons.set_index("metric").loc["firms", "diff"]
+    assert 0 < mid < final  # the series ramps up towards the final effect
+    with pytest.raises(InputError, match="step 99 was not recorded"):
+        compare(runs, series=series, at_step=99)
+
+
+def test_bootstrap_interval_is_reproducible_and_close_to_t():
+    runs = policy_runs({"baseline": 0.0, "delegation": 60.0}, replicates=30)
+    a = compare(runs, bootstrap=2000, seed=1).summary
+    b = compare(runs, bootstrap=2000, seed=1).summary
+    assert np.array_equal(a["boot_low"], b["boot_low"])
+    assert (a["boot_low"] < a["mean"]).all() and (a["mean"] < a["boot_high"]).all()
+    width_t = a["ci_high"] - a["ci_low"]
+    width_b = a["boot_high"] - a["boot_low"]
+    assert np.allclose(width_b / width_t, 1, atol=0.3)
+
+
+def test_wide_table_has_one_row_per_metric():
+    runs = policy_runs({"baseline": 0.0, "delegation": 60.0})
+    wide = compare(runs).wide()
+    assert list(wide["metric"]) == ["firms", "local_sourcing_share"]
+    assert "delegation - baseline [95% CI]" in wide.columns
+    assert wide.loc[0, "delegation - baseline: effect"].startswith("d_z = ")
+
+
+def test_errors_name_the_problem():
+    runs = policy_runs({"baseline": 0.0, "delegation": 60.0})
+    with pytest.raises(InputError, match="did you mean 'firms'"):
+        compare(runs, metrics=["firm"])
+    with pytest.raises(InputError, match="did you mean 'delegation'"):
+        compare(runs, baseline="delegaton")
+    with pytest.raises(InputError, match="positive"):
+        compare(runs, precision=-1)
+    with pytest.raises(InputError, match="variant"):
+        compare(runs.drop(columns="variant"))
+    other = runs.copy()
+    other.loc[other["variant"] == "delegation", "seed"] += 1
+    with pytest.raises(InputError, match="cannot pair"):
+        compare(other, paired=True)
+
+
+def test_parameter_and_bookkeeping_columns_are_not_metrics():
+    runs = policy_runs({"baseline": 0.0, "delegation": 60.0})
+    runs["policy.delegation.WZ"] = 0.5
+    runs["pid"] = 123
+    res = compare(runs)
+    assert res.metrics == ["firms", "local_sourcing_share"]
+    assert isinstance(res.summary, pd.DataFrame)
