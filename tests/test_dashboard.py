@@ -7,6 +7,7 @@ The rendering tests skip with a reason when the ``viz`` extra (solara, ipyvuetif
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import numpy as np
@@ -149,10 +150,12 @@ def test_map_and_lq_table_reflect_the_model(scenario):
     assert set(lq["region"]) == set(table["region"])
     assert lq.shape == (len(set(table["region"])), 1 + len(set(table["sector"])))
     fig = dash.map_figure(session.model)
-    ax = fig.axes[0]
-    # one label "ID\nfirms" per region, counting the live firms of the region table
-    labels = [t.get_text().split() for t in ax.texts if "\n" in t.get_text()]
-    counts = {parts[0]: int(parts[1]) for parts in labels}
+    # one label per region, "ID (firms)" or "ID\nfirms", counting the live firms of the region table
+    pattern = re.compile(r"^\s*([A-Za-z]\w*)\s*[\n(]\s*(\d+)\)?\s*$")
+    from matplotlib.text import Text
+
+    hits = [pattern.match(t.get_text()) for t in fig.findobj(Text)]  # incl. inset (zoom) axes
+    counts = {m.group(1): int(m.group(2)) for m in hits if m}
     assert set(counts) == set(session.region_ids)
     firms = table.groupby("region")["firms"].sum()
     assert all(counts[r] == int(firms[r]) for r in firms.index)
