@@ -338,7 +338,8 @@ class AgglomerationModel(mesa.Model):
             iterations=self.bp.price_iterations,
             local_tfp=self.local_tfp,
         )
-        for _ in range(self.bp.income_iterations):
+        n_iter = self.bp.income_iterations
+        for it in range(n_iter):
             mkt = market.clear_markets(
                 rows,
                 t.sector,
@@ -354,6 +355,8 @@ class AgglomerationModel(mesa.Model):
             )
             t.revenue[:] = mkt.revenue
             t.final_sales[:] = mkt.final_sales
+            if it == n_iter - 1:
+                break  # keep self.E = the expenditure this market result was computed with
             E_new = self._expenditure(self._accounts(mkt, pairs, dry=True))
             converged = np.allclose(E_new, self.E, rtol=1e-10, atol=0.0)
             if converged:
@@ -479,6 +482,7 @@ class AgglomerationModel(mesa.Model):
         self._last_pairs = pairs
         self._last_E = self.E
         self._last_accounts = acc
+        self._balance = self._flow_gaps(mkt, pairs, self.E)
         self.E = self._expenditure(acc)
         rows = t.alive_rows()
         # 5: sourcing
@@ -653,6 +657,32 @@ class AgglomerationModel(mesa.Model):
             self.datacollector.collect(self)
 
     # ----------------------------------------------------------- observation
+    def flow_balance(self) -> dict[str, float]:
+        """Accounting identities of the last step's market (relative gaps; ~1e-12 when they hold).
+
+        - ``intermediate_gap``: max over firms of |intermediate sales - purchases of its buyers| / total
+          revenue (sales of suppliers = input purchases of their buyers).
+        - ``expenditure_gap``: |final + intermediate expenditure - (domestic sales + imports)| / total.
+
+        Computed when the market clears (before links, entry and exit change the rows).
+        """
+        return dict(getattr(self, "_balance", {"intermediate_gap": 0.0, "expenditure_gap": 0.0}))
+
+    @staticmethod
+    def _flow_gaps(
+        mkt: market.MarketResult, pairs: market.Pairs, E: np.ndarray
+    ) -> dict[str, float]:
+        n = len(mkt.revenue)
+        dom = pairs.sup >= 0
+        received = np.bincount(pairs.sup[dom], weights=mkt.purchases[dom], minlength=n)
+        inter_sales = mkt.revenue - mkt.final_sales
+        total_rev = max(float(mkt.revenue.sum()), 1e-300)
+        gap1 = float(np.max(np.abs(inter_sales - received))) / total_rev if n else 0.0
+        spend = float(E.sum() + mkt.purchases.sum())
+        imports = float(mkt.final_imports + mkt.purchases[~dom].sum())
+        gap2 = abs(spend - (float(mkt.revenue.sum()) + imports)) / max(spend, 1e-300)
+        return {"intermediate_gap": gap1, "expenditure_gap": gap2}
+
     def series_frame(self) -> pd.DataFrame:
         """One row per recorded step (column ``step`` int) with the model-level series."""
         df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)

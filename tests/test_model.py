@@ -1,0 +1,246 @@
+"""AgglomerationModel: reproducibility, accounting identities, comparative statics, baseline plausibility,
+Mesa integration.  Small hand-built worlds (tests/_toy.py) unless a test needs the Chongqing baseline."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import mesa
+import numpy as np
+import pandas as pd
+import pytest
+
+from _toy import toy_scenario, toy_world
+from agglomeration.errors import InputError
+from agglomeration.model import AgglomerationModel
+
+BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+
+
+def _toy_model(seed=1, world=None, **sections):
+    return AgglomerationModel(
+        toy_scenario(**sections), replicate_seed=seed, world=world or toy_world()
+    )
+
+
+# ------------------------------------------------------------------------------------ reproducibility
+def test_same_seed_is_bit_identical_and_different_seeds_differ():
+    runs = []
+    for seed in (5, 5, 6):
+        m = _toy_model(seed)
+        m.run(12)
+        runs.append((m.series_frame(), m.firms_frame(), m.links_frame()))
+    for a, b in zip(runs[0], runs[1]):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert not runs[0][1].equals(runs[2][1])
+    assert not runs[0][0]["firms"].equals(runs[2][0]["firms"])
+
+
+# ---------------------------------------------------------------------------- accounting identities
+def test_accounting_identities_hold_every_step_and_nothing_is_nan_or_negative():
+    m = _toy_model(2)
+    for _ in range(15):
+        m.step()
+        gaps = m.flow_balance()
+        assert gaps["intermediate_gap"] < 1e-10, gaps
+        assert gaps["expenditure_gap"] < 1e-10, gaps
+        f = m.firms_frame()
+        num = f.select_dtypes("number")
+        assert np.isfinite(num.to_numpy()).all()
+        for col in (
+            "price",
+            "output",
+            "final_sales",
+            "employment",
+            "land_use",
+            "input_cost",
+            "age",
+        ):
+            assert (f[col] >= 0).all(), col
+        # output = final sales + sales to buyers; input cost = purchases through the links
+        links = m.links_frame()
+        assert (links["value"] >= 0).all() and (links["delivered_cost"] > 0).all()
+        s = m.series_frame().iloc[-1]
+        assert s["firms"] == m.firms.n_alive == len(f)
+        assert s["employment"] == pytest.approx(f["employment"].sum())
+
+
+def test_every_needed_input_has_a_supplier_after_each_step():
+    m = _toy_model(3, behaviour={"exit_after_losses": 2})
+    for _ in range(10):
+        m.step()
+        pairs, _ = m.current_pairs()
+        assert np.all(pairs.sup != np.iinfo(np.int32).min)
+        dom = pairs.sup[pairs.sup >= 0]
+        assert np.all(m.firms.alive[dom])  # no link to an exited firm
+
+
+# ------------------------------------------------------------------------------- comparative statics
+def _connected_share(world, seeds=range(4), steps=30):
+    shares = []
+    for seed in seeds:
+        m = _toy_model(seed, world=world)
+        m.run(steps)
+        r = m.firms.region[m.firms.alive_rows()]
+        shares.append(np.mean(r == 1))
+    return np.array(shares)
+
+
+def test_lower_trade_costs_towards_a_region_raise_its_firm_share():
+    cheap = _connected_share(toy_world(connected_tau=1.05))
+    dear = _connected_share(toy_world(connected_tau=1.6))
+    assert cheap.mean() > dear.mean()
+    assert np.sum(cheap > dear) >= 3  # paired by seed
+
+
+def test_higher_delegation_raises_a_connected_areas_share_of_entrants():
+    diffs = []
+    for seed in range(5):
+        share = []
+        for d in (0.0, 1.0):
+            m = _toy_model(seed, policy={"delegation": {"C": d}}, behaviour={"entry_floor": 10.0})
+            m.run(10)
+            share.append(m.entries_by_region[1] / m.entries_by_region.sum())
+        diffs.append(share[1] - share[0])
+    assert np.mean(diffs) > 0.01
+    assert np.sum(np.array(diffs) > 0) >= 4
+
+
+def test_closing_a_link_lowers_network_sourcing_of_the_region_that_depended_on_it():
+    """C buys most inputs from the FTZ area F; cutting the F-C link pushes it to other sources."""
+
+    def network_share(world, seed):
+        m = _toy_model(seed, world=world)
+        m.run(8)
+        links = m.links_frame()
+        c = links[links["buyer_region"] == "C"]
+        inside = c["supplier_region"].isin(["F", "C"]) & (c["supplier"] >= 0)
+        return c.loc[inside, "value"].sum() / c["value"].sum()
+
+    open_w = toy_world()
+    tau = open_w.tau.copy()
+    tau[:, 0, 1] = tau[:, 1, 0] = 50.0  # the F-C link closed
+    closed_w = toy_world()
+    closed_w = type(closed_w).from_arrays(
+        **{
+            k: getattr(closed_w, k)
+            for k in (
+                "region_ids region_type lon lat gateway_ids gateway_demand gateway_import_price sector_ids "
+                "sector_kind sigma io land_share final_share immobile_income land_capacity base_wage base_rent "
+                "delegation fixed_cost entry_rate chains distance_km initial_weights"
+            ).split()
+        },
+        tau=tau,
+    )
+    before = np.array([network_share(open_w, s) for s in range(3)])
+    after = np.array([network_share(closed_w, s) for s in range(3)])
+    assert after.mean() < before.mean() - 0.05
+
+
+def test_submodels_can_be_switched_off():
+    m = _toy_model(
+        4,
+        behaviour={
+            "entry_enabled": False,
+            "exit_enabled": False,
+            "relocation_enabled": False,
+            "learning_enabled": False,
+            "sourcing_enabled": False,
+            "factor_prices_enabled": False,
+        },
+        policy={"enabled": False},
+    )
+    z0 = m.firms.log_productivity.copy()
+    reg0 = m.firms.region.copy()
+    sup0 = m.firms.supplier.copy()
+    w0 = m.wage.copy()
+    m.run(6)
+    assert m.firms.n_alive == 300
+    np.testing.assert_array_equal(m.firms.log_productivity, z0)
+    np.testing.assert_array_equal(m.firms.region, reg0)
+    np.testing.assert_array_equal(m.firms.supplier, sup0)
+    np.testing.assert_array_equal(m.wage, w0)
+    assert m.policy.adopted.sum() == 0
+
+
+# -------------------------------------------------------------------------------------- overrides
+def test_overrides_use_double_underscore_nesting_and_bad_ones_raise_input_error():
+    m = AgglomerationModel(
+        toy_scenario(), replicate_seed=1, world=toy_world(), firms__initial_count=120
+    )
+    assert m.firms.n_alive == 120
+    m = AgglomerationModel(
+        toy_scenario(), replicate_seed=1, world=toy_world(), policy__delegation__C=0.9
+    )
+    assert m.policy.delegation[1] == pytest.approx(0.9)
+    with pytest.raises(InputError):
+        AgglomerationModel(toy_scenario(), world=toy_world(), firms__initial_count=-5)
+    with pytest.raises(InputError, match=r"policy\.delegation\.ZZ"):
+        AgglomerationModel(toy_scenario(policy={"delegation": {"ZZ": 0.5}}), world=toy_world())
+
+
+# ------------------------------------------------------------------------------------ baseline
+@pytest.fixture(scope="module")
+def baseline80():
+    m = AgglomerationModel(str(BASELINE), replicate_seed=2)
+    n0 = m.region_table()
+    m.run(80)
+    return m, n0
+
+
+def test_baseline_plausible_over_80_steps(baseline80):
+    m, n0 = baseline80
+    w = m.world
+    ratio = m.firms.n_alive / m.initial_firms
+    assert 0.5 <= ratio <= 3.0, ratio
+    final = m.region_table()
+    ftz = set(w.region_ids[w.region_type == "ftz"])
+    for name, idx in w.chains.items():
+        sectors = set(w.sector_ids[list(idx)])
+        per0 = n0[n0["sector"].isin(sectors)].groupby("region")["firms"].sum()
+        per1 = final[final["sector"].isin(sectors)].groupby("region")["firms"].sum()
+        # every chain has suppliers somewhere: every stage has live firms
+        by_sector = final[final["sector"].isin(sectors)].groupby("sector")["firms"].sum()
+        assert (by_sector > 0).all(), (name, by_sector)
+        # FTZ areas stay the largest clusters of their chains
+        if per0.idxmax() in ftz:
+            assert per1.idxmax() in ftz, (name, per1.sort_values().tail(3))
+        assert set(per1.sort_values().index[-2:]) & ftz, (name, per1.sort_values().tail(3))
+
+
+def test_baseline_accounts_balance(baseline80):
+    m, _ = baseline80
+    gaps = m.flow_balance()
+    assert gaps["intermediate_gap"] < 1e-9 and gaps["expenditure_gap"] < 1e-9
+
+
+def test_default_baseline_runs_in_seconds():
+    t0 = time.perf_counter()
+    m = AgglomerationModel(str(BASELINE), replicate_seed=1)
+    m.run(40)
+    elapsed = time.perf_counter() - t0
+    assert m.firms.n_alive > 1000
+    assert elapsed < 30.0, elapsed  # typically 2-5 s on a laptop core
+
+
+# ------------------------------------------------------------------------------------ mesa tools
+def test_runs_under_mesa_batch_run():
+    results = mesa.batch_run(
+        AgglomerationModel,
+        parameters={
+            "scenario": [str(BASELINE)],
+            "replicate_seed": [1, 2],
+            "firms__initial_count": 200,
+        },
+        max_steps=3,
+        number_processes=1,
+        data_collection_period=1,
+        display_progress=False,
+    )
+    df = pd.DataFrame(results)
+    assert set(df["replicate_seed"]) == {1, 2}
+    assert {"firms", "local_sourcing_share", "herfindahl_regions"} <= set(df.columns)
+    last = df.sort_values("Step").groupby("replicate_seed").tail(1)
+    assert (last["firms"] > 0).all()
+    assert last["firms"].nunique() == 2 or last["output"].nunique() == 2
