@@ -1,0 +1,118 @@
+"""`agglomeration run` and run_scenario: files written, summary content, exit codes on bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from agglomeration.cli import main
+
+BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    code = main(
+        [
+            "run",
+            str(BASELINE),
+            "--steps",
+            "4",
+            "--seed",
+            "3",
+            "--set",
+            "firms.initial_count=400",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    return out
+
+
+def test_run_writes_every_output(run_dir: Path):
+    for name in (
+        "timeseries.csv",
+        "regions.csv",
+        "firms.parquet",
+        "links.parquet",
+        "summary.json",
+        "map.png",
+        "timeseries.png",
+    ):
+        assert (run_dir / name).stat().st_size > 0, name
+    ts = pd.read_csv(run_dir / "timeseries.csv")
+    assert list(ts["step"]) == [0, 1, 2, 3, 4]
+    regions = pd.read_csv(run_dir / "regions.csv")
+    assert {"region", "sector", "firms", "employment", "output", "lq"} <= set(regions.columns)
+    firms = pd.read_parquet(run_dir / "firms.parquet")
+    assert regions["firms"].sum() == len(firms) == ts["firms"].iloc[-1]
+    links = pd.read_parquet(run_dir / "links.parquet")
+    assert {"buyer", "supplier", "value", "delivered_cost", "supplier_region"} <= set(links.columns)
+    assert set(links["buyer"]) <= set(firms["fid"])
+
+
+def test_summary_names_scenario_seed_steps_versions_and_metrics(run_dir: Path):
+    s = json.loads((run_dir / "summary.json").read_text())
+    assert s["scenario"] == "baseline" and s["seed"] == 3 and s["steps"] == 4
+    assert {"agglomeration", "mesa", "numpy", "python"} <= set(s["versions"])
+    assert s["metrics"]["firms"] > 0
+    assert 0 <= s["metrics"]["local_sourcing_share"] <= 1
+
+
+def test_run_prints_a_summary_table(tmp_path, capsys):
+    code = main(
+        [
+            "run",
+            str(BASELINE),
+            "--steps",
+            "1",
+            "--set",
+            "firms.initial_count=200",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+            "--no-figures",
+        ]
+    )
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "firms in FTZ areas" in text and "local sourcing share" in text
+    assert not (tmp_path / "map.png").exists()
+
+
+@pytest.mark.parametrize(
+    "extra, needle",
+    [
+        (["--set", "firms.initial_count=-3"], "initial_count"),
+        (["--set", "policy.replication_rate"], "KEY=VALUE"),
+        (["--set", "behaviour.no_such_field=1"], "no_such_field"),
+        (["--steps", "-2"], "--steps"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message_naming_the_field(tmp_path, capsys, extra, needle):
+    code = main(["run", str(BASELINE), "--out", str(tmp_path), "--quiet", *extra])
+    assert code == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_missing_scenario_exits_2(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "nope.toml"), "--quiet"]) == 2
+
+
+def test_run_scenario_same_seed_same_results(tmp_path):
+    from agglomeration.runone import run_scenario
+
+    a = run_scenario(
+        BASELINE, steps=3, seed=9, overrides={"firms.initial_count": 300}, progress=False
+    )
+    b = run_scenario(
+        BASELINE, steps=3, seed=9, overrides={"firms.initial_count": 300}, progress=False
+    )
+    assert a["summary"]["metrics"] == b["summary"]["metrics"]
+    pd.testing.assert_frame_equal(a["model"].series_frame(), b["model"].series_frame())
