@@ -357,3 +357,66 @@ def test_shards_partition_the_runs_and_complete_the_store(tmp_path, reference):
     assert (out / "tables" / "runs.parquet").exists()
     _assert_same(reference[1], _tables(out))
     assert cli.main(["batch", str(p), "--out", str(out), "--shard", "3/3"]) == 2
+
+
+GRID = """
+name = "grid"
+scenario = "scenario/baseline.toml"
+replicates = 1
+seed = 5
+steps = 1
+[overrides]
+"firms.initial_count" = 60
+[design]
+kind = "grid"
+[design.parameters."policy.replication_rate"]
+values = VALUES
+[output]
+regions = false
+"""
+
+
+def test_grid_extension_runs_only_new_points_and_design_is_stored(tmp_path):
+    out = tmp_path / "out"
+    s1 = run_experiment(
+        _exp_file(tmp_path, GRID.replace("VALUES", "[0.05, 0.1]")),
+        out,
+        executor="serial",
+        progress=False,
+    )
+    assert s1.done == 2
+    ran: list[str] = []
+    s2 = run_experiment(
+        _exp_file(tmp_path, GRID.replace("VALUES", "[0.05, 0.1, 0.2]")),
+        out,
+        executor="serial",
+        progress=False,
+        on_result=lambda r: ran.append(r["run_id"]),
+    )
+    assert (s2.skipped, s2.done) == (2, 1)
+    res = load_results(out)
+    runs = res["runs"]
+    assert runs.loc[runs["run_id"].isin(ran), "policy.replication_rate"].tolist() == [0.2]
+    assert res["design"]["policy.replication_rate"].tolist() == [0.05, 0.1, 0.2]
+    assert res.manifest["design"]["kind"] == "grid" and res.manifest["n_runs"] == 3
+    assert "regions" not in [p.name for p in (out / "parts").iterdir()]
+
+
+def test_lhs_with_another_sample_size_is_refused(tmp_path):
+    lhs = GRID.replace('kind = "grid"', 'kind = "lhs"\nsamples = SAMPLES').replace(
+        "values = VALUES", "bounds = [0.01, 0.2]"
+    )
+    out = tmp_path / "out"
+    s = run_experiment(
+        _exp_file(tmp_path, lhs.replace("SAMPLES", "2")), out, executor="serial", progress=False
+    )
+    assert s.done == 2
+    runs = load_results(out)["runs"]
+    assert runs["policy.replication_rate"].between(0.01, 0.2).all() and runs["point"].tolist() == [
+        0,
+        1,
+    ]
+    with pytest.raises(ResultStoreError, match="would drop 2 of the 2 runs"):
+        run_experiment(
+            _exp_file(tmp_path, lhs.replace("SAMPLES", "3")), out, executor="serial", progress=False
+        )
