@@ -126,7 +126,8 @@ class AgglomerationModel(mesa.Model):
         **overrides: Any,
     ) -> None:
         scenario = self._resolve_scenario(scenario, overrides)
-        self.scenario = scenario
+        #: the agglomeration Scenario this model runs (``model.scenario`` is reserved by mesa 3.5)
+        self.spec = scenario
         if isinstance(rng, np.random.Generator) and replicate_seed is None:
             super().__init__(rng=rng)
             self.seed_used = None
@@ -176,7 +177,7 @@ class AgglomerationModel(mesa.Model):
     def _setup(self) -> None:
         w = self.world
         R, S = w.n_regions, w.n_sectors
-        src = getattr(self.scenario, "source_path", None)
+        src = getattr(self.spec, "source_path", None)
         self.policy = policy_mod.initial_policy(w, self.pp, file=src)
         self.conn = np.zeros(R)
         self.fixed_cost = np.asarray(w.fixed_cost, dtype=float).copy()

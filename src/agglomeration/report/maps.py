@@ -52,7 +52,7 @@ def _place_coords(model) -> dict[str, tuple[float, float]]:
     coords = {
         str(r): (float(x), float(y)) for r, x, y in zip(world.region_ids, world.lon, world.lat)
     }
-    data = getattr(getattr(model, "scenario", None), "data", None)
+    data = getattr(getattr(model, "spec", None), "data", None)
     for table, key in (("gateways", "gateway_id"), ("hubs", "hub_id")):
         for rec in getattr(data, table, None) or ():
             pid = getattr(rec, key, None)
