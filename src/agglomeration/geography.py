@@ -323,7 +323,7 @@ class LogisticsNetwork:
         # edge lookup for path accounting (cheapest parallel edge per sector)
         for s in range(S):
             w = self._emoney + self.vot[s] * self._ehours
-            w = np.maximum(w, 1e-9)  # zero-weight edges would vanish from the sparse graph
+            # explicit zeros in a scipy sparse matrix are edges for csgraph (no epsilon needed)
             order = np.lexsort((w, self._ev, self._eu))
             first = np.ones(len(order), bool)
             first[1:] = (self._eu[order][1:] != self._eu[order][:-1]) | (
@@ -375,7 +375,7 @@ class LogisticsNetwork:
                     for u, v in zip(self._eu, self._ev)
                 ]
             ) & ((self._emode == allowed) | (self._emode == -1))
-        w = np.maximum(self._ekm, 1e-9)[mode_ok]
+        w = self._ekm[mode_ok]
         graph = csr_matrix((w, (self._eu[mode_ok], self._ev[mode_ok])), shape=(n, n))
         dist = dijkstra(graph, directed=True, indices=outs)
         km = dist[:, ins]
