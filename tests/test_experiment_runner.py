@@ -420,3 +420,13 @@ def test_lhs_with_another_sample_size_is_refused(tmp_path):
         run_experiment(
             _exp_file(tmp_path, lhs.replace("SAMPLES", "3")), out, executor="serial", progress=False
         )
+
+
+def test_any_concurrent_futures_executor_can_be_supplied(tmp_path, reference):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        s = run_experiment(_exp_file(tmp_path), tmp_path / "out", executor=pool, progress=False)
+        assert (s.done, s.failed) == (6, 0)
+        assert pool.submit(int, "3").result() == 3  # still usable: the runner does not shut it down
+    _assert_same(reference[1], _tables(tmp_path / "out"))
