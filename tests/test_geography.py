@@ -267,3 +267,55 @@ def test_world_from_arrays_by_hand():
     assert w.labour_share[0] == 1.0 and w.n_markets == 2
     with pytest.raises(InputError):
         World.from_arrays(region_ids=["A", "B"], sector_ids=["m"], sigma=0.5, tau=tau)
+
+
+def test_faster_road_lowers_time_sensitive_costs_most():
+    base = load_scenario(BASELINE)
+    fast = base.with_overrides({"logistics.speed_multiplier.road": 2.0})
+    w0, w1 = build_world(base), build_world(fast)
+    assert (w1.gen_cost <= w0.gen_cost + 1e-9).all()
+    wz, lj = w0.market_index("WZ"), w0.market_index("LJ")
+    el, mat = w0.sector_index("electronics"), w0.sector_index("materials")
+    saving = w0.gen_cost[wz, lj] - w1.gen_cost[wz, lj]
+    assert saving[el] > saving[mat] >= 0
+
+
+# ----------------------------------------------------------------------------- random networks
+hypothesis = pytest.importorskip("hypothesis")
+st = hypothesis.strategies
+
+
+@hypothesis.settings(max_examples=40, deadline=None)
+@hypothesis.given(
+    n=st.integers(3, 6),
+    seed=st.integers(0, 10_000),
+    vot_cost=st.floats(0.0, 0.05),
+)
+def test_random_networks_triangle_and_link_removal(n, seed, vot_cost):
+    rng = np.random.default_rng(seed)
+    ids = [f"P{i}" for i in range(n)]
+    modes = [
+        mode("road", 0.5, speed=50),
+        mode("rail", 0.15, speed=30, end_fee=20, transship_fee=30),
+    ]
+    places = {p: ("road", "rail") if rng.random() < 0.5 else ("road",) for p in ids}
+    links = [link(ids[i], ids[i + 1], "road", float(rng.uniform(10, 300))) for i in range(n - 1)]
+    for i in range(n):
+        for j in range(i + 2, n):
+            if rng.random() < 0.4:
+                links.append(link(ids[i], ids[j], "road", float(rng.uniform(10, 500))))
+            if "rail" in places[ids[i]] and "rail" in places[ids[j]] and rng.random() < 0.5:
+                links.append(link(ids[i], ids[j], "rail", float(rng.uniform(10, 500))))
+    sec = sector(value_density=50_000, time_cost=vot_cost)
+    net = LogisticsNetwork(ids, places, modes, links, [sec])
+    c = net.gen_cost[:, :, 0]
+    assert np.allclose(c, c.T)
+    assert (c[:, None, :] <= c[:, :, None] + c[None, :, :] + 1e-9).all()
+    # a route's cost is the sum of its legs' money and time at the sector's value of time
+    r = net.route(ids[0], ids[-1], 0)
+    assert r.cost == pytest.approx(r.money + net.vot[0] * r.hours)
+    # removing any extra (non-chain) link never lowers a cost
+    if len(links) > n - 1:
+        k = int(rng.integers(n - 1, len(links)))
+        net2 = LogisticsNetwork(ids, places, modes, links[:k] + links[k + 1 :], [sec])
+        assert (net2.gen_cost >= net.gen_cost - 1e-9).all()
