@@ -258,7 +258,7 @@ def test_sigkill_mid_batch_then_resume_matches_uninterrupted(tmp_path):
     finished_before = store.listed("runs")
     assert 0 < len(finished_before) < 10
 
-    s = run_experiment(exp_path, out, workers=2, resume=True, progress=False)
+    s = run_experiment(exp_path, out, executor="serial", resume=True, progress=False)
     assert s.skipped == len(finished_before) and s.done == 10 - len(finished_before) and s.complete
 
     ref = tmp_path / "ref"
