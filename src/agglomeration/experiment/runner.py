@@ -725,10 +725,10 @@ def _execute(
     else:
         pool = _LocalPool(n_workers, start_method)
     limit = max_in_flight or 2 * pool.capacity()
+    checked = time.monotonic()
     queue: deque[RunTask] = deque(todo)
-    suspects: deque[RunTask] = (
-        deque()
-    )  # in flight when a worker process died: retried one at a time
+    # runs in flight when a worker process died: retried one at a time
+    suspects: deque[RunTask] = deque()
     in_flight: dict[cf.Future, RunTask] = {}
     ex = pool.executor
     try:
@@ -737,10 +737,13 @@ def _execute(
                 task = suspects.popleft()
                 in_flight[ex.submit(execute_run, task)] = task
             elif not suspects:
+                if max_in_flight is None and time.monotonic() - checked > 5.0:
+                    # a dask / jobqueue cluster grows after the start: follow its thread count
+                    limit, checked = 2 * pool.capacity(), time.monotonic()
                 while queue and len(in_flight) < limit:
                     task = queue.popleft()
                     in_flight[ex.submit(execute_run, task)] = task
-            done, _ = cf.wait(list(in_flight), return_when=cf.FIRST_COMPLETED)
+            done, _ = cf.wait(list(in_flight), timeout=5.0, return_when=cf.FIRST_COMPLETED)
             broken = False
             for fut in done:
                 task = in_flight.pop(fut)
