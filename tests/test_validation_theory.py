@@ -115,3 +115,18 @@ def test_simulate_long_run_share_rejects_bad_input():
         simulate_long_run_share("footloose_capital", 5.0, 0.4, 1.5)
     with pytest.raises(InputError, match="firms"):
         simulate_long_run_share("footloose_capital", 5.0, 0.4, 0.5, firms=1)
+
+
+def test_periphery_entry_subsidy_sorts_low_productivity_firms_to_the_periphery():
+    """Baldwin & Okubo (2006): the subsidy moves firms to the periphery, mostly low-productivity ones,
+    while the most productive firms stay in the core."""
+    from agglomeration.validation import sorting_check
+
+    small = {"firms.initial_count": 400}
+    base = sorting_check(0.0, steps=60, replicate_seed=0, overrides=small)
+    sub = sorting_check(1.0, steps=60, replicate_seed=0, overrides=small)
+    assert sub["core_share"] < base["core_share"] - 0.1
+    assert sub["entrant_log_z_periphery"] < sub["entrant_log_z_core"] - 0.1
+    gap = lambda r: r["mean_log_z_core"] - r["mean_log_z_periphery"]  # noqa: E731
+    assert gap(sub) > gap(base)
+    assert sub["top_decile_core_share"] > sub["core_share"] + 0.2

@@ -220,36 +220,36 @@ def cp_real_wage_gap(lam: float, sigma: float, mu: float, phi: float) -> float:
     """``omega_1 - omega_2`` in the Krugman core-periphery short-run equilibrium (FKV eqs 5.1-5.4).
 
     Manufacturing workers total mu (share ``lam`` in region 1), farmers 1 - mu split 1/2-1/2 at wage 1.
-    Nominal wages are the fixed point of ``w_1 = [Y_1 G_1^(sigma-1) + Y_2 G_2^(sigma-1) T^(1-sigma)]^(1/sigma)``,
-    solved by damped iteration; ``omega_r = w_r G_r^(-mu)``.
+    Nominal wages solve ``w_1 = [Y_1 G_1^(sigma-1) + Y_2 G_2^(sigma-1) T^(1-sigma)]^(1/sigma)`` (and
+    symmetrically), with ``Y_r = mu lam_r w_r + (1-mu)/2`` and
+    ``G_1^(1-sigma) = lam w_1^(1-sigma) + (1-lam)(w_2 T)^(1-sigma)``; solved for log wages with
+    :func:`scipy.optimize.fsolve`.  Real wages ``omega_r = w_r G_r^(-mu)``.
     """
-    lam = float(lam)
-    w = np.ones(2)
-    n = np.array([lam, 1.0 - lam])
-    for _ in range(20000):
-        y = mu * n * w + (1 - mu) / 2
-        g = np.array(
-            [
-                n[0] * w[0] ** (1 - sigma) + n[1] * w[1] ** (1 - sigma) * phi,
-                n[0] * w[0] ** (1 - sigma) * phi + n[1] * w[1] ** (1 - sigma),
-            ]
-        )  # G_r^(1-sigma)
-        gi = 1.0 / g  # G_r^(sigma-1)
-        w_new = np.array(
-            [y[0] * gi[0] + y[1] * gi[1] * phi, y[0] * gi[0] * phi + y[1] * gi[1]]
-        ) ** (1.0 / sigma)
-        if np.max(np.abs(w_new - w)) < 1e-14:
-            w = w_new
-            break
-        w = 0.5 * w + 0.5 * w_new
-    g = np.array(
-        [
-            n[0] * w[0] ** (1 - sigma) + n[1] * w[1] ** (1 - sigma) * phi,
-            n[0] * w[0] ** (1 - sigma) * phi + n[1] * w[1] ** (1 - sigma),
-        ]
-    )
-    G = g ** (1.0 / (1.0 - sigma))
-    omega = w * G ** (-mu)
+    from scipy.optimize import fsolve
+
+    n = np.array([float(lam), 1.0 - float(lam)])
+    trade = np.array([[1.0, phi], [phi, 1.0]])
+
+    def parts(logw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        w = np.exp(logw)
+        g = trade @ (n * w ** (1.0 - sigma))  # G_r^(1-sigma)
+        y = mu * n * w + (1.0 - mu) / 2.0
+        return w, g, y
+
+    def resid(logw: np.ndarray) -> np.ndarray:
+        _, g, y = parts(logw)
+        rhs = trade @ (y / g)  # sum_s Y_s G_s^(sigma-1) phi_rs
+        return sigma * logw - np.log(rhs)
+
+    logw, _info, _ier, msg = fsolve(resid, np.zeros(2), xtol=1e-12, full_output=True)
+    if (
+        np.max(np.abs(resid(logw))) > 1e-9
+    ):  # ier != 1 alone only means "slow progress" at machine precision
+        raise ArithmeticError(
+            f"core-periphery wage equations not solved at lam={lam}, phi={phi}: {msg}"
+        )
+    w, g, _ = parts(logw)
+    omega = w * g ** (mu / (sigma - 1.0))  # G^(-mu) = (G^(1-sigma))^(mu/(sigma-1))
     return float(omega[0] - omega[1])
 
 
