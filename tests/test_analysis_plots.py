@@ -70,7 +70,7 @@ def test_plot_command_draws_every_batch_figure(batch, tmp_path, capsys):
 def test_compare_on_the_real_batch_pairs_by_seed(batch, capsys):
     assert cli_main(["compare", str(batch), "--metrics", "firms", "connected_firm_share"]) == 0
     text = capsys.readouterr().out
-    assert "deleg - baseline" in text and "paired t" in text
+    assert "| deleg" in text and "paired t" in text
 
 
 def test_plot_command_on_a_single_run_directory(tmp_path):

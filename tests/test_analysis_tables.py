@@ -99,7 +99,7 @@ def test_compare_command_prints_and_exports(tmp_path, capsys):
     text = capsys.readouterr().out
     assert code == 0
     assert "Comparison against 'baseline'" in text and "Replication advice" in text
-    assert "delegation - baseline" in text
+    assert "| delegation" in text and "(baseline)" in text
     assert out.read_text().startswith("\\begin{tabular}")
     for name in ("comparisons", "summary", "advice"):
         assert (tmp_path / f"cmp_{name}.tex").exists()

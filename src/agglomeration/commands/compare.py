@@ -7,7 +7,8 @@ otherwise; effect sizes (Cohen's d, or d_z when paired, and Cliff's delta); Holm
 all comparisons.  Replication advice: the CI half-width reached, and with --precision P the replicates
 needed for a half-width of P x |mean| (relative, the default) or P in the metric's unit (--absolute).
 
-Prints the publication (wide) table and the replication advice.  --out FILE writes the wide table to FILE
+Prints one row per variant and metric and the replication advice.  --out FILE writes the publication
+(wide: one row per metric) table to FILE
 and the long tables next to it (FILE_comparisons, FILE_summary, FILE_advice; one sheet each for .xlsx).
 --table-csv FILE writes the per-step series in the BehaviorSpace "table" layout (one row per run x step,
 parameters as columns).  See docs/ANALYSIS.md.
@@ -18,6 +19,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+import pandas as pd
 
 from agglomeration.errors import InputError
 
@@ -85,6 +88,44 @@ def parameter_columns(results) -> list[str]:
     return parameter_columns_from_manifest(getattr(results, "manifest", None))
 
 
+def readable_table(result) -> pd.DataFrame:
+    """Terminal table: per-variant means, then one row per (metric, variant) comparison."""
+    fmt = "{:.3g}".format
+    rows = []
+    summary = result.summary.set_index(["variant", "metric"])
+    comps = result.comparisons.set_index(["variant", "metric"])
+    for metric in result.metrics:
+        for variant in summary.index.get_level_values(0).unique():
+            if (variant, metric) not in summary.index:
+                continue
+            s = summary.loc[(variant, metric)]
+            row = {
+                "metric": metric,
+                "variant": variant,
+                "n": int(s["n"]),
+                "mean [95% CI]": f"{fmt(s['mean'])} [{fmt(s['ci_low'])}, {fmt(s['ci_high'])}]",
+            }
+            if (variant, metric) in comps.index:
+                c = comps.loc[(variant, metric)]
+                row["diff [95% CI]"] = (
+                    f"{fmt(c['diff'])} [{fmt(c['diff_ci_low'])}, {fmt(c['diff_ci_high'])}]"
+                )
+                row["p (Holm)"] = _p(c["p_t_holm"])
+                row["p rank (Holm)"] = _p(c["p_rank_holm"])
+                row["effect"] = "" if pd.isna(c["effect"]) else f"{c['effect']:.2f}"
+                row["delta"] = "" if pd.isna(c["cliffs_delta"]) else f"{c['cliffs_delta']:.2f}"
+            else:
+                row["diff [95% CI]"] = "(baseline)"
+            rows.append(row)
+    return pd.DataFrame(rows).fillna("")
+
+
+def _p(p: float) -> str:
+    if pd.isna(p):
+        return "NA"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def main(args: argparse.Namespace) -> int:
     """Run the comparison and print / export its tables."""
     from agglomeration.experiment.compare import compare
@@ -114,16 +155,24 @@ def main(args: argparse.Namespace) -> int:
     where = f"at step {args.at_step}" if args.at_step is not None else "final metrics"
     out = sys.stdout
     out.write(f"Comparison against '{result.baseline}' ({where}; 95% confidence intervals)\n\n")
-    out.write(to_markdown(result.wide()))
+    out.write(to_markdown(readable_table(result)))
     if not result.comparisons.empty:
-        kinds = sorted(set(result.comparisons["t_test"]))
-        out.write(f"\np (Holm): {', '.join(kinds)} test, Holm-adjusted over all rows.\n")
+        kinds = sorted(set(result.comparisons["t_test"]) | set(result.comparisons["rank_test"]))
+        out.write(
+            f"\ntests: {', '.join(kinds)}; p values Holm-adjusted over all rows; "
+            "effect: d_z (paired) or Cohen's d; delta: Cliff's delta.\n"
+        )
     adv = result.advice
     cols = ["variant", "metric", "n", "half_width", "relative_half_width"]
     if args.precision is not None:
         cols += ["target_half_width", "replicates_needed"]
-    out.write("\nReplication advice\n\n")
-    out.write(to_markdown(adv[cols], digits=3))
+    out.write(
+        "\nReplication advice (95% CI half-width reached; replicates needed for the target)\n\n"
+    )
+    adv = adv[cols].copy()
+    if "replicates_needed" in adv.columns:
+        adv["replicates_needed"] = adv["replicates_needed"].round().astype("Int64")
+    out.write(to_markdown(adv, digits=3))
     for note in result.notes:
         out.write(f"note: {note}\n")
     if args.out:

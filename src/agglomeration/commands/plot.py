@@ -88,7 +88,12 @@ def _run_figures(run_dir: Path, out: Path, args: argparse.Namespace) -> list[Pat
 
 def _batch_figures(path: Path, out: Path, args: argparse.Namespace) -> list[Path]:
     from agglomeration.commands.compare import open_results, parameter_columns
-    from agglomeration.experiment.compare import compare, successful_runs
+    from agglomeration.experiment.compare import (
+        _did_you_mean,
+        compare,
+        metric_columns,
+        successful_runs,
+    )
     from agglomeration.report import plots
 
     results = open_results(path, purpose="plot")
@@ -98,8 +103,6 @@ def _batch_figures(path: Path, out: Path, args: argparse.Namespace) -> list[Path
     variants = list(pd.unique(runs["variant"].astype(str)))
     baseline = args.baseline or ("baseline" if "baseline" in variants else variants[0])
     if baseline not in variants:
-        from agglomeration.experiment.compare import _did_you_mean
-
         raise InputError(
             f"unknown variant {baseline!r}{_did_you_mean(baseline, variants)}",
             file=path,
@@ -114,12 +117,25 @@ def _batch_figures(path: Path, out: Path, args: argparse.Namespace) -> list[Path
     overrides = {**(experiment.get("overrides") or {}), **overrides}
     coords, logistics, spy = _geography(args.scenario or experiment.get("scenario"), overrides)
     series = results["series"]
+    params = parameter_columns(results)
+    run_metrics = metric_columns(runs, params)
+    final_metrics = None
+    if args.metrics:
+        known = set(run_metrics) | set(metric_columns(series))
+        for m in args.metrics:
+            if m not in known:
+                raise InputError(
+                    f"unknown metric {m!r}{_did_you_mean(m, sorted(known))}",
+                    file=path,
+                    field="--metrics",
+                )
+        final_metrics = [m for m in args.metrics if m in run_metrics] or None
     if not series.empty and "step" in series.columns:
         written += plots.plot_timeseries(
             series, runs, out, metrics=args.metrics, steps_per_year=spy
         )
     if len(variants) > 1:
-        cmp = compare(runs, baseline=baseline, parameter_columns=parameter_columns(results))
+        cmp = compare(runs, baseline=baseline, metrics=final_metrics, parameter_columns=params)
         written += plots.plot_forest(cmp.comparisons, out)
     regions = results["regions"]
     if not regions.empty and "lq" in regions.columns:
@@ -143,7 +159,9 @@ def _batch_figures(path: Path, out: Path, args: argparse.Namespace) -> list[Path
         from agglomeration.commands.sensitivity import design_of
         from agglomeration.experiment.sensitivity import sensitivity
 
-        table = sensitivity(results["runs"], design_of(results, str(path)), source=str(path))
+        table = sensitivity(
+            results["runs"], design_of(results, str(path)), metrics=final_metrics, source=str(path)
+        )
         written += plots.plot_sensitivity(table, out)
     return written
 

@@ -22,7 +22,8 @@ raises :class:`InputError` naming how many points are missing, so the user can r
 Outputs are long tables, one row per metric x parameter:
 
 - Sobol: ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` (``_conf`` = half-width of SALib's bootstrap CI at
-  the confidence level) plus ``S1_low/S1_high/ST_low/ST_high``.
+  the confidence level) plus ``S1_low/S1_high/ST_low/ST_high``.  A metric that is constant over the
+  design has no variance to apportion: its indices are NaN.
 - Morris: ``mu``, ``mu_star``, ``mu_star_conf``, ``sigma`` (in the metric's unit per unit of the
   normalised parameter range, as SALib computes them).
 """
@@ -224,6 +225,8 @@ def sobol_indices(
                     conf_level=conf_level,
                     seed=_salib_seed(seed),
                 )
+            if not np.ptp(y[:, j]) > 0:  # constant output: variance shares are undefined
+                res = {k: np.full(len(names), np.nan) for k in ("S1", "S1_conf", "ST", "ST_conf")}
             f = pd.DataFrame(
                 {
                     "metric": metric,

@@ -214,12 +214,19 @@ def _timeseries_page(mean, sd, n, metrics, variants, steps_per_year, out_dir, st
 
 
 def plot_forest(
-    comparisons: pd.DataFrame, out_dir: str | Path, *, stem: str = "forest", relative: bool = True
+    comparisons: pd.DataFrame,
+    out_dir: str | Path,
+    *,
+    stem: str = "forest",
+    relative: bool = True,
+    per_page: int = 12,
 ) -> list[Path]:
     """Forest plot: difference of each variant from the baseline per metric, with its 95 % CI.
 
     ``comparisons`` is :attr:`Comparison.comparisons`.  ``relative=True`` plots % of the baseline mean
-    (needs ``diff_pct``) so metrics with different units share one axis.
+    so metrics with different units share one axis; metrics whose baseline mean is 0 cannot be shown
+    that way and are listed under the plot.  More than ``per_page`` metrics are split over several
+    figures ``<stem>_1``, ``<stem>_2``, ...
     """
     if comparisons.empty:
         raise InputError("no comparisons to plot (only one variant?)", field="variants")
@@ -235,6 +242,27 @@ def plot_forest(
     else:
         c["x"], c["lo"], c["hi"] = c["diff"], c["diff_ci_low"], c["diff_ci_high"]
         xlabel = f"difference from {c['baseline'].iloc[0]} (metric units)"
+    shown = c.groupby("metric", sort=False)["x"].transform(lambda x: np.isfinite(x).any())
+    dropped = list(pd.unique(c.loc[~shown, "metric"]))
+    c = c.loc[shown]
+    if c.empty:
+        raise InputError("no metric with a finite difference to plot", field="metrics")
+    metrics = list(pd.unique(c["metric"]))
+    pages = [metrics[i : i + per_page] for i in range(0, len(metrics), per_page)]
+    written: list[Path] = []
+    for k, page in enumerate(pages, start=1):
+        note = ""
+        if dropped and k == len(pages):
+            why = "baseline mean is 0" if relative else "no finite difference"
+            note = f"Not shown ({why}): {', '.join(m.replace('_', ' ') for m in dropped)}."
+        name = stem if len(pages) == 1 else f"{stem}_{k}"
+        written += _forest_page(
+            c.loc[c["metric"].isin(page)], xlabel, note, relative, out_dir, name
+        )
+    return written
+
+
+def _forest_page(c, xlabel, note, relative, out_dir, stem) -> list[Path]:
     metrics = list(pd.unique(c["metric"]))
     variants = list(pd.unique(c["variant"]))
     nv = len(variants)
@@ -278,6 +306,8 @@ def plot_forest(
                   ncol=min(nv, 4))  # fmt: skip
         ax.set_title("Difference from baseline with 95% confidence interval")
         fig.tight_layout()
+        if note:
+            fig.text(0.01, 0.0, note, fontsize=7.5, color="0.3", va="top", ha="left", wrap=True)
         return _save(fig, out_dir, stem)
 
 
@@ -607,19 +637,50 @@ def plot_supplier_network(
 
 
 def plot_sensitivity(
-    table: pd.DataFrame, out_dir: str | Path, *, stem: str = "sensitivity"
+    table: pd.DataFrame, out_dir: str | Path, *, stem: str = "sensitivity", per_page: int = 6
 ) -> list[Path]:
     """Bar charts of Sobol S1/ST (or Morris mu*/sigma) per parameter with CI whiskers, one panel per
-    metric.  ``table`` is the output of :func:`agglomeration.experiment.sensitivity.sensitivity`
-    (the per-replicate form is averaged over replicates first)."""
+    metric (and variant, if the table has several).  ``table`` is the output of
+    :func:`agglomeration.experiment.sensitivity.sensitivity` (the per-replicate form is averaged over
+    replicates first).  Metrics whose indices are all undefined (a constant output) are listed under the
+    plot; more than ``per_page`` panels are split over ``<stem>_1``, ``<stem>_2``, ..."""
     if table.empty:
         raise InputError("empty sensitivity table", field="sensitivity")
     sobol = "S1" in table.columns
+    table = table.copy()
+    if "variant" in table.columns and table["variant"].nunique() > 1:
+        table["metric"] = table["variant"].astype(str) + ": " + table["metric"].astype(str)
     if "replicate" in table.columns:
-        num = table.select_dtypes("number").columns.drop("replicate")
-        table = table.groupby(["metric", "parameter"], sort=False)[list(num)].mean().reset_index()
+        num = [c for c in table.select_dtypes("number").columns if c != "replicate"]
+        table = table.groupby(["metric", "parameter"], sort=False)[num].mean().reset_index()
+    main_col = "ST" if sobol else "mu_star"
+    defined = table.groupby("metric", sort=False)[main_col].transform(
+        lambda x: np.isfinite(x).any()
+    )
+    dropped = list(pd.unique(table.loc[~defined, "metric"]))
+    table = table.loc[defined]
+    if table.empty:
+        raise InputError("every metric is constant over the design: no indices", field="metrics")
     metrics = list(pd.unique(table["metric"]))
+    pages = [metrics[i : i + per_page] for i in range(0, len(metrics), per_page)]
+    written: list[Path] = []
+    for k, page in enumerate(pages, start=1):
+        note = ""
+        if dropped and k == len(pages):
+            note = "Not shown (constant output, indices undefined): " + ", ".join(dropped) + "."
+        name = stem if len(pages) == 1 else f"{stem}_{k}"
+        written += _sensitivity_page(
+            table.loc[table["metric"].isin(page)], page, sobol, note, out_dir, name
+        )
+    return written
+
+
+def _sensitivity_page(table, metrics, sobol, note, out_dir, stem) -> list[Path]:
     params = list(pd.unique(table["parameter"]))
+    # a dotted prefix shared by every parameter ("behaviour.") goes into the axis label
+    heads = {str(p).rpartition(".")[0] for p in params}
+    prefix = next(iter(heads)) + "." if len(heads) == 1 and next(iter(heads)) else ""
+    shown = [str(p)[len(prefix) :] for p in params]
     with plt.rc_context(STYLE):
         fig, axes = _grid(len(metrics), ncols=2, row_height=0.35 * len(params) + 1.2)
         for ax, metric in zip(axes, metrics):
@@ -640,17 +701,21 @@ def plot_sensitivity(
                         error_kw={"elinewidth": 0.8, "ecolor": "0.2"})  # fmt: skip
                 ax.barh(y + h / 2, t["sigma"], height=h, color=PALETTE[1], label="sigma")
                 ax.set_xlabel(f"elementary effect ({metric_unit(metric)} per parameter range)")
-            ax.set_yticks(y, [str(p) for p in params])
+            ax.set_yticks(y, shown)
             ax.invert_yaxis()
+            if prefix:
+                ax.set_ylabel(f"parameter ({prefix}*)")
             ax.set_title(metric.replace("_", " "))
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="upper center", ncol=2, frameon=False,
                    bbox_to_anchor=(0.5, 1.0))  # fmt: skip
         fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))
-        note = "whiskers: 95% bootstrap confidence interval (SALib)"
+        caption = "whiskers: 95% bootstrap confidence interval (SALib)"
         if not sobol:
-            note = "whiskers: 95% bootstrap confidence interval of mu* (SALib)"
-        fig.text(0.5, -0.005, note, ha="center", va="top", fontsize=8)
+            caption = "whiskers: 95% bootstrap confidence interval of mu* (SALib)"
+        if note:
+            caption += "\n" + note
+        fig.text(0.5, -0.005, caption, ha="center", va="top", fontsize=8, wrap=True)
         return _save(fig, out_dir, stem)
 
 
