@@ -45,7 +45,7 @@ overrides = { "policy.delegation.connected" = 0.9 }
 [output]
 series_every = 2
 links = true
-firms_at = [0, 4]
+firms_at = [0, -1]
 """
 
 BAD_SEED = replicate_seed(SEED, 1).seed

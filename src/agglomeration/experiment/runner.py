@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import difflib
 import importlib
 import multiprocessing
 import os
@@ -198,9 +199,43 @@ def plan_runs(exp: Experiment, out: str | Path = ".") -> Plan:
                     )
                     tasks[rid] = ((r, vi, p), task)
     ordered = [t for _, t in sorted(tasks.values(), key=lambda kt: kt[0])]
+    late = [
+        s for s in exp.output.firms_at if any(not -t.steps - 1 <= s <= t.steps for t in ordered)
+    ]
+    if late:
+        raise InputError(
+            f"firm snapshot steps {late} are outside 0..steps (or -steps-1..-1) of some runs",
+            file=file,
+            field="output.firms_at",
+        )
+    if ordered and (exp.output.metrics is not None or exp.output.series_metrics is not None):
+        _preflight_outputs(exp, base, ordered[0], file)
     return Plan(
         rows=pd.DataFrame(rows), tasks=ordered, design=design, base_fingerprint=base.fingerprint()
     )
+
+
+def _preflight_outputs(exp: Experiment, base: Any, task: RunTask, file: str | None) -> None:
+    """Check ``output.metrics`` / ``output.series_metrics`` names on one model before the batch starts
+    (a misspelt metric would otherwise fail every run)."""
+    cls = resolve_model_class(task.model)
+    scen = base.with_overrides(task.overrides) if task.overrides else base
+    model = cls(scen, replicate_seed=task.seed)
+    checks = (
+        ("metrics", exp.output.metrics, lambda: list(model.headline_metrics())),
+        ("series_metrics", exp.output.series_metrics, lambda: list(model.series_frame().columns)),
+    )
+    for name, wanted, available in checks:
+        if wanted is None:
+            continue
+        have = available()
+        for m in wanted:
+            if m not in have:
+                close = difflib.get_close_matches(m, have, n=1)
+                hint = (
+                    f"; did you mean {close[0]!r}?" if close else f"; available: {', '.join(have)}"
+                )
+                raise InputError(f"unknown metric {m!r}{hint}", file=file, field=f"output.{name}")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -232,7 +267,8 @@ def _simulate(task: RunTask) -> dict[str, pd.DataFrame | dict[str, float]]:
     model = cls(scen, replicate_seed=task.seed)
     try:
         snaps: list[pd.DataFrame] = []
-        firms_at = set(out.get("firms_at") or ())
+        # negative snapshot steps count from the end: -1 = the last step
+        firms_at = {s if s >= 0 else task.steps + 1 + s for s in out.get("firms_at") or ()}
         if 0 in firms_at:
             snaps.append(model.firms_frame().assign(step=0))
         for t in range(1, task.steps + 1):

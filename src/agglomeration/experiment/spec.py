@@ -33,7 +33,7 @@ File format (documented with examples in docs/EXPERIMENTS.md)::
     series_every = 1
     regions = true
     links = false
-    firms_at = [40]
+    firms_at = [0, -1]                     # -1 = the last step
     metrics = ["firms", "local_sourcing_share"]   # headline metrics kept in `runs` (default: all)
 """
 
@@ -189,7 +189,10 @@ class OutputSpec(_Strict):
     series: bool = Field(True, description="write the per-step model series")
     regions: bool = Field(True, description="write the final region x sector table")
     links: bool = Field(False, description="write the final supplier links")
-    firms_at: tuple[int, ...] = Field((), description="steps at which to snapshot the firm table")
+    firms_at: tuple[int, ...] = Field(
+        (),
+        description="steps at which to snapshot the firm table; -1 = the last step, -2 the one before",
+    )
     metrics: tuple[str, ...] | None = Field(
         None, description="headline metrics kept in the runs table (default: all)"
     )
@@ -200,9 +203,7 @@ class OutputSpec(_Strict):
     @field_validator("firms_at")
     @classmethod
     def _steps(cls, v: tuple[int, ...]) -> tuple[int, ...]:
-        if any(s < 0 for s in v):
-            raise ValueError("firm snapshot steps must be >= 0")
-        return tuple(sorted(set(v)))
+        return tuple(dict.fromkeys(v))
 
 
 class Experiment(_Strict):
