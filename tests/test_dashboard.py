@@ -214,6 +214,25 @@ def test_explorer_renders_steps_and_resets(scenario):
 
 
 @needs_viz
+@pytest.mark.slow
+def test_explorer_play_steps_until_paused(scenario):
+    import time
+
+    _box, rc = solara.render(dash.Explorer(scenario, 5), handle_error=False)
+    rc.find(ipyvuetify.Btn, children=["Play"]).widget.click()
+    deadline = time.monotonic() + 60
+    while _step_text(rc) in ("step 0", "step 1") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    rc.find(ipyvuetify.Btn, children=["Pause"]).widget.click()
+    time.sleep(3 * dash.PLAY_INTERVAL_S)  # a step in flight may still land
+    paused_at = _step_text(rc)
+    assert paused_at not in ("step 0", "step 1"), "Play did not advance the model"
+    time.sleep(4 * dash.PLAY_INTERVAL_S)
+    assert _step_text(rc) == paused_at, "the model kept stepping after Pause"
+    assert rc.find(ipyvuetify.Btn, children=["Play"])
+
+
+@needs_viz
 def test_explorer_slider_rebuilds_model_with_the_lever(scenario):
     _box, rc = solara.render(dash.Explorer(scenario, 5), handle_error=False)
     sliders = rc.find(ipyvuetify.Slider)

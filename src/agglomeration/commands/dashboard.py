@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -112,7 +113,20 @@ def main(args: argparse.Namespace) -> int:
         return 1
     env = {**os.environ, **prepare(args)}
     print(f"dashboard on http://{args.host}:{args.port}/  (Ctrl-C stops it)", flush=True)
+    proc = subprocess.Popen(server_command(args.host, int(args.port)), env=env)
+
+    def _stop(signum: int, frame: object) -> None:  # forward SIGTERM to the server
+        proc.terminate()
+
+    previous = signal.signal(signal.SIGTERM, _stop)
     try:
-        return subprocess.call(server_command(args.host, int(args.port)), env=env)
+        return proc.wait()
     except KeyboardInterrupt:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
