@@ -1,0 +1,303 @@
+"""Rerun one stored run of a batch from its manifest and check that it reproduces bit for bit.
+
+A result directory records everything needed to rerun any of its runs (docs/EXPERIMENTS.md): the resolved
+experiment (``manifest.json`` ``experiment``), the fingerprint of the base scenario including its data
+files (``base_scenario_fingerprint``), the model class, and per run the seed, steps and scenario
+fingerprint.  :func:`reproduce_run` rebuilds the experiment from the manifest, plans it again (so the run
+id, seed and resolved scenario are derived exactly as the batch derived them), runs the chosen run in
+this process into a temporary directory with the batch's own worker function, and compares every stored
+per-run table with the fresh one, column by column, bit for bit (float columns by their IEEE-754 bit
+patterns; NaN in the same places counts as equal only when the bits are equal).
+
+Columns that describe *how* a run was executed (wall time, host, pid, finish time, attempt) are not
+compared.  Nothing is written into the result directory.
+
+Why in this process and not in the batch's executor: one run is cheap, and identity across executors and
+worker counts is a separate, tested guarantee (tests/test_experiment_runner.py,
+tests/test_reliability_faults.py).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from agglomeration.errors import InputError, ResultStoreError
+from agglomeration.experiment.store import TABLES, ResultStore, environment_info
+
+__all__ = ["ReproduceReport", "compare_tables", "reproduce_run"]
+
+#: runs-table columns that legitimately differ between two executions of the same run
+_VOLATILE = frozenset(("wall_time_s", "host", "pid", "finished_at", "attempt"))
+
+
+@dataclass
+class ReproduceReport:
+    """Outcome of :func:`reproduce_run`.
+
+    ``match`` is True when every stored table of the run equals the fresh one bit for bit;
+    otherwise ``first_difference`` says where the first difference is (table, column, row, values).
+    ``rows`` gives the rows compared per table; ``environment_changes`` lists package versions that
+    differ from the ones recorded in the manifest (informative: a mismatch after an upgrade is expected).
+    """
+
+    results: Path
+    run_id: str
+    variant: str | None
+    replicate: int | None
+    seed: int
+    steps: int
+    match: bool
+    first_difference: str | None = None
+    rows: dict[str, int] = field(default_factory=dict)
+    environment_changes: list[str] = field(default_factory=list)
+    wall_time_s: float = 0.0
+
+    def summary(self) -> str:
+        """One line for the command line."""
+        what = f"run {self.run_id} (variant {self.variant}, replicate {self.replicate}, seed {self.seed}, {self.steps} steps)"
+        if self.match:
+            tables = ", ".join(f"{t} {n} rows" for t, n in self.rows.items())
+            return f"match: {what} reproduced bit for bit ({tables}) in {self.wall_time_s:.1f} s"
+        text = f"DIFFERENT: {what}: {self.first_difference}"
+        if self.environment_changes:
+            text += "; package versions differ from the batch: " + ", ".join(
+                self.environment_changes
+            )
+        return text
+
+
+# ------------------------------------------------------------------------------------------------
+# comparison
+# ------------------------------------------------------------------------------------------------
+def _bits(values: np.ndarray) -> np.ndarray:
+    """Float arrays as their IEEE-754 bit patterns (bit-for-bit comparison); others unchanged."""
+    if values.dtype.kind == "f":
+        return np.ascontiguousarray(values).view(f"u{values.dtype.itemsize}")
+    return values
+
+
+def _column_difference(name: str, a: pa.ChunkedArray, b: pa.ChunkedArray) -> str | None:
+    if a.type != b.type:
+        return f"column {name!r}: type {a.type} stored vs {b.type} rerun"
+    na, nb = a.is_null().to_numpy(zero_copy_only=False), b.is_null().to_numpy(zero_copy_only=False)
+    if not np.array_equal(na, nb):
+        i = int(np.flatnonzero(na != nb)[0])
+        return f"column {name!r}, row {i}: {a[i].as_py()!r} stored vs {b[i].as_py()!r} rerun"
+    try:
+        va = _bits(a.to_numpy(zero_copy_only=False))
+        vb = _bits(b.to_numpy(zero_copy_only=False))
+        same = va == vb
+        if va.dtype == object:
+            same = np.array([x == y for x, y in zip(va, vb, strict=True)], dtype=bool)
+    except (pa.ArrowException, TypeError, ValueError):  # nested types: compare as Python objects
+        pa_list, pb_list = a.to_pylist(), b.to_pylist()
+        same = np.array([x == y for x, y in zip(pa_list, pb_list, strict=True)], dtype=bool)
+    same = np.asarray(same, dtype=bool) | na
+    if not same.all():
+        i = int(np.flatnonzero(~same)[0])
+        return f"column {name!r}, row {i}: {a[i].as_py()!r} stored vs {b[i].as_py()!r} rerun"
+    return None
+
+
+def compare_tables(stored: pa.Table, fresh: pa.Table, table: str = "table") -> str | None:
+    """The first difference between two tables (columns, row count, then values), or None when they
+    are identical bit for bit.  Volatile execution columns of the runs table are ignored."""
+    stored = stored.replace_schema_metadata(None)
+    fresh = fresh.replace_schema_metadata(None)
+    sa = [c for c in stored.column_names if c not in _VOLATILE or table != "runs"]
+    fa = [c for c in fresh.column_names if c not in _VOLATILE or table != "runs"]
+    if sa != fa:
+        missing = [c for c in sa if c not in fa]
+        extra = [c for c in fa if c not in sa]
+        if missing or extra:
+            return f"{table}: columns differ (only stored: {missing}, only rerun: {extra})"
+        return f"{table}: column order differs ({sa} stored vs {fa} rerun)"
+    if stored.num_rows != fresh.num_rows:
+        return f"{table}: {stored.num_rows} rows stored vs {fresh.num_rows} rerun"
+    for c in sa:
+        diff = _column_difference(c, stored.column(c), fresh.column(c))
+        if diff:
+            return f"{table}: {diff}"
+    return None
+
+
+# ------------------------------------------------------------------------------------------------
+# the rerun
+# ------------------------------------------------------------------------------------------------
+def _open(results: str | Path) -> tuple[ResultStore, dict[str, Any]]:
+    store = ResultStore(results)
+    if not store.root.is_dir():
+        raise ResultStoreError(
+            "expected a result directory written by `agglomeration batch`",
+            file=str(results),
+            field="RESULTS",
+        )
+    manifest = store.read_manifest()
+    if manifest is None:
+        raise ResultStoreError(
+            "no manifest.json: not a result directory", file=str(results), field="RESULTS"
+        )
+    for key in ("experiment", "fingerprint"):
+        if key not in manifest:
+            raise ResultStoreError(
+                f"manifest.json has no {key!r}: written by an incompatible version, cannot rerun",
+                file=str(store.manifest_path),
+                field=key,
+            )
+    return store, manifest
+
+
+def _choose_run(
+    store: ResultStore, order: list[str], run: str | None
+) -> tuple[str, dict[str, Any]]:
+    """The requested run id (a unique prefix is enough), or the first successful run in plan order."""
+    if run is None:
+        for rid in order:
+            row = store.read_run_row(rid)
+            if row is not None and row.get("status") == "ok":
+                return rid, row
+        raise ResultStoreError(
+            "no successful run to reproduce in this directory", file=str(store.root)
+        )
+    matches = [rid for rid in order if rid.startswith(run)] if run else []
+    if len(matches) != 1:
+        hint = (
+            "no run with this id (or prefix)"
+            if not matches
+            else f"ambiguous prefix ({len(matches)} runs)"
+        )
+        raise InputError(
+            f"{hint}; expected one of the run ids in runs.run_id, e.g. {order[0] if order else '-'}",
+            file=str(store.root),
+            field="--run",
+        )
+    rid = matches[0]
+    row = store.read_run_row(rid)
+    if row is None:
+        raise ResultStoreError(
+            "this run has no readable result (missing or corrupt part): resume the batch first",
+            file=str(store.part_path("runs", rid)),
+            field="--run",
+        )
+    if row.get("status") != "ok":
+        raise InputError(
+            f"this run failed in the batch ({row.get('error')}); expected a successful run",
+            file=str(store.root),
+            field="--run",
+        )
+    return rid, row
+
+
+def _stored_table(store: ResultStore, table: str, rid: str) -> pa.Table | None:
+    path = store.part_path(table, rid)
+    if path.exists():
+        try:
+            return pq.read_table(path)
+        except (OSError, pa.ArrowException) as exc:
+            raise ResultStoreError(f"unreadable part: {exc}", file=str(path)) from None
+    return None
+
+
+def _environment_changes(manifest: dict[str, Any]) -> list[str]:
+    old = (manifest.get("environment") or {}).get("versions") or {}
+    new = environment_info()["versions"]
+    return [
+        f"{k} {old.get(k)} -> {new.get(k)}"
+        for k in sorted(set(old) | set(new))
+        if old.get(k) != new.get(k)
+    ]
+
+
+def reproduce_run(
+    results: str | Path, run: str | None = None, *, scenario: str | Path | None = None
+) -> ReproduceReport:
+    """Rerun one run of a finished (or partial) batch and compare it with the stored tables.
+
+    Parameters
+    ----------
+    results: the result directory written by ``agglomeration batch`` / :func:`run_experiment`.
+    run: a run id (or a unique prefix of one) from ``runs.run_id``; default the first successful run in
+        plan order.
+    scenario: the base scenario file, when the result directory was moved away from it (its content
+        must still have the fingerprint recorded in the manifest).
+
+    Returns a :class:`ReproduceReport` (``match`` True/False).  Raises ResultStoreError / InputError (exit
+    code 2 on the command line) when ``results`` is not a result directory, the run does not exist or
+    failed, or the scenario file cannot be read.
+    """
+    from agglomeration.experiment.runner import RunTask, execute_run, plan_runs
+    from agglomeration.experiment.spec import experiment_from_dict
+
+    store, manifest = _open(results)
+    data = dict(manifest["experiment"])
+    if scenario is not None:
+        data["scenario"] = str(Path(scenario).resolve())
+    exp = experiment_from_dict(data)
+    if scenario is None and exp.fingerprint() != manifest["fingerprint"]:
+        raise ResultStoreError(
+            "the experiment in manifest.json does not match its fingerprint (edited by hand?)",
+            file=str(store.manifest_path),
+            field="experiment",
+        )
+    plan = plan_runs(exp, store.root)
+    order = [t.run_id for t in plan.tasks]
+    rid, row = _choose_run(store, order, run)
+    task = next(t for t in plan.tasks if t.run_id == rid)
+    report = ReproduceReport(
+        results=store.root,
+        run_id=rid,
+        variant=row.get("variant"),
+        replicate=row.get("replicate"),
+        seed=task.seed,
+        steps=task.steps,
+        match=False,
+        environment_changes=_environment_changes(manifest),
+    )
+    recorded = manifest.get("base_scenario_fingerprint")
+    if recorded and recorded != plan.base_fingerprint:
+        report.first_difference = (
+            f"the base scenario {exp.scenario} resolves differently than in the batch (fingerprint "
+            f"{recorded[:12]} recorded, {plan.base_fingerprint[:12]} now): its file, data files or the "
+            "package defaults changed"
+        )
+        return report
+    for key in ("seed", "steps", "scenario_fingerprint", "model"):
+        if key in row and row[key] != getattr(task, key):
+            report.first_difference = (
+                f"runs.{key}: {row[key]!r} stored vs {getattr(task, key)!r} planned now"
+            )
+            return report
+
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="agglomeration-reproduce-") as tmp:
+        fresh_task = RunTask(**{**task.__dict__, "out": tmp, "attempt": 1})
+        res = execute_run(fresh_task)
+        report.wall_time_s = time.perf_counter() - t0
+        if res["status"] != "ok":
+            report.first_difference = f"the rerun failed: {res.get('error')}"
+            return report
+        fresh_store = ResultStore(tmp)
+        for table in TABLES:
+            stored = _stored_table(store, table, rid)
+            fresh = _stored_table(fresh_store, table, rid)
+            if stored is None and fresh is None:
+                continue
+            if stored is None or fresh is None:
+                where = "the rerun" if fresh is None else "the store"
+                report.first_difference = f"{table}: no part in {where}"
+                return report
+            diff = compare_tables(stored, fresh, table)
+            if diff:
+                report.first_difference = diff
+                return report
+            report.rows[table] = stored.num_rows
+    report.match = True
+    return report
