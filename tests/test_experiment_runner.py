@@ -186,7 +186,7 @@ def test_dask_executor_matches_reference(tmp_path, reference):
 
 def test_failed_run_is_recorded_and_the_batch_goes_on(tmp_path):
     exp = load_experiment(_exp_file(tmp_path), set={"model": f"{__name__}:FailingModel"})
-    s = run_experiment(exp, tmp_path / "out", workers=2, progress=False)
+    s = run_experiment(exp, tmp_path / "out", executor="serial", progress=False)
     assert (s.done, s.failed, s.complete) == (4, 2, True)
     runs = load_results(tmp_path / "out")["runs"]
     bad = runs[runs["status"] == "failed"]
