@@ -282,6 +282,8 @@ def parse_value(text: Any) -> Any:
 
 # ----------------------------------------------------------------------------- TOML + extends
 def _read_toml(path: Path) -> dict:
+    if path.is_dir():
+        raise InputError("expected a scenario TOML file, got a directory", file=path)
     if not path.is_file():
         raise InputError("scenario file not found", file=path)
     try:
@@ -487,6 +489,8 @@ def _read_csv(path: str, cache: dict) -> tuple[list[str], list[list[str]]]:
         header, rows = cache[path]
         return list(header), [list(r) for r in rows]
     p = Path(path)
+    if p.is_dir():
+        raise InputError("expected a CSV data file, got a directory", file=_display(p))
     if not p.is_file():
         raise InputError("data file not found", file=_display(p))
     try:

@@ -75,6 +75,8 @@ def main(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, overrides or None)
     if args.steps is not None and args.steps < 0:
         raise InputError(f"expected a number >= 0, got {args.steps}", field="--steps")
+    if args.seed < 0:
+        raise InputError(f"expected a seed >= 0, got {args.seed}", field="--seed")
     out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-seed{args.seed}"
     res = run_scenario(scenario, steps=args.steps, seed=args.seed, out=out, progress=not args.quiet)
     s = res["summary"]
