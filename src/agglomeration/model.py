@@ -54,6 +54,14 @@ _SECTIONS = ("firms", "behaviour", "policy", "output")
 
 def derive_seed(scenario_seed: int, replicate_seed: int | None) -> int:
     """The integer handed to ``mesa.Model(rng=...)``: a SeedSequence hash of (scenario, replicate) seeds."""
+    if replicate_seed is not None and (
+        isinstance(replicate_seed, bool)
+        or not isinstance(replicate_seed, int | np.integer)
+        or replicate_seed < 0
+    ):
+        raise InputError(
+            f"expected an integer >= 0 or None, got {replicate_seed!r}", field="replicate_seed"
+        )
     entropy = (
         [int(scenario_seed)]
         if replicate_seed is None
@@ -211,13 +219,13 @@ class AgglomerationModel(mesa.Model):
             factor_income_local=self.bp.factor_income_local,
             profit_spending=self.bp.profit_spending,
         )
-        for _ in range(25):
+        for _ in range(15):
             mkt, pairs = self._prices_and_markets()
             if self.bp.calibrate_fixed_costs:
                 self._calibrate_fixed_costs()
             acc = self._accounts(mkt, pairs, dry=True)
             E_new = self._expenditure(acc)
-            done = np.allclose(E_new, self.E, rtol=1e-10, atol=0)
+            done = np.allclose(E_new, self.E, rtol=1e-7, atol=0)
             self.E = E_new
             if done:
                 break
@@ -353,13 +361,14 @@ class AgglomerationModel(mesa.Model):
                 X=self.X,
                 admin=self.admin,
                 iterations=max(self.bp.price_iterations, 50),
+                revenue0=t.revenue.copy(),
             )
             t.revenue[:] = mkt.revenue
             t.final_sales[:] = mkt.final_sales
             if it == n_iter - 1:
                 break  # keep self.E = the expenditure this market result was computed with
             E_new = self._expenditure(self._accounts(mkt, pairs, dry=True))
-            converged = np.allclose(E_new, self.E, rtol=1e-10, atol=0.0)
+            converged = np.allclose(E_new, self.E, rtol=1e-9, atol=0.0)
             if converged:
                 break
             self.E = E_new
@@ -649,8 +658,8 @@ class AgglomerationModel(mesa.Model):
 
     def run(self, steps: int) -> None:
         """Run ``steps`` steps (records the final step even if it is not a multiple of series_every)."""
-        if steps < 0:
-            raise InputError(f"expected steps >= 0, got {steps}", field="steps")
+        if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
+            raise InputError(f"expected an integer >= 0, got {steps!r}", field="steps")
         for _ in range(int(steps)):
             self.step()
         if self.t % self.op.series_every != 0:

@@ -61,7 +61,7 @@ class BehaviourParams(_Section):
         description="max fixed-point iterations of the price and revenue systems [-]",
     )
     income_iterations: int = Field(
-        8,
+        3,
         ge=1,
         le=1000,
         description="max passes of the within-step income loop (market -> incomes -> final expenditure); "

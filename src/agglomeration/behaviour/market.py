@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
 from agglomeration.firms import NONE
 
@@ -98,7 +99,7 @@ def solve_prices(
     import_price: np.ndarray,
     iterations: int,
     local_tfp: np.ndarray | None = None,
-    tol: float = 1e-12,
+    tol: float = 1e-11,
 ) -> np.ndarray:
     """Mill prices of all rows (dead rows keep their old value) at the fixed point of the cost system.
 
@@ -118,14 +119,27 @@ def solve_prices(
     p = price.copy()
     n = len(price)
     R = len(wage)
+    # constant part of each pair's log delivered price; suppliers' log mill prices are added per pass
+    sup = pairs.sup
+    dom = np.flatnonzero(sup >= 0)
+    sup_dom = sup[dom]
+    log_const = np.log(delivered_prices(pairs, np.ones(n), region, tau, import_price, R))
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[rows] = np.arange(len(rows))
+    buyer_pos = pos[pairs.buyer]
+    a = pairs.a
+    a_dom = a[dom]
+    fixed_inputs = np.bincount(buyer_pos, weights=a * log_const, minlength=len(rows))
+    # sparse (live rows x all rows) matrix of input shares: one CSR mat-vec per pass
+    A_mat = sparse.csr_matrix((a_dom, (buyer_pos[dom], sup_dom)), shape=(len(rows), n))
+    logp = np.log(p)
     for _ in range(iterations):
-        g = delivered_prices(pairs, p, region, tau, import_price, R)
-        inputs = np.bincount(pairs.buyer, weights=pairs.a * np.log(g), minlength=n)
-        new = np.exp(base + inputs[rows])
-        delta = np.max(np.abs(np.log(new) - np.log(p[rows]))) if len(rows) else 0.0
-        p[rows] = new
+        new = base + fixed_inputs + A_mat @ logp
+        delta = float(np.max(np.abs(new - logp[rows]))) if len(rows) else 0.0
+        logp[rows] = new
         if delta < tol:
             break
+    p[rows] = np.exp(logp[rows])
     return p
 
 
@@ -194,7 +208,8 @@ def clear_markets(
     X: np.ndarray,
     admin: np.ndarray,
     iterations: int,
-    tol: float = 1e-13,
+    revenue0: np.ndarray | None = None,
+    tol: float = 1e-11,
 ) -> MarketResult:
     """Final and intermediate sales of every live firm for given prices, links and final expenditure."""
     n = len(price)
@@ -214,12 +229,12 @@ def clear_markets(
     coef = pairs.a * (sigma[sb] - 1.0) / sigma[sb] / (1.0 + admin[region[pairs.buyer]])
     dom = pairs.sup >= 0
     sup_dom = pairs.sup[dom]
-    coef_dom = coef[dom]
-    buy_dom = pairs.buyer[dom]
-    rev = F.copy()
+    # B[j, b] = coefficient of buyer b's revenue paid to supplier j (CSR: one mat-vec per pass)
+    B = sparse.csr_matrix((coef[dom], (sup_dom, pairs.buyer[dom])), shape=(n, n))
+    rev = F.copy() if revenue0 is None else np.maximum(revenue0, F)
     it = 0
     for it in range(1, iterations + 1):  # noqa: B007
-        new = F + np.bincount(sup_dom, weights=coef_dom * rev[buy_dom], minlength=n)
+        new = F + B @ rev
         scale = max(float(np.max(np.abs(new))), 1e-300) if n else 1.0
         done = float(np.max(np.abs(new - rev))) <= tol * scale if n else True
         rev = new
