@@ -137,8 +137,27 @@ def test_failed_runs_are_excluded_and_counted():
     assert s.loc[("delegation", "firms"), "n"] == 9
     assert s.loc[("delegation", "firms"), "n_failed"] == 3
     c = res.comparisons.set_index("metric").loc["firms"]
-    assert not c["paired"]  # the seed sets no longer match
-    assert c["n_variant"] == 9
+    assert c["paired"]  # still paired, on the 9 seeds both variants completed
+    assert c["n_variant"] == c["n_baseline"] == 9
+    b, sb = _values(runs, "baseline", "firms")
+    v, sv = _values(runs, "delegation", "firms")
+    keep = np.isin(sb, sv)
+    assert c["p_t"] == pytest.approx(stats.ttest_rel(v, b[keep]).pvalue)
+    assert any("3 run(s) without a same-seed partner" in n for n in res.notes)
+
+
+def test_grid_points_of_a_variant_are_compared_separately():
+    a = policy_runs({"baseline": 0.0}, replicates=6)
+    a["policy.replication_rate"] = 0.1
+    b = a.assign(point=1, run_id=a["run_id"] + "-p1", firms=a["firms"] + 50)
+    b["policy.replication_rate"] = 0.3
+    res = compare(
+        pd.concat([a, b], ignore_index=True), parameter_columns=["policy.replication_rate"]
+    )
+    assert res.baseline == "baseline [replication_rate=0.1]"
+    row = res.comparisons.set_index("metric").loc["firms"]
+    assert row["variant"] == "baseline [replication_rate=0.3]"
+    assert row["diff"] == pytest.approx(50.0)
 
 
 def test_replication_advice_relative_and_absolute():
@@ -205,7 +224,7 @@ def test_errors_name_the_problem():
     with pytest.raises(InputError, match="variant"):
         compare(runs.drop(columns="variant"))
     other = runs.copy()
-    other.loc[other["variant"] == "delegation", "seed"] += 1
+    other.loc[other["variant"] == "delegation", "seed"] += 500
     with pytest.raises(InputError, match="cannot pair"):
         compare(other, paired=True)
 

@@ -10,9 +10,9 @@ What is computed, per variant and metric (one *observation* = one successful run
   bootstrap interval (``boot_low``, ``boot_high``) from a seeded numpy Generator.
 - Against the baseline variant: the difference ``variant - baseline`` of means and its 95 % CI.
 
-  * **Paired** (common random numbers): when every run of both variants has a ``seed`` that also occurs in
-    the other variant (replicate *r* of every variant shares its seed stream), runs are matched by seed and
-    the comparison uses the per-seed differences: paired t test (``scipy.stats.ttest_rel``), Wilcoxon
+  * **Paired** (common random numbers): when the runs of both variants share their ``seed`` values
+    (replicate *r* of every variant uses the same seed stream), runs are matched by seed and the
+    comparison uses the per-seed differences (a run whose twin failed is left out, with a note): paired t test (``scipy.stats.ttest_rel``), Wilcoxon
     signed-rank test (``scipy.stats.wilcoxon``) and the standardised mean difference d_z = mean(d) / sd(d).
   * **Unpaired** otherwise: Welch t test and Welch-Satterthwaite CI (``ttest_ind(equal_var=False)``),
     Mann-Whitney U (``mannwhitneyu``) and Cohen's d with the pooled standard deviation.
@@ -175,6 +175,39 @@ def observations(
     return obs, chosen
 
 
+def label_design_points(runs: pd.DataFrame, parameter_columns: Iterable[str] = ()) -> pd.DataFrame:
+    """Runs with ``variant`` relabelled per design point when a variant spans several points.
+
+    In a grid (or sampled) design every variant is run at several design points; pooling them would mix
+    different parameter settings, so each (variant, point) becomes its own group, labelled
+    ``"variant [param=value, ...]"`` (the last component of each dotted parameter path) or
+    ``"variant [point i]"`` when the parameter columns are unknown.  Runs with one point per variant are
+    returned unchanged.
+    """
+    if "point" not in runs.columns or "variant" not in runs.columns:
+        return runs
+    if runs.groupby("variant")["point"].nunique().max() <= 1:
+        return runs
+    params = [c for c in dict.fromkeys(parameter_columns) if c in runs.columns]
+    if not params:
+        params = [c for c in runs.columns if "." in str(c)]
+    short = [str(c).rsplit(".", 1)[-1] for c in params]
+    if len(set(short)) < len(short):
+        short = [str(c) for c in params]
+    if params:
+        text = [
+            ", ".join(
+                f"{n}={v:.4g}" if isinstance(v, float) else f"{n}={v}" for n, v in zip(short, row)
+            )
+            for row in runs[params].itertuples(index=False)
+        ]
+    else:
+        text = [f"point {p}" for p in runs["point"]]
+    out = runs.copy()
+    out["variant"] = [f"{v} [{t}]" for v, t in zip(runs["variant"].astype(str), text)]
+    return out
+
+
 def t_interval(mean: np.ndarray, sd: np.ndarray, n: np.ndarray, confidence: float = CONFIDENCE):
     """Half-width of the t-based confidence interval of a mean (NaN for n < 2)."""
     n = np.asarray(n, dtype=float)
@@ -224,11 +257,16 @@ def holm(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
 
 
 def _pairable(base: pd.DataFrame, var: pd.DataFrame) -> bool:
-    """Common random numbers: seeds unique within each variant and the same set of seeds in both."""
+    """Common random numbers: seeds unique within each variant, and at least 2 seeds (and at least half
+    of the smaller variant's runs) shared.  Runs whose seed has no partner (e.g. its twin failed) are
+    left out of a paired comparison; independent seed streams share no seed and are compared unpaired."""
     if "seed" not in base.columns or base["seed"].isna().any() or var["seed"].isna().any():
         return False
     bs, vs = base["seed"], var["seed"]
-    return bs.is_unique and vs.is_unique and len(bs) >= 2 and set(bs) == set(vs)
+    if not (bs.is_unique and vs.is_unique):
+        return False
+    common = len(set(bs) & set(vs))
+    return common >= 2 and 2 * common >= min(len(bs), len(vs))
 
 
 def _quiet(fn, *args, **kwargs) -> float:
@@ -409,7 +447,8 @@ def compare(
         The result store's ``runs`` table (needs ``variant``; ``seed`` enables pairing; ``status`` filters).
     baseline:
         Name of the reference variant; default ``"baseline"`` if present, else the first variant in order
-        of appearance.
+        of appearance.  When a variant spans several design points, each point is its own group (see
+        :func:`label_design_points`) and ``baseline`` must name one of those labels.
     metrics:
         Metric columns to compare; default every numeric non-parameter column.
     series, at_step:
@@ -433,6 +472,7 @@ def compare(
         )
     if not 0 < confidence < 1:
         raise InputError(f"expected a level in (0, 1), got {confidence}", field="confidence")
+    runs = label_design_points(runs, parameter_columns)
     obs, chosen = observations(
         runs,
         series=series,
@@ -504,6 +544,12 @@ def compare(
             )
         if is_paired:
             merged = base_obs.merge(var_obs, on="seed", suffixes=("_b", "_v"))
+            unmatched = len(base_obs) + len(var_obs) - 2 * len(merged)
+            if unmatched:
+                notes.append(
+                    f"{variant}: {unmatched} run(s) without a same-seed partner left out of the "
+                    "paired comparison"
+                )
         for metric in chosen:
             if is_paired:
                 pair = merged[[f"{metric}_b", f"{metric}_v"]].dropna()
