@@ -172,6 +172,11 @@ class AgglomerationModel(mesa.Model):
             from agglomeration.scenario import load_scenario
 
             scenario = load_scenario(scenario)
+        elif not all(hasattr(scenario, a) for a in ("seed", "firms", "behaviour", "policy")):
+            raise InputError(
+                f"expected a Scenario or a scenario file path, got {type(scenario).__name__}",
+                field="scenario",
+            )
         if not overrides:
             return scenario
         dotted = _split_overrides(overrides)

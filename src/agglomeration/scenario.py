@@ -264,6 +264,13 @@ def load_scenario(
     ``__`` for dots (``policy__replication_rate=0.1``).  String values are parsed as TOML values
     (``"0.8"`` -> 0.8, ``"true"`` -> True, ``"[1,2]"`` -> [1, 2]) falling back to the string itself.
     """
+    if not isinstance(path, str | Path):
+        raise InputError(f"expected a scenario file path, got {path!r}", field="path")
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise InputError(
+            f"expected a mapping of dotted paths to values, got {type(overrides).__name__}",
+            field="overrides",
+        )
     path = Path(path)
     raw = _load_raw(path, ())
     _apply_overrides(raw, overrides, kw_overrides, path.resolve().parent)
