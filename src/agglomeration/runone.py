@@ -67,6 +67,11 @@ def run_scenario(
     n_steps = int(steps if steps is not None else getattr(scenario, "steps", 40))
     if n_steps < 0:
         raise InputError(f"expected a number of steps >= 0, got {n_steps}", field="steps")
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        # refuse before the run, not after it
+        raise InputError(
+            "expected an output directory, got an existing file", file=out, field="--out"
+        )
     t0 = time.perf_counter()
     model = AgglomerationModel(scenario, replicate_seed=seed, world=world)
     if progress:
