@@ -472,6 +472,10 @@ def compare(
         )
     if not 0 < confidence < 1:
         raise InputError(f"expected a level in (0, 1), got {confidence}", field="confidence")
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
+        raise InputError(
+            f"expected a number of resamples >= 0, got {bootstrap!r}", field="bootstrap"
+        )
     runs = label_design_points(runs, parameter_columns)
     obs, chosen = observations(
         runs,
