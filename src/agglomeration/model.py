@@ -261,6 +261,8 @@ class AgglomerationModel(mesa.Model):
         else:  # proportional_to_income, or 'data' without data: income x final share + gateway pull
             inc = np.asarray(w.immobile_income, dtype=float)
             weights = np.outer(inc / max(inc.sum(), 1e-300), np.ones(S))
+        if self.fp.initial_count == 0 and weights.sum() <= 0 and not np.any(weights < 0):
+            return np.ones_like(weights)  # no firm to place: an empty start is a valid edge case
         if weights.sum() <= 0 or np.any(weights < 0):
             raise InputError(
                 "initial firm weights must be >= 0 with a positive total",
