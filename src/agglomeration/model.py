@@ -224,16 +224,10 @@ class AgglomerationModel(mesa.Model):
             factor_income_local=self.bp.factor_income_local,
             profit_spending=self.bp.profit_spending,
         )
-        for _ in range(15):
-            mkt, pairs = self._prices_and_markets()
-            if self.bp.calibrate_fixed_costs:
-                self._calibrate_fixed_costs()
-            acc = self._accounts(mkt, pairs, dry=True)
-            E_new = self._expenditure(acc)
-            done = np.allclose(E_new, self.E, rtol=1e-7, atol=0)
-            self.E = E_new
-            if done:
-                break
+        mkt, pairs = self._prices_and_markets(
+            max_passes=60, calibrate=self.bp.calibrate_fixed_costs, rtol=1e-8
+        )
+        acc = self._accounts(mkt, pairs, dry=True)
         self.employment0 = acc.employment.copy()
         self.land_use0 = acc.land_use.copy()
         s = self.firms.sector[rows]
@@ -324,14 +318,8 @@ class AgglomerationModel(mesa.Model):
         )
         return pairs, coef
 
-    def _prices_and_markets(self) -> tuple[market.MarketResult, market.Pairs]:
-        """Prices, then market clearing with final expenditure consistent with this step's incomes.
-
-        Final expenditure depends on this step's wages, rents and paid-out profits, which depend on sales:
-        a Gauss-Seidel loop (market -> accounts without side effects -> expenditure) runs up to
-        ``behaviour.income_iterations`` times.  Without it, incomes lag one step behind location and
-        relocating firms overshoot (the discrete-time cycles of NEG models).
-        """
+    def _solve_prices(self) -> market.Pairs:
+        """Prices of all live firms at the fixed point of the cost system; returns the input pairs."""
         w = self.world
         t = self.firms
         rows = t.alive_rows()
@@ -354,28 +342,55 @@ class AgglomerationModel(mesa.Model):
             iterations=self.bp.price_iterations,
             local_tfp=self.local_tfp,
         )
-        n_iter = self.bp.income_iterations
+        return pairs
+
+    def _clear(self, pairs: market.Pairs, links) -> market.MarketResult:
+        """Clear markets at the current prices and final expenditure ``self.E``; store sales in the table."""
+        w = self.world
+        t = self.firms
+        mkt = market.clear_markets(
+            t.alive_rows(),
+            t.sector,
+            t.region,
+            t.price,
+            pairs,
+            E=self.E,
+            sigma=w.sigma,
+            phi=self.phi_eff,
+            X=self.X,
+            admin=self.admin,
+            iterations=max(self.bp.price_iterations, 50),
+            revenue0=t.revenue.copy(),
+            links=links,
+        )
+        t.revenue[:] = mkt.revenue
+        t.final_sales[:] = mkt.final_sales
+        return mkt
+
+    def _prices_and_markets(
+        self, max_passes: int | None = None, calibrate: bool = False, rtol: float = 1e-9
+    ) -> tuple[market.MarketResult, market.Pairs]:
+        """Prices, then market clearing with final expenditure consistent with this step's incomes.
+
+        Final expenditure depends on this step's wages, rents and paid-out profits, which depend on sales:
+        a Gauss-Seidel loop (market -> accounts without side effects -> expenditure) runs up to
+        ``behaviour.income_iterations`` times.  Without it, incomes lag one step behind location and
+        relocating firms overshoot (the discrete-time cycles of NEG models).  ``calibrate`` re-sets the
+        fixed costs in every pass (initialisation).
+        """
+        w = self.world
+        t = self.firms
+        pairs = self._solve_prices()
+        links = market.link_operator(pairs, t.sector, t.region, w.sigma, self.admin, t.n)
+        n_iter = self.bp.income_iterations if max_passes is None else max_passes
         for it in range(n_iter):
-            mkt = market.clear_markets(
-                rows,
-                t.sector,
-                t.region,
-                t.price,
-                pairs,
-                E=self.E,
-                sigma=w.sigma,
-                phi=self.phi_eff,
-                X=self.X,
-                admin=self.admin,
-                iterations=max(self.bp.price_iterations, 50),
-                revenue0=t.revenue.copy(),
-            )
-            t.revenue[:] = mkt.revenue
-            t.final_sales[:] = mkt.final_sales
+            mkt = self._clear(pairs, links)
+            if calibrate:
+                self._calibrate_fixed_costs()
             if it == n_iter - 1:
                 break  # keep self.E = the expenditure this market result was computed with
             E_new = self._expenditure(self._accounts(mkt, pairs, dry=True))
-            converged = np.allclose(E_new, self.E, rtol=1e-9, atol=0.0)
+            converged = np.allclose(E_new, self.E, rtol=rtol, atol=0.0)
             if converged:
                 break
             self.E = E_new

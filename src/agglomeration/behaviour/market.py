@@ -195,6 +195,23 @@ class MarketResult:
     iterations: int
 
 
+def link_operator(
+    pairs: Pairs,
+    sector: np.ndarray,
+    region: np.ndarray,
+    sigma: np.ndarray,
+    admin: np.ndarray,
+    n: int,
+) -> tuple[np.ndarray, sparse.csr_matrix]:
+    """(coef, B): coef[pair] = a_ks (sigma_s - 1)/sigma_s / (1 + admin_r) of the buyer, and the (n, n)
+    CSR matrix B[j, b] = coefficient of buyer b's revenue paid to domestic supplier j."""
+    sb = sector[pairs.buyer]
+    coef = pairs.a * (sigma[sb] - 1.0) / sigma[sb] / (1.0 + admin[region[pairs.buyer]])
+    dom = pairs.sup >= 0
+    B = sparse.csr_matrix((coef[dom], (pairs.sup[dom], pairs.buyer[dom])), shape=(n, n))
+    return coef, B
+
+
 def clear_markets(
     rows: np.ndarray,
     sector: np.ndarray,
@@ -209,9 +226,13 @@ def clear_markets(
     admin: np.ndarray,
     iterations: int,
     revenue0: np.ndarray | None = None,
+    links: tuple[np.ndarray, sparse.csr_matrix] | None = None,
     tol: float = 1e-11,
 ) -> MarketResult:
-    """Final and intermediate sales of every live firm for given prices, links and final expenditure."""
+    """Final and intermediate sales of every live firm for given prices, links and final expenditure.
+
+    ``links``: the (coef, B) pair of :func:`link_operator` when the caller reuses it across calls.
+    """
     n = len(price)
     R = len(admin)
     A = price_aggregates(rows, sector, region, price, sigma, R)
@@ -225,12 +246,9 @@ def clear_markets(
     )
     final_imports = float(E.sum() - sold_domestic.sum())
     # intermediate demand through the links
-    sb = sector[pairs.buyer]
-    coef = pairs.a * (sigma[sb] - 1.0) / sigma[sb] / (1.0 + admin[region[pairs.buyer]])
+    coef, B = links if links is not None else link_operator(pairs, sector, region, sigma, admin, n)
     dom = pairs.sup >= 0
     sup_dom = pairs.sup[dom]
-    # B[j, b] = coefficient of buyer b's revenue paid to supplier j (CSR: one mat-vec per pass)
-    B = sparse.csr_matrix((coef[dom], (sup_dom, pairs.buyer[dom])), shape=(n, n))
     rev = F.copy() if revenue0 is None else np.maximum(revenue0, F)
     it = 0
     for it in range(1, iterations + 1):  # noqa: B007
