@@ -567,8 +567,8 @@ probe below only runs the baseline with overrides to show the direction:
   a larger shock gives a fatter tail (smaller alpha). See the probe rows.
 * *Size-variance scaling.* beta ~ 0 is structural, not a calibration miss: every firm is a single unit
   hit by one multiplicative shock whose variance does not depend on size. The empirical beta ~ 0.2
-  comes from large firms being portfolios of partly independent units (Amaral et al. 1997; Sutton
-  2002). The mechanism missing is multi-unit (multi-product or multi-plant) firms, or a shock variance
+  is usually explained by large firms being portfolios of partly independent units (the
+  interpretation offered with the evidence by Amaral et al. 1997). The mechanism missing is multi-unit (multi-product or multi-plant) firms, or a shock variance
   that falls with size (e.g. `productivity_shock_sd` scaled by size^-beta), which would be a model
   change, not a parameter change.
 
@@ -875,6 +875,7 @@ def main(argv: list[str] | None = None) -> int:
         if q
         else {
             "shock_sd 0.08": {"behaviour.productivity_shock_sd": 0.08},
+            "shock_sd 0.10": {"behaviour.productivity_shock_sd": 0.10},
             "shock_sd 0.12": {"behaviour.productivity_shock_sd": 0.12},
         }
     )
