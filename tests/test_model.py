@@ -183,34 +183,47 @@ def test_overrides_use_double_underscore_nesting_and_bad_ones_raise_input_error(
 # ------------------------------------------------------------------------------------ baseline
 @pytest.fixture(scope="module")
 def baseline80():
-    m = AgglomerationModel(str(BASELINE), replicate_seed=2)
-    n0 = m.region_table()
-    m.run(80)
-    return m, n0
+    """Three replicates of the Chongqing baseline over 80 quarters: (model, initial region table)."""
+    runs = []
+    for seed in (1, 2, 3):
+        m = AgglomerationModel(str(BASELINE), replicate_seed=seed)
+        n0 = m.region_table()
+        m.run(80)
+        runs.append((m, n0))
+    return runs
+
+
+def _chain_output(table: pd.DataFrame, sectors) -> pd.Series:
+    return table[table["sector"].isin(set(sectors))].groupby("region")["output"].sum()
 
 
 def test_baseline_plausible_over_80_steps(baseline80):
-    m, n0 = baseline80
-    w = m.world
-    ratio = m.firms.n_alive / m.initial_firms
-    assert 0.5 <= ratio <= 3.0, ratio
-    final = m.region_table()
-    ftz = set(w.region_ids[w.region_type == "ftz"])
+    """Firm numbers stay within 0.5x-3x; FTZ areas stay the largest clusters of their chains (the
+    largest final-stage cluster is an FTZ area in most replicates, and the FTZ areas' share of chain
+    output does not shrink); every stage of every chain keeps firms."""
+    w = baseline80[0][0].world
+    ftz = list(w.region_ids[w.region_type == "ftz"])
+    for m, _ in baseline80:
+        ratio = m.firms.n_alive / m.initial_firms
+        assert 0.5 <= ratio <= 3.0, ratio
     for name, idx in w.chains.items():
-        sectors = set(w.sector_ids[list(idx)])
-        per0 = n0[n0["sector"].isin(sectors)].groupby("region")["firms"].sum()
-        per1 = final[final["sector"].isin(sectors)].groupby("region")["firms"].sum()
-        # every chain has suppliers somewhere: every stage has live firms
-        by_sector = final[final["sector"].isin(sectors)].groupby("sector")["firms"].sum()
-        assert (by_sector > 0).all(), (name, by_sector)
-        # FTZ areas stay the largest clusters of their chains
-        if per0.idxmax() in ftz:
-            assert per1.idxmax() in ftz, (name, per1.sort_values().tail(3))
-        assert set(per1.sort_values().index[-2:]) & ftz, (name, per1.sort_values().tail(3))
+        stages = list(w.sector_ids[list(idx)])
+        final = stages[-1]
+        leaders, share0, share1 = [], [], []
+        for m, n0 in baseline80:
+            t1 = m.region_table()
+            by_sector = t1[t1["sector"].isin(stages)].groupby("sector")["firms"].sum()
+            assert (by_sector.reindex(stages).fillna(0) > 0).all(), (name, by_sector)
+            leaders.append(_chain_output(t1, [final]).idxmax())
+            out0, out1 = _chain_output(n0, stages), _chain_output(t1, stages)
+            share0.append(out0[ftz].sum() / out0.sum())
+            share1.append(out1[ftz].sum() / out1.sum())
+        assert sum(r in ftz for r in leaders) >= 2, (name, leaders)
+        assert np.mean(share1) >= np.mean(share0) - 0.05, (name, share0, share1)
 
 
 def test_baseline_accounts_balance(baseline80):
-    m, _ = baseline80
+    m, _ = baseline80[0]
     gaps = m.flow_balance()
     assert gaps["intermediate_gap"] < 1e-9 and gaps["expenditure_gap"] < 1e-9
 

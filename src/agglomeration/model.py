@@ -196,6 +196,11 @@ class AgglomerationModel(mesa.Model):
         self.fixed_cost = np.asarray(w.fixed_cost, dtype=float).copy()
         self.wage = np.asarray(w.base_wage, dtype=float).copy()
         self.rent = np.asarray(w.base_rent, dtype=float).copy()
+        #: reference factor prices (geometric means of the base values): unit costs are measured relative
+        #: to them, so a domestic firm's price starts near sigma/(sigma-1) in the units of the import
+        #: price index (1 = domestic reference)
+        self.wage_ref = float(np.exp(np.mean(np.log(w.base_wage))))
+        self.rent_ref = float(np.exp(np.mean(np.log(w.base_rent))))
         self.local_tfp = self._local_productivity()
         self._trade_key = None
         self._apply_policy_costs()
@@ -334,8 +339,8 @@ class AgglomerationModel(mesa.Model):
             sigma=w.sigma,
             labour_share=w.labour_share,
             land_share=w.land_share,
-            wage=self.wage,
-            rent=self.rent,
+            wage=self.wage / self.wage_ref,
+            rent=self.rent / self.rent_ref,
             admin=self.admin,
             tau=self.tau_eff,
             import_price=w.gateway_import_price,
@@ -590,8 +595,8 @@ class AgglomerationModel(mesa.Model):
                 io=w.io,
                 labour_share=w.labour_share,
                 land_share=w.land_share,
-                wage=self.wage,
-                rent=self.rent,
+                wage=self.wage / self.wage_ref,
+                rent=self.rent / self.rent_ref,
                 admin=self.admin,
                 phi=self.phi_eff,
                 tau=self.tau_eff,
