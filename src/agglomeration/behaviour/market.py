@@ -50,11 +50,20 @@ class Pairs:
 def input_pairs(
     sector: np.ndarray, supplier: np.ndarray, io: np.ndarray, rows: np.ndarray
 ) -> Pairs:
-    """All (buyer, input) pairs of the live ``rows`` with a positive cost share (O(N S))."""
-    need = io[:, sector[rows]].T > 0  # (n_rows, S)
-    bi, k = np.nonzero(need)
-    buyer = rows[bi]
-    return Pairs(buyer=buyer, k=k, a=io[k, sector[buyer]], sup=supplier[buyer, k])
+    """All (buyer, input) pairs of the live ``rows`` with a positive cost share, buyer-major (O(N S_in))."""
+    S = io.shape[0]
+    need = io.T > 0  # (s, k)
+    n_in = need.sum(axis=1)  # inputs per sector
+    k_flat = np.nonzero(need)[1]  # input sectors, grouped by buyer sector
+    start = np.concatenate([[0], np.cumsum(n_in)[:-1]]) if S else np.zeros(0, int)
+    s_rows = sector[rows]
+    cnt = n_in[s_rows]
+    buyer = np.repeat(rows, cnt)
+    total = int(cnt.sum())
+    first = np.repeat(np.cumsum(cnt) - cnt, cnt)
+    k = k_flat[np.repeat(start[s_rows], cnt) + (np.arange(total) - first)]
+    sb = np.repeat(s_rows, cnt)
+    return Pairs(buyer=buyer, k=k, a=io[k, sb], sup=supplier[buyer, k])
 
 
 def delivered_prices(
@@ -99,7 +108,7 @@ def solve_prices(
     import_price: np.ndarray,
     iterations: int,
     local_tfp: np.ndarray | None = None,
-    tol: float = 1e-11,
+    tol: float = 1e-10,
 ) -> np.ndarray:
     """Mill prices of all rows (dead rows keep their old value) at the fixed point of the cost system.
 
