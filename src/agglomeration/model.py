@@ -211,7 +211,7 @@ class AgglomerationModel(mesa.Model):
         counts = self.rng.multinomial(n0, weights.ravel() / weights.sum()).reshape(R, S)
         cells = np.repeat(np.arange(R * S), counts.ravel())
         region, sector = cells // S, cells % S
-        self.firms = FirmTable(S, capacity=max(2 * n0, 1024))
+        self.firms = FirmTable(S, capacity=max(n0 + n0 // 4, 1024))
         log_z = self.fp.productivity_mean + self.fp.productivity_sigma * self.rng.standard_normal(
             n0
         )

@@ -63,7 +63,8 @@ def input_pairs(
     first = np.repeat(np.cumsum(cnt) - cnt, cnt)
     k = k_flat[np.repeat(start[s_rows], cnt) + (np.arange(total) - first)]
     sb = np.repeat(s_rows, cnt)
-    return Pairs(buyer=buyer, k=k, a=io[k, sb], sup=supplier[buyer, k])
+    idx = np.int32 if len(sector) < 2**31 - 1 else np.int64
+    return Pairs(buyer=buyer.astype(idx), k=k.astype(idx), a=io[k, sb], sup=supplier[buyer, k])
 
 
 def delivered_prices(
