@@ -767,6 +767,7 @@ def _execute(
     suspects: deque[RunTask] = deque()
     in_flight: dict[cf.Future, RunTask] = {}
     ex = pool.executor
+    ever_ok = False
     try:
         while queue or suspects or in_flight:
             if suspects and not in_flight:
@@ -784,11 +785,14 @@ def _execute(
             for fut in done:
                 task = in_flight.pop(fut)
                 try:
-                    record(fut.result())
+                    res = fut.result()
+                    ever_ok = ever_ok or res.get("status") == "ok"
+                    record(res)
                 except BrokenProcessPool:
                     broken = True
                     if task.attempt > 1 and not in_flight:
-                        record(_record_crash(store, task))  # died alone: this run kills its worker
+                        # died alone: this run kills its worker
+                        record(_record_crash(store, task))
                     else:
                         suspects.append(_retry(task))
                 except (
@@ -797,9 +801,15 @@ def _execute(
                     record(_record_failure(store, task, exc))
             if broken:
                 summary.crashed_workers += 1
-                for fut, task in list(
-                    in_flight.items()
-                ):  # every other future of the pool is lost too
+                if not ever_ok and summary.crashed_workers >= 3:
+                    raise RuntimeError(
+                        "worker processes keep dying before any run succeeded: they probably fail at "
+                        "start-up (in a script, call run_experiment under `if __name__ == "
+                        "'__main__':`; check that the package and a custom model import in a fresh "
+                        "interpreter). Finished runs are kept; rerun to resume"
+                    )
+                # every other future of the pool is lost too
+                for fut, task in list(in_flight.items()):
                     fut.cancel()
                     suspects.append(_retry(task))
                 in_flight.clear()

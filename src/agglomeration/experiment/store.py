@@ -53,6 +53,8 @@ __all__ = [
 ]
 
 FORMAT = "agglomeration-results/1"
+#: rows gathered from parts before one row group of a consolidated table is written
+ROW_GROUP_ROWS = 65_536
 #: per-run tables, in the order they are written (``runs`` last)
 TABLES = ("series", "regions", "links", "firms", "runs")
 _DEPENDENCIES = (
@@ -366,23 +368,27 @@ class ResultStore:
             ids = self._ordered_ids(table)
             if not ids:
                 continue
-            schemas = []
+            schema: pa.Schema | None = None
             good: list[str] = []
-            for rid in ids:
+            for rid in ids:  # one schema in memory at a time: the running permissive union
                 try:
-                    schemas.append(pq.read_schema(self.part_path(table, rid)))
-                    good.append(rid)
+                    part_schema = pq.read_schema(self.part_path(table, rid)).remove_metadata()
                 except (OSError, pa.ArrowException):
                     continue
-            if not good:
+                good.append(rid)
+                schema = (
+                    part_schema
+                    if schema is None
+                    else pa.unify_schemas([schema, part_schema], promote_options="permissive")
+                )
+            if schema is None:
                 continue
-            schema = pa.unify_schemas(
-                [s.remove_metadata() for s in schemas], promote_options="permissive"
-            )
             final = self.root / "tables" / f"{table}.parquet"
             final.parent.mkdir(parents=True, exist_ok=True)
             tmp = _tmp_name(final)
             n = 0
+            buffer: list[pa.Table] = []
+            buffered = 0
             try:
                 with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
                     for t in self.iter_part_tables(table, good):
@@ -390,9 +396,15 @@ class ResultStore:
                         for f in schema:
                             if f.name not in t.column_names:
                                 t = t.append_column(f.name, pa.nulls(t.num_rows, type=f.type))
-                        t = t.select(schema.names).cast(schema)
-                        writer.write_table(t)
-                        n += t.num_rows
+                        buffer.append(t.select(schema.names).cast(schema))
+                        buffered += t.num_rows
+                        if buffered >= ROW_GROUP_ROWS:  # few large row groups, bounded memory
+                            writer.write_table(pa.concat_tables(buffer))
+                            n += buffered
+                            buffer, buffered = [], 0
+                    if buffer:
+                        writer.write_table(pa.concat_tables(buffer))
+                        n += buffered
                 _fsync_replace(tmp, final)
             finally:
                 tmp.unlink(missing_ok=True)
