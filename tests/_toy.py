@@ -10,8 +10,17 @@ from agglomeration.parameters import BehaviourParams, FirmsParams, OutputParams,
 from agglomeration.world import World
 
 
-def toy_world(tau_scale: float = 1.0, connected_tau: float | None = None) -> World:
-    """3 regions (ftz, connected, other) + 1 gateway, 3 sectors forming one chain (M -> C -> A)."""
+def toy_world(
+    tau_scale: float = 1.0,
+    connected_tau: float | None = None,
+    closed: tuple[tuple[int, int], ...] = (),
+    initial_weights: np.ndarray | None = None,
+) -> World:
+    """3 regions (ftz, connected, other) + 1 gateway, 3 sectors forming one chain (M -> C -> A).
+
+    ``connected_tau``: iceberg cost between the connected area and every other market; ``closed``: market
+    pairs whose link is cut (iceberg cost 50); ``initial_weights`` (3, 3) region x sector firm weights.
+    """
     R, G, S = 3, 1, 3
     M = R + G
     pos = np.array([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0], [0.0, 5.0]])
@@ -21,6 +30,8 @@ def toy_world(tau_scale: float = 1.0, connected_tau: float | None = None) -> Wor
     if connected_tau is not None:  # trade cost between the connected area and everyone else
         base[1, :] = np.where(np.arange(M) == 1, 1.0, connected_tau)
         base[:, 1] = base[1, :]
+    for i, j in closed:
+        base[i, j] = base[j, i] = 50.0
     tau = np.stack([base, base, base])
     io = np.array([[0.0, 0.3, 0.1], [0.0, 0.0, 0.4], [0.0, 0.0, 0.0]])
     return World.from_arrays(
@@ -47,7 +58,11 @@ def toy_world(tau_scale: float = 1.0, connected_tau: float | None = None) -> Wor
         chains={"chain": (0, 1, 2)},
         tau=tau,
         distance_km=dist * 50,
-        initial_weights=np.array([[3, 3, 3], [1, 1, 1], [1, 1, 1]], float),
+        initial_weights=(
+            np.array([[3, 3, 3], [1, 1, 1], [1, 1, 1]], float)
+            if initial_weights is None
+            else np.asarray(initial_weights, float)
+        ),
     )
 
 

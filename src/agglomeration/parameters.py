@@ -173,7 +173,7 @@ class BehaviourParams(_Section):
         description="Jacobs spillover: elasticity of growth to local sector diversity [-]",
     )
     productivity_shock_sd: float = Field(
-        0.05,
+        0.10,
         ge=0.0,
         le=2.0,
         description="sd of the idiosyncratic (Gibrat) log productivity shock [log points/step]",
