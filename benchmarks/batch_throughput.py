@@ -110,25 +110,42 @@ def throughput(runs: int, steps: int | None, workers: int, firms: int | None) ->
 
 
 def parent_memory(sizes: list[int], workers: int) -> list[dict[str, Any]]:
-    """Peak parent RSS while running batches of the given sizes (tiny scenario)."""
+    """Parent RSS while running batches of the given sizes (tiny scenario).
+
+    ``exec_growth_mb`` = RSS at the last result minus RSS at the first result: the execution phase,
+    where results stream from the workers to disk (flat = the parent holds no results).
+    ``peak_mb``/``growth_mb`` also include pool start-up and the final consolidation of tables/.
+    """
+    proc = psutil.Process(os.getpid())
     out = []
     for n in sizes:
         exp = _experiment(f"mem{n}", n, 2, {"firms.initial_count": 60}, seed=n)
+        at_result: list[int] = []
         with tempfile.TemporaryDirectory() as d:
-            before = psutil.Process(os.getpid()).memory_info().rss
+            before = proc.memory_info().rss
             t0 = time.perf_counter()
             with RssSampler() as rss:
-                s = run_experiment(exp, Path(d) / "out", workers=workers, progress=False)
+                s = run_experiment(
+                    exp,
+                    Path(d) / "out",
+                    workers=workers,
+                    progress=False,
+                    on_result=lambda r, acc=at_result: acc.append(proc.memory_info().rss),
+                )
             wall = time.perf_counter() - t0
         peak = max(rss.samples)
+        mb = 2**20
         out.append(
             {
                 "runs": n,
                 "ok": s.done,
                 "wall_s": round(wall, 2),
-                "rss_before_mb": round(before / 2**20, 1),
-                "rss_peak_mb": round(peak / 2**20, 1),
-                "rss_growth_mb": round((peak - before) / 2**20, 1),
+                "rss_before_mb": round(before / mb, 1),
+                "rss_first_result_mb": round(at_result[0] / mb, 1),
+                "rss_last_result_mb": round(at_result[-1] / mb, 1),
+                "exec_growth_mb": round((at_result[-1] - at_result[0]) / mb, 1),
+                "rss_peak_mb": round(peak / mb, 1),
+                "growth_mb": round((peak - before) / mb, 1),
                 "samples": len(rss.samples),
             }
         )
@@ -160,11 +177,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['workers']:>7} {r['wall_s']:>8.2f} {r['runs_per_min']:>9.1f} {r['steady_runs_per_min']:>11.1f} {r['first_result_s']:>13.2f}"
         )
     print(f"speed-up 2 vs 1 worker: {speedup:.2f}x overall, {steady_speedup:.2f}x steady state")
-    print("\nParent memory while the batch runs (2 workers, tiny scenario)")
-    print(f"{'runs':>6} {'wall s':>8} {'RSS before MB':>14} {'RSS peak MB':>12} {'growth MB':>10}")
+    print("\nParent memory while the batch runs (2 workers, tiny scenario), MB")
+    print(
+        f"{'runs':>6} {'wall s':>8} {'before':>8} {'1st result':>11} {'last result':>12} {'exec growth':>12} {'peak':>8}"
+    )
     for m in mem:
         print(
-            f"{m['runs']:>6} {m['wall_s']:>8.2f} {m['rss_before_mb']:>14.1f} {m['rss_peak_mb']:>12.1f} {m['rss_growth_mb']:>10.1f}"
+            f"{m['runs']:>6} {m['wall_s']:>8.2f} {m['rss_before_mb']:>8.1f} {m['rss_first_result_mb']:>11.1f} "
+            f"{m['rss_last_result_mb']:>12.1f} {m['exec_growth_mb']:>12.1f} {m['rss_peak_mb']:>8.1f}"
         )
 
     result = {

@@ -267,7 +267,7 @@ class ResultStore:
         """The runs-part row of ``run_id``; None when missing or unreadable (corrupt / truncated)."""
         path = self.part_path("runs", run_id)
         try:
-            t = pq.read_table(path)
+            t = pq.read_table(path, use_threads=False)
         except FileNotFoundError:
             return None
         except (OSError, pa.ArrowException):
@@ -352,7 +352,7 @@ class ResultStore:
         """Yield the readable parts of ``table`` one at a time (plan order)."""
         for rid in run_ids if run_ids is not None else self._ordered_ids(table):
             try:
-                yield pq.read_table(self.part_path(table, rid))
+                yield pq.read_table(self.part_path(table, rid), use_threads=False)
             except (OSError, pa.ArrowException):
                 continue
 
