@@ -13,7 +13,7 @@ Two measurements:
 
 Output: a human-readable table on stdout, then one JSON document (``--json FILE`` also writes it).
 
-    python benchmarks/batch_throughput.py                      # defaults: 12 runs, memory 20/80/240
+    python benchmarks/batch_throughput.py                      # defaults: 20 runs, memory 20/80/240
     python benchmarks/batch_throughput.py --runs 20 --steps 40 --json bench.json
 """
 
@@ -154,7 +154,7 @@ def parent_memory(sizes: list[int], workers: int) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=12, help="replicates per throughput batch")
+    ap.add_argument("--runs", type=int, default=20, help="replicates per throughput batch")
     ap.add_argument(
         "--steps", type=int, default=None, help="steps per run (default: the scenario's)"
     )

@@ -131,8 +131,40 @@ def _cached_base(path: str, mtime_ns: int) -> Any:
     return _load_base_scenario(path)
 
 
+#: (path, mtime) -> modification times of the data files when that cached scenario was loaded
+_DATA_STAMPS: dict[tuple[str, int], tuple[Any, ...]] = {}
+
+
+def _data_stamp(scen: Any) -> tuple[Any, ...]:
+    """(file, mtime_ns) of the data CSVs and the ``extends`` parent a loaded scenario was read from."""
+    from agglomeration.scenario import PATH_KEYS
+
+    files = [getattr(getattr(scen, sec, None), key, None) for sec, key in PATH_KEYS]
+    src, parent = getattr(scen, "source_path", None), getattr(scen, "extends", None)
+    if src and isinstance(parent, str):
+        files.append(str(Path(src).parent / parent))
+    stamp = []
+    for f in files:
+        if f:
+            try:
+                stamp.append((str(f), os.stat(f).st_mtime_ns))
+            except OSError:
+                stamp.append((str(f), None))
+    return tuple(stamp)
+
+
 def _base_scenario(path: str) -> Any:
-    return _cached_base(path, Path(path).stat().st_mtime_ns)
+    """The base scenario, cached per process; reloaded when its TOML *or a data file* changed (else a
+    resume in the same process would reuse stale data and bypass the fingerprint guard)."""
+    key = (path, Path(path).stat().st_mtime_ns)
+    scen = _cached_base(*key)
+    stamp = _data_stamp(scen)
+    if _DATA_STAMPS.setdefault(key, stamp) != stamp:
+        _cached_base.cache_clear()
+        _DATA_STAMPS.clear()
+        scen = _cached_base(*key)
+        _DATA_STAMPS[key] = _data_stamp(scen)
+    return scen
 
 
 def plan_runs(exp: Experiment, out: str | Path = ".") -> Plan:
@@ -404,7 +436,10 @@ def _mp_context(start_method: str | None) -> multiprocessing.context.BaseContext
         )
     ctx = multiprocessing.get_context(start_method)
     if start_method == "forkserver":
-        ctx.set_forkserver_preload(["agglomeration.experiment.runner"])
+        # workers fork from a server that has already imported the model stack (fast start-up)
+        ctx.set_forkserver_preload(
+            ["agglomeration.experiment.runner", "agglomeration.scenario", "agglomeration.model"]
+        )
     return ctx
 
 
