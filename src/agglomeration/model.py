@@ -202,6 +202,8 @@ class AgglomerationModel(mesa.Model):
         self.wage_ref = float(np.exp(np.mean(np.log(w.base_wage))))
         self.rent_ref = float(np.exp(np.mean(np.log(w.base_rent))))
         self.local_tfp = self._local_productivity()
+        self.domestic_price_level = np.ones(S)
+        self.import_price = np.asarray(w.gateway_import_price, dtype=float).copy()
         self._trade_key = None
         self._apply_policy_costs()
         self.conn = policy_mod.connectivity_to_ftz(w, self.phi_eff)
@@ -220,6 +222,12 @@ class AgglomerationModel(mesa.Model):
         self._create_agents(self.firms.fid[rows])
         self.firms.price[rows] = w.sigma[sector] / (w.sigma[sector] - 1.0)
         self._repair_links()
+        for _ in range(
+            5
+        ):  # domestic price level <-> import prices (imports are priced relative to it)
+            self._solve_prices()
+            self._update_import_prices()
+            self._apply_policy_costs()
         # income and (optionally) fixed-cost calibration: a few passes to a consistent initial state
         self.E = accounts.final_expenditure(
             None,
@@ -305,10 +313,32 @@ class AgglomerationModel(mesa.Model):
             self.phi_eff = tau ** (1.0 - np.asarray(w.sigma)[:, None, None])
             if not np.any(tm != 1.0):
                 self.phi_eff = np.asarray(w.phi, dtype=float)
-            self.X = market.external_competition(
-                w.gateway_import_price, self.tau_eff, w.sigma, R, self.bp.external_competitors
-            )
             self._trade_key = key
+        self.X = market.external_competition(
+            self.import_price, self.tau_eff, w.sigma, w.n_regions, self.bp.external_competitors
+        )
+
+    def _update_import_prices(self) -> None:
+        """Import prices in model units: the gateway price index x the sector's domestic price level.
+
+        The data give import prices relative to the domestic reference (1 = same price as domestic
+        supply).  The domestic price level of sector s is the geometric mean of its live firms' mill prices
+        (last solved); foreign technology is assumed to improve at the pace of domestic technology, so
+        the relative price of imports stays as in the data unless trade costs or reforms change it.
+        With ``behaviour.import_prices = "absolute"`` the data prices are used as they are.
+        """
+        w = self.world
+        if self.bp.import_prices == "absolute":
+            self.import_price = np.asarray(w.gateway_import_price, dtype=float)
+            return
+        t = self.firms
+        rows = t.alive_rows()
+        s = t.sector[rows]
+        n = np.bincount(s, minlength=w.n_sectors)
+        logp = np.bincount(s, weights=np.log(t.price[rows]), minlength=w.n_sectors)
+        level = np.where(n > 0, np.exp(logp / np.maximum(n, 1)), self.domestic_price_level)
+        self.domestic_price_level = level
+        self.import_price = np.asarray(w.gateway_import_price, dtype=float) * level[None, :]
 
     # -------------------------------------------------------------- helpers
     def current_pairs(self) -> tuple[market.Pairs, np.ndarray]:
@@ -343,7 +373,7 @@ class AgglomerationModel(mesa.Model):
             rent=self.rent / self.rent_ref,
             admin=self.admin,
             tau=self.tau_eff,
-            import_price=w.gateway_import_price,
+            import_price=self.import_price,
             iterations=self.bp.price_iterations,
             local_tfp=self.local_tfp,
         )
@@ -483,7 +513,7 @@ class AgglomerationModel(mesa.Model):
             sigma=w.sigma,
             phi=self.phi_eff,
             tau=self.tau_eff,
-            import_price=w.gateway_import_price,
+            import_price=self.import_price,
             import_weight=self.bp.import_weight if w.n_gateways else 0.0,
             forced_only=True,
         )
@@ -494,7 +524,7 @@ class AgglomerationModel(mesa.Model):
             b, k = pairs.buyer[miss], pairs.k[miss]
             R = w.n_regions
             cost = (
-                w.gateway_import_price[:, k]
+                self.import_price[:, k]
                 * self.tau_eff[
                     k[None, :], R + np.arange(w.n_gateways)[:, None], t.region[b][None, :]
                 ]
@@ -512,6 +542,7 @@ class AgglomerationModel(mesa.Model):
         self.counts = {"entries": 0, "exits": 0, "relocations": 0, "switches": 0}
         R = w.n_regions
         # 1-4: costs, prices, markets, accounts
+        self._update_import_prices()
         self._apply_policy_costs()
         mkt, pairs = self._prices_and_markets()
         acc = self._accounts(mkt, pairs)
@@ -525,7 +556,7 @@ class AgglomerationModel(mesa.Model):
         # 5: sourcing
         if bp.sourcing_enabled and len(pairs.sup):
             delivered = market.delivered_prices(
-                pairs, t.price, t.region, self.tau_eff, w.gateway_import_price, R
+                pairs, t.price, t.region, self.tau_eff, self.import_price, R
             )
             p_search = min(
                 1.0,
@@ -543,7 +574,7 @@ class AgglomerationModel(mesa.Model):
                 sigma=w.sigma,
                 phi=self.phi_eff,
                 tau=self.tau_eff,
-                import_price=w.gateway_import_price,
+                import_price=self.import_price,
                 import_weight=self.bp.import_weight if w.n_gateways else 0.0,
             )
         # 6: learning
@@ -600,7 +631,7 @@ class AgglomerationModel(mesa.Model):
                 admin=self.admin,
                 phi=self.phi_eff,
                 tau=self.tau_eff,
-                import_price=w.gateway_import_price,
+                import_price=self.import_price,
                 import_weight=self.bp.import_weight,
                 local_tfp=self.local_tfp,
             )

@@ -48,7 +48,7 @@ def link_values(model) -> pd.DataFrame:
     src_market = np.where(dom, t.region[np.maximum(sup, 0)], R + (-1 - sup))
     rb = t.region[buyer]
     tau = model.tau_eff
-    pimp = w.gateway_import_price
+    pimp = model.import_price
     mill = np.where(dom, t.price[np.maximum(sup, 0)], 0.0)
     if w.n_gateways:
         gi = np.where(dom, 0, -1 - sup)

@@ -82,6 +82,11 @@ class BehaviourParams(_Section):
         description="number-equivalent of foreign competitors of each sector located at each gateway, "
         "priced at the gateway import price; they compete in every market's CES index [firms]",
     )
+    import_prices: Literal["relative", "absolute"] = Field(
+        "relative",
+        description="'relative': gateway import prices are multiples of the sector's current domestic price "
+        "level (foreign technology keeps pace); 'absolute': the data prices in model units",
+    )
     import_weight: float = Field(
         1.0,
         ge=0.0,
@@ -173,7 +178,7 @@ class BehaviourParams(_Section):
         description="Jacobs spillover: elasticity of growth to local sector diversity [-]",
     )
     productivity_shock_sd: float = Field(
-        0.10,
+        0.05,
         ge=0.0,
         le=2.0,
         description="sd of the idiosyncratic (Gibrat) log productivity shock [log points/step]",
