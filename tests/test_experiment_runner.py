@@ -171,7 +171,7 @@ def test_local_pool_matches_reference(tmp_path, reference, workers):
 def test_dask_executor_matches_reference(tmp_path, reference):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
     ) as cluster:
         s = run_experiment(
             _exp_file(tmp_path),

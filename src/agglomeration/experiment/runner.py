@@ -482,7 +482,7 @@ class _DaskPool:
                 threads_per_worker=1,
                 processes=True,
                 host="127.0.0.1",
-                dashboard_address=None,
+                dashboard_address=":0",
             )
             self.client = Client(self.cluster)
         self.executor = self.client.get_executor(pure=False)
