@@ -241,6 +241,12 @@ def reproduce_run(
     if scenario is not None:
         data["scenario"] = str(Path(scenario).resolve())
     exp = experiment_from_dict(data)
+    if not exp.scenario.is_file():
+        raise InputError(
+            f"base scenario file not found: {exp.scenario} (pass --scenario FILE if it moved)",
+            file=str(store.manifest_path),
+            field="experiment.scenario",
+        )
     if scenario is None and exp.fingerprint() != manifest["fingerprint"]:
         raise ResultStoreError(
             "the experiment in manifest.json does not match its fingerprint (edited by hand?)",
@@ -248,16 +254,21 @@ def reproduce_run(
             field="experiment",
         )
     plan = plan_runs(exp, store.root)
-    order = [t.run_id for t in plan.tasks]
+    stored_plan = store.read_frame("plan")
+    order = (
+        list(dict.fromkeys(stored_plan["run_id"]))
+        if stored_plan is not None and "run_id" in stored_plan
+        else [t.run_id for t in plan.tasks]
+    )
     rid, row = _choose_run(store, order, run)
-    task = next(t for t in plan.tasks if t.run_id == rid)
+    task = next((t for t in plan.tasks if t.run_id == rid), None)
     report = ReproduceReport(
         results=store.root,
         run_id=rid,
         variant=row.get("variant"),
         replicate=row.get("replicate"),
-        seed=task.seed,
-        steps=task.steps,
+        seed=int(row.get("seed", -1)),
+        steps=int(row.get("steps", -1)),
         match=False,
         environment_changes=_environment_changes(manifest),
     )
@@ -267,6 +278,12 @@ def reproduce_run(
             f"the base scenario {exp.scenario} resolves differently than in the batch (fingerprint "
             f"{recorded[:12]} recorded, {plan.base_fingerprint[:12]} now): its file, data files or the "
             "package defaults changed"
+        )
+        return report
+    if task is None:
+        report.first_difference = (
+            "the experiment no longer plans this run (its scenario, seed or steps resolve "
+            "differently now)"
         )
         return report
     for key in ("seed", "steps", "scenario_fingerprint", "model"):
