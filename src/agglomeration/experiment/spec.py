@@ -71,7 +71,7 @@ _MODEL_REF = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$")
 
 def _check_identifier(value: str, what: str) -> str:
     """Names become file and column labels: letters, digits, ``_`` and ``-`` only (no path separators)."""
-    if not _IDENT.match(value):
+    if not _IDENT.fullmatch(value):  # fullmatch: `$` would accept a trailing newline
         raise ValueError(
             f"{what} must start with a letter and contain only letters, digits, '_' or '-' "
             f"(at most 64 characters), got {value!r}"
@@ -233,7 +233,7 @@ class Experiment(_Strict):
     @field_validator("model")
     @classmethod
     def _model(cls, v: str | None) -> str | None:
-        if v is not None and not _MODEL_REF.match(v):
+        if v is not None and not _MODEL_REF.fullmatch(v):
             raise ValueError(f"expected 'package.module:ClassName', got {v!r}")
         return v
 
