@@ -145,11 +145,11 @@ def child_profile(n: int, steps: int, warmup: int, seed: int) -> dict:
                 and not attr.startswith("_")
             ):
                 w = wrap(f"{info.name}.{attr}", obj)
-                wrapped[obj] = w
+                wrapped[id(obj)] = w
                 setattr(mod, attr, w)
     for attr, obj in list(vars(model_mod).items()):  # names imported into model.py
-        if obj in wrapped:
-            setattr(model_mod, attr, wrapped[obj])
+        if inspect.isfunction(obj) and id(obj) in wrapped:
+            setattr(model_mod, attr, wrapped[id(obj)])
 
     model = AgglomerationModel(load_scenario(BASELINE), replicate_seed=seed, firms__initial_count=n)
     for _ in range(warmup):
