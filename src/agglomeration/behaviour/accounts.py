@@ -19,8 +19,12 @@ paid-out profit distributed by immobile-income shares ('owners', footloose capit
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.firms import FirmTable
 
 
 @dataclass
@@ -36,7 +40,7 @@ class Accounts:
 
 
 def update_accounts(
-    table,
+    table: FirmTable,
     rows: np.ndarray,
     *,
     sigma: np.ndarray,

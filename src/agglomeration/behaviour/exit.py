@@ -6,11 +6,21 @@ drops the supplier links pointing at them; their buyers re-source in the same st
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.firms import FirmTable
 
 
 def exiting_rows(
-    table, rows: np.ndarray, fixed_cost: np.ndarray, *, equity_threshold: float, max_losses: int
+    table: FirmTable,
+    rows: np.ndarray,
+    fixed_cost: np.ndarray,
+    *,
+    equity_threshold: float,
+    max_losses: int,
 ) -> np.ndarray:
     """Rows (subset of ``rows``) that exit this step."""
     s = table.sector[rows]

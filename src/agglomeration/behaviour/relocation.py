@@ -10,11 +10,16 @@ the cost from equity.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.firms import FirmTable
 
 
 def relocate(
-    table,
+    table: FirmTable,
     rows: np.ndarray,
     rng: np.random.Generator,
     *,

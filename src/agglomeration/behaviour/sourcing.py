@@ -15,9 +15,15 @@ the switching cost (relative); a pair without supplier takes the candidate.  Cos
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from agglomeration.firms import NONE
+
+if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.behaviour.market import Pairs
+    from agglomeration.firms import FirmTable
 
 
 def _sample_rows(cdf_rows: np.ndarray, row: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -96,8 +102,8 @@ def sample_candidates(
 
 
 def update_suppliers(
-    table,
-    pairs,
+    table: FirmTable,
+    pairs: Pairs,
     delivered_now: np.ndarray,
     rng: np.random.Generator,
     *,
