@@ -518,8 +518,7 @@ class AgglomerationModel(mesa.Model):
             forced_only=True,
         )
         # imports are the fallback when no domestic supplier and import_weight == 0
-        pairs = market.input_pairs(t.sector, t.supplier, w.io, rows)
-        miss = pairs.sup == NONE
+        miss = pairs.sup == NONE  # update_suppliers wrote the new links into pairs.sup
         if np.any(miss) and w.n_gateways:
             b, k = pairs.buyer[miss], pairs.k[miss]
             R = w.n_regions

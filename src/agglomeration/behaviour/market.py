@@ -80,14 +80,20 @@ def delivered_prices(
     Unsourced pairs (supplier :data:`NONE`) pay the reference price 1 (bought outside the model).
     """
     sup = pairs.sup
-    rb = region[pairs.buyer]
-    g = np.ones(len(sup))
+    k = pairs.k
+    M = tau.shape[1]
     dom = sup >= 0
-    s_rows = sup[dom]
-    g[dom] = price[s_rows] * tau[pairs.k[dom], region[s_rows], rb[dom]]
-    imp = (sup < 0) & (sup != NONE)
-    gw = -1 - sup[imp]
-    g[imp] = import_price[gw, pairs.k[imp]] * tau[pairs.k[imp], n_regions + gw, rb[imp]]
+    none = sup == NONE
+    supc = np.where(dom, sup, 0)
+    gw = np.where(dom | none, 0, -1 - sup.astype(np.int64))
+    src = np.where(dom, region[supc], n_regions + gw)
+    if import_price.shape[0]:
+        mill = np.where(dom, price[supc], import_price[gw, k])
+    else:
+        mill = price[supc]
+    flat = (k.astype(np.int64) * M + src) * M + region[pairs.buyer]
+    g = mill * tau.reshape(-1)[flat]
+    g[none] = 1.0
     return g
 
 
