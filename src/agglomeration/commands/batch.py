@@ -11,6 +11,7 @@ Exit codes: 0 all runs finished ok, 1 some runs failed (recorded in the runs tab
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tomllib
 from pathlib import Path
@@ -78,6 +79,13 @@ def main(args: argparse.Namespace) -> int:
                 msg += f": {res['error']}"
             print(msg, file=sys.stderr, flush=True)
 
+    def terminate(
+        signum: int, frame: Any
+    ) -> None:  # scheduler walltime / scancel: stop like Ctrl-C
+        raise KeyboardInterrupt
+
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, terminate)
     summary = run_experiment(
         exp,
         out,

@@ -458,8 +458,9 @@ class _LocalPool:
     def capacity(self) -> int:
         return self.workers
 
-    def close(self) -> None:
-        self.executor.shutdown(wait=True, cancel_futures=True)
+    def close(self, wait: bool = True) -> None:
+        # on an interrupt do not wait for the runs in flight (they are simply redone on resume)
+        self.executor.shutdown(wait=wait, cancel_futures=True)
 
 
 class _DaskPool:
@@ -494,8 +495,8 @@ class _DaskPool:
         n = sum(self.client.nthreads().values())
         return max(1, n)
 
-    def close(self) -> None:
-        self.executor.shutdown(wait=True)
+    def close(self, wait: bool = True) -> None:
+        self.executor.shutdown(wait=wait)
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
@@ -803,6 +804,7 @@ def _execute(
     in_flight: dict[cf.Future, RunTask] = {}
     ex = pool.executor
     ever_ok = False
+    aborted = False
     try:
         while queue or suspects or in_flight:
             if suspects and not in_flight:
@@ -851,12 +853,13 @@ def _execute(
                 pool.executor.shutdown(wait=False, cancel_futures=True)
                 ex = pool.new()
     except BaseException:
+        aborted = True
         for fut in in_flight:
             fut.cancel()
         raise
     finally:
         bar.close()
-        pool.close()
+        pool.close(wait=not aborted)
 
 
 class _External:
@@ -874,7 +877,7 @@ class _External:
     def capacity(self) -> int:
         return self.workers
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         pass
 
 
