@@ -101,7 +101,7 @@ def _draw_layer(
             inside, outside = (o, d) if o in idx else (d, o)
             external.setdefault((inside, outside), mode)
     if arrows:
-        labelled: set[str] = set()
+        labelled: set[str] = set()  # arrows from the crowded core: one label per destination
         for (inside, outside), mode in sorted(external.items()):
             i = idx[inside]
             target = coords.get(outside)
@@ -361,6 +361,17 @@ def region_map(
             label="connected area",
         ),
     ]
+    extra.append(
+        Line2D(
+            [0],
+            [0],
+            color="#555555",
+            marker=">",
+            markevery=[1],
+            lw=1.0,
+            label="to gateway / hub (off map)",
+        )
+    )
     if flows is not None:
         extra.append(
             Line2D([0], [0], color="#ff7f0e", alpha=0.5, lw=4, label="supplier flows (value)")
