@@ -157,6 +157,7 @@ class AgglomerationModel(mesa.Model):
         self.running = True
         self.counts = {"entries": 0, "exits": 0, "relocations": 0, "switches": 0}
         self._agent_of: dict[int, Firm] = {}
+        self._agents_materialised = False
         self._setup()
         #: cumulative entrants by region since initialisation (R,)
         self.entries_by_region = np.zeros(self.world.n_regions, dtype=np.int64)
@@ -277,13 +278,47 @@ class AgglomerationModel(mesa.Model):
             )
         return weights
 
+    # ------------------------------------------------------------ agent view
+    # The Mesa agents are a lazy view: none is created until ``model.agents`` (or ``agents_by_type`` /
+    # ``agent_types``) is first read; from then on entrants get an agent and exited firms lose theirs
+    # each step.  Creating and deregistering one Python object per firm costs ~10 us and ~0.5 KB each,
+    # which a batch run that never looks at the agents should not pay.  Agents draw no random numbers,
+    # so results do not depend on whether (or when) the view was materialised.
     def _create_agents(self, fids: np.ndarray) -> None:
-        if not self.fp.mesa_agents:
+        if not self.fp.mesa_agents or not self._agents_materialised:
             return
         for fid in fids.tolist():
             self._agent_of[fid] = Firm(self, fid)
 
+    def _materialise_agents(self) -> None:
+        """Create the Firm agents of all live firms (first access to the agent view)."""
+        if getattr(self, "_agents_materialised", True) or not hasattr(self, "firms"):
+            return
+        self._agents_materialised = True
+        t = self.firms
+        self._create_agents(t.fid[t.alive_rows()])
+
+    @property
+    def agents(self) -> mesa.agent.AgentSet:
+        """All Firm agents (one per live firm; created on first access, see ``_create_agents``)."""
+        self._materialise_agents()
+        return super().agents
+
+    @property
+    def agents_by_type(self) -> dict:
+        """Agents by class (materialises the lazy agent view)."""
+        self._materialise_agents()
+        return super().agents_by_type
+
+    @property
+    def agent_types(self) -> list[type]:
+        """Agent classes present (materialises the lazy agent view)."""
+        self._materialise_agents()
+        return super().agent_types
+
     def _remove_agents(self, fids: np.ndarray) -> None:
+        if not self._agent_of:
+            return
         for fid in fids.tolist():
             agent = self._agent_of.pop(fid, None)
             if agent is not None:
