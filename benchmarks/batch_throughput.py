@@ -172,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     # 1 and 2 workers alternate `--repeat` times; the best batch of each counts (other processes on
     # a shared machine only ever slow a batch down, so the best is the least disturbed estimate)
     trials: list[dict[str, Any]] = []
+    throughput(2, 1, 2, 60)  # warm-up: starts the forkserver (imports) once, outside the timings
     load_before = os.getloadavg()[0]
     for _ in range(args.repeat):
         trials += [throughput(args.runs, args.steps, w, args.firms) for w in (1, 2)]
