@@ -213,3 +213,12 @@ def test_run_id_is_stable_and_sensitive_to_each_input():
         )
         == 5
     )
+
+
+def test_fingerprint_does_not_depend_on_where_the_project_lives(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    ea = load_experiment(_write(a, BASE))
+    eb = load_experiment(_write(b, BASE))
+    assert ea.scenario != eb.scenario and ea.fingerprint() == eb.fingerprint()

@@ -269,11 +269,13 @@ class Experiment(_Strict):
 
         Everything except what may grow without invalidating finished runs: ``replicates``, the
         design's ``samples`` and grid ``values`` (growth is checked separately: every finished run must
-        still be planned), and the free-text ``description``.
+        still be planned), the free-text ``description``, and the base scenario's *path* (its content
+        is guarded by the scenario fingerprint, so a moved project directory can still be resumed).
         """
         d = self.to_dict()
         d.pop("replicates", None)
         d.pop("description", None)
+        d.pop("scenario", None)
         for v in d.get("variants", []):
             v.pop("description", None)
         if d.get("design"):
