@@ -147,7 +147,16 @@ def solve_prices(
     a_dom = a[dom]
     fixed_inputs = np.bincount(buyer_pos, weights=a * log_const, minlength=len(rows))
     # sparse (live rows x all rows) matrix of input shares: one CSR mat-vec per pass
-    A_mat = sparse.csr_matrix((a_dom, (buyer_pos[dom], sup_dom)), shape=(len(rows), n))
+    # built directly from the row pointers (pairs are buyer-major; no COO round trip), then each row's
+    # columns sorted: the canonical matrix the COO constructor gives, so the mat-vec sums are unchanged
+    bp_dom = buyer_pos[dom]
+    if len(bp_dom) > 1 and np.any(bp_dom[1:] < bp_dom[:-1]):
+        order = np.argsort(bp_dom, kind="stable")
+        bp_dom, sup_dom, a_dom = bp_dom[order], sup_dom[order], a_dom[order]
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(bp_dom, minlength=len(rows)), out=indptr[1:])
+    A_mat = sparse.csr_matrix((a_dom, sup_dom, indptr), shape=(len(rows), n))
+    A_mat.sort_indices()
     logp = np.log(p)
     for _ in range(iterations):
         new = base + fixed_inputs + A_mat @ logp
@@ -218,13 +227,25 @@ def link_operator(
     sigma: np.ndarray,
     admin: np.ndarray,
     n: int,
-) -> tuple[np.ndarray, sparse.csr_matrix]:
+) -> tuple[np.ndarray, sparse.csc_matrix]:
     """(coef, B): coef[pair] = a_ks (sigma_s - 1)/sigma_s / (1 + admin_r) of the buyer, and the (n, n)
-    CSR matrix B[j, b] = coefficient of buyer b's revenue paid to domestic supplier j."""
-    sb = sector[pairs.buyer]
-    coef = pairs.a * (sigma[sb] - 1.0) / sigma[sb] / (1.0 + admin[region[pairs.buyer]])
+    matrix B[j, b] = coefficient of buyer b's revenue paid to domestic supplier j.
+
+    B is stored column-major (CSC, one column per buyer): the pairs are buyer-major already, so the
+    matrix is built in O(pairs) without a sort, and ``B @ x`` adds each supplier's entries in ascending
+    buyer order, exactly as a canonical CSR matrix or ``np.bincount`` over the pairs would (bit-identical).
+    """
+    buyer = pairs.buyer
+    sb = sector[buyer]
+    coef = pairs.a * (sigma[sb] - 1.0) / sigma[sb] / (1.0 + admin[region[buyer]])
     dom = pairs.sup >= 0
-    B = sparse.csr_matrix((coef[dom], (pairs.sup[dom], pairs.buyer[dom])), shape=(n, n))
+    b_dom, s_dom, c_dom = buyer[dom], pairs.sup[dom], coef[dom]
+    if len(b_dom) > 1 and np.any(b_dom[1:] < b_dom[:-1]):  # pairs not buyer-major: order them
+        order = np.argsort(b_dom, kind="stable")
+        b_dom, s_dom, c_dom = b_dom[order], s_dom[order], c_dom[order]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(b_dom, minlength=n), out=indptr[1:])
+    B = sparse.csc_matrix((c_dom, s_dom, indptr), shape=(n, n))
     return coef, B
 
 
@@ -242,7 +263,7 @@ def clear_markets(
     admin: np.ndarray,
     iterations: int,
     revenue0: np.ndarray | None = None,
-    links: tuple[np.ndarray, sparse.csr_matrix] | None = None,
+    links: tuple[np.ndarray, sparse.csc_matrix] | None = None,
     tol: float = 1e-11,
 ) -> MarketResult:
     """Final and intermediate sales of every live firm for given prices, links and final expenditure.
@@ -263,8 +284,6 @@ def clear_markets(
     final_imports = float(E.sum() - sold_domestic.sum())
     # intermediate demand through the links
     coef, B = links if links is not None else link_operator(pairs, sector, region, sigma, admin, n)
-    dom = pairs.sup >= 0
-    sup_dom = pairs.sup[dom]
     rev = F.copy() if revenue0 is None else np.maximum(revenue0, F)
     it = 0
     for it in range(1, iterations + 1):  # noqa: B007
@@ -275,7 +294,9 @@ def clear_markets(
         if done:
             break
     purchases = coef * rev[pairs.buyer]
-    revenue = F + np.bincount(sup_dom, weights=purchases[dom], minlength=n)
+    # received purchases of each supplier = B @ rev (the same products added in the same buyer order as
+    # np.bincount(sup_dom, weights=purchases[dom]), so bit-identical, without the scattered gather)
+    revenue = F + B @ rev
     return MarketResult(
         final_sales=F,
         revenue=revenue,
