@@ -64,7 +64,10 @@ def input_pairs(
     k = k_flat[np.repeat(start[s_rows], cnt) + (np.arange(total) - first)]
     sb = np.repeat(s_rows, cnt)
     idx = np.int32 if len(sector) < 2**31 - 1 else np.int64
-    return Pairs(buyer=buyer.astype(idx), k=k.astype(idx), a=io[k, sb], sup=supplier[buyer, k])
+    # 1-d gathers through flat indices (cheaper than 2-d fancy indexing; same elements)
+    a = np.ascontiguousarray(io).reshape(-1)[k * S + sb]
+    sup = np.ascontiguousarray(supplier).reshape(-1)[buyer * supplier.shape[1] + k]
+    return Pairs(buyer=buyer.astype(idx), k=k.astype(idx), a=a, sup=sup)
 
 
 def delivered_prices(
@@ -83,17 +86,17 @@ def delivered_prices(
     k = pairs.k
     M = tau.shape[1]
     dom = sup >= 0
-    none = sup == NONE
     supc = np.where(dom, sup, 0)
-    gw = np.where(dom | none, 0, -1 - sup.astype(np.int64))
-    src = np.where(dom, region[supc], n_regions + gw)
-    if import_price.shape[0]:
-        mill = np.where(dom, price[supc], import_price[gw, k])
-    else:
-        mill = price[supc]
-    flat = (k.astype(np.int64) * M + src) * M + region[pairs.buyer]
-    g = mill * tau.reshape(-1)[flat]
-    g[none] = 1.0
+    src = region[supc].astype(np.int64)  # source market: supplier's region, or R + gateway (below)
+    mill = price[supc]
+    imp = np.flatnonzero(~dom & (sup != NONE))  # few pairs: patch imports by index
+    if len(imp):
+        gw = -1 - sup[imp].astype(np.int64)
+        src[imp] = n_regions + gw
+        mill[imp] = import_price[gw, k[imp]]
+    flat = (k * M + src) * M + region[pairs.buyer]
+    g = mill * np.ascontiguousarray(tau).reshape(-1)[flat]
+    g[sup == NONE] = 1.0
     return g
 
 
