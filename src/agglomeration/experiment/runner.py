@@ -572,6 +572,10 @@ def _required_tables(exp: Experiment) -> list[str]:
 
 def _prepare_store(store: ResultStore, exp: Experiment, plan: Plan, resume: bool) -> dict[str, Any]:
     """Create or check the store; returns the manifest to keep."""
+    if store.root.exists() and not store.root.is_dir():
+        raise ResultStoreError(
+            "expected a result directory, got an existing file", file=str(store.root), field="--out"
+        )
     manifest = store.read_manifest()
     if manifest is None:
         if resume:
@@ -631,7 +635,14 @@ def _prepare_store(store: ResultStore, exp: Experiment, plan: Plan, resume: bool
             "status": "running",
         }
     )
-    store.root.mkdir(parents=True, exist_ok=True)
+    try:
+        store.root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a parent is a file, does not allow directories, or is not writable
+        raise ResultStoreError(
+            f"cannot create the result directory: {exc.strerror or exc}",
+            file=str(store.root),
+            field="--out",
+        ) from None
     store.write_manifest(manifest)
     design = plan.design.points.reset_index()
     store.write_frame("design", design)
