@@ -732,6 +732,28 @@ def test_results_that_are_not_results(tmp_path, capsys, cmd, what):
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.parametrize("where", ["a-file", "under-a-file", "permission-denied"])
+def test_batch_out_that_cannot_be_a_directory(exp_file, capsys, monkeypatch, where):
+    taken = exp_file.parent / "taken.txt"
+    taken.write_text("keep me")
+    out = {"a-file": taken, "under-a-file": taken / "sub"}.get(
+        where, exp_file.parent / "ro" / "out"
+    )
+    if where == "permission-denied":  # root ignores chmod: simulate the OS refusal at mkdir
+        real_mkdir = Path.mkdir
+
+        def deny(self, *a, **kw):
+            if self == out:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real_mkdir(self, *a, **kw)
+
+        monkeypatch.setattr(Path, "mkdir", deny)
+    before = snapshot(exp_file.parent)
+    err = cli_error(capsys, ["batch", str(exp_file), "--out", str(out), "--no-progress"])
+    _needles_ok(err, (out.name, "--out", "existing file|Not a directory|Permission denied"))
+    assert snapshot(exp_file.parent) == before and taken.read_text() == "keep me"
+
+
 def test_batch_into_a_directory_that_is_not_a_result_store(exp_file, capsys):
     out = exp_file.parent / "busy"
     out.mkdir()
