@@ -430,3 +430,30 @@ def test_any_concurrent_futures_executor_can_be_supplied(tmp_path, reference):
         assert (s.done, s.failed) == (6, 0)
         assert pool.submit(int, "3").result() == 3  # still usable: the runner does not shut it down
     _assert_same(reference[1], _tables(tmp_path / "out"))
+
+
+def test_cli_options_reach_the_experiment(tmp_path, capsys):
+    from agglomeration.commands.batch import parse_set
+
+    assert parse_set(["a.b=0.5", "c=[1, 2]", "d=text", "e=true"]) == {
+        "a.b": 0.5,
+        "c": [1, 2],
+        "d": "text",
+        "e": True,
+    }
+    p = _exp_file(tmp_path)
+    out = tmp_path / "out"
+    # --resume needs an existing result directory
+    assert cli.main(["batch", str(p), "--out", str(out), "--resume"]) == 2
+    assert "nothing to resume" in capsys.readouterr().err
+    # a scenario override for every variant, fewer steps and replicates
+    argv = ["batch", str(p), "--out", str(out), "--executor", "serial", "--no-progress"]
+    argv += ["--replicates", "1", "--steps", "2", "--set", "firms.initial_count=50"]
+    assert cli.main(argv) == 0
+    res = load_results(out)
+    assert res.manifest["experiment"]["overrides"] == {"firms.initial_count": 50}
+    assert len(res["runs"]) == 2 and set(res["series"]["step"]) == {0, 2}
+    # an invalid override value is exit 2 before anything runs
+    bad = ["batch", str(p), "--out", str(tmp_path / "o2"), "--set", "firms.initial_count=-5"]
+    assert cli.main(bad) == 2
+    assert "initial_count" in capsys.readouterr().err and not (tmp_path / "o2").exists()
