@@ -380,8 +380,9 @@ class AgglomerationModel(mesa.Model):
         """Live (buyer, input) pairs and the revenue coefficient of each pair's purchases."""
         w = self.world
         t = self.firms
-        rows = t.alive_rows()
-        pairs = market.input_pairs(t.sector, t.supplier, w.io, rows)
+        pairs = getattr(self, "_pairs_now", None)  # set inside step() while the links are unchanged
+        if pairs is None:
+            pairs = market.input_pairs(t.sector, t.supplier, w.io, t.alive_rows())
         sb = t.sector[pairs.buyer]
         coef = (
             pairs.a * (w.sigma[sb] - 1.0) / w.sigma[sb] / (1.0 + self.admin[t.region[pairs.buyer]])
@@ -535,6 +536,8 @@ class AgglomerationModel(mesa.Model):
         w = self.world
         rows = t.alive_rows()
         pairs = market.input_pairs(t.sector, t.supplier, w.io, rows)
+        #: the repaired pairs (their ``sup`` kept equal to ``t.supplier``), reused by the observation
+        self._repaired_pairs = pairs
         if not np.any(pairs.sup == NONE):
             return
         sourcing.update_suppliers(
@@ -564,6 +567,7 @@ class AgglomerationModel(mesa.Model):
                 ]
             )
             t.supplier[b, k] = (-1 - np.argmin(cost, axis=0)).astype(np.int32)
+            pairs.sup[miss] = t.supplier[b, k]
 
     # ------------------------------------------------------------------ step
     def step(self) -> None:
@@ -742,11 +746,15 @@ class AgglomerationModel(mesa.Model):
                 self._remove_agents(fids)
                 self.counts["exits"] = len(gone)
         self._repair_links()
-        t.maybe_compact()
-        # 12: observation
-        if self.t % self.op.series_every == 0:
-            self._obs = observe.series_row(self)
-            self.datacollector.collect(self)
+        compacted = t.maybe_compact()
+        # 12: observation (reuses the repaired pairs unless compaction moved the rows)
+        self._pairs_now = self._repaired_pairs if compacted is None else None
+        try:
+            if self.t % self.op.series_every == 0:
+                self._obs = observe.series_row(self)
+                self.datacollector.collect(self)
+        finally:
+            self._pairs_now = None
 
     def run(self, steps: int) -> None:
         """Run ``steps`` steps (records the final step even if it is not a multiple of series_every)."""
