@@ -64,6 +64,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--table-csv", metavar="FILE", help="write the BehaviorSpace-layout CSV")
 
 
+def check_out_path(path: str | Path | None, field: str, *, directory: bool = False) -> None:
+    """Refuse an output path that cannot be used, *before* anything is computed or written.
+
+    A file output must not be an existing directory; a directory output must not be an existing
+    file; and the nearest existing ancestor must be a directory (else nothing can be created there).
+    """
+    if not path:
+        return
+    p = Path(path)
+    if p.exists() and p.is_dir() != directory:
+        want, got = ("a directory", "an existing file") if directory else ("a file", "a directory")
+        raise InputError(f"expected {want}, got {got}", file=str(p), field=field)
+    ancestor = next((a for a in p.parents if a.exists()), None)
+    if ancestor is not None and not ancestor.is_dir():
+        raise InputError(f"{ancestor} is a file, not a directory", file=str(p), field=field)
+
+
 def open_results(path: str | Path, *, purpose: str = "this command"):
     """``load_results(path)`` with a clear InputError for a single-run or missing directory."""
     p = Path(path)
@@ -131,6 +148,8 @@ def main(args: argparse.Namespace) -> int:
     from agglomeration.experiment.compare import compare
     from agglomeration.report.tables import behaviorspace_table, export_tables, to_markdown
 
+    check_out_path(args.out, "--out")
+    check_out_path(args.table_csv, "--table-csv")
     results = open_results(args.results, purpose="compare")
     runs = results["runs"]
     if runs.empty or "variant" not in runs.columns:

@@ -174,6 +174,9 @@ def main(args: argparse.Namespace) -> int:
             "expected a batch result or run directory", file=path, field="RESULTS_OR_RUN"
         )
     out = Path(args.out) if args.out else path / "figures"
+    from agglomeration.commands.compare import check_out_path
+
+    check_out_path(out, "--out", directory=True)
     if (path / "manifest.json").exists():
         written = _batch_figures(path, out, args)
     elif (path / "timeseries.csv").exists():

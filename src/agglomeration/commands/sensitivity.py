@@ -51,12 +51,13 @@ def design_of(results, source: str) -> dict:
 
 def main(args: argparse.Namespace) -> int:
     """Compute and print / export the sensitivity table."""
-    from agglomeration.commands.compare import open_results
+    from agglomeration.commands.compare import check_out_path, open_results
     from agglomeration.experiment.sensitivity import sensitivity
     from agglomeration.report.tables import export_table, to_markdown
 
     if args.resamples < 1:
         raise InputError(f"expected a positive number, got {args.resamples}", field="--resamples")
+    check_out_path(args.out, "--out")
     results = open_results(args.results, purpose="sensitivity")
     design = design_of(results, str(args.results))
     table = sensitivity(
