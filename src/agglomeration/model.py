@@ -629,6 +629,10 @@ class AgglomerationModel(mesa.Model):
                 localisation=bp.localisation_spillover,
                 jacobs=bp.jacobs_spillover,
                 shock_sd=bp.productivity_shock_sd,
+                size=t.employment,
+                shock_size_elasticity=bp.shock_size_elasticity,
+                mean_reversion=bp.productivity_mean_reversion,
+                frontier=self.fp.productivity_mean + bp.productivity_drift * self.t,
             )
         # 7: factor prices
         if bp.factor_prices_enabled:

@@ -181,7 +181,22 @@ class BehaviourParams(_Section):
         0.05,
         ge=0.0,
         le=2.0,
-        description="sd of the idiosyncratic (Gibrat) log productivity shock [log points/step]",
+        description="sd of the idiosyncratic (Gibrat) log productivity shock of a firm of its sector's "
+        "mean employment [log points/step]",
+    )
+    shock_size_elasticity: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="beta: the shock sd scales as (employment / sector mean employment)^(-beta), ratio "
+        "clipped to [0.01, 100]; firms as portfolios of sub-units (Amaral et al. 1997); 0 = off [-]",
+    )
+    productivity_mean_reversion: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="rho: share of the gap between log productivity and the technology frontier "
+        "(firms.productivity_mean + productivity_drift x step) closed each step; 0 = off [1/step]",
     )
     # factor prices
     factor_prices_enabled: bool = Field(

@@ -1,18 +1,39 @@
-"""Productivity dynamics (DESIGN 3.2 step 6): drift, localisation and Jacobs spillovers, Gibrat noise.
+"""Productivity dynamics (DESIGN 3.2 step 6): drift, localisation and Jacobs spillovers, mean reversion
+toward the technology frontier, and size-dependent Gibrat noise.
 
 For a live firm i of sector s in region r, log productivity changes each step by
 
-    d log z_i = drift + lambda_MAR log(1 + L_rs / Lbar_s) + lambda_J D_r + sd eps_i,   eps_i ~ N(0, 1)
+    d log z_i = drift + lambda_MAR log(1 + L_rs / Lbar_s) + lambda_J D_r
+                - rho (log z_i - F_t) + sd_i eps_i,                        eps_i ~ N(0, 1)
+    sd_i      = sd * clip(S_i / Sbar_s, 1/100, 100) ** (-beta)
 
 L_rs is employment of sector s in region r, Lbar_s its mean over regions with the sector (so the
 localisation term is 0 without same-sector neighbours and grows with the cluster's relative size);
-D_r = 1 - sum_s (L_rs / L_r)^2 is the local sectoral diversity (Gini-Simpson index, in [0, 1)).  The noise
-is multiplicative in z (Gibrat's law).  Units: log points per step.
+D_r = 1 - sum_s (L_rs / L_r)^2 is the local sectoral diversity (Gini-Simpson index, in [0, 1)).
+
+Mean reversion (rho = ``behaviour.productivity_mean_reversion``, 1/step): firms are pulled toward the
+technology frontier F_t = ``firms.productivity_mean`` + drift t, which carries the common drift.
+Without it, selection (low-productivity firms exit, entrants imitate the surviving incumbents) ratchets
+mean log productivity up without bound and the dispersion of log z grows like sqrt(t); with it the gap
+log z - F_t is a stationary AR(1) process (stationary sd ~ sd / sqrt(2 rho); level offset
+spillovers / rho), the standard assumption of Hopenhayn (1992)-type industry dynamics.
+
+Size-dependent volatility (beta = ``behaviour.shock_size_elasticity``): a firm is treated as a portfolio
+of imperfectly correlated sub-units, so the sd of its growth falls with its size S_i (employment,
+workers) relative to the reference Sbar_s = mean employment of the live firms of its sector:
+sd(g | S) ~ S^(-beta) (Stanley et al. 1996, Amaral et al. 1997, Sutton 2002, Buldyrev et al. 2007;
+empirical beta ~ 0.15-0.20).  The size ratio is clipped to [1/100, 100] so that tiny firms (or
+entrants with no employment yet) get at most 100^beta times the reference sd.  beta = 0 switches the
+mechanism off (every firm gets ``sd``, the pure Gibrat case).  The noise is multiplicative in z.
+Units: log points per step.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+#: bounds of the size ratio S_i / Sbar_s in the size-dependent shock sd [-]
+SIZE_RATIO_BOUNDS: tuple[float, float] = (1e-2, 1e2)
 
 
 def spillover_terms(emp_rs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -27,6 +48,25 @@ def spillover_terms(emp_rs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return loc, div
 
 
+def shock_scale(size: np.ndarray, sector: np.ndarray, elasticity: float) -> np.ndarray:
+    """Multiplier of the shock sd per firm: clip(S_i / Sbar_s, 1/100, 100) ** (-elasticity) [-].
+
+    ``size`` (workers) and ``sector`` are per firm (same length); Sbar_s is the mean size of the firms
+    given of sector s (by ``np.bincount``).  Returns ones when ``elasticity`` is 0 or no firm has a
+    positive size.
+    """
+    size = np.asarray(size, dtype=float)
+    if elasticity == 0.0 or len(size) == 0:
+        return np.ones(len(size))
+    n_s = np.bincount(sector, minlength=int(sector.max()) + 1)
+    sum_s = np.bincount(sector, weights=np.maximum(size, 0.0), minlength=len(n_s))
+    ref = sum_s / np.maximum(n_s, 1)
+    ref_i = ref[sector]
+    ratio = np.divide(size, ref_i, out=np.ones(len(size)), where=ref_i > 0)
+    lo, hi = SIZE_RATIO_BOUNDS
+    return np.clip(ratio, lo, hi) ** (-elasticity)
+
+
 def learn(
     log_z: np.ndarray,
     rows: np.ndarray,
@@ -39,12 +79,31 @@ def learn(
     localisation: float,
     jacobs: float,
     shock_sd: float,
+    size: np.ndarray | None = None,
+    shock_size_elasticity: float = 0.0,
+    mean_reversion: float = 0.0,
+    frontier: float | np.ndarray = 0.0,
 ) -> None:
-    """Update ``log_z[rows]`` in place."""
+    """Update ``log_z[rows]`` in place (see the module docstring for the law of motion).
+
+    ``size`` is the employment of every firm row (indexed like ``log_z``; only ``size[rows]`` is used);
+    it is needed only when ``shock_size_elasticity`` > 0.  ``frontier`` is F_t in log points (a scalar
+    or one value per sector), used only when ``mean_reversion`` > 0.  The random draws are the same
+    whatever the two mechanisms' settings, so switching them off reproduces the pure Gibrat case.
+    """
     loc, div = spillover_terms(emp_rs)
     r = region[rows]
     s = sector[rows]
     d = drift + localisation * loc[r, s] + jacobs * div[r]
+    if mean_reversion > 0:
+        f = np.asarray(frontier, dtype=float)
+        f_i = f[s] if f.ndim else f
+        d = d - mean_reversion * (log_z[rows] - f_i)
     if shock_sd > 0:
-        d = d + shock_sd * rng.standard_normal(len(rows))
+        eps = rng.standard_normal(len(rows))
+        if shock_size_elasticity != 0.0:
+            if size is None:
+                raise ValueError("learn: size is required when shock_size_elasticity != 0")
+            eps = eps * shock_scale(np.asarray(size)[rows], s, shock_size_elasticity)
+        d = d + shock_sd * eps
     log_z[rows] += d
