@@ -706,6 +706,30 @@ def test_analysis_options(results_dir, tmp_path, monkeypatch, capsys, cmd, extra
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("cmd", "flag", "target", "needle"),
+    [
+        ("compare", "--out", "taken.txt/t.csv", "is a file"),
+        ("compare", "--out", "adir", "expected a file"),
+        ("compare", "--table-csv", "taken.txt/q.csv", "is a file"),
+        ("sensitivity", "--out", "taken.txt/s.csv", "is a file"),
+        ("plot", "--out", "taken.txt", "expected a directory"),
+        ("plot", "--out", "taken.txt/figs", "is a file"),
+    ],
+)
+def test_analysis_outputs_that_cannot_be_written(
+    results_dir, tmp_path, monkeypatch, capsys, cmd, flag, target, needle
+):
+    """Checked before computing: no output half-written, the file in the way untouched."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "taken.txt").write_text("keep me")
+    (tmp_path / "adir").mkdir()
+    before, store_before = snapshot(tmp_path), snapshot(results_dir)
+    err = cli_error(capsys, [cmd, str(results_dir), flag, target])
+    assert_names(err, target, flag, needle)
+    assert snapshot(tmp_path) == before and snapshot(results_dir) == store_before
+
+
 @pytest.mark.parametrize("cmd", ["compare", "sensitivity", "plot", "reproduce"])
 @pytest.mark.parametrize(
     "what", ["missing", "empty-dir", "other-dir", "a-file", "bad-manifest", "foreign-manifest"]
