@@ -202,6 +202,7 @@ def test_failed_run_is_recorded_and_the_batch_goes_on(tmp_path):
     assert (s2.skipped, s2.done + s2.failed) == (4, 2)
 
 
+@pytest.mark.slow  # subprocesses and pool restarts: ~10-20 s on a busy 2-CPU machine
 def test_worker_process_crash_is_isolated(tmp_path, reference):
     exp = load_experiment(_exp_file(tmp_path), set={"model": f"{__name__}:ProcessKillingModel"})
     s = run_experiment(exp, tmp_path / "out", workers=2, progress=False)
@@ -222,6 +223,7 @@ def test_worker_process_crash_is_isolated(tmp_path, reference):
         assert (merged[c] == merged[f"{c}_ref"]).all(), c
 
 
+@pytest.mark.slow  # subprocesses and pool restarts: ~10-20 s on a busy 2-CPU machine
 def test_sigkill_mid_batch_then_resume_matches_uninterrupted(tmp_path):
     text = EXPERIMENT.replace("replicates = 3", "replicates = 5").replace("steps = 4", "steps = 8")
     text = text.replace('"firms.initial_count" = 120', '"firms.initial_count" = 300')
