@@ -100,6 +100,33 @@ def delivered_prices(
     return g
 
 
+def _log_delivered_at_unit_prices(
+    pairs: Pairs, region: np.ndarray, tau: np.ndarray, import_price: np.ndarray, n_regions: int
+) -> np.ndarray:
+    """log of :func:`delivered_prices` with all mill prices 1, by lookup in a (S, M, M) table of logs.
+
+    The table holds log(1.0 * tau) for domestic sources and log(p_imp x tau) for gateways: the same
+    products as :func:`delivered_prices`, so the values are bit-identical, with one log per table cell
+    instead of one per pair.
+    """
+    tau = np.ascontiguousarray(tau, dtype=float)
+    M = tau.shape[1]
+    cell = np.array(tau, copy=True)
+    G = import_price.shape[0]
+    if G:
+        cell[:, n_regions:, :] = import_price.T[:, :, None] * tau[:, n_regions:, :]
+    log_tab = np.log(cell).reshape(-1)
+    sup = pairs.sup
+    dom = sup >= 0
+    src = region[np.where(dom, sup, 0)].astype(np.int64)
+    imp = np.flatnonzero(~dom & (sup != NONE))
+    if len(imp):
+        src[imp] = n_regions - 1 - sup[imp].astype(np.int64)
+    out = log_tab[(pairs.k * M + src) * M + region[pairs.buyer]]
+    out[sup == NONE] = 0.0
+    return out
+
+
 def solve_prices(
     rows: np.ndarray,
     sector: np.ndarray,
@@ -142,7 +169,7 @@ def solve_prices(
     sup = pairs.sup
     dom = np.flatnonzero(sup >= 0)
     sup_dom = sup[dom]
-    log_const = np.log(delivered_prices(pairs, np.ones(n), region, tau, import_price, R))
+    log_const = _log_delivered_at_unit_prices(pairs, region, tau, import_price, R)
     pos = np.full(n, -1, dtype=np.int64)
     pos[rows] = np.arange(len(rows))
     buyer_pos = pos[pairs.buyer]
@@ -158,16 +185,29 @@ def solve_prices(
         bp_dom, sup_dom, a_dom = bp_dom[order], sup_dom[order], a_dom[order]
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(np.bincount(bp_dom, minlength=len(rows)), out=indptr[1:])
-    A_mat = sparse.csr_matrix((a_dom, sup_dom, indptr), shape=(len(rows), n))
+    # suppliers are live firms, so the columns can be their positions among the live rows: the passes
+    # then run on the compact vector of live log prices (no gather/scatter through ``rows`` per pass);
+    # positions are increasing in the row, so each row's column order and sums are unchanged
+    col = pos[sup_dom]
+    live_cols = not np.any(col < 0)
+    A_mat = sparse.csr_matrix(
+        (a_dom, col if live_cols else sup_dom, indptr),
+        shape=(len(rows), len(rows) if live_cols else n),
+    )
     A_mat.sort_indices()
+    const = base + fixed_inputs  # the same left-to-right sum as base + fixed_inputs + A @ x
     logp = np.log(p)
+    x = logp[rows]
     for _ in range(iterations):
-        new = base + fixed_inputs + A_mat @ logp
-        delta = float(np.max(np.abs(new - logp[rows]))) if len(rows) else 0.0
-        logp[rows] = new
+        new = const + A_mat @ (x if live_cols else logp)
+        d = new - x
+        delta = float(np.maximum(d.max(), -d.min())) if len(rows) else 0.0  # max |d|
+        x = new
+        if not live_cols:
+            logp[rows] = new
         if delta < tol:
             break
-    p[rows] = np.exp(logp[rows])
+    p[rows] = np.exp(x)
     return p
 
 
@@ -275,12 +315,16 @@ def clear_markets(
     """
     n = len(price)
     R = len(admin)
-    A = price_aggregates(rows, sector, region, price, sigma, R)
+    S = len(sigma)
+    s = sector[rows]
+    r = region[rows]
+    # p^(1 - sigma) once, for the aggregates (as price_aggregates computes them) and the final sales
+    wp = price[rows] ** (1.0 - sigma[s])
+    A = np.bincount(r * S + s, weights=wp, minlength=R * S).reshape(R, S).T.copy()
     P1 = price_index_power(A, phi, X, R)
     MP = market_potential(E, P1, phi, R)
     F = np.zeros(n)
-    s = sector[rows]
-    F[rows] = price[rows] ** (1.0 - sigma[s]) * MP[s, region[rows]]
+    F[rows] = wp * MP[s, r]
     sold_domestic = np.einsum("sr,srm->sm", A, phi[:, :R, :]) * np.divide(
         E, P1, out=np.zeros_like(E), where=P1 > 0
     )
@@ -291,8 +335,10 @@ def clear_markets(
     it = 0
     for it in range(1, iterations + 1):  # noqa: B007
         new = F + B @ rev
-        scale = max(float(np.max(np.abs(new))), 1e-300) if n else 1.0
-        done = float(np.max(np.abs(new - rev))) <= tol * scale if n else True
+        d = new - rev
+        # max |new| and max |new - rev| from max and min (no |.| temporaries; NaN propagates)
+        scale = max(float(np.maximum(new.max(), -new.min())), 1e-300) if n else 1.0
+        done = float(np.maximum(d.max(), -d.min())) <= tol * scale if n else True
         rev = new
         if done:
             break
