@@ -410,8 +410,12 @@ class Comparison:
 
 def _formatter(digits: int):
     def fmt(x: float) -> str:
+        """`digits` significant digits, but never scientific notation for |x| in [1e3, 1e9):
+        a table in a paper reads 1,290 firms, not 1.29e+03."""
         if x is None or pd.isna(x):
             return "NA"
+        if 1e3 <= abs(x) < 1e9:
+            return f"{x:,.0f}"
         return f"{x:.{digits}g}"
 
     return fmt
