@@ -57,14 +57,20 @@ def update_accounts(
     s = table.sector[rows]
     r = table.region[rows]
     R_i = table.revenue[rows]
-    vc = R_i * (sigma[s] - 1.0) / sigma[s]
+    # each per-sector / per-region coefficient gathered once (same element values and operation order
+    # as the textbook expressions in the comments, so results are bit-identical)
+    sig = sigma[s]
+    f_s = fixed_cost[s]
+    vc = R_i * (sig - 1.0) / sig  # R (sigma - 1) / sigma
     factors = vc / (1.0 + admin[r])
-    labour = labour_share[s] * factors + fixed_cost[s]
+    labour = labour_share[s] * factors + f_s
     land = land_share[s] * factors
-    profit = R_i - vc - fixed_cost[s]
+    profit = R_i - vc - f_s
     div = payout * np.maximum(profit, 0.0)
-    table.employment[rows] = labour / wage[r]
-    table.land_use[rows] = land / rent[r]
+    emp = labour / wage[r]
+    land_use = land / rent[r]
+    table.employment[rows] = emp
+    table.land_use[rows] = land_use
     table.input_cost[rows] = input_cost_by_row[rows]
     table.profit[rows] = profit
     table.equity[rows] += profit - div
@@ -77,8 +83,8 @@ def update_accounts(
         rent_bill=bc(land),
         admin_bill=bc(vc - factors),
         dividends=bc(div),
-        employment=bc(labour / wage[r]),
-        land_use=bc(land / rent[r]),
+        employment=bc(emp),
+        land_use=bc(land_use),
     )
 
 
