@@ -178,21 +178,21 @@ class BehaviourParams(_Section):
         description="Jacobs spillover: elasticity of growth to local sector diversity [-]",
     )
     productivity_shock_sd: float = Field(
-        0.05,
+        0.10,
         ge=0.0,
         le=2.0,
         description="sd of the idiosyncratic (Gibrat) log productivity shock of a firm of its sector's "
         "mean employment [log points/step]",
     )
     shock_size_elasticity: float = Field(
-        0.0,
+        0.5,
         ge=0.0,
         le=1.0,
         description="beta: the shock sd scales as (employment / sector mean employment)^(-beta), ratio "
-        "clipped to [0.01, 100]; firms as portfolios of sub-units (Amaral et al. 1997); 0 = off [-]",
+        "clipped to [0.01, 1]; firms as portfolios of sub-units (Amaral et al. 1997); 0 = off [-]",
     )
     productivity_mean_reversion: float = Field(
-        0.0,
+        0.02,
         ge=0.0,
         le=1.0,
         description="rho: share of the gap between log productivity and the technology frontier "
@@ -217,7 +217,7 @@ class BehaviourParams(_Section):
     # entry, relocation, exit
     entry_enabled: bool = Field(True, description="potential entrants arrive each step")
     entry_floor: float = Field(
-        1.0,
+        2.0,
         ge=0.0,
         le=1e6,
         description="potential entrants per sector per step on top of entry_rate x firms [firms/step]",

@@ -624,18 +624,29 @@ def sorting_check(
 # stylised facts of firm dynamics on a scenario (science.md section 4)
 # ---------------------------------------------------------------------------------------------------
 def firm_panel(
-    scenario: Any, steps: int, every: int, replicate_seed: int | None = 0, burn_in: int = 0
+    scenario: Any,
+    steps: int,
+    every: int,
+    replicate_seed: int | None = 0,
+    burn_in: int = 0,
+    counts: list[int] | None = None,
 ) -> list[tuple[int, np.ndarray, np.ndarray]]:
     """Snapshots ``(step, firm ids, employment)`` of the live firms every ``every`` steps after ``burn_in``.
 
-    Employment is in workers (the firm-size measure of Axtell 2001).
+    Employment is in workers (the firm-size measure of Axtell 2001).  If ``counts`` is a list, the number
+    of live firms at steps 0, 1, ..., ``steps`` is appended to it (for the stationarity check of the
+    calibration).
     """
     from agglomeration.model import AgglomerationModel
 
     model = AgglomerationModel(scenario, replicate_seed=replicate_seed)
     out: list[tuple[int, np.ndarray, np.ndarray]] = []
+    if counts is not None:
+        counts.append(int(model.firms.n_alive))
     for step in range(1, int(steps) + 1):
         model.step()
+        if counts is not None:
+            counts.append(int(model.firms.n_alive))
         if step >= burn_in and (step - burn_in) % every == 0:
             t = model.firms
             rows = t.alive_rows()
