@@ -587,6 +587,75 @@ entry floor). The rows below rerun the baseline with one change each ({"; ".join
     return text, ok_tail and ok_growth and ok_beta and ok_turn and ok_count, facts
 
 
+def calibration_section() -> str:
+    """The calibration of the learning submodel: targets, grid, seeds, choice (static: the grid is rerun by
+    scripts/calibrate_learning.py, which writes docs/calibration_grid.md; its rows are quoted here)."""
+    return """## 7. Calibration of the learning submodel (how the baseline's behavioural parameters were chosen)
+
+**Why.** With the first defaults (pure Gibrat shock sd 0.05 per quarter, no mean reversion, entry floor
+1) the baseline missed two stylised facts of section 5: the tail exponent was ~1.28-1.39 (target 1.06)
+and the size-variance slope beta ~ 0 (target 0.15-0.20); mean log productivity climbed ~0.6 log points
+per 40 quarters without bound and the firm count drifted down (0.63-0.67x in 80-120 quarters). Issue 7
+asks to calibrate the behavioural parameters rather than the tolerances.
+
+**Mechanisms added** (`behaviour/learning.py`, docs/ODD.md 7.6; both 0 = off, bit-identical to the old
+rule, `tests/test_calibration.py`):
+`behaviour.shock_size_elasticity` beta: the quarterly shock sd of a firm is
+`productivity_shock_sd x clip(employment / sector mean employment, 0.01, 1)^(-beta)` (firms as
+portfolios of imperfectly correlated sub-units; Stanley et al. 1996, Amaral et al. 1997, Sutton 2002);
+`behaviour.productivity_mean_reversion` rho: log productivity reverts at rate rho per quarter toward the
+technology frontier `firms.productivity_mean + productivity_drift x t`, which carries the common drift
+(Hopenhayn 1992-type stationary dynamics).
+
+**Targets.** (1) MLE and rank-1/2 tail exponents of employment 0.9-1.25 (Axtell 1.06); (2) beta 0.1-0.3
+(Amaral et al. 0.15-0.20); (3) annual entry and exit 5-12 % (Bartelsman et al. 2005); (4) live firms
+after 80 quarters 0.5-3x the initial count (tests/test_model.py), and a firm count and mean log
+productivity that level off (stationarity); growth rates tent-shaped (held everywhere).
+
+**Procedure.** Baseline scenario, 120 quarters, burn-in 40, annual snapshots, estimators of section 5;
+seeds 0 and 1 (one seed for the exploratory rows). Grid, in rounds: shock sd {0.05, 0.08, 0.10, 0.12,
+0.13, 0.14, 0.15, 0.18} x elasticity {0, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5} x rho {0, 0.005, 0.01,
+0.015, 0.02, 0.03} x entry floor {1, 2, 2.5, 3, 4} x size-ratio bounds {[0.01, 100], [0.1, 100],
+[0.1, 1], [0.01, 1]}: 66 points, 106 runs, all listed in [calibration_grid.md](calibration_grid.md)
+(regenerate: `python scripts/calibrate_learning.py`). Selected rows (means over seeds):
+
+| shock sd | beta (imposed) | rho | entry floor | ratio bounds | alpha MLE | beta (measured) | entry | exit | firms@80 | firms@120 |
+|---|---|---|---|---|---|---|---|---|---|---|
+| 0.05 | 0 | 0 | 1 | - | 1.39 | -0.010 | 0.081 | 0.086 | 0.65 | 0.63 |
+| 0.10 | 0 | 0 | 1 | - | 1.10 | 0.002 | 0.102 | 0.122 | 0.37 | 0.32 |
+| 0.12 | 0 | 0.01 | 1 | - | 1.05 | -0.001 | 0.095 | 0.115 | 0.38 | 0.34 |
+| 0.05 | 0 | 0.03 | 1 | - | 2.17 | 0.018 | 0.072 | 0.058 | 1.20 | 1.32 |
+| 0.12 | 0.4 | 0.01 | 3 | [0.01, 100] | 2.03 | 0.178 | 0.110 | 0.112 | 0.75 | 0.75 |
+| 0.12 | 0.4 | 0.02 | 3 | [0.01, 100] | 2.51 | 0.178 | 0.107 | 0.108 | 0.86 | 0.83 |
+| 0.08 | 0.5 | 0.01 | 2 | [0.01, 1] | 1.71 | 0.170 | 0.093 | 0.095 | 0.78 | 0.79 |
+| 0.10 | 0.4 | 0.01 | 2 | [0.01, 1] | 1.37 | 0.128 | 0.102 | 0.107 | 0.64 | 0.62 |
+| 0.12 | 0.4 | 0.005 | 2.5 | [0.01, 1] | 1.36 | 0.109 | 0.122 | 0.128 | 0.53 | 0.54 |
+| **0.10** | **0.5** | **0.02** | **2** | **[0.01, 1]** | **1.62** | **0.138** | **0.099** | **0.103** | **0.70** | **0.69** |
+
+**What the grid shows.** (a) The tail exponent is governed by the dispersion of log productivity: every
+point with alpha <= 1.25 has pure or nearly pure Gibrat shocks of sd >= 0.10 without (or with weak)
+reversion, and there the firm count falls to 0.3-0.5x in 80 quarters and exit exceeds 12 % a year; the
+more dispersed productivity concentrates each sector's demand on fewer firms. (b) beta rises with the
+imposed elasticity, but the measured slope is less than half the imposed one and a volatility that
+keeps falling in the upper tail (bounds [0.01, 100]) raises alpha to ~2: the largest firms stop
+diffusing upward (Gabaix 1999: zeta = -2 drift / variance). Capping the decline at the sector mean
+(bounds [0.01, 1]) keeps most of beta and loses less tail. (c) Mean reversion is what makes the firm
+count and mean log productivity level off; it also thins the tail. (d) A larger entry floor holds the
+count up but pushes turnover above 12 % when it is > 2-2.5.
+
+**Choice** (the defaults in `parameters.py`; `scenarios/baseline.toml` does not set them):
+`productivity_shock_sd = 0.10`, `shock_size_elasticity = 0.5` with bounds [0.01, 1],
+`productivity_mean_reversion = 0.02` (half-life ~35 quarters), `entry_floor = 2`: the point that meets
+targets 2-4 with stationary firm counts and productivity, with the fattest tail among those that do.
+**Target 1 is not met**: the tail is thinner than Axtell's (alpha ~1.6 against 1.06). No point of the
+grid meets the tail target together with the firm-count and turnover targets; the mechanism that would
+is growth through the number of sub-units (a Simon/Yule process of new products or plants, Buldyrev et
+al. 2007; Sutton 2002), which produces a Pareto tail near 1 and the size-variance slope together,
+whereas here a firm has a single productivity and the sub-units only set its volatility. Section 5
+reports the resulting stylised facts with honest verdicts.
+"""
+
+
 def sorting_section(results: list[tuple]) -> tuple[str, bool]:
     plt = _plt()
     keys = [
@@ -966,7 +1035,7 @@ The scenario loader needs at least one gateway and one hub, so the benchmarks ca
 (demand 0, no external competitors, no imports) and an inert hub.
 
 {chr(10).join(t for t, _ in sections)}
-"""
+{calibration_section()}"""
     DOC.write_text(doc, encoding="utf-8")
     print(summary)
     print(f"wrote {DOC} in {(t1 - t0).total_seconds():.0f} s")
