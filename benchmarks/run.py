@@ -253,16 +253,20 @@ def main() -> None:
     if not args.no_batch:
         script = ROOT / "benchmarks" / "batch_throughput.py"
         print("batch throughput, 1 and 2 workers ...", flush=True)
-        out = subprocess.run(
-            [sys.executable, str(script), "--json-stdout"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if out.returncode == 0:
-            result["batch"] = json.loads(out.stdout.strip().splitlines()[-1])
-        else:
-            result["batch"] = {"error": out.stderr[-2000:]}
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            bjson = Path(tmp) / "batch.json"
+            out = subprocess.run(
+                [sys.executable, str(script), "--json", str(bjson)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if out.returncode == 0 and bjson.exists():
+                result["batch"] = json.loads(bjson.read_text())
+            else:
+                result["batch"] = {"error": out.stderr[-2000:]}
 
     # ------------------------------------------------------------------ report
     print()
