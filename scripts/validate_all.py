@@ -585,6 +585,10 @@ entry floor). The rows below rerun the baseline with the changes named ({"; ".jo
   switched off (row "size elasticity off"), beta is ~ 0 as with any single-shock firm. The measured beta is smaller
   than the imposed elasticity because employment growth also responds to market and entry/exit effects
   and because the volatility stops falling above the sector mean (`learning.SIZE_RATIO_BOUNDS`).
+  The relation is not a clean power law (figure, right panel): the sd falls over the lower size bins
+  but rises again in the top bin (firms far above their sector's mean, whose shock sd is no longer
+  reduced and whose employment also moves with their large market shares), so the single slope
+  summarises a U-shaped curve; the empirical relation is monotone over six decades (Stanley et al. 1996).
 """
     return text, ok_tail and ok_growth and ok_beta and ok_turn and ok_count, facts
 
