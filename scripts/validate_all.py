@@ -899,6 +899,7 @@ firms_at = [120]
         encoding="utf-8",
     )
     snaps = list(range(40, 121, 4))
+    old_defaults = ", ".join(f'"{k}" = {v}' for k, v in OLD_DEFAULTS.items())
     (EXP / "stylized_baseline.toml").write_text(
         head
         + f"""# Stylised facts on the baseline: annual firm snapshots (steps 40..120) for the size tail, growth
@@ -911,8 +912,14 @@ steps = 120
 [[variants]]
 name = "baseline"
 [[variants]]
-name = "shock_sd_0p08"
-overrides = {{ "behaviour.productivity_shock_sd" = 0.08 }}
+name = "size_elasticity_off"
+overrides = {{ "behaviour.shock_size_elasticity" = 0.0 }}
+[[variants]]
+name = "mean_reversion_off"
+overrides = {{ "behaviour.productivity_mean_reversion" = 0.0 }}
+[[variants]]
+name = "old_defaults"
+overrides = {{ {old_defaults} }}
 [output]
 regions = true
 firms_at = {snaps}
