@@ -173,13 +173,8 @@ PATH_KEYS = (
 )
 
 
-class Scenario(BaseModel):
-    """A validated, immutable scenario: parameters plus the resolved world data.
-
-    Build with :func:`load_scenario`; derive variants with :meth:`with_overrides`.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _UserScenario(_Section):
+    """What a user may write (the Scenario without its resolved data)."""
 
     name: str = Field(min_length=1, description="scenario name")
     description: str = Field("", description="free text")
@@ -194,9 +189,18 @@ class Scenario(BaseModel):
     policy: PolicyParams = Field(default_factory=PolicyParams)
     output: OutputParams = Field(default_factory=OutputParams)
 
-    data: ScenarioData
-
     _no_bool = field_validator("seed", "steps", mode="before")(lambda v: _reject_bool(v))
+
+
+class Scenario(_UserScenario):
+    """A validated, immutable scenario: parameters plus the resolved world data.
+
+    Build with :func:`load_scenario`; derive variants with :meth:`with_overrides`.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=False)
+
+    data: ScenarioData
 
     _raw: dict = PrivateAttr(default_factory=dict)
     _source: str | None = PrivateAttr(default=None)
@@ -1010,22 +1014,3 @@ def _check_policy(policy: PolicyParams, data: ScenarioData, file: Any) -> None:
                 file=file,
                 field=f"policy.delegation.{k}",
             )
-
-
-class _UserScenario(_Section):
-    """What a user may write (the Scenario without its resolved data)."""
-
-    name: str = Field(min_length=1, description="scenario name")
-    description: str = Field("", description="free text")
-    extends: str | None = Field(None, description="parent scenario file (relative path)")
-    seed: int = Field(0, ge=0, le=2**63 - 1, description="base random seed [-]")
-    steps: int = Field(40, ge=0, le=1_000_000, description="number of model steps [steps]")
-    regions: RegionsSection = Field(default_factory=RegionsSection)
-    logistics: LogisticsSection = Field(default_factory=LogisticsSection)
-    sectors: SectorsSection = Field(default_factory=SectorsSection)
-    firms: FirmsParams = Field(default_factory=FirmsParams)
-    behaviour: BehaviourParams = Field(default_factory=BehaviourParams)
-    policy: PolicyParams = Field(default_factory=PolicyParams)
-    output: OutputParams = Field(default_factory=OutputParams)
-
-    _no_bool = field_validator("seed", "steps", mode="before")(lambda v: _reject_bool(v))
