@@ -389,6 +389,23 @@ class AgglomerationModel(mesa.Model):
         )
         return pairs, coef
 
+    def _unit_cost_inputs(self) -> dict[str, np.ndarray | None]:
+        """The arguments of the Cobb-Douglas unit cost shared by price solving and entry prospects:
+        sector shares, factor prices relative to their reference level, admin cost, effective iceberg
+        costs, import prices and the regional productivity shifter."""
+        w = self.world
+        return {
+            "sigma": w.sigma,
+            "labour_share": w.labour_share,
+            "land_share": w.land_share,
+            "wage": self.wage / self.wage_ref,
+            "rent": self.rent / self.rent_ref,
+            "admin": self.admin,
+            "tau": self.tau_eff,
+            "import_price": self.import_price,
+            "local_tfp": self.local_tfp,
+        }
+
     def _solve_prices(self) -> market.Pairs:
         """Prices of all live firms at the fixed point of the cost system; returns the input pairs."""
         w = self.world
@@ -402,16 +419,8 @@ class AgglomerationModel(mesa.Model):
             t.log_productivity,
             t.price,
             pairs,
-            sigma=w.sigma,
-            labour_share=w.labour_share,
-            land_share=w.land_share,
-            wage=self.wage / self.wage_ref,
-            rent=self.rent / self.rent_ref,
-            admin=self.admin,
-            tau=self.tau_eff,
-            import_price=self.import_price,
             iterations=self.bp.price_iterations,
-            local_tfp=self.local_tfp,
+            **self._unit_cost_inputs(),
         )
         return pairs
 
@@ -664,18 +673,10 @@ class AgglomerationModel(mesa.Model):
                 mkt.P1,
                 self._last_E,
                 I_reg,
-                sigma=w.sigma,
                 io=w.io,
-                labour_share=w.labour_share,
-                land_share=w.land_share,
-                wage=self.wage / self.wage_ref,
-                rent=self.rent / self.rent_ref,
-                admin=self.admin,
                 phi=self.phi_eff,
-                tau=self.tau_eff,
-                import_price=self.import_price,
                 import_weight=self.bp.import_weight,
-                local_tfp=self.local_tfp,
+                **self._unit_cost_inputs(),
             )
         # 9: entry
         if bp.entry_enabled:
