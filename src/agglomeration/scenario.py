@@ -518,6 +518,19 @@ def _read_csv(path: str, cache: dict) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def _csv_records(header: list[str], rows: list[list[str]], file: str, *, keep_empty: bool = False):
+    """Yield (line number, {column: stripped cell}) for each data row; a row with the wrong number of
+    cells is an InputError naming its line. Empty cells are dropped (so pydantic defaults apply) unless
+    ``keep_empty``."""
+    for lineno, row in enumerate(rows, start=2):
+        if len(row) != len(header):
+            raise InputError(
+                f"expected {len(header)} cells, got {len(row)}", file=file, field=f"line {lineno}"
+            )
+        cells = ((h, c.strip()) for h, c in zip(header, row))
+        yield lineno, {h: c for h, c in cells if keep_empty or c != ""}
+
+
 def _check_columns(header: list[str], expected: list[str], file: str, optional: tuple = ()) -> None:
     dup = {h for h in header if header.count(h) > 1}
     if dup:
@@ -564,12 +577,7 @@ def _read_records(
     _check_columns(header, list(names), file, optional)
     out: list[BaseModel] = []
     seen: dict[str, int] = {}
-    for lineno, row in enumerate(rows, start=2):
-        if len(row) != len(header):
-            raise InputError(
-                f"expected {len(header)} cells, got {len(row)}", file=file, field=f"line {lineno}"
-            )
-        rec = {h: c.strip() for h, c in zip(header, row) if c.strip() != ""}
+    for lineno, rec in _csv_records(header, rows, file):
         ident = rec.get(key, "?")
         try:
             obj = model.model_validate(rec)
@@ -635,12 +643,7 @@ def _read_matrix(
     _check_columns(header, [row_key, *col_ids, "provenance"], file)
     mat = np.full((len(row_ids), len(col_ids)), np.nan)
     seen: dict[str, int] = {}
-    for lineno, row in enumerate(rows, start=2):
-        if len(row) != len(header):
-            raise InputError(
-                f"expected {len(header)} cells, got {len(row)}", file=file, field=f"line {lineno}"
-            )
-        rec = dict(zip(header, (c.strip() for c in row)))
+    for lineno, rec in _csv_records(header, rows, file, keep_empty=True):
         rid = rec[row_key]
         if rid not in row_ids:
             raise InputError(
@@ -834,12 +837,7 @@ def _read_links(path: str, cache: dict) -> list[LinkRecord]:
     _check_columns(header, names, file, optional=("extra_cost", "extra_hours"))
     out: list[LinkRecord] = []
     seen: dict[tuple, int] = {}
-    for lineno, row in enumerate(rows, start=2):
-        if len(row) != len(header):
-            raise InputError(
-                f"expected {len(header)} cells, got {len(row)}", file=file, field=f"line {lineno}"
-            )
-        rec = {h: c.strip() for h, c in zip(header, row) if c.strip() != ""}
+    for lineno, rec in _csv_records(header, rows, file):
         try:
             link = LinkRecord.model_validate(rec)
         except ValidationError as exc:
@@ -866,12 +864,7 @@ def _read_chain_rows(path: str, cache: dict) -> list[ChainRecord]:
     file = _display(path)
     _check_columns(header, list(_field_names(ChainRecord)), file)
     out = []
-    for lineno, row in enumerate(rows, start=2):
-        if len(row) != len(header):
-            raise InputError(
-                f"expected {len(header)} cells, got {len(row)}", file=file, field=f"line {lineno}"
-            )
-        rec = {h: c.strip() for h, c in zip(header, row) if c.strip() != ""}
+    for lineno, rec in _csv_records(header, rows, file):
         try:
             out.append(ChainRecord.model_validate(rec))
         except ValidationError as exc:
