@@ -1,31 +1,167 @@
 """Observation of a running model: the per-step series, region x sector tables and supplier links.
 
 All clustering and chain indicators come from :mod:`agglomeration.metrics` (one implementation); this
-module only prepares their inputs from the model state, aggregating by (region, sector) or
-(buyer region, source market) with ``np.bincount`` first so per-step observation stays O(N).
+module only prepares their inputs from the model state.  The per-step series (:func:`series_row`) needs
+two small aggregates, each computed by one compiled pass over the firm table (O(N), no temporaries):
+
+* :func:`cell_totals`: firms, employment and revenue by (region, sector) cell, (R, S);
+* :func:`link_totals`: purchase value of the current supplier links by (buyer region, source market),
+  (R, M), read straight from ``FirmTable.supplier`` without building the (buyer, input) pair arrays.
+
+The metrics are then evaluated on these (at most 13 x 17) matrices with their array-level forms
+(:func:`agglomeration.metrics.sourcing_shares`, 2-D :func:`agglomeration.metrics.locational_gini`,
+:func:`agglomeration.metrics.chain_coverage` with cached stage weights), so one row costs a few
+milliseconds at 100k firms instead of tens.
 """
 
 from __future__ import annotations
 
 import warnings
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from agglomeration import metrics
+from agglomeration._jit import kernel
+from agglomeration.errors import InputError
 from agglomeration.firms import NONE
 
 REGION_TYPES = ("ftz", "connected", "other")
 
 
+@kernel
+def _cell_sums(alive, region, sector, w1, w2, n_regions, n_sectors):  # pragma: no cover - compiled
+    """(3, R*S): live-firm counts and the sums of ``w1`` and ``w2`` by cell r*S + s.
+
+    Rows are visited in ascending order, so every cell adds its firms in the order ``np.bincount``
+    over ``alive_rows()`` does (identical sums).  Consecutive rows of one cell (the table is sorted
+    by cell at initialisation) are accumulated in registers and written once per run.
+    """
+    out = np.zeros((3, n_regions * n_sectors))
+    cur = -1
+    c0 = 0.0
+    c1 = 0.0
+    c2 = 0.0
+    for i in range(alive.shape[0]):
+        if not alive[i]:
+            continue
+        c = region[i] * n_sectors + sector[i]
+        if c != cur:
+            if cur >= 0:
+                out[0, cur] = c0
+                out[1, cur] = c1
+                out[2, cur] = c2
+            cur = c
+            c0 = out[0, c]
+            c1 = out[1, c]
+            c2 = out[2, c]
+        c0 += 1.0
+        c1 += w1[i]
+        c2 += w2[i]
+    if cur >= 0:
+        out[0, cur] = c0
+        out[1, cur] = c1
+        out[2, cur] = c2
+    return out
+
+
+@kernel
+def _link_sums(
+    alive, region, sector, revenue, supplier, io, sigma, admin, n_regions, n_markets
+):  # pragma: no cover - compiled
+    """(R, M) purchase value of the supplier links by (buyer region, source market).
+
+    For every live buyer b (sector s, region r) and input k with ``io[k, s] > 0`` and a supplier
+    (code != NONE): value = io[k, s] (sigma_s - 1) / sigma_s / (1 + admin_r) x revenue_b, CNY m per
+    step, added to column = the supplier's region (code >= 0) or R + g (import via gateway g, code
+    -1 - g).  Buyers ascending, inputs ascending: the order of ``market.input_pairs``, so the sums
+    equal ``np.bincount`` over those pairs.  The coefficients are tabulated once per (region,
+    sector, input), with the same expression as ``model.current_pairs`` (same bits).
+    """
+    n_sec = io.shape[0]
+    n_in = np.zeros(n_sec, dtype=np.int64)
+    ks = np.zeros((n_sec, n_sec), dtype=np.int64)
+    coef = np.zeros((n_regions, n_sec, n_sec))
+    for s in range(n_sec):
+        for k in range(n_sec):
+            a = io[k, s]
+            if a > 0.0:
+                j = n_in[s]
+                ks[s, j] = k
+                for r in range(n_regions):
+                    coef[r, s, j] = a * (sigma[s] - 1.0) / sigma[s] / (1.0 + admin[r])
+                n_in[s] = j + 1
+    out = np.zeros((n_regions, n_markets))
+    for b in range(alive.shape[0]):
+        if not alive[b]:
+            continue
+        s = sector[b]
+        r = region[b]
+        rev = revenue[b]
+        for j in range(n_in[s]):
+            code = supplier[b, ks[s, j]]
+            if code == NONE:
+                continue
+            src = region[code] if code >= 0 else n_regions + (-1 - code)
+            out[r, src] += coef[r, s, j] * rev
+    return out
+
+
 def region_sector(model, column: str | None) -> np.ndarray:
-    """(R, S) sum of a FirmTable column over live firms by (region, sector); ``None`` counts firms."""
+    """(R, S) sum of a FirmTable column over live firms by (region, sector); ``None`` counts firms.
+
+    Units are the column's (firms for ``None``).  One compiled pass over the table.
+    """
     t = model.firms
-    rows = t.alive_rows()
     R, S = model.world.n_regions, model.world.n_sectors
-    w = None if column is None else getattr(t, column)[rows]
-    idx = t.region[rows] * S + t.sector[rows]
-    return np.bincount(idx, weights=w, minlength=R * S).reshape(R, S).astype(float)
+    if column is None:
+        w = t.revenue
+    else:
+        col = getattr(t, column, None) if isinstance(column, str) else None
+        if col is None or np.ndim(col) != 1:
+            raise InputError(
+                f"expected None or a 1-D FirmTable column name, got {column!r}", field="column"
+            )
+        w = np.asarray(col, dtype=float)
+    out = _cell_sums(t.alive, t.region, t.sector, w, w, R, S)
+    return out[0 if column is None else 1].reshape(R, S)
+
+
+def cell_totals(model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Firms, employment (workers) and revenue (CNY m per step) of live firms by (region, sector).
+
+    Three (R, S) float arrays from one compiled pass over the firm table; each equals
+    ``region_sector(model, None / "employment" / "revenue")``.
+    """
+    t = model.firms
+    R, S = model.world.n_regions, model.world.n_sectors
+    out = _cell_sums(t.alive, t.region, t.sector, t.employment, t.revenue, R, S)
+    return out[0].reshape(R, S), out[1].reshape(R, S), out[2].reshape(R, S)
+
+
+def link_totals(model) -> np.ndarray:
+    """(R, M) value of the current supplier links (CNY m per step) by buyer region and source market.
+
+    Columns 0..R-1 are domestic suppliers' regions, R + g imports through gateway g.  A link's value
+    is the buyer's spending on that input at its latest revenue, the ``value`` of :func:`link_values`
+    (coefficient io[k, s] (sigma_s - 1) / sigma_s / (1 + admin_r) of ``model.current_pairs``), summed
+    in one compiled pass over ``FirmTable.supplier`` without building pair arrays.
+    """
+    w = model.world
+    t = model.firms
+    return _link_sums(
+        t.alive,
+        t.region,
+        t.sector,
+        t.revenue,
+        t.supplier,
+        np.ascontiguousarray(w.io, dtype=float),
+        np.ascontiguousarray(w.sigma, dtype=float),
+        np.ascontiguousarray(model.admin, dtype=float),
+        w.n_regions,
+        w.n_markets,
+    )
 
 
 def link_values(model) -> pd.DataFrame:
@@ -69,41 +205,17 @@ def link_values(model) -> pd.DataFrame:
     )
 
 
-def _aggregated_links(model) -> pd.DataFrame:
-    """Link values summed by (buyer region, source market): the input the sourcing metrics need."""
-    w = model.world
-    t = model.firms
-    pairs, coef = model.current_pairs()
-    sup = pairs.sup.astype(np.int64)
-    keep = sup != NONE
-    R, M = w.n_regions, w.n_markets
-    buyer = pairs.buyer[keep]
-    sup = sup[keep]
-    value = coef[keep] * t.revenue[buyer]
-    dom = sup >= 0
-    src = np.where(dom, t.region[np.maximum(sup, 0)], R + (-1 - sup))
-    agg = np.bincount(t.region[buyer] * M + src, weights=value, minlength=R * M).reshape(R, M)
-    rb, sm = np.nonzero(agg > 0)
-    ids = w.market_ids
-    return pd.DataFrame(
-        {
-            "supplier": np.where(sm < R, 0, -1),
-            "buyer_region": w.region_ids[rb],
-            "supplier_region": ids[sm],
-            "value": agg[rb, sm],
-        }
-    )
-
-
 def series_row(model) -> dict[str, float]:
-    """Model-level metrics of the current state (one DataCollector row)."""
+    """Model-level metrics of the current state (one DataCollector row).
+
+    Counts in firms, employment in workers, output in CNY m per step; shares, Gini, Herfindahl and
+    coverage are unit-free.  Two compiled passes over the firm table (:func:`cell_totals`,
+    :func:`link_totals`), then metrics on the small (R, S) and (R, M) matrices.
+    """
     w = model.world
     rtype = np.asarray(w.region_type)
-    n_rs = region_sector(model, None)
-    emp_rs = region_sector(model, "employment")
-    out_rs = region_sector(model, "revenue")
+    n_rs, emp_rs, out_rs = cell_totals(model)
     t = model.firms
-    rows = t.alive_rows()
     row: dict[str, float] = {"step": int(model.t)}
     row["firms"] = float(n_rs.sum())
     row["employment"] = float(emp_rs.sum())
@@ -118,34 +230,13 @@ def series_row(model) -> dict[str, float]:
     row["relocations"] = float(model.counts["relocations"])
     row["supplier_switches"] = float(model.counts["switches"])
     row["mean_log_productivity"] = (
-        float(np.mean(t.log_productivity[rows])) if len(rows) else float("nan")
+        float(np.mean(t.log_productivity[t.alive])) if row["firms"] > 0 else float("nan")
     )
     row["mean_wage"] = float(np.mean(model.wage))
     firms_r = n_rs.sum(axis=1)
     row["herfindahl_regions"] = metrics.herfindahl(firms_r) if firms_r.sum() > 0 else float("nan")
-    total_emp = emp_rs.sum(axis=1)
-    ginis = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for s in range(w.n_sectors):
-            if emp_rs[:, s].sum() > 0:
-                ginis.append(metrics.locational_gini(emp_rs[:, s], total_emp))
-    row["mean_locational_gini"] = float(np.nanmean(ginis)) if ginis else float("nan")
-    links = _aggregated_links(model)
-    if len(links):
-        lss = metrics.local_sourcing_share(links)
-        tot = links.groupby("buyer_region")["value"].sum()
-        row["local_sourcing_share"] = float((lss * tot).sum() / tot.sum())
-        zone = [str(x) for x in w.region_ids[np.isin(rtype, ("ftz", "connected"))]]
-        row["network_sourcing_share"] = (
-            float(metrics.local_sourcing_share(links, group=zone)) if zone else float("nan")
-        )
-        row["import_share"] = float(
-            links.loc[links["supplier"] == -1, "value"].sum() / links["value"].sum()
-        )
-    else:
-        row["local_sourcing_share"] = row["network_sourcing_share"] = float("nan")
-        row["import_share"] = float("nan")
+    row["mean_locational_gini"] = _mean_locational_gini(emp_rs)
+    row.update(_sourcing_row(model, link_totals(model)))
     row["mean_chain_coverage"] = _mean_chain_coverage(model, n_rs)
     row["reforms_connected"] = (
         float(model.policy.adopted[rtype == "connected"].sum(axis=1).mean())
@@ -155,23 +246,66 @@ def series_row(model) -> dict[str, float]:
     return row
 
 
+def _mean_locational_gini(emp_rs: np.ndarray) -> float:
+    """Mean over sectors with employment of the sector's locational Gini across regions."""
+    has = emp_rs.sum(axis=0) > 0
+    if not has.any():
+        return float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ginis = metrics.locational_gini(emp_rs[:, has], emp_rs.sum(axis=1))
+        return float(np.nanmean(ginis))
+
+
+def _sourcing_row(model, agg: np.ndarray) -> dict[str, float]:
+    """local, network (FTZ + connected areas) and import shares of the link values ``agg`` (R, M)."""
+    w = model.world
+    R = w.n_regions
+    nan = float("nan")
+    if not np.any(agg > 0):
+        return {"local_sourcing_share": nan, "network_sourcing_share": nan, "import_share": nan}
+    rtype = np.asarray(w.region_type)
+    tot = agg.sum(axis=1)
+    buys = tot > 0
+    lss = metrics.sourcing_shares(agg)
+    zone = np.isin(rtype, ("ftz", "connected"))
+    vals = agg[agg > 0]  # row-major, as the aggregated links frame listed them
+    imports = np.nonzero(agg > 0)[1] >= R
+    return {
+        "local_sourcing_share": float((lss[buys] * tot[buys]).sum() / tot[buys].sum()),
+        "network_sourcing_share": float(metrics.sourcing_shares(agg, group=zone))
+        if zone.any()
+        else nan,
+        "import_share": float(vals[imports].sum() / vals.sum()),
+    }
+
+
+@lru_cache(maxsize=8)
+def _total_requirements(io_bytes: bytes, n_sectors: int) -> np.ndarray:
+    """Leontief inverse of a World's IO table, cached by content (the table is fixed for a World and
+    the inversion is most of the cost of evaluating chain coverage every step)."""
+    io = np.frombuffer(io_bytes, dtype=float).reshape(n_sectors, n_sectors)
+    return metrics.leontief_inverse(io)
+
+
 def _mean_chain_coverage(model, n_rs: np.ndarray) -> float:
-    """Mean over FTZ and connected areas and chains of the coefficient-weighted chain coverage."""
+    """Mean over FTZ and connected areas and chains of the coefficient-weighted chain coverage
+    (:func:`metrics.chain_coverage` with total requirements, evaluated by its array form)."""
     w = model.world
     if not w.chains:
         return float("nan")
-    cov = metrics.chain_coverage(n_rs, w.io, {k: list(v) for k, v in w.chains.items()})
+    io = np.ascontiguousarray(w.io, dtype=float)
+    weights = _total_requirements(io.tobytes(), io.shape[0])
+    cov = metrics.chain_coverage_matrix(n_rs, weights, list(w.chains.values()))
     zone = np.isin(np.asarray(w.region_type), ("ftz", "connected"))
-    vals = cov.to_numpy()[zone] if zone.any() else cov.to_numpy()
+    vals = cov[zone] if zone.any() else cov
     return float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan")
 
 
 def region_table(model) -> pd.DataFrame:
     """Long region x sector table: region, region_type, sector, firms, employment, output, lq."""
     w = model.world
-    n_rs = region_sector(model, None)
-    emp_rs = region_sector(model, "employment")
-    out_rs = region_sector(model, "revenue")
+    n_rs, emp_rs, out_rs = cell_totals(model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         lq = metrics.location_quotients(emp_rs)

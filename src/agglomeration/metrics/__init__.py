@@ -11,9 +11,11 @@ from __future__ import annotations
 from agglomeration.metrics.chains import (
     ExcessLinks,
     chain_coverage,
+    chain_coverage_matrix,
     complete_chains,
     excess_intraregional_links,
     local_sourcing_share,
+    sourcing_shares,
 )
 from agglomeration.metrics.clustering import (
     EGTest,
@@ -54,6 +56,7 @@ __all__ = [
     "MoranResult",
     "TailFit",
     "chain_coverage",
+    "chain_coverage_matrix",
     "coagglomeration",
     "complete_chains",
     "ellison_glaeser",
@@ -74,6 +77,7 @@ __all__ = [
     "output_multipliers",
     "rasmussen_linkages",
     "sector_concentration",
+    "sourcing_shares",
     "supply_network_stats",
     "tail_exponent",
     "total_requirements",

@@ -31,15 +31,17 @@ import pandas as pd
 from scipy import stats
 
 from agglomeration.errors import InputError
-from agglomeration.metrics._checks import as_array, as_links, label_positions
+from agglomeration.metrics._checks import as_array, as_index, as_links, label_positions
 from agglomeration.metrics.io import leontief_inverse
 
 __all__ = [
     "ExcessLinks",
     "chain_coverage",
+    "chain_coverage_matrix",
     "complete_chains",
     "excess_intraregional_links",
     "local_sourcing_share",
+    "sourcing_shares",
 ]
 
 
@@ -89,19 +91,73 @@ def local_sourcing_share(
         members = list(group)
         if not members:
             raise InputError("expected at least one region in the group", field="group")
-        in_b = pd.Index(members).get_indexer(br) >= 0
-        in_s = (pd.Index(members).get_indexer(sr) >= 0) & dom
-        den = w[in_b].sum()
-        return float(w[in_b & in_s].sum() / den) if den > 0 else np.nan
-    local = dom & (br == sr)
-    den = pd.Series(w).groupby(br).sum()
-    num = pd.Series(np.where(local, w, 0.0)).groupby(br).sum()
-    share = (num / den.where(den > 0)).astype(float)
+        labels = pd.Index(members).unique()
+        values = _purchase_matrix(labels, br, sr, dom, w)
+        return sourcing_shares(values, group=np.ones(len(labels), dtype=bool))
+    labels = (
+        pd.Index(pd.unique(br)).dropna().sort_values()
+    )  # the buyer regions, as groupby sorts them
+    share = pd.Series(sourcing_shares(_purchase_matrix(labels, br, sr, dom, w)), index=labels)
     if regions is not None:
         share = share.reindex(list(regions))
     share.index.name = "region"
     share.name = "local_sourcing_share"
     return share
+
+
+def _purchase_matrix(
+    labels: pd.Index, br: np.ndarray, sr: np.ndarray, dom: np.ndarray, w: np.ndarray
+) -> np.ndarray:
+    """(L, L + 1) sum of ``w`` by buyer region (rows: ``labels``) and source (columns: the domestic
+    regions in ``labels``, then one column for every other source: imports and regions not in
+    ``labels``).  Links whose buyer region is not in ``labels`` are left out."""
+    L = len(labels)
+    b = labels.get_indexer(br)
+    src = np.where(dom, labels.get_indexer(sr), -1)
+    src = np.where(src < 0, L, src)
+    keep = b >= 0
+    return np.bincount(
+        b[keep] * (L + 1) + src[keep], weights=w[keep], minlength=L * (L + 1)
+    ).reshape(L, L + 1)
+
+
+def sourcing_shares(values: Any, group: Any = None) -> np.ndarray | float:
+    """Local sourcing shares from a purchase matrix (the array form of :func:`local_sourcing_share`).
+
+    ::
+
+        LSS_r = values[r, r] / sum_j values[r, j]
+        LSS_U = sum_{r in U, j in U} values[r, j] / sum_{r in U} sum_j values[r, j]
+
+    Parameters
+    ----------
+    values: (R, M) purchase value (CNY m per step, or a number of links) by buyer region (rows) and
+        source (columns); column j < R is domestic region j (same order as the rows), columns >= R
+        are every other source (imports through gateways, other regions).  M >= R.
+    group: (R,) boolean mask of the regions in U: return the single share LSS_U (NaN if U buys
+        nothing) instead of the (R,) array of LSS_r (NaN for a region that buys nothing).
+    Unit-free shares in [0, 1].  The model's observation calls this on its (regions x markets) link
+    totals; :func:`local_sourcing_share` on the matrix it builds from a links frame.
+    """
+    v = as_array(values, "values", ndim=2, nonneg=True)
+    R = v.shape[0]
+    if v.shape[1] < R:
+        raise InputError(
+            f"expected at least as many source columns as buyer rows, got shape {v.shape}",
+            field="values",
+        )
+    if group is None:
+        den = v.sum(axis=1)
+        num = np.diagonal(v[:, :R])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+    g = np.asarray(group)
+    if g.dtype != bool or g.shape != (R,):
+        raise InputError(
+            f"expected a boolean mask of shape ({R},), got {g.dtype} {g.shape}", field="group"
+        )
+    den = v[g].sum()
+    return float(v[np.ix_(g, np.flatnonzero(g))].sum() / den) if den > 0 else np.nan
 
 
 def _stage_positions(stages: Sequence[Any], table: Any, n_sectors: int, field: str) -> np.ndarray:
@@ -169,27 +225,64 @@ def chain_coverage(
         raise InputError(
             f"expected 'total' or 'direct', got {requirements!r}", field="requirements"
         )
-    present = n >= min_firms
     items, many = _chain_items(chain)
-    out = {}
-    for name, stages in items:  # loop over chains (a handful), not firms
-        pos = _stage_positions(
-            stages, firm_counts, n.shape[1], f"chain.{name}" if many else "chain"
+    positions = [
+        _stage_positions(stages, firm_counts, n.shape[1], f"chain.{name}" if many else "chain")
+        for name, stages in items
+    ]
+    cov = chain_coverage_matrix(n, w_all, positions, threshold=threshold, min_firms=min_firms)
+    out = {name: cov[:, c] for c, (name, _) in enumerate(items)}
+    idx = firm_counts.index if isinstance(firm_counts, pd.DataFrame) else None
+    if many:
+        return pd.DataFrame(out, index=idx)
+    res = out["chain"]
+    return pd.Series(res, index=idx, name="chain_coverage") if idx is not None else res
+
+
+def chain_coverage_matrix(
+    firm_counts: Any,
+    weights: Any,
+    chains: Sequence[Sequence[int]],
+    threshold: float = 0.0,
+    min_firms: float = 1.0,
+) -> np.ndarray:
+    """Array form of :func:`chain_coverage`: (R, C) coverage of each region and chain.
+
+    ``CC_r(t) = sum_{i in U(t)} w_it 1[n_ir >= min_firms] / sum_{i in U(t)} w_it`` (unit-free, in
+    [0, 1]; NaN for a chain with no upstream stage of weight > threshold).
+
+    Parameters
+    ----------
+    firm_counts: (R, S) firms (or output) per region x sector, a plain array.
+    weights: (S, S) stage weights w, already computed: the Leontief inverse ``leontief_inverse(A)``
+        (total requirements) or ``A`` (direct); ``weights[i, t]`` is the weight of stage i in a
+        chain ending in t.  Passing them in lets a caller that evaluates the same IO table every
+        step (the model's observation) invert it once.
+    chains: C chains, each a sequence of integer sector positions, final sector last.
+    """
+    n = as_array(firm_counts, "firm_counts", ndim=2, nonneg=True)
+    w_all = as_array(weights, "weights", ndim=2)
+    if w_all.shape != (n.shape[1], n.shape[1]):
+        raise InputError(
+            f"expected an ({n.shape[1]}, {n.shape[1]}) matrix matching firm_counts sectors, got {w_all.shape}",
+            field="weights",
         )
+    present = n >= min_firms
+    out = np.empty((n.shape[0], len(chains)))
+    for c, stages in enumerate(chains):  # loop over chains (a handful), not firms
+        pos = as_index(np.asarray(stages), f"chains[{c}]", n.shape[1])
+        if len(pos) == 0:
+            raise InputError("a chain needs at least one sector", field=f"chains[{c}]")
         t = pos[-1]
         up = np.unique(pos[pos != t])
         w = w_all[up, t]
         keep = w > threshold
         up, w = up[keep], w[keep]
         if w.sum() <= 0:
-            out[name] = np.full(n.shape[0], np.nan)
+            out[:, c] = np.nan
         else:
-            out[name] = present[:, up].astype(float) @ w / w.sum()
-    idx = firm_counts.index if isinstance(firm_counts, pd.DataFrame) else None
-    if many:
-        return pd.DataFrame(out, index=idx)
-    res = out["chain"]
-    return pd.Series(res, index=idx, name="chain_coverage") if idx is not None else res
+            out[:, c] = present[:, up].astype(float) @ w / w.sum()
+    return out
 
 
 def complete_chains(

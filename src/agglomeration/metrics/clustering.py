@@ -234,7 +234,7 @@ def _check_lq_defined(e_i: np.ndarray, e_r: np.ndarray) -> None:
         )
 
 
-def locational_gini(industry_emp: Any, total_emp: Any) -> float:
+def locational_gini(industry_emp: Any, total_emp: Any) -> float | np.ndarray:
     """Locational Gini, employment-weighted Lorenz-curve version (Krugman 1991; Audretsch &
     Feldman 1996).
 
@@ -246,20 +246,31 @@ def locational_gini(industry_emp: Any, total_emp: Any) -> float:
     which is the unweighted Gini of the regional LQs: on REAT's example the two give 0.3725 and
     0.4069, on the four-region toy 0.64 and 0.6314.  Source: science.md 2.6 (a).
 
-    NaN when the industry or total employment is zero.  InputError if a region has industry
-    employment but no total employment.
+    ``industry_emp`` is (R,) for one industry (returns a float) or (R, S) for S industries at once
+    (returns an (S,) array, each entry equal to the one-industry call on that column).  NaN when the
+    industry or total employment is zero.  InputError if a region has industry employment but no
+    total employment.
     """
-    e_i, e_r = _industry_total(industry_emp, total_emp)
-    _check_lq_defined(e_i, e_r)
-    s, x = _shares(e_i), _shares(e_r)
-    if np.isnan(s).any() or np.isnan(x).any():
-        return np.nan
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lq = np.where(x > 0, s / np.where(x > 0, x, 1.0), 0.0)
-    order = np.argsort(lq, kind="stable")
-    X = np.concatenate([[0.0], np.cumsum(x[order])])
-    Y = np.concatenate([[0.0], np.cumsum(s[order])])
-    return float(1.0 - np.sum(np.diff(X) * (Y[1:] + Y[:-1])))
+    e_i = as_array(industry_emp, "industry_emp", ndim=(1, 2), nonneg=True, allow_empty=False)
+    e_r = as_array(total_emp, "total_emp", ndim=1, nonneg=True, allow_empty=False)
+    same_shape(e_i[:, 0] if e_i.ndim == 2 else e_i, e_r, "industry_emp", "total_emp")
+    _check_lq_defined(e_i, e_r[:, None] if e_i.ndim == 2 else e_r)
+    x = _shares(e_r)
+    rows = np.ascontiguousarray(np.atleast_2d(e_i.T))  # one industry per contiguous row: the sums
+    # below then run along rows exactly as on a 1-D array (same pairwise order, same bits)
+    g = np.full(rows.shape[0], np.nan)
+    if not np.isnan(x).any():
+        total = rows.sum(axis=1)
+        ok = total > 0
+        s = rows[ok] / total[ok, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lq = np.where(x > 0, s / np.where(x > 0, x, 1.0), 0.0)
+        order = np.argsort(lq, axis=1, kind="stable")
+        zero = np.zeros((len(s), 1))
+        X = np.concatenate([zero, np.cumsum(x[order], axis=1)], axis=1)
+        Y = np.concatenate([zero, np.cumsum(np.take_along_axis(s, order, axis=1), axis=1)], axis=1)
+        g[ok] = 1.0 - np.sum(np.diff(X, axis=1) * (Y[:, 1:] + Y[:, :-1]), axis=1)
+    return float(g[0]) if e_i.ndim == 1 else g
 
 
 def lq_gini(industry_emp: Any, total_emp: Any) -> float:

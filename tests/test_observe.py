@@ -1,0 +1,394 @@
+"""Observation (agglomeration.observe): the compiled per-step aggregates equal straightforward numpy
+references, one series row equals the previous pandas implementation value by value, and the array
+forms of the metrics equal their DataFrame / one-industry forms."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from _toy import toy_scenario, toy_world
+from agglomeration import metrics, observe
+from agglomeration.behaviour import market
+from agglomeration.errors import InputError
+from agglomeration.firms import NONE
+from agglomeration.model import AgglomerationModel
+
+BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+
+
+@pytest.fixture(scope="module")
+def baseline_model():
+    """The Chongqing baseline (13 regions, 4 gateways, 10 sectors, 3 chains), 3,000 firms, 4 steps:
+    entry, exit, relocation and supplier switching have all happened, dead rows are in the table."""
+    m = AgglomerationModel(str(BASELINE), firms__initial_count=3000, replicate_seed=3)
+    m.run(4)
+    return m
+
+
+@pytest.fixture(scope="module")
+def toy_model():
+    m = AgglomerationModel(toy_scenario(), replicate_seed=2, world=toy_world())
+    m.run(6)
+    return m
+
+
+# ----------------------------------------------------------------------------- reference (old code)
+def _ref_region_sector(model, column):
+    t = model.firms
+    rows = t.alive_rows()
+    R, S = model.world.n_regions, model.world.n_sectors
+    w = None if column is None else getattr(t, column)[rows]
+    idx = t.region[rows] * S + t.sector[rows]
+    return np.bincount(idx, weights=w, minlength=R * S).reshape(R, S).astype(float)
+
+
+def _ref_link_values(model):
+    """Value of every live (buyer, input) pair with a supplier, built from market.input_pairs."""
+    w, t = model.world, model.firms
+    pairs = market.input_pairs(t.sector, t.supplier, w.io, t.alive_rows())
+    sb = t.sector[pairs.buyer]
+    coef = pairs.a * (w.sigma[sb] - 1.0) / w.sigma[sb] / (1.0 + model.admin[t.region[pairs.buyer]])
+    sup = pairs.sup.astype(np.int64)
+    keep = sup != NONE
+    buyer, sup = pairs.buyer[keep], sup[keep]
+    value = coef[keep] * t.revenue[buyer]
+    src = np.where(sup >= 0, t.region[np.maximum(sup, 0)], w.n_regions + (-1 - sup))
+    return t.region[buyer], src, value
+
+
+def _ref_aggregated_links(model):
+    w = model.world
+    rb, src, value = _ref_link_values(model)
+    R, M = w.n_regions, w.n_markets
+    agg = np.bincount(rb * M + src, weights=value, minlength=R * M).reshape(R, M)
+    r, sm = np.nonzero(agg > 0)
+    return pd.DataFrame(
+        {
+            "supplier": np.where(sm < R, 0, -1),
+            "buyer_region": w.region_ids[r],
+            "supplier_region": w.market_ids[sm],
+            "value": agg[r, sm],
+        }
+    )
+
+
+def _ref_lss(links, group=None):
+    """The pandas groupby implementation of metrics.local_sourcing_share before the array form."""
+    w = links["value"].to_numpy(dtype=float)
+    dom = links["supplier"].to_numpy() != -1
+    br = links["buyer_region"].to_numpy()
+    sr = links["supplier_region"].to_numpy()
+    if group is not None:
+        in_b = pd.Index(group).get_indexer(br) >= 0
+        in_s = (pd.Index(group).get_indexer(sr) >= 0) & dom
+        den = w[in_b].sum()
+        return float(w[in_b & in_s].sum() / den) if den > 0 else np.nan
+    local = dom & (br == sr)
+    den = pd.Series(w).groupby(br).sum()
+    num = pd.Series(np.where(local, w, 0.0)).groupby(br).sum()
+    return (num / den.where(den > 0)).astype(float)
+
+
+def _ref_gini(e_i, e_r):
+    """The one-industry locational Gini before the (R, S) form."""
+    s, x = e_i / e_i.sum(), e_r / e_r.sum()
+    lq = np.where(x > 0, s / np.where(x > 0, x, 1.0), 0.0)
+    order = np.argsort(lq, kind="stable")
+    X = np.concatenate([[0.0], np.cumsum(x[order])])
+    Y = np.concatenate([[0.0], np.cumsum(s[order])])
+    return float(1.0 - np.sum(np.diff(X) * (Y[1:] + Y[:-1])))
+
+
+def _ref_chain_coverage(n_rs, io, chains):
+    L = np.linalg.inv(np.eye(io.shape[0]) - io)
+    out = []
+    for stages in chains.values():
+        pos = np.asarray(stages)
+        t = pos[-1]
+        up = np.unique(pos[pos != t])
+        w = L[up, t]
+        up, w = up[w > 0], w[w > 0]
+        out.append((n_rs[:, up] >= 1).astype(float) @ w / w.sum() if w.sum() > 0 else np.nan)
+    return np.column_stack(out)
+
+
+def _ref_series_row(model):
+    """series_row as it was before the compiled aggregates (pandas links frame, per-sector Gini)."""
+    w = model.world
+    rtype = np.asarray(w.region_type)
+    n_rs = _ref_region_sector(model, None)
+    emp_rs = _ref_region_sector(model, "employment")
+    out_rs = _ref_region_sector(model, "revenue")
+    t = model.firms
+    rows = t.alive_rows()
+    row = {"step": int(model.t)}
+    row["firms"] = float(n_rs.sum())
+    row["employment"] = float(emp_rs.sum())
+    row["output"] = float(out_rs.sum())
+    for typ in observe.REGION_TYPES:
+        m = rtype == typ
+        row[f"firms_{typ}"] = float(n_rs[m].sum())
+        row[f"employment_{typ}"] = float(emp_rs[m].sum())
+        row[f"output_{typ}"] = float(out_rs[m].sum())
+    for key, name in (
+        ("entries", "entries"),
+        ("exits", "exits"),
+        ("relocations", "relocations"),
+        ("supplier_switches", "switches"),
+    ):
+        row[key] = float(model.counts[name])
+    row["mean_log_productivity"] = float(np.mean(t.log_productivity[rows])) if len(rows) else np.nan
+    row["mean_wage"] = float(np.mean(model.wage))
+    firms_r = n_rs.sum(axis=1)
+    row["herfindahl_regions"] = (
+        float(np.sum((firms_r / firms_r.sum()) ** 2)) if firms_r.sum() > 0 else np.nan
+    )
+    total_emp = emp_rs.sum(axis=1)
+    ginis = [
+        _ref_gini(emp_rs[:, s], total_emp) for s in range(w.n_sectors) if emp_rs[:, s].sum() > 0
+    ]
+    row["mean_locational_gini"] = float(np.nanmean(ginis)) if ginis else np.nan
+    links = _ref_aggregated_links(model)
+    if len(links):
+        lss = _ref_lss(links)
+        tot = links.groupby("buyer_region")["value"].sum()
+        row["local_sourcing_share"] = float((lss * tot).sum() / tot.sum())
+        zone = [str(x) for x in w.region_ids[np.isin(rtype, ("ftz", "connected"))]]
+        row["network_sourcing_share"] = float(_ref_lss(links, group=zone)) if zone else np.nan
+        row["import_share"] = float(
+            links.loc[links["supplier"] == -1, "value"].sum() / links["value"].sum()
+        )
+    else:
+        row["local_sourcing_share"] = row["network_sourcing_share"] = np.nan
+        row["import_share"] = np.nan
+    cov = _ref_chain_coverage(n_rs, w.io, w.chains)
+    zone = np.isin(rtype, ("ftz", "connected"))
+    vals = cov[zone] if zone.any() else cov
+    row["mean_chain_coverage"] = float(np.nanmean(vals)) if np.isfinite(vals).any() else np.nan
+    row["reforms_connected"] = (
+        float(model.policy.adopted[rtype == "connected"].sum(axis=1).mean())
+        if np.any(rtype == "connected")
+        else 0.0
+    )
+    return row
+
+
+def _assert_rows_equal(new, ref):
+    assert list(new) == list(ref)  # same keys in the same order (DataCollector columns)
+    for key, want in ref.items():
+        got = new[key]
+        if np.isnan(want):
+            assert np.isnan(got), key
+        else:
+            assert got == pytest.approx(want, rel=1e-12, abs=0.0), key
+
+
+# ------------------------------------------------------------------------------ compiled aggregates
+@pytest.mark.parametrize("which", ["baseline_model", "toy_model"])
+def test_cell_totals_equal_bincount_exactly(which, request):
+    m = request.getfixturevalue(which)
+    assert m.firms.n_alive < m.firms.n  # dead rows are present and must be skipped
+    n_rs, emp_rs, out_rs = observe.cell_totals(m)
+    np.testing.assert_array_equal(n_rs, _ref_region_sector(m, None))
+    np.testing.assert_array_equal(emp_rs, _ref_region_sector(m, "employment"))
+    np.testing.assert_array_equal(out_rs, _ref_region_sector(m, "revenue"))
+    for col in (None, "employment", "revenue", "land_use", "age"):
+        np.testing.assert_array_equal(observe.region_sector(m, col), _ref_region_sector(m, col))
+    assert n_rs.sum() == m.firms.n_alive
+
+
+def test_region_sector_rejects_unknown_columns(toy_model):
+    for bad in ("no_such_column", "supplier", 3):
+        with pytest.raises(InputError) as e:
+            observe.region_sector(toy_model, bad)
+        assert e.value.field == "column"
+
+
+@pytest.mark.parametrize("which", ["baseline_model", "toy_model"])
+def test_link_totals_equal_bincount_over_input_pairs_exactly(which, request):
+    m = request.getfixturevalue(which)
+    w = m.world
+    rb, src, value = _ref_link_values(m)
+    ref = np.bincount(rb * w.n_markets + src, weights=value, minlength=w.n_regions * w.n_markets)
+    agg = observe.link_totals(m)
+    assert agg.shape == (w.n_regions, w.n_markets)
+    np.testing.assert_array_equal(agg, ref.reshape(w.n_regions, w.n_markets))
+    if which == "baseline_model":
+        assert (agg[:, w.n_regions :] > 0).any()  # imports are in the gateway columns
+
+
+def test_link_totals_science_invariant(baseline_model):
+    """Every needed input is sourced after a step, so a region's link value is the intermediate
+    spending of its firms: sum_b R_b (sigma_s - 1) / sigma_s / (1 + admin_r) sum_k a[k, s]."""
+    m = baseline_model
+    w, t = m.world, m.firms
+    rows = t.alive_rows()
+    s, r = t.sector[rows], t.region[rows]
+    spend = t.revenue[rows] * (w.sigma[s] - 1.0) / w.sigma[s] / (1.0 + m.admin[r])
+    spend *= np.asarray(w.io).sum(axis=0)[s]
+    want = np.bincount(r, weights=spend, minlength=w.n_regions)
+    np.testing.assert_allclose(observe.link_totals(m).sum(axis=1), want, rtol=1e-12)
+
+
+def test_link_totals_follow_supplier_codes(toy_model):
+    """An import code moves the link's value to the gateway column, NONE drops it, an exited buyer's
+    links do not count; the kernel agrees with the pair-array reference in every case."""
+    m = copy.deepcopy(toy_model)
+    t, w = m.firms, m.world
+    R = w.n_regions
+    before = observe.link_totals(m)
+    rows = t.alive_rows()
+    b = rows[t.sector[rows] == 2][0]  # an assembler (buys inputs 0 and 1)
+    r = t.region[b]
+
+    def check():
+        rb, src, value = _ref_link_values(m)
+        ref = np.bincount(rb * w.n_markets + src, weights=value, minlength=before.size)
+        got = observe.link_totals(m)
+        np.testing.assert_array_equal(got.ravel(), ref)
+        return got
+
+    t.supplier[b, 0] = -1  # import through gateway 0
+    imp = check()
+    assert imp[r, R] > before[r, R]
+    assert imp[r].sum() == pytest.approx(before[r].sum(), rel=1e-12)
+    t.supplier[b, 0] = NONE  # unsourced: the input's value leaves the matrix
+    lost = check()
+    assert lost[r].sum() < before[r].sum()
+    t.kill(np.array([b]))  # an exited buyer buys nothing
+    dead = check()
+    assert dead[r].sum() < lost[r].sum()
+
+
+# ---------------------------------------------------------------------------------- the series row
+@pytest.mark.parametrize("which", ["baseline_model", "toy_model"])
+def test_series_row_equals_previous_implementation(which, request):
+    m = request.getfixturevalue(which)
+    _assert_rows_equal(observe.series_row(m), _ref_series_row(m))
+
+
+def test_series_row_every_step_equals_previous_implementation():
+    m = AgglomerationModel(str(BASELINE), firms__initial_count=1500, replicate_seed=11)
+    _assert_rows_equal(observe.series_row(m), _ref_series_row(m))  # initial state
+    for _ in range(5):
+        m.step()
+        _assert_rows_equal(observe.series_row(m), _ref_series_row(m))
+
+
+def test_series_row_of_an_empty_model_is_nan_not_an_error():
+    m = AgglomerationModel(
+        toy_scenario(firms={"initial_count": 0}), replicate_seed=1, world=toy_world()
+    )
+    row = observe.series_row(m)
+    assert row["firms"] == 0.0
+    for key in (
+        "mean_log_productivity",
+        "herfindahl_regions",
+        "mean_locational_gini",
+        "local_sourcing_share",
+        "network_sourcing_share",
+        "import_share",
+    ):
+        assert np.isnan(row[key]), key
+    _assert_rows_equal(row, _ref_series_row(m))
+
+
+def test_outputs_use_the_same_aggregates(baseline_model):
+    m = baseline_model
+    n_rs, _, out_rs = observe.cell_totals(m)
+    tab = observe.region_table(m)
+    np.testing.assert_array_equal(tab["firms"].to_numpy(), n_rs.ravel().astype(np.int64))
+    np.testing.assert_array_equal(tab["output"].to_numpy(), out_rs.ravel())
+    links = observe.link_values(m)  # the per-link frame adds up to the aggregated matrix
+    w = m.world
+    by = links.groupby(["buyer_region", "supplier_region"])["value"].sum()
+    agg = observe.link_totals(m)
+    for (br, sr), v in by.items():
+        i = list(w.region_ids).index(br)
+        j = list(w.market_ids).index(sr)
+        assert agg[i, j] == pytest.approx(v, rel=1e-12)
+    head = observe.headline_metrics(m)
+    assert head["firms"] == observe.series_row(m)["firms"]
+
+
+# ------------------------------------------------------------------- array forms of the metrics
+def _random_links(rng, n):
+    regions = np.array(["A", "B", "C", "D"])
+    imp = rng.random(n) < 0.2
+    return pd.DataFrame(
+        {
+            "supplier": np.where(imp, -1, rng.integers(0, 50, n)),
+            "buyer_region": rng.choice(regions, n),
+            "supplier_region": np.where(imp, rng.choice(["G1", "A"], n), rng.choice(regions, n)),
+            "value": rng.exponential(1.0, n) * (rng.random(n) < 0.9),
+        }
+    )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_local_sourcing_share_equals_groupby_reference(seed):
+    links = _random_links(np.random.default_rng(seed), 200)
+    got = metrics.local_sourcing_share(links)
+    want = _ref_lss(links)
+    assert list(got.index) == list(want.index)
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-12)
+    for group in (["A", "B"], ["C"], ["A", "Z"], ["Z"]):
+        g, r = metrics.local_sourcing_share(links, group=group), _ref_lss(links, group=group)
+        assert (np.isnan(g) and np.isnan(r)) or g == pytest.approx(r, rel=1e-12)
+
+
+def test_sourcing_shares_hand_matrix_and_errors():
+    # buyers A, B; sources A, B, imports: A buys 6 locally of 8, B 4 of 7
+    v = np.array([[6.0, 2.0, 0.0], [0.0, 4.0, 3.0]])
+    np.testing.assert_allclose(metrics.sourcing_shares(v), [6 / 8, 4 / 7])
+    assert metrics.sourcing_shares(v, group=np.array([True, True])) == pytest.approx(12 / 15)
+    assert metrics.sourcing_shares(v, group=np.array([True, False])) == pytest.approx(6 / 8)
+    assert np.isnan(metrics.sourcing_shares(np.zeros((2, 3)))).all()
+    assert np.isnan(metrics.sourcing_shares(np.zeros((2, 3)), group=np.array([True, False])))
+    with pytest.raises(InputError, match="values"):
+        metrics.sourcing_shares(np.ones((3, 2)))
+    with pytest.raises(InputError, match="values"):
+        metrics.sourcing_shares(-v)
+    with pytest.raises(InputError, match="group"):
+        metrics.sourcing_shares(v, group=np.array([1, 0]))
+
+
+def test_locational_gini_matrix_equals_one_industry_calls_bit_for_bit():
+    rng = np.random.default_rng(4)
+    emp = rng.exponential(1.0, (13, 10)) * (rng.random((13, 10)) < 0.7)
+    emp[:, 3] = 0.0  # an industry with no employment -> NaN
+    total = emp.sum(axis=1) + 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = metrics.locational_gini(emp, total)
+    assert g.shape == (10,) and np.isnan(g[3])
+    for s in range(10):
+        if s != 3:
+            assert g[s] == metrics.locational_gini(emp[:, s], total)  # identical bits
+            assert g[s] == pytest.approx(_ref_gini(emp[:, s], total), rel=1e-12)
+    with pytest.raises(InputError):
+        metrics.locational_gini(emp, total[:-1])
+    with pytest.raises(InputError):
+        metrics.locational_gini(emp, np.where(np.arange(13) == 0, 0.0, total))
+
+
+def test_chain_coverage_matrix_equals_chain_coverage(baseline_model):
+    w = baseline_model.world
+    n_rs = observe.cell_totals(baseline_model)[0]
+    n_rs[2, :] = 0.0  # a region without firms: coverage 0
+    frame = metrics.chain_coverage(n_rs, w.io, {k: list(v) for k, v in w.chains.items()})
+    L = metrics.leontief_inverse(w.io)
+    mat = metrics.chain_coverage_matrix(n_rs, L, list(w.chains.values()))
+    np.testing.assert_array_equal(mat, frame.to_numpy())
+    np.testing.assert_allclose(mat, _ref_chain_coverage(n_rs, w.io, w.chains), rtol=1e-12)
+    assert (mat[2] == 0).all() and ((mat >= 0) & (mat <= 1)).all()
+    with pytest.raises(InputError, match="weights"):
+        metrics.chain_coverage_matrix(n_rs, L[:3, :3], [[0, 1]])
+    with pytest.raises(InputError, match=r"chains\[0\]"):
+        metrics.chain_coverage_matrix(n_rs, L, [[0, 99]])
