@@ -120,3 +120,38 @@ def test_mesa_agents_can_be_switched_off():
     )
     model.run(2)
     assert len(model.agents) == 0 and model.firms.n_alive > 0
+
+
+def test_alive_rows_is_cached_read_only_and_follows_add_kill_compact():
+    t = _table(n=10, cap=16)
+    rows = t.alive_rows()
+    np.testing.assert_array_equal(rows, np.arange(10))
+    with pytest.raises(ValueError):
+        rows[0] = 5  # a read-only view: nobody can corrupt the cache
+    with pytest.raises(ValueError):
+        rows.flags.writeable = True
+    with pytest.raises(ValueError):
+        t.alive[0] = False  # alive changes only through add / kill / compact
+    t.kill(np.array([2, 5]))
+    np.testing.assert_array_equal(t.alive_rows(), [0, 1, 3, 4, 6, 7, 8, 9])
+    assert t.n_alive == 8
+    np.testing.assert_array_equal(rows, np.arange(10))  # an earlier result is not changed
+    new = t.add(np.zeros(2, int), np.zeros(2, int), np.zeros(2), np.ones(2))
+    np.testing.assert_array_equal(new, [10, 11])
+    np.testing.assert_array_equal(t.alive_rows(), np.flatnonzero(t.alive))
+    assert t.n_alive == 10
+    t.compact()
+    np.testing.assert_array_equal(t.alive_rows(), np.arange(10))
+    np.testing.assert_array_equal(t.fid[t.alive_rows()], [0, 1, 3, 4, 6, 7, 8, 9, 10, 11])
+
+
+def test_alive_rows_cache_matches_the_alive_column_during_a_run():
+    model = AgglomerationModel(
+        toy_scenario(behaviour={"exit_after_losses": 2}), replicate_seed=5, world=toy_world()
+    )
+    for _ in range(8):
+        model.step()
+        t = model.firms
+        np.testing.assert_array_equal(t.alive_rows(), np.flatnonzero(t.alive))
+        dom = t.supplier[t.alive_rows()]
+        assert np.all(t.alive[dom[dom >= 0]])  # no link to an exited firm

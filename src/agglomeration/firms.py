@@ -20,6 +20,9 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from agglomeration._jit import kernel
+from agglomeration.errors import InputError
+
 if TYPE_CHECKING:  # pragma: no cover
     from agglomeration.model import AgglomerationModel
 
@@ -46,11 +49,59 @@ _COLUMNS: dict[str, tuple[type, float]] = {
 }
 
 
+@kernel
+def _drop_links_to(supplier: np.ndarray, rows: np.ndarray, none: int) -> None:
+    """Set every supplier code that points at one of ``rows`` to ``none``, and clear the rows' own links.
+
+    One pass over the (n, S) supplier matrix with an n-byte mask, no temporaries (``rows`` in range).
+    """
+    n, n_inputs = supplier.shape
+    dead = np.zeros(n, dtype=np.bool_)
+    for j in range(len(rows)):
+        dead[rows[j]] = True
+    for i in range(n):
+        for k in range(n_inputs):
+            c = supplier[i, k]
+            if c >= 0 and dead[c]:
+                supplier[i, k] = none
+    for j in range(len(rows)):
+        for k in range(n_inputs):
+            supplier[rows[j], k] = none
+
+
+@kernel
+def _gather_in_place(column: np.ndarray, keep: np.ndarray) -> None:
+    """column[j] = column[keep[j]] for j ascending (safe in place because keep[j] >= j)."""
+    for j in range(len(keep)):
+        column[j] = column[keep[j]]
+
+
+@kernel
+def _compact_suppliers(
+    supplier: np.ndarray, keep: np.ndarray, old_to_new: np.ndarray, none: int
+) -> None:
+    """Move supplier rows ``keep`` to the front in place and renumber domestic codes with ``old_to_new``.
+
+    A code pointing at a dropped row (old_to_new -1) becomes ``none``; imports and ``none`` are kept.
+    """
+    n_inputs = supplier.shape[1]
+    for j in range(len(keep)):
+        src = keep[j]
+        for k in range(n_inputs):
+            c = supplier[src, k]
+            if c >= 0:
+                c2 = old_to_new[c]
+                c = none if c2 < 0 else c2
+            supplier[j, k] = c
+
+
 class FirmTable:
     """Columnar state of all firms ever created and not yet compacted away.
 
     Attributes are numpy views of the used rows (``table.sector``, ``table.alive`` ...), length ``n``;
-    ``supplier`` is ``(n, S)`` int32.  Rows ``>= n`` are spare capacity.
+    ``supplier`` is ``(n, S)`` int32.  Rows ``>= n`` are spare capacity.  ``alive`` is read-only: only
+    :meth:`add`, :meth:`kill` and :meth:`compact` change it, which keeps the cached :meth:`alive_rows`
+    valid.
     """
 
     def __init__(self, n_sectors: int, capacity: int = 1024) -> None:
@@ -63,12 +114,17 @@ class FirmTable:
         }
         self._supplier = np.full((cap, self.n_sectors), NONE, dtype=np.int32)
         self.row_of_fid = np.full(cap, -1, dtype=np.int64)
+        #: cached live rows (read-only), None when stale
+        self._live: np.ndarray | None = None
 
     # ------------------------------------------------------------------ access
     def __getattr__(self, name: str) -> np.ndarray:
         data = self.__dict__.get("_data")
         if data is not None and name in data:
-            return data[name][: self.n]
+            view = data[name][: self.n]
+            if name == "alive":
+                view.flags.writeable = False  # changed only through add / kill / compact
+            return view
         raise AttributeError(name)
 
     @property
@@ -84,11 +140,29 @@ class FirmTable:
     @property
     def n_alive(self) -> int:
         """Number of live firms."""
-        return int(np.count_nonzero(self._data["alive"][: self.n]))
+        return len(self._live_rows())
+
+    def _live_rows(self) -> np.ndarray:
+        live = self._live
+        if live is None:
+            live = np.flatnonzero(self._data["alive"][: self.n])
+            owner = live
+            while isinstance(
+                owner.base, np.ndarray
+            ):  # flatnonzero returns a view of an (n, 1) array
+                owner = owner.base
+            owner.flags.writeable = False  # views of it can then never be made writeable
+            live.flags.writeable = False
+            self._live = live
+        return live
 
     def alive_rows(self) -> np.ndarray:
-        """Rows of live firms, ascending."""
-        return np.flatnonzero(self._data["alive"][: self.n])
+        """Rows of live firms, ascending (int64).
+
+        A read-only view of an array cached until the next :meth:`add`, :meth:`kill` or :meth:`compact`
+        (a step asks for it ~15 times); copy it before changing it.
+        """
+        return self._live_rows().view()
 
     def nbytes(self) -> int:
         """Bytes held by the table's arrays (capacity included)."""
@@ -133,6 +207,7 @@ class FirmTable:
         equity: np.ndarray,
     ) -> np.ndarray:
         """Append live firms; return their rows.  Ids are consecutive, never reused."""
+        self._live = None
         k = len(sector)
         rows = np.arange(self.n, self.n + k)
         self._grow(self.n + k)
@@ -154,37 +229,45 @@ class FirmTable:
         return rows
 
     def kill(self, rows: np.ndarray) -> None:
-        """Mark rows dead and drop every supplier link that points to them (buyers must re-source)."""
+        """Mark rows dead and drop every supplier link that points to them (buyers must re-source).
+
+        ``rows`` are used rows (0 <= row < n; duplicates allowed).  One compiled pass over the supplier
+        matrix (O(n S), no temporaries).
+        """
+        rows = np.asarray(rows)
         if len(rows) == 0:
             return
+        if rows.dtype.kind not in "iu":
+            raise InputError(f"rows must be integers, got dtype {rows.dtype}", field="rows")
+        rows = rows.astype(np.int64, copy=False)
+        if rows.min() < 0 or rows.max() >= self.n:
+            raise InputError(
+                f"rows must be in [0, {self.n}), got {rows.min()}..{rows.max()}", field="rows"
+            )
+        self._live = None
         self._data["alive"][rows] = False
-        dead = np.zeros(self.n, dtype=bool)
-        dead[rows] = True
-        sup = self.supplier
-        hit = (sup >= 0) & dead[np.maximum(sup, 0)]
-        sup[hit] = NONE
-        self._supplier[rows] = NONE
+        _drop_links_to(self.supplier, rows, NONE)
         self.row_of_fid[self._data["fid"][rows]] = -1
 
     def compact(self) -> np.ndarray:
-        """Drop dead rows, keeping order; remap supplier rows.  Returns old row -> new row (-1 if dead)."""
-        alive = self._data["alive"][: self.n]
-        keep = np.flatnonzero(alive)
+        """Drop dead rows, keeping order; remap supplier rows.  Returns old row -> new row (-1 if dead).
+
+        In place: each column and the supplier matrix are moved to the front by compiled loops, with no
+        per-column temporaries.
+        """
+        keep = self._live_rows()
         old_to_new = np.full(self.n, -1, dtype=np.int64)
         old_to_new[keep] = np.arange(len(keep))
         m = len(keep)
-        for name in _COLUMNS:
+        for name, (_, fill) in _COLUMNS.items():
             arr = self._data[name]
-            arr[:m] = arr[keep]
-            arr[m : self.n] = _COLUMNS[name][1]
-        sup = self._supplier[keep]
-        dom = sup >= 0
-        sup[dom] = old_to_new[sup[dom]].astype(np.int32)
-        sup[dom & (sup < 0)] = NONE
-        self._supplier[:m] = sup
+            _gather_in_place(arr, keep)
+            arr[m : self.n] = fill
+        _compact_suppliers(self._supplier, keep, old_to_new, NONE)
         self._supplier[m : self.n] = NONE
         self.n = m
         self.row_of_fid[self._data["fid"][:m]] = np.arange(m)
+        self._live = None
         return old_to_new
 
     def maybe_compact(self, dead_share: float = 0.25) -> np.ndarray | None:

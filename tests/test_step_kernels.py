@@ -1,0 +1,238 @@
+"""Compiled kernels of the firm table and the learning submodel against straightforward numpy references.
+
+Each reference below is the numpy implementation the kernel replaced (same equations, same operation
+order); the kernels must reproduce them on random inputs (to 1e-12, in practice bit for bit), consume the
+same random draws, and reject out-of-range indices with InputError instead of reading stray memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agglomeration.behaviour import learning
+from agglomeration.errors import InputError
+from agglomeration.firms import _COLUMNS, NONE, FirmTable
+
+
+# ----------------------------------------------------------------------------------- references
+def _learn_reference(
+    log_z, rows, sector, region, emp_rs, rng, *, drift, localisation, jacobs, shock_sd,
+    size=None, shock_size_elasticity=0.0, mean_reversion=0.0, frontier=0.0,
+):  # fmt: skip
+    """The numpy law of motion of behaviour/learning.py before the kernel."""
+    loc, div = learning.spillover_terms(emp_rs)
+    r = region[rows]
+    s = sector[rows]
+    d = drift + localisation * loc[r, s] + jacobs * div[r]
+    if mean_reversion > 0:
+        f = np.asarray(frontier, dtype=float)
+        f_i = f[s] if f.ndim else f
+        d = d - mean_reversion * (log_z[rows] - f_i)
+    if shock_sd > 0:
+        eps = rng.standard_normal(len(rows))
+        if shock_size_elasticity != 0.0:
+            eps = eps * learning.shock_scale(np.asarray(size)[rows], s, shock_size_elasticity)
+        d = d + shock_sd * eps
+    log_z[rows] += d
+
+
+def _kill_reference(sup: np.ndarray, rows: np.ndarray) -> None:
+    dead = np.zeros(len(sup), dtype=bool)
+    dead[rows] = True
+    hit = (sup >= 0) & dead[np.maximum(sup, 0)]
+    sup[hit] = NONE
+    sup[rows] = NONE
+
+
+def _random_table(seed: int, n: int = 400, n_sectors: int = 4, dead_share: float = 0.0):
+    """A table with random columns and random supplier codes (domestic live rows, imports, NONE)."""
+    g = np.random.default_rng(seed)
+    t = FirmTable(n_sectors, capacity=16)
+    t.add(
+        g.integers(0, n_sectors, n),
+        g.integers(0, 5, n),
+        g.standard_normal(n),
+        g.random(n),
+    )
+    for name, (dt, _) in _COLUMNS.items():
+        if name not in ("fid", "alive", "sector", "region"):
+            getattr(t, name)[:] = (g.random(n) * 100).astype(dt)
+    codes = g.integers(0, n, (n, n_sectors)).astype(np.int32)
+    kind = g.random((n, n_sectors))
+    codes[kind < 0.2] = -1 - g.integers(0, 3, int((kind < 0.2).sum()))
+    codes[(kind >= 0.2) & (kind < 0.3)] = NONE
+    t.supplier[:] = codes
+    if dead_share:
+        t.kill(np.flatnonzero(g.random(n) < dead_share))
+    return t
+
+
+def _snapshot(t: FirmTable) -> dict[str, np.ndarray]:
+    out = {name: getattr(t, name).copy() for name in _COLUMNS}
+    out["supplier"] = t.supplier.copy()
+    out["row_of_fid"] = t.row_of_fid[: t.next_fid].copy()
+    return out
+
+
+# ------------------------------------------------------------------------------------- learning
+def _learning_inputs(seed: int, n: int = 3000, R: int = 4, S: int = 3):
+    g = np.random.default_rng(seed)
+    sector = g.integers(0, S, n).astype(np.int32)
+    region = g.integers(0, R, n).astype(np.int32)
+    size = np.exp(2.0 + 1.5 * g.standard_normal(n))
+    size[g.random(n) < 0.05] = 0.0  # entrants without employment yet
+    rows = np.flatnonzero(g.random(n) < 0.8)
+    emp = g.random((R, S)) * 50.0
+    emp[0, 1] = 0.0  # a cell without the sector
+    return g.standard_normal(n), rows, sector, region, size, emp
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"shock_sd": 0.1, "shock_size_elasticity": 0.5, "mean_reversion": 0.04},
+        {"shock_sd": 0.1, "shock_size_elasticity": 0.2, "mean_reversion": 0.0},
+        {"shock_sd": 0.0, "shock_size_elasticity": 0.5, "mean_reversion": 0.3},
+        {"shock_sd": 0.07, "shock_size_elasticity": 0.0, "mean_reversion": 0.0},
+    ],
+)
+def test_learn_kernel_equals_the_numpy_law_of_motion(seed, kw):
+    z, rows, sector, region, size, emp = _learning_inputs(seed)
+    frontier = np.array([0.1, -0.2, 0.3]) if seed == 1 else 0.05
+    common = dict(drift=0.002, localisation=0.03, jacobs=0.01, size=size, frontier=frontier, **kw)
+    z_ref, z_new = z.copy(), z.copy()
+    rng_ref = np.random.default_rng(seed)
+    rng_new = np.random.default_rng(seed)
+    _learn_reference(z_ref, rows, sector, region, emp, rng_ref, **common)
+    learning.learn(z_new, rows, sector, region, emp, rng_new, **common)
+    np.testing.assert_allclose(z_new, z_ref, rtol=1e-12, atol=1e-12)
+    untouched = np.setdiff1d(np.arange(len(z)), rows)
+    np.testing.assert_array_equal(z_new[untouched], z[untouched])
+    # the same draws were consumed: the two streams continue identically
+    assert rng_new.random() == rng_ref.random()
+    assert np.any(z_new != z)  # the test exercised an update
+
+
+def test_size_ratio_kernel_matches_shock_scale():
+    _, rows, sector, _, size, _ = _learning_inputs(5)
+    lo, hi = learning.SIZE_RATIO_BOUNDS
+    ratio = learning._clipped_size_ratio(rows, sector, size, 3, lo, hi)
+    assert np.all((ratio >= lo) & (ratio <= hi))
+    for beta in (0.15, 0.5):
+        np.testing.assert_allclose(
+            ratio**-beta, learning.shock_scale(size[rows], sector[rows], beta), rtol=1e-12
+        )
+
+
+def test_learn_with_no_rows_draws_nothing():
+    z = np.ones(3)
+    rng = np.random.default_rng(0)
+    state = rng.bit_generator.state
+    learning.learn(
+        z, np.zeros(0, dtype=np.int64), np.zeros(3, int), np.zeros(3, int), np.ones((1, 1)), rng,
+        drift=0.1, localisation=0.1, jacobs=0.1, shock_sd=0.1, size=np.ones(3),
+        shock_size_elasticity=0.5,
+    )  # fmt: skip
+    assert rng.bit_generator.state == state
+    np.testing.assert_array_equal(z, 1.0)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"sector": np.array([0, 3, 0])},  # sector 3 of 2
+        {"region": np.array([0, -1, 0])},
+        {"rows": np.array([0, 5])},
+        {"rows": np.array([0.0, 1.0])},
+        {"frontier": np.array([0.0, 1.0, 2.0])},  # 3 values for 2 sectors
+        {"size": None},
+    ],
+)
+def test_learn_rejects_invalid_indices_and_shapes(bad):
+    args = {
+        "rows": np.arange(3),
+        "sector": np.array([0, 1, 1]),
+        "region": np.zeros(3, int),
+        "frontier": 0.0,
+        "size": np.ones(3),
+    }
+    args.update(bad)
+    with pytest.raises(InputError):
+        learning.learn(
+            np.zeros(3), args["rows"], args["sector"], args["region"], np.ones((1, 2)),
+            np.random.default_rng(0), drift=0.0, localisation=0.1, jacobs=0.1, shock_sd=0.1,
+            size=args["size"], shock_size_elasticity=0.5, mean_reversion=0.1,
+            frontier=args["frontier"],
+        )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------- firm table
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_kill_kernel_equals_the_numpy_reference(seed):
+    t = _random_table(seed, dead_share=0.1)
+    g = np.random.default_rng(100 + seed)
+    gone = g.choice(t.alive_rows(), 40, replace=True)  # duplicates allowed
+    expected = t.supplier.copy()
+    _kill_reference(expected, gone)
+    alive = t.alive.copy()
+    alive[gone] = False
+    fids = t.fid[gone]
+    t.kill(gone)
+    np.testing.assert_array_equal(t.supplier, expected)
+    np.testing.assert_array_equal(t.alive, alive)
+    assert np.all(t.row_of_fid[fids] == -1)
+    # invariant: no link points at a dead row
+    dom = t.supplier >= 0
+    assert np.all(t.alive[t.supplier[dom]])
+
+
+def test_kill_rejects_rows_out_of_range():
+    t = _random_table(0, n=20)
+    before = _snapshot(t)
+    for bad in (np.array([20]), np.array([-1]), np.array([0.5])):
+        with pytest.raises(InputError):
+            t.kill(bad)
+    after = _snapshot(t)
+    for k in before:
+        np.testing.assert_array_equal(after[k], before[k])
+    t.kill(np.zeros(0, dtype=np.int64))  # no rows: no change
+    assert t.n_alive == 20
+
+
+def _compact_reference(t: FirmTable) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The numpy compaction before the kernels, on copies of the columns."""
+    keep = np.flatnonzero(t.alive)
+    old_to_new = np.full(t.n, -1, dtype=np.int64)
+    old_to_new[keep] = np.arange(len(keep))
+    out = {name: getattr(t, name)[keep].copy() for name in _COLUMNS}
+    sup = t.supplier[keep]
+    dom = sup >= 0
+    sup[dom] = old_to_new[sup[dom]].astype(np.int32)
+    sup[dom & (sup < 0)] = NONE
+    out["supplier"] = sup
+    return out, old_to_new
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_compact_kernel_equals_the_numpy_reference(seed):
+    t = _random_table(seed, dead_share=0.3)
+    # a few links to rows that are dead without having been killed through kill(): dropped to NONE
+    t._data["alive"][[3, 7]] = False
+    t._live = None
+    expected, expected_map = _compact_reference(t)
+    n_before, cap = t.n, t.capacity
+    old_to_new = t.compact()
+    np.testing.assert_array_equal(old_to_new, expected_map)
+    m = len(expected["fid"])
+    assert t.n == m == t.n_alive
+    for name in _COLUMNS:
+        np.testing.assert_array_equal(getattr(t, name), expected[name])
+    np.testing.assert_array_equal(t.supplier, expected["supplier"])
+    np.testing.assert_array_equal(t.row_of_fid[t.fid], np.arange(m))
+    # the freed rows are reset to the fill values (new rows start clean)
+    for name, (_, fill) in _COLUMNS.items():
+        assert np.all(t._data[name][m:n_before] == fill)
+    assert np.all(t._supplier[m:n_before] == NONE)
+    assert t.capacity == cap
