@@ -53,20 +53,22 @@ _COLUMNS: dict[str, tuple[type, float]] = {
 def _drop_links_to(supplier: np.ndarray, rows: np.ndarray, none: int) -> None:
     """Set every supplier code that points at one of ``rows`` to ``none``, and clear the rows' own links.
 
-    One pass over the (n, S) supplier matrix with an n-byte mask, no temporaries (``rows`` in range).
+    One pass over the (n, S) supplier matrix with an (n + 1)-byte mask, no temporaries (``rows`` in
+    range, n < 2**31).  Read as unsigned, every non-domestic code (imports ``-1 - g``, ``none``) is
+    >= n and looks up the always-False sentinel ``dead[n]``: no data-dependent branch per link.
     """
-    n, n_inputs = supplier.shape
-    dead = np.zeros(n, dtype=np.bool_)
+    n = supplier.shape[0]
+    dead = np.zeros(n + 1, dtype=np.bool_)
     for j in range(len(rows)):
         dead[rows[j]] = True
-    for i in range(n):
-        for k in range(n_inputs):
-            c = supplier[i, k]
-            if c >= 0 and dead[c]:
-                supplier[i, k] = none
+    flat = supplier.reshape(-1)
+    nn = np.uint32(n)
+    for i in range(flat.size):
+        u = np.uint32(flat[i])
+        if dead[u if u < nn else nn]:
+            flat[i] = none
     for j in range(len(rows)):
-        for k in range(n_inputs):
-            supplier[rows[j], k] = none
+        supplier[rows[j], :] = none
 
 
 @kernel
@@ -82,17 +84,23 @@ def _compact_suppliers(
 ) -> None:
     """Move supplier rows ``keep`` to the front in place and renumber domestic codes with ``old_to_new``.
 
-    A code pointing at a dropped row (old_to_new -1) becomes ``none``; imports and ``none`` are kept.
+    A code pointing at a dropped row (old_to_new -1) becomes ``none``; imports and ``none`` are kept
+    (the same unsigned-code lookup as :func:`_drop_links_to`, n < 2**31).
     """
-    n_inputs = supplier.shape[1]
+    n, n_inputs = supplier.shape
+    remap = np.empty(n + 1, dtype=np.int32)
+    for i in range(n):
+        c = old_to_new[i]
+        remap[i] = none if c < 0 else c
+    remap[n] = 0
+    nn = np.uint32(n)
     for j in range(len(keep)):
         src = keep[j]
         for k in range(n_inputs):
             c = supplier[src, k]
-            if c >= 0:
-                c2 = old_to_new[c]
-                c = none if c2 < 0 else c2
-            supplier[j, k] = c
+            u = np.uint32(c)
+            r = remap[u if u < nn else nn]
+            supplier[j, k] = c if u >= nn else r
 
 
 class FirmTable:
@@ -263,7 +271,7 @@ class FirmTable:
             arr = self._data[name]
             _gather_in_place(arr, keep)
             arr[m : self.n] = fill
-        _compact_suppliers(self._supplier, keep, old_to_new, NONE)
+        _compact_suppliers(self.supplier, keep, old_to_new, NONE)
         self._supplier[m : self.n] = NONE
         self.n = m
         self.row_of_fid[self._data["fid"][:m]] = np.arange(m)
