@@ -88,19 +88,27 @@ def test_market_worked_example_two_regions_one_sector():
     table = FirmTable(1)
     rows = table.add(np.array([0, 0]), np.array([0, 1]), np.zeros(2), np.zeros(2))
     table.price[:] = [1.0, 2.0]
-    pairs = market.input_pairs(table.sector, table.supplier, np.zeros((1, 1)), rows)
+    inputs = market.input_lists(np.zeros((1, 1)))
+    links = market.revenue_links(
+        rows,
+        table.sector,
+        table.region,
+        table.supplier,
+        inputs,
+        sigma=np.array([2.0]),
+        admin=np.zeros(2),
+    )
     E = np.array([[10.0, 20.0]])
     res = market.clear_markets(
         rows,
         table.sector,
         table.region,
         table.price,
-        pairs,
+        links,
         E=E,
         sigma=np.array([2.0]),
         phi=phi,
         X=np.zeros((1, 2)),
-        admin=np.zeros(2),
         iterations=5,
     )
     # P1 = [1 + 0.5*0.5, 0.5 + 0.5] = [1.25, 1.0]; R_0 = 1*(10/1.25 + 0.5*20/1) = 18; R_1 = 0.5*(0.5*10/1.25 + 20) = 12
@@ -116,23 +124,34 @@ def test_intermediate_sales_equal_buyers_purchases_in_a_chain():
     rows = table.add(np.array([0, 1, 1]), np.zeros(3, int), np.zeros(3), np.zeros(3))
     table.supplier[1:, 0] = 0
     table.price[:] = 1.0
-    pairs = market.input_pairs(table.sector, table.supplier, io, rows)
+    sigma = np.array([4.0, 4.0])
+    links = market.revenue_links(
+        rows,
+        table.sector,
+        table.region,
+        table.supplier,
+        market.input_lists(io),
+        sigma=sigma,
+        admin=np.zeros(1),
+    )
     res = market.clear_markets(
         rows,
         table.sector,
         table.region,
         table.price,
-        pairs,
+        links,
         E=np.array([[0.0], [30.0]]),
-        sigma=np.array([4.0, 4.0]),
+        sigma=sigma,
         phi=np.ones((2, 1, 1)),
         X=np.zeros((2, 1)),
-        admin=np.zeros(1),
         iterations=50,
     )
     np.testing.assert_allclose(res.revenue[1:], [15.0, 15.0])
     assert res.revenue[0] == pytest.approx(0.4 * 0.75 * 30.0)  # a (sigma-1)/sigma x buyers' revenue
-    assert res.purchases.sum() == pytest.approx(res.revenue[0] - res.final_sales[0])
+    assert res.input_cost().sum() == pytest.approx(res.revenue[0] - res.final_sales[0])
+    received, total, outside = market.link_flows(links, res.rev_iterate)
+    assert received[0] == pytest.approx(res.revenue[0] - res.final_sales[0], rel=1e-14)
+    assert total == pytest.approx(received.sum()) and outside == 0.0
 
 
 def test_supplier_sampling_follows_ces_shares():

@@ -215,6 +215,8 @@ class AgglomerationModel(mesa.Model):
         cells = np.repeat(np.arange(R * S), counts.ravel())
         region, sector = cells // S, cells % S
         self.firms = FirmTable(S, capacity=max(n0 + n0 // 4, 1024))
+        #: the inputs of every sector (CSR lists from the io matrix), used by the link kernels
+        self.inputs = market.input_lists(w.io)
         log_z = self.fp.productivity_mean + self.fp.productivity_sigma * self.rng.standard_normal(
             n0
         )
@@ -238,10 +240,10 @@ class AgglomerationModel(mesa.Model):
             factor_income_local=self.bp.factor_income_local,
             profit_spending=self.bp.profit_spending,
         )
-        mkt, pairs = self._prices_and_markets(
+        mkt, _ = self._prices_and_markets(
             max_passes=60, calibrate=self.bp.calibrate_fixed_costs, rtol=1e-8
         )
-        acc = self._accounts(mkt, pairs, dry=True)
+        acc = self._accounts(mkt, dry=True)
         self.employment0 = acc.employment.copy()
         self.land_use0 = acc.land_use.copy()
         s = self.firms.sector[rows]
@@ -406,42 +408,40 @@ class AgglomerationModel(mesa.Model):
             "local_tfp": self.local_tfp,
         }
 
-    def _solve_prices(self) -> market.Pairs:
-        """Prices of all live firms at the fixed point of the cost system; returns the input pairs."""
-        w = self.world
+    def _solve_prices(self) -> int:
+        """Prices of all live firms at the fixed point of the cost system; returns the sweeps used."""
         t = self.firms
-        rows = t.alive_rows()
-        pairs = market.input_pairs(t.sector, t.supplier, w.io, rows)
-        t.price[:] = market.solve_prices(
-            rows,
+        t.price[:], sweeps = market.solve_prices(
+            t.alive_rows(),
             t.sector,
             t.region,
             t.log_productivity,
             t.price,
-            pairs,
+            t.supplier,
+            self.inputs,
             iterations=self.bp.price_iterations,
             **self._unit_cost_inputs(),
         )
-        return pairs
+        return sweeps
 
-    def _clear(self, pairs: market.Pairs, links) -> market.MarketResult:
+    def _clear(self, links: market.RevenueLinks, weights: np.ndarray) -> market.MarketResult:
         """Clear markets at the current prices and final expenditure ``self.E``; store sales in the table."""
         w = self.world
         t = self.firms
         mkt = market.clear_markets(
-            t.alive_rows(),
+            links.rows,
             t.sector,
             t.region,
             t.price,
-            pairs,
+            links,
             E=self.E,
             sigma=w.sigma,
             phi=self.phi_eff,
             X=self.X,
-            admin=self.admin,
             iterations=max(self.bp.price_iterations, 50),
-            revenue0=t.revenue.copy(),
-            links=links,
+            revenue0=t.revenue,
+            final0=t.final_sales,
+            weights=weights,
         )
         t.revenue[:] = mkt.revenue
         t.final_sales[:] = mkt.final_sales
@@ -449,7 +449,7 @@ class AgglomerationModel(mesa.Model):
 
     def _prices_and_markets(
         self, max_passes: int | None = None, calibrate: bool = False, rtol: float = 1e-9
-    ) -> tuple[market.MarketResult, market.Pairs]:
+    ) -> tuple[market.MarketResult, market.RevenueLinks]:
         """Prices, then market clearing with final expenditure consistent with this step's incomes.
 
         Final expenditure depends on this step's wages, rents and paid-out profits, which depend on sales:
@@ -460,21 +460,25 @@ class AgglomerationModel(mesa.Model):
         """
         w = self.world
         t = self.firms
-        pairs = self._solve_prices()
-        links = market.link_operator(pairs, t.sector, t.region, w.sigma, self.admin, t.n)
+        self._solve_prices()
+        rows = t.alive_rows()
+        links = market.revenue_links(
+            rows, t.sector, t.region, t.supplier, self.inputs, sigma=w.sigma, admin=self.admin
+        )
+        weights = market.ces_weights(rows, t.sector, t.price, w.sigma)  # prices fixed from here on
         n_iter = self.bp.income_iterations if max_passes is None else max_passes
         for it in range(n_iter):
-            mkt = self._clear(pairs, links)
+            mkt = self._clear(links, weights)
             if calibrate:
                 self._calibrate_fixed_costs()
             if it == n_iter - 1:
                 break  # keep self.E = the expenditure this market result was computed with
-            E_new = self._expenditure(self._accounts(mkt, pairs, dry=True))
+            E_new = self._expenditure(self._accounts(mkt, dry=True))
             converged = np.allclose(E_new, self.E, rtol=rtol, atol=0.0)
             if converged:
                 break
             self.E = E_new
-        return mkt, pairs
+        return mkt, links
 
     def _calibrate_fixed_costs(self) -> None:
         """f_s := the ``fixed_cost_quantile`` quantile of sector s's initial operating profits R/sigma."""
@@ -492,27 +496,14 @@ class AgglomerationModel(mesa.Model):
         f[has] = op[order][pick]
         self.fixed_cost = f
 
-    def _accounts(self, mkt, pairs, dry: bool = False) -> accounts.Accounts:
+    def _accounts(self, mkt: market.MarketResult, dry: bool = False) -> accounts.Accounts:
+        """Production accounts of the live firms; ``dry``: regional aggregates only, the table untouched
+        (the within-step income loop)."""
         t = self.firms
-        rows = t.alive_rows()
         w = self.world
-        input_cost = np.bincount(pairs.buyer, weights=mkt.purchases, minlength=t.n)
-        if dry:
-            saved = {
-                c: getattr(t, c).copy()
-                for c in (
-                    "employment",
-                    "land_use",
-                    "input_cost",
-                    "profit",
-                    "equity",
-                    "losses",
-                    "age",
-                )
-            }
-        acc = accounts.update_accounts(
+        return accounts.update_accounts(
             t,
-            rows,
+            mkt.rows,
             sigma=w.sigma,
             labour_share=w.labour_share,
             land_share=w.land_share,
@@ -520,13 +511,11 @@ class AgglomerationModel(mesa.Model):
             wage=self.wage,
             rent=self.rent,
             admin=self.admin,
-            input_cost_by_row=input_cost,
+            input_cost_rate=mkt.input_cost_rate,
+            rev_iterate=mkt.rev_iterate,
             payout=self.bp.profit_payout,
+            write=not dry,
         )
-        if dry:
-            for c in ("equity", "losses", "age"):
-                getattr(t, c)[:] = saved[c]
-        return acc
 
     def _expenditure(self, acc) -> np.ndarray:
         w = self.world
@@ -591,16 +580,17 @@ class AgglomerationModel(mesa.Model):
         # 1-4: costs, prices, markets, accounts
         self._update_import_prices()
         self._apply_policy_costs()
-        mkt, pairs = self._prices_and_markets()
-        acc = self._accounts(mkt, pairs)
+        mkt, links = self._prices_and_markets()
+        acc = self._accounts(mkt)
         self._last_market = mkt
-        self._last_pairs = pairs
+        self._last_links = links
         self._last_E = self.E
         self._last_accounts = acc
-        self._balance = self._flow_gaps(mkt, pairs, self.E)
+        self._balance = self._flow_gaps(mkt, links, self.E)
         self.E = self._expenditure(acc)
         rows = t.alive_rows()
         # 5: sourcing
+        pairs = market.input_pairs(t.sector, t.supplier, w.io, rows)
         if bp.sourcing_enabled and len(pairs.sup):
             delivered = market.delivered_prices(
                 pairs, t.price, t.region, self.tau_eff, self.import_price, R
@@ -667,7 +657,7 @@ class AgglomerationModel(mesa.Model):
         known_q = bp.information_regions + (1.0 - bp.information_regions) * pp.information_sharing
         need_prospects = bp.entry_enabled or bp.relocation_enabled
         if need_prospects:
-            I_reg = market.intermediate_demand(pairs, mkt.purchases, t.region, w.n_sectors, R)
+            I_reg = market.intermediate_demand(mkt, links, w.io)
             rhat = prospects.expected_revenue(
                 mkt.A,
                 mkt.P1,
@@ -785,16 +775,16 @@ class AgglomerationModel(mesa.Model):
 
     @staticmethod
     def _flow_gaps(
-        mkt: market.MarketResult, pairs: market.Pairs, E: np.ndarray
+        mkt: market.MarketResult, links: market.RevenueLinks, E: np.ndarray
     ) -> dict[str, float]:
         n = len(mkt.revenue)
-        dom = pairs.sup >= 0
-        received = np.bincount(pairs.sup[dom], weights=mkt.purchases[dom], minlength=n)
+        # purchases walked from the buyers' side (an independent traversal of the links)
+        received, purchases, outside = market.link_flows(links, mkt.rev_iterate)
         inter_sales = mkt.revenue - mkt.final_sales
         total_rev = max(float(mkt.revenue.sum()), 1e-300)
         gap1 = float(np.max(np.abs(inter_sales - received))) / total_rev if n else 0.0
-        spend = float(E.sum() + mkt.purchases.sum())
-        imports = float(mkt.final_imports + mkt.purchases[~dom].sum())
+        spend = float(E.sum() + purchases)
+        imports = float(mkt.final_imports + outside)
         gap2 = abs(spend - (float(mkt.revenue.sum()) + imports)) / max(spend, 1e-300)
         return {"intermediate_gap": gap1, "expenditure_gap": gap2}
 

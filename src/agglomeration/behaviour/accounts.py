@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from agglomeration._jit import kernel
+
 if TYPE_CHECKING:  # pragma: no cover
     from agglomeration.firms import FirmTable
 
@@ -39,6 +41,69 @@ class Accounts:
     land_use: np.ndarray
 
 
+@kernel
+def _accounts_kernel(
+    rows,
+    sector,
+    region,
+    revenue,
+    input_cost_rate,
+    rev_iterate,
+    sigma,
+    labour_share,
+    land_share,
+    fixed_cost,
+    wage,
+    rent,
+    admin,
+    payout,
+    write,
+    employment,
+    land_use,
+    input_cost,
+    profit,
+    equity,
+    losses,
+    age,
+    out_region,
+):
+    """One pass over the live rows computing the equations of the module docstring.
+
+    ``out_region`` (6, R) receives, by firm region: wage bill, rent bill, admin bill, dividends,
+    employment, land use; with ``write`` the firm columns are updated too.
+    """
+    S = sigma.shape[0]
+    for q in range(rows.shape[0]):
+        i = rows[q]
+        s = sector[i]
+        r = region[i]
+        R_i = revenue[i]
+        sig = sigma[s]
+        f_s = fixed_cost[s]
+        vc = R_i * (sig - 1.0) / sig
+        factors = vc / (1.0 + admin[r])
+        labour = labour_share[s] * factors + f_s
+        land = land_share[s] * factors
+        pr = R_i - vc - f_s
+        div = payout * max(pr, 0.0)
+        emp = labour / wage[r]
+        lu = land / rent[r]
+        out_region[0, r] += labour
+        out_region[1, r] += land
+        out_region[2, r] += vc - factors
+        out_region[3, r] += div
+        out_region[4, r] += emp
+        out_region[5, r] += lu
+        if write:
+            employment[i] = emp
+            land_use[i] = lu
+            input_cost[i] = input_cost_rate[r * S + s] * rev_iterate[i]
+            profit[i] = pr
+            equity[i] += pr - div
+            losses[i] = losses[i] + 1 if pr < 0 else 0
+            age[i] += 1
+
+
 def update_accounts(
     table: FirmTable,
     rows: np.ndarray,
@@ -50,41 +115,52 @@ def update_accounts(
     wage: np.ndarray,
     rent: np.ndarray,
     admin: np.ndarray,
-    input_cost_by_row: np.ndarray,
+    input_cost_rate: np.ndarray,
+    rev_iterate: np.ndarray,
     payout: float,
+    write: bool = True,
 ) -> Accounts:
-    """Write employment, land use, input cost, profit, equity, losses and age into ``table`` rows."""
-    s = table.sector[rows]
-    r = table.region[rows]
-    R_i = table.revenue[rows]
-    # each per-sector / per-region coefficient gathered once (same element values and operation order
-    # as the textbook expressions in the comments, so results are bit-identical)
-    sig = sigma[s]
-    f_s = fixed_cost[s]
-    vc = R_i * (sig - 1.0) / sig  # R (sigma - 1) / sigma
-    factors = vc / (1.0 + admin[r])
-    labour = labour_share[s] * factors + f_s
-    land = land_share[s] * factors
-    profit = R_i - vc - f_s
-    div = payout * np.maximum(profit, 0.0)
-    emp = labour / wage[r]
-    land_use = land / rent[r]
-    table.employment[rows] = emp
-    table.land_use[rows] = land_use
-    table.input_cost[rows] = input_cost_by_row[rows]
-    table.profit[rows] = profit
-    table.equity[rows] += profit - div
-    table.losses[rows] = np.where(profit < 0, table.losses[rows] + 1, 0)
-    table.age[rows] += 1
-    nR = len(wage)
-    bc = lambda w: np.bincount(r, weights=w, minlength=nR)  # noqa: E731
+    """Accounts of the live ``rows`` from their revenue (``table.revenue``), aggregated by region.
+
+    With ``write`` the firm columns employment, land use, input cost, profit, equity, losses and age are
+    updated; without it only the regional aggregates are returned (the within-step income loop).
+    ``input_cost_rate`` (R * S, by buyer cell r S + s) x ``rev_iterate`` (n,) = each row's input purchases
+    (see ``market.MarketResult``).  One compiled pass over the rows.
+    """
+    out = np.zeros((6, len(wage)))
+    d = table._data
+    _accounts_kernel(
+        np.asarray(rows, dtype=np.int64),
+        table.sector,
+        table.region,
+        table.revenue,
+        input_cost_rate,
+        rev_iterate,
+        np.asarray(sigma, dtype=float),
+        np.asarray(labour_share, dtype=float),
+        np.asarray(land_share, dtype=float),
+        np.asarray(fixed_cost, dtype=float),
+        np.asarray(wage, dtype=float),
+        np.asarray(rent, dtype=float),
+        np.asarray(admin, dtype=float),
+        float(payout),
+        bool(write),
+        d["employment"],
+        d["land_use"],
+        d["input_cost"],
+        d["profit"],
+        d["equity"],
+        d["losses"],
+        d["age"],
+        out,
+    )
     return Accounts(
-        wage_bill=bc(labour),
-        rent_bill=bc(land),
-        admin_bill=bc(vc - factors),
-        dividends=bc(div),
-        employment=bc(emp),
-        land_use=bc(land_use),
+        wage_bill=out[0],
+        rent_bill=out[1],
+        admin_bill=out[2],
+        dividends=out[3],
+        employment=out[4],
+        land_use=out[5],
     )
 
 

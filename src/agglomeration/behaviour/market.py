@@ -5,10 +5,12 @@ Prices (DESIGN 3.2 step 2).  Firm i of sector s in region r has marginal cost
     c_i = w_r^beta_s * rent_r^gamma_s * prod_k G_ik^a_ks / (z_i theta_rs) * (1 + admin_r)
 
 where theta_rs is a local productivity shifter (see model.py: by default it offsets the regional
-differences in base wages and rents, which reflect local productivity) and G_ik is the delivered price of input k from i's supplier (p_j tau_k[r_j, r] for a domestic supplier,
+differences in base wages and rents, which reflect local productivity) and G_ik is the delivered
+price of input k from i's supplier (p_j tau_k[r_j, r] for a domestic supplier,
 import price x tau for a gateway) and z_i = exp(log productivity).  The mill price is the CES markup
 p_i = sigma_s / (sigma_s - 1) c_i.  Because suppliers' prices enter buyers' costs, prices are the fixed
-point of a contraction (sum_k a_ks < 1), solved by iterating from last step's prices.
+point of a contraction (sum_k a_ks < 1), solved in logs (where the system is linear) by Gauss-Seidel
+sweeps from last step's prices.
 
 Revenue (step 3).  Final expenditure E[s, m] in every market m (regions, then gateways) is spread over
 sellers through the CES price index P1[s, m] = P^(1-sigma) = sum_r A[s, r] phi[s, r, m] + X[s, m], where
@@ -16,10 +18,14 @@ A[s, r] = sum of p_i^(1-sigma) over the (r, s) firms and X the foreign competito
 Firm i's final sales are F_i = p_i^(1-sigma) MP[s, r] with MP[s, r] = sum_m phi[s, r, m] E[s, m] / P1[s, m]
 (aggregated by (region, sector) first: cost O(N + R M S)).  Intermediate demand flows through the
 supplier links: buyer b pays its supplier for input k the value v_bk = a_ks (sigma_s - 1)/sigma_s /
-(1 + admin_r) R_b (a Cobb-Douglas cost share of its variable cost).  Revenue solves
-R = F + B' v(R) by Jacobi iterations of ``np.bincount``; purchases are then computed from the converged
+(1 + admin_r) R_b (a Cobb-Douglas cost share of its variable cost).  Revenue solves R = F + B R by
+Gauss-Seidel sweeps over the links grouped by supplier; purchases are then computed from the converged
 revenues and sales are *defined* as F + received purchases, so "sales of suppliers = input purchases of
 their buyers" holds exactly.
+
+The sweeps are compiled loops over the firm table (:mod:`agglomeration.behaviour._market_kernels`): the
+supplier of every (buyer, input) pair is read from ``FirmTable.supplier`` directly, so no pair-sized
+array is built on the hot path (:class:`Pairs` remains for outputs and sourcing).
 
 All money in CNY million per step; prices relative to the domestic reference (import price index 1).
 """
@@ -29,8 +35,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
 
+from agglomeration.behaviour import _market_kernels as _k
 from agglomeration.firms import NONE
 
 
@@ -100,31 +106,70 @@ def delivered_prices(
     return g
 
 
-def _log_delivered_at_unit_prices(
-    pairs: Pairs, region: np.ndarray, tau: np.ndarray, import_price: np.ndarray, n_regions: int
-) -> np.ndarray:
-    """log of :func:`delivered_prices` with all mill prices 1, by lookup in a (S, M, M) table of logs.
+@dataclass(frozen=True)
+class InputLists:
+    """The inputs of every sector as a CSR list: sector s uses input k[e] with cost share a[e] for
+    e in ptr[s]:ptr[s+1] (only a[k, s] > 0, k ascending); ``total[s]`` = sum_k a[k, s].
 
-    The table holds log(1.0 * tau) for domestic sources and log(p_imp x tau) for gateways: the same
-    products as :func:`delivered_prices`, so the values are bit-identical, with one log per table cell
-    instead of one per pair.
+    ``rank[s]``: position of sector s in an upstream-first order of the chain (see
+    :func:`upstream_rank`), the order of the Gauss-Seidel sweeps.
+    """
+
+    ptr: np.ndarray
+    k: np.ndarray
+    a: np.ndarray
+    total: np.ndarray
+    rank: np.ndarray
+
+
+def upstream_rank(io: np.ndarray) -> np.ndarray:
+    """rank[s] of every sector in an upstream-first order: greedily place next the sector whose inputs
+    from sectors not yet placed weigh least (ties: lowest index).
+
+    For an acyclic chain this is a topological order; with cycles it keeps the feedback small.  Only the
+    speed of the fixed-point sweeps depends on it, not their solution.
+    """
+    io = np.asarray(io, dtype=float)
+    S = io.shape[0]
+    left = list(range(S))
+    rank = np.empty(S, dtype=np.int64)
+    for pos in range(S):
+        # weight of inputs each remaining sector still needs from remaining sectors (itself excluded)
+        w = [sum(io[k, s] for k in left if k != s) for s in left]
+        s = left[int(np.argmin(w))]
+        rank[s] = pos
+        left.remove(s)
+    return rank
+
+
+def input_lists(io: np.ndarray) -> InputLists:
+    """:class:`InputLists` of an (S, S) input-output matrix io[k, s] (cost share of input k in sector s)."""
+    io = np.asarray(io, dtype=float)
+    S = io.shape[0]
+    need = io.T > 0  # (s, k)
+    ptr = np.zeros(S + 1, dtype=np.int64)
+    np.cumsum(need.sum(axis=1), out=ptr[1:])
+    s_idx, k_idx = np.nonzero(need)
+    return InputLists(
+        ptr=ptr,
+        k=k_idx.astype(np.int64),
+        a=np.ascontiguousarray(io[k_idx, s_idx]),
+        total=io.sum(axis=0),
+        rank=upstream_rank(io),
+    )
+
+
+def log_delivered_table(tau: np.ndarray, import_price: np.ndarray, n_regions: int) -> np.ndarray:
+    """Flat (S, M, M) table of log delivered prices at unit mill price, index (k M + source) M + buyer.
+
+    Domestic sources: log tau_k[m, r]; gateway g: log(p_imp[g, k] tau_k[R + g, r]).  One log per table
+    cell instead of one per link.
     """
     tau = np.ascontiguousarray(tau, dtype=float)
-    M = tau.shape[1]
     cell = np.array(tau, copy=True)
-    G = import_price.shape[0]
-    if G:
+    if import_price.shape[0]:
         cell[:, n_regions:, :] = import_price.T[:, :, None] * tau[:, n_regions:, :]
-    log_tab = np.log(cell).reshape(-1)
-    sup = pairs.sup
-    dom = sup >= 0
-    src = region[np.where(dom, sup, 0)].astype(np.int64)
-    imp = np.flatnonzero(~dom & (sup != NONE))
-    if len(imp):
-        src[imp] = n_regions - 1 - sup[imp].astype(np.int64)
-    out = log_tab[(pairs.k * M + src) * M + region[pairs.buyer]]
-    out[sup == NONE] = 0.0
-    return out
+    return np.log(cell).reshape(-1)
 
 
 def solve_prices(
@@ -133,7 +178,8 @@ def solve_prices(
     region: np.ndarray,
     log_z: np.ndarray,
     price: np.ndarray,
-    pairs: Pairs,
+    supplier: np.ndarray,
+    inputs: InputLists,
     *,
     sigma: np.ndarray,
     labour_share: np.ndarray,
@@ -146,69 +192,49 @@ def solve_prices(
     iterations: int,
     local_tfp: np.ndarray | None = None,
     tol: float = 1e-10,
-) -> np.ndarray:
-    """Mill prices of all rows (dead rows keep their old value) at the fixed point of the cost system.
+) -> tuple[np.ndarray, int]:
+    """Mill prices of all rows at the fixed point of the cost system, and the number of sweeps used.
 
-    ``local_tfp`` (R, S): log of a region x sector productivity shifter dividing marginal cost (0 if None).
+    In logs the cost system is linear: log p_i = base_i + sum_k a_ks log G_ik, with G_ik the delivered
+    price of input k (supplier's log mill price + log iceberg cost).  It is solved by Gauss-Seidel sweeps
+    from last step's prices until no log price moves by ``tol`` or more (at most ``iterations`` sweeps).
+    Dead rows keep their old value.  ``local_tfp`` (R, S): log of a region x sector productivity shifter
+    dividing marginal cost (0 if None).
     """
-    s = sector[rows]
-    r = region[rows]
-    base = (
-        labour_share[s] * np.log(wage[r])
-        + land_share[s] * np.log(rent[r])
-        + np.log1p(admin[r])
-        - log_z[rows]
-        + np.log(sigma[s] / (sigma[s] - 1.0))
-    )
-    if local_tfp is not None:
-        base = base - local_tfp[r, s]
-    p = price.copy()
-    n = len(price)
     R = len(wage)
-    # constant part of each pair's log delivered price; suppliers' log mill prices are added per pass
-    sup = pairs.sup
-    dom = np.flatnonzero(sup >= 0)
-    sup_dom = sup[dom]
-    log_const = _log_delivered_at_unit_prices(pairs, region, tau, import_price, R)
-    pos = np.full(n, -1, dtype=np.int64)
-    pos[rows] = np.arange(len(rows))
-    buyer_pos = pos[pairs.buyer]
-    a = pairs.a
-    a_dom = a[dom]
-    fixed_inputs = np.bincount(buyer_pos, weights=a * log_const, minlength=len(rows))
-    # sparse (live rows x all rows) matrix of input shares: one CSR mat-vec per pass
-    # built directly from the row pointers (pairs are buyer-major; no COO round trip), then each row's
-    # columns sorted: the canonical matrix the COO constructor gives, so the mat-vec sums are unchanged
-    bp_dom = buyer_pos[dom]
-    if len(bp_dom) > 1 and np.any(bp_dom[1:] < bp_dom[:-1]):
-        order = np.argsort(bp_dom, kind="stable")
-        bp_dom, sup_dom, a_dom = bp_dom[order], sup_dom[order], a_dom[order]
-    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(bp_dom, minlength=len(rows)), out=indptr[1:])
-    # suppliers are live firms, so the columns can be their positions among the live rows: the passes
-    # then run on the compact vector of live log prices (no gather/scatter through ``rows`` per pass);
-    # positions are increasing in the row, so each row's column order and sums are unchanged
-    col = pos[sup_dom]
-    live_cols = not np.any(col < 0)
-    A_mat = sparse.csr_matrix(
-        (a_dom, col if live_cols else sup_dom, indptr),
-        shape=(len(rows), len(rows) if live_cols else n),
+    S = len(sigma)
+    order, pos = _k.sweep_order(rows, sector, inputs.rank, S, len(sector))  # upstream sectors first
+    s = sector[order]
+    r = region[order]
+    cell = (
+        np.outer(np.log(wage), labour_share)
+        + np.outer(np.log(rent), land_share)
+        + np.log1p(admin)[:, None]
+        + np.log(sigma / (sigma - 1.0))[None, :]
+    )  # (R, S) log unit cost net of inputs and productivity, plus the log markup
+    if local_tfp is not None:
+        cell = cell - local_tfp
+    base = cell.reshape(-1)[r.astype(np.int64) * S + s] - log_z[order]
+    log_tab = log_delivered_table(tau, import_price, R)
+    indptr, col, val, const = _k.price_system(
+        order,
+        pos,
+        sector,
+        region,
+        supplier,
+        inputs.ptr,
+        inputs.k,
+        inputs.a,
+        log_tab,
+        tau.shape[1],
+        R,
+        base,
     )
-    A_mat.sort_indices()
-    const = base + fixed_inputs  # the same left-to-right sum as base + fixed_inputs + A @ x
-    logp = np.log(p)
-    x = logp[rows]
-    for _ in range(iterations):
-        new = const + A_mat @ (x if live_cols else logp)
-        d = new - x
-        delta = float(np.maximum(d.max(), -d.min())) if len(rows) else 0.0  # max |d|
-        x = new
-        if not live_cols:
-            logp[rows] = new
-        if delta < tol:
-            break
-    p[rows] = np.exp(x)
-    return p
+    x = np.log(price[order])  # by position
+    sweeps = _k.solve_log_prices(indptr, col, val, const, x, tol, iterations)
+    p = price.copy()
+    p[order] = np.exp(x)
+    return p, int(sweeps)
 
 
 def price_aggregates(
@@ -252,44 +278,76 @@ def market_potential(E: np.ndarray, P1: np.ndarray, phi: np.ndarray, n_regions: 
 
 @dataclass
 class MarketResult:
-    """Outcome of market clearing for one step (arrays over table rows; pair arrays over pairs)."""
+    """Outcome of market clearing for one step (arrays over table rows)."""
 
     final_sales: np.ndarray  # (n,) CNY m
     revenue: np.ndarray  # (n,) CNY m = final sales + intermediate sales
-    purchases: np.ndarray  # (pairs,) value paid by the buyer for the pair's input, CNY m
+    rev_iterate: np.ndarray  # (n,) the converged revenue iterate the input purchases are priced at
+    input_cost_rate: (
+        np.ndarray
+    )  # (R * S,) input purchases per unit of rev_iterate, by buyer cell r S + s
     final_imports: float  # final expenditure captured by foreign competitors, CNY m
     P1: np.ndarray  # (S, M) CES price index power
     A: np.ndarray  # (S, R)
     iterations: int
+    rows: np.ndarray  # the live rows the market was cleared for
+    cell: np.ndarray  # their (region, sector) cell r S + s
+
+    def input_cost(self) -> np.ndarray:
+        """(n,) input purchases of every row, CNY m (all inputs: domestic, imported, outside)."""
+        out = np.zeros(len(self.revenue))
+        out[self.rows] = self.input_cost_rate[self.cell] * self.rev_iterate[self.rows]
+        return out
 
 
-def link_operator(
-    pairs: Pairs,
+@dataclass(frozen=True)
+class RevenueLinks:
+    """The domestic supplier links grouped by supplier, for the revenue fixed point.
+
+    For supplier row j the buyers are ``buyer[ptr[j]:ptr[j+1]]`` (ascending) and ``coef`` the share of
+    each buyer's revenue paid to j: a_ks (sigma_s - 1)/sigma_s / (1 + admin_r) of the buyer.
+    ``factor_rs`` (R * S) is (sigma_s - 1)/sigma_s / (1 + admin_r) by buyer cell r S + s.  ``order``: the
+    live rows upstream sectors first (the revenue sweeps run it backwards, downstream first).
+    """
+
+    ptr: np.ndarray
+    buyer: np.ndarray
+    coef: np.ndarray
+    factor_rs: np.ndarray
+    rows: np.ndarray
+    sector: np.ndarray
+    region: np.ndarray
+    supplier: np.ndarray
+    inputs: InputLists
+    order: np.ndarray
+
+
+def revenue_links(
+    rows: np.ndarray,
     sector: np.ndarray,
     region: np.ndarray,
+    supplier: np.ndarray,
+    inputs: InputLists,
+    *,
     sigma: np.ndarray,
     admin: np.ndarray,
-    n: int,
-) -> tuple[np.ndarray, sparse.csc_matrix]:
-    """(coef, B): coef[pair] = a_ks (sigma_s - 1)/sigma_s / (1 + admin_r) of the buyer, and the (n, n)
-    matrix B[j, b] = coefficient of buyer b's revenue paid to domestic supplier j.
+) -> RevenueLinks:
+    """Build :class:`RevenueLinks` for the live ``rows`` (O(N + links), two scans of the supplier table)."""
+    sigma = np.asarray(sigma, dtype=float)
+    factor_rs = ((sigma - 1.0) / sigma)[None, :] / (1.0 + np.asarray(admin, dtype=float))[:, None]
+    factor_rs = np.ascontiguousarray(factor_rs).reshape(-1)
+    order, pos = _k.sweep_order(rows, sector, inputs.rank, len(sigma), len(sector))
+    ptr, buyer, coef = _k.supplier_major_links(
+        order, pos, sector, region, supplier, inputs.ptr, inputs.k, inputs.a, factor_rs, len(sigma)
+    )
+    return RevenueLinks(ptr, buyer, coef, factor_rs, rows, sector, region, supplier, inputs, order)
 
-    B is stored column-major (CSC, one column per buyer): the pairs are buyer-major already, so the
-    matrix is built in O(pairs) without a sort, and ``B @ x`` adds each supplier's entries in ascending
-    buyer order, exactly as a canonical CSR matrix or ``np.bincount`` over the pairs would (bit-identical).
-    """
-    buyer = pairs.buyer
-    sb = sector[buyer]
-    coef = pairs.a * (sigma[sb] - 1.0) / sigma[sb] / (1.0 + admin[region[buyer]])
-    dom = pairs.sup >= 0
-    b_dom, s_dom, c_dom = buyer[dom], pairs.sup[dom], coef[dom]
-    if len(b_dom) > 1 and np.any(b_dom[1:] < b_dom[:-1]):  # pairs not buyer-major: order them
-        order = np.argsort(b_dom, kind="stable")
-        b_dom, s_dom, c_dom = b_dom[order], s_dom[order], c_dom[order]
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(b_dom, minlength=n), out=indptr[1:])
-    B = sparse.csc_matrix((c_dom, s_dom, indptr), shape=(n, n))
-    return coef, B
+
+def ces_weights(
+    rows: np.ndarray, sector: np.ndarray, price: np.ndarray, sigma: np.ndarray
+) -> np.ndarray:
+    """p_i^(1 - sigma_s) of the live rows (their weight in CES price indices and demand)."""
+    return price[rows] ** (1.0 - sigma[sector[rows]])
 
 
 def clear_markets(
@@ -297,73 +355,102 @@ def clear_markets(
     sector: np.ndarray,
     region: np.ndarray,
     price: np.ndarray,
-    pairs: Pairs,
+    links: RevenueLinks,
     *,
     E: np.ndarray,
     sigma: np.ndarray,
     phi: np.ndarray,
     X: np.ndarray,
-    admin: np.ndarray,
     iterations: int,
     revenue0: np.ndarray | None = None,
-    links: tuple[np.ndarray, sparse.csc_matrix] | None = None,
+    final0: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
     tol: float = 1e-11,
 ) -> MarketResult:
     """Final and intermediate sales of every live firm for given prices, links and final expenditure.
 
-    ``links``: the (coef, B) pair of :func:`link_operator` when the caller reuses it across calls.
+    Revenue solves R = F + B R (B: the links' revenue shares) by Gauss-Seidel sweeps from ``revenue0``
+    (default: F), shifted by the change of final sales since ``final0`` (the final sales ``revenue0``
+    was computed with, if given), until no revenue moves by more than ``tol`` x max revenue (at most ``iterations``
+    sweeps).  The recorded revenue is then F + B R at the converged iterate R, and every buyer's input
+    purchases are priced at that same iterate, so sales of suppliers = purchases of their buyers.
+    ``weights``: :func:`ces_weights` when the caller reuses them across calls at unchanged prices.
     """
     n = len(price)
-    R = len(admin)
+    R = len(links.factor_rs) // len(sigma)
     S = len(sigma)
     s = sector[rows]
     r = region[rows]
-    # p^(1 - sigma) once, for the aggregates (as price_aggregates computes them) and the final sales
-    wp = price[rows] ** (1.0 - sigma[s])
-    A = np.bincount(r * S + s, weights=wp, minlength=R * S).reshape(R, S).T.copy()
+    wp = ces_weights(rows, sector, price, sigma) if weights is None else weights
+    cell = r.astype(np.int64) * S + s
+    A = np.bincount(cell, weights=wp, minlength=R * S).reshape(R, S).T.copy()
     P1 = price_index_power(A, phi, X, R)
     MP = market_potential(E, P1, phi, R)
     F = np.zeros(n)
-    F[rows] = wp * MP[s, r]
+    F[rows] = wp * MP.T.reshape(-1)[cell]
     sold_domestic = np.einsum("sr,srm->sm", A, phi[:, :R, :]) * np.divide(
         E, P1, out=np.zeros_like(E), where=P1 > 0
     )
     final_imports = float(E.sum() - sold_domestic.sum())
-    # intermediate demand through the links
-    coef, B = links if links is not None else link_operator(pairs, sector, region, sigma, admin, n)
-    rev = F.copy() if revenue0 is None else np.maximum(revenue0, F)
-    it = 0
-    for it in range(1, iterations + 1):  # noqa: B007
-        new = F + B @ rev
-        d = new - rev
-        # max |new| and max |new - rev| from max and min (no |.| temporaries; NaN propagates)
-        scale = max(float(np.maximum(new.max(), -new.min())), 1e-300) if n else 1.0
-        done = float(np.maximum(d.max(), -d.min())) <= tol * scale if n else True
-        rev = new
-        if done:
-            break
-    purchases = coef * rev[pairs.buyer]
-    # received purchases of each supplier = B @ rev (the same products added in the same buyer order as
-    # np.bincount(sup_dom, weights=purchases[dom]), so bit-identical, without the scattered gather)
-    revenue = F + B @ rev
+    order = links.order
+    F_pos = F[order]
+    if revenue0 is None:
+        rev_pos = F_pos.copy()
+    else:
+        guess = revenue0[order] if final0 is None else revenue0[order] + (F_pos - final0[order])
+        rev_pos = np.maximum(guess, F_pos)
+    sweeps = _k.solve_revenue(links.ptr, links.buyer, links.coef, F_pos, rev_pos, tol, iterations)
+    revenue = np.zeros(n)
+    _k.sales(order, links.ptr, links.buyer, links.coef, F_pos, rev_pos, revenue)
+    rev = np.zeros(n)
+    rev[order] = rev_pos
+    rate = links.factor_rs * np.tile(links.inputs.total, R)
     return MarketResult(
         final_sales=F,
         revenue=revenue,
-        purchases=purchases,
+        rev_iterate=rev,
+        input_cost_rate=rate,
         final_imports=final_imports,
         P1=P1,
         A=A,
-        iterations=it,
+        iterations=int(sweeps),
+        rows=rows,
+        cell=cell,
     )
 
 
-def intermediate_demand(
-    pairs: Pairs, purchases: np.ndarray, region: np.ndarray, n_sectors: int, n_regions: int
-) -> np.ndarray:
-    """I[k, r]: value of input k bought by firms located in region r (domestic and imported), CNY m."""
-    idx = region[pairs.buyer] * n_sectors + pairs.k
-    return (
-        np.bincount(idx, weights=purchases, minlength=n_regions * n_sectors)
-        .reshape(n_regions, n_sectors)
-        .T.copy()
+def link_flows(links: RevenueLinks, rev_iterate: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Purchases walked from the buyers' side at the revenue iterate.
+
+    Returns (received (n,): purchases each domestic supplier receives, total purchases, purchases from
+    outside the model: imports and unsourced inputs), CNY m.
+    """
+    received = np.zeros(len(links.sector))
+    inp = links.inputs
+    total, outside = _k.buyer_side_purchases(
+        links.rows,
+        links.sector,
+        links.region,
+        links.supplier,
+        inp.ptr,
+        inp.k,
+        inp.a,
+        links.factor_rs,
+        len(inp.total),
+        rev_iterate,
+        received,
     )
+    return received, float(total), float(outside)
+
+
+def intermediate_demand(mkt: MarketResult, links: RevenueLinks, io: np.ndarray) -> np.ndarray:
+    """I[k, r]: value of input k bought by firms located in region r (domestic and imported), CNY m.
+
+    I[k, r] = sum_s a_ks (sigma_s - 1)/sigma_s/(1 + admin_r) x (revenue iterate summed over cell (r, s)):
+    the purchases of every (buyer, input) pair, aggregated by cell first (O(N + R S^2)).
+    """
+    S = io.shape[0]
+    R = len(links.factor_rs) // S
+    rc = np.bincount(mkt.cell, weights=mkt.rev_iterate[mkt.rows], minlength=R * S)
+    w = (links.factor_rs * rc).reshape(R, S)
+    return np.asarray(io, dtype=float) @ w.T
