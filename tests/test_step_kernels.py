@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agglomeration.behaviour import learning
+from agglomeration.behaviour import entry, learning
+from agglomeration.behaviour import exit as exit_mod
 from agglomeration.errors import InputError
 from agglomeration.firms import _COLUMNS, NONE, FirmTable
 
@@ -236,3 +237,74 @@ def test_compact_kernel_equals_the_numpy_reference(seed):
         assert np.all(t._data[name][m:n_before] == fill)
     assert np.all(t._supplier[m:n_before] == NONE)
     assert t.capacity == cap
+
+
+# ------------------------------------------------------------------------------------ exit, entry
+def test_exit_kernel_equals_the_numpy_rule():
+    t = _random_table(7, n=2000, dead_share=0.2)
+    g = np.random.default_rng(7)
+    t.equity[:] = g.normal(0.0, 1.0, t.n)
+    t.losses[:] = g.integers(0, 5, t.n)
+    rows = t.alive_rows()
+    fixed = g.random(4) + 0.5
+    s = t.sector[rows]
+    expected = rows[(t.equity[rows] < -0.3 * fixed[s]) | (t.losses[rows] >= 3)]
+    got = exit_mod.exiting_rows(t, rows, fixed, equity_threshold=-0.3, max_losses=3)
+    np.testing.assert_array_equal(got, expected)
+    assert 0 < len(got) < len(rows)
+    with pytest.raises(InputError):
+        exit_mod.exiting_rows(t, np.array([t.n]), fixed, equity_threshold=0.0, max_losses=3)
+    with pytest.raises(InputError):  # sector 3 without a fixed cost
+        exit_mod.exiting_rows(t, rows, fixed[:3], equity_threshold=0.0, max_losses=3)
+
+
+def test_standard_gumbel_is_numpys_gumbel_from_the_same_stream():
+    a, b = np.random.default_rng(11), np.random.default_rng(11)
+    x = entry.standard_gumbel(a, (500, 7))
+    y = b.gumbel(size=(500, 7))
+    np.testing.assert_allclose(x, y, rtol=1e-14, atol=1e-15)
+    assert a.random() == b.random()  # the same number of doubles consumed
+
+
+def _choose_reference(sector, log_z, known, rng, *, rhat, sigma, fixed_cost, entry_cost,
+                      steps_per_year, logit_scale):  # fmt: skip
+    """The numpy logit choice before the kernel (with numpy's own Gumbel draws)."""
+    n = len(sector)
+    s = sector
+    rev = np.exp((sigma[s] - 1.0) * log_z)[:, None] * rhat[:, s].T
+    profit = rev / sigma[s][:, None] - fixed_cost[s][:, None]
+    unit = np.where(
+        fixed_cost[s] > 0, fixed_cost[s], np.maximum(rev.mean(axis=1) / sigma[s], 1e-12)
+    )
+    u = (steps_per_year * profit - entry_cost[:, s].T) / (logit_scale * unit[:, None])
+    u = u + rng.gumbel(size=u.shape)
+    u = np.where(known, u, -np.inf)
+    u0 = rng.gumbel(size=n)
+    best = np.argmax(u, axis=1)
+    return np.where(u[np.arange(n), best] > u0, best, -1)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_entry_choice_kernel_equals_the_numpy_logit_choice(seed):
+    g = np.random.default_rng(seed)
+    n, R, S = 3000, 6, 4
+    sector = g.integers(0, S, n)
+    log_z = g.normal(0.0, 0.5, n)
+    known = g.random((n, R)) < 0.6
+    known[:5] = False  # knows no region: outside option
+    kw = dict(
+        rhat=g.random((R, S)) * 3.0,
+        sigma=np.array([3.0, 4.0, 5.0, 6.0]),
+        fixed_cost=np.array(
+            [0.5, 0.0, 1.0, 0.8]
+        ),  # sector 1 without fixed cost: mean revenue scale
+        entry_cost=g.random((R, S)),
+        steps_per_year=4,
+        logit_scale=0.7,
+    )
+    got = entry.choose_regions(sector, log_z, known, np.random.default_rng(seed + 10), **kw)
+    ref = _choose_reference(sector, log_z, known, np.random.default_rng(seed + 10), **kw)
+    np.testing.assert_array_equal(got, ref)
+    assert np.all(got[:5] == -1)
+    assert np.all(known[np.flatnonzero(got >= 0), got[got >= 0]])  # only known regions chosen
+    assert 0 < np.mean(got == -1) < 1

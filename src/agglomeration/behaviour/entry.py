@@ -8,12 +8,37 @@ q = information_regions + (1 - information_regions) x information_sharing.  Its 
 
 with pi_r its expected profit per step (prospects.py), T_y = steps per year (one year of profit is weighed
 against the one-off entry cost), C_r = entry cost (units of f_s, lowered by delegation and reforms), and
-lambda the logit scale.  The entrant takes the best option; cost O(entrants x R).
+lambda the logit scale.  The entrant takes the best option; cost O(entrants x R), one compiled pass
+after the draws.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from agglomeration._jit import kernel
+from agglomeration.errors import InputError
+
+
+def standard_gumbel(rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
+    """Standard Gumbel draws -log(-log(U)), U uniform on (0, 1): numpy's ``Generator.gumbel`` recipe.
+
+    ``Generator.gumbel`` takes one double r per draw, rejects r == 0 and returns -log(-log(1 - r)) with
+    scalar libm logs; this takes the same doubles from ``rng.random`` (the same stream, redrawing the
+    probability-2^-53 zeros) and evaluates the logs with numpy's vectorised log, ~10x faster.  Same
+    distribution; a value may differ from ``gumbel`` in the last bit.
+    """
+    r = rng.random(size)
+    zero = r == 0.0
+    while np.any(zero):  # rejection, as in numpy: a draw of exactly 0 would give +inf
+        r[zero] = rng.random(int(zero.sum()))
+        zero = r == 0.0
+    np.subtract(1.0, r, out=r)
+    np.log(r, out=r)
+    np.negative(r, out=r)
+    np.log(r, out=r)
+    np.negative(r, out=r)
+    return r
 
 
 def draw_entrants(
@@ -39,6 +64,60 @@ def knowledge(n: int, n_regions: int, q: float, rng: np.random.Generator) -> np.
     return rng.random((n, n_regions)) < q
 
 
+@kernel
+def _best_regions(
+    sector: np.ndarray,
+    growth: np.ndarray,
+    known: np.ndarray,
+    noise: np.ndarray,
+    noise_outside: np.ndarray,
+    rhat: np.ndarray,
+    sigma: np.ndarray,
+    fixed_cost: np.ndarray,
+    entry_cost: np.ndarray,
+    steps_per_year: float,
+    logit_scale: float,
+) -> np.ndarray:
+    """Chosen region per entrant (-1: outside option), one pass over the (n, R) utilities.
+
+    ``growth`` = exp((sigma_s - 1) log z) per entrant; ``noise`` (n, R) and ``noise_outside`` (n,) are
+    standard Gumbel draws.  The first region with the highest utility wins (``np.argmax``).  Returns
+    an empty array if a sector index is out of range.
+    """
+    n, R = noise.shape
+    S = len(sigma)
+    out = np.empty(n, dtype=np.int64)
+    rev = np.empty(R)
+    for j in range(n):
+        s = sector[j]
+        if s < 0 or s >= S:
+            return np.empty(0, dtype=np.int64)
+        sg = sigma[s]
+        f = fixed_cost[s]
+        for r in range(R):
+            rev[r] = growth[j] * rhat[r, s]
+        if f > 0:
+            unit = f
+        else:
+            total = 0.0
+            for r in range(R):
+                total += rev[r]
+            unit = max(total / R / sg, 1e-12)
+        best = 0
+        ub = -np.inf
+        for r in range(R):
+            profit = rev[r] / sg - f
+            u = (steps_per_year * profit - entry_cost[r, s]) / (logit_scale * unit)
+            u = u + noise[j, r]
+            if not known[j, r]:
+                u = -np.inf
+            if r == 0 or u > ub:
+                best = r
+                ub = u
+        out[j] = best if ub > noise_outside[j] else -1
+    return out
+
+
 def choose_regions(
     sector: np.ndarray,
     log_z: np.ndarray,
@@ -59,16 +138,27 @@ def choose_regions(
     n = len(sector)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    s = sector
-    rev = np.exp((sigma[s] - 1.0) * log_z)[:, None] * rhat[:, s].T  # (n, R)
-    profit = rev / sigma[s][:, None] - fixed_cost[s][:, None]
-    unit = np.where(
-        fixed_cost[s] > 0, fixed_cost[s], np.maximum(rev.mean(axis=1) / sigma[s], 1e-12)
+    R = rhat.shape[0]
+    known = np.asarray(known, dtype=bool)
+    if known.shape != (n, R):
+        raise InputError(f"known must have shape ({n}, {R}), got {known.shape}", field="known")
+    sigma = np.asarray(sigma, dtype=float)
+    s = np.asarray(sector)
+    if s.min() < 0 or s.max() >= len(sigma):
+        raise InputError("a sector index is out of range", field="sector")
+    growth = np.exp((sigma[s] - 1.0) * log_z)
+    noise = standard_gumbel(rng, (n, R))
+    noise_outside = standard_gumbel(rng, n)
+    return _best_regions(
+        s,
+        growth,
+        known,
+        noise,
+        noise_outside,
+        np.asarray(rhat, dtype=float),
+        sigma,
+        np.asarray(fixed_cost, dtype=float),
+        np.asarray(entry_cost, dtype=float),
+        float(steps_per_year),
+        float(logit_scale),
     )
-    u = (steps_per_year * profit - entry_cost[:, s].T) / (logit_scale * unit[:, None])
-    u = u + rng.gumbel(size=u.shape)
-    u = np.where(known, u, -np.inf)
-    u0 = rng.gumbel(size=n)
-    best = np.argmax(u, axis=1)
-    ub = u[np.arange(n), best]
-    return np.where(ub > u0, best, -1)
