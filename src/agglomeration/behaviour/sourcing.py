@@ -1,46 +1,398 @@
 """Supplier choice (chain formation, DESIGN 3.2 step 4): sticky links sampled from the CES demand system.
 
-Each (buyer, input sector) pair keeps its supplier.  With probability ``search_p`` per step (raised by the
+A (buyer, input) pair is a live firm i and an input sector k with a positive cost share io[k, sector_i];
+its supplier is ``table.supplier[i, k]`` (a domestic firm's row, ``-1 - g`` an import through gateway g,
+or NONE).  Each pair keeps its supplier.  With probability ``search_p`` per step (raised by the
 information-sharing policy) it draws one candidate; pairs without a supplier (new firms, buyers of exited
 firms) always draw.  The candidate is sampled with probability proportional to its CES share
-(p_j tau_k[r_j, r_b])^(1 - sigma_k), in two vectorised inverse-CDF stages:
+(p_j tau_k[r_j, r_b])^(1 - sigma_k), in two inverse-CDF stages:
 
 1. the source market m (a region, or a gateway = imports) with weight A[k, m] phi_k[m, r_b]
-   (A = sum of p^(1-sigma) of the (m, k) firms; a gateway weighs ``import_weight`` x (p_imp tau)^(1-sigma));
+   (A = sum of p^(1-sigma) of the live (m, k) firms; a gateway weighs ``import_weight`` x
+   (p_imp tau_k[g, r_b])^(1-sigma_k));
 2. a firm within (m, k) with weight p_j^(1 - sigma_k).
 
-A searching buyer switches if the candidate's delivered price is lower than the current one by more than
-the switching cost (relative); a pair without supplier takes the candidate.  Cost O(N + Q log N) for Q
-draws: counting sorts by cell, one binary search per draw.
+A buyer never sources from itself (drawing itself counts as no candidate).  A searching pair switches if
+the candidate's delivered price (p tau_k[source, r_b]; imports p_imp[g, k] tau_k[R + g, r_b]) is below the
+current one times (1 - switching cost of the buyer's region); a pair without supplier takes the candidate.
+After entry and exit, :func:`repair_links` gives every pair without a supplier a candidate; if there is none
+(no domestic firm reachable and ``import_weight`` 0, or the buyer drew itself) and the world has gateways,
+the pair imports through the gateway with the lowest delivered import price.
+
+Cost per step: O(N) for the firms sorted by (region, sector) cell (counting sort) plus one scan of the
+supplier links; O(Q log N) for Q candidate draws.  Which pairs search is drawn as geometric gaps between
+searching pair positions (pairs enumerated buyer-major over the live rows, inputs in io order), so the
+random stream holds O(Q) numbers, not one per pair.  The loops are compiled kernels
+(:func:`agglomeration._jit.kernel`); every random number comes from the model's generator.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from agglomeration._jit import kernel
+from agglomeration.errors import InputError
 from agglomeration.firms import NONE
 
 if TYPE_CHECKING:  # pragma: no cover
     from agglomeration.behaviour.market import Pairs
     from agglomeration.firms import FirmTable
 
+_NONE = int(NONE)
 
-def _sample_rows(cdf_rows: np.ndarray, row: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Inverse-CDF sampling in many categorical rows at once.
 
-    ``cdf_rows`` (n_rows, K) normalised cumulative weights (last column 1, or all 0 for an empty row);
-    returns the category of each draw, -1 for empty rows.
+# --------------------------------------------------------------------------------------------- kernels
+@kernel
+def _cells(rows, sector, region, price, sigma, n_regions, n_sectors):
+    """Live rows sorted by (region, sector) cell, their CES weights cumulated within each cell, a guide.
+
+    Returns (order, cumw, guide, offset): ``order[offset[c]:offset[c + 1]]`` are the rows of cell
+    c = region x S + sector, ascending (stable counting sort); ``cumw`` the running sum of
+    p^(1 - sigma_s) within the cell (so ``cumw[offset[c + 1] - 1]`` is the cell's A); ``guide`` the
+    indexed-search table of each cell (n_c entries for n_c firms): guide[offset[c] + b] = first position
+    whose cumulated weight exceeds b / n_c of the cell total, so a draw starts next to its answer.
     """
-    n_rows, K = cdf_rows.shape
-    flat = (cdf_rows + np.arange(n_rows)[:, None]).ravel()
-    pos = np.searchsorted(flat, row + u * (1.0 - 1e-12), side="right")
-    cat = pos - row * K
-    ok = (cat >= 0) & (cat < K) & (cdf_rows[row, -1] > 0)
-    return np.where(ok, np.clip(cat, 0, K - 1), -1)
+    S = n_sectors
+    C = n_regions * S
+    n = rows.shape[0]
+    offset = np.zeros(C + 1, np.int64)
+    for q in range(n):
+        i = rows[q]
+        offset[region[i] * S + sector[i] + 1] += 1
+    for c in range(C):
+        offset[c + 1] += offset[c]
+    fill = offset[:-1].copy()
+    order = np.empty(n, np.int64)
+    w = np.empty(n, np.float64)
+    for q in range(n):
+        i = rows[q]
+        s = sector[i]
+        c = region[i] * S + s
+        pos = fill[c]
+        fill[c] = pos + 1
+        order[pos] = i
+        w[pos] = price[i] ** (1.0 - sigma[s])
+    guide = np.empty(n, np.int64)
+    for c in range(C):
+        lo = offset[c]
+        hi = offset[c + 1]
+        acc = 0.0
+        for pos in range(lo, hi):
+            acc += w[pos]
+            w[pos] = acc
+        nc = hi - lo
+        j = lo
+        for b in range(nc):
+            thr = acc * (b / nc)
+            while j < hi - 1 and w[j] <= thr:
+                j += 1
+            guide[lo + b] = j
+    return order, w, guide, offset
 
 
+@kernel
+def _market_cum(cumw, offset, phi, tau, import_price, sigma, import_weight, n_regions):
+    """Stage-1 cumulative weights cum[r_b, k, m] over source markets m (regions, then gateways).
+
+    Weight of region m: A[m, k] phi_k[m, r_b]; of gateway g: import_weight (p_imp[g, k] tau_k[R+g, r_b])
+    ^(1 - sigma_k).  Unnormalised: the total is cum[r_b, k, M - 1].
+    """
+    S = sigma.shape[0]
+    R = n_regions
+    G = import_price.shape[0]
+    M = R + G
+    cum = np.empty((R, S, M), np.float64)
+    for rb in range(R):
+        for k in range(S):
+            acc = 0.0
+            for m in range(R):
+                c = m * S + k
+                if offset[c + 1] > offset[c]:
+                    acc += cumw[offset[c + 1] - 1] * phi[k, m, rb]
+                cum[rb, k, m] = acc
+            for g in range(G):
+                if import_weight > 0.0:
+                    acc += import_weight * (import_price[g, k] * tau[k, R + g, rb]) ** (
+                        1.0 - sigma[k]
+                    )
+                cum[rb, k, R + g] = acc
+    return cum
+
+
+@kernel
+def _gap_positions(e, lam, last, n):
+    """Positions of a Bernoulli(p) process on 0..n-1 after ``last``, from standard exponential draws.
+
+    ceil(E / lam) with lam = -log(1 - p) is Geometric(p) on {1, 2, ...}: the gap to the next searching
+    pair.  Returns (positions, last position, done); done when the process passed n - 1.
+    """
+    out = np.empty(e.shape[0], np.int64)
+    cnt = 0
+    cur = last
+    for t in range(e.shape[0]):
+        x = e[t] / lam
+        if x >= n - cur:  # the gap is at least n - cur: past the end (also avoids overflow)
+            return out[:cnt], cur, True
+        gap = math.ceil(x)
+        if gap < 1:
+            gap = 1
+        cur += gap
+        if cur >= n:
+            return out[:cnt], cur, True
+        out[cnt] = cur
+        cnt += 1
+    return out[:cnt], cur, False
+
+
+@kernel
+def _count_none(rows, sector, supplier, in_ptr, in_k, none_code):
+    """Number of live (buyer, input) pairs whose supplier is NONE (one scan over the links)."""
+    cnt = 0
+    for t in range(rows.shape[0]):
+        i = rows[t]
+        s = sector[i]
+        for e in range(in_ptr[s], in_ptr[s + 1]):
+            if supplier[i, in_k[e]] == none_code:
+                cnt += 1
+    return cnt
+
+
+@kernel
+def _collect(rows, sector, supplier, in_ptr, in_k, positions, cap, none_code):
+    """The searching pairs of one scan over the links: pair positions in ``positions`` or supplier NONE.
+
+    Pairs are enumerated buyer-major over ``rows`` (inputs of sector s in ``in_k[in_ptr[s]:in_ptr[s+1]]``
+    order); ``positions`` ascending.  ``cap`` bounds the number found (positions + NONE pairs).  Returns
+    (buyer row, input k, forced = supplier is NONE) in pair order.
+    """
+    buyer = np.empty(cap, np.int64)
+    kk = np.empty(cap, np.int64)
+    forced = np.empty(cap, np.bool_)
+    npos = positions.shape[0]
+    cnt = 0
+    nxt = 0
+    target = positions[0] if npos > 0 else -1
+    q = 0
+    for t in range(rows.shape[0]):
+        i = rows[t]
+        s = sector[i]
+        for e in range(in_ptr[s], in_ptr[s + 1]):
+            k = in_k[e]
+            none = supplier[i, k] == none_code
+            hit = q == target
+            if hit:
+                nxt += 1
+                target = positions[nxt] if nxt < npos else -1
+            if none or hit:
+                buyer[cnt] = i
+                kk[cnt] = k
+                forced[cnt] = none
+                cnt += 1
+            q += 1
+    return buyer[:cnt], kk[:cnt], forced[:cnt]
+
+
+@kernel
+def _draw(rb, kk, exclude, u, cum, order, cumw, guide, offset, none_code):
+    """One CES candidate per request (buyer region ``rb``, input ``kk``): supplier code, or ``none_code``.
+
+    ``u`` (2, Q) uniforms in [0, 1): row 0 picks the market, row 1 the firm (inverse CDF: the first
+    category whose cumulated weight exceeds u x total).  ``exclude``: the buyer's own row (drawing it
+    gives no candidate), -1 for none.  Markets: count of cumulated weights <= u x total (M compares,
+    no branches); firms: start at the cell's guide entry and step to the answer (O(1) expected).
+    """
+    Q = kk.shape[0]
+    R, S, M = cum.shape
+    out = np.empty(Q, np.int64)
+    for t in range(Q):
+        r = rb[t]
+        k = kk[t]
+        tot = cum[r, k, M - 1]
+        out[t] = none_code
+        if not tot > 0.0:
+            continue
+        x = u[0, t] * tot
+        m = 0
+        for mm in range(M):
+            m += cum[r, k, mm] <= x
+        if m == M:  # rounding (u x total == total): the last market with positive weight
+            m = M - 1
+            while m > 0 and cum[r, k, m - 1] == tot:
+                m -= 1
+        if m >= R:
+            out[t] = -1 - (m - R)
+            continue
+        c = m * S + k
+        lo = offset[c]
+        hi = offset[c + 1]
+        if hi <= lo:
+            continue
+        y = u[1, t] * cumw[hi - 1]
+        a = guide[lo + min(int(u[1, t] * (hi - lo)), hi - lo - 1)]
+        while a > lo and cumw[a - 1] > y:
+            a -= 1
+        while a < hi - 1 and cumw[a] <= y:
+            a += 1
+        j = order[a]
+        if j != exclude[t]:
+            out[t] = j
+    return out
+
+
+@kernel
+def _delivered(code, k, rb, price, region, tau, import_price, n_regions):
+    """Delivered price of supplier ``code`` (a row >= 0, or gateway -1 - g) of input k in buyer region rb."""
+    if code >= 0:
+        return price[code] * tau[k, region[code], rb]
+    g = -1 - code
+    return import_price[g, k] * tau[k, n_regions + g, rb]
+
+
+@kernel
+def _switch(
+    buyer, kk, forced, cand, supplier, price, region, tau, import_price, switching_cost, none_code
+):
+    """Apply the switching rule to the searching pairs; write ``supplier``; return the links switched.
+
+    A pair without supplier (forced) takes any candidate; a searching pair takes it if its delivered
+    price < current delivered price x (1 - switching_cost[r_b]).  Forced fills are not counted.
+    """
+    R = switching_cost.shape[0]
+    n_sw = 0
+    for t in range(kk.shape[0]):
+        c = cand[t]
+        if c == none_code:
+            continue
+        i = buyer[t]
+        k = kk[t]
+        if forced[t]:
+            supplier[i, k] = c
+            continue
+        r = region[i]
+        g_c = _delivered(c, k, r, price, region, tau, import_price, R)
+        g_now = _delivered(supplier[i, k], k, r, price, region, tau, import_price, R)
+        if g_c < g_now * (1.0 - switching_cost[r]):
+            supplier[i, k] = c
+            n_sw += 1
+    return n_sw
+
+
+@kernel
+def _fill(buyer, kk, cand, supplier, region, tau, import_price, n_regions, none_code):
+    """Write the repair candidates; a pair without one imports through the cheapest gateway (if any).
+
+    Returns the number of pairs given a supplier.
+    """
+    G = import_price.shape[0]
+    R = n_regions
+    n = 0
+    for t in range(kk.shape[0]):
+        i = buyer[t]
+        k = kk[t]
+        c = cand[t]
+        if c == none_code:
+            if G == 0:
+                continue
+            r = region[i]
+            best = 0
+            cost = import_price[0, k] * tau[k, R, r]
+            for g in range(1, G):
+                x = import_price[g, k] * tau[k, R + g, r]
+                if x < cost:
+                    cost = x
+                    best = g
+            c = -1 - best
+        supplier[i, k] = c
+        n += 1
+    return n
+
+
+# ------------------------------------------------------------------------------------------- helpers
+def _input_lists(io: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CSR list of the inputs of each buyer sector s: ``in_k[in_ptr[s]:in_ptr[s + 1]]``, k ascending."""
+    need = io.T > 0  # (s, k)
+    in_ptr = np.zeros(io.shape[0] + 1, dtype=np.int64)
+    np.cumsum(need.sum(axis=1), out=in_ptr[1:])
+    in_k = np.nonzero(need)[1].astype(np.int64)
+    return in_ptr, in_k
+
+
+def _bernoulli_positions(rng: np.random.Generator, n: int, p: float) -> np.ndarray:
+    """Sorted positions in 0..n-1, each included independently with probability ``p``.
+
+    Geometric gaps from standard exponential draws, drawn in chunks of the expected count plus six
+    standard deviations (usually one chunk), so the stream holds ~n p numbers instead of n.
+    """
+    if n <= 0 or p <= 0.0:
+        return np.zeros(0, dtype=np.int64)
+    if p >= 1.0:
+        return np.arange(n, dtype=np.int64)
+    lam = -math.log1p(-p)
+    chunks = []
+    last = -1
+    while True:
+        mean = (n - 1 - last) * p
+        size = int(mean + 6.0 * math.sqrt(mean) + 16)
+        pos, last, done = _gap_positions(rng.standard_exponential(size), lam, last, n)
+        chunks.append(pos)
+        if done:
+            break
+    return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+
+
+def _check(
+    table: FirmTable,
+    *,
+    io: np.ndarray,
+    sigma: np.ndarray,
+    phi: np.ndarray,
+    tau: np.ndarray,
+    import_price: np.ndarray,
+    import_weight: float,
+    switching_cost: np.ndarray | None = None,
+) -> int:
+    """Validate the shapes of the sourcing inputs (O(S M^2)); return the number of regions R."""
+    S = table.n_sectors
+    if io.shape != (S, S):
+        raise InputError(f"io must have shape ({S}, {S}), got {io.shape}", field="io")
+    if sigma.shape != (S,):
+        raise InputError(f"sigma must have shape ({S},), got {sigma.shape}", field="sigma")
+    if import_price.ndim != 2 or import_price.shape[1] != S:
+        raise InputError(
+            f"import_price must have shape (G, {S}), got {import_price.shape}", field="import_price"
+        )
+    if tau.ndim != 3 or tau.shape[0] != S or tau.shape[1] != tau.shape[2]:
+        raise InputError(f"tau must have shape ({S}, M, M), got {tau.shape}", field="tau")
+    if phi.shape != tau.shape:
+        raise InputError(
+            f"phi must have the shape of tau {tau.shape}, got {phi.shape}", field="phi"
+        )
+    R = tau.shape[1] - import_price.shape[0]
+    if R < 1:
+        raise InputError(
+            f"tau has {tau.shape[1]} markets for {import_price.shape[0]} gateways: no region",
+            field="tau",
+        )
+    if not (math.isfinite(import_weight) and import_weight >= 0.0):
+        raise InputError(
+            f"import_weight must be finite and >= 0, got {import_weight}", field="import_weight"
+        )
+    if switching_cost is not None and switching_cost.shape != (R,):
+        raise InputError(
+            f"switching_cost must have shape ({R},), got {switching_cost.shape}",
+            field="switching_cost",
+        )
+    return R
+
+
+def _f64(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+# -------------------------------------------------------------------------------------------- public
 def sample_candidates(
     buyer_region: np.ndarray,
     k: np.ndarray,
@@ -56,58 +408,151 @@ def sample_candidates(
     import_price: np.ndarray,
     import_weight: float,
 ) -> np.ndarray:
-    """One CES-share candidate supplier code per (buyer region, input sector) request (NONE if none)."""
-    S = len(sigma)
-    R = phi.shape[1] - import_price.shape[0]
+    """One CES-share candidate supplier code per (buyer region, input sector) request (NONE if none).
+
+    ``rows``: the live rows the domestic candidates come from.  Codes: a row (>= 0), ``-1 - g`` an import
+    through gateway g, NONE when no source has positive weight.  Uses 2 x len(k) uniforms of ``rng``.
+    """
     G = import_price.shape[0]
-    M = R + G
-    out = np.full(len(k), NONE, dtype=np.int64)
+    R = phi.shape[1] - G
+    k = np.asarray(k, dtype=np.int64)
     if len(k) == 0:
-        return out
-    # stage 1: source market, one categorical row per (buyer region, k)
-    s_live = sector[rows]
-    w_live = price[rows] ** (1.0 - sigma[s_live])
-    A = np.bincount(region[rows] * S + s_live, weights=w_live, minlength=R * S).reshape(R, S)
-    W = np.empty((R, S, M))
-    W[:, :, :R] = (A.T[:, :, None] * phi[:, :R, :R]).transpose(2, 0, 1)  # [r_b, k, m]
-    if G:
-        t = tau[:, R:, :R] * import_price.T[:, :, None]  # (S, G, R)
-        W[:, :, R:] = import_weight * (t ** (1.0 - sigma[:, None, None])).transpose(2, 0, 1)
-    tot = W.sum(axis=2, keepdims=True)
-    cdf = np.divide(np.cumsum(W, axis=2), tot, out=np.zeros_like(W), where=tot > 0).reshape(
-        R * S, M
+        return np.full(0, NONE, dtype=np.int64)
+    sigma = _f64(sigma)
+    order, cumw, guide, offset = _cells(
+        np.asarray(rows, dtype=np.int64), sector, region, _f64(price), sigma, R, len(sigma)
     )
-    cdf[:, -1] = np.where(tot.ravel() > 0, 1.0, 0.0)
-    row = buyer_region * S + k
-    m = _sample_rows(cdf, row, rng.random(len(k)))
-    imp = m >= R
-    out[imp] = -1 - (m[imp] - R)
-    dom = np.flatnonzero((m >= 0) & (m < R))
-    if len(dom) == 0:
-        return out
-    # stage 2: a firm inside (m, k), weight p^(1-sigma)
-    # firms sorted by (region, sector) cell: a stable counting sort (radix sort of a small-int key) and
-    # the cell offsets from bincount, so no binary search over the firms is needed to find a cell
-    key = region[rows] * S + s_live
-    key_dt = np.int16 if R * S < 2**15 else np.int64
-    order = np.argsort(key.astype(key_dt), kind="stable")
-    cw = np.cumsum(w_live[order])
-    offset = np.zeros(R * S + 1, dtype=np.int64)
-    np.cumsum(np.bincount(key, minlength=R * S), out=offset[1:])
-    groups = m[dom] * S + k[dom]
-    start = offset[groups]
-    end = offset[groups + 1]
-    base = np.where(start > 0, cw[np.maximum(start - 1, 0)], 0.0)
-    total = cw[np.maximum(end - 1, 0)] - base
-    target = base + rng.random(len(dom)) * total
-    # search the draws cell by cell (each cell's slice of cw stays in cache); same result as one search
-    by_cell = np.argsort(groups.astype(key_dt), kind="stable")
-    found = np.empty(len(dom), dtype=np.int64)
-    found[by_cell] = np.searchsorted(cw, target[by_cell], side="right")
-    pos = np.clip(found, start, np.maximum(end - 1, start))
-    valid = end > start
-    out[dom[valid]] = rows[order[pos[valid]]]
-    return out
+    cum = _market_cum(
+        cumw, offset, _f64(phi), _f64(tau), _f64(import_price), sigma, float(import_weight), R
+    )
+    u = rng.random((2, len(k)))
+    exclude = np.full(len(k), -1, dtype=np.int64)
+    rb = np.asarray(buyer_region, dtype=np.int64)
+    return _draw(rb, k, exclude, u, cum, order, cumw, guide, offset, _NONE)
+
+
+def search_and_switch(
+    table: FirmTable,
+    rows: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    search_p: float,
+    switching_cost: np.ndarray,
+    io: np.ndarray,
+    sigma: np.ndarray,
+    phi: np.ndarray,
+    tau: np.ndarray,
+    import_price: np.ndarray,
+    import_weight: float,
+) -> int:
+    """Supplier search of one step; write ``table.supplier``; return the number of links switched.
+
+    ``rows``: live rows, ascending.  Every (buyer, input) pair searches with probability ``search_p``
+    [1/step] (pairs without supplier always do) and switches to its CES candidate if that is cheaper
+    delivered by more than ``switching_cost[r_b]`` (relative, (R,)); pairs without supplier take the
+    candidate (not counted).  ``io`` (S, S) cost shares io[k, s]; ``sigma`` (S,); ``phi``, ``tau``
+    (S, M, M) with M = R + G markets; ``import_price`` (G, S) [model price units]; ``import_weight``
+    [firms per gateway].  Cost O(N + Q log N) for Q searching pairs.
+    """
+    if not 0.0 <= search_p <= 1.0:
+        raise InputError(f"search_p must be in [0, 1], got {search_p}", field="search_p")
+    R = _check(
+        table,
+        io=io,
+        sigma=sigma,
+        phi=phi,
+        tau=tau,
+        import_price=import_price,
+        import_weight=import_weight,
+        switching_cost=switching_cost,
+    )
+    rows = np.asarray(rows, dtype=np.int64)
+    if len(rows) == 0:
+        return 0
+    S = table.n_sectors
+    sigma = _f64(sigma)
+    order, cumw, guide, offset = _cells(rows, table.sector, table.region, table.price, sigma, R, S)
+    in_ptr, in_k = _input_lists(io)
+    n_pairs = int(np.diff(offset).reshape(R, S).sum(axis=0) @ np.diff(in_ptr))
+    positions = _bernoulli_positions(rng, n_pairs, float(search_p))
+    # capacity: the searching positions plus every pair (a bound on the NONE pairs; only the pairs
+    # found are written, so the untouched part of the buffer costs no memory traffic)
+    buyer, kk, forced = _collect(
+        rows, table.sector, table.supplier, in_ptr, in_k, positions, len(positions) + n_pairs, _NONE
+    )
+    if len(kk) == 0:
+        return 0
+    tau = _f64(tau)
+    import_price = _f64(import_price)
+    cum = _market_cum(cumw, offset, _f64(phi), tau, import_price, sigma, float(import_weight), R)
+    rb = table.region[buyer].astype(np.int64)
+    cand = _draw(rb, kk, buyer, rng.random((2, len(kk))), cum, order, cumw, guide, offset, _NONE)
+    return int(
+        _switch(
+            buyer,
+            kk,
+            forced,
+            cand,
+            table.supplier,
+            table.price,
+            table.region,
+            tau,
+            import_price,
+            _f64(switching_cost),
+            _NONE,
+        )
+    )
+
+
+def repair_links(
+    table: FirmTable,
+    rows: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    io: np.ndarray,
+    sigma: np.ndarray,
+    phi: np.ndarray,
+    tau: np.ndarray,
+    import_price: np.ndarray,
+    import_weight: float,
+) -> int:
+    """Give every live (buyer, input) pair without a supplier a CES-sampled one; return how many got one.
+
+    Same candidate draw as :func:`search_and_switch`; a pair with no candidate (no reachable domestic firm
+    and ``import_weight`` 0, or it drew its own buyer) imports through the gateway with the lowest
+    delivered import price p_imp[g, k] tau_k[R + g, r_b] when the world has gateways (else stays NONE).
+    One scan of the links when nothing is missing; O(N + Q log N) for Q missing pairs otherwise.
+    """
+    R = _check(
+        table,
+        io=io,
+        sigma=sigma,
+        phi=phi,
+        tau=tau,
+        import_price=import_price,
+        import_weight=import_weight,
+    )
+    rows = np.asarray(rows, dtype=np.int64)
+    if len(rows) == 0:
+        return 0
+    in_ptr, in_k = _input_lists(io)
+    n_none = _count_none(rows, table.sector, table.supplier, in_ptr, in_k, _NONE)
+    if n_none == 0:
+        return 0
+    buyer, kk, _ = _collect(
+        rows, table.sector, table.supplier, in_ptr, in_k, np.zeros(0, np.int64), n_none, _NONE
+    )
+    sigma = _f64(sigma)
+    tau = _f64(tau)
+    import_price = _f64(import_price)
+    order, cumw, guide, offset = _cells(
+        rows, table.sector, table.region, table.price, sigma, R, table.n_sectors
+    )
+    cum = _market_cum(cumw, offset, _f64(phi), tau, import_price, sigma, float(import_weight), R)
+    region = table.region
+    rb = region[buyer].astype(np.int64)
+    cand = _draw(rb, kk, buyer, rng.random((2, len(kk))), cum, order, cumw, guide, offset, _NONE)
+    return int(_fill(buyer, kk, cand, table.supplier, region, tau, import_price, R, _NONE))
 
 
 def update_suppliers(
@@ -126,11 +571,11 @@ def update_suppliers(
     import_weight: float,
     forced_only: bool = False,
 ) -> int:
-    """Search and switch suppliers in ``table.supplier``; return the number of links changed.
+    """Transitional (pair-array API of the previous model.py): use :func:`search_and_switch`.
 
-    ``pairs``/``delivered_now``: the live (buyer, input) pairs and their current delivered prices.
-    ``switching_cost`` (R,) relative gain required, by buyer region.  ``forced_only``: only pairs without a
-    supplier draw (used after entry and exit, and when sourcing is switched off).
+    Search and switch suppliers in ``table.supplier`` and ``pairs.sup``; return the number of links
+    changed.  ``delivered_now``: current delivered prices of ``pairs``; ``forced_only``: only pairs without
+    a supplier draw.  To be removed once model.py calls search_and_switch / repair_links.
     """
     region = table.region
     sup = pairs.sup
@@ -159,7 +604,6 @@ def update_suppliers(
         import_price=import_price,
         import_weight=import_weight,
     )
-    # never one's own supplier
     cand = np.where(cand == buyer, NONE, cand)
     has = cand != NONE
     R = len(switching_cost)
