@@ -409,10 +409,23 @@ class AgglomerationModel(mesa.Model):
         }
 
     def _solve_prices(self) -> int:
-        """Prices of all live firms at the fixed point of the cost system; returns the sweeps used."""
+        """Prices of all live firms at the fixed point of the cost system; returns the sweeps used.
+
+        Keeps the step's cost system (``self._price_system``): its links are reused for revenues.
+        """
         t = self.firms
+        rows = t.alive_rows()
+        system = market.price_system(
+            rows,
+            t.sector,
+            t.region,
+            t.log_productivity,
+            t.supplier,
+            self.inputs,
+            **self._unit_cost_inputs(),
+        )
         t.price[:], sweeps = market.solve_prices(
-            t.alive_rows(),
+            rows,
             t.sector,
             t.region,
             t.log_productivity,
@@ -420,11 +433,14 @@ class AgglomerationModel(mesa.Model):
             t.supplier,
             self.inputs,
             iterations=self.bp.price_iterations,
-            **self._unit_cost_inputs(),
+            system=system,
         )
+        self._price_system = system
         return sweeps
 
-    def _clear(self, links: market.RevenueLinks, weights: np.ndarray) -> market.MarketResult:
+    def _clear(
+        self, links: market.RevenueLinks, indices: market.PriceIndices
+    ) -> market.MarketResult:
         """Clear markets at the current prices and final expenditure ``self.E``; store sales in the table."""
         w = self.world
         t = self.firms
@@ -441,7 +457,7 @@ class AgglomerationModel(mesa.Model):
             iterations=max(self.bp.price_iterations, 50),
             revenue0=t.revenue,
             final0=t.final_sales,
-            weights=weights,
+            indices=indices,
         )
         t.revenue[:] = mkt.revenue
         t.final_sales[:] = mkt.final_sales
@@ -463,12 +479,20 @@ class AgglomerationModel(mesa.Model):
         self._solve_prices()
         rows = t.alive_rows()
         links = market.revenue_links(
-            rows, t.sector, t.region, t.supplier, self.inputs, sigma=w.sigma, admin=self.admin
+            rows,
+            t.sector,
+            t.region,
+            t.supplier,
+            self.inputs,
+            sigma=w.sigma,
+            admin=self.admin,
+            system=self._price_system,
         )
-        weights = market.ces_weights(rows, t.sector, t.price, w.sigma)  # prices fixed from here on
+        # prices are fixed from here on: CES weights and price indices once for the income loop
+        indices = market.price_indices(links, t.price, sigma=w.sigma, phi=self.phi_eff, X=self.X)
         n_iter = self.bp.income_iterations if max_passes is None else max_passes
         for it in range(n_iter):
-            mkt = self._clear(links, weights)
+            mkt = self._clear(links, indices)
             if calibrate:
                 self._calibrate_fixed_costs()
             if it == n_iter - 1:
@@ -503,7 +527,7 @@ class AgglomerationModel(mesa.Model):
         w = self.world
         return accounts.update_accounts(
             t,
-            mkt.rows,
+            mkt.order,
             sigma=w.sigma,
             labour_share=w.labour_share,
             land_share=w.land_share,

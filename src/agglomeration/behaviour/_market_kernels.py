@@ -161,6 +161,33 @@ def supplier_major_links(
 
 
 @kernel
+def transpose_links(indptr, col, val, order, sector, region, factor_rs, n_sectors):
+    """The buyer-major price links (CSR by buyer position, columns = supplier positions, values a_ks)
+    regrouped by supplier: (ptr (uint64), buyer (uint32 buyer positions, ascending), coef = a_ks x
+    factor[r_b, s_b]), the same as :func:`supplier_major_links` without rescanning the supplier table."""
+    nl = order.shape[0]
+    nnz = col.shape[0]
+    ptr = np.zeros(nl + 1, np.uint64)
+    for e in range(nnz):
+        ptr[col[e] + 1] += 1
+    for q in range(nl):
+        ptr[q + 1] += ptr[q]
+    fill = ptr[:-1].copy()
+    buyer = np.empty(nnz, np.uint32)
+    coef = np.empty(nnz, np.float64)
+    for q in range(nl):
+        i = order[q]
+        f = factor_rs[region[i] * n_sectors + sector[i]]
+        for e in range(indptr[q], indptr[q + 1]):
+            c = col[e]
+            p = fill[c]
+            buyer[p] = q
+            coef[p] = val[e] * f
+            fill[c] = p + 1
+    return ptr, buyer, coef
+
+
+@kernel
 def solve_revenue(ptr, buyer, coef, final, rev, tol, max_sweeps):
     """Gauss-Seidel sweeps of R_q = F_q + sum_b coef R_b over the positions taken BACKWARDS (downstream
     sectors first) until max |change| <= tol x max |R|.

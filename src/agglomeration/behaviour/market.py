@@ -172,12 +172,30 @@ def log_delivered_table(tau: np.ndarray, import_price: np.ndarray, n_regions: in
     return np.log(cell).reshape(-1)
 
 
-def solve_prices(
+@dataclass(frozen=True)
+class PriceSystem:
+    """The log-linear cost system of one step: x_q = const_q + sum_e val_e x_col_e over positions q.
+
+    Position q is live row ``order[q]`` (rows sorted upstream sectors first, see
+    :func:`upstream_rank`); ``pos`` maps rows to positions.  ``indptr``/``col``/``val``: the domestic
+    supplier links of every buyer (CSR by buyer position; columns = supplier positions; values = cost
+    shares a_ks); ``const``: log unit cost net of inputs, minus log productivity, plus the log markup
+    and the constant log delivered-price terms (transport, imports, inputs bought outside at price 1).
+    """
+
+    order: np.ndarray
+    pos: np.ndarray
+    indptr: np.ndarray
+    col: np.ndarray
+    val: np.ndarray
+    const: np.ndarray
+
+
+def price_system(
     rows: np.ndarray,
     sector: np.ndarray,
     region: np.ndarray,
     log_z: np.ndarray,
-    price: np.ndarray,
     supplier: np.ndarray,
     inputs: InputLists,
     *,
@@ -189,23 +207,16 @@ def solve_prices(
     admin: np.ndarray,
     tau: np.ndarray,
     import_price: np.ndarray,
-    iterations: int,
     local_tfp: np.ndarray | None = None,
-    tol: float = 1e-10,
-) -> tuple[np.ndarray, int]:
-    """Mill prices of all rows at the fixed point of the cost system, and the number of sweeps used.
+) -> PriceSystem:
+    """Build the :class:`PriceSystem` of the live ``rows`` (one scan of the supplier table).
 
-    In logs the cost system is linear: log p_i = base_i + sum_k a_ks log G_ik, with G_ik the delivered
-    price of input k (supplier's log mill price + log iceberg cost).  It is solved by Gauss-Seidel sweeps
-    from last step's prices until no log price moves by ``tol`` or more (at most ``iterations`` sweeps).
-    Dead rows keep their old value.  ``local_tfp`` (R, S): log of a region x sector productivity shifter
-    dividing marginal cost (0 if None).
+    ``local_tfp`` (R, S): log of a region x sector productivity shifter dividing marginal cost (0 if
+    None).  Wages and rents relative to their reference level.
     """
     R = len(wage)
     S = len(sigma)
     order, pos = _k.sweep_order(rows, sector, inputs.rank, S, len(sector))  # upstream sectors first
-    s = sector[order]
-    r = region[order]
     cell = (
         np.outer(np.log(wage), labour_share)
         + np.outer(np.log(rent), land_share)
@@ -214,7 +225,7 @@ def solve_prices(
     )  # (R, S) log unit cost net of inputs and productivity, plus the log markup
     if local_tfp is not None:
         cell = cell - local_tfp
-    base = cell.reshape(-1)[r.astype(np.int64) * S + s] - log_z[order]
+    base = cell.reshape(-1)[region[order].astype(np.int64) * S + sector[order]] - log_z[order]
     log_tab = log_delivered_table(tau, import_price, R)
     indptr, col, val, const = _k.price_system(
         order,
@@ -230,8 +241,39 @@ def solve_prices(
         R,
         base,
     )
+    return PriceSystem(order, pos, indptr, col, val, const)
+
+
+def solve_prices(
+    rows: np.ndarray,
+    sector: np.ndarray,
+    region: np.ndarray,
+    log_z: np.ndarray,
+    price: np.ndarray,
+    supplier: np.ndarray,
+    inputs: InputLists,
+    *,
+    iterations: int,
+    tol: float = 1e-10,
+    system: PriceSystem | None = None,
+    **unit_cost: np.ndarray | None,
+) -> tuple[np.ndarray, int]:
+    """Mill prices of all rows at the fixed point of the cost system, and the number of sweeps used.
+
+    In logs the cost system is linear: log p_i = base_i + sum_k a_ks log G_ik, with G_ik the delivered
+    price of input k (supplier's log mill price + log iceberg cost).  It is solved by Gauss-Seidel sweeps
+    from last step's prices until no log price moves by ``tol`` or more (at most ``iterations`` sweeps).
+    Dead rows keep their old value.  ``unit_cost``: the keyword arguments of :func:`price_system`
+    (sigma, labour_share, land_share, wage, rent, admin, tau, import_price, local_tfp), unless the
+    ``system`` is given already built.
+    """
+    if system is None:
+        system = price_system(rows, sector, region, log_z, supplier, inputs, **unit_cost)
+    order = system.order
     x = np.log(price[order])  # by position
-    sweeps = _k.solve_log_prices(indptr, col, val, const, x, tol, iterations)
+    sweeps = _k.solve_log_prices(
+        system.indptr, system.col, system.val, system.const, x, tol, iterations
+    )
     p = price.copy()
     p[order] = np.exp(x)
     return p, int(sweeps)
@@ -290,13 +332,13 @@ class MarketResult:
     P1: np.ndarray  # (S, M) CES price index power
     A: np.ndarray  # (S, R)
     iterations: int
-    rows: np.ndarray  # the live rows the market was cleared for
-    cell: np.ndarray  # their (region, sector) cell r S + s
+    order: np.ndarray  # the live rows the market was cleared for, in sweep order
+    cell: np.ndarray  # their (region, sector) cell r S + s, by position in ``order``
 
     def input_cost(self) -> np.ndarray:
         """(n,) input purchases of every row, CNY m (all inputs: domestic, imported, outside)."""
         out = np.zeros(len(self.revenue))
-        out[self.rows] = self.input_cost_rate[self.cell] * self.rev_iterate[self.rows]
+        out[self.order] = self.input_cost_rate[self.cell] * self.rev_iterate[self.order]
         return out
 
 
@@ -331,11 +373,24 @@ def revenue_links(
     *,
     sigma: np.ndarray,
     admin: np.ndarray,
+    system: PriceSystem | None = None,
 ) -> RevenueLinks:
-    """Build :class:`RevenueLinks` for the live ``rows`` (O(N + links), two scans of the supplier table)."""
+    """Build :class:`RevenueLinks` for the live ``rows`` (O(N + links)).
+
+    With the step's :class:`PriceSystem` (same rows and suppliers) its buyer-major links are regrouped
+    by supplier without rescanning the supplier table.
+    """
     sigma = np.asarray(sigma, dtype=float)
     factor_rs = ((sigma - 1.0) / sigma)[None, :] / (1.0 + np.asarray(admin, dtype=float))[:, None]
     factor_rs = np.ascontiguousarray(factor_rs).reshape(-1)
+    if system is not None:
+        order = system.order
+        ptr, buyer, coef = _k.transpose_links(
+            system.indptr, system.col, system.val, order, sector, region, factor_rs, len(sigma)
+        )
+        return RevenueLinks(
+            ptr, buyer, coef, factor_rs, rows, sector, region, supplier, inputs, order
+        )
     order, pos = _k.sweep_order(rows, sector, inputs.rank, len(sigma), len(sector))
     ptr, buyer, coef = _k.supplier_major_links(
         order, pos, sector, region, supplier, inputs.ptr, inputs.k, inputs.a, factor_rs, len(sigma)
@@ -343,11 +398,38 @@ def revenue_links(
     return RevenueLinks(ptr, buyer, coef, factor_rs, rows, sector, region, supplier, inputs, order)
 
 
-def ces_weights(
-    rows: np.ndarray, sector: np.ndarray, price: np.ndarray, sigma: np.ndarray
-) -> np.ndarray:
-    """p_i^(1 - sigma_s) of the live rows (their weight in CES price indices and demand)."""
-    return price[rows] ** (1.0 - sigma[sector[rows]])
+@dataclass(frozen=True)
+class PriceIndices:
+    """CES weights and price indices at one set of prices (unchanged across the within-step income loop).
+
+    ``wp`` and ``cell`` are by position in ``RevenueLinks.order``: p^(1 - sigma) and the (region, sector)
+    cell r S + s of each live firm; ``A`` (S, R) the cell sums of wp; ``P1`` (S, M) the CES price index
+    powers of every market.
+    """
+
+    wp: np.ndarray
+    cell: np.ndarray
+    A: np.ndarray
+    P1: np.ndarray
+
+
+def price_indices(
+    links: RevenueLinks,
+    price: np.ndarray,
+    *,
+    sigma: np.ndarray,
+    phi: np.ndarray,
+    X: np.ndarray,
+) -> PriceIndices:
+    """:class:`PriceIndices` of the live firms of ``links`` at ``price`` (O(N + R S M))."""
+    S = len(sigma)
+    R = len(links.factor_rs) // S
+    order = links.order
+    s = links.sector[order]
+    wp = price[order] ** (1.0 - sigma[s])
+    cell = links.region[order].astype(np.int64) * S + s
+    A = np.bincount(cell, weights=wp, minlength=R * S).reshape(R, S).T.copy()
+    return PriceIndices(wp=wp, cell=cell, A=A, P1=price_index_power(A, phi, X, R))
 
 
 def clear_markets(
@@ -364,36 +446,33 @@ def clear_markets(
     iterations: int,
     revenue0: np.ndarray | None = None,
     final0: np.ndarray | None = None,
-    weights: np.ndarray | None = None,
+    indices: PriceIndices | None = None,
     tol: float = 1e-11,
 ) -> MarketResult:
     """Final and intermediate sales of every live firm for given prices, links and final expenditure.
 
     Revenue solves R = F + B R (B: the links' revenue shares) by Gauss-Seidel sweeps from ``revenue0``
     (default: F), shifted by the change of final sales since ``final0`` (the final sales ``revenue0``
-    was computed with, if given), until no revenue moves by more than ``tol`` x max revenue (at most ``iterations``
-    sweeps).  The recorded revenue is then F + B R at the converged iterate R, and every buyer's input
-    purchases are priced at that same iterate, so sales of suppliers = purchases of their buyers.
-    ``weights``: :func:`ces_weights` when the caller reuses them across calls at unchanged prices.
+    was computed with, if given), until no revenue moves by more than ``tol`` x max revenue (at most
+    ``iterations`` sweeps).  The recorded revenue is then F + B R at the converged iterate R, and every
+    buyer's input purchases are priced at that same iterate, so sales of suppliers = purchases of their
+    buyers.  ``indices``: :func:`price_indices` when the caller reuses them across calls at unchanged
+    prices.  ``rows`` (the live rows) must be those ``links`` were built for.
     """
     n = len(price)
     R = len(links.factor_rs) // len(sigma)
-    S = len(sigma)
-    s = sector[rows]
-    r = region[rows]
-    wp = ces_weights(rows, sector, price, sigma) if weights is None else weights
-    cell = r.astype(np.int64) * S + s
-    A = np.bincount(cell, weights=wp, minlength=R * S).reshape(R, S).T.copy()
-    P1 = price_index_power(A, phi, X, R)
+    if indices is None:
+        indices = price_indices(links, price, sigma=sigma, phi=phi, X=X)
+    A, P1 = indices.A, indices.P1
     MP = market_potential(E, P1, phi, R)
+    order = links.order
+    F_pos = indices.wp * MP.T.reshape(-1)[indices.cell]  # final sales by position
     F = np.zeros(n)
-    F[rows] = wp * MP.T.reshape(-1)[cell]
+    F[order] = F_pos
     sold_domestic = np.einsum("sr,srm->sm", A, phi[:, :R, :]) * np.divide(
         E, P1, out=np.zeros_like(E), where=P1 > 0
     )
     final_imports = float(E.sum() - sold_domestic.sum())
-    order = links.order
-    F_pos = F[order]
     if revenue0 is None:
         rev_pos = F_pos.copy()
     else:
@@ -414,8 +493,8 @@ def clear_markets(
         P1=P1,
         A=A,
         iterations=int(sweeps),
-        rows=rows,
-        cell=cell,
+        order=order,
+        cell=indices.cell,
     )
 
 
@@ -451,6 +530,6 @@ def intermediate_demand(mkt: MarketResult, links: RevenueLinks, io: np.ndarray) 
     """
     S = io.shape[0]
     R = len(links.factor_rs) // S
-    rc = np.bincount(mkt.cell, weights=mkt.rev_iterate[mkt.rows], minlength=R * S)
+    rc = np.bincount(mkt.cell, weights=mkt.rev_iterate[mkt.order], minlength=R * S)
     w = (links.factor_rs * rc).reshape(R, S)
     return np.asarray(io, dtype=float) @ w.T
