@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agglomeration.behaviour import entry, learning
+from agglomeration.behaviour import entry, learning, relocation
 from agglomeration.behaviour import exit as exit_mod
 from agglomeration.errors import InputError
 from agglomeration.firms import _COLUMNS, NONE, FirmTable
@@ -308,3 +308,58 @@ def test_entry_choice_kernel_equals_the_numpy_logit_choice(seed):
     assert np.all(got[:5] == -1)
     assert np.all(known[np.flatnonzero(got >= 0), got[got >= 0]])  # only known regions chosen
     assert 0 < np.mean(got == -1) < 1
+
+
+# ------------------------------------------------------------------------------------- relocation
+def _relocate_reference(table, rows, rng, *, probability, known_q, rhat, cpi, real, sigma,
+                        fixed_cost, cost):  # fmt: skip
+    """The numpy relocation rule before the kernel."""
+    cand = rows[rng.random(len(rows)) < probability]
+    R = rhat.shape[0]
+    s = table.sector[cand]
+    r0 = table.region[cand]
+    rev = np.exp((sigma[s] - 1.0) * table.log_productivity[cand])[:, None] * rhat[:, s].T
+    profit = rev / sigma[s][:, None] - fixed_cost[s][:, None]
+    defl = cpi if real else np.ones(R)
+    value = profit / defl[None, :]
+    known = rng.random((len(cand), R)) < known_q if known_q < 1 else np.ones((len(cand), R), bool)
+    here = np.arange(len(cand))
+    known[here, r0] = False
+    value_other = np.where(known, value, -np.inf)
+    best = np.argmax(value_other, axis=1)
+    gain = value_other[here, best] - value[here, r0]
+    move = gain > cost * fixed_cost[s] / defl[r0]
+    if cost == 0:
+        move &= gain > 1e-12 * np.abs(value[here, r0])
+    movers = cand[move]
+    table.region[movers] = best[move]
+    table.equity[movers] -= cost * fixed_cost[s[move]]
+    return movers
+
+
+@pytest.mark.parametrize(
+    ("real", "cost", "known_q"), [(False, 0.5, 0.6), (True, 0.2, 0.3), (True, 0.0, 1.0)]
+)
+def test_relocation_kernel_equals_the_numpy_rule(real, cost, known_q):
+    R, S = 5, 4
+    g = np.random.default_rng(3)
+    t_ref = _random_table(3, n=4000, n_sectors=S, dead_share=0.1)
+    t_ref.log_productivity[:] = g.normal(0.0, 0.5, t_ref.n)
+    t_new = _random_table(3, n=4000, n_sectors=S, dead_share=0.1)
+    t_new.log_productivity[:] = t_ref.log_productivity
+    kw = dict(
+        probability=0.2,
+        known_q=known_q,
+        rhat=g.random((R, S)) * 4.0,
+        cpi=0.8 + 0.4 * g.random(R),
+        real=real,
+        sigma=np.array([3.0, 4.0, 5.0, 6.0]),
+        fixed_cost=np.array([0.5, 0.3, 1.0, 0.8]),
+        cost=cost,
+    )
+    ref = _relocate_reference(t_ref, t_ref.alive_rows(), np.random.default_rng(9), **kw)
+    got = relocation.relocate(t_new, t_new.alive_rows(), np.random.default_rng(9), **kw)
+    np.testing.assert_array_equal(got, ref)
+    assert len(got) > 0
+    np.testing.assert_array_equal(t_new.region, t_ref.region)
+    np.testing.assert_array_equal(t_new.equity, t_ref.equity)

@@ -222,16 +222,17 @@ class FirmTable:
         self._grow_fids(self.next_fid + k)
         fids = np.arange(self.next_fid, self.next_fid + k, dtype=np.int64)
         d = self._data
+        new = slice(self.n, self.n + k)  # the new rows are contiguous: slices, not fancy indexing
         for name, (_, fill) in _COLUMNS.items():
-            d[name][rows] = fill
-        d["fid"][rows] = fids
-        d["sector"][rows] = sector
-        d["region"][rows] = region
-        d["log_productivity"][rows] = log_productivity
-        d["equity"][rows] = equity
-        d["alive"][rows] = True
-        self._supplier[rows] = NONE
-        self.row_of_fid[fids] = rows
+            d[name][new] = fill
+        d["fid"][new] = fids
+        d["sector"][new] = sector
+        d["region"][new] = region
+        d["log_productivity"][new] = log_productivity
+        d["equity"][new] = equity
+        d["alive"][new] = True
+        self._supplier[new] = NONE
+        self.row_of_fid[self.next_fid : self.next_fid + k] = rows
         self.n += k
         self.next_fid += k
         return rows
