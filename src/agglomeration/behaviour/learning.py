@@ -176,6 +176,10 @@ def learn(
     it is needed only when ``shock_size_elasticity`` > 0.  ``frontier`` is F_t in log points (a scalar
     or one value per sector), used only when ``mean_reversion`` > 0.  The random draws are the same
     whatever the two mechanisms' settings, so switching them off reproduces the pure Gibrat case.
+
+    Cost O(len(rows)): one ``standard_normal`` draw per row, two compiled passes for the size ratios,
+    numpy's pow, and one compiled pass for the update (``rows`` distinct, e.g. ``alive_rows()``).  An
+    out-of-range row, sector or region index raises InputError (rows before it may be updated).
     """
     rows = np.asarray(rows)
     if rows.dtype.kind not in "iu":
