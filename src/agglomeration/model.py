@@ -47,7 +47,7 @@ from agglomeration.behaviour import (
 from agglomeration.behaviour import exit as exit_mod
 from agglomeration.behaviour.factor_prices import update_factor_prices
 from agglomeration.errors import InputError
-from agglomeration.firms import NONE, Firm, FirmTable
+from agglomeration.firms import Firm, FirmTable
 
 _SECTIONS = ("firms", "behaviour", "policy", "output")
 
@@ -382,9 +382,7 @@ class AgglomerationModel(mesa.Model):
         """Live (buyer, input) pairs and the revenue coefficient of each pair's purchases."""
         w = self.world
         t = self.firms
-        pairs = getattr(self, "_pairs_now", None)  # set inside step() while the links are unchanged
-        if pairs is None:
-            pairs = market.input_pairs(t.sector, t.supplier, w.io, t.alive_rows())
+        pairs = market.input_pairs(t.sector, t.supplier, w.io, t.alive_rows())
         sb = t.sector[pairs.buyer]
         coef = (
             pairs.a * (w.sigma[sb] - 1.0) / w.sigma[sb] / (1.0 + self.admin[t.region[pairs.buyer]])
@@ -553,43 +551,20 @@ class AgglomerationModel(mesa.Model):
         )
 
     def _repair_links(self) -> None:
-        """Give every live (buyer, input) pair without a supplier a CES-sampled one."""
-        t = self.firms
+        """Give every live (buyer, input) pair without a supplier a CES-sampled one (the cheapest gateway
+        import when no candidate exists; see ``sourcing.repair_links``)."""
         w = self.world
-        rows = t.alive_rows()
-        pairs = market.input_pairs(t.sector, t.supplier, w.io, rows)
-        #: the repaired pairs (their ``sup`` kept equal to ``t.supplier``), reused by the observation
-        self._repaired_pairs = pairs
-        if not np.any(pairs.sup == NONE):
-            return
-        sourcing.update_suppliers(
-            t,
-            pairs,
-            np.ones(len(pairs.sup)),
+        sourcing.repair_links(
+            self.firms,
+            self.firms.alive_rows(),
             self.rng,
-            search_p=0.0,
-            switching_cost=self.switching_cost,
-            rows=rows,
+            io=w.io,
             sigma=w.sigma,
             phi=self.phi_eff,
             tau=self.tau_eff,
             import_price=self.import_price,
             import_weight=self.bp.import_weight if w.n_gateways else 0.0,
-            forced_only=True,
         )
-        # imports are the fallback when no domestic supplier and import_weight == 0
-        miss = pairs.sup == NONE  # update_suppliers wrote the new links into pairs.sup
-        if np.any(miss) and w.n_gateways:
-            b, k = pairs.buyer[miss], pairs.k[miss]
-            R = w.n_regions
-            cost = (
-                self.import_price[:, k]
-                * self.tau_eff[
-                    k[None, :], R + np.arange(w.n_gateways)[:, None], t.region[b][None, :]
-                ]
-            )
-            t.supplier[b, k] = (-1 - np.argmin(cost, axis=0)).astype(np.int32)
-            pairs.sup[miss] = t.supplier[b, k]
 
     # ------------------------------------------------------------------ step
     def step(self) -> None:
@@ -614,24 +589,19 @@ class AgglomerationModel(mesa.Model):
         self.E = self._expenditure(acc)
         rows = t.alive_rows()
         # 5: sourcing
-        pairs = market.input_pairs(t.sector, t.supplier, w.io, rows)
-        if bp.sourcing_enabled and len(pairs.sup):
-            delivered = market.delivered_prices(
-                pairs, t.price, t.region, self.tau_eff, self.import_price, R
-            )
+        if bp.sourcing_enabled:
             p_search = min(
                 1.0,
                 bp.search_probability
                 * (1.0 + bp.information_search_boost * pp.information_sharing),
             )
-            self.counts["switches"] = sourcing.update_suppliers(
+            self.counts["switches"] = sourcing.search_and_switch(
                 t,
-                pairs,
-                delivered,
+                rows,
                 rng,
                 search_p=p_search,
                 switching_cost=self.switching_cost,
-                rows=rows,
+                io=w.io,
                 sigma=w.sigma,
                 phi=self.phi_eff,
                 tau=self.tau_eff,
@@ -765,15 +735,11 @@ class AgglomerationModel(mesa.Model):
                 self._remove_agents(fids)
                 self.counts["exits"] = len(gone)
         self._repair_links()
-        compacted = t.maybe_compact()
-        # 12: observation (reuses the repaired pairs unless compaction moved the rows)
-        self._pairs_now = self._repaired_pairs if compacted is None else None
-        try:
-            if self.t % self.op.series_every == 0:
-                self._obs = observe.series_row(self)
-                self.datacollector.collect(self)
-        finally:
-            self._pairs_now = None
+        t.maybe_compact()
+        # 12: observation
+        if self.t % self.op.series_every == 0:
+            self._obs = observe.series_row(self)
+            self.datacollector.collect(self)
 
     def run(self, steps: int) -> None:
         """Run ``steps`` steps (records the final step even if it is not a multiple of series_every)."""
