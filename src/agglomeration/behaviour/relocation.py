@@ -23,6 +23,18 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 @kernel
+def _rows_below(rows: np.ndarray, u: np.ndarray, p: float) -> np.ndarray:
+    """rows[u < p] in one pass (the firms that reconsider their location this step)."""
+    out = np.empty(len(rows), dtype=np.int64)
+    c = 0
+    for j in range(len(rows)):
+        if u[j] < p:
+            out[c] = rows[j]
+            c += 1
+    return out[:c].copy()
+
+
+@kernel
 def _move(
     cand: np.ndarray,
     growth: np.ndarray,
@@ -96,7 +108,7 @@ def relocate(
     """Move firms in ``table``; return the rows that moved."""
     if probability <= 0 or len(rows) == 0:
         return np.zeros(0, dtype=np.int64)
-    cand = rows[rng.random(len(rows)) < probability]
+    cand = _rows_below(np.asarray(rows), rng.random(len(rows)), float(probability))
     if len(cand) == 0:
         return cand
     R = rhat.shape[0]
