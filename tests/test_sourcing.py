@@ -350,6 +350,7 @@ def test_never_the_buyer_itself():
 
 # ------------------------------------------------------------------------- kernels vs numpy references
 def test_cells_kernel_equals_numpy_reference():
+    """Rows sorted by cell sector x R + region (stable), weights p^(1-sigma) cumulated per cell, guide."""
     rng = np.random.default_rng(12)
     R, S, n = 4, 3, 5000
     t = FirmTable(S)
@@ -358,29 +359,69 @@ def test_cells_kernel_equals_numpy_reference():
     t.kill(rng.choice(n, 700, replace=False))
     rows = t.alive_rows()
     sigma = np.array([2.5, 4.0, 6.0])
-    order, cumw, guide, offset = sourcing._cells(rows, t.sector, t.region, t.price, sigma, R, S)
-    key = t.region[rows] * S + t.sector[rows]
+    cells = sourcing._build_cells(rows, t.sector, t.region, t.price, sigma, R)
+    key = t.sector[rows] * R + t.region[rows]
     ref_order = rows[np.argsort(key, kind="stable")]
-    np.testing.assert_array_equal(order, ref_order)
+    np.testing.assert_array_equal(cells.order, ref_order)
+    np.testing.assert_array_equal(cells.price, t.price[ref_order])
+    offset = cells.offset
     np.testing.assert_array_equal(offset, np.r_[0, np.cumsum(np.bincount(key, minlength=R * S))])
     w = t.price[ref_order] ** (1 - sigma[t.sector[ref_order]])
     for c in range(R * S):
         lo, hi = offset[c], offset[c + 1]
         ref = np.cumsum(w[lo:hi])
-        np.testing.assert_allclose(cumw[lo:hi], ref, rtol=1e-12)
-        # guide entry b = first position with cumw > b / n_c of the total
-        thr = cumw[hi - 1] * (np.arange(hi - lo) / (hi - lo))
-        want = lo + np.minimum(np.searchsorted(cumw[lo:hi], thr, side="right"), hi - lo - 1)
-        np.testing.assert_array_equal(guide[lo:hi], want)
+        np.testing.assert_allclose(cells.cumw[lo:hi], ref, rtol=1e-12)
+        # guide entry b of the cell's nb buckets = first position with cumw > b / nb of the total
+        nb = -(-(hi - lo) // sourcing._GUIDE_WIDTH)
+        thr = cells.cumw[hi - 1] * (np.arange(nb) / nb)
+        want = lo + np.minimum(np.searchsorted(cells.cumw[lo:hi], thr, side="right"), hi - lo - 1)
+        np.testing.assert_array_equal(cells.guide[lo : lo + nb], want)
+
+
+@pytest.mark.parametrize("width", [1, 3, 8, 64])
+def test_draw_kernel_is_the_exact_inverse_cdf(width, monkeypatch):
+    """For given uniforms, the draw is the first market / firm whose cumulated weight exceeds u x total
+    (numpy searchsorted over the flat CES weights), whatever the guide-table width."""
+    monkeypatch.setattr(sourcing, "_GUIDE_WIDTH", width)
+    t, kw = toy(40, R=3, G=2, S=2, seed=16)
+    t.price[::5] *= 30.0  # uneven weights inside cells
+    rows = t.alive_rows()
+    R, M = 3, 5
+    cells = sourcing._build_cells(rows, t.sector, t.region, t.price, kw["sigma"], R)
+    cum = sourcing._market_cum(
+        cells.cumw, cells.offset, kw["phi"], kw["tau"], kw["import_price"], kw["sigma"], 1.0, R
+    )
+    rng = np.random.default_rng(17)
+    Q = 5000
+    rb, k = rng.integers(0, R, Q), rng.integers(0, 2, Q)
+    u = rng.random((2, Q))
+    u[:, :4] = [[0.0, 1 - 2**-53, 0.5, 0.999999], [0.0, 1 - 2**-53, 0.0, 1 - 2**-53]]
+    excl = np.full(Q, -1)
+    code, g = sourcing._draw(
+        rb, k, excl, u, cum, cells.order, cells.price, cells.cumw, cells.guide, width,
+        cells.offset, kw["tau"], kw["import_price"], int(NONE),
+    )  # fmt: skip
+    for q in range(Q):
+        c = cum[rb[q], k[q]]
+        m = min(int(np.searchsorted(c, u[0, q] * c[-1], side="right")), M - 1)
+        if m >= R:
+            assert code[q] == -1 - (m - R)
+            assert g[q] == kw["import_price"][m - R, k[q]] * kw["tau"][k[q], m, rb[q]]
+            continue
+        lo, hi = cells.offset[k[q] * R + m], cells.offset[k[q] * R + m + 1]
+        cw = cells.cumw[lo:hi]
+        a = lo + min(int(np.searchsorted(cw, u[1, q] * cw[-1], side="right")), hi - lo - 1)
+        assert code[q] == cells.order[a]
+        assert g[q] == t.price[code[q]] * kw["tau"][k[q], m, rb[q]]
 
 
 def test_market_weights_kernel_equals_numpy_reference():
     t, kw = toy(15, R=3, G=2, S=3, seed=13, io=np.full((3, 3), 0.1))
     R = 3
     rows = t.alive_rows()
-    _, cumw, _, offset = sourcing._cells(rows, t.sector, t.region, t.price, kw["sigma"], R, 3)
+    cells = sourcing._build_cells(rows, t.sector, t.region, t.price, kw["sigma"], R)
     cum = sourcing._market_cum(
-        cumw, offset, kw["phi"], kw["tau"], kw["import_price"], kw["sigma"], 0.7, R
+        cells.cumw, cells.offset, kw["phi"], kw["tau"], kw["import_price"], kw["sigma"], 0.7, R
     )
     s, sig = t.sector[rows], kw["sigma"]
     A = np.bincount(t.region[rows] * 3 + s, weights=t.price[rows] ** (1 - sig[s]), minlength=9)

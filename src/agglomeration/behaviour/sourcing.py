@@ -8,8 +8,8 @@ firms) always draw.  The candidate is sampled with probability proportional to i
 (p_j tau_k[r_j, r_b])^(1 - sigma_k), in two inverse-CDF stages:
 
 1. the source market m (a region, or a gateway = imports) with weight A[k, m] phi_k[m, r_b]
-   (A = sum of p^(1-sigma) of the live (m, k) firms; a gateway weighs ``import_weight`` x
-   (p_imp tau_k[g, r_b])^(1-sigma_k));
+   (A[k, m] = sum of p^(1-sigma_k) over the live sector-k firms of region m; gateway g weighs
+   ``import_weight`` x (p_imp[g, k] tau_k[R + g, r_b])^(1-sigma_k));
 2. a firm within (m, k) with weight p_j^(1 - sigma_k).
 
 A buyer never sources from itself (drawing itself counts as no candidate).  A searching pair switches if
@@ -19,17 +19,19 @@ After entry and exit, :func:`repair_links` gives every pair without a supplier a
 (no domestic firm reachable and ``import_weight`` 0, or the buyer drew itself) and the world has gateways,
 the pair imports through the gateway with the lowest delivered import price.
 
-Cost per step: O(N) for the firms sorted by (region, sector) cell (counting sort) plus one scan of the
-supplier links; O(Q log N) for Q candidate draws.  Which pairs search is drawn as geometric gaps between
-searching pair positions (pairs enumerated buyer-major over the live rows, inputs in io order), so the
-random stream holds O(Q) numbers, not one per pair.  The loops are compiled kernels
-(:func:`agglomeration._jit.kernel`); every random number comes from the model's generator.
+Cost per call: O(N) to sort the live firms by (sector, region) cell (counting sort) with their CES
+weights cumulated per cell, one scan of the supplier links, and O(1) expected per candidate draw (a
+guide table per cell starts the inverse-CDF search next to its answer): O(N + Q) for Q draws.  Which
+pairs search is drawn as geometric gaps between searching-pair positions (pairs enumerated buyer-major
+over the live rows, inputs in io order), so the random stream holds O(Q) numbers, not one per pair; each
+draw uses two uniforms (market, firm).  The loops are compiled kernels (:func:`agglomeration._jit.kernel`);
+every random number comes from the model's generator, so the same seed gives the same links.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -38,59 +40,68 @@ from agglomeration.errors import InputError
 from agglomeration.firms import NONE
 
 if TYPE_CHECKING:  # pragma: no cover
-    from agglomeration.behaviour.market import Pairs
     from agglomeration.firms import FirmTable
 
 _NONE = int(NONE)
+#: firms per guide-table bucket of a cell (the draw steps ~width / 2 positions from its bucket start)
+_GUIDE_WIDTH = 8
 
 
 # --------------------------------------------------------------------------------------------- kernels
 @kernel
-def _cells(rows, sector, region, price, sigma, n_regions, n_sectors):
-    """Live rows sorted by (region, sector) cell, their CES weights cumulated within each cell, a guide.
+def _sort_cells(rows, sector, region, price, n_regions, n_sectors):
+    """Counting sort of the live rows by (sector, region) cell c = sector x R + region.
 
-    Returns (order, cumw, guide, offset): ``order[offset[c]:offset[c + 1]]`` are the rows of cell
-    c = region x S + sector, ascending (stable counting sort); ``cumw`` the running sum of
-    p^(1 - sigma_s) within the cell (so ``cumw[offset[c + 1] - 1]`` is the cell's A); ``guide`` the
-    indexed-search table of each cell (n_c entries for n_c firms): guide[offset[c] + b] = first position
-    whose cumulated weight exceeds b / n_c of the cell total, so a draw starts next to its answer.
+    Returns (order, cprice, offset): ``order[offset[c]:offset[c + 1]]`` are the rows of cell c,
+    ascending (stable); ``cprice`` their mill prices in the same order.  The cells of one sector are
+    contiguous, so its CES weights p^(1 - sigma_s) are one power with a scalar exponent.
     """
-    S = n_sectors
-    C = n_regions * S
+    R = n_regions
+    C = n_sectors * R
     n = rows.shape[0]
     offset = np.zeros(C + 1, np.int64)
     for q in range(n):
         i = rows[q]
-        offset[region[i] * S + sector[i] + 1] += 1
+        offset[sector[i] * R + region[i] + 1] += 1
     for c in range(C):
         offset[c + 1] += offset[c]
     fill = offset[:-1].copy()
     order = np.empty(n, np.int64)
-    w = np.empty(n, np.float64)
+    cprice = np.empty(n, np.float64)
     for q in range(n):
         i = rows[q]
-        s = sector[i]
-        c = region[i] * S + s
+        c = sector[i] * R + region[i]
         pos = fill[c]
         fill[c] = pos + 1
         order[pos] = i
-        w[pos] = price[i] ** (1.0 - sigma[s])
-    guide = np.empty(n, np.int64)
-    for c in range(C):
+        cprice[pos] = price[i]
+    return order, cprice, offset
+
+
+@kernel
+def _cum_guide(w, offset, width):
+    """Cumulate the weights ``w`` within each cell (in place) and build each cell's guide table.
+
+    The guide is the indexed-search table of a cell of n_c firms: guide[offset[c] + b] = first position
+    whose cumulated weight exceeds b / n_c of the cell total, so a draw u starts at entry floor(u n_c),
+    next to its answer (O(1) expected steps).
+    """
+    guide = np.empty(w.shape[0], np.int64)
+    for c in range(offset.shape[0] - 1):
         lo = offset[c]
         hi = offset[c + 1]
         acc = 0.0
         for pos in range(lo, hi):
             acc += w[pos]
             w[pos] = acc
-        nc = hi - lo
+        nb = (hi - lo + width - 1) // width
         j = lo
-        for b in range(nc):
-            thr = acc * (b / nc)
+        for b in range(nb):
+            thr = acc * (b / nb)
             while j < hi - 1 and w[j] <= thr:
                 j += 1
             guide[lo + b] = j
-    return order, w, guide, offset
+    return guide
 
 
 @kernel
@@ -109,7 +120,7 @@ def _market_cum(cumw, offset, phi, tau, import_price, sigma, import_weight, n_re
         for k in range(S):
             acc = 0.0
             for m in range(R):
-                c = m * S + k
+                c = k * R + m
                 if offset[c + 1] > offset[c]:
                     acc += cumw[offset[c + 1] - 1] * phi[k, m, rb]
                 cum[rb, k, m] = acc
@@ -196,22 +207,28 @@ def _collect(rows, sector, supplier, in_ptr, in_k, positions, cap, none_code):
 
 
 @kernel
-def _draw(rb, kk, exclude, u, cum, order, cumw, guide, offset, none_code):
-    """One CES candidate per request (buyer region ``rb``, input ``kk``): supplier code, or ``none_code``.
+def _draw(
+    rb, kk, exclude, u, cum, order, cprice, cumw, guide, width, offset, tau, import_price, none_code
+):
+    """One CES candidate per request (buyer region ``rb``, input ``kk``) and its delivered price.
 
     ``u`` (2, Q) uniforms in [0, 1): row 0 picks the market, row 1 the firm (inverse CDF: the first
     category whose cumulated weight exceeds u x total).  ``exclude``: the buyer's own row (drawing it
     gives no candidate), -1 for none.  Markets: count of cumulated weights <= u x total (M compares,
     no branches); firms: start at the cell's guide entry and step to the answer (O(1) expected).
+    Returns (code, delivered price): a row, ``-1 - g`` for gateway g, or ``none_code`` (price inf).
     """
     Q = kk.shape[0]
-    R, S, M = cum.shape
+    R = cum.shape[0]
+    M = cum.shape[2]
     out = np.empty(Q, np.int64)
+    g_c = np.empty(Q, np.float64)
     for t in range(Q):
         r = rb[t]
         k = kk[t]
         tot = cum[r, k, M - 1]
         out[t] = none_code
+        g_c[t] = np.inf
         if not tot > 0.0:
             continue
         x = u[0, t] * tot
@@ -224,14 +241,16 @@ def _draw(rb, kk, exclude, u, cum, order, cumw, guide, offset, none_code):
                 m -= 1
         if m >= R:
             out[t] = -1 - (m - R)
+            g_c[t] = import_price[m - R, k] * tau[k, m, r]
             continue
-        c = m * S + k
+        c = k * R + m
         lo = offset[c]
         hi = offset[c + 1]
         if hi <= lo:
             continue
         y = u[1, t] * cumw[hi - 1]
-        a = guide[lo + min(int(u[1, t] * (hi - lo)), hi - lo - 1)]
+        nb = (hi - lo + width - 1) // width
+        a = guide[lo + min(int(u[1, t] * nb), nb - 1)]
         while a > lo and cumw[a - 1] > y:
             a -= 1
         while a < hi - 1 and cumw[a] <= y:
@@ -239,7 +258,8 @@ def _draw(rb, kk, exclude, u, cum, order, cumw, guide, offset, none_code):
         j = order[a]
         if j != exclude[t]:
             out[t] = j
-    return out
+            g_c[t] = cprice[a] * tau[k, m, r]
+    return out, g_c
 
 
 @kernel
@@ -253,29 +273,28 @@ def _delivered(code, k, rb, price, region, tau, import_price, n_regions):
 
 @kernel
 def _switch(
-    buyer, kk, forced, cand, supplier, price, region, tau, import_price, switching_cost, none_code
+    buyer, kk, forced, cand, g_c, supplier, price, region, tau, import_price, switching_cost
 ):
     """Apply the switching rule to the searching pairs; write ``supplier``; return the links switched.
 
-    A pair without supplier (forced) takes any candidate; a searching pair takes it if its delivered
-    price < current delivered price x (1 - switching_cost[r_b]).  Forced fills are not counted.
+    ``cand``/``g_c``: candidate code and delivered price (inf: no candidate).  A pair without supplier
+    (forced) takes any candidate; a searching pair takes it if g_c < its current delivered price x
+    (1 - switching_cost[r_b]).  Forced fills are not counted.
     """
     R = switching_cost.shape[0]
     n_sw = 0
     for t in range(kk.shape[0]):
-        c = cand[t]
-        if c == none_code:
+        if g_c[t] == np.inf:
             continue
         i = buyer[t]
         k = kk[t]
         if forced[t]:
-            supplier[i, k] = c
+            supplier[i, k] = cand[t]
             continue
         r = region[i]
-        g_c = _delivered(c, k, r, price, region, tau, import_price, R)
         g_now = _delivered(supplier[i, k], k, r, price, region, tau, import_price, R)
-        if g_c < g_now * (1.0 - switching_cost[r]):
-            supplier[i, k] = c
+        if g_c[t] < g_now * (1.0 - switching_cost[r]):
+            supplier[i, k] = cand[t]
             n_sw += 1
     return n_sw
 
@@ -341,6 +360,73 @@ def _bernoulli_positions(rng: np.random.Generator, n: int, p: float) -> np.ndarr
         if done:
             break
     return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+
+
+class _Cells(NamedTuple):
+    """The live firms by (sector, region) cell, for the stage-2 draws (see :func:`_sort_cells`)."""
+
+    order: np.ndarray  # rows, cell-major
+    price: np.ndarray  # their mill prices
+    cumw: np.ndarray  # p^(1 - sigma) cumulated within each cell
+    guide: np.ndarray  # indexed-search table of each cell
+    offset: np.ndarray  # (S R + 1,) cell c = sector x R + region is order[offset[c]:offset[c + 1]]
+
+
+def _build_cells(
+    rows: np.ndarray,
+    sector: np.ndarray,
+    region: np.ndarray,
+    price: np.ndarray,
+    sigma: np.ndarray,
+    n_regions: int,
+) -> _Cells:
+    """Sort the live rows by cell and cumulate their CES weights p^(1 - sigma_s) (O(N))."""
+    S = len(sigma)
+    order, cprice, offset = _sort_cells(rows, sector, region, price, n_regions, S)
+    w = np.empty_like(cprice)
+    for s in range(S):  # one power per sector (its cells are contiguous), scalar exponent
+        lo, hi = offset[s * n_regions], offset[(s + 1) * n_regions]
+        np.power(cprice[lo:hi], 1.0 - sigma[s], out=w[lo:hi])
+    guide = _cum_guide(w, offset, _GUIDE_WIDTH)
+    return _Cells(order, cprice, w, guide, offset)
+
+
+def _candidates(
+    cells: _Cells,
+    rb: np.ndarray,
+    k: np.ndarray,
+    exclude: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    sigma: np.ndarray,
+    phi: np.ndarray,
+    tau: np.ndarray,
+    import_price: np.ndarray,
+    import_weight: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """CES candidates (codes) and their delivered prices for requests (buyer region, input k).
+
+    Draws 2 x len(k) uniforms from ``rng`` (market, then firm within the market's cell).
+    """
+    R = tau.shape[1] - import_price.shape[0]
+    cum = _market_cum(cells.cumw, cells.offset, phi, tau, import_price, sigma, import_weight, R)
+    u = rng.random((2, len(k)))
+    return _draw(
+        rb,
+        k,
+        exclude,
+        u,
+        cum,
+        cells.order,
+        cells.price,
+        cells.cumw,
+        cells.guide,
+        _GUIDE_WIDTH,
+        cells.offset,
+        tau,
+        import_price,
+        _NONE,
+    )
 
 
 def _check(
@@ -419,16 +505,20 @@ def sample_candidates(
     if len(k) == 0:
         return np.full(0, NONE, dtype=np.int64)
     sigma = _f64(sigma)
-    order, cumw, guide, offset = _cells(
-        np.asarray(rows, dtype=np.int64), sector, region, _f64(price), sigma, R, len(sigma)
+    cells = _build_cells(np.asarray(rows, dtype=np.int64), sector, region, _f64(price), sigma, R)
+    cand, _ = _candidates(
+        cells,
+        np.asarray(buyer_region, dtype=np.int64),
+        k,
+        np.full(len(k), -1, dtype=np.int64),
+        rng,
+        sigma=sigma,
+        phi=_f64(phi),
+        tau=_f64(tau),
+        import_price=_f64(import_price),
+        import_weight=float(import_weight),
     )
-    cum = _market_cum(
-        cumw, offset, _f64(phi), _f64(tau), _f64(import_price), sigma, float(import_weight), R
-    )
-    u = rng.random((2, len(k)))
-    exclude = np.full(len(k), -1, dtype=np.int64)
-    rb = np.asarray(buyer_region, dtype=np.int64)
-    return _draw(rb, k, exclude, u, cum, order, cumw, guide, offset, _NONE)
+    return cand
 
 
 def search_and_switch(
@@ -452,7 +542,7 @@ def search_and_switch(
     delivered by more than ``switching_cost[r_b]`` (relative, (R,)); pairs without supplier take the
     candidate (not counted).  ``io`` (S, S) cost shares io[k, s]; ``sigma`` (S,); ``phi``, ``tau``
     (S, M, M) with M = R + G markets; ``import_price`` (G, S) [model price units]; ``import_weight``
-    [firms per gateway].  Cost O(N + Q log N) for Q searching pairs.
+    [firms per gateway].  Cost O(N + Q) for Q searching pairs.
     """
     if not 0.0 <= search_p <= 1.0:
         raise InputError(f"search_p must be in [0, 1], got {search_p}", field="search_p")
@@ -471,9 +561,9 @@ def search_and_switch(
         return 0
     S = table.n_sectors
     sigma = _f64(sigma)
-    order, cumw, guide, offset = _cells(rows, table.sector, table.region, table.price, sigma, R, S)
+    cells = _build_cells(rows, table.sector, table.region, table.price, sigma, R)
     in_ptr, in_k = _input_lists(io)
-    n_pairs = int(np.diff(offset).reshape(R, S).sum(axis=0) @ np.diff(in_ptr))
+    n_pairs = int(np.diff(cells.offset).reshape(S, R).sum(axis=1) @ np.diff(in_ptr))
     positions = _bernoulli_positions(rng, n_pairs, float(search_p))
     # capacity: the searching positions plus every pair (a bound on the NONE pairs; only the pairs
     # found are written, so the untouched part of the buffer costs no memory traffic)
@@ -484,22 +574,31 @@ def search_and_switch(
         return 0
     tau = _f64(tau)
     import_price = _f64(import_price)
-    cum = _market_cum(cumw, offset, _f64(phi), tau, import_price, sigma, float(import_weight), R)
-    rb = table.region[buyer].astype(np.int64)
-    cand = _draw(rb, kk, buyer, rng.random((2, len(kk))), cum, order, cumw, guide, offset, _NONE)
+    cand, g_c = _candidates(
+        cells,
+        table.region[buyer].astype(np.int64),
+        kk,
+        buyer,
+        rng,
+        sigma=sigma,
+        phi=_f64(phi),
+        tau=tau,
+        import_price=import_price,
+        import_weight=float(import_weight),
+    )
     return int(
         _switch(
             buyer,
             kk,
             forced,
             cand,
+            g_c,
             table.supplier,
             table.price,
             table.region,
             tau,
             import_price,
             _f64(switching_cost),
-            _NONE,
         )
     )
 
@@ -521,7 +620,7 @@ def repair_links(
     Same candidate draw as :func:`search_and_switch`; a pair with no candidate (no reachable domestic firm
     and ``import_weight`` 0, or it drew its own buyer) imports through the gateway with the lowest
     delivered import price p_imp[g, k] tau_k[R + g, r_b] when the world has gateways (else stays NONE).
-    One scan of the links when nothing is missing; O(N + Q log N) for Q missing pairs otherwise.
+    One scan of the links (no random numbers) when nothing is missing; O(N + Q) for Q missing pairs.
     """
     R = _check(
         table,
@@ -545,79 +644,18 @@ def repair_links(
     sigma = _f64(sigma)
     tau = _f64(tau)
     import_price = _f64(import_price)
-    order, cumw, guide, offset = _cells(
-        rows, table.sector, table.region, table.price, sigma, R, table.n_sectors
-    )
-    cum = _market_cum(cumw, offset, _f64(phi), tau, import_price, sigma, float(import_weight), R)
+    cells = _build_cells(rows, table.sector, table.region, table.price, sigma, R)
     region = table.region
-    rb = region[buyer].astype(np.int64)
-    cand = _draw(rb, kk, buyer, rng.random((2, len(kk))), cum, order, cumw, guide, offset, _NONE)
-    return int(_fill(buyer, kk, cand, table.supplier, region, tau, import_price, R, _NONE))
-
-
-def update_suppliers(
-    table: FirmTable,
-    pairs: Pairs,
-    delivered_now: np.ndarray,
-    rng: np.random.Generator,
-    *,
-    search_p: float,
-    switching_cost: np.ndarray,
-    rows: np.ndarray,
-    sigma: np.ndarray,
-    phi: np.ndarray,
-    tau: np.ndarray,
-    import_price: np.ndarray,
-    import_weight: float,
-    forced_only: bool = False,
-) -> int:
-    """Transitional (pair-array API of the previous model.py): use :func:`search_and_switch`.
-
-    Search and switch suppliers in ``table.supplier`` and ``pairs.sup``; return the number of links
-    changed.  ``delivered_now``: current delivered prices of ``pairs``; ``forced_only``: only pairs without
-    a supplier draw.  To be removed once model.py calls search_and_switch / repair_links.
-    """
-    region = table.region
-    sup = pairs.sup
-    forced = sup == NONE
-    if forced_only or search_p <= 0:
-        search = forced
-    else:
-        search = forced | (rng.random(len(sup)) < search_p)
-    idx = np.flatnonzero(search)
-    if len(idx) == 0:
-        return 0
-    buyer = pairs.buyer[idx]
-    kk = pairs.k[idx]
-    rb = region[buyer]
-    cand = sample_candidates(
-        rb,
+    cand, _ = _candidates(
+        cells,
+        region[buyer].astype(np.int64),
         kk,
+        buyer,
         rng,
-        rows=rows,
-        sector=table.sector,
-        region=region,
-        price=table.price,
         sigma=sigma,
-        phi=phi,
+        phi=_f64(phi),
         tau=tau,
         import_price=import_price,
-        import_weight=import_weight,
+        import_weight=float(import_weight),
     )
-    cand = np.where(cand == buyer, NONE, cand)
-    has = cand != NONE
-    R = len(switching_cost)
-    g_c = np.full(len(idx), np.inf)
-    d = has & (cand >= 0)
-    cd = cand[d]
-    g_c[d] = table.price[cd] * tau[kk[d], region[cd], rb[d]]
-    im = has & (cand < 0)
-    gw = -1 - cand[im]
-    g_c[im] = import_price[gw, kk[im]] * tau[kk[im], R + gw, rb[im]]
-    g_now = delivered_now[idx]
-    take = has & (forced[idx] | (g_c < g_now * (1.0 - switching_cost[rb])))
-    if not np.any(take):
-        return 0
-    table.supplier[buyer[take], kk[take]] = cand[take].astype(np.int32)
-    pairs.sup[idx[take]] = cand[take].astype(np.int32)
-    return int(np.count_nonzero(take & ~forced[idx]))
+    return int(_fill(buyer, kk, cand, table.supplier, region, tau, import_price, R, _NONE))
