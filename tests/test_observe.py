@@ -219,6 +219,9 @@ def test_link_totals_equal_bincount_over_input_pairs_exactly(which, request):
     agg = observe.link_totals(m)
     assert agg.shape == (w.n_regions, w.n_markets)
     np.testing.assert_array_equal(agg, ref.reshape(w.n_regions, w.n_markets))
+    t = m.firms  # the int32 region column (worlds of more than 255 regions) gives the same sums
+    args = (t.sector, t.revenue, t.supplier, w.io, w.sigma, m.admin, w.n_regions, w.n_markets)
+    np.testing.assert_array_equal(observe._link_sums(t.alive, t.region, *args), agg)
     if which == "baseline_model":
         assert (agg[:, w.n_regions :] > 0).any()  # imports are in the gateway columns
 
