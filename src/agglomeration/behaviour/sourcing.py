@@ -263,15 +263,6 @@ def _draw(
 
 
 @kernel
-def _delivered(code, k, rb, price, region, tau, import_price, n_regions):
-    """Delivered price of supplier ``code`` (a row >= 0, or gateway -1 - g) of input k in buyer region rb."""
-    if code >= 0:
-        return price[code] * tau[k, region[code], rb]
-    g = -1 - code
-    return import_price[g, k] * tau[k, n_regions + g, rb]
-
-
-@kernel
 def _switch(
     buyer, kk, forced, cand, g_c, supplier, price, region, tau, import_price, switching_cost
 ):
@@ -292,7 +283,11 @@ def _switch(
             supplier[i, k] = cand[t]
             continue
         r = region[i]
-        g_now = _delivered(supplier[i, k], k, r, price, region, tau, import_price, R)
+        j = supplier[i, k]  # current delivered price: domestic row j or gateway -1 - j
+        if j >= 0:
+            g_now = price[j] * tau[k, region[j], r]
+        else:
+            g_now = import_price[-1 - j, k] * tau[k, R - 1 - j, r]
         if g_c[t] < g_now * (1.0 - switching_cost[r]):
             supplier[i, k] = cand[t]
             n_sw += 1
