@@ -66,7 +66,7 @@ def _sort_cells(rows, sector, region, price, n_regions, n_sectors):
     for c in range(C):
         offset[c + 1] += offset[c]
     fill = offset[:-1].copy()
-    order = np.empty(n, np.int64)
+    order = np.empty(n, np.int32)
     cprice = np.empty(n, np.float64)
     for q in range(n):
         i = rows[q]
@@ -86,7 +86,7 @@ def _cum_guide(w, offset, width):
     whose cumulated weight exceeds b / n_c of the cell total, so a draw u starts at entry floor(u n_c),
     next to its answer (O(1) expected steps).
     """
-    guide = np.empty(w.shape[0], np.int64)
+    guide = np.empty(w.shape[0], np.int32)
     for c in range(offset.shape[0] - 1):
         lo = offset[c]
         hi = offset[c + 1]
