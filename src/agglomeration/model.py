@@ -243,10 +243,15 @@ class AgglomerationModel(mesa.Model):
         mkt, _ = self._prices_and_markets(
             max_passes=60, calibrate=self.bp.calibrate_fixed_costs, rtol=1e-8
         )
-        acc = self._accounts(mkt, dry=True)
+        # the initial accounts are written into the table (employment, land use, input cost and profit
+        # of step 0, which the first observation reports); initial firms have no age, losses or
+        # accumulated profit yet, so those are reset and equity is set to the initial buffer
+        acc = self._accounts(mkt)
         self.employment0 = acc.employment.copy()
         self.land_use0 = acc.land_use.copy()
         s = self.firms.sector[rows]
+        self.firms.age[rows] = 0
+        self.firms.losses[rows] = 0
         self.firms.equity[rows] = self.fp.initial_equity * self.fixed_cost[s]
         self._last_market = mkt
         self._obs = observe.series_row(self)
