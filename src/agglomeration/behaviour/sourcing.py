@@ -215,8 +215,9 @@ def _draw(
     ``u`` (2, Q) uniforms in [0, 1): row 0 picks the market, row 1 the firm (inverse CDF: the first
     category whose cumulated weight exceeds u x total).  ``exclude``: the buyer's own row (drawing it
     gives no candidate), -1 for none.  Markets: count of cumulated weights <= u x total (M compares,
-    no branches); firms: start at the cell's guide entry and step to the answer (O(1) expected).
-    Returns (code, delivered price): a row, ``-1 - g`` for gateway g, or ``none_code`` (price inf).
+    no branches); firms: the cell's guide table bounds the answer to a few positions, searched without
+    branches (O(1) expected).  Returns (code, delivered price): a row, ``-1 - g`` for gateway g, or
+    ``none_code`` (price inf).
     """
     Q = kk.shape[0]
     R = cum.shape[0]
@@ -248,9 +249,22 @@ def _draw(
         hi = offset[c + 1]
         if hi <= lo:
             continue
-        y = u[1, t] * cumw[hi - 1]
+        u1 = u[1, t]
+        y = u1 * cumw[hi - 1]
         nb = (hi - lo + width - 1) // width
-        a = guide[lo + min(int(u[1, t] * nb), nb - 1)]
+        b = min(int(u1 * nb), nb - 1)
+        a = guide[lo + b]  # the answer lies in [guide[b], guide[b + 1]]
+        e = guide[lo + b + 1] if b + 1 < nb else hi - 1
+        if (
+            e - a < 16
+        ):  # branch-free search of a 16-wide window (probes past the cell clamp to its end)
+            last = hi - 1
+            a = a + 8 if cumw[min(a + 7, last)] <= y else a
+            a = a + 4 if cumw[min(a + 3, last)] <= y else a
+            a = a + 2 if cumw[min(a + 1, last)] <= y else a
+            a = a + 1 if cumw[min(a, last)] <= y else a
+            a = min(a, last)
+        # exact whatever the window or rounding: step to the first position with cumw > y
         while a > lo and cumw[a - 1] > y:
             a -= 1
         while a < hi - 1 and cumw[a] <= y:
