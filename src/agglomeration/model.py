@@ -442,7 +442,10 @@ class AgglomerationModel(mesa.Model):
         return sweeps
 
     def _clear(
-        self, links: market.RevenueLinks, indices: market.PriceIndices
+        self,
+        links: market.RevenueLinks,
+        indices: market.PriceIndices,
+        previous: market.MarketResult | None = None,
     ) -> market.MarketResult:
         """Clear markets at the current prices and final expenditure ``self.E``; store sales in the table."""
         w = self.world
@@ -461,6 +464,7 @@ class AgglomerationModel(mesa.Model):
             revenue0=t.revenue,
             final0=t.final_sales,
             indices=indices,
+            previous=previous,
         )
         t.revenue[:] = mkt.revenue
         t.final_sales[:] = mkt.final_sales
@@ -494,8 +498,9 @@ class AgglomerationModel(mesa.Model):
         # prices are fixed from here on: CES weights and price indices once for the income loop
         indices = market.price_indices(links, t.price, sigma=w.sigma, phi=self.phi_eff, X=self.X)
         n_iter = self.bp.income_iterations if max_passes is None else max_passes
+        mkt = None
         for it in range(n_iter):
-            mkt = self._clear(links, indices)
+            mkt = self._clear(links, indices, previous=mkt)
             if calibrate:
                 self._calibrate_fixed_costs()
             if it == n_iter - 1:

@@ -3,16 +3,18 @@
 Each kernel walks the live rows of the firm table and, for each row, the inputs of its sector
 (``in_ptr``/``in_k``/``in_a``: a CSR list over sectors of the input sectors k with a positive cost share
 a[k, s]) and the supplier of each input (``supplier[i, k]``: >= 0 a domestic firm's row, ``-1 - g`` an
-import through gateway g, ``NONE`` bought outside the model at the reference price 1).  No pair-sized array
-is built except the two link lists the fixed points iterate over.
+import through gateway g, ``NONE`` bought outside the model at the reference price 1).  The only
+link-sized arrays are one CSR list of every buyer's domestic suppliers (by position in the sweep order),
+shared by the price and revenue fixed points.
 
 The fixed points are solved by Gauss-Seidel sweeps (each row uses the values already updated in the same
 sweep): the same fixed point as Jacobi iteration, reached in fewer sweeps.  The sweep order follows the
 input-output chain (:func:`sweep_order`): prices upstream sectors first, revenues downstream first, so
-most of a sweep already sees this sweep's values.  Sweeps are sequential and in a fixed order, so results
-are deterministic.
+most of a sweep already sees this sweep's values.  Prices gather from the suppliers; revenues are pushed
+from the buyers to their suppliers (:func:`solve_revenue`), so the links never need to be regrouped by
+supplier.  Sweeps are sequential and in a fixed order, so results are deterministic.
 
-Index arrays walked per link (``col``, ``buyer``, ``ptr``, the sweep order) are unsigned: numba then
+Index arrays walked per link (``col``, ``indptr``, the sweep order) are unsigned: numba then
 skips the negative-index wraparound test on every access (~1.5x faster sweeps).
 """
 
@@ -121,110 +123,79 @@ def solve_log_prices(indptr, col, val, const, x, tol, max_sweeps):
 
 
 @kernel
-def supplier_major_links(
-    order, pos, sector, region, supplier, in_ptr, in_k, in_a, factor_rs, n_sectors
-):
-    """Domestic links grouped by supplier position: (ptr (positions + 1, uint64), buyer (uint32 buyer
-    positions), coef), buyers in sweep order within a supplier.  Position q is live row ``order[q]``;
-    ``pos`` maps rows to positions.
-
-    coef = a_ks x factor[r_b, s_b] with factor = (sigma_s - 1)/sigma_s / (1 + admin_r): the share of the
-    buyer's revenue paid to that supplier (``factor_rs`` flat, index r S + s).
-    """
+def link_lists(order, pos, sector, supplier, in_ptr, in_k, in_a):
+    """The domestic supplier links of every live row as CSR by buyer position: (indptr (uint64), col
+    (uint32 supplier positions), val (cost shares a_ks)), the link part of :func:`price_system`."""
     nl = order.shape[0]
-    ptr = np.zeros(nl + 1, np.uint64)
+    count = 0
+    for q in range(nl):
+        i = order[q]
+        s = sector[i]
+        for e in range(in_ptr[s], in_ptr[s + 1]):
+            if supplier[i, in_k[e]] >= 0:
+                count += 1
+    indptr = np.empty(nl + 1, np.uint64)
+    col = np.empty(count, np.uint32)
+    val = np.empty(count, np.float64)
+    p = 0
+    indptr[0] = 0
     for q in range(nl):
         i = order[q]
         s = sector[i]
         for e in range(in_ptr[s], in_ptr[s + 1]):
             j = supplier[i, in_k[e]]
             if j >= 0:
-                ptr[pos[j] + 1] += 1
-    for q in range(nl):
-        ptr[q + 1] += ptr[q]
-    fill = ptr[:-1].copy()
-    buyer = np.empty(ptr[nl], np.uint32)
-    coef = np.empty(ptr[nl], np.float64)
-    for q in range(nl):
-        i = order[q]
-        s = sector[i]
-        f = factor_rs[region[i] * n_sectors + s]
-        for e in range(in_ptr[s], in_ptr[s + 1]):
-            j = supplier[i, in_k[e]]
-            if j >= 0:
-                c = pos[j]
-                p = fill[c]
-                buyer[p] = q
-                coef[p] = in_a[e] * f
-                fill[c] = p + 1
-    return ptr, buyer, coef
+                col[p] = pos[j]
+                val[p] = in_a[e]
+                p += 1
+        indptr[q + 1] = p
+    return indptr, col, val
 
 
 @kernel
-def transpose_links(indptr, col, val, order, sector, region, factor_rs, n_sectors):
-    """The buyer-major price links (CSR by buyer position, columns = supplier positions, values a_ks)
-    regrouped by supplier: (ptr (uint64), buyer (uint32 buyer positions, ascending), coef = a_ks x
-    factor[r_b, s_b]), the same as :func:`supplier_major_links` without rescanning the supplier table."""
-    nl = order.shape[0]
-    nnz = col.shape[0]
-    ptr = np.zeros(nl + 1, np.uint64)
-    for e in range(nnz):
-        ptr[col[e] + 1] += 1
-    for q in range(nl):
-        ptr[q + 1] += ptr[q]
-    fill = ptr[:-1].copy()
-    buyer = np.empty(nnz, np.uint32)
-    coef = np.empty(nnz, np.float64)
-    for q in range(nl):
-        i = order[q]
-        f = factor_rs[region[i] * n_sectors + sector[i]]
-        for e in range(indptr[q], indptr[q + 1]):
-            c = col[e]
-            p = fill[c]
-            buyer[p] = q
-            coef[p] = val[e] * f
-            fill[c] = p + 1
-    return ptr, buyer, coef
+def push_purchases(indptr, col, val, fac, rev, out):
+    """out[j] += sum over buyers b of j of a_kb fac_b rev_b: every buyer (by position) pushes its
+    purchases to its suppliers' positions (``out`` preset to final sales gives total sales)."""
+    for q in range(indptr.shape[0] - 1):
+        w = fac[q] * rev[q]
+        if w != 0.0:
+            for e in range(indptr[q], indptr[q + 1]):
+                out[col[e]] += val[e] * w
 
 
 @kernel
-def solve_revenue(ptr, buyer, coef, final, rev, tol, max_sweeps):
-    """Gauss-Seidel sweeps of R_q = F_q + sum_b coef R_b over the positions taken BACKWARDS (downstream
-    sectors first) until max |change| <= tol x max |R|.
+def solve_revenue(indptr, col, val, fac, acc, rev, tol, max_sweeps):
+    """Gauss-Seidel sweeps of R = F + B R, pushed from the buyers, downstream sectors first.
 
-    ``rev`` (by position) is updated in place; returns the number of sweeps.
+    On entry ``acc`` = F + B ``rev`` (by position).  A sweep visits the positions backwards; position q
+    takes R_q := acc_q, which already holds this sweep's new revenues of the buyers visited before it
+    (the Gauss-Seidel update), and pushes the change to its suppliers: acc_j += a fac_q (R_q new - old).
+    Stops when max |change| <= tol x max |R| (at most ``max_sweeps``); returns the number of sweeps.
+    Pushing from the buyers needs no supplier-major copy of the links.
     """
-    nl = final.shape[0]
+    nl = acc.shape[0]
     sweeps = 0
     while sweeps < max_sweeps:
         sweeps += 1
         delta = 0.0
         scale = 0.0
         for q in range(nl - 1, -1, -1):
-            acc = final[q]
-            for e in range(ptr[q], ptr[q + 1]):
-                acc += coef[e] * rev[buyer[e]]
-            d = abs(acc - rev[q])
-            if not d <= delta:
-                delta = d
-            a = abs(acc)
+            new = acc[q]
+            d = new - rev[q]
+            rev[q] = new
+            ad = abs(d)
+            if not ad <= delta:  # also propagates NaN
+                delta = ad
+            a = abs(new)
             if not a <= scale:
                 scale = a
-            rev[q] = acc
+            if d != 0.0:
+                w = fac[q] * d
+                for e in range(indptr[q], indptr[q + 1]):
+                    acc[col[e]] += val[e] * w
         if delta <= tol * max(scale, 1e-300):
             break
     return sweeps
-
-
-@kernel
-def sales(order, ptr, buyer, coef, final, rev, out):
-    """out[order[q]] = F_q + sum_b coef rev_b (by position; revenue = final + intermediate sales at
-    ``rev``), written to the rows."""
-    for q in range(order.shape[0]):
-        acc = final[q]
-        for e in range(ptr[q], ptr[q + 1]):
-            acc += coef[e] * rev[buyer[e]]
-        out[order[q]] = acc
 
 
 @kernel

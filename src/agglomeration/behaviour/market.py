@@ -334,6 +334,8 @@ class MarketResult:
     iterations: int
     order: np.ndarray  # the live rows the market was cleared for, in sweep order
     cell: np.ndarray  # their (region, sector) cell r S + s, by position in ``order``
+    rev_pos: np.ndarray  # rev_iterate by position
+    inter_pos: np.ndarray  # intermediate sales B rev_iterate by position (revenue = final + this)
 
     def input_cost(self) -> np.ndarray:
         """(n,) input purchases of every row, CNY m (all inputs: domestic, imported, outside)."""
@@ -344,17 +346,18 @@ class MarketResult:
 
 @dataclass(frozen=True)
 class RevenueLinks:
-    """The domestic supplier links grouped by supplier, for the revenue fixed point.
+    """The domestic supplier links of the live firms, for the revenue fixed point.
 
-    For supplier row j the buyers are ``buyer[ptr[j]:ptr[j+1]]`` (ascending) and ``coef`` the share of
-    each buyer's revenue paid to j: a_ks (sigma_s - 1)/sigma_s / (1 + admin_r) of the buyer.
-    ``factor_rs`` (R * S) is (sigma_s - 1)/sigma_s / (1 + admin_r) by buyer cell r S + s.  ``order``: the
-    live rows upstream sectors first (the revenue sweeps run it backwards, downstream first).
+    By position q (live row ``order[q]``, upstream sectors first): the suppliers of buyer q are the
+    positions ``col[indptr[q]:indptr[q+1]]`` with cost shares ``val``; buyer q pays each of them
+    val x ``fac[q]`` x its revenue, fac = (sigma_s - 1)/sigma_s / (1 + admin_r) of the buyer's cell
+    (``factor_rs`` (R * S) by cell r S + s).
     """
 
-    ptr: np.ndarray
-    buyer: np.ndarray
-    coef: np.ndarray
+    indptr: np.ndarray
+    col: np.ndarray
+    val: np.ndarray
+    fac: np.ndarray
     factor_rs: np.ndarray
     rows: np.ndarray
     sector: np.ndarray
@@ -375,27 +378,22 @@ def revenue_links(
     admin: np.ndarray,
     system: PriceSystem | None = None,
 ) -> RevenueLinks:
-    """Build :class:`RevenueLinks` for the live ``rows`` (O(N + links)).
-
-    With the step's :class:`PriceSystem` (same rows and suppliers) its buyer-major links are regrouped
-    by supplier without rescanning the supplier table.
-    """
+    """Build :class:`RevenueLinks` for the live ``rows`` (O(N + links)); with the step's
+    :class:`PriceSystem` (same rows and suppliers) its links are shared, not rebuilt."""
     sigma = np.asarray(sigma, dtype=float)
     factor_rs = ((sigma - 1.0) / sigma)[None, :] / (1.0 + np.asarray(admin, dtype=float))[:, None]
     factor_rs = np.ascontiguousarray(factor_rs).reshape(-1)
     if system is not None:
-        order = system.order
-        ptr, buyer, coef = _k.transpose_links(
-            system.indptr, system.col, system.val, order, sector, region, factor_rs, len(sigma)
+        order, indptr, col, val = system.order, system.indptr, system.col, system.val
+    else:
+        order, pos = _k.sweep_order(rows, sector, inputs.rank, len(sigma), len(sector))
+        indptr, col, val = _k.link_lists(
+            order, pos, sector, supplier, inputs.ptr, inputs.k, inputs.a
         )
-        return RevenueLinks(
-            ptr, buyer, coef, factor_rs, rows, sector, region, supplier, inputs, order
-        )
-    order, pos = _k.sweep_order(rows, sector, inputs.rank, len(sigma), len(sector))
-    ptr, buyer, coef = _k.supplier_major_links(
-        order, pos, sector, region, supplier, inputs.ptr, inputs.k, inputs.a, factor_rs, len(sigma)
+    fac = factor_rs[region[order].astype(np.int64) * len(sigma) + sector[order]]
+    return RevenueLinks(
+        indptr, col, val, fac, factor_rs, rows, sector, region, supplier, inputs, order
     )
-    return RevenueLinks(ptr, buyer, coef, factor_rs, rows, sector, region, supplier, inputs, order)
 
 
 @dataclass(frozen=True)
@@ -447,6 +445,7 @@ def clear_markets(
     revenue0: np.ndarray | None = None,
     final0: np.ndarray | None = None,
     indices: PriceIndices | None = None,
+    previous: MarketResult | None = None,
     tol: float = 1e-11,
 ) -> MarketResult:
     """Final and intermediate sales of every live firm for given prices, links and final expenditure.
@@ -457,7 +456,9 @@ def clear_markets(
     ``iterations`` sweeps).  The recorded revenue is then F + B R at the converged iterate R, and every
     buyer's input purchases are priced at that same iterate, so sales of suppliers = purchases of their
     buyers.  ``indices``: :func:`price_indices` when the caller reuses them across calls at unchanged
-    prices.  ``rows`` (the live rows) must be those ``links`` were built for.
+    prices.  ``previous``: the result of clearing the same ``links`` before (the within-step income
+    loop); the sweeps then start from its revenues, whose intermediate sales are known already (this
+    replaces ``revenue0``/``final0``).  ``rows`` (the live rows) must be those ``links`` were built for.
     """
     n = len(price)
     R = len(links.factor_rs) // len(sigma)
@@ -473,14 +474,24 @@ def clear_markets(
         E, P1, out=np.zeros_like(E), where=P1 > 0
     )
     final_imports = float(E.sum() - sold_domestic.sum())
-    if revenue0 is None:
-        rev_pos = F_pos.copy()
+    if previous is not None and previous.order is order:
+        rev_pos = previous.rev_pos.copy()
+        acc = F_pos + previous.inter_pos  # = F + B rev at the starting revenues
     else:
-        guess = revenue0[order] if final0 is None else revenue0[order] + (F_pos - final0[order])
-        rev_pos = np.maximum(guess, F_pos)
-    sweeps = _k.solve_revenue(links.ptr, links.buyer, links.coef, F_pos, rev_pos, tol, iterations)
+        if revenue0 is None:
+            rev_pos = F_pos.copy()
+        else:
+            guess = revenue0[order] if final0 is None else revenue0[order] + (F_pos - final0[order])
+            rev_pos = np.maximum(guess, F_pos)
+        acc = F_pos.copy()
+        _k.push_purchases(links.indptr, links.col, links.val, links.fac, rev_pos, acc)
+    sweeps = _k.solve_revenue(
+        links.indptr, links.col, links.val, links.fac, acc, rev_pos, tol, iterations
+    )
+    inter = np.zeros(len(order))  # intermediate sales at the converged iterate, pushed afresh
+    _k.push_purchases(links.indptr, links.col, links.val, links.fac, rev_pos, inter)
     revenue = np.zeros(n)
-    _k.sales(order, links.ptr, links.buyer, links.coef, F_pos, rev_pos, revenue)
+    revenue[order] = F_pos + inter
     rev = np.zeros(n)
     rev[order] = rev_pos
     rate = links.factor_rs * np.tile(links.inputs.total, R)
@@ -495,6 +506,8 @@ def clear_markets(
         iterations=int(sweeps),
         order=order,
         cell=indices.cell,
+        rev_pos=rev_pos,
+        inter_pos=inter,
     )
 
 
