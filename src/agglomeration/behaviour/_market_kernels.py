@@ -49,42 +49,56 @@ def sweep_order(rows, sector, rank, n_sectors, n):
 
 @kernel
 def price_system(
-    order, pos, sector, region, supplier, in_ptr, in_k, in_a, log_tab, n_markets, n_regions, base
+    order,
+    pos,
+    sector,
+    region,
+    supplier,
+    in_ptr,
+    in_k,
+    in_a,
+    log_tab,
+    n_markets,
+    n_regions,
+    cell_cost,
+    log_z,
 ):
     """Linear system of log mill prices x_q = const_q + sum_e val_e x_col_e over positions q: position q
-    is live row ``order[q]``, ``pos`` maps rows back to positions (``base`` is indexed by position).
+    is live row ``order[q]``, ``pos`` maps rows back to positions.
 
     ``log_tab`` is the flat (S, M, M) table of log delivered prices at unit mill price (index
     (k M + source market) M + buyer region): log tau for domestic sources, log(p_imp tau) for gateways.
-    ``base``: the log marginal cost net of inputs plus the log markup.  Returns (indptr (uint64), col
+    ``cell_cost`` (R * S, by cell r S + s): log unit cost net of inputs and productivity plus the log
+    markup; each row's base is cell_cost - ``log_z`` (log productivity).  Returns (indptr (uint64), col
     (uint32 supplier positions), val (cost shares a_ks), const = base + the constant log delivered-price terms
     of every input: transport costs, imports, and 0 for inputs bought outside at price 1).
     """
     nl = order.shape[0]
     M = n_markets
-    count = 0
+    n_rows = pos.shape[0]
+    pairs = 0  # (buyer, input) pairs: an upper bound of the domestic links, so one scan suffices
     for q in range(nl):
-        i = order[q]
-        s = sector[i]
-        for e in range(in_ptr[s], in_ptr[s + 1]):
-            if supplier[i, in_k[e]] >= 0:
-                count += 1
+        s = sector[order[q]]
+        pairs += in_ptr[s + 1] - in_ptr[s]
     indptr = np.empty(nl + 1, np.uint64)
-    col = np.empty(count, np.uint32)
-    val = np.empty(count, np.float64)
+    col = np.empty(pairs, np.uint32)
+    val = np.empty(pairs, np.float64)
     const = np.empty(nl, np.float64)
     p = 0
     indptr[0] = 0
+    S = in_ptr.shape[0] - 1
     for q in range(nl):
         i = order[q]
         s = sector[i]
         rb = region[i]
-        acc = base[q]
+        acc = cell_cost[rb * S + s] - log_z[i]
         for e in range(in_ptr[s], in_ptr[s + 1]):
             k = in_k[e]
             a = in_a[e]
             j = supplier[i, k]
             if j >= 0:
+                if j >= n_rows:
+                    raise IndexError("supplier code beyond the firm table (stale links?)")
                 acc += a * log_tab[(k * M + region[j]) * M + rb]
                 col[p] = pos[j]
                 val[p] = a
@@ -94,7 +108,7 @@ def price_system(
             # NONE: bought outside at price 1, log 1 = 0
         const[q] = acc
         indptr[q + 1] = p
-    return indptr, col, val, const
+    return indptr, col[:p], val[:p], const
 
 
 @kernel
@@ -127,16 +141,14 @@ def link_lists(order, pos, sector, supplier, in_ptr, in_k, in_a):
     """The domestic supplier links of every live row as CSR by buyer position: (indptr (uint64), col
     (uint32 supplier positions), val (cost shares a_ks)), the link part of :func:`price_system`."""
     nl = order.shape[0]
-    count = 0
+    n_rows = pos.shape[0]
+    pairs = 0
     for q in range(nl):
-        i = order[q]
-        s = sector[i]
-        for e in range(in_ptr[s], in_ptr[s + 1]):
-            if supplier[i, in_k[e]] >= 0:
-                count += 1
+        s = sector[order[q]]
+        pairs += in_ptr[s + 1] - in_ptr[s]
     indptr = np.empty(nl + 1, np.uint64)
-    col = np.empty(count, np.uint32)
-    val = np.empty(count, np.float64)
+    col = np.empty(pairs, np.uint32)
+    val = np.empty(pairs, np.float64)
     p = 0
     indptr[0] = 0
     for q in range(nl):
@@ -145,11 +157,13 @@ def link_lists(order, pos, sector, supplier, in_ptr, in_k, in_a):
         for e in range(in_ptr[s], in_ptr[s + 1]):
             j = supplier[i, in_k[e]]
             if j >= 0:
+                if j >= n_rows:
+                    raise IndexError("supplier code beyond the firm table (stale links?)")
                 col[p] = pos[j]
                 val[p] = in_a[e]
                 p += 1
         indptr[q + 1] = p
-    return indptr, col, val
+    return indptr, col[:p], val[:p]
 
 
 @kernel
@@ -210,6 +224,7 @@ def buyer_side_purchases(
     """
     total = 0.0
     outside = 0.0
+    n_rows = received.shape[0]
     for q in range(rows.shape[0]):
         i = rows[q]
         s = sector[i]
@@ -219,6 +234,8 @@ def buyer_side_purchases(
             total += p
             j = supplier[i, in_k[e]]
             if j >= 0:
+                if j >= n_rows:
+                    raise IndexError("supplier code beyond the firm table (stale links?)")
                 received[j] += p
             else:
                 outside += p

@@ -225,7 +225,6 @@ def price_system(
     )  # (R, S) log unit cost net of inputs and productivity, plus the log markup
     if local_tfp is not None:
         cell = cell - local_tfp
-    base = cell.reshape(-1)[region[order].astype(np.int64) * S + sector[order]] - log_z[order]
     log_tab = log_delivered_table(tau, import_price, R)
     indptr, col, val, const = _k.price_system(
         order,
@@ -239,7 +238,8 @@ def price_system(
         log_tab,
         tau.shape[1],
         R,
-        base,
+        np.ascontiguousarray(cell).reshape(-1),
+        log_z,
     )
     return PriceSystem(order, pos, indptr, col, val, const)
 
