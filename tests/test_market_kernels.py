@@ -26,9 +26,7 @@ SIGMA = np.array([4.0, 5.0, 3.0, 6.0])
 def _random_economy(n: int, seed: int, dead_share: float = 0.1):
     rng = np.random.default_rng(seed)
     table = FirmTable(S, capacity=n)
-    table.add(
-        rng.integers(0, S, n), rng.integers(0, R, n), rng.normal(0, 0.3, n), np.zeros(n)
-    )
+    table.add(rng.integers(0, S, n), rng.integers(0, R, n), rng.normal(0, 0.3, n), np.zeros(n))
     table.price[:] = rng.uniform(0.8, 1.6, n)
     dead = rng.random(n) < dead_share
     table._data["alive"][np.flatnonzero(dead)] = False

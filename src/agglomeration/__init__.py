@@ -16,7 +16,7 @@ from typing import Any
 
 from agglomeration.errors import AgglomerationError, InputError
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 _LAZY = {
     "load_scenario": "agglomeration.scenario",

@@ -23,6 +23,7 @@ from agglomeration.errors import InputError
 
 def _versions() -> dict[str, str]:
     import mesa
+    import numba
     import numpy
     import pandas
 
@@ -32,6 +33,7 @@ def _versions() -> dict[str, str]:
         "agglomeration": __version__,
         "mesa": mesa.__version__,
         "numpy": numpy.__version__,
+        "numba": numba.__version__,
         "pandas": pandas.__version__,
         "python": platform.python_version(),
     }

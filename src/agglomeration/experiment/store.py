@@ -60,6 +60,8 @@ TABLES = ("series", "regions", "links", "firms", "runs")
 _DEPENDENCIES = (
     "agglomeration",
     "numpy",
+    "numba",
+    "llvmlite",
     "scipy",
     "pandas",
     "mesa",
