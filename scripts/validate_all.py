@@ -653,7 +653,7 @@ count up but pushes turnover above 12 % when it is > 2-2.5.
 `productivity_shock_sd = 0.10`, `shock_size_elasticity = 0.5` with bounds [0.01, 1],
 `productivity_mean_reversion = 0.02` (half-life ~35 quarters), `entry_floor = 2`: the point that meets
 targets 2-4 with stationary firm counts and productivity, with the fattest tail among those that do.
-**Target 1 is not met**: the tail is thinner than Axtell's (alpha ~1.6 in the grid, ~1.7 over the four
+**Target 1 is not met**: the tail is thinner than Axtell's (alpha ~1.6 in the grid, ~1.5-1.7 over the four
 replicates of section 5, against 1.06; the first defaults gave ~1.3-1.4). No point of the
 grid meets the tail target together with the firm-count and turnover targets; the mechanism that would
 is growth through the number of sub-units (a Simon/Yule process of new products or plants, Buldyrev et
