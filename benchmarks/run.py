@@ -61,14 +61,18 @@ def _load_kernels() -> None:
     AgglomerationModel(BASELINE, replicate_seed=0, firms__initial_count=300).run(2)
 
 
-def child_model(n: int, steps: int, warmup: int, repeats: int, seed: int) -> dict:
+def child_model(
+    n: int, steps: int, warmup: int, repeats: int, seed: int, overrides: dict | None = None
+) -> dict:
     from agglomeration import AgglomerationModel, load_scenario
 
     _load_kernels()
     scenario = load_scenario(BASELINE)
     rss0 = _rss_bytes()
     t0 = time.perf_counter()
-    model = AgglomerationModel(scenario, replicate_seed=seed, firms__initial_count=n)
+    model = AgglomerationModel(
+        scenario, replicate_seed=seed, firms__initial_count=n, **(overrides or {})
+    )
     build_s = time.perf_counter() - t0
     for _ in range(warmup):
         model.step()
@@ -211,7 +215,24 @@ def main() -> None:
     ap.add_argument("--no-batch", action="store_true", help="skip the batch throughput measurement")
     ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--json", type=Path, help="also write the results as JSON here")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="scenario override for the model runs, '__' for nesting (e.g. behaviour__income_iterations=1); "
+        "the default benchmark is the unchanged baseline",
+    )
     args = ap.parse_args()
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            ap.error(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            overrides[key] = json.loads(value)  # numbers, true/false, lists
+        except json.JSONDecodeError:
+            overrides[key] = value  # a plain string
 
     import mesa
     import numpy
@@ -248,7 +269,15 @@ def main() -> None:
     for n in args.sizes:
         print(f"model: {n:,} firms ...", flush=True)
         reps = args.repeats if n < 1_000_000 else 1
-        r = _spawn("model", n=n, steps=args.steps, warmup=args.warmup, repeats=reps, seed=args.seed)
+        r = _spawn(
+            "model",
+            n=n,
+            steps=args.steps,
+            warmup=args.warmup,
+            repeats=reps,
+            seed=args.seed,
+            overrides=overrides,
+        )
         rows.append(r)
     ref_after = reference()
     ref = dict(ref_before)
