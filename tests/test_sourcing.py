@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from agglomeration.behaviour import sourcing
+from agglomeration.behaviour import market, sourcing
 from agglomeration.errors import InputError
 from agglomeration.firms import NONE, FirmTable
 
@@ -450,7 +450,8 @@ def test_collect_kernel_equals_numpy_enumeration():
     rows = t.alive_rows()
     b_ref, k_ref = np.nonzero(mask)  # row-major = buyer-major, k ascending = io order
     pos = np.sort(rng.choice(len(b_ref), 400, replace=False))
-    in_ptr, in_k = sourcing._input_lists(io)
+    inputs = market.input_lists(io)
+    in_ptr, in_k = inputs.ptr, inputs.k
     b, k, f = sourcing._collect(
         rows, t.sector, t.supplier, in_ptr, in_k, pos, len(pos) + len(b_ref), int(NONE)
     )

@@ -411,11 +411,9 @@ class AgglomerationModel(mesa.Model):
             "local_tfp": self.local_tfp,
         }
 
-    def _solve_prices(self) -> int:
-        """Prices of all live firms at the fixed point of the cost system; returns the sweeps used.
-
-        Keeps the step's cost system (``self._price_system``): its links are reused for revenues.
-        """
+    def _solve_prices(self) -> market.PriceSystem:
+        """Prices of all live firms at the fixed point of the cost system; returns the step's cost
+        system, whose links the revenue fixed point reuses."""
         t = self.firms
         rows = t.alive_rows()
         system = market.price_system(
@@ -427,7 +425,7 @@ class AgglomerationModel(mesa.Model):
             self.inputs,
             **self._unit_cost_inputs(),
         )
-        t.price[:], sweeps = market.solve_prices(
+        t.price[:], _ = market.solve_prices(
             rows,
             t.sector,
             t.region,
@@ -438,8 +436,7 @@ class AgglomerationModel(mesa.Model):
             iterations=self.bp.price_iterations,
             system=system,
         )
-        self._price_system = system
-        return sweeps
+        return system
 
     def _clear(
         self,
@@ -483,7 +480,7 @@ class AgglomerationModel(mesa.Model):
         """
         w = self.world
         t = self.firms
-        self._solve_prices()
+        system = self._solve_prices()
         rows = t.alive_rows()
         links = market.revenue_links(
             rows,
@@ -493,7 +490,7 @@ class AgglomerationModel(mesa.Model):
             self.inputs,
             sigma=w.sigma,
             admin=self.admin,
-            system=self._price_system,
+            system=system,
         )
         # prices are fixed from here on: CES weights and price indices once for the income loop
         indices = market.price_indices(links, t.price, sigma=w.sigma, phi=self.phi_eff, X=self.X)

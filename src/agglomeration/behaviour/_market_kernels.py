@@ -23,8 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from agglomeration._jit import kernel
-
-NONE = np.iinfo(np.int32).min
+from agglomeration.firms import NONE
 
 
 @kernel

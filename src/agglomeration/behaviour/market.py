@@ -25,19 +25,19 @@ their buyers" holds exactly.
 
 The sweeps are compiled loops over the firm table (:mod:`agglomeration.behaviour._market_kernels`): the
 supplier of every (buyer, input) pair is read from ``FirmTable.supplier`` directly, so no pair-sized
-array is built on the hot path (:class:`Pairs` remains for outputs and sourcing).
+array is built on the hot path (:class:`Pairs` remains for outputs: ``model.links_frame``).
 
 All money in CNY million per step; prices relative to the domestic reference (import price index 1).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from agglomeration.behaviour import _market_kernels as _k
-from agglomeration.firms import NONE
 
 
 @dataclass
@@ -74,36 +74,6 @@ def input_pairs(
     a = np.ascontiguousarray(io).reshape(-1)[k * S + sb]
     sup = np.ascontiguousarray(supplier).reshape(-1)[buyer * supplier.shape[1] + k]
     return Pairs(buyer=buyer.astype(idx), k=k.astype(idx), a=a, sup=sup)
-
-
-def delivered_prices(
-    pairs: Pairs,
-    price: np.ndarray,
-    region: np.ndarray,
-    tau: np.ndarray,
-    import_price: np.ndarray,
-    n_regions: int,
-) -> np.ndarray:
-    """Delivered price G of every pair: supplier mill price x iceberg cost to the buyer's region.
-
-    Unsourced pairs (supplier :data:`NONE`) pay the reference price 1 (bought outside the model).
-    """
-    sup = pairs.sup
-    k = pairs.k
-    M = tau.shape[1]
-    dom = sup >= 0
-    supc = np.where(dom, sup, 0)
-    src = region[supc].astype(np.int64)  # source market: supplier's region, or R + gateway (below)
-    mill = price[supc]
-    imp = np.flatnonzero(~dom & (sup != NONE))  # few pairs: patch imports by index
-    if len(imp):
-        gw = -1 - sup[imp].astype(np.int64)
-        src[imp] = n_regions + gw
-        mill[imp] = import_price[gw, k[imp]]
-    flat = (k * M + src) * M + region[pairs.buyer]
-    g = mill * np.ascontiguousarray(tau).reshape(-1)[flat]
-    g[sup == NONE] = 1.0
-    return g
 
 
 @dataclass(frozen=True)
@@ -143,20 +113,33 @@ def upstream_rank(io: np.ndarray) -> np.ndarray:
 
 
 def input_lists(io: np.ndarray) -> InputLists:
-    """:class:`InputLists` of an (S, S) input-output matrix io[k, s] (cost share of input k in sector s)."""
-    io = np.asarray(io, dtype=float)
+    """:class:`InputLists` of an (S, S) input-output matrix io[k, s] (cost share of input k in sector s).
+
+    Built once per distinct matrix and shared (read-only arrays): price solving and sourcing ask for
+    it every step.
+    """
+    io = np.ascontiguousarray(io, dtype=float)
+    return _input_lists(io.tobytes(), io.shape)
+
+
+@functools.lru_cache(maxsize=16)
+def _input_lists(data: bytes, shape: tuple[int, ...]) -> InputLists:
+    io = np.frombuffer(data, dtype=float).reshape(shape)
     S = io.shape[0]
     need = io.T > 0  # (s, k)
     ptr = np.zeros(S + 1, dtype=np.int64)
     np.cumsum(need.sum(axis=1), out=ptr[1:])
     s_idx, k_idx = np.nonzero(need)
-    return InputLists(
+    lists = InputLists(
         ptr=ptr,
         k=k_idx.astype(np.int64),
         a=np.ascontiguousarray(io[k_idx, s_idx]),
         total=io.sum(axis=0),
         rank=upstream_rank(io),
     )
+    for arr in (lists.ptr, lists.k, lists.a, lists.total, lists.rank):
+        arr.setflags(write=False)
+    return lists
 
 
 def log_delivered_table(tau: np.ndarray, import_price: np.ndarray, n_regions: int) -> np.ndarray:
@@ -277,22 +260,6 @@ def solve_prices(
     p = price.copy()
     p[order] = np.exp(x)
     return p, int(sweeps)
-
-
-def price_aggregates(
-    rows: np.ndarray,
-    sector: np.ndarray,
-    region: np.ndarray,
-    price: np.ndarray,
-    sigma: np.ndarray,
-    n_regions: int,
-) -> np.ndarray:
-    """A[s, r] = sum of p_i^(1 - sigma_s) over live firms of sector s in region r."""
-    S = len(sigma)
-    s = sector[rows]
-    w = price[rows] ** (1.0 - sigma[s])
-    a = np.bincount(region[rows] * S + s, weights=w, minlength=n_regions * S)
-    return a.reshape(n_regions, S).T.copy()
 
 
 def external_competition(

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from agglomeration._jit import kernel
+from agglomeration.behaviour.market import input_lists
 from agglomeration.errors import InputError
 from agglomeration.firms import NONE
 
@@ -339,15 +340,6 @@ def _fill(buyer, kk, cand, supplier, region, tau, import_price, n_regions, none_
 
 
 # ------------------------------------------------------------------------------------------- helpers
-def _input_lists(io: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """CSR list of the inputs of each buyer sector s: ``in_k[in_ptr[s]:in_ptr[s + 1]]``, k ascending."""
-    need = io.T > 0  # (s, k)
-    in_ptr = np.zeros(io.shape[0] + 1, dtype=np.int64)
-    np.cumsum(need.sum(axis=1), out=in_ptr[1:])
-    in_k = np.nonzero(need)[1].astype(np.int64)
-    return in_ptr, in_k
-
-
 def _bernoulli_positions(rng: np.random.Generator, n: int, p: float) -> np.ndarray:
     """Sorted positions in 0..n-1, each included independently with probability ``p``.
 
@@ -571,7 +563,8 @@ def search_and_switch(
     S = table.n_sectors
     sigma = _f64(sigma)
     cells = _build_cells(rows, table.sector, table.region, table.price, sigma, R)
-    in_ptr, in_k = _input_lists(io)
+    inputs = input_lists(io)
+    in_ptr, in_k = inputs.ptr, inputs.k
     n_pairs = int(np.diff(cells.offset).reshape(S, R).sum(axis=1) @ np.diff(in_ptr))
     positions = _bernoulli_positions(rng, n_pairs, float(search_p))
     # capacity: the searching positions plus every pair (a bound on the NONE pairs; only the pairs
@@ -643,7 +636,8 @@ def repair_links(
     rows = np.asarray(rows, dtype=np.int64)
     if len(rows) == 0:
         return 0
-    in_ptr, in_k = _input_lists(io)
+    inputs = input_lists(io)
+    in_ptr, in_k = inputs.ptr, inputs.k
     n_none = _count_none(rows, table.sector, table.supplier, in_ptr, in_k, _NONE)
     if n_none == 0:
         return 0
