@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from agglomeration.behaviour import market, sourcing
+from agglomeration.behaviour import _sourcing_kernels, market, sourcing
 from agglomeration.errors import InputError
 from agglomeration.firms import NONE, FirmTable
 
@@ -388,7 +388,7 @@ def test_draw_kernel_is_the_exact_inverse_cdf(width, monkeypatch):
     rows = t.alive_rows()
     R, M = 3, 5
     cells = sourcing._build_cells(rows, t.sector, t.region, t.price, kw["sigma"], R)
-    cum = sourcing._market_cum(
+    cum = _sourcing_kernels.market_cum(
         cells.cumw, cells.offset, kw["phi"], kw["tau"], kw["import_price"], kw["sigma"], 1.0, R
     )
     rng = np.random.default_rng(17)
@@ -397,7 +397,7 @@ def test_draw_kernel_is_the_exact_inverse_cdf(width, monkeypatch):
     u = rng.random((2, Q))
     u[:, :4] = [[0.0, 1 - 2**-53, 0.5, 0.999999], [0.0, 1 - 2**-53, 0.0, 1 - 2**-53]]
     excl = np.full(Q, -1)
-    code, g = sourcing._draw(
+    code, g = _sourcing_kernels.draw(
         rb, k, excl, u, cum, cells.order, cells.price, cells.cumw, cells.guide, width,
         cells.offset, kw["tau"], kw["import_price"], int(NONE),
     )  # fmt: skip
@@ -420,7 +420,7 @@ def test_market_weights_kernel_equals_numpy_reference():
     R = 3
     rows = t.alive_rows()
     cells = sourcing._build_cells(rows, t.sector, t.region, t.price, kw["sigma"], R)
-    cum = sourcing._market_cum(
+    cum = _sourcing_kernels.market_cum(
         cells.cumw, cells.offset, kw["phi"], kw["tau"], kw["import_price"], kw["sigma"], 0.7, R
     )
     s, sig = t.sector[rows], kw["sigma"]
@@ -452,7 +452,7 @@ def test_collect_kernel_equals_numpy_enumeration():
     pos = np.sort(rng.choice(len(b_ref), 400, replace=False))
     inputs = market.input_lists(io)
     in_ptr, in_k = inputs.ptr, inputs.k
-    b, k, f = sourcing._collect(
+    b, k, f = _sourcing_kernels.collect(
         rows, t.sector, t.supplier, in_ptr, in_k, pos, len(pos) + len(b_ref), int(NONE)
     )
     sel = np.zeros(len(b_ref), bool)
@@ -461,9 +461,9 @@ def test_collect_kernel_equals_numpy_enumeration():
     np.testing.assert_array_equal(b, b_ref[sel])
     np.testing.assert_array_equal(k, k_ref[sel])
     np.testing.assert_array_equal(f, t.supplier[b_ref[sel], k_ref[sel]] == NONE)
-    assert sourcing._count_none(rows, t.sector, t.supplier, in_ptr, in_k, int(NONE)) == np.sum(
-        mask & (t.supplier == NONE)
-    )
+    assert _sourcing_kernels.count_none(
+        rows, t.sector, t.supplier, in_ptr, in_k, int(NONE)
+    ) == np.sum(mask & (t.supplier == NONE))
 
 
 def test_bernoulli_positions():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agglomeration.behaviour import entry, learning, relocation
+from agglomeration.behaviour import _learning_kernels, entry, learning, relocation
 from agglomeration.behaviour import exit as exit_mod
 from agglomeration.errors import InputError
 from agglomeration.firms import _COLUMNS, NONE, FirmTable
@@ -119,7 +119,7 @@ def test_learn_kernel_equals_the_numpy_law_of_motion(seed, kw):
 def test_size_ratio_kernel_matches_shock_scale():
     _, rows, sector, _, size, _ = _learning_inputs(5)
     lo, hi = learning.SIZE_RATIO_BOUNDS
-    ratio = learning._clipped_size_ratio(rows, sector, size, 3, lo, hi)
+    ratio = _learning_kernels.clipped_size_ratio(rows, sector, size, 3, lo, hi)
     assert np.all((ratio >= lo) & (ratio <= hi))
     for beta in (0.15, 0.5):
         np.testing.assert_allclose(

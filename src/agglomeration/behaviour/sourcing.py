@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from agglomeration._jit import kernel
+from agglomeration.behaviour import _sourcing_kernels as _k
 from agglomeration.behaviour.market import input_lists
 from agglomeration.errors import InputError
 from agglomeration.firms import NONE
@@ -49,294 +49,6 @@ _GUIDE_WIDTH = 8
 
 
 # --------------------------------------------------------------------------------------------- kernels
-@kernel
-def _sort_cells(rows, sector, region, price, n_regions, n_sectors):
-    """Counting sort of the live rows by (sector, region) cell c = sector x R + region.
-
-    Returns (order, cprice, offset): ``order[offset[c]:offset[c + 1]]`` are the rows of cell c,
-    ascending (stable); ``cprice`` their mill prices in the same order.  The cells of one sector are
-    contiguous, so its CES weights p^(1 - sigma_s) are one power with a scalar exponent.
-    """
-    R = n_regions
-    C = n_sectors * R
-    n = rows.shape[0]
-    offset = np.zeros(C + 1, np.int64)
-    for q in range(n):
-        i = rows[q]
-        offset[sector[i] * R + region[i] + 1] += 1
-    for c in range(C):
-        offset[c + 1] += offset[c]
-    fill = offset[:-1].copy()
-    order = np.empty(n, np.int32)
-    cprice = np.empty(n, np.float64)
-    for q in range(n):
-        i = rows[q]
-        c = sector[i] * R + region[i]
-        pos = fill[c]
-        fill[c] = pos + 1
-        order[pos] = i
-        cprice[pos] = price[i]
-    return order, cprice, offset
-
-
-@kernel
-def _cum_guide(w, offset, width):
-    """Cumulate the weights ``w`` within each cell (in place) and build each cell's guide table.
-
-    The guide is the indexed-search table of a cell of n_c firms: guide[offset[c] + b] = first position
-    whose cumulated weight exceeds b / n_c of the cell total, so a draw u starts at entry floor(u n_c),
-    next to its answer (O(1) expected steps).
-    """
-    guide = np.empty(w.shape[0], np.int32)
-    for c in range(offset.shape[0] - 1):
-        lo = offset[c]
-        hi = offset[c + 1]
-        acc = 0.0
-        for pos in range(lo, hi):
-            acc += w[pos]
-            w[pos] = acc
-        nb = (hi - lo + width - 1) // width
-        j = lo
-        for b in range(nb):
-            thr = acc * (b / nb)
-            while j < hi - 1 and w[j] <= thr:
-                j += 1
-            guide[lo + b] = j
-    return guide
-
-
-@kernel
-def _market_cum(cumw, offset, phi, tau, import_price, sigma, import_weight, n_regions):
-    """Stage-1 cumulative weights cum[r_b, k, m] over source markets m (regions, then gateways).
-
-    Weight of region m: A[m, k] phi_k[m, r_b]; of gateway g: import_weight (p_imp[g, k] tau_k[R+g, r_b])
-    ^(1 - sigma_k).  Unnormalised: the total is cum[r_b, k, M - 1].
-    """
-    S = sigma.shape[0]
-    R = n_regions
-    G = import_price.shape[0]
-    M = R + G
-    cum = np.empty((R, S, M), np.float64)
-    for rb in range(R):
-        for k in range(S):
-            acc = 0.0
-            for m in range(R):
-                c = k * R + m
-                if offset[c + 1] > offset[c]:
-                    acc += cumw[offset[c + 1] - 1] * phi[k, m, rb]
-                cum[rb, k, m] = acc
-            for g in range(G):
-                if import_weight > 0.0:
-                    acc += import_weight * (import_price[g, k] * tau[k, R + g, rb]) ** (
-                        1.0 - sigma[k]
-                    )
-                cum[rb, k, R + g] = acc
-    return cum
-
-
-@kernel
-def _gap_positions(e, lam, last, n):
-    """Positions of a Bernoulli(p) process on 0..n-1 after ``last``, from standard exponential draws.
-
-    ceil(E / lam) with lam = -log(1 - p) is Geometric(p) on {1, 2, ...}: the gap to the next searching
-    pair.  Returns (positions, last position, done); done when the process passed n - 1.
-    """
-    out = np.empty(e.shape[0], np.int64)
-    cnt = 0
-    cur = last
-    for t in range(e.shape[0]):
-        x = e[t] / lam
-        if x >= n - cur:  # the gap is at least n - cur: past the end (also avoids overflow)
-            return out[:cnt], cur, True
-        gap = math.ceil(x)
-        if gap < 1:
-            gap = 1
-        cur += gap
-        if cur >= n:
-            return out[:cnt], cur, True
-        out[cnt] = cur
-        cnt += 1
-    return out[:cnt], cur, False
-
-
-@kernel
-def _count_none(rows, sector, supplier, in_ptr, in_k, none_code):
-    """Number of live (buyer, input) pairs whose supplier is NONE (one scan over the links)."""
-    cnt = 0
-    for t in range(rows.shape[0]):
-        i = rows[t]
-        s = sector[i]
-        for e in range(in_ptr[s], in_ptr[s + 1]):
-            if supplier[i, in_k[e]] == none_code:
-                cnt += 1
-    return cnt
-
-
-@kernel
-def _collect(rows, sector, supplier, in_ptr, in_k, positions, cap, none_code):
-    """The searching pairs of one scan over the links: pair positions in ``positions`` or supplier NONE.
-
-    Pairs are enumerated buyer-major over ``rows`` (inputs of sector s in ``in_k[in_ptr[s]:in_ptr[s+1]]``
-    order); ``positions`` ascending.  ``cap`` bounds the number found (positions + NONE pairs).  Returns
-    (buyer row, input k, forced = supplier is NONE) in pair order.
-    """
-    buyer = np.empty(cap, np.int64)
-    kk = np.empty(cap, np.int64)
-    forced = np.empty(cap, np.bool_)
-    npos = positions.shape[0]
-    cnt = 0
-    nxt = 0
-    target = positions[0] if npos > 0 else -1
-    q = 0
-    for t in range(rows.shape[0]):
-        i = rows[t]
-        s = sector[i]
-        for e in range(in_ptr[s], in_ptr[s + 1]):
-            k = in_k[e]
-            none = supplier[i, k] == none_code
-            hit = q == target
-            if hit:
-                nxt += 1
-                target = positions[nxt] if nxt < npos else -1
-            if none or hit:
-                buyer[cnt] = i
-                kk[cnt] = k
-                forced[cnt] = none
-                cnt += 1
-            q += 1
-    return buyer[:cnt], kk[:cnt], forced[:cnt]
-
-
-@kernel
-def _draw(
-    rb, kk, exclude, u, cum, order, cprice, cumw, guide, width, offset, tau, import_price, none_code
-):
-    """One CES candidate per request (buyer region ``rb``, input ``kk``) and its delivered price.
-
-    ``u`` (2, Q) uniforms in [0, 1): row 0 picks the market, row 1 the firm (inverse CDF: the first
-    category whose cumulated weight exceeds u x total).  ``exclude``: the buyer's own row (drawing it
-    gives no candidate), -1 for none.  Markets: count of cumulated weights <= u x total (M compares,
-    no branches); firms: the cell's guide table bounds the answer to a few positions, searched without
-    branches (O(1) expected).  Returns (code, delivered price): a row, ``-1 - g`` for gateway g, or
-    ``none_code`` (price inf).
-    """
-    Q = kk.shape[0]
-    R = cum.shape[0]
-    M = cum.shape[2]
-    out = np.empty(Q, np.int64)
-    g_c = np.empty(Q, np.float64)
-    for t in range(Q):
-        r = rb[t]
-        k = kk[t]
-        tot = cum[r, k, M - 1]
-        out[t] = none_code
-        g_c[t] = np.inf
-        if not tot > 0.0:
-            continue
-        x = u[0, t] * tot
-        m = 0
-        for mm in range(M):
-            m += cum[r, k, mm] <= x
-        if m == M:  # rounding (u x total == total): the last market with positive weight
-            m = M - 1
-            while m > 0 and cum[r, k, m - 1] == tot:
-                m -= 1
-        if m >= R:
-            out[t] = -1 - (m - R)
-            g_c[t] = import_price[m - R, k] * tau[k, m, r]
-            continue
-        c = k * R + m
-        lo = offset[c]
-        hi = offset[c + 1]
-        if hi <= lo:
-            continue
-        u1 = u[1, t]
-        y = u1 * cumw[hi - 1]
-        nb = (hi - lo + width - 1) // width
-        b = min(int(u1 * nb), nb - 1)
-        a = guide[lo + b]  # the answer lies in [guide[b], guide[b + 1]]
-        e = guide[lo + b + 1] if b + 1 < nb else hi - 1
-        if (
-            e - a < 16
-        ):  # branch-free search of a 16-wide window (probes past the cell clamp to its end)
-            last = hi - 1
-            a = a + 8 if cumw[min(a + 7, last)] <= y else a
-            a = a + 4 if cumw[min(a + 3, last)] <= y else a
-            a = a + 2 if cumw[min(a + 1, last)] <= y else a
-            a = a + 1 if cumw[min(a, last)] <= y else a
-            a = min(a, last)
-        # exact whatever the window or rounding: step to the first position with cumw > y
-        while a > lo and cumw[a - 1] > y:
-            a -= 1
-        while a < hi - 1 and cumw[a] <= y:
-            a += 1
-        j = order[a]
-        if j != exclude[t]:
-            out[t] = j
-            g_c[t] = cprice[a] * tau[k, m, r]
-    return out, g_c
-
-
-@kernel
-def _switch(
-    buyer, kk, forced, cand, g_c, supplier, price, region, tau, import_price, switching_cost
-):
-    """Apply the switching rule to the searching pairs; write ``supplier``; return the links switched.
-
-    ``cand``/``g_c``: candidate code and delivered price (inf: no candidate).  A pair without supplier
-    (forced) takes any candidate; a searching pair takes it if g_c < its current delivered price x
-    (1 - switching_cost[r_b]).  Forced fills are not counted.
-    """
-    R = switching_cost.shape[0]
-    n_sw = 0
-    for t in range(kk.shape[0]):
-        if g_c[t] == np.inf:
-            continue
-        i = buyer[t]
-        k = kk[t]
-        if forced[t]:
-            supplier[i, k] = cand[t]
-            continue
-        r = region[i]
-        j = supplier[i, k]  # current delivered price: domestic row j or gateway -1 - j
-        if j >= 0:
-            g_now = price[j] * tau[k, region[j], r]
-        else:
-            g_now = import_price[-1 - j, k] * tau[k, R - 1 - j, r]
-        if g_c[t] < g_now * (1.0 - switching_cost[r]):
-            supplier[i, k] = cand[t]
-            n_sw += 1
-    return n_sw
-
-
-@kernel
-def _fill(buyer, kk, cand, supplier, region, tau, import_price, n_regions, none_code):
-    """Write the repair candidates; a pair without one imports through the cheapest gateway (if any).
-
-    Returns the number of pairs given a supplier.
-    """
-    G = import_price.shape[0]
-    R = n_regions
-    n = 0
-    for t in range(kk.shape[0]):
-        i = buyer[t]
-        k = kk[t]
-        c = cand[t]
-        if c == none_code:
-            if G == 0:
-                continue
-            r = region[i]
-            best = 0
-            cost = import_price[0, k] * tau[k, R, r]
-            for g in range(1, G):
-                x = import_price[g, k] * tau[k, R + g, r]
-                if x < cost:
-                    cost = x
-                    best = g
-            c = -1 - best
-        supplier[i, k] = c
-        n += 1
-    return n
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -356,7 +68,7 @@ def _bernoulli_positions(rng: np.random.Generator, n: int, p: float) -> np.ndarr
     while True:
         mean = (n - 1 - last) * p
         size = int(mean + 6.0 * math.sqrt(mean) + 16)
-        pos, last, done = _gap_positions(rng.standard_exponential(size), lam, last, n)
+        pos, last, done = _k.gap_positions(rng.standard_exponential(size), lam, last, n)
         chunks.append(pos)
         if done:
             break
@@ -364,7 +76,7 @@ def _bernoulli_positions(rng: np.random.Generator, n: int, p: float) -> np.ndarr
 
 
 class _Cells(NamedTuple):
-    """The live firms by (sector, region) cell, for the stage-2 draws (see :func:`_sort_cells`)."""
+    """The live firms by (sector, region) cell, for the stage-2 draws (see :func:`_k.sort_cells`)."""
 
     order: np.ndarray  # rows, cell-major
     price: np.ndarray  # their mill prices
@@ -383,12 +95,12 @@ def _build_cells(
 ) -> _Cells:
     """Sort the live rows by cell and cumulate their CES weights p^(1 - sigma_s) (O(N))."""
     S = len(sigma)
-    order, cprice, offset = _sort_cells(rows, sector, region, price, n_regions, S)
+    order, cprice, offset = _k.sort_cells(rows, sector, region, price, n_regions, S)
     w = np.empty_like(cprice)
     for s in range(S):  # one power per sector (its cells are contiguous), scalar exponent
         lo, hi = offset[s * n_regions], offset[(s + 1) * n_regions]
         np.power(cprice[lo:hi], 1.0 - sigma[s], out=w[lo:hi])
-    guide = _cum_guide(w, offset, _GUIDE_WIDTH)
+    guide = _k.cum_guide(w, offset, _GUIDE_WIDTH)
     return _Cells(order, cprice, w, guide, offset)
 
 
@@ -410,9 +122,9 @@ def _candidates(
     Draws 2 x len(k) uniforms from ``rng`` (market, then firm within the market's cell).
     """
     R = tau.shape[1] - import_price.shape[0]
-    cum = _market_cum(cells.cumw, cells.offset, phi, tau, import_price, sigma, import_weight, R)
+    cum = _k.market_cum(cells.cumw, cells.offset, phi, tau, import_price, sigma, import_weight, R)
     u = rng.random((2, len(k)))
-    return _draw(
+    return _k.draw(
         rb,
         k,
         exclude,
@@ -569,7 +281,7 @@ def search_and_switch(
     positions = _bernoulli_positions(rng, n_pairs, float(search_p))
     # capacity: the searching positions plus every pair (a bound on the NONE pairs; only the pairs
     # found are written, so the untouched part of the buffer costs no memory traffic)
-    buyer, kk, forced = _collect(
+    buyer, kk, forced = _k.collect(
         rows, table.sector, table.supplier, in_ptr, in_k, positions, len(positions) + n_pairs, _NONE
     )
     if len(kk) == 0:
@@ -589,7 +301,7 @@ def search_and_switch(
         import_weight=float(import_weight),
     )
     return int(
-        _switch(
+        _k.switch(
             buyer,
             kk,
             forced,
@@ -638,10 +350,10 @@ def repair_links(
         return 0
     inputs = input_lists(io)
     in_ptr, in_k = inputs.ptr, inputs.k
-    n_none = _count_none(rows, table.sector, table.supplier, in_ptr, in_k, _NONE)
+    n_none = _k.count_none(rows, table.sector, table.supplier, in_ptr, in_k, _NONE)
     if n_none == 0:
         return 0
-    buyer, kk, _ = _collect(
+    buyer, kk, _ = _k.collect(
         rows, table.sector, table.supplier, in_ptr, in_k, np.zeros(0, np.int64), n_none, _NONE
     )
     sigma = _f64(sigma)
@@ -661,4 +373,4 @@ def repair_links(
         import_price=import_price,
         import_weight=float(import_weight),
     )
-    return int(_fill(buyer, kk, cand, table.supplier, region, tau, import_price, R, _NONE))
+    return int(_k.fill(buyer, kk, cand, table.supplier, region, tau, import_price, R, _NONE))
