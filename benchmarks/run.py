@@ -220,7 +220,7 @@ def main() -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="scenario override for the model runs, '__' for nesting (e.g. behaviour__income_iterations=1); "
+        help="scenario override for the model runs, '__' for nesting (e.g. solver__income_iterations=1); "
         "the default benchmark is the unchanged baseline",
     )
     args = ap.parse_args()

@@ -3,8 +3,8 @@
     python scripts/calibrate_learning.py [--workers 2]     # writes docs/calibration_grid.md (~10 min)
 
 Runs the Chongqing baseline (``scenarios/baseline.toml``) for 120 quarters per grid point and seed, with
-``behaviour.productivity_shock_sd``, ``behaviour.shock_size_elasticity``,
-``behaviour.productivity_mean_reversion``, ``behaviour.entry_floor`` and the size-ratio bounds
+``behaviour.learning.shock_sd``, ``behaviour.learning.shock_size_elasticity``,
+``behaviour.learning.mean_reversion``, ``behaviour.entry.floor`` and the size-ratio bounds
 ``learning.SIZE_RATIO_BOUNDS`` set per row, and reports the stylised facts of
 ``agglomeration.validation.stylized_facts`` (burn-in 40 quarters, annual snapshots), the firm count
 relative to the initial one after 80 and 120 quarters and the mean log productivity after 40 and 120.
@@ -108,10 +108,10 @@ def _run(args: tuple) -> tuple:
     scen = load_scenario(
         ROOT / "scenarios" / "baseline.toml",
         {
-            "behaviour.productivity_shock_sd": sd,
-            "behaviour.shock_size_elasticity": beta,
-            "behaviour.productivity_mean_reversion": rho,
-            "behaviour.entry_floor": floor,
+            "behaviour.learning.shock_sd": sd,
+            "behaviour.learning.shock_size_elasticity": beta,
+            "behaviour.learning.mean_reversion": rho,
+            "behaviour.entry.floor": floor,
         },
     )
     m = AgglomerationModel(scen, replicate_seed=seed)

@@ -37,10 +37,10 @@ FE_PAIRS = [(5.0, 0.4), (4.0, 0.3), (3.0, 0.4), (6.0, 0.2)]
 TOMAHAWK = (5.0, 0.4)
 #: the learning/entry defaults before the calibration of docs/VALIDATION.md section 5
 OLD_DEFAULTS = {
-    "behaviour.productivity_shock_sd": 0.05,
-    "behaviour.shock_size_elasticity": 0.0,
-    "behaviour.productivity_mean_reversion": 0.0,
-    "behaviour.entry_floor": 1.0,
+    "behaviour.learning.shock_sd": 0.05,
+    "behaviour.learning.shock_size_elasticity": 0.0,
+    "behaviour.learning.mean_reversion": 0.0,
+    "behaviour.entry.floor": 1.0,
 }
 
 
@@ -206,7 +206,7 @@ gets a more than proportional share of firms, the more so the freer trade is.
 simulated share within 0.03 of s_n on every grid point.
 **Configuration.** `scenarios/benchmarks/footloose_capital.toml` (two regions, one sector, sigma=5,
 mu=0.4, identical firms, profits spent by immobile owners in proportion to immobile income
-(`behaviour.profit_spending = "owners"`), nominal-profit relocation with probability 0.05 per step, no
+(`behaviour.market.profit_spending = "owners"`), nominal-profit relocation with probability 0.05 per step, no
 entry/exit/learning/sourcing/factor-price/policy), {firms} firms, {steps} steps, long-run share = mean of
 the last 20% of steps; `validation.simulate_long_run_share("footloose_capital", ...)`. Batch version:
 `experiments/validation/fc_magnification.toml`.
@@ -580,7 +580,7 @@ entry floor). The rows below rerun the baseline with the changes named ({"; ".jo
   current number of units, a Simon/Yule process, Buldyrev et al. 2007; Sutton 2002): it gives both a
   Pareto tail near 1 (from the unit-count process) and beta ~ 0.2 (from diversification across units);
   here a firm has one productivity and the sub-units are only a statistical device for its volatility.
-* *Size-variance scaling.* With `behaviour.shock_size_elasticity` the shock sd falls with employment
+* *Size-variance scaling.* With `behaviour.learning.shock_size_elasticity` the shock sd falls with employment
   relative to the sector mean (firms as portfolios of imperfectly correlated units, Amaral et al. 1997);
   switched off (row "size elasticity off"), beta is ~ 0 as with any single-shock firm. The measured beta is smaller
   than the imposed elasticity because employment growth also responds to market and entry/exit effects
@@ -606,10 +606,10 @@ asks to calibrate the behavioural parameters rather than the tolerances.
 
 **Mechanisms added** (`behaviour/learning.py`, docs/ODD.md 7.6; both 0 = off, bit-identical to the old
 rule, `tests/test_calibration.py`):
-`behaviour.shock_size_elasticity` beta: the quarterly shock sd of a firm is
+`behaviour.learning.shock_size_elasticity` beta: the quarterly shock sd of a firm is
 `productivity_shock_sd x clip(employment / sector mean employment, 0.01, 1)^(-beta)` (firms as
 portfolios of imperfectly correlated sub-units; Stanley et al. 1996, Amaral et al. 1997, Sutton 2002);
-`behaviour.productivity_mean_reversion` rho: log productivity reverts at rate rho per quarter toward the
+`behaviour.learning.mean_reversion` rho: log productivity reverts at rate rho per quarter toward the
 technology frontier `firms.productivity_mean + productivity_drift x t`, which carries the common drift
 (Hopenhayn 1992-type stationary dynamics).
 
@@ -786,7 +786,7 @@ seed = 20260101
 steps = 300
 [overrides]
 "regions.overrides.R2.immobile_income" = 100.0
-"behaviour.relocation_probability" = 0.02  # the last-step share jitters by about p/2 (no averaging here)
+"behaviour.relocation.probability" = 0.02  # the last-step share jitters by about p/2 (no averaging here)
 [[variants]]
 name = "fc"
 [design]
@@ -913,10 +913,10 @@ steps = 120
 name = "baseline"
 [[variants]]
 name = "size_elasticity_off"
-overrides = {{ "behaviour.shock_size_elasticity" = 0.0 }}
+overrides = {{ "behaviour.learning.shock_size_elasticity" = 0.0 }}
 [[variants]]
 name = "mean_reversion_off"
-overrides = {{ "behaviour.productivity_mean_reversion" = 0.0 }}
+overrides = {{ "behaviour.learning.mean_reversion" = 0.0 }}
 [[variants]]
 name = "old_defaults"
 overrides = {{ {old_defaults} }}
@@ -969,12 +969,12 @@ def main(argv: list[str] | None = None) -> int:
         {}
         if q
         else {
-            "size elasticity off (beta=0)": {"behaviour.shock_size_elasticity": 0.0},
-            "mean reversion off (rho=0)": {"behaviour.productivity_mean_reversion": 0.0},
+            "size elasticity off (beta=0)": {"behaviour.learning.shock_size_elasticity": 0.0},
+            "mean reversion off (rho=0)": {"behaviour.learning.mean_reversion": 0.0},
             "old defaults (sd 0.05, both off, floor 1)": OLD_DEFAULTS,
             "pure Gibrat sd 0.10 (old tail fit)": {
                 **OLD_DEFAULTS,
-                "behaviour.productivity_shock_sd": 0.10,
+                "behaviour.learning.shock_sd": 0.10,
             },
         }
     )

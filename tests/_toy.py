@@ -6,7 +6,13 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from agglomeration.parameters import BehaviourParams, FirmsParams, OutputParams, PolicyParams
+from agglomeration.parameters import (
+    BehaviourParams,
+    FirmsParams,
+    OutputParams,
+    PolicyParams,
+    SolverParams,
+)
 from agglomeration.world import World
 
 
@@ -75,6 +81,7 @@ def toy_scenario(**sections) -> SimpleNamespace:
         source_path=None,
         firms=FirmsParams(**{"initial_count": 300, **sections.get("firms", {})}),
         behaviour=BehaviourParams(**sections.get("behaviour", {})),
+        solver=SolverParams(**sections.get("solver", {})),
         policy=PolicyParams(**sections.get("policy", {})),
         output=OutputParams(**sections.get("output", {})),
     )

@@ -11,7 +11,13 @@ import pytest
 from agglomeration.behaviour import factor_prices, market, sourcing
 from agglomeration.firms import NONE, FirmTable
 from agglomeration.model import AgglomerationModel
-from agglomeration.parameters import BehaviourParams, FirmsParams, OutputParams, PolicyParams
+from agglomeration.parameters import (
+    BehaviourParams,
+    FirmsParams,
+    OutputParams,
+    PolicyParams,
+    SolverParams,
+)
 from agglomeration.world import World
 
 SIGMA, MU = 5.0, 0.4
@@ -37,23 +43,27 @@ def two_region_model(phi, *, mode, s_e=0.5, start=0.5, n=400, seed=1, p=0.05):
         source_path=None,
         firms=FirmsParams(initial_count=n, productivity_sigma=0.0),
         behaviour=BehaviourParams(
-            entry_enabled=False,
-            exit_enabled=False,
-            learning_enabled=False,
-            sourcing_enabled=False,
-            factor_prices_enabled=False,
-            relocation_probability=p,
-            relocation_cost=0.0,
-            relocation_profit="nominal" if mode == "FC" else "real",
-            profit_spending="owners" if mode == "FC" else "local",
-            factor_income_local=False,
-            profit_payout=1.0,
-            admin_cost=0.0,
-            calibrate_fixed_costs=False,
-            local_productivity="none",
-            external_competitors=0.0,
-            information_regions=1.0,
+            entry={"enabled": False},
+            exit={"enabled": False},
+            learning={"enabled": False},
+            sourcing={"enabled": False},
+            factor_prices={"enabled": False},
+            relocation={
+                "probability": p,
+                "cost": 0.0,
+                "profit": "nominal" if mode == "FC" else "real",
+            },
+            market={
+                "profit_spending": "owners" if mode == "FC" else "local",
+                "factor_income_local": False,
+                "local_productivity": "none",
+                "external_competitors": 0.0,
+            },
+            accounts={"profit_payout": 1.0, "calibrate_fixed_costs": False},
+            costs={"admin_cost": 0.0},
+            prospects={"information_regions": 1.0},
         ),
+        solver=SolverParams(),
         policy=PolicyParams(enabled=False),
         output=OutputParams(figures=False),
     )

@@ -7,9 +7,14 @@ import pytest
 
 from _toy import toy_world
 from agglomeration.behaviour import entry, learning
+from agglomeration.behaviour.policy import (
+    CATEGORIES,
+    initial_policy,
+    resolve_delegation,
+    step_policy,
+)
 from agglomeration.errors import InputError
 from agglomeration.parameters import PolicyParams
-from agglomeration.policy import CATEGORIES, initial_policy, resolve_delegation, step_policy
 
 
 def test_delegation_overrides_type_then_region_id():

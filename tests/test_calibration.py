@@ -135,9 +135,11 @@ def _old_learn(
     log_z[rows] += d
 
 
-def _run(steps: int, seed: int = 4, **behaviour):
+def _run(steps: int, seed: int = 4, **learning_params):
     m = AgglomerationModel(
-        toy_scenario(behaviour=behaviour), replicate_seed=seed, world=toy_world()
+        toy_scenario(behaviour={"learning": learning_params}),
+        replicate_seed=seed,
+        world=toy_world(),
     )
     m.run(steps)
     return m
@@ -148,7 +150,7 @@ def _log_z(m) -> np.ndarray:
 
 
 def test_switching_both_mechanisms_off_restores_the_old_behaviour(monkeypatch):
-    off = {"shock_size_elasticity": 0.0, "productivity_mean_reversion": 0.0}
+    off = {"shock_size_elasticity": 0.0, "mean_reversion": 0.0}
     new = _run(12, **off).firms_frame()
     monkeypatch.setattr(learning, "learn", _old_learn)
     old = _run(12, **off).firms_frame()
@@ -159,16 +161,16 @@ def test_switching_both_mechanisms_off_restores_the_old_behaviour(monkeypatch):
 
 def test_model_passes_the_mechanisms_to_learning():
     """With strong reversion the model's firms stay near the frontier; with the default off they drift."""
-    strong = _run(40, productivity_mean_reversion=0.5, productivity_shock_sd=0.05)
+    strong = _run(40, mean_reversion=0.5, shock_sd=0.05)
     z = _log_z(strong)
-    frontier = strong.fp.productivity_mean + BehaviourParams().productivity_drift * 40
-    weak = _run(40, productivity_mean_reversion=0.0, productivity_shock_sd=0.05)
+    frontier = strong.spec.firms.productivity_mean + BehaviourParams().learning.drift * 40
+    weak = _run(40, mean_reversion=0.0, shock_sd=0.05)
     zw = _log_z(weak)
     assert np.std(z) < 0.5 * np.std(zw)
     assert abs(np.mean(z) - frontier) < abs(np.mean(zw) - frontier)
 
 
 def test_defaults_are_the_calibrated_values():
-    bp = BehaviourParams()
+    bp = BehaviourParams().learning
     assert 0.0 < bp.shock_size_elasticity <= 1.0
-    assert 0.0 < bp.productivity_mean_reversion < 0.1
+    assert 0.0 < bp.mean_reversion < 0.1

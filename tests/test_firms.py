@@ -70,14 +70,14 @@ def _agents_match(model) -> None:
 
 def test_agents_follow_entry_exit_and_compaction():
     model = AgglomerationModel(
-        toy_scenario(behaviour={"exit_after_losses": 2}), replicate_seed=3, world=toy_world()
+        toy_scenario(behaviour={"exit": {"after_losses": 2}}), replicate_seed=3, world=toy_world()
     )
     _agents_match(model)
     entries = exits = 0
     for _ in range(15):
         model.step()
-        entries += model.counts["entries"]
-        exits += model.counts["exits"]
+        entries += model.state.counts["entries"]
+        exits += model.state.counts["exits"]
         _agents_match(model)
     assert entries > 0 and exits > 0  # the test exercised both paths
 
@@ -147,7 +147,7 @@ def test_alive_rows_is_cached_read_only_and_follows_add_kill_compact():
 
 def test_alive_rows_cache_matches_the_alive_column_during_a_run():
     model = AgglomerationModel(
-        toy_scenario(behaviour={"exit_after_losses": 2}), replicate_seed=5, world=toy_world()
+        toy_scenario(behaviour={"exit": {"after_losses": 2}}), replicate_seed=5, world=toy_world()
     )
     for _ in range(8):
         model.step()

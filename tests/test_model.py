@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from _toy import toy_scenario, toy_world
+from agglomeration import observe
 from agglomeration.errors import InputError
 from agglomeration.model import AgglomerationModel
 
@@ -67,10 +68,10 @@ def test_accounting_identities_hold_every_step_and_nothing_is_nan_or_negative():
 
 
 def test_every_needed_input_has_a_supplier_after_each_step():
-    m = _toy_model(3, behaviour={"exit_after_losses": 2})
+    m = _toy_model(3, behaviour={"exit": {"after_losses": 2}})
     for _ in range(10):
         m.step()
-        pairs, _ = m.current_pairs()
+        pairs, _ = observe.current_pairs(m.state, m.world)
         assert np.all(pairs.sup != np.iinfo(np.int32).min)
         dom = pairs.sup[pairs.sup >= 0]
         assert np.all(m.firms.alive[dom])  # no link to an exited firm
@@ -99,9 +100,11 @@ def test_higher_delegation_raises_a_connected_areas_share_of_entrants():
     for seed in range(5):
         share = []
         for d in (0.0, 1.0):
-            m = _toy_model(seed, policy={"delegation": {"C": d}}, behaviour={"entry_floor": 10.0})
+            m = _toy_model(
+                seed, policy={"delegation": {"C": d}}, behaviour={"entry": {"floor": 10.0}}
+            )
             m.run(10)
-            share.append(m.entries_by_region[1] / m.entries_by_region.sum())
+            share.append(m.state.entries_by_region[1] / m.state.entries_by_region.sum())
         diffs.append(share[1] - share[0])
     assert np.mean(diffs) > 0.01
     assert np.sum(np.array(diffs) > 0) >= 4
@@ -114,7 +117,7 @@ def test_closing_a_link_lowers_network_sourcing_of_the_region_that_depended_on_i
     weights = np.array([[3, 3, 3], [0, 0, 1], [1, 1, 1]], float)
 
     def shares(world, seed):
-        m = _toy_model(seed, world=world, behaviour={"entry_enabled": False})
+        m = _toy_model(seed, world=world, behaviour={"entry": {"enabled": False}})
         m.run(6)
         links = m.links_frame()
         out = []
@@ -136,26 +139,26 @@ def test_submodels_can_be_switched_off():
     m = _toy_model(
         4,
         behaviour={
-            "entry_enabled": False,
-            "exit_enabled": False,
-            "relocation_enabled": False,
-            "learning_enabled": False,
-            "sourcing_enabled": False,
-            "factor_prices_enabled": False,
+            "entry": {"enabled": False},
+            "exit": {"enabled": False},
+            "relocation": {"enabled": False},
+            "learning": {"enabled": False},
+            "sourcing": {"enabled": False},
+            "factor_prices": {"enabled": False},
         },
         policy={"enabled": False},
     )
     z0 = m.firms.log_productivity.copy()
     reg0 = m.firms.region.copy()
     sup0 = m.firms.supplier.copy()
-    w0 = m.wage.copy()
+    w0 = m.state.wage.copy()
     m.run(6)
     assert m.firms.n_alive == 300
     np.testing.assert_array_equal(m.firms.log_productivity, z0)
     np.testing.assert_array_equal(m.firms.region, reg0)
     np.testing.assert_array_equal(m.firms.supplier, sup0)
-    np.testing.assert_array_equal(m.wage, w0)
-    assert m.policy.adopted.sum() == 0
+    np.testing.assert_array_equal(m.state.wage, w0)
+    assert m.state.policy.adopted.sum() == 0
 
 
 # -------------------------------------------------------------------------------------- overrides
@@ -167,7 +170,7 @@ def test_overrides_use_double_underscore_nesting_and_bad_ones_raise_input_error(
     m = AgglomerationModel(
         toy_scenario(), replicate_seed=1, world=toy_world(), policy__delegation__C=0.9
     )
-    assert m.policy.delegation[1] == pytest.approx(0.9)
+    assert m.state.policy.delegation[1] == pytest.approx(0.9)
     with pytest.raises(InputError):
         AgglomerationModel(toy_scenario(), world=toy_world(), firms__initial_count=-5)
     with pytest.raises(InputError, match=r"policy\.delegation\.ZZ"):
@@ -198,7 +201,7 @@ def test_baseline_plausible_over_80_steps(baseline80):
     w = baseline80[0][0].world
     ftz = list(w.region_ids[w.region_type == "ftz"])
     for m, _ in baseline80:
-        ratio = m.firms.n_alive / m.initial_firms
+        ratio = m.firms.n_alive / m.state.initial_firms
         assert 0.5 <= ratio <= 3.0, ratio
     for name, idx in w.chains.items():
         stages = list(w.sector_ids[list(idx)])

@@ -113,7 +113,7 @@ SCENARIO_CASES = [
         "scenario.toml",
         "steps = 5",
         "steps = 5\n[behaviour]\nsearch_probabilty = 0.1",
-        ("scenario.toml", "behaviour.search_probabilty", "did you mean 'search_probability'"),
+        ("scenario.toml", "behaviour.search_probabilty", "did you mean 'sourcing.search_probability'"),
     ),
     (
         "unknown-section",
@@ -140,8 +140,8 @@ SCENARIO_CASES = [
         "inf-equity",
         "scenario.toml",
         "steps = 5",
-        "steps = 5\n[behaviour]\nrelocation_cost = inf",
-        ("scenario.toml", "behaviour.relocation_cost", "less than or equal"),
+        "steps = 5\n[behaviour.relocation]\ncost = inf",
+        ("scenario.toml", "behaviour.relocation.cost", "less than or equal"),
     ),
     (
         "nan-rate",
@@ -154,8 +154,8 @@ SCENARIO_CASES = [
         "out-of-range",
         "scenario.toml",
         "steps = 5",
-        "steps = 5\n[behaviour]\nsearch_probability = 1.5",
-        ("scenario.toml", "behaviour.search_probability", "less than or equal to 1"),
+        "steps = 5\n[behaviour.sourcing]\nsearch_probability = 1.5",
+        ("scenario.toml", "behaviour.sourcing.search_probability", "less than or equal to 1"),
     ),
     (
         "negative-count",
@@ -421,7 +421,7 @@ VALID_EDGES = [
     (
         "zero-firms-no-entry",
         [("initial_firms.csv", *r) for r in ALL_ZERO_FIRMS],
-        ["--set", "behaviour.entry_enabled=false", "--set", "firms.initial_count=0"],
+        ["--set", "behaviour.entry.enabled=false", "--set", "firms.initial_count=0"],
     ),
     ("zero-steps", [("scenario.toml", "steps = 5", "steps = 0")], []),
     (
@@ -448,7 +448,7 @@ def test_valid_extreme_values_run_cleanly(tiny, capsys, edits, extra):
         assert np.isfinite(num).all(), series.columns[~np.isfinite(num).all(axis=0)]
     assert not np.isinf(num).any()
     assert (regions[["firms", "employment", "output"]] >= 0).all().all()
-    if "behaviour.entry_enabled=false" in extra:
+    if "behaviour.entry.enabled=false" in extra:
         assert (series["firms"] == 0).all() and regions["output"].sum() == 0
 
 
@@ -520,20 +520,20 @@ EXPERIMENT_CASES = [
     (
         "design-bounds-nan",
         "steps = 2",
-        'steps = 2\n[design]\nkind = "lhs"\nsamples = 4\n[design.parameters."behaviour.search_probability"]\nbounds = [0.3, nan]',
+        'steps = 2\n[design]\nkind = "lhs"\nsamples = 4\n[design.parameters."behaviour.sourcing.search_probability"]\nbounds = [0.3, nan]',
         ("exp.toml", "design", "bounds"),
     ),
     (
         "design-bounds-reversed",
         "steps = 2",
-        'steps = 2\n[design]\nkind = "lhs"\nsamples = 4\n[design.parameters."behaviour.search_probability"]\nbounds = [0.3, 0.1]',
+        'steps = 2\n[design]\nkind = "lhs"\nsamples = 4\n[design.parameters."behaviour.sourcing.search_probability"]\nbounds = [0.3, 0.1]',
         ("exp.toml", "design", "bounds"),
     ),
     (
         "design-point-out-of-range",
         "steps = 2",
-        'steps = 2\n[design]\nkind = "grid"\n[design.parameters."behaviour.search_probability"]\nvalues = [0.1, 7.0]',
-        ("exp.toml", "design point", "behaviour.search_probability"),
+        'steps = 2\n[design]\nkind = "grid"\n[design.parameters."behaviour.sourcing.search_probability"]\nvalues = [0.1, 7.0]',
+        ("exp.toml", "design point", "behaviour.sourcing.search_probability"),
     ),
     (
         "series-every-zero",
@@ -609,7 +609,10 @@ RUN_OPTIONS = [
     (["--set", "firms.bogus=1"], ("firms.bogus", "unknown key")),
     (["--set", "firms.initial_count=nan"], ("firms.initial_count", "finite")),
     (["--set", "firms.initial_count=inf"], ("firms.initial_count", "finite")),
-    (["--set", "behaviour.search_probability=abc"], ("behaviour.search_probability", "number")),
+    (
+        ["--set", "behaviour.sourcing.search_probability=abc"],
+        ("behaviour.sourcing.search_probability", "number"),
+    ),
     (["--set", "policy.delegation.B=2"], ("policy.delegation.B", "[0, 1]")),
     (["--bogus-option"], ("unrecognized arguments",)),
 ]
@@ -826,9 +829,9 @@ def _api_cases(tiny: Path, exp_file: Path, tmp: Path):
             ("firms.initial_cuont", "initial_count"),
         ),
         "model-nan-kwarg": (
-            lambda: AgglomerationModel(t, behaviour__search_probability=math.nan),
+            lambda: AgglomerationModel(t, behaviour__sourcing__search_probability=math.nan),
             InputError,
-            ("behaviour.search_probability", "nan"),
+            ("behaviour.sourcing.search_probability", "nan"),
         ),
         "model-inf-kwarg": (
             lambda: AgglomerationModel(t, firms__productivity_sigma=math.inf),
@@ -836,7 +839,7 @@ def _api_cases(tiny: Path, exp_file: Path, tmp: Path):
             ("firms.productivity_sigma", "inf"),
         ),
         "model-wrong-type-kwarg": (
-            lambda: AgglomerationModel(t, behaviour__search_probability="high"),
+            lambda: AgglomerationModel(t, behaviour__sourcing__search_probability="high"),
             InputError,
             ("search_probability", "number"),
         ),

@@ -53,7 +53,7 @@ def test_baseline_2000_steps_numerically_sound():
     print(f"\n{STEPS} baseline steps in {wall:.1f} s; max flow gap {max(gaps):.2e}")
     assert max(gaps[-500:]) <= TOL  # no drift late in the run
     series = model.series_frame()
-    assert len(series) == STEPS // model.op.series_every + 1
+    assert len(series) == STEPS // model.spec.output.series_every + 1
     core = series[["firms", "employment", "output", "mean_wage", "mean_log_productivity"]]
     assert np.isfinite(core.to_numpy(dtype=float)).all()
     assert abs(series["mean_log_productivity"]).max() < 500

@@ -138,7 +138,7 @@ def test_code_in_scenario_strings_is_kept_as_text(root):
 )
 def test_code_in_override_values_is_not_evaluated(root, capsys, value):
     toml = root / "tiny" / "scenario.toml"
-    for key in ("behaviour.search_probability", "description"):
+    for key in ("behaviour.sourcing.search_probability", "description"):
         code = cli.main(
             [*("run", str(toml), "--set", f"{key}={value}", "--out", str(root / "o")), *_QUIET]
         )

@@ -93,8 +93,8 @@ def test_cli_strings_are_parsed_as_toml_values(tiny):
     assert parse_value("true") is True
     assert parse_value("[1,2]") == [1, 2]
     assert parse_value("LJ") == "LJ"
-    s = load_scenario(tiny, {"steps": "12", "behaviour.entry_enabled": "false"})
-    assert s.steps == 12 and s.behaviour.entry_enabled is False
+    s = load_scenario(tiny, {"steps": "12", "behaviour.entry.enabled": "false"})
+    assert s.steps == 12 and s.behaviour.entry.enabled is False
 
 
 def test_with_overrides_returns_a_new_scenario(tiny):

@@ -9,7 +9,6 @@ import pytest
 from scipy import stats
 
 from agglomeration.behaviour import _sourcing_kernels, market, sourcing
-from agglomeration.errors import InputError
 from agglomeration.firms import NONE, FirmTable
 
 
@@ -487,24 +486,24 @@ def test_bernoulli_positions():
 
 
 # ------------------------------------------------------------------------------------------- inputs
-def test_invalid_inputs_raise_input_error():
+def test_invalid_inputs_raise_value_error():
     t, kw = toy(2)
     rows = t.alive_rows()
     rng = np.random.default_rng(0)
-    with pytest.raises(InputError, match="search_p"):
+    with pytest.raises(ValueError, match="search_p"):
         sourcing.search_and_switch(t, rows, rng, search_p=1.5, switching_cost=np.zeros(2), **kw)
-    with pytest.raises(InputError, match="switching_cost"):
+    with pytest.raises(ValueError, match="switching_cost"):
         sourcing.search_and_switch(t, rows, rng, search_p=0.1, switching_cost=np.zeros(3), **kw)
     bad = dict(kw, io=np.zeros((3, 3)))
-    with pytest.raises(InputError, match="io"):
+    with pytest.raises(ValueError, match="io"):
         sourcing.repair_links(t, rows, rng, **bad)
     bad = dict(kw, phi=kw["phi"][:, :2, :2])
-    with pytest.raises(InputError, match="phi"):
+    with pytest.raises(ValueError, match="phi"):
         sourcing.repair_links(t, rows, rng, **bad)
     bad = dict(kw, import_weight=-1.0)
-    with pytest.raises(InputError, match="import_weight"):
+    with pytest.raises(ValueError, match="import_weight"):
         sourcing.repair_links(t, rows, rng, **bad)
     bad = dict(kw, import_price=np.ones((5, 2)))
-    with pytest.raises(InputError, match="no region"):
+    with pytest.raises(ValueError, match="no region"):
         sourcing.repair_links(t, rows, rng, **bad)
     assert sourcing.repair_links(t, rows[:0], rng, **kw) == 0

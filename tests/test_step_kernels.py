@@ -2,7 +2,7 @@
 
 Each reference below is the numpy implementation the kernel replaced (same equations, same operation
 order); the kernels must reproduce them on random inputs (to 1e-12, in practice bit for bit), consume the
-same random draws, and reject out-of-range indices with InputError instead of reading stray memory.
+same random draws, and reject out-of-range indices with ValueError instead of reading stray memory.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import pytest
 
 from agglomeration.behaviour import _learning_kernels, entry, learning, relocation
 from agglomeration.behaviour import exit as exit_mod
-from agglomeration.errors import InputError
-from agglomeration.firms import _COLUMNS, NONE, FirmTable
+from agglomeration.firms import NONE, FirmTable
 
 
 # ----------------------------------------------------------------------------------- references
@@ -56,7 +55,8 @@ def _random_table(seed: int, n: int = 400, n_sectors: int = 4, dead_share: float
         g.standard_normal(n),
         g.random(n),
     )
-    for name, (dt, _) in _COLUMNS.items():
+    for name, col in FirmTable.columns().items():
+        dt = col.dtype
         if name not in ("fid", "alive", "sector", "region"):
             getattr(t, name)[:] = (g.random(n) * 100).astype(dt)
     codes = g.integers(0, n, (n, n_sectors)).astype(np.int32)
@@ -70,7 +70,7 @@ def _random_table(seed: int, n: int = 400, n_sectors: int = 4, dead_share: float
 
 
 def _snapshot(t: FirmTable) -> dict[str, np.ndarray]:
-    out = {name: getattr(t, name).copy() for name in _COLUMNS}
+    out = {name: getattr(t, name).copy() for name in FirmTable.columns()}
     out["supplier"] = t.supplier.copy()
     out["row_of_fid"] = t.row_of_fid[: t.next_fid].copy()
     return out
@@ -160,7 +160,7 @@ def test_learn_rejects_invalid_indices_and_shapes(bad):
         "size": np.ones(3),
     }
     args.update(bad)
-    with pytest.raises(InputError):
+    with pytest.raises(ValueError):
         learning.learn(
             np.zeros(3), args["rows"], args["sector"], args["region"], np.ones((1, 2)),
             np.random.default_rng(0), drift=0.0, localisation=0.1, jacobs=0.1, shock_sd=0.1,
@@ -193,7 +193,7 @@ def test_kill_rejects_rows_out_of_range():
     t = _random_table(0, n=20)
     before = _snapshot(t)
     for bad in (np.array([20]), np.array([-1]), np.array([0.5])):
-        with pytest.raises(InputError):
+        with pytest.raises(ValueError):
             t.kill(bad)
     after = _snapshot(t)
     for k in before:
@@ -207,7 +207,7 @@ def _compact_reference(t: FirmTable) -> tuple[dict[str, np.ndarray], np.ndarray]
     keep = np.flatnonzero(t.alive)
     old_to_new = np.full(t.n, -1, dtype=np.int64)
     old_to_new[keep] = np.arange(len(keep))
-    out = {name: getattr(t, name)[keep].copy() for name in _COLUMNS}
+    out = {name: getattr(t, name)[keep].copy() for name in FirmTable.columns()}
     sup = t.supplier[keep]
     dom = sup >= 0
     sup[dom] = old_to_new[sup[dom]].astype(np.int32)
@@ -228,13 +228,13 @@ def test_compact_kernel_equals_the_numpy_reference(seed):
     np.testing.assert_array_equal(old_to_new, expected_map)
     m = len(expected["fid"])
     assert t.n == m == t.n_alive
-    for name in _COLUMNS:
+    for name in FirmTable.columns():
         np.testing.assert_array_equal(getattr(t, name), expected[name])
     np.testing.assert_array_equal(t.supplier, expected["supplier"])
     np.testing.assert_array_equal(t.row_of_fid[t.fid], np.arange(m))
     # the freed rows are reset to the fill values (new rows start clean)
-    for name, (_, fill) in _COLUMNS.items():
-        assert np.all(t._data[name][m:n_before] == fill)
+    for name, col in FirmTable.columns().items():
+        assert np.all(t._data[name][m:n_before] == col.fill)
     assert np.all(t._supplier[m:n_before] == NONE)
     assert t.capacity == cap
 
@@ -252,9 +252,9 @@ def test_exit_kernel_equals_the_numpy_rule():
     got = exit_mod.exiting_rows(t, rows, fixed, equity_threshold=-0.3, max_losses=3)
     np.testing.assert_array_equal(got, expected)
     assert 0 < len(got) < len(rows)
-    with pytest.raises(InputError):
+    with pytest.raises(ValueError):
         exit_mod.exiting_rows(t, np.array([t.n]), fixed, equity_threshold=0.0, max_losses=3)
-    with pytest.raises(InputError):  # sector 3 without a fixed cost
+    with pytest.raises(ValueError):  # sector 3 without a fixed cost
         exit_mod.exiting_rows(t, rows, fixed[:3], equity_threshold=0.0, max_losses=3)
 
 

@@ -21,7 +21,6 @@ import mesa
 import numpy as np
 
 from agglomeration._jit import kernel
-from agglomeration.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     from agglomeration.model import AgglomerationModel
@@ -29,24 +28,29 @@ if TYPE_CHECKING:  # pragma: no cover
 #: supplier code for "no supplier"
 NONE = np.iinfo(np.int32).min
 
-#: column name -> (dtype, fill value of new rows)
-_COLUMNS: dict[str, tuple[type, float]] = {
-    "fid": (np.int64, -1),
-    "sector": (np.int32, 0),
-    "region": (np.int32, 0),
-    "log_productivity": (np.float64, 0.0),
-    "price": (np.float64, 1.0),
-    "revenue": (np.float64, 0.0),
-    "final_sales": (np.float64, 0.0),
-    "employment": (np.float64, 0.0),
-    "land_use": (np.float64, 0.0),
-    "input_cost": (np.float64, 0.0),
-    "profit": (np.float64, 0.0),
-    "equity": (np.float64, 0.0),
-    "age": (np.int32, 0),
-    "losses": (np.int32, 0),
-    "alive": (np.bool_, False),
-}
+
+class Column:
+    """A declared column of :class:`FirmTable`: reading ``table.<name>`` gives the (n,) view of the used
+    rows.  ``dtype`` and ``fill`` (the value of new rows) define the storage; ``doc`` says what it holds
+    and in which unit."""
+
+    def __init__(self, dtype: type, fill: float, doc: str, *, read_only: bool = False) -> None:
+        self.dtype = dtype
+        self.fill = fill
+        self.__doc__ = doc
+        self.read_only = read_only
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, table: FirmTable | None, owner: type | None = None) -> np.ndarray:
+        if table is None:
+            return self  # type: ignore[return-value]  # class access: the declaration
+        view = table._data[self.name][: table.n]
+        if self.read_only:
+            view.flags.writeable = False
+        return view
 
 
 @kernel
@@ -112,13 +116,36 @@ class FirmTable:
     valid.
     """
 
+    fid = Column(np.int64, -1, "permanent firm id (never reused) [-]")
+    sector = Column(np.int32, 0, "sector index into World.sector_ids [-]")
+    region = Column(np.int32, 0, "region index into World.region_ids (current location) [-]")
+    log_productivity = Column(np.float64, 0.0, "log productivity z [log points]")
+    price = Column(np.float64, 1.0, "mill price [domestic reference price = 1]")
+    revenue = Column(np.float64, 0.0, "sales revenue, final + intermediate [CNY m per step]")
+    final_sales = Column(np.float64, 0.0, "sales to final demand [CNY m per step]")
+    employment = Column(np.float64, 0.0, "workers employed this step [workers]")
+    land_use = Column(np.float64, 0.0, "industrial land used [km2]")
+    input_cost = Column(np.float64, 0.0, "purchases of intermediate inputs [CNY m per step]")
+    profit = Column(np.float64, 0.0, "profit after fixed costs [CNY m per step]")
+    equity = Column(np.float64, 0.0, "equity buffer [CNY m]")
+    age = Column(np.int32, 0, "steps since entry [steps]")
+    losses = Column(np.int32, 0, "consecutive loss-making steps [steps]")
+    alive = Column(
+        np.bool_, False, "live firm (read-only: changed by add, kill, compact)", read_only=True
+    )
+
+    @classmethod
+    def columns(cls) -> dict[str, Column]:
+        """The declared columns, in declaration order."""
+        return {n: c for n, c in vars(cls).items() if isinstance(c, Column)}
+
     def __init__(self, n_sectors: int, capacity: int = 1024) -> None:
         self.n_sectors = int(n_sectors)
         self.n = 0
         self.next_fid = 0
         cap = max(int(capacity), 16)
         self._data: dict[str, np.ndarray] = {
-            name: np.full(cap, fill, dtype=dt) for name, (dt, fill) in _COLUMNS.items()
+            name: np.full(cap, c.fill, dtype=c.dtype) for name, c in self.columns().items()
         }
         self._supplier = np.full((cap, self.n_sectors), NONE, dtype=np.int32)
         self.row_of_fid = np.full(cap, -1, dtype=np.int64)
@@ -126,15 +153,6 @@ class FirmTable:
         self._live: np.ndarray | None = None
 
     # ------------------------------------------------------------------ access
-    def __getattr__(self, name: str) -> np.ndarray:
-        data = self.__dict__.get("_data")
-        if data is not None and name in data:
-            view = data[name][: self.n]
-            if name == "alive":
-                view.flags.writeable = False  # changed only through add / kill / compact
-            return view
-        raise AttributeError(name)
-
     @property
     def supplier(self) -> np.ndarray:
         """(n, S) int32 supplier codes (see module docstring)."""
@@ -188,8 +206,8 @@ class FirmTable:
         new = cap
         while new < need:
             new *= 2
-        for name, (dt, fill) in _COLUMNS.items():
-            arr = np.full(new, fill, dtype=dt)
+        for name, c in self.columns().items():
+            arr = np.full(new, c.fill, dtype=c.dtype)
             arr[:cap] = self._data[name]
             self._data[name] = arr
         sup = np.full((new, self.n_sectors), NONE, dtype=np.int32)
@@ -223,8 +241,8 @@ class FirmTable:
         fids = np.arange(self.next_fid, self.next_fid + k, dtype=np.int64)
         d = self._data
         new = slice(self.n, self.n + k)  # the new rows are contiguous: slices, not fancy indexing
-        for name, (_, fill) in _COLUMNS.items():
-            d[name][new] = fill
+        for name, c in self.columns().items():
+            d[name][new] = c.fill
         d["fid"][new] = fids
         d["sector"][new] = sector
         d["region"][new] = region
@@ -247,12 +265,10 @@ class FirmTable:
         if len(rows) == 0:
             return
         if rows.dtype.kind not in "iu":
-            raise InputError(f"rows must be integers, got dtype {rows.dtype}", field="rows")
+            raise ValueError(f"kill: rows must be integers, got dtype {rows.dtype}")
         rows = rows.astype(np.int64, copy=False)
         if rows.min() < 0 or rows.max() >= self.n:
-            raise InputError(
-                f"rows must be in [0, {self.n}), got {rows.min()}..{rows.max()}", field="rows"
-            )
+            raise ValueError(f"kill: rows must be in [0, {self.n}), got {rows.min()}..{rows.max()}")
         self._live = None
         self._data["alive"][rows] = False
         _drop_links_to(self.supplier, rows, NONE)
@@ -268,10 +284,10 @@ class FirmTable:
         old_to_new = np.full(self.n, -1, dtype=np.int64)
         old_to_new[keep] = np.arange(len(keep))
         m = len(keep)
-        for name, (_, fill) in _COLUMNS.items():
+        for name, c in self.columns().items():
             arr = self._data[name]
             _gather_in_place(arr, keep)
-            arr[m : self.n] = fill
+            arr[m : self.n] = c.fill
         _compact_suppliers(self.supplier, keep, old_to_new, NONE)
         self._supplier[m : self.n] = NONE
         self.n = m

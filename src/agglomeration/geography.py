@@ -38,6 +38,8 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 
 from agglomeration.economy import SectorRecord
 from agglomeration.errors import InputError
+from agglomeration.region_types import PATTERN as REGION_TYPE_PATTERN
+from agglomeration.region_types import REGION_TYPES
 
 MODE_PATTERN = r"^[a-z][a-z0-9_]*$"
 
@@ -57,7 +59,7 @@ class RegionRecord(_Record):
 
     region_id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", description="region id, e.g. 'LJ'")
     name: str = Field(min_length=1, description="human-readable name")
-    type: str = Field(pattern=r"^(ftz|connected|other)$", description="ftz | connected | other")
+    type: str = Field(pattern=REGION_TYPE_PATTERN, description=" | ".join(REGION_TYPES))
     lon: float = Field(ge=-180, le=180, description="longitude [deg WGS84]")
     lat: float = Field(ge=-90, le=90, description="latitude [deg WGS84]")
     land_capacity: float = Field(gt=0, le=1e5, description="industrial land [km2]")

@@ -18,16 +18,20 @@ from __future__ import annotations
 
 import warnings
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from agglomeration import metrics
 from agglomeration._jit import kernel
-from agglomeration.errors import InputError
-from agglomeration.firms import NONE
+from agglomeration.behaviour import market
+from agglomeration.firms import NONE, FirmTable
+from agglomeration.region_types import REGION_TYPES, zone_mask
 
-REGION_TYPES = ("ftz", "connected", "other")
+if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.state import ModelState
+    from agglomeration.world import World
 
 
 @kernel
@@ -77,7 +81,7 @@ def _link_sums(
     step, added to column = the supplier's region (code >= 0) or R + g (import via gateway g, code
     -1 - g).  Buyers ascending, inputs ascending: the order of ``market.input_pairs``, so the sums
     equal ``np.bincount`` over those pairs.  The coefficients are tabulated once per (region,
-    sector, input), with the same expression as ``model.current_pairs`` (same bits).
+    sector, input), with the same expression as :func:`current_pairs` (same bits).
     """
     n_sec = io.shape[0]
     n_in = np.zeros(n_sec, dtype=np.int64)
@@ -108,48 +112,48 @@ def _link_sums(
     return out
 
 
-def region_sector(model, column: str | None) -> np.ndarray:
+def region_sector(
+    table: FirmTable, n_regions: int, n_sectors: int, column: str | None
+) -> np.ndarray:
     """(R, S) sum of a FirmTable column over live firms by (region, sector); ``None`` counts firms.
 
     Units are the column's (firms for ``None``).  One compiled pass over the table.
     """
-    t = model.firms
-    R, S = model.world.n_regions, model.world.n_sectors
+    t = table
+    R, S = n_regions, n_sectors
     if column is None:
         w = t.revenue
     else:
         col = getattr(t, column, None) if isinstance(column, str) else None
         if col is None or np.ndim(col) != 1:
-            raise InputError(
-                f"expected None or a 1-D FirmTable column name, got {column!r}", field="column"
-            )
+            raise ValueError(f"expected None or a 1-D FirmTable column name, got {column!r}")
         w = np.asarray(col, dtype=float)
     out = _cell_sums(t.alive, t.region, t.sector, w, w, R, S)
     return out[0 if column is None else 1].reshape(R, S)
 
 
-def cell_totals(model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def cell_totals(state: ModelState, world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Firms, employment (workers) and revenue (CNY m per step) of live firms by (region, sector).
 
     Three (R, S) float arrays from one compiled pass over the firm table; each equals
-    ``region_sector(model, None / "employment" / "revenue")``.
+    ``region_sector(state.firms, R, S, None / "employment" / "revenue")``.
     """
-    t = model.firms
-    R, S = model.world.n_regions, model.world.n_sectors
+    t = state.firms
+    R, S = world.n_regions, world.n_sectors
     out = _cell_sums(t.alive, t.region, t.sector, t.employment, t.revenue, R, S)
     return out[0].reshape(R, S), out[1].reshape(R, S), out[2].reshape(R, S)
 
 
-def link_totals(model) -> np.ndarray:
+def link_totals(state: ModelState, world: World) -> np.ndarray:
     """(R, M) value of the current supplier links (CNY m per step) by buyer region and source market.
 
     Columns 0..R-1 are domestic suppliers' regions, R + g imports through gateway g.  A link's value
     is the buyer's spending on that input at its latest revenue, the ``value`` of :func:`link_values`
-    (coefficient io[k, s] (sigma_s - 1) / sigma_s / (1 + admin_r) of ``model.current_pairs``), summed
+    (coefficient io[k, s] (sigma_s - 1) / sigma_s / (1 + admin_r) of :func:`current_pairs`), summed
     in one compiled pass over ``FirmTable.supplier`` without building pair arrays.
     """
-    w = model.world
-    t = model.firms
+    w = world
+    t = state.firms
     # the kernel looks up every supplier's region at random: a one-byte copy (1 MB at 1M firms) stays
     # in cache where the int32 column does not (about 2x faster at 1M firms, 1.3x at 100k)
     region = t.region.astype(np.uint8) if w.n_regions <= 255 else t.region
@@ -161,21 +165,35 @@ def link_totals(model) -> np.ndarray:
         t.supplier,
         np.ascontiguousarray(w.io, dtype=float),
         np.ascontiguousarray(w.sigma, dtype=float),
-        np.ascontiguousarray(model.admin, dtype=float),
+        np.ascontiguousarray(state.costs.admin, dtype=float),
         w.n_regions,
         w.n_markets,
     )
 
 
-def link_values(model) -> pd.DataFrame:
+def current_pairs(state: ModelState, world: World) -> tuple[market.Pairs, np.ndarray]:
+    """Live (buyer, input) pairs and the revenue coefficient of each pair's purchases."""
+    t = state.firms
+    pairs = market.input_pairs(t.sector, t.supplier, world.io, t.alive_rows())
+    sb = t.sector[pairs.buyer]
+    coef = (
+        pairs.a
+        * (world.sigma[sb] - 1.0)
+        / world.sigma[sb]
+        / (1.0 + state.costs.admin[t.region[pairs.buyer]])
+    )
+    return pairs, coef
+
+
+def link_values(state: ModelState, world: World) -> pd.DataFrame:
     """Current supplier links (one row per live buyer x input sector with a supplier).
 
     value = the buyer's spending on that input at its latest revenue (CNY m per step); delivered_cost =
     supplier mill price x iceberg cost (relative to the domestic reference price).
     """
-    w = model.world
-    t = model.firms
-    pairs, coef = model.current_pairs()
+    w = world
+    t = state.firms
+    pairs, coef = current_pairs(state, world)
     sup = pairs.sup
     keep = sup != NONE
     buyer = pairs.buyer[keep]
@@ -186,8 +204,8 @@ def link_values(model) -> pd.DataFrame:
     dom = sup >= 0
     src_market = np.where(dom, t.region[np.maximum(sup, 0)], R + (-1 - sup))
     rb = t.region[buyer]
-    tau = model.tau_eff
-    pimp = model.import_price
+    tau = state.costs.tau
+    pimp = state.import_price
     mill = np.where(dom, t.price[np.maximum(sup, 0)], 0.0)
     if w.n_gateways:
         gi = np.where(dom, 0, -1 - sup)
@@ -208,18 +226,19 @@ def link_values(model) -> pd.DataFrame:
     )
 
 
-def series_row(model) -> dict[str, float]:
+def series_row(state: ModelState, world: World, counters: tuple[str, ...] = ()) -> dict[str, float]:
     """Model-level metrics of the current state (one DataCollector row).
 
     Counts in firms, employment in workers, output in CNY m per step; shares, Gini, Herfindahl and
-    coverage are unit-free.  Two compiled passes over the firm table (:func:`cell_totals`,
-    :func:`link_totals`), then metrics on the small (R, S) and (R, M) matrices.
+    coverage are unit-free; ``counters`` (from the schedule) are this step's counts reported by the
+    submodels.  Two compiled passes over the firm table (:func:`cell_totals`, :func:`link_totals`),
+    then metrics on the small (R, S) and (R, M) matrices.
     """
-    w = model.world
+    w = world
     rtype = np.asarray(w.region_type)
-    n_rs, emp_rs, out_rs = cell_totals(model)
-    t = model.firms
-    row: dict[str, float] = {"step": int(model.t)}
+    n_rs, emp_rs, out_rs = cell_totals(state, world)
+    t = state.firms
+    row: dict[str, float] = {"step": int(state.t)}
     row["firms"] = float(n_rs.sum())
     row["employment"] = float(emp_rs.sum())
     row["output"] = float(out_rs.sum())
@@ -228,30 +247,23 @@ def series_row(model) -> dict[str, float]:
         row[f"firms_{typ}"] = float(n_rs[m].sum())
         row[f"employment_{typ}"] = float(emp_rs[m].sum())
         row[f"output_{typ}"] = float(out_rs[m].sum())
-    row["entries"] = float(model.counts["entries"])
-    row["exits"] = float(model.counts["exits"])
-    row["relocations"] = float(model.counts["relocations"])
-    row["supplier_switches"] = float(model.counts["switches"])
+    for name in counters:
+        row[name] = float(state.counts.get(name, 0.0))
     row["mean_log_productivity"] = (
         float(np.mean(t.log_productivity[t.alive])) if row["firms"] > 0 else float("nan")
     )
-    row["mean_wage"] = float(np.mean(model.wage))
+    row["mean_wage"] = float(np.mean(state.wage))
     firms_r = n_rs.sum(axis=1)
     row["herfindahl_regions"] = metrics.herfindahl(firms_r) if firms_r.sum() > 0 else float("nan")
     row["mean_locational_gini"] = _mean_locational_gini(emp_rs)
-    row.update(_sourcing_row(model, link_totals(model)))
-    row["mean_chain_coverage"] = _mean_chain_coverage(model, n_rs)
+    row.update(_sourcing_row(world, link_totals(state, world)))
+    row["mean_chain_coverage"] = _mean_chain_coverage(world, n_rs)
     row["reforms_connected"] = (
-        float(model.policy.adopted[rtype == "connected"].sum(axis=1).mean())
+        float(state.policy.adopted[rtype == "connected"].sum(axis=1).mean())
         if np.any(rtype == "connected")
         else 0.0
     )
     return row
-
-
-def _zone(rtype: np.ndarray) -> np.ndarray:
-    """(R,) mask of the FTZ areas and connected innovation areas (the network the shares refer to)."""
-    return (rtype == "ftz") | (rtype == "connected")
 
 
 def _mean_locational_gini(emp_rs: np.ndarray) -> float:
@@ -265,9 +277,9 @@ def _mean_locational_gini(emp_rs: np.ndarray) -> float:
         return float(np.nanmean(ginis))
 
 
-def _sourcing_row(model, agg: np.ndarray) -> dict[str, float]:
+def _sourcing_row(world: World, agg: np.ndarray) -> dict[str, float]:
     """local, network (FTZ + connected areas) and import shares of the link values ``agg`` (R, M)."""
-    w = model.world
+    w = world
     R = w.n_regions
     nan = float("nan")
     if not np.any(agg > 0):
@@ -276,7 +288,7 @@ def _sourcing_row(model, agg: np.ndarray) -> dict[str, float]:
     tot = agg.sum(axis=1)
     buys = tot > 0
     lss = metrics.sourcing_shares(agg)
-    zone = _zone(rtype)
+    zone = zone_mask(rtype)
     vals = agg[agg > 0]  # row-major, as the aggregated links frame listed them
     imports = np.nonzero(agg > 0)[1] >= R
     return {
@@ -298,24 +310,24 @@ def _total_requirements(io_bytes: bytes, n_sectors: int) -> np.ndarray:
     return L
 
 
-def _mean_chain_coverage(model, n_rs: np.ndarray) -> float:
+def _mean_chain_coverage(world: World, n_rs: np.ndarray) -> float:
     """Mean over FTZ and connected areas and chains of the coefficient-weighted chain coverage
     (:func:`metrics.chain_coverage` with total requirements, evaluated by its array form)."""
-    w = model.world
+    w = world
     if not w.chains:
         return float("nan")
     io = np.ascontiguousarray(w.io, dtype=float)
     weights = _total_requirements(io.tobytes(), io.shape[0])
     cov = metrics.chain_coverage_matrix(n_rs, weights, list(w.chains.values()))
-    zone = _zone(np.asarray(w.region_type))
+    zone = zone_mask(w.region_type)
     vals = cov[zone] if zone.any() else cov
     return float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan")
 
 
-def region_table(model) -> pd.DataFrame:
+def region_table(state: ModelState, world: World) -> pd.DataFrame:
     """Long region x sector table: region, region_type, sector, firms, employment, output, lq."""
-    w = model.world
-    n_rs, emp_rs, out_rs = cell_totals(model)
+    w = world
+    n_rs, emp_rs, out_rs = cell_totals(state, world)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         lq = metrics.location_quotients(emp_rs)
@@ -333,10 +345,10 @@ def region_table(model) -> pd.DataFrame:
     )
 
 
-def firms_frame(model) -> pd.DataFrame:
+def firms_frame(state: ModelState, world: World) -> pd.DataFrame:
     """The live FirmTable rows with ids instead of indices."""
-    w = model.world
-    t = model.firms
+    w = world
+    t = state.firms
     rows = t.alive_rows()
     return pd.DataFrame(
         {
@@ -358,12 +370,14 @@ def firms_frame(model) -> pd.DataFrame:
     )
 
 
-def headline_metrics(model) -> dict[str, float]:
+def headline_metrics(
+    state: ModelState, world: World, counters: tuple[str, ...] = ()
+) -> dict[str, float]:
     """Final metrics a batch stores per run: the last series row plus chain leadership facts."""
-    row = series_row(model)
+    row = series_row(state, world, counters)
     row.pop("step", None)
-    w = model.world
-    n_rs = region_sector(model, None)
+    w = world
+    n_rs = region_sector(state.firms, w.n_regions, w.n_sectors, None)
     rtype = np.asarray(w.region_type)
     ftz = rtype == "ftz"
     if w.chains and ftz.any():
@@ -372,9 +386,9 @@ def headline_metrics(model) -> dict[str, float]:
             per_region = n_rs[:, list(idx)].sum(axis=1)
             lead.append(float(ftz[int(np.argmax(per_region))]))
         row["ftz_leads_chains_share"] = float(np.mean(lead))
-    firms0 = max(model.initial_firms, 1)
+    firms0 = max(state.initial_firms, 1)
     row["firms_relative_to_initial"] = row["firms"] / firms0
-    zone = np.isin(rtype, ("ftz", "connected"))
+    zone = zone_mask(rtype)
     row["zone_firm_share"] = float(n_rs[zone].sum() / max(n_rs.sum(), 1))
     row["connected_firm_share"] = float(n_rs[rtype == "connected"].sum() / max(n_rs.sum(), 1))
     return {k: float(v) for k, v in row.items()}

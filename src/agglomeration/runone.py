@@ -86,7 +86,7 @@ def run_scenario(
             model.step()
             bar.set_postfix(firms=model.firms.n_alive, refresh=False)
         bar.close()
-        if model.t % model.op.series_every:
+        if model.t % model.spec.output.series_every:
             model.run(0)
     else:
         model.run(n_steps)
@@ -115,7 +115,7 @@ def run_scenario(
         model.region_table().to_csv(out / "regions.csv", index=False)
         model.firms_frame().to_parquet(out / "firms.parquet", index=False)
         model.links_frame().to_parquet(out / "links.parquet", index=False)
-        if model.op.figures:
+        if model.spec.output.figures:
             from agglomeration.report.maps import save_region_map
             from agglomeration.report.run_figures import save_timeseries_figure
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import difflib
 import hashlib
 import json
 import math
@@ -23,6 +24,7 @@ import os
 import tomllib
 import types
 import typing
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -45,9 +47,18 @@ from agglomeration.geography import (
     ModeRecord,
     RegionRecord,
 )
-from agglomeration.parameters import BehaviourParams, FirmsParams, OutputParams, PolicyParams
-
-REGION_TYPES = ("ftz", "connected", "other")
+from agglomeration.levers import check_table, lever_for, valid_keys
+from agglomeration.parameters import (
+    SOLVER_LEGACY,
+    BehaviourParams,
+    DeprecatedKeyWarning,
+    FirmsParams,
+    OutputParams,
+    PolicyParams,
+    SolverParams,
+    migrate_behaviour_keys,
+)
+from agglomeration.submodel import legacy_keys
 
 
 class _Section(BaseModel):
@@ -186,6 +197,7 @@ class _UserScenario(_Section):
     sectors: SectorsSection = Field(default_factory=SectorsSection)
     firms: FirmsParams = Field(default_factory=FirmsParams)
     behaviour: BehaviourParams = Field(default_factory=BehaviourParams)
+    solver: SolverParams = Field(default_factory=SolverParams)
     policy: PolicyParams = Field(default_factory=PolicyParams)
     output: OutputParams = Field(default_factory=OutputParams)
 
@@ -362,6 +374,7 @@ def _apply_overrides(
     for key, value in items:
         if not isinstance(key, str) or not key or any(not p for p in key.split(".")):
             raise InputError(f"override key {key!r} is not a dotted path", field=str(key))
+        key = migrate_key(key)
         parts = key.split(".")
         node = raw
         for i, p in enumerate(parts[:-1]):
@@ -403,8 +416,80 @@ def _model_of(annotation: Any) -> tuple[str, type[BaseModel] | None]:
 
 
 def _field_names(model: type[BaseModel]) -> dict[str, str]:
-    """Accepted key (alias or name) -> field name."""
-    return {(f.alias or n): n for n, f in model.model_fields.items()}
+    """Accepted key (alias or name) -> field name (incl. the submodel sections of ``[behaviour]``)."""
+    names = {(f.alias or n): n for n, f in model.model_fields.items()}
+    sections = getattr(model, "section_models", None)
+    if sections is not None:
+        names.update({n: n for n in sections()})
+    return names
+
+
+def _annotation(model: type[BaseModel], name: str) -> Any:
+    """The annotation of field ``name`` (a submodel section's class for ``[behaviour.<name>]``)."""
+    if name in model.model_fields:
+        return model.model_fields[name].annotation
+    return model.section_models()[name]
+
+
+def _description(model: type[BaseModel], name: str) -> str | None:
+    if name in model.model_fields:
+        return model.model_fields[name].description
+    return (model.section_models()[name].__doc__ or "").strip().splitlines()[0] or None
+
+
+def _suggest_section_field(model: type[BaseModel], key: str) -> str:
+    """For ``[behaviour]``: a did-you-mean naming the sub-section field closest to ``key``."""
+    sections = getattr(model, "section_models", None)
+    if sections is None:
+        return ""
+    dotted = {f: f"{s}.{f}" for s, m in sections().items() for f in m.model_fields}
+    dotted.update(legacy_keys())
+    close = difflib.get_close_matches(key, list(dotted), n=1, cutoff=0.6)
+    return f"; did you mean {dotted[close[0]]!r}?" if close else ""
+
+
+def migrate_key(key: str) -> str:
+    """The current dotted key of a key of an earlier version (``behaviour.entry_floor`` ->
+    ``behaviour.entry.floor``, ``behaviour.price_iterations`` -> ``solver.price_iterations``), with a
+    :class:`DeprecatedKeyWarning`; other keys are returned unchanged."""
+    parts = key.split(".")
+    if len(parts) < 2 or parts[0] != "behaviour":
+        return key
+    if parts[1] in SOLVER_LEGACY:
+        new = ".".join(["solver", *parts[1:]])
+        warnings.warn(f"{key} is deprecated; use {new}", DeprecatedKeyWarning, stacklevel=3)
+        return new
+    moved = migrate_behaviour_keys({parts[1]: None})
+    section = next(iter(moved))
+    if section == parts[1]:
+        return key
+    return ".".join(["behaviour", section, *moved[section], *parts[2:]])
+
+
+def _migrate_raw(raw: dict, file: Any) -> None:
+    """Move keys of earlier versions to their current place in a raw scenario (with warnings)."""
+    behaviour = raw.get("behaviour")
+    if not isinstance(behaviour, dict):
+        return
+    prefix = f"{file}: " if file else ""
+    for key in [k for k in behaviour if k in SOLVER_LEGACY]:
+        warnings.warn(
+            f"{prefix}behaviour.{key} is deprecated; use solver.{key}",
+            DeprecatedKeyWarning,
+            stacklevel=3,
+        )
+        solver = raw.setdefault("solver", {})
+        if not isinstance(solver, dict) or key in solver:
+            raise InputError(
+                f"set both as behaviour.{key} and solver.{key}; keep solver.{key}",
+                file=file,
+                field=f"behaviour.{key}",
+            )
+        solver[key] = behaviour.pop(key)
+    try:
+        raw["behaviour"] = migrate_behaviour_keys(behaviour, source=file)
+    except ValueError as exc:
+        raise InputError(str(exc), file=file, field="behaviour") from None
 
 
 def check_keys(data: Any, model: type[BaseModel], path: str, file: Any) -> None:
@@ -417,12 +502,12 @@ def check_keys(data: Any, model: type[BaseModel], path: str, file: Any) -> None:
         if key not in names:
             raise InputError(
                 f"unknown key {key!r}"
-                + suggest(key, list(names))
+                + (suggest(key, list(names)) or _suggest_section_field(model, key))
                 + f" (allowed: {', '.join(names)})",
                 file=file,
                 field=field_path,
             )
-        kind, sub = _model_of(model.model_fields[names[key]].annotation)
+        kind, sub = _model_of(_annotation(model, names[key]))
         if sub is None:
             continue
         if kind == "model":
@@ -446,9 +531,8 @@ def _describe(model: type[BaseModel], loc: tuple) -> str | None:
             if part not in names:
                 current = None
                 continue
-            f = current.model_fields[names[part]]
-            desc = f.description
-            _kind, current = _model_of(f.annotation)
+            desc = _description(current, names[part])
+            _kind, current = _model_of(_annotation(current, names[part]))
     return desc
 
 
@@ -690,6 +774,7 @@ def _scen_file(source: str | None) -> str | None:
 def _resolve(raw: dict, source: str | None, cache: dict) -> Scenario:
     file = _scen_file(source)
     raw = copy.deepcopy(raw)
+    _migrate_raw(raw, file)
     check_keys({k: v for k, v in raw.items()}, _UserScenario, "", file)
     base_dir = Path(source).resolve().parent if source else Path.cwd()
     for sec, key in PATH_KEYS:  # defaults are relative to the top-level scenario file
@@ -872,32 +957,26 @@ def _read_chain_rows(path: str, cache: dict) -> list[ChainRecord]:
     return out
 
 
-def _check_mult(d: dict[str, float], keys: list[str], field: str, file: Any, lo_open: bool) -> None:
-    for k, v in d.items():
-        if k not in keys:
-            raise InputError(
-                f"unknown key {k!r}" + suggest(k, keys), file=file, field=f"{field}.{k}"
-            )
-        ok = (v > 0 if lo_open else v >= 0) and v <= 100 and math.isfinite(v)
-        if not ok:
-            rng = "(0, 100]" if lo_open else "[0, 100]"
-            raise InputError(
-                f"expected a factor in {rng}, got {v!r}", file=file, field=f"{field}.{k}"
-            )
+def _multiplier(table: dict[str, float], *keys: str) -> float:
+    """Product of a multiplier table's factors for ``all`` and ``keys`` (missing keys count 1)."""
+    f = table.get("all", 1.0)
+    for k in keys:
+        f *= table.get(k, 1.0)
+    return f
 
 
 def _edit_modes(modes: list, lg: LogisticsSection, names: list[str], file: Any) -> list:
-    _check_mult(lg.tariff_multiplier, names, "logistics.tariff_multiplier", file, True)
-    _check_mult(lg.speed_multiplier, names, "logistics.speed_multiplier", file, True)
-    _check_mult(lg.fee_multiplier, names, "logistics.fee_multiplier", file, False)
+    for field in ("tariff_multiplier", "speed_multiplier", "fee_multiplier"):
+        lever = lever_for(f"logistics.{field}.x")[0]
+        check_table(lever, getattr(lg, field), valid_keys(lever, [], [], names), file=file)
     out = []
     for m in modes:
-        f = lg.fee_multiplier.get(m.mode, 1.0)
+        f = _multiplier(lg.fee_multiplier, m.mode)
         out.append(
             m.model_copy(
                 update={
-                    "tariff": m.tariff * lg.tariff_multiplier.get(m.mode, 1.0),
-                    "speed": m.speed * lg.speed_multiplier.get(m.mode, 1.0),
+                    "tariff": m.tariff * _multiplier(lg.tariff_multiplier, m.mode),
+                    "speed": m.speed * _multiplier(lg.speed_multiplier, m.mode),
                     "end_fee": m.end_fee * f,
                     "transship_fee": m.transship_fee * f,
                 }
@@ -907,12 +986,11 @@ def _edit_modes(modes: list, lg: LogisticsSection, names: list[str], file: Any) 
 
 
 def _edit_customs(regions: list, gateways: list, mult: dict[str, float], places: dict, file: Any):
-    keys = [*places, *REGION_TYPES, "all", "gateway"]
-    _check_mult(mult, keys, "logistics.customs_multiplier", file, False)
+    lever = lever_for("logistics.customs_multiplier.x")[0]
+    check_table(lever, mult, valid_keys(lever, [], list(places), []), file=file)
 
     def factor(pid: str, kind: str) -> float:
-        f = mult.get("all", 1.0) * mult.get(kind, 1.0)
-        return f * mult.get(pid, 1.0)
+        return _multiplier(mult, kind, pid)
 
     regions = [
         r.model_copy(update={"customs_hours": r.customs_hours * factor(r.region_id, r.type)})
@@ -993,17 +1071,6 @@ def _edit_links(
 
 
 def _check_policy(policy: PolicyParams, data: ScenarioData, file: Any) -> None:
-    keys = [r.region_id for r in data.regions] + list(REGION_TYPES)
-    for k, v in policy.delegation.items():
-        if k not in keys:
-            raise InputError(
-                f"unknown region or region type {k!r}" + suggest(k, keys),
-                file=file,
-                field=f"policy.delegation.{k}",
-            )
-        if not (0.0 <= v <= 1.0):
-            raise InputError(
-                f"expected a delegation level in [0, 1], got {v!r}",
-                file=file,
-                field=f"policy.delegation.{k}",
-            )
+    lever = lever_for("policy.delegation.x")[0]
+    keys = valid_keys(lever, [r.region_id for r in data.regions], [], [])
+    check_table(lever, policy.delegation, keys, file=file)

@@ -459,7 +459,7 @@ def simulate_long_run_share(
     ov["firms.initial_count"] = int(firms)
     ov["steps"] = int(steps)
     if relocation_probability is not None:
-        ov["behaviour.relocation_probability"] = float(relocation_probability)
+        ov["behaviour.relocation.probability"] = float(relocation_probability)
     ov.update(overrides or {})
     scen = load_benchmark(_BENCHMARK_FILE[model], ov, initial_share=initial_share)
     path = run_share_path(scen, int(steps), replicate_seed)

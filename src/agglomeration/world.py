@@ -25,7 +25,6 @@ from agglomeration.errors import InputError
 if TYPE_CHECKING:  # pragma: no cover
     from agglomeration.scenario import Scenario
 
-REGION_TYPES = ("ftz", "connected", "other")
 SECTOR_KINDS = ("manufacturing", "service")
 
 
@@ -270,13 +269,14 @@ class World:
 def build_world(scenario: Scenario) -> World:
     """Resolve a validated scenario into a :class:`World` (solves the logistics network).
 
-    Delegation: ``policy.delegation`` entries override the regions table (a region id overrides its
-    type).  Initial weights: each sector column of ``initial_firms.csv`` is normalised over regions and
+    Delegation: the regions table's column with ``policy.delegation`` applied
+    (:func:`agglomeration.levers.resolve_per_region`).  Initial weights: each sector column of ``initial_firms.csv`` is normalised over regions and
     scaled by the sector's ``initial_weight`` share, so ``initial_weights`` sums to 1.
     The solved :class:`~agglomeration.geography.LogisticsNetwork` is kept in ``world.extra["network"]``.
     """
     from agglomeration.economy import chain_indices
     from agglomeration.geography import LogisticsNetwork
+    from agglomeration.levers import resolve_per_region
 
     d = scenario.data
     regions, gateways, sectors = d.regions, d.gateways, d.sectors
@@ -302,13 +302,12 @@ def build_world(scenario: Scenario) -> World:
         file=src,
     )
     tau, phi = net.iceberg()
-    deleg = np.array([r.delegation for r in regions])
-    pol = scenario.policy.delegation
-    for i, r in enumerate(regions):
-        if r.type in pol:
-            deleg[i] = pol[r.type]
-        if r.region_id in pol:
-            deleg[i] = pol[r.region_id]
+    deleg = resolve_per_region(
+        scenario.policy.delegation,
+        region_ids,
+        [r.type for r in regions],
+        [r.delegation for r in regions],
+    )
     kind = np.array([s.kind for s in sectors])
     imp = np.array(
         [

@@ -1,4 +1,4 @@
-"""Production and accounts of every live firm (DESIGN 3.2 step 5), and the income that feeds final demand.
+"""Production and accounts of every live firm (submodel ``accounts``), and the income that feeds final demand.
 
 With the CES markup, variable cost is VC = R (sigma - 1)/sigma of revenue R.  The administrative wedge
 takes VC admin/(1 + admin); the rest, VC/(1 + admin), is split by the Cobb-Douglas shares into labour
@@ -19,14 +19,20 @@ paid-out profit distributed by immobile-income shares ('owners', footloose capit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from pydantic import Field
 
 from agglomeration.behaviour import _accounts_kernels as _k
+from agglomeration.behaviour.market import MarketResult, RevenueLinks, link_flows
+from agglomeration.parameters import _Section
+from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
     from agglomeration.firms import FirmTable
+    from agglomeration.state import ModelState
+    from agglomeration.world import World
 
 
 @dataclass
@@ -127,3 +133,120 @@ def final_expenditure(
             y += total_div * (w if w is not None else 1.0 / len(y))
     income = np.concatenate([y, np.asarray(gateway_demand, dtype=float)])
     return final_share[:, None] * income[None, :]
+
+
+# ------------------------------------------------------------------------------------------- submodel
+class AccountsParams(_Section):
+    """``[behaviour.accounts]``: profit distribution and the initial fixed-cost calibration."""
+
+    profit_payout: float = Field(
+        0.8,
+        ge=0.0,
+        le=1.0,
+        description="share of positive profit paid out and spent; the rest is retained as equity [-]",
+    )
+    calibrate_fixed_costs: bool = Field(
+        True,
+        description="at initialisation set each sector's fixed cost to the `fixed_cost_quantile` quantile "
+        "of its initial firms' operating profit (makes `firms.initial_count` a pure scale parameter); "
+        "false = use the sector data (theory benchmarks)",
+    )
+    fixed_cost_quantile: float = Field(
+        0.2,
+        gt=0.0,
+        lt=1.0,
+        description="share of initial firms whose operating profit is below the calibrated fixed cost [-]",
+    )
+
+
+def book(
+    state: ModelState, world: World, scenario: Any, mkt: MarketResult, write: bool = True
+) -> Accounts:
+    """Production accounts of the live firms at the market result ``mkt``; ``write=False``: regional
+    aggregates only, the table untouched (the within-step income loop)."""
+    return update_accounts(
+        state.firms,
+        mkt.order,
+        sigma=world.sigma,
+        labour_share=world.labour_share,
+        land_share=world.land_share,
+        fixed_cost=state.fixed_cost,
+        wage=state.wage,
+        rent=state.rent,
+        admin=state.costs.admin,
+        input_cost_rate=mkt.input_cost_rate,
+        rev_iterate=mkt.rev_iterate,
+        payout=scenario.behaviour.accounts.profit_payout,
+        write=write,
+    )
+
+
+def expenditure(acc: Accounts | None, world: World, scenario: Any) -> np.ndarray:
+    """Final expenditure E[s, m] implied by the accounts ``acc`` (None: immobile income only)."""
+    market = scenario.behaviour.market
+    return final_expenditure(
+        acc,
+        immobile_income=world.immobile_income,
+        gateway_demand=world.gateway_demand,
+        final_share=world.final_share,
+        factor_income_local=market.factor_income_local,
+        profit_spending=market.profit_spending,
+    )
+
+
+def calibrate_fixed_costs(state: ModelState, world: World, params: AccountsParams) -> None:
+    """f_s := the ``fixed_cost_quantile`` quantile of sector s's operating profits R/sigma (initialisation)."""
+    t = state.firms
+    rows = t.alive_rows()
+    s = t.sector[rows]
+    op = t.revenue[rows] / world.sigma[s]
+    f = np.asarray(world.fixed_cost, dtype=float).copy()
+    order = np.lexsort((op, s))  # by sector, then operating profit
+    n = np.bincount(s, minlength=world.n_sectors)
+    start = np.concatenate([[0], np.cumsum(n)[:-1]])
+    has = n > 0
+    pick = start[has] + np.floor(params.fixed_cost_quantile * (n[has] - 1)).astype(int)
+    f[has] = op[order][pick]
+    state.fixed_cost = f
+
+
+def flow_gaps(mkt: MarketResult, links: RevenueLinks, E: np.ndarray) -> dict[str, float]:
+    """Accounting identities of a market result (relative gaps; ~1e-12 when they hold).
+
+    - ``intermediate_gap``: max over firms of |intermediate sales - purchases of its buyers| / total
+      revenue (sales of suppliers = input purchases of their buyers), the purchases walked from the
+      buyers' side (an independent traversal of the links);
+    - ``expenditure_gap``: |final + intermediate expenditure - (domestic sales + imports)| / total.
+    """
+    n = len(mkt.revenue)
+    received, purchases, outside = link_flows(links, mkt.rev_iterate)
+    inter_sales = mkt.revenue - mkt.final_sales
+    total_rev = max(float(mkt.revenue.sum()), 1e-300)
+    gap1 = float(np.max(np.abs(inter_sales - received))) / total_rev if n else 0.0
+    spend = float(E.sum() + purchases)
+    imports = float(mkt.final_imports + outside)
+    gap2 = abs(spend - (float(mkt.revenue.sum()) + imports)) / max(spend, 1e-300)
+    return {"intermediate_gap": gap1, "expenditure_gap": gap2}
+
+
+def step(state: ModelState, world: World, scenario: Any, rng: np.random.Generator) -> None:
+    """Book this step's accounts and form next step's final expenditure."""
+    acc = book(state, world, scenario, state.market)
+    state.accounts = acc
+    state.expenditure_used = state.expenditure
+    state.balance = flow_gaps(state.market, state.links, state.expenditure)
+    state.expenditure = expenditure(acc, world, scenario)
+
+
+SUBMODEL = Submodel(
+    name="accounts",
+    step=step,
+    summary="production and accounts (employment, land use, input cost, profit, equity) and the "
+    "incomes that make next step's final expenditure",
+    params=AccountsParams,
+    legacy={
+        "profit_payout": "profit_payout",
+        "calibrate_fixed_costs": "calibrate_fixed_costs",
+        "fixed_cost_quantile": "fixed_cost_quantile",
+    },
+)

@@ -1,4 +1,4 @@
-"""Entry (DESIGN 3.2 step 9): Poisson potential entrants choose a region by multinomial logit.
+"""Entry (submodel ``entry``): Poisson potential entrants choose a region by multinomial logit.
 
 Potential entrants of sector s per step ~ Poisson(entry_rate_s n_s + entry_floor) (n_s live firms of s).
 Each draws a log productivity ~ N(mean of its sector's incumbents + gap, sd) and knows each region independently with probability
@@ -14,10 +14,18 @@ after the draws.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from pydantic import Field
 
 from agglomeration.behaviour import _entry_kernels as _k
-from agglomeration.errors import InputError
+from agglomeration.parameters import _Section
+from agglomeration.submodel import Submodel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.state import ModelState
+    from agglomeration.world import World
 
 
 def standard_gumbel(rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
@@ -87,11 +95,11 @@ def choose_regions(
     R = rhat.shape[0]
     known = np.asarray(known, dtype=bool)
     if known.shape != (n, R):
-        raise InputError(f"known must have shape ({n}, {R}), got {known.shape}", field="known")
+        raise ValueError(f"known must have shape ({n}, {R}), got {known.shape}")
     sigma = np.asarray(sigma, dtype=float)
     s = np.asarray(sector)
     if s.min() < 0 or s.max() >= len(sigma):
-        raise InputError("a sector index is out of range", field="sector")
+        raise ValueError("a sector index is out of range")
     growth = np.exp((sigma[s] - 1.0) * log_z)
     noise = standard_gumbel(rng, (n, R))
     noise_outside = standard_gumbel(rng, n)
@@ -108,3 +116,108 @@ def choose_regions(
         float(steps_per_year),
         float(logit_scale),
     )
+
+
+# ------------------------------------------------------------------------------------------- submodel
+class EntryParams(_Section):
+    """``[behaviour.entry]``: potential entrants and their location choice."""
+
+    enabled: bool = Field(True, description="potential entrants arrive each step")
+    floor: float = Field(
+        2.0,
+        ge=0.0,
+        le=1e6,
+        description="potential entrants per sector per step on top of entry_rate x firms [firms/step]",
+    )
+    productivity_gap: float = Field(
+        0.0,
+        ge=-10.0,
+        le=10.0,
+        description="entrants draw log productivity around their sector's current mean over incumbents "
+        "plus this gap (entrants imitate incumbents' technology) [log points]",
+    )
+    logit_scale: float = Field(
+        1.0,
+        gt=0.0,
+        le=1e3,
+        description="logit scale of location choice, in units of the fixed cost [-]",
+    )
+
+
+def add_firms(
+    state: ModelState,
+    world: World,
+    sector: np.ndarray,
+    region: np.ndarray,
+    log_z: np.ndarray,
+    equity: np.ndarray,
+) -> np.ndarray:
+    """Add live firms priced at the CES markup over a unit cost of 1; return their rows.
+
+    The one place firms are created (initial firms and entrants).  Their ids are recorded in
+    ``state.entered`` (the Mesa agent view follows them).
+    """
+    t = state.firms
+    rows = t.add(sector, region, log_z, equity)
+    sigma = world.sigma[sector]
+    t.price[rows] = sigma / (sigma - 1.0)
+    state.entered.append(t.fid[rows].copy())
+    return rows
+
+
+def step(state: ModelState, world: World, scenario: Any, rng: np.random.Generator):
+    """Draw potential entrants; those who choose a region enter there."""
+    p = scenario.behaviour.entry
+    if not p.enabled:
+        return None
+    t = state.firms
+    rows = state.incumbents
+    fp = scenario.firms
+    n_s = np.bincount(t.sector[rows], minlength=world.n_sectors)
+    sum_z = np.bincount(t.sector[rows], weights=t.log_productivity[rows], minlength=world.n_sectors)
+    mean_z = np.where(n_s > 0, sum_z / np.maximum(n_s, 1), fp.productivity_mean)
+    sec, lz = draw_entrants(
+        n_s,
+        rng,
+        entry_rate=np.asarray(world.entry_rate, float),
+        entry_floor=p.floor,
+        mean_log_z=mean_z + p.productivity_gap,
+        sd_log_z=fp.productivity_sigma,
+    )
+    known = knowledge(len(sec), world.n_regions, state.prospects.known_q, rng)
+    choice = choose_regions(
+        sec,
+        lz,
+        known,
+        rng,
+        rhat=state.prospects.revenue,
+        sigma=world.sigma,
+        fixed_cost=state.fixed_cost,
+        entry_cost=np.outer(state.costs.entry_cost, state.fixed_cost),  # (R, S) CNY m
+        steps_per_year=scenario.behaviour.steps_per_year,
+        logit_scale=p.logit_scale,
+    )
+    ok = choice >= 0
+    if np.any(ok):
+        s_new = sec[ok]
+        add_firms(
+            state, world, s_new, choice[ok], lz[ok], fp.initial_equity * state.fixed_cost[s_new]
+        )
+        state.entries_by_region += np.bincount(choice[ok], minlength=world.n_regions)
+    return {"entries": int(ok.sum())}
+
+
+SUBMODEL = Submodel(
+    name="entry",
+    step=step,
+    summary="potential entrants (Poisson) choose a region by multinomial logit on expected profit net "
+    "of the entry cost, or stay out",
+    params=EntryParams,
+    counters=("entries",),
+    legacy={
+        "entry_enabled": "enabled",
+        "entry_floor": "floor",
+        "entrant_productivity_gap": "productivity_gap",
+        "entry_logit_scale": "logit_scale",
+    },
+)

@@ -1,4 +1,4 @@
-"""Exit (DESIGN 3.2 step 11): firms with equity below a threshold or K consecutive losses leave.
+"""Exit (submodel ``exit``): firms with equity below a threshold or K consecutive losses leave.
 
 Equity threshold in units of the sector fixed cost.  The caller kills the rows (FirmTable.kill), which
 drops the supplier links pointing at them; their buyers re-source in the same step.
@@ -6,15 +6,19 @@ drops the supplier links pointing at them; their buyers re-source in the same st
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from pydantic import Field
 
 from agglomeration.behaviour import _exit_kernels as _k
-from agglomeration.errors import InputError
+from agglomeration.parameters import _Section
+from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
     from agglomeration.firms import FirmTable
+    from agglomeration.state import ModelState
+    from agglomeration.world import World
 
 
 def exiting_rows(
@@ -28,7 +32,7 @@ def exiting_rows(
     """Rows (subset of ``rows``, same order, int64) that exit this step (one compiled pass)."""
     rows = np.asarray(rows)
     if rows.dtype.kind not in "iu":
-        raise InputError(f"rows must be integers, got dtype {rows.dtype}", field="rows")
+        raise ValueError(f"exiting_rows: rows must be integers, got dtype {rows.dtype}")
     gone, status = _k.exiting(
         rows,
         table.sector,
@@ -39,5 +43,54 @@ def exiting_rows(
         int(max_losses),
     )
     if status != 0:
-        raise InputError("a row or sector index is out of range", field="rows")
+        raise ValueError("exiting_rows: a row or sector index is out of range")
     return gone
+
+
+# ------------------------------------------------------------------------------------------- submodel
+class ExitParams(_Section):
+    """``[behaviour.exit]``: when firms leave."""
+
+    enabled: bool = Field(True, description="firms with low equity or repeated losses exit")
+    equity_threshold: float = Field(
+        0.0,
+        ge=-1e6,
+        le=1e6,
+        description="exit when equity falls below this (units of sector fixed cost) [-]",
+    )
+    after_losses: int = Field(
+        8, ge=1, le=10_000, description="exit after this many consecutive loss-making steps [steps]"
+    )
+
+
+def step(state: ModelState, world: World, scenario: Any, rng: np.random.Generator):
+    """Incumbents with too little equity or too many losses exit; their buyers lose the link."""
+    p = scenario.behaviour.exit
+    if not p.enabled:
+        return None
+    t = state.firms
+    gone = exiting_rows(
+        t,
+        state.incumbents,
+        state.fixed_cost,
+        equity_threshold=p.equity_threshold,
+        max_losses=p.after_losses,
+    )
+    if len(gone):
+        state.exited.append(t.fid[gone].copy())
+        t.kill(gone)
+    return {"exits": len(gone)}
+
+
+SUBMODEL = Submodel(
+    name="exit",
+    step=step,
+    summary="firms with equity below the threshold or too many consecutive losses exit",
+    params=ExitParams,
+    counters=("exits",),
+    legacy={
+        "exit_enabled": "enabled",
+        "exit_equity_threshold": "equity_threshold",
+        "exit_after_losses": "after_losses",
+    },
+)

@@ -1,4 +1,4 @@
-"""Wages and land rents (DESIGN 3.2 step 7): the congestion force.
+"""Wages and land rents (submodel ``factor_prices``): the congestion force.
 
 Targets relative to the initial state (so the first step starts at the data's base wage and rent):
 
@@ -11,7 +11,17 @@ feedback with location choice).  Wages in CNY m per worker-step, rents CNY m per
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from pydantic import Field
+
+from agglomeration.parameters import _Section
+from agglomeration.submodel import Submodel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.state import ModelState
+    from agglomeration.world import World
 
 
 def update_factor_prices(
@@ -37,3 +47,59 @@ def update_factor_prices(
     w = np.exp((1 - adjust) * np.log(wage) + adjust * np.log(w_star))
     q = np.exp((1 - adjust) * np.log(rent) + adjust * np.log(q_star))
     return w, q
+
+
+class FactorPricesParams(_Section):
+    """``[behaviour.factor_prices]``: the response of wages and rents to local demand."""
+
+    enabled: bool = Field(
+        True, description="wages and rents respond to local employment and land use"
+    )
+    adjustment: float = Field(
+        0.5,
+        gt=0.0,
+        le=1.0,
+        description="share of the gap to the target wage/rent closed each step [-]",
+    )
+    wage_elasticity: float = Field(
+        0.05, ge=0.0, le=2.0, description="elasticity of the local wage to local employment [-]"
+    )
+    rent_elasticity: float = Field(
+        0.3, ge=0.0, le=5.0, description="elasticity of land rent to land use / land capacity [-]"
+    )
+
+
+def step(state: ModelState, world: World, scenario: Any, rng: np.random.Generator) -> None:
+    """New wages and rents from this step's regional employment and land use."""
+    p = scenario.behaviour.factor_prices
+    if not p.enabled:
+        return
+    acc = state.accounts
+    state.wage, state.rent = update_factor_prices(
+        state.wage,
+        state.rent,
+        acc.employment,
+        acc.land_use,
+        base_wage=world.base_wage,
+        base_rent=world.base_rent,
+        employment0=state.employment0,
+        land_use0=state.land_use0,
+        land_capacity=world.land_capacity,
+        wage_elasticity=p.wage_elasticity,
+        rent_elasticity=p.rent_elasticity,
+        adjust=p.adjustment,
+    )
+
+
+SUBMODEL = Submodel(
+    name="factor_prices",
+    step=step,
+    summary="wages and land rents move toward targets set by local employment and land use",
+    params=FactorPricesParams,
+    legacy={
+        "factor_prices_enabled": "enabled",
+        "factor_price_adjustment": "adjustment",
+        "wage_elasticity": "wage_elasticity",
+        "rent_elasticity": "rent_elasticity",
+    },
+)

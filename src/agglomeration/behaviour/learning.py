@@ -1,4 +1,4 @@
-"""Productivity dynamics (DESIGN 3.2 step 6): drift, localisation and Jacobs spillovers, mean reversion
+"""Productivity dynamics (submodel ``learning``): drift, localisation and Jacobs spillovers, mean reversion
 toward the technology frontier, and size-dependent Gibrat noise.
 
 For a live firm i of sector s in region r, log productivity changes each step by
@@ -11,14 +11,14 @@ L_rs is employment of sector s in region r, Lbar_s its mean over regions with th
 localisation term is 0 without same-sector neighbours and grows with the cluster's relative size);
 D_r = 1 - sum_s (L_rs / L_r)^2 is the local sectoral diversity (Gini-Simpson index, in [0, 1)).
 
-Mean reversion (rho = ``behaviour.productivity_mean_reversion``, 1/step): firms are pulled toward the
+Mean reversion (rho = ``behaviour.learning.mean_reversion``, 1/step): firms are pulled toward the
 technology frontier F_t = ``firms.productivity_mean`` + drift t, which carries the common drift.
 Without it, selection (low-productivity firms exit, entrants imitate the surviving incumbents) ratchets
 mean log productivity up without bound and the dispersion of log z grows like sqrt(t); with it the gap
 log z - F_t is a stationary AR(1) process (stationary sd ~ sd / sqrt(2 rho); level offset
 spillovers / rho), the standard assumption of Hopenhayn (1992)-type industry dynamics.
 
-Size-dependent volatility (beta = ``behaviour.shock_size_elasticity``): a firm is treated as a portfolio
+Size-dependent volatility (beta = ``behaviour.learning.shock_size_elasticity``): a firm is treated as a portfolio
 of imperfectly correlated sub-units, so the sd of its growth falls with its size S_i (employment,
 workers) relative to the reference Sbar_s = mean employment of the live firms of its sector:
 sd(g | S) ~ S^(-beta) (Stanley et al. 1996, Amaral et al. 1997, Sutton 2002, Buldyrev et al. 2007;
@@ -34,10 +34,19 @@ Units: log points per step.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from pydantic import Field
 
 from agglomeration.behaviour import _learning_kernels as _k
-from agglomeration.errors import InputError
+from agglomeration.observe import region_sector
+from agglomeration.parameters import _Section
+from agglomeration.submodel import Submodel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.state import ModelState
+    from agglomeration.world import World
 
 #: bounds of the size ratio S_i / Sbar_s in the size-dependent shock sd [-]
 SIZE_RATIO_BOUNDS: tuple[float, float] = (1e-2, 1.0)
@@ -100,20 +109,19 @@ def learn(
 
     Cost O(len(rows)): one ``standard_normal`` draw per row, two compiled passes for the size ratios,
     numpy's pow, and one compiled pass for the update (``rows`` distinct, e.g. ``alive_rows()``).  An
-    out-of-range row, sector or region index raises InputError (rows before it may be updated).
+    out-of-range row, sector or region index raises ValueError (rows before it may be updated).
     """
     rows = np.asarray(rows)
     if rows.dtype.kind not in "iu":
-        raise InputError(f"rows must be integers, got dtype {rows.dtype}", field="rows")
+        raise ValueError(f"rows must be integers, got dtype {rows.dtype}")
     loc, div = spillover_terms(np.asarray(emp_rs, dtype=float))
     n_sectors = loc.shape[1]
     f = np.asarray(frontier, dtype=float)
     if f.ndim == 0:
         f = np.full(n_sectors, float(f))
     elif f.shape != (n_sectors,):
-        raise InputError(
-            f"frontier must be a scalar or one value per sector ({n_sectors}), got shape {f.shape}",
-            field="frontier",
+        raise ValueError(
+            f"frontier must be a scalar or one value per sector ({n_sectors}), got shape {f.shape}"
         )
     eps = np.empty(0)
     scale = np.empty(0)
@@ -121,13 +129,13 @@ def learn(
         eps = rng.standard_normal(len(rows))
         if shock_size_elasticity != 0.0 and len(rows):
             if size is None:
-                raise InputError("size is required when shock_size_elasticity != 0", field="size")
+                raise ValueError("size is required when shock_size_elasticity != 0")
             lo, hi = SIZE_RATIO_BOUNDS
             scale = _k.clipped_size_ratio(
                 rows, sector, np.asarray(size, dtype=float), n_sectors, float(lo), float(hi)
             )
             if len(scale) != len(rows):
-                raise InputError("a row or sector index is out of range", field="rows")
+                raise ValueError("a row or sector index is out of range")
             np.power(scale, -shock_size_elasticity, out=scale)  # numpy's vectorised pow
     status = _k.learn_step(
         log_z,
@@ -146,4 +154,90 @@ def learn(
         float(mean_reversion),
     )
     if status != 0:
-        raise InputError("a row, sector or region index is out of range", field="rows")
+        raise ValueError("a row, sector or region index is out of range")
+
+
+# ------------------------------------------------------------------------------------------- submodel
+class LearningParams(_Section):
+    """``[behaviour.learning]``: productivity dynamics (see the module docstring)."""
+
+    enabled: bool = Field(True, description="productivity evolves (drift, spillovers, shocks)")
+    drift: float = Field(
+        0.001, ge=-0.1, le=0.1, description="common log productivity growth [log points/step]"
+    )
+    localisation_spillover: float = Field(
+        0.002,
+        ge=0.0,
+        le=1.0,
+        description="MAR spillover: elasticity of growth to same-sector employment share [-]",
+    )
+    jacobs_spillover: float = Field(
+        0.001,
+        ge=0.0,
+        le=1.0,
+        description="Jacobs spillover: elasticity of growth to local sector diversity [-]",
+    )
+    shock_sd: float = Field(
+        0.10,
+        ge=0.0,
+        le=2.0,
+        description="sd of the idiosyncratic (Gibrat) log productivity shock of a firm of its sector's "
+        "mean employment [log points/step]",
+    )
+    shock_size_elasticity: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="beta: the shock sd scales as (employment / sector mean employment)^(-beta), ratio "
+        "clipped to [0.01, 1]; firms as portfolios of sub-units (Amaral et al. 1997); 0 = off [-]",
+    )
+    mean_reversion: float = Field(
+        0.02,
+        ge=0.0,
+        le=1.0,
+        description="rho: share of the gap between log productivity and the technology frontier "
+        "(firms.productivity_mean + drift x step) closed each step; 0 = off [1/step]",
+    )
+
+
+def step(state: ModelState, world: World, scenario: Any, rng: np.random.Generator) -> None:
+    """One step of productivity dynamics for the incumbents."""
+    p = scenario.behaviour.learning
+    if not p.enabled:
+        return
+    t = state.firms
+    emp_rs = region_sector(t, world.n_regions, world.n_sectors, "employment")
+    learn(
+        t.log_productivity,
+        state.incumbents,
+        t.sector,
+        t.region,
+        emp_rs,
+        rng,
+        drift=p.drift,
+        localisation=p.localisation_spillover,
+        jacobs=p.jacobs_spillover,
+        shock_sd=p.shock_sd,
+        size=t.employment,
+        shock_size_elasticity=p.shock_size_elasticity,
+        mean_reversion=p.mean_reversion,
+        frontier=scenario.firms.productivity_mean + p.drift * state.t,
+    )
+
+
+SUBMODEL = Submodel(
+    name="learning",
+    step=step,
+    summary="productivity: drift, localisation and Jacobs spillovers, mean reversion to the frontier, "
+    "size-dependent shocks",
+    params=LearningParams,
+    legacy={
+        "learning_enabled": "enabled",
+        "productivity_drift": "drift",
+        "localisation_spillover": "localisation_spillover",
+        "jacobs_spillover": "jacobs_spillover",
+        "productivity_shock_sd": "shock_sd",
+        "shock_size_elasticity": "shock_size_elasticity",
+        "productivity_mean_reversion": "mean_reversion",
+    },
+)

@@ -34,10 +34,18 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from agglomeration.behaviour import _market_kernels as _k
+from agglomeration.parameters import _Section
+from agglomeration.submodel import Submodel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.state import ModelState
+    from agglomeration.world import World
 
 
 @dataclass
@@ -513,3 +521,188 @@ def intermediate_demand(mkt: MarketResult, links: RevenueLinks, io: np.ndarray) 
     rc = np.bincount(mkt.cell, weights=mkt.rev_iterate[mkt.order], minlength=R * S)
     w = (links.factor_rs * rc).reshape(R, S)
     return np.asarray(io, dtype=float) @ w.T
+
+
+# ------------------------------------------------------------------------------------------- submodel
+class MarketParams(_Section):
+    """``[behaviour.market]``: demand closure and production (see docs/ODD.md)."""
+
+    external_competitors: float = Field(
+        20.0,
+        ge=0.0,
+        le=1e9,
+        description="number-equivalent of foreign competitors of each sector located at each gateway, "
+        "priced at the gateway import price; they compete in every market's CES index [firms]",
+    )
+    import_prices: Literal["relative", "absolute"] = Field(
+        "relative",
+        description="'relative': gateway import prices are multiples of the sector's current domestic price "
+        "level (foreign technology keeps pace); 'absolute': the data prices in model units",
+    )
+    local_productivity: Literal["offset_factor_prices", "none"] = Field(
+        "offset_factor_prices",
+        description="region x sector productivity shifter theta_rs: 'offset_factor_prices' = base wage and rent "
+        "differences reflect local productivity (log theta_rs = beta_s log(w_r/mean w) + gamma_s log(q_r/mean q), "
+        "so only their changes act as congestion); 'none' = theta = 1 (theory benchmarks)",
+    )
+    factor_income_local: bool = Field(
+        True,
+        description="wages and land rents paid by firms are spent in their region on top of immobile "
+        "income; false = immobile income already contains all labour income (FE/FC benchmarks)",
+    )
+    profit_spending: Literal["local", "owners"] = Field(
+        "local",
+        description="where profits are spent: 'local' = in the firm's region (footloose entrepreneur), "
+        "'owners' = by region shares of immobile income (footloose capital)",
+    )
+
+
+def unit_cost_inputs(state: ModelState, world: World) -> dict[str, np.ndarray | None]:
+    """The arguments of the Cobb-Douglas unit cost shared by price solving and entry prospects: sector
+    shares, factor prices relative to their reference level, admin cost, effective iceberg costs, import
+    prices and the regional productivity shifter."""
+    return {
+        "sigma": world.sigma,
+        "labour_share": world.labour_share,
+        "land_share": world.land_share,
+        "wage": state.wage / state.wage_ref,
+        "rent": state.rent / state.rent_ref,
+        "admin": state.costs.admin,
+        "tau": state.costs.tau,
+        "import_price": state.import_price,
+        "local_tfp": state.local_tfp,
+    }
+
+
+def solve(state: ModelState, world: World, scenario: Any) -> PriceSystem:
+    """Set the prices of all live firms to the fixed point of the cost system; return the step's cost
+    system, whose links the revenue fixed point reuses."""
+    t = state.firms
+    rows = t.alive_rows()
+    inputs = input_lists(world.io)
+    system = price_system(
+        rows,
+        t.sector,
+        t.region,
+        t.log_productivity,
+        t.supplier,
+        inputs,
+        **unit_cost_inputs(state, world),
+    )
+    t.price[:], _ = solve_prices(
+        rows,
+        t.sector,
+        t.region,
+        t.log_productivity,
+        t.price,
+        t.supplier,
+        inputs,
+        iterations=scenario.solver.price_iterations,
+        system=system,
+    )
+    return system
+
+
+def _clear(
+    state: ModelState,
+    world: World,
+    scenario: Any,
+    links: RevenueLinks,
+    indices: PriceIndices,
+    previous: MarketResult | None,
+) -> MarketResult:
+    """Clear markets at the current prices and ``state.expenditure``; store sales in the table."""
+    t = state.firms
+    mkt = clear_markets(
+        links.rows,
+        t.sector,
+        t.region,
+        t.price,
+        links,
+        E=state.expenditure,
+        sigma=world.sigma,
+        phi=state.costs.phi,
+        X=state.costs.foreign,
+        iterations=max(scenario.solver.price_iterations, 50),
+        revenue0=t.revenue,
+        final0=t.final_sales,
+        indices=indices,
+        previous=previous,
+    )
+    t.revenue[:] = mkt.revenue
+    t.final_sales[:] = mkt.final_sales
+    return mkt
+
+
+def prices_and_markets(
+    state: ModelState,
+    world: World,
+    scenario: Any,
+    max_passes: int | None = None,
+    calibrate: bool = False,
+    rtol: float = 1e-9,
+) -> tuple[MarketResult, RevenueLinks]:
+    """Prices, then market clearing with final expenditure consistent with this step's incomes.
+
+    Final expenditure depends on this step's wages, rents and paid-out profits, which depend on sales:
+    a Gauss-Seidel loop (market -> accounts without side effects -> expenditure) runs up to
+    ``solver.income_iterations`` times.  Without it, incomes lag one step behind location and relocating
+    firms overshoot (the discrete-time cycles of NEG models).  ``calibrate`` re-sets the fixed costs in
+    every pass (initialisation, see :func:`agglomeration.behaviour.accounts.calibrate_fixed_costs`).
+    """
+    from agglomeration.behaviour import accounts
+
+    t = state.firms
+    system = solve(state, world, scenario)
+    rows = t.alive_rows()
+    links = revenue_links(
+        rows,
+        t.sector,
+        t.region,
+        t.supplier,
+        input_lists(world.io),
+        sigma=world.sigma,
+        admin=state.costs.admin,
+        system=system,
+    )
+    # prices are fixed from here on: CES weights and price indices once for the income loop
+    indices = price_indices(
+        links, t.price, sigma=world.sigma, phi=state.costs.phi, X=state.costs.foreign
+    )
+    n_iter = scenario.solver.income_iterations if max_passes is None else max_passes
+    mkt = None
+    for it in range(n_iter):
+        mkt = _clear(state, world, scenario, links, indices, previous=mkt)
+        if calibrate:
+            accounts.calibrate_fixed_costs(state, world, scenario.behaviour.accounts)
+        if it == n_iter - 1:
+            break  # keep the expenditure this market result was computed with
+        E_new = accounts.expenditure(
+            accounts.book(state, world, scenario, mkt, write=False), world, scenario
+        )
+        if np.allclose(E_new, state.expenditure, rtol=rtol, atol=0.0):
+            break
+        state.expenditure = E_new
+    return mkt, links
+
+
+def step(state: ModelState, world: World, scenario: Any, rng: np.random.Generator) -> None:
+    """Solve prices and clear markets (with the within-step income loop)."""
+    state.market, state.links = prices_and_markets(state, world, scenario)
+
+
+SUBMODEL = Submodel(
+    name="market",
+    step=step,
+    summary="prices (fixed point of the cost system through the supplier links) and market clearing "
+    "(final demand through CES indices, intermediate demand through the links), with the within-step "
+    "income loop",
+    params=MarketParams,
+    legacy={
+        "external_competitors": "external_competitors",
+        "import_prices": "import_prices",
+        "local_productivity": "local_productivity",
+        "factor_income_local": "factor_income_local",
+        "profit_spending": "profit_spending",
+    },
+)

@@ -1,4 +1,4 @@
-"""What a firm expects to earn in each region: the common basis of entry and relocation decisions.
+"""What a firm expects to earn in each region (submodel ``prospects``): the basis of entry and relocation.
 
 For a firm with log productivity 0 in sector s located in region r (CNY m per step):
 
@@ -19,7 +19,42 @@ CPI_r^-1 is proportional to Delta_r^(mu/(sigma-1)).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from pydantic import Field
+
+from agglomeration.behaviour import market
+from agglomeration.parameters import _Section
+from agglomeration.submodel import Submodel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.state import ModelState
+    from agglomeration.world import World
+
+
+@dataclass
+class Prospects:
+    """What a firm expects to earn in each region this step (entry and relocation decisions)."""
+
+    #: (R, S) expected revenue of a log-productivity-0 firm [CNY m per step]
+    revenue: np.ndarray
+    #: probability that a decision maker knows a given region [-]
+    known_q: float
+
+
+class ProspectsParams(_Section):
+    """``[behaviour.prospects]``: what decision makers know about regions."""
+
+    information_regions: float = Field(
+        0.6,
+        gt=0.0,
+        le=1.0,
+        description="share of regions an entrant or a relocating firm knows about without information "
+        "sharing; with sharing q = information_regions + (1 - information_regions) "
+        "policy.information_sharing [-]",
+    )
 
 
 def expected_revenue(
@@ -76,3 +111,34 @@ def consumer_price_index(
     p1 = P1[:, :n_regions]
     logp = np.divide(np.log(p1, out=np.zeros_like(p1), where=p1 > 0), (1.0 - sigma)[:, None])
     return np.exp(final_share @ logp)
+
+
+def step(state: ModelState, world: World, scenario: Any, rng: np.random.Generator) -> None:
+    """Expected revenue by region and sector from this step's market (when entry or relocation is on)."""
+    bp = scenario.behaviour
+    if not (bp.entry.enabled or bp.relocation.enabled):
+        return
+    q = bp.prospects.information_regions
+    known_q = q + (1.0 - q) * scenario.policy.information_sharing
+    mkt = state.market
+    rhat = expected_revenue(
+        mkt.A,
+        mkt.P1,
+        state.expenditure_used,
+        market.intermediate_demand(mkt, state.links, world.io),
+        io=world.io,
+        phi=state.costs.phi,
+        import_weight=bp.sourcing.import_weight,
+        **market.unit_cost_inputs(state, world),
+    )
+    state.prospects = Prospects(revenue=rhat, known_q=known_q)
+
+
+SUBMODEL = Submodel(
+    name="prospects",
+    step=step,
+    summary="expected revenue of a firm in every region and sector at this step's prices and demand "
+    "(the basis of entry and relocation)",
+    params=ProspectsParams,
+    legacy={"information_regions": "information_regions"},
+)

@@ -1,4 +1,4 @@
-"""Relocation (DESIGN 3.2 step 10): a few incumbents reconsider their location each step.
+"""Relocation (submodel ``relocation``): a few incumbents reconsider their location each step.
 
 Each live firm reconsiders with probability ``p`` (small: fast adjustment makes discrete NEG dynamics
 cycle).  It compares its expected profit pi_r (prospects.py) at home with every region it knows about, in
@@ -11,15 +11,20 @@ candidates x regions.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from agglomeration.behaviour import _relocation_kernels as _k
-from agglomeration.errors import InputError
+from agglomeration.behaviour.prospects import consumer_price_index
+from agglomeration.parameters import _Section
+from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
     from agglomeration.firms import FirmTable
+    from agglomeration.state import ModelState
+    from agglomeration.world import World
 
 
 def relocate(
@@ -61,5 +66,65 @@ def relocate(
         float(cost),
     )
     if status != 0:
-        raise InputError("a row, sector or region index is out of range", field="rows")
+        raise ValueError("relocate: a row, sector or region index is out of range")
     return movers
+
+
+# ------------------------------------------------------------------------------------------- submodel
+class RelocationParams(_Section):
+    """``[behaviour.relocation]``: incumbents reconsidering their location."""
+
+    enabled: bool = Field(True, description="incumbents may relocate")
+    probability: float = Field(
+        0.01,
+        ge=0.0,
+        le=1.0,
+        description="per-step probability that a firm reconsiders its location [1/step]",
+    )
+    cost: float = Field(
+        0.5,
+        ge=0.0,
+        le=1e3,
+        description="relocation cost in units of the firm's sector fixed cost [-]",
+    )
+    profit: Literal["nominal", "real"] = Field(
+        "real",
+        description="profit compared by relocating firms: 'nominal' (footloose capital) or 'real' = "
+        "deflated by the local consumer price index prod_s P_rs^final_share_s (footloose entrepreneur)",
+    )
+
+
+def step(state: ModelState, world: World, scenario: Any, rng: np.random.Generator):
+    """A few incumbents (entrants of this step excluded) move to a better region they know."""
+    p = scenario.behaviour.relocation
+    if not p.enabled:
+        return None
+    moved = relocate(
+        state.firms,
+        state.incumbents,
+        rng,
+        probability=p.probability,
+        known_q=state.prospects.known_q,
+        rhat=state.prospects.revenue,
+        cpi=consumer_price_index(state.market.P1, world.sigma, world.final_share, world.n_regions),
+        real=p.profit == "real",
+        sigma=world.sigma,
+        fixed_cost=state.fixed_cost,
+        cost=p.cost,
+    )
+    return {"relocations": len(moved)}
+
+
+SUBMODEL = Submodel(
+    name="relocation",
+    step=step,
+    summary="a few incumbents reconsider their location and move when the gain beats the cost",
+    params=RelocationParams,
+    counters=("relocations",),
+    legacy={
+        "relocation_enabled": "enabled",
+        "relocation_probability": "probability",
+        "relocation_cost": "cost",
+        "relocation_profit": "profit",
+    },
+)

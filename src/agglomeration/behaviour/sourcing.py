@@ -1,4 +1,4 @@
-"""Supplier choice (chain formation, DESIGN 3.2 step 4): sticky links sampled from the CES demand system.
+"""Supplier choice (chain formation; submodels ``sourcing`` and ``link_repair``): sticky links sampled from the CES demand system.
 
 A (buyer, input) pair is a live firm i and an input sector k with a positive cost share io[k, sector_i];
 its supplier is ``table.supplier[i, k]`` (a domestic firm's row, ``-1 - g`` an import through gateway g,
@@ -31,17 +31,21 @@ every random number comes from the model's generator, so the same seed gives the
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
+from pydantic import Field
 
 from agglomeration.behaviour import _sourcing_kernels as _k
 from agglomeration.behaviour.market import input_lists
-from agglomeration.errors import InputError
 from agglomeration.firms import NONE
+from agglomeration.parameters import _Section
+from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
     from agglomeration.firms import FirmTable
+    from agglomeration.state import ModelState
+    from agglomeration.world import World
 
 _NONE = int(NONE)
 #: firms per guide-table bucket of a cell (the draw steps ~width / 2 positions from its bucket start)
@@ -156,34 +160,24 @@ def _check(
     """Validate the shapes of the sourcing inputs (O(S M^2)); return the number of regions R."""
     S = table.n_sectors
     if io.shape != (S, S):
-        raise InputError(f"io must have shape ({S}, {S}), got {io.shape}", field="io")
+        raise ValueError(f"io must have shape ({S}, {S}), got {io.shape}")
     if sigma.shape != (S,):
-        raise InputError(f"sigma must have shape ({S},), got {sigma.shape}", field="sigma")
+        raise ValueError(f"sigma must have shape ({S},), got {sigma.shape}")
     if import_price.ndim != 2 or import_price.shape[1] != S:
-        raise InputError(
-            f"import_price must have shape (G, {S}), got {import_price.shape}", field="import_price"
-        )
+        raise ValueError(f"import_price must have shape (G, {S}), got {import_price.shape}")
     if tau.ndim != 3 or tau.shape[0] != S or tau.shape[1] != tau.shape[2]:
-        raise InputError(f"tau must have shape ({S}, M, M), got {tau.shape}", field="tau")
+        raise ValueError(f"tau must have shape ({S}, M, M), got {tau.shape}")
     if phi.shape != tau.shape:
-        raise InputError(
-            f"phi must have the shape of tau {tau.shape}, got {phi.shape}", field="phi"
-        )
+        raise ValueError(f"phi must have the shape of tau {tau.shape}, got {phi.shape}")
     R = tau.shape[1] - import_price.shape[0]
     if R < 1:
-        raise InputError(
-            f"tau has {tau.shape[1]} markets for {import_price.shape[0]} gateways: no region",
-            field="tau",
+        raise ValueError(
+            f"tau has {tau.shape[1]} markets for {import_price.shape[0]} gateways: no region"
         )
     if not (math.isfinite(import_weight) and import_weight >= 0.0):
-        raise InputError(
-            f"import_weight must be finite and >= 0, got {import_weight}", field="import_weight"
-        )
+        raise ValueError(f"import_weight must be finite and >= 0, got {import_weight}")
     if switching_cost is not None and switching_cost.shape != (R,):
-        raise InputError(
-            f"switching_cost must have shape ({R},), got {switching_cost.shape}",
-            field="switching_cost",
-        )
+        raise ValueError(f"switching_cost must have shape ({R},), got {switching_cost.shape}")
     return R
 
 
@@ -258,7 +252,7 @@ def search_and_switch(
     [firms per gateway].  Cost O(N + Q) for Q searching pairs.
     """
     if not 0.0 <= search_p <= 1.0:
-        raise InputError(f"search_p must be in [0, 1], got {search_p}", field="search_p")
+        raise ValueError(f"search_p must be in [0, 1], got {search_p}")
     R = _check(
         table,
         io=io,
@@ -374,3 +368,101 @@ def repair_links(
         import_weight=float(import_weight),
     )
     return int(_k.fill(buyer, kk, cand, table.supplier, region, tau, import_price, R, _NONE))
+
+
+# ------------------------------------------------------------------------------------------ submodels
+class SourcingParams(_Section):
+    """``[behaviour.sourcing]``: supplier search and switching."""
+
+    enabled: bool = Field(
+        True,
+        description="firms search for cheaper suppliers (false: links change only when a supplier exits)",
+    )
+    search_probability: float = Field(
+        0.10,
+        ge=0.0,
+        le=1.0,
+        description="per-step probability that a firm searches suppliers [1/step]",
+    )
+    switching_cost: float = Field(
+        0.05,
+        ge=0.0,
+        le=10.0,
+        description="relative delivered-price gain needed to switch supplier [-]",
+    )
+    information_search_boost: float = Field(
+        1.0,
+        ge=0.0,
+        le=100.0,
+        description="search probability is multiplied by (1 + boost x policy.information_sharing) [-]",
+    )
+    import_weight: float = Field(
+        1.0,
+        ge=0.0,
+        le=1e9,
+        description="number-equivalent of import sources per gateway in supplier search (0 = no imported "
+        "inputs unless no domestic supplier exists) [firms]",
+    )
+
+
+def _sourcing_arguments(state: ModelState, world: World, scenario: Any) -> dict[str, Any]:
+    """The keyword arguments search and repair share: the CES sampling weights of candidates."""
+    weight = scenario.behaviour.sourcing.import_weight
+    return {
+        "io": world.io,
+        "sigma": world.sigma,
+        "phi": state.costs.phi,
+        "tau": state.costs.tau,
+        "import_price": state.import_price,
+        "import_weight": weight if world.n_gateways else 0.0,
+    }
+
+
+def step(state: ModelState, world: World, scenario: Any, rng: np.random.Generator):
+    """Supplier search and switching of the incumbents."""
+    p = scenario.behaviour.sourcing
+    if not p.enabled:
+        return None
+    p_search = min(
+        1.0,
+        p.search_probability
+        * (1.0 + p.information_search_boost * scenario.policy.information_sharing),
+    )
+    switches = search_and_switch(
+        state.firms,
+        state.incumbents,
+        rng,
+        search_p=p_search,
+        switching_cost=state.costs.switching_cost,
+        **_sourcing_arguments(state, world, scenario),
+    )
+    return {"supplier_switches": switches}
+
+
+def repair_step(state: ModelState, world: World, scenario: Any, rng: np.random.Generator) -> None:
+    """Every live (buyer, input) pair without a supplier (entrants, buyers of exited firms) gets one."""
+    repair_links(
+        state.firms, state.firms.alive_rows(), rng, **_sourcing_arguments(state, world, scenario)
+    )
+
+
+SUBMODEL = Submodel(
+    name="sourcing",
+    step=step,
+    summary="supplier search and switching (sticky links sampled from the CES demand system)",
+    params=SourcingParams,
+    counters=("supplier_switches",),
+    legacy={
+        "sourcing_enabled": "enabled",
+        "search_probability": "search_probability",
+        "switching_cost": "switching_cost",
+        "information_search_boost": "information_search_boost",
+        "import_weight": "import_weight",
+    },
+)
+
+REPAIR = Submodel(
+    name="link_repair",
+    step=repair_step,
+    summary="buyers without a supplier for an input (entrants, buyers of exited firms) draw one",
+)

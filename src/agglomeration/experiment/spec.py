@@ -18,7 +18,7 @@ File format (documented with examples in docs/EXPERIMENTS.md)::
     steps = 40                               # optional; default = the scenario's `steps`
     seeding = "common"                       # "common" random numbers across variants, or "independent"
     [overrides]                              # applied to every variant (dotted scenario paths)
-    "behaviour.relocation_probability" = 0.02
+    "behaviour.relocation.probability" = 0.02
     [[variants]]
     name = "baseline"
     [[variants]]
@@ -27,7 +27,7 @@ File format (documented with examples in docs/EXPERIMENTS.md)::
     [design]                                 # optional
     kind = "sobol"                           # grid | lhs | sobol | morris
     samples = 64                             # lhs: points; sobol: base N (Saltelli); morris: trajectories
-    [design.parameters."behaviour.search_probability"]
+    [design.parameters."behaviour.sourcing.search_probability"]
     bounds = [0.02, 0.3]                     # grid uses `values = [...]` instead
     [output]
     series_every = 1

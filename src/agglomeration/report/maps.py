@@ -285,7 +285,11 @@ def region_map(
     world = model.world
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 7.5))
-    n_rs = region_sector(model, None) if firm_counts is None else np.asarray(firm_counts, float)
+    n_rs = (
+        region_sector(model.firms, world.n_regions, world.n_sectors, None)
+        if firm_counts is None
+        else np.asarray(firm_counts, float)
+    )
     S = n_rs.shape[1]
     lon = np.asarray(world.lon, float)
     lat = np.asarray(world.lat, float)

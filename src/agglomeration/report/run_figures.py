@@ -88,7 +88,7 @@ def timeseries_figure(
 
 def save_timeseries_figure(series: pd.DataFrame, path: str | Path, model: Any = None) -> Path:
     """Write :func:`timeseries_figure` to ``path`` (PNG, 150 dpi)."""
-    spy = getattr(getattr(model, "bp", None), "steps_per_year", None)
+    spy = getattr(getattr(getattr(model, "spec", None), "behaviour", None), "steps_per_year", None)
     name = getattr(getattr(model, "spec", None), "name", None)
     fig = timeseries_figure(series, steps_per_year=spy, title=f"Scenario {name}" if name else None)
     path = Path(path)

@@ -1,15 +1,9 @@
-"""Policy levers: delegation levels, the reform pool and its replication, information sharing.
+"""Policy (submodel ``policy``): delegation levels, the reform pool and its replication.
 
-Delegation d_r in [0, 1] (power delegated to a connected area by the municipality) comes from the region
-data and is overridden by ``[policy] delegation`` (per region type, then per region id).  It lowers the
-administrative wedge on marginal cost and the entry cost:
-
-    admin_r = admin_cost (1 - delegation_admin_effect d_r) (1 - e)^(n_gov + n_sup)
-    entry_r = entry_cost (1 - delegation_entry_effect d_r) (1 - e)^(n_inv + n_fin)    [x f_s]
-    trade_r = (1 - e)^n_trade   multiplies the non-unit part (tau - 1) of region<->gateway trade costs
-                                and the supplier switching cost
-
-where n_c counts the reforms of category c adopted by region r and e = ``reform_effect``.
+Delegation d_r in [0, 1] (power delegated to a region by the municipality) comes from the region data
+and is overridden by ``[policy] delegation`` (``all``, then per region type, then per region id; the
+lever is declared in :mod:`agglomeration.levers`).  Delegation and the adopted reforms set the
+policy-dependent costs (:mod:`agglomeration.behaviour.costs`).
 
 Reform pool: ``reforms_per_category`` reforms in each of five categories (government functions,
 investment management, trade facilitation, financial innovation, supervision).  Each step an FTZ area
@@ -19,16 +13,25 @@ replicates a reform already adopted by some FTZ area with hazard
     h_r = replication_rate ((0.5 + d_r) / 1.5) conn_r          (x other_replication_factor for 'other')
 
 conn_r = mean over sectors of the highest trade freeness phi between r and any FTZ area, in (0, 1].
-Information sharing raises supplier search and entrants' knowledge of regions (see sourcing, entry).
+Information sharing raises supplier search and entrants' knowledge of regions (see sourcing, prospects).
+The ``[policy]`` section is this submodel's parameter section.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from agglomeration.errors import InputError
+from agglomeration.behaviour import costs
+from agglomeration.levers import check_table, lever_for, resolve_per_region, valid_keys
+from agglomeration.submodel import Submodel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.state import ModelState
+    from agglomeration.world import World
 
 CATEGORIES = (
     "government_functions",
@@ -39,31 +42,14 @@ CATEGORIES = (
 )
 
 
-def resolve_delegation(world, delegation: dict[str, float], file=None) -> np.ndarray:
-    """Delegation level per region (R,): world data, then per-type, then per-id overrides."""
-    d = np.asarray(world.delegation, dtype=float).copy()
-    types = {"ftz", "connected", "other"}
-    ids = {str(x) for x in world.region_ids}
-    for key, val in delegation.items():
-        if not (0.0 <= float(val) <= 1.0):
-            raise InputError(
-                f"expected a number in [0, 1], got {val}",
-                file=file,
-                field=f"policy.delegation.{key}",
-            )
-        if key not in types and key not in ids:
-            raise InputError(
-                f"unknown region id or type {key!r}; expected one of {sorted(types)} or {sorted(ids)}",
-                file=file,
-                field=f"policy.delegation.{key}",
-            )
-    for key, val in delegation.items():
-        if key in types:
-            d[np.asarray(world.region_type) == key] = float(val)
-    for key, val in delegation.items():
-        if key in ids:
-            d[np.asarray(world.region_ids) == key] = float(val)
-    return d
+def resolve_delegation(
+    world: World, delegation: Mapping[str, float], file: Any = None
+) -> np.ndarray:
+    """Delegation level per region (R,): the world data overridden by ``policy.delegation``."""
+    lever = lever_for("policy.delegation.x")[0]
+    keys = valid_keys(lever, [str(x) for x in world.region_ids], [], [])
+    check_table(lever, delegation, keys, file=file)
+    return resolve_per_region(delegation, world.region_ids, world.region_type, world.delegation)
 
 
 @dataclass
@@ -134,3 +120,19 @@ def step_policy(
     state.adopted |= new
     state.counts = state._counts()
     return int(new.sum())
+
+
+def step(state: ModelState, world: World, scenario: Any, rng: np.random.Generator) -> None:
+    """Reforms are pioneered in the FTZ and replicated elsewhere; the costs follow."""
+    if not scenario.policy.enabled:
+        return
+    step_policy(state.policy, world, scenario.policy, state.connectivity, rng)
+    costs.apply(state, world, scenario)
+
+
+SUBMODEL = Submodel(
+    name="policy",
+    step=step,
+    summary="reform pioneering in the FTZ and replication in other regions; policy-dependent costs "
+    "updated",
+)

@@ -1,0 +1,141 @@
+"""Policy-dependent costs and import prices (submodel ``costs``, the first of every step).
+
+Delegation d_r and the reforms a region has adopted (:mod:`agglomeration.behaviour.policy`) set:
+
+    admin_r = admin_cost (1 - delegation_admin_effect d_r) (1 - e)^(n_gov + n_sup)
+    entry_r = entry_cost (1 - delegation_entry_effect d_r) (1 - e)^(n_inv + n_fin)    [x f_s]
+    trade_r = (1 - e)^n_trade   multiplies the non-unit part (tau - 1) of region<->gateway trade costs
+                                and the supplier switching cost
+
+where n_c counts the reforms of category c adopted by region r and e = ``policy.reform_effect``.  The
+foreign competitors' CES weight in every market follows from the import prices and trade costs.
+
+Import prices (model units) are the gateway price index x the sector's domestic price level, the
+geometric mean of its live firms' mill prices (foreign technology keeps pace with domestic technology);
+with ``behaviour.market.import_prices = "absolute"`` the data prices are used as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydantic import Field
+
+from agglomeration.behaviour import market
+from agglomeration.parameters import _Section
+from agglomeration.submodel import Submodel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.state import ModelState
+    from agglomeration.world import World
+
+
+@dataclass
+class Costs:
+    """Policy-dependent costs of the current step (written by the ``costs`` submodel)."""
+
+    #: (R,) administrative wedge on marginal cost [-]
+    admin: np.ndarray
+    #: (R,) one-off entry cost in units of the sector fixed cost [-]
+    entry_cost: np.ndarray
+    #: (R,) relative delivered-price gain a buyer needs to switch supplier [-]
+    switching_cost: np.ndarray
+    #: (S, M, M) effective iceberg trade costs (reforms scale the gateway part) [-]
+    tau: np.ndarray
+    #: (S, M, M) effective trade freeness tau^(1 - sigma) [-]
+    phi: np.ndarray
+    #: (S, M) CES weight of foreign competitors in every market [-]
+    foreign: np.ndarray
+    #: the trade multipliers ``tau``/``phi`` were computed for (recomputed only when they change)
+    trade_key: bytes | None = None
+
+
+class CostsParams(_Section):
+    """``[behaviour.costs]``: the cost levels delegation and reforms act on."""
+
+    admin_cost: float = Field(
+        0.10,
+        ge=0.0,
+        le=5.0,
+        description="administrative cost wedge on marginal cost at delegation 0 [-]",
+    )
+    entry_cost: float = Field(
+        2.0,
+        ge=0.0,
+        le=1e3,
+        description="one-off entry cost at delegation 0, in units of the sector fixed cost [-]",
+    )
+
+
+def update_import_prices(state: ModelState, world: World, scenario: Any) -> None:
+    """Import prices in model units (see the module docstring)."""
+    if scenario.behaviour.market.import_prices == "absolute":
+        state.import_price = np.asarray(world.gateway_import_price, dtype=float)
+        return
+    t = state.firms
+    rows = t.alive_rows()
+    s = t.sector[rows]
+    n = np.bincount(s, minlength=world.n_sectors)
+    logp = np.bincount(s, weights=np.log(t.price[rows]), minlength=world.n_sectors)
+    level = np.where(n > 0, np.exp(logp / np.maximum(n, 1)), state.domestic_price_level)
+    state.domestic_price_level = level
+    state.import_price = np.asarray(world.gateway_import_price, dtype=float) * level[None, :]
+
+
+def apply(state: ModelState, world: World, scenario: Any) -> None:
+    """Admin wedge, entry cost, switching cost, trade costs and foreign competition of ``state``."""
+    pp = scenario.policy
+    bp = scenario.behaviour
+    d = state.policy.delegation
+    mult = state.policy.multipliers(pp.reform_effect)
+    old = state.costs
+    admin = bp.costs.admin_cost * (1.0 - pp.delegation_admin_effect * d) * mult["admin"]
+    entry_cost = bp.costs.entry_cost * (1.0 - pp.delegation_entry_effect * d) * mult["entry"]
+    switching = bp.sourcing.switching_cost * mult["trade"]
+    key = mult["trade"].tobytes()
+    if old is not None and key == old.trade_key:
+        tau, phi = old.tau, old.phi
+    else:
+        tau, phi = _trade_costs(world, mult["trade"])
+    foreign = market.external_competition(
+        state.import_price, tau, world.sigma, world.n_regions, bp.market.external_competitors
+    )
+    state.costs = Costs(
+        admin=admin,
+        entry_cost=entry_cost,
+        switching_cost=switching,
+        tau=tau,
+        phi=phi,
+        foreign=foreign,
+        trade_key=key,
+    )
+
+
+def _trade_costs(world: World, trade: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(tau, phi) with the region<->gateway part of tau - 1 scaled by ``trade`` (R,)."""
+    R = world.n_regions
+    tau = np.array(world.tau, dtype=float, copy=True)
+    if world.n_gateways:
+        tau[:, :R, R:] = 1.0 + (tau[:, :R, R:] - 1.0) * trade[None, :, None]
+        tau[:, R:, :R] = 1.0 + (tau[:, R:, :R] - 1.0) * trade[None, None, :]
+    if not np.any(trade != 1.0):
+        return tau, np.asarray(world.phi, dtype=float)
+    return tau, tau ** (1.0 - np.asarray(world.sigma)[:, None, None])
+
+
+def step(state: ModelState, world: World, scenario: Any, rng: np.random.Generator) -> None:
+    """Import prices from last step's prices, then this step's policy-dependent costs."""
+    update_import_prices(state, world, scenario)
+    apply(state, world, scenario)
+
+
+SUBMODEL = Submodel(
+    name="costs",
+    step=step,
+    summary="policy-dependent costs: import prices, administrative wedge, entry and switching costs, "
+    "effective trade costs (delegation and adopted reforms)",
+    params=CostsParams,
+    legacy={"admin_cost": "admin_cost", "entry_cost": "entry_cost"},
+)

@@ -1,0 +1,89 @@
+"""The model's state: everything a step changes, in one typed place.
+
+:class:`ModelState` holds the firm table and every region-, sector- and market-level variable the
+submodels read and write; the policy-dependent costs of the current step are a :class:`agglomeration.behaviour.costs.Costs`.  Submodels are
+functions of ``(state, world, scenario, rng)`` (see :mod:`agglomeration.submodel`); observation and
+reporting read ``(state, world)``.  The :class:`agglomeration.world.World` is the fixed geography and
+economy (regions, markets, sectors, logistics), the scenario the parameters.
+
+Units: money in CNY million per step, employment in workers, land in km2, prices relative to the
+domestic reference (an import price index of 1).  Shapes: R regions, G gateways, M = R + G markets,
+S sectors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from agglomeration.behaviour.accounts import Accounts
+from agglomeration.behaviour.costs import Costs
+from agglomeration.behaviour.market import MarketResult, RevenueLinks
+from agglomeration.behaviour.policy import PolicyState
+from agglomeration.behaviour.prospects import Prospects
+from agglomeration.firms import FirmTable
+
+
+@dataclass
+class ModelState:
+    """Everything that changes during a run (see the module docstring)."""
+
+    firms: FirmTable
+    #: steps completed
+    t: int = 0
+    #: (R,) wage [CNY m per worker-step] and land rent [CNY m per km2-step]
+    wage: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    rent: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: reference wage and rent (geometric means of the base values) unit costs are measured against
+    wage_ref: float = 1.0
+    rent_ref: float = 1.0
+    #: (R, S) log of the local productivity shifter theta_rs [log points]
+    local_tfp: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    #: (S,) fixed cost per firm [CNY m per step]
+    fixed_cost: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: (S, M) final expenditure the next market clearing uses [CNY m per step]
+    expenditure: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    #: (G, S) import prices in model units, and (S,) the domestic price level they are relative to
+    import_price: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    domestic_price_level: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: delegation levels and adopted reforms
+    policy: PolicyState | None = None
+    #: (R,) connectivity of each region to the FTZ (reform replication) [-]
+    connectivity: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    costs: Costs | None = None
+    #: (R,) initial regional employment [workers] and land use [km2] (factor-price reference)
+    employment0: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    land_use0: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    initial_firms: int = 0
+    #: (R,) cumulative entrants by region since initialisation [firms]
+    entries_by_region: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    # ---- this step (reset by :meth:`begin_step`, filled by the submodels in schedule order)
+    #: counters reported by the submodels this step
+    counts: dict[str, float] = field(default_factory=dict)
+    #: live rows when the step began (entrants of this step are not among them)
+    incumbents: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    #: the market cleared this step, its supplier links and the expenditure it was cleared with
+    market: MarketResult | None = None
+    links: RevenueLinks | None = None
+    expenditure_used: np.ndarray | None = None
+    #: this step's production accounts (regional aggregates)
+    accounts: Accounts | None = None
+    #: accounting identities of this step's market (relative gaps)
+    balance: dict[str, float] = field(
+        default_factory=lambda: {"intermediate_gap": 0.0, "expenditure_gap": 0.0}
+    )
+    prospects: Prospects | None = None
+    #: ids of the firms that entered and exited this step (the Mesa agent view follows them)
+    entered: list[np.ndarray] = field(default_factory=list)
+    exited: list[np.ndarray] = field(default_factory=list)
+
+    def begin_step(self) -> None:
+        """Advance the clock and reset the per-step fields."""
+        self.t += 1
+        self.counts = {}
+        self.incumbents = self.firms.alive_rows()
+        self.prospects = None
+        self.entered = []
+        self.exited = []
