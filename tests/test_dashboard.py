@@ -71,30 +71,36 @@ def test_parse_int_bounds():
 
 def test_every_lever_maps_to_a_field_of_the_scenario_schema(scenario, world):
     resolved = dash.resolve_levers(scenario.to_dict(), world)
-    assert set(resolved) == {lever.key for lever in dash.LEVERS}
-    for lever in dash.LEVERS:
+    assert set(resolved) == {lever.key for lever in dash.controls()}
+    for lever in dash.controls():
         path, initial = resolved[lever.key]
         assert path is not None, f"{lever.key} has no field in the scenario"
         assert lever.min <= initial <= lever.max
     # per-type delegation starts at the mean of the data's delegation levels of that type
     ftz = np.asarray(world.region_type) == "ftz"
-    assert resolved["delegation_ftz"][1] == pytest.approx(float(np.mean(world.delegation[ftz])))
+    assert resolved["policy.delegation.ftz"][1] == pytest.approx(
+        float(np.mean(world.delegation[ftz]))
+    )
     # and every resolved path is accepted by the scenario schema
-    moved = {path: min(lever.max, initial + lever.step) for lever in dash.LEVERS
+    moved = {path: min(lever.max, initial + lever.step) for lever in dash.controls()
              for path, initial in [resolved[lever.key]]}  # fmt: skip
     scenario.with_overrides(moved)
 
 
 def test_lever_overrides_only_moved_levers_and_checks_ranges():
     resolved = {
-        "replication_rate": ("policy.replication_rate", 0.05),
-        "rail_tariff": ("logistics.tariff_multiplier.rail", 1.0),
-        "river_tariff": (None, 1.0),
+        "policy.replication_rate": ("policy.replication_rate", 0.05),
+        "logistics.tariff_multiplier.rail": ("logistics.tariff_multiplier.rail", 1.0),
+        "logistics.tariff_multiplier.river": (None, 1.0),
     }
-    values = {"replication_rate": 0.05, "rail_tariff": 0.5, "river_tariff": 2.0}
+    values = {
+        "policy.replication_rate": 0.05,
+        "logistics.tariff_multiplier.rail": 0.5,
+        "logistics.tariff_multiplier.river": 2.0,
+    }
     assert dash.lever_overrides(values, resolved) == {"logistics.tariff_multiplier.rail": 0.5}
     with pytest.raises(InputError) as exc:
-        dash.lever_overrides({"replication_rate": 0.9}, resolved)
+        dash.lever_overrides({"policy.replication_rate": 0.9}, resolved)
     assert exc.value.field == "policy.replication_rate"
     with pytest.raises(InputError):
         dash.lever_overrides({"no_such_lever": 1.0}, resolved)
@@ -127,7 +133,7 @@ def test_session_steps_rebuilds_and_keeps_old_model_on_bad_input(scenario):
     with pytest.raises(InputError):
         session.rebuild(session.initial_values(), "NOPE=0.5", seed=3)
     assert session.model is model_before  # old state kept next to the error
-    values = {**session.initial_values(), "rail_tariff": 3.0}
+    values = {**session.initial_values(), "logistics.tariff_multiplier.rail": 3.0}
     session.rebuild(values, "WZ=0.9", seed=3)
     assert session.steps_done == 0
     assert session.overrides == {
@@ -236,8 +242,8 @@ def test_explorer_play_steps_until_paused(scenario):
 def test_explorer_slider_rebuilds_model_with_the_lever(scenario):
     _box, rc = solara.render(dash.Explorer(scenario, 5), handle_error=False)
     sliders = rc.find(ipyvuetify.Slider)
-    assert len(sliders) == len(dash.LEVERS)
-    k = [lever.key for lever in dash.LEVERS].index("delegation_connected")
+    assert len(sliders) == len(dash.controls())
+    k = [lever.key for lever in dash.controls()].index("policy.delegation.connected")
     sliders[k].widget.v_model = 1.0
     text = " ".join(str(c) for w in rc.find(ipyvuetify.Html) for c in w.widget.children)
     assert "policy.delegation.connected=1" in text

@@ -323,7 +323,9 @@ def test_outputs_use_the_same_aggregates(baseline_model):
     tab = observe.region_table(m.state, m.world)
     np.testing.assert_array_equal(tab["firms"].to_numpy(), n_rs.ravel().astype(np.int64))
     np.testing.assert_array_equal(tab["output"].to_numpy(), out_rs.ravel())
-    links = observe.link_values(m.state, m.world)  # the per-link frame adds up to the aggregated matrix
+    links = observe.link_values(
+        m.state, m.world
+    )  # the per-link frame adds up to the aggregated matrix
     w = m.world
     by = links.groupby(["buyer_region", "supplier_region"])["value"].sum()
     agg = observe.link_totals(m.state, m.world)

@@ -59,13 +59,6 @@ overrides = { "policy.delegation.B" = 0.9 }
 # helpers
 # ------------------------------------------------------------------------------------------------
 @pytest.fixture
-def tiny(tmp_path: Path) -> Path:
-    """A private copy of the 3-region test world; returns its scenario file."""
-    shutil.copytree(TINY, tmp_path / "tiny")
-    return tmp_path / "tiny" / "scenario.toml"
-
-
-@pytest.fixture
 def exp_file(tiny: Path) -> Path:
     p = tiny.parent.parent / "exp.toml"
     p.write_text(EXPERIMENT)
@@ -113,7 +106,11 @@ SCENARIO_CASES = [
         "scenario.toml",
         "steps = 5",
         "steps = 5\n[behaviour]\nsearch_probabilty = 0.1",
-        ("scenario.toml", "behaviour.search_probabilty", "did you mean 'sourcing.search_probability'"),
+        (
+            "scenario.toml",
+            "behaviour.search_probabilty",
+            "did you mean 'sourcing.search_probability'",
+        ),
     ),
     (
         "unknown-section",

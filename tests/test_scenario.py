@@ -18,14 +18,6 @@ BASELINE = ROOT / "scenarios" / "baseline.toml"
 TINY = Path(__file__).resolve().parent / "data" / "tiny"
 
 
-@pytest.fixture
-def tiny(tmp_path: Path) -> Path:
-    """A private copy of the 3-region test world; returns its scenario file."""
-    dst = tmp_path / "tiny"
-    shutil.copytree(TINY, dst)
-    return dst / "scenario.toml"
-
-
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in {path.name}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,13 +12,6 @@ from agglomeration import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = Path(__file__).resolve().parent / "data" / "tiny"
-
-
-@pytest.fixture
-def tiny(tmp_path: Path) -> Path:
-    dst = tmp_path / "tiny"
-    shutil.copytree(TINY, dst)
-    return dst / "scenario.toml"
 
 
 def run(argv: list[str], capsys) -> tuple[int, str, str]:

@@ -14,9 +14,10 @@ lever accepts are given by :attr:`Lever.keys` and checked against the scenario's
 applies to every key; a region type applies to its regions; a region id wins over its type, a type over
 ``all``.
 
-Add a lever: append one :class:`Lever` to :data:`LEVERS` (its ``path`` must be a field of the scenario
-schema, see :mod:`agglomeration.parameters` or :mod:`agglomeration.scenario`) and read the value in the
-submodel named in ``read_by``.
+Add a lever: one :class:`Lever` declaration, appended to :data:`LEVERS` (built-in levers) or passed to
+:func:`declare` (a lever of an extension, e.g. of a new submodel's parameter section).  Its ``path`` must
+be a field of the scenario schema (for a scalar lever give the field ``lever_field(path)``, see
+:mod:`agglomeration.parameters`) and the submodel named in ``read_by`` reads the value.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class Lever:
     description: str
     read_by: tuple[str, ...]
     kind: Literal["policy", "logistics"]
+    #: where the default and bounds come from (or: an estimate, with a plausible range)
+    source: str = "estimate"
     lo_open: bool = False
     keys: KeyKind | None = None
     #: dashboard slider (min, max, step); None = no slider
@@ -97,6 +100,7 @@ LEVERS: tuple[Lever, ...] = (
         "could hold); overrides the `delegation` column of regions.csv",
         read_by=("costs", "policy"),
         kind="policy",
+        source="data (regions.csv `delegation`) unless overridden; the policy lever",
         keys="region",
         slider=(0.0, 1.0, 0.05),
         slider_keys=("ftz", "connected", "other"),
@@ -112,6 +116,7 @@ LEVERS: tuple[Lever, ...] = (
         "search and the share of regions entrants and movers know about",
         read_by=("sourcing", "prospects"),
         kind="policy",
+        source="policy lever; 0.5 = partial sharing in the 2021 setting",
         slider=(0.0, 1.0, 0.05),
     ),
     Lever(
@@ -124,6 +129,7 @@ LEVERS: tuple[Lever, ...] = (
         description="base hazard that a connected area replicates one reform already adopted in the FTZ",
         read_by=("policy",),
         kind="policy",
+        source="assumption: a connected area at full delegation replicates an available reform within ~5 years",
         slider=(0.0, 0.5, 0.01),
     ),
     Lever(
@@ -137,6 +143,7 @@ LEVERS: tuple[Lever, ...] = (
         description="factor on a mode's line-haul tariff [yuan/t-km] (e.g. a rail corridor subsidy)",
         read_by=("world",),
         kind="logistics",
+        source="scenario lever (1 = the data in modes.csv / regions.csv / gateways.csv)",
         keys="mode",
         slider=(0.25, 3.0, 0.05),
         slider_keys=("rail", "river"),
@@ -151,6 +158,7 @@ LEVERS: tuple[Lever, ...] = (
         description="factor on a mode's fees per shipment end and per transshipment [yuan/t]",
         read_by=("world",),
         kind="logistics",
+        source="scenario lever (1 = the data in modes.csv / regions.csv / gateways.csv)",
         keys="mode",
     ),
     Lever(
@@ -164,6 +172,7 @@ LEVERS: tuple[Lever, ...] = (
         description="factor on a mode's average speed [km/h]",
         read_by=("world",),
         kind="logistics",
+        source="scenario lever (1 = the data in modes.csv / regions.csv / gateways.csv)",
         keys="mode",
     ),
     Lever(
@@ -177,6 +186,7 @@ LEVERS: tuple[Lever, ...] = (
         "type, 'gateway' for every gateway, or 'all')",
         read_by=("world",),
         kind="logistics",
+        source="scenario lever (1 = the data in modes.csv / regions.csv / gateways.csv)",
         keys="place",
         slider=(0.0, 3.0, 0.05),
         slider_keys=("all",),
@@ -191,9 +201,29 @@ STRUCTURAL: dict[str, str] = {
 }
 
 
+_DECLARED: list[Lever] = list(LEVERS)
+
+
+def declare(lever: Lever) -> Lever:
+    """Declare a lever beyond the built-in ones; returns it.  Declaring the same lever again is a no-op;
+    another lever on a declared path is a ``ValueError``."""
+    for old in _DECLARED:
+        if old.path == lever.path:
+            if old != lever:
+                raise ValueError(f"a different lever is already declared at {lever.path!r}")
+            return old
+    _DECLARED.append(lever)
+    return lever
+
+
+def declared() -> tuple[Lever, ...]:
+    """Every declared lever: the built-in :data:`LEVERS`, then those added by :func:`declare`."""
+    return tuple(_DECLARED)
+
+
 def lever_for(path: str) -> tuple[Lever, str | None] | None:
     """The lever a dotted scenario path sets and its key (None for scalar levers), or None."""
-    for lever in LEVERS:
+    for lever in _DECLARED:
         if lever.per_key:
             head, _, key = path.rpartition(".")
             if head == lever.table and key:
@@ -258,7 +288,7 @@ def check_scenario(
 ) -> None:
     """Validate every lever of a scenario: ``tables`` maps per-key lever tables (``lever.table``) to
     their user-given content, ``scalars`` scalar lever paths to values."""
-    for lever in LEVERS:
+    for lever in _DECLARED:
         if lever.per_key:
             table = tables.get(lever.table) or {}
             check_table(lever, table, valid_keys(lever, region_ids, places, modes), file=file)
@@ -293,7 +323,7 @@ def markdown_table() -> str:
         "| lever | scenario path | valid values | unit | read by | meaning |",
         "|---|---|---|---|---|---|",
     ]
-    for lever in LEVERS:
+    for lever in _DECLARED:
         key = {"region": "region id, region type or `all`", "mode": "mode or `all`"}.get(
             lever.keys or "", "place id, region type, `gateway` or `all`"
         )

@@ -54,7 +54,13 @@ def lever_field(path: str) -> Any:
     """A pydantic ``Field`` for a scalar lever: default, bounds and description from its declaration."""
     lever = lever_for(path)[0]
     low = {"gt": lever.lo} if lever.lo_open else {"ge": lever.lo}
-    return Field(lever.default, le=lever.hi, description=lever_description(path), **low)
+    return Field(
+        lever.default,
+        le=lever.hi,
+        description=lever_description(path),
+        json_schema_extra={"source": lever.source},
+        **low,
+    )
 
 
 def _delegation_level(value: Any) -> float:
@@ -72,29 +78,50 @@ class FirmsParams(_Section):
     """Initial firm population."""
 
     initial_count: int = Field(
-        3000, ge=0, le=50_000_000, description="initial number of firms [firms]"
+        3000,
+        ge=0,
+        le=50_000_000,
+        description="initial number of firms [firms]",
+        json_schema_extra={
+            "source": "baseline size: order of the advanced-manufacturing and modern-service firms tracked; scale parameter (fixed costs calibrated)"
+        },
     )
     initial_distribution: Literal["data", "uniform", "proportional_to_income"] = Field(
         "data",
         description="how initial firms are spread over regions x sectors: 'data' uses "
         "sectors/regions initial weights (data/initial_firms.csv), 'uniform' equal shares",
+        json_schema_extra={"source": "data weights from scenarios/data/initial_firms.csv"},
     )
     productivity_sigma: float = Field(
-        0.35, ge=0.0, le=3.0, description="std. dev. of log productivity at birth [log points]"
+        0.35,
+        ge=0.0,
+        le=3.0,
+        description="std. dev. of log productivity at birth [log points]",
+        json_schema_extra={
+            "source": "log-productivity dispersion of the order used in Melitz-type calibrations (0.3-0.5); with sigma 5 it gives a heavy-tailed size distribution (science.md 4.1)"
+        },
     )
     initial_equity: float = Field(
         2.0,
         ge=0.0,
         le=1e6,
         description="equity of a new firm, in units of its sector's fixed cost [-]",
+        json_schema_extra={
+            "source": "two steps of fixed cost: a new firm survives a few bad quarters"
+        },
     )
     productivity_mean: float = Field(
-        0.0, ge=-10.0, le=10.0, description="mean log productivity at birth [log points]"
+        0.0,
+        ge=-10.0,
+        le=10.0,
+        description="mean log productivity at birth [log points]",
+        json_schema_extra={"source": "normalisation (only relative productivity matters)"},
     )
     mesa_agents: bool = Field(
         True,
         description="create one mesa.Agent view per firm (model.agents); switch off for very large "
         "runs to save about 0.5 KB per firm",
+        json_schema_extra={"source": "Mesa views cost memory; off for benchmarks at 10^6 firms"},
     )
 
 
@@ -106,6 +133,7 @@ class SolverParams(_Section):
         ge=1,
         le=1000,
         description="max fixed-point iterations of the price and revenue systems [-]",
+        json_schema_extra={"source": "cap; convergence to 1e-11 usually takes fewer passes"},
     )
     income_iterations: int = Field(
         3,
@@ -113,6 +141,9 @@ class SolverParams(_Section):
         le=1000,
         description="max passes of the within-step income loop (market -> incomes -> final expenditure); "
         "1 = incomes lag one step [-]",
+        json_schema_extra={
+            "source": "3 passes remove most of the income lag at 3 clear-market costs per step; raise for exact short-run equilibria"
+        },
     )
 
 
@@ -132,7 +163,13 @@ class BehaviourParams(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True, validate_default=True)
 
-    steps_per_year: int = Field(4, ge=1, le=365, description="model steps per year [1/year]")
+    steps_per_year: int = Field(
+        4,
+        ge=1,
+        le=365,
+        description="model steps per year [1/year]",
+        json_schema_extra={"source": "quarterly step (DESIGN 3.2)"},
+    )
 
     @model_validator(mode="wrap")
     @classmethod
@@ -206,11 +243,15 @@ class PolicyParams(_Section):
     """The two policy levers: power delegation / reform replication, and information sharing."""
 
     enabled: bool = Field(
-        True, description="reforms are pioneered and replicated (false: frozen policy)"
+        True,
+        description="reforms are pioneered and replicated (false: frozen policy)",
+        json_schema_extra={"source": "switch"},
     )
 
     delegation: dict[str, DelegationLevel] = Field(
-        default_factory=dict, description=lever_description("policy.delegation.x")
+        default_factory=dict,
+        description=lever_description("policy.delegation.x"),
+        json_schema_extra={"source": "data (regions.csv) unless overridden; the policy lever"},
     )
     replication_rate: float = lever_field("policy.replication_rate")
     information_sharing: float = lever_field("policy.information_sharing")
@@ -220,21 +261,37 @@ class PolicyParams(_Section):
         ge=0.0,
         le=1.0,
         description="hazard that an FTZ area adopts one given reform of the pool [1/step]",
+        json_schema_extra={
+            "source": "assumption: an FTZ area pilots a given reform within ~5 years (a Bass-type hazard, science.md 5.3)"
+        },
     )
     reforms_per_category: int = Field(
-        4, ge=0, le=100, description="reforms in the pool per category (5 categories) [-]"
+        4,
+        ge=0,
+        le=100,
+        description="reforms in the pool per category (5 categories) [-]",
+        json_schema_extra={"source": "assumption: 20 reforms in 5 categories"},
     )
     other_replication_factor: float = Field(
         0.2,
         ge=0.0,
         le=1.0,
         description="replication hazard of 'other' regions relative to connected areas [-]",
+        json_schema_extra={"source": "areas outside the programme replicate slowly"},
     )
     delegation_admin_effect: float = Field(
-        0.5, ge=0.0, le=1.0, description="share of the admin cost removed at full delegation [-]"
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="share of the admin cost removed at full delegation [-]",
+        json_schema_extra={"source": "assumption: full delegation halves the admin wedge"},
     )
     delegation_entry_effect: float = Field(
-        0.5, ge=0.0, le=1.0, description="share of the entry cost removed at full delegation [-]"
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="share of the entry cost removed at full delegation [-]",
+        json_schema_extra={"source": "assumption: full delegation halves entry cost"},
     )
     reform_effect: float = Field(
         0.05,
@@ -243,6 +300,7 @@ class PolicyParams(_Section):
         description="each adopted reform multiplies its category's cost by (1 - reform_effect): government "
         "functions and supervision -> admin cost, investment management and financial innovation -> entry cost, "
         "trade facilitation -> gateway trade costs and supplier switching cost [-]",
+        json_schema_extra={"source": "assumption: each reform cuts its cost category by 5 %"},
     )
 
 
@@ -250,6 +308,14 @@ class OutputParams(_Section):
     """What a single run records."""
 
     series_every: int = Field(
-        1, ge=1, le=100_000, description="record model series every k steps [steps]"
+        1,
+        ge=1,
+        le=100_000,
+        description="record model series every k steps [steps]",
+        json_schema_extra={"source": "every step"},
     )
-    figures: bool = Field(True, description="write PNG figures in `agglomeration run`")
+    figures: bool = Field(
+        True,
+        description="write PNG figures in `agglomeration run`",
+        json_schema_extra={"source": "figures on by default"},
+    )

@@ -111,5 +111,6 @@ def describe(schedule: tuple[Submodel, ...]) -> str:
     lines = []
     for i, sub in enumerate(schedule, 1):
         counters = f" (counts: {', '.join(sub.counters)})" if sub.counters else ""
-        lines.append(f"{i}. `{sub.name}`: {sub.summary}{counters}")
+        module = getattr(sub.step, "__module__", "?")
+        lines.append(f"{i}. `{sub.name}` ({module}): {sub.summary}{counters}")
     return "\n".join(lines)

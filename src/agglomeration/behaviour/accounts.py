@@ -144,18 +144,25 @@ class AccountsParams(_Section):
         ge=0.0,
         le=1.0,
         description="share of positive profit paid out and spent; the rest is retained as equity [-]",
+        json_schema_extra={"source": "assumption: 80 % of profits paid out and spent"},
     )
     calibrate_fixed_costs: bool = Field(
         True,
         description="at initialisation set each sector's fixed cost to the `fixed_cost_quantile` quantile "
         "of its initial firms' operating profit (makes `firms.initial_count` a pure scale parameter); "
         "false = use the sector data (theory benchmarks)",
+        json_schema_extra={
+            "source": "data fixed costs are not known per model firm; calibration keeps the initial population near break-even"
+        },
     )
     fixed_cost_quantile: float = Field(
         0.2,
         gt=0.0,
         lt=1.0,
         description="share of initial firms whose operating profit is below the calibrated fixed cost [-]",
+        json_schema_extra={
+            "source": "assumption: 20 % of initial firms loss-making; with the 8-step loss rule it gives exit rates of the order of the 8-10 %/year in science.md 4.4"
+        },
     )
 
 

@@ -60,12 +60,18 @@ class CostsParams(_Section):
         ge=0.0,
         le=5.0,
         description="administrative cost wedge on marginal cost at delegation 0 [-]",
+        json_schema_extra={
+            "source": "assumption: 10 % administrative burden on marginal cost at no delegation"
+        },
     )
     entry_cost: float = Field(
         2.0,
         ge=0.0,
         le=1e3,
         description="one-off entry cost at delegation 0, in units of the sector fixed cost [-]",
+        json_schema_extra={
+            "source": "assumption: two steps of fixed cost (registration, set-up); halved at full delegation"
+        },
     )
 
 

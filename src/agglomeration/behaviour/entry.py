@@ -122,12 +122,19 @@ def choose_regions(
 class EntryParams(_Section):
     """``[behaviour.entry]``: potential entrants and their location choice."""
 
-    enabled: bool = Field(True, description="potential entrants arrive each step")
+    enabled: bool = Field(
+        True,
+        description="potential entrants arrive each step",
+        json_schema_extra={"source": "switch"},
+    )
     floor: float = Field(
         2.0,
         ge=0.0,
         le=1e6,
         description="potential entrants per sector per step on top of entry_rate x firms [firms/step]",
+        json_schema_extra={
+            "source": "keeps every sector open to entry even when it is empty; calibrated (1 -> 2) with the learning parameters so the baseline firm count stays within 0.5-3x with entry and exit inside the OECD 5-12 %/year band; see VALIDATION.md"
+        },
     )
     productivity_gap: float = Field(
         0.0,
@@ -135,12 +142,16 @@ class EntryParams(_Section):
         le=10.0,
         description="entrants draw log productivity around their sector's current mean over incumbents "
         "plus this gap (entrants imitate incumbents' technology) [log points]",
+        json_schema_extra={"source": "entrants imitate incumbents (no systematic gap)"},
     )
     logit_scale: float = Field(
         1.0,
         gt=0.0,
         le=1e3,
         description="logit scale of location choice, in units of the fixed cost [-]",
+        json_schema_extra={
+            "source": "one unit of fixed cost per year of profit difference moves odds by e"
+        },
     )
 
 

@@ -51,15 +51,24 @@ def exiting_rows(
 class ExitParams(_Section):
     """``[behaviour.exit]``: when firms leave."""
 
-    enabled: bool = Field(True, description="firms with low equity or repeated losses exit")
+    enabled: bool = Field(
+        True,
+        description="firms with low equity or repeated losses exit",
+        json_schema_extra={"source": "switch"},
+    )
     equity_threshold: float = Field(
         0.0,
         ge=-1e6,
         le=1e6,
         description="exit when equity falls below this (units of sector fixed cost) [-]",
+        json_schema_extra={"source": "exit when equity is exhausted"},
     )
     after_losses: int = Field(
-        8, ge=1, le=10_000, description="exit after this many consecutive loss-making steps [steps]"
+        8,
+        ge=1,
+        le=10_000,
+        description="exit after this many consecutive loss-making steps [steps]",
+        json_schema_extra={"source": "two years of losses"},
     )
 
 

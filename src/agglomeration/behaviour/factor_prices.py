@@ -53,19 +53,34 @@ class FactorPricesParams(_Section):
     """``[behaviour.factor_prices]``: the response of wages and rents to local demand."""
 
     enabled: bool = Field(
-        True, description="wages and rents respond to local employment and land use"
+        True,
+        description="wages and rents respond to local employment and land use",
+        json_schema_extra={"source": "switch"},
     )
     adjustment: float = Field(
         0.5,
         gt=0.0,
         le=1.0,
         description="share of the gap to the target wage/rent closed each step [-]",
+        json_schema_extra={"source": "half the gap closed each quarter (damps oscillation)"},
     )
     wage_elasticity: float = Field(
-        0.05, ge=0.0, le=2.0, description="elasticity of the local wage to local employment [-]"
+        0.05,
+        ge=0.0,
+        le=2.0,
+        description="elasticity of the local wage to local employment [-]",
+        json_schema_extra={
+            "source": "assumption: a small urban wage premium elasticity (not calibrated)"
+        },
     )
     rent_elasticity: float = Field(
-        0.3, ge=0.0, le=5.0, description="elasticity of land rent to land use / land capacity [-]"
+        0.3,
+        ge=0.0,
+        le=5.0,
+        description="elasticity of land rent to land use / land capacity [-]",
+        json_schema_extra={
+            "source": "assumption: land rents rise steeply with use of scarce industrial land"
+        },
     )
 
 

@@ -161,21 +161,37 @@ def learn(
 class LearningParams(_Section):
     """``[behaviour.learning]``: productivity dynamics (see the module docstring)."""
 
-    enabled: bool = Field(True, description="productivity evolves (drift, spillovers, shocks)")
+    enabled: bool = Field(
+        True,
+        description="productivity evolves (drift, spillovers, shocks)",
+        json_schema_extra={"source": "switch"},
+    )
     drift: float = Field(
-        0.001, ge=-0.1, le=0.1, description="common log productivity growth [log points/step]"
+        0.001,
+        ge=-0.1,
+        le=0.1,
+        description="common log productivity growth [log points/step]",
+        json_schema_extra={
+            "source": "0.4 %/year common TFP growth (normalisation; relative productivity matters)"
+        },
     )
     localisation_spillover: float = Field(
         0.002,
         ge=0.0,
         le=1.0,
         description="MAR spillover: elasticity of growth to same-sector employment share [-]",
+        json_schema_extra={
+            "source": "assumption: small MAR effect, at most ~1 % a year for the largest clusters"
+        },
     )
     jacobs_spillover: float = Field(
         0.001,
         ge=0.0,
         le=1.0,
         description="Jacobs spillover: elasticity of growth to local sector diversity [-]",
+        json_schema_extra={
+            "source": "assumption: at most 0.4 % a year for the most diverse regions"
+        },
     )
     shock_sd: float = Field(
         0.10,
@@ -183,6 +199,9 @@ class LearningParams(_Section):
         le=2.0,
         description="sd of the idiosyncratic (Gibrat) log productivity shock of a firm of its sector's "
         "mean employment [log points/step]",
+        json_schema_extra={
+            "source": 'calibrated (with the two rows below and `entry_floor`) to the Axtell (2001) tail exponent 1.06, the Amaral et al. (1997) size-variance slope beta 0.15-0.20, OECD entry/exit 5-12 %/year and a stable firm count; see VALIDATION.md "Calibration" (the tail is not reached jointly)'
+        },
     )
     shock_size_elasticity: float = Field(
         0.5,
@@ -190,6 +209,9 @@ class LearningParams(_Section):
         le=1.0,
         description="beta: the shock sd scales as (employment / sector mean employment)^(-beta), ratio "
         "clipped to [0.01, 1]; firms as portfolios of sub-units (Amaral et al. 1997); 0 = off [-]",
+        json_schema_extra={
+            "source": "calibrated to Amaral et al. (1997) beta 0.18 in the simulated annual employment growth (measured beta ~ 0.13 of the imposed 0.5: growth also reflects market and entry/exit effects); see VALIDATION.md"
+        },
     )
     mean_reversion: float = Field(
         0.02,
@@ -197,6 +219,9 @@ class LearningParams(_Section):
         le=1.0,
         description="rho: share of the gap between log productivity and the technology frontier "
         "(firms.productivity_mean + drift x step) closed each step; 0 = off [1/step]",
+        json_schema_extra={
+            "source": "calibrated: the smallest rate in the grid that keeps the firm count and mean log productivity stationary over 120 quarters (half-life ~ 35 quarters); see VALIDATION.md"
+        },
     )
 
 

@@ -533,27 +533,42 @@ class MarketParams(_Section):
         le=1e9,
         description="number-equivalent of foreign competitors of each sector located at each gateway, "
         "priced at the gateway import price; they compete in every market's CES index [firms]",
+        json_schema_extra={
+            "source": "assumption: foreign rivals worth a few dozen domestic firms per gateway; calibrate to import shares"
+        },
     )
     import_prices: Literal["relative", "absolute"] = Field(
         "relative",
         description="'relative': gateway import prices are multiples of the sector's current domestic price "
         "level (foreign technology keeps pace); 'absolute': the data prices in model units",
+        json_schema_extra={
+            "source": "foreign technology keeps pace with domestic technology, so the data's relative import prices stay meaningful as domestic productivity changes"
+        },
     )
     local_productivity: Literal["offset_factor_prices", "none"] = Field(
         "offset_factor_prices",
         description="region x sector productivity shifter theta_rs: 'offset_factor_prices' = base wage and rent "
         "differences reflect local productivity (log theta_rs = beta_s log(w_r/mean w) + gamma_s log(q_r/mean q), "
         "so only their changes act as congestion); 'none' = theta = 1 (theory benchmarks)",
+        json_schema_extra={
+            "source": "wage/rent gaps in the data reflect productivity (quantitative spatial economics practice)"
+        },
     )
     factor_income_local: bool = Field(
         True,
         description="wages and land rents paid by firms are spent in their region on top of immobile "
         "income; false = immobile income already contains all labour income (FE/FC benchmarks)",
+        json_schema_extra={
+            "source": "wages and rents are spent where earned; off in theory benchmarks"
+        },
     )
     profit_spending: Literal["local", "owners"] = Field(
         "local",
         description="where profits are spent: 'local' = in the firm's region (footloose entrepreneur), "
         "'owners' = by region shares of immobile income (footloose capital)",
+        json_schema_extra={
+            "source": "local: footloose-entrepreneur closure; 'owners' for footloose capital"
+        },
     )
 
 

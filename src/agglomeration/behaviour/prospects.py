@@ -54,6 +54,9 @@ class ProspectsParams(_Section):
         description="share of regions an entrant or a relocating firm knows about without information "
         "sharing; with sharing q = information_regions + (1 - information_regions) "
         "policy.information_sharing [-]",
+        json_schema_extra={
+            "source": "assumption: without sharing an investor knows 60 % of the areas"
+        },
     )
 
 

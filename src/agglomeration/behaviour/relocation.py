@@ -74,23 +74,32 @@ def relocate(
 class RelocationParams(_Section):
     """``[behaviour.relocation]``: incumbents reconsidering their location."""
 
-    enabled: bool = Field(True, description="incumbents may relocate")
+    enabled: bool = Field(
+        True, description="incumbents may relocate", json_schema_extra={"source": "switch"}
+    )
     probability: float = Field(
         0.01,
         ge=0.0,
         le=1.0,
         description="per-step probability that a firm reconsiders its location [1/step]",
+        json_schema_extra={
+            "source": "1 % per quarter: slow adjustment avoids discrete NEG cycles (science.md 1.5); zone effects work mostly through births and deaths, not relocation (Lu, Wang & Zhu, science.md 5.3)"
+        },
     )
     cost: float = Field(
         0.5,
         ge=0.0,
         le=1e3,
         description="relocation cost in units of the firm's sector fixed cost [-]",
+        json_schema_extra={"source": "assumption: half a step of fixed cost"},
     )
     profit: Literal["nominal", "real"] = Field(
         "real",
         description="profit compared by relocating firms: 'nominal' (footloose capital) or 'real' = "
         "deflated by the local consumer price index prod_s P_rs^final_share_s (footloose entrepreneur)",
+        json_schema_extra={
+            "source": "real profit: footloose-entrepreneur logic (owners live where the firm is)"
+        },
     )
 
 

@@ -377,24 +377,30 @@ class SourcingParams(_Section):
     enabled: bool = Field(
         True,
         description="firms search for cheaper suppliers (false: links change only when a supplier exits)",
+        json_schema_extra={"source": "switch"},
     )
     search_probability: float = Field(
         0.10,
         ge=0.0,
         le=1.0,
         description="per-step probability that a firm searches suppliers [1/step]",
+        json_schema_extra={"source": "assumption: a supplier review every ~2.5 years"},
     )
     switching_cost: float = Field(
         0.05,
         ge=0.0,
         le=10.0,
         description="relative delivered-price gain needed to switch supplier [-]",
+        json_schema_extra={
+            "source": "assumption: 5 % gain needed to switch (relationship-specific costs)"
+        },
     )
     information_search_boost: float = Field(
         1.0,
         ge=0.0,
         le=100.0,
         description="search probability is multiplied by (1 + boost x policy.information_sharing) [-]",
+        json_schema_extra={"source": "information sharing at level 1 doubles search"},
     )
     import_weight: float = Field(
         1.0,
@@ -402,6 +408,9 @@ class SourcingParams(_Section):
         le=1e9,
         description="number-equivalent of import sources per gateway in supplier search (0 = no imported "
         "inputs unless no domestic supplier exists) [firms]",
+        json_schema_extra={
+            "source": "assumption: one import source per gateway in supplier search"
+        },
     )
 
 

@@ -49,6 +49,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from agglomeration import levers
 from agglomeration.errors import InputError
 
 __all__ = [
@@ -77,6 +78,14 @@ def _check_identifier(value: str, what: str) -> str:
             f"(at most 64 characters), got {value!r}"
         )
     return value
+
+
+def _lever_problem(path: str, value: Any) -> None:
+    """ValueError when ``path`` is a lever (agglomeration.levers) and ``value`` is outside its bounds."""
+    hit = levers.lever_for(path)
+    problem = hit[0].problem(value) if hit is not None else None
+    if problem is not None:
+        raise ValueError(f"{path}: {problem}")
 
 
 def flatten_overrides(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -171,6 +180,9 @@ class DesignSpec(_Strict):
                 )
             if self.kind == "morris" and p.distribution != "uniform":
                 raise ValueError(f"morris design: parameter {name!r} must be uniform")
+            if p.bounds is not None and p.distribution == "uniform":
+                for value in p.bounds:  # a sampled range must lie within a lever's bounds
+                    _lever_problem(name, value)
         if self.kind != "grid" and self.samples is None:
             raise ValueError(f"{self.kind} design needs `samples`")
         if self.kind == "grid" and self.samples is not None:
@@ -331,7 +343,7 @@ def _input_error(exc: ValidationError, file: str | None) -> InputError:
         hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(known)}"
         msg = f"unknown key{hint}"
     else:
-        msg = err["msg"]
+        msg = err["msg"].removeprefix("Value error, ")
         if "input" in err and err["type"] not in ("missing",):
             msg += f" (got {err['input']!r})"
     return InputError(msg, file=file, field=field)

@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from agglomeration import levers
 from agglomeration.errors import InputError
 
 ENV_SCENARIO = "AGGLOMERATION_DASHBOARD_SCENARIO"
@@ -67,12 +68,11 @@ PLAY_INTERVAL_S = 0.3
 # ----------------------------------------------------------------------------------------------- levers
 @dataclass(frozen=True)
 class Lever:
-    """One slider of the explorer.
+    """One slider of the explorer, made from a lever declaration (:mod:`agglomeration.levers`).
 
-    ``path`` is the dotted scenario path the value is written to (``Scenario.with_overrides``); ``paths``
-    lists alternative spellings tried in order when the scenario schema names the field differently; the
-    first one present in the scenario's resolved content is used (a lever whose field is absent is shown
-    disabled with a note, never silently ignored).
+    ``key`` is the dotted scenario path the value is written to (``Scenario.with_overrides``); ``paths``
+    lists it (a lever whose field is absent from the scenario is shown disabled with a note, never
+    silently ignored).  The slider range (``min``, ``max``, ``step``) lies within the lever's bounds.
     """
 
     key: str
@@ -86,96 +86,23 @@ class Lever:
     help: str = ""
 
 
-LEVERS: tuple[Lever, ...] = (
-    Lever(
-        "delegation_ftz",
-        "Delegation, FTZ areas",
-        ("policy.delegation.ftz",),
-        0.0,
-        1.0,
-        0.05,
-        "-",
-        1.0,
-        "delegation level d_r of the 3 FTZ areas",
-    ),
-    Lever(
-        "delegation_connected",
-        "Delegation, connected areas",
-        ("policy.delegation.connected",),
-        0.0,
-        1.0,
-        0.05,
-        "-",
-        0.5,
-        "delegation level d_r of the connected innovation areas",
-    ),
-    Lever(
-        "delegation_other",
-        "Delegation, other regions",
-        ("policy.delegation.other",),
-        0.0,
-        1.0,
-        0.05,
-        "-",
-        0.0,
-        "delegation level of regions of type 'other'",
-    ),
-    Lever(
-        "replication_rate",
-        "Reform replication rate",
-        ("policy.replication_rate",),
-        0.0,
-        0.5,
-        0.01,
-        "1/step",
-        0.05,
-        "base hazard of replicating one FTZ reform in a connected area",
-    ),
-    Lever(
-        "information_sharing",
-        "Information sharing",
-        ("policy.information_sharing",),
-        0.0,
-        1.0,
-        0.05,
-        "-",
-        0.5,
-        "raises supplier search and entrants' knowledge of regions",
-    ),
-    Lever(
-        "rail_tariff",
-        "Rail tariff multiplier",
-        ("logistics.tariff_multiplier.rail",),
-        0.25,
-        3.0,
-        0.05,
-        "x",
-        1.0,
-        "factor on the rail freight tariff (yuan per tonne-km); rebuilds the logistics network",
-    ),
-    Lever(
-        "river_tariff",
-        "River tariff multiplier",
-        ("logistics.tariff_multiplier.river",),
-        0.25,
-        3.0,
-        0.05,
-        "x",
-        1.0,
-        "factor on the Yangtze river freight tariff (yuan per tonne-km)",
-    ),
-    Lever(
-        "customs_time",
-        "Customs time multiplier",
-        ("logistics.customs_multiplier.all",),
-        0.0,
-        3.0,
-        0.05,
-        "x",
-        1.0,
-        "factor on the customs dwell hours at every hub (1 = the data)",
-    ),
-)
+def controls() -> tuple[Lever, ...]:
+    """The explorer's sliders: every declared lever with a slider (one per slider key of a per-key
+    lever, e.g. delegation of the FTZ areas, of the connected areas and of other regions)."""
+    out = []
+    for lever in levers.declared():
+        if lever.slider is None:
+            continue
+        lo, hi, step = lever.slider
+        for key in lever.slider_keys if lever.per_key else (None,):
+            path = lever.path if key is None else f"{lever.table}.{key}"
+            label = lever.label if key is None else f"{lever.label}, {key}"
+            out.append(
+                Lever(
+                    path, label, (path,), lo, hi, step, lever.unit, lever.default, lever.description
+                )
+            )
+    return tuple(out)
 
 
 def _get_path(tree: Mapping[str, Any], path: str) -> tuple[bool, Any]:
@@ -203,7 +130,7 @@ def resolve_levers(
     initial value (the scenario's value; for per-type delegation the mean initial delegation of the
     regions of that type in ``world``; else the lever's default)."""
     out: dict[str, tuple[str | None, float]] = {}
-    for lever in LEVERS:
+    for lever in controls():
         chosen: str | None = None
         value = lever.default
         for path in lever.paths:
@@ -290,7 +217,7 @@ def lever_overrides(
     Untouched levers are left out on purpose: writing the per-type mean delegation back would flatten the
     per-region delegation levels of the data."""
     out: dict[str, float] = {}
-    by_key = {lever.key: lever for lever in LEVERS}
+    by_key = {lever.key: lever for lever in controls()}
     for key, value in values.items():
         if key not in by_key:
             raise InputError(f"unknown lever {key!r}", field=key)
@@ -683,7 +610,7 @@ if solara is not None:
                     "seed (empty = scenario seed)", value=seed_text.value, on_value=on_seed
                 )
                 _error_box(error.value)
-                for lever in LEVERS:
+                for lever in controls():
                     path, _ = session.resolved[lever.key]
                     solara.SliderFloat(
                         f"{lever.label}: {values.value[lever.key]:g} {lever.unit}",
