@@ -254,3 +254,23 @@ def test_runs_under_mesa_batch_run():
     last = df.sort_values("Step").groupby("replicate_seed").tail(1)
     assert (last["firms"] > 0).all()
     assert last["firms"].nunique() == 2 or last["output"].nunique() == 2
+
+
+# ------------------------------------------------------------------------------ pinned results
+#: baseline, 40 steps, replicate seeds 1-5: (firms, output [CNY m/step], supplier switches in the
+#: last step).  A change here is a change of results: say so in CHANGELOG.md when you update them.
+PINNED = {
+    1: (2321.0, 67026.75932542516, 732.0),
+    2: (2384.0, 70277.82964218273, 766.0),
+    3: (2260.0, 69055.68858016377, 819.0),
+    4: (2122.0, 68931.21860718321, 692.0),
+    5: (2319.0, 70608.06084980039, 749.0),
+}
+
+
+@pytest.mark.parametrize("seed", sorted(PINNED))
+def test_baseline_results_are_pinned(seed):
+    m = AgglomerationModel(BASELINE, replicate_seed=seed)
+    m.run(40)
+    h = m.headline_metrics()
+    assert (h["firms"], h["output"], h["supplier_switches"]) == PINNED[seed]
