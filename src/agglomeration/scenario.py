@@ -796,6 +796,86 @@ def _resolve(raw: dict, source: str | None, cache: dict) -> Scenario:
     return scen
 
 
+def _place_kinds(regions: list, gateways: list, hubs: list, file: Any) -> dict[str, str]:
+    """Place id -> kind ('region', 'gateway', 'hub'); ids must be unique across the three tables."""
+    places: dict[str, str] = {}
+    for kind, recs, key in (
+        ("region", regions, "region_id"),
+        ("gateway", gateways, "gateway_id"),
+        ("hub", hubs, "hub_id"),
+    ):
+        for r in recs:
+            pid = getattr(r, key)
+            if pid in places:
+                raise InputError(
+                    f"id {pid!r} is used by a {places[pid]} and a {kind}; place ids must be unique",
+                    file=file,
+                    field=key,
+                )
+            places[pid] = kind
+    return places
+
+
+def _with_hub_additions(
+    regions: list,
+    gateways: list,
+    hubs: list,
+    lg: LogisticsSection,
+    places: dict,
+    mode_names: list[str],
+    file: Any,
+) -> tuple[list, list, list]:
+    """Records with the terminals of ``logistics.add_hubs`` added; every listed mode must be known."""
+    extra_modes: dict[str, list[str]] = {}
+    for i, h in enumerate(lg.add_hubs):
+        if h.place not in places:
+            raise _unknown_place(h.place, places, file, f"logistics.add_hubs[{i}].place")
+        if h.mode not in mode_names:
+            raise InputError(
+                f"unknown mode {h.mode!r}" + suggest(h.mode, mode_names),
+                file=file,
+                field=f"logistics.add_hubs[{i}].mode",
+            )
+        extra_modes.setdefault(h.place, []).append(h.mode)
+    out = []
+    for kind, recs, key in (
+        ("regions", regions, "region_id"),
+        ("gateways", gateways, "gateway_id"),
+        ("hubs", hubs, "hub_id"),
+    ):
+        edited = []
+        for r in recs:
+            pid = getattr(r, key)
+            ms = tuple(dict.fromkeys((*r.modes, *extra_modes.get(pid, ()))))
+            for m in ms:
+                if m not in mode_names:
+                    raise InputError(
+                        f"{pid} lists unknown mode {m!r}" + suggest(m, mode_names),
+                        file=file,
+                        field=f"{kind}.{pid}.modes",
+                    )
+            edited.append(r.model_copy(update={"modes": ms}))
+        out.append(edited)
+    return out[0], out[1], out[2]
+
+
+def _sector_data(ss: SectorsSection, sectors: list, cache: dict) -> tuple[list, np.ndarray, dict]:
+    """Sectors with exact residual labour shares, the IO matrix and the chains, all checked."""
+    sector_ids = [s.sector_id for s in sectors]
+    io = _read_matrix(ss.io_file, "input", sector_ids, sector_ids, cache, "input sector", 0.0, 1.0)
+    sectors = list(check_io(sectors, io, file=_display(ss.io_file)))
+    fs = sum(s.final_share for s in sectors)
+    if fs > 1.0 + 1e-9:
+        raise InputError(
+            f"final_share sums to {fs:.4g} over sectors; expected <= 1",
+            file=_display(ss.file),
+            field="final_share",
+        )
+    chain_recs = _read_chain_rows(ss.chains_file, cache)
+    chains = chains_from_records(chain_recs, sector_ids, file=_display(ss.chains_file))
+    return sectors, io, chains
+
+
 def _resolve_data(user: _UserScenario, file: Any, cache: dict) -> ScenarioData:
     rs, lg, ss = user.regions, user.logistics, user.sectors
     regions = _read_records(
@@ -824,80 +904,20 @@ def _resolve_data(user: _UserScenario, file: Any, cache: dict) -> ScenarioData:
     sectors = _read_records(
         ss.file, SectorRecord, "sector_id", cache, ss.overrides, "sectors.overrides", file
     )
-    # unique place ids across regions, gateways and hubs
-    places: dict[str, str] = {}
-    for kind, recs, key in (
-        ("region", regions, "region_id"),
-        ("gateway", gateways, "gateway_id"),
-        ("hub", hubs, "hub_id"),
-    ):
-        for r in recs:
-            pid = getattr(r, key)
-            if pid in places:
-                raise InputError(
-                    f"id {pid!r} is used by a {places[pid]} and a {kind}; place ids must be unique",
-                    file=file,
-                    field=key,
-                )
-            places[pid] = kind
+    places = _place_kinds(regions, gateways, hubs, file)
     mode_names = [m.mode for m in modes]
     # mode edits
     modes = _edit_modes(modes, lg, mode_names, file)
-    # hub additions
-    extra_modes: dict[str, list[str]] = {}
-    for i, h in enumerate(lg.add_hubs):
-        if h.place not in places:
-            raise InputError(
-                f"unknown place {h.place!r}" + suggest(h.place, list(places)),
-                file=file,
-                field=f"logistics.add_hubs[{i}].place",
-            )
-        if h.mode not in mode_names:
-            raise InputError(
-                f"unknown mode {h.mode!r}" + suggest(h.mode, mode_names),
-                file=file,
-                field=f"logistics.add_hubs[{i}].mode",
-            )
-        extra_modes.setdefault(h.place, []).append(h.mode)
-
-    def add_modes(rec: Any, pid: str) -> Any:
-        ms = tuple(dict.fromkeys((*rec.modes, *extra_modes.get(pid, ()))))
-        return rec.model_copy(update={"modes": ms})
-
-    regions = [add_modes(r, r.region_id) for r in regions]
-    gateways = [add_modes(g, g.gateway_id) for g in gateways]
-    hubs = [add_modes(h, h.hub_id) for h in hubs]
-    for kind, recs, key in (
-        ("regions", regions, "region_id"),
-        ("gateways", gateways, "gateway_id"),
-        ("hubs", hubs, "hub_id"),
-    ):
-        for r in recs:
-            for m in r.modes:
-                if m not in mode_names:
-                    raise InputError(
-                        f"{getattr(r, key)} lists unknown mode {m!r}" + suggest(m, mode_names),
-                        file=file,
-                        field=f"{kind}.{getattr(r, key)}.modes",
-                    )
+    regions, gateways, hubs = _with_hub_additions(
+        regions, gateways, hubs, lg, places, mode_names, file
+    )
     # customs edits
     regions, gateways = _edit_customs(regions, gateways, lg.customs_multiplier, places, file)
     # links
     links = _read_links(lg.links_file, cache)
     links = _edit_links(links, lg, places, mode_names, file)
-    # sectors / io / chains / initial firms
+    sectors, io, chains = _sector_data(ss, sectors, cache)
     sector_ids = [s.sector_id for s in sectors]
-    io = _read_matrix(ss.io_file, "input", sector_ids, sector_ids, cache, "input sector", 0.0, 1.0)
-    sectors = list(check_io(sectors, io, file=_display(ss.io_file)))
-    fs = sum(s.final_share for s in sectors)
-    if fs > 1.0 + 1e-9:
-        raise InputError(
-            f"final_share sums to {fs:.4g} over sectors; expected <= 1",
-            file=_display(ss.file),
-            field="final_share",
-        )
-    chain_recs = _read_chain_rows(ss.chains_file, cache)
-    chains = chains_from_records(chain_recs, sector_ids, file=_display(ss.chains_file))
     region_ids = [r.region_id for r in regions]
     init = _read_matrix(
         rs.initial_firms_file, "region_id", region_ids, sector_ids, cache, "region", 0.0, 1e12
@@ -1006,68 +1026,69 @@ def _edit_customs(regions: list, gateways: list, mult: dict[str, float], places:
 def _edit_links(
     links: list[LinkRecord], lg: LogisticsSection, places: dict, modes: list[str], file: Any
 ):
+    """The links after ``logistics.remove_links`` and ``logistics.add_links``, every one checked."""
     by_key = {lk.key: lk for lk in links}
-    for i, ref in enumerate(lg.remove_links):
+    _remove_links(by_key, lg.remove_links, places, file)
+    _add_links(by_key, lg.add_links, places, modes, file)
+    # every link's mode must be known and have terminals at both ends
+    for lk in by_key.values():
+        _check_link(lk, places, modes, file, "logistics.links_file", "uses unknown mode")
+    return list(by_key.values())
+
+
+def _unknown_place(end: str, places: dict, file: Any, field: str, prefix: str = "") -> InputError:
+    return InputError(
+        f"{prefix}unknown place {end!r}" + suggest(end, list(places)), file=file, field=field
+    )
+
+
+def _remove_links(by_key: dict, refs: list, places: dict, file: Any) -> None:
+    for i, ref in enumerate(refs):
+        field = f"logistics.remove_links[{i}]"
         for end in (ref.origin, ref.dest):
             if end not in places:
-                raise InputError(
-                    f"unknown place {end!r}" + suggest(end, list(places)),
-                    file=file,
-                    field=f"logistics.remove_links[{i}]",
-                )
+                raise _unknown_place(end, places, file, field)
         a, b = sorted((ref.origin, ref.dest))
         hit = [
             k for k in by_key if k[0] == a and k[1] == b and (ref.mode is None or k[2] == ref.mode)
         ]
         if not hit:
+            by = f" by {ref.mode}" if ref.mode else ""
             raise InputError(
-                f"no link {ref.origin}-{ref.dest}"
-                + (f" by {ref.mode}" if ref.mode else "")
-                + " to remove",
-                file=file,
-                field=f"logistics.remove_links[{i}]",
+                f"no link {ref.origin}-{ref.dest}{by} to remove", file=file, field=field
             )
         for k in hit:
             del by_key[k]
-    for i, lk in enumerate(lg.add_links):
+
+
+def _add_links(by_key: dict, added: list, places: dict, modes: list[str], file: Any) -> None:
+    for i, lk in enumerate(added):
+        field = f"logistics.add_links[{i}]"
         for end in (lk.origin, lk.dest):
             if end not in places:
-                raise InputError(
-                    f"unknown place {end!r}" + suggest(end, list(places)),
-                    file=file,
-                    field=f"logistics.add_links[{i}]",
-                )
+                raise _unknown_place(end, places, file, field)
         if lk.mode not in modes:
             raise InputError(
                 f"unknown mode {lk.mode!r}" + suggest(lk.mode, modes),
                 file=file,
-                field=f"logistics.add_links[{i}].mode",
+                field=f"{field}.mode",
             )
         if lk.origin == lk.dest:
-            raise InputError(
-                "a link must join two different places",
-                file=file,
-                field=f"logistics.add_links[{i}]",
-            )
+            raise InputError("a link must join two different places", file=file, field=field)
         by_key[lk.key] = lk
-    # every link's mode must be known and have terminals at both ends
-    for lk in by_key.values():
-        if lk.mode not in modes:
-            raise InputError(
-                f"link {lk.origin}-{lk.dest} uses unknown mode {lk.mode!r}"
-                + suggest(lk.mode, modes),
-                file=file,
-                field="logistics.links_file",
-            )
-        for end in (lk.origin, lk.dest):
-            if end not in places:
-                raise InputError(
-                    f"link {lk.origin}-{lk.dest} ({lk.mode}) names unknown place {end!r}"
-                    + suggest(end, list(places)),
-                    file=file,
-                    field="logistics.links_file",
-                )
-    return list(by_key.values())
+
+
+def _check_link(lk: LinkRecord, places: dict, modes: list[str], file: Any, field: str, what: str):
+    if lk.mode not in modes:
+        raise InputError(
+            f"link {lk.origin}-{lk.dest} {what} {lk.mode!r}" + suggest(lk.mode, modes),
+            file=file,
+            field=field,
+        )
+    for end in (lk.origin, lk.dest):
+        if end not in places:
+            prefix = f"link {lk.origin}-{lk.dest} ({lk.mode}) names "
+            raise _unknown_place(end, places, file, field, prefix)
 
 
 def _check_policy(policy: PolicyParams, data: ScenarioData, file: Any) -> None:
