@@ -12,7 +12,7 @@ is set to the initial buffer.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +22,10 @@ from agglomeration.errors import InputError
 from agglomeration.firms import FirmTable
 from agglomeration.state import ModelState
 from agglomeration.world import World
+
+if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.parameters import FirmsParams
+    from agglomeration.scenario import Scenario
 
 #: passes of the initial price <-> import price loop (import prices are relative to domestic prices)
 IMPORT_PRICE_PASSES = 5
@@ -39,7 +43,7 @@ def local_productivity(world: World, mode: str) -> np.ndarray:
     return np.outer(lw, world.labour_share) + np.outer(lq, world.land_share)
 
 
-def initial_weights(world: World, firms: Any) -> np.ndarray:
+def initial_weights(world: World, firms: FirmsParams) -> np.ndarray:
     """(R, S) relative weights of the initial firm distribution (``firms.initial_distribution``)."""
     R, S = world.n_regions, world.n_sectors
     mode = firms.initial_distribution
@@ -60,7 +64,7 @@ def initial_weights(world: World, firms: Any) -> np.ndarray:
     return weights
 
 
-def _empty_state(world: World, scenario: Any) -> ModelState:
+def _empty_state(world: World, scenario: Scenario) -> ModelState:
     """Factor prices, policy and costs before any firm exists."""
     n0 = int(scenario.firms.initial_count)
     state = ModelState(firms=FirmTable(world.n_sectors, capacity=max(n0 + n0 // 4, 1024)))
@@ -83,7 +87,7 @@ def _empty_state(world: World, scenario: Any) -> ModelState:
     return state
 
 
-def initial_state(world: World, scenario: Any, rng: np.random.Generator) -> ModelState:
+def initial_state(world: World, scenario: Scenario, rng: np.random.Generator) -> ModelState:
     """The state at step 0 (see the module docstring)."""
     R, S = world.n_regions, world.n_sectors
     fp = scenario.firms

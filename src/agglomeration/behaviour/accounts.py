@@ -19,7 +19,7 @@ paid-out profit distributed by immobile-income shares ('owners', footloose capit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import Field
@@ -31,6 +31,7 @@ from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
     from agglomeration.firms import FirmTable
+    from agglomeration.scenario import Scenario
     from agglomeration.state import ModelState
     from agglomeration.world import World
 
@@ -167,7 +168,7 @@ class AccountsParams(_Section):
 
 
 def book(
-    state: ModelState, world: World, scenario: Any, mkt: MarketResult, write: bool = True
+    state: ModelState, world: World, scenario: Scenario, mkt: MarketResult, write: bool = True
 ) -> Accounts:
     """Production accounts of the live firms at the market result ``mkt``; ``write=False``: regional
     aggregates only, the table untouched (the within-step income loop)."""
@@ -188,7 +189,7 @@ def book(
     )
 
 
-def expenditure(acc: Accounts | None, world: World, scenario: Any) -> np.ndarray:
+def expenditure(acc: Accounts | None, world: World, scenario: Scenario) -> np.ndarray:
     """Final expenditure E[s, m] implied by the accounts ``acc`` (None: immobile income only)."""
     market = scenario.behaviour.market
     return final_expenditure(
@@ -236,7 +237,7 @@ def flow_gaps(mkt: MarketResult, links: RevenueLinks, E: np.ndarray) -> dict[str
     return {"intermediate_gap": gap1, "expenditure_gap": gap2}
 
 
-def step(state: ModelState, world: World, scenario: Any, rng: np.random.Generator) -> None:
+def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator) -> None:
     """Book this step's accounts and form next step's final expenditure."""
     acc = book(state, world, scenario, state.market)
     state.accounts = acc

@@ -18,7 +18,7 @@ with ``behaviour.market.import_prices = "absolute"`` the data prices are used as
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import Field
@@ -28,6 +28,7 @@ from agglomeration.parameters import _Section
 from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.scenario import Scenario
     from agglomeration.state import ModelState
     from agglomeration.world import World
 
@@ -75,7 +76,7 @@ class CostsParams(_Section):
     )
 
 
-def update_import_prices(state: ModelState, world: World, scenario: Any) -> None:
+def update_import_prices(state: ModelState, world: World, scenario: Scenario) -> None:
     """Import prices in model units (see the module docstring)."""
     if scenario.behaviour.market.import_prices == "absolute":
         state.import_price = np.asarray(world.gateway_import_price, dtype=float)
@@ -90,7 +91,7 @@ def update_import_prices(state: ModelState, world: World, scenario: Any) -> None
     state.import_price = np.asarray(world.gateway_import_price, dtype=float) * level[None, :]
 
 
-def apply(state: ModelState, world: World, scenario: Any) -> None:
+def apply(state: ModelState, world: World, scenario: Scenario) -> None:
     """Admin wedge, entry cost, switching cost, trade costs and foreign competition of ``state``."""
     pp = scenario.policy
     bp = scenario.behaviour
@@ -131,7 +132,7 @@ def _trade_costs(world: World, trade: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return tau, tau ** (1.0 - np.asarray(world.sigma)[:, None, None])
 
 
-def step(state: ModelState, world: World, scenario: Any, rng: np.random.Generator) -> None:
+def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator) -> None:
     """Import prices from last step's prices, then this step's policy-dependent costs."""
     update_import_prices(state, world, scenario)
     apply(state, world, scenario)

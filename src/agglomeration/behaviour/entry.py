@@ -14,7 +14,7 @@ after the draws.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import Field
@@ -24,6 +24,7 @@ from agglomeration.parameters import _Section
 from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.scenario import Scenario
     from agglomeration.state import ModelState
     from agglomeration.world import World
 
@@ -176,7 +177,7 @@ def add_firms(
     return rows
 
 
-def step(state: ModelState, world: World, scenario: Any, rng: np.random.Generator):
+def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator):
     """Draw potential entrants; those who choose a region enter there."""
     p = scenario.behaviour.entry
     if not p.enabled:

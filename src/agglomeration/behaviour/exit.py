@@ -6,7 +6,7 @@ drops the supplier links pointing at them; their buyers re-source in the same st
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import Field
@@ -17,6 +17,7 @@ from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
     from agglomeration.firms import FirmTable
+    from agglomeration.scenario import Scenario
     from agglomeration.state import ModelState
     from agglomeration.world import World
 
@@ -72,7 +73,7 @@ class ExitParams(_Section):
     )
 
 
-def step(state: ModelState, world: World, scenario: Any, rng: np.random.Generator):
+def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator):
     """Incumbents with too little equity or too many losses exit; their buyers lose the link."""
     p = scenario.behaviour.exit
     if not p.enabled:

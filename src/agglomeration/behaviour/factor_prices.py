@@ -11,7 +11,7 @@ feedback with location choice).  Wages in CNY m per worker-step, rents CNY m per
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import Field
@@ -20,6 +20,7 @@ from agglomeration.parameters import _Section
 from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.scenario import Scenario
     from agglomeration.state import ModelState
     from agglomeration.world import World
 
@@ -84,7 +85,7 @@ class FactorPricesParams(_Section):
     )
 
 
-def step(state: ModelState, world: World, scenario: Any, rng: np.random.Generator) -> None:
+def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator) -> None:
     """New wages and rents from this step's regional employment and land use."""
     p = scenario.behaviour.factor_prices
     if not p.enabled:

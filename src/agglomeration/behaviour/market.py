@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import Field
@@ -44,6 +44,7 @@ from agglomeration.parameters import _Section
 from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.scenario import Scenario
     from agglomeration.state import ModelState
     from agglomeration.world import World
 
@@ -589,7 +590,7 @@ def unit_cost_inputs(state: ModelState, world: World) -> dict[str, np.ndarray | 
     }
 
 
-def solve(state: ModelState, world: World, scenario: Any) -> PriceSystem:
+def solve(state: ModelState, world: World, scenario: Scenario) -> PriceSystem:
     """Set the prices of all live firms to the fixed point of the cost system; return the step's cost
     system, whose links the revenue fixed point reuses."""
     t = state.firms
@@ -621,7 +622,7 @@ def solve(state: ModelState, world: World, scenario: Any) -> PriceSystem:
 def _clear(
     state: ModelState,
     world: World,
-    scenario: Any,
+    scenario: Scenario,
     links: RevenueLinks,
     indices: PriceIndices,
     previous: MarketResult | None,
@@ -652,7 +653,7 @@ def _clear(
 def prices_and_markets(
     state: ModelState,
     world: World,
-    scenario: Any,
+    scenario: Scenario,
     max_passes: int | None = None,
     calibrate: bool = False,
     rtol: float = 1e-9,
@@ -701,7 +702,7 @@ def prices_and_markets(
     return mkt, links
 
 
-def step(state: ModelState, world: World, scenario: Any, rng: np.random.Generator) -> None:
+def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator) -> None:
     """Solve prices and clear markets (with the within-step income loop)."""
     state.market, state.links = prices_and_markets(state, world, scenario)
 

@@ -30,6 +30,8 @@ from agglomeration.levers import check_table, lever_for, resolve_per_region, val
 from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.parameters import PolicyParams
+    from agglomeration.scenario import Scenario
     from agglomeration.state import ModelState
     from agglomeration.world import World
 
@@ -81,7 +83,7 @@ class PolicyState:
         }
 
 
-def initial_policy(world, params, file=None) -> PolicyState:
+def initial_policy(world: World, params: PolicyParams, file: Any = None) -> PolicyState:
     """Delegation levels and an empty reform pool."""
     R = world.n_regions
     d = resolve_delegation(world, dict(params.delegation), file=file)
@@ -89,7 +91,7 @@ def initial_policy(world, params, file=None) -> PolicyState:
     return PolicyState(delegation=d, adopted=adopted, per_category=params.reforms_per_category)
 
 
-def connectivity_to_ftz(world, phi: np.ndarray) -> np.ndarray:
+def connectivity_to_ftz(world: World, phi: np.ndarray) -> np.ndarray:
     """conn_r in [0, 1]: mean over sectors of max_f phi_s[r, f] over FTZ areas f (1 for FTZ areas)."""
     R = world.n_regions
     ftz = np.flatnonzero(np.asarray(world.region_type) == "ftz")
@@ -99,7 +101,11 @@ def connectivity_to_ftz(world, phi: np.ndarray) -> np.ndarray:
 
 
 def step_policy(
-    state: PolicyState, world, params, conn: np.ndarray, rng: np.random.Generator
+    state: PolicyState,
+    world: World,
+    params: PolicyParams,
+    conn: np.ndarray,
+    rng: np.random.Generator,
 ) -> int:
     """Pioneer and replicate reforms in place; return the number of adoptions this step."""
     if state.adopted.shape[1] == 0:
@@ -122,7 +128,7 @@ def step_policy(
     return int(new.sum())
 
 
-def step(state: ModelState, world: World, scenario: Any, rng: np.random.Generator) -> None:
+def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator) -> None:
     """Reforms are pioneered in the FTZ and replicated elsewhere; the costs follow."""
     if not scenario.policy.enabled:
         return

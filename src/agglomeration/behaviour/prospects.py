@@ -20,7 +20,7 @@ CPI_r^-1 is proportional to Delta_r^(mu/(sigma-1)).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import Field
@@ -30,6 +30,7 @@ from agglomeration.parameters import _Section
 from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.scenario import Scenario
     from agglomeration.state import ModelState
     from agglomeration.world import World
 
@@ -116,7 +117,7 @@ def consumer_price_index(
     return np.exp(final_share @ logp)
 
 
-def step(state: ModelState, world: World, scenario: Any, rng: np.random.Generator) -> None:
+def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator) -> None:
     """Expected revenue by region and sector from this step's market (when entry or relocation is on)."""
     bp = scenario.behaviour
     if not (bp.entry.enabled or bp.relocation.enabled):

@@ -11,7 +11,7 @@ candidates x regions.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import Field
@@ -23,6 +23,7 @@ from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
     from agglomeration.firms import FirmTable
+    from agglomeration.scenario import Scenario
     from agglomeration.state import ModelState
     from agglomeration.world import World
 
@@ -103,7 +104,7 @@ class RelocationParams(_Section):
     )
 
 
-def step(state: ModelState, world: World, scenario: Any, rng: np.random.Generator):
+def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator):
     """A few incumbents (entrants of this step excluded) move to a better region they know."""
     p = scenario.behaviour.relocation
     if not p.enabled:

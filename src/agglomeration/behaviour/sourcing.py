@@ -44,6 +44,7 @@ from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
     from agglomeration.firms import FirmTable
+    from agglomeration.scenario import Scenario
     from agglomeration.state import ModelState
     from agglomeration.world import World
 
@@ -414,7 +415,7 @@ class SourcingParams(_Section):
     )
 
 
-def _sourcing_arguments(state: ModelState, world: World, scenario: Any) -> dict[str, Any]:
+def _sourcing_arguments(state: ModelState, world: World, scenario: Scenario) -> dict[str, Any]:
     """The keyword arguments search and repair share: the CES sampling weights of candidates."""
     weight = scenario.behaviour.sourcing.import_weight
     return {
@@ -427,7 +428,7 @@ def _sourcing_arguments(state: ModelState, world: World, scenario: Any) -> dict[
     }
 
 
-def step(state: ModelState, world: World, scenario: Any, rng: np.random.Generator):
+def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator):
     """Supplier search and switching of the incumbents."""
     p = scenario.behaviour.sourcing
     if not p.enabled:
@@ -448,7 +449,9 @@ def step(state: ModelState, world: World, scenario: Any, rng: np.random.Generato
     return {"supplier_switches": switches}
 
 
-def repair_step(state: ModelState, world: World, scenario: Any, rng: np.random.Generator) -> None:
+def repair_step(
+    state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator
+) -> None:
     """Every live (buyer, input) pair without a supplier (entrants, buyers of exited firms) gets one."""
     repair_links(
         state.firms, state.firms.alive_rows(), rng, **_sourcing_arguments(state, world, scenario)
