@@ -8,9 +8,10 @@ the current row, so the Mesa agents need no update when rows move.
 
 Units: money in CNY million per step, employment in workers, productivity as log points.
 
-Supplier encoding (``supplier[i, k]`` for input sector k): ``>= 0`` the row of a domestic firm,
-``-1 - g`` an import through gateway g, :data:`NONE` no supplier (input not used, or the supplier exited
-and the buyer must re-source).
+Supplier encoding (``supplier[i, k, slot]`` for input sector k, ``slots`` per input): ``>= 0`` the row of
+a domestic firm, ``-1 - g`` an import through gateway g, :data:`NONE` an empty slot.  A buyer's suppliers
+of one input fill the slots from 0 up (the empty slots come last); a pair whose slot 0 is empty has no
+supplier (input not used, or every supplier exited and the buyer must re-source).
 """
 
 from __future__ import annotations
@@ -55,24 +56,32 @@ class Column:
 
 @kernel
 def _drop_links_to(supplier: np.ndarray, rows: np.ndarray, none: int) -> None:
-    """Set every supplier code that points at one of ``rows`` to ``none``, and clear the rows' own links.
+    """Drop every supplier code that points at one of ``rows`` and clear the rows' own links.
 
-    One pass over the (n, S) supplier matrix with an (n + 1)-byte mask, no temporaries (``rows`` in
-    range, n < 2**31).  Read as unsigned, every non-domestic code (imports ``-1 - g``, ``none``) is
-    >= n and looks up the always-False sentinel ``dead[n]``: no data-dependent branch per link.
+    One pass over the (n, S, K) supplier table with an (n + 1)-byte mask: each pair's remaining codes
+    move to the front of its slots (order kept) and the freed slots become ``none``.  Read as unsigned,
+    every non-domestic code (imports ``-1 - g``, ``none``) is >= n and looks up the always-False
+    sentinel ``dead[n]`` (``rows`` in range, n < 2**31).
     """
-    n = supplier.shape[0]
+    n, S, K = supplier.shape
     dead = np.zeros(n + 1, dtype=np.bool_)
     for j in range(len(rows)):
         dead[rows[j]] = True
-    flat = supplier.reshape(-1)
     nn = np.uint32(n)
-    for i in range(flat.size):
-        u = np.uint32(flat[i])
-        if dead[u if u < nn else nn]:
-            flat[i] = none
-    for j in range(len(rows)):
-        supplier[rows[j], :] = none
+    for i in range(n):
+        if dead[i]:
+            supplier[i, :, :] = none
+            continue
+        for k in range(S):
+            w = 0
+            for sl in range(K):
+                c = supplier[i, k, sl]
+                u = np.uint32(c)
+                if c != none and not dead[u if u < nn else nn]:
+                    supplier[i, k, w] = c
+                    w += 1
+            for sl in range(w, K):
+                supplier[i, k, sl] = none
 
 
 @kernel
@@ -88,10 +97,11 @@ def _compact_suppliers(
 ) -> None:
     """Move supplier rows ``keep`` to the front in place and renumber domestic codes with ``old_to_new``.
 
-    A code pointing at a dropped row (old_to_new -1) becomes ``none``; imports and ``none`` are kept
-    (the same unsigned-code lookup as :func:`_drop_links_to`, n < 2**31).
+    A code pointing at a dropped row (old_to_new -1) is removed and the pair's remaining codes move to
+    the front of its slots; imports and ``none`` are kept (the same unsigned-code lookup as
+    :func:`_drop_links_to`, n < 2**31).
     """
-    n, n_inputs = supplier.shape
+    n, S, K = supplier.shape
     remap = np.empty(n + 1, dtype=np.int32)
     for i in range(n):
         c = old_to_new[i]
@@ -100,18 +110,24 @@ def _compact_suppliers(
     nn = np.uint32(n)
     for j in range(len(keep)):
         src = keep[j]
-        for k in range(n_inputs):
-            c = supplier[src, k]
-            u = np.uint32(c)
-            r = remap[u if u < nn else nn]
-            supplier[j, k] = c if u >= nn else r
+        for k in range(S):
+            w = 0
+            for sl in range(K):
+                c = supplier[src, k, sl]
+                u = np.uint32(c)
+                r = c if u >= nn else remap[u]
+                if r != none:
+                    supplier[j, k, w] = r
+                    w += 1
+            for sl in range(w, K):
+                supplier[j, k, sl] = none
 
 
 class FirmTable:
     """Columnar state of all firms ever created and not yet compacted away.
 
     Attributes are numpy views of the used rows (``table.sector``, ``table.alive`` ...), length ``n``;
-    ``supplier`` is ``(n, S)`` int32.  Rows ``>= n`` are spare capacity.  ``alive`` is read-only: only
+    ``supplier`` is ``(n, S, K)`` int32 (K supplier slots per input).  Rows ``>= n`` are spare capacity.  ``alive`` is read-only: only
     :meth:`add`, :meth:`kill` and :meth:`compact` change it, which keeps the cached :meth:`alive_rows`
     valid.
     """
@@ -130,6 +146,13 @@ class FirmTable:
     equity = Column(np.float64, 0.0, "equity buffer [CNY m]")
     age = Column(np.int32, 0, "steps since entry [steps]")
     losses = Column(np.int32, 0, "consecutive loss-making steps [steps]")
+    lines = Column(np.int32, 1, "product lines (varieties) the firm sells [-]")
+    expected_profit = Column(
+        np.float64, np.nan, "profit per step the firm expected when it entered [CNY m per step]"
+    )
+    first_year_profit = Column(
+        np.float64, 0.0, "profit accumulated over the firm's first year [CNY m]"
+    )
     alive = Column(
         np.bool_, False, "live firm (read-only: changed by add, kill, compact)", read_only=True
     )
@@ -139,15 +162,17 @@ class FirmTable:
         """The declared columns, in declaration order."""
         return {n: c for n, c in vars(cls).items() if isinstance(c, Column)}
 
-    def __init__(self, n_sectors: int, capacity: int = 1024) -> None:
+    def __init__(self, n_sectors: int, capacity: int = 1024, slots: int = 1) -> None:
         self.n_sectors = int(n_sectors)
+        #: supplier slots per input (K)
+        self.slots = int(slots)
         self.n = 0
         self.next_fid = 0
         cap = max(int(capacity), 16)
         self._data: dict[str, np.ndarray] = {
             name: np.full(cap, c.fill, dtype=c.dtype) for name, c in self.columns().items()
         }
-        self._supplier = np.full((cap, self.n_sectors), NONE, dtype=np.int32)
+        self._supplier = np.full((cap, self.n_sectors, self.slots), NONE, dtype=np.int32)
         self.row_of_fid = np.full(cap, -1, dtype=np.int64)
         #: cached live rows (read-only), None when stale
         self._live: np.ndarray | None = None
@@ -155,7 +180,7 @@ class FirmTable:
     # ------------------------------------------------------------------ access
     @property
     def supplier(self) -> np.ndarray:
-        """(n, S) int32 supplier codes (see module docstring)."""
+        """(n, S, K) int32 supplier codes (see module docstring)."""
         return self._supplier[: self.n]
 
     @property
@@ -210,7 +235,7 @@ class FirmTable:
             arr = np.full(new, c.fill, dtype=c.dtype)
             arr[:cap] = self._data[name]
             self._data[name] = arr
-        sup = np.full((new, self.n_sectors), NONE, dtype=np.int32)
+        sup = np.full((new, self.n_sectors, self.slots), NONE, dtype=np.int32)
         sup[:cap] = self._supplier
         self._supplier = sup
 

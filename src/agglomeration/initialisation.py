@@ -67,7 +67,10 @@ def initial_weights(world: World, firms: FirmsParams) -> np.ndarray:
 def _empty_state(world: World, scenario: Scenario) -> ModelState:
     """Factor prices, policy and costs before any firm exists."""
     n0 = int(scenario.firms.initial_count)
-    state = ModelState(firms=FirmTable(world.n_sectors, capacity=max(n0 + n0 // 4, 1024)))
+    slots = scenario.behaviour.sourcing.max_suppliers
+    state = ModelState(
+        firms=FirmTable(world.n_sectors, capacity=max(n0 + n0 // 4, 1024), slots=slots)
+    )
     state.policy = initial_policy(
         world, scenario.policy, file=getattr(scenario, "source_path", None)
     )

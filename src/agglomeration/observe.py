@@ -26,6 +26,7 @@ import pandas as pd
 from agglomeration import metrics
 from agglomeration._jit import kernel
 from agglomeration.behaviour import market
+from agglomeration.behaviour._market_kernels import pair_weights
 from agglomeration.firms import NONE, FirmTable
 from agglomeration.region_types import REGION_TYPES, zone_mask
 
@@ -72,18 +73,32 @@ def _cell_sums(alive, region, sector, w1, w2, n_regions, n_sectors):  # pragma: 
 
 @kernel
 def _link_sums(
-    alive, region, sector, revenue, supplier, io, sigma, admin, n_regions, n_markets
+    alive,
+    region,
+    sector,
+    revenue,
+    supplier,
+    io,
+    sigma,
+    admin,
+    cesw,
+    phi_tab,
+    imp_u,
+    n_regions,
+    n_markets,
 ):  # pragma: no cover - compiled
     """(R, M) purchase value of the supplier links by (buyer region, source market).
 
-    For every live buyer b (sector s, region r) and input k with ``io[k, s] > 0`` and a supplier
-    (code != NONE): value = io[k, s] (sigma_s - 1) / sigma_s / (1 + admin_r) x revenue_b, CNY m per
-    step, added to column = the supplier's region (code >= 0) or R + g (import via gateway g, code
-    -1 - g).  Buyers ascending, inputs ascending: the order of ``market.input_pairs``, so the sums
-    equal ``np.bincount`` over those pairs.  The coefficients are tabulated once per (region,
-    sector, input), with the same expression as :func:`current_pairs` (same bits).
+    For every live buyer b (sector s, region r), input k with ``io[k, s] > 0`` and supplier j in its
+    slots: value = io[k, s] (sigma_s - 1) / sigma_s / (1 + admin_r) x revenue_b x w_j (w_j the
+    supplier's expenditure share among the pair's suppliers, :func:`market.share_inputs` weights), CNY m
+    per step, added to column = the supplier's region (code >= 0) or R + g (import via gateway g, code
+    -1 - g).  Buyers ascending, inputs ascending, slots in order: the order of ``market.input_pairs``.
+    The coefficients are tabulated once per (region, sector, input), with the same expression as
+    :func:`current_pairs` (same bits).
     """
     n_sec = io.shape[0]
+    K = supplier.shape[2]
     n_in = np.zeros(n_sec, dtype=np.int64)
     ks = np.zeros((n_sec, n_sec), dtype=np.int64)
     coef = np.zeros((n_regions, n_sec, n_sec))
@@ -97,6 +112,7 @@ def _link_sums(
                     coef[r, s, j] = a * (sigma[s] - 1.0) / sigma[s] / (1.0 + admin[r])
                 n_in[s] = j + 1
     out = np.zeros((n_regions, n_markets))
+    u = np.empty(K)
     for b in range(alive.shape[0]):
         if not alive[b]:
             continue
@@ -104,11 +120,15 @@ def _link_sums(
         r = region[b]
         rev = revenue[b]
         for j in range(n_in[s]):
-            code = supplier[b, ks[s, j]]
-            if code == NONE:
-                continue
-            src = region[code] if code >= 0 else n_regions + (-1 - code)
-            out[r, src] += coef[r, s, j] * rev
+            k = ks[s, j]
+            n, total = pair_weights(
+                b, k, r, supplier, region, cesw, phi_tab, imp_u, n_markets, n_regions, NONE, u
+            )
+            for sl in range(n):
+                code = supplier[b, k, sl]
+                src = region[code] if code >= 0 else n_regions + (-1 - code)
+                share = 1.0 if n == 1 else u[sl] / total
+                out[r, src] += coef[r, s, j] * share * rev
     return out
 
 
@@ -154,6 +174,7 @@ def link_totals(state: ModelState, world: World) -> np.ndarray:
     """
     w = world
     t = state.firms
+    shares = _shares_now(state, world)
     # the kernel looks up every supplier's region at random: a one-byte copy (1 MB at 1M firms) stays
     # in cache where the int32 column does not (about 2x faster at 1M firms, 1.3x at 100k)
     region = t.region.astype(np.uint8) if w.n_regions <= 255 else t.region
@@ -166,22 +187,50 @@ def link_totals(state: ModelState, world: World) -> np.ndarray:
         np.ascontiguousarray(w.io, dtype=float),
         np.ascontiguousarray(w.sigma, dtype=float),
         np.ascontiguousarray(state.costs.admin, dtype=float),
+        shares["cesw"],
+        shares["phi_tab"],
+        shares["imp_u"],
         w.n_regions,
         w.n_markets,
     )
 
 
-def current_pairs(state: ModelState, world: World) -> tuple[market.Pairs, np.ndarray]:
-    """Live (buyer, input) pairs and the revenue coefficient of each pair's purchases."""
+def _shares_now(state: ModelState, world: World) -> dict[str, np.ndarray]:
+    """Inputs of the buyers' expenditure shares over their suppliers at the current prices."""
     t = state.firms
-    pairs = market.input_pairs(t.sector, t.supplier, world.io, t.alive_rows())
+    return market.share_inputs(
+        t.price,
+        t.sector,
+        t.lines,
+        sigma=world.sigma,
+        phi=state.costs.phi,
+        tau=state.costs.tau,
+        import_price=state.import_price,
+        n_regions=world.n_regions,
+    )
+
+
+def current_pairs(state: ModelState, world: World) -> tuple[market.Pairs, np.ndarray]:
+    """Every filled supplier slot of the live firms and the revenue coefficient of its purchases
+    (io share x (sigma - 1)/sigma / (1 + admin) x the supplier's expenditure share, at current prices)."""
+    t = state.firms
+    pairs = market.input_pairs(
+        t.alive_rows(),
+        t.sector,
+        t.region,
+        t.supplier,
+        world.io,
+        _shares_now(state, world),
+        world.n_regions,
+        world.n_markets,
+    )
     sb = t.sector[pairs.buyer]
     coef = (
         pairs.a
         * (world.sigma[sb] - 1.0)
         / world.sigma[sb]
         / (1.0 + state.costs.admin[t.region[pairs.buyer]])
-    )
+    ) * pairs.share
     return pairs, coef
 
 
@@ -366,6 +415,7 @@ def firms_frame(state: ModelState, world: World) -> pd.DataFrame:
             "equity": t.equity[rows],
             "age": t.age[rows],
             "losses": t.losses[rows],
+            "lines": t.lines[rows],
         }
     )
 

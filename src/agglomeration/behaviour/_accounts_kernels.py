@@ -31,21 +31,44 @@ def accounts_kernel(
     equity,
     losses,
     age,
+    lines,
+    first_year_profit,
+    first_year_steps,
+    supplier,
+    in_ptr,
+    in_k,
+    rel_tab,
+    n_markets,
+    none,
     out_region,
 ):
     """One pass over the live rows computing the equations of the module docstring.
 
-    ``out_region`` (6, R) receives, by firm region: wage bill, rent bill, admin bill, dividends,
-    employment, land use; with ``write`` the firm columns are updated too.
+    A firm's fixed cost is f_s x lines plus the relationship costs of its suppliers (``rel_tab`` flat
+    (S, M, R), by buyer sector, the supplier's market and the buyer's region).  ``out_region`` (6, R)
+    receives, by firm region: wage bill, rent bill, admin bill, dividends, employment, land use; with
+    ``write`` the firm columns are updated too (profit is added to ``first_year_profit`` while the
+    firm's age is below ``first_year_steps``).
     """
     S = sigma.shape[0]
+    R = wage.shape[0]
+    M = n_markets
+    K = supplier.shape[2]
     for q in range(rows.shape[0]):
         i = rows[q]
         s = sector[i]
         r = region[i]
         R_i = revenue[i]
         sig = sigma[s]
-        f_s = fixed_cost[s]
+        f_s = fixed_cost[s] * lines[i]
+        for e in range(in_ptr[s], in_ptr[s + 1]):
+            k = in_k[e]
+            for sl in range(K):
+                j = supplier[i, k, sl]
+                if j == none:
+                    break
+                m = region[j] if j >= 0 else R + (-1 - j)
+                f_s += rel_tab[(s * M + m) * R + r]
         vc = R_i * (sig - 1.0) / sig
         factors = vc / (1.0 + admin[r])
         labour = labour_share[s] * factors + f_s
@@ -67,4 +90,6 @@ def accounts_kernel(
             profit[i] = pr
             equity[i] += pr - div
             losses[i] = losses[i] + 1 if pr < 0 else 0
+            if age[i] < first_year_steps:
+                first_year_profit[i] += pr
             age[i] += 1

@@ -2,8 +2,9 @@
 
 Each kernel walks the live rows of the firm table and, for each row, the inputs of its sector
 (``in_ptr``/``in_k``/``in_a``: a CSR list over sectors of the input sectors k with a positive cost share
-a[k, s]) and the supplier of each input (``supplier[i, k]``: >= 0 a domestic firm's row, ``-1 - g`` an
-import through gateway g, ``NONE`` bought outside the model at the reference price 1).  The only
+a[k, s]) and the suppliers in the slots of each input (``supplier[i, k, slot]``: >= 0 a domestic firm's
+row, ``-1 - g`` an import through gateway g, ``NONE`` an empty slot; no supplier at all = bought outside
+the model at the reference price 1).  The only
 link-sized arrays are one CSR list of every buyer's domestic suppliers (by position in the sweep order),
 shared by the price and revenue fixed points.
 
@@ -23,7 +24,6 @@ from __future__ import annotations
 import numpy as np
 
 from agglomeration._jit import kernel
-from agglomeration.firms import NONE
 
 
 @kernel
@@ -47,6 +47,33 @@ def sweep_order(rows, sector, rank, n_sectors, n):
 
 
 @kernel
+def pair_weights(i, k, rb, supplier, region, cesw, phi_tab, imp_u, n_markets, n_regions, none, u):
+    """CES weights u of the suppliers in the slots of pair (buyer row i, input k), buyer region rb.
+
+    Domestic supplier j in region m: ``cesw[j]`` (lines x p^(1 - sigma_k)) x phi_k[m, rb] (``phi_tab``
+    flat (S, M, M)); import through gateway g: ``imp_u`` flat (S, G, R) = (p_imp tau)^(1 - sigma_k).
+    Fills ``u[:n]`` and returns (n filled slots, their total U).
+    """
+    K = supplier.shape[2]
+    M = n_markets
+    G = n_markets - n_regions
+    n = 0
+    total = 0.0
+    for sl in range(K):
+        j = supplier[i, k, sl]
+        if j == none:
+            break
+        if j >= 0:
+            w = cesw[j] * phi_tab[(k * M + region[j]) * M + rb]
+        else:
+            w = imp_u[(k * G + (-1 - j)) * n_regions + rb]
+        u[n] = w
+        total += w
+        n += 1
+    return n, total
+
+
+@kernel
 def price_system(
     order,
     pos,
@@ -61,6 +88,13 @@ def price_system(
     n_regions,
     cell_cost,
     log_z,
+    sigma,
+    lines,
+    cesw,
+    logp,
+    phi_tab,
+    imp_u,
+    none,
 ):
     """Linear system of log mill prices x_q = const_q + sum_e val_e x_col_e over positions q: position q
     is live row ``order[q]``, ``pos`` maps rows back to positions.
@@ -68,21 +102,30 @@ def price_system(
     ``log_tab`` is the flat (S, M, M) table of log delivered prices at unit mill price (index
     (k M + source market) M + buyer region): log tau for domestic sources, log(p_imp tau) for gateways.
     ``cell_cost`` (R * S, by cell r S + s): log unit cost net of inputs and productivity plus the log
-    markup; each row's base is cell_cost - ``log_z`` (log productivity).  Returns (indptr (uint64), col
-    (uint32 supplier positions), val (cost shares a_ks), const = base + the constant log delivered-price terms
-    of every input: transport costs, imports, and 0 for inputs bought outside at price 1).
+    markup; each row's base is cell_cost - ``log_z`` (log productivity).
+
+    A buyer's input k is a CES bundle of the suppliers in its slots with the expenditure shares w_j = u_j
+    / U set at the start of the step (u: :func:`pair_weights` at the prices ``logp`` the table holds
+    then).  Within the step the bundle's log price index is log G = log G0 + sum_j w_j (x_j - logp_j)
+    (Cobb-Douglas in the suppliers at those shares; log G0 = log U / (1 - sigma_k) the CES index at the
+    start prices, so it carries the variety gain), linear in the suppliers' log prices x.  One supplier:
+    log G = x_j + log tau + log(lines_j) / (1 - sigma_k), exactly.  Imports enter the constant; an
+    input without supplier is bought outside at price 1 (log 0).  Returns (indptr (uint64), col
+    (uint32 supplier positions), val (a_ks w_j), const).
     """
     nl = order.shape[0]
     M = n_markets
     n_rows = pos.shape[0]
-    pairs = 0  # (buyer, input) pairs: an upper bound of the domestic links, so one scan suffices
+    K = supplier.shape[2]
+    pairs = 0  # (buyer, input) slots: an upper bound of the domestic links, so one scan suffices
     for q in range(nl):
         s = sector[order[q]]
-        pairs += in_ptr[s + 1] - in_ptr[s]
+        pairs += (in_ptr[s + 1] - in_ptr[s]) * K
     indptr = np.empty(nl + 1, np.uint64)
     col = np.empty(pairs, np.uint32)
     val = np.empty(pairs, np.float64)
     const = np.empty(nl, np.float64)
+    u = np.empty(K, np.float64)
     p = 0
     indptr[0] = 0
     S = in_ptr.shape[0] - 1
@@ -94,17 +137,36 @@ def price_system(
         for e in range(in_ptr[s], in_ptr[s + 1]):
             k = in_k[e]
             a = in_a[e]
-            j = supplier[i, k]
-            if j >= 0:
-                if j >= n_rows:
-                    raise IndexError("supplier code beyond the firm table (stale links?)")
-                acc += a * log_tab[(k * M + region[j]) * M + rb]
-                col[p] = pos[j]
-                val[p] = a
-                p += 1
-            elif j != NONE:
-                acc += a * log_tab[(k * M + n_regions - 1 - j) * M + rb]
-            # NONE: bought outside at price 1, log 1 = 0
+            j0 = supplier[i, k, 0]
+            if j0 == none:
+                continue  # bought outside at price 1, log 1 = 0
+            if j0 >= n_rows:
+                raise IndexError("supplier code beyond the firm table (stale links?)")
+            if K == 1 or supplier[i, k, 1] == none:  # one supplier: exact
+                if j0 >= 0:
+                    acc += a * log_tab[(k * M + region[j0]) * M + rb]
+                    if lines[j0] != 1:
+                        acc += a * np.log(lines[j0]) / (1.0 - sigma[k])
+                    col[p] = pos[j0]
+                    val[p] = a
+                    p += 1
+                else:
+                    acc += a * log_tab[(k * M + n_regions - 1 - j0) * M + rb]
+                continue
+            n, total = pair_weights(
+                i, k, rb, supplier, region, cesw, phi_tab, imp_u, M, n_regions, none, u
+            )
+            acc += a * np.log(total) / (1.0 - sigma[k])
+            for sl in range(n):
+                j = supplier[i, k, sl]
+                if j >= 0:
+                    if j >= n_rows:
+                        raise IndexError("supplier code beyond the firm table (stale links?)")
+                    w = a * u[sl] / total
+                    acc -= w * logp[j]
+                    col[p] = pos[j]
+                    val[p] = w
+                    p += 1
         const[q] = acc
         indptr[q + 1] = p
     return indptr, col[:p], val[:p], const
@@ -133,36 +195,6 @@ def solve_log_prices(indptr, col, val, const, x, tol, max_sweeps):
         if delta < tol:
             break
     return sweeps
-
-
-@kernel
-def link_lists(order, pos, sector, supplier, in_ptr, in_k, in_a):
-    """The domestic supplier links of every live row as CSR by buyer position: (indptr (uint64), col
-    (uint32 supplier positions), val (cost shares a_ks)), the link part of :func:`price_system`."""
-    nl = order.shape[0]
-    n_rows = pos.shape[0]
-    pairs = 0
-    for q in range(nl):
-        s = sector[order[q]]
-        pairs += in_ptr[s + 1] - in_ptr[s]
-    indptr = np.empty(nl + 1, np.uint64)
-    col = np.empty(pairs, np.uint32)
-    val = np.empty(pairs, np.float64)
-    p = 0
-    indptr[0] = 0
-    for q in range(nl):
-        i = order[q]
-        s = sector[i]
-        for e in range(in_ptr[s], in_ptr[s + 1]):
-            j = supplier[i, in_k[e]]
-            if j >= 0:
-                if j >= n_rows:
-                    raise IndexError("supplier code beyond the firm table (stale links?)")
-                col[p] = pos[j]
-                val[p] = in_a[e]
-                p += 1
-        indptr[q + 1] = p
-    return indptr, col[:p], val[:p]
 
 
 @kernel
@@ -212,30 +244,77 @@ def solve_revenue(indptr, col, val, fac, acc, rev, tol, max_sweeps):
 
 
 @kernel
-def buyer_side_purchases(
-    rows, sector, region, supplier, in_ptr, in_k, in_a, factor_rs, n_sectors, rev, received
-):
-    """Walk the links from the buyers: add each purchase coef x rev_b to ``received[supplier]``.
+def buyer_side_purchases(indptr, col, val, fac, rev, total_a, received):
+    """Walk the links from the buyers (by position): add each purchase val x fac_b x rev_b to
+    ``received[supplier position]``.
 
-    Returns (total purchases, purchases from outside the model: imports and unsourced inputs).  An
-    independent traversal of the links from the one :func:`sales` makes, so comparing the two checks
-    the accounting identity "sales of suppliers = purchases of their buyers".
+    Returns (total purchases sum_b fac_b rev_b total_a_b, purchases from outside the model: imports and
+    unsourced inputs = total - domestic).  An independent traversal of the links from the supplier-side
+    push of :func:`solve_revenue`, so comparing the two checks "sales of suppliers = purchases of their
+    buyers".
     """
     total = 0.0
-    outside = 0.0
-    n_rows = received.shape[0]
+    domestic = 0.0
+    for q in range(indptr.shape[0] - 1):
+        v = fac[q] * rev[q]
+        total += v * total_a[q]
+        for e in range(indptr[q], indptr[q + 1]):
+            x = val[e] * v
+            received[col[e]] += x
+            domestic += x
+    return total, total - domestic
+
+
+@kernel
+def slot_links(
+    rows,
+    sector,
+    region,
+    supplier,
+    in_ptr,
+    in_k,
+    in_a,
+    cesw,
+    phi_tab,
+    imp_u,
+    n_markets,
+    n_regions,
+    none,
+):
+    """Every filled supplier slot of the live ``rows``, buyer-major, inputs in list order, slots in order:
+    (buyer row, input k, supplier code, cost share a_ks, expenditure share w of the supplier among the
+    pair's suppliers at the prices behind ``cesw``)."""
+    K = supplier.shape[2]
+    cnt = 0
     for q in range(rows.shape[0]):
         i = rows[q]
         s = sector[i]
-        v = factor_rs[region[i] * n_sectors + s] * rev[i]
         for e in range(in_ptr[s], in_ptr[s + 1]):
-            p = in_a[e] * v
-            total += p
-            j = supplier[i, in_k[e]]
-            if j >= 0:
-                if j >= n_rows:
-                    raise IndexError("supplier code beyond the firm table (stale links?)")
-                received[j] += p
-            else:
-                outside += p
-    return total, outside
+            for sl in range(K):
+                if supplier[i, in_k[e], sl] == none:
+                    break
+                cnt += 1
+    buyer = np.empty(cnt, np.int64)
+    kk = np.empty(cnt, np.int64)
+    code = np.empty(cnt, np.int64)
+    a_out = np.empty(cnt, np.float64)
+    share = np.empty(cnt, np.float64)
+    u = np.empty(K, np.float64)
+    c = 0
+    for q in range(rows.shape[0]):
+        i = rows[q]
+        s = sector[i]
+        rb = region[i]
+        for e in range(in_ptr[s], in_ptr[s + 1]):
+            k = in_k[e]
+            n, total = pair_weights(
+                i, k, rb, supplier, region, cesw, phi_tab, imp_u, n_markets, n_regions, none, u
+            )
+            for sl in range(n):
+                buyer[c] = i
+                kk[c] = k
+                code[c] = supplier[i, k, sl]
+                a_out[c] = in_a[e]
+                share[c] = 1.0 if n == 1 else u[sl] / total
+                c += 1
+    return buyer, kk, code, a_out, share

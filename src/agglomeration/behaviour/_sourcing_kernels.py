@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from agglomeration._jit import kernel
+from agglomeration.behaviour._market_kernels import pair_weights
 
 
 @kernel
@@ -123,13 +124,13 @@ def gap_positions(e, lam, last, n):
 
 @kernel
 def count_none(rows, sector, supplier, in_ptr, in_k, none_code):
-    """Number of live (buyer, input) pairs whose supplier is NONE (one scan over the links)."""
+    """Number of live (buyer, input) pairs without any supplier (one scan over the pairs)."""
     cnt = 0
     for t in range(rows.shape[0]):
         i = rows[t]
         s = sector[i]
         for e in range(in_ptr[s], in_ptr[s + 1]):
-            if supplier[i, in_k[e]] == none_code:
+            if supplier[i, in_k[e], 0] == none_code:
                 cnt += 1
     return cnt
 
@@ -140,7 +141,7 @@ def collect(rows, sector, supplier, in_ptr, in_k, positions, cap, none_code):
 
     Pairs are enumerated buyer-major over ``rows`` (inputs of sector s in ``in_k[in_ptr[s]:in_ptr[s+1]]``
     order); ``positions`` ascending.  ``cap`` bounds the number found (positions + NONE pairs).  Returns
-    (buyer row, input k, forced = supplier is NONE) in pair order.
+    (buyer row, input k, forced = the pair has no supplier) in pair order.
     """
     buyer = np.empty(cap, np.int64)
     kk = np.empty(cap, np.int64)
@@ -155,7 +156,7 @@ def collect(rows, sector, supplier, in_ptr, in_k, positions, cap, none_code):
         s = sector[i]
         for e in range(in_ptr[s], in_ptr[s + 1]):
             k = in_k[e]
-            none = supplier[i, k] == none_code
+            none = supplier[i, k, 0] == none_code
             hit = q == target
             if hit:
                 nxt += 1
@@ -240,35 +241,128 @@ def draw(
 
 
 @kernel
+def slot_value(pi, eta, share):
+    """Operating profit lost when a supplier with expenditure share ``share`` leaves the bundle:
+    pi (1 - (1 - share)^eta), eta = a_ks (sigma_s - 1) / (sigma_k - 1) [CNY m per step]."""
+    if share >= 1.0:
+        return pi
+    return pi * (1.0 - (1.0 - share) ** eta)
+
+
+@kernel
 def switch(
-    buyer, kk, forced, cand, g_c, supplier, price, region, tau, import_price, switching_cost
+    buyer,
+    kk,
+    forced,
+    cand,
+    g_c,
+    supplier,
+    price,
+    region,
+    sector,
+    revenue,
+    tau,
+    import_price,
+    switching_cost,
+    io,
+    sigma,
+    cesw,
+    phi_tab,
+    imp_u,
+    rel_tab,
+    none_code,
 ):
-    """Apply the switching rule to the searching pairs; write ``supplier``; return the links switched.
+    """Apply the sourcing decisions of the searching pairs; write ``supplier``.
 
     ``cand``/``g_c``: candidate code and delivered price (inf: no candidate).  A pair without supplier
-    (forced) takes any candidate; a searching pair takes it if g_c < its current delivered price x
-    (1 - switching_cost[r_b]).  Forced fills are not counted.
+    (forced) takes any candidate.  Otherwise the buyer (operating profit pi = R / sigma_s) compares, in
+    CNY m per step, (a) adding the candidate to a free slot: pi ((1 + u_c / U)^eta - 1) - f_c; (b)
+    replacing its least valuable supplier w by the candidate when the candidate's delivered price is
+    below w's by the switching cost: pi (((U - u_w + u_c) / U)^eta - 1) - (f_c - f_w); (c) dropping w
+    (two suppliers or more): f_w - v_w.  u are CES weights (lines x delivered price^(1 - sigma_k)), U
+    their sum over the pair's suppliers, eta = a_ks (sigma_s - 1)/(sigma_k - 1), v_w the profit w
+    contributes (:func:`slot_value`), f the relationship cost of a supplier in that market
+    (``rel_tab`` flat (S buyer sector, M, R) [CNY m per step]).  The best positive action is taken.
+    Returns (switches, additions, drops); forced fills are not counted.
     """
     R = switching_cost.shape[0]
+    K = supplier.shape[2]
+    M = tau.shape[1]
+    u = np.empty(K, np.float64)
     n_sw = 0
+    n_add = 0
+    n_drop = 0
     for t in range(kk.shape[0]):
-        if g_c[t] == np.inf:
-            continue
         i = buyer[t]
         k = kk[t]
+        c = cand[t]
+        has_cand = g_c[t] != np.inf
         if forced[t]:
-            supplier[i, k] = cand[t]
+            if has_cand:
+                supplier[i, k, 0] = c
             continue
         r = region[i]
-        j = supplier[i, k]  # current delivered price: domestic row j or gateway -1 - j
-        if j >= 0:
-            g_now = price[j] * tau[k, region[j], r]
-        else:
-            g_now = import_price[-1 - j, k] * tau[k, R - 1 - j, r]
-        if g_c[t] < g_now * (1.0 - switching_cost[r]):
-            supplier[i, k] = cand[t]
+        s = sector[i]
+        n, total = pair_weights(i, k, r, supplier, region, cesw, phi_tab, imp_u, M, R, none_code, u)
+        pi = revenue[i] / sigma[s]
+        eta = io[k, s] * (sigma[s] - 1.0) / (sigma[k] - 1.0)
+        # the least valuable supplier net of its relationship cost
+        w = 0
+        best_net = np.inf
+        for sl in range(n):
+            j = supplier[i, k, sl]
+            m = region[j] if j >= 0 else R + (-1 - j)
+            net = slot_value(pi, eta, u[sl] / total) - rel_tab[(s * M + m) * R + r]
+            if net < best_net:
+                best_net = net
+                w = sl
+        jw = supplier[i, k, w]
+        mw = region[jw] if jw >= 0 else R + (-1 - jw)
+        f_w = rel_tab[(s * M + mw) * R + r]
+        action = 0  # 1 add, 2 replace, 3 drop
+        gain = 0.0
+        if n >= 2 and best_net < 0.0:
+            action = 3
+            gain = -best_net
+        if has_cand:
+            dup = False
+            for sl in range(n):
+                if supplier[i, k, sl] == c:
+                    dup = True
+            if not dup:
+                if c >= 0:
+                    mc = region[c]
+                    u_c = cesw[c] * phi_tab[(k * M + mc) * M + r]
+                else:
+                    mc = R + (-1 - c)
+                    u_c = imp_u[(k * (M - R) + (-1 - c)) * R + r]
+                f_c = rel_tab[(s * M + mc) * R + r]
+                if n < K:
+                    g_add = pi * ((1.0 + u_c / total) ** eta - 1.0) - f_c
+                    if g_add > gain:
+                        action = 1
+                        gain = g_add
+                if jw >= 0:
+                    g_now = price[jw] * tau[k, region[jw], r]
+                else:
+                    g_now = import_price[-1 - jw, k] * tau[k, R - 1 - jw, r]
+                if g_c[t] < g_now * (1.0 - switching_cost[r]):
+                    g_rep = pi * (((total - u[w] + u_c) / total) ** eta - 1.0) - (f_c - f_w)
+                    if g_rep > gain:
+                        action = 2
+                        gain = g_rep
+        if action == 1:
+            supplier[i, k, n] = c
+            n_add += 1
+        elif action == 2:
+            supplier[i, k, w] = c
             n_sw += 1
-    return n_sw
+        elif action == 3:
+            for sl in range(w, n - 1):
+                supplier[i, k, sl] = supplier[i, k, sl + 1]
+            supplier[i, k, n - 1] = none_code
+            n_drop += 1
+    return n_sw, n_add, n_drop
 
 
 @kernel
@@ -296,6 +390,6 @@ def fill(buyer, kk, cand, supplier, region, tau, import_price, n_regions, none_c
                     cost = x
                     best = g
             c = -1 - best
-        supplier[i, k] = c
+        supplier[i, k, 0] = c
         n += 1
     return n

@@ -2,12 +2,13 @@
 
 With the CES markup, variable cost is VC = R (sigma - 1)/sigma of revenue R.  The administrative wedge
 takes VC admin/(1 + admin); the rest, VC/(1 + admin), is split by the Cobb-Douglas shares into labour
-(beta), land (gamma) and inputs (a_ks, paid through the supplier links, see market.py).  The sector fixed
-cost f_s is paid in local overhead labour.  Hence
+(beta), land (gamma) and inputs (a_ks, paid through the supplier links, see market.py).  The fixed cost
+F = f_s x lines + the relationship costs of the firm's suppliers (behaviour/sourcing.py) is paid in local
+overhead labour.  Hence
 
-    employment = (beta VC/(1+admin) + f_s) / w_r      [workers]
+    employment = (beta VC/(1+admin) + F) / w_r        [workers]
     land use   = gamma VC/(1+admin) / rent_r          [km2]
-    profit     = R - VC - f_s = R/sigma - f_s          [CNY m per step]
+    profit     = R - VC - F = R/sigma - F              [CNY m per step]
     equity    += profit - payout max(profit, 0)       (losses are drawn from equity)
 
 Income of region r, spent next step on final goods with sector shares ``final_share``:
@@ -25,7 +26,9 @@ import numpy as np
 from pydantic import Field
 
 from agglomeration.behaviour import _accounts_kernels as _k
-from agglomeration.behaviour.market import MarketResult, RevenueLinks, link_flows
+from agglomeration.behaviour.market import MarketResult, RevenueLinks, input_lists, link_flows
+from agglomeration.behaviour.sourcing import relationship_costs
+from agglomeration.firms import NONE
 from agglomeration.parameters import _Section
 from agglomeration.submodel import Submodel
 
@@ -63,16 +66,33 @@ def update_accounts(
     rev_iterate: np.ndarray,
     payout: float,
     write: bool = True,
+    relationship_cost: np.ndarray | None = None,
+    io: np.ndarray | None = None,
+    first_year_steps: int = 4,
 ) -> Accounts:
     """Accounts of the live ``rows`` from their revenue (``table.revenue``), aggregated by region.
 
-    With ``write`` the firm columns employment, land use, input cost, profit, equity, losses and age are
-    updated; without it only the regional aggregates are returned (the within-step income loop).
-    ``input_cost_rate`` (R * S, by buyer cell r S + s) x ``rev_iterate`` (n,) = each row's input purchases
-    (see ``market.MarketResult``).  One compiled pass over the rows.
+    With ``write`` the firm columns employment, land use, input cost, profit, equity, losses, age and
+    first-year profit are updated; without it only the regional aggregates are returned (the within-step
+    income loop).  ``input_cost_rate`` (R * S, by buyer cell r S + s) x ``rev_iterate`` (n,) = each row's
+    input purchases (see ``market.MarketResult``).  ``relationship_cost`` (S, M, R): the cost of each
+    supplier relationship per step [CNY m] (None: 0), with ``io`` the input-output matrix naming the
+    inputs.  One compiled pass over the rows.
     """
-    out = np.zeros((6, len(wage)))
+    R = len(wage)
+    S = table.n_sectors
+    out = np.zeros((6, R))
     d = table._data
+    if relationship_cost is None or io is None:
+        rel = np.zeros(S * (R + 1) * R)  # no cost; one market per region is enough to index
+        M = R + 1
+        in_ptr = np.zeros(S + 1, dtype=np.int64)
+        in_k = np.zeros(0, dtype=np.int64)
+    else:
+        rel = np.ascontiguousarray(relationship_cost, dtype=float).reshape(-1)
+        M = relationship_cost.shape[1]
+        inputs = input_lists(io)
+        in_ptr, in_k = inputs.ptr, inputs.k
     _k.accounts_kernel(
         np.asarray(rows, dtype=np.int64),
         table.sector,
@@ -96,6 +116,15 @@ def update_accounts(
         d["equity"],
         d["losses"],
         d["age"],
+        d["lines"],
+        d["first_year_profit"],
+        int(first_year_steps),
+        table.supplier,
+        in_ptr,
+        in_k,
+        rel,
+        M,
+        NONE,
         out,
     )
     return Accounts(
@@ -186,6 +215,9 @@ def book(
         rev_iterate=mkt.rev_iterate,
         payout=scenario.behaviour.accounts.profit_payout,
         write=write,
+        relationship_cost=relationship_costs(state, world, scenario),
+        io=world.io,
+        first_year_steps=scenario.behaviour.steps_per_year,
     )
 
 

@@ -40,6 +40,7 @@ import numpy as np
 from pydantic import Field
 
 from agglomeration.behaviour import _market_kernels as _k
+from agglomeration.firms import NONE
 from agglomeration.parameters import _Section
 from agglomeration.submodel import Submodel
 
@@ -51,38 +52,48 @@ if TYPE_CHECKING:  # pragma: no cover
 
 @dataclass
 class Pairs:
-    """The (buyer row, input sector) pairs whose input share is positive, flattened.
+    """Every filled supplier slot of the live firms, flattened (buyer-major, inputs in io order).
 
-    ``buyer``, ``k``: int arrays; ``a``: cost share a[k, s_buyer]; ``sup``: supplier codes (view copy).
+    ``buyer``, ``k``: int arrays; ``a``: cost share a[k, s_buyer]; ``sup``: supplier codes; ``share``:
+    the supplier's share of the buyer's spending on input k (1 for a single supplier).
     """
 
     buyer: np.ndarray
     k: np.ndarray
     a: np.ndarray
     sup: np.ndarray
+    share: np.ndarray
 
 
 def input_pairs(
-    sector: np.ndarray, supplier: np.ndarray, io: np.ndarray, rows: np.ndarray
+    rows: np.ndarray,
+    sector: np.ndarray,
+    region: np.ndarray,
+    supplier: np.ndarray,
+    io: np.ndarray,
+    shares: dict[str, np.ndarray],
+    n_regions: int,
+    n_markets: int,
 ) -> Pairs:
-    """All (buyer, input) pairs of the live ``rows`` with a positive cost share, buyer-major (O(N S_in))."""
-    S = io.shape[0]
-    need = io.T > 0  # (s, k)
-    n_in = need.sum(axis=1)  # inputs per sector
-    k_flat = np.nonzero(need)[1]  # input sectors, grouped by buyer sector
-    start = np.concatenate([[0], np.cumsum(n_in)[:-1]]) if S else np.zeros(0, int)
-    s_rows = sector[rows]
-    cnt = n_in[s_rows]
-    buyer = np.repeat(rows, cnt)
-    total = int(cnt.sum())
-    first = np.repeat(np.cumsum(cnt) - cnt, cnt)
-    k = k_flat[np.repeat(start[s_rows], cnt) + (np.arange(total) - first)]
-    sb = np.repeat(s_rows, cnt)
-    idx = np.int32 if len(sector) < 2**31 - 1 else np.int64
-    # 1-d gathers through flat indices (cheaper than 2-d fancy indexing; same elements)
-    a = np.ascontiguousarray(io).reshape(-1)[k * S + sb]
-    sup = np.ascontiguousarray(supplier).reshape(-1)[buyer * supplier.shape[1] + k]
-    return Pairs(buyer=buyer.astype(idx), k=k.astype(idx), a=a, sup=sup)
+    """:class:`Pairs` of the live ``rows`` (O(links)); ``shares``: :func:`share_inputs` at the prices the
+    expenditure shares are taken at."""
+    inputs = input_lists(io)
+    buyer, k, sup, a, share = _k.slot_links(
+        np.asarray(rows, dtype=np.int64),
+        sector,
+        region,
+        supplier,
+        inputs.ptr,
+        inputs.k,
+        inputs.a,
+        shares["cesw"],
+        shares["phi_tab"],
+        shares["imp_u"],
+        n_markets,
+        n_regions,
+        NONE,
+    )
+    return Pairs(buyer=buyer, k=k, a=a, sup=sup, share=share)
 
 
 @dataclass(frozen=True)
@@ -183,6 +194,37 @@ class PriceSystem:
     const: np.ndarray
 
 
+def share_inputs(
+    price: np.ndarray,
+    sector: np.ndarray,
+    lines: np.ndarray,
+    *,
+    sigma: np.ndarray,
+    phi: np.ndarray,
+    tau: np.ndarray,
+    import_price: np.ndarray,
+    n_regions: int,
+) -> dict[str, np.ndarray]:
+    """What the CES expenditure shares over a buyer's suppliers need (see ``_market_kernels.pair_weights``):
+    ``logp`` (n,) log mill prices, ``cesw`` (n,) lines x p^(1 - sigma_s), ``phi_tab`` the flat (S, M, M)
+    trade freeness, ``imp_u`` the flat (S, G, R) CES weights (p_imp tau)^(1 - sigma_k) of imports."""
+    sigma = np.asarray(sigma, dtype=float)
+    logp = np.log(price)
+    cesw = lines * np.exp((1.0 - sigma[sector]) * logp)
+    G = import_price.shape[0]
+    if G:
+        delivered = import_price.T[:, :, None] * tau[:, n_regions:, :n_regions]  # (S, G, R)
+        imp_u = delivered ** (1.0 - sigma[:, None, None])
+    else:
+        imp_u = np.zeros((len(sigma), 0, n_regions))
+    return {
+        "logp": logp,
+        "cesw": cesw,
+        "phi_tab": np.ascontiguousarray(phi, dtype=float).reshape(-1),
+        "imp_u": np.ascontiguousarray(imp_u).reshape(-1),
+    }
+
+
 def price_system(
     rows: np.ndarray,
     sector: np.ndarray,
@@ -191,6 +233,8 @@ def price_system(
     supplier: np.ndarray,
     inputs: InputLists,
     *,
+    price: np.ndarray,
+    lines: np.ndarray,
     sigma: np.ndarray,
     labour_share: np.ndarray,
     land_share: np.ndarray,
@@ -198,16 +242,20 @@ def price_system(
     rent: np.ndarray,
     admin: np.ndarray,
     tau: np.ndarray,
+    phi: np.ndarray,
     import_price: np.ndarray,
     local_tfp: np.ndarray | None = None,
 ) -> PriceSystem:
     """Build the :class:`PriceSystem` of the live ``rows`` (one scan of the supplier table).
 
-    ``local_tfp`` (R, S): log of a region x sector productivity shifter dividing marginal cost (0 if
-    None).  Wages and rents relative to their reference level.
+    ``price`` are the mill prices at the start of the step (they set the expenditure shares over each
+    buyer's suppliers), ``lines`` every firm's product lines.  ``local_tfp`` (R, S): log of a region x
+    sector productivity shifter dividing marginal cost (0 if None).  Wages and rents relative to their
+    reference level.
     """
     R = len(wage)
     S = len(sigma)
+    sigma = np.asarray(sigma, dtype=float)
     order, pos = _k.sweep_order(rows, sector, inputs.rank, S, len(sector))  # upstream sectors first
     cell = (
         np.outer(np.log(wage), labour_share)
@@ -218,6 +266,9 @@ def price_system(
     if local_tfp is not None:
         cell = cell - local_tfp
     log_tab = log_delivered_table(tau, import_price, R)
+    shares = share_inputs(
+        price, sector, lines, sigma=sigma, phi=phi, tau=tau, import_price=import_price, n_regions=R
+    )
     indptr, col, val, const = _k.price_system(
         order,
         pos,
@@ -232,6 +283,13 @@ def price_system(
         R,
         np.ascontiguousarray(cell).reshape(-1),
         log_z,
+        sigma,
+        lines,
+        shares["cesw"],
+        shares["logp"],
+        shares["phi_tab"],
+        shares["imp_u"],
+        NONE,
     )
     return PriceSystem(order, pos, indptr, col, val, const)
 
@@ -256,11 +314,13 @@ def solve_prices(
     price of input k (supplier's log mill price + log iceberg cost).  It is solved by Gauss-Seidel sweeps
     from last step's prices until no log price moves by ``tol`` or more (at most ``iterations`` sweeps).
     Dead rows keep their old value.  ``unit_cost``: the keyword arguments of :func:`price_system`
-    (sigma, labour_share, land_share, wage, rent, admin, tau, import_price, local_tfp), unless the
-    ``system`` is given already built.
+    (lines, sigma, labour_share, land_share, wage, rent, admin, tau, phi, import_price, local_tfp),
+    unless the ``system`` is given already built.
     """
     if system is None:
-        system = price_system(rows, sector, region, log_z, supplier, inputs, **unit_cost)
+        system = price_system(
+            rows, sector, region, log_z, supplier, inputs, price=price, **unit_cost
+        )
     order = system.order
     x = np.log(price[order])  # by position
     sweeps = _k.solve_log_prices(
@@ -352,20 +412,14 @@ def revenue_links(
     *,
     sigma: np.ndarray,
     admin: np.ndarray,
-    system: PriceSystem | None = None,
+    system: PriceSystem,
 ) -> RevenueLinks:
-    """Build :class:`RevenueLinks` for the live ``rows`` (O(N + links)); with the step's
-    :class:`PriceSystem` (same rows and suppliers) its links are shared, not rebuilt."""
+    """:class:`RevenueLinks` of the live ``rows``: the step's :class:`PriceSystem` links (same rows and
+    suppliers; its values a_ks w_j are the buyers' expenditure shares) with the buyers' revenue factors."""
     sigma = np.asarray(sigma, dtype=float)
     factor_rs = ((sigma - 1.0) / sigma)[None, :] / (1.0 + np.asarray(admin, dtype=float))[:, None]
     factor_rs = np.ascontiguousarray(factor_rs).reshape(-1)
-    if system is not None:
-        order, indptr, col, val = system.order, system.indptr, system.col, system.val
-    else:
-        order, pos = _k.sweep_order(rows, sector, inputs.rank, len(sigma), len(sector))
-        indptr, col, val = _k.link_lists(
-            order, pos, sector, supplier, inputs.ptr, inputs.k, inputs.a
-        )
+    order, indptr, col, val = system.order, system.indptr, system.col, system.val
     fac = factor_rs[region[order].astype(np.int64) * len(sigma) + sector[order]]
     return RevenueLinks(
         indptr, col, val, fac, factor_rs, rows, sector, region, supplier, inputs, order
@@ -376,7 +430,7 @@ def revenue_links(
 class PriceIndices:
     """CES weights and price indices at one set of prices (unchanged across the within-step income loop).
 
-    ``wp`` and ``cell`` are by position in ``RevenueLinks.order``: p^(1 - sigma) and the (region, sector)
+    ``wp`` and ``cell`` are by position in ``RevenueLinks.order``: lines x p^(1 - sigma) and the (region, sector)
     cell r S + s of each live firm; ``A`` (S, R) the cell sums of wp; ``P1`` (S, M) the CES price index
     powers of every market.
     """
@@ -394,13 +448,17 @@ def price_indices(
     sigma: np.ndarray,
     phi: np.ndarray,
     X: np.ndarray,
+    lines: np.ndarray | None = None,
 ) -> PriceIndices:
-    """:class:`PriceIndices` of the live firms of ``links`` at ``price`` (O(N + R S M))."""
+    """:class:`PriceIndices` of the live firms of ``links`` at ``price`` (O(N + R S M)); a firm's CES
+    weight is lines x p^(1 - sigma) (each product line is a variety; ``lines`` None = one each)."""
     S = len(sigma)
     R = len(links.factor_rs) // S
     order = links.order
     s = links.sector[order]
     wp = price[order] ** (1.0 - sigma[s])
+    if lines is not None:
+        wp = wp * lines[order]
     cell = links.region[order].astype(np.int64) * S + s
     A = np.bincount(cell, weights=wp, minlength=R * S).reshape(R, S).T.copy()
     return PriceIndices(wp=wp, cell=cell, A=A, P1=price_index_power(A, phi, X, R))
@@ -493,21 +551,14 @@ def link_flows(links: RevenueLinks, rev_iterate: np.ndarray) -> tuple[np.ndarray
     Returns (received (n,): purchases each domestic supplier receives, total purchases, purchases from
     outside the model: imports and unsourced inputs), CNY m.
     """
-    received = np.zeros(len(links.sector))
-    inp = links.inputs
+    order = links.order
+    received_pos = np.zeros(len(order))
+    total_a = links.inputs.total[links.sector[order]]
     total, outside = _k.buyer_side_purchases(
-        links.rows,
-        links.sector,
-        links.region,
-        links.supplier,
-        inp.ptr,
-        inp.k,
-        inp.a,
-        links.factor_rs,
-        len(inp.total),
-        rev_iterate,
-        received,
+        links.indptr, links.col, links.val, links.fac, rev_iterate[order], total_a, received_pos
     )
+    received = np.zeros(len(links.sector))
+    received[order] = received_pos
     return received, float(total), float(outside)
 
 
@@ -603,6 +654,9 @@ def solve(state: ModelState, world: World, scenario: Scenario) -> PriceSystem:
         t.log_productivity,
         t.supplier,
         inputs,
+        price=t.price,
+        lines=t.lines,
+        phi=state.costs.phi,
         **unit_cost_inputs(state, world),
     )
     t.price[:], _ = solve_prices(
@@ -683,7 +737,7 @@ def prices_and_markets(
     )
     # prices are fixed from here on: CES weights and price indices once for the income loop
     indices = price_indices(
-        links, t.price, sigma=world.sigma, phi=state.costs.phi, X=state.costs.foreign
+        links, t.price, sigma=world.sigma, phi=state.costs.phi, X=state.costs.foreign, lines=t.lines
     )
     n_iter = scenario.solver.income_iterations if max_passes is None else max_passes
     mkt = None

@@ -37,7 +37,7 @@ import numpy as np
 from pydantic import Field
 
 from agglomeration.behaviour import _sourcing_kernels as _k
-from agglomeration.behaviour.market import input_lists
+from agglomeration.behaviour.market import input_lists, share_inputs
 from agglomeration.firms import NONE
 from agglomeration.parameters import _Section
 from agglomeration.submodel import Submodel
@@ -97,14 +97,17 @@ def _build_cells(
     price: np.ndarray,
     sigma: np.ndarray,
     n_regions: int,
+    lines: np.ndarray | None = None,
 ) -> _Cells:
-    """Sort the live rows by cell and cumulate their CES weights p^(1 - sigma_s) (O(N))."""
+    """Sort the live rows by cell and cumulate their CES weights lines x p^(1 - sigma_s) (O(N))."""
     S = len(sigma)
     order, cprice, offset = _k.sort_cells(rows, sector, region, price, n_regions, S)
     w = np.empty_like(cprice)
     for s in range(S):  # one power per sector (its cells are contiguous), scalar exponent
         lo, hi = offset[s * n_regions], offset[(s + 1) * n_regions]
         np.power(cprice[lo:hi], 1.0 - sigma[s], out=w[lo:hi])
+    if lines is not None:
+        w *= lines[order]
     guide = _k.cum_guide(w, offset, _GUIDE_WIDTH)
     return _Cells(order, cprice, w, guide, offset)
 
@@ -242,15 +245,19 @@ def search_and_switch(
     tau: np.ndarray,
     import_price: np.ndarray,
     import_weight: float,
-) -> int:
-    """Supplier search of one step; write ``table.supplier``; return the number of links switched.
+    relationship_cost: np.ndarray | None = None,
+) -> tuple[int, int, int]:
+    """Supplier search of one step; write ``table.supplier``; return (switches, additions, drops).
 
     ``rows``: live rows, ascending.  Every (buyer, input) pair searches with probability ``search_p``
-    [1/step] (pairs without supplier always do) and switches to its CES candidate if that is cheaper
-    delivered by more than ``switching_cost[r_b]`` (relative, (R,)); pairs without supplier take the
-    candidate (not counted).  ``io`` (S, S) cost shares io[k, s]; ``sigma`` (S,); ``phi``, ``tau``
-    (S, M, M) with M = R + G markets; ``import_price`` (G, S) [model price units]; ``import_weight``
-    [firms per gateway].  Cost O(N + Q) for Q searching pairs.
+    [1/step] (pairs without supplier always do), draws one CES candidate and takes the best of adding
+    it, replacing its least valuable supplier with it (when cheaper delivered by more than
+    ``switching_cost[r_b]``, relative, (R,)) or dropping that supplier (see
+    ``_sourcing_kernels.switch``); pairs without supplier take the candidate (not counted).  ``io`` (S, S)
+    cost shares io[k, s]; ``sigma`` (S,); ``phi``, ``tau`` (S, M, M) with M = R + G markets;
+    ``import_price`` (G, S) [model price units]; ``import_weight`` [firms per gateway];
+    ``relationship_cost`` (S, M, R) per supplier and step by buyer sector, source market and buyer
+    region [CNY m per step] (None: 0).  Cost O(N + Q K) for Q searching pairs.
     """
     if not 0.0 <= search_p <= 1.0:
         raise ValueError(f"search_p must be in [0, 1], got {search_p}")
@@ -266,10 +273,11 @@ def search_and_switch(
     )
     rows = np.asarray(rows, dtype=np.int64)
     if len(rows) == 0:
-        return 0
+        return 0, 0, 0
     S = table.n_sectors
+    M = tau.shape[1]
     sigma = _f64(sigma)
-    cells = _build_cells(rows, table.sector, table.region, table.price, sigma, R)
+    cells = _build_cells(rows, table.sector, table.region, table.price, sigma, R, table.lines)
     inputs = input_lists(io)
     in_ptr, in_k = inputs.ptr, inputs.k
     n_pairs = int(np.diff(cells.offset).reshape(S, R).sum(axis=1) @ np.diff(in_ptr))
@@ -280,8 +288,9 @@ def search_and_switch(
         rows, table.sector, table.supplier, in_ptr, in_k, positions, len(positions) + n_pairs, _NONE
     )
     if len(kk) == 0:
-        return 0
+        return 0, 0, 0
     tau = _f64(tau)
+    phi = _f64(phi)
     import_price = _f64(import_price)
     cand, g_c = _candidates(
         cells,
@@ -290,26 +299,47 @@ def search_and_switch(
         buyer,
         rng,
         sigma=sigma,
-        phi=_f64(phi),
+        phi=phi,
         tau=tau,
         import_price=import_price,
         import_weight=float(import_weight),
     )
-    return int(
-        _k.switch(
-            buyer,
-            kk,
-            forced,
-            cand,
-            g_c,
-            table.supplier,
-            table.price,
-            table.region,
-            tau,
-            import_price,
-            _f64(switching_cost),
-        )
+    shares = share_inputs(
+        table.price,
+        table.sector,
+        table.lines,
+        sigma=sigma,
+        phi=phi,
+        tau=tau,
+        import_price=import_price,
+        n_regions=R,
     )
+    rel = np.zeros((S, M, R)) if relationship_cost is None else _f64(relationship_cost)
+    if rel.shape != (S, M, R):
+        raise ValueError(f"relationship_cost must have shape ({S}, {M}, {R}), got {rel.shape}")
+    n_sw, n_add, n_drop = _k.switch(
+        buyer,
+        kk,
+        forced,
+        cand,
+        g_c,
+        table.supplier,
+        table.price,
+        table.region,
+        table.sector,
+        table.revenue,
+        tau,
+        import_price,
+        _f64(switching_cost),
+        _f64(io),
+        sigma,
+        shares["cesw"],
+        shares["phi_tab"],
+        shares["imp_u"],
+        rel.reshape(-1),
+        _NONE,
+    )
+    return int(n_sw), int(n_add), int(n_drop)
 
 
 def repair_links(
@@ -354,7 +384,7 @@ def repair_links(
     sigma = _f64(sigma)
     tau = _f64(tau)
     import_price = _f64(import_price)
-    cells = _build_cells(rows, table.sector, table.region, table.price, sigma, R)
+    cells = _build_cells(rows, table.sector, table.region, table.price, sigma, R, table.lines)
     region = table.region
     cand, _ = _candidates(
         cells,
@@ -403,6 +433,38 @@ class SourcingParams(_Section):
         description="search probability is multiplied by (1 + boost x policy.information_sharing) [-]",
         json_schema_extra={"source": "information sharing at level 1 doubles search"},
     )
+    max_suppliers: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="supplier slots per (buyer, input): the most suppliers a firm keeps for one input "
+        "[suppliers]",
+        json_schema_extra={
+            "source": "estimate (memory: 4 bytes per slot and input): large buyers hold several suppliers "
+            "per input (Bernard, Moxnes & Saito 2019); the relationship cost decides how many"
+        },
+    )
+    relationship_cost: float = Field(
+        0.0,
+        ge=0.0,
+        le=100.0,
+        description="cost of keeping one supplier, per step, in units of the buyer's sector fixed cost, "
+        "for a supplier in the buyer's own region; it rises with distance (relationship_distance_"
+        "elasticity) [-]",
+        json_schema_extra={
+            "source": "estimate; calibrated to suppliers per firm (see docs/ODD.md)"
+        },
+    )
+    relationship_distance_elasticity: float = Field(
+        0.0,
+        ge=0.0,
+        le=5.0,
+        description="elasticity of the relationship cost to (1 + km / 100) between the supplier's and "
+        "the buyer's location [-]",
+        json_schema_extra={
+            "source": "estimate: link formation falls with distance (Bernard, Moxnes & Saito 2019)"
+        },
+    )
     import_weight: float = Field(
         1.0,
         ge=0.0,
@@ -428,8 +490,19 @@ def _sourcing_arguments(state: ModelState, world: World, scenario: Scenario) -> 
     }
 
 
+def relationship_costs(state: ModelState, world: World, scenario: Scenario) -> np.ndarray:
+    """(S, M, R) cost of one supplier relationship per step [CNY m]: relationship_cost x the buyer
+    sector's fixed cost x (1 + km / 100)^elasticity, km between the source market and the buyer's
+    region (``World.distance_km``)."""
+    p = scenario.behaviour.sourcing
+    R = world.n_regions
+    km = np.asarray(world.distance_km, dtype=float)[:, :R]  # (M, R)
+    decay = (1.0 + km / 100.0) ** p.relationship_distance_elasticity
+    return p.relationship_cost * state.fixed_cost[:, None, None] * decay[None, :, :]
+
+
 def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator):
-    """Supplier search and switching of the incumbents."""
+    """Supplier search of the incumbents: add, replace or drop suppliers."""
     p = scenario.behaviour.sourcing
     if not p.enabled:
         return None
@@ -438,15 +511,20 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
         p.search_probability
         * (1.0 + p.information_search_boost * scenario.policy.information_sharing),
     )
-    switches = search_and_switch(
+    switches, additions, drops = search_and_switch(
         state.firms,
         state.incumbents,
         rng,
         search_p=p_search,
         switching_cost=state.costs.switching_cost,
+        relationship_cost=relationship_costs(state, world, scenario),
         **_sourcing_arguments(state, world, scenario),
     )
-    return {"supplier_switches": switches}
+    return {
+        "supplier_switches": switches,
+        "supplier_additions": additions,
+        "supplier_drops": drops,
+    }
 
 
 def repair_step(
@@ -461,9 +539,10 @@ def repair_step(
 SUBMODEL = Submodel(
     name="sourcing",
     step=step,
-    summary="supplier search and switching (sticky links sampled from the CES demand system)",
+    summary="supplier search: add, replace or drop suppliers (candidates sampled from the CES demand "
+    "system; a supplier is kept while its variety gain exceeds its relationship cost)",
     params=SourcingParams,
-    counters=("supplier_switches",),
+    counters=("supplier_switches", "supplier_additions", "supplier_drops"),
     legacy={
         "sourcing_enabled": "enabled",
         "search_probability": "search_probability",
