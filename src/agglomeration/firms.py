@@ -148,10 +148,20 @@ class FirmTable:
     losses = Column(np.int32, 0, "consecutive loss-making steps [steps]")
     lines = Column(np.int32, 1, "product lines (varieties) the firm sells [-]")
     expected_profit = Column(
-        np.float64, np.nan, "profit per step the firm expected when it entered [CNY m per step]"
+        np.float64,
+        np.nan,
+        "first-year profit per step the firm expected when it entered [CNY m per step]",
+    )
+    expected_revenue = Column(
+        np.float64,
+        np.nan,
+        "first-year revenue per step the firm expected when it entered [CNY m per step]",
     )
     first_year_profit = Column(
         np.float64, 0.0, "profit accumulated over the firm's first year [CNY m]"
+    )
+    first_year_revenue = Column(
+        np.float64, 0.0, "revenue accumulated over the firm's first year [CNY m]"
     )
     alive = Column(
         np.bool_, False, "live firm (read-only: changed by add, kill, compact)", read_only=True

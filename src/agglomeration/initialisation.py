@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from agglomeration.behaviour import accounts, costs, entry, market, sourcing
+from agglomeration.behaviour import accounts, costs, entry, market, prospects, sourcing
 from agglomeration.behaviour.policy import connectivity_to_ftz, initial_policy
 from agglomeration.errors import InputError
 from agglomeration.firms import FirmTable
@@ -90,6 +90,31 @@ def _empty_state(world: World, scenario: Scenario) -> ModelState:
     return state
 
 
+def initial_lines(rng: np.random.Generator, n: int, exponent: float, largest: int) -> np.ndarray:
+    """(n,) product lines drawn from a discrete Pareto (Zipf) law, P(L >= l) = l^-exponent, at most
+    ``largest`` (inverse CDF from one uniform each)."""
+    u = 1.0 - rng.random(n)  # (0, 1]
+    return np.minimum(np.floor(u ** (-1.0 / exponent)), largest).astype(np.int32)
+
+
+def initial_ages(rng: np.random.Generator, n: int, hazard: np.ndarray) -> np.ndarray:
+    """(n,) ages [steps] from the stationary age distribution of a constant exit hazard per step
+    (geometric), so firms do not all start at age 0."""
+    return (rng.geometric(np.clip(hazard, 1e-6, 1.0), size=n) - 1).astype(np.int32)
+
+
+def _settle_market(state: ModelState, world: World, scenario: Scenario):
+    """Prices and an income-consistent market at the current links, calibrating fixed costs."""
+    return market.prices_and_markets(
+        state,
+        world,
+        scenario,
+        max_passes=INCOME_PASSES,
+        calibrate=scenario.behaviour.accounts.calibrate_fixed_costs,
+        rtol=INCOME_RTOL,
+    )
+
+
 def initial_state(world: World, scenario: Scenario, rng: np.random.Generator) -> ModelState:
     """The state at step 0 (see the module docstring)."""
     R, S = world.n_regions, world.n_sectors
@@ -101,27 +126,28 @@ def initial_state(world: World, scenario: Scenario, rng: np.random.Generator) ->
     cells = np.repeat(np.arange(R * S), counts.ravel())
     log_z = fp.productivity_mean + fp.productivity_sigma * rng.standard_normal(n0)
     rows = entry.add_firms(state, world, cells % S, cells // S, log_z, np.zeros(n0))
+    t = state.firms
+    if scenario.behaviour.lines.enabled:
+        t.lines[rows] = initial_lines(rng, n0, fp.initial_lines_exponent, fp.max_initial_lines)
     state.initial_firms = n0
+    state.initial_by_sector = np.bincount(t.sector[rows], minlength=S).astype(float)
+    state.beliefs = prospects.initial_beliefs(world, scenario)
     sourcing.repair_step(state, world, scenario, rng)
     for _ in range(IMPORT_PRICE_PASSES):
         market.solve(state, world, scenario)
         costs.update_import_prices(state, world, scenario)
         costs.apply(state, world, scenario)
     state.expenditure = accounts.expenditure(None, world, scenario)
-    mkt, _ = market.prices_and_markets(
-        state,
-        world,
-        scenario,
-        max_passes=INCOME_PASSES,
-        calibrate=scenario.behaviour.accounts.calibrate_fixed_costs,
-        rtol=INCOME_RTOL,
-    )
+    mkt, links = _settle_market(state, world, scenario)
+    if scenario.behaviour.sourcing.max_suppliers > 1:
+        sourcing.fill_suppliers(state, world, scenario, rng)
+        mkt, links = _settle_market(state, world, scenario)
     acc = accounts.book(state, world, scenario, mkt)
     state.employment0 = acc.employment.copy()
     state.land_use0 = acc.land_use.copy()
-    t = state.firms
-    t.age[rows] = 0
+    t.age[rows] = initial_ages(rng, n0, state.beliefs.hazard[t.sector[rows]])
     t.losses[rows] = 0
-    t.equity[rows] = fp.initial_equity * state.fixed_cost[t.sector[rows]]
-    state.market = mkt
+    t.first_year_profit[rows] = 0.0
+    t.equity[rows] = fp.initial_equity * state.fixed_cost[t.sector[rows]] * t.lines[rows]
+    state.market, state.links = mkt, links
     return state

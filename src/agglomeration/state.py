@@ -19,9 +19,10 @@ import numpy as np
 
 from agglomeration.behaviour.accounts import Accounts
 from agglomeration.behaviour.costs import Costs
+from agglomeration.behaviour.entry import EntrantLedger, Pending
 from agglomeration.behaviour.market import MarketResult, RevenueLinks
 from agglomeration.behaviour.policy import PolicyState
-from agglomeration.behaviour.prospects import Prospects
+from agglomeration.behaviour.prospects import Beliefs, Prospects
 from agglomeration.firms import FirmTable
 
 
@@ -56,6 +57,12 @@ class ModelState:
     employment0: np.ndarray = field(default_factory=lambda: np.zeros(0))
     land_use0: np.ndarray = field(default_factory=lambda: np.zeros(0))
     initial_firms: int = 0
+    #: (S,) initial firms by sector (scales the pool of potential entrants)
+    initial_by_sector: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: entrants waiting for their approval
+    pending: Pending = field(default_factory=Pending)
+    #: entrants' expected and realised first-year outcomes (consistency of expectations)
+    entrants: EntrantLedger = field(default_factory=EntrantLedger)
     #: (R,) cumulative entrants by region since initialisation [firms]
     entries_by_region: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
@@ -75,6 +82,8 @@ class ModelState:
         default_factory=lambda: {"intermediate_gap": 0.0, "expenditure_gap": 0.0}
     )
     prospects: Prospects | None = None
+    #: what firms have learned about the market (kept across steps)
+    beliefs: Beliefs | None = None
     #: ids of the firms that entered and exited this step (the Mesa agent view follows them)
     entered: list[np.ndarray] = field(default_factory=list)
     exited: list[np.ndarray] = field(default_factory=list)

@@ -33,6 +33,7 @@ def accounts_kernel(
     age,
     lines,
     first_year_profit,
+    first_year_revenue,
     first_year_steps,
     supplier,
     in_ptr,
@@ -92,4 +93,5 @@ def accounts_kernel(
             losses[i] = losses[i] + 1 if pr < 0 else 0
             if age[i] < first_year_steps:
                 first_year_profit[i] += pr
+                first_year_revenue[i] += R_i
             age[i] += 1

@@ -15,13 +15,14 @@ def exiting(
     sector: np.ndarray,
     equity: np.ndarray,
     losses: np.ndarray,
+    lines: np.ndarray,
     fixed_cost: np.ndarray,
     equity_threshold: float,
     max_losses: int,
 ) -> tuple[np.ndarray, int]:
     """(rows that exit, in the order of ``rows``; status 0, or -1 if an index is out of range).
 
-    One pass: equity_i < threshold f_s or losses_i >= max_losses.
+    One pass: equity_i < threshold f_s lines_i, losses_i >= max_losses or no product line left.
     """
     out = np.empty(len(rows), dtype=np.int64)
     c = 0
@@ -34,7 +35,11 @@ def exiting(
         s = sector[i]
         if s < 0 or s >= n_sectors:
             return out[:0].copy(), -1
-        if equity[i] < equity_threshold * fixed_cost[s] or losses[i] >= max_losses:
+        if (
+            lines[i] <= 0
+            or equity[i] < equity_threshold * fixed_cost[s] * lines[i]
+            or losses[i] >= max_losses
+        ):
             out[c] = i
             c += 1
     return out[:c].copy(), 0

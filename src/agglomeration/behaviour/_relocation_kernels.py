@@ -34,12 +34,16 @@ def move(
     sigma: np.ndarray,
     fixed_cost: np.ndarray,
     cost: float,
+    lines: np.ndarray,
+    rel: np.ndarray,
 ) -> tuple[np.ndarray, int]:
     """Move the candidates whose best known other region beats home by more than the cost.
 
     ``growth`` = exp((sigma_s - 1) log z) per candidate, ``known`` (n, R) the regions each knows (home
-    is ignored).  Updates ``region`` and ``equity`` in place; returns (rows that moved, status 0 or -1
-    when an index is out of range, before any change).
+    is ignored).  Profit in region r of a firm with L lines: L growth rhat[r, s] / sigma_s - L f_s -
+    rel[r, s] (``rel`` (R, S): relationship costs there); the move costs ``cost`` x f_s x L.  Updates
+    ``region`` and ``equity`` in place; returns (rows that moved, status 0 or -1 when an index is out
+    of range, before any change).
     """
     n, R = known.shape
     S = len(sigma)
@@ -55,14 +59,16 @@ def move(
         s = sector[i]
         r0 = region[i]
         sg = sigma[s]
-        f = fixed_cost[s]
-        home = (growth[j] * rhat[r0, s] / sg - f) / defl[r0]
+        L = lines[i]
+        f = fixed_cost[s] * L
+        gl = growth[j] * L
+        home = (gl * rhat[r0, s] / sg - f - rel[r0, s]) / defl[r0]
         best = 0
         vb = -np.inf
         for r in range(R):
             v = -np.inf
             if known[j, r] and r != r0:
-                v = (growth[j] * rhat[r, s] / sg - f) / defl[r]
+                v = (gl * rhat[r, s] / sg - f - rel[r, s]) / defl[r]
             if r == 0 or v > vb:
                 best = r
                 vb = v

@@ -393,3 +393,26 @@ def fill(buyer, kk, cand, supplier, region, tau, import_price, n_regions, none_c
         supplier[i, k, 0] = c
         n += 1
     return n
+
+
+@kernel
+def relationship_units(rows, sector, region, supplier, in_ptr, in_k, decay, n_regions, none_code):
+    """Per row of ``rows``: sum over its suppliers of ``decay[m, r]`` ((M, R): the distance factor of
+    a supplier in market m for a buyer in region r), i.e. its relationship cost in units of
+    relationship_cost x f_s."""
+    K = supplier.shape[2]
+    out = np.zeros(rows.shape[0])
+    for q in range(rows.shape[0]):
+        i = rows[q]
+        s = sector[i]
+        r = region[i]
+        acc = 0.0
+        for e in range(in_ptr[s], in_ptr[s + 1]):
+            for sl in range(K):
+                j = supplier[i, in_k[e], sl]
+                if j == none_code:
+                    break
+                m = region[j] if j >= 0 else n_regions + (-1 - j)
+                acc += decay[m, r]
+        out[q] = acc
+    return out

@@ -118,6 +118,7 @@ def update_accounts(
         d["age"],
         d["lines"],
         d["first_year_profit"],
+        d["first_year_revenue"],
         int(first_year_steps),
         table.supplier,
         in_ptr,
@@ -234,12 +235,20 @@ def expenditure(acc: Accounts | None, world: World, scenario: Scenario) -> np.nd
     )
 
 
-def calibrate_fixed_costs(state: ModelState, world: World, params: AccountsParams) -> None:
-    """f_s := the ``fixed_cost_quantile`` quantile of sector s's operating profits R/sigma (initialisation)."""
+def calibrate_fixed_costs(state: ModelState, world: World, scenario: Scenario) -> None:
+    """f_s := the ``fixed_cost_quantile`` quantile over sector s's firms of the fixed cost per line at
+    which the firm breaks even, (R / sigma) / (lines + relationship_cost x its suppliers' distance
+    factors) (initialisation; relationship costs scale with f_s)."""
+    from agglomeration.behaviour.sourcing import relationship_units
+
+    params = scenario.behaviour.accounts
     t = state.firms
     rows = t.alive_rows()
     s = t.sector[rows]
-    op = t.revenue[rows] / world.sigma[s]
+    units = t.lines[rows] + scenario.behaviour.sourcing.relationship_cost * relationship_units(
+        state, world, scenario, rows
+    )
+    op = t.revenue[rows] / world.sigma[s] / units
     f = np.asarray(world.fixed_cost, dtype=float).copy()
     order = np.lexsort((op, s))  # by sector, then operating profit
     n = np.bincount(s, minlength=world.n_sectors)
@@ -272,6 +281,10 @@ def flow_gaps(mkt: MarketResult, links: RevenueLinks, E: np.ndarray) -> dict[str
 def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator) -> None:
     """Book this step's accounts and form next step's final expenditure."""
     acc = book(state, world, scenario, state.market)
+    t = state.firms
+    rows = state.incumbents
+    T = scenario.behaviour.steps_per_year
+    state.entrants.record(t, rows[t.age[rows] == T], T)  # first years that ended now
     state.accounts = acc
     state.expenditure_used = state.expenditure
     state.balance = flow_gaps(state.market, state.links, state.expenditure)

@@ -14,6 +14,7 @@ after the draws.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -50,27 +51,29 @@ def standard_gumbel(rng: np.random.Generator, size: int | tuple[int, ...]) -> np
     return r
 
 
-def draw_entrants(
-    n_by_sector: np.ndarray,
-    rng: np.random.Generator,
-    *,
-    entry_rate: np.ndarray,
-    entry_floor: float,
-    mean_log_z: np.ndarray,
-    sd_log_z: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(sector, log productivity) of this step's potential entrants; ``mean_log_z`` (S,) per sector."""
-    counts = rng.poisson(entry_rate * n_by_sector + entry_floor)
-    sector = np.repeat(np.arange(len(counts)), counts)
-    log_z = np.asarray(mean_log_z)[sector] + sd_log_z * rng.standard_normal(len(sector))
-    return sector, log_z
-
-
 def knowledge(n: int, n_regions: int, q: float, rng: np.random.Generator) -> np.ndarray:
     """(n, R) bool: which regions each decision maker knows about."""
     if q >= 1.0:
         return np.ones((n, n_regions), dtype=bool)
     return rng.random((n, n_regions)) < q
+
+
+@dataclass(frozen=True)
+class EntryValues:
+    """The terms of the entry decision (see :func:`choose_regions`), region x sector (R, S) unless
+    noted: expected first-year and established revenue of a one-line firm with log productivity 0
+    [CNY m per step], expected fixed cost [CNY m per step], entry cost [CNY m], and per sector (S,)
+    the discounted survival-weighted number of steps in the first year and after it, the logit scale
+    [CNY m]; per region (R,) the discount of waiting for approval [-]."""
+
+    rev_first: np.ndarray
+    rev: np.ndarray
+    fixed: np.ndarray
+    entry_cost: np.ndarray
+    h_first: np.ndarray
+    h_rest: np.ndarray
+    delay_discount: np.ndarray
+    scale: np.ndarray
 
 
 def choose_regions(
@@ -79,21 +82,15 @@ def choose_regions(
     known: np.ndarray,
     rng: np.random.Generator,
     *,
-    rhat: np.ndarray,
+    values: EntryValues,
     sigma: np.ndarray,
-    fixed_cost: np.ndarray,
-    entry_cost: np.ndarray,
-    steps_per_year: int,
-    logit_scale: float,
-) -> np.ndarray:
-    """Chosen region of each potential entrant, -1 = outside option (no entry).
-
-    ``rhat`` (R, S) expected revenue at log productivity 0; ``entry_cost`` (R, S) CNY m.
-    """
+) -> tuple[np.ndarray, np.ndarray]:
+    """(chosen region of each potential entrant, -1 = outside option; its expected first-year profit
+    per step there, NaN when it stays out).  Draws (n, R) + n standard Gumbel numbers."""
     n = len(sector)
     if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    R = rhat.shape[0]
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    R = values.rev.shape[0]
     known = np.asarray(known, dtype=bool)
     if known.shape != (n, R):
         raise ValueError(f"known must have shape ({n}, {R}), got {known.shape}")
@@ -104,24 +101,28 @@ def choose_regions(
     growth = np.exp((sigma[s] - 1.0) * log_z)
     noise = standard_gumbel(rng, (n, R))
     noise_outside = standard_gumbel(rng, n)
+    f = lambda a: np.ascontiguousarray(a, dtype=float)  # noqa: E731
     return _k.best_regions(
         s,
         growth,
         known,
         noise,
         noise_outside,
-        np.asarray(rhat, dtype=float),
+        f(values.rev_first),
+        f(values.rev),
+        f(values.fixed),
+        f(values.entry_cost),
         sigma,
-        np.asarray(fixed_cost, dtype=float),
-        np.asarray(entry_cost, dtype=float),
-        float(steps_per_year),
-        float(logit_scale),
+        f(values.h_first),
+        f(values.h_rest),
+        f(values.delay_discount),
+        f(values.scale),
     )
 
 
 # ------------------------------------------------------------------------------------------- submodel
 class EntryParams(_Section):
-    """``[behaviour.entry]``: potential entrants and their location choice."""
+    """``[behaviour.entry]``: the pool of potential entrants and their entry and location decision."""
 
     enabled: bool = Field(
         True,
@@ -132,27 +133,46 @@ class EntryParams(_Section):
         2.0,
         ge=0.0,
         le=1e6,
-        description="potential entrants per sector per step on top of entry_rate x firms [firms/step]",
-        json_schema_extra={
-            "source": "keeps every sector open to entry even when it is empty; calibrated (1 -> 2) with the learning parameters so the baseline firm count stays within 0.5-3x with entry and exit inside the OECD 5-12 %/year band; see VALIDATION.md"
-        },
+        description="potential entrants per sector per step on top of the sector's pool (keeps empty "
+        "sectors open to entry) [firms/step]",
+        json_schema_extra={"source": "estimate: a few potential entrants per sector and quarter"},
     )
     productivity_gap: float = Field(
         0.0,
         ge=-10.0,
         le=10.0,
         description="entrants draw log productivity around their sector's current mean over incumbents "
-        "plus this gap (entrants imitate incumbents' technology) [log points]",
-        json_schema_extra={"source": "entrants imitate incumbents (no systematic gap)"},
+        "plus this gap [log points]",
+        json_schema_extra={
+            "source": "entrants imitate incumbents; they start small through their one "
+            "product line (Luttmer 2007)"
+        },
     )
     logit_scale: float = Field(
         1.0,
         gt=0.0,
         le=1e3,
-        description="logit scale of location choice, in units of the fixed cost [-]",
+        description="scale of the idiosyncratic location and entry tastes, in years of the sector's "
+        "fixed cost (present value) [-]",
         json_schema_extra={
-            "source": "one unit of fixed cost per year of profit difference moves odds by e"
+            "source": "estimate: a year of fixed cost moves the odds by e (range 0.3-3)"
         },
+    )
+    discount_rate: float = Field(
+        0.10,
+        gt=0.0,
+        le=1.0,
+        description="annual discount rate of entrants' expected profits [1/year]",
+        json_schema_extra={
+            "source": "estimate: cost of capital of Chinese private firms 8-12 % a year"
+        },
+    )
+    approval_days: float = Field(
+        0.0,
+        ge=0.0,
+        le=3650.0,
+        description="days from the entry decision to production (registration and approvals) [days]",
+        json_schema_extra={"source": "0 = immediate; the delegation channel sets it (docs/ODD.md)"},
     )
 
 
@@ -177,46 +197,158 @@ def add_firms(
     return rows
 
 
+@dataclass
+class Pending:
+    """Entrants that decided to enter and wait for their approval (the entry-time channel).
+
+    Arrays in decision order: sector, region, log productivity, expected first-year profit per step
+    [CNY m] and the step from which the firm produces.
+    """
+
+    sector: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    region: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    log_z: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    expected: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    expected_revenue: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    ready: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def __len__(self) -> int:
+        return len(self.sector)
+
+    def add(self, sector, region, log_z, expected, expected_revenue, ready) -> None:
+        """Queue decided entrants (appended: release order is decision order)."""
+        self.sector = np.concatenate([self.sector, np.asarray(sector, np.int64)])
+        self.region = np.concatenate([self.region, np.asarray(region, np.int64)])
+        self.log_z = np.concatenate([self.log_z, np.asarray(log_z, float)])
+        self.expected = np.concatenate([self.expected, np.asarray(expected, float)])
+        self.expected_revenue = np.concatenate(
+            [self.expected_revenue, np.asarray(expected_revenue, float)]
+        )
+        self.ready = np.concatenate([self.ready, np.asarray(ready, np.int64)])
+
+    def release(self, state: ModelState, world: World, scenario: Scenario) -> int:
+        """Add the queued entrants whose approval is through (ready <= state.t) to the firm table."""
+        due = self.ready <= state.t
+        if not due.any():
+            return 0
+        s, r = self.sector[due], self.region[due]
+        equity = scenario.firms.initial_equity * state.fixed_cost[s]
+        rows = add_firms(state, world, s, r, self.log_z[due], equity)
+        state.firms.expected_profit[rows] = self.expected[due]
+        state.firms.expected_revenue[rows] = self.expected_revenue[due]
+        state.entries_by_region += np.bincount(r, minlength=world.n_regions)
+        keep = ~due
+        for name in ("sector", "region", "log_z", "expected", "expected_revenue", "ready"):
+            setattr(self, name, getattr(self, name)[keep])
+        return int(due.sum())
+
+
+@dataclass
+class EntrantLedger:
+    """Entrants' expected and realised first-year outcomes summed over a run: the consistency check of
+    expectations (realised / expected close to 1).  Every entrant is recorded once, when its first year
+    ends or when it exits before that, over the steps it produced."""
+
+    firms: int = 0
+    expected_profit: float = 0.0
+    realised_profit: float = 0.0
+    expected_revenue: float = 0.0
+    realised_revenue: float = 0.0
+
+    def record(self, table, rows: np.ndarray, steps: np.ndarray) -> None:
+        """Add the entrants ``rows`` (those with an expectation) over ``steps`` produced each."""
+        rows = np.asarray(rows)
+        keep = np.isfinite(table.expected_profit[rows])
+        rows, steps = rows[keep], np.broadcast_to(steps, keep.shape)[keep]
+        self.firms += len(rows)
+        self.expected_profit += float(np.sum(table.expected_profit[rows] * steps))
+        self.realised_profit += float(np.sum(table.first_year_profit[rows]))
+        self.expected_revenue += float(np.sum(table.expected_revenue[rows] * steps))
+        self.realised_revenue += float(np.sum(table.first_year_revenue[rows]))
+
+    def ratios(self) -> tuple[float, float]:
+        """(realised / expected first-year profit, the same for revenue); NaN before any record."""
+        if self.firms == 0:
+            return float("nan"), float("nan")
+        p = self.realised_profit / self.expected_profit if self.expected_profit else float("nan")
+        r = self.realised_revenue / self.expected_revenue if self.expected_revenue else float("nan")
+        return p, r
+
+
+def horizons(
+    hazard: np.ndarray, discount_rate: float, steps_per_year: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(first-year, later) discounted survival-weighted steps per sector: with d = (1 - hazard) /
+    (1 + r) per step (r the per-step discount rate), sum_{t < T} d^t and sum_{t >= T} d^t."""
+    r = (1.0 + discount_rate) ** (1.0 / steps_per_year) - 1.0
+    d = (1.0 - np.asarray(hazard, dtype=float)) / (1.0 + r)
+    total = 1.0 / (1.0 - d)
+    first = (1.0 - d**steps_per_year) / (1.0 - d)
+    return first, total - first
+
+
+def entry_values(state: ModelState, world: World, scenario: Scenario) -> EntryValues:
+    """The terms of this step's entry decisions from the prospects and costs."""
+    p = scenario.behaviour.entry
+    T = scenario.behaviour.steps_per_year
+    pro = state.prospects
+    f = state.fixed_cost
+    h_first, h_rest = horizons(state.beliefs.hazard, p.discount_rate, T)
+    r = (1.0 + p.discount_rate) ** (1.0 / T) - 1.0
+    delay = np.full(world.n_regions, p.approval_days * T / 365.0)
+    scale = p.logit_scale * T * f
+    if np.any(f <= 0):  # no fixed cost (theory benchmarks): a year of mean operating profit instead
+        mean_profit = pro.revenue.mean(axis=0) / world.sigma
+        scale = np.where(f > 0, scale, p.logit_scale * T * np.maximum(mean_profit, 1e-12))
+    return EntryValues(
+        rev_first=pro.revenue_first,
+        rev=pro.revenue,
+        fixed=pro.fixed,
+        entry_cost=np.outer(state.costs.entry_cost, f),
+        h_first=h_first,
+        h_rest=h_rest,
+        delay_discount=(1.0 + r) ** (-delay),
+        scale=scale,
+    )
+
+
+def pool_size(state: ModelState, world: World, scenario: Scenario) -> np.ndarray:
+    """Expected potential entrants per sector this step: the sector's pool rate x its initial firms
+    (``World.entry_rate``, per step) plus the floor [firms/step]."""
+    return (
+        np.asarray(world.entry_rate, float) * state.initial_by_sector
+        + scenario.behaviour.entry.floor
+    )
+
+
 def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator):
-    """Draw potential entrants; those who choose a region enter there."""
+    """Pending entrants whose approval came through start producing; new potential entrants decide."""
     p = scenario.behaviour.entry
     if not p.enabled:
         return None
+    entered = state.pending.release(state, world, scenario)
     t = state.firms
     rows = state.incumbents
     fp = scenario.firms
     n_s = np.bincount(t.sector[rows], minlength=world.n_sectors)
     sum_z = np.bincount(t.sector[rows], weights=t.log_productivity[rows], minlength=world.n_sectors)
     mean_z = np.where(n_s > 0, sum_z / np.maximum(n_s, 1), fp.productivity_mean)
-    sec, lz = draw_entrants(
-        n_s,
-        rng,
-        entry_rate=np.asarray(world.entry_rate, float),
-        entry_floor=p.floor,
-        mean_log_z=mean_z + p.productivity_gap,
-        sd_log_z=fp.productivity_sigma,
-    )
+    counts = rng.poisson(pool_size(state, world, scenario))
+    sec = np.repeat(np.arange(world.n_sectors), counts)
+    lz = (mean_z + p.productivity_gap)[sec] + fp.productivity_sigma * rng.standard_normal(len(sec))
     known = knowledge(len(sec), world.n_regions, state.prospects.known_q, rng)
-    choice = choose_regions(
-        sec,
-        lz,
-        known,
-        rng,
-        rhat=state.prospects.revenue,
-        sigma=world.sigma,
-        fixed_cost=state.fixed_cost,
-        entry_cost=np.outer(state.costs.entry_cost, state.fixed_cost),  # (R, S) CNY m
-        steps_per_year=scenario.behaviour.steps_per_year,
-        logit_scale=p.logit_scale,
-    )
+    values = entry_values(state, world, scenario)
+    choice, expected = choose_regions(sec, lz, known, rng, values=values, sigma=world.sigma)
     ok = choice >= 0
-    if np.any(ok):
-        s_new = sec[ok]
-        add_firms(
-            state, world, s_new, choice[ok], lz[ok], fp.initial_equity * state.fixed_cost[s_new]
-        )
-        state.entries_by_region += np.bincount(choice[ok], minlength=world.n_regions)
-    return {"entries": int(ok.sum())}
+    delay = p.approval_days * scenario.behaviour.steps_per_year / 365.0
+    wait = np.floor(delay) + (rng.random(int(ok.sum())) < delay - np.floor(delay))
+    growth = np.exp((world.sigma[sec[ok]] - 1.0) * lz[ok])
+    expected_rev = growth * values.rev_first[choice[ok], sec[ok]]
+    state.pending.add(
+        sec[ok], choice[ok], lz[ok], expected[ok], expected_rev, state.t + wait.astype(np.int64)
+    )
+    entered += state.pending.release(state, world, scenario)
+    return {"entries": entered, "potential_entrants": len(sec), "entry_decisions": int(ok.sum())}
 
 
 SUBMODEL = Submodel(
@@ -225,7 +357,7 @@ SUBMODEL = Submodel(
     summary="potential entrants (Poisson) choose a region by multinomial logit on expected profit net "
     "of the entry cost, or stay out",
     params=EntryParams,
-    counters=("entries",),
+    counters=("entries", "potential_entrants", "entry_decisions"),
     legacy={
         "entry_enabled": "enabled",
         "entry_floor": "floor",

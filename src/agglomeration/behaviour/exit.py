@@ -1,6 +1,7 @@
-"""Exit (submodel ``exit``): firms with equity below a threshold or K consecutive losses leave.
+"""Exit (submodel ``exit``): firms with equity below a threshold, K consecutive losses or no product
+line left leave.
 
-Equity threshold in units of the sector fixed cost.  The caller kills the rows (FirmTable.kill), which
+Equity threshold in units of the fixed cost of the firm's lines (f_s x lines).  The caller kills the rows (FirmTable.kill), which
 drops the supplier links pointing at them; their buyers re-source in the same step.
 """
 
@@ -39,6 +40,7 @@ def exiting_rows(
         table.sector,
         table.equity,
         table.losses,
+        table.lines,
         np.asarray(fixed_cost, dtype=float),
         float(equity_threshold),
         int(max_losses),
@@ -87,6 +89,8 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
         max_losses=p.after_losses,
     )
     if len(gone):
+        young = gone[t.age[gone] < scenario.behaviour.steps_per_year]
+        state.entrants.record(t, young, t.age[young])  # entrants that exit within their first year
         state.exited.append(t.fid[gone].copy())
         t.kill(gone)
     return {"exits": len(gone)}
@@ -95,7 +99,8 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
 SUBMODEL = Submodel(
     name="exit",
     step=step,
-    summary="firms with equity below the threshold or too many consecutive losses exit",
+    summary="firms with equity below the threshold, too many consecutive losses or no product line "
+    "left exit",
     params=ExitParams,
     counters=("exits",),
     legacy={

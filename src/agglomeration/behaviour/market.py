@@ -372,6 +372,7 @@ class MarketResult:
     cell: np.ndarray  # their (region, sector) cell r S + s, by position in ``order``
     rev_pos: np.ndarray  # rev_iterate by position
     inter_pos: np.ndarray  # intermediate sales B rev_iterate by position (revenue = final + this)
+    wp: np.ndarray  # CES weights lines x p^(1 - sigma) by position
 
     def input_cost(self) -> np.ndarray:
         """(n,) input purchases of every row, CNY m (all inputs: domestic, imported, outside)."""
@@ -542,6 +543,7 @@ def clear_markets(
         cell=indices.cell,
         rev_pos=rev_pos,
         inter_pos=inter,
+        wp=indices.wp,
     )
 
 
@@ -744,7 +746,7 @@ def prices_and_markets(
     for it in range(n_iter):
         mkt = _clear(state, world, scenario, links, indices, previous=mkt)
         if calibrate:
-            accounts.calibrate_fixed_costs(state, world, scenario.behaviour.accounts)
+            accounts.calibrate_fixed_costs(state, world, scenario)
         if it == n_iter - 1:
             break  # keep the expenditure this market result was computed with
         E_new = accounts.expenditure(

@@ -1,16 +1,34 @@
 """What a firm expects to earn in each region (submodel ``prospects``): the basis of entry and relocation.
 
-For a firm with log productivity 0 in sector s located in region r (CNY m per step):
+Expectations are built from the economy the firm enters, with the same mechanisms that will produce its
+outcomes (consistent expectations).  For a one-line firm with log productivity 0 in sector s located in
+region r (CNY m per step):
 
-    Pin[k, r]  = (sum_m A[m, k] phi_k[m, r] + w_imp sum_g (p_imp[g, k] tau_k[g, r])^(1-sigma_k))^(1/(1-sigma_k))
-                 the CES price index of input k available to a buyer in r (the sourcing choice set)
-    phat[r, s] = sigma/(sigma-1) w_r^beta q_r^gamma (1 + admin_r) prod_k Pin[k, r]^a_ks / theta_rs
-    Rhat[r, s] = phat^(1-sigma) sum_m phi_s[r, m] (E[s, m] + I[s, m]) / P1[s, m]
+- **Unit cost.**  A new firm gets one supplier per input, drawn from the CES demand system as sourcing
+  draws it (behaviour/sourcing.py): source market m with probability proportional to A[k, m] phi_k[m, r]
+  (imports: ``import_weight`` x (p_imp tau)^(1 - sigma_k)), a firm within it in proportion to its CES
+  weight.  Its expected log delivered price index is E[log g_k | r] = sum_m pi_m (mlp[k, m] + log
+  tau_k[m, r]) with mlp the CES-weighted mean over the sector-k firms of m of log p - log(lines) /
+  (sigma_k - 1) (a supplier with L lines delivers L varieties), so
 
-E is final expenditure and I the intermediate purchases of sector-s goods by the firms located in each
-region (a seller expects a CES share of both).  A firm with log productivity x expects revenue
-exp((sigma-1) x) Rhat and profit revenue/sigma - f_s.  Real profit divides by the consumer price index
-CPI_r = prod_s P_rs^final_share_s with P_rs = P1[s, r]^(1/(1-sigma_s)).
+      log c[r, s] = log(sigma/(sigma-1)) + beta_s log w_r + gamma_s log q_r + log(1 + admin_r)
+                    + sum_k a_ks E[log g_k | r] - log theta_rs.
+
+- **Demand.**  Final demand is a CES share at once: MPF[r, s] = sum_m phi_s[r, m] E[s, m] / P1[s, m]
+  (the market potential every firm's final sales follow).  Intermediate demand comes only from buyers
+  that hold the firm as a supplier: the CES-allocated intermediate demand potential MPI[r, s] = sum_b
+  phi_s[r, b] I[s, b] / P1[s, b] (I: the intermediate purchases of region b) times kappa_s, the share of
+  it established suppliers of the sector actually capture per unit of CES weight, and, in the first year,
+  times ramp_s, the share young firms (age below a year) capture relative to established ones.  kappa and
+  ramp are measured in the model every step (exponentially smoothed, ``belief_smoothing``).
+
+      revenue      = c^(1-sigma) (MPF + kappa MPI)            (an established firm)
+      revenue_first = c^(1-sigma) (MPF + ramp kappa MPI)      (in its first year)
+      fixed        = f_s + sum_k sum_m pi_m rel[s, m, r]      (one line, one supplier per input)
+
+A firm with log productivity x and L lines expects L exp((sigma-1) x) revenue and profit revenue/sigma -
+fixed.  Real profit divides by the consumer price index CPI_r = prod_s P_rs^final_share_s with P_rs =
+P1[s, r]^(1/(1-sigma_s)).
 
 With one sector, no inputs, unit wages and no admin cost this is exactly the footloose-entrepreneur
 profit pi_r = (mu/sigma)(E_r/Delta_r + phi E_s/Delta_s) (up to the constant markup normalisation), and
@@ -19,13 +37,14 @@ CPI_r^-1 is proportional to Delta_r^(mu/(sigma-1)).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import Field
 
 from agglomeration.behaviour import market
+from agglomeration.behaviour.sourcing import relationship_costs
 from agglomeration.parameters import _Section
 from agglomeration.submodel import Submodel
 
@@ -39,14 +58,36 @@ if TYPE_CHECKING:  # pragma: no cover
 class Prospects:
     """What a firm expects to earn in each region this step (entry and relocation decisions)."""
 
-    #: (R, S) expected revenue of a log-productivity-0 firm [CNY m per step]
+    #: (R, S) expected revenue of an established one-line firm with log productivity 0 [CNY m per step]
     revenue: np.ndarray
+    #: (R, S) the same in its first year (fewer buyers yet) [CNY m per step]
+    revenue_first: np.ndarray
+    #: (R, S) expected fixed cost of a new one-line firm incl. its supplier relationships [CNY m per step]
+    fixed: np.ndarray
     #: probability that a decision maker knows a given region [-]
     known_q: float
 
 
+@dataclass
+class Beliefs:
+    """What firms have learned from the market so far (smoothed over steps), per sector (S,)."""
+
+    #: captured share of the CES-allocated intermediate demand per unit of CES weight, established firms
+    kappa: np.ndarray
+    #: first-year firms' capture relative to established ones [-]
+    ramp: np.ndarray
+    #: exit hazard per step [1/step]
+    hazard: np.ndarray
+    #: realised / forecast first-year revenue of the entrants whose first year ended (log-smoothed) [-]
+    first_year: np.ndarray
+    #: realised / forecast revenue of established firms (age a year or more) [-]
+    established: np.ndarray
+    #: whether each sector has been observed yet
+    seen: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+
+
 class ProspectsParams(_Section):
-    """``[behaviour.prospects]``: what decision makers know about regions."""
+    """``[behaviour.prospects]``: what decision makers know about regions and how they learn."""
 
     information_regions: float = Field(
         0.6,
@@ -59,53 +100,35 @@ class ProspectsParams(_Section):
             "source": "assumption: without sharing an investor knows 60 % of the areas"
         },
     )
-
-
-def expected_revenue(
-    A: np.ndarray,
-    P1: np.ndarray,
-    E: np.ndarray,
-    I_region: np.ndarray,
-    *,
-    sigma: np.ndarray,
-    io: np.ndarray,
-    labour_share: np.ndarray,
-    land_share: np.ndarray,
-    wage: np.ndarray,
-    rent: np.ndarray,
-    admin: np.ndarray,
-    phi: np.ndarray,
-    tau: np.ndarray,
-    import_price: np.ndarray,
-    import_weight: float,
-    local_tfp: np.ndarray | None = None,
-) -> np.ndarray:
-    """Rhat[r, s] (R, S): expected revenue of a log-productivity-0 entrant, CNY m per step."""
-    R = A.shape[1]
-    G = import_price.shape[0]
-    # input price index available in each region
-    p1in = np.einsum("km,kmr->kr", A, phi[:, :R, :R])
-    if G and import_weight > 0:
-        t = tau[:, R:, :R] * import_price.T[:, :, None]  # (S, G, R)
-        p1in = p1in + import_weight * np.sum(t ** (1.0 - sigma[:, None, None]), axis=1)
-    log_pin = np.divide(
-        np.log(p1in, out=np.zeros_like(p1in), where=p1in > 0),
-        (1.0 - sigma)[:, None],
-    )  # (S=k, R); 0 (price 1) where nothing is available
-    log_c = (
-        np.log(sigma / (sigma - 1.0))[None, :]
-        + np.outer(np.log(wage), labour_share)
-        + np.outer(np.log(rent), land_share)
-        + np.log1p(admin)[:, None]
-        + log_pin.T @ io  # (R, S): sum_k a_ks log Pin[k, r]
+    belief_smoothing: float = Field(
+        0.2,
+        gt=0.0,
+        le=1.0,
+        description="weight of the latest step in the smoothed beliefs (kappa, ramp, hazard) [-]",
+        json_schema_extra={
+            "source": "estimate: beliefs adapt over about five steps (range 0.1-0.5)"
+        },
     )
-    if local_tfp is not None:
-        log_c = log_c - local_tfp
-    demand = E.copy()
-    demand[:, :R] += I_region
-    ratio = np.divide(demand, P1, out=np.zeros_like(demand), where=P1 > 0)
-    mp = np.einsum("srm,sm->rs", phi[:, :R, :], ratio)
-    return np.exp((1.0 - sigma)[None, :] * log_c) * mp
+    ramp_prior: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="first-year share of an established supplier's intermediate sales assumed before "
+        "any young firm has been observed [-]",
+        json_schema_extra={
+            "source": "estimate: buyers find a new supplier within about two years (range 0.2-0.8); "
+            "replaced by the measured ramp as soon as young firms exist"
+        },
+    )
+    hazard_prior: float = Field(
+        0.08,
+        ge=0.0,
+        le=1.0,
+        description="exit hazard assumed before any exit has been observed [1/year]",
+        json_schema_extra={
+            "source": "SAIC (2013): annual exit rates of Chinese firms 6.2-9.3 % (2008-2012)"
+        },
+    )
 
 
 def consumer_price_index(
@@ -117,32 +140,187 @@ def consumer_price_index(
     return np.exp(final_share @ logp)
 
 
+def expected_log_input_prices(
+    state: ModelState, world: World, scenario: Scenario
+) -> tuple[np.ndarray, np.ndarray]:
+    """(E[log g_k | r] (S, R), pi (S, M, R)): the expected log delivered price of a CES-drawn supplier
+    of input k for a buyer in r, and the draw's probability of each source market (regions, then
+    gateways); no source at all counts as price 1 (log 0)."""
+    mkt = state.market
+    R, G, S = world.n_regions, world.n_gateways, world.n_sectors
+    t = state.firms
+    order = mkt.order
+    cell = mkt.cell  # r S + s by position
+    # a drawn supplier with L lines delivers L varieties: log index = log p + log tau - log L/(sigma-1)
+    sig = np.asarray(world.sigma, dtype=float)[t.sector[order]]
+    logp = np.log(t.price[order]) - np.log(np.maximum(t.lines[order], 1)) / (sig - 1.0)
+    wlogp = np.bincount(cell, weights=mkt.wp * logp, minlength=R * S)
+    A = mkt.A  # (S, R)
+    mlp = np.divide(wlogp.reshape(R, S).T, A, out=np.zeros_like(A), where=A > 0)  # (S, R)
+    phi, tau = state.costs.phi, state.costs.tau
+    weight = np.zeros((S, R + G, R))
+    value = np.zeros((S, R + G, R))
+    weight[:, :R, :] = A[:, :, None] * phi[:, :R, :R]
+    value[:, :R, :] = mlp[:, :, None] + np.log(tau[:, :R, :R])
+    w_imp = scenario.behaviour.sourcing.import_weight if G else 0.0
+    if G and w_imp > 0:
+        delivered = state.import_price.T[:, :, None] * tau[:, R:, :R]  # (S, G, R)
+        weight[:, R:, :] = w_imp * delivered ** (1.0 - world.sigma[:, None, None])
+        value[:, R:, :] = np.log(delivered)
+    total = weight.sum(axis=1)  # (S, R)
+    pi = np.divide(
+        weight, total[:, None, :], out=np.zeros_like(weight), where=total[:, None, :] > 0
+    )
+    return (pi * value).sum(axis=1), pi
+
+
+def intermediate_potential(state: ModelState, world: World) -> np.ndarray:
+    """MPI (R, S): the CES-allocated intermediate demand potential of a unit-weight supplier in r."""
+    mkt = state.market
+    R = world.n_regions
+    inter = market.intermediate_demand(mkt, state.links, world.io)  # (S, R) by buyer region
+    P1 = mkt.P1[:, :R]
+    ratio = np.divide(inter, P1, out=np.zeros_like(inter), where=P1 > 0)
+    return np.einsum("srb,sb->rs", state.costs.phi[:, :R, :R], ratio)
+
+
+def learn(state: ModelState, world: World, scenario: Scenario, mpi: np.ndarray) -> None:
+    """Update the smoothed beliefs kappa and ramp from this step's intermediate sales (see module
+    docstring); the first observation of a sector replaces its prior."""
+    p = scenario.behaviour.prospects
+    mkt = state.market
+    t = state.firms
+    S = world.n_sectors
+    order = mkt.order
+    s = t.sector[order]
+    r = t.region[order]
+    inter = np.maximum(t.revenue[order] - t.final_sales[order], 0.0)
+    base = mkt.wp * mpi[r, s]
+    young = t.age[order] < scenario.behaviour.steps_per_year
+
+    def sums(mask):
+        return (
+            np.bincount(s[mask], weights=inter[mask], minlength=S),
+            np.bincount(s[mask], weights=base[mask], minlength=S),
+        )
+
+    old_i, old_b = sums(~young)
+    new_i, new_b = sums(young)
+    b = state.beliefs
+    a = p.belief_smoothing
+    has_old = old_b > 0
+    kappa_now = np.divide(old_i, old_b, out=np.zeros(S), where=has_old)
+    first = has_old & ~b.seen
+    b.kappa = np.where(
+        first, kappa_now, np.where(has_old, (1 - a) * b.kappa + a * kappa_now, b.kappa)
+    )
+    b.seen = b.seen | has_old
+    has_new = (new_b > 0) & (b.kappa > 0)
+    ramp_now = np.divide(new_i, new_b * b.kappa, out=np.zeros(S), where=has_new)
+    b.ramp = np.where(has_new, (1 - a) * b.ramp + a * np.clip(ramp_now, 0.0, 1.5), b.ramp)
+
+
+def _update_factor(factor: np.ndarray, real: np.ndarray, fore: np.ndarray, a: float) -> np.ndarray:
+    """factor x (real / fore)^a where both sums are positive (log-smoothed multiplicative update)."""
+    ok = (real > 0) & (fore > 0)
+    ratio = np.divide(real, fore, out=np.ones_like(real), where=ok)
+    return factor * ratio**a
+
+
+def correct(state: ModelState, world: World, scenario: Scenario, revenue: np.ndarray) -> None:
+    """Update the forecast corrections from realised revenues (adaptive learning, in logs): entrants
+    whose first year just ended (realised mean revenue / the forecast they entered with) and
+    established firms (revenue / L exp((sigma-1) z) x the structural forecast ``revenue`` (R, S) of
+    their cell at the current correction)."""
+    a = scenario.behaviour.prospects.belief_smoothing
+    T = scenario.behaviour.steps_per_year
+    S = world.n_sectors
+    t = state.firms
+    rows = state.incumbents
+    b = state.beliefs
+    s = t.sector[rows]
+    age = t.age[rows]
+    done = (age == T) & np.isfinite(t.expected_revenue[rows])
+    real = np.bincount(s[done], weights=t.first_year_revenue[rows][done] / T, minlength=S)
+    fore = np.bincount(s[done], weights=t.expected_revenue[rows][done], minlength=S)
+    ok = (real > 0) & (fore > 0)
+    b.first_year = np.where(
+        ok, b.first_year * np.exp(a * np.log(np.where(ok, real / fore, 1.0))), b.first_year
+    )
+    old = age >= T
+    growth = t.lines[rows] * np.exp((world.sigma[s] - 1.0) * t.log_productivity[rows])
+    pred = growth * b.established[s] * revenue[t.region[rows], s]
+    real = np.bincount(s[old], weights=t.revenue[rows][old], minlength=S)
+    fore = np.bincount(s[old], weights=pred[old], minlength=S)
+    b.established = _update_factor(b.established, real, fore, a)
+
+
+def evaluate(state: ModelState, world: World, scenario: Scenario) -> Prospects:
+    """The prospects of this step's market (see the module docstring)."""
+    bp = scenario.behaviour
+    sigma = np.asarray(world.sigma, dtype=float)
+    elog_g, pi = expected_log_input_prices(state, world, scenario)
+    u = market.unit_cost_inputs(state, world)
+    log_c = (
+        np.log(sigma / (sigma - 1.0))[None, :]
+        + np.outer(np.log(u["wage"]), world.labour_share)
+        + np.outer(np.log(u["rent"]), world.land_share)
+        + np.log1p(state.costs.admin)[:, None]
+        + elog_g.T @ world.io  # (R, S): sum_k a_ks E[log g_k | r]
+        - state.local_tfp
+    )
+    mkt = state.market
+    R = world.n_regions
+    E = state.expenditure_used
+    ratio = np.divide(E, mkt.P1, out=np.zeros_like(E), where=mkt.P1 > 0)
+    mpf = np.einsum("srm,sm->rs", state.costs.phi[:, :R, :], ratio)
+    mpi = intermediate_potential(state, world)
+    learn(state, world, scenario, mpi)
+    b = state.beliefs
+    weight = np.exp((1.0 - sigma)[None, :] * log_c)
+    rel = relationship_costs(state, world, scenario)  # (S, M, R) by buyer sector
+    uses = (np.asarray(world.io) > 0).astype(float)  # (k, s)
+    exp_rel = np.einsum("ks,smr,kmr->rs", uses, rel, pi)
+    revenue = weight * (mpf + b.kappa[None, :] * mpi)
+    correct(state, world, scenario, revenue)
+    q = bp.prospects.information_regions
+    return Prospects(
+        revenue=b.established[None, :] * revenue,
+        revenue_first=b.first_year[None, :] * weight * (mpf + (b.ramp * b.kappa)[None, :] * mpi),
+        fixed=state.fixed_cost[None, :] + exp_rel,
+        known_q=q + (1.0 - q) * scenario.policy.information_sharing,
+    )
+
+
+def initial_beliefs(world: World, scenario: Scenario) -> Beliefs:
+    """Priors before anything is observed: kappa 1, ramp ``ramp_prior``, hazard ``hazard_prior``."""
+    p = scenario.behaviour.prospects
+    S = world.n_sectors
+    per_step = 1.0 - (1.0 - p.hazard_prior) ** (1.0 / scenario.behaviour.steps_per_year)
+    return Beliefs(
+        kappa=np.ones(S),
+        ramp=np.full(S, p.ramp_prior),
+        hazard=np.full(S, per_step),
+        first_year=np.ones(S),
+        established=np.ones(S),
+        seen=np.zeros(S, dtype=bool),
+    )
+
+
 def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator) -> None:
-    """Expected revenue by region and sector from this step's market (when entry or relocation is on)."""
+    """Prospects from this step's market (when entry or relocation is on)."""
     bp = scenario.behaviour
     if not (bp.entry.enabled or bp.relocation.enabled):
         return
-    q = bp.prospects.information_regions
-    known_q = q + (1.0 - q) * scenario.policy.information_sharing
-    mkt = state.market
-    rhat = expected_revenue(
-        mkt.A,
-        mkt.P1,
-        state.expenditure_used,
-        market.intermediate_demand(mkt, state.links, world.io),
-        io=world.io,
-        phi=state.costs.phi,
-        import_weight=bp.sourcing.import_weight,
-        **market.unit_cost_inputs(state, world),
-    )
-    state.prospects = Prospects(revenue=rhat, known_q=known_q)
+    state.prospects = evaluate(state, world, scenario)
 
 
 SUBMODEL = Submodel(
     name="prospects",
     step=step,
-    summary="expected revenue of a firm in every region and sector at this step's prices and demand "
-    "(the basis of entry and relocation)",
+    summary="expected revenue and costs of a firm in every region and sector at this step's prices, "
+    "demand and sourcing, with what firms have learned about buyers (the basis of entry and "
+    "relocation)",
     params=ProspectsParams,
     legacy={"information_regions": "information_regions"},
 )

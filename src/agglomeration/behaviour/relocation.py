@@ -41,8 +41,10 @@ def relocate(
     sigma: np.ndarray,
     fixed_cost: np.ndarray,
     cost: float,
+    relationship: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Move firms in ``table``; return the rows that moved."""
+    """Move firms in ``table``; return the rows that moved.  ``relationship`` (R, S): expected
+    relationship costs of the suppliers a firm holds in each region [CNY m per step] (None: 0)."""
     if probability <= 0 or len(rows) == 0:
         return np.zeros(0, dtype=np.int64)
     cand = _k.rows_below(np.asarray(rows), rng.random(len(rows)), float(probability))
@@ -65,6 +67,8 @@ def relocate(
         np.asarray(sigma, dtype=float),
         np.asarray(fixed_cost, dtype=float),
         float(cost),
+        table.lines,
+        np.zeros_like(rhat) if relationship is None else np.asarray(relationship, dtype=float),
     )
     if status != 0:
         raise ValueError("relocate: a row, sector or region index is out of range")
@@ -121,6 +125,7 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
         sigma=world.sigma,
         fixed_cost=state.fixed_cost,
         cost=p.cost,
+        relationship=state.prospects.fixed - state.fixed_cost[None, :],
     )
     return {"relocations": len(moved)}
 

@@ -490,15 +490,53 @@ def _sourcing_arguments(state: ModelState, world: World, scenario: Scenario) -> 
     }
 
 
+def distance_factor(world: World, scenario: Scenario) -> np.ndarray:
+    """(M, R) relative cost of a supplier relationship by source market and buyer region:
+    (1 + km / 100)^relationship_distance_elasticity, km from ``World.distance_km``."""
+    R = world.n_regions
+    km = np.asarray(world.distance_km, dtype=float)[:, :R]
+    return (1.0 + km / 100.0) ** scenario.behaviour.sourcing.relationship_distance_elasticity
+
+
 def relationship_costs(state: ModelState, world: World, scenario: Scenario) -> np.ndarray:
     """(S, M, R) cost of one supplier relationship per step [CNY m]: relationship_cost x the buyer
-    sector's fixed cost x (1 + km / 100)^elasticity, km between the source market and the buyer's
-    region (``World.distance_km``)."""
+    sector's fixed cost x the distance factor (:func:`distance_factor`)."""
     p = scenario.behaviour.sourcing
-    R = world.n_regions
-    km = np.asarray(world.distance_km, dtype=float)[:, :R]  # (M, R)
-    decay = (1.0 + km / 100.0) ** p.relationship_distance_elasticity
+    decay = distance_factor(world, scenario)
     return p.relationship_cost * state.fixed_cost[:, None, None] * decay[None, :, :]
+
+
+def relationship_units(state: ModelState, world: World, scenario: Scenario, rows: np.ndarray):
+    """(len(rows),) each firm's relationship cost in units of relationship_cost x f_s: the sum of the
+    distance factors of its suppliers."""
+    t = state.firms
+    inputs = input_lists(world.io)
+    return _k.relationship_units(
+        np.asarray(rows, dtype=np.int64),
+        t.sector,
+        t.region,
+        t.supplier,
+        inputs.ptr,
+        inputs.k,
+        np.ascontiguousarray(distance_factor(world, scenario)),
+        world.n_regions,
+        _NONE,
+    )
+
+
+def fill_suppliers(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator):
+    """Let every pair search once per free slot (search probability 1, no switching cost): at
+    initialisation large buyers reach the supplier sets their spending supports."""
+    for _ in range(scenario.behaviour.sourcing.max_suppliers - 1):
+        search_and_switch(
+            state.firms,
+            state.firms.alive_rows(),
+            rng,
+            search_p=1.0,
+            switching_cost=np.zeros(world.n_regions),
+            relationship_cost=relationship_costs(state, world, scenario),
+            **_sourcing_arguments(state, world, scenario),
+        )
 
 
 def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator):
