@@ -321,6 +321,54 @@ class PolicyParams(_Section):
     )
 
 
+#: a stop condition: "<metric> <op> <number>", e.g. "connected_firm_share > 0.5"
+STOP_CONDITION = r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|<|>)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$"
+
+
+class StopParams(_Section):
+    """``[stop]``: end a run early when a condition holds or the model is in a steady state."""
+
+    when: list[str] = Field(
+        default_factory=list,
+        description="conditions on model series, each '<metric> <op> <number>' with op one of < <= > >=; "
+        "the run stops after the first step at which any holds",
+        json_schema_extra={"source": "user choice"},
+    )
+    steady_state: list[str] = Field(
+        default_factory=list,
+        description="model series watched for a steady state: the run stops when, for every one, the "
+        "mean over the last `window` recorded steps differs from the mean over the window before by "
+        "less than `tolerance` (relative)",
+        json_schema_extra={"source": "user choice"},
+    )
+    window: int = Field(
+        20,
+        ge=1,
+        le=100_000,
+        description="recorded steps per window of the steady-state test [steps]",
+        json_schema_extra={"source": "estimate: five years of quarters"},
+    )
+    tolerance: float = Field(
+        0.01,
+        gt=0.0,
+        le=1.0,
+        description="largest relative change between two windows' means in a steady state [-]",
+        json_schema_extra={"source": "estimate: 1 %"},
+    )
+
+    @field_validator("when")
+    @classmethod
+    def _conditions(cls, value: list[str]) -> list[str]:
+        import re
+
+        for i, cond in enumerate(value):
+            if not re.match(STOP_CONDITION, cond):
+                raise ValueError(
+                    f"[{i}]: expected '<metric> <op> <number>' with op one of < <= > >=, got {cond!r}"
+                )
+        return value
+
+
 class OutputParams(_Section):
     """What a single run records."""
 

@@ -56,6 +56,7 @@ from agglomeration.parameters import (
     OutputParams,
     PolicyParams,
     SolverParams,
+    StopParams,
     migrate_behaviour_keys,
 )
 from agglomeration.submodel import legacy_keys
@@ -192,6 +193,13 @@ class _UserScenario(_Section):
     extends: str | None = Field(None, description="parent scenario file (relative path)")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="base random seed [-]")
     steps: int = Field(40, ge=0, le=1_000_000, description="number of model steps [steps]")
+    burn_in: int = Field(
+        0,
+        ge=0,
+        le=100_000,
+        description="steps run before observation starts (not recorded; policy frozen), so the "
+        "observed run starts from a settled state [steps]",
+    )
     regions: RegionsSection = Field(default_factory=RegionsSection)
     logistics: LogisticsSection = Field(default_factory=LogisticsSection)
     sectors: SectorsSection = Field(default_factory=SectorsSection)
@@ -200,8 +208,9 @@ class _UserScenario(_Section):
     solver: SolverParams = Field(default_factory=SolverParams)
     policy: PolicyParams = Field(default_factory=PolicyParams)
     output: OutputParams = Field(default_factory=OutputParams)
+    stop: StopParams = Field(default_factory=StopParams)
 
-    _no_bool = field_validator("seed", "steps", mode="before")(lambda v: _reject_bool(v))
+    _no_bool = field_validator("seed", "steps", "burn_in", mode="before")(lambda v: _reject_bool(v))
 
 
 class Scenario(_UserScenario):

@@ -243,10 +243,7 @@ def correct(state: ModelState, world: World, scenario: Scenario, revenue: np.nda
     done = (age == T) & np.isfinite(t.expected_revenue[rows])
     real = np.bincount(s[done], weights=t.first_year_revenue[rows][done] / T, minlength=S)
     fore = np.bincount(s[done], weights=t.expected_revenue[rows][done], minlength=S)
-    ok = (real > 0) & (fore > 0)
-    b.first_year = np.where(
-        ok, b.first_year * np.exp(a * np.log(np.where(ok, real / fore, 1.0))), b.first_year
-    )
+    b.first_year = _update_factor(b.first_year, real, fore, a)
     old = age >= T
     growth = t.lines[rows] * np.exp((world.sigma[s] - 1.0) * t.log_productivity[rows])
     pred = growth * b.established[s] * revenue[t.region[rows], s]
