@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
+from scipy import special, stats
 
 from agglomeration.errors import InputError
 from agglomeration.experiment.compare import (
@@ -25,11 +25,17 @@ def _values(runs, variant, metric):
 
 
 def test_summary_matches_scipy_t_interval():
+    """Counts: the t interval; shares: the t interval on the logit scale (delta method)."""
     runs = policy_runs({"baseline": 0.0, "delegation": 60.0})
     res = compare(runs)
     for (variant, metric), row in res.summary.set_index(["variant", "metric"]).iterrows():
         x, _ = _values(runs, variant, metric)
         lo, hi = stats.t.interval(0.95, x.size - 1, loc=x.mean(), scale=stats.sem(x))
+        if metric == "local_sourcing_share":
+            m = x.mean()
+            h = (hi - m) / (m * (1 - m))
+            lo, hi = special.expit(special.logit(m) - h), special.expit(special.logit(m) + h)
+            assert row["interval"] == "logit t"
         assert row["n"] == x.size
         assert row["mean"] == pytest.approx(x.mean())
         assert row["sd"] == pytest.approx(x.std(ddof=1))
@@ -205,12 +211,20 @@ def test_bootstrap_interval_is_reproducible_and_close_to_t():
     assert np.allclose(width_b / width_t, 1, atol=0.3)
 
 
-def test_wide_table_has_one_row_per_metric():
-    runs = policy_runs({"baseline": 0.0, "delegation": 60.0})
-    wide = compare(runs).wide()
-    assert list(wide["metric"]) == ["firms", "local_sourcing_share"]
-    assert "delegation - baseline [95% CI]" in wide.columns
-    assert wide.loc[0, "delegation - baseline: effect"].startswith("d_z = ")
+def test_publication_table_has_one_row_per_metric_and_variant():
+    runs = policy_runs({"baseline": 0.0, "delegation": 60.0, "rail": 5.0})
+    table = compare(runs).table()
+    assert list(table.columns) == [
+        "Metric", "Variant", "n", "Mean [95% CI]", "Difference [95% CI]", "p (Holm)", "Effect size",
+    ]  # fmt: skip
+    assert len(table) == 2 * 3  # the width does not grow with the number of variants
+    assert list(table["Metric"].unique()) == ["Firms", "Local sourcing share (%)"]
+    assert table.loc[0, "Difference [95% CI]"] == "(reference)"
+    assert table.loc[1, "Effect size"].startswith("d_z = ")
+    share = table.loc[table["Variant"] == "delegation"].iloc[1]
+    assert " pp [" in share["Difference [95% CI]"]  # shares: differences in percentage points
+    numeric = compare(runs).table(numeric=True)
+    assert pd.api.types.is_float_dtype(numeric["Mean"]) and numeric["Unit"].tolist()[-1] == "%"
 
 
 def test_errors_name_the_problem():

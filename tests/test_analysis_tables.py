@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import numpy as np
@@ -98,9 +99,11 @@ def test_compare_command_prints_and_exports(tmp_path, capsys):
     )
     text = capsys.readouterr().out
     assert code == 0
-    assert "Comparison against 'baseline'" in text and "Replication advice" in text
-    assert "| delegation" in text and "(baseline)" in text
-    assert out.read_text().startswith("\\begin{tabular}")
+    assert "Comparison with 'baseline'" in text and "Replication advice" in text
+    assert "| delegation" in text and "(reference)" in text
+    tex = out.read_text()
+    assert tex.startswith("\\begin{table}") and "\\caption{" in tex and "\\label{tab:cmp}" in tex
+    assert "\\toprule" in tex and re.search(r"Holm-adjusted over \d+ comparisons", tex)
     for name in ("comparisons", "summary", "advice"):
         assert (tmp_path / f"cmp_{name}.tex").exists()
     assert len(pd.read_csv(bs)) == 34 * 9  # successful runs x steps
