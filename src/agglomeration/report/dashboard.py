@@ -398,56 +398,17 @@ def _scenario_tree(scenario: Any) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------------------------- figures
-#: panel title -> candidate column names of ``model.series_frame()`` (first present is drawn), then a
-#: substring used as fallback.
-SERIES_PANELS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("Firms", ("firms", "n_firms", "firm_count"), "firms"),
-    (
-        "Local sourcing share",
-        ("local_sourcing_share", "network_sourcing_share", "local_share"),
-        "sourcing",
-    ),
-    ("Chain coverage", ("mean_chain_coverage", "chain_coverage"), "coverage"),
-    (
-        "Clustering index",
-        ("mean_locational_gini", "herfindahl_regions", "eg_gamma_mean"),
-        "gini",
-    ),
-)
-
-
-def series_columns(frame: pd.DataFrame) -> list[tuple[str, str | None]]:
-    """(panel title, column or None) for the four live plots, resolved against a series frame."""
-    out: list[tuple[str, str | None]] = []
-    cols = [c for c in frame.columns if c != "step"]
-    for title, names, fragment in SERIES_PANELS:
-        col = next((c for c in names if c in frame.columns), None)
-        if col is None:
-            col = next((c for c in cols if fragment in str(c).lower()), None)
-        out.append((title, col))
-    return out
-
-
 def series_figure(frame: pd.DataFrame, width: float = 7.0, aspect: float = 0.62) -> Figure:
-    """2 x 2 panels of the live series (x = step) for the columns :func:`series_columns` finds;
-    ``width`` in inches, height = ``aspect`` x width."""
-    fig = Figure(figsize=(width, width * aspect))
-    axes = fig.subplots(2, 2).ravel()
-    fig.subplots_adjust(left=0.14, right=0.98, bottom=0.1, top=0.93, wspace=0.45, hspace=0.5)
-    x = frame["step"].to_numpy() if "step" in frame else np.arange(len(frame))
-    for ax, (title, col) in zip(axes, series_columns(frame)):
-        if col is None:
-            ax.text(0.5, 0.5, "not recorded", ha="center", va="center", transform=ax.transAxes)
-            ax.set_title(title, fontsize=9)
-            continue
-        y = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
-        ax.plot(x, y, marker="o" if len(x) < 3 else None, ms=3, color="C0")
-        ax.set_title(title, fontsize=9)
-        ax.set_ylabel(col, fontsize=7)
-        ax.tick_params(labelsize=7)
-        ax.set_xlabel("step", fontsize=7)
-        ax.grid(alpha=0.3)
-    return fig
+    """The live series of the explorer: the four :data:`agglomeration.report.figures.DASHBOARD_PANELS`
+    (firms by region type, supply chains, clustering, firm dynamics) drawn by the shared
+    :func:`agglomeration.report.figures.timeseries_figure`; ``width`` in inches, height = ``aspect`` x
+    width."""
+    from agglomeration.report.figures import DASHBOARD_PANELS, timeseries_figure
+
+    data = frame.assign(run_id="run") if "run_id" not in frame.columns else frame
+    return timeseries_figure(
+        data, panels=DASHBOARD_PANELS, ncols=2, width=width, row_height=width * aspect / 2
+    )
 
 
 def lq_table(region_table: pd.DataFrame) -> pd.DataFrame:
@@ -461,16 +422,18 @@ def lq_table(region_table: pd.DataFrame) -> pd.DataFrame:
 
 
 def map_figure(model: Any, width: float = 7.0) -> Figure:
-    """Map of the regions drawn by :func:`agglomeration.report.maps.region_map`: a pie of firms by sector
-    at each region's lon/lat (area proportional to firms), the logistics links by mode and the supplier
-    flows between regions (line width proportional to value, CNY m per step)."""
+    """Map of the live model drawn by the shared :func:`agglomeration.report.maps.region_map`: a pie of
+    firms by sector at each region's lon/lat (area proportional to firms), the logistics links by mode
+    (roads thinned) and the supplier flows between regions (line width proportional to value)."""
     from agglomeration.report.maps import region_map
+    from agglomeration.report.style import STYLE
 
-    fig = Figure(figsize=(width, width * 0.75))
-    ax = fig.subplots()
-    # fixed margins (legends on the right): constrained layout costs ~1 s per redraw
-    fig.subplots_adjust(left=0.1, right=0.7, bottom=0.1, top=0.92)
-    region_map(model, ax=ax)
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(width, width * 0.72))
+        ax = fig.subplots()
+        # fixed margins (legends on the right): constrained layout costs ~1 s per redraw
+        fig.subplots_adjust(left=0.1, right=0.68, bottom=0.1, top=0.92)
+        region_map(model, ax=ax)
     return fig
 
 
@@ -540,16 +503,16 @@ def compare_results(data: ResultsData, metric: str, step: int | None) -> Any:
 
 
 def forest_png(comparison: Any) -> bytes:
-    """PNG bytes of the forest plot of a comparison, drawn by
-    :func:`agglomeration.report.plots.plot_forest` (which writes files, so into a temporary directory)."""
-    import tempfile
+    """PNG bytes of the forest plot of a comparison, drawn by the shared
+    :func:`agglomeration.report.figures.forest_figure` (each metric on its own axis and unit)."""
+    import io
 
-    from agglomeration.report.plots import plot_forest
+    from agglomeration.report.figures import forest_figure
 
-    with tempfile.TemporaryDirectory(prefix="agg-forest-") as tmp:
-        paths = plot_forest(comparison.comparisons, tmp, stem="forest")
-        png = next(p for p in paths if Path(p).suffix == ".png")
-        return Path(png).read_bytes()
+    fig = forest_figure(comparison.comparisons, registry=comparison.registry)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return buffer.getvalue()
 
 
 # ----------------------------------------------------------------------------------------------- UI
