@@ -213,6 +213,7 @@ def main(args: argparse.Namespace) -> int:
         parameter_columns=params,
         source=str(args.results),
         registry=registry,
+        design_kind=str((results.manifest.get("design") or {}).get("kind") or ""),
     )
     steps = (results.manifest.get("experiment") or {}).get("steps")
     tables = _print_comparison(result, args, warning, steps)

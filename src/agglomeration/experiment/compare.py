@@ -156,7 +156,7 @@ def observations(
     if "variant" not in runs.columns:
         raise InputError("the runs table has no 'variant' column", file=source, field="runs")
     ok = successful_runs(runs)
-    keys = [c for c in ("run_id", "variant", "seed", "replicate") if c in ok.columns]
+    keys = [c for c in ("run_id", "variant", "seed", "replicate", "point") if c in ok.columns]
     if at_step is None:
         table, table_name = ok, "runs"
         available = metric_columns(ok, parameter_columns)
@@ -284,12 +284,14 @@ def holm(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
 
 
 def _pairable(base: pd.DataFrame, var: pd.DataFrame) -> bool:
-    """Common random numbers: seeds unique within each variant, and at least 2 seeds (and at least half
-    of the smaller variant's runs) shared.  Runs whose seed has no partner (e.g. its twin failed) are
-    left out of a paired comparison; independent seed streams share no seed and are compared unpaired."""
-    if "seed" not in base.columns or base["seed"].isna().any() or var["seed"].isna().any():
+    """Common random numbers: pair keys (the seed, or design point and seed in a sampled design) unique
+    within each variant, and at least 2 (and at least half of the smaller variant's runs) shared.  Runs
+    without a partner (e.g. a failed twin) are left out of a paired comparison; independent seed
+    streams share no seed and are compared unpaired."""
+    key = "pair" if "pair" in base.columns else "seed"
+    if key not in base.columns or base[key].isna().any() or var[key].isna().any():
         return False
-    bs, vs = base["seed"], var["seed"]
+    bs, vs = base[key], var[key]
     if not (bs.is_unique and vs.is_unique):
         return False
     common = len(set(bs) & set(vs))
@@ -585,7 +587,7 @@ def _comparisons(
                 field="paired",
             )
         if is_paired:
-            merged = base_obs.merge(var_obs, on="seed", suffixes=("_b", "_v"))
+            merged = base_obs.merge(var_obs, on="pair", suffixes=("_b", "_v"))
             unmatched = len(base_obs) + len(var_obs) - 2 * len(merged)
             if unmatched:
                 notes.append(
@@ -654,6 +656,7 @@ def compare(
     seed: int = 0,
     source: str = "runs",
     registry: MetricRegistry = REGISTRY,
+    design_kind: str = "",
 ) -> Comparison:
     """Compare every variant of ``runs`` with ``baseline`` on each metric.
 
@@ -682,6 +685,10 @@ def compare(
         Design-point columns to exclude from the automatic metric choice.
     registry:
         Metric kinds and valid ranges (intervals on the valid scale; percentage points for shares).
+    design_kind:
+        The design of the batch.  For a sampled design (``lhs``, ``sobol``, ``morris``) a variant is one
+        group over all its design points (its mean is the mean over the design's distribution, said in
+        the notes) and runs are paired by design point and seed; for a grid every point is its own group.
     """
     if precision is not None and not (precision > 0 and math.isfinite(precision)):
         raise InputError(
@@ -704,7 +711,9 @@ def compare(
             field="bootstrap",
         )
     explicit = metrics is not None and metrics != "all"
-    runs = label_design_points(runs, parameter_columns)
+    sampled = design_kind in ("lhs", "sobol", "morris")
+    if not sampled:
+        runs = label_design_points(runs, parameter_columns)
     obs, chosen = observations(
         runs,
         series=series,
@@ -716,6 +725,10 @@ def compare(
     chosen, constant = _choose_metrics(obs, chosen, explicit or metrics == "all", registry, source)
     variants = list(pd.unique(runs["variant"].astype(str)))
     obs["variant"] = obs["variant"].astype(str)
+    if "seed" in obs.columns:
+        obs["pair"] = obs["seed"].astype("string")
+        if sampled and "point" in obs.columns:
+            obs["pair"] = obs["point"].astype("string") + ":" + obs["pair"]
     if baseline is None:
         baseline = "baseline" if "baseline" in variants else variants[0]
     elif baseline not in variants:
@@ -730,6 +743,11 @@ def compare(
     ).size().reindex(variants).fillna(0)
     summary = _summary(obs, chosen, variants, failed, registry, confidence, bootstrap, seed)
     notes: list[str] = []
+    if sampled and "point" in obs.columns:
+        notes.append(
+            f"{design_kind} design: each variant's mean is over its {obs['point'].nunique()} design "
+            "points (the design's distribution); runs are paired by design point and seed"
+        )
     comparisons = _comparisons(obs, chosen, variants, baseline, paired, confidence, source, notes)
     comparisons["p_t_holm"] = holm(comparisons["p_t"].to_numpy())
     comparisons["p_rank_holm"] = holm(comparisons["p_rank"].to_numpy())

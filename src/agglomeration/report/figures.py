@@ -47,6 +47,7 @@ __all__ = [
     "OVERVIEW_PANELS",
     "Conditions",
     "conditions_of",
+    "discovery_figure",
     "forest_figure",
     "lq_heatmap_figure",
     "response_figure",
@@ -597,14 +598,22 @@ def response_figure(
                         label=cond,
                     )
             ax.set_xlabel(str(p).rsplit(".", 1)[-1])
-            ax.set_ylabel(info.axis_label())
-        if len(conds.order) > 1:
+            if ax is axes[0] or list(axes).index(ax) % 3 == 0:
+                ax.set_ylabel(info.axis_label())
+        several = len(conds.order) > 1
+        fig.suptitle(f"{info.label} against the design parameters", y=0.995, va="top")
+        if several:
             handles, labels = axes[0].get_legend_handles_labels()
-            fig.legend(handles, labels, loc="upper center", ncol=min(len(labels), 4), frameon=False)
-        fig.suptitle(
-            f"{info.label} against the design parameters", y=1.02 if len(conds.order) > 1 else 0.99
-        )
-        fig.tight_layout()
+            fig.legend(
+                handles,
+                labels,
+                loc="upper center",
+                ncol=min(len(labels), 4),
+                frameon=False,
+                bbox_to_anchor=(0.5, 1 - 0.3 / fig.get_figheight()),
+            )
+        top = 1 - (0.55 if several else 0.3) / fig.get_figheight()
+        fig.tight_layout(rect=(0, 0, 1, top))
         footer(
             fig,
             " ".join(
@@ -711,4 +720,58 @@ def sensitivity_figure(
                 " Not shown (constant output, indices undefined): " + ", ".join(dropped) + "."
             )
         footer(fig, " ".join(t for t in (caption, note) if t))
+        return fig
+
+
+# ------------------------------------------------------------------------------------------ discovery
+def discovery_figure(disc, *, note: str | None = None) -> Figure:
+    """PRIM's peeling trajectory (coverage against density, coloured by the number of restricted
+    parameters; the reported box circled) and the reported box's restrictions as bars over each
+    parameter's design range."""
+    traj = disc.trajectory
+    box = disc.prim_box.loc[disc.prim_box["levels"] == ""]
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(PAGE_WIDTH_IN, 2.9 + 0.25 * max(len(box) - 4, 0)))
+        ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 1]})
+        sc = ax1.scatter(
+            traj["coverage"], traj["density"], c=traj["restricted"], cmap="viridis", s=14
+        )
+        chosen = traj.loc[traj["chosen"]]
+        ax1.scatter(
+            chosen["coverage"],
+            chosen["density"],
+            s=90,
+            facecolor="none",
+            edgecolor="#D55E00",
+            lw=1.5,
+            label="reported box",
+        )
+        ax1.set_xlabel("coverage")
+        ax1.set_ylabel("density")
+        ax1.set_title("PRIM peeling trajectory")
+        ax1.legend(frameon=False, loc="lower left")
+        fig.colorbar(sc, ax=ax1, label="restricted parameters")
+        y = np.arange(len(box))
+        for yi, r in zip(y, box.itertuples(index=False)):
+            span = (r.design_high - r.design_low) or 1.0
+            ax2.barh(yi, 1.0, color="0.9", height=0.5)
+            ax2.barh(
+                yi,
+                (r.high - r.low) / span,
+                left=(r.low - r.design_low) / span,
+                color="#0072B2",
+                height=0.5,
+            )
+            ax2.text(1.02, yi, f"{r.low:.3g} to {r.high:.3g}", va="center", fontsize=7)
+        ax2.set_yticks(y, [str(p).rsplit(".", 1)[-1] for p in box["parameter"]])
+        ax2.set_xlim(0, 1.45)
+        ax2.set_xticks([0, 0.5, 1], ["low", "", "high"])
+        ax2.set_xlabel("position in the design range")
+        ax2.set_title(
+            f"Box: {100 * disc.prim_stats['coverage']:.0f}% coverage, {100 * disc.prim_stats['density']:.0f}% density"
+        )
+        ax2.invert_yaxis()
+        fig.suptitle(f"Where {disc.condition.text}", fontsize=9.5)
+        fig.tight_layout()
+        footer(fig, note)
         return fig

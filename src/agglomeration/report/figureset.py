@@ -167,20 +167,28 @@ def _time_series(results, runs, conds, metrics, registry, spy, note, out, format
 
 
 def _forest(runs, conds, metrics, params, registry, note, out, formats) -> list[Path]:
-    if len(conds.order) < 2 or conds.sampled:
+    if len(conds.order) < 2:
         return []
     final = metric_columns(runs, params)
     chosen = [m for m in metrics if m in final] if metrics else None
     if metrics and not chosen:
         return []
+    kind = "lhs" if conds.sampled else ""  # sampled: variants over the design's distribution
     cmp = compare(
-        runs, baseline=conds.reference, metrics=chosen, parameter_columns=params, registry=registry
+        runs,
+        baseline=conds.reference,
+        metrics=chosen,
+        parameter_columns=params,
+        registry=registry,
+        design_kind=kind,
     )
     written: list[Path] = []
     pages = _pages(cmp.metrics, PER_PAGE + 2)
     for k, page in enumerate(pages, start=1):
         rows = cmp.comparisons.loc[cmp.comparisons["metric"].isin(page)]
         text = note + (" Paired by seed (common random numbers)." if rows["paired"].all() else "")
+        if conds.sampled:
+            text += f" Each variant over its {conds.points} design points."
         fig = forest_figure(rows, colours=conds.colours, registry=registry, note=text)
         written += save(fig, out, _stem("forest", k, len(pages)), formats)
     return written

@@ -506,3 +506,98 @@ def factorial_tables(
     text = {"effects": eff_text, "anova": an_text, "cells": cells_text}
     numeric = {"effects": eff_num, "anova": an_num, "cells": cells}
     return text, numeric, captions
+
+
+# ----------------------------------------------------------------------------------------- discovery
+def _pct(x: float) -> str:
+    return "NA" if x is None or not np.isfinite(x) else f"{100 * x:.0f}%"
+
+
+def discovery_tables(
+    disc: Any, registry: Any = None
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], dict[str, str]]:
+    """Text tables, numeric tables and captions (``box``, ``trajectory``, ``cart``, ``features``,
+    ``robustness``) of an :class:`~agglomeration.experiment.discovery.Discovery`."""
+    from agglomeration.metrics.registry import REGISTRY
+    from agglomeration.report.numbers import format_number
+
+    reg = registry or REGISTRY
+    st = disc.prim_stats
+    box = disc.prim_box
+    box_text = pd.DataFrame(
+        {
+            "Parameter": box["parameter"],
+            "Box": [
+                lv if lv else f"{format_number(lo)} to {format_number(hi)}"
+                for lo, hi, lv in zip(box["low"], box["high"], box["levels"])
+            ],
+            "Design range": [
+                "" if lv else f"{format_number(lo)} to {format_number(hi)}"
+                for lo, hi, lv in zip(box["design_low"], box["design_high"], box["levels"])
+            ],
+            "quasi-p": [format_p(q) for q in box["qp"]],
+        }
+    )
+    traj = disc.trajectory
+    keep = sorted(
+        set(np.linspace(0, len(traj) - 1, min(len(traj), 10)).round().astype(int))
+        | set(traj.index[traj["chosen"]])
+    )
+    traj_text = traj.loc[keep].assign(
+        coverage=lambda t: t["coverage"].map(_pct),
+        density=lambda t: t["density"].map(_pct),
+        mass=lambda t: t["mass"].map(_pct),
+        chosen=lambda t: t["chosen"].map({True: "<- reported", False: ""}),
+    )
+    cart = disc.cart
+    cart_text = cart.assign(
+        coverage=cart["coverage"].map(_pct),
+        density=cart["density"].map(_pct),
+        mass=cart["mass"].map(_pct),
+    )
+    feats = disc.features
+    feats_text = feats.head(10).assign(score=feats["score"].head(10).map(lambda s: f"{s:.3f}"))
+    rob = disc.robustness
+    rob_text = rob
+    metric = disc.condition.metrics[0] if disc.condition.metrics else ""
+    info = reg.info(metric)
+    if len(rob):
+        k = info.scale
+        rob_text = pd.DataFrame(
+            {
+                "Policy": rob["policy"],
+                "Scenarios": rob["scenarios"],
+                "Mean": [format_number(k * v) for v in rob["mean"]],
+                "10th percentile": [format_number(k * v) for v in rob["p10"]],
+                "Satisficing": rob["satisficing"].map(_pct),
+                "Max regret": [format_number(k * v) for v in rob["max_regret"]],
+                "Mean regret": [format_number(k * v) for v in rob["mean_regret"]],
+            }
+        )
+    direction = "higher" if disc.condition.direction == "max" else "lower"
+    captions = {
+        "box": (
+            f"PRIM box (EMA Workbench) for {disc.condition.text!r}: coverage {_pct(st['coverage'])} "
+            f"(share of the cases of interest inside the box), density {_pct(st['density'])} (share of "
+            f"the box that is of interest), mass {_pct(st['mass'])}, {st['restricted']} restricted "
+            "parameters; quasi-p: binomial test that the restriction raises the density."
+        ),
+        "trajectory": "PRIM peeling trajectory (coverage against density; restricted = parameters restricted).",
+        "cart": "CART boxes (scikit-learn decision tree): leaves where cases of interest are more frequent than overall.",
+        "features": "Feature scores (extra trees, EMA Workbench): importance of each parameter for being of interest.",
+        "robustness": (
+            f"Robustness of the policies across the uncertainty points: {info.axis_label()} ({direction} "
+            "is better), its mean and 10th percentile, the share of points where the condition holds "
+            "(satisficing), and the regret (the best policy's value at a point minus this policy's), "
+            "maximum and mean; sorted by maximum regret (minimax regret first)."
+        ),
+    }
+    text = {
+        "box": box_text,
+        "trajectory": traj_text,
+        "cart": cart_text,
+        "features": feats_text,
+        "robustness": rob_text,
+    }
+    numeric = {"box": box, "trajectory": traj, "cart": cart, "features": feats, "robustness": rob}
+    return text, numeric, captions
