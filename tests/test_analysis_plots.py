@@ -17,8 +17,6 @@ import pytest
 from agglomeration.cli import main as cli_main
 from agglomeration.experiment.runner import run_experiment
 from agglomeration.report import figures, maps, style
-from agglomeration.report.mapdata import map_data_from_scenario, thin_roads
-from agglomeration.scenario import load_scenario
 from test_analysis_fakes import write_store
 from test_analysis_sensitivity import NAMES, design_runs, sobol_design
 

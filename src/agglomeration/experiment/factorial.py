@@ -103,8 +103,9 @@ def _short_labels(names: Sequence[str]) -> list[str]:
 
 def _variant_factors(variants: Sequence[Mapping[str, Any]], names: Sequence[str]):
     """Factors from variant overrides when they form a full factorial, else None."""
-    overrides = {str(v.get("name")): dict(v.get("overrides") or {}) for v in variants}
-    overrides = {n: overrides.get(n, {}) for n in names}
+    declared = {str(v.get("name")): dict(v.get("overrides") or {}) for v in variants}
+    order = [n for n in declared if n in names] + [n for n in names if n not in declared]
+    overrides = {n: declared.get(n, {}) for n in order}  # in the experiment's order
     keys = list(dict.fromkeys(k for o in overrides.values() for k in o))
     if not keys:
         return None
