@@ -176,7 +176,7 @@ def main(args: argparse.Namespace) -> int:
     """Run the comparison and print / export its tables."""
     if not 0 <= args.bootstrap <= MAX_BOOTSTRAP:
         raise InputError(
-            f"expected a number of resamples from 0 to {MAX_BOOTSTRAP:,}, got {args.bootstrap}",
+            f"expected a number of resamples >= 0 and at most {MAX_BOOTSTRAP:,}, got {args.bootstrap}",
             field="--bootstrap",
         )
     if args.format and not args.out:

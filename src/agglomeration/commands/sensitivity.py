@@ -66,7 +66,7 @@ def main(args: argparse.Namespace) -> int:
 
     if not 1 <= args.resamples <= MAX_RESAMPLES:
         raise InputError(
-            f"expected a number of resamples from 1 to {MAX_RESAMPLES:,}, got {args.resamples}",
+            f"expected a positive number of resamples, at most {MAX_RESAMPLES:,}, got {args.resamples}",
             field="--resamples",
         )
     check_out_path(args.out, "--out")

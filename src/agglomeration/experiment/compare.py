@@ -52,7 +52,7 @@ import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -640,6 +640,32 @@ def _relative_differences(
     return c
 
 
+def _check_options(
+    precision: float | None, precision_kind: str, confidence: float, bootstrap: Any, source: str
+) -> None:
+    """InputError for an option of :func:`compare` out of its range."""
+    if precision is not None and not (precision > 0 and math.isfinite(precision)):
+        raise InputError(
+            f"expected a positive number, got {precision}", file=source, field="precision"
+        )
+    if precision_kind not in ("relative", "absolute"):
+        raise InputError(
+            f"expected 'relative' or 'absolute', got {precision_kind!r}", field="precision_kind"
+        )
+    if not 0 < confidence < 1:
+        raise InputError(f"expected a level in (0, 1), got {confidence}", field="confidence")
+    if (
+        isinstance(bootstrap, bool)
+        or not isinstance(bootstrap, int | np.integer)
+        or not 0 <= bootstrap <= MAX_BOOTSTRAP
+    ):
+        raise InputError(
+            f"expected a number of resamples >= 0 and at most {MAX_BOOTSTRAP:,}, got {bootstrap!r}",
+            file=source,
+            field="bootstrap",
+        )
+
+
 def compare(
     runs: pd.DataFrame,
     *,
@@ -690,26 +716,7 @@ def compare(
         group over all its design points (its mean is the mean over the design's distribution, said in
         the notes) and runs are paired by design point and seed; for a grid every point is its own group.
     """
-    if precision is not None and not (precision > 0 and math.isfinite(precision)):
-        raise InputError(
-            f"expected a positive number, got {precision}", file=source, field="precision"
-        )
-    if precision_kind not in ("relative", "absolute"):
-        raise InputError(
-            f"expected 'relative' or 'absolute', got {precision_kind!r}", field="precision_kind"
-        )
-    if not 0 < confidence < 1:
-        raise InputError(f"expected a level in (0, 1), got {confidence}", field="confidence")
-    if (
-        isinstance(bootstrap, bool)
-        or not isinstance(bootstrap, int | np.integer)
-        or not 0 <= bootstrap <= MAX_BOOTSTRAP
-    ):
-        raise InputError(
-            f"expected a number of resamples from 0 to {MAX_BOOTSTRAP:,}, got {bootstrap!r}",
-            file=source,
-            field="bootstrap",
-        )
+    _check_options(precision, precision_kind, confidence, bootstrap, source)
     explicit = metrics is not None and metrics != "all"
     sampled = design_kind in ("lhs", "sobol", "morris")
     if not sampled:

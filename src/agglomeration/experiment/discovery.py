@@ -413,6 +413,32 @@ def _robustness(
     return out.sort_values(["max_regret", "mean_regret"], ignore_index=True)
 
 
+def _design_of(runs, manifest, parameters, min_coverage, mass_min, source):
+    """Check the options; the successful runs, the varying design parameters and whether the variant
+    is a factor."""
+    if not 0 < min_coverage <= 1:
+        raise InputError(
+            f"expected a coverage in (0, 1], got {min_coverage}", field="--min-coverage"
+        )
+    if not 0 < mass_min < 0.5:
+        raise InputError(f"expected a mass in (0, 0.5), got {mass_min}", field="--mass-min")
+    ok = successful_runs(runs)
+    params = (
+        list(parameters) if parameters is not None else parameter_columns_from_manifest(manifest)
+    )
+    params = [
+        p for p in dict.fromkeys(params) if p in ok.columns and ok[p].nunique(dropna=True) > 1
+    ]
+    by_variant = "variant" in ok.columns and ok["variant"].nunique() > 1
+    if not params and not by_variant:
+        raise InputError(
+            "scenario discovery needs a design with parameters that vary (or several variants)",
+            file=source,
+            field="design",
+        )
+    return ok, params, by_variant
+
+
 def discover(
     runs: pd.DataFrame,
     where: str,
@@ -437,26 +463,7 @@ def discover(
     parameters, or no (or only) cases of interest.
     """
     _need_extra()
-    if not 0 < min_coverage <= 1:
-        raise InputError(
-            f"expected a coverage in (0, 1], got {min_coverage}", field="--min-coverage"
-        )
-    if not 0 < mass_min < 0.5:
-        raise InputError(f"expected a mass in (0, 0.5), got {mass_min}", field="--mass-min")
-    ok = successful_runs(runs)
-    params = (
-        list(parameters) if parameters is not None else parameter_columns_from_manifest(manifest)
-    )
-    params = [
-        p for p in dict.fromkeys(params) if p in ok.columns and ok[p].nunique(dropna=True) > 1
-    ]
-    by_variant = "variant" in ok.columns and ok["variant"].nunique() > 1
-    if not params and not by_variant:
-        raise InputError(
-            "scenario discovery needs a design with parameters that vary (or several variants)",
-            file=source,
-            field="design",
-        )
+    ok, params, by_variant = _design_of(runs, manifest, parameters, min_coverage, mass_min, source)
     available = metric_columns(ok, params)
     cond = parse_condition(where, available)
     outcome = metric or cond.metrics[0]

@@ -401,7 +401,7 @@ def sensitivity(
     """
     if isinstance(num_resamples, bool) or not 1 <= int(num_resamples) <= MAX_RESAMPLES:
         raise InputError(
-            f"expected a number of resamples from 1 to {MAX_RESAMPLES:,}, got {num_resamples!r}",
+            f"expected a positive number of resamples, at most {MAX_RESAMPLES:,}, got {num_resamples!r}",
             file=source,
             field="resamples",
         )

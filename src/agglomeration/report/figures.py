@@ -235,6 +235,80 @@ def _condition_stats(data: pd.DataFrame, metric: str, sampled: bool):
     return mean, mean - half, mean + half
 
 
+def _with_conditions(series: pd.DataFrame, conds: Conditions) -> tuple[pd.DataFrame, list[str]]:
+    """The series with a ``condition`` column, and the conditions present (in experiment order)."""
+    data = series.copy()
+    if len(conds.label):
+        data["condition"] = data["run_id"].astype(str).map(conds.label)
+        data = data.dropna(subset=["condition"])
+    else:
+        data["condition"] = conds.order[0]
+    return data, [c for c in conds.order if (data["condition"] == c).any()]
+
+
+def _resolve_panels(panels, data: pd.DataFrame, registry: MetricRegistry, single: bool):
+    """(panels without constant metrics, the constant metrics and their values)."""
+    columns = [c for c in data.columns if c not in ("run_id", "step", "condition")]
+    resolved, _ = _panels(panels, columns, registry, single)
+    constant = {}
+    if data["step"].nunique() > 1:  # one row says nothing about being constant
+        constant = _constant_columns(data, {m for _, ms in resolved for m in ms})
+    resolved = [(t, [m for m in ms if m not in constant]) for t, ms in resolved]
+    resolved = [(t, ms) for t, ms in resolved if ms]
+    if not resolved:
+        raise InputError("no varying metric to plot in the series", field="series")
+    return resolved, constant
+
+
+def _series_panel(ax, data, shown, ptitle, metrics, conds, registry, xlabel) -> None:
+    """One panel: a line (and band) per condition, or per metric for a single condition."""
+    single = len(shown) == 1
+    several_steps = data["step"].nunique() > 1
+    info = registry.info(metrics[0])
+    for k, metric in enumerate(metrics):
+        scale = registry.info(metric).scale
+        for cond in shown:
+            mean, lo, hi = _condition_stats(
+                data.loc[data["condition"] == cond], metric, conds.sampled
+            )
+            by_metric = single and len(metrics) > 1
+            colour = (
+                _metric_colour(metric, k, metrics)
+                if by_metric
+                else conds.colours.get(cond, REFERENCE_COLOUR)
+            )
+            x = mean.index.to_numpy()
+            ax.plot(
+                x, scale * mean.to_numpy(), color=colour, lw=1.4,
+                ls="--" if by_metric and colour == "#000000" else "-",
+                label=_short_label(metric, metrics, registry) if single else cond,
+                marker=None if several_steps else "o", ms=3,
+            )  # fmt: skip
+            if np.isfinite(lo.to_numpy()).any() and (hi - lo).abs().max() > 0:
+                ax.fill_between(
+                    x, scale * lo.to_numpy(), scale * hi.to_numpy(), color=colour, alpha=0.18, lw=0
+                )
+    unit = info.display_unit or ("index, 0-1" if info.high == 1.0 else "index")
+    ax.set_ylabel(unit if ptitle == info.label or len(metrics) > 1 else info.axis_label())
+    ax.set_xlabel(xlabel)
+    ax.set_title(ptitle)
+    if info.low == 0.0 and info.kind in ("count", "money", "share"):
+        ax.set_ylim(bottom=0)
+    if single and len(metrics) > 1:
+        ax.legend(frameon=False, fontsize=7)
+
+
+def _band_text(conds: Conditions, single: bool) -> str:
+    if single:
+        return ""
+    if conds.sampled:
+        return (
+            "Lines: mean over runs; bands: 10-90% range over the runs (spread across design points, "
+            "not a confidence interval)."
+        )
+    return "Lines: mean over runs; bands: 95% t confidence interval of the mean."
+
+
 def timeseries_figure(
     series: pd.DataFrame,
     runs: pd.DataFrame | None = None,
@@ -261,74 +335,17 @@ def timeseries_figure(
     if series is None or series.empty or "step" not in series.columns:
         raise InputError("no per-step series to plot", field="series")
     conds = conditions or conditions_of(runs)
-    data = series.copy()
-    if len(conds.label):
-        data["condition"] = data["run_id"].astype(str).map(conds.label)
-        data = data.dropna(subset=["condition"])
-    else:
-        data["condition"] = conds.order[0]
-    shown = [c for c in conds.order if (data["condition"] == c).any()]
+    data, shown = _with_conditions(series, conds)
     single = len(shown) == 1
-    columns = [c for c in data.columns if c not in ("run_id", "step", "condition")]
-    resolved, _ = _panels(panels, columns, registry, single)
-    several_steps = data["step"].nunique() > 1
-    constant = (
-        _constant_columns(data, {m for _, ms in resolved for m in ms}) if several_steps else {}
-    )
-    resolved = [(t, [m for m in ms if m not in constant]) for t, ms in resolved]
-    resolved = [(t, ms) for t, ms in resolved if ms]
-    if not resolved:
-        raise InputError("no varying metric to plot in the series", field="series")
+    resolved, constant = _resolve_panels(panels, data, registry, single)
     _, xlabel = _step_axis(steps_per_year)
     nrows = math.ceil(len(resolved) / min(ncols, len(resolved)))
-    legend_rows = 0 if single else math.ceil(len(shown) / 3)
-    legend_h = 0.22
+    legend_h = 0.0 if single else 0.22 * math.ceil(len(shown) / 3)
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(width, row_height * nrows + legend_h * legend_rows + 0.6))
+        fig = Figure(figsize=(width, row_height * nrows + legend_h + 0.6))
         axes = _grid(fig, len(resolved), ncols)
         for ax, (ptitle, metrics) in zip(axes, resolved):
-            info = registry.info(metrics[0])
-            for k, metric in enumerate(metrics):
-                scale = registry.info(metric).scale
-                for cond in shown:
-                    sub = data.loc[data["condition"] == cond]
-                    mean, lo, hi = _condition_stats(sub, metric, conds.sampled)
-                    x = mean.index.to_numpy()
-                    colour = (
-                        conds.colours.get(cond, REFERENCE_COLOUR)
-                        if not single or len(metrics) == 1
-                        else _metric_colour(metric, k, metrics)
-                    )
-                    style = "--" if single and len(metrics) > 1 and colour == "#000000" else "-"
-                    lab = cond if not single else _short_label(metric, metrics, registry)
-                    ax.plot(
-                        x,
-                        scale * mean.to_numpy(),
-                        color=colour,
-                        lw=1.4,
-                        ls=style,
-                        label=lab,
-                        marker=None if several_steps else "o",
-                        ms=3,
-                    )
-                    if np.isfinite(lo.to_numpy()).any() and (hi - lo).abs().max() > 0:
-                        ax.fill_between(
-                            x,
-                            scale * lo.to_numpy(),
-                            scale * hi.to_numpy(),
-                            color=colour,
-                            alpha=0.18,
-                            lw=0,
-                        )
-            unit = info.display_unit or ("index, 0-1" if info.high == 1.0 else "index")
-            ax.set_ylabel(unit if ptitle == info.label or len(metrics) > 1 else info.axis_label())
-            ax.set_xlabel(xlabel)
-            ax.set_title(ptitle)
-            if info.low == 0.0 and info.kind in ("count", "money", "share"):
-                ax.set_ylim(bottom=0)
-            if single and len(metrics) > 1:
-                ax.legend(frameon=False, fontsize=7)
-        band = ""
+            _series_panel(ax, data, shown, ptitle, metrics, conds, registry, xlabel)
         if not single:
             handles = [Line2D([], [], color=conds.colours[c], lw=1.6) for c in shown]
             fig.legend(
@@ -339,20 +356,17 @@ def timeseries_figure(
                 frameon=False,
                 bbox_to_anchor=(0.5, 1.0),
             )
-            band = (
-                "Lines: mean over runs; bands: 10-90% range over the runs (spread across design points, not a confidence interval)."
-                if conds.sampled
-                else "Lines: mean over runs; bands: 95% t confidence interval of the mean."
-            )
-        top = 1 - (legend_h * legend_rows + 0.1 + (0.35 if title else 0.0)) / fig.get_figheight()
+        top = 1 - (legend_h + 0.1 + (0.35 if title else 0.0)) / fig.get_figheight()
         if title:
             fig.suptitle(title, y=1 - 0.05 / fig.get_figheight(), va="top")
         fig.tight_layout(rect=(0, 0, 1, top))
         left_out = ", ".join(f"{registry.label(m)} = {v:g}" for m, v in constant.items())
-        text = " ".join(
-            t for t in (band, note, f"Constant, not drawn: {left_out}." if left_out else "") if t
+        parts = (
+            _band_text(conds, single),
+            note,
+            f"Constant, not drawn: {left_out}." if left_out else "",
         )
-        footer(fig, text)
+        footer(fig, " ".join(t for t in parts if t))
         return fig
 
 
@@ -629,6 +643,44 @@ def response_figure(
 
 
 # ------------------------------------------------------------------------------------------ sensitivity
+def _sensitivity_bars(
+    ax, t: pd.DataFrame, y: np.ndarray, sobol: bool, registry: MetricRegistry
+) -> None:
+    """Sobol S1/ST or Morris mu*/sigma bars of one panel."""
+    h = 0.38
+    if sobol:
+        for k, (col, label, colour) in enumerate(
+            (("S1", "first order S1", "#0072B2"), ("ST", "total order ST", "#D55E00"))
+        ):
+            ax.barh(
+                y + (k - 0.5) * h,
+                t[col],
+                height=h,
+                color=colour,
+                label=label,
+                xerr=t[f"{col}_conf"].abs(),
+                capsize=2,
+                error_kw={"elinewidth": 0.8, "ecolor": "0.2"},
+            )
+        ax.set_xlabel("Sobol index (share of output variance)")
+        ax.axvline(0, color="0.3", lw=0.6)
+    else:
+        metric = str(t["metric"].dropna().iloc[0])
+        ax.barh(
+            y - h / 2,
+            t["mu_star"],
+            height=h,
+            color="#0072B2",
+            label="mu*",
+            xerr=t["mu_star_conf"].abs(),
+            capsize=2,
+            error_kw={"elinewidth": 0.8, "ecolor": "0.2"},
+        )
+        ax.barh(y + h / 2, t["sigma"], height=h, color="#D55E00", label="sigma")
+        unit = registry.info(metric).unit
+        ax.set_xlabel(f"elementary effect ({unit + ' ' if unit else ''}per parameter range)")
+
+
 def sensitivity_figure(
     table: pd.DataFrame, *, registry: MetricRegistry = REGISTRY, note: str | None = None
 ) -> Figure:
@@ -666,40 +718,7 @@ def sensitivity_figure(
         for ax, panel in zip(axes, panels):
             t = table.loc[table["panel"] == panel].set_index("parameter").reindex(params)
             y = np.arange(len(params))
-            h = 0.38
-            if sobol:
-                for k, (col, label, colour) in enumerate(
-                    (("S1", "first order S1", "#0072B2"), ("ST", "total order ST", "#D55E00"))
-                ):
-                    ax.barh(
-                        y + (k - 0.5) * h,
-                        t[col],
-                        height=h,
-                        color=colour,
-                        label=label,
-                        xerr=t[f"{col}_conf"].abs(),
-                        capsize=2,
-                        error_kw={"elinewidth": 0.8, "ecolor": "0.2"},
-                    )
-                ax.set_xlabel("Sobol index (share of output variance)")
-                ax.axvline(0, color="0.3", lw=0.6)
-            else:
-                metric = str(t["metric"].dropna().iloc[0])
-                ax.barh(
-                    y - h / 2,
-                    t["mu_star"],
-                    height=h,
-                    color="#0072B2",
-                    label="mu*",
-                    xerr=t["mu_star_conf"].abs(),
-                    capsize=2,
-                    error_kw={"elinewidth": 0.8, "ecolor": "0.2"},
-                )
-                ax.barh(y + h / 2, t["sigma"], height=h, color="#D55E00", label="sigma")
-                unit = registry.info(metric).unit
-                ax.set_xlabel(
-                    f"elementary effect ({unit + ' ' if unit else ''}per parameter range)"
-                )
+            _sensitivity_bars(ax, t, y, sobol, registry)
             ax.set_yticks(y, shown)
             ax.invert_yaxis()
             if prefix:
