@@ -88,9 +88,9 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "discover",
-        'agglomeration discover results/lhs --where "connected_firm_share > 0.5" --figures figures/lhs',
+        'agglomeration discover results/lhs --where "import_share < 0.05" --figures figures/lhs',
     ),
-    Step(None, "agglomeration plot results/lhs --out figures/lhs --metrics connected_firm_share"),
+    Step(None, "agglomeration plot results/lhs --out figures/lhs --metrics import_share"),
     Step(
         "batch-sobol",
         f"agglomeration batch experiments/sobol_behaviour.toml --out results/sobol --replicates 1 --set design.samples=8 {SMALL}",
@@ -110,7 +110,7 @@ DOC_FIGURES = {
     "figures/deleg/forest.png": "forest.png",
     "figures/deleg/region_map.png": "region_map.png",
     "figures/grid/timeseries.png": "grid_timeseries.png",
-    "figures/lhs/response_connected_firm_share.png": "response.png",
+    "figures/lhs/response_import_share.png": "response.png",
     "figures/lhs/discovery.png": "discovery.png",
     "figures/sobol/sensitivity.png": "sensitivity.png",
 }

@@ -110,11 +110,15 @@ def test_series_figure_uses_the_shared_builder_with_labelled_panels():
     )  # fmt: skip
     fig = dash.series_figure(frame)
     titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
-    # a panel left with one of its metrics is titled by that metric
-    assert titles == ["Firms by region type", "Supply chains", "Mean locational Gini", "Entries"]
+    assert titles == [
+        "Firms",
+        "Local sourcing share",
+        "Mean chain coverage",
+        "Mean locational Gini",
+    ]
     shares = fig.axes[1]
     assert shares.get_ylabel() == "%"  # shares are drawn in percent
-    assert max(line.get_ydata().max() for line in shares.get_lines()) == pytest.approx(60.0)
+    assert max(line.get_ydata().max() for line in shares.get_lines()) == pytest.approx(30.0)
 
 
 # ------------------------------------------------------------------------------------ explorer session

@@ -633,8 +633,10 @@ def _relative_differences(
         c[col] = np.where(share, c[col].clip(-1.0, 1.0), c[col])
     base_low = c["metric"].map(base["ci_low"]).astype(float)
     ratio = c["metric"].map(lambda m: info[m].ratio_scale).astype(bool) & (base_low > 0)
-    for src, dst in (("diff", ""), ("diff_ci_low", "_low"), ("diff_ci_high", "_high")):
+    pairs = (("diff", ""), ("diff_ci_low", "_low"), ("diff_ci_high", "_high"))
+    for src, dst in pairs:
         c[f"diff_pp{dst}"] = np.where(share, 100.0 * c[src], np.nan)
+    for src, dst in pairs:
         with np.errstate(divide="ignore", invalid="ignore"):
             c[f"diff_pct{dst}"] = np.where(ratio, 100.0 * c[src] / c["baseline_mean"], np.nan)
     return c

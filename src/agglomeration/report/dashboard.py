@@ -400,14 +400,19 @@ def _scenario_tree(scenario: Any) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------- figures
 def series_figure(frame: pd.DataFrame, width: float = 7.0, aspect: float = 0.62) -> Figure:
     """The live series of the explorer: the four :data:`agglomeration.report.figures.DASHBOARD_PANELS`
-    (firms by region type, supply chains, clustering, firm dynamics) drawn by the shared
+    (firms, local sourcing share, chain coverage, locational Gini) drawn by the shared
     :func:`agglomeration.report.figures.timeseries_figure`; ``width`` in inches, height = ``aspect`` x
     width."""
     from agglomeration.report.figures import DASHBOARD_PANELS, timeseries_figure
 
     data = frame.assign(run_id="run") if "run_id" not in frame.columns else frame
     return timeseries_figure(
-        data, panels=DASHBOARD_PANELS, ncols=2, width=width, row_height=width * aspect / 2
+        data,
+        panels=DASHBOARD_PANELS,
+        ncols=2,
+        width=width,
+        row_height=width * aspect / 2,
+        drop_constant=False,
     )
 
 
@@ -432,7 +437,7 @@ def map_figure(model: Any, width: float = 7.0) -> Figure:
         fig = Figure(figsize=(width, width * 0.72))
         ax = fig.subplots()
         # fixed margins (legends on the right): constrained layout costs ~1 s per redraw
-        fig.subplots_adjust(left=0.1, right=0.68, bottom=0.1, top=0.92)
+        fig.subplots_adjust(left=0.1, right=0.74, bottom=0.22, top=0.92)
         region_map(model, ax=ax)
     return fig
 

@@ -68,12 +68,12 @@ OVERVIEW_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Supply chains", ("local_sourcing_share", "mean_chain_coverage", "import_share")),
     ("Reform replication", ("reforms_connected",)),
 )
-#: The dashboard's four live panels.
-DASHBOARD_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    OVERVIEW_PANELS[0],
-    OVERVIEW_PANELS[4],
-    OVERVIEW_PANELS[3],
-    OVERVIEW_PANELS[2],
+#: The dashboard's four live panels (one metric each, so no legend crowds its small panels).
+DASHBOARD_PANELS: tuple[str, ...] = (
+    "firms",
+    "local_sourcing_share",
+    "mean_chain_coverage",
+    "mean_locational_gini",
 )
 _LINE_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 
@@ -102,8 +102,9 @@ class Conditions:
         total = sum(self.runs.values())
         counts = sorted(set(self.runs.values()))
         each = f"{counts[0]} runs" if len(counts) == 1 else f"{counts[0]}-{counts[-1]} runs"
-        what = "variants" if self.sampled else "conditions"
-        text = f"{total} runs: {len(self.order)} {what} x {each}"
+        what = "variant" if self.sampled or self.points <= 1 else "condition"
+        plural = "" if len(self.order) == 1 else "s"
+        text = f"{total} runs: {len(self.order)} {what}{plural} x {each}"
         if self.sampled:
             text += f" over {self.points} design points"
         return text
@@ -246,12 +247,14 @@ def _with_conditions(series: pd.DataFrame, conds: Conditions) -> tuple[pd.DataFr
     return data, [c for c in conds.order if (data["condition"] == c).any()]
 
 
-def _resolve_panels(panels, data: pd.DataFrame, registry: MetricRegistry, single: bool):
+def _resolve_panels(
+    panels, data: pd.DataFrame, registry: MetricRegistry, single: bool, drop_constant: bool = True
+):
     """(panels without constant metrics, the constant metrics and their values)."""
     columns = [c for c in data.columns if c not in ("run_id", "step", "condition")]
     resolved, _ = _panels(panels, columns, registry, single)
     constant = {}
-    if data["step"].nunique() > 1:  # one row says nothing about being constant
+    if drop_constant and data["step"].nunique() > 1:  # one row says nothing about being constant
         constant = _constant_columns(data, {m for _, ms in resolved for m in ms})
     resolved = [(t, [m for m in ms if m not in constant]) for t, ms in resolved]
     resolved = [(t, ms) for t, ms in resolved if ms]
@@ -322,6 +325,7 @@ def timeseries_figure(
     row_height: float = 2.3,
     title: str | None = None,
     note: str | None = None,
+    drop_constant: bool = True,
 ) -> Figure:
     """Metrics over time.
 
@@ -330,14 +334,15 @@ def timeseries_figure(
     over its runs (the spread across design points, said in the caption).  With one condition (a single
     run) a panel may hold several metrics of one unit (``panels`` entries ``(title, [metrics])``, see
     :data:`OVERVIEW_PANELS`).  Metrics that are constant over the whole series are left out and named
-    in the footer, together with ``note`` (which runs the figure summarises).
+    in the footer, together with ``note`` (which runs the figure summarises); ``drop_constant=False``
+    keeps them (a live view whose panels must not come and go).
     """
     if series is None or series.empty or "step" not in series.columns:
         raise InputError("no per-step series to plot", field="series")
     conds = conditions or conditions_of(runs)
     data, shown = _with_conditions(series, conds)
     single = len(shown) == 1
-    resolved, constant = _resolve_panels(panels, data, registry, single)
+    resolved, constant = _resolve_panels(panels, data, registry, single, drop_constant)
     _, xlabel = _step_axis(steps_per_year)
     nrows = math.ceil(len(resolved) / min(ncols, len(resolved)))
     legend_h = 0.0 if single else 0.22 * math.ceil(len(shown) / 3)
@@ -356,7 +361,7 @@ def timeseries_figure(
                 frameon=False,
                 bbox_to_anchor=(0.5, 1.0),
             )
-        top = 1 - (legend_h + 0.1 + (0.35 if title else 0.0)) / fig.get_figheight()
+        top = 1 - (legend_h + 0.1 + (0.25 if title else 0.0)) / fig.get_figheight()
         if title:
             fig.suptitle(title, y=1 - 0.05 / fig.get_figheight(), va="top")
         fig.tight_layout(rect=(0, 0, 1, top))
@@ -783,6 +788,15 @@ def discovery_figure(disc, *, note: str | None = None) -> Figure:
             )
             ax2.text(1.02, yi, f"{r.low:.3g} to {r.high:.3g}", va="center", fontsize=7)
         ax2.set_yticks(y, [str(p).rsplit(".", 1)[-1] for p in box["parameter"]])
+        levels = disc.prim_box.loc[disc.prim_box["levels"] != ""]
+        for k, r in enumerate(levels.itertuples(index=False)):
+            ax2.text(
+                0.0,
+                -0.28 - 0.1 * k,
+                f"{r.parameter}: {r.levels}",
+                transform=ax2.transAxes,
+                fontsize=7.5,
+            )
         ax2.set_xlim(0, 1.45)
         ax2.set_xticks([0, 0.5, 1], ["low", "", "high"])
         ax2.set_xlabel("position in the design range")

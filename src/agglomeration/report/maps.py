@@ -385,12 +385,12 @@ def draw_region_map(
         )
     ax.legend(
         handles=handles,
-        title="network",
         fontsize=7,
-        title_fontsize=7.5,
-        loc="lower left",
-        bbox_to_anchor=(1.01, 0.0),
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.13),
+        ncol=3,
         frameon=False,
+        columnspacing=1.2,
     )
 
 
@@ -417,7 +417,7 @@ def region_map_figure(
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(width, width * 0.68))
         ax = fig.subplots()
-        fig.subplots_adjust(left=0.09, right=0.74, bottom=0.12, top=0.92)
+        fig.subplots_adjust(left=0.09, right=0.78, bottom=0.2, top=0.93)
         draw_region_map(
             ax,
             n_rs,
@@ -473,7 +473,7 @@ def save_region_map(model: Any, path: str | Path, **kw: Any) -> Path:
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(PAGE_WIDTH_IN, PAGE_WIDTH_IN * 0.68))
         ax = fig.subplots()
-        fig.subplots_adjust(left=0.09, right=0.74, bottom=0.12, top=0.92)
+        fig.subplots_adjust(left=0.09, right=0.78, bottom=0.2, top=0.93)
         region_map(model, ax=ax, **kw)
         name = getattr(
             getattr(model, "spec", None) or getattr(model, "scenario", None), "name", None

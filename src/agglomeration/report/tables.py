@@ -543,11 +543,15 @@ def discovery_tables(
         set(np.linspace(0, len(traj) - 1, min(len(traj), 10)).round().astype(int))
         | set(traj.index[traj["chosen"]])
     )
-    traj_text = traj.loc[keep].assign(
-        coverage=lambda t: t["coverage"].map(_pct),
-        density=lambda t: t["density"].map(_pct),
-        mass=lambda t: t["mass"].map(_pct),
-        chosen=lambda t: t["chosen"].map({True: "<- reported", False: ""}),
+    traj_text = (
+        traj.loc[keep]
+        .assign(
+            coverage=lambda t: t["coverage"].map(_pct),
+            density=lambda t: t["density"].map(_pct),
+            mass=lambda t: t["mass"].map(_pct),
+            chosen=lambda t: t["chosen"].map({True: "<- reported", False: ""}),
+        )
+        .reset_index(drop=True)
     )
     cart = disc.cart
     cart_text = cart.assign(
@@ -568,7 +572,10 @@ def discovery_tables(
                 "Policy": rob["policy"],
                 "Scenarios": rob["scenarios"],
                 "Mean": [format_number(k * v) for v in rob["mean"]],
-                "10th percentile": [format_number(k * v) for v in rob["p10"]],
+                "Worst 10%": [
+                    format_number(k * v)
+                    for v in (rob["p10"] if disc.condition.direction == "max" else rob["p90"])
+                ],
                 "Satisficing": rob["satisficing"].map(_pct),
                 "Max regret": [format_number(k * v) for v in rob["max_regret"]],
                 "Mean regret": [format_number(k * v) for v in rob["mean_regret"]],
@@ -587,7 +594,8 @@ def discovery_tables(
         "features": "Feature scores (extra trees, EMA Workbench): importance of each parameter for being of interest.",
         "robustness": (
             f"Robustness of the policies across the uncertainty points: {info.axis_label()} ({direction} "
-            "is better), its mean and 10th percentile, the share of points where the condition holds "
+            "is better), its mean and the value that 10% of the points do worse than, the share of points "
+            "where the condition holds "
             "(satisficing), and the regret (the best policy's value at a point minus this policy's), "
             "maximum and mean; sorted by maximum regret (minimax regret first)."
         ),
