@@ -88,6 +88,19 @@ def test_behaviorspace_layout_has_one_row_per_run_and_step():
     assert table["[run number]"].nunique() == len(runs)
     first = table.loc[table["[run number]"] == 1]
     assert list(first["[step]"]) == [0, 1, 2, 3, 4]
+    # the overrides of a variants experiment become parameter columns too
+    with_overrides = behaviorspace_table(
+        runs, series, variant_overrides={"delegation": {"policy.delegation.connected": 0.9}}
+    )
+    col = with_overrides["policy.delegation.connected"]
+    assert list(with_overrides.columns[:4]) == [
+        "[run number]",
+        "run_id",
+        "variant",
+        "policy.delegation.connected",
+    ]
+    assert set(col[with_overrides["variant"] == "delegation"]) == {0.9}
+    assert col[with_overrides["variant"] == "baseline"].isna().all()
 
 
 def test_compare_command_prints_and_exports(tmp_path, capsys):

@@ -223,7 +223,16 @@ def main(args: argparse.Namespace) -> int:
         for path in export_tables(tables, args.out, args.format):
             sys.stdout.write(f"wrote {path}\n")
     if args.table_csv:
-        table = behaviorspace_table(runs, results["series"], params)
+        experiment = results.manifest.get("experiment") or {}
+        overrides = {
+            str(v.get("name")): {
+                **(experiment.get("overrides") or {}),
+                **(v.get("overrides") or {}),
+            }
+            for v in experiment.get("variants") or []
+            if isinstance(v, Mapping)
+        }
+        table = behaviorspace_table(runs, results["series"], params, overrides)
         Path(args.table_csv).parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.table_csv, index=False)
         sys.stdout.write(f"wrote {args.table_csv} ({len(table)} rows)\n")

@@ -400,17 +400,26 @@ def behaviorspace_table(
     runs: pd.DataFrame,
     series: pd.DataFrame,
     parameter_columns: Iterable[str] = (),
+    variant_overrides: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """One row per run x step with parameters as columns (NetLogo BehaviorSpace "table" layout).
 
     Columns: ``[run number]`` (1-based, in the order of ``runs``), ``run_id``, ``variant``, the
-    ``parameter_columns`` present in ``runs``, ``replicate``, ``seed``, ``[step]`` and the series metrics.
+    overrides of the variants (``variant_overrides``: variant -> {dotted path: value}; one column per
+    path, empty where a variant keeps the base scenario's value), the ``parameter_columns`` present in
+    ``runs``, ``replicate``, ``seed``, ``[step]`` and the series metrics.
     """
     keep = ["run_id"] + [
         c for c in ("variant", *parameter_columns, "replicate", "seed") if c in runs.columns
     ]
     keep = list(dict.fromkeys(keep))
     left = runs[keep].reset_index(drop=True).copy()
+    paths = list(dict.fromkeys(k for o in (variant_overrides or {}).values() for k in o))
+    for k, path in enumerate(p for p in paths if p not in left.columns):
+        values = [
+            (variant_overrides or {}).get(str(v), {}).get(path) for v in left.get("variant", [])
+        ]
+        left.insert(2 + k, path, [x if not isinstance(x, list | dict) else str(x) for x in values])
     left.insert(0, "[run number]", np.arange(1, len(left) + 1))
     table = left.merge(series, on="run_id", how="inner", validate="one_to_many")
     table = table.rename(columns={"step": "[step]"})
