@@ -192,7 +192,7 @@ def main(args: argparse.Namespace) -> int:
     warning = require_finished(results, args.results, args.partial)
     from agglomeration.experiment.compare import compare
     from agglomeration.metrics.registry import registry_for
-    from agglomeration.report.tables import behaviorspace_table, export_tables
+    from agglomeration.report.tables import export_tables
 
     registry = registry_for(results.manifest)
     params = parameter_columns(results)
@@ -223,20 +223,24 @@ def main(args: argparse.Namespace) -> int:
         for path in export_tables(tables, args.out, args.format):
             sys.stdout.write(f"wrote {path}\n")
     if args.table_csv:
-        experiment = results.manifest.get("experiment") or {}
-        overrides = {
-            str(v.get("name")): {
-                **(experiment.get("overrides") or {}),
-                **(v.get("overrides") or {}),
-            }
-            for v in experiment.get("variants") or []
-            if isinstance(v, Mapping)
-        }
-        table = behaviorspace_table(runs, results["series"], params, overrides)
-        Path(args.table_csv).parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.table_csv, index=False)
-        sys.stdout.write(f"wrote {args.table_csv} ({len(table)} rows)\n")
+        _write_table_csv(args.table_csv, results, runs, params)
     return 0
+
+
+def _write_table_csv(path: str, results, runs, params: list[str]) -> None:
+    """The BehaviorSpace-layout CSV, with the variants' overrides as parameter columns."""
+    from agglomeration.report.tables import behaviorspace_table
+
+    experiment = results.manifest.get("experiment") or {}
+    overrides = {
+        str(v.get("name")): {**(experiment.get("overrides") or {}), **(v.get("overrides") or {})}
+        for v in experiment.get("variants") or []
+        if isinstance(v, Mapping)
+    }
+    table = behaviorspace_table(runs, results["series"], params, overrides)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False)
+    sys.stdout.write(f"wrote {path} ({len(table)} rows)\n")
 
 
 def _label(args: argparse.Namespace, suffix: str = "") -> str:
