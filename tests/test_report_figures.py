@@ -100,12 +100,7 @@ def test_region_map_draws_sector_colours_and_thinned_roads():
         sector=lambda f: f["sector"].map(dict(zip(sorted(set(f["sector"])), geo.sectors)))
     )
     fig = region_map_figure(regions, geo, note="two runs")
-    legend_texts = [
-        t.get_text()
-        for leg in fig.axes[0].get_children()
-        if isinstance(leg, matplotlib.legend.Legend)
-        for t in leg.get_texts()
-    ]
+    legend_texts = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
     road = next(t for t in legend_texts if t.startswith("road"))
     shown, total = (int(s) for s in road.split("(")[1].split(" links")[0].split(" of "))
     assert shown < total / 3  # the hairball of ~80 road links is gone

@@ -60,6 +60,8 @@ ENV_SEED = "AGGLOMERATION_DASHBOARD_SEED"
 MAX_STEPS_PER_CLICK = 400
 #: Resolution of the live figures [dots per inch]; low enough to redraw a step in about a second.
 FIGURE_DPI = 90
+#: Width of the explorer's map [inches]; its div reserves this width so the live plots never cover it.
+MAP_WIDTH_IN = 6.4
 #: Pause between two steps while "Play" is on [s].
 PLAY_INTERVAL_S = 0.3
 
@@ -623,7 +625,9 @@ if solara is not None:
         model = session.model
         # figures are redrawn only when the model or its state changed (not on every keystroke)
         figure_key = [id(model), version.value]
-        map_fig = solara.use_memo(lambda: map_figure(model, width=6.4), dependencies=figure_key)
+        map_fig = solara.use_memo(
+            lambda: map_figure(model, width=MAP_WIDTH_IN), dependencies=figure_key
+        )
         series_fig = solara.use_memo(
             lambda: series_figure(model.series_frame(), width=4.4, aspect=0.95),
             dependencies=figure_key,
@@ -676,11 +680,18 @@ if solara is not None:
                     )
             with solara.Column():
                 with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
-                    with solara.Div(classes=["agg-map"]):
+                    # figures keep their natural width (a shrunk flex item would crop the legend)
+                    with solara.Div(
+                        classes=["agg-map"],
+                        style={
+                            "flex": "0 0 auto",
+                            "min-width": f"{int(MAP_WIDTH_IN * FIGURE_DPI) + 8}px",
+                        },
+                    ):
                         solara.FigureMatplotlib(
                             map_fig, dependencies=figure_key, format="png", dpi=FIGURE_DPI
                         )
-                    with solara.Div(classes=["agg-series"]):
+                    with solara.Div(classes=["agg-series"], style={"flex": "0 0 auto"}):
                         solara.FigureMatplotlib(
                             series_fig, dependencies=figure_key, format="png", dpi=FIGURE_DPI
                         )

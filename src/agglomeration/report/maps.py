@@ -341,16 +341,18 @@ def draw_region_map(
         ax.set_title(title)
     sectors = list(geo.sectors)
     colours = sector_colours(sectors)
-    leg = ax.legend(
+    # figure-level legends placed against the axes: unlike a second Axes legend they count in a
+    # tight bounding box (savefig(bbox_inches="tight"), the dashboard's inline rendering)
+    ax.figure.legend(
         handles=[Patch(facecolor=colours[s], label=s) for s in sectors],
         title="firms by sector",
         fontsize=7,
         title_fontsize=7.5,
         loc="upper left",
         bbox_to_anchor=(1.01, 1.0),
+        bbox_transform=ax.transAxes,
         frameon=False,
     )
-    ax.add_artist(leg)
     handles = []
     for mode in [m for m in MODE_STYLE if m in drawn] + sorted(drawn - set(MODE_STYLE)):
         colour, ls, lw = MODE_STYLE.get(mode, OTHER_MODE)
@@ -383,11 +385,12 @@ def draw_region_map(
         handles.append(
             Line2D([0], [0], color=FLOW_COLOUR, alpha=0.5, lw=4, label="supplier flows (value)")
         )
-    ax.legend(
+    ax.figure.legend(
         handles=handles,
         fontsize=7,
         loc="upper center",
         bbox_to_anchor=(0.5, -0.13),
+        bbox_transform=ax.transAxes,
         ncol=3,
         frameon=False,
         columnspacing=1.2,
