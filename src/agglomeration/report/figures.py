@@ -413,6 +413,7 @@ def timeseries_facets_figure(
                 lw=0,
             )
             ax.set_title(cond, fontsize=7)
+            ax.tick_params(labelbottom=True)  # also under panels whose lower neighbour is empty
         fig.supxlabel(xlabel, fontsize=8)
         fig.supylabel(info.axis_label(), fontsize=8)
         fig.suptitle(f"{info.label} by condition", fontsize=9.5)
