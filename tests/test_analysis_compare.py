@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
+from scipy import special, stats
 
 from agglomeration.errors import InputError
 from agglomeration.experiment.compare import (
     cliffs_delta,
     compare,
+    compare_pair,
     holm,
     replicates_needed,
 )
@@ -25,11 +27,17 @@ def _values(runs, variant, metric):
 
 
 def test_summary_matches_scipy_t_interval():
+    """Counts: the t interval; shares: the t interval on the logit scale (delta method)."""
     runs = policy_runs({"baseline": 0.0, "delegation": 60.0})
     res = compare(runs)
     for (variant, metric), row in res.summary.set_index(["variant", "metric"]).iterrows():
         x, _ = _values(runs, variant, metric)
         lo, hi = stats.t.interval(0.95, x.size - 1, loc=x.mean(), scale=stats.sem(x))
+        if metric == "local_sourcing_share":
+            m = x.mean()
+            h = (hi - m) / (m * (1 - m))
+            lo, hi = special.expit(special.logit(m) - h), special.expit(special.logit(m) + h)
+            assert row["interval"] == "logit t"
         assert row["n"] == x.size
         assert row["mean"] == pytest.approx(x.mean())
         assert row["sd"] == pytest.approx(x.std(ddof=1))
@@ -205,12 +213,20 @@ def test_bootstrap_interval_is_reproducible_and_close_to_t():
     assert np.allclose(width_b / width_t, 1, atol=0.3)
 
 
-def test_wide_table_has_one_row_per_metric():
-    runs = policy_runs({"baseline": 0.0, "delegation": 60.0})
-    wide = compare(runs).wide()
-    assert list(wide["metric"]) == ["firms", "local_sourcing_share"]
-    assert "delegation - baseline [95% CI]" in wide.columns
-    assert wide.loc[0, "delegation - baseline: effect"].startswith("d_z = ")
+def test_publication_table_has_one_row_per_metric_and_variant():
+    runs = policy_runs({"baseline": 0.0, "delegation": 60.0, "rail": 5.0})
+    table = compare(runs).table()
+    assert list(table.columns) == [
+        "Metric", "Variant", "n", "Mean [95% CI]", "Difference [95% CI]", "p (Holm)", "Effect size",
+    ]  # fmt: skip
+    assert len(table) == 2 * 3  # the width does not grow with the number of variants
+    assert list(table["Metric"].unique()) == ["Firms", "Local sourcing share (%)"]
+    assert table.loc[0, "Difference [95% CI]"] == "(reference)"
+    assert table.loc[1, "Effect size"].startswith("d_z = ")
+    share = table.loc[table["Variant"] == "delegation"].iloc[1]
+    assert " pp [" in share["Difference [95% CI]"]  # shares: differences in percentage points
+    numeric = compare(runs).table(numeric=True)
+    assert pd.api.types.is_float_dtype(numeric["Mean"]) and numeric["Unit"].tolist()[-1] == "%"
 
 
 def test_errors_name_the_problem():
@@ -236,3 +252,92 @@ def test_parameter_and_bookkeeping_columns_are_not_metrics():
     res = compare(runs)
     assert res.metrics == ["firms", "local_sourcing_share"]
     assert isinstance(res.summary, pd.DataFrame)
+
+
+# ----------------------------------------------------------------------------- presentation-aware stats
+def _share_runs(values: dict[str, list[float]]) -> pd.DataFrame:
+    rows = []
+    for v, xs in values.items():
+        for r, x in enumerate(xs):
+            rows.append({"run_id": f"{v}{r}", "variant": v, "seed": r, "status": "ok",
+                         "connected_firm_share": x, "firms": 100.0 + r + (v != "baseline")})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_share_intervals_stay_inside_zero_one_and_differences_are_in_points():
+    runs = _share_runs({"baseline": [0.4, 0.99, 0.98], "hi": [0.5, 0.999, 0.97]})
+    res = compare(runs, metrics=["connected_firm_share"])
+    s = res.summary
+    assert (s["ci_low"] >= 0).all() and (s["ci_high"] <= 1).all()
+    t_hi = s["mean"] + s["half_width"]
+    assert (t_hi > 1).any()  # the plain t interval would have left [0, 1]
+    row = res.comparisons.iloc[0]
+    assert row["diff_pp"] == pytest.approx(100 * row["diff"])
+    assert np.isnan(row["diff_pct"])  # no percent change of a share
+    assert row["kind"] == "share"
+
+
+def test_percent_change_only_for_ratio_scale_metrics_clearly_above_zero():
+    runs = policy_runs({"baseline": 0.0, "delegation": 60.0})
+    c = compare(runs).comparisons.set_index("metric")
+    assert c.loc["firms", "diff_pct"] == pytest.approx(
+        100 * c.loc["firms", "diff"] / c.loc["firms", "baseline_mean"]
+    )
+    assert np.isnan(c.loc["local_sourcing_share", "diff_pct"])
+
+
+def test_effect_size_is_na_when_differences_do_not_vary():
+    # a constant shift up to rounding: sd of the differences ~1e-16, which once gave d_z = -6e15
+    base = np.array([0.1, 0.2, 0.3, 0.4]) + 1e3
+    res = compare_pair(base, base - 1e-3 + np.array([0, 1e-13, 0, -1e-13]), paired=True)
+    assert np.isnan(res["effect"]) and np.isnan(res["p_t"]) and res["undefined"]
+    assert res["diff_ci_low"] == pytest.approx(res["diff"])
+    un = compare_pair(np.full(4, 2.0), np.full(4, 3.0), paired=False)
+    assert np.isnan(un["effect"]) and np.isnan(un["p_t"])
+
+
+def test_constant_metrics_are_listed_once_and_left_out_of_the_family():
+    runs = policy_runs({"baseline": 0.0, "delegation": 60.0})
+    runs["firms_other"] = 0.0
+    runs["zone_firm_share"] = 1.0
+    res = compare(runs, metrics="all")
+    assert res.constant == {"firms_other": 0.0, "zone_firm_share": 1.0}
+    assert set(res.comparisons["metric"]) == {"firms", "local_sourcing_share"}
+    assert res.family_size == 2
+    with pytest.raises(InputError, match="takes one value in every run"):
+        compare(runs, metrics=["firms_other"])
+
+
+def test_metrics_choose_the_holm_family():
+    runs = policy_runs({"baseline": 0.0, "delegation": 60.0, "rail": 5.0})
+    one = compare(runs, metrics=["firms"]).comparisons
+    both = compare(runs, metrics=["firms", "local_sourcing_share"]).comparisons.set_index(
+        ["variant", "metric"]
+    )
+    assert len(one) == 2 and len(both) == 4
+    assert (
+        one.set_index(["variant", "metric"])["p_t_holm"]
+        <= both.loc[one.set_index(["variant", "metric"]).index, "p_t_holm"] + 1e-15
+    ).all()
+
+
+def test_resource_bounds_and_tiny_precision():
+    runs = policy_runs({"baseline": 0.0, "delegation": 60.0})
+    with pytest.raises(InputError, match="at most 100,000"):
+        compare(runs, bootstrap=1_000_000_000)
+    adv = compare(runs, precision=1e-300).advice  # no OverflowError
+    assert np.isinf(adv["replicates_needed"]).all()
+    assert replicates_needed(1.0, 1e-300) == math.inf
+
+
+def test_sampled_designs_pair_runs_by_design_point_and_seed():
+    a = policy_runs({"baseline": 0.0, "hi": 60.0}, replicates=4)
+    frames = []
+    for p in range(3):  # three design points, the same replicate seeds at each
+        frames.append(a.assign(point=p, run_id=a["run_id"] + f"-p{p}", firms=a["firms"] + 10 * p,
+                               **{"behaviour.x": 0.1 * p}))  # fmt: skip
+    runs = pd.concat(frames, ignore_index=True)
+    res = compare(runs, metrics=["firms"], parameter_columns=["behaviour.x"], design_kind="lhs")
+    row = res.comparisons.iloc[0]
+    assert row["paired"] and row["n_variant"] == 12  # 3 points x 4 seeds, one group per variant
+    assert any("over its 3 design points" in n for n in res.notes)

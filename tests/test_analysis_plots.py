@@ -2,7 +2,8 @@
 
 The batch is the tiny baseline (120 firms, 4 quarters, 2 variants x 3 replicates, links kept); a Sobol
 design is stored from Ishigami evaluations to draw the sensitivity chart.  Checks: every PNG and PDF exists
-and is not empty, and bad paths are InputErrors.
+and is not empty, figures are labelled from the metric registry and say which runs they summarise,
+colours are fixed per condition and sector, design points are never pooled, and bad paths are InputErrors.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 
 from agglomeration.cli import main as cli_main
 from agglomeration.experiment.runner import run_experiment
-from agglomeration.report import plots
+from agglomeration.report import figures, maps, style
 from test_analysis_fakes import write_store
 from test_analysis_sensitivity import NAMES, design_runs, sobol_design
 
@@ -106,14 +107,14 @@ def test_morris_chart(tmp_path):
             "sigma": [0.5, 1.5, 0.2],
         }
     )
-    _nonempty(plots.plot_sensitivity(table, tmp_path))
+    _nonempty(style.save(figures.sensitivity_figure(table), tmp_path, "morris"))
 
 
 def test_spread_circles_removes_overlap_and_keeps_separated_points():
     x = np.array([0.0, 0.1, 0.05, 5.0])
     y = np.array([0.0, 0.0, 0.05, 5.0])
     r = np.array([0.5, 0.5, 0.5, 0.5])
-    pos = plots.spread_circles(x, y, r)
+    pos = maps.spread_circles(x, y, r)
     d = np.hypot(*(pos[:, None, :] - pos[None, :, :]).transpose(2, 0, 1))
     np.fill_diagonal(d, np.inf)
     assert (d >= 0.999 * (r[:, None] + r[None, :])).all()

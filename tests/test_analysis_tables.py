@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import numpy as np
@@ -87,6 +88,19 @@ def test_behaviorspace_layout_has_one_row_per_run_and_step():
     assert table["[run number]"].nunique() == len(runs)
     first = table.loc[table["[run number]"] == 1]
     assert list(first["[step]"]) == [0, 1, 2, 3, 4]
+    # the overrides of a variants experiment become parameter columns too
+    with_overrides = behaviorspace_table(
+        runs, series, variant_overrides={"delegation": {"policy.delegation.connected": 0.9}}
+    )
+    col = with_overrides["policy.delegation.connected"]
+    assert list(with_overrides.columns[:4]) == [
+        "[run number]",
+        "run_id",
+        "variant",
+        "policy.delegation.connected",
+    ]
+    assert set(col[with_overrides["variant"] == "delegation"]) == {0.9}
+    assert col[with_overrides["variant"] == "baseline"].isna().all()
 
 
 def test_compare_command_prints_and_exports(tmp_path, capsys):
@@ -98,9 +112,11 @@ def test_compare_command_prints_and_exports(tmp_path, capsys):
     )
     text = capsys.readouterr().out
     assert code == 0
-    assert "Comparison against 'baseline'" in text and "Replication advice" in text
-    assert "| delegation" in text and "(baseline)" in text
-    assert out.read_text().startswith("\\begin{tabular}")
+    assert "Comparison with 'baseline'" in text and "Replication advice" in text
+    assert "| delegation" in text and "(reference)" in text
+    tex = out.read_text()
+    assert tex.startswith("\\begin{table}") and "\\caption{" in tex and "\\label{tab:cmp}" in tex
+    assert "\\toprule" in tex and re.search(r"Holm-adjusted over \d+ comparisons", tex)
     for name in ("comparisons", "summary", "advice"):
         assert (tmp_path / f"cmp_{name}.tex").exists()
     assert len(pd.read_csv(bs)) == 34 * 9  # successful runs x steps
@@ -121,3 +137,58 @@ def test_compare_command_errors_exit_2(tmp_path, capsys):
     assert "single-run directory" in capsys.readouterr().err
     assert cli_main(["compare", str(root), "--at-step", "50"]) == 2
     assert "step 50 was not recorded" in capsys.readouterr().err
+
+
+def test_unfinished_batch_is_refused_unless_partial(tmp_path, capsys):
+    from agglomeration.experiment.store import ResultStore
+
+    root = policy_store(tmp_path, with_links=False)
+    runs = pd.concat([pd.read_parquet(p) for p in (root / "parts" / "runs").glob("*.parquet")])
+    plan = pd.DataFrame({"run_id": [*runs["run_id"], "missing-1", "missing-2"]})
+    ResultStore(root).write_frame("plan", plan)
+    assert cli_main(["compare", str(root), "--metrics", "firms"]) == 2
+    err = capsys.readouterr().err
+    assert "not finished: 36 of 38 planned runs" in err and "--partial" in err
+    assert cli_main(["compare", str(root), "--metrics", "firms", "--partial"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("!! PARTIAL RESULTS: only 36 of 38 planned runs are finished")
+
+
+def test_unpaired_footer_names_cohens_d_and_tables_keep_numbers(tmp_path, capsys):
+    root = policy_store(tmp_path, with_links=False)
+    out = tmp_path / "cmp.parquet"
+    assert cli_main(["compare", str(root), "--unpaired", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "Cohen's d" in text and "d_z" not in text and "paired t" not in text
+    table = pd.read_parquet(out)
+    assert pd.api.types.is_float_dtype(table["Mean"]) and pd.api.types.is_float_dtype(
+        table["p (Holm)"]
+    )
+    assert set(table["Unit"]) == {"firms", "%"}
+    xlsx = tmp_path / "cmp.xlsx"
+    assert cli_main(["compare", str(root), "--out", str(xlsx)]) == 0
+    sheet = pd.read_excel(xlsx, sheet_name="table", engine="openpyxl")
+    assert pd.api.types.is_float_dtype(sheet["CI low"])
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "xlsx", "md", "tex"])
+def test_factorial_tables_in_every_format(tmp_path, fmt, capsys):
+    from test_analysis_factorial import grid_store
+
+    root = grid_store(tmp_path)
+    out = tmp_path / f"fac.{fmt}"
+    assert (
+        cli_main(["compare", str(root), "--factorial", "--metrics", "firms", "--out", str(out)])
+        == 0
+    )
+    text = capsys.readouterr().out
+    assert "Factorial analysis: 2 x 2 design" in text and "DiD" in text and "ANOVA" in text
+    if fmt == "xlsx":
+        sheets = pd.ExcelFile(out, engine="openpyxl").sheet_names
+        assert {"effects", "anova", "cells"} <= set(sheets)
+    else:
+        for name in ("effects", "anova", "cells"):
+            assert (tmp_path / f"fac_{name}.{fmt}").exists()
+    if fmt == "tex":
+        effects = (tmp_path / "fac_effects.tex").read_text()
+        assert "\\caption{Factorial effects" in effects and "\\label{tab:fac-effects}" in effects

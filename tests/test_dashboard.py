@@ -106,21 +106,25 @@ def test_lever_overrides_only_moved_levers_and_checks_ranges():
         dash.lever_overrides({"no_such_lever": 1.0}, resolved)
 
 
-def test_series_columns_find_the_model_series():
+def test_series_figure_uses_the_shared_builder_with_labelled_panels():
     import pandas as pd
 
     frame = pd.DataFrame(
-        {"step": [0], "firms": [1.0], "local_sourcing_share": [0.2], "mean_chain_coverage": [0.5],
-         "mean_locational_gini": [0.3]}
+        {"step": [0, 1], "firms": [10.0, 12.0], "firms_ftz": [4.0, 5.0], "firms_connected": [6.0, 7.0],
+         "local_sourcing_share": [0.2, 0.3], "mean_chain_coverage": [0.5, 0.6],
+         "mean_locational_gini": [0.3, 0.4], "entries": [0.0, 2.0]}
     )  # fmt: skip
-    cols = dict(dash.series_columns(frame))
-    assert cols == {
-        "Firms": "firms",
-        "Local sourcing share": "local_sourcing_share",
-        "Chain coverage": "mean_chain_coverage",
-        "Clustering index": "mean_locational_gini",
-    }
-    assert dict(dash.series_columns(frame[["step"]]))["Firms"] is None
+    fig = dash.series_figure(frame)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert titles == [
+        "Firms",
+        "Local sourcing share",
+        "Mean chain coverage",
+        "Mean locational Gini",
+    ]
+    shares = fig.axes[1]
+    assert shares.get_ylabel() == "%"  # shares are drawn in percent
+    assert max(line.get_ydata().max() for line in shares.get_lines()) == pytest.approx(30.0)
 
 
 # ------------------------------------------------------------------------------------ explorer session
@@ -184,7 +188,12 @@ def _step_text(rc) -> str:
 
 
 def _errors(rc) -> list[str]:
-    return ["".join(map(str, w.widget.children)) for w in rc.find(ipyvuetify.Alert)]
+    """Texts of the error boxes (warnings, e.g. "no test: the differences do not vary", are not errors)."""
+    return [
+        "".join(map(str, w.widget.children))
+        for w in rc.find(ipyvuetify.Alert)
+        if getattr(w.widget, "type", "error") == "error"
+    ]
 
 
 def _field(rc, label_start: str):

@@ -142,7 +142,9 @@ def test_dashboard_in_a_real_browser(dashboard_url):
             map0, plot0 = map_img.screenshot(), plot_img.screenshot()
 
             # move a slider (keyboard on the thumb): delegation of the connected areas to 1
-            slider = page.locator(".v-input", has_text="Delegation, connected areas")
+            slider = page.locator(
+                ".v-input", has_text="Delegation level, connected innovation areas"
+            )
             slider.locator(".v-slider__thumb-container").focus()
             page.keyboard.press("End")
             expect(page.get_by_text("policy.delegation.connected=1")).to_be_visible(timeout=60_000)

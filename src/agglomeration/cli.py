@@ -25,6 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("agglomeration.commands.compare", "compare variants of a finished batch"),
     "sensitivity": ("agglomeration.commands.sensitivity", "Sobol / Morris sensitivity indices"),
     "plot": ("agglomeration.commands.plot", "figures from a batch or a run directory"),
+    "discover": (
+        "agglomeration.commands.discover",
+        "scenario discovery (PRIM, CART) and robustness",
+    ),
     "reproduce": ("agglomeration.commands.reproduce", "rerun a stored run and check it matches"),
     "dashboard": ("agglomeration.commands.dashboard", "interactive dashboard in the browser"),
 }

@@ -1,28 +1,38 @@
 """Compare the variants of a finished batch against a baseline variant, with proper statistics.
 
-For each variant and metric: n, mean, standard deviation and 95% t confidence interval (plus a bootstrap
-interval with --bootstrap N).  Against the baseline: the difference and its 95% CI; paired t and Wilcoxon
-signed-rank tests when the replicates share seeds (common random numbers), Welch t and Mann-Whitney U
-otherwise; effect sizes (Cohen's d, or d_z when paired, and Cliff's delta); Holm-adjusted p values across
-all comparisons.  Replication advice: the CI half-width reached, and with --precision P the replicates
-needed for a half-width of P x |mean| (relative, the default) or P in the metric's unit (--absolute).
+For each variant and metric: n, mean and 95% confidence interval (shares in percent, with a logit-scale
+interval that stays inside 0-100%; --bootstrap N adds a bootstrap interval).  Against the baseline: the
+difference and its 95% CI (shares in percentage points); paired t and Wilcoxon signed-rank tests when
+the replicates share seeds (common random numbers), Welch t and Mann-Whitney U otherwise; effect sizes
+(d_z when paired, else Cohen's d; NA when the differences do not vary; Cliff's delta); Holm-adjusted p
+values over the chosen metrics (--metrics: the Holm family; default the primary metrics, 'all' for every
+metric that varies).  Metrics that take one value in every run are listed once and left out.
+--factorial adds main effects, interactions (difference-in-differences) and an ANOVA for a grid design.
+--precision P adds replication advice: the replicates needed for a CI half-width of P x |mean|
+(relative, the default) or P in the metric's unit (--absolute).
 
-Prints one row per variant and metric and the replication advice.  --out FILE writes the publication
-(wide: one row per metric) table to FILE
-and the long tables next to it (FILE_comparisons, FILE_summary, FILE_advice; one sheet each for .xlsx).
---table-csv FILE writes the per-step series in the BehaviorSpace "table" layout (one row per run x step,
-parameters as columns).  See docs/ANALYSIS.md.
+A batch whose planned runs have not all finished is refused (exit 2) unless --partial is given; then
+the output starts with a PARTIAL RESULTS warning.  --out FILE writes the publication table (labelled
+metrics with units; LaTeX with booktabs, caption and label; numbers in csv, parquet and xlsx) and the
+long tables next to it (FILE_comparisons, FILE_summary, FILE_advice, and FILE_effects, FILE_anova,
+FILE_cells with --factorial; one sheet each for .xlsx).  --table-csv FILE writes the per-step series in
+the BehaviorSpace "table" layout.  See docs/ANALYSIS.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
-import pandas as pd
-
 from agglomeration.errors import InputError
+
+#: Most bootstrap resamples (kept in step with agglomeration.experiment.compare.MAX_BOOTSTRAP, which
+#: is not imported here so that `--help` stays fast).
+MAX_BOOTSTRAP = 100_000
+#: Replicate counts above this are shown as "> N" (agglomeration.experiment.compare.MAX_REPLICATES_ADVICE).
+MAX_REPLICATES = 10**9
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--baseline", help="reference variant (default: 'baseline', else the first)"
     )
-    parser.add_argument("--metrics", nargs="+", metavar="METRIC", help="metrics (default: all)")
+    parser.add_argument(
+        "--metrics",
+        nargs="+",
+        metavar="METRIC",
+        help="the metrics to test, i.e. the Holm family (default: the primary metrics; 'all' = every "
+        "metric that varies)",
+    )
     parser.add_argument(
         "--at-step",
         type=int,
@@ -52,15 +68,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=0,
         metavar="N",
-        help="bootstrap resamples for a CI (0 = none)",
+        help=f"bootstrap resamples for a CI (0 = none; at most {MAX_BOOTSTRAP:,})",
     )
     parser.add_argument(
         "--unpaired", action="store_true", help="never pair runs by seed (Welch / Mann-Whitney)"
+    )
+    parser.add_argument(
+        "--factorial",
+        action="store_true",
+        help="factorial analysis of a grid design (or of variants that form a factorial): main "
+        "effects, interactions (difference-in-differences) and an ANOVA table",
+    )
+    parser.add_argument(
+        "--partial",
+        action="store_true",
+        help="analyse an unfinished batch (only its finished runs; refused without this option)",
     )
     parser.add_argument("--format", choices=("csv", "parquet", "xlsx", "md", "tex"))
     parser.add_argument(
         "--out", help="write the tables to this file (format from --format or suffix)"
     )
+    parser.add_argument("--caption", help="LaTeX/Markdown caption (default: generated)")
+    parser.add_argument("--label", help="LaTeX label (default: tab:<file stem>)")
     parser.add_argument("--table-csv", metavar="FILE", help="write the BehaviorSpace-layout CSV")
 
 
@@ -98,56 +127,60 @@ def open_results(path: str | Path, *, purpose: str = "this command"):
     return load_results(p)
 
 
-def parameter_columns(results) -> list[str]:
+def parameter_columns(results: Mapping) -> list[str]:
     """Design-parameter names recorded in a result store's manifest."""
     from agglomeration.experiment.compare import parameter_columns_from_manifest
 
     return parameter_columns_from_manifest(getattr(results, "manifest", None))
 
 
-def readable_table(result) -> pd.DataFrame:
-    """Terminal table: per-variant means, then one row per (metric, variant) comparison."""
-    fmt = "{:.3g}".format
-    rows = []
-    summary = result.summary.set_index(["variant", "metric"])
-    comps = result.comparisons.set_index(["variant", "metric"])
-    for metric in result.metrics:
-        for variant in summary.index.get_level_values(0).unique():
-            if (variant, metric) not in summary.index:
-                continue
-            s = summary.loc[(variant, metric)]
-            row = {
-                "metric": metric,
-                "variant": variant,
-                "n": int(s["n"]),
-                "mean [95% CI]": f"{fmt(s['mean'])} [{fmt(s['ci_low'])}, {fmt(s['ci_high'])}]",
-            }
-            if (variant, metric) in comps.index:
-                c = comps.loc[(variant, metric)]
-                row["diff [95% CI]"] = (
-                    f"{fmt(c['diff'])} [{fmt(c['diff_ci_low'])}, {fmt(c['diff_ci_high'])}]"
-                )
-                row["p (Holm)"] = _p(c["p_t_holm"])
-                row["p rank (Holm)"] = _p(c["p_rank_holm"])
-                row["effect"] = "" if pd.isna(c["effect"]) else f"{c['effect']:.2f}"
-                row["delta"] = "" if pd.isna(c["cliffs_delta"]) else f"{c['cliffs_delta']:.2f}"
-            else:
-                row["diff [95% CI]"] = "(baseline)"
-            rows.append(row)
-    return pd.DataFrame(rows).fillna("")
+def finished_runs(results: Mapping) -> tuple[int, int] | None:
+    """(finished, planned) runs of a result store, or None when it records no plan.
+
+    A run is finished when it has a runs row (status ok or failed); the plan lists every run the
+    experiment asks for."""
+    if "plan" not in results:
+        return None
+    plan = results["plan"]
+    if plan is None or plan.empty or "run_id" not in plan.columns:
+        return None
+    planned = set(plan["run_id"].astype(str))
+    runs = results["runs"]
+    done = set(runs["run_id"].astype(str)) & planned if "run_id" in runs.columns else set()
+    return len(done), len(planned)
 
 
-def _p(p: float) -> str:
-    if pd.isna(p):
-        return "NA"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+def require_finished(results: Mapping, path: str | Path, partial: bool) -> str | None:
+    """Refuse (InputError, exit 2) a batch whose planned runs have not all finished, unless ``partial``;
+    then return the warning to print prominently (None for a finished batch)."""
+    counts = finished_runs(results)
+    if counts is None or counts[0] >= counts[1]:
+        return None
+    done, planned = counts
+    status = (getattr(results, "manifest", None) or {}).get("status", "unknown")
+    if not partial:
+        raise InputError(
+            f"the batch is not finished: {done} of {planned} planned runs are done (manifest status "
+            f"{status!r}). Wait for it to finish, resume it (agglomeration batch EXPERIMENT --out "
+            f"{path} --resume), or pass --partial to analyse the finished runs only",
+            file=str(path),
+            field="runs",
+        )
+    return (
+        f"PARTIAL RESULTS: only {done} of {planned} planned runs are finished (manifest status "
+        f"{status!r}); estimates use the finished runs only"
+    )
 
 
 def main(args: argparse.Namespace) -> int:
     """Run the comparison and print / export its tables."""
-    from agglomeration.experiment.compare import compare
-    from agglomeration.report.tables import behaviorspace_table, export_tables, to_markdown
-
+    if not 0 <= args.bootstrap <= MAX_BOOTSTRAP:
+        raise InputError(
+            f"expected a number of resamples >= 0 and at most {MAX_BOOTSTRAP:,}, got {args.bootstrap}",
+            field="--bootstrap",
+        )
+    if args.format and not args.out:
+        raise InputError("--format needs --out FILE", field="--format")
     check_out_path(args.out, "--out")
     check_out_path(args.table_csv, "--table-csv")
     results = open_results(args.results, purpose="compare")
@@ -156,12 +189,21 @@ def main(args: argparse.Namespace) -> int:
         raise InputError(
             "the result directory holds no finished runs", file=args.results, field="runs"
         )
+    warning = require_finished(results, args.results, args.partial)
+    from agglomeration.experiment.compare import compare
+    from agglomeration.metrics.registry import registry_for
+    from agglomeration.report.tables import export_tables
+
+    registry = registry_for(results.manifest)
     params = parameter_columns(results)
+    metrics = None
+    if args.metrics:
+        metrics = "all" if [m.lower() for m in args.metrics] == ["all"] else args.metrics
     series = results["series"] if args.at_step is not None else None
     result = compare(
         runs,
         baseline=args.baseline,
-        metrics=args.metrics,
+        metrics=metrics,
         series=series,
         at_step=args.at_step,
         precision=args.precision,
@@ -170,44 +212,125 @@ def main(args: argparse.Namespace) -> int:
         paired=False if args.unpaired else None,
         parameter_columns=params,
         source=str(args.results),
+        registry=registry,
+        design_kind=str((results.manifest.get("design") or {}).get("kind") or ""),
     )
-    where = f"at step {args.at_step}" if args.at_step is not None else "final metrics"
+    steps = (results.manifest.get("experiment") or {}).get("steps")
+    tables = _print_comparison(result, args, warning, steps)
+    if args.factorial:
+        tables.update(_print_factorial(results, args, registry, params, series, metrics))
+    if args.out:
+        for path in export_tables(tables, args.out, args.format):
+            sys.stdout.write(f"wrote {path}\n")
+    if args.table_csv:
+        _write_table_csv(args.table_csv, results, runs, params)
+    return 0
+
+
+def _write_table_csv(path: str, results, runs, params: list[str]) -> None:
+    """The BehaviorSpace-layout CSV, with the variants' overrides as parameter columns."""
+    from agglomeration.report.tables import behaviorspace_table
+
+    experiment = results.manifest.get("experiment") or {}
+    overrides = {
+        str(v.get("name")): {**(experiment.get("overrides") or {}), **(v.get("overrides") or {})}
+        for v in experiment.get("variants") or []
+        if isinstance(v, Mapping)
+    }
+    table = behaviorspace_table(runs, results["series"], params, overrides)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False)
+    sys.stdout.write(f"wrote {path} ({len(table)} rows)\n")
+
+
+def _label(args: argparse.Namespace, suffix: str = "") -> str:
+    stem = Path(args.out).stem if args.out else "comparison"
+    return (args.label or f"tab:{stem}") + suffix
+
+
+def _print_comparison(result, args, warning: str | None, steps: int | None) -> dict:
+    """Print the publication table with its caption, notes and advice; return the tables to export."""
+    from agglomeration.report.tables import Table, comparison_caption, to_markdown
+
     out = sys.stdout
-    out.write(f"Comparison against '{result.baseline}' ({where}; 95% confidence intervals)\n\n")
-    out.write(to_markdown(readable_table(result)))
-    if not result.comparisons.empty:
-        kinds = sorted(set(result.comparisons["t_test"]) | set(result.comparisons["rank_test"]))
+    caption = args.caption or comparison_caption(result, steps=steps)
+    if warning:
+        caption = f"{warning}. {caption}"
+        out.write(f"!! {warning}\n\n")
+    where = f"step {args.at_step}" if args.at_step is not None else "final metrics"
+    out.write(f"Comparison with '{result.baseline}' ({where})\n\n")
+    out.write(to_markdown(result.table()))
+    out.write(f"\n{caption}\n")
+    if len(result.comparisons):
         out.write(
-            f"\ntests: {', '.join(kinds)}; p values Holm-adjusted over all rows; "
-            "effect: d_z (paired) or Cohen's d; delta: Cliff's delta.\n"
+            "Rank tests (Wilcoxon signed-rank / Mann-Whitney U, Holm-adjusted separately) and "
+            "Cliff's delta are in the long table (--out FILE writes FILE_comparisons).\n"
         )
-    adv = result.advice
-    cols = ["variant", "metric", "n", "half_width", "relative_half_width"]
-    if args.precision is not None:
-        cols += ["target_half_width", "replicates_needed"]
-    out.write(
-        "\nReplication advice (95% CI half-width reached; replicates needed for the target)\n\n"
-    )
-    adv = adv[cols].copy()
-    if "replicates_needed" in adv.columns:
-        adv["replicates_needed"] = adv["replicates_needed"].round().astype("Int64")
-    out.write(to_markdown(adv, digits=3))
+    if result.constant:
+        listed = ", ".join(f"{m} = {v:g}" for m, v in result.constant.items())
+        out.write(f"Constant in every run, left out: {listed}.\n")
+    if not args.metrics:
+        out.write(
+            "Metrics: the primary ones (--metrics NAME ... chooses the family; --metrics all tests "
+            "every metric that varies).\n"
+        )
     for note in result.notes:
         out.write(f"note: {note}\n")
-    if args.out:
-        tables = {
-            "wide": result.wide(),
-            "comparisons": result.comparisons,
-            "summary": result.summary,
-            "advice": result.advice,
-        }
-        for path in export_tables(tables, args.out, args.format):
-            out.write(f"wrote {path}\n")
-    elif args.format:
-        raise InputError("--format needs --out FILE", field="--format")
-    if args.table_csv:
-        table = behaviorspace_table(runs, results["series"], params)
-        Path(args.table_csv).parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.table_csv, index=False)
-        out.write(f"wrote {args.table_csv} ({len(table)} rows)\n")
-    return 0
+    adv = result.advice
+    if args.precision is not None:
+        cols = ["variant", "metric", "n", "half_width", "relative_half_width"]
+        cols += ["target_half_width", "replicates_needed"]
+        out.write(
+            "\nReplication advice (95% CI half-width reached; replicates needed for the target)\n\n"
+        )
+        adv = adv[cols].copy()
+        adv["replicates_needed"] = [
+            "NA" if x != x else (f"> {MAX_REPLICATES:,}" if x == float("inf") else f"{int(x):,}")
+            for x in adv["replicates_needed"]
+        ]
+        out.write(to_markdown(adv, digits=3))
+    return {
+        "table": Table(
+            result.table(numeric=True),
+            result.table(),
+            caption=caption,
+            label=_label(args),
+            group="Metric",
+        ),
+        "comparisons": result.comparisons,
+        "summary": result.summary,
+        "advice": result.advice,
+    }
+
+
+def _print_factorial(results, args, registry, params, series, metrics) -> dict:
+    """Run and print the factorial analysis; return its tables to export."""
+    from agglomeration.experiment.factorial import factorial
+    from agglomeration.report.tables import Table, factorial_tables, to_markdown
+
+    fac = factorial(
+        results["runs"],
+        manifest=results.manifest,
+        metrics=metrics,
+        series=series,
+        at_step=args.at_step,
+        paired=False if args.unpaired else None,
+        parameter_columns=params,
+        source=str(args.results),
+        registry=registry,
+    )
+    text, numeric, captions = factorial_tables(fac)
+    out = sys.stdout
+    out.write(f"\nFactorial analysis: {fac.describe()}\n\n")
+    out.write(to_markdown(text["effects"]))
+    out.write(f"\n{captions['effects']}\n\nANOVA\n\n")
+    out.write(to_markdown(text["anova"]))
+    out.write(f"\n{captions['anova']}\n")
+    for note in fac.notes:
+        out.write(f"note: {note}\n")
+    return {
+        name: Table(
+            numeric[name], text[name], captions[name], _label(args, f"-{name}"), group="Metric"
+        )
+        for name in ("effects", "anova", "cells")
+    }

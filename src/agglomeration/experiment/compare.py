@@ -28,6 +28,21 @@ What is computed, per variant and metric (one *observation* = one successful run
   t(0.975, n-1) * sd / sqrt(n) <= target, with sd estimated from the present runs.
 
 Runs whose ``status`` is not a success (``failed``, ``error``, ...) are left out and counted in ``n_failed``.
+
+Presentation-aware details (the metric registry, :mod:`agglomeration.metrics.registry`):
+
+- Intervals stay on the metric's valid scale: the CI of the mean of a *share* is the t interval on the
+  logit scale (delta method: logit(m) +- t se / (m (1 - m)), transformed back), so it stays inside
+  [0, 1]; the CI of another bounded metric is intersected with its valid range (the intersection keeps
+  the coverage, since the true mean lies in the range).  ``interval`` names the method per row.
+- Differences of shares are also given in percentage points (``diff_pp``); the percent change
+  ``diff_pct`` is given only for ratio-scale metrics (non-negative counts, money, indices) whose
+  baseline mean is clearly above zero (its CI excludes 0) - a percent change of a share or of a base
+  near zero is misleading.
+- A metric that takes one value in every run (``firms_other = 0``) is left out of the tests and
+  listed once in :attr:`Comparison.constant`.
+- Effect sizes and t tests are NA (NaN) when undefined: fewer than two pairs, or differences without
+  variation (a standard deviation below 1e-12 of the values' magnitude, which is rounding noise).
 """
 
 from __future__ import annotations
@@ -37,13 +52,14 @@ import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from agglomeration.errors import InputError
+from agglomeration.metrics.registry import REGISTRY, MetricInfo, MetricRegistry
 
 #: Columns of the ``runs`` table that are bookkeeping, not metrics.
 RESERVED_COLUMNS = frozenset(
@@ -84,6 +100,12 @@ RESERVED_COLUMNS = frozenset(
 FAILED_STATUSES = frozenset({"failed", "error", "crashed", "timeout", "killed", "cancelled"})
 
 CONFIDENCE = 0.95
+#: Most bootstrap resamples accepted (the CI of a mean does not change visibly beyond ~10,000).
+MAX_BOOTSTRAP = 100_000
+#: Largest number of replicates the advice reports; beyond it the target counts as unreachable.
+MAX_REPLICATES_ADVICE = 10**9
+#: A standard deviation below this fraction of the values' magnitude is rounding noise, i.e. zero.
+ZERO_SD_RTOL = 1e-12
 
 
 def _did_you_mean(name: str, choices: Iterable[str]) -> str:
@@ -134,7 +156,7 @@ def observations(
     if "variant" not in runs.columns:
         raise InputError("the runs table has no 'variant' column", file=source, field="runs")
     ok = successful_runs(runs)
-    keys = [c for c in ("run_id", "variant", "seed", "replicate") if c in ok.columns]
+    keys = [c for c in ("run_id", "variant", "seed", "replicate", "point") if c in ok.columns]
     if at_step is None:
         table, table_name = ok, "runs"
         available = metric_columns(ok, parameter_columns)
@@ -224,8 +246,13 @@ def bootstrap_ci(
     if x.size < 2:
         return math.nan, math.nan
     rng = np.random.default_rng(np.random.SeedSequence(seed))
-    idx = rng.integers(0, x.size, size=(resamples, x.size))
-    means = x[idx].mean(axis=1)
+    # resample in chunks of at most ~4 M draws so memory stays bounded (32 MB) for any sizes
+    chunk = max(1, 4_000_000 // x.size)
+    means = np.empty(resamples)
+    for start in range(0, resamples, chunk):
+        stop = min(start + chunk, resamples)
+        idx = rng.integers(0, x.size, size=(stop - start, x.size))
+        means[start:stop] = x[idx].mean(axis=1)
     alpha = 1 - confidence
     lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
     return float(lo), float(hi)
@@ -257,12 +284,14 @@ def holm(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
 
 
 def _pairable(base: pd.DataFrame, var: pd.DataFrame) -> bool:
-    """Common random numbers: seeds unique within each variant, and at least 2 seeds (and at least half
-    of the smaller variant's runs) shared.  Runs whose seed has no partner (e.g. its twin failed) are
-    left out of a paired comparison; independent seed streams share no seed and are compared unpaired."""
-    if "seed" not in base.columns or base["seed"].isna().any() or var["seed"].isna().any():
+    """Common random numbers: pair keys (the seed, or design point and seed in a sampled design) unique
+    within each variant, and at least 2 (and at least half of the smaller variant's runs) shared.  Runs
+    without a partner (e.g. a failed twin) are left out of a paired comparison; independent seed
+    streams share no seed and are compared unpaired."""
+    key = "pair" if "pair" in base.columns else "seed"
+    if key not in base.columns or base[key].isna().any() or var[key].isna().any():
         return False
-    bs, vs = base["seed"], var["seed"]
+    bs, vs = base[key], var[key]
     if not (bs.is_unique and vs.is_unique):
         return False
     common = len(set(bs) & set(vs))
@@ -279,6 +308,14 @@ def _quiet(fn, *args, **kwargs) -> float:
             return math.nan
 
 
+def _negligible(sd: float, *values: np.ndarray) -> bool:
+    """Whether a standard deviation is zero up to rounding (relative to the values' magnitude)."""
+    if not np.isfinite(sd):
+        return True
+    scale = max((float(np.nanmax(np.abs(v))) for v in values if v.size), default=0.0)
+    return sd <= ZERO_SD_RTOL * max(scale, 1e-300)
+
+
 def compare_pair(
     baseline: np.ndarray,
     variant: np.ndarray,
@@ -288,45 +325,58 @@ def compare_pair(
 ) -> dict[str, float | bool]:
     """Difference ``variant - baseline`` with its CI, two tests and two effect sizes.
 
-    For ``paired=True`` the arrays must be aligned (element i of both from the same seed).
+    For ``paired=True`` the arrays must be aligned (element i of both from the same seed).  When the
+    differences (paired) or both samples (unpaired) do not vary, the tests and the standardised effect
+    are undefined and returned as NaN, and the CI is the difference itself (``undefined`` says why).
     """
     b = np.asarray(baseline, dtype=float)
     v = np.asarray(variant, dtype=float)
     q = 0.5 + confidence / 2
+    why = ""
     with np.errstate(invalid="ignore", divide="ignore"):
         if paired:
             d = v - b
             n = d.size
-            diff = d.mean()
+            diff = d.mean() if n else math.nan
             sd_d = d.std(ddof=1) if n > 1 else math.nan
-            half = stats.t.ppf(q, n - 1) * sd_d / math.sqrt(n) if n > 1 else math.nan
-            p_t = _quiet(stats.ttest_rel, v, b)
-            p_rank = _quiet(stats.wilcoxon, v, b) if np.any(d != 0) else math.nan
-            effect = diff / sd_d if sd_d > 0 else math.nan
+            flat = n > 1 and _negligible(sd_d, b, v)
+            if n < 2:
+                why = "fewer than 2 pairs"
+                half, p_t, p_rank, effect = math.nan, math.nan, math.nan, math.nan
+            elif flat:
+                why = "the paired differences do not vary"
+                half, p_t, p_rank, effect = 0.0, math.nan, math.nan, math.nan
+            else:
+                half = stats.t.ppf(q, n - 1) * sd_d / math.sqrt(n)
+                p_t = _quiet(stats.ttest_rel, v, b)
+                p_rank = _quiet(stats.wilcoxon, v, b) if np.any(d != 0) else math.nan
+                effect = diff / sd_d
             effect_kind = "d_z"
             t_test, rank_test = "paired t", "Wilcoxon signed-rank"
         else:
             nb, nv = b.size, v.size
-            diff = v.mean() - b.mean()
+            diff = v.mean() - b.mean() if nb and nv else math.nan
             vb = b.var(ddof=1) if nb > 1 else math.nan
             vv = v.var(ddof=1) if nv > 1 else math.nan
-            se2 = vb / nb + vv / nv
-            df = (
-                se2**2 / ((vb / nb) ** 2 / (nb - 1) + (vv / nv) ** 2 / (nv - 1))
-                if se2 > 0
-                else math.nan
-            )
-            half = (
-                stats.t.ppf(q, df) * math.sqrt(se2) if se2 > 0 else (0.0 if se2 == 0 else math.nan)
-            )
-            p_t = _quiet(stats.ttest_ind, v, b, equal_var=False)
-            p_rank = _quiet(stats.mannwhitneyu, v, b, alternative="two-sided")
+            se2 = vb / nb + vv / nv if nb and nv else math.nan
             pooled = (
                 math.sqrt(((nb - 1) * vb + (nv - 1) * vv) / (nb + nv - 2))
-                if nb + nv > 2
+                if nb > 1 and nv > 1
                 else math.nan
             )
-            effect = diff / pooled if pooled > 0 else math.nan
+            if min(nb, nv) < 2:
+                why = "fewer than 2 runs in a group"
+                half, p_t, p_rank, effect = math.nan, math.nan, math.nan, math.nan
+            elif _negligible(pooled, b, v):
+                why = "the runs do not vary within either group"
+                half, p_t, effect = 0.0, math.nan, math.nan
+                p_rank = _quiet(stats.mannwhitneyu, v, b, alternative="two-sided")
+            else:
+                df = se2**2 / ((vb / nb) ** 2 / (nb - 1) + (vv / nv) ** 2 / (nv - 1))
+                half = stats.t.ppf(q, df) * math.sqrt(se2)
+                p_t = _quiet(stats.ttest_ind, v, b, equal_var=False)
+                p_rank = _quiet(stats.mannwhitneyu, v, b, alternative="two-sided")
+                effect = diff / pooled
             effect_kind = "Cohen's d"
             t_test, rank_test = "Welch t", "Mann-Whitney U"
     return {
@@ -341,17 +391,23 @@ def compare_pair(
         "effect_kind": effect_kind,
         "effect": float(effect),
         "cliffs_delta": cliffs_delta(v, b),
+        "undefined": why,
     }
 
 
 def replicates_needed(sd: float, target_half_width: float, confidence: float = CONFIDENCE) -> float:
-    """Smallest n >= 2 with t(q, n-1) * sd / sqrt(n) <= target (NaN if sd or target is not usable)."""
+    """Smallest n >= 2 with t(q, n-1) * sd / sqrt(n) <= target (NaN if sd or target is not usable;
+    ``inf`` when it would exceed :data:`MAX_REPLICATES_ADVICE`)."""
     if not (np.isfinite(sd) and np.isfinite(target_half_width)) or target_half_width <= 0:
         return math.nan
     if sd == 0:
         return 2.0
     q = 0.5 + confidence / 2
-    n = max(2, math.ceil((stats.norm.ppf(q) * sd / target_half_width) ** 2))
+    with np.errstate(over="ignore"):
+        normal_n = (stats.norm.ppf(q) * sd / target_half_width) ** 2
+    if not normal_n <= MAX_REPLICATES_ADVICE:  # also inf / nan from an absurd precision
+        return math.inf
+    n = max(2, math.ceil(normal_n))
 
     def ok(m: int) -> bool:
         return stats.t.ppf(q, m - 1) * sd / math.sqrt(m) <= target_half_width
@@ -369,9 +425,53 @@ def replicates_needed(sd: float, target_half_width: float, confidence: float = C
     return float(n)
 
 
+def mean_interval(
+    mean: float, sd: float, n: float, info: MetricInfo, confidence: float = CONFIDENCE
+) -> tuple[float, float, str]:
+    """CI of a mean on the metric's valid scale: ``(low, high, method)``.
+
+    Shares: the t interval on the logit scale (delta method), transformed back, so it lies in [0, 1];
+    other metrics: the t interval intersected with the valid range ``[info.low, info.high]``.
+    """
+    half = float(t_interval(np.array([mean]), np.array([sd]), np.array([n]), confidence)[0])
+    if not np.isfinite(half):
+        return math.nan, math.nan, "t"
+    if info.is_share:
+        if half == 0 or not 0 < mean < 1:
+            return info.clip(mean - half), info.clip(mean + half), "logit t"
+        h = half / (mean * (1 - mean))
+        centre = math.log(mean / (1 - mean))
+        return (
+            float(1 / (1 + math.exp(-(centre - h)))),
+            float(1 / (1 + math.exp(-(centre + h)))),
+            "logit t",
+        )
+    lo, hi = mean - half, mean + half
+    if lo < info.low or hi > info.high:
+        return info.clip(lo), info.clip(hi), "t, limited to the valid range"
+    return lo, hi, "t"
+
+
+def constant_metrics(obs: pd.DataFrame, metrics: Iterable[str]) -> dict[str, float]:
+    """Metrics that take one value (up to rounding) in every row of ``obs``: name -> that value."""
+    out: dict[str, float] = {}
+    for m in metrics:
+        x = pd.to_numeric(obs[m], errors="coerce").to_numpy(dtype=float)
+        x = x[np.isfinite(x)]
+        if x.size == 0:
+            out[m] = math.nan
+        elif np.ptp(x) <= ZERO_SD_RTOL * max(float(np.abs(x).max()), 1e-300):
+            out[m] = float(x[0])
+    return out
+
+
 @dataclass
 class Comparison:
-    """Result of :func:`compare`: three long tables and the settings that produced them."""
+    """Result of :func:`compare`: three long tables and the settings that produced them.
+
+    ``constant`` maps the metrics left out because they take one value in every run to that value;
+    ``registry`` gives labels, units and kinds for presenting the tables (:mod:`agglomeration.report.tables`).
+    """
 
     summary: pd.DataFrame
     comparisons: pd.DataFrame
@@ -380,131 +480,54 @@ class Comparison:
     metrics: list[str]
     at_step: int | None = None
     notes: list[str] = field(default_factory=list)
+    constant: dict[str, float] = field(default_factory=dict)
+    registry: MetricRegistry = REGISTRY
+
+    @property
+    def family_size(self) -> int:
+        """Number of t tests in the Holm family (comparisons with a defined p value)."""
+        return int(self.comparisons["p_t"].notna().sum()) if not self.comparisons.empty else 0
+
+    def table(self, *, numeric: bool = False) -> pd.DataFrame:
+        """The publication table (one row per metric and variant; see
+        :func:`agglomeration.report.tables.comparison_table`)."""
+        from agglomeration.report.tables import comparison_table
+
+        return comparison_table(self, numeric=numeric)
 
     def wide(self, digits: int = 3) -> pd.DataFrame:
-        """Publication table: one row per metric; ``mean [95% CI]`` per variant and, for every other
-        variant, ``difference [95% CI]``, the Holm-adjusted p of the t test and the effect size."""
-        fmt = _formatter(digits)
-        table = pd.DataFrame(index=pd.Index(self.metrics, name="metric"))
-        for variant, grp in self.summary.groupby("variant", sort=False):
-            g = grp.set_index("metric").reindex(self.metrics)
-            table[f"{variant} (n)"] = g["n"].astype("Int64").to_numpy()
-            table[f"{variant}: mean [95% CI]"] = [
-                f"{fmt(m)} [{fmt(lo)}, {fmt(hi)}]"
-                for m, lo, hi in zip(g["mean"], g["ci_low"], g["ci_high"])
-            ]
-        for variant, grp in self.comparisons.groupby("variant", sort=False):
-            g = grp.set_index("metric").reindex(self.metrics)
-            label = f"{variant} - {self.baseline}"
-            table[f"{label} [95% CI]"] = [
-                f"{fmt(d)} [{fmt(lo)}, {fmt(hi)}]"
-                for d, lo, hi in zip(g["diff"], g["diff_ci_low"], g["diff_ci_high"])
-            ]
-            table[f"{label}: p (Holm)"] = [_fmt_p(p) for p in g["p_t_holm"]]
-            table[f"{label}: effect"] = [
-                "" if pd.isna(e) else f"{k} = {e:.2f}"
-                for e, k in zip(g["effect"], g["effect_kind"])
-            ]
-        return table.reset_index()
+        """The publication table as text (kept for scripts written against 0.1; same as :meth:`table`)."""
+        return self.table()
 
 
-def _formatter(digits: int):
-    def fmt(x: float) -> str:
-        """`digits` significant digits, but never scientific notation for |x| in [1e3, 1e9):
-        a table in a paper reads 1,290 firms, not 1.29e+03."""
-        if x is None or pd.isna(x):
-            return "NA"
-        if 1e3 <= abs(x) < 1e9:
-            return f"{x:,.0f}"
-        return f"{x:.{digits}g}"
-
-    return fmt
-
-
-def _fmt_p(p: float) -> str:
-    if pd.isna(p):
-        return "NA"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def compare(
-    runs: pd.DataFrame,
-    *,
-    baseline: str | None = None,
-    metrics: Sequence[str] | None = None,
-    series: pd.DataFrame | None = None,
-    at_step: int | None = None,
-    precision: float | None = None,
-    precision_kind: Literal["relative", "absolute"] = "relative",
-    bootstrap: int = 0,
-    paired: bool | None = None,
-    parameter_columns: Iterable[str] = (),
-    confidence: float = CONFIDENCE,
-    seed: int = 0,
-    source: str = "runs",
-) -> Comparison:
-    """Compare every variant of ``runs`` with ``baseline`` on each metric.
-
-    Parameters
-    ----------
-    runs:
-        The result store's ``runs`` table (needs ``variant``; ``seed`` enables pairing; ``status`` filters).
-    baseline:
-        Name of the reference variant; default ``"baseline"`` if present, else the first variant in order
-        of appearance.  When a variant spans several design points, each point is its own group (see
-        :func:`label_design_points`) and ``baseline`` must name one of those labels.
-    metrics:
-        Metric columns to compare; default every numeric non-parameter column.
-    series, at_step:
-        Use the per-step ``series`` table at step ``at_step`` instead of the final metrics.
-    precision, precision_kind:
-        Requested CI half-width for the replication advice, relative to |mean| or absolute (metric unit).
-    bootstrap:
-        Number of bootstrap resamples for a percentile CI of each mean (0 = none).
-    paired:
-        Force paired (True) or unpaired (False) tests; default: paired when seeds are shared.
-    parameter_columns:
-        Design-point columns to exclude from the automatic metric choice.
-    """
-    if precision is not None and not (precision > 0 and math.isfinite(precision)):
+def _choose_metrics(
+    obs: pd.DataFrame, chosen: list[str], explicit: bool, registry: MetricRegistry, source: str
+) -> tuple[list[str], dict[str, float]]:
+    """Drop constant metrics from ``chosen``; without an explicit choice keep the primary ones."""
+    constant = constant_metrics(obs, chosen)
+    varying = [m for m in chosen if m not in constant]
+    if not explicit:
+        varying = registry.primary(varying)
+    if not varying:
+        listed = ", ".join(f"{m} = {v:g}" for m, v in constant.items())
         raise InputError(
-            f"expected a positive number, got {precision}", file=source, field="precision"
-        )
-    if precision_kind not in ("relative", "absolute"):
-        raise InputError(
-            f"expected 'relative' or 'absolute', got {precision_kind!r}", field="precision_kind"
-        )
-    if not 0 < confidence < 1:
-        raise InputError(f"expected a level in (0, 1), got {confidence}", field="confidence")
-    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
-        raise InputError(
-            f"expected a number of resamples >= 0, got {bootstrap!r}", field="bootstrap"
-        )
-    runs = label_design_points(runs, parameter_columns)
-    obs, chosen = observations(
-        runs,
-        series=series,
-        at_step=at_step,
-        metrics=metrics,
-        parameter_columns=parameter_columns,
-        source=source,
-    )
-    variants = list(pd.unique(runs["variant"].astype(str)))
-    obs["variant"] = obs["variant"].astype(str)
-    if baseline is None:
-        baseline = "baseline" if "baseline" in variants else variants[0]
-    elif baseline not in variants:
-        raise InputError(
-            f"unknown variant {baseline!r}{_did_you_mean(baseline, variants)}; "
-            f"variants: {', '.join(variants)}",
+            f"every chosen metric takes one value in every run ({listed}): nothing to compare",
             file=source,
-            field="baseline",
+            field="metrics",
         )
-    failed = runs.groupby(runs["variant"].astype(str)).size() - obs.groupby(
-        "variant"
-    ).size().reindex(variants).fillna(0)
+    return varying, constant
 
-    # --- per-variant summary (vectorised over variants with groupby) -------------------------------
+
+def _summary(
+    obs: pd.DataFrame,
+    chosen: list[str],
+    variants: list[str],
+    failed: pd.Series,
+    registry: MetricRegistry,
+    confidence: float,
+    bootstrap: int,
+    seed: int,
+) -> pd.DataFrame:
     long = obs.melt(
         id_vars=[c for c in ("run_id", "variant", "seed", "replicate") if c in obs.columns],
         value_vars=chosen,
@@ -515,28 +538,41 @@ def compare(
     summary = g.agg(n="count", mean="mean", sd="std").reset_index()
     summary["se"] = summary["sd"] / np.sqrt(summary["n"])
     summary["half_width"] = t_interval(summary["mean"], summary["sd"], summary["n"], confidence)
-    summary["ci_low"] = summary["mean"] - summary["half_width"]
-    summary["ci_high"] = summary["mean"] + summary["half_width"]
+    ci = [
+        mean_interval(m, sd, n, registry.info(metric), confidence)
+        for m, sd, n, metric in zip(summary["mean"], summary["sd"], summary["n"], summary["metric"])
+    ]
+    summary["ci_low"] = [c[0] for c in ci]
+    summary["ci_high"] = [c[1] for c in ci]
+    summary["interval"] = [c[2] for c in ci]
     summary["n_failed"] = summary["variant"].map(failed).fillna(0).astype(int)
     if bootstrap:
-        ci = {
+        boot = {
             key: bootstrap_ci(
                 vals.to_numpy(), resamples=bootstrap, confidence=confidence, seed=seed
             )
             for key, vals in g
         }
-        summary["boot_low"] = [ci[(v, m)][0] for v, m in zip(summary["variant"], summary["metric"])]
-        summary["boot_high"] = [
-            ci[(v, m)][1] for v, m in zip(summary["variant"], summary["metric"])
-        ]
+        keys = list(zip(summary["variant"], summary["metric"]))
+        summary["boot_low"] = [boot[k][0] for k in keys]
+        summary["boot_high"] = [boot[k][1] for k in keys]
     order = {v: i for i, v in enumerate(variants)}
     morder = {m: i for i, m in enumerate(chosen)}
-    summary = summary.sort_values(
+    return summary.sort_values(
         ["variant", "metric"], key=lambda s: s.map(order if s.name == "variant" else morder)
     ).reset_index(drop=True)
 
-    # --- comparisons with the baseline --------------------------------------------------------------
-    notes: list[str] = []
+
+def _comparisons(
+    obs: pd.DataFrame,
+    chosen: list[str],
+    variants: list[str],
+    baseline: str,
+    paired: bool | None,
+    confidence: float,
+    source: str,
+    notes: list[str],
+) -> pd.DataFrame:
     rows = []
     base_obs = obs.loc[obs["variant"] == baseline]
     for variant in variants:
@@ -551,7 +587,7 @@ def compare(
                 field="paired",
             )
         if is_paired:
-            merged = base_obs.merge(var_obs, on="seed", suffixes=("_b", "_v"))
+            merged = base_obs.merge(var_obs, on="pair", suffixes=("_b", "_v"))
             unmatched = len(base_obs) + len(var_obs) - 2 * len(merged)
             if unmatched:
                 notes.append(
@@ -565,30 +601,170 @@ def compare(
             else:
                 b = base_obs[metric].dropna().to_numpy()
                 v = var_obs[metric].dropna().to_numpy()
-            if min(b.size, v.size) < 2:
-                notes.append(f"{variant}/{metric}: fewer than 2 runs, no test")
             res = compare_pair(b, v, paired=is_paired, confidence=confidence)
+            if res["undefined"]:
+                notes.append(f"{variant} / {metric}: {res['undefined']}; no test, effect size NA")
             rows.append(
                 {"variant": variant, "baseline": baseline, "metric": metric, "n_baseline": b.size,
                  "n_variant": v.size, **res}
             )  # fmt: skip
-    comparisons = pd.DataFrame(
+    return pd.DataFrame(
         rows,
         columns=[
             "variant", "baseline", "metric", "n_baseline", "n_variant", "paired", "diff",
             "diff_ci_low", "diff_ci_high", "t_test", "p_t", "rank_test", "p_rank", "effect_kind",
-            "effect", "cliffs_delta",
+            "effect", "cliffs_delta", "undefined",
         ],
     )  # fmt: skip
+
+
+def _relative_differences(
+    comparisons: pd.DataFrame, summary: pd.DataFrame, baseline: str, registry: MetricRegistry
+) -> pd.DataFrame:
+    """Add ``kind``, ``baseline_mean``, ``diff_pp`` (shares) and ``diff_pct`` (ratio scale, baseline
+    clearly above 0) with their CIs; differences of shares are limited to [-1, 1]."""
+    c = comparisons
+    base = summary.loc[summary["variant"] == baseline].set_index("metric")
+    info = {m: registry.info(m) for m in pd.unique(c["metric"])}
+    c["kind"] = c["metric"].map(lambda m: info[m].kind)
+    c["baseline_mean"] = c["metric"].map(base["mean"]).astype(float)
+    share = c["kind"].eq("share").to_numpy()
+    for col in ("diff_ci_low", "diff_ci_high"):
+        c[col] = np.where(share, c[col].clip(-1.0, 1.0), c[col])
+    base_low = c["metric"].map(base["ci_low"]).astype(float)
+    ratio = c["metric"].map(lambda m: info[m].ratio_scale).astype(bool) & (base_low > 0)
+    pairs = (("diff", ""), ("diff_ci_low", "_low"), ("diff_ci_high", "_high"))
+    for src, dst in pairs:
+        c[f"diff_pp{dst}"] = np.where(share, 100.0 * c[src], np.nan)
+    for src, dst in pairs:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c[f"diff_pct{dst}"] = np.where(ratio, 100.0 * c[src] / c["baseline_mean"], np.nan)
+    return c
+
+
+def _check_options(
+    precision: float | None, precision_kind: str, confidence: float, bootstrap: Any, source: str
+) -> None:
+    """InputError for an option of :func:`compare` out of its range."""
+    if precision is not None and not (precision > 0 and math.isfinite(precision)):
+        raise InputError(
+            f"expected a positive number, got {precision}", file=source, field="precision"
+        )
+    if precision_kind not in ("relative", "absolute"):
+        raise InputError(
+            f"expected 'relative' or 'absolute', got {precision_kind!r}", field="precision_kind"
+        )
+    if not 0 < confidence < 1:
+        raise InputError(f"expected a level in (0, 1), got {confidence}", field="confidence")
+    if (
+        isinstance(bootstrap, bool)
+        or not isinstance(bootstrap, int | np.integer)
+        or not 0 <= bootstrap <= MAX_BOOTSTRAP
+    ):
+        raise InputError(
+            f"expected a number of resamples >= 0 and at most {MAX_BOOTSTRAP:,}, got {bootstrap!r}",
+            file=source,
+            field="bootstrap",
+        )
+
+
+def compare(
+    runs: pd.DataFrame,
+    *,
+    baseline: str | None = None,
+    metrics: Sequence[str] | Literal["all"] | None = None,
+    series: pd.DataFrame | None = None,
+    at_step: int | None = None,
+    precision: float | None = None,
+    precision_kind: Literal["relative", "absolute"] = "relative",
+    bootstrap: int = 0,
+    paired: bool | None = None,
+    parameter_columns: Iterable[str] = (),
+    confidence: float = CONFIDENCE,
+    seed: int = 0,
+    source: str = "runs",
+    registry: MetricRegistry = REGISTRY,
+    design_kind: str = "",
+) -> Comparison:
+    """Compare every variant of ``runs`` with ``baseline`` on each metric.
+
+    Parameters
+    ----------
+    runs:
+        The result store's ``runs`` table (needs ``variant``; ``seed`` enables pairing; ``status`` filters).
+    baseline:
+        Name of the reference variant; default ``"baseline"`` if present, else the first variant in order
+        of appearance.  When a variant spans several design points, each point is its own group (see
+        :func:`label_design_points`) and ``baseline`` must name one of those labels.
+    metrics:
+        Metric columns to compare (the Holm family).  Default: the registry's primary metrics present
+        (:meth:`MetricRegistry.primary`); ``"all"``: every metric.  Metrics that take one value in every
+        run are always left out (listed in :attr:`Comparison.constant`).
+    series, at_step:
+        Use the per-step ``series`` table at step ``at_step`` instead of the final metrics.
+    precision, precision_kind:
+        Requested CI half-width for the replication advice, relative to |mean| or absolute (metric unit).
+    bootstrap:
+        Number of bootstrap resamples for a percentile CI of each mean (0 = none; at most
+        :data:`MAX_BOOTSTRAP`).
+    paired:
+        Force paired (True) or unpaired (False) tests; default: paired when seeds are shared.
+    parameter_columns:
+        Design-point columns to exclude from the automatic metric choice.
+    registry:
+        Metric kinds and valid ranges (intervals on the valid scale; percentage points for shares).
+    design_kind:
+        The design of the batch.  For a sampled design (``lhs``, ``sobol``, ``morris``) a variant is one
+        group over all its design points (its mean is the mean over the design's distribution, said in
+        the notes) and runs are paired by design point and seed; for a grid every point is its own group.
+    """
+    _check_options(precision, precision_kind, confidence, bootstrap, source)
+    explicit = metrics is not None and metrics != "all"
+    sampled = design_kind in ("lhs", "sobol", "morris")
+    if not sampled:
+        runs = label_design_points(runs, parameter_columns)
+    obs, chosen = observations(
+        runs,
+        series=series,
+        at_step=at_step,
+        metrics=list(metrics) if explicit else None,  # type: ignore[arg-type]
+        parameter_columns=parameter_columns,
+        source=source,
+    )
+    chosen, constant = _choose_metrics(obs, chosen, explicit or metrics == "all", registry, source)
+    variants = list(pd.unique(runs["variant"].astype(str)))
+    obs["variant"] = obs["variant"].astype(str)
+    if "seed" in obs.columns:
+        obs["pair"] = obs["seed"].astype("string")
+        if sampled and "point" in obs.columns:
+            obs["pair"] = obs["point"].astype("string") + ":" + obs["pair"]
+    if baseline is None:
+        baseline = "baseline" if "baseline" in variants else variants[0]
+    elif baseline not in variants:
+        raise InputError(
+            f"unknown variant {baseline!r}{_did_you_mean(baseline, variants)}; "
+            f"variants: {', '.join(variants)}",
+            file=source,
+            field="baseline",
+        )
+    failed = runs.groupby(runs["variant"].astype(str)).size() - obs.groupby(
+        "variant"
+    ).size().reindex(variants).fillna(0)
+    summary = _summary(obs, chosen, variants, failed, registry, confidence, bootstrap, seed)
+    notes: list[str] = []
+    if sampled and "point" in obs.columns:
+        notes.append(
+            f"{design_kind} design: each variant's mean is over its {obs['point'].nunique()} design "
+            "points (the design's distribution); runs are paired by design point and seed"
+        )
+    comparisons = _comparisons(obs, chosen, variants, baseline, paired, confidence, source, notes)
     comparisons["p_t_holm"] = holm(comparisons["p_t"].to_numpy())
     comparisons["p_rank_holm"] = holm(comparisons["p_rank"].to_numpy())
-    base_mean = summary.loc[summary["variant"] == baseline].set_index("metric")["mean"]
-    comparisons["baseline_mean"] = comparisons["metric"].map(base_mean).astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        comparisons["diff_pct"] = 100 * comparisons["diff"] / comparisons["baseline_mean"].abs()
-
+    comparisons = _relative_differences(comparisons, summary, baseline, registry)
     advice = replication_advice(summary, precision, precision_kind, confidence)
-    return Comparison(summary, comparisons, advice, baseline, chosen, at_step, notes)
+    return Comparison(
+        summary, comparisons, advice, baseline, chosen, at_step, notes, constant, registry
+    )
 
 
 def replication_advice(

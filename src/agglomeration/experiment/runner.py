@@ -45,6 +45,7 @@ import pandas as pd
 
 from agglomeration.errors import InputError, ResultStoreError
 from agglomeration.experiment.design import Design, build_design
+from agglomeration.experiment.reporters import compute_reporters
 from agglomeration.experiment.seeds import replicate_seed, run_id
 from agglomeration.experiment.spec import Experiment, load_experiment
 from agglomeration.experiment.store import (
@@ -179,6 +180,7 @@ def plan_runs(exp: Experiment, out: str | Path = ".") -> Plan:
     tasks: dict[str, tuple[tuple[int, int, int], RunTask]] = {}
     owner: dict[str, str] = {}
     output = exp.output.model_dump()
+    output["reporters"] = _reporter_refs(exp)
     for vi, variant in enumerate(exp.all_variants()):
         merged_v = {**exp.overrides, **variant.overrides}
         for p in range(len(design)):
@@ -242,6 +244,7 @@ def plan_runs(exp: Experiment, out: str | Path = ".") -> Plan:
         )
     if ordered and (exp.output.metrics is not None or exp.output.series_metrics is not None):
         _preflight_outputs(exp, base, ordered[0], file)
+    _preflight_reporters(exp, base, ordered, file)
     return Plan(
         rows=pd.DataFrame(rows), tasks=ordered, design=design, base_fingerprint=base.fingerprint()
     )
@@ -268,6 +271,25 @@ def _preflight_outputs(exp: Experiment, base: Any, task: RunTask, file: str | No
                     f"; did you mean {close[0]!r}?" if close else f"; available: {', '.join(have)}"
                 )
                 raise InputError(f"unknown metric {m!r}{hint}", file=file, field=f"output.{name}")
+
+
+def _reporter_refs(exp: Experiment) -> dict[str, str]:
+    """Reporter name -> "module:function" (passed to the workers with the outputs to keep)."""
+    return {name: r.function for name, r in exp.reporters.items()}
+
+
+def _preflight_reporters(
+    exp: Experiment, base: Any, tasks: list[RunTask], file: str | None
+) -> None:
+    """Import and evaluate the experiment's reporters on the first run's initial state."""
+    from agglomeration.experiment.reporters import check_reporters
+
+    if not (tasks and exp.reporters):
+        return
+    task = tasks[0]
+    cls = resolve_model_class(task.model)
+    scen = base.with_overrides(task.overrides) if task.overrides else base
+    check_reporters(task.output["reporters"], cls(scen, replicate_seed=task.seed), file)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -335,6 +357,7 @@ def _simulate(task: RunTask) -> dict[str, pd.DataFrame | dict[str, float]]:
                     f"output.metrics: the model has no headline metric {missing}; it has {sorted(metrics)}"
                 )
             metrics = {k: metrics[k] for k in keep}
+        metrics.update(compute_reporters(out.get("reporters"), model))  # user-defined run metrics
         result["metrics"] = metrics
         return result
     finally:

@@ -43,6 +43,8 @@ from agglomeration.errors import InputError
 from agglomeration.experiment.compare import _did_you_mean, metric_columns, successful_runs
 
 POINT_COLUMNS = ("design_point", "point", "design_index", "sample_index")
+#: Most bootstrap resamples (SALib keeps a points x resamples index matrix in memory).
+MAX_RESAMPLES = 10_000
 MATCH_TOLERANCE = 1e-6
 
 
@@ -397,6 +399,12 @@ def sensitivity(
     indices and vice versa).  With several variants (each run over the whole design) every variant is
     analysed separately and the table gets a ``variant`` column.
     """
+    if isinstance(num_resamples, bool) or not 1 <= int(num_resamples) <= MAX_RESAMPLES:
+        raise InputError(
+            f"expected a positive number of resamples, at most {MAX_RESAMPLES:,}, got {num_resamples!r}",
+            file=source,
+            field="resamples",
+        )
     kind = str(design.get("kind", "")).lower()
     if method is None:
         method = kind  # type: ignore[assignment]

@@ -29,6 +29,13 @@ File format (documented with examples in docs/EXPERIMENTS.md)::
     samples = 64                             # lhs: points; sobol: base N (Saltelli); morris: trajectories
     [design.parameters."behaviour.sourcing.search_probability"]
     bounds = [0.02, 0.3]                     # grid uses `values = [...]` instead
+    role = "uncertainty"                     # or "lever" (a policy choice); for scenario discovery
+    [reporters.chain_firms]                  # optional: a user-defined run metric (installed code)
+    function = "mypkg.reporters:chain_firms" # called with the run's tables, returns a number
+    label = "Firms in complete chains"
+    unit = "firms"
+    kind = "count"                           # count | share | money | index
+    range = [0, nan]                         # valid range; nan = unbounded on that side
     [output]
     series_every = 1
     regions = true
@@ -58,6 +65,7 @@ __all__ = [
     "DesignSpec",
     "Experiment",
     "OutputSpec",
+    "ReporterSpec",
     "Variant",
     "flatten_overrides",
     "load_experiment",
@@ -68,6 +76,7 @@ DEFAULT_MODEL = "agglomeration.model:AgglomerationModel"
 
 _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
 _MODEL_REF = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$")
+_METRIC_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 def _check_identifier(value: str, what: str) -> str:
@@ -132,12 +141,20 @@ class DesignParameter(_Strict):
     ``values`` (grid designs) lists the levels; ``bounds`` (lhs/sobol/morris) gives, for the
     ``uniform`` distribution, ``[low, high]`` in the parameter's own unit; for ``normal`` ``[mean, sd]``;
     for ``lognormal`` ``[mean, sd]`` of the log.  ``integer`` rounds sampled values to integers.
+    ``role`` declares the parameter a *lever* (a policy choice, like the variants) or an *uncertainty*
+    (scenario discovery and robustness analyse the levers across the uncertainties); it does not change
+    the runs, so it is not part of the resume guard.
     """
 
     values: list[Any] | None = None
     bounds: tuple[float, float] | None = None
     distribution: Literal["uniform", "normal", "lognormal"] = "uniform"
     integer: bool = False
+    role: Literal["lever", "uncertainty"] | None = Field(
+        None,
+        description="'lever' (a policy choice) or 'uncertainty' (a condition the policy cannot "
+        "choose); unset counts as an uncertainty. Used by `agglomeration discover`",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> DesignParameter:
@@ -192,6 +209,46 @@ class DesignSpec(_Strict):
         return self
 
 
+class ReporterSpec(_Strict):
+    """A user-defined run metric: ``function`` (``"package.module:function"``, installed code) is called
+    once at the end of every run with the run's tables (:class:`agglomeration.experiment.reporters.RunTables`:
+    ``series``, ``regions``, ``firms``, ``links``, ``metrics``) and returns a number, stored in the runs
+    table like a built-in metric.  ``label``, ``unit``, ``kind`` and ``range`` are its metric-registry
+    entry (tables and figures label it from them)."""
+
+    function: str = Field(description="'package.module:function' returning a number")
+    label: str = Field("", description="readable name (default: from the reporter's name)")
+    unit: str = Field("", description="unit of the value, e.g. 'firms' ('' = dimensionless)")
+    kind: Literal["count", "share", "money", "index"] = "index"
+    range: tuple[float | None, float | None] | None = Field(
+        None, description="valid range [low, high]; nan or omitted = unbounded"
+    )
+    description: str = ""
+
+    @field_validator("function")
+    @classmethod
+    def _function(cls, v: str) -> str:
+        if not _MODEL_REF.fullmatch(v):
+            raise ValueError(f"expected 'package.module:function', got {v!r}")
+        return v
+
+    @field_validator("range", mode="before")
+    @classmethod
+    def _range(cls, v: Any) -> Any:
+        if isinstance(v, list | tuple):
+            return tuple(None if isinstance(x, float) and x != x else x for x in v)
+        return v
+
+    @model_validator(mode="after")
+    def _check(self) -> ReporterSpec:
+        lo, hi = self.range or (None, None)
+        if self.kind == "share" and self.range not in (None, (0.0, 1.0), (0, 1)):
+            raise ValueError("a share has the range [0, 1]")
+        if lo is not None and hi is not None and not lo < hi:
+            raise ValueError(f"expected low < high, got [{lo}, {hi}]")
+        return self
+
+
 class OutputSpec(_Strict):
     """What each run writes to the result store."""
 
@@ -235,6 +292,9 @@ class Experiment(_Strict):
     variants: tuple[Variant, ...] = ()
     design: DesignSpec | None = None
     output: OutputSpec = OutputSpec()
+    reporters: dict[str, ReporterSpec] = Field(
+        default_factory=dict, description="user-defined run metrics (name -> reporter)"
+    )
     source_path: Path | None = Field(None, exclude=True, description="the file this was read from")
 
     @field_validator("name")
@@ -253,6 +313,22 @@ class Experiment(_Strict):
     @classmethod
     def _flatten(cls, v: Any) -> Any:
         return flatten_overrides(v) if isinstance(v, dict) else v
+
+    @field_validator("reporters")
+    @classmethod
+    def _reporter_names(cls, v: dict[str, ReporterSpec]) -> dict[str, ReporterSpec]:
+        from agglomeration.metrics.registry import BUILTIN
+
+        for name in v:
+            if not _METRIC_NAME.fullmatch(name):
+                raise ValueError(
+                    f"reporter name {name!r}: lower-case letters, digits and '_', starting with a letter"
+                )
+            if name in BUILTIN:
+                raise ValueError(
+                    f"reporter name {name!r} is a built-in metric; choose another name"
+                )
+        return v
 
     @model_validator(mode="after")
     def _unique_variants(self) -> Experiment:
@@ -281,10 +357,13 @@ class Experiment(_Strict):
 
         Everything except what may grow without invalidating finished runs: ``replicates``, the
         design's ``samples`` and grid ``values`` (growth is checked separately: every finished run must
-        still be planned), the free-text ``description``, and the base scenario's *path* (its content
-        is guarded by the scenario fingerprint, so a moved project directory can still be resumed).
+        still be planned), the free-text ``description``, the base scenario's *path* (its content
+        is guarded by the scenario fingerprint, so a moved project directory can still be resumed) and
+        the parameters' ``role`` (analysis metadata).
         """
         d = self.to_dict()
+        if not d.get("reporters"):  # experiments without reporters keep their earlier fingerprint
+            d.pop("reporters", None)
         d.pop("replicates", None)
         d.pop("description", None)
         d.pop("scenario", None)
@@ -294,6 +373,7 @@ class Experiment(_Strict):
             d["design"].pop("samples", None)
             for p in d["design"]["parameters"].values():
                 p.pop("values", None)
+                p.pop("role", None)  # analysis metadata: does not change the runs
         return d
 
     def fingerprint(self) -> str:

@@ -52,6 +52,7 @@ from matplotlib.figure import Figure
 
 from agglomeration import levers
 from agglomeration.errors import InputError
+from agglomeration.region_types import LABELS
 
 ENV_SCENARIO = "AGGLOMERATION_DASHBOARD_SCENARIO"
 ENV_RESULTS = "AGGLOMERATION_DASHBOARD_RESULTS"
@@ -61,6 +62,8 @@ ENV_SEED = "AGGLOMERATION_DASHBOARD_SEED"
 MAX_STEPS_PER_CLICK = 400
 #: Resolution of the live figures [dots per inch]; low enough to redraw a step in about a second.
 FIGURE_DPI = 90
+#: Width of the explorer's map [inches]; its div reserves this width so the live plots never cover it.
+MAP_WIDTH_IN = 6.4
 #: Pause between two steps while "Play" is on [s].
 PLAY_INTERVAL_S = 0.3
 
@@ -96,7 +99,7 @@ def controls() -> tuple[Lever, ...]:
         lo, hi, step = lever.slider
         for key in lever.slider_keys if lever.per_key else (None,):
             path = lever.path if key is None else f"{lever.table}.{key}"
-            label = lever.label if key is None else f"{lever.label}, {key}"
+            label = lever.label if key is None else f"{lever.label}, {LABELS.get(key, key)}"
             out.append(
                 Lever(
                     path, label, (path,), lo, hi, step, lever.unit, lever.default, lever.description
@@ -325,56 +328,22 @@ def _scenario_tree(scenario: Any) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------------------------- figures
-#: panel title -> candidate column names of ``model.series_frame()`` (first present is drawn), then a
-#: substring used as fallback.
-SERIES_PANELS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("Firms", ("firms", "n_firms", "firm_count"), "firms"),
-    (
-        "Local sourcing share",
-        ("local_sourcing_share", "network_sourcing_share", "local_share"),
-        "sourcing",
-    ),
-    ("Chain coverage", ("mean_chain_coverage", "chain_coverage"), "coverage"),
-    (
-        "Clustering index",
-        ("mean_locational_gini", "herfindahl_regions", "eg_gamma_mean"),
-        "gini",
-    ),
-)
-
-
-def series_columns(frame: pd.DataFrame) -> list[tuple[str, str | None]]:
-    """(panel title, column or None) for the four live plots, resolved against a series frame."""
-    out: list[tuple[str, str | None]] = []
-    cols = [c for c in frame.columns if c != "step"]
-    for title, names, fragment in SERIES_PANELS:
-        col = next((c for c in names if c in frame.columns), None)
-        if col is None:
-            col = next((c for c in cols if fragment in str(c).lower()), None)
-        out.append((title, col))
-    return out
-
-
 def series_figure(frame: pd.DataFrame, width: float = 7.0, aspect: float = 0.62) -> Figure:
-    """2 x 2 panels of the live series (x = step) for the columns :func:`series_columns` finds;
-    ``width`` in inches, height = ``aspect`` x width."""
-    fig = Figure(figsize=(width, width * aspect))
-    axes = fig.subplots(2, 2).ravel()
-    fig.subplots_adjust(left=0.14, right=0.98, bottom=0.1, top=0.93, wspace=0.45, hspace=0.5)
-    x = frame["step"].to_numpy() if "step" in frame else np.arange(len(frame))
-    for ax, (title, col) in zip(axes, series_columns(frame)):
-        if col is None:
-            ax.text(0.5, 0.5, "not recorded", ha="center", va="center", transform=ax.transAxes)
-            ax.set_title(title, fontsize=9)
-            continue
-        y = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
-        ax.plot(x, y, marker="o" if len(x) < 3 else None, ms=3, color="C0")
-        ax.set_title(title, fontsize=9)
-        ax.set_ylabel(col, fontsize=7)
-        ax.tick_params(labelsize=7)
-        ax.set_xlabel("step", fontsize=7)
-        ax.grid(alpha=0.3)
-    return fig
+    """The live series of the explorer: the four :data:`agglomeration.report.figures.DASHBOARD_PANELS`
+    (firms, local sourcing share, chain coverage, locational Gini) drawn by the shared
+    :func:`agglomeration.report.figures.timeseries_figure`; ``width`` in inches, height = ``aspect`` x
+    width."""
+    from agglomeration.report.figures import DASHBOARD_PANELS, timeseries_figure
+
+    data = frame.assign(run_id="run") if "run_id" not in frame.columns else frame
+    return timeseries_figure(
+        data,
+        panels=DASHBOARD_PANELS,
+        ncols=2,
+        width=width,
+        row_height=width * aspect / 2,
+        drop_constant=False,
+    )
 
 
 def lq_table(region_table: pd.DataFrame) -> pd.DataFrame:
@@ -388,16 +357,18 @@ def lq_table(region_table: pd.DataFrame) -> pd.DataFrame:
 
 
 def map_figure(model: Any, width: float = 7.0) -> Figure:
-    """Map of the regions drawn by :func:`agglomeration.report.maps.region_map`: a pie of firms by sector
-    at each region's lon/lat (area proportional to firms), the logistics links by mode and the supplier
-    flows between regions (line width proportional to value, CNY m per step)."""
+    """Map of the live model drawn by the shared :func:`agglomeration.report.maps.region_map`: a pie of
+    firms by sector at each region's lon/lat (area proportional to firms), the logistics links by mode
+    (roads thinned) and the supplier flows between regions (line width proportional to value)."""
     from agglomeration.report.maps import region_map
+    from agglomeration.report.style import STYLE
 
-    fig = Figure(figsize=(width, width * 0.75))
-    ax = fig.subplots()
-    # fixed margins (legends on the right): constrained layout costs ~1 s per redraw
-    fig.subplots_adjust(left=0.1, right=0.7, bottom=0.1, top=0.92)
-    region_map(model, ax=ax)
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(width, width * 0.72))
+        ax = fig.subplots()
+        # fixed margins (legends on the right): constrained layout costs ~1 s per redraw
+        fig.subplots_adjust(left=0.1, right=0.74, bottom=0.22, top=0.92)
+        region_map(model, ax=ax)
     return fig
 
 
@@ -467,16 +438,16 @@ def compare_results(data: ResultsData, metric: str, step: int | None) -> Any:
 
 
 def forest_png(comparison: Any) -> bytes:
-    """PNG bytes of the forest plot of a comparison, drawn by
-    :func:`agglomeration.report.plots.plot_forest` (which writes files, so into a temporary directory)."""
-    import tempfile
+    """PNG bytes of the forest plot of a comparison, drawn by the shared
+    :func:`agglomeration.report.figures.forest_figure` (each metric on its own axis and unit)."""
+    import io
 
-    from agglomeration.report.plots import plot_forest
+    from agglomeration.report.figures import forest_figure
 
-    with tempfile.TemporaryDirectory(prefix="agg-forest-") as tmp:
-        paths = plot_forest(comparison.comparisons, tmp, stem="forest")
-        png = next(p for p in paths if Path(p).suffix == ".png")
-        return Path(png).read_bytes()
+    fig = forest_figure(comparison.comparisons, registry=comparison.registry)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return buffer.getvalue()
 
 
 # ----------------------------------------------------------------------------------------------- UI
@@ -582,7 +553,9 @@ if solara is not None:
         model = session.model
         # figures are redrawn only when the model or its state changed (not on every keystroke)
         figure_key = [id(model), version.value]
-        map_fig = solara.use_memo(lambda: map_figure(model, width=6.4), dependencies=figure_key)
+        map_fig = solara.use_memo(
+            lambda: map_figure(model, width=MAP_WIDTH_IN), dependencies=figure_key
+        )
         series_fig = solara.use_memo(
             lambda: series_figure(model.series_frame(), width=4.4, aspect=0.95),
             dependencies=figure_key,
@@ -635,11 +608,18 @@ if solara is not None:
                     )
             with solara.Column():
                 with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
-                    with solara.Div(classes=["agg-map"]):
+                    # figures keep their natural width (a shrunk flex item would crop the legend)
+                    with solara.Div(
+                        classes=["agg-map"],
+                        style={
+                            "flex": "0 0 auto",
+                            "min-width": f"{int(MAP_WIDTH_IN * FIGURE_DPI) + 8}px",
+                        },
+                    ):
                         solara.FigureMatplotlib(
                             map_fig, dependencies=figure_key, format="png", dpi=FIGURE_DPI
                         )
-                    with solara.Div(classes=["agg-series"]):
+                    with solara.Div(classes=["agg-series"], style={"flex": "0 0 auto"}):
                         solara.FigureMatplotlib(
                             series_fig, dependencies=figure_key, format="png", dpi=FIGURE_DPI
                         )

@@ -1,228 +1,268 @@
-"""Map of the regions: firm composition by sector and the logistics network by mode.
+"""Maps: firms by sector at each region and the multimodal logistics network; the supplier network.
 
-:func:`region_map` draws on a given matplotlib Axes (reused by the dashboard and the analysis figures);
-:func:`save_region_map` writes a PNG.  Each region is a pie at its (lon, lat): area proportional to its
-number of live firms, wedges = sectors.  Logistics links between regions are drawn as lines coloured by
-mode; links to places outside the map (gateways, transit hubs) as short arrows pointing towards them,
-labelled with the destination.  Optional: supplier flows between regions (grey, width proportional to
-value).
+:func:`region_map_figure` is the one map of the project (``run``, ``plot`` and the dashboard): each
+region is a pie at its lon/lat (area proportional to its firms, wedges = sectors in their fixed colours,
+a thick ring for FTZ areas); rail, river, sea and air links are drawn in full, road links reduced to
+their relative-neighbourhood skeleton (:func:`agglomeration.report.mapdata.thin_roads`, the count is in
+the legend); links to places off the map (gateways, hubs) are short arrows labelled with the
+destination; optional supplier flows between regions (orange, width ~ value); the crowded metropolitan
+core is repeated in a zoomed inset.  It takes a regions frame (``region, sector, firms``, optionally
+``run_id`` to average over runs) and :class:`~agglomeration.report.mapdata.MapData`.
+
+:func:`supplier_network_figure` draws the supplier links of one run between firms grouped around their
+region.  :func:`region_map` / :func:`save_region_map` draw a live model (kept for ``agglomeration run``
+and the dashboard).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Wedge
+from matplotlib.transforms import Affine2D
 
-MODE_STYLE = {
-    "road": ("#b0b0b0", "-"),
-    "rail": ("#d62728", "-"),
-    "river": ("#1f77b4", "-"),
-    "sea": ("#17becf", "--"),
-    "air": ("#9467bd", ":"),
-}
+from agglomeration.errors import InputError
+from agglomeration.report.figures import mean_region_table
+from agglomeration.report.mapdata import MapData, map_data_from_model, thin_roads
+from agglomeration.report.style import (
+    MODE_STYLE,
+    OTHER_MODE,
+    PAGE_WIDTH_IN,
+    STYLE,
+    footer,
+    sector_colours,
+)
 
+__all__ = [
+    "flows_between_regions",
+    "region_map",
+    "region_map_figure",
+    "save_region_map",
+    "spread_circles",
+    "supplier_network_figure",
+]
 
-def _sector_colors(n: int) -> list:
-    import matplotlib
-
-    cmap = matplotlib.colormaps["tab10" if n <= 10 else "tab20"]
-    return [cmap(i % cmap.N) for i in range(n)]
-
-
-def _network_links(world) -> list[tuple[str, str, str]]:
-    net = (getattr(world, "extra", None) or {}).get("network")
-    links = getattr(net, "links", None) or ()
-    out = []
-    for rec in links:
-        o = getattr(rec, "origin", None)
-        d = getattr(rec, "dest", None)
-        m = getattr(rec, "mode", None)
-        if o is not None and d is not None and m is not None:
-            out.append((str(o), str(d), str(m)))
-    return out
-
-
-def _place_coords(model) -> dict[str, tuple[float, float]]:
-    """Coordinates of regions, plus gateways and transit hubs when the scenario data carries them."""
-    world = model.world
-    coords = {
-        str(r): (float(x), float(y)) for r, x, y in zip(world.region_ids, world.lon, world.lat)
-    }
-    data = getattr(getattr(model, "spec", None), "data", None)
-    for table, key in (("gateways", "gateway_id"), ("hubs", "hub_id")):
-        for rec in getattr(data, table, None) or ():
-            pid = getattr(rec, key, None)
-            if pid is not None and getattr(rec, "lon", None) is not None:
-                coords[str(pid)] = (float(rec.lon), float(rec.lat))
-    return coords
+FLOW_COLOUR = "#ff7f0e"
 
 
-def _draw_layer(
-    ax: Any,
-    model: Any,
-    n_rs: np.ndarray,
-    view: tuple[float, float, float, float],
-    coslat: float,
-    flows: Any,
-    *,
-    label_size: float = 7.5,
-    arrows: bool = True,
-    pie_scale: float = 0.035,
-    skip_labels: tuple[float, float, float, float] | None = None,
-) -> set[str]:
-    """Links, flows, pies and labels inside the lon/lat box ``view``; return the modes drawn."""
-    from matplotlib.patches import Wedge
+def flows_between_regions(links: pd.DataFrame) -> pd.Series:
+    """Value of domestic supplier links between two different regions (CNY m per step), summed over
+    both directions and averaged over runs (when ``links`` has ``run_id``); index (region a, region b)."""
+    if links is None or links.empty:
+        return pd.Series(dtype=float)
+    dom = links.loc[(links["supplier"] >= 0) & (links["buyer_region"] != links["supplier_region"])]
+    if dom.empty:
+        return pd.Series(dtype=float)
+    a = np.minimum(dom["supplier_region"].astype(str), dom["buyer_region"].astype(str))
+    b = np.maximum(dom["supplier_region"].astype(str), dom["buyer_region"].astype(str))
+    total = dom.groupby([a, b])["value"].sum()
+    runs = dom["run_id"].nunique() if "run_id" in dom.columns else 1
+    total = total / max(runs, 1)
+    total.index = [tuple(i) for i in total.index]
+    return total
 
-    world = model.world
-    x0, x1, y0, y1 = view
-    span = max(x1 - x0, y1 - y0)
-    R, S = n_rs.shape
-    lon = np.asarray(world.lon, float)
-    lat = np.asarray(world.lat, float)
-    ids = [str(x) for x in world.region_ids]
-    idx = {r: i for i, r in enumerate(ids)}
-    coords = _place_coords(model)
-    drawn: set[str] = set()
-    external: dict[tuple[str, str], str] = {}
-    for o, d, mode in _network_links(world):
-        color, ls = MODE_STYLE.get(mode, ("#bcbd22", "-"))
-        if o in idx and d in idx:
-            i, j = idx[o], idx[d]
-            lw = 0.6 if mode == "road" else 1.8
-            ax.plot(
-                [lon[i], lon[j]], [lat[i], lat[j]], color=color, ls=ls, lw=lw, alpha=0.8, zorder=1
-            )
-            drawn.add(mode)
-        elif (o in idx) != (d in idx):
-            inside, outside = (o, d) if o in idx else (d, o)
-            external.setdefault((inside, outside), mode)
-    if arrows:
-        labelled: set[str] = set()  # arrows from the crowded core: one label per destination
-        for (inside, outside), mode in sorted(external.items()):
-            i = idx[inside]
-            target = coords.get(outside)
-            if target is None:
+
+def _firm_matrix(regions: pd.DataFrame, geo: MapData, run_ids: Iterable[str] | None) -> np.ndarray:
+    table = mean_region_table(regions, run_ids)
+    if table.empty:
+        raise InputError("no region table to draw", field="regions")
+    missing = sorted(set(table["region"].astype(str)) - set(geo.regions["region"]))
+    if missing:
+        raise InputError(f"no coordinates for regions {', '.join(missing)}", field="regions")
+    sectors = list(geo.sectors) or list(pd.unique(table["sector"]))
+    pivot = table.pivot(index="region", columns="sector", values="firms")
+    return (
+        pivot.reindex(index=list(geo.regions["region"]), columns=sectors)
+        .fillna(0.0)
+        .to_numpy(dtype=float)
+    )
+
+
+def _ellipse(ax: Any, x0: float, y0: float, coslat: float):
+    """Stretch a circle drawn in data units so it looks round on an axis with aspect 1/cos(lat)."""
+    return Affine2D().translate(-x0, -y0).scale(1.0 / coslat, 1.0).translate(x0, y0) + ax.transData
+
+
+class _Layer:
+    """Everything drawn in one lon/lat box (the main map or the zoomed inset)."""
+
+    def __init__(self, ax, geo: MapData, n_rs: np.ndarray, coslat: float, flows: pd.Series | None):
+        self.ax, self.geo, self.n_rs, self.coslat, self.flows = ax, geo, n_rs, coslat, flows
+        self.lon = geo.regions["lon"].to_numpy(dtype=float)
+        self.lat = geo.regions["lat"].to_numpy(dtype=float)
+        self.ids = list(geo.regions["region"])
+        self.idx = {r: i for i, r in enumerate(self.ids)}
+
+    def links(self, roads: pd.DataFrame) -> set[str]:
+        """Draw the logistics links between regions (roads = the thinned road links)."""
+        drawn = set()
+        other = self.geo.links.loc[self.geo.links["mode"] != "road"]
+        for frame in (roads, other):
+            for o, d, mode in frame[["from", "to", "mode"]].itertuples(index=False):
+                if o in self.idx and d in self.idx and o != d:
+                    colour, ls, lw = MODE_STYLE.get(mode, OTHER_MODE)
+                    i, j = self.idx[o], self.idx[d]
+                    self.ax.plot(
+                        [self.lon[i], self.lon[j]],
+                        [self.lat[i], self.lat[j]],
+                        color=colour,
+                        ls=ls,
+                        lw=lw,
+                        alpha=0.85,
+                        zorder=1,
+                        solid_capstyle="round",
+                    )
+                    drawn.add(mode)
+        return drawn
+
+    def external(self, span: float, crowded: tuple | None) -> set[str]:
+        """Short arrows towards places off the map (gateways, hubs), one label per destination."""
+        places = self.geo.places.set_index("place") if len(self.geo.places) else None
+        if places is None:
+            return set()
+        seen: dict[tuple[str, str], str] = {}
+        for o, d, mode in self.geo.links[["from", "to", "mode"]].itertuples(index=False):
+            if (o in self.idx) != (d in self.idx):
+                inside, outside = (o, d) if o in self.idx else (d, o)
+                seen.setdefault((inside, outside), mode)
+        drawn, labelled = set(), set()
+        for (inside, outside), mode in sorted(seen.items()):
+            if outside not in places.index:
                 continue
-            dx, dy = (target[0] - lon[i]) * coslat, target[1] - lat[i]
+            i = self.idx[inside]
+            tx, ty = float(places.loc[outside, "lon"]), float(places.loc[outside, "lat"])
+            dx, dy = (tx - self.lon[i]) * self.coslat, ty - self.lat[i]
             norm = math.hypot(dx, dy) or 1.0
-            ln = 0.10 * span
-            ex, ey = lon[i] + dx / norm * ln / coslat, lat[i] + dy / norm * ln
-            color, ls = MODE_STYLE.get(mode, ("#bcbd22", "-"))
-            ax.annotate(
+            ex = self.lon[i] + dx / norm * 0.1 * span / self.coslat
+            ey = self.lat[i] + dy / norm * 0.1 * span
+            colour, ls, _ = MODE_STYLE.get(mode, OTHER_MODE)
+            self.ax.annotate(
                 "",
                 xy=(ex, ey),
-                xytext=(lon[i], lat[i]),
-                arrowprops={"arrowstyle": "-|>", "color": color, "lw": 1.2, "ls": ls},
+                xytext=(self.lon[i], self.lat[i]),
+                arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 1.1, "ls": ls},
                 zorder=1,
             )
-            in_core = False
-            if skip_labels is not None:
-                bx0, bx1, by0, by1 = skip_labels
-                in_core = bx0 <= lon[i] <= bx1 and by0 <= lat[i] <= by1
+            in_core = (
+                crowded is not None
+                and crowded[0] <= self.lon[i] <= crowded[1]
+                and crowded[2] <= self.lat[i] <= crowded[3]
+            )
             if not in_core or outside not in labelled:
-                ax.text(
+                self.ax.text(
                     ex,
                     ey,
-                    f" to {outside}",
+                    f" {outside}",
                     fontsize=6.5,
-                    color=color,
+                    color=colour,
                     ha="left",
                     va="center",
                     zorder=4,
                 )
                 labelled.add(outside)
             drawn.add(mode)
-    if flows is not None and len(flows):
-        vmax = float(flows.max())
-        for (a, b), v in flows.items():
-            if a in idx and b in idx and v > 0.02 * vmax:
-                i, j = idx[a], idx[b]
-                ax.plot(
-                    [lon[i], lon[j]],
-                    [lat[i], lat[j]],
-                    color="#ff7f0e",
+        return drawn
+
+    def supplier_flows(self) -> None:
+        if self.flows is None or not len(self.flows):
+            return
+        vmax = float(self.flows.max())
+        for (a, b), v in self.flows.items():
+            if a in self.idx and b in self.idx and v > 0.05 * vmax:
+                i, j = self.idx[a], self.idx[b]
+                self.ax.plot(
+                    [self.lon[i], self.lon[j]],
+                    [self.lat[i], self.lat[j]],
+                    color=FLOW_COLOUR,
                     alpha=0.35,
                     lw=0.5 + 5.0 * v / vmax,
                     solid_capstyle="round",
                     zorder=0.5,
                 )
-    totals = n_rs.sum(axis=1)
-    rmax = pie_scale * span
-    tmax = max(float(totals.max()), 1.0)
-    colors = _sector_colors(S)
-    rtype = np.asarray(world.region_type)
-    for i in range(R):
-        if not (x0 <= lon[i] <= x1 and y0 <= lat[i] <= y1):
-            continue
-        rad = rmax * math.sqrt(totals[i] / tmax) if totals[i] > 0 else 0.008 * span
-        tr = _ellipse_transform(ax, lon[i], lat[i], coslat)
-        start = 90.0
-        if totals[i] > 0:
-            for k in range(S):
-                if n_rs[i, k] <= 0:
+
+    def pies(self, pie_scale: float, label_size: float, skip: tuple | None) -> None:
+        """Pies of firms by sector; the largest has radius ``pie_scale`` x the axis' lon/lat span."""
+        colours = list(
+            sector_colours(self.geo.sectors or [str(k) for k in range(self.n_rs.shape[1])]).values()
+        )
+        totals = self.n_rs.sum(axis=1)
+        x0, x1 = self.ax.get_xlim()
+        y0, y1 = self.ax.get_ylim()
+        span = max(x1 - x0, y1 - y0)
+        rmax = pie_scale * span
+        tmax = max(float(totals.max()), 1.0)
+        types = list(self.geo.regions["type"])
+        for i in range(len(self.ids)):
+            if not (x0 <= self.lon[i] <= x1 and y0 <= self.lat[i] <= y1):
+                continue
+            rad = rmax * math.sqrt(totals[i] / tmax) if totals[i] > 0 else 0.008 * span
+            tr = _ellipse(self.ax, self.lon[i], self.lat[i], self.coslat)
+            start = 90.0
+            for k in range(self.n_rs.shape[1]):
+                if totals[i] <= 0 or self.n_rs[i, k] <= 0:
                     continue
-                ang = 360.0 * n_rs[i, k] / totals[i]
+                ang = 360.0 * self.n_rs[i, k] / totals[i]
                 w = Wedge(
-                    (lon[i], lat[i]),
+                    (self.lon[i], self.lat[i]),
                     rad,
                     start,
                     start + ang,
-                    facecolor=colors[k],
+                    facecolor=colours[k],
                     edgecolor="white",
                     lw=0.3,
                 )
                 w.set_transform(tr)
                 w.set_zorder(3)
-                ax.add_patch(w)
+                self.ax.add_patch(w)
                 start += ang
-        ftz = rtype[i] == "ftz"
-        ring = Wedge(
-            (lon[i], lat[i]),
-            rad,
-            0,
-            360,
-            fill=False,
-            edgecolor="black" if ftz else "#555555",
-            lw=2.0 if ftz else 0.7,
-        )
-        ring.set_transform(tr)
-        ring.set_zorder(3.5)
-        ax.add_patch(ring)
-        if skip_labels is not None:
-            bx0, bx1, by0, by1 = skip_labels
-            if bx0 <= lon[i] <= bx1 and by0 <= lat[i] <= by1:
+            ftz = types[i] == "ftz"
+            ring = Wedge(
+                (self.lon[i], self.lat[i]),
+                rad,
+                0,
+                360,
+                fill=False,
+                edgecolor="black" if ftz else "#555555",
+                lw=1.8 if ftz else 0.6,
+            )
+            ring.set_transform(tr)
+            ring.set_zorder(3.5)
+            self.ax.add_patch(ring)
+            if (
+                skip is not None
+                and skip[0] <= self.lon[i] <= skip[1]
+                and skip[2] <= self.lat[i] <= skip[3]
+            ):
                 continue
-        ax.text(
-            lon[i] + rad / coslat * 1.05,
-            lat[i] + rad * 0.6,
-            f"{ids[i]} ({int(totals[i])})",
-            fontsize=label_size,
-            fontweight="bold" if ftz else "normal",
-            ha="left",
-            va="bottom",
-            zorder=5,
-            bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7},
-        )
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.set_aspect(1.0 / coslat)
-    return drawn
+            self.ax.text(
+                self.lon[i] + rad / self.coslat * 1.05,
+                self.lat[i] + rad * 0.6,
+                f"{self.ids[i]} ({totals[i]:.0f})",
+                fontsize=label_size,
+                fontweight="bold" if ftz else "normal",
+                ha="left",
+                va="bottom",
+                zorder=5,
+                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7},
+            )
 
 
 def _core_box(
     lon: np.ndarray, lat: np.ndarray, span: float
 ) -> tuple[float, float, float, float] | None:
     """A zoom box around the densest group of regions, or None if nothing is crowded."""
-    n = len(lon)
-    if n < 4:
+    if len(lon) < 4:
         return None
     d = np.hypot(lon[:, None] - lon[None, :], lat[:, None] - lat[None, :])
-    close = d < 0.08 * span
-    counts = close.sum(axis=1)
+    counts = (d < 0.08 * span).sum(axis=1)
     c = int(np.argmax(counts))
     if counts[c] < 3:
         return None
@@ -241,108 +281,84 @@ def _free_corner(
 ) -> list[float]:
     """Inset position (axes fraction) in the corner of the map holding the fewest regions."""
     x0, x1, y0, y1 = view
-    fx = (lon - x0) / (x1 - x0)
-    fy = (lat - y0) / (y1 - y0)
+    fx, fy = (lon - x0) / (x1 - x0), (lat - y0) / (y1 - y0)
     size = 0.42
-    corners = {
-        (0.01, 0.56): 0,
-        (0.57, 0.56): 0,
-        (0.01, 0.02): 0,
-        (0.57, 0.02): 0,
-    }
-    for cx, cy in corners:
-        inside = (
-            (fx >= cx - 0.03)
-            & (fx <= cx + size + 0.03)
-            & (fy >= cy - 0.03)
-            & (fy <= cy + size + 0.03)
-        )
-        corners[(cx, cy)] = int(inside.sum())
-    (cx, cy), _ = min(corners.items(), key=lambda kv: kv[1])
-    return [cx, cy, size, size]
+    best = min(
+        ((cx, cy) for cx in (0.01, 0.57) for cy in (0.56, 0.02)),
+        key=lambda c: int(
+            (
+                (fx >= c[0] - 0.03)
+                & (fx <= c[0] + size + 0.03)
+                & (fy >= c[1] - 0.03)
+                & (fy <= c[1] + size + 0.03)
+            ).sum()
+        ),
+    )
+    return [best[0], best[1], size, size]
 
 
-def region_map(
-    model: Any,
-    ax: Any = None,
+def draw_region_map(
+    ax: Any,
+    n_rs: np.ndarray,
+    geo: MapData,
     *,
-    firm_counts: np.ndarray | None = None,
-    show_flows: bool = True,
+    flows: pd.Series | None = None,
     inset: bool = True,
     title: str | None = None,
-) -> Any:
-    """Draw the region map on ``ax`` (a new figure if None); return the Axes.
-
-    ``firm_counts`` (R, S) overrides the model's current live firms (e.g. a stored run); flows are then
-    not drawn.  ``inset``: add a zoomed view of the crowded metropolitan core.
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
-    from agglomeration.observe import region_sector
-
-    world = model.world
-    if ax is None:
-        _, ax = plt.subplots(figsize=(10, 7.5))
-    n_rs = (
-        region_sector(model.firms, world.n_regions, world.n_sectors, None)
-        if firm_counts is None
-        else np.asarray(firm_counts, float)
-    )
-    S = n_rs.shape[1]
-    lon = np.asarray(world.lon, float)
-    lat = np.asarray(world.lat, float)
+) -> None:
+    """Draw the map of firm counts ``n_rs`` (regions x sectors, in ``geo`` order) on ``ax``."""
+    lon = geo.regions["lon"].to_numpy(dtype=float)
+    lat = geo.regions["lat"].to_numpy(dtype=float)
     span = max(float(np.ptp(lon)), float(np.ptp(lat)), 0.5)
     coslat = math.cos(math.radians(float(np.mean(lat)))) or 1.0
-    flows = None
-    if show_flows and firm_counts is None:
-        links = model.links_frame()
-        if len(links):
-            dom = links[
-                (links["supplier"] >= 0) & (links["buyer_region"] != links["supplier_region"])
-            ]
-            key = np.where(
-                dom["supplier_region"] < dom["buyer_region"],
-                dom["supplier_region"] + "|" + dom["buyer_region"],
-                dom["buyer_region"] + "|" + dom["supplier_region"],
-            )
-            agg = dom.groupby(key)["value"].sum()
-            flows = pd.Series(agg.to_numpy(), index=[tuple(k.split("|")) for k in agg.index])
     pad = 0.12 * span
     view = (lon.min() - pad, lon.max() + pad, lat.min() - pad, lat.max() + pad)
+    roads, n_roads = thin_roads(geo.links, geo.regions.rename(columns={"region": "place"}))
     box = _core_box(lon, lat, span) if inset else None
-    drawn = _draw_layer(ax, model, n_rs, view, coslat, flows, skip_labels=box, pie_scale=0.025)
+    ax.set_xlim(view[0], view[1])
+    ax.set_ylim(view[2], view[3])
+    ax.set_aspect(1.0 / coslat)
+    layer = _Layer(ax, geo, n_rs, coslat, flows)
+    drawn = layer.links(roads) | layer.external(span, box)
+    layer.supplier_flows()
+    layer.pies(0.025, 7.0, box)
     if box is not None:
         sub = ax.inset_axes(_free_corner(lon, lat, view))
-        _draw_layer(
-            sub, model, n_rs, box, coslat, flows, label_size=6.5, arrows=False, pie_scale=0.07
-        )
+        sub.set_xlim(box[0], box[1])
+        sub.set_ylim(box[2], box[3])
+        sub.set_aspect(1.0 / coslat)
+        zoom = _Layer(sub, geo, n_rs, coslat, flows)
+        zoom.links(roads)
+        zoom.supplier_flows()
+        zoom.pies(0.05, 6.5, None)
         sub.set_xticks([])
         sub.set_yticks([])
         sub.set_title("metropolitan core (zoom)", fontsize=7, pad=2)
         ax.indicate_inset_zoom(sub, edgecolor="#555555")
-    ax.set_xlabel("longitude [°E]")
-    ax.set_ylabel("latitude [°N]")
-    ax.set_title(
-        title
-        or f"Firms by sector and logistics links, step {getattr(model, 't', '')} (pie area ∝ firms)",
-        fontsize=10,
+    ax.set_xlabel("longitude (°E)")
+    ax.set_ylabel("latitude (°N)")
+    if title:
+        ax.set_title(title)
+    sectors = list(geo.sectors)
+    colours = sector_colours(sectors)
+    # figure-level legends placed against the axes: unlike a second Axes legend they count in a
+    # tight bounding box (savefig(bbox_inches="tight"), the dashboard's inline rendering)
+    ax.figure.legend(
+        handles=[Patch(facecolor=colours[s], label=s) for s in sectors],
+        title="firms by sector",
+        fontsize=7,
+        title_fontsize=7.5,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        bbox_transform=ax.transAxes,
+        frameon=False,
     )
-    colors = _sector_colors(S)
-    sector_handles = [Patch(facecolor=colors[k], label=str(world.sector_ids[k])) for k in range(S)]
-    mode_handles = [
-        Line2D(
-            [0],
-            [0],
-            color=MODE_STYLE.get(m, ("#bcbd22", "-"))[0],
-            ls=MODE_STYLE.get(m, ("", "-"))[1],
-            lw=0.8 if m == "road" else 1.8,
-            label=f"{m} link",
-        )
-        for m in sorted(drawn)
-    ]
-    extra = [
+    handles = []
+    for mode in [m for m in MODE_STYLE if m in drawn] + sorted(drawn - set(MODE_STYLE)):
+        colour, ls, lw = MODE_STYLE.get(mode, OTHER_MODE)
+        label = f"road ({len(roads)} of {n_roads} links shown)" if mode == "road" else mode
+        handles.append(Line2D([0], [0], color=colour, ls=ls, lw=lw, label=label))
+    handles += [
         Line2D(
             [0],
             [0],
@@ -350,8 +366,8 @@ def region_map(
             ls="",
             markerfacecolor="none",
             markeredgecolor="black",
-            mew=2.0,
-            markersize=9,
+            mew=1.8,
+            markersize=8,
             label="FTZ area",
         ),
         Line2D(
@@ -361,64 +377,255 @@ def region_map(
             ls="",
             markerfacecolor="none",
             markeredgecolor="#555555",
-            markersize=9,
-            label="connected area",
+            markersize=8,
+            label="connected area or other region",
         ),
     ]
-    extra.append(
-        Line2D(
-            [0],
-            [0],
-            color="#555555",
-            marker=">",
-            markevery=[1],
-            lw=1.0,
-            label="to gateway / hub (off map)",
+    if flows is not None and len(flows):
+        handles.append(
+            Line2D([0], [0], color=FLOW_COLOUR, alpha=0.5, lw=4, label="supplier flows (value)")
         )
+    ax.figure.legend(
+        handles=handles,
+        fontsize=7,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.13),
+        bbox_transform=ax.transAxes,
+        ncol=3,
+        frameon=False,
+        columnspacing=1.2,
     )
-    if flows is not None:
-        extra.append(
-            Line2D([0], [0], color="#ff7f0e", alpha=0.5, lw=4, label="supplier flows (value)")
+
+
+def region_map_figure(
+    regions: pd.DataFrame,
+    geo: MapData,
+    *,
+    run_ids: Iterable[str] | None = None,
+    links: pd.DataFrame | None = None,
+    inset: bool = True,
+    title: str | None = None,
+    note: str | None = None,
+    width: float = PAGE_WIDTH_IN,
+) -> Figure:
+    """The region map (see the module docstring) of the mean firms over ``run_ids`` (all runs of
+    ``regions`` when None); ``links`` (supplier links) adds the flows between regions."""
+    n_rs = _firm_matrix(regions, geo, run_ids)
+    flows = None
+    if links is not None and len(links):
+        sel = links
+        if run_ids is not None and "run_id" in links.columns:
+            sel = links.loc[links["run_id"].astype(str).isin({str(r) for r in run_ids})]
+        flows = flows_between_regions(sel)
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(width, width * 0.68))
+        ax = fig.subplots()
+        fig.subplots_adjust(left=0.09, right=0.78, bottom=0.2, top=0.93)
+        draw_region_map(
+            ax,
+            n_rs,
+            geo,
+            flows=flows,
+            inset=inset,
+            title=title or "Firms by sector and the logistics network (pie area ~ firms)",
         )
-    leg1 = ax.legend(
-        handles=sector_handles,
-        title="firms by sector",
-        fontsize=7,
-        title_fontsize=8,
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1.0),
-        frameon=False,
-    )
-    ax.add_artist(leg1)
-    ax.legend(
-        handles=mode_handles + extra,
-        title="map key",
-        fontsize=7,
-        title_fontsize=8,
-        loc="lower left",
-        bbox_to_anchor=(1.01, 0.0),
-        frameon=False,
+        footer(
+            fig,
+            " ".join(
+                t
+                for t in (
+                    "Road links: relative-neighbourhood skeleton of the road graph (a link is left out when a third region is closer to both ends).",
+                    note,
+                )
+                if t
+            ),
+        )
+        return fig
+
+
+# ----------------------------------------------------------------------------------------- live model
+def region_map(
+    model: Any,
+    ax: Any = None,
+    *,
+    show_flows: bool = True,
+    inset: bool = True,
+    title: str | None = None,
+) -> Any:
+    """Draw the live ``model``'s map on ``ax`` (a new figure when None); returns the Axes."""
+    geo = map_data_from_model(model)
+    table = model.region_table()
+    n_rs = _firm_matrix(table, geo, None)
+    flows = flows_between_regions(model.links_frame()) if show_flows else None
+    if ax is None:
+        ax = Figure(figsize=(PAGE_WIDTH_IN, PAGE_WIDTH_IN * 0.68)).subplots()
+    step = getattr(model, "t", None)
+    draw_region_map(
+        ax,
+        n_rs,
+        geo,
+        flows=flows,
+        inset=inset,
+        title=title or f"Firms by sector and the logistics network, step {step} (pie area ~ firms)",
     )
     return ax
 
 
-def _ellipse_transform(ax, x0: float, y0: float, coslat: float):
-    """Stretch a circle drawn in data units so it looks round on an axis with aspect 1/cos(lat)."""
-    from matplotlib.transforms import Affine2D
-
-    return Affine2D().translate(-x0, -y0).scale(1.0 / coslat, 1.0).translate(x0, y0) + ax.transData
-
-
 def save_region_map(model: Any, path: str | Path, **kw: Any) -> Path:
-    """Draw :func:`region_map` into a PNG at ``path`` (Agg backend, 150 dpi)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(10, 7.5), layout="constrained")
-    ax = fig.subplots()
-    region_map(model, ax=ax, **kw)
-    path = Path(path)
-    fig.savefig(path, dpi=150)
+    """Draw :func:`region_map` of a live model into a PNG at ``path`` (used by ``agglomeration run``)."""
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(PAGE_WIDTH_IN, PAGE_WIDTH_IN * 0.68))
+        ax = fig.subplots()
+        fig.subplots_adjust(left=0.09, right=0.78, bottom=0.2, top=0.93)
+        region_map(model, ax=ax, **kw)
+        name = getattr(
+            getattr(model, "spec", None) or getattr(model, "scenario", None), "name", None
+        )
+        footer(
+            fig,
+            f"One run of scenario {name!r}, seed {getattr(model, 'seed_used', '?')}."
+            if name
+            else None,
+        )
+        path = Path(path)
+        fig.savefig(path, dpi=150, bbox_inches="tight")
     return path
+
+
+# ----------------------------------------------------------------------------------------- supplier network
+def spread_circles(
+    x: np.ndarray, y: np.ndarray, r: np.ndarray, *, iterations: int = 400, anchor: float = 0.02
+) -> np.ndarray:
+    """Move circles (centres x, y; radii r, same units) apart until they do not overlap.
+
+    Each iteration pushes every overlapping pair apart by half their overlap and pulls each circle back
+    towards its true position by ``anchor`` x its displacement.  Deterministic; returns (n, 2) centres.
+    """
+    true = np.column_stack([x, y]).astype(float)
+    pos = true.copy()
+    r = np.broadcast_to(np.asarray(r, dtype=float), (len(pos),))
+    need = r[:, None] + r[None, :]
+    np.fill_diagonal(need, 0.0)
+    n = len(pos)
+    pos += 1e-6 * np.column_stack([np.cos(np.arange(n)), np.sin(np.arange(n))])
+    for _ in range(iterations):
+        delta = pos[:, None, :] - pos[None, :, :]
+        dist = np.hypot(delta[..., 0], delta[..., 1])
+        np.fill_diagonal(dist, np.inf)
+        overlap = np.clip(need - dist, 0.0, None)
+        if not (overlap > 1e-9).any():
+            break
+        pos += ((overlap / (2 * dist))[..., None] * delta).sum(axis=1)
+        pos -= anchor * (pos - true)
+    return pos
+
+
+def _sunflower(
+    nodes: pd.DataFrame, centres: pd.DataFrame, spacing: float
+) -> dict[Any, tuple[float, float]]:
+    c = centres.set_index("region")
+    rank = nodes.groupby("region").cumcount().to_numpy()
+    golden = math.pi * (3 - math.sqrt(5))
+    rad = spacing * np.sqrt(rank + 0.5)
+    x = c.loc[nodes["region"], "lon"].to_numpy(dtype=float) + rad * np.cos(rank * golden)
+    y = c.loc[nodes["region"], "lat"].to_numpy(dtype=float) + rad * np.sin(rank * golden)
+    return dict(zip(nodes["node"], zip(x, y)))
+
+
+def supplier_network_figure(
+    links: pd.DataFrame,
+    geo: MapData,
+    *,
+    max_links: int = 4000,
+    title: str | None = None,
+    note: str | None = None,
+) -> Figure:
+    """Supplier links of one run between firms drawn in a cluster around their region (moved apart
+    where clusters would overlap): within-region links blue, between-region links orange; imports are
+    counted, not drawn; beyond ``max_links`` domestic links the most valuable are drawn."""
+    need = {"buyer", "supplier", "buyer_region", "supplier_region"}
+    if not need <= set(links.columns):
+        raise InputError(f"the links table needs columns {', '.join(sorted(need))}", field="links")
+    coords = geo.regions
+    known = set(coords["region"])
+    dom = links.loc[
+        (links["supplier"] >= 0)
+        & links["supplier_region"].isin(known)
+        & links["buyer_region"].isin(known)
+    ]
+    dom = dom.loc[dom["buyer"] != dom["supplier"]]
+    n_imports, n_dom = int((links["supplier"] < 0).sum()), len(dom)
+    if n_dom > max_links:
+        dom = dom.nlargest(max_links, "value") if "value" in dom.columns else dom.head(max_links)
+    nodes = (
+        pd.concat(
+            [
+                dom[["buyer", "buyer_region"]].set_axis(["node", "region"], axis=1),
+                dom[["supplier", "supplier_region"]].set_axis(["node", "region"], axis=1),
+            ]
+        )
+        .drop_duplicates("node")
+        .sort_values(["region", "node"], kind="stable")
+    )
+    counts = nodes["region"].value_counts().reindex(coords["region"]).fillna(0).to_numpy()
+    spacing = 0.12 / math.sqrt(max(counts.max(), 1))
+    cos0 = math.cos(math.radians(float(coords["lat"].mean())))
+    gx, gy = coords["lon"].to_numpy(dtype=float) * cos0, coords["lat"].to_numpy(dtype=float)
+    placed = spread_circles(gx, gy, spacing * np.sqrt(counts + 1) + 0.01)
+    moved = np.hypot(placed[:, 0] - gx, placed[:, 1] - gy) > 0.005
+    centres = coords.assign(lon=placed[:, 0] / cos0, lat=placed[:, 1])
+    pos = _sunflower(nodes, centres, spacing)
+    inter = (dom["buyer_region"] != dom["supplier_region"]).to_numpy()
+    seg = np.array([[pos[s], pos[b]] for s, b in zip(dom["supplier"], dom["buyer"])]).reshape(
+        -1, 2, 2
+    )
+    from matplotlib.collections import LineCollection
+
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(PAGE_WIDTH_IN, 5.2))
+        ax = fig.subplots()
+        lon, lat = coords["lon"].to_numpy(dtype=float), coords["lat"].to_numpy(dtype=float)
+        ax.set_xlim(lon.min() - 0.3, lon.max() + 0.3)
+        ax.set_ylim(lat.min() - 0.3, lat.max() + 0.3)
+        ax.set_aspect(1 / cos0)
+        ax.add_collection(LineCollection(seg[inter], colors="#D55E00", alpha=0.25, linewidths=0.4))
+        ax.add_collection(LineCollection(seg[~inter], colors="#0072B2", alpha=0.8, linewidths=0.6))
+        xy = np.array([pos[n] for n in nodes["node"]]) if len(nodes) else np.zeros((0, 2))
+        ax.scatter(xy[:, 0], xy[:, 1], s=1.2, color="0.25", alpha=0.7, lw=0)
+        ax.scatter(lon, lat, s=10, marker="x", color="0.2", zorder=3, lw=0.8)
+        for i, row in enumerate(centres.itertuples(index=False)):
+            if moved[i]:
+                ax.plot([lon[i], row.lon], [lat[i], row.lat], color="0.3", lw=0.6, ls=":", zorder=3)
+            r_deg = spacing * math.sqrt(counts[i] + 1)
+            ax.annotate(
+                str(row.region),
+                (row.lon + r_deg / cos0, row.lat + r_deg),
+                xytext=(1, 1),
+                textcoords="offset points",
+                fontsize=7.5,
+                fontweight="bold",
+                zorder=4,
+                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7},
+            )
+        ax.set_xlabel("longitude (°E)")
+        ax.set_ylabel("latitude (°N)")
+        share = float(inter.mean()) if inter.size else 0.0
+        ax.legend(
+            handles=[
+                Line2D(
+                    [], [], color="#0072B2", label=f"within a region ({100 * (1 - share):.0f}%)"
+                ),
+                Line2D([], [], color="#D55E00", label=f"between regions ({100 * share:.0f}%)"),
+            ],
+            loc="upper left",
+            frameon=False,
+            title="supplier link",
+        )
+        shown = f"{len(dom)} largest of {n_dom}" if n_dom > len(dom) else f"{n_dom}"
+        ax.set_title(title or "Supplier network")
+        fig.tight_layout()
+        text = f"{shown} domestic links between {len(nodes)} firms; {n_imports} import links via gateways not drawn."
+        if moved.any():
+            text += " Firm groups moved apart to avoid overlap; dotted lines lead to the region's location (x)."
+        footer(fig, " ".join(t for t in (text, note) if t))
+        return fig

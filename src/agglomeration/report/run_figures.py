@@ -1,9 +1,10 @@
-"""Time-series figure of one run's headline metrics (``timeseries.png`` of ``agglomeration run``).
+"""The time-series figure of one live run (``timeseries.png`` of ``agglomeration run``).
 
-Six panels over steps (x axis in years when ``steps_per_year`` is known): firms by region type; output by
-region type (CNY m per step); entries, exits and relocations per step; clustering (Herfindahl of regional
-firm shares, mean locational Gini); chains (local sourcing share, mean chain coverage); reforms adopted per
-connected area.
+A thin adapter: the figure is :func:`agglomeration.report.figures.timeseries_figure` with the six
+panels of :data:`agglomeration.report.figures.OVERVIEW_PANELS` (firms and output by region type, firm
+dynamics, clustering, supply chains, reforms), the same builder ``agglomeration plot`` uses for a run
+directory.  Kept so that ``agglomeration run`` draws with the shared builders until it writes a one-run
+result store and calls :func:`agglomeration.report.figureset.write_figures` directly.
 """
 
 from __future__ import annotations
@@ -12,85 +13,35 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from matplotlib.figure import Figure
 
-TYPE_COLORS = {"ftz": "#d62728", "connected": "#1f77b4", "other": "#7f7f7f"}
+from agglomeration.report.figures import OVERVIEW_PANELS
+from agglomeration.report.figures import timeseries_figure as _timeseries
+from agglomeration.report.style import PAGE_WIDTH_IN
 
 
 def timeseries_figure(
     series: pd.DataFrame, steps_per_year: int | None = None, title: str | None = None
-):
-    """Return a matplotlib Figure with the six panels described in the module docstring."""
-    from matplotlib.figure import Figure
-
-    df = series.sort_values("step")
-    x = df["step"] / steps_per_year if steps_per_year else df["step"]
-    xlabel = "years" if steps_per_year else "step"
-    fig = Figure(figsize=(12, 7), layout="constrained")
-    axes = fig.subplots(2, 3).ravel()
-
-    def by_type(ax, prefix: str, ylabel: str) -> None:
-        for typ, color in TYPE_COLORS.items():
-            col = f"{prefix}_{typ}"
-            if col in df and df[col].abs().sum() > 0:
-                ax.plot(x, df[col], color=color, label=typ)
-        if prefix in df:
-            ax.plot(x, df[prefix], color="black", lw=1, ls="--", label="total")
-        ax.set_ylabel(ylabel)
-        ax.set_ylim(bottom=0)
-        ax.legend(fontsize=7, frameon=False)
-
-    by_type(axes[0], "firms", "live firms")
-    axes[0].set_title("Firms by region type", fontsize=9)
-    by_type(axes[1], "output", "output [CNY m / step]")
-    axes[1].set_title("Output by region type", fontsize=9)
-    ax = axes[2]
-    for col, color in (("entries", "#2ca02c"), ("exits", "#d62728"), ("relocations", "#9467bd")):
-        if col in df:
-            ax.plot(x.iloc[1:], df[col].iloc[1:], color=color, label=col, lw=1)
-    ax.set_ylabel("firms per step")
-    ax.set_title("Firm dynamics", fontsize=9)
-    ax.legend(fontsize=7, frameon=False)
-    ax = axes[3]
-    for col, label in (
-        ("herfindahl_regions", "Herfindahl of regional firm shares"),
-        ("mean_locational_gini", "mean locational Gini"),
-    ):
-        if col in df:
-            ax.plot(x, df[col], label=label)
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("index [0-1]")
-    ax.set_title("Clustering", fontsize=9)
-    ax.legend(fontsize=7, frameon=False)
-    ax = axes[4]
-    for col, label in (
-        ("local_sourcing_share", "local sourcing share (value)"),
-        ("mean_chain_coverage", "chain coverage, zone mean"),
-        ("import_share", "imported input share"),
-    ):
-        if col in df:
-            ax.plot(x, df[col], label=label)
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("share [0-1]")
-    ax.set_title("Supply chains", fontsize=9)
-    ax.legend(fontsize=7, frameon=False)
-    ax = axes[5]
-    if "reforms_connected" in df:
-        ax.plot(x, df["reforms_connected"], color="#8c564b")
-    ax.set_ylabel("reforms adopted (mean per connected area)")
-    ax.set_title("Reform replication", fontsize=9)
-    for a in axes:
-        a.set_xlabel(xlabel)
-        a.grid(alpha=0.3)
-    if title:
-        fig.suptitle(title, fontsize=11)
-    return fig
+) -> Figure:
+    """The six-panel overview of one run's series (``model.series_frame()``)."""
+    frame = series.assign(run_id="run") if "run_id" not in series.columns else series
+    return _timeseries(
+        frame,
+        panels=OVERVIEW_PANELS,
+        steps_per_year=steps_per_year,
+        ncols=3,
+        width=PAGE_WIDTH_IN * 1.45,
+        title=title,
+    )
 
 
 def save_timeseries_figure(series: pd.DataFrame, path: str | Path, model: Any = None) -> Path:
-    """Write :func:`timeseries_figure` to ``path`` (PNG, 150 dpi)."""
-    spy = getattr(getattr(getattr(model, "spec", None), "behaviour", None), "steps_per_year", None)
-    name = getattr(getattr(model, "spec", None), "name", None)
-    fig = timeseries_figure(series, steps_per_year=spy, title=f"Scenario {name}" if name else None)
+    """Write :func:`timeseries_figure` of a live model's series to ``path`` (PNG, 150 dpi)."""
+    spec = getattr(model, "spec", None)
+    spy = getattr(getattr(spec, "behaviour", None), "steps_per_year", None)
+    name = getattr(spec, "name", None)
+    title = f"Scenario {name}, seed {getattr(model, 'seed_used', '?')}" if name else None
+    fig = timeseries_figure(series, steps_per_year=spy, title=title)
     path = Path(path)
-    fig.savefig(path, dpi=150)
+    fig.savefig(path, dpi=150, bbox_inches="tight")
     return path

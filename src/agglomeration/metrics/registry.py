@@ -1,0 +1,386 @@
+"""The registry of reported metrics: label, unit, kind and valid range of every metric a run emits.
+
+Every table and figure of the analysis reads a metric's presentation from here, so a column is labelled
+"Firms in connected areas" rather than ``firms_connected``, shares are shown in percent with differences
+in percentage points, and confidence intervals stay inside the metric's valid range.
+
+Kinds (:data:`KINDS`):
+
+- ``count``  a number of things (firms, workers, reforms, events per step); non-negative.
+- ``share``  a fraction in [0, 1]; shown in percent, differences in percentage points (pp), intervals on
+  the logit scale so they stay inside [0, 1].
+- ``money``  CNY million (per step for flows); ratios of money are meaningful.
+- ``index``  a dimensionless index (Herfindahl, Gini, ratios, log productivity); shown as is.
+
+The built-in entries cover :meth:`agglomeration.model.AgglomerationModel.headline_metrics` and the columns
+of ``series_frame()`` (a test fails when the model emits a metric without an entry).  An experiment's
+user-defined reporters declare their own entries (:func:`registry_for`).  A name without an entry gets a
+neutral fallback (:meth:`MetricRegistry.info`: label from the name, no unit, kind ``index``, unbounded).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "KINDS",
+    "REGISTRY",
+    "MetricInfo",
+    "MetricRegistry",
+    "registry_for",
+]
+
+Kind = Literal["count", "share", "money", "index"]
+#: The metric kinds, in the order the documentation lists them.
+KINDS: tuple[str, ...] = ("count", "share", "money", "index")
+INF = math.inf
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """How a metric is presented.
+
+    ``label`` is a readable name (sentence case, no unit); ``unit`` the unit of the stored values
+    (``"firms"``, ``"CNY m per step"``, ``""`` for dimensionless); ``low``/``high`` the valid range of one
+    run's value (a share is in [0, 1], a count >= 0).  ``primary`` metrics form the default family of
+    ``compare`` and ``plot``; ``registered`` is False for the fallback of an unknown name.
+    """
+
+    name: str
+    label: str
+    unit: str
+    kind: Kind
+    low: float = -INF
+    high: float = INF
+    description: str = ""
+    primary: bool = False
+    registered: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(
+                f"{self.name}: kind must be one of {', '.join(KINDS)}, got {self.kind!r}"
+            )
+        if not self.low < self.high:
+            raise ValueError(f"{self.name}: expected low < high, got [{self.low}, {self.high}]")
+        if self.kind == "share" and (self.low, self.high) != (0.0, 1.0):
+            raise ValueError(f"{self.name}: a share has the range [0, 1]")
+
+    # ------------------------------------------------------------------ presentation
+    @property
+    def is_share(self) -> bool:
+        """True for fractions in [0, 1] (shown in percent; differences in percentage points)."""
+        return self.kind == "share"
+
+    @property
+    def scale(self) -> float:
+        """Factor from stored values to displayed values (100 for shares, else 1)."""
+        return 100.0 if self.is_share else 1.0
+
+    @property
+    def display_unit(self) -> str:
+        """Unit of displayed levels: ``%`` for shares, else :attr:`unit`."""
+        return "%" if self.is_share else self.unit
+
+    @property
+    def difference_unit(self) -> str:
+        """Unit of displayed differences: ``pp`` (percentage points) for shares, else :attr:`unit`."""
+        return "pp" if self.is_share else self.unit
+
+    @property
+    def ratio_scale(self) -> bool:
+        """Whether a percent change is meaningful: non-share metrics bounded below by 0."""
+        return not self.is_share and self.low == 0.0
+
+    def axis_label(self, *, difference: bool = False) -> str:
+        """``"Employment (workers)"``; the unit is left out when the label already names it
+        (``"Firms in connected areas"``, not ``"... (firms)"``)."""
+        unit = self.difference_unit if difference else self.display_unit
+        label = (
+            f"Difference in {self.label[0].lower()}{self.label[1:]}" if difference else self.label
+        )
+        if not unit or unit.lower() in label.lower():
+            return label
+        return f"{label} ({unit})"
+
+    def clip(self, value: float) -> float:
+        """``value`` limited to the valid range [low, high]."""
+        return min(max(value, self.low), self.high)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready entry (for documentation tables and exports)."""
+        return {
+            "name": self.name,
+            "label": self.label,
+            "unit": self.unit,
+            "kind": self.kind,
+            "low": self.low,
+            "high": self.high,
+            "description": self.description,
+        }
+
+
+def _fallback(name: str) -> MetricInfo:
+    text = str(name).replace("_", " ").strip() or str(name)
+    return MetricInfo(str(name), text[0].upper() + text[1:], "", "index", registered=False)
+
+
+@dataclass(frozen=True)
+class MetricRegistry:
+    """A read-only mapping of metric name -> :class:`MetricInfo`; :meth:`extended` adds entries."""
+
+    entries: Mapping[str, MetricInfo] = field(default_factory=dict)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def info(self, name: str) -> MetricInfo:
+        """The entry of ``name``, or a neutral fallback (``registered=False``) for an unknown name."""
+        return self.entries.get(name) or _fallback(name)
+
+    def label(self, name: str) -> str:
+        """Readable label of ``name``."""
+        return self.info(name).label
+
+    def axis_label(self, name: str, *, difference: bool = False) -> str:
+        """Label with the displayed unit (see :meth:`MetricInfo.axis_label`)."""
+        return self.info(name).axis_label(difference=difference)
+
+    def primary(self, available: Iterable[str]) -> list[str]:
+        """The default metric family among ``available`` (in that order): the primary built-in metrics
+        plus every metric without a built-in entry (an experiment's own reporters); all of them when
+        none of these is present."""
+        names = list(available)
+        chosen = [m for m in names if self.info(m).primary or m not in BUILTIN]
+        return chosen or names
+
+    def extended(self, infos: Iterable[MetricInfo]) -> MetricRegistry:
+        """A new registry with ``infos`` added (an entry replaces a built-in one of the same name)."""
+        merged = dict(self.entries)
+        merged.update({i.name: i for i in infos})
+        return MetricRegistry(merged)
+
+
+def _by_type(stem: str, label: str, unit: str, kind: Kind, primary: tuple[str, ...] = ()):
+    places = {"ftz": "FTZ areas", "connected": "connected areas", "other": "other regions"}
+    return [
+        MetricInfo(
+            f"{stem}_{t}",
+            f"{label} in {where}" if stem != "output" else f"Output of {where}",
+            unit,
+            kind,
+            0.0,
+            description=f"{label.lower()} summed over the regions of type '{t}'",
+            primary=t in primary,
+        )
+        for t, where in places.items()
+    ]
+
+
+_PER_STEP = "per step"
+BUILTIN: dict[str, MetricInfo] = {
+    i.name: i
+    for i in [
+        MetricInfo("firms", "Firms", "firms", "count", 0.0, description="live firms", primary=True),
+        MetricInfo(
+            "employment", "Employment", "workers", "count", 0.0, description="workers employed"
+        ),
+        MetricInfo(
+            "output",
+            "Output",
+            "CNY m per step",
+            "money",
+            0.0,
+            description="revenue of all firms",
+            primary=True,
+        ),
+        *_by_type("firms", "Firms", "firms", "count", primary=("ftz", "connected")),
+        *_by_type("employment", "Employment", "workers", "count"),
+        *_by_type("output", "Output", "CNY m per step", "money"),
+        MetricInfo(
+            "entries",
+            "Entries",
+            f"firms {_PER_STEP}",
+            "count",
+            0.0,
+            description="entrants in the step",
+        ),
+        MetricInfo(
+            "exits", "Exits", f"firms {_PER_STEP}", "count", 0.0, description="exits in the step"
+        ),
+        MetricInfo(
+            "relocations",
+            "Relocations",
+            f"firms {_PER_STEP}",
+            "count",
+            0.0,
+            description="firms that moved to another region in the step",
+        ),
+        MetricInfo(
+            "supplier_switches",
+            "Supplier switches",
+            f"links {_PER_STEP}",
+            "count",
+            0.0,
+            description="supplier links replaced in the step",
+        ),
+        MetricInfo(
+            "mean_log_productivity",
+            "Mean log productivity",
+            "log points",
+            "index",
+            description="mean of log productivity over live firms",
+        ),
+        MetricInfo(
+            "mean_wage",
+            "Mean wage",
+            "CNY m per worker-step",
+            "money",
+            0.0,
+            description="mean regional wage",
+        ),
+        MetricInfo(
+            "herfindahl_regions",
+            "Herfindahl index of regional firm shares",
+            "",
+            "index",
+            0.0,
+            1.0,
+            description="sum of squared regional shares of firms (1 = all in one region)",
+            primary=True,
+        ),
+        MetricInfo(
+            "mean_locational_gini",
+            "Mean locational Gini",
+            "",
+            "index",
+            0.0,
+            1.0,
+            description="mean over sectors of the locational Gini of employment",
+        ),
+        MetricInfo(
+            "local_sourcing_share",
+            "Local sourcing share",
+            "",
+            "share",
+            0.0,
+            1.0,
+            description="value share of inputs bought from suppliers in the buyer's region",
+            primary=True,
+        ),
+        MetricInfo(
+            "network_sourcing_share",
+            "Zone sourcing share",
+            "",
+            "share",
+            0.0,
+            1.0,
+            description="value share of the zone's inputs bought within the FTZ and connected areas",
+        ),
+        MetricInfo(
+            "import_share",
+            "Imported input share",
+            "",
+            "share",
+            0.0,
+            1.0,
+            description="value share of inputs imported through gateways",
+            primary=True,
+        ),
+        MetricInfo(
+            "mean_chain_coverage",
+            "Mean chain coverage",
+            "",
+            "share",
+            0.0,
+            1.0,
+            description="mean over zone regions and chains of the weighted share of chain stages present",
+            primary=True,
+        ),
+        MetricInfo(
+            "reforms_connected",
+            "Reforms adopted per connected area",
+            "reforms",
+            "count",
+            0.0,
+            description="mean number of FTZ reforms replicated per connected area",
+        ),
+        MetricInfo(
+            "ftz_leads_chains_share",
+            "Chains led by an FTZ area",
+            "",
+            "share",
+            0.0,
+            1.0,
+            description="share of chains whose largest region (by firms) is an FTZ area",
+        ),
+        MetricInfo(
+            "firms_relative_to_initial",
+            "Firms relative to the initial number",
+            "ratio",
+            "index",
+            0.0,
+            description="live firms / initial firms",
+        ),
+        MetricInfo(
+            "zone_firm_share",
+            "Firm share of the FTZ and connected areas",
+            "",
+            "share",
+            0.0,
+            1.0,
+            description="share of firms located in the FTZ or a connected area",
+        ),
+        MetricInfo(
+            "connected_firm_share",
+            "Firm share of the connected areas",
+            "",
+            "share",
+            0.0,
+            1.0,
+            description="share of firms located in a connected innovation area",
+            primary=True,
+        ),
+    ]
+}
+
+#: The built-in registry (the model's own metrics).
+REGISTRY = MetricRegistry(BUILTIN)
+
+
+def reporter_info(name: str, spec: Mapping[str, Any]) -> MetricInfo:
+    """A :class:`MetricInfo` from a reporter's declaration in an experiment file (``label``, ``unit``,
+    ``kind``, ``range`` = [low, high], either may be None for unbounded); missing fields take neutral
+    defaults."""
+    low, high = spec.get("range") or (None, None)
+    return MetricInfo(
+        name,
+        str(spec.get("label") or _fallback(name).label),
+        str(spec.get("unit") or ""),
+        spec.get("kind") or "index",
+        -INF if low is None else float(low),
+        INF if high is None else float(high),
+        description=str(spec.get("description") or ""),
+        primary=True,
+    )
+
+
+def registry_for(manifest: Mapping[str, Any] | None) -> MetricRegistry:
+    """The registry for a result store: the built-in entries plus the experiment's reporters
+    (``manifest["experiment"]["reporters"]``)."""
+    experiment = (manifest or {}).get("experiment") or {}
+    reporters = experiment.get("reporters") or {}
+    if not isinstance(reporters, Mapping) or not reporters:
+        return REGISTRY
+    return REGISTRY.extended(
+        reporter_info(n, s) for n, s in reporters.items() if isinstance(s, Mapping)
+    )

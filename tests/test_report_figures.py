@@ -1,0 +1,148 @@
+"""The shared figure builders: design-aware grouping, fixed colours, labels from the registry, footers
+naming the runs, the thinned road network, and write_figures for a single run and sampled designs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from agglomeration.experiment.store import load_results
+from agglomeration.report.figures import conditions_of, forest_figure, timeseries_figure
+from agglomeration.report.figureset import write_figures
+from agglomeration.report.mapdata import map_data_from_scenario, thin_roads
+from agglomeration.report.maps import region_map_figure
+from agglomeration.report.style import REFERENCE_COLOUR, condition_colours, sector_colours
+from agglomeration.scenario import load_scenario
+from test_analysis_fakes import BASELINE_SCENARIO, policy_runs, regions_for, series_for, write_store
+
+
+def _footer(fig) -> str:
+    return " ".join(t.get_text() for t in fig.texts)
+
+
+def _grid_runs() -> pd.DataFrame:
+    a = policy_runs({"baseline": 0.0}, replicates=4)
+    frames = []
+    for p, rate in enumerate([0.1, 0.3, 0.5]):
+        frames.append(a.assign(point=p, run_id=a["run_id"] + f"-p{p}", firms=a["firms"] + 40 * p,
+                               **{"policy.replication_rate": rate}))  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_colours_are_fixed_per_condition_and_sector():
+    a = condition_colours(["baseline", "x", "y"], "baseline")
+    b = condition_colours(["baseline", "x", "y", "z"], "baseline")
+    assert a["baseline"] == REFERENCE_COLOUR and a["x"] == b["x"] and a["y"] == b["y"]
+    assert len(set(b.values())) == 4
+    s = sector_colours(["materials", "components", "vehicles"])
+    assert (
+        s["vehicles"] == sector_colours(["materials", "components", "vehicles", "rnd"])["vehicles"]
+    )
+
+
+def test_grid_points_are_separate_lines_never_pooled():
+    runs = _grid_runs()
+    conds = conditions_of(runs, parameter_columns=["policy.replication_rate"])
+    assert len(conds.order) == 3 and conds.reference == "baseline [replication_rate=0.1]"
+    fig = timeseries_figure(
+        series_for(runs), runs, panels=["firms"], conditions=conds, note="store: 12 runs"
+    )
+    ax = fig.axes[0]
+    assert len(ax.get_lines()) == 3  # one line per design point
+    finals = sorted(line.get_ydata()[-1] for line in ax.get_lines())
+    assert finals[2] - finals[0] == pytest.approx(80, abs=5)  # not averaged into one line
+    assert ax.get_title() == "Firms" and ax.get_ylabel() == "firms"
+    assert "store: 12 runs" in _footer(fig) and "95% t confidence interval" in _footer(fig)
+    colours = {matplotlib.colors.to_hex(line.get_color()) for line in ax.get_lines()}
+    assert colours == {matplotlib.colors.to_hex(c) for c in conds.colours.values()}
+
+
+def test_forest_uses_each_metrics_unit_and_percentage_points_for_shares():
+    from agglomeration.experiment.compare import compare
+
+    cmp = compare(policy_runs({"baseline": 0.0, "delegation": 60.0, "rail": 5.0}))
+    fig = forest_figure(cmp.comparisons, note="from somewhere")
+    labels = [ax.get_xlabel() for ax in fig.axes]
+    assert labels == ["difference (firms)", "difference (pp)"]
+    share_ax = fig.axes[1]
+    x = share_ax.get_lines()[0].get_xdata()[0]
+    row = cmp.comparisons.set_index(["metric", "variant"]).loc[
+        ("local_sourcing_share", "delegation")
+    ]
+    assert x == pytest.approx(100 * row["diff"])
+
+
+def test_roads_are_thinned_to_the_relative_neighbourhood_graph():
+    pos = pd.DataFrame({"place": ["A", "B", "C"], "lon": [0.0, 1.0, 0.5], "lat": [0.0, 0.0, 0.05]})
+    links = pd.DataFrame(
+        {
+            "from": ["A", "A", "B", "A"],
+            "to": ["B", "C", "C", "B"],
+            "mode": ["road", "road", "road", "rail"],
+        }
+    )
+    kept, total = thin_roads(links, pos)
+    assert total == 3 and {tuple(sorted(p)) for p in kept[["from", "to"]].to_numpy()} == {
+        ("A", "C"),
+        ("B", "C"),
+    }
+
+
+def test_region_map_draws_sector_colours_and_thinned_roads():
+    scenario = load_scenario(BASELINE_SCENARIO)
+    geo = map_data_from_scenario(scenario)
+    runs = policy_runs({"baseline": 0.0}, replicates=2)
+    regions = regions_for(runs).assign(
+        sector=lambda f: f["sector"].map(dict(zip(sorted(set(f["sector"])), geo.sectors)))
+    )
+    fig = region_map_figure(regions, geo, note="two runs")
+    legend_texts = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+    road = next(t for t in legend_texts if t.startswith("road"))
+    shown, total = (int(s) for s in road.split("(")[1].split(" links")[0].split(" of "))
+    assert shown < total / 3  # the hairball of ~80 road links is gone
+    wedge_colours = {
+        matplotlib.colors.to_hex(p.get_facecolor()) for p in fig.axes[0].patches if p.get_fill()
+    }
+    expected = {matplotlib.colors.to_hex(c) for c in sector_colours(geo.sectors).values()}
+    assert wedge_colours <= expected
+    assert "two runs" in _footer(fig)
+
+
+def test_write_figures_for_a_sampled_design_draws_response_plots(tmp_path):
+    rng = np.random.default_rng(3)
+    a = policy_runs({"baseline": 0.0, "hi": 60.0}, replicates=1)
+    frames = []
+    for p in range(20):
+        x = rng.random()
+        frames.append(
+            a.assign(
+                point=p,
+                run_id=a["run_id"] + f"-p{p}",
+                firms=a["firms"] + 100 * x,
+                **{"behaviour.x": x},
+            )
+        )
+    runs = pd.concat(frames, ignore_index=True)
+    root = write_store(
+        tmp_path / "lhs",
+        runs,
+        series=series_for(runs),
+        design={"kind": "lhs", "parameters": ["behaviour.x"]},
+    )
+    written = write_figures(
+        load_results(root), tmp_path / "figs", metrics=["firms"], source="lhs", formats=("png",)
+    )
+    names = {Path(p).stem for p in written}
+    assert names == {"timeseries", "forest", "response_firms"}
+
+
+def test_write_figures_for_one_run_draws_the_overview(tmp_path):
+    runs = policy_runs({"baseline": 0.0}, replicates=1)
+    series = series_for(runs).assign(firms_ftz=1.0, firms_other=0.0)
+    root = write_store(tmp_path / "run", runs, series=series, regions=regions_for(runs))
+    written = write_figures(load_results(root), tmp_path / "figs", formats=("png",))
+    assert {Path(p).stem for p in written} == {"timeseries", "lq_heatmap"}
