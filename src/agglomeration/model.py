@@ -11,6 +11,7 @@ Randomness: one numpy Generator, ``self.rng``, seeded by Mesa from an integer dr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from agglomeration.behaviour import exit as exit_
 from agglomeration.errors import InputError
 from agglomeration.firms import Firm, FirmTable
 from agglomeration.initialisation import initial_state
+from agglomeration.parameters import STOP_CONDITION
 from agglomeration.state import ModelState
 from agglomeration.submodel import Submodel, describe
 
@@ -58,7 +60,37 @@ SCHEDULE: tuple[Submodel, ...] = (
 )
 
 #: scenario sections the model's keyword overrides may address
-_SECTIONS = ("firms", "behaviour", "solver", "policy", "output")
+_SECTIONS = ("firms", "behaviour", "solver", "policy", "output", "stop")
+
+
+def _holds(condition: str, row: Mapping[str, float]) -> bool:
+    """Whether a stop condition '<metric> <op> <number>' holds for a series row."""
+    metric, op, number = re.match(STOP_CONDITION, condition).groups()
+    if metric not in row:
+        raise InputError(
+            f"unknown metric {metric!r} in a stop condition; known: {', '.join(sorted(row))}",
+            field="stop.when",
+        )
+    x, y = float(row[metric]), float(number)
+    return {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]
+
+
+def _steady(series: Mapping[str, list], metrics: list[str], window: int, tolerance: float) -> bool:
+    """Whether every metric's mean over the last ``window`` records differs from the mean over the
+    window before by less than ``tolerance`` (relative)."""
+    for metric in metrics:
+        if metric not in series:
+            raise InputError(
+                f"unknown metric {metric!r} in stop.steady_state; known: {', '.join(sorted(series))}",
+                field="stop.steady_state",
+            )
+        values = np.asarray(series[metric], dtype=float)
+        if len(values) < 2 * window:
+            return False
+        last, before = values[-window:].mean(), values[-2 * window : -window].mean()
+        if not abs(last - before) < tolerance * max(abs(before), 1e-12):
+            return False
+    return True
 
 
 def derive_seed(scenario_seed: int, replicate_seed: int | None) -> int:
@@ -168,6 +200,7 @@ class AgglomerationModel(mesa.Model):
         self._agents_materialised = False
         #: everything a step changes (firm table, prices, costs, policy, this step's market ...)
         self.state: ModelState = initial_state(world, scenario, self.rng)
+        self._burn_in(int(getattr(scenario, "burn_in", 0) or 0))
         self._sync_agents()
         #: names of the per-step counters, from the schedule (observed as model series)
         self.counters: tuple[str, ...] = tuple(c for sub in self.schedule for c in sub.counters)
@@ -279,15 +312,45 @@ class AgglomerationModel(mesa.Model):
         "Runs ``self.schedule``; by default:\n\n" + describe(SCHEDULE)
     )
 
+    def _burn_in(self, steps: int) -> None:
+        """Run ``steps`` steps before observation starts, with the policy frozen; then restart the clock
+        and the run's cumulative counts (entries by region, the entrant ledger, the initial firm count)."""
+        if steps <= 0:
+            return
+        s = self.state
+        s.frozen_policy = True
+        for _ in range(steps):
+            s.begin_step()
+            for submodel in self.schedule:
+                submodel.run(s, self.world, self.spec, self.rng)
+            s.firms.maybe_compact()
+        s.frozen_policy = False
+        s.restart_clock()
+
     def _record(self) -> None:
         self._obs = observe.series_row(self.state, self.world, self.counters)
         self.datacollector.collect(self)
+        self._check_stop()
+
+    def _check_stop(self) -> None:
+        """Set ``running`` False when a ``[stop]`` condition holds or the watched series are steady."""
+        stop = getattr(self.spec, "stop", None)
+        if stop is None:
+            return
+        if stop.when and any(_holds(cond, self._obs) for cond in stop.when):
+            self.running = False
+        if stop.steady_state:
+            self.running = self.running and not _steady(
+                self.datacollector.model_vars, stop.steady_state, stop.window, stop.tolerance
+            )
 
     def run(self, steps: int) -> None:
         """Run ``steps`` steps (records the final step even if it is not a multiple of series_every)."""
         if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
             raise InputError(f"expected an integer >= 0, got {steps!r}", field="steps")
         for _ in range(int(steps)):
+            if not self.running:
+                break
             self.step()
         if self.state.t % self.spec.output.series_every != 0:
             self._record()

@@ -322,7 +322,9 @@ class PolicyParams(_Section):
 
 
 #: a stop condition: "<metric> <op> <number>", e.g. "connected_firm_share > 0.5"
-STOP_CONDITION = r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|<|>)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$"
+STOP_CONDITION = (
+    r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|<|>)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$"
+)
 
 
 class StopParams(_Section):

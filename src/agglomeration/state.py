@@ -88,6 +88,17 @@ class ModelState:
     entered: list[np.ndarray] = field(default_factory=list)
     exited: list[np.ndarray] = field(default_factory=list)
 
+    #: the policy does not move (burn-in)
+    frozen_policy: bool = False
+
+    def restart_clock(self) -> None:
+        """Make the current state step 0 of the observed run (after a burn-in)."""
+        self.t = 0
+        self.counts = {}
+        self.entries_by_region = np.zeros_like(self.entries_by_region)
+        self.entrants = EntrantLedger()
+        self.initial_firms = self.firms.n_alive
+
     def begin_step(self) -> None:
         """Advance the clock and reset the per-step fields."""
         self.t += 1

@@ -130,7 +130,7 @@ def step_policy(
 
 def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator) -> None:
     """Reforms are pioneered in the FTZ and replicated elsewhere; the costs follow."""
-    if not scenario.policy.enabled:
+    if not scenario.policy.enabled or state.frozen_policy:
         return
     step_policy(state.policy, world, scenario.policy, state.connectivity, rng)
     costs.apply(state, world, scenario)

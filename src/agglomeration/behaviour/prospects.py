@@ -222,8 +222,9 @@ def learn(state: ModelState, world: World, scenario: Scenario, mpi: np.ndarray) 
 
 def _update_factor(factor: np.ndarray, real: np.ndarray, fore: np.ndarray, a: float) -> np.ndarray:
     """factor x (real / fore)^a where both sums are positive (log-smoothed multiplicative update)."""
+    real, fore = np.asarray(real, dtype=float), np.asarray(fore, dtype=float)
     ok = (real > 0) & (fore > 0)
-    ratio = np.divide(real, fore, out=np.ones_like(real), where=ok)
+    ratio = np.divide(real, fore, out=np.ones(len(real)), where=ok)
     return factor * ratio**a
 
 
