@@ -54,6 +54,20 @@ class SectorRecord(_Record):
     )
     final_share: float = Field(ge=0.0, le=1.0, description="share of final expenditure [-]")
     initial_weight: float = Field(ge=0.0, le=1e9, description="relative share of initial firms [-]")
+    import_tariff: float = Field(
+        0.0,
+        ge=0.0,
+        le=10.0,
+        description="ad-valorem duty on imports of this sector's goods used as inputs, waived in bonded "
+        "zones (processing trade) [-]",
+    )
+    foreign_suppliers: float | None = Field(
+        None,
+        ge=0.0,
+        le=1e9,
+        description="number-equivalent of foreign suppliers of this input at each gateway in supplier "
+        "search (empty: behaviour.sourcing.import_weight) [firms]",
+    )
     provenance: str = Field(min_length=1, description="'source: ...' and/or 'estimate: ...'")
 
     @model_validator(mode="after")

@@ -204,7 +204,7 @@ def _shares_now(state: ModelState, world: World) -> dict[str, np.ndarray]:
         t.lines,
         sigma=world.sigma,
         phi=state.costs.phi,
-        tau=state.costs.tau,
+        tau=state.costs.tau_inputs,
         import_price=state.import_price,
         n_regions=world.n_regions,
     )
@@ -253,7 +253,7 @@ def link_values(state: ModelState, world: World) -> pd.DataFrame:
     dom = sup >= 0
     src_market = np.where(dom, t.region[np.maximum(sup, 0)], R + (-1 - sup))
     rb = t.region[buyer]
-    tau = state.costs.tau
+    tau = state.costs.tau_inputs
     pimp = state.import_price
     mill = np.where(dom, t.price[np.maximum(sup, 0)], 0.0)
     if w.n_gateways:

@@ -74,6 +74,11 @@ class RegionsSection(_Section):
     initial_firms_file: str = Field(
         "data/initial_firms.csv", description="region x sector initial firm weights CSV"
     )
+    bonded_file: str | None = Field(
+        None,
+        description="CSV of the special customs supervision zones (comprehensive bonded zones, bonded "
+        "ports and logistics centres) by region; none when empty",
+    )
     overrides: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="per-region column overrides, e.g. [regions.overrides.WZ] base_wage = 0.02",
@@ -142,6 +147,18 @@ class SectorsSection(_Section):
     )
 
 
+class BondedRecord(_Section):
+    """One row of the bonded-zones CSV: a special customs supervision zone in a region."""
+
+    region_id: str = Field(min_length=1, description="region id")
+    zone: str = Field(min_length=1, description="name of the zone")
+    kind: str = Field(
+        pattern=r"^(comprehensive_bonded_zone|bonded_port|bonded_logistics_centre)$",
+        description="comprehensive_bonded_zone | bonded_port | bonded_logistics_centre",
+    )
+    provenance: str = Field(min_length=1, description="'source: ...' and/or 'estimate: ...'")
+
+
 class ScenarioData(_Section):
     """The resolved, validated data tables (after every override) held inside a Scenario."""
 
@@ -154,6 +171,7 @@ class ScenarioData(_Section):
     io: tuple[tuple[float, ...], ...]  # a[k][s], sector order
     chains: dict[str, tuple[str, ...]]  # chain -> sector ids, final last
     initial_firms: tuple[tuple[float, ...], ...]  # (R, S) relative weights
+    bonded: tuple[BondedRecord, ...] = ()
 
 
 #: keys a user may write at the top level of a scenario file
@@ -175,6 +193,7 @@ USER_KEYS = (
 PATH_KEYS = (
     ("regions", "file"),
     ("regions", "initial_firms_file"),
+    ("regions", "bonded_file"),
     ("logistics", "modes_file"),
     ("logistics", "links_file"),
     ("logistics", "gateways_file"),
@@ -248,6 +267,8 @@ class Scenario(_UserScenario):
         base = Path(self._source).parent if self._source else None
         for sec, key in PATH_KEYS:
             if base is not None:
+                if d[sec][key] is None:
+                    continue
                 try:
                     d[sec][key] = os.path.relpath(d[sec][key], base)
                 except ValueError:  # other drive on Windows
@@ -791,7 +812,8 @@ def _resolve(raw: dict, source: str | None, cache: dict) -> Scenario:
         if not isinstance(raw[sec], dict):
             raise InputError(f"expected a table, got {raw[sec]!r}", file=file, field=sec)
         default = _UserScenario.model_fields[sec].annotation.model_fields[key].default
-        raw[sec].setdefault(key, str((base_dir / default).resolve()))
+        if default is not None:
+            raw[sec].setdefault(key, str((base_dir / default).resolve()))
     try:
         user = _UserScenario.model_validate(raw)
     except ValidationError as exc:
@@ -931,6 +953,7 @@ def _resolve_data(user: _UserScenario, file: Any, cache: dict) -> ScenarioData:
     init = _read_matrix(
         rs.initial_firms_file, "region_id", region_ids, sector_ids, cache, "region", 0.0, 1e12
     )
+    bonded = _read_bonded(rs.bonded_file, region_ids, cache)
     return ScenarioData(
         regions=tuple(regions),
         gateways=tuple(gateways),
@@ -941,7 +964,23 @@ def _resolve_data(user: _UserScenario, file: Any, cache: dict) -> ScenarioData:
         io=tuple(tuple(float(x) for x in row) for row in io),
         chains=chains,
         initial_firms=tuple(tuple(float(x) for x in row) for row in init),
+        bonded=bonded,
     )
+
+
+def _read_bonded(path: str | None, region_ids: list[str], cache: dict) -> tuple[BondedRecord, ...]:
+    """The bonded-zone records (none without a file); every region id must be a region."""
+    if path is None:
+        return ()
+    out = tuple(_read_records(path, BondedRecord, "zone", cache, None, "", None, allow_empty=True))
+    for i, rec in enumerate(out):
+        if rec.region_id not in region_ids:
+            raise InputError(
+                f"unknown region {rec.region_id!r}" + suggest(rec.region_id, region_ids),
+                file=_display(path),
+                field=f"line {i + 2}.region_id",
+            )
+    return out
 
 
 def _read_links(path: str, cache: dict) -> list[LinkRecord]:

@@ -78,6 +78,9 @@ class World:
     )
     value_density: np.ndarray | None = None  # (S,) yuan per tonne of output (nan for services)
     value_of_time: np.ndarray | None = None  # (S,) yuan per tonne-hour in transit (0 for services)
+    bonded: np.ndarray | None = None  # (R,) bool: the region has a special customs supervision zone
+    import_tariff: np.ndarray | None = None  # (S,) duty on imported inputs outside bonded zones [-]
+    foreign_suppliers: np.ndarray | None = None  # (S,) foreign suppliers per gateway (nan: default)
     extra: dict[str, Any] = field(default_factory=dict)  # free-form, e.g. the LogisticsNetwork
 
     # ------------------------------------------------------------------ sizes
@@ -126,6 +129,24 @@ class World:
                 field="sector",
             )
         return int(hits[0])
+
+    def input_import_factor(self) -> np.ndarray:
+        """(S, R) factor on the delivered price of imported inputs: 1 + the sector's import tariff
+        outside bonded zones, 1 inside (processing trade)."""
+        S, R = self.n_sectors, self.n_regions
+        tariff = (
+            np.zeros(S) if self.import_tariff is None else np.asarray(self.import_tariff, float)
+        )
+        bonded = np.zeros(R, bool) if self.bonded is None else np.asarray(self.bonded, bool)
+        return 1.0 + np.outer(tariff, ~bonded)
+
+    def import_weights(self, default: float) -> np.ndarray:
+        """(S,) number-equivalent of foreign suppliers of each input per gateway in supplier search
+        (``foreign_suppliers``, or ``default`` where not given)."""
+        if self.foreign_suppliers is None:
+            return np.full(self.n_sectors, float(default))
+        f = np.asarray(self.foreign_suppliers, dtype=float)
+        return np.where(np.isnan(f), float(default), f)
 
     def market_index(self, market_id: str) -> int:
         """Index of a region or gateway id in the market axis (M)."""
@@ -202,6 +223,11 @@ class World:
             initial_weights=None if kw.get("initial_weights") is None else f(kw["initial_weights"]),
             value_density=None if kw.get("value_density") is None else f(kw["value_density"]),
             value_of_time=None if kw.get("value_of_time") is None else f(kw["value_of_time"]),
+            bonded=None if kw.get("bonded") is None else np.asarray(kw["bonded"], dtype=bool),
+            import_tariff=None if kw.get("import_tariff") is None else f(kw["import_tariff"]),
+            foreign_suppliers=(
+                None if kw.get("foreign_suppliers") is None else f(kw["foreign_suppliers"])
+            ),
             extra=dict(kw.get("extra", {})),
         )
         world = cls(**d)
@@ -357,6 +383,12 @@ def build_world(scenario: Scenario) -> World:
         initial_weights=weights,
         value_density=np.array([s.value_density or np.nan for s in sectors], dtype=float),
         value_of_time=net.vot.copy(),
+        bonded=np.isin(region_ids, [b.region_id for b in d.bonded]),
+        import_tariff=np.array([s.import_tariff for s in sectors], dtype=float),
+        foreign_suppliers=np.array(
+            [np.nan if s.foreign_suppliers is None else s.foreign_suppliers for s in sectors],
+            dtype=float,
+        ),
         extra={"network": net},
     )
     world.check()

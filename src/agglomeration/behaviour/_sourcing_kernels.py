@@ -72,8 +72,8 @@ def cum_guide(w, offset, width):
 def market_cum(cumw, offset, phi, tau, import_price, sigma, import_weight, n_regions):
     """Stage-1 cumulative weights cum[r_b, k, m] over source markets m (regions, then gateways).
 
-    Weight of region m: A[m, k] phi_k[m, r_b]; of gateway g: import_weight (p_imp[g, k] tau_k[R+g, r_b])
-    ^(1 - sigma_k).  Unnormalised: the total is cum[r_b, k, M - 1].
+    Weight of region m: A[m, k] phi_k[m, r_b]; of gateway g: import_weight[k] (p_imp[g, k]
+    tau_k[R+g, r_b])^(1 - sigma_k).  Unnormalised: the total is cum[r_b, k, M - 1].
     """
     S = sigma.shape[0]
     R = n_regions
@@ -89,8 +89,8 @@ def market_cum(cumw, offset, phi, tau, import_price, sigma, import_weight, n_reg
                     acc += cumw[offset[c + 1] - 1] * phi[k, m, rb]
                 cum[rb, k, m] = acc
             for g in range(G):
-                if import_weight > 0.0:
-                    acc += import_weight * (import_price[g, k] * tau[k, R + g, rb]) ** (
+                if import_weight[k] > 0.0:
+                    acc += import_weight[k] * (import_price[g, k] * tau[k, R + g, rb]) ** (
                         1.0 - sigma[k]
                     )
                 cum[rb, k, R + g] = acc

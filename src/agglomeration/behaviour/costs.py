@@ -49,6 +49,9 @@ class Costs:
     phi: np.ndarray
     #: (S, M) CES weight of foreign competitors in every market [-]
     foreign: np.ndarray
+    #: (S, M, M) ``tau`` with imported inputs' gateway->region costs times the import tariff outside
+    #: bonded zones (what buyers pay for imported inputs; final-goods imports pay ``tau``) [-]
+    tau_inputs: np.ndarray
     #: the trade multipliers ``tau``/``phi`` were computed for (recomputed only when they change)
     trade_key: bytes | None = None
 
@@ -116,8 +119,20 @@ def apply(state: ModelState, world: World, scenario: Scenario) -> None:
         tau=tau,
         phi=phi,
         foreign=foreign,
+        tau_inputs=_input_trade_costs(world, tau),
         trade_key=key,
     )
+
+
+def _input_trade_costs(world: World, tau: np.ndarray) -> np.ndarray:
+    """``tau`` with the gateway->region entries of imported inputs times ``World.input_import_factor``."""
+    factor = world.input_import_factor()  # (S, R)
+    if not np.any(factor != 1.0) or world.n_gateways == 0:
+        return tau
+    R = world.n_regions
+    out = tau.copy()
+    out[:, R:, :R] = tau[:, R:, :R] * factor[:, None, :]
+    return out
 
 
 def _trade_costs(world: World, trade: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -637,7 +637,7 @@ def unit_cost_inputs(state: ModelState, world: World) -> dict[str, np.ndarray | 
         "wage": state.wage / state.wage_ref,
         "rent": state.rent / state.rent_ref,
         "admin": state.costs.admin,
-        "tau": state.costs.tau,
+        "tau": state.costs.tau_inputs,
         "import_price": state.import_price,
         "local_tfp": state.local_tfp,
     }

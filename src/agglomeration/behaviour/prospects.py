@@ -157,15 +157,15 @@ def expected_log_input_prices(
     wlogp = np.bincount(cell, weights=mkt.wp * logp, minlength=R * S)
     A = mkt.A  # (S, R)
     mlp = np.divide(wlogp.reshape(R, S).T, A, out=np.zeros_like(A), where=A > 0)  # (S, R)
-    phi, tau = state.costs.phi, state.costs.tau
+    phi, tau = state.costs.phi, state.costs.tau_inputs
     weight = np.zeros((S, R + G, R))
     value = np.zeros((S, R + G, R))
     weight[:, :R, :] = A[:, :, None] * phi[:, :R, :R]
     value[:, :R, :] = mlp[:, :, None] + np.log(tau[:, :R, :R])
-    w_imp = scenario.behaviour.sourcing.import_weight if G else 0.0
-    if G and w_imp > 0:
+    if G:
+        w_imp = world.import_weights(scenario.behaviour.sourcing.import_weight)  # (S,)
         delivered = state.import_price.T[:, :, None] * tau[:, R:, :R]  # (S, G, R)
-        weight[:, R:, :] = w_imp * delivered ** (1.0 - world.sigma[:, None, None])
+        weight[:, R:, :] = w_imp[:, None, None] * delivered ** (1.0 - world.sigma[:, None, None])
         value[:, R:, :] = np.log(delivered)
     total = weight.sum(axis=1)  # (S, R)
     pi = np.divide(

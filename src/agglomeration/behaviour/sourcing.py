@@ -123,7 +123,7 @@ def _candidates(
     phi: np.ndarray,
     tau: np.ndarray,
     import_price: np.ndarray,
-    import_weight: float,
+    import_weight: float | np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """CES candidates (codes) and their delivered prices for requests (buyer region, input k).
 
@@ -158,7 +158,7 @@ def _check(
     phi: np.ndarray,
     tau: np.ndarray,
     import_price: np.ndarray,
-    import_weight: float,
+    import_weight: float | np.ndarray,
     switching_cost: np.ndarray | None = None,
 ) -> int:
     """Validate the shapes of the sourcing inputs (O(S M^2)); return the number of regions R."""
@@ -178,11 +178,17 @@ def _check(
         raise ValueError(
             f"tau has {tau.shape[1]} markets for {import_price.shape[0]} gateways: no region"
         )
-    if not (math.isfinite(import_weight) and import_weight >= 0.0):
-        raise ValueError(f"import_weight must be finite and >= 0, got {import_weight}")
+    w = np.asarray(import_weight, dtype=float)
+    if w.ndim > 1 or (w.ndim == 1 and w.shape != (S,)) or not np.all(np.isfinite(w) & (w >= 0)):
+        raise ValueError(f"import_weight must be finite and >= 0, a number or ({S},), got {w}")
     if switching_cost is not None and switching_cost.shape != (R,):
         raise ValueError(f"switching_cost must have shape ({R},), got {switching_cost.shape}")
     return R
+
+
+def _weights(import_weight: float | np.ndarray, n_sectors: int) -> np.ndarray:
+    """Import weights per input sector (S,) from a number or an array."""
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(import_weight, float), (n_sectors,)))
 
 
 def _f64(a: np.ndarray) -> np.ndarray:
@@ -203,7 +209,7 @@ def sample_candidates(
     phi: np.ndarray,
     tau: np.ndarray,
     import_price: np.ndarray,
-    import_weight: float,
+    import_weight: float | np.ndarray,
 ) -> np.ndarray:
     """One CES-share candidate supplier code per (buyer region, input sector) request (NONE if none).
 
@@ -227,7 +233,7 @@ def sample_candidates(
         phi=_f64(phi),
         tau=_f64(tau),
         import_price=_f64(import_price),
-        import_weight=float(import_weight),
+        import_weight=_weights(import_weight, len(sigma)),
     )
     return cand
 
@@ -244,7 +250,7 @@ def search_and_switch(
     phi: np.ndarray,
     tau: np.ndarray,
     import_price: np.ndarray,
-    import_weight: float,
+    import_weight: float | np.ndarray,
     relationship_cost: np.ndarray | None = None,
 ) -> tuple[int, int, int]:
     """Supplier search of one step; write ``table.supplier``; return (switches, additions, drops).
@@ -302,7 +308,7 @@ def search_and_switch(
         phi=phi,
         tau=tau,
         import_price=import_price,
-        import_weight=float(import_weight),
+        import_weight=_weights(import_weight, len(sigma)),
     )
     shares = share_inputs(
         table.price,
@@ -352,7 +358,7 @@ def repair_links(
     phi: np.ndarray,
     tau: np.ndarray,
     import_price: np.ndarray,
-    import_weight: float,
+    import_weight: float | np.ndarray,
 ) -> int:
     """Give every live (buyer, input) pair without a supplier a CES-sampled one; return how many got one.
 
@@ -396,7 +402,7 @@ def repair_links(
         phi=_f64(phi),
         tau=tau,
         import_price=import_price,
-        import_weight=float(import_weight),
+        import_weight=_weights(import_weight, len(sigma)),
     )
     return int(_k.fill(buyer, kk, cand, table.supplier, region, tau, import_price, R, _NONE))
 
@@ -479,14 +485,14 @@ class SourcingParams(_Section):
 
 def _sourcing_arguments(state: ModelState, world: World, scenario: Scenario) -> dict[str, Any]:
     """The keyword arguments search and repair share: the CES sampling weights of candidates."""
-    weight = scenario.behaviour.sourcing.import_weight
+    weights = world.import_weights(scenario.behaviour.sourcing.import_weight)
     return {
         "io": world.io,
         "sigma": world.sigma,
         "phi": state.costs.phi,
-        "tau": state.costs.tau,
+        "tau": state.costs.tau_inputs,
         "import_price": state.import_price,
-        "import_weight": weight if world.n_gateways else 0.0,
+        "import_weight": weights if world.n_gateways else np.zeros(world.n_sectors),
     }
 
 
