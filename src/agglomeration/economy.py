@@ -61,6 +61,13 @@ class SectorRecord(_Record):
         description="ad-valorem duty on imports of this sector's goods used as inputs, waived in bonded "
         "zones (processing trade) [-]",
     )
+    import_price_factor: float = Field(
+        1.0,
+        gt=0.0,
+        le=100.0,
+        description="price of this sector's goods abroad relative to the gateway's import price index "
+        "(foreign comparative advantage, e.g. < 1 for chips) [-]",
+    )
     foreign_suppliers: float | None = Field(
         None,
         ge=0.0,

@@ -132,6 +132,51 @@ def _link_sums(
     return out
 
 
+@kernel
+def _slot_counts(alive, supplier, none):  # pragma: no cover - compiled
+    """(filled supplier slots of live buyers, of which domestic, live firms that supply at least one
+    live buyer): one pass over the supplier table."""
+    n, S, K = supplier.shape
+    has_buyer = np.zeros(n, dtype=np.bool_)
+    filled = 0
+    domestic = 0
+    for i in range(n):
+        if not alive[i]:
+            continue
+        for k in range(S):
+            for sl in range(K):
+                j = supplier[i, k, sl]
+                if j == none:
+                    break
+                filled += 1
+                if j >= 0:
+                    domestic += 1
+                    has_buyer[j] = True
+    suppliers = 0
+    for i in range(n):
+        if alive[i] and has_buyer[i]:
+            suppliers += 1
+    return filled, domestic, suppliers
+
+
+def network_row(state: ModelState, world: World) -> dict[str, float]:
+    """Supplier-network counts of the current state: suppliers per firm (all and domestic) and the
+    share of firms in input sectors (sectors other sectors buy from) with at least one domestic buyer."""
+    t = state.firms
+    filled, domestic, with_buyer = _slot_counts(t.alive, t.supplier, NONE)
+    n = t.n_alive
+    rows = t.alive_rows()
+    is_input = (np.asarray(world.io) > 0).any(axis=1)  # sectors someone buys from
+    n_input_firms = int(is_input[t.sector[rows]].sum())
+    nan = float("nan")
+    return {
+        "suppliers_per_firm": filled / n if n else nan,
+        "domestic_suppliers_per_firm": domestic / n if n else nan,
+        "input_firms_with_buyer_share": with_buyer / n_input_firms if n_input_firms else nan,
+        "mean_lines": float(t.lines[rows].mean()) if n else nan,
+    }
+
+
 def region_sector(
     table: FirmTable, n_regions: int, n_sectors: int, column: str | None
 ) -> np.ndarray:
@@ -306,6 +351,10 @@ def series_row(state: ModelState, world: World, counters: tuple[str, ...] = ()) 
     row["herfindahl_regions"] = metrics.herfindahl(firms_r) if firms_r.sum() > 0 else float("nan")
     row["mean_locational_gini"] = _mean_locational_gini(emp_rs)
     row.update(_sourcing_row(world, link_totals(state, world)))
+    row.update(network_row(state, world))
+    profit_ratio, revenue_ratio = state.entrants.ratios()
+    row["entrant_profit_ratio"] = profit_ratio
+    row["entrant_revenue_ratio"] = revenue_ratio
     row["mean_chain_coverage"] = _mean_chain_coverage(world, n_rs)
     row["reforms_connected"] = (
         float(state.policy.adopted[rtype == "connected"].sum(axis=1).mean())

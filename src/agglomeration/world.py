@@ -338,8 +338,9 @@ def build_world(scenario: Scenario) -> World:
     imp = np.array(
         [
             [
-                g.import_price_manufacturing if k == "manufacturing" else g.import_price_service
-                for k in kind
+                (g.import_price_manufacturing if k == "manufacturing" else g.import_price_service)
+                * s.import_price_factor
+                for k, s in zip(kind, sectors, strict=True)
             ]
             for g in gateways
         ]

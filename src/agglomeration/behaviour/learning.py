@@ -205,13 +205,13 @@ class LearningParams(_Section):
         },
     )
     shock_size_elasticity: float = Field(
-        0.5,
+        0.0,
         ge=0.0,
         le=1.0,
         description="beta: the shock sd scales as (employment / sector mean employment)^(-beta), ratio "
         "clipped to [0.01, 1]; firms as portfolios of sub-units (Amaral et al. 1997); 0 = off [-]",
         json_schema_extra={
-            "source": "calibrated to Amaral et al. (1997) beta 0.18 in the simulated annual employment growth (measured beta ~ 0.13 of the imposed 0.5: growth also reflects market and entry/exit effects); see VALIDATION.md"
+            "source": "0 since firms grow in product lines (behaviour.lines), whose independent risks give the size-variance relation (Amaral et al. 1997); range 0-0.5"
         },
     )
     mean_reversion: float = Field(

@@ -451,7 +451,7 @@ class SourcingParams(_Section):
         },
     )
     relationship_cost: float = Field(
-        0.0,
+        0.2,
         ge=0.0,
         le=100.0,
         description="cost of keeping one supplier, per step, in units of the buyer's sector fixed cost, "
@@ -462,13 +462,14 @@ class SourcingParams(_Section):
         },
     )
     relationship_distance_elasticity: float = Field(
-        0.0,
+        0.3,
         ge=0.0,
         le=5.0,
         description="elasticity of the relationship cost to (1 + km / 100) between the supplier's and "
         "the buyer's location [-]",
         json_schema_extra={
-            "source": "estimate: link formation falls with distance (Bernard, Moxnes & Saito 2019)"
+            "source": "estimate (range 0-1): link formation falls with distance and travel time "
+            "(Bernard, Moxnes & Saito 2019)"
         },
     )
     import_weight: float = Field(
