@@ -62,6 +62,7 @@ def two_region_model(phi, *, mode, s_e=0.5, start=0.5, n=400, seed=1, p=0.05):
             accounts={"profit_payout": 1.0, "calibrate_fixed_costs": False},
             costs={"admin_cost": 0.0},
             prospects={"information_regions": 1.0},
+            lines={"enabled": False},
         ),
         solver=SolverParams(),
         policy=PolicyParams(enabled=False),
@@ -132,7 +133,7 @@ def test_intermediate_sales_equal_buyers_purchases_in_a_chain():
     io = np.array([[0.0, 0.4], [0.0, 0.0]])
     table = FirmTable(2)
     rows = table.add(np.array([0, 1, 1]), np.zeros(3, int), np.zeros(3), np.zeros(3))
-    table.supplier[1:, 0] = 0
+    table.supplier[1:, 0, 0] = 0
     table.price[:] = 1.0
     sigma = np.array([4.0, 4.0])
     links = market.revenue_links(

@@ -30,6 +30,9 @@ from agglomeration.behaviour._market_kernels import pair_weights
 from agglomeration.firms import NONE, FirmTable
 from agglomeration.region_types import REGION_TYPES, zone_mask
 
+#: series that are NaN until there is something to measure (no entrant has finished its first year)
+UNDEFINED_UNTIL_OBSERVED = ("entrant_profit_ratio", "entrant_revenue_ratio")
+
 if TYPE_CHECKING:  # pragma: no cover
     from agglomeration.state import ModelState
     from agglomeration.world import World

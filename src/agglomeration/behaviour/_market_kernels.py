@@ -198,6 +198,70 @@ def solve_log_prices(indptr, col, val, const, x, tol, max_sweeps):
 
 
 @kernel
+def link_lists(
+    order,
+    pos,
+    sector,
+    region,
+    supplier,
+    in_ptr,
+    in_k,
+    in_a,
+    cesw,
+    phi_tab,
+    imp_u,
+    n_markets,
+    n_regions,
+    none,
+):
+    """The domestic supplier links of every live row as CSR by buyer position: (indptr (uint64), col
+    (uint32 supplier positions), val (a_ks w_j)), the link part of :func:`price_system`."""
+    nl = order.shape[0]
+    n_rows = pos.shape[0]
+    K = supplier.shape[2]
+    pairs = 0
+    for q in range(nl):
+        s = sector[order[q]]
+        pairs += (in_ptr[s + 1] - in_ptr[s]) * K
+    indptr = np.empty(nl + 1, np.uint64)
+    col = np.empty(pairs, np.uint32)
+    val = np.empty(pairs, np.float64)
+    u = np.empty(K, np.float64)
+    p = 0
+    indptr[0] = 0
+    for q in range(nl):
+        i = order[q]
+        s = sector[i]
+        rb = region[i]
+        for e in range(in_ptr[s], in_ptr[s + 1]):
+            k = in_k[e]
+            j0 = supplier[i, k, 0]
+            if j0 == none:
+                continue
+            if K == 1 or supplier[i, k, 1] == none:  # one supplier: all of the input
+                if j0 >= 0:
+                    if j0 >= n_rows:
+                        raise IndexError("supplier code beyond the firm table (stale links?)")
+                    col[p] = pos[j0]
+                    val[p] = in_a[e]
+                    p += 1
+                continue
+            n, total = pair_weights(
+                i, k, rb, supplier, region, cesw, phi_tab, imp_u, n_markets, n_regions, none, u
+            )
+            for sl in range(n):
+                j = supplier[i, k, sl]
+                if j >= 0:
+                    if j >= n_rows:
+                        raise IndexError("supplier code beyond the firm table (stale links?)")
+                    col[p] = pos[j]
+                    val[p] = in_a[e] * u[sl] / total
+                    p += 1
+        indptr[q + 1] = p
+    return indptr, col[:p], val[:p]
+
+
+@kernel
 def push_purchases(indptr, col, val, fac, rev, out):
     """out[j] += sum over buyers b of j of a_kb fac_b rev_b: every buyer (by position) pushes its
     purchases to its suppliers' positions (``out`` preset to final sales gives total sales)."""

@@ -413,14 +413,45 @@ def revenue_links(
     *,
     sigma: np.ndarray,
     admin: np.ndarray,
-    system: PriceSystem,
+    system: PriceSystem | None = None,
+    shares: dict[str, np.ndarray] | None = None,
+    n_markets: int | None = None,
 ) -> RevenueLinks:
     """:class:`RevenueLinks` of the live ``rows``: the step's :class:`PriceSystem` links (same rows and
-    suppliers; its values a_ks w_j are the buyers' expenditure shares) with the buyers' revenue factors."""
+    suppliers; its values a_ks w_j are the buyers' expenditure shares) with the buyers' revenue factors.
+
+    Without a ``system`` the links are built from the table: ``shares`` (:func:`share_inputs`) and
+    ``n_markets`` give the expenditure shares; without them every pair must have one supplier at most.
+    """
     sigma = np.asarray(sigma, dtype=float)
     factor_rs = ((sigma - 1.0) / sigma)[None, :] / (1.0 + np.asarray(admin, dtype=float))[:, None]
     factor_rs = np.ascontiguousarray(factor_rs).reshape(-1)
-    order, indptr, col, val = system.order, system.indptr, system.col, system.val
+    if system is not None:
+        order, indptr, col, val = system.order, system.indptr, system.col, system.val
+    else:
+        R = len(factor_rs) // len(sigma)
+        order, pos = _k.sweep_order(rows, sector, inputs.rank, len(sigma), len(sector))
+        if shares is None:
+            if supplier.shape[2] > 1 and np.any(supplier[rows, :, 1] != NONE):
+                raise ValueError("revenue_links: several suppliers per input need `shares`")
+            shares = {"cesw": np.ones(len(sector)), "phi_tab": np.ones(1), "imp_u": np.ones(1)}
+            n_markets = R
+        indptr, col, val = _k.link_lists(
+            order,
+            pos,
+            sector,
+            region,
+            supplier,
+            inputs.ptr,
+            inputs.k,
+            inputs.a,
+            shares["cesw"],
+            shares["phi_tab"],
+            shares["imp_u"],
+            int(n_markets),
+            R,
+            NONE,
+        )
     fac = factor_rs[region[order].astype(np.int64) * len(sigma) + sector[order]]
     return RevenueLinks(
         indptr, col, val, fac, factor_rs, rows, sector, region, supplier, inputs, order

@@ -155,8 +155,8 @@ def expected_log_input_prices(
     sig = np.asarray(world.sigma, dtype=float)[t.sector[order]]
     logp = np.log(t.price[order]) - np.log(np.maximum(t.lines[order], 1)) / (sig - 1.0)
     wlogp = np.bincount(cell, weights=mkt.wp * logp, minlength=R * S)
-    A = mkt.A  # (S, R)
-    mlp = np.divide(wlogp.reshape(R, S).T, A, out=np.zeros_like(A), where=A > 0)  # (S, R)
+    A = np.asarray(mkt.A, dtype=float)  # (S, R)
+    mlp = np.divide(wlogp.reshape(R, S).T, A, out=np.zeros(A.shape), where=A > 0)  # (S, R)
     phi, tau = state.costs.phi, state.costs.tau_inputs
     weight = np.zeros((S, R + G, R))
     value = np.zeros((S, R + G, R))
