@@ -63,43 +63,60 @@ def test_reform_categories_lower_their_costs():
     assert mult["trade"][1] == 1.0
 
 
+def _values(rev, entry_cost, fixed=1.0, h_first=4.0, h_rest=20.0, delay=(1.0, 1.0)):
+    """Entry terms for one sector in two regions (first-year revenue = established revenue)."""
+    rev = np.asarray(rev, float).reshape(2, 1)
+    return entry.EntryValues(
+        rev_first=rev,
+        rev=rev,
+        fixed=np.full((2, 1), fixed),
+        entry_cost=np.asarray(entry_cost, float).reshape(2, 1),
+        h_first=np.array([h_first]),
+        h_rest=np.array([h_rest]),
+        delay_discount=np.asarray(delay, float),
+        scale=np.array([4.0]),
+    )
+
+
 def test_entrants_prefer_the_more_profitable_region_and_stay_out_when_nothing_pays():
     rng = np.random.default_rng(1)
     n = 4000
     sector = np.zeros(n, int)
     log_z = np.zeros(n)
     known = np.ones((n, 2), bool)
-    kw = dict(sigma=np.array([4.0]), fixed_cost=np.array([1.0]), steps_per_year=4, logit_scale=1.0)
-    rhat = np.array([[12.0], [8.0]])  # profit 2.0 vs 1.0 per step
-    choice = entry.choose_regions(
-        sector, log_z, known, rng, rhat=rhat, entry_cost=np.full((2, 1), 2.0), **kw
+    sigma = np.array([4.0])
+    rev = [12.0, 10.0]  # profit 2.0 vs 1.5 per step
+    choice, expected = entry.choose_regions(
+        sector, log_z, known, rng, values=_values(rev, [2.0, 2.0]), sigma=sigma
     )
     assert np.mean(choice == 0) > np.mean(choice == 1) > 0.01
+    # the expected first-year profit per step is that of the chosen region, NaN for those who stay out
+    np.testing.assert_allclose(expected[choice == 0], 2.0)
+    np.testing.assert_allclose(expected[choice == 1], 1.5)
+    assert np.isnan(expected[choice == -1]).all()
     # a lower entry cost in region 1 raises its share
-    cheaper = entry.choose_regions(
-        sector, log_z, known, rng, rhat=rhat, entry_cost=np.array([[2.0], [0.0]]), **kw
+    cheaper, _ = entry.choose_regions(
+        sector, log_z, known, rng, values=_values(rev, [2.0, 0.0]), sigma=sigma
     )
     assert np.mean(cheaper == 1) > np.mean(choice == 1)
+    # a longer wait for approval (a lower delay discount) in region 0 lowers its share
+    slower, _ = entry.choose_regions(
+        sector, log_z, known, rng, values=_values(rev, [2.0, 2.0], delay=(0.8, 1.0)), sigma=sigma
+    )
+    assert np.mean(slower == 0) < np.mean(choice == 0)
     # regions the entrant does not know are never chosen
-    only1 = entry.choose_regions(
+    only1, _ = entry.choose_regions(
         sector,
         log_z,
         np.tile([False, True], (n, 1)),
         rng,
-        rhat=rhat,
-        entry_cost=np.full((2, 1), 2.0),
-        **kw,
+        values=_values(rev, [2.0, 2.0]),
+        sigma=sigma,
     )
     assert not np.any(only1 == 0)
     # nothing pays: (almost) everybody takes the outside option
-    losing = entry.choose_regions(
-        sector,
-        log_z,
-        known,
-        rng,
-        rhat=np.array([[0.4], [0.4]]),
-        entry_cost=np.full((2, 1), 2.0),
-        **kw,
+    losing, _ = entry.choose_regions(
+        sector, log_z, known, rng, values=_values([0.4, 0.4], [2.0, 2.0]), sigma=sigma
     )
     assert np.mean(losing == -1) > 0.99
 

@@ -172,5 +172,8 @@ def test_model_passes_the_mechanisms_to_learning():
 
 def test_defaults_are_the_calibrated_values():
     bp = BehaviourParams().learning
-    assert 0.0 < bp.shock_size_elasticity <= 1.0
+    # size-dependent volatility comes from product lines (behaviour.lines), not from the shock
+    assert bp.shock_size_elasticity == 0.0
     assert 0.0 < bp.mean_reversion < 0.1
+    lines = BehaviourParams().lines
+    assert lines.enabled and 0.0 < lines.birth_rate < lines.death_rate

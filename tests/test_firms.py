@@ -25,30 +25,45 @@ def test_capacity_doubles_and_keeps_data():
     assert t.n == 20 and t.n_alive == 20
     np.testing.assert_array_equal(t.fid, np.arange(20))
     np.testing.assert_allclose(t.log_productivity[:10], np.linspace(0, 1, 10))
-    assert t.supplier.shape == (20, 2) and np.all(t.supplier == NONE)
+    assert t.supplier.shape == (20, 2, 1) and np.all(t.supplier == NONE)
 
 
 def test_kill_drops_links_to_dead_suppliers():
     t = _table()
-    t.supplier[:, 0] = [3, 3, -1, 0, 6, 6, NONE]
+    t.supplier[:, 0, 0] = [3, 3, -1, 0, 6, 6, NONE]
     t.kill(np.array([3, 5]))
     assert t.n_alive == 5
     # buyers 0 and 1 pointed at dead firm 3 -> must re-source; import (-1) and live supplier 6 kept
-    np.testing.assert_array_equal(t.supplier[[0, 1, 2, 4], 0], [NONE, NONE, -1, 6])
+    np.testing.assert_array_equal(t.supplier[[0, 1, 2, 4], 0, 0], [NONE, NONE, -1, 6])
     assert t.row_of_fid[3] == -1 and t.row_of_fid[5] == -1
 
 
 def test_compact_remaps_supplier_rows_and_ids():
     t = _table()
-    t.supplier[:, 1] = [6, 4, 2, 0, 6, 1, -2]
+    t.supplier[:, 1, 0] = [6, 4, 2, 0, 6, 1, -2]
     t.kill(np.array([1, 3]))
     old_to_new = t.compact()
     np.testing.assert_array_equal(old_to_new, [0, -1, 1, -1, 2, 3, 4])
     np.testing.assert_array_equal(t.fid, [0, 2, 4, 5, 6])
     # old rows: 0->6 ; 2->2 ; 4->6 ; 5->1 (dead, dropped at kill) ; 6->import
-    np.testing.assert_array_equal(t.supplier[:, 1], [4, 1, 4, NONE, -2])
+    np.testing.assert_array_equal(t.supplier[:, 1, 0], [4, 1, 4, NONE, -2])
     np.testing.assert_array_equal(t.row_of_fid[t.fid], np.arange(5))
     assert np.all(t.alive)
+
+
+def test_several_suppliers_per_input_stay_packed_when_suppliers_die_or_move():
+    t = FirmTable(n_sectors=1, capacity=16, slots=3)
+    t.add(np.zeros(6, int), np.zeros(6, int), np.zeros(6), np.zeros(6))
+    t.supplier[0, 0] = [2, 3, 4]
+    t.supplier[1, 0] = [3, -1, NONE]
+    t.kill(np.array([3]))
+    # the dead supplier's slot is closed up, order kept, the freed slot empty
+    np.testing.assert_array_equal(t.supplier[0, 0], [2, 4, NONE])
+    np.testing.assert_array_equal(t.supplier[1, 0], [-1, NONE, NONE])
+    t.kill(np.array([2]))
+    t.compact()  # rows 0, 1, 4, 5 remain: old row 4 is now row 2
+    np.testing.assert_array_equal(t.supplier[0, 0], [2, NONE, NONE])
+    np.testing.assert_array_equal(t.supplier[1, 0], [-1, NONE, NONE])
 
 
 def test_maybe_compact_only_when_many_dead():

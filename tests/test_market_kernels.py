@@ -24,30 +24,36 @@ SIGMA = np.array([4.0, 5.0, 3.0, 6.0])
 
 
 def _random_economy(n: int, seed: int, dead_share: float = 0.1):
+    """n firms with up to two suppliers per input (domestic or imported), 1-3 product lines."""
     rng = np.random.default_rng(seed)
-    table = FirmTable(S, capacity=n)
+    table = FirmTable(S, capacity=n, slots=2)
     table.add(rng.integers(0, S, n), rng.integers(0, R, n), rng.normal(0, 0.3, n), np.zeros(n))
     table.price[:] = rng.uniform(0.8, 1.6, n)
+    table.lines[:] = rng.integers(1, 4, n)
     dead = rng.random(n) < dead_share
     table._data["alive"][np.flatnonzero(dead)] = False
     live = table.alive_rows()
     for i in live:
         for k in np.flatnonzero(IO[:, table.sector[i]] > 0):
+            cands = live[(table.sector[live] == k) & (live != i)]
             u = rng.random()
             if u < 0.1:
-                table.supplier[i, k] = NONE  # bought outside at price 1
-            elif u < 0.2:
-                table.supplier[i, k] = -1  # imported through gateway 0
+                continue  # no supplier: bought outside at price 1
+            if u < 0.2:
+                table.supplier[i, k, 0] = -1  # imported through gateway 0
+            elif u < 0.55:
+                table.supplier[i, k, 0] = rng.choice(cands)
+            elif u < 0.7:
+                table.supplier[i, k] = [rng.choice(cands), -1]  # a domestic supplier and imports
             else:
-                cands = live[(table.sector[live] == k) & (live != i)]
-                table.supplier[i, k] = rng.choice(cands)
+                table.supplier[i, k] = rng.choice(cands, 2, replace=False)
     tau = 1.0 + rng.uniform(0.0, 0.6, (S, M, M))
     for s in range(S):
         np.fill_diagonal(tau[s], 1.0)
     return table, live, tau
 
 
-def _unit_costs(rng_seed: int):
+def _unit_costs(rng_seed: int, tau: np.ndarray, table: FirmTable):
     rng = np.random.default_rng(rng_seed)
     return {
         "sigma": SIGMA,
@@ -57,12 +63,32 @@ def _unit_costs(rng_seed: int):
         "rent": rng.uniform(0.8, 1.2, R),
         "admin": rng.uniform(0.0, 0.1, R),
         "import_price": rng.uniform(0.9, 1.3, (G, S)),
+        "tau": tau,
+        "phi": tau ** (1.0 - SIGMA[:, None, None]),
+        "lines": table.lines,
     }
+
+
+def _shares(table: FirmTable, i: int, k: int, kw: dict) -> list[tuple[int, float, float]]:
+    """(code, CES weight, share) of the suppliers of pair (i, k) at the table's prices, written out."""
+    r = table.region[i]
+    out = []
+    for j in table.supplier[i, k]:
+        if j == NONE:
+            break
+        if j >= 0:
+            u = table.lines[j] * table.price[j] ** (1 - SIGMA[k]) * kw["phi"][k, table.region[j], r]
+        else:
+            u = (kw["import_price"][-1 - j, k] * kw["tau"][k, R - 1 - j, r]) ** (1 - SIGMA[k])
+        out.append((int(j), u))
+    total = sum(u for _, u in out)
+    return [(j, u, u / total) for j, u in out]
 
 
 def test_prices_solve_the_log_linear_cost_system():
     table, live, tau = _random_economy(400, seed=1)
-    kw = _unit_costs(2)
+    kw = _unit_costs(2, tau, table)
+    p0 = table.price.copy()
     p, sweeps = market.solve_prices(
         live,
         table.sector,
@@ -71,12 +97,12 @@ def test_prices_solve_the_log_linear_cost_system():
         table.price,
         table.supplier,
         market.input_lists(IO),
-        tau=tau,
         iterations=200,
         **kw,
     )
     assert 1 < sweeps < 200
-    # reference: the same system written out pair by pair and solved directly
+    # reference: the same system written out pair by pair and solved directly: a buyer's input index
+    # is log G0 + sum_j w_j (x_j - log p0_j), the CES bundle of its suppliers at the start shares
     n = table.n
     pos = {r: q for q, r in enumerate(live)}
     A = sparse.lil_matrix((len(live), len(live)))
@@ -91,23 +117,73 @@ def test_prices_solve_the_log_linear_cost_system():
             - table.log_productivity[i]
         )
         for k in np.flatnonzero(IO[:, s] > 0):
-            j = table.supplier[i, k]
-            if j >= 0:
-                A[q, pos[j]] += IO[k, s]
-                c[q] += IO[k, s] * np.log(tau[k, table.region[j], r])
-            elif j != NONE:
-                c[q] += IO[k, s] * np.log(kw["import_price"][-1 - j, k] * tau[k, R - 1 - j, r])
+            a = IO[k, s]
+            sup = _shares(table, i, k, kw)
+            if not sup:
+                continue
+            c[q] += a * np.log(sum(u for _, u, _ in sup)) / (1 - SIGMA[k])
+            for j, _, w in sup:
+                if j >= 0:
+                    A[q, pos[j]] += a * w
+                    c[q] -= a * w * np.log(p0[j])
     x = spsolve((sparse.identity(len(live)) - A).tocsc(), c)
     np.testing.assert_allclose(np.log(p[live]), x, atol=1e-9)
     dead = np.setdiff1d(np.arange(n), live)
     np.testing.assert_array_equal(p[dead], table.price[dead])  # dead rows keep their price
 
 
+def test_one_supplier_per_input_gives_its_delivered_price_exactly():
+    """A pair with one supplier pays exactly the supplier's delivered price (and its lines' variety)."""
+    table = FirmTable(2, capacity=4, slots=3)
+    table.add(np.array([0, 1]), np.array([0, 1]), np.zeros(2), np.zeros(2))
+    table.lines[:] = [1, 1]
+    table.supplier[1, 0, 0] = 0
+    io = np.array([[0.0, 0.4], [0.0, 0.0]])
+    tau = np.array([[[1.0, 1.3], [1.3, 1.0]]] * 2)
+    kw = {
+        "sigma": np.array([4.0, 4.0]),
+        "labour_share": np.array([1.0, 0.6]),
+        "land_share": np.zeros(2),
+        "wage": np.ones(2),
+        "rent": np.ones(2),
+        "admin": np.zeros(2),
+        "import_price": np.ones((0, 2)),
+        "tau": tau,
+        "phi": tau**-3.0,
+        "lines": table.lines,
+    }
+    p, _ = market.solve_prices(
+        table.alive_rows(),
+        table.sector,
+        table.region,
+        table.log_productivity,
+        table.price,
+        table.supplier,
+        market.input_lists(io),
+        iterations=100,
+        **kw,
+    )
+    markup = 4.0 / 3.0
+    assert p[0] == pytest.approx(markup)
+    assert p[1] == pytest.approx(markup * (markup * 1.3) ** 0.4, rel=1e-12)
+
+
 def test_revenue_solves_the_intermediate_demand_system_and_books_balance():
     table, live, tau = _random_economy(500, seed=3)
+    kw = _unit_costs(5, tau, table)
     admin = np.array([0.0, 0.05, 0.1])
-    phi = tau ** (1.0 - SIGMA[:, None, None])
+    phi = kw["phi"]
     E = np.random.default_rng(4).uniform(10, 100, (S, M))
+    shares = market.share_inputs(
+        table.price,
+        table.sector,
+        table.lines,
+        sigma=SIGMA,
+        phi=phi,
+        tau=tau,
+        import_price=kw["import_price"],
+        n_regions=R,
+    )
     links = market.revenue_links(
         live,
         table.sector,
@@ -116,6 +192,8 @@ def test_revenue_solves_the_intermediate_demand_system_and_books_balance():
         market.input_lists(IO),
         sigma=SIGMA,
         admin=admin,
+        shares=shares,
+        n_markets=M,
     )
     res = market.clear_markets(
         live,
@@ -129,15 +207,15 @@ def test_revenue_solves_the_intermediate_demand_system_and_books_balance():
         X=np.zeros((S, M)),
         iterations=500,
     )
-    # reference: R = F + B R written out per link and solved directly
+    # reference: R = F + B R written out per link (buyers split input spending by the CES shares)
     n = table.n
     B = sparse.lil_matrix((n, n))
     for i in live:
         s, r = table.sector[i], table.region[i]
         for k in np.flatnonzero(IO[:, s] > 0):
-            j = table.supplier[i, k]
-            if j >= 0:
-                B[j, i] += IO[k, s] * (SIGMA[s] - 1) / SIGMA[s] / (1 + admin[r])
+            for j, _, w in _shares(table, i, k, kw):
+                if j >= 0:
+                    B[j, i] += IO[k, s] * w * (SIGMA[s] - 1) / SIGMA[s] / (1 + admin[r])
     ref = spsolve((sparse.identity(n) - B).tocsc(), res.final_sales)
     np.testing.assert_allclose(res.revenue[live], ref[live], rtol=1e-9)
     # final demand is fully spent on domestic firms (no foreign competitors): sum F = sum E
@@ -154,7 +232,7 @@ def test_revenue_solves_the_intermediate_demand_system_and_books_balance():
 def test_fixed_points_do_not_depend_on_the_sweep_order():
     """The rank only orders the Gauss-Seidel sweeps: another order gives the same prices."""
     table, live, tau = _random_economy(300, seed=5)
-    kw = _unit_costs(6)
+    kw = _unit_costs(6, tau, table)
     inputs = market.input_lists(IO)
     reversed_rank = market.InputLists(
         inputs.ptr, inputs.k, inputs.a, inputs.total, S - 1 - inputs.rank
@@ -168,7 +246,6 @@ def test_fixed_points_do_not_depend_on_the_sweep_order():
             table.price,
             table.supplier,
             inp,
-            tau=tau,
             iterations=500,
             tol=1e-13,
             **kw,

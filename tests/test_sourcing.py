@@ -91,9 +91,10 @@ class CountingRng:
 
 
 def search(t, kw, rng, p=1.0, cost=0.0, R=2):
+    """Switches of one search (single-slot tables: no additions or drops)."""
     return sourcing.search_and_switch(
         t, t.alive_rows(), rng, search_p=p, switching_cost=np.full(R, cost), **kw
-    )
+    )[0]
 
 
 # ---------------------------------------------------------------------------- sampling distribution
@@ -129,9 +130,9 @@ def test_forced_fills_follow_the_ces_shares():
     obs = np.zeros(len(codes))
     rng = np.random.default_rng(5)
     for _ in range(3000):
-        t.supplier[:] = NONE
+        t.supplier[..., 0][:] = NONE
         assert search(t, kw, rng, p=0.0) == 0  # forced fills are not counted as switches
-        got = t.supplier[buyers, 0]
+        got = t.supplier[..., 0][buyers, 0]
         obs += [np.count_nonzero(got == c) for c in codes]
     assert stats.chisquare(obs, prob * obs.sum()).pvalue > 1e-3
 
@@ -167,7 +168,7 @@ def two_supplier_table(p_a: float, p_b: float, n_buyers: int = 400) -> tuple[Fir
     )
     t.price[:2] = [p_a, p_b]
     io = np.array([[0.0, 0.4], [0.0, 0.0]])
-    t.supplier[2:, 0] = 1
+    t.supplier[..., 0][2:, 0] = 1
     kw = dict(
         io=io,
         sigma=np.array([4.0, 4.0]),
@@ -190,8 +191,8 @@ def test_switch_iff_candidate_cheaper_by_the_switching_cost(cost, switch):
         search_p=1.0,
         switching_cost=np.array([cost]),
         **kw,
-    )
-    sup = t.supplier[2:, 0]
+    )[0]
+    sup = t.supplier[..., 0][2:, 0]
     assert set(np.unique(sup)) <= {0, 1}
     assert n == np.count_nonzero(sup == 0)
     if switch:
@@ -199,7 +200,7 @@ def test_switch_iff_candidate_cheaper_by_the_switching_cost(cost, switch):
         assert n == pytest.approx(400 * 0.9**-3 / (0.9**-3 + 1.0), abs=5 * np.sqrt(400 * 0.25))
     else:
         assert n == 0
-    assert np.all(t.supplier[:, 1] == NONE)  # no input 1: untouched
+    assert np.all(t.supplier[..., 0][:, 1] == NONE)  # no input 1: untouched
 
 
 def test_never_switch_to_a_dearer_supplier():
@@ -212,10 +213,10 @@ def test_never_switch_to_a_dearer_supplier():
             search_p=1.0,
             switching_cost=np.zeros(1),
             **kw,
-        )
+        )[0]
         == 0
     )
-    assert np.all(t.supplier[2:, 0] == 1)
+    assert np.all(t.supplier[..., 0][2:, 0] == 1)
 
 
 def test_switch_to_imports_uses_the_delivered_import_price():
@@ -229,9 +230,9 @@ def test_switch_to_imports_uses_the_delivered_import_price():
     )
     n = sourcing.search_and_switch(
         t, t.alive_rows(), np.random.default_rng(3), search_p=1.0, switching_cost=np.zeros(1), **kw
-    )
+    )[0]
     assert n >= 295
-    assert np.count_nonzero(t.supplier[2:, 0] == -1) == n
+    assert np.count_nonzero(t.supplier[..., 0][2:, 0] == -1) == n
 
 
 def test_search_frequency_is_search_p_and_uses_few_random_numbers():
@@ -243,16 +244,16 @@ def test_search_frequency_is_search_p_and_uses_few_random_numbers():
     mask = input_mask(t, kw["io"])
     n_pairs = int(mask.sum())  # 1000 sector-1 firms x 2 inputs
     for p in (0.02, 0.1):
-        t.supplier[mask] = -1
+        t.supplier[..., 0][mask] = -1
         rng = CountingRng(7)
         n = search(t, kw, rng, p=p)
         sd = np.sqrt(n_pairs * p * (1 - p))
         assert abs(n - n_pairs * p) < 5 * sd
         # (self draws of sector 1 buying from itself give no switch: ~1 in 1000 searches)
         assert rng.n < 4 * n_pairs * p + 200 < n_pairs  # not one number per pair
-        changed = mask & (t.supplier != -1)
+        changed = mask & (t.supplier[..., 0] != -1)
         assert np.count_nonzero(changed) == n
-    t.supplier[mask] = -1
+    t.supplier[..., 0][mask] = -1
     rng = CountingRng(7)
     assert search(t, kw, rng, p=0.0) == 0 and rng.n == 0
 
@@ -260,12 +261,12 @@ def test_search_frequency_is_search_p_and_uses_few_random_numbers():
 def test_same_seed_same_links_and_different_seed_different_links():
     t0, kw = toy(200, R=2, G=1, S=2, seed=8)
     sourcing.repair_links(t0, t0.alive_rows(), np.random.default_rng(0), **kw)
-    base = t0.supplier.copy()
+    base = t0.supplier[..., 0].copy()
     out = []
     for seed in (1, 1, 2):
-        t0.supplier[:] = base
+        t0.supplier[..., 0][:] = base
         n = search(t0, kw, np.random.default_rng(seed), p=0.3, cost=0.01)
-        out.append((n, t0.supplier.copy()))
+        out.append((n, t0.supplier[..., 0].copy()))
     assert out[0][0] == out[1][0] and np.array_equal(out[0][1], out[1][1])
     assert not np.array_equal(out[0][1], out[2][1])
 
@@ -276,26 +277,26 @@ def test_repair_fills_every_missing_pair_and_keeps_the_rest():
     rows = t.alive_rows()
     mask = input_mask(t, kw["io"])
     assert sourcing.repair_links(t, rows, np.random.default_rng(0), **kw) == int(mask.sum())
-    assert np.all(t.supplier[mask] != NONE)
-    assert np.all(t.supplier[~mask] == NONE)  # inputs a sector does not use stay empty
+    assert np.all(t.supplier[..., 0][mask] != NONE)
+    assert np.all(t.supplier[..., 0][~mask] == NONE)  # inputs a sector does not use stay empty
     # kill some firms the way FirmTable.kill does, then repair only their buyers
-    before = t.supplier.copy()
+    before = t.supplier[..., 0].copy()
     gone = rows[::7]
     t.kill(gone)
-    broken = t.supplier.copy()
+    broken = t.supplier[..., 0].copy()
     missing = input_mask(t, kw["io"]) & (broken == NONE)
     n = sourcing.repair_links(t, t.alive_rows(), np.random.default_rng(1), **kw)
     assert n == int(missing.sum()) > 0
     live = input_mask(t, kw["io"])
-    assert np.all(t.supplier[live] != NONE)
-    np.testing.assert_array_equal(t.supplier[live & ~missing], before[live & ~missing])
-    dom = t.supplier[live]
+    assert np.all(t.supplier[..., 0][live] != NONE)
+    np.testing.assert_array_equal(t.supplier[..., 0][live & ~missing], before[live & ~missing])
+    dom = t.supplier[..., 0][live]
     assert np.all(t.alive[dom[dom >= 0]])  # never a dead supplier
     # nothing left to repair: no random numbers, nothing written
     rng = CountingRng(0)
-    snap = t.supplier.copy()
+    snap = t.supplier[..., 0].copy()
     assert sourcing.repair_links(t, t.alive_rows(), rng, **kw) == 0
-    assert rng.n == 0 and np.array_equal(t.supplier, snap)
+    assert rng.n == 0 and np.array_equal(t.supplier[..., 0], snap)
 
 
 def test_repair_falls_back_to_the_cheapest_import():
@@ -316,12 +317,12 @@ def test_repair_falls_back_to_the_cheapest_import():
         import_weight=0.0,
     )
     assert sourcing.repair_links(t, t.alive_rows(), np.random.default_rng(0), **kw) == 6
-    np.testing.assert_array_equal(t.supplier[:, 0], [-2, -2, -2, -1, -1, -1])
+    np.testing.assert_array_equal(t.supplier[..., 0][:, 0], [-2, -2, -2, -1, -1, -1])
     # without gateways the pairs stay without supplier
-    t.supplier[:] = NONE
+    t.supplier[..., 0][:] = NONE
     kw.update(tau=np.ones((2, 2, 2)), phi=np.ones((2, 2, 2)), import_price=np.zeros((0, 2)))
     assert sourcing.repair_links(t, t.alive_rows(), np.random.default_rng(0), **kw) == 0
-    assert np.all(t.supplier == NONE)
+    assert np.all(t.supplier[..., 0] == NONE)
 
 
 def test_never_the_buyer_itself():
@@ -329,10 +330,10 @@ def test_never_the_buyer_itself():
     t, kw = toy(3, R=2, G=1, S=2, seed=10)
     rng = np.random.default_rng(0)
     for _ in range(200):
-        t.supplier[:] = NONE
+        t.supplier[..., 0][:] = NONE
         sourcing.repair_links(t, t.alive_rows(), rng, **kw)
         search(t, kw, rng, p=1.0)
-        assert not np.any(t.supplier[:, 1] == np.arange(t.n))
+        assert not np.any(t.supplier[..., 0][:, 1] == np.arange(t.n))
     lone = FirmTable(1)
     lone.add(np.zeros(1, int), np.zeros(1, int), np.zeros(1), np.zeros(1))
     kw1 = dict(
@@ -344,7 +345,7 @@ def test_never_the_buyer_itself():
         import_weight=0.0,
     )
     assert sourcing.repair_links(lone, lone.alive_rows(), rng, **kw1) == 1
-    assert lone.supplier[0, 0] == -1
+    assert lone.supplier[..., 0][0, 0] == -1
 
 
 # ------------------------------------------------------------------------- kernels vs numpy references
@@ -388,7 +389,14 @@ def test_draw_kernel_is_the_exact_inverse_cdf(width, monkeypatch):
     R, M = 3, 5
     cells = sourcing._build_cells(rows, t.sector, t.region, t.price, kw["sigma"], R)
     cum = _sourcing_kernels.market_cum(
-        cells.cumw, cells.offset, kw["phi"], kw["tau"], kw["import_price"], kw["sigma"], 1.0, R
+        cells.cumw,
+        cells.offset,
+        kw["phi"],
+        kw["tau"],
+        kw["import_price"],
+        kw["sigma"],
+        np.full(2, 1.0),
+        R,
     )
     rng = np.random.default_rng(17)
     Q = 5000
@@ -420,7 +428,14 @@ def test_market_weights_kernel_equals_numpy_reference():
     rows = t.alive_rows()
     cells = sourcing._build_cells(rows, t.sector, t.region, t.price, kw["sigma"], R)
     cum = _sourcing_kernels.market_cum(
-        cells.cumw, cells.offset, kw["phi"], kw["tau"], kw["import_price"], kw["sigma"], 0.7, R
+        cells.cumw,
+        cells.offset,
+        kw["phi"],
+        kw["tau"],
+        kw["import_price"],
+        kw["sigma"],
+        np.full(3, 0.7),
+        R,
     )
     s, sig = t.sector[rows], kw["sigma"]
     A = np.bincount(t.region[rows] * 3 + s, weights=t.price[rows] ** (1 - sig[s]), minlength=9)
@@ -441,11 +456,11 @@ def test_collect_kernel_equals_numpy_enumeration():
     io = (rng.random((S, S)) < 0.5) * 0.1
     io[:, 0] = 0.1
     mask = input_mask(t, io)
-    t.supplier[mask] = rng.integers(0, n, int(mask.sum()))
+    t.supplier[..., 0][mask] = rng.integers(0, n, int(mask.sum()))
     t.kill(rng.choice(n, 300, replace=False))
     mask = input_mask(t, io)
     hole = mask & (rng.random(mask.shape) < 0.02)
-    t.supplier[hole] = NONE
+    t.supplier[..., 0][hole] = NONE
     rows = t.alive_rows()
     b_ref, k_ref = np.nonzero(mask)  # row-major = buyer-major, k ascending = io order
     pos = np.sort(rng.choice(len(b_ref), 400, replace=False))
@@ -456,13 +471,13 @@ def test_collect_kernel_equals_numpy_enumeration():
     )
     sel = np.zeros(len(b_ref), bool)
     sel[pos] = True
-    sel |= t.supplier[b_ref, k_ref] == NONE
+    sel |= t.supplier[..., 0][b_ref, k_ref] == NONE
     np.testing.assert_array_equal(b, b_ref[sel])
     np.testing.assert_array_equal(k, k_ref[sel])
-    np.testing.assert_array_equal(f, t.supplier[b_ref[sel], k_ref[sel]] == NONE)
+    np.testing.assert_array_equal(f, t.supplier[..., 0][b_ref[sel], k_ref[sel]] == NONE)
     assert _sourcing_kernels.count_none(
         rows, t.sector, t.supplier, in_ptr, in_k, int(NONE)
-    ) == np.sum(mask & (t.supplier == NONE))
+    ) == np.sum(mask & (t.supplier[..., 0] == NONE))
 
 
 def test_bernoulli_positions():

@@ -354,16 +354,14 @@ def series_row(state: ModelState, world: World, counters: tuple[str, ...] = ()) 
     row["herfindahl_regions"] = metrics.herfindahl(firms_r) if firms_r.sum() > 0 else float("nan")
     row["mean_locational_gini"] = _mean_locational_gini(emp_rs)
     row.update(_sourcing_row(world, link_totals(state, world)))
-    row.update(network_row(state, world))
-    profit_ratio, revenue_ratio = state.entrants.ratios()
-    row["entrant_profit_ratio"] = profit_ratio
-    row["entrant_revenue_ratio"] = revenue_ratio
     row["mean_chain_coverage"] = _mean_chain_coverage(world, n_rs)
     row["reforms_connected"] = (
         float(state.policy.adopted[rtype == "connected"].sum(axis=1).mean())
         if np.any(rtype == "connected")
         else 0.0
     )
+    row.update(network_row(state, world))
+    row["entrant_profit_ratio"], row["entrant_revenue_ratio"] = state.entrants.ratios()
     return row
 
 

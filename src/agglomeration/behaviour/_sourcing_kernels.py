@@ -348,7 +348,8 @@ def switch(
                     g_now = import_price[-1 - jw, k] * tau[k, R - 1 - jw, r]
                 if g_c[t] < g_now * (1.0 - switching_cost[r]):
                     g_rep = pi * (((total - u[w] + u_c) / total) ** eta - 1.0) - (f_c - f_w)
-                    if g_rep > gain:
+                    # a cheaper candidate replaces w unless it costs more to keep than it brings
+                    if g_rep > gain or (action == 0 and g_rep >= 0.0):
                         action = 2
                         gain = g_rep
         if action == 1:
