@@ -59,7 +59,7 @@ def two_region_model(phi, *, mode, s_e=0.5, start=0.5, n=400, seed=1, p=0.05):
                 "local_productivity": "none",
                 "external_competitors": 0.0,
             },
-            accounts={"profit_payout": 1.0, "calibrate_fixed_costs": False},
+            accounts={"profit_payout": 1.0, "calibrate_fixed_costs": "none"},
             costs={"admin_cost": 0.0},
             prospects={"information_regions": 1.0},
             lines={"enabled": False},

@@ -14,7 +14,6 @@ import pytest
 
 from _toy import toy_scenario, toy_world
 from agglomeration import metrics, observe
-from agglomeration.behaviour import market
 from agglomeration.errors import InputError
 from agglomeration.firms import NONE
 from agglomeration.model import AgglomerationModel

@@ -36,8 +36,8 @@ import pandas as pd
 import pytest
 
 from agglomeration import cli
-from agglomeration.observe import UNDEFINED_UNTIL_OBSERVED
 from agglomeration.errors import InputError, ResultStoreError
+from agglomeration.observe import UNDEFINED_UNTIL_OBSERVED
 
 HERE = Path(__file__).resolve().parent
 TINY = HERE / "data" / "tiny"

@@ -37,18 +37,28 @@ def _learn_reference(
     log_z[rows] += d
 
 
+def _pack(sup: np.ndarray) -> None:
+    """Move every pair's filled slots to the front (order kept), NONE after them (in place)."""
+    for i in range(sup.shape[0]):
+        for k in range(sup.shape[1]):
+            codes = [c for c in sup[i, k] if c != NONE]
+            sup[i, k] = codes + [NONE] * (sup.shape[2] - len(codes))
+
+
 def _kill_reference(sup: np.ndarray, rows: np.ndarray) -> None:
     dead = np.zeros(len(sup), dtype=bool)
     dead[rows] = True
     hit = (sup >= 0) & dead[np.maximum(sup, 0)]
     sup[hit] = NONE
     sup[rows] = NONE
+    _pack(sup)
 
 
 def _random_table(seed: int, n: int = 400, n_sectors: int = 4, dead_share: float = 0.0):
-    """A table with random columns and random supplier codes (domestic live rows, imports, NONE)."""
+    """A table with random columns and random supplier codes in two slots per input (domestic live
+    rows, imports, NONE), packed."""
     g = np.random.default_rng(seed)
-    t = FirmTable(n_sectors, capacity=16)
+    t = FirmTable(n_sectors, capacity=16, slots=2)
     t.add(
         g.integers(0, n_sectors, n),
         g.integers(0, 5, n),
@@ -59,10 +69,11 @@ def _random_table(seed: int, n: int = 400, n_sectors: int = 4, dead_share: float
         dt = col.dtype
         if name not in ("fid", "alive", "sector", "region"):
             getattr(t, name)[:] = (g.random(n) * 100).astype(dt)
-    codes = g.integers(0, n, (n, n_sectors)).astype(np.int32)
-    kind = g.random((n, n_sectors))
+    codes = g.integers(0, n, (n, n_sectors, 2)).astype(np.int32)
+    kind = g.random((n, n_sectors, 2))
     codes[kind < 0.2] = -1 - g.integers(0, 3, int((kind < 0.2).sum()))
-    codes[(kind >= 0.2) & (kind < 0.3)] = NONE
+    codes[(kind >= 0.2) & (kind < 0.4)] = NONE
+    _pack(codes)
     t.supplier[:] = codes
     if dead_share:
         t.kill(np.flatnonzero(g.random(n) < dead_share))
@@ -212,6 +223,7 @@ def _compact_reference(t: FirmTable) -> tuple[dict[str, np.ndarray], np.ndarray]
     dom = sup >= 0
     sup[dom] = old_to_new[sup[dom]].astype(np.int32)
     sup[dom & (sup < 0)] = NONE
+    _pack(sup)
     out["supplier"] = sup
     return out, old_to_new
 
@@ -234,7 +246,7 @@ def test_compact_kernel_equals_the_numpy_reference(seed):
     np.testing.assert_array_equal(t.row_of_fid[t.fid], np.arange(m))
     # the freed rows are reset to the fill values (new rows start clean)
     for name, col in FirmTable.columns().items():
-        assert np.all(t._data[name][m:n_before] == col.fill)
+        np.testing.assert_array_equal(t._data[name][m:n_before], np.full(n_before - m, col.fill))
     assert np.all(t._supplier[m:n_before] == NONE)
     assert t.capacity == cap
 
@@ -248,7 +260,8 @@ def test_exit_kernel_equals_the_numpy_rule():
     rows = t.alive_rows()
     fixed = g.random(4) + 0.5
     s = t.sector[rows]
-    expected = rows[(t.equity[rows] < -0.3 * fixed[s]) | (t.losses[rows] >= 3)]
+    L = t.lines[rows]
+    expected = rows[(t.equity[rows] < -0.3 * fixed[s] * L) | (t.losses[rows] >= 3) | (L <= 0)]
     got = exit_mod.exiting_rows(t, rows, fixed, equity_threshold=-0.3, max_losses=3)
     np.testing.assert_array_equal(got, expected)
     assert 0 < len(got) < len(rows)
@@ -266,22 +279,24 @@ def test_standard_gumbel_is_numpys_gumbel_from_the_same_stream():
     assert a.random() == b.random()  # the same number of doubles consumed
 
 
-def _choose_reference(sector, log_z, known, rng, *, rhat, sigma, fixed_cost, entry_cost,
-                      steps_per_year, logit_scale):  # fmt: skip
-    """The numpy logit choice before the kernel (with numpy's own Gumbel draws)."""
+def _choose_reference(sector, log_z, known, rng, *, values, sigma):
+    """The entry decision written out in numpy (with numpy's own Gumbel draws)."""
     n = len(sector)
     s = sector
-    rev = np.exp((sigma[s] - 1.0) * log_z)[:, None] * rhat[:, s].T
-    profit = rev / sigma[s][:, None] - fixed_cost[s][:, None]
-    unit = np.where(
-        fixed_cost[s] > 0, fixed_cost[s], np.maximum(rev.mean(axis=1) / sigma[s], 1e-12)
+    growth = np.exp((sigma[s] - 1.0) * log_z)[:, None]
+    pi1 = growth * values.rev_first[:, s].T / sigma[s][:, None] - values.fixed[:, s].T
+    pi = growth * values.rev[:, s].T / sigma[s][:, None] - values.fixed[:, s].T
+    value = (
+        values.delay_discount[None, :]
+        * (pi1 * values.h_first[s][:, None] + pi * values.h_rest[s][:, None])
+        - values.entry_cost[:, s].T
     )
-    u = (steps_per_year * profit - entry_cost[:, s].T) / (logit_scale * unit[:, None])
-    u = u + rng.gumbel(size=u.shape)
+    u = value / values.scale[s][:, None] + rng.gumbel(size=value.shape)
     u = np.where(known, u, -np.inf)
     u0 = rng.gumbel(size=n)
     best = np.argmax(u, axis=1)
-    return np.where(u[np.arange(n), best] > u0, best, -1)
+    enter = u[np.arange(n), best] > u0
+    return np.where(enter, best, -1), np.where(enter, pi1[np.arange(n), best], np.nan)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -292,19 +307,23 @@ def test_entry_choice_kernel_equals_the_numpy_logit_choice(seed):
     log_z = g.normal(0.0, 0.5, n)
     known = g.random((n, R)) < 0.6
     known[:5] = False  # knows no region: outside option
-    kw = dict(
-        rhat=g.random((R, S)) * 3.0,
-        sigma=np.array([3.0, 4.0, 5.0, 6.0]),
-        fixed_cost=np.array(
-            [0.5, 0.0, 1.0, 0.8]
-        ),  # sector 1 without fixed cost: mean revenue scale
+    values = entry.EntryValues(
+        rev_first=g.random((R, S)) * 2.0,
+        rev=g.random((R, S)) * 3.0,
+        fixed=0.3 + g.random((R, S)) * 0.3,
         entry_cost=g.random((R, S)),
-        steps_per_year=4,
-        logit_scale=0.7,
+        h_first=np.full(S, 3.8),
+        h_rest=np.array([15.0, 18.0, 20.0, 25.0]),
+        delay_discount=0.9 + 0.1 * g.random(R),
+        scale=np.array([2.0, 3.0, 4.0, 5.0]),
     )
-    got = entry.choose_regions(sector, log_z, known, np.random.default_rng(seed + 10), **kw)
-    ref = _choose_reference(sector, log_z, known, np.random.default_rng(seed + 10), **kw)
+    kw = dict(values=values, sigma=np.array([3.0, 4.0, 5.0, 6.0]))
+    got, exp_got = entry.choose_regions(
+        sector, log_z, known, np.random.default_rng(seed + 10), **kw
+    )
+    ref, exp_ref = _choose_reference(sector, log_z, known, np.random.default_rng(seed + 10), **kw)
     np.testing.assert_array_equal(got, ref)
+    np.testing.assert_allclose(exp_got, exp_ref, rtol=1e-12)
     assert np.all(got[:5] == -1)
     assert np.all(known[np.flatnonzero(got >= 0), got[got >= 0]])  # only known regions chosen
     assert 0 < np.mean(got == -1) < 1
@@ -312,14 +331,15 @@ def test_entry_choice_kernel_equals_the_numpy_logit_choice(seed):
 
 # ------------------------------------------------------------------------------------- relocation
 def _relocate_reference(table, rows, rng, *, probability, known_q, rhat, cpi, real, sigma,
-                        fixed_cost, cost):  # fmt: skip
-    """The numpy relocation rule before the kernel."""
+                        fixed_cost, cost, relationship):  # fmt: skip
+    """The relocation rule written out in numpy."""
     cand = rows[rng.random(len(rows)) < probability]
     R = rhat.shape[0]
     s = table.sector[cand]
     r0 = table.region[cand]
-    rev = np.exp((sigma[s] - 1.0) * table.log_productivity[cand])[:, None] * rhat[:, s].T
-    profit = rev / sigma[s][:, None] - fixed_cost[s][:, None]
+    L = table.lines[cand].astype(float)
+    rev = (L * np.exp((sigma[s] - 1.0) * table.log_productivity[cand]))[:, None] * rhat[:, s].T
+    profit = rev / sigma[s][:, None] - (L * fixed_cost[s])[:, None] - relationship[:, s].T
     defl = cpi if real else np.ones(R)
     value = profit / defl[None, :]
     known = rng.random((len(cand), R)) < known_q if known_q < 1 else np.ones((len(cand), R), bool)
@@ -328,12 +348,12 @@ def _relocate_reference(table, rows, rng, *, probability, known_q, rhat, cpi, re
     value_other = np.where(known, value, -np.inf)
     best = np.argmax(value_other, axis=1)
     gain = value_other[here, best] - value[here, r0]
-    move = gain > cost * fixed_cost[s] / defl[r0]
+    move = gain > cost * fixed_cost[s] * L / defl[r0]
     if cost == 0:
         move &= gain > 1e-12 * np.abs(value[here, r0])
     movers = cand[move]
     table.region[movers] = best[move]
-    table.equity[movers] -= cost * fixed_cost[s[move]]
+    table.equity[movers] -= cost * fixed_cost[s[move]] * L[move]
     return movers
 
 
@@ -356,7 +376,10 @@ def test_relocation_kernel_equals_the_numpy_rule(real, cost, known_q):
         sigma=np.array([3.0, 4.0, 5.0, 6.0]),
         fixed_cost=np.array([0.5, 0.3, 1.0, 0.8]),
         cost=cost,
+        relationship=g.random((R, S)) * 0.2,
     )
+    for tab in (t_ref, t_new):  # between one and four product lines
+        tab.lines[:] = 1 + np.arange(tab.n) % 4
     ref = _relocate_reference(t_ref, t_ref.alive_rows(), np.random.default_rng(9), **kw)
     got = relocation.relocate(t_new, t_new.alive_rows(), np.random.default_rng(9), **kw)
     np.testing.assert_array_equal(got, ref)

@@ -86,5 +86,6 @@ def test_step_docstring_and_counters_come_from_the_schedule():
     names = [s.name for s in SCHEDULE]
     assert len(names) == len(set(names))
     m = AgglomerationModel(load_scenario(BASELINE, {"firms.initial_count": 200}), replicate_seed=2)
-    assert m.counters == ("supplier_switches", "entries", "relocations", "exits")
+    assert m.counters == tuple(c for sub in SCHEDULE for c in sub.counters)
+    assert {"supplier_switches", "entries", "relocations", "exits"} <= set(m.counters)
     assert set(m.counters) <= set(m.series_frame().columns)

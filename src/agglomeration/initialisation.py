@@ -12,11 +12,17 @@ is set to the initial buffer.
 
 from __future__ import annotations
 
+import copy
+import warnings
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy import special
 
 from agglomeration.behaviour import accounts, costs, entry, market, prospects, sourcing
+from agglomeration.behaviour.learning import frontier, local_advantage
+from agglomeration.behaviour.lines import line_events
 from agglomeration.behaviour.policy import connectivity_to_ftz, initial_policy
 from agglomeration.errors import InputError
 from agglomeration.firms import FirmTable
@@ -90,29 +96,231 @@ def _empty_state(world: World, scenario: Scenario) -> ModelState:
     return state
 
 
-def initial_lines(rng: np.random.Generator, n: int, exponent: float, largest: int) -> np.ndarray:
-    """(n,) product lines drawn from a discrete Pareto (Zipf) law, P(L >= l) = l^-exponent, at most
-    ``largest`` (inverse CDF from one uniform each)."""
-    u = 1.0 - rng.random(n)  # (0, 1]
-    return np.minimum(np.floor(u ** (-1.0 / exponent)), largest).astype(np.int32)
+#: steps of the demographic spin-up (several mean firm lifetimes)
+DEMOGRAPHY_STEPS = 200
 
 
-def initial_ages(rng: np.random.Generator, n: int, hazard: np.ndarray) -> np.ndarray:
-    """(n,) ages [steps] from the stationary age distribution of a constant exit hazard per step
-    (geometric), so firms do not all start at age 0."""
-    return (rng.geometric(np.clip(hazard, 1e-6, 1.0), size=n) - 1).astype(np.int32)
+def initial_demography(
+    rng: np.random.Generator,
+    n: int,
+    *,
+    birth_rate: float,
+    death_rate: float,
+    hazard: np.ndarray,
+    lines: bool,
+    steps: int = DEMOGRAPHY_STEPS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(product lines, age in steps) of ``n`` initial firms from the stationary demography of the firm
+    life cycle: ``steps`` steps of the line process (behaviour/lines.py, every firm growing) on a
+    population of constant size in which an exiting firm is replaced by an entrant with one line and
+    age 0.  Firms exit when they lose their last line or, on top of that, with the probability that
+    brings their total exit hazard to ``hazard`` (per firm, per step; the entrants' prior).  So the
+    initial firms have the line and age distribution the model's own dynamics keep (no transient from
+    an imposed size law)."""
+    hazard = np.broadcast_to(np.asarray(hazard, dtype=float), (n,))
+    count = np.ones(n, dtype=np.int64)
+    age = np.zeros(n, dtype=np.int64)
+    if n == 0:
+        return count.astype(np.int32), age.astype(np.int32)
+    grow = np.ones(n, dtype=bool)
+    for _ in range(steps):
+        if lines:
+            births, deaths = line_events(
+                count, grow, rng, birth_rate=birth_rate, death_rate=death_rate
+            )
+            count += births - deaths
+        lost = count <= 0
+        extra = np.clip(hazard - lost.mean(), 0.0, 1.0)  # other exits make up the total hazard
+        gone = lost | (rng.random(n) < extra)
+        count[gone] = 1
+        age += 1
+        age[gone] = 0
+    return count.astype(np.int32), age.astype(np.int32)
 
 
-def _settle_market(state: ModelState, world: World, scenario: Scenario):
-    """Prices and an income-consistent market at the current links, calibrating fixed costs."""
+def _settle_market(state: ModelState, world: World, scenario: Scenario, calibrate: bool):
+    """Prices and an income-consistent market at the current links; ``calibrate``: set the fixed costs
+    to the operating-profit quantile in every pass (``accounts.calibrate_fixed_costs``)."""
     return market.prices_and_markets(
         state,
         world,
         scenario,
         max_passes=INCOME_PASSES,
-        calibrate=scenario.behaviour.accounts.calibrate_fixed_costs,
+        calibrate=calibrate,
         rtol=INCOME_RTOL,
     )
+
+
+#: simulated potential entrants per sector in the balance calibration (common across candidate f)
+BALANCE_DRAWS = 400
+#: rounds of (balance fixed costs -> settle the market at them)
+BALANCE_ROUNDS = 2
+#: weight of the new balance in each round's log fixed cost (the rest keeps the previous round's)
+BALANCE_DAMPING = 1.0
+
+
+@dataclass(frozen=True)
+class FlowBalance:
+    """One sector's expected entry flow at the initial state as a function of its fixed cost per line f
+    [CNY m per step], and the exit flow it must match; see :func:`balance_fixed_costs`."""
+
+    pool: float  #: potential entrants per step
+    exits: float  #: exits per step at the exit hazard of the data (the entrants' prior)
+    gain: np.ndarray  #: (draws, R) value of entry before fixed and entry costs / (lambda T f_ref)
+    cost: np.ndarray  #: (R,) fixed and entry cost of entry in units of f / (lambda T)
+    known: np.ndarray  #: (draws, R) regions each simulated entrant knows
+    f_ref: float  #: the f at which ``gain`` was evaluated
+    nest: float  #: location_scale / logit_scale (nested logit dissimilarity)
+
+    def entries(self, f: float) -> float:
+        """Expected entrants per step: pool x mean nested-logit take-up (entry.py)."""
+        u = (self.gain * (self.f_ref / f) - self.cost[None, :]) / self.nest
+        u = np.where(self.known, u, -np.inf)
+        top = u.max(axis=1)
+        some = np.isfinite(top)
+        iv = np.full(len(u), -np.inf)
+        iv[some] = self.nest * (top[some] + np.log(np.exp(u[some] - top[some, None]).sum(axis=1)))
+        return self.pool * float(np.mean(0.5 * (1.0 + np.tanh(0.5 * iv))))  # logistic(iv)
+
+    def solve(self) -> float | None:
+        """The f where entries(f) = exits (bisection in log f; entries fall with f); None when even a
+        vanishing fixed cost attracts fewer entrants than the exits."""
+        lo, hi = self.f_ref * 1e-8, self.f_ref * 1e8
+        if self.entries(lo) <= self.exits or self.entries(hi) >= self.exits:
+            return None
+        for _ in range(100):
+            mid = float(np.sqrt(lo * hi))
+            if self.entries(mid) > self.exits:
+                lo = mid
+            else:
+                hi = mid
+        return float(np.sqrt(lo * hi))
+
+
+def flow_balances(
+    state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator
+) -> list[FlowBalance | None]:
+    """Per sector the expected entry flow at the current (initial) state as a function of f, as
+    behaviour/entry.py decides it (the prospects of this market, BALANCE_DRAWS simulated potential
+    entrants), and the exits at the data hazard; None for a sector without firms or fixed cost."""
+    bp = scenario.behaviour
+    t = state.firms
+    rows = t.alive_rows()
+    S, R = world.n_sectors, world.n_regions
+    saved = copy.deepcopy(state.beliefs)
+    state.expenditure_used = state.expenditure
+    pro = prospects.evaluate(state, world, scenario)  # learning steps would update the beliefs
+    state.beliefs = saved
+    state.prospects = pro
+    values = entry.entry_values(state, world, scenario)
+    pool = entry.pool_size(state, world, scenario)
+    sec = t.sector[rows]
+    n = np.bincount(sec, minlength=S)
+    z = rng.standard_normal((S, BALANCE_DRAWS))
+    u_known = rng.random((S, BALANCE_DRAWS, R))
+    out: list[FlowBalance | None] = []
+    for s in range(S):
+        f = float(state.fixed_cost[s])
+        if n[s] == 0 or f <= 0:
+            out.append(None)
+            continue
+        sg = float(world.sigma[s])
+        lz = frontier(state, scenario) + bp.entry.productivity_gap
+        lz = lz + scenario.firms.productivity_sigma * z[s]
+        growth = np.exp((sg - 1.0) * lz)[:, None]
+        d = values.delay_discount[None, :]
+        before = (
+            d
+            * growth
+            * np.exp((sg - 1.0) * values.local[:, s])[None, :]
+            * (values.rev_first[:, s] * values.h_first[s] + values.rev[:, s] * values.h_rest[s])[
+                None, :
+            ]
+            / sg
+        )
+        fixed_units = values.fixed[:, s] / f  # per unit of f (relationships scale with f)
+        cost = values.delay_discount * fixed_units * (values.h_first[s] + values.h_rest[s])
+        cost = (cost + values.entry_cost[:, s] / f) * f / values.scale[s]
+        out.append(
+            FlowBalance(
+                pool=float(pool[s]),
+                exits=float(state.beliefs.hazard[s] * n[s]),
+                gain=before / values.scale[s],
+                cost=cost,
+                known=u_known[s] < pro.known_q,
+                f_ref=f,
+                nest=bp.entry.location_scale / bp.entry.logit_scale,
+            )
+        )
+    return out
+
+
+def _truncated_normal(rng, mean, sd, lower):
+    """Draws from N(mean, sd) truncated below at ``lower`` (inverse CDF; arrays of one shape)."""
+    if sd <= 0:
+        return np.maximum(mean, lower)
+    lo = special.ndtr((lower - mean) / sd)
+    u = lo + (1.0 - lo) * rng.random(np.shape(mean))
+    return np.maximum(mean + sd * special.ndtri(np.minimum(u, 1.0 - 1e-16)), lower)
+
+
+def select_survivors(
+    state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator
+) -> int:
+    """Initial firms are survivors of earlier selection: each firm whose operating profit does not cover
+    its fixed costs (f_s x (lines + relationships)) in the current market redraws its log productivity
+    from the entrants' distribution N(F + A_rs, productivity_sigma) (learning.local_advantage) truncated
+    below at its break-even productivity; region, sector and lines are unchanged.  Without it the
+    initial firms would be a random draw of entrants, half of them below the free-entry cut-off.
+    Returns the number of redrawn firms."""
+    from agglomeration.behaviour.sourcing import relationship_units
+
+    t = state.firms
+    rows = t.alive_rows()
+    sec = t.sector[rows]
+    units = t.lines[rows] + scenario.behaviour.sourcing.relationship_cost * relationship_units(
+        state, world, scenario, rows
+    )
+    f = state.fixed_cost[sec]
+    op = t.revenue[rows] / world.sigma[sec]
+    lose = (op < f * units) & (f > 0)
+    if not lose.any():
+        return 0
+    losers = rows[lose]
+    cut = t.log_productivity[losers] + np.log(
+        f[lose] * units[lose] / np.maximum(op[lose], 1e-300)
+    ) / (world.sigma[sec[lose]] - 1.0)
+    mu = (
+        frontier(state, scenario)
+        + local_advantage(state, world, scenario)[t.region[losers], sec[lose]]
+    )
+    t.log_productivity[losers] = _truncated_normal(rng, mu, scenario.firms.productivity_sigma, cut)
+    return len(losers)
+
+
+def balance_fixed_costs(
+    state: ModelState,
+    world: World,
+    scenario: Scenario,
+    rng: np.random.Generator,
+    damping: float = 1.0,
+) -> list[str]:
+    """Set each sector's fixed cost per line f_s so that, at the initial state, the expected entry flow
+    equals the exits at the data exit hazard (``behaviour.prospects.hazard_prior``): the free-entry
+    condition of a stationary state (Hopenhayn 1992) with a finite pool of potential entrants, whose
+    take-up is then exits / pool.  Entry falls with f, so the root is unique.  Returns the sectors where
+    no f balances the flows (they keep their current f): their pool is smaller than their exits."""
+    failed = []
+    for s, balance in enumerate(flow_balances(state, world, scenario, rng)):
+        if balance is None:
+            continue
+        f = balance.solve()
+        if f is None:
+            failed.append(str(world.sector_ids[s]))
+        else:  # damped in logs: selection and the market respond to f (initial_state iterates)
+            old = state.fixed_cost[s]
+            state.fixed_cost[s] = old ** (1.0 - damping) * f**damping
+    return failed
 
 
 def initial_state(world: World, scenario: Scenario, rng: np.random.Generator) -> ModelState:
@@ -127,27 +335,98 @@ def initial_state(world: World, scenario: Scenario, rng: np.random.Generator) ->
     log_z = fp.productivity_mean + fp.productivity_sigma * rng.standard_normal(n0)
     rows = entry.add_firms(state, world, cells % S, cells // S, log_z, np.zeros(n0))
     t = state.firms
-    if scenario.behaviour.lines.enabled:
-        t.lines[rows] = initial_lines(rng, n0, fp.initial_lines_exponent, fp.max_initial_lines)
     state.initial_firms = n0
     state.initial_by_sector = np.bincount(t.sector[rows], minlength=S).astype(float)
     state.beliefs = prospects.initial_beliefs(world, scenario)
+    lp = scenario.behaviour.lines
+    t.lines[rows], ages = initial_demography(
+        rng,
+        n0,
+        birth_rate=lp.birth_rate,
+        death_rate=lp.death_rate,
+        hazard=state.beliefs.hazard[t.sector[rows]],
+        lines=lp.enabled,
+    )
     sourcing.repair_step(state, world, scenario, rng)
     for _ in range(IMPORT_PRICE_PASSES):
         market.solve(state, world, scenario)
         costs.update_import_prices(state, world, scenario)
         costs.apply(state, world, scenario)
     state.expenditure = accounts.expenditure(None, world, scenario)
-    mkt, links = _settle_market(state, world, scenario)
+    mode = scenario.behaviour.accounts.calibrate_fixed_costs
+    mkt, links = _settle_market(state, world, scenario, calibrate=mode != "none")
+    # initial firms sit around their local frontier (learning.local_advantage), as incumbents revert to it
+    state.market, state.links = mkt, links
+    accounts.book(state, world, scenario, mkt)
+    advantage = local_advantage(state, world, scenario)
+    if np.any(advantage):
+        t.log_productivity[rows] += advantage[t.region[rows], t.sector[rows]]
+        mkt, links = _settle_market(state, world, scenario, calibrate=mode != "none")
     if scenario.behaviour.sourcing.max_suppliers > 1:
         sourcing.fill_suppliers(state, world, scenario, rng)
-        mkt, links = _settle_market(state, world, scenario)
+        mkt, links = _settle_market(state, world, scenario, calibrate=mode != "none")
+    if mode == "balance":
+        for _ in range(BALANCE_ROUNDS):
+            state.market, state.links = mkt, links
+            accounts.book(state, world, scenario, mkt)
+            failed = balance_fixed_costs(state, world, scenario, rng, damping=BALANCE_DAMPING)
+            mkt, links = _settle_market(state, world, scenario, calibrate=False)
+            state.market, state.links = mkt, links
+            accounts.book(state, world, scenario, mkt)
+            if select_survivors(state, world, scenario, rng):
+                mkt, links = _settle_market(state, world, scenario, calibrate=False)
+        if failed:
+            warnings.warn(
+                "no fixed cost balances entry and exit at the initial state in sector(s) "
+                f"{', '.join(failed)}: their pool of potential entrants (sectors.csv entry_rate) is "
+                "below the exits at behaviour.prospects.hazard_prior; they keep the quantile "
+                "calibration",
+                stacklevel=2,
+            )
     acc = accounts.book(state, world, scenario, mkt)
     state.employment0 = acc.employment.copy()
     state.land_use0 = acc.land_use.copy()
-    t.age[rows] = initial_ages(rng, n0, state.beliefs.hazard[t.sector[rows]])
+    t.age[rows] = ages
     t.losses[rows] = 0
     t.first_year_profit[rows] = 0.0
-    t.equity[rows] = fp.initial_equity * state.fixed_cost[t.sector[rows]] * t.lines[rows]
+    # the initial buffer plus the earnings an incumbent of its age has retained (accounts.py)
+    retained = (1.0 - scenario.behaviour.accounts.profit_payout) * np.maximum(t.profit[rows], 0.0)
+    t.equity[rows] = (
+        fp.initial_equity * state.fixed_cost[t.sector[rows]] * t.lines[rows] + retained * ages
+    )
     state.market, state.links = mkt, links
     return state
+
+
+@dataclass
+class CountController:
+    """Keeps each sector's firm count at its initial count during the burn-in by adjusting its fixed cost
+    per line: log f_s += gain x log(n_s / n0_s) + damping x (entries_s - exits_s) / n0_s each step (a
+    proportional-derivative controller on the count; more firms than wanted raise f, which lowers entry
+    and raises exit).  The balance at initialisation (``balance_fixed_costs``) is only a first guess, since
+    the initial distribution of productivity, equity and links is not the stationary one; the controller
+    finds the fixed costs at which the initial count is a stationary state of the model's own dynamics.
+    It stops ``hold`` steps before the burn-in ends, so the observed run starts with constant fixed costs
+    from a state that has already run with them."""
+
+    target: np.ndarray  #: (S,) initial firms per sector
+    gain: float = 0.3
+    damping: float = 6.0
+    hold: int = 0
+    _last: np.ndarray | None = None
+
+    def update(self, state: ModelState, steps_left: int) -> None:
+        """Adjust ``state.fixed_cost`` after a burn-in step (``steps_left`` burn-in steps remain)."""
+        t = state.firms
+        rows = t.alive_rows()
+        n = np.bincount(t.sector[rows], minlength=len(self.target)).astype(float)
+        last = self._last if self._last is not None else n
+        self._last = n
+        if steps_left < self.hold:
+            return
+        ok = (self.target > 0) & (n > 0) & (state.fixed_cost > 0)
+        step = self.gain * np.log(np.where(ok, n, 1.0) / np.where(ok, self.target, 1.0))
+        step += self.damping * (n - last) / np.maximum(self.target, 1.0)
+        state.fixed_cost = np.where(
+            ok, state.fixed_cost * np.exp(np.clip(step, -0.2, 0.2)), state.fixed_cost
+        )

@@ -37,7 +37,7 @@ from agglomeration.behaviour import (
 from agglomeration.behaviour import exit as exit_
 from agglomeration.errors import InputError
 from agglomeration.firms import Firm, FirmTable
-from agglomeration.initialisation import initial_state
+from agglomeration.initialisation import CountController, initial_state
 from agglomeration.parameters import STOP_CONDITION
 from agglomeration.state import ModelState
 from agglomeration.submodel import Submodel, describe
@@ -161,6 +161,12 @@ class AgglomerationModel(mesa.Model):
     world:
         A prebuilt :class:`agglomeration.world.World` (tests, theory benchmarks); default
         ``build_world(scenario)``.
+    reference:
+        A scenario (or path) to start from: initialisation, fixed-cost calibration and burn-in run
+        under ``reference`` (its seed, levers and world), then ``scenario`` applies from the first
+        observed step (:meth:`_switch_to`).  Experiments pass their base scenario, so every variant
+        starts from the same settled state and a lever acts as a policy change at step 0.  It must
+        have the same regions, sectors and gateways.
     **overrides:
         Scenario overrides, ``__`` for nesting: ``firms__initial_count=100000``,
         ``policy__delegation__WZ=0.8``.
@@ -177,30 +183,36 @@ class AgglomerationModel(mesa.Model):
         replicate_seed: int | None = None,
         rng: Any = None,
         world: Any = None,
+        reference: Any = None,
         **overrides: Any,
     ) -> None:
         scenario = self._resolve_scenario(scenario, overrides)
+        start = self._resolve_scenario(reference, {}) if reference is not None else scenario
+        #: the scenario whose settled state the run starts from (``reference``, else the scenario)
+        self.start_spec = start
         #: the agglomeration Scenario this model runs (``model.scenario`` is reserved by mesa 3.5)
-        self.spec = scenario
+        self.spec = start
         if isinstance(rng, np.random.Generator) and replicate_seed is None:
             super().__init__(rng=rng)
             self.seed_used = None
         else:
             rep = replicate_seed if replicate_seed is not None else rng
-            self.seed_used = derive_seed(getattr(scenario, "seed", 0) or 0, rep)
+            self.seed_used = derive_seed(getattr(start, "seed", 0) or 0, rep)
             super().__init__(rng=self.seed_used)
         self.replicate_seed = replicate_seed
-        if world is None:
-            from agglomeration.world import build_world
+        from agglomeration.world import build_world
 
+        if world is None:
             world = build_world(scenario)
-        self.world = world
+        self.world = world if reference is None else build_world(start)
         self.running = True
         self._agent_of: dict[int, Firm] = {}
         self._agents_materialised = False
         #: everything a step changes (firm table, prices, costs, policy, this step's market ...)
-        self.state: ModelState = initial_state(world, scenario, self.rng)
-        self._burn_in(int(getattr(scenario, "burn_in", 0) or 0))
+        self.state: ModelState = initial_state(self.world, start, self.rng)
+        self._burn_in(int(getattr(start, "burn_in", 0) or 0))
+        if reference is not None:
+            self._switch_to(scenario, world)
         self._sync_agents()
         #: names of the per-step counters, from the schedule (observed as model series)
         self.counters: tuple[str, ...] = tuple(c for sub in self.schedule for c in sub.counters)
@@ -314,18 +326,58 @@ class AgglomerationModel(mesa.Model):
 
     def _burn_in(self, steps: int) -> None:
         """Run ``steps`` steps before observation starts, with the policy frozen; then restart the clock
-        and the run's cumulative counts (entries by region, the entrant ledger, the initial firm count)."""
+        and the run's cumulative counts (entries by region, the entrant ledger, the initial firm count).
+        With ``calibrate_fixed_costs = "balance"`` the fixed costs are tuned during the first three
+        quarters of the burn-in so the initial firm count is stationary (``CountController``)."""
         if steps <= 0:
             return
         s = self.state
         s.frozen_policy = True
-        for _ in range(steps):
+        control = None
+        if self.spec.behaviour.accounts.calibrate_fixed_costs == "balance":
+            control = CountController(target=s.initial_by_sector.copy(), hold=steps // 4)
+        for k in range(steps):
             s.begin_step()
             for submodel in self.schedule:
                 submodel.run(s, self.world, self.spec, self.rng)
             s.firms.maybe_compact()
+            if control is not None:
+                control.update(s, steps - 1 - k)
         s.frozen_policy = False
         s.restart_clock()
+
+    def _switch_to(self, scenario: Any, world: Any) -> None:
+        """Continue the settled start under ``scenario`` (and its world): its policy levers, costs and
+        behaviour apply from the first observed step.  The firms, links, prices, beliefs and the
+        calibrated fixed costs carry over, so variants that share a reference differ only by what they
+        change (their paired differences are policy effects, not differences of their starts)."""
+        from agglomeration.behaviour import costs
+        from agglomeration.behaviour.policy import connectivity_to_ftz, initial_policy
+        from agglomeration.initialisation import local_productivity
+
+        old = self.world
+        for what, a, b in (
+            ("regions", old.region_ids, world.region_ids),
+            ("sectors", old.sector_ids, world.sector_ids),
+            ("gateways", old.gateway_ids, world.gateway_ids),
+        ):
+            if list(a) != list(b):
+                raise InputError(
+                    f"the scenario has other {what} than its reference ({list(b)} vs {list(a)}): a "
+                    "run can only start from the settled state of a scenario with the same regions, "
+                    "sectors and gateways (run it with its own start instead)",
+                    field="reference",
+                )
+        s = self.state
+        self.spec, self.world = scenario, world
+        s.policy = initial_policy(
+            world, scenario.policy, file=getattr(scenario, "source_path", None)
+        )
+        s.local_tfp = local_productivity(world, scenario.behaviour.market.local_productivity)
+        if scenario.behaviour.accounts.calibrate_fixed_costs == "none":
+            s.fixed_cost = np.asarray(world.fixed_cost, dtype=float).copy()
+        costs.apply(s, world, scenario)
+        s.connectivity = connectivity_to_ftz(world, s.costs.phi)
 
     def _record(self) -> None:
         self._obs = observe.series_row(self.state, self.world, self.counters)

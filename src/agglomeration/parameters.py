@@ -117,23 +117,6 @@ class FirmsParams(_Section):
         description="mean log productivity at birth [log points]",
         json_schema_extra={"source": "normalisation (only relative productivity matters)"},
     )
-    initial_lines_exponent: float = Field(
-        1.06,
-        gt=0.0,
-        le=10.0,
-        description="tail exponent of the initial product lines per firm: P(lines >= l) = l^-exponent "
-        "(used when behaviour.lines is enabled; otherwise every firm has one line) [-]",
-        json_schema_extra={
-            "source": "Axtell (2001): the firm-size distribution is Zipf with exponent 1.06 (US Census)"
-        },
-    )
-    max_initial_lines: int = Field(
-        100,
-        ge=1,
-        le=100_000,
-        description="largest initial number of product lines of a firm [lines]",
-        json_schema_extra={"source": "estimate: truncates the initial Zipf draw (range 30-1000)"},
-    )
     mesa_agents: bool = Field(
         True,
         description="create one mesa.Agent view per firm (model.agents); switch off for very large "

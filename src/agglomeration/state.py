@@ -33,6 +33,9 @@ class ModelState:
     firms: FirmTable
     #: steps completed
     t: int = 0
+    #: steps since initialisation, burn-in included (never restarted): the technology frontier and
+    #: approval dates run on it
+    clock: int = 0
     #: (R,) wage [CNY m per worker-step] and land rent [CNY m per km2-step]
     wage: np.ndarray = field(default_factory=lambda: np.zeros(0))
     rent: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -102,6 +105,7 @@ class ModelState:
     def begin_step(self) -> None:
         """Advance the clock and reset the per-step fields."""
         self.t += 1
+        self.clock += 1
         self.counts = {}
         self.incumbents = self.firms.alive_rows()
         self.prospects = None

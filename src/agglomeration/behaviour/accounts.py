@@ -20,10 +20,10 @@ paid-out profit distributed by immobile-income shares ('owners', footloose capit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from agglomeration.behaviour import _accounts_kernels as _k
 from agglomeration.behaviour.market import MarketResult, RevenueLinks, input_lists, link_flows
@@ -177,20 +177,27 @@ class AccountsParams(_Section):
         description="share of positive profit paid out and spent; the rest is retained as equity [-]",
         json_schema_extra={"source": "assumption: 80 % of profits paid out and spent"},
     )
-    calibrate_fixed_costs: bool = Field(
-        True,
-        description="at initialisation set each sector's fixed cost to the `fixed_cost_quantile` quantile "
-        "of its initial firms' operating profit (makes `firms.initial_count` a pure scale parameter); "
-        "false = use the sector data (theory benchmarks)",
+    calibrate_fixed_costs: Literal["balance", "quantile", "none"] = Field(
+        "balance",
+        description="how each sector's fixed cost per line is set at initialisation: 'balance' = so that "
+        "the expected entry flow equals the expected exit flow at the initial state (a stationary "
+        "start; initialisation.balance_fixed_costs), 'quantile' = the `fixed_cost_quantile` quantile of "
+        "the initial firms' operating profit per line, 'none' = the sector data (theory benchmarks); "
+        "true/false are read as 'quantile'/'none'.  Both calibrations make `firms.initial_count` a pure "
+        "scale parameter",
         json_schema_extra={
-            "source": "data fixed costs are not known per model firm; calibration keeps the initial population near break-even"
+            "source": "fixed costs per model firm are not observed; the balance condition is the "
+            "free-entry / stationarity condition of Hopenhayn (1992) at the initial state"
         },
+    )
+    _fixed_cost_mode = field_validator("calibrate_fixed_costs", mode="before")(
+        lambda v: {True: "quantile", False: "none"}.get(v, v) if isinstance(v, bool) else v
     )
     fixed_cost_quantile: float = Field(
         0.2,
         gt=0.0,
         lt=1.0,
-        description="share of initial firms whose operating profit is below the calibrated fixed cost [-]",
+        description="with calibrate_fixed_costs = 'quantile': share of initial firms whose operating profit is below the calibrated fixed cost; with 'balance': the starting point of the search [-]",
         json_schema_extra={
             "source": "assumption: 20 % of initial firms loss-making; with the 8-step loss rule it gives exit rates of the order of the 8-10 %/year in science.md 4.4"
         },

@@ -1,15 +1,20 @@
-"""Entry (submodel ``entry``): Poisson potential entrants choose a region by multinomial logit.
+"""Entry (submodel ``entry``): potential entrants decide whether to enter and where (nested logit).
 
-Potential entrants of sector s per step ~ Poisson(entry_rate_s n_s + entry_floor) (n_s live firms of s).
-Each draws a log productivity ~ N(mean of its sector's incumbents + gap, sd) and knows each region independently with probability
-q = information_regions + (1 - information_regions) x information_sharing.  Its utility of region r is
+Potential entrants of sector s per step ~ Poisson(entry_rate_s n0_s + floor) (n0_s: the sector's initial
+firms; ``entry_rate`` from sectors.csv is the yearly registration rate over 4).  Each draws a log
+productivity ~ N(technology frontier + gap, sd) and knows each region independently with
+probability q = information_regions + (1 - information_regions) x information_sharing.  Its value of
+entering region r (CNY m, prospects.py for the expected revenue and fixed cost) is
 
-    u_r = (T_y pi_r - C_r) / (lambda f_s) + Gumbel noise,   u_0 = 0 + Gumbel noise (outside option)
+    V_r = D_r (pi1_r H1 + pi_r H2) - C_r
 
-with pi_r its expected profit per step (prospects.py), T_y = steps per year (one year of profit is weighed
-against the one-off entry cost), C_r = entry cost (units of f_s, lowered by delegation and reforms), and
-lambda the logit scale.  The entrant takes the best option; cost O(entrants x R), one compiled pass
-after the draws.
+with pi1, pi its expected first-year and later profit per step, H1, H2 the discounted survival-weighted
+steps of the first year and after it, D_r the discount of waiting ``approval_days`` and C_r the entry
+cost plus the cost of the wait (``waiting_cost`` x f_s per discounted step of waiting).  Nested logit (McFadden 1978): the region is the best V_r / lambda_loc + Gumbel over the known
+regions, and the entrant enters when IV / lambda + logistic > 0, IV = lambda_loc log sum_r exp(V_r /
+lambda_loc) (lambda = ``logit_scale``, lambda_loc = ``location_scale``, both in years of the sector's
+fixed cost; lambda_loc = lambda is one multinomial logit).  Decided entrants produce after their
+approval (``Pending``).  Cost O(entrants x R), one compiled pass after the draws.
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from agglomeration.behaviour import _entry_kernels as _k
+from agglomeration.behaviour.learning import frontier, local_advantage
 from agglomeration.parameters import _Section
 from agglomeration.submodel import Submodel
 
@@ -51,6 +57,17 @@ def standard_gumbel(rng: np.random.Generator, size: int | tuple[int, ...]) -> np
     return r
 
 
+def standard_logistic(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Standard logistic draws log(U / (1 - U)), U uniform on (0, 1) (one double each; exact zeros
+    redrawn)."""
+    r = rng.random(size)
+    zero = r == 0.0
+    while np.any(zero):
+        r[zero] = rng.random(int(zero.sum()))
+        zero = r == 0.0
+    return np.log(r) - np.log1p(-r)
+
+
 def knowledge(n: int, n_regions: int, q: float, rng: np.random.Generator) -> np.ndarray:
     """(n, R) bool: which regions each decision maker knows about."""
     if q >= 1.0:
@@ -63,8 +80,9 @@ class EntryValues:
     """The terms of the entry decision (see :func:`choose_regions`), region x sector (R, S) unless
     noted: expected first-year and established revenue of a one-line firm with log productivity 0
     [CNY m per step], expected fixed cost [CNY m per step], entry cost [CNY m], and per sector (S,)
-    the discounted survival-weighted number of steps in the first year and after it, the logit scale
-    [CNY m]; per region (R,) the discount of waiting for approval [-]."""
+    the discounted survival-weighted number of steps in the first year and after it, the scale of the
+    entry shock and of the location tastes [CNY m]; per region (R,) the discount of waiting for
+    approval [-]."""
 
     rev_first: np.ndarray
     rev: np.ndarray
@@ -74,6 +92,8 @@ class EntryValues:
     h_rest: np.ndarray
     delay_discount: np.ndarray
     scale: np.ndarray
+    location_scale: np.ndarray
+    local: np.ndarray
 
 
 def choose_regions(
@@ -86,7 +106,8 @@ def choose_regions(
     sigma: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(chosen region of each potential entrant, -1 = outside option; its expected first-year profit
-    per step there, NaN when it stays out).  Draws (n, R) + n standard Gumbel numbers."""
+    per step there, NaN when it stays out).  Nested logit (see ``_entry_kernels.best_regions``):
+    draws (n, R) standard Gumbel location tastes and n standard logistic entry shocks."""
     n = len(sector)
     if n == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
@@ -99,15 +120,17 @@ def choose_regions(
     if s.min() < 0 or s.max() >= len(sigma):
         raise ValueError("a sector index is out of range")
     growth = np.exp((sigma[s] - 1.0) * log_z)
+    local = np.exp((sigma[None, :] - 1.0) * values.local)
     noise = standard_gumbel(rng, (n, R))
-    noise_outside = standard_gumbel(rng, n)
+    entry_noise = standard_logistic(rng, n)
     f = lambda a: np.ascontiguousarray(a, dtype=float)  # noqa: E731
     return _k.best_regions(
         s,
         growth,
+        np.ascontiguousarray(local),
         known,
         noise,
-        noise_outside,
+        entry_noise,
         f(values.rev_first),
         f(values.rev),
         f(values.fixed),
@@ -116,6 +139,7 @@ def choose_regions(
         f(values.h_first),
         f(values.h_rest),
         f(values.delay_discount),
+        f(values.location_scale),
         f(values.scale),
     )
 
@@ -141,21 +165,36 @@ class EntryParams(_Section):
         0.0,
         ge=-10.0,
         le=10.0,
-        description="entrants draw log productivity around their sector's current mean over incumbents "
-        "plus this gap [log points]",
+        description="entrants draw log productivity ~ N(frontier + gap, firms.productivity_sigma), the "
+        "frontier being firms.productivity_mean plus the common drift (behaviour/learning.py) [log "
+        "points]",
         json_schema_extra={
-            "source": "entrants imitate incumbents; they start small through their one "
-            "product line (Luttmer 2007)"
+            "source": "0: entrants draw from the technology available to all (Hopenhayn 1992); "
+            "incumbents are above it by selection; entrants start small through their one product "
+            "line (Luttmer 2007)"
         },
     )
     logit_scale: float = Field(
         1.0,
         gt=0.0,
         le=1e3,
-        description="scale of the idiosyncratic location and entry tastes, in years of the sector's "
-        "fixed cost (present value) [-]",
+        description="scale of the entry shock (enter or stay out), in years of the sector's fixed "
+        "cost [-]: how strongly take-up responds to the value of entry",
         json_schema_extra={
-            "source": "estimate: a year of fixed cost moves the odds by e (range 0.3-3)"
+            "source": "estimate (range 0.5-3): with the balanced take-up it gives an entry elasticity "
+            "to entry costs in the range of entry-reform evidence (docs/ODD.md, Entry)"
+        },
+    )
+    location_scale: float = Field(
+        0.5,
+        gt=0.0,
+        le=1e3,
+        description="scale of the idiosyncratic location tastes, in years of the sector's fixed cost, "
+        "at most logit_scale (nested logit; equal = one multinomial logit over regions and staying "
+        "out) [-]",
+        json_schema_extra={
+            "source": "estimate (range 0.2-1): location tastes weaker than the entry shock, so the "
+            "number of regions does not by itself raise entry (nested logit, McFadden 1978)"
         },
     )
     discount_rate: float = Field(
@@ -167,6 +206,17 @@ class EntryParams(_Section):
             "source": "estimate: cost of capital of Chinese private firms 8-12 % a year"
         },
     )
+    waiting_cost: float = Field(
+        0.5,
+        ge=0.0,
+        le=10.0,
+        description="cost of each step spent waiting for approval (premises, staff and capital "
+        "committed before production), in units of the sector's fixed cost per line [-]",
+        json_schema_extra={
+            "source": "estimate (range 0-1): Djankov et al. (2002) value the time of entry procedures "
+            "at the entrepreneur's forgone income; here half the running fixed cost is committed"
+        },
+    )
     approval_days: float = Field(
         0.0,
         ge=0.0,
@@ -174,6 +224,15 @@ class EntryParams(_Section):
         description="days from the entry decision to production (registration and approvals) [days]",
         json_schema_extra={"source": "0 = immediate; the delegation channel sets it (docs/ODD.md)"},
     )
+
+    @model_validator(mode="after")
+    def _nested(self):
+        if self.location_scale > self.logit_scale:
+            raise ValueError(
+                f"location_scale ({self.location_scale}) must be at most logit_scale "
+                f"({self.logit_scale}): the location tastes are nested within the entry choice"
+            )
+        return self
 
 
 def add_firms(
@@ -227,8 +286,8 @@ class Pending:
         self.ready = np.concatenate([self.ready, np.asarray(ready, np.int64)])
 
     def release(self, state: ModelState, world: World, scenario: Scenario) -> int:
-        """Add the queued entrants whose approval is through (ready <= state.t) to the firm table."""
-        due = self.ready <= state.t
+        """Add the queued entrants whose approval is through (ready <= state.clock) to the firm table."""
+        due = self.ready <= state.clock
         if not due.any():
             return 0
         s, r = self.sector[due], self.region[due]
@@ -287,6 +346,15 @@ def horizons(
     return first, total - first
 
 
+def waiting_steps(delay: np.ndarray, rate: float) -> np.ndarray:
+    """Discounted number of steps spent waiting [steps]: sum_{k < delay} (1 + rate)^-k, continuous in
+    ``delay`` (the annuity formula)."""
+    delay = np.asarray(delay, dtype=float)
+    if rate <= 0:
+        return delay
+    return (1.0 - (1.0 + rate) ** (-delay)) / (1.0 - 1.0 / (1.0 + rate))
+
+
 def entry_values(state: ModelState, world: World, scenario: Scenario) -> EntryValues:
     """The terms of this step's entry decisions from the prospects and costs."""
     p = scenario.behaviour.entry
@@ -296,19 +364,21 @@ def entry_values(state: ModelState, world: World, scenario: Scenario) -> EntryVa
     h_first, h_rest = horizons(state.beliefs.hazard, p.discount_rate, T)
     r = (1.0 + p.discount_rate) ** (1.0 / T) - 1.0
     delay = np.full(world.n_regions, p.approval_days * T / 365.0)
-    scale = p.logit_scale * T * f
+    unit = T * f
     if np.any(f <= 0):  # no fixed cost (theory benchmarks): a year of mean operating profit instead
         mean_profit = pro.revenue.mean(axis=0) / world.sigma
-        scale = np.where(f > 0, scale, p.logit_scale * T * np.maximum(mean_profit, 1e-12))
+        unit = np.where(f > 0, unit, T * np.maximum(mean_profit, 1e-12))
     return EntryValues(
         rev_first=pro.revenue_first,
         rev=pro.revenue,
         fixed=pro.fixed,
-        entry_cost=np.outer(state.costs.entry_cost, f),
+        entry_cost=np.outer(state.costs.entry_cost + p.waiting_cost * waiting_steps(delay, r), f),
         h_first=h_first,
         h_rest=h_rest,
         delay_discount=(1.0 + r) ** (-delay),
-        scale=scale,
+        scale=p.logit_scale * unit,
+        location_scale=p.location_scale * unit,
+        local=local_advantage(state, world, scenario),
     )
 
 
@@ -327,25 +397,22 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
     if not p.enabled:
         return None
     entered = state.pending.release(state, world, scenario)
-    t = state.firms
-    rows = state.incumbents
     fp = scenario.firms
-    n_s = np.bincount(t.sector[rows], minlength=world.n_sectors)
-    sum_z = np.bincount(t.sector[rows], weights=t.log_productivity[rows], minlength=world.n_sectors)
-    mean_z = np.where(n_s > 0, sum_z / np.maximum(n_s, 1), fp.productivity_mean)
     counts = rng.poisson(pool_size(state, world, scenario))
     sec = np.repeat(np.arange(world.n_sectors), counts)
-    lz = (mean_z + p.productivity_gap)[sec] + fp.productivity_sigma * rng.standard_normal(len(sec))
+    centre = frontier(state, scenario) + p.productivity_gap
+    lz = centre + fp.productivity_sigma * rng.standard_normal(len(sec))
     known = knowledge(len(sec), world.n_regions, state.prospects.known_q, rng)
     values = entry_values(state, world, scenario)
     choice, expected = choose_regions(sec, lz, known, rng, values=values, sigma=world.sigma)
     ok = choice >= 0
+    lz[ok] += values.local[choice[ok], sec[ok]]  # entrants start from the local frontier
     delay = p.approval_days * scenario.behaviour.steps_per_year / 365.0
     wait = np.floor(delay) + (rng.random(int(ok.sum())) < delay - np.floor(delay))
-    growth = np.exp((world.sigma[sec[ok]] - 1.0) * lz[ok])
+    growth = np.exp((world.sigma[sec[ok]] - 1.0) * lz[ok])  # lz includes the local advantage
     expected_rev = growth * values.rev_first[choice[ok], sec[ok]]
     state.pending.add(
-        sec[ok], choice[ok], lz[ok], expected[ok], expected_rev, state.t + wait.astype(np.int64)
+        sec[ok], choice[ok], lz[ok], expected[ok], expected_rev, state.clock + wait.astype(np.int64)
     )
     entered += state.pending.release(state, world, scenario)
     return {"entries": entered, "potential_entrants": len(sec), "entry_decisions": int(ok.sum())}

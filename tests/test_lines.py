@@ -1,0 +1,56 @@
+"""Product lines (behaviour/lines.py): Klette-Kortum births and deaths, exit without lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from agglomeration.behaviour.lines import line_events
+from agglomeration.model import AgglomerationModel
+from agglomeration.scenario import load_scenario
+
+BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+
+
+def test_births_follow_the_lines_of_profitable_firms_and_deaths_every_line():
+    rng = np.random.default_rng(0)
+    lines = rng.integers(1, 20, 20_000)
+    grow = rng.random(20_000) < 0.7
+    births, deaths = line_events(lines, grow, rng, birth_rate=0.05, death_rate=0.03)
+    assert births[~grow].sum() == 0  # only profitable firms' lines spawn
+    assert np.all(deaths <= lines)  # a firm cannot lose more lines than it has
+    # Poisson(0.05 x lines) births per growing firm, Binomial(lines, 0.03) deaths: means within 4 sd
+    lam = 0.05 * lines[grow].sum()
+    assert abs(births.sum() - lam) < 4 * np.sqrt(lam)
+    mu = 0.03 * lines.sum()
+    assert abs(deaths.sum() - mu) < 4 * np.sqrt(mu)
+    # births in proportion to lines (Gibrat): a firm's births per line do not depend on its size
+    big, small = grow & (lines >= 15), grow & (lines <= 5)
+    assert (
+        abs(births[big].sum() / lines[big].sum() - births[small].sum() / lines[small].sum()) < 0.01
+    )
+
+
+def test_no_events_without_lines_or_rates():
+    rng = np.random.default_rng(1)
+    b, d = line_events(np.zeros(5, int), np.ones(5, bool), rng, birth_rate=0.5, death_rate=0.5)
+    assert b.sum() == d.sum() == 0
+    b, d = line_events(np.full(5, 3), np.ones(5, bool), rng, birth_rate=0.0, death_rate=0.0)
+    assert b.sum() == d.sum() == 0
+
+
+def test_in_the_model_firms_without_lines_exit_and_lines_can_be_switched_off():
+    s = load_scenario(BASELINE, {"firms.initial_count": 400, "burn_in": 0})
+    m = AgglomerationModel(s, replicate_seed=4)
+    t = m.firms
+    victim = t.alive_rows()[:5]
+    fids = t.fid[victim].copy()
+    t.lines[victim] = 0
+    m.step()
+    assert np.all(m.firms.row_of_fid[fids] == -1)  # they exited
+    off = AgglomerationModel(s.with_overrides({"behaviour.lines.enabled": False}), replicate_seed=4)
+    off.run(6)
+    rows = off.firms.alive_rows()
+    assert np.all(off.firms.lines[rows] == 1)
+    assert (off.series_frame()["lines_added"] == 0).all()
