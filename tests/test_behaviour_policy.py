@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -15,6 +17,8 @@ from agglomeration.behaviour.policy import (
 )
 from agglomeration.errors import InputError
 from agglomeration.parameters import PolicyParams
+
+BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
 
 
 def test_delegation_overrides_type_then_region_id():
@@ -63,62 +67,114 @@ def test_reform_categories_lower_their_costs():
     assert mult["trade"][1] == 1.0
 
 
-def _values(rev, entry_cost, fixed=1.0, h_first=4.0, h_rest=20.0, delay=(1.0, 1.0)):
-    """Entry terms for one sector in two regions (first-year revenue = established revenue)."""
-    rev = np.asarray(rev, float).reshape(2, 1)
+def _values(value, first_profit=(2.0, 1.5), scale=4.0, location_scale=4.0):
+    """Entry terms for one sector in two regions; location tastes as strong as the entry shock by
+    default (one multinomial logit)."""
     return entry.EntryValues(
-        rev_first=rev,
-        rev=rev,
-        fixed=np.full((2, 1), fixed),
-        entry_cost=np.asarray(entry_cost, float).reshape(2, 1),
-        h_first=np.array([h_first]),
-        h_rest=np.array([h_rest]),
-        delay_discount=np.asarray(delay, float),
-        scale=np.array([4.0]),
+        value=np.asarray(value, float).reshape(2, 1),
+        first_profit=np.asarray(first_profit, float).reshape(2, 1),
+        first_revenue=np.asarray(first_profit, float).reshape(2, 1) * 4.0,
+        scale=np.array([scale]),
+        location_scale=np.array([location_scale]),
+        local=np.zeros((2, 1)),
     )
 
 
-def test_entrants_prefer_the_more_profitable_region_and_stay_out_when_nothing_pays():
-    rng = np.random.default_rng(1)
-    n = 4000
-    sector = np.zeros(n, int)
-    log_z = np.zeros(n)
-    known = np.ones((n, 2), bool)
-    sigma = np.array([4.0])
-    rev = [12.0, 10.0]  # profit 2.0 vs 1.5 per step
-    choice, expected = entry.choose_regions(
-        sector, log_z, known, rng, values=_values(rev, [2.0, 2.0]), sigma=sigma
-    )
+def _choose(values, n=4000, seed=1, known=None):
+    known = np.ones((n, 2), bool) if known is None else known
+    return entry.choose_regions(np.zeros(n, int), known, np.random.default_rng(seed), values=values)
+
+
+def test_entrants_prefer_the_more_valuable_region_and_stay_out_when_nothing_pays():
+    choice, expected = _choose(_values([8.0, 4.0]))
     assert np.mean(choice == 0) > np.mean(choice == 1) > 0.01
     # the expected first-year profit per step is that of the chosen region, NaN for those who stay out
     np.testing.assert_allclose(expected[choice == 0], 2.0)
     np.testing.assert_allclose(expected[choice == 1], 1.5)
     assert np.isnan(expected[choice == -1]).all()
-    # a lower entry cost in region 1 raises its share
-    cheaper, _ = entry.choose_regions(
-        sector, log_z, known, rng, values=_values(rev, [2.0, 0.0]), sigma=sigma
+    better, _ = _choose(_values([8.0, 6.0]))
+    assert np.mean(better == 1) > np.mean(choice == 1)
+    only1, _ = _choose(_values([8.0, 4.0]), known=np.tile([False, True], (4000, 1)))
+    assert not np.any(only1 == 0)  # regions the entrant does not know are never chosen
+    nothing, _ = _choose(_values([-40.0, -40.0]))
+    assert np.mean(nothing == -1) > 0.99
+
+
+def _inputs(**kw):
+    base = dict(
+        rev_first=np.array([[8.0], [8.0]]),
+        rev=np.array([[12.0], [12.0]]),
+        fixed=np.array([[1.0], [1.0]]),
+        entry_cost=np.array([[4.0], [4.0]]),
+        h_first=np.array([4.0]),
+        h_rest=np.array([16.0]),
+        delay_discount=np.array([1.0, 1.0]),
+        exit_steps=np.asarray(8.0),
+        sigma=np.array([4.0]),
+        centre=np.zeros((2, 1)),
+        sd=0.0,
     )
-    assert np.mean(cheaper == 1) > np.mean(choice == 1)
-    # a longer wait for approval (a lower delay discount) in region 0 lowers its share
-    slower, _ = entry.choose_regions(
-        sector, log_z, known, rng, values=_values(rev, [2.0, 2.0], delay=(0.8, 1.0)), sigma=sigma
-    )
-    assert np.mean(slower == 0) < np.mean(choice == 0)
-    # regions the entrant does not know are never chosen
-    only1, _ = entry.choose_regions(
-        sector,
-        log_z,
-        np.tile([False, True], (n, 1)),
-        rng,
-        values=_values(rev, [2.0, 2.0]),
-        sigma=sigma,
-    )
-    assert not np.any(only1 == 0)
-    # nothing pays: (almost) everybody takes the outside option
-    losing, _ = entry.choose_regions(
-        sector, log_z, known, rng, values=_values([0.4, 0.4], [2.0, 2.0]), sigma=sigma
-    )
-    assert np.mean(losing == -1) > 0.99
+    base.update(kw)
+    return base
+
+
+def test_entry_value_without_uncertainty_is_the_discounted_profit_less_the_entry_cost():
+    value, first_profit, first_revenue = entry.expected_values(**_inputs())
+    # D (g (rev_first h1 + rev h2) / sigma - fixed (h1 + h2)) - C = (8*4 + 12*16)/4 - 20 - 4
+    np.testing.assert_allclose(value[:, 0], 32.0)
+    np.testing.assert_allclose(first_profit[:, 0], 1.0)
+    np.testing.assert_allclose(first_revenue[:, 0], 8.0)
+    cheaper = entry.expected_values(**_inputs(entry_cost=np.array([[4.0], [1.0]])))[0]
+    assert cheaper[1, 0] - cheaper[0, 0] == pytest.approx(3.0)  # one for one
+    slower = entry.expected_values(**_inputs(delay_discount=np.array([0.8, 1.0])))[0]
+    assert slower[0, 0] < slower[1, 0]
+
+
+def test_entry_value_rises_with_productivity_risk_through_the_option_to_exit():
+    """Convex payoff: with the exit option a wider productivity draw is worth more, and the value never
+    falls below the bounded loss of leaving after exit_steps of losses."""
+    low = entry.expected_values(
+        **_inputs(rev=np.array([[2.0], [2.0]]), rev_first=np.array([[2.0], [2.0]]))
+    )[0]
+    risky = entry.expected_values(
+        **_inputs(rev=np.array([[2.0], [2.0]]), rev_first=np.array([[2.0], [2.0]]), sd=0.5)
+    )[0]
+    assert low[0, 0] == pytest.approx(-8.0 - 4.0)  # sure loser: leaves after 8 steps of fixed cost
+    assert risky[0, 0] > low[0, 0]
+
+
+@pytest.mark.parametrize("location_scale", [4.0, 1.0])
+def test_entry_choices_follow_the_nested_logit_probabilities(location_scale):
+    """Simulated choice shares equal the nested-logit formula: P(enter) = logistic(IV / lambda),
+    IV = lambda_loc log sum_r exp(V_r / lambda_loc), P(r | enter) = softmax(V_r / lambda_loc)."""
+    n = 200_000
+    v = np.array([3.0, -1.0])
+    choice, _ = _choose(_values(v, location_scale=location_scale), n=n, seed=7)
+    iv = location_scale * np.log(np.exp(v / location_scale).sum())
+    enter = 1.0 / (1.0 + np.exp(-iv / 4.0))
+    within = np.exp(v / location_scale) / np.exp(v / location_scale).sum()
+    se = np.sqrt(0.25 / n)
+    assert abs(np.mean(choice >= 0) - enter) < 4 * se
+    assert abs(np.mean(choice == 0) - enter * within[0]) < 4 * se
+
+
+def test_weaker_location_tastes_lower_take_up_but_sharpen_location():
+    n = 50_000
+    # two equally good regions: a multinomial logit enters more because of the second taste draw
+    nested, mnl = (_choose(_values([0.0, 0.0], location_scale=ls), n=n)[0] for ls in (1.0, 4.0))
+    assert np.mean(nested >= 0) < np.mean(mnl >= 0) - 0.08
+    share = lambda c: np.mean(c == 0) / np.mean(c >= 0)  # noqa: E731
+    nested, mnl = (_choose(_values([2.0, 0.0], location_scale=ls), n=n)[0] for ls in (1.0, 4.0))
+    assert share(nested) > share(mnl) + 0.1
+
+
+def test_location_scale_above_logit_scale_is_refused():
+    from agglomeration.scenario import load_scenario
+
+    with pytest.raises(InputError, match="location_scale"):
+        load_scenario(
+            BASELINE, {"behaviour.entry.location_scale": 2.0, "behaviour.entry.logit_scale": 1.0}
+        )
 
 
 def test_localisation_spillover_favours_larger_same_sector_clusters():

@@ -152,7 +152,7 @@ def _settle_market(state: ModelState, world: World, scenario: Scenario, calibrat
 
 
 #: simulated potential entrants per sector in the balance calibration (common across candidate f)
-BALANCE_DRAWS = 400
+BALANCE_DRAWS = 200
 #: rounds of (balance fixed costs -> settle the market at them)
 BALANCE_ROUNDS = 2
 #: weight of the new balance in each round's log fixed cost (the rest keeps the previous round's)
@@ -166,16 +166,26 @@ class FlowBalance:
 
     pool: float  #: potential entrants per step
     exits: float  #: exits per step at the exit hazard of the data (the entrants' prior)
-    gain: np.ndarray  #: (draws, R) value of entry before fixed and entry costs / (lambda T f_ref)
-    cost: np.ndarray  #: (R,) fixed and entry cost of entry in units of f / (lambda T)
-    known: np.ndarray  #: (draws, R) regions each simulated entrant knows
-    f_ref: float  #: the f at which ``gain`` was evaluated
+    inputs: dict  #: entry.expected_values arguments for this sector (R, 1), at f_ref
+    unit: float  #: the logit scales' money unit at f_ref [CNY m]
+    scale: float  #: logit_scale [years of fixed cost]
     nest: float  #: location_scale / logit_scale (nested logit dissimilarity)
+    known: np.ndarray  #: (draws, R) regions each simulated entrant knows
+    signal: np.ndarray  #: (draws,) standardised productivity signals of the simulated entrants
+    known_share: float  #: entry.known_productivity_share
+    f_ref: float  #: the fixed cost at which ``inputs`` were evaluated
 
     def entries(self, f: float) -> float:
         """Expected entrants per step: pool x mean nested-logit take-up (entry.py)."""
-        u = (self.gain * (self.f_ref / f) - self.cost[None, :]) / self.nest
-        u = np.where(self.known, u, -np.inf)
+        k = f / self.f_ref
+        kw = dict(
+            self.inputs, fixed=self.inputs["fixed"] * k, entry_cost=self.inputs["entry_cost"] * k
+        )
+        grid = entry.values_on_grid(kw, self.known_share)[0][:, :, 0]  # (G, R)
+        x = np.clip(self.signal, entry.SIGNAL_GRID[0], entry.SIGNAL_GRID[-1])
+        v = np.stack([np.interp(x, entry.SIGNAL_GRID, grid[:, r]) for r in range(grid.shape[1])], 1)
+        v = v / (self.scale * self.unit * k)  # V / lambda, (draws, R)
+        u = np.where(self.known, v / self.nest, -np.inf)
         top = u.max(axis=1)
         some = np.isfinite(top)
         iv = np.full(len(u), -np.inf)
@@ -202,54 +212,45 @@ def flow_balances(
 ) -> list[FlowBalance | None]:
     """Per sector the expected entry flow at the current (initial) state as a function of f, as
     behaviour/entry.py decides it (the prospects of this market, BALANCE_DRAWS simulated potential
-    entrants), and the exits at the data hazard; None for a sector without firms or fixed cost."""
+    entrants' knowledge of regions), and the exits at the data hazard; None for a sector without firms
+    or fixed cost."""
     bp = scenario.behaviour
     t = state.firms
     rows = t.alive_rows()
     S, R = world.n_sectors, world.n_regions
     saved = copy.deepcopy(state.beliefs)
     state.expenditure_used = state.expenditure
-    pro = prospects.evaluate(state, world, scenario)  # learning steps would update the beliefs
+    state.prospects = prospects.evaluate(state, world, scenario)  # updates a copy of the beliefs
     state.beliefs = saved
-    state.prospects = pro
-    values = entry.entry_values(state, world, scenario)
+    inputs = entry.value_inputs(state, world, scenario)
+    unit = entry.scale_unit(state, world, scenario)
     pool = entry.pool_size(state, world, scenario)
-    sec = t.sector[rows]
-    n = np.bincount(sec, minlength=S)
-    z = rng.standard_normal((S, BALANCE_DRAWS))
+    n = np.bincount(t.sector[rows], minlength=S)
     u_known = rng.random((S, BALANCE_DRAWS, R))
+    signals = rng.standard_normal((S, BALANCE_DRAWS))
     out: list[FlowBalance | None] = []
     for s in range(S):
         f = float(state.fixed_cost[s])
         if n[s] == 0 or f <= 0:
             out.append(None)
             continue
-        sg = float(world.sigma[s])
-        lz = frontier(state, scenario) + bp.entry.productivity_gap
-        lz = lz + scenario.firms.productivity_sigma * z[s]
-        growth = np.exp((sg - 1.0) * lz)[:, None]
-        d = values.delay_discount[None, :]
-        before = (
-            d
-            * growth
-            * np.exp((sg - 1.0) * values.local[:, s])[None, :]
-            * (values.rev_first[:, s] * values.h_first[s] + values.rev[:, s] * values.h_rest[s])[
-                None, :
-            ]
-            / sg
+        one = slice(s, s + 1)
+        kw = {k: (v[:, one] if np.ndim(v) == 2 else v) for k, v in inputs.items()}
+        kw.update(
+            h_first=inputs["h_first"][one], h_rest=inputs["h_rest"][one], sigma=inputs["sigma"][one]
         )
-        fixed_units = values.fixed[:, s] / f  # per unit of f (relationships scale with f)
-        cost = values.delay_discount * fixed_units * (values.h_first[s] + values.h_rest[s])
-        cost = (cost + values.entry_cost[:, s] / f) * f / values.scale[s]
         out.append(
             FlowBalance(
                 pool=float(pool[s]),
                 exits=float(state.beliefs.hazard[s] * n[s]),
-                gain=before / values.scale[s],
-                cost=cost,
-                known=u_known[s] < pro.known_q,
-                f_ref=f,
+                inputs=kw,
+                unit=float(unit[s]),
+                scale=bp.entry.logit_scale,
                 nest=bp.entry.location_scale / bp.entry.logit_scale,
+                known=u_known[s] < state.prospects.known_q,
+                signal=signals[s],
+                known_share=bp.entry.known_productivity_share,
+                f_ref=f,
             )
         )
     return out

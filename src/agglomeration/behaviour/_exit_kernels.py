@@ -16,17 +16,21 @@ def exiting(
     equity: np.ndarray,
     losses: np.ndarray,
     lines: np.ndarray,
+    age: np.ndarray,
     fixed_cost: np.ndarray,
     equity_threshold: float,
     max_losses: int,
+    grace: int,
 ) -> tuple[np.ndarray, int]:
     """(rows that exit, in the order of ``rows``; status 0, or -1 if an index is out of range).
 
-    One pass: equity_i < threshold f_s lines_i, losses_i >= max_losses or no product line left.
+    One pass: no product line left or, from age ``grace`` on, equity_i < threshold f_s lines_i or
+    max_losses consecutive losses after the first ``grace`` steps of life (min(losses_i, age_i - grace)
+    >= max_losses).
     """
     out = np.empty(len(rows), dtype=np.int64)
     c = 0
-    n = min(len(sector), len(equity), len(losses))
+    n = min(len(sector), len(equity), len(losses), len(age))
     n_sectors = len(fixed_cost)
     for j in range(len(rows)):
         i = rows[j]
@@ -35,10 +39,12 @@ def exiting(
         s = sector[i]
         if s < 0 or s >= n_sectors:
             return out[:0].copy(), -1
-        if (
-            lines[i] <= 0
-            or equity[i] < equity_threshold * fixed_cost[s] * lines[i]
-            or losses[i] >= max_losses
+        if lines[i] <= 0 or (
+            age[i] >= grace
+            and (
+                equity[i] < equity_threshold * fixed_cost[s] * lines[i]
+                or min(losses[i], age[i] - grace) >= max_losses
+            )
         ):
             out[c] = i
             c += 1

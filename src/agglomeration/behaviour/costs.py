@@ -69,12 +69,14 @@ class CostsParams(_Section):
         },
     )
     entry_cost: float = Field(
-        2.0,
+        8.0,
         ge=0.0,
         le=1e3,
-        description="one-off entry cost at delegation 0, in units of the sector fixed cost [-]",
+        description="one-off sunk entry cost at delegation 0 (registration, approvals, set-up), in "
+        "units of the sector fixed cost per line [-]",
         json_schema_extra={
-            "source": "assumption: two steps of fixed cost (registration, set-up); halved at full delegation"
+            "source": "estimate (range 2-16): two years of fixed cost; no structural estimate for "
+            "China (docs/ODD.md, Entry); halved at full delegation"
         },
     )
 

@@ -64,8 +64,16 @@ class Prospects:
     revenue_first: np.ndarray
     #: (R, S) expected fixed cost of a new one-line firm incl. its supplier relationships [CNY m per step]
     fixed: np.ndarray
+    #: (R, S) the structural revenue forecast before the learned corrections [CNY m per step]
+    revenue_structural: np.ndarray
+    #: (S, A) realised / structural revenue of firms in each age class after the first (AGE_CLASSES)
+    by_age: np.ndarray
     #: probability that a decision maker knows a given region [-]
     known_q: float
+
+
+#: age classes after the first year whose revenue firms learn separately, as [start, end) in years
+AGE_CLASSES: tuple[tuple[float, float], ...] = ((1, 2), (2, 3), (3, 5), (5, 10), (10, np.inf))
 
 
 @dataclass
@@ -82,6 +90,8 @@ class Beliefs:
     first_year: np.ndarray
     #: realised / forecast revenue of established firms (age a year or more) [-]
     established: np.ndarray
+    #: (S, A) the same by age class (AGE_CLASSES): young firms still gain buyers [-]
+    by_age: np.ndarray = field(default_factory=lambda: np.ones((0, 0)))
     #: whether each sector has been observed yet
     seen: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
@@ -232,7 +242,7 @@ def correct(state: ModelState, world: World, scenario: Scenario, revenue: np.nda
     """Update the forecast corrections from realised revenues (adaptive learning, in logs): entrants
     whose first year just ended (realised mean revenue / the forecast they entered with) and
     established firms (revenue / L exp((sigma-1) z) x the structural forecast ``revenue`` (R, S) of
-    their cell at the current correction)."""
+    their cell at the current correction), overall and by age class (AGE_CLASSES)."""
     a = scenario.behaviour.prospects.belief_smoothing
     T = scenario.behaviour.steps_per_year
     S = world.n_sectors
@@ -247,10 +257,15 @@ def correct(state: ModelState, world: World, scenario: Scenario, revenue: np.nda
     b.first_year = _update_factor(b.first_year, real, fore, a)
     old = age >= T
     growth = t.lines[rows] * np.exp((world.sigma[s] - 1.0) * t.log_productivity[rows])
-    pred = growth * b.established[s] * revenue[t.region[rows], s]
+    structural = growth * revenue[t.region[rows], s]
     real = np.bincount(s[old], weights=t.revenue[rows][old], minlength=S)
-    fore = np.bincount(s[old], weights=pred[old], minlength=S)
+    fore = np.bincount(s[old], weights=(b.established[s] * structural)[old], minlength=S)
     b.established = _update_factor(b.established, real, fore, a)
+    for k, (lo, hi) in enumerate(AGE_CLASSES):
+        cls = (age >= lo * T) & (age < hi * T)
+        real = np.bincount(s[cls], weights=t.revenue[rows][cls], minlength=S)
+        fore = np.bincount(s[cls], weights=(b.by_age[s, k] * structural)[cls], minlength=S)
+        b.by_age[:, k] = _update_factor(b.by_age[:, k], real, fore, a)
 
 
 def evaluate(state: ModelState, world: World, scenario: Scenario) -> Prospects:
@@ -287,6 +302,8 @@ def evaluate(state: ModelState, world: World, scenario: Scenario) -> Prospects:
         revenue_first=b.first_year[None, :] * weight * (mpf + (b.ramp * b.kappa)[None, :] * mpi),
         fixed=state.fixed_cost[None, :] + exp_rel,
         known_q=q + (1.0 - q) * scenario.policy.information_sharing,
+        revenue_structural=revenue,
+        by_age=b.by_age.copy(),
     )
 
 
@@ -301,6 +318,7 @@ def initial_beliefs(world: World, scenario: Scenario) -> Beliefs:
         hazard=np.full(S, per_step),
         first_year=np.ones(S),
         established=np.ones(S),
+        by_age=np.ones((S, len(AGE_CLASSES))),
         seen=np.zeros(S, dtype=bool),
     )
 
