@@ -68,21 +68,59 @@ def test_reform_categories_lower_their_costs():
 
 
 def _values(value, first_profit=(2.0, 1.5), scale=4.0, location_scale=4.0):
-    """Entry terms for one sector in two regions; location tastes as strong as the entry shock by
-    default (one multinomial logit)."""
+    """Entry terms for one sector in two regions, the same at every signal; location tastes as strong
+    as the entry shock by default (one multinomial logit)."""
+    G = len(entry.SIGNAL_GRID)
+
+    def grid(a):
+        return np.broadcast_to(np.asarray(a, float).reshape(1, 2, 1), (G, 2, 1)).copy()
+
     return entry.EntryValues(
-        value=np.asarray(value, float).reshape(2, 1),
-        first_profit=np.asarray(first_profit, float).reshape(2, 1),
-        first_revenue=np.asarray(first_profit, float).reshape(2, 1) * 4.0,
+        value=grid(value),
+        first_profit=grid(first_profit),
+        first_revenue=grid(first_profit) * 4.0,
+        signal_sd=0.1,
         scale=np.array([scale]),
         location_scale=np.array([location_scale]),
         local=np.zeros((2, 1)),
     )
 
 
-def _choose(values, n=4000, seed=1, known=None):
+def _choose(values, n=4000, seed=1, known=None, signal=None):
     known = np.ones((n, 2), bool) if known is None else known
-    return entry.choose_regions(np.zeros(n, int), known, np.random.default_rng(seed), values=values)
+    signal = np.zeros(n) if signal is None else signal
+    choice, expected, _ = entry.choose_regions(
+        np.zeros(n, int), signal, known, np.random.default_rng(seed), values=values
+    )
+    return choice, expected
+
+
+def test_entry_values_interpolate_over_the_signal_and_a_better_signal_enters_more():
+    inputs = _inputs(rev=np.array([[4.0], [4.0]]), rev_first=np.array([[4.0], [4.0]]), sd=0.3)
+    value, profit, revenue = entry.values_on_grid(inputs, 0.5)
+    assert value.shape == (len(entry.SIGNAL_GRID), 2, 1)
+    assert np.all(np.diff(value[:, 0, 0]) > 0)  # value rises with the signal
+    direct = entry.expected_values(
+        **dict(inputs, centre=inputs["centre"] + 0.3 * np.sqrt(0.5) * 1.0, sd=0.3 * np.sqrt(0.5))
+    )[0]
+    g = len(entry.SIGNAL_GRID) // 2 + 5  # the grid point at signal 1.0
+    assert entry.SIGNAL_GRID[g] == pytest.approx(1.0)
+    np.testing.assert_allclose(value[g], direct)
+    values = entry.EntryValues(
+        value=value,
+        first_profit=profit,
+        first_revenue=revenue,
+        signal_sd=0.3 * np.sqrt(0.5),
+        scale=np.array([4.0]),
+        location_scale=np.array([2.0]),
+        local=np.zeros((2, 1)),
+    )
+    mid = values.at(np.zeros(1, int), np.array([0.95]))[0]
+    assert value[g - 1, 0, 0] < mid[0, 0] < value[g, 0, 0]
+    n = 20_000
+    low, _ = _choose(values, n=n, signal=np.full(n, -1.0))
+    high, _ = _choose(values, n=n, signal=np.full(n, 1.0))
+    assert np.mean(high >= 0) > np.mean(low >= 0) + 0.05
 
 
 def test_entrants_prefer_the_more_valuable_region_and_stay_out_when_nothing_pays():

@@ -119,6 +119,10 @@ class EntryValues:
         )
 
 
+_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(PRODUCTIVITY_NODES)
+_WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
+
+
 def expected_values(
     *,
     rev_first: np.ndarray,
@@ -133,7 +137,8 @@ def expected_values(
     centre: np.ndarray,
     sd: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(value of entry, expected first-year profit, expected first-year revenue), each (R, S).
+    """(value of entry, expected first-year profit, expected first-year revenue), each (R, S) (or
+    (..., R, S) when ``centre`` has leading axes).
 
     An entrant learns its productivity only after entering (Hopenhayn 1992; Melitz 2003): log z ~
     N(centre[r, s], sd).  With g = exp((sigma - 1) log z) and the prospects of a one-line firm of log
@@ -145,18 +150,18 @@ def expected_values(
     (a firm that turns out unprofitable leaves after ``exit_steps`` discounted steps of losses: the
     option to exit), D the discount of waiting for approval; the expectation by Gauss-Hermite
     quadrature (PRODUCTIVITY_NODES nodes)."""
-    x, w = np.polynomial.hermite_e.hermegauss(PRODUCTIVITY_NODES)
-    w = w / w.sum()
-    sm1 = (np.asarray(sigma, float) - 1.0)[None, :]
-    log_g = sm1[None] * (np.asarray(centre, float)[None] + sd * x[:, None, None])
-    g = np.exp(log_g)  # (K, R, S)
-    d = np.asarray(delay_discount, float)[:, None]
-    horizon = (h_first + h_rest)[None, :]
-    gross = (rev_first * h_first[None, :] + rev * h_rest[None, :]) / (sm1 + 1.0)
-    win = d[None] * (g * gross[None] - (fixed * horizon)[None])
-    loss = -(d * fixed * np.minimum(exit_steps, horizon))[None]
-    value = np.tensordot(w, np.maximum(win, loss), axes=1) - entry_cost
-    eg = np.tensordot(w, g, axes=1)
+    x, w = _NODES, _WEIGHTS
+    sm1 = (np.asarray(sigma, float) - 1.0)[:, None]  # (S, 1)
+    # quadrature axis last so that ``centre`` may carry leading axes (a grid of signals)
+    g = np.exp(sm1 * (np.asarray(centre, float)[..., None] + sd * x))  # (..., R, S, K)
+    d = np.asarray(delay_discount, float)[:, None, None]
+    horizon = h_first + h_rest
+    gross = (rev_first * h_first[None, :] + rev * h_rest[None, :]) / (sm1[:, 0] + 1.0)
+    win = d * (g * gross[..., None] - (fixed * horizon)[..., None])
+    loss = -(d[..., 0] * fixed * np.minimum(exit_steps, horizon))[..., None]
+    value = np.maximum(win, loss) @ w - entry_cost
+    eg = g @ w
+    sm1 = sm1[:, 0]
     return value, eg * rev_first / (sm1 + 1.0) - fixed, eg * rev_first
 
 
@@ -479,11 +484,8 @@ def values_on_grid(
     entry over the rest (sd sqrt(1 - share))."""
     sd = float(inputs["sd"])
     known, rest = sd * np.sqrt(known_share), sd * np.sqrt(1.0 - known_share)
-    out = [
-        expected_values(**dict(inputs, centre=inputs["centre"] + known * x, sd=rest))
-        for x in SIGNAL_GRID
-    ]
-    return tuple(np.stack([o[k] for o in out]) for k in range(3))
+    centre = inputs["centre"][None] + known * SIGNAL_GRID[:, None, None]
+    return expected_values(**dict(inputs, centre=centre, sd=rest))
 
 
 def scale_unit(state: ModelState, world: World, scenario: Scenario) -> np.ndarray:

@@ -347,10 +347,11 @@ def series_figure(frame: pd.DataFrame, width: float = 7.0, aspect: float = 0.62)
 
 
 def lq_table(region_table: pd.DataFrame) -> pd.DataFrame:
-    """Region x sector location quotients (rows regions, columns sectors, 2 decimals)."""
+    """Region x sector location quotients (rows regions, columns sectors, 2 decimals); a region without
+    firms keeps its row (quotients undefined, shown empty)."""
     if region_table.empty:
         return pd.DataFrame()
-    wide = region_table.pivot_table(index="region", columns="sector", values="lq", aggfunc="first")
+    wide = region_table.pivot(index="region", columns="sector", values="lq")
     wide = wide.round(2)
     wide.columns = [str(c) for c in wide.columns]
     return wide.reset_index()
