@@ -259,11 +259,22 @@ def test_exit_kernel_equals_the_numpy_rule():
     t.losses[:] = g.integers(0, 5, t.n)
     rows = t.alive_rows()
     fixed = g.random(4) + 0.5
+    t.age[:] = g.integers(0, 12, t.n)
     s = t.sector[rows]
     L = t.lines[rows]
-    expected = rows[(t.equity[rows] < -0.3 * fixed[s] * L) | (t.losses[rows] >= 3) | (L <= 0)]
-    got = exit_mod.exiting_rows(t, rows, fixed, equity_threshold=-0.3, max_losses=3)
-    np.testing.assert_array_equal(got, expected)
+    a = t.age[rows]
+    for grace in (0, 4):
+        old = a >= grace
+        broke = t.equity[rows] < -0.3 * fixed[s] * L
+        losing = np.minimum(t.losses[rows], a - grace) >= 3
+        expected = rows[(L <= 0) | (old & (broke | losing))]
+        got = exit_mod.exiting_rows(
+            t, rows, fixed, equity_threshold=-0.3, max_losses=3, grace=grace
+        )
+        np.testing.assert_array_equal(got, expected)
+        assert 0 < len(got) < len(rows)
+    young = rows[(a < 4) & (L > 0)]  # in their grace period only a lost last line makes them exit
+    assert not np.isin(young, got).any()
     assert 0 < len(got) < len(rows)
     with pytest.raises(ValueError):
         exit_mod.exiting_rows(t, np.array([t.n]), fixed, equity_threshold=0.0, max_losses=3)
@@ -279,49 +290,57 @@ def test_standard_gumbel_is_numpys_gumbel_from_the_same_stream():
     assert a.random() == b.random()  # the same number of doubles consumed
 
 
-def _choose_reference(sector, log_z, known, rng, *, values, sigma):
-    """The entry decision written out in numpy (with numpy's own Gumbel draws)."""
-    n = len(sector)
-    s = sector
-    growth = np.exp((sigma[s] - 1.0) * log_z)[:, None]
-    pi1 = growth * values.rev_first[:, s].T / sigma[s][:, None] - values.fixed[:, s].T
-    pi = growth * values.rev[:, s].T / sigma[s][:, None] - values.fixed[:, s].T
-    value = (
-        values.delay_discount[None, :]
-        * (pi1 * values.h_first[s][:, None] + pi * values.h_rest[s][:, None])
-        - values.entry_cost[:, s].T
-    )
-    u = value / values.scale[s][:, None] + rng.gumbel(size=value.shape)
-    u = np.where(known, u, -np.inf)
-    u0 = rng.gumbel(size=n)
+def _choose_reference(value, first_profit, known, rng, *, location_scale, scale):
+    """The nested-logit entry decision written out in numpy, from the same uniform stream as
+    entry.choose_regions (standard Gumbel location tastes, then standard logistic entry shocks)."""
+    n, R = value.shape
+    noise = -np.log(-np.log(1.0 - rng.random((n, R))))
+    u_entry = rng.random(n)
+    entry_noise = np.log(u_entry) - np.log1p(-u_entry)
+    u = np.where(known, value / location_scale[:, None] + noise, -np.inf)
     best = np.argmax(u, axis=1)
-    enter = u[np.arange(n), best] > u0
-    return np.where(enter, best, -1), np.where(enter, pi1[np.arange(n), best], np.nan)
+    with np.errstate(divide="ignore"):
+        iv = location_scale * np.log(
+            np.where(known, np.exp(value / location_scale[:, None]), 0.0).sum(axis=1)
+        )
+    enter = known.any(axis=1) & (iv / scale + entry_noise > 0)
+    rows = np.arange(n)
+    return np.where(enter, best, -1), np.where(enter, first_profit[rows, best], np.nan)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_entry_choice_kernel_equals_the_numpy_logit_choice(seed):
+def test_entry_choice_kernel_equals_the_numpy_nested_logit(seed):
     g = np.random.default_rng(seed)
     n, R, S = 3000, 6, 4
     sector = g.integers(0, S, n)
-    log_z = g.normal(0.0, 0.5, n)
+    signal = g.normal(0.0, 1.0, n)
     known = g.random((n, R)) < 0.6
     known[:5] = False  # knows no region: outside option
+    G = len(entry.SIGNAL_GRID)
+    slope = g.random((R, S))
+    value = entry.SIGNAL_GRID[:, None, None] * slope[None] + g.normal(-0.5, 1.0, (1, R, S))
     values = entry.EntryValues(
-        rev_first=g.random((R, S)) * 2.0,
-        rev=g.random((R, S)) * 3.0,
-        fixed=0.3 + g.random((R, S)) * 0.3,
-        entry_cost=g.random((R, S)),
-        h_first=np.full(S, 3.8),
-        h_rest=np.array([15.0, 18.0, 20.0, 25.0]),
-        delay_discount=0.9 + 0.1 * g.random(R),
+        value=value,
+        first_profit=value / 10.0,
+        first_revenue=np.abs(value),
+        signal_sd=0.4,
         scale=np.array([2.0, 3.0, 4.0, 5.0]),
+        location_scale=np.array([1.0, 1.5, 2.0, 2.5]),
+        local=np.zeros((R, S)),
     )
-    kw = dict(values=values, sigma=np.array([3.0, 4.0, 5.0, 6.0]))
-    got, exp_got = entry.choose_regions(
-        sector, log_z, known, np.random.default_rng(seed + 10), **kw
+    assert values.value.shape == (G, R, S)
+    got, exp_got, _ = entry.choose_regions(
+        sector, signal, known, np.random.default_rng(seed + 10), values=values
     )
-    ref, exp_ref = _choose_reference(sector, log_z, known, np.random.default_rng(seed + 10), **kw)
+    v, fp, _ = values.at(sector, signal)
+    ref, exp_ref = _choose_reference(
+        v,
+        fp,
+        known,
+        np.random.default_rng(seed + 10),
+        location_scale=values.location_scale[sector],
+        scale=values.scale[sector],
+    )
     np.testing.assert_array_equal(got, ref)
     np.testing.assert_allclose(exp_got, exp_ref, rtol=1e-12)
     assert np.all(got[:5] == -1)

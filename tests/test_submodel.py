@@ -34,7 +34,7 @@ def test_a_toy_submodel_and_lever_run_with_one_module_and_one_schedule_entry(toy
     class ToyModel(AgglomerationModel):
         schedule = (*SCHEDULE, toy.SUBMODEL)
 
-    base = load_scenario(BASELINE, {"firms.initial_count": 300})
+    base = load_scenario(BASELINE, {"firms.initial_count": 300, "burn_in": 0})
     granted = base.with_overrides({"behaviour.toy_grant.amount": 1.0})
     off, on = ToyModel(base, replicate_seed=1), ToyModel(granted, replicate_seed=1)
     off.run(4)

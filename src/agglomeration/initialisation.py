@@ -425,8 +425,9 @@ class CountController:
         self._last = n
         if steps_left < self.hold:
             return
-        ok = (self.target > 0) & (n > 0) & (state.fixed_cost > 0)
-        step = self.gain * np.log(np.where(ok, n, 1.0) / np.where(ok, self.target, 1.0))
+        ok = (self.target > 0) & (state.fixed_cost > 0)
+        # a sector that died out counts as half a firm: its fixed cost keeps falling until entrants return
+        step = self.gain * np.log(np.where(ok, np.maximum(n, 0.5), 1.0) / np.where(ok, self.target, 1.0))
         step += self.damping * (n - last) / np.maximum(self.target, 1.0)
         state.fixed_cost = np.where(
             ok, state.fixed_cost * np.exp(np.clip(step, -0.2, 0.2)), state.fixed_cost

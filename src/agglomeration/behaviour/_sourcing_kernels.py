@@ -304,6 +304,10 @@ def switch(
         r = region[i]
         s = sector[i]
         n, total = pair_weights(i, k, r, supplier, region, cesw, phi_tab, imp_u, M, R, none_code, u)
+        if not total > 0.0:  # its suppliers deliver nothing (no lines left, about to exit): replace
+            if has_cand:
+                supplier[i, k, 0] = c
+            continue
         pi = revenue[i] / sigma[s]
         eta = io[k, s] * (sigma[s] - 1.0) / (sigma[k] - 1.0)
         # the least valuable supplier net of its relationship cost

@@ -163,8 +163,9 @@ def expected_log_input_prices(
     cell = mkt.cell  # r S + s by position
     # a drawn supplier with L lines delivers L varieties: log index = log p + log tau - log L/(sigma-1)
     sig = np.asarray(world.sigma, dtype=float)[t.sector[order]]
-    logp = np.log(t.price[order]) - np.log(np.maximum(t.lines[order], 1)) / (sig - 1.0)
-    wlogp = np.bincount(cell, weights=mkt.wp * logp, minlength=R * S)
+    with np.errstate(divide="ignore", invalid="ignore"):  # firms without weight (no lines) drop out
+        logp = np.log(t.price[order]) - np.log(np.maximum(t.lines[order], 1)) / (sig - 1.0)
+        wlogp = np.bincount(cell, weights=np.where(mkt.wp > 0, mkt.wp * logp, 0.0), minlength=R * S)
     A = np.asarray(mkt.A, dtype=float)  # (S, R)
     mlp = np.divide(wlogp.reshape(R, S).T, A, out=np.zeros(A.shape), where=A > 0)  # (S, R)
     phi, tau = state.costs.phi, state.costs.tau_inputs
