@@ -148,15 +148,17 @@ def analytic_section() -> tuple[str, bool]:
 **Claim.** `agglomeration.validation` implements the closed forms and the numerical short-run equilibria
 of the core-periphery (CP, Krugman 1991 in the FKV 1999 normalisation), footloose-entrepreneur (FE,
 Forslid & Ottaviano 2003) and footloose-capital (FC, Martin & Rogers 1995) models.
-**Source.** shared/reference/science.md section 1 (tests T1-T6, the section 1.1 reference table and the
-section 1.4 tomahawk table). **Configuration.** none (pure functions); tests:
-`tests/test_validation_analytic.py`.
+**Source.** Krugman (1991), J. Political Economy 99(3); Fujita, Krugman & Venables (1999) ch. 4-5;
+Forslid & Ottaviano (2003), J. Economic Geography 3(3); Martin & Rogers (1995), J. International
+Economics 39(3-4). Closed forms and reference values T1-T6 (the reference table of break and sustain
+points, the tomahawk table) in [THEORY.md](THEORY.md) sections 2-6. **Configuration.** none (pure
+functions); tests: `tests/test_validation_analytic.py`.
 
 | sigma | mu | CP phi_B (ref) | CP phi_S (ref) | FE phi_B (ref) | FE phi_S (ref) | max abs error |
 |---|---|---|---|---|---|---|
 {chr(10).join(rows)}
 
-CP tomahawk at sigma=5, mu=0.4, phi=0.12 (section 1.4): interior equilibria
+CP tomahawk at sigma=5, mu=0.4, phi=0.12 (THEORY.md section 6): interior equilibria
 {", ".join(f"{e.lam:.4f} ({'stable' if e.stable else 'unstable'})" for e in cp12)} (reference: 0.5 stable,
 0.1672 / 0.8328 unstable). FC: s_n(s_E=0.6, phi=0.5) = {fc:.4f} (T6: 0.8).
 
@@ -202,7 +204,7 @@ def fc_section(results: list[tuple], quick: bool) -> tuple[str, bool]:
 **Claim.** With mobile capital whose owners (and their spending) stay put, the long-run share of firms
 in region 1 is s_n = 1/2 + (1+phi)/(1-phi)(s_E - 1/2), clipped to [0, 1]: a region with a larger market
 gets a more than proportional share of firms, the more so the freer trade is.
-**Source.** Martin & Rogers (1995); Baldwin et al. (2003) ch. 3; science.md 1.3 (T6). **Acceptance:**
+**Source.** Martin & Rogers (1995); Baldwin et al. (2003) ch. 3; THEORY.md section 4 (T6). **Acceptance:**
 simulated share within 0.03 of s_n on every grid point.
 **Configuration.** `scenarios/benchmarks/footloose_capital.toml` (two regions, one sector, sigma=5,
 mu=0.4, identical firms, profits spent by immobile owners in proportion to immobile income
@@ -337,7 +339,7 @@ def fe_section(breaks: list[tuple], toma: list[tuple], quick: bool) -> tuple[str
 stable for phi < phi_B = [(sigma-mu)/(sigma+mu)][(sigma-1-mu)/(sigma-1+mu)] and full agglomeration is
 the outcome above it; full agglomeration is sustainable down to phi_S (a narrow overlap, subcritical
 pitchfork: the "tomahawk").
-**Source.** Forslid & Ottaviano (2003); Baldwin et al. (2003) ch. 4; science.md 1.2 and 1.4 (T5).
+**Source.** Forslid & Ottaviano (2003); Baldwin et al. (2003) ch. 4; THEORY.md sections 3 and 6 (T5).
 **Acceptance:** simulated break point within 0.02 of phi_B for at least three (sigma, mu) pairs.
 **Configuration.** `scenarios/benchmarks/footloose_entrepreneur.toml`: as the FC benchmark, but profits
 are spent where the firm is (`profit_spending = "local"`) and relocation compares real profit, deflated
@@ -403,7 +405,7 @@ def vertical_section(results: list[tuple]) -> tuple[str, bool]:
 locate near their suppliers (cheaper inputs) and upstream firms near their buyers, so the two sectors
 co-locate once trade is free enough.
 **Source.** Krugman & Venables (1995); Venables (1996); Fujita, Krugman & Venables (1999) ch. 14;
-science.md 1.7.
+THEORY.md section 8.
 **Configuration.** `scenarios/benchmarks/vertical_linkages.toml`: two regions, labour immobile at wage 1
 (factor prices fixed), upstream sector U (labour only) selling only to downstream D (input share 0.5,
 final-expenditure share 0.4), sigma=5 for both, profits to immobile owners, nominal-profit relocation,
@@ -535,13 +537,13 @@ def stylized_section(
         )
     text = f"""## 5. Stylised facts of firm dynamics on the baseline
 
-**Claims and sources** (science.md section 4): (a) the upper tail of the firm-size distribution is
+**Claims and sources** (THEORY.md section 9): (a) the upper tail of the firm-size distribution is
 Pareto with exponent alpha ~ 1.06 (Axtell 2001, US Census 1997; acceptance band for a few thousand
-firms: 0.9-1.25, a project choice following science.md 4.5); (b) annual log growth rates are
-tent-shaped: a Laplace fits better than a normal, excess kurtosis > 0 (Stanley et al. 1996); (c) their
-dispersion falls with size, sd(g | S) ~ S^-beta with beta ~ 0.15-0.20 (Amaral et al. 1997; band
-0.1-0.3); (d) annual entry and exit rates of about 5-12% each (Bartelsman, Scarpetta & Schivardi 2005;
-turnover ~ 15-20%).
+firms: 0.9-1.25, a project choice set by the estimators' small-sample spread, THEORY.md 9.4); (b)
+annual log growth rates are tent-shaped: a Laplace fits better than a normal, excess kurtosis > 0
+(Stanley et al. 1996); (c) their dispersion falls with size, sd(g | S) ~ S^-beta with beta ~
+0.15-0.20 (Amaral et al. 1997; band 0.1-0.3); (d) annual entry and exit rates of about 5-12% each
+(Bartelsman, Scarpetta & Schivardi 2005; turnover ~ 15-20%).
 **Configuration.** `scenarios/baseline.toml` unchanged, {reps} replicates, {steps} steps (quarters);
 burn-in {panels["baseline"][0][0][0]} steps, then a firm snapshot every 4 steps (annual); firm size =
 employment. Estimators: `agglomeration.metrics.stylized` (MLE with KS-chosen x_min, Gabaix-Ibragimov
@@ -732,7 +734,7 @@ def sorting_section(results: list[tuple]) -> tuple[str, bool]:
 **Claim.** A regional policy that lowers the cost of locating in the periphery attracts relatively
 low-productivity firms there, while the most productive firms stay in (or move to) the core; with
 heterogeneous firms the core is more productive on average (selection and sorting).
-**Source.** Baldwin & Okubo (2006), J. Economic Geography 6(3):323-346; science.md 1.7.
+**Source.** Baldwin & Okubo (2006), J. Economic Geography 6(3):323-346; THEORY.md section 8.
 **Configuration.** `scenarios/benchmarks/sorting.toml` (extends the FC benchmark): core R1 with 60% of
 immobile expenditure, phi = 0.5, lognormal productivity (sd 0.5), fixed costs calibrated to initial
 profits, Poisson entry with multinomial-logit location choice over one year of expected profit minus a

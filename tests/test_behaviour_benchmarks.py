@@ -1,5 +1,5 @@
-"""The model reduces to textbook NEG models when configured so (DESIGN 3.3; docs/ODD.md 'Theory
-configurations'), and single submodels behave as their equations say."""
+"""The model reduces to textbook NEG models when configured so (docs/ODD.md 'Theory configurations';
+docs/THEORY.md), and single submodels behave as their equations say."""
 
 from __future__ import annotations
 

@@ -98,7 +98,7 @@ class FirmsParams(_Section):
         le=3.0,
         description="std. dev. of log productivity at birth [log points]",
         json_schema_extra={
-            "source": "log-productivity dispersion of the order used in Melitz-type calibrations (0.3-0.5); with sigma 5 it gives a heavy-tailed size distribution (science.md 4.1)"
+            "source": "log-productivity dispersion of the order used in calibrations of Melitz (2003)-type models (0.3-0.5); with sigma 5 it gives a heavy-tailed size distribution (Axtell 2001; docs/THEORY.md 9.1)"
         },
     )
     initial_equity: float = Field(
@@ -168,7 +168,9 @@ class BehaviourParams(BaseModel):
         ge=1,
         le=365,
         description="model steps per year [1/year]",
-        json_schema_extra={"source": "quarterly step (DESIGN 3.2)"},
+        json_schema_extra={
+            "source": "one step = one quarter, the period of the default world data (money in CNY m per quarter; scenarios/data/README.md)"
+        },
     )
 
     @model_validator(mode="wrap")
@@ -262,7 +264,7 @@ class PolicyParams(_Section):
         le=1.0,
         description="hazard that an FTZ area adopts one given reform of the pool [1/step]",
         json_schema_extra={
-            "source": "assumption: an FTZ area pilots a given reform within ~5 years (a Bass-type hazard, science.md 5.3)"
+            "source": "assumption: an FTZ area pilots a given reform within ~5 years (the innovation term of a Bass 1969 diffusion hazard; docs/THEORY.md 10)"
         },
     )
     reforms_per_category: int = Field(

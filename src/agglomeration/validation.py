@@ -1,6 +1,7 @@
 """Validation against economic-geography theory: analytic benchmarks and the simulated counterparts.
 
-Analytic side (pure functions, no model needed), from shared/reference/science.md section 1:
+Analytic side (pure functions, no model needed); the closed forms, their sources and the reference
+values the tests check are in docs/THEORY.md sections 1-6:
 
 - :func:`fc_share` - footloose-capital (Martin & Rogers 1995) long-run firm share of region 1,
   ``s_n = 1/2 + (1+phi)/(1-phi) (s_E - 1/2)`` clipped to [0, 1] (home-market magnification).
@@ -97,7 +98,9 @@ def fc_share(s_E: float | np.ndarray, phi: float | np.ndarray) -> float | np.nda
 
     ``s_n = 1/2 + (1+phi)/(1-phi) (s_E - 1/2)``, clipped to [0, 1] (full agglomeration once
     ``phi >= (1-s_E)/s_E``).  ``s_E`` is region 1's share of expenditure, ``phi`` in (0, 1) the trade
-    freeness.  Vectorised over numpy arrays (broadcasting).  Source: science.md section 1.3 (T6).
+    freeness.  Vectorised over numpy arrays (broadcasting).  Source: Martin & Rogers (1995), J.
+    International Economics 39(3-4):335-351; Baldwin et al. (2003) ch. 3; docs/THEORY.md section 4
+    (T6: s_E=0.6, phi=0.5 gives 0.8).
     """
     s = np.asarray(s_E, dtype=float)
     p = np.asarray(phi, dtype=float)
@@ -122,7 +125,8 @@ def fe_break_point(sigma: float, mu: float) -> float:
 
     Above phi_B the symmetric distribution is unstable (dimensionless trade freeness).  Returns a
     value <= 0 when the no-black-hole condition ``mu < sigma - 1`` fails (agglomeration always).
-    Source: Forslid & Ottaviano (2003); science.md section 1.2 (T5).
+    Source: Forslid & Ottaviano (2003), J. Economic Geography 3(3):229-240; docs/THEORY.md
+    section 3 (T5: sigma=5, mu=0.4 gives 23/33).
     """
     _check_sigma_mu(sigma, mu)
     return _break_point(mu / sigma, mu / (sigma - 1.0))
@@ -131,8 +135,9 @@ def fe_break_point(sigma: float, mu: float) -> float:
 def cp_break_point(sigma: float, mu: float) -> float:
     """Core-periphery break point ``phi_B = [(1-mu)/(1+mu)] [(sigma-1-sigma mu)/(sigma-1+sigma mu)]``.
 
-    Krugman (1991) in the FKV (1999) normalisation; science.md section 1.1 (T1).  Values <= 0 mean
-    the no-black-hole condition ``sigma (1 - mu) > 1`` fails.
+    Krugman (1991), J. Political Economy 99(3):483-499, in the normalisation of Fujita, Krugman &
+    Venables (1999) ch. 5; docs/THEORY.md section 2 (T1: sigma=5, mu=0.4 gives 1/7).  Values <= 0
+    mean the no-black-hole condition ``sigma (1 - mu) > 1`` fails.
     """
     _check_sigma_mu(sigma, mu)
     return _break_point(mu, mu * sigma / (sigma - 1.0))
@@ -162,7 +167,8 @@ def fe_sustain_point(sigma: float, mu: float) -> float:
     ``phi^(mu/(sigma-1)) [ (sigma+mu)/(2 sigma) phi + (sigma-mu)/(2 sigma phi) ] = 1``.
 
     Above it full agglomeration is an equilibrium.  phi = 1 is a trivial root and is excluded.
-    Source: science.md section 1.2 (T5: sigma=5, mu=0.4 gives 0.695442).
+    Source: Forslid & Ottaviano (2003); docs/THEORY.md section 3 (T5: sigma=5, mu=0.4 gives
+    0.695442).
     """
     _check_sigma_mu(sigma, mu)
 
@@ -180,7 +186,8 @@ def cp_sustain_point(sigma: float, mu: float) -> float:
     """Core-periphery sustain point: root in (0, phi_B) of
     ``phi^(mu sigma/(sigma-1)) [ (1+mu)/2 phi + (1-mu)/(2 phi) ] = 1``.
 
-    Source: science.md section 1.1 (T2: sigma=5, mu=0.4 gives 0.093727).
+    Source: Krugman (1991); Fujita, Krugman & Venables (1999) ch. 5; docs/THEORY.md section 2 (T2:
+    sigma=5, mu=0.4 gives 0.093727).
     """
     _check_sigma_mu(sigma, mu)
 
@@ -621,7 +628,7 @@ def sorting_check(
 
 
 # ---------------------------------------------------------------------------------------------------
-# stylised facts of firm dynamics on a scenario (science.md section 4)
+# stylised facts of firm dynamics on a scenario (docs/THEORY.md section 9)
 # ---------------------------------------------------------------------------------------------------
 def firm_panel(
     scenario: Any,

@@ -162,7 +162,7 @@ class AccountsParams(_Section):
         lt=1.0,
         description="share of initial firms whose operating profit is below the calibrated fixed cost [-]",
         json_schema_extra={
-            "source": "assumption: 20 % of initial firms loss-making; with the 8-step loss rule it gives exit rates of the order of the 8-10 %/year in science.md 4.4"
+            "source": "assumption: 20 % of initial firms loss-making; with the 8-step loss rule it gives exit rates of the order of the 8-10 %/year read from Bartelsman, Scarpetta & Schivardi (2005), Industrial and Corporate Change 14(3) (docs/THEORY.md 9.3)"
         },
     )
 

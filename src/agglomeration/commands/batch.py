@@ -21,7 +21,7 @@ from agglomeration.errors import InputError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``agglomeration batch`` (DESIGN.md section 5)."""
+    """Options of ``agglomeration batch`` (docs/EXPERIMENTS.md)."""
     parser.add_argument("experiment", help="experiment TOML file")
     parser.add_argument("--out", help="result directory (default: results/<experiment name>)")
     parser.add_argument("--workers", type=int, help="worker processes (default: number of CPUs)")

@@ -361,7 +361,7 @@ def _simulate(task: RunTask) -> dict[str, pd.DataFrame | dict[str, float]]:
         result["metrics"] = metrics
         return result
     finally:
-        # mesa 3.3 keeps every model alive through a class-level id registry (mesa-notes 1.2)
+        # mesa 3.3 keeps every model alive through a class-level id registry (fixed in mesa 3.4.2)
         ids = getattr(sys.modules.get("mesa.agent", None), "Agent", None)
         registry = getattr(ids, "_ids", None)
         if isinstance(registry, dict):
