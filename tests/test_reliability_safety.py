@@ -211,6 +211,6 @@ def test_package_source_evaluates_nothing_from_files():
         "cli.py",
         "__init__.py",
         "experiment/__init__.py",
-        "experiment/runner.py",
+        "experiment/execute.py",
         "commands/validate.py",
     }, import_module_users

@@ -27,6 +27,7 @@ import concurrent.futures as cf
 import difflib
 import logging
 import os
+import signal
 import time
 import traceback
 from collections import deque
@@ -38,8 +39,8 @@ from typing import Any
 
 import pandas as pd
 
-from agglomeration.errors import InputError, ResultStoreError
-from agglomeration.experiment.design import Design, build_design
+from agglomeration.errors import InputError, ResultStoreError, describe_os_error
+from agglomeration.experiment.design import MAX_DESIGN_POINTS, Design, build_design, design_size
 from agglomeration.experiment.execute import (
     VOLATILE_COLUMNS,
     RunTask,
@@ -68,6 +69,7 @@ from agglomeration.experiment.store import (
 
 __all__ = [
     "VOLATILE_COLUMNS",
+    "BatchInterrupted",
     "BatchSummary",
     "RunTask",
     "execute_run",
@@ -75,12 +77,15 @@ __all__ = [
     "plan_runs",
     "resolve_model_class",
     "run_experiment",
+    "validate_experiment",
 ]
 
 log = logging.getLogger(__name__)
 
 #: upper bound of ``workers`` (processes on one machine)
 MAX_WORKERS = 4096
+#: most runs (variants x design points x replicates) one experiment may plan
+MAX_RUNS = 1_000_000
 
 
 # ------------------------------------------------------------------------------------------------
@@ -97,9 +102,30 @@ class Plan:
     base_fingerprint: str = ""
 
 
+def _check_size(exp: Experiment, file: str | None) -> None:
+    """Bounds on the batch size, checked before anything is sampled or resolved."""
+    points = design_size(exp.design)
+    if points > MAX_DESIGN_POINTS:
+        raise InputError(
+            f"the {exp.design.kind} design has {points:,} points; expected at most "  # type: ignore[union-attr]
+            f"{MAX_DESIGN_POINTS:,} (lower `samples`, or split the study into several experiments)",
+            file=file,
+            field="design.samples" if exp.design.kind != "grid" else "design.parameters",  # type: ignore[union-attr]
+        )
+    runs = len(exp.all_variants()) * points * exp.replicates
+    if runs > MAX_RUNS:
+        raise InputError(
+            f"{len(exp.all_variants())} variant(s) x {points:,} design point(s) x {exp.replicates:,} "
+            f"replicate(s) = {runs:,} runs; expected at most {MAX_RUNS:,}",
+            file=file,
+            field="replicates",
+        )
+
+
 def plan_runs(exp: Experiment, out: str | Path = ".") -> Plan:
     """Resolve every run of ``exp`` (raises InputError on any invalid variant or design point)."""
     file = str(exp.source_path) if exp.source_path else None
+    _check_size(exp, file)
     design = build_design(exp.design, exp.seed)
     model_ref = exp.model_ref
     resolve_model_class(model_ref)
@@ -117,8 +143,10 @@ def plan_runs(exp: Experiment, out: str | Path = ".") -> Plan:
             try:
                 scen = base.with_overrides(overrides) if overrides else base
             except InputError as exc:
-                where = f"variants[{variant.name}]" + (f", design point {p}" if params else "")
-                raise InputError(f"{where}: {exc}", file=file, field="overrides") from None
+                where = f"variant {variant.name!r}" + (f", design point {p}" if params else "")
+                raise InputError(
+                    f"{where}: {exc}", file=file, field=f"variants.{variant.name}"
+                ) from None
             fp = scen.fingerprint()
             steps = int(exp.steps if exp.steps is not None else scen.steps)
             for r in range(exp.replicates):
@@ -200,6 +228,48 @@ def _preflight_outputs(exp: Experiment, base: Any, task: RunTask, file: str | No
                 raise InputError(f"unknown metric {m!r}{hint}", file=file, field=f"output.{name}")
 
 
+def validate_experiment(exp: Experiment, out: str | Path = ".") -> Plan:
+    """Every check ``agglomeration batch`` makes before its first run, and nothing else: the plan
+    (sizes, overrides of every variant and design point, identical variants, snapshot steps, metric
+    names) and the world (logistics network, data) of every variant and of each design parameter at
+    its extremes.  ``agglomeration validate`` runs exactly this, so the two always agree."""
+    from agglomeration.world import build_world
+
+    file = str(exp.source_path) if exp.source_path else None
+    plan = plan_runs(exp, out)
+    base = base_scenario(str(exp.scenario))
+    for variant in exp.all_variants():
+        overrides = {**exp.overrides, **variant.overrides}
+        try:
+            build_world(base.with_overrides(overrides) if overrides else base)
+        except InputError as err:
+            raise InputError(
+                f"variant {variant.name!r}: {err}", file=file, field=f"variants.{variant.name}"
+            ) from None
+    if exp.design is not None:  # each design parameter must be a valid scenario path at its levels
+        for pname, par in exp.design.parameters.items():
+            for value in _extreme_levels(par):
+                try:
+                    build_world(base.with_overrides({**exp.overrides, pname: value}))
+                except InputError as err:
+                    raise InputError(
+                        f"design parameter {pname!r} = {value!r}: {err}",
+                        file=file,
+                        field=f"design.parameters.{pname}",
+                    ) from None
+    return plan
+
+
+def _extreme_levels(par: Any) -> list[Any]:
+    if par.values is not None:
+        levels = list(par.values)
+    elif par.distribution == "uniform" and par.bounds is not None:
+        levels = list(par.bounds)
+    else:
+        levels = [par.bounds[0]] if par.bounds is not None else []
+    return [round(v) if par.integer and isinstance(v, float) else v for v in levels]
+
+
 # ------------------------------------------------------------------------------------------------
 # the batch
 # ------------------------------------------------------------------------------------------------
@@ -231,6 +301,17 @@ class BatchSummary:
         d = {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
         d["runs_per_minute"] = self.runs_per_minute
         return d
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """A batch stopped by Ctrl-C or a stop signal; ``summary`` says what was done before the stop
+    (finished runs are kept; the runs in flight were recorded as ``interrupted``).  ``signum`` is
+    the signal that stopped it (SIGINT for a plain KeyboardInterrupt)."""
+
+    def __init__(self, summary: BatchSummary, signum: int):
+        super().__init__(f"batch interrupted by signal {signum}")
+        self.summary = summary
+        self.signum = signum
 
 
 def parse_shard(shard: str | tuple[int, int] | None) -> tuple[int, int] | None:
@@ -270,7 +351,7 @@ def _required_tables(exp: Experiment) -> list[str]:
     ]
 
 
-def _check_out_dir(store: ResultStore, resume: bool) -> None:
+def _check_out_dir(store: ResultStore, exp: Experiment, plan: Plan, resume: bool) -> None:
     """Refuse an ``--out`` that cannot be a result directory, before anything is written."""
     root = store.root
     if root.is_symlink() and not root.exists():
@@ -300,6 +381,8 @@ def _check_out_dir(store: ResultStore, resume: bool) -> None:
             file=str(root),
             field="--out",
         )
+    else:
+        _check_resumable(store, manifest, exp, plan)  # before the lock file is touched
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a parent is a file, does not allow directories, or is not writable
@@ -397,7 +480,7 @@ def _resolved_out(out: str | Path) -> Path:
         return Path(out).resolve()
     except (OSError, RuntimeError, ValueError) as exc:  # RuntimeError: symlink loop (Python < 3.13)
         raise ResultStoreError(
-            f"not a usable directory path ({exc})", file=repr(str(out))[1:-1], field="--out"
+            f"not a usable directory path ({describe_os_error(exc)})", file=out, field="--out"
         ) from None
 
 
@@ -445,17 +528,19 @@ def run_experiment(
     )
     shard_t = parse_shard(shard)
     if workers is not None and (isinstance(workers, bool) or not 1 <= workers <= MAX_WORKERS):
-        raise InputError(f"expected workers in [1, {MAX_WORKERS}], got {workers}", field="workers")
+        raise InputError(
+            f"expected workers >= 1 (at most {MAX_WORKERS}), got {workers}", field="workers"
+        )
     if isinstance(executor, str) and executor not in ("local", "dask", "serial"):
         raise InputError(f"expected local, dask or serial, got {executor!r}", field="executor")
     if executor == "dask" and scheduler is not None:
         check_scheduler_address(scheduler)
     out_abs = _resolved_out(out)
     store = ResultStore(out_abs)
-    plan = plan_runs(exp, out_abs)
+    plan = validate_experiment(exp, out_abs)
     pool = DaskPool(1, scheduler) if executor == "dask" and scheduler else None
     try:
-        _check_out_dir(store, resume)
+        _check_out_dir(store, exp, plan, resume)
         with store.lock(shard_t):
             manifest = _prepare_store(store, exp, plan)
             return _run_locked(
@@ -510,9 +595,9 @@ def _run_locked(
             if pool is None:
                 pool = _make_pool(executor, workers, scheduler, start_method)
             _execute(todo, summary, pool, store, max_in_flight, progress, on_result)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         summary.interrupted = True
-        raise
+        raise BatchInterrupted(summary, getattr(exc, "signum", signal.SIGINT)) from None
     finally:
         summary.wall_time_s = time.perf_counter() - t0
         with interrupts_ignored():
