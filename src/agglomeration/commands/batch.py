@@ -21,7 +21,6 @@ import logging
 import shlex
 import signal
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -58,17 +57,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parse_set(items: list[str]) -> dict[str, Any]:
     """``["a.b=1", "c=x"]`` -> ``{"a.b": 1, "c": "x"}`` (values parsed as TOML, else kept as strings)."""
+    from agglomeration.scenario import parse_value
+
     out: dict[str, Any] = {}
     for item in items:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise InputError(f"expected KEY=VALUE, got {item!r}", field="--set")
-        try:
-            value = tomllib.loads(f"v = {text.strip()}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = text.strip()
-        out[key] = value
+            raise InputError(f"expected KEY=VALUE, got {item[:80]!r}", field="--set")
+        out[key] = parse_value(text.strip(), f"--set {key[:60]}")
     return out
 
 
@@ -158,7 +155,7 @@ def main(args: argparse.Namespace) -> int:
     print(
         f"{exp.name}: {summary.done} ok, {summary.failed} failed, {summary.skipped} already done "
         f"(of {summary.selected} selected / {summary.planned} planned) in {summary.wall_time_s:.1f} s"
-        + (f" ({rate:.1f} runs/min)" if rate == rate else "")
+        + (f" ({rate:.1f} runs/min)" if rate == rate and summary.done + summary.failed else "")
         + f"; results in {summary.out}"
     )
     if not summary.complete:

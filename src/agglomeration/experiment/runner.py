@@ -533,7 +533,12 @@ def run_experiment(
         )
     if isinstance(executor, str) and executor not in ("local", "dask", "serial"):
         raise InputError(f"expected local, dask or serial, got {executor!r}", field="executor")
-    if executor == "dask" and scheduler is not None:
+    if scheduler is not None:
+        if executor != "dask":
+            raise InputError(
+                f"a scheduler address needs the dask executor (got executor {executor!r})",
+                field="scheduler",
+            )
         check_scheduler_address(scheduler)
     out_abs = _resolved_out(out)
     store = ResultStore(out_abs)

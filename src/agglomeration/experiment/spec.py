@@ -49,7 +49,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from agglomeration.errors import InputError
+from agglomeration.errors import InputError, describe_os_error
+from agglomeration.scenario import MAX_STEPS
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -217,7 +218,7 @@ class Experiment(_Strict):
     )
     replicates: int = Field(1, ge=1, le=1_000_000)
     seed: int = Field(0, ge=0, lt=2**63)
-    steps: int | None = Field(None, ge=0, le=10_000_000)
+    steps: int | None = Field(None, ge=0, le=MAX_STEPS)
     seeding: Literal["common", "independent"] = "common"
     overrides: dict[str, Any] = Field(default_factory=dict)
     variants: tuple[Variant, ...] = ()
@@ -359,16 +360,30 @@ def load_experiment(path: str | Path, **overrides: Any) -> Experiment:
     The base ``scenario`` path is resolved relative to the experiment file.  Raises
     :class:`InputError` naming the file and field for anything invalid.
     """
+    from agglomeration.scenario import MAX_TOML_BYTES, check_nesting
+
     path = Path(path)
     file = str(path)
     try:
+        if path.is_file() and path.stat().st_size > MAX_TOML_BYTES:
+            raise InputError(
+                f"expected an experiment file of at most {MAX_TOML_BYTES:,} bytes", file=file
+            )
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        real = path.resolve()
     except FileNotFoundError:
         raise InputError("experiment file not found", file=file) from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not valid TOML: {exc}", file=file) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the file: {exc}", file=file) from None
+    except RecursionError:
+        raise InputError("tables or arrays nested too deeply", file=file) from None
+    except (OSError, UnicodeDecodeError, RuntimeError) as exc:  # RuntimeError: symlink loop
+        raise InputError(f"cannot read the file: {describe_os_error(exc)}", file=file) from None
+    except ValueError as exc:  # a NUL byte in the path (InputError is a ValueError: re-raised)
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"not a usable file path: {exc}", file=file) from None
+    check_nesting(raw, file)
 
     sets = overrides.pop("set", None) or {}
     for key, value in overrides.items():
@@ -391,13 +406,22 @@ def load_experiment(path: str | Path, **overrides: Any) -> Experiment:
 
     scen = raw.get("scenario")
     if isinstance(scen, str):
-        p = Path(scen).expanduser()
-        raw["scenario"] = str(p if p.is_absolute() else (path.parent / p).resolve())
+        try:
+            p = Path(scen).expanduser()
+            raw["scenario"] = str(p if p.is_absolute() else (path.parent / p).resolve())
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise InputError(
+                f"not a usable file path: {describe_os_error(exc)}", file=file, field="scenario"
+            ) from None
     try:
-        exp = Experiment.model_validate({**raw, "source_path": str(path.resolve())})
+        exp = Experiment.model_validate({**raw, "source_path": str(real)})
     except ValidationError as exc:
         raise _input_error(exc, file) from None
-    if not exp.scenario.is_file():
+    try:
+        found = exp.scenario.is_file()
+    except (OSError, ValueError):
+        found = False
+    if not found:
         raise InputError(
             f"base scenario file not found: {exp.scenario}", file=file, field="scenario"
         )

@@ -127,6 +127,13 @@ def file_digest(path: str | Path) -> dict[str, Any]:
     return {"bytes": n, "sha256": h.hexdigest()}
 
 
+def _why(exc: BaseException) -> str:
+    """A read error for a message: our own checksum mismatch as is, others with their type."""
+    if type(exc) is ValueError:
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _digest_matches(path: Path, expected: Mapping[str, Any]) -> bool:
     try:
         if path.stat().st_size != expected.get("bytes"):
@@ -397,7 +404,7 @@ class ResultStore:
             return read_parquet_verified(path, expected)
         except (OSError, ValueError, pa.ArrowException) as exc:
             raise ResultStoreError(
-                f"damaged part of run {run_id} ({type(exc).__name__}: {exc}); resume the batch "
+                f"damaged part of run {run_id} ({_why(exc)}); resume the batch "
                 "(`agglomeration batch EXPERIMENT --out DIR --resume`) to redo the run",
                 file=str(path),
             ) from None
@@ -419,6 +426,7 @@ class ResultStore:
                 continue
             rec = self.run_record(rid)
             if rec is None:
+                log.warning("run %s: its runs part is damaged; the run will be redone", rid)
                 out[rid] = "corrupt"
                 continue
             row, sums = rec
@@ -431,6 +439,12 @@ class ResultStore:
                     status = "missing"
                     break
                 if not self.part_intact(self.part_path(t, rid), sums.get(t)):
+                    log.warning(
+                        "run %s: its %s part is damaged (content does not match the checksum "
+                        "recorded when it was written); the run will be redone",
+                        rid,
+                        t,
+                    )
                     status = "corrupt"
                     break
             out[rid] = status
@@ -448,6 +462,9 @@ class ResultStore:
                     try:
                         if now - e.stat().st_mtime > older_than_s:
                             os.unlink(e.path)
+                            log.info(
+                                "removed a temporary file left by a stopped writer: %s", e.path
+                            )
                             n += 1
                     except FileNotFoundError:
                         pass
@@ -543,6 +560,10 @@ class ResultStore:
                 pass
         index["written_at"] = utc_now()
         atomic_write_bytes(self.root / "tables" / "_index.json", json.dumps(index).encode())
+        log.info(
+            "consolidated tables/: %s",
+            ", ".join(f"{t} {n:,} rows" for t, n in counts.items()) or "no tables",
+        )
         return counts
 
     def _write_consolidated(
@@ -609,7 +630,7 @@ class ResultStore:
             return read_parquet_verified(path, expected)
         except (OSError, ValueError, pa.ArrowException) as exc:
             raise ResultStoreError(
-                f"damaged consolidated table ({type(exc).__name__}: {exc}); rerun the batch with "
+                f"damaged consolidated table ({_why(exc)}); rerun the batch with "
                 "--resume into this directory to rebuild tables/ from the parts",
                 file=str(path),
             ) from None
