@@ -83,6 +83,8 @@ def _versions() -> dict[str, str]:
 # the output directory
 # ------------------------------------------------------------------------------------------------
 def _resolve_out(out: str | Path) -> Path:
+    if "\x00" in str(out):
+        raise InputError("not a usable directory path (a NUL character)", file=out, field="--out")
     try:
         return Path(out).absolute()
     except (OSError, ValueError) as exc:

@@ -38,7 +38,7 @@ from agglomeration.economy import (
     check_io,
     suggest,
 )
-from agglomeration.errors import InputError, describe_os_error
+from agglomeration.errors import InputError, describe_os_error, shorten
 from agglomeration.geography import (
     GatewayRecord,
     HubRecord,
@@ -600,7 +600,7 @@ def validation_error(
     if err.get("type") == "missing":
         text = "missing value (required)"
     elif "input" in err and not isinstance(err["input"], dict):
-        text += f", got {err['input']!r}"
+        text += f", got {shorten(repr(err['input']), 120)}"
     desc = _describe(model, loc) if model is not None else None
     if desc:
         text += f" [{desc}]"

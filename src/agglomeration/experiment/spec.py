@@ -49,7 +49,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from agglomeration.errors import InputError, describe_os_error
+from agglomeration.errors import InputError, describe_os_error, shorten
 from agglomeration.scenario import MAX_STEPS
 
 __all__ = [
@@ -334,7 +334,7 @@ def _input_error(exc: ValidationError, file: str | None) -> InputError:
     else:
         msg = err["msg"]
         if "input" in err and err["type"] not in ("missing",):
-            msg += f" (got {err['input']!r})"
+            msg += f" (got {shorten(repr(err['input']), 120)})"
     return InputError(msg, file=file, field=field)
 
 
