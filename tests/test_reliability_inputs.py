@@ -274,7 +274,7 @@ SCENARIO_CASES = [
         "regions.csv",
         "10,0.025,4",
         "10,0,4",
-        ("regions.csv", "base_wage", "greater than 0"),
+        ("regions.csv", "base_wage", "greater than or equal to 0.0001"),
     ),
     (
         "income-negative",

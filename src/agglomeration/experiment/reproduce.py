@@ -215,7 +215,7 @@ def _choose_run(
         )
     if row.get("status") != "ok":
         raise InputError(
-            f"this run did not finish in the batch ({row.get('status')}: {row.get('error')}); "
+            f"this run {_ended(row.get('status'))} in the batch ({row.get('error')}); "
             "expected a successful run",
             file=str(store.root),
             field="--run",
@@ -223,13 +223,23 @@ def _choose_run(
     return rid, row
 
 
+def _ended(status: Any) -> str:
+    return "failed" if status == "failed" else f"ended {status!r}"
+
+
 def _stored_table(store: ResultStore, table: str, rid: str) -> pa.Table | None:
+    """The stored part (page CRCs checked; the recorded sha256 is checked by :func:`_tampered`)."""
     path = store.part_path(table, rid)
     if not path.exists():
         return None
+    return store.read_part(table, rid)
+
+
+def _tampered(store: ResultStore, table: str, rid: str) -> bool:
+    """True when the part no longer matches the checksum recorded when the run wrote it."""
     rec = store.run_record(rid)
     expected = rec[1].get(table) if rec is not None and table != "runs" else None
-    return store.read_part(table, rid, expected)
+    return bool(expected) and not store.part_intact(store.part_path(table, rid), expected)
 
 
 def _environment_changes(manifest: dict[str, Any]) -> list[str]:
@@ -368,6 +378,11 @@ def _rerun_and_compare(
                 return report
             diff = compare_tables(stored, fresh, table)
             if diff:
+                if _tampered(store, table, rid):
+                    diff += (
+                        " (the stored part also fails the checksum recorded when it was written: "
+                        "it was changed afterwards)"
+                    )
                 report.first_difference = diff
                 return report
             report.rows[table] = stored.num_rows

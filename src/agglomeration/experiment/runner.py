@@ -477,7 +477,9 @@ def _progress(total: int, enabled: bool) -> Any:
 def _resolved_out(out: str | Path) -> Path:
     """``out`` as an absolute path; InputError for a NUL byte, a symlink loop or an over-long name."""
     try:
-        return Path(out).resolve()
+        path = Path(out).resolve()
+        path.exists()  # raises for a name that is too long
+        return path
     except (OSError, RuntimeError, ValueError) as exc:  # RuntimeError: symlink loop (Python < 3.13)
         raise ResultStoreError(
             f"not a usable directory path ({describe_os_error(exc)})", file=out, field="--out"

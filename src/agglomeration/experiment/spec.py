@@ -243,14 +243,15 @@ class Experiment(_Strict):
     def _flatten(cls, v: Any) -> Any:
         return flatten_overrides(v) if isinstance(v, dict) else v
 
-    @model_validator(mode="after")
-    def _unique_variants(self) -> Experiment:
+    @field_validator("variants")
+    @classmethod
+    def _unique_variants(cls, v: tuple[Variant, ...]) -> tuple[Variant, ...]:
         seen: set[str] = set()
-        for v in self.variants:
-            if v.name in seen:
-                raise ValueError(f"variant name {v.name!r} is used twice")
-            seen.add(v.name)
-        return self
+        for variant in v:
+            if variant.name in seen:
+                raise ValueError(f"variant name {variant.name!r} is used twice")
+            seen.add(variant.name)
+        return v
 
     @property
     def model_ref(self) -> str:
@@ -332,8 +333,8 @@ def _input_error(exc: ValidationError, file: str | None) -> InputError:
         hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(known)}"
         msg = f"unknown key{hint}"
     else:
-        msg = err["msg"]
-        if "input" in err and err["type"] not in ("missing",):
+        msg = err["msg"].removeprefix("Value error, ")
+        if "input" in err and err["type"] not in ("missing",) and loc:
             msg += f" (got {shorten(repr(err['input']), 120)})"
     return InputError(msg, file=file, field=field)
 
