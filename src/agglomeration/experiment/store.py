@@ -694,10 +694,20 @@ class ResultStore:
         held: list[Any] = []
         try:
             main_mode = fcntl.LOCK_SH if shard is not None else fcntl.LOCK_EX
-            held.append(self._acquire(self.root / LOCK_FILE, main_mode, shard))
-            if shard is not None:
-                name = f"{LOCK_FILE}-shard-{shard[0]}-of-{shard[1]}"
-                held.append(self._acquire(self.root / name, fcntl.LOCK_EX, shard))
+            try:
+                held.append(self._acquire(self.root / LOCK_FILE, main_mode, shard))
+                if shard is not None:
+                    name = f"{LOCK_FILE}-shard-{shard[0]}-of-{shard[1]}"
+                    held.append(self._acquire(self.root / name, fcntl.LOCK_EX, shard))
+            except ResultStoreError:
+                raise
+            except OSError as exc:  # a file system without flock (e.g. Lustre mounted noflock)
+                log.warning(
+                    "cannot lock %s (%s): a second batch writing into it at the same time would "
+                    "not be detected",
+                    self.root,
+                    exc.strerror or exc,
+                )
             yield
         finally:
             for i, fh in reversed(list(enumerate(held))):
