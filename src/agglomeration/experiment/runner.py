@@ -597,17 +597,27 @@ def _run_locked(
         "workers": workers,
         "to_run": len(todo),
     }
+
+    def track(res: dict[str, Any]) -> None:  # what this session did, for a stop without a rescan
+        status[res["run_id"]] = res["status"]
+        if on_result is not None:
+            on_result(res)
+
     try:
         if todo:
             if pool is None:
                 pool = _make_pool(executor, workers, scheduler, start_method)
-            _execute(todo, summary, pool, store, max_in_flight, progress, on_result)
+            _execute(todo, summary, pool, store, max_in_flight, progress, track)
     except KeyboardInterrupt as exc:
         summary.interrupted = True
         raise BatchInterrupted(summary, getattr(exc, "signum", signal.SIGINT)) from None
     finally:
         summary.wall_time_s = time.perf_counter() - t0
-        with interrupts_ignored():
+        if summary.interrupted:  # stopping: no rescan of the store, no second interrupt
+            status.update(dict.fromkeys(summary.interrupted_ids, "interrupted"))
+            with interrupts_ignored():
+                _finish(store, plan, required, shard_t, summary, session, manifest, status)
+        else:
             _finish(store, plan, required, shard_t, summary, session, manifest)
     return summary
 
@@ -620,10 +630,11 @@ def _finish(
     summary: BatchSummary,
     session: dict[str, Any],
     manifest: dict[str, Any],
+    known: dict[str, str] | None = None,
 ) -> None:
     """Record the session and the manifest status; consolidate and mark complete when every planned
-    run has finished."""
-    final = store.scan([t.run_id for t in plan.tasks], required)
+    run has finished.  ``known``: the run statuses when they need no rescan (a stop)."""
+    final = known if known is not None else store.scan([t.run_id for t in plan.tasks], required)
     summary.complete = all(s in ("ok", "failed") for s in final.values())
     session.update(summary.as_dict(), finished_at=utc_now())
     store.write_session(session)

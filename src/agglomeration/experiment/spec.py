@@ -351,19 +351,10 @@ def _set_dotted(data: dict[str, Any], path: str, value: Any) -> None:
     cur[parts[-1]] = value
 
 
-def load_experiment(path: str | Path, **overrides: Any) -> Experiment:
-    """Read and validate an experiment TOML file.
-
-    ``overrides`` change experiment fields after reading, e.g. ``replicates=5``, ``steps=10``,
-    ``seed=3``; ``set={"design.samples": 128, "policy.replication_rate": 0.1}`` takes dotted keys:
-    a key whose first part is an experiment field (``design``, ``output``, ``seed``, ...) sets that
-    field, any other key is a *scenario* override added to ``[overrides]`` (applied to every variant).
-    The base ``scenario`` path is resolved relative to the experiment file.  Raises
-    :class:`InputError` naming the file and field for anything invalid.
-    """
+def _read_experiment_file(path: Path) -> tuple[dict[str, Any], Path]:
+    """The parsed TOML and the resolved path; InputError for anything that cannot be read."""
     from agglomeration.scenario import MAX_TOML_BYTES, check_nesting
 
-    path = Path(path)
     file = str(path)
     try:
         if path.is_file() and path.stat().st_size > MAX_TOML_BYTES:
@@ -385,7 +376,22 @@ def load_experiment(path: str | Path, **overrides: Any) -> Experiment:
             raise
         raise InputError(f"not a usable file path: {exc}", file=file) from None
     check_nesting(raw, file)
+    return raw, real
 
+
+def load_experiment(path: str | Path, **overrides: Any) -> Experiment:
+    """Read and validate an experiment TOML file.
+
+    ``overrides`` change experiment fields after reading, e.g. ``replicates=5``, ``steps=10``,
+    ``seed=3``; ``set={"design.samples": 128, "policy.replication_rate": 0.1}`` takes dotted keys:
+    a key whose first part is an experiment field (``design``, ``output``, ``seed``, ...) sets that
+    field, any other key is a *scenario* override added to ``[overrides]`` (applied to every variant).
+    The base ``scenario`` path is resolved relative to the experiment file.  Raises
+    :class:`InputError` naming the file and field for anything invalid.
+    """
+    path = Path(path)
+    file = str(path)
+    raw, real = _read_experiment_file(path)
     sets = overrides.pop("set", None) or {}
     for key, value in overrides.items():
         if value is None:
