@@ -362,3 +362,18 @@ def test_reproduce_imports_a_foreign_model_only_with_trust_model(tmp_path, capsy
     assert "agglomeration_reliability_canary2" not in sys.modules
     with pytest.raises(InputError, match="cannot import model module"):
         reproduce_run(out, trust_model=True)  # trusted: imported (and here, not installed)
+
+
+def test_the_staging_directory_of_a_killed_run_is_cleaned_up_later(tiny, tmp_path, capsys):
+    import os
+    import time
+
+    stale = tmp_path / ".run-999999999-deadbeef.tmp"  # a pid that cannot exist
+    (stale / "parts").mkdir(parents=True)
+    (stale / "timeseries.csv").write_text("half")
+    young = tmp_path / ".run-999999998-cafecafe.tmp"
+    young.mkdir()
+    old = time.time() - 7200
+    os.utime(stale, (old, old))
+    assert cli_run(capsys, str(tiny), "--out", str(tmp_path / "out"), *RUN)[0] == 0
+    assert not stale.exists() and young.exists()  # only old leftovers of dead processes go

@@ -221,7 +221,12 @@ def test_workers_of_a_killed_parent_exit_on_their_own(tmp_path):
     proc = _start(exp, tmp_path / "out")
     try:
         pids = _worker_pids(tmp_path / "tiny", 2, proc)
-        helpers = sorted({_parent_of(p) for p in pids} - {proc.pid})  # the forkserver
+        forkserver = {_parent_of(p) for p in pids} - {proc.pid}
+        children = {
+            _pid_of(st) for st in Path("/proc").glob("[0-9]*/stat") if _ppid_is(st, proc.pid)
+        }
+        helpers = sorted((forkserver | children) - {None})  # forkserver and resource tracker
+        assert any(b"resource_tracker" in _cmdline(h) for h in helpers), helpers
         proc.kill()
         proc.communicate(timeout=30)
         assert _gone(pids + helpers, within=STOP_WITHIN_S) == [], "orphaned worker processes"
@@ -259,6 +264,13 @@ def _ppid_is(stat: Path, pid: int) -> bool:
         return int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid
     except (OSError, ValueError, IndexError):
         return False
+
+
+def _pid_of(stat: Path) -> int | None:
+    try:
+        return int(stat.parent.name)
+    except ValueError:
+        return None
 
 
 def _cmdline(pid: int) -> bytes:

@@ -183,6 +183,7 @@ def prepare_output(out: str | Path, scenario: Any = None) -> Path:
         )
     try:
         out_path.parent.mkdir(parents=True, exist_ok=True)
+        _clean_stale_staging(out_path.parent)
         staging = out_path.parent / f".run-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
         staging.mkdir()
     except OSError as exc:
@@ -190,6 +191,25 @@ def prepare_output(out: str | Path, scenario: Any = None) -> Path:
             f"cannot create the output directory: {exc.strerror or exc}", file=out_path, field=field
         ) from None
     return staging
+
+
+def _clean_stale_staging(parent: Path, older_than_s: float = 3600.0) -> None:
+    """Remove staging directories of runs killed before they finished (``.run-<pid>-*.tmp`` next to
+    an output, older than an hour, whose process is gone)."""
+    now = time.time()
+    for entry in parent.glob(".run-*.tmp"):
+        try:
+            pid = int(entry.name.split("-")[1])
+            if now - entry.lstat().st_mtime < older_than_s or not entry.is_dir():
+                continue
+            os.kill(pid, 0)
+            continue  # the writer is still running
+        except ProcessLookupError:
+            pass
+        except (ValueError, IndexError, OSError):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        log.info("removed the staging directory of a run that did not finish: %s", entry)
 
 
 def _fsync_tree(root: Path) -> None:

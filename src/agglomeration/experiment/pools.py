@@ -220,7 +220,7 @@ def check_scheduler_address(address: str) -> str:
 
 
 def _connect(address: str, timeout: float) -> Any:
-    """A ``distributed.Client`` on ``address``, or RuntimeError within ``timeout`` (+5 s) seconds.
+    """A ``distributed.Client`` on ``address``, or RuntimeError within ``timeout`` (+ up to 5 s).
 
     distributed's own timeout does not cover a server that accepts the connection and never answers,
     and another service's reply is read as a dask frame length (MemoryError of some EiB); both become
@@ -236,14 +236,15 @@ def _connect(address: str, timeout: float) -> Any:
             box["error"] = exc
 
     thread = threading.Thread(target=connect, name="dask-connect", daemon=True)
+    wait = timeout + min(5.0, timeout)  # distributed's own timeout, then a grace period
     thread.start()
-    thread.join(timeout + 5.0)
+    thread.join(wait)
     if "client" in box:
         return box["client"]
     why = (
         f"{type(box['error']).__name__}: {box['error']}"[:200]
         if "error" in box
-        else f"no answer within {timeout + 5:.0f} s"
+        else f"no answer within {wait:.0f} s"
     )
     raise RuntimeError(
         f"could not connect to a dask scheduler at {address} ({why}); check the address and that a "
