@@ -63,7 +63,7 @@ class RegionRecord(_Record):
     lon: float = Field(ge=-180, le=180, description="longitude [deg WGS84]")
     lat: float = Field(ge=-90, le=90, description="latitude [deg WGS84]")
     land_capacity: float = Field(gt=0, le=1e5, description="industrial land [km2]")
-    base_wage: float = Field(gt=0, le=10, description="wage [CNY m per worker-step]")
+    base_wage: float = Field(ge=1e-4, le=10, description="wage [CNY m per worker-step]")
     base_rent: float = Field(ge=0, le=1e5, description="land rent [CNY m per km2-step]")
     immobile_income: float = Field(
         ge=0, le=1e9, description="households' expenditure base [CNY m per step]"
@@ -87,8 +87,8 @@ class GatewayRecord(_Record):
     lon: float = Field(ge=-180, le=180, description="longitude [deg]")
     lat: float = Field(ge=-90, le=90, description="latitude [deg]")
     demand: float = Field(ge=0, le=1e9, description="external final demand [CNY m per step]")
-    import_price_manufacturing: float = Field(gt=0, le=100, description="import price index [-]")
-    import_price_service: float = Field(gt=0, le=100, description="import price index [-]")
+    import_price_manufacturing: float = Field(ge=0.01, le=100, description="import price index [-]")
+    import_price_service: float = Field(ge=0.01, le=100, description="import price index [-]")
     customs_hours: float = Field(ge=0, le=1e4, description="customs dwell on the far side [h]")
     modes: tuple[str, ...] = Field(min_length=1, description="modes reaching it, ';'-separated")
     provenance: str = Field(min_length=1, description="'source: ...' and/or 'estimate: ...'")

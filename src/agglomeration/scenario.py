@@ -21,6 +21,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import tomllib
 import types
 import typing
@@ -39,7 +40,7 @@ from agglomeration.economy import (
     check_io,
     suggest,
 )
-from agglomeration.errors import InputError
+from agglomeration.errors import InputError, describe_os_error, shorten
 from agglomeration.geography import (
     GatewayRecord,
     HubRecord,
@@ -59,6 +60,18 @@ from agglomeration.parameters import (
     migrate_behaviour_keys,
 )
 from agglomeration.submodel import legacy_keys
+
+#: most model steps a scenario or a run may ask for (2,500 years of quarters); far beyond any policy
+#: horizon, and well below where a run's counters or memory would give out
+MAX_STEPS = 10_000
+#: largest scenario TOML file read [bytes]
+MAX_TOML_BYTES = 1 << 20
+#: largest data CSV read [bytes]: 32 MiB holds ~400,000 links; checked before the file is loaded
+MAX_CSV_BYTES = 32 << 20
+#: deepest nesting of tables / arrays in a scenario file or a ``--set`` value
+MAX_NESTING = 16
+#: names become directory and column labels: letters, digits, ``_`` and ``-``, 1-64 characters
+NAME_RULE = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
 
 
 class _Section(BaseModel):
@@ -187,11 +200,14 @@ PATH_KEYS = (
 class _UserScenario(_Section):
     """What a user may write (the Scenario without its resolved data)."""
 
-    name: str = Field(min_length=1, description="scenario name")
+    name: str = Field(
+        min_length=1,
+        description="scenario name: a letter, then letters, digits, '_' or '-' (at most 64)",
+    )
     description: str = Field("", description="free text")
     extends: str | None = Field(None, description="parent scenario file (relative path)")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="base random seed [-]")
-    steps: int = Field(40, ge=0, le=1_000_000, description="number of model steps [steps]")
+    steps: int = Field(40, ge=0, le=MAX_STEPS, description="number of model steps [steps]")
     regions: RegionsSection = Field(default_factory=RegionsSection)
     logistics: LogisticsSection = Field(default_factory=LogisticsSection)
     sectors: SectorsSection = Field(default_factory=SectorsSection)
@@ -202,6 +218,17 @@ class _UserScenario(_Section):
     output: OutputParams = Field(default_factory=OutputParams)
 
     _no_bool = field_validator("seed", "steps", mode="before")(lambda v: _reject_bool(v))
+
+    @field_validator("name")
+    @classmethod
+    def _name_rule(cls, v: str) -> str:
+        # fullmatch: `$` would accept a trailing newline; the name may become a directory name
+        if not NAME_RULE.fullmatch(v):
+            raise ValueError(
+                "expected a name that starts with a letter and has only letters, digits, '_' or "
+                "'-' (at most 64 characters)"
+            )
+        return v
 
 
 class Scenario(_UserScenario):
@@ -217,11 +244,18 @@ class Scenario(_UserScenario):
     _raw: dict = PrivateAttr(default_factory=dict)
     _source: str | None = PrivateAttr(default=None)
     _cache: dict = PrivateAttr(default_factory=dict)
+    _overrides: dict = PrivateAttr(default_factory=dict)
 
     @property
     def source_path(self) -> Path | None:
         """The scenario file this was loaded from (``None`` if built in memory)."""
         return Path(self._source) if self._source else None
+
+    @property
+    def applied_overrides(self) -> dict[str, Any]:
+        """Every override applied since the file was read (dotted keys, parsed values, data paths
+        absolute): ``load_scenario(source_path, applied_overrides)`` rebuilds this scenario."""
+        return copy.deepcopy(self._overrides)
 
     @property
     def region_ids(self) -> tuple[str, ...]:
@@ -260,8 +294,10 @@ class Scenario(_UserScenario):
         """A new Scenario with dotted (``"policy.delegation.WZ"``) or ``__`` keyword overrides."""
         raw = copy.deepcopy(self._raw)
         base_dir = Path(self._source).parent if self._source else Path.cwd()
-        _apply_overrides(raw, overrides, kw_overrides, base_dir)
-        return _resolve(raw, self._source, dict(self._cache))
+        applied = _apply_overrides(raw, overrides, kw_overrides, base_dir)
+        scen = _resolve(raw, self._source, dict(self._cache))
+        scen._overrides = {**self._overrides, **applied}
+        return scen
 
 
 def _reject_bool(value: Any) -> Any:
@@ -289,65 +325,135 @@ def load_scenario(
         )
     path = Path(path)
     raw = _load_raw(path, ())
-    _apply_overrides(raw, overrides, kw_overrides, path.resolve().parent)
-    return _resolve(raw, str(path), {})
+    applied = _apply_overrides(raw, overrides, kw_overrides, _real(path, path, None).parent)
+    scen = _resolve(raw, str(path), {})
+    scen._overrides = applied
+    return scen
 
 
-def parse_value(text: Any) -> Any:
-    """Parse a command-line value as a TOML value, falling back to the string itself."""
+def parse_value(text: Any, field: str | None = None) -> Any:
+    """Parse a command-line value as a TOML value, falling back to the string itself.
+
+    A value nested deeper than :data:`MAX_NESTING` is an InputError (naming ``field``)."""
     if not isinstance(text, str):
+        check_nesting(text, None, field)
         return text
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        value = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except RecursionError:
+        value = None
+        _too_deep(None, field)
+    check_nesting(value, None, field)
+    return value
+
+
+def _too_deep(file: Any, field: str | None) -> None:
+    raise InputError(
+        f"nested more than {MAX_NESTING} levels deep (tables or arrays); expected a flatter value",
+        file=file,
+        field=field,
+    )
+
+
+def check_nesting(value: Any, file: Any = None, field: str | None = None) -> None:
+    """InputError when tables / arrays in ``value`` nest deeper than :data:`MAX_NESTING` (checked
+    without recursion, so a hostile value cannot exhaust the stack)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = list(node.values())
+        elif isinstance(node, list | tuple):
+            children = list(node)
+        else:
+            continue
+        if depth >= MAX_NESTING:
+            _too_deep(file, field)
+        stack.extend((c, depth + 1) for c in children)
+
+
+def _real(path: Path, file: Any, field: str | None) -> Path:
+    """``path.resolve()``; InputError for a symlink loop, a NUL byte or an over-long name."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # RuntimeError: symlink loop (Python < 3.13)
+        raise InputError(
+            f"not a usable file path: {describe_os_error(exc)}", file=file or path, field=field
+        ) from None
 
 
 # ----------------------------------------------------------------------------- TOML + extends
 def _read_toml(path: Path) -> dict:
-    if path.is_dir():
+    try:
+        is_dir, is_file = path.is_dir(), path.is_file()
+        size = path.stat().st_size if is_file else 0
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        raise InputError(f"not a usable file path: {describe_os_error(exc)}", file=path) from None
+    if is_dir:
         raise InputError("expected a scenario TOML file, got a directory", file=path)
-    if not path.is_file():
+    if not is_file:
         raise InputError("scenario file not found", file=path)
+    if size > MAX_TOML_BYTES:
+        raise InputError(
+            f"file of {size:,} bytes; expected a scenario file of at most {MAX_TOML_BYTES:,} bytes "
+            "(data belongs in the CSV files it names)",
+            file=path,
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the file: {exc}", file=path) from None
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
+    except RecursionError:
+        _too_deep(path, None)
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         line = getattr(exc, "lineno", None)
         if line is None:
-            import re
-
             m = re.search(r"line (\d+)", msg)
             line = int(m.group(1)) if m else None
         where = f"line {line}" if line else None
         raise InputError(f"malformed TOML: {msg}", file=path, field=where) from None
+    check_nesting(data, path)
+    return data
 
 
-def _absolutise(data: dict, base: Path) -> None:
+def _absolutise(data: dict, base: Path, file: Path) -> None:
     for sec, key in PATH_KEYS:
         section = data.get(sec)
         if isinstance(section, dict) and isinstance(section.get(key), str):
-            section[key] = str((base / section[key]).resolve())
+            section[key] = str(_real(base / section[key], file, f"{sec}.{key}"))
 
 
 def _load_raw(path: Path, stack: tuple[Path, ...]) -> dict:
-    real = path.resolve()
+    real = _real(path, path, None)
     if real in stack:
         chain = " -> ".join(p.name for p in (*stack, real))
         raise InputError(f"extends cycle: {chain}", file=path, field="extends")
     data = _read_toml(path)
-    _absolutise(data, real.parent)
+    _absolutise(data, real.parent, path)
     parent = data.get("extends")
     if parent is None:
         return data
     if not isinstance(parent, str):
         raise InputError(f"expected a file path string, got {parent!r}", file=path, field="extends")
+    if len(stack) >= MAX_NESTING:
+        raise InputError(
+            f"more than {MAX_NESTING} levels of `extends`; expected a shorter chain",
+            file=path,
+            field="extends",
+        )
     ppath = real.parent / parent
-    if not ppath.is_file():
+    try:
+        found = ppath.is_file()
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"not a usable file path: {describe_os_error(exc)}", file=path, field="extends"
+        ) from None
+    if not found:
         raise InputError(
             f"parent scenario {parent!r} not found ({ppath})", file=path, field="extends"
         )
@@ -368,14 +474,29 @@ def _deep_merge(base: dict, child: dict) -> dict:
 # ----------------------------------------------------------------------------- overrides
 def _apply_overrides(
     raw: dict, overrides: Mapping[str, Any] | None, kw: Mapping[str, Any], base_dir: Path
-) -> None:
+) -> dict[str, Any]:
+    """Set each dotted key in ``raw``; returns the overrides as applied (parsed values, absolute
+    data paths)."""
     items: list[tuple[str, Any]] = list((overrides or {}).items())
     items += [(k.replace("__", "."), v) for k, v in kw.items()]
+    applied: dict[str, Any] = {}
     for key, value in items:
         if not isinstance(key, str) or not key or any(not p for p in key.split(".")):
-            raise InputError(f"override key {key!r} is not a dotted path", field=str(key))
+            raise InputError(f"override key {key!r} is not a dotted path", field=str(key)[:200])
         key = migrate_key(key)
         parts = key.split(".")
+        if len(parts) > MAX_NESTING or len(key) > 256:
+            raise InputError(
+                f"override key of {len(parts)} parts / {len(key)} characters; expected a field "
+                f"path of at most {MAX_NESTING} parts and 256 characters",
+                field=key[:60] + "...",
+            )
+        if parts[0] == "extends":
+            raise InputError(
+                "`extends` is resolved when the scenario file is read and cannot be overridden; "
+                'write a scenario file with `extends = "..."` instead',
+                field=key,
+            )
         node = raw
         for i, p in enumerate(parts[:-1]):
             nxt = node.get(p)
@@ -387,10 +508,12 @@ def _apply_overrides(
                     field=key,
                 )
             node = nxt
-        value = parse_value(value)
+        value = parse_value(value, key)
         if tuple(parts) in PATH_KEYS and isinstance(value, str):
-            value = str((base_dir / value).resolve())
+            value = str(_real(base_dir / value, None, key))
         node[parts[-1]] = value
+        applied[key] = copy.deepcopy(value)
+    return applied
 
 
 # ----------------------------------------------------------------------------- validation helpers
@@ -561,7 +684,7 @@ def validation_error(
     if err.get("type") == "missing":
         text = "missing value (required)"
     elif "input" in err and not isinstance(err["input"], dict):
-        text += f", got {err['input']!r}"
+        text += f", got {shorten(repr(err['input']), 120)}"
     desc = _describe(model, loc) if model is not None else None
     if desc:
         text += f" [{desc}]"
@@ -584,10 +707,20 @@ def _read_csv(path: str, cache: dict) -> tuple[list[str], list[list[str]]]:
         header, rows = cache[path]
         return list(header), [list(r) for r in rows]
     p = Path(path)
-    if p.is_dir():
+    try:
+        is_dir, is_file = p.is_dir(), p.is_file()
+        size = p.stat().st_size if is_file else 0
+    except (OSError, ValueError) as exc:
+        raise InputError(f"not a usable file path: {describe_os_error(exc)}", file=p) from None
+    if is_dir:
         raise InputError("expected a CSV data file, got a directory", file=_display(p))
-    if not p.is_file():
+    if not is_file:
         raise InputError("data file not found", file=_display(p))
+    if size > MAX_CSV_BYTES:  # checked before loading: a CSV's rows take ~20x its size in memory
+        raise InputError(
+            f"file of {size:,} bytes; expected a data CSV of at most {MAX_CSV_BYTES:,} bytes",
+            file=_display(p),
+        )
     try:
         with p.open(newline="", encoding="utf-8-sig") as fh:
             reader = list(csv.reader(fh))
