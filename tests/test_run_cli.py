@@ -42,8 +42,11 @@ def test_run_writes_every_output(run_dir: Path):
         "firms.parquet",
         "links.parquet",
         "summary.json",
-        "map.png",
-        "timeseries.png",
+        *(
+            f"figures/{stem}.{ext}"
+            for stem in ("timeseries", "lq_heatmap", "region_map", "supplier_network")
+            for ext in ("png", "pdf")
+        ),
     ):
         assert (run_dir / name).stat().st_size > 0, name
     ts = pd.read_csv(run_dir / "timeseries.csv")
@@ -83,7 +86,7 @@ def test_run_prints_a_summary_table(tmp_path, capsys):
     assert code == 0
     text = capsys.readouterr().out
     assert "firms in FTZ areas" in text and "local sourcing share" in text
-    assert not (tmp_path / "map.png").exists()
+    assert not (tmp_path / "figures").exists()
 
 
 @pytest.mark.parametrize(
@@ -116,3 +119,46 @@ def test_run_scenario_same_seed_same_results(tmp_path):
     )
     assert a["summary"]["metrics"] == b["summary"]["metrics"]
     pd.testing.assert_frame_equal(a["model"].series_frame(), b["model"].series_frame())
+
+
+def test_run_figures_are_the_plot_figures_of_one_run(run_dir: Path, tmp_path, capsys):
+    """`run` draws with the builders of `plot` (one pipeline); a single run's figures name the run,
+    never a mean over runs; `plot` on the run output leaves it complete and intact."""
+    from agglomeration.runone import check_run_output
+
+    marker = json.loads((run_dir / "_COMPLETE.json").read_text())
+    assert not any(name.startswith("figures/") for name in marker["files"])  # plot may redraw them
+    out = tmp_path / "figs"
+    assert main(["plot", str(run_dir), "--out", str(out)]) == 0
+    drawn = sorted(p.name for p in out.iterdir())
+    assert drawn == sorted(p.name for p in (run_dir / "figures").iterdir())
+    assert main(["plot", str(run_dir)]) == 0  # into RUN_DIR/figures, the default
+    assert check_run_output(run_dir) == []
+    from agglomeration.experiment.store import load_results
+    from agglomeration.report.figures import conditions_of
+    from agglomeration.report.figureset import reference_runs
+
+    runs = load_results(run_dir)["runs"]
+    ids, phrase = reference_runs(runs, conditions_of(runs))
+    assert len(ids) == 1 and phrase == "baseline (one run)"
+
+
+def test_plot_refuses_a_damaged_or_incomplete_run_output(run_dir: Path, tmp_path, capsys):
+    import shutil
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(run_dir, damaged)
+    with (damaged / "regions.csv").open("a") as fh:
+        fh.write("XY,extra,1,1,1,1\n")
+    assert main(["plot", str(damaged), "--out", str(tmp_path / "f1")]) == 2
+    err = capsys.readouterr().err
+    assert "regions.csv: content changed since it was written" in err
+    (damaged / "_COMPLETE.json").unlink()
+    assert main(["plot", str(damaged), "--out", str(tmp_path / "f2")]) == 2
+    assert "_COMPLETE.json" in capsys.readouterr().err
+    assert not (tmp_path / "f1").exists() and not (tmp_path / "f2").exists()
+
+
+def test_batch_commands_refuse_a_run_output(run_dir: Path, capsys):
+    assert main(["compare", str(run_dir)]) == 2
+    assert "single-run directory" in capsys.readouterr().err

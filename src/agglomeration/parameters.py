@@ -318,6 +318,6 @@ class OutputParams(_Section):
     )
     figures: bool = Field(
         True,
-        description="write PNG figures in `agglomeration run`",
+        description="draw the figures (figures/, PNG and PDF) in `agglomeration run`",
         json_schema_extra={"source": "figures on by default"},
     )

@@ -14,8 +14,10 @@ The output directory is a **one-run result store**, written by the same code as 
       parts/links/<run_id>.parquet   final supplier links          (= links.parquet + run_id)
       parts/firms/<run_id>.parquet   final live firms, column step (= firms.parquet + run_id, step)
       timeseries.csv  regions.csv  firms.parquet  links.parquet  summary.json
-      map.png  timeseries.png        figures (unless output.figures = false)
+      figures/                       timeseries, lq_heatmap, region_map, supplier_network (PNG + PDF;
+                                     unless output.figures = false): the builders of `agglomeration plot`
       _COMPLETE.json                 completion marker, written last: size and sha256 of every file
+                                     except the figures (which `agglomeration plot` may redraw)
 
 **Atomic**: everything is written into a hidden staging directory next to OUT, flushed to disk, marked
 complete, and only then renamed to OUT (a previous run output there is replaced as a whole), so OUT is
@@ -47,8 +49,9 @@ __all__ = ["RUN_FILES", "check_run_output", "prepare_output", "run_scenario"]
 
 log = logging.getLogger(__name__)
 
-#: the files a run output holds besides ``parts/`` (a directory holding only these, ``figures/`` from
-#: ``agglomeration plot``, and the store files is an earlier run output and may be replaced)
+#: the files a run output holds besides the store entries (a directory holding only these and the
+#: store entries is an earlier run output and may be replaced); map.png and timeseries.png were
+#: written by earlier versions
 RUN_FILES = (
     "timeseries.csv",
     "regions.csv",
@@ -58,7 +61,9 @@ RUN_FILES = (
     "map.png",
     "timeseries.png",
 )
-_STORE_ENTRIES = ("manifest.json", "plan.parquet", "parts", "figures", "_COMPLETE.json")
+#: the figure directory of a run output (``agglomeration run`` and ``agglomeration plot`` draw into it)
+FIGURES = "figures"
+_STORE_ENTRIES = ("manifest.json", "plan.parquet", "parts", FIGURES, "_COMPLETE.json")
 
 
 def _versions() -> dict[str, str]:
@@ -363,8 +368,11 @@ def _manifest(task: Any, scenario: Any, summary: dict[str, Any]) -> dict[str, An
     }
 
 
-def _write_outputs(staging: Path, task: Any, result: Any, summary: dict[str, Any]) -> None:
-    """The one-run store (through the batch writer) and the user-facing files, into ``staging``."""
+def _write_outputs(
+    staging: Path, task: Any, result: Any, summary: dict[str, Any], out: Path
+) -> None:
+    """The one-run store (through the batch writer), the user-facing files and the figures, into
+    ``staging`` (renamed to ``out`` afterwards)."""
     from agglomeration.experiment.execute import write_run
     from agglomeration.experiment.store import ResultStore
 
@@ -390,18 +398,37 @@ def _write_outputs(staging: Path, task: Any, result: Any, summary: dict[str, Any
     tables["firms"].drop(columns="step").to_parquet(staging / "firms.parquet", index=False)
     tables["links"].to_parquet(staging / "links.parquet", index=False)
     model = result.model
-    if model.spec.output.figures:
-        from agglomeration.report.maps import save_region_map
-        from agglomeration.report.run_figures import save_timeseries_figure
-
-        save_region_map(model, staging / "map.png")
-        save_timeseries_figure(tables["series"], staging / "timeseries.png", model=model)
     summary["run_id"] = row["run_id"]
     _dump_json(staging / "summary.json", summary)
     _dump_json(staging / "manifest.json", _manifest(task, model.spec, summary))
+    if model.spec.output.figures:
+        _write_figures(staging, model.spec, out)
     _fsync_tree(staging)
-    files = [str(p.relative_to(staging)) for p in sorted(staging.rglob("*")) if p.is_file()]
+    # figures/ is a view of the data that `agglomeration plot` redraws (into the same place): the
+    # completion marker covers the data and the files written from it, not the figures
+    files = [
+        str(p.relative_to(staging))
+        for p in sorted(staging.rglob("*"))
+        if p.is_file() and p.relative_to(staging).parts[0] != FIGURES
+    ]
     store.write_completion("run", "complete", files)
+
+
+def _write_figures(staging: Path, scenario: Any, out: Path) -> list[Path]:
+    """The figures of the one-run store in ``staging`` with the builders ``agglomeration plot`` uses
+    (:func:`agglomeration.report.figureset.write_figures`): the six-panel overview, the
+    location-quotient heat map, the region map with the supplier flows and the supplier network."""
+    from agglomeration.experiment.store import load_results
+    from agglomeration.report.figureset import write_figures
+    from agglomeration.report.mapdata import map_data_from_scenario
+
+    return write_figures(
+        load_results(staging),
+        staging / FIGURES,
+        map_data=map_data_from_scenario(scenario),
+        source=str(out),
+        steps_per_year=scenario.behaviour.steps_per_year,
+    )
 
 
 def run_scenario(
@@ -459,7 +486,7 @@ def run_scenario(
             "metrics": _json_safe(dict(result.metrics)),
         }
         if staging is not None:
-            _write_outputs(staging, task, result, summary)
+            _write_outputs(staging, task, result, summary, Path(out))  # type: ignore[arg-type]
             _commit(staging, Path(out))  # type: ignore[arg-type]
             staging = None
     finally:

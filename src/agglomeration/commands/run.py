@@ -3,11 +3,13 @@
 Writes into DIR (default ``runs/<scenario name>-seed<S>``): timeseries.csv (one row per step),
 regions.csv (final region x sector: firms, employment, output, location quotient), firms.parquet,
 links.parquet (supplier links with value and delivered cost), summary.json (scenario, seed, steps,
-versions, headline metrics), map.png and timeseries.png - and the same tables as a one-run result
-store (manifest.json, parts/) that `agglomeration reproduce DIR` reruns and load_results() reads.
-The output appears complete or not at all (written aside, then renamed; _COMPLETE.json lists every
-file with its checksum).  DIR must be new, empty or an earlier run output: a directory with other
-files (the scenario's own, for instance) is refused before the run starts.  Prints a short summary.
+versions, headline metrics), figures/ (the overview of the series, location-quotient heat map, region
+map and supplier network, PNG and PDF: what `agglomeration plot DIR` draws) - and the same tables as a
+one-run result store (manifest.json, parts/) that `agglomeration reproduce DIR` reruns and
+load_results() reads.  The output appears complete or not at all (written aside, then renamed;
+_COMPLETE.json lists every data file with its checksum).  DIR must be new, empty or an earlier run
+output: a directory with other files (the scenario's own, for instance) is refused before the run
+starts.  Prints a short summary.
 
 Example: agglomeration run scenarios/baseline.toml --steps 40 --seed 1 --set policy.delegation.WZ=0.8
 """
@@ -36,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="override a scenario field, e.g. policy.delegation.WZ=0.8 (repeatable)",
     )
     parser.add_argument("--out", default=None, metavar="DIR", help="output directory")
-    parser.add_argument("--no-figures", action="store_true", help="do not draw PNG figures")
+    parser.add_argument("--no-figures", action="store_true", help="do not draw the figures")
 
 
 def parse_overrides(items: list[str]) -> dict[str, object]:

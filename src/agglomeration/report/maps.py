@@ -10,15 +10,14 @@ core is repeated in a zoomed inset.  It takes a regions frame (``region, sector,
 ``run_id`` to average over runs) and :class:`~agglomeration.report.mapdata.MapData`.
 
 :func:`supplier_network_figure` draws the supplier links of one run between firms grouped around their
-region.  :func:`region_map` / :func:`save_region_map` draw a live model (kept for ``agglomeration run``
-and the dashboard).
+region.  :func:`region_map` draws a live model (the dashboard's map; ``agglomeration run`` draws from
+its one-run result store with :func:`region_map_figure`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -45,7 +44,6 @@ __all__ = [
     "flows_between_regions",
     "region_map",
     "region_map_figure",
-    "save_region_map",
     "spread_circles",
     "supplier_network_figure",
 ]
@@ -469,27 +467,6 @@ def region_map(
         title=title or f"Firms by sector and the logistics network, step {step} (pie area ~ firms)",
     )
     return ax
-
-
-def save_region_map(model: Any, path: str | Path, **kw: Any) -> Path:
-    """Draw :func:`region_map` of a live model into a PNG at ``path`` (used by ``agglomeration run``)."""
-    with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(PAGE_WIDTH_IN, PAGE_WIDTH_IN * 0.68))
-        ax = fig.subplots()
-        fig.subplots_adjust(left=0.09, right=0.78, bottom=0.2, top=0.93)
-        region_map(model, ax=ax, **kw)
-        name = getattr(
-            getattr(model, "spec", None) or getattr(model, "scenario", None), "name", None
-        )
-        footer(
-            fig,
-            f"One run of scenario {name!r}, seed {getattr(model, 'seed_used', '?')}."
-            if name
-            else None,
-        )
-        path = Path(path)
-        fig.savefig(path, dpi=150, bbox_inches="tight")
-    return path
 
 
 # ----------------------------------------------------------------------------------------- supplier network
