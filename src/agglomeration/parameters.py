@@ -80,7 +80,7 @@ class FirmsParams(_Section):
     initial_count: int = Field(
         3000,
         ge=0,
-        le=50_000_000,
+        le=5_000_000,
         description="initial number of firms [firms]",
         json_schema_extra={
             "source": "baseline size: order of the advanced-manufacturing and modern-service firms tracked; scale parameter (fixed costs calibrated)"
@@ -312,7 +312,7 @@ class OutputParams(_Section):
     series_every: int = Field(
         1,
         ge=1,
-        le=100_000,
+        le=10_000,
         description="record model series every k steps [steps]",
         json_schema_extra={"source": "every step"},
     )

@@ -131,7 +131,7 @@ class EntryParams(_Section):
     floor: float = Field(
         2.0,
         ge=0.0,
-        le=1e6,
+        le=1e4,
         description="potential entrants per sector per step on top of entry_rate x firms [firms/step]",
         json_schema_extra={
             "source": "keeps every sector open to entry even when it is empty; calibrated (1 -> 2) with the learning parameters so the baseline firm count stays within 0.5-3x with entry and exit inside the OECD 5-12 %/year band; see VALIDATION.md"

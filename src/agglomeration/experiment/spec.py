@@ -254,7 +254,7 @@ class OutputSpec(_Strict):
     """What each run writes to the result store."""
 
     series_every: int = Field(
-        1, ge=1, le=1_000_000, description="keep model series every k steps [steps]"
+        1, ge=1, le=MAX_STEPS, description="keep model series every k steps [steps]"
     )
     series: bool = Field(True, description="write the per-step model series")
     regions: bool = Field(True, description="write the final region x sector table")
