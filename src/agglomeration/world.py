@@ -23,6 +23,7 @@ import numpy as np
 from agglomeration.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.geography import RouteOptions, TradeCosts
     from agglomeration.scenario import Scenario
 
 SECTOR_KINDS = ("manufacturing", "service")
@@ -67,8 +68,10 @@ class World:
     entry_rate: np.ndarray  # potential entrants per step per existing firm
     chains: dict[str, tuple[int, ...]]
     # logistics (markets M = R + G)
-    gen_cost: np.ndarray  # (M, M, S) yuan per tonne, 0 on the diagonal
-    distance_km: np.ndarray  # (M, M) km along the chosen route
+    gen_cost: (
+        np.ndarray
+    )  # (M, M, S) freight inclusive value, yuan per tonne (0: diagonal, services)
+    distance_km: np.ndarray  # (M, M) great-circle km between the markets
     tau: np.ndarray  # (S, M, M) iceberg cost >= 1
     phi: np.ndarray  # (S, M, M) trade freeness tau^(1 - sigma) in (0, 1]
     customs_hours: np.ndarray  # (M,) customs dwell at the market's hub
@@ -78,6 +81,8 @@ class World:
     )
     value_density: np.ndarray | None = None  # (S,) yuan per tonne of output (nan for services)
     value_of_time: np.ndarray | None = None  # (S,) yuan per tonne-hour in transit (0 for services)
+    #: the solved route options (None for hand-built worlds): shares, costs, corridors, repricing
+    routes: RouteOptions | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # free-form, e.g. the LogisticsNetwork
 
     # ------------------------------------------------------------------ sizes
@@ -105,6 +110,74 @@ class World:
     def market_ids(self) -> np.ndarray:
         """(M,) ids of all markets: region ids then gateway ids."""
         return np.concatenate([self.region_ids, self.gateway_ids])
+
+    # ------------------------------------------------------------ route options
+    @property
+    def option_ids(self) -> np.ndarray:
+        """(O,) ids of the route options (empty for a hand-built world)."""
+        return self.routes.option_ids if self.routes is not None else np.array([], dtype=str)
+
+    @property
+    def corridor_ids(self) -> np.ndarray:
+        """(C,) corridor tags of the links (e.g. 'cr_express', 'lsc', 'yangtze')."""
+        return self.routes.corridor_ids if self.routes is not None else np.array([], dtype=str)
+
+    @property
+    def option_share(self) -> np.ndarray | None:
+        """(M, M, S, O) logit shares of the route options at the data's customs hours."""
+        return None if self.routes is None else self.routes.evaluate().share
+
+    @property
+    def option_cost(self) -> np.ndarray | None:
+        """(M, M, S, O) ad-valorem generalised cost of each option [share of value]; inf: unavailable."""
+        return None if self.routes is None else self.routes.evaluate().cost
+
+    @property
+    def option_corridor(self) -> np.ndarray | None:
+        """(M, M, S, O) index into :attr:`corridor_ids` of the corridor carrying most of the option's km
+        (-1: none)."""
+        return None if self.routes is None else self.routes.corridor
+
+    @property
+    def freight_cost(self) -> np.ndarray | None:
+        """(S, M, M) freight cost: inclusive value over the route options [share of value]."""
+        return None if self.routes is None else self.routes.evaluate().freight
+
+    @property
+    def distance_friction(self) -> np.ndarray | None:
+        """(S, M, M) non-freight distance factor (1 + km / D0)^delta of tau [-]."""
+        return None if self.routes is None else self.routes.distance_friction
+
+    def route_choice(self, customs_factor: np.ndarray | None = None) -> TradeCosts:
+        """Option costs and shares, freight costs and (tau, phi) with every region's customs dwell hours
+        multiplied by ``customs_factor`` (R,) (None or ones: the data).  Needs the route options of
+        :func:`build_world`."""
+        if self.routes is None:
+            raise ValueError("a hand-built World has no route options")
+        return self.routes.evaluate(customs_factor)
+
+    def trade_costs(
+        self, customs_factor: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(tau, phi) (S, M, M) with the regions' customs dwell hours multiplied by ``customs_factor`` (R,).
+
+        Cheap (O(M^2 S O), no route solved); ones or None return :attr:`tau` and :attr:`phi` themselves.
+        A hand-built World has no customs component: there the factor scales the non-unit part
+        ``tau - 1`` of region <-> gateway costs (the rule before 0.2)."""
+        R = self.n_regions
+        if customs_factor is None or not np.any(np.asarray(customs_factor) != 1.0):
+            return self.tau, self.phi
+        f = np.asarray(customs_factor, dtype=float)
+        if f.shape != (R,):
+            raise ValueError(f"customs_factor: expected shape {(R,)}, got {f.shape}")
+        if self.routes is not None:
+            tc = self.routes.evaluate(f)
+            return tc.tau, tc.phi
+        tau = np.array(self.tau, dtype=float, copy=True)
+        if self.n_gateways:
+            tau[:, :R, R:] = 1.0 + (tau[:, :R, R:] - 1.0) * f[None, :, None]
+            tau[:, R:, :R] = 1.0 + (tau[:, R:, :R] - 1.0) * f[None, None, :]
+        return tau, tau ** (1.0 - np.asarray(self.sigma)[:, None, None])
 
     # ---------------------------------------------------------------- lookups
     def region_index(self, region_id: str) -> int:
@@ -202,6 +275,7 @@ class World:
             initial_weights=None if kw.get("initial_weights") is None else f(kw["initial_weights"]),
             value_density=None if kw.get("value_density") is None else f(kw["value_density"]),
             value_of_time=None if kw.get("value_of_time") is None else f(kw["value_of_time"]),
+            routes=kw.get("routes"),
             extra=dict(kw.get("extra", {})),
         )
         world = cls(**d)
@@ -290,6 +364,9 @@ def build_world(scenario: Scenario) -> World:
     customs = np.array([r.customs_hours for r in regions] + [g.customs_hours for g in gateways])
     intl = np.array([False] * R + [g.international for g in gateways])
     src = str(scenario.source_path) if scenario.source_path else None
+    coords = np.array(
+        [(r.lon, r.lat) for r in regions] + [(g.lon, g.lat) for g in gateways], dtype=float
+    ).reshape(R + G, 2)
     net = LogisticsNetwork(
         markets,
         places,
@@ -299,6 +376,11 @@ def build_world(scenario: Scenario) -> World:
         customs_hours=customs,
         international=intl,
         n_regions=R,
+        options=d.options,
+        constants=d.constants,
+        coords=coords,
+        choice_elasticity=scenario.logistics.route_choice_elasticity,
+        distance_scale_km=scenario.logistics.distance_scale_km,
         file=src,
     )
     tau, phi = net.iceberg()
@@ -349,7 +431,7 @@ def build_world(scenario: Scenario) -> World:
         fixed_cost=np.array([s.fixed_cost for s in sectors]),
         entry_rate=np.array([s.entry_rate for s in sectors]),
         chains=chain_indices(d.chains, sector_ids),
-        gen_cost=net.gen_cost,
+        gen_cost=net.generalised_cost(),
         distance_km=net.distance_matrix(),
         tau=tau,
         phi=phi,
@@ -357,6 +439,7 @@ def build_world(scenario: Scenario) -> World:
         initial_weights=weights,
         value_density=np.array([s.value_density or np.nan for s in sectors], dtype=float),
         value_of_time=net.vot.copy(),
+        routes=net.routes,
         extra={"network": net},
     )
     world.check()
