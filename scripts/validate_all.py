@@ -1041,9 +1041,9 @@ batch versions in `experiments/validation/` (`agglomeration batch experiments/va
 |---|---|
 {summary}
 
-**Trade costs in the benchmarks.** The benchmark worlds have one road link of 100 (e - 1) km with free
-freight, so geography.py's iceberg cost `tau = (1 + freight) (1 + D/100)^distance_elasticity` with
-D = 100 (e - 1) km is exactly `e^distance_elasticity`; `validation.benchmark_overrides` sets
+**Trade costs in the benchmarks.** The benchmark regions lie e x 10 km apart (great circle) with free
+freight, so geography.py's iceberg cost `tau = (1 + freight) (D/D0)^distance_elasticity` with
+D = e D0 km is exactly `e^distance_elasticity`; `validation.benchmark_overrides` sets
 `distance_elasticity = ln(phi^(1/(1-sigma)))`, giving `phi = tau^(1-sigma)` to 1e-9 (checked in the tests).
 The scenario loader needs at least one gateway and one hub, so the benchmarks carry an inert gateway
 (demand 0, no external competitors, no imports) and an inert hub.

@@ -50,8 +50,8 @@ class SectorRecord(_Record):
     distance_elasticity: float = Field(
         ge=0.0,
         le=10.0,
-        description="exponent delta of the non-freight distance friction (1 + km / D0)^delta, km the "
-        "great-circle distance [-]",
+        description="exponent delta of the non-freight distance friction (max(km, D0) / D0)^delta, km "
+        "the great-circle distance [-]",
     )
     final_share: float = Field(ge=0.0, le=1.0, description="share of final expenditure [-]")
     initial_weight: float = Field(ge=0.0, le=1e9, description="relative share of initial firms [-]")

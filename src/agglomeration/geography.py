@@ -31,8 +31,8 @@ is the freight cost of the pair (share of the goods' value): it is never below t
 equals the common cost when every option costs the same, and falls when any option gets cheaper or a new
 option appears.
 
-**Iceberg costs.**  ``tau = (1 + f) x (1 + D / D0)^delta_s`` for shipped (manufacturing) sectors and
-``tau = (1 + D / D0)^delta_s`` for services, with ``D`` the great-circle distance between the markets
+**Iceberg costs.**  ``tau = (1 + f) x (max(D, D0) / D0)^delta_s`` for shipped (manufacturing) sectors and
+``tau = (max(D, D0) / D0)^delta_s`` for services, with ``D`` the great-circle distance between the markets
 [km], ``D0`` = ``logistics.distance_scale_km`` and ``delta_s`` the sector's ``distance_elasticity``.  The
 second factor is the non-freight friction of distance (information, search, contracting: Head and Mayer
 2014) that the gravity calibration needs; it does not depend on the network, so every logistics lever
@@ -294,7 +294,7 @@ class RouteOptions:
     value_density: np.ndarray  # (S,) [yuan/t] (nan: not shipped)
     time_cost: np.ndarray  # (S,) [share of value per day]
     shipped: np.ndarray  # (S,) bool
-    distance_friction: np.ndarray  # (S, M, M) (1 + D/D0)^delta [-]
+    distance_friction: np.ndarray  # (S, M, M) (max(D, D0)/D0)^delta [-]
     sigma: np.ndarray  # (S,)
     customs_hours: np.ndarray  # (M,) [h]
     international: np.ndarray  # (M,) bool
@@ -423,7 +423,7 @@ class LogisticsNetwork:
         constants: Sequence[OptionConstantRecord] | None = None,
         coords: np.ndarray | None = None,
         choice_elasticity: float = 2.0,
-        distance_scale_km: float = 100.0,
+        distance_scale_km: float = 10.0,
         file: str | None = None,
     ):
         self.markets = tuple(markets)
@@ -803,9 +803,8 @@ class LogisticsNetwork:
         )
         tc = np.array([s.time_cost_per_day or 0.0 for s in self.sectors])
         delta = np.array([s.distance_elasticity for s in self.sectors])
-        friction = (1.0 + self.great_circle[None, :, :] / self.distance_scale_km) ** delta[
-            :, None, None
-        ]
+        ratio = np.maximum(self.great_circle, self.distance_scale_km) / self.distance_scale_km
+        friction = ratio[None, :, :] ** delta[:, None, None]
         for s in range(S):
             np.fill_diagonal(friction[s], 1.0)
         return RouteOptions(

@@ -119,12 +119,13 @@ class LogisticsSection(_Section):
         },
     )
     distance_scale_km: float = Field(
-        100.0,
+        10.0,
         gt=0.0,
         le=1e5,
-        description="D0 of the non-freight distance friction (1 + km / D0)^delta [km]",
+        description="D0 of the non-freight distance friction (max(km, D0) / D0)^delta: no friction "
+        "within D0 [km]",
         json_schema_extra={
-            "source": "estimate: 100 km (friction rises with km beyond a metro area)"
+            "source": "estimate: 10 km (neighbouring parks of one district; range 5-30)"
         },
     )
     tariff_multiplier: dict[str, float] = Field(
@@ -647,8 +648,8 @@ def _csv_records(header: list[str], rows: list[list[str]], file: str, *, keep_em
 #: columns of earlier versions and what replaced them (named in the error a stale data file gets)
 RENAMED_COLUMNS = {
     "distance_decay": "by 'distance_elasticity' in 0.2.0: the non-freight trade cost is now the factor "
-    "(1 + great-circle km / logistics.distance_scale_km)^distance_elasticity on tau (docs/LOGISTICS.md); "
-    "distance_elasticity = ln(1 + distance_decay) keeps tau at 100 (e - 1) km",
+    "(max(great-circle km, D0) / D0)^distance_elasticity on tau, D0 = logistics.distance_scale_km "
+    "(docs/LOGISTICS.md); distance_elasticity = ln(1 + distance_decay) keeps tau at km = e D0",
 }
 
 

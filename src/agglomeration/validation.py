@@ -340,9 +340,9 @@ def benchmark_overrides(
     """Scenario overrides that give a two-region benchmark the textbook parameters.
 
     ``sigma`` -> the sector's CES elasticity; ``mu`` -> its final-expenditure share; ``phi`` -> its
-    ``distance_elasticity`` = ln(tau) (the benchmark regions are D = 100 (e - 1) km apart on a great circle
-    and freight is free, so geography.py's ``tau = (1 + freight) (1 + D/100)^distance_elasticity`` is
-    exactly ``e^distance_elasticity`` and ``phi = tau^(1-sigma)``); ``s_E`` -> immobile incomes R1 : R2 =
+    ``distance_elasticity`` = ln(tau) (the benchmark regions are D = e D0 km apart on a great circle and
+    freight is free, so geography.py's ``tau = (1 + freight) (D / D0)^distance_elasticity`` is exactly
+    ``e^distance_elasticity`` and ``phi = tau^(1-sigma)``); ``s_E`` -> immobile incomes R1 : R2 =
     s_E : 1 - s_E (total 200 CNY m per step).
     """
     _check_sigma_mu(sigma, mu)

@@ -145,7 +145,7 @@ class World:
 
     @property
     def distance_friction(self) -> np.ndarray | None:
-        """(S, M, M) non-freight distance factor (1 + km / D0)^delta of tau [-]."""
+        """(S, M, M) non-freight distance factor (max(km, D0) / D0)^delta of tau [-]."""
         return None if self.routes is None else self.routes.distance_friction
 
     def route_choice(self, customs_factor: np.ndarray | None = None) -> TradeCosts:

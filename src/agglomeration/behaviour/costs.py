@@ -29,6 +29,7 @@ from agglomeration.parameters import _Section
 from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.geography import TradeCosts
     from agglomeration.scenario import Scenario
     from agglomeration.state import ModelState
     from agglomeration.world import World
@@ -54,6 +55,8 @@ class Costs:
     trade_key: bytes | None = None
     #: (R,) factor on every region's customs dwell hours (trade-facilitation reforms) [-]
     customs_factor: np.ndarray | None = None
+    #: route-option costs and shares at ``customs_factor`` (None for a hand-built World)
+    route_choice: TradeCosts | None = None
 
 
 class CostsParams(_Section):
@@ -105,8 +108,12 @@ def apply(state: ModelState, world: World, scenario: Scenario) -> None:
     entry_cost = bp.costs.entry_cost * (1.0 - pp.delegation_entry_effect * d) * mult["entry"]
     switching = bp.sourcing.switching_cost * mult["trade"]
     key = mult["trade"].tobytes()
+    choice = None
     if old is not None and key == old.trade_key:
-        tau, phi = old.tau, old.phi
+        tau, phi, choice = old.tau, old.phi, old.route_choice
+    elif world.routes is not None:
+        choice = world.route_choice(mult["trade"])
+        tau, phi = choice.tau, choice.phi
     else:
         tau, phi = world.trade_costs(mult["trade"])
     foreign = market.external_competition(
@@ -121,6 +128,7 @@ def apply(state: ModelState, world: World, scenario: Scenario) -> None:
         foreign=foreign,
         trade_key=key,
         customs_factor=mult["trade"],
+        route_choice=choice,
     )
 
 
