@@ -6,8 +6,10 @@ Outputs in ``out`` (all optional parts depend on ``scenario.output``):
 - ``regions.csv``     final region x sector table: firms, employment, output (CNY m/step), location quotient
 - ``firms.parquet``   final live firm table
 - ``links.parquet``   final supplier links with value (CNY m/step) and delivered cost
+- ``logistics.csv``   final logistics outcomes: mode shares by destination, corridor volumes, region and
+                      sector indices (:func:`agglomeration.logistics_outcomes.logistics_table`)
 - ``summary.json``    scenario name, fingerprint, seed, steps, versions, wall time, headline metrics
-- ``map.png``, ``timeseries.png``   figures (matplotlib, Agg backend)
+- ``map.png``, ``timeseries.png``, ``mode_shares.png``   figures (matplotlib, Agg backend)
 """
 
 from __future__ import annotations
@@ -37,6 +39,15 @@ def _versions() -> dict[str, str]:
         "pandas": pandas.__version__,
         "python": platform.python_version(),
     }
+
+
+def write_logistics_table(model: Any, path: Path) -> Any:
+    """Write the run's logistics table (``logistics.csv``) and return it (a DataFrame)."""
+    from agglomeration.logistics_outcomes import logistics_table
+
+    table = logistics_table(model.state, model.world)
+    table.to_csv(path, index=False)
+    return table
 
 
 def run_scenario(
@@ -115,12 +126,15 @@ def run_scenario(
         model.region_table().to_csv(out / "regions.csv", index=False)
         model.firms_frame().to_parquet(out / "firms.parquet", index=False)
         model.links_frame().to_parquet(out / "links.parquet", index=False)
+        logistics = write_logistics_table(model, out / "logistics.csv")
         if model.spec.output.figures:
+            from agglomeration.report.logistics_figures import save_mode_share_figure
             from agglomeration.report.maps import save_region_map
             from agglomeration.report.run_figures import save_timeseries_figure
 
             save_region_map(model, out / "map.png")
             save_timeseries_figure(model.series_frame(), out / "timeseries.png", model=model)
+            save_mode_share_figure(logistics, out / "mode_shares.png")
         (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
         result["out"] = out
     return result
