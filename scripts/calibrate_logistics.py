@@ -194,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write", action="store_true", help="iterate and write the calibrated values")
     ap.add_argument("--iterations", type=int, default=8)
     ap.add_argument(
-        "--demand", action="store_true", help="also scale the gateways' demand to the export targets"
+        "--demand",
+        action="store_true",
+        help="also scale the gateways' demand to the export targets",
     )
     ap.add_argument("--steps", type=int, default=20, help="quarters per measurement run")
     args = ap.parse_args(argv)

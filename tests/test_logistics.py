@@ -135,3 +135,32 @@ def test_baseline_mode_shares_are_near_their_targets():
     assert h["mode_share_ec_river_tonnes"] > 0.4
     assert h["mode_share_regional_road_tonnes"] > 0.6
     assert 0.02 < h["mode_share_asean_lsc_value"] < 0.2
+
+
+def test_mode_share_figure_is_labelled_from_the_world(tmp_path):
+    from agglomeration.report.logistics_figures import (
+        destination_labels,
+        mode_share_figure,
+        option_styles,
+        save_mode_share_figure,
+    )
+
+    m = _run({}, 1, 2)
+    table = lo.logistics_table(m.state, m.world)
+    assert destination_labels(m.world) == {
+        "regional": "between\nregions",
+        "x": "X\nAbroad",
+        "d": "D\nDomestic",
+    }
+    labels, colours = option_styles(m.world)
+    assert labels == {"road": "Road", "rail": "Rail"}
+    assert len(set(colours.values())) == 2
+    fig = mode_share_figure(table, destinations=destination_labels(m.world), options=labels)
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert ticks == ["between\nregions", "X\nAbroad", "D\nDomestic"]
+    assert {t.get_text() for t in fig.legends[0].get_texts()} == {"Road", "Rail"}
+    path = save_mode_share_figure(table, tmp_path / "modes.png", m.world, step=2)
+    assert path.stat().st_size > 0
+    # a hand-built world has no route options: no mode rows, no figure
+    assert save_mode_share_figure(table[table["kind"] != "mode"], tmp_path / "none.png") is None
+    assert not (tmp_path / "none.png").exists()

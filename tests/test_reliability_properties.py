@@ -87,7 +87,8 @@ def worlds(draw) -> dict:
         )
     sectors = (
         "sector_id,name,kind,sigma,labour_share,land_share,fixed_cost,entry_rate,value_density,"
-        "time_cost_per_day,distance_elasticity,final_share,initial_weight,provenance\n" + "\n".join(rows)
+        "time_cost_per_day,distance_elasticity,final_share,initial_weight,provenance\n"
+        + "\n".join(rows)
     )
     io_csv = f"input,{','.join(sids)},provenance\n" + "\n".join(
         f"{sid},{','.join(str(x) for x in io[k])},{_P}" for k, sid in enumerate(sids)

@@ -45,6 +45,8 @@ def test_run_writes_every_output(run_dir: Path):
         "summary.json",
         "map.png",
         "timeseries.png",
+        "logistics.csv",
+        "mode_shares.png",
     ):
         assert (run_dir / name).stat().st_size > 0, name
     ts = pd.read_csv(run_dir / "timeseries.csv")
@@ -56,6 +58,24 @@ def test_run_writes_every_output(run_dir: Path):
     links = pd.read_parquet(run_dir / "links.parquet")
     assert {"buyer", "supplier", "value", "delivered_cost", "supplier_region"} <= set(links.columns)
     assert set(links["buyer"]) <= set(firms["fid"])
+
+
+def test_logistics_table_has_units_shares_and_agrees_with_the_summary(run_dir: Path):
+    tab = pd.read_csv(run_dir / "logistics.csv", keep_default_na=False, na_values=[""])
+    assert list(tab.columns) == ["kind", "key", "option", "metric", "value", "unit"]
+    assert set(tab["kind"]) == {"mode", "corridor", "region", "sector"}
+    assert (tab["unit"] != "").all()
+    modes = tab[tab["kind"] == "mode"]
+    assert set(modes["key"]) == {"regional", "eu", "asean", "ec", "dom"}
+    for _, shares in modes[modes["metric"] == "value_share"].groupby("key"):
+        assert shares["value"].sum() == pytest.approx(1.0)
+    metrics = json.loads((run_dir / "summary.json").read_text())["metrics"]
+    eu_rail = modes.query("key == 'eu' and option == 'rail' and metric == 'value_share'")
+    assert eu_rail["value"].item() == pytest.approx(metrics["mode_share_eu_rail_value"])
+    kt = tab.query("kind == 'corridor' and key == 'yangtze' and metric == 'kt'")["value"].item()
+    assert kt == pytest.approx(metrics["corridor_yangtze_kt"]) and kt > 0
+    ts = pd.read_csv(run_dir / "timeseries.csv")
+    assert ts["export_share"].between(0, 1).all()  # defined from step 0 (the initial market)
 
 
 def test_summary_names_scenario_seed_steps_versions_and_metrics(run_dir: Path):

@@ -134,7 +134,7 @@ def run_scenario(
 
             save_region_map(model, out / "map.png")
             save_timeseries_figure(model.series_frame(), out / "timeseries.png", model=model)
-            save_mode_share_figure(logistics, out / "mode_shares.png")
+            save_mode_share_figure(logistics, out / "mode_shares.png", model.world, step=model.t)
         (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
         result["out"] = out
     return result

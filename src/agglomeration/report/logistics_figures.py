@@ -1,46 +1,148 @@
-"""Figure of a run's logistics outcomes: mode shares of the regions' trade by destination."""
+"""Figure of a run's logistics outcomes: mode shares of the regions' trade by destination.
+
+:func:`mode_share_figure` draws stacked bars of the route options' shares (value and tonnes) of the regions'
+trade with each destination from the long table of
+:func:`agglomeration.logistics_outcomes.logistics_table`; with the run's World the destinations are named
+("between regions", "EU: Europe", ...), the options carry their names from route_options.csv and each is
+coloured as its main mode on the map (a second option of the same main mode, such as the Land-Sea
+Corridor, gets a colour of its own).
+"""
 
 from __future__ import annotations
 
+import textwrap
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from agglomeration.logistics_outcomes import REGIONAL
 
-def save_mode_share_figure(table: pd.DataFrame, path: str | Path) -> Path | None:
-    """Stacked bars of the route options' value and tonnes shares by destination (``eu``, ``asean``,
-    ``ec``, ``dom``, ``regional``) from :func:`agglomeration.logistics_outcomes.logistics_table`.
+#: colours for options whose main mode's colour is taken or unknown (matplotlib tab10 without the mode
+#: colours of the map)
+SPARE_COLOURS = ("#17becf", "#ff7f0e", "#2ca02c", "#8c564b", "#e377c2", "#bcbd22")
 
-    Returns the path written, or None when the table has no mode rows (a hand-built world)."""
-    import matplotlib
 
-    matplotlib.use("Agg")
+def _short(name: str, width: int, cut: tuple[str, ...]) -> str:
+    """``name`` up to the first of the separators ``cut``, wrapped to ``width`` characters."""
+    for sep in cut:
+        name = name.split(sep)[0]
+    return "\n".join(textwrap.wrap(name, width)) or name
+
+
+def destination_labels(world: Any) -> dict[str, str]:
+    """Axis labels of the destination keys of the logistics table (``regional`` and lower-case gateway
+    ids): 'between regions' and 'EU\\nEurope' (gateway id, then its name up to ' (', ': ', ' via ' or
+    ' and ')."""
+    out = {REGIONAL: "between\nregions"}
+    for gid, name in zip(world.gateway_ids, world.gateway_names, strict=True):
+        gid = str(gid)
+        short = _short(str(name), 12, (" (", ": ", " via ", " and "))
+        out[gid.lower()] = gid if short.lower() == gid.lower() else f"{gid}\n{short}"
+    return out
+
+
+def option_styles(world: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """(labels, colours) of the route options: the option's name (up to ': ') and the map colour of its
+    main mode, or a spare colour when that colour is taken by an earlier option."""
+    from agglomeration.report.maps import MODE_STYLE
+
+    routes = world.routes
+    labels: dict[str, str] = {}
+    colours: dict[str, str] = {}
+    if routes is None:
+        return labels, colours
+    taken: set[str] = set()
+    spare = iter(SPARE_COLOURS)
+    for oid, name, main in zip(
+        routes.option_ids, routes.option_names, routes.option_main_mode, strict=True
+    ):
+        labels[str(oid)] = _short(str(name), 26, (": ",))
+        colour = MODE_STYLE.get(str(main), (None,))[0]
+        if colour is None or colour in taken:
+            colour = next(spare, "#7f7f7f")
+        taken.add(colour)
+        colours[str(oid)] = colour
+    return labels, colours
+
+
+def mode_share_figure(
+    table: pd.DataFrame,
+    *,
+    destinations: Mapping[str, str] | None = None,
+    options: Mapping[str, str] | None = None,
+    colours: Mapping[str, str] | None = None,
+    title: str = "Route-option shares of the regions' trade by destination",
+) -> Any:
+    """A matplotlib Figure: stacked bars of the options' value and tonnes shares [%] by destination, or
+    None when the table has no mode rows (a hand-built world).  ``destinations`` and ``options`` map the
+    table's keys and option ids to labels, ``colours`` option ids to colours (defaults: ids, tab10)."""
     import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
 
     modes = table[table["kind"] == "mode"]
     if modes.empty:
         return None
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    options = list(dict.fromkeys(modes["option"]))
-    colours = dict(zip(options, plt.cm.tab10.colors))
-    for ax, metric, title in zip(
-        axes, ("value_share", "tonnes_share"), ("share of trade value", "share of tonnes")
+    destinations = dict(destinations or {})
+    options = dict(options or {})
+    ids = list(dict.fromkeys(modes["option"]))
+    palette = dict(zip(ids, plt.cm.tab10.colors, strict=False))
+    palette.update(colours or {})
+    keys = list(dict.fromkeys(modes["key"]))
+    fig = Figure(figsize=(11, 4.6), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, metric, sub in zip(
+        axes,
+        ("value_share", "tonnes_share"),
+        ("share of trade value", "share of tonnes"),
+        strict=True,
     ):
         wide = modes[modes["metric"] == metric].pivot(index="key", columns="option", values="value")
-        wide = wide.reindex(list(dict.fromkeys(modes["key"]))).fillna(0.0)
+        wide = wide.reindex(keys).fillna(0.0) * 100.0
         bottom = pd.Series(0.0, index=wide.index)
-        for opt in options:
+        x = [destinations.get(k, k) for k in wide.index]
+        for opt in ids:
             if opt in wide:
-                ax.bar(wide.index, wide[opt], bottom=bottom, label=opt, color=colours[opt])
+                ax.bar(
+                    x,
+                    wide[opt],
+                    bottom=bottom,
+                    label=options.get(opt, opt),
+                    color=palette[opt],
+                    width=0.7,
+                )
                 bottom = bottom + wide[opt]
-        ax.set_title(title)
-        ax.set_ylim(0, 1)
-        ax.set_xlabel("trade of the regions with")
-    axes[0].set_ylabel("route option share [-]")
-    axes[1].legend(title="route option", bbox_to_anchor=(1.02, 1), loc="upper left")
-    fig.suptitle("Mode shares by destination (last step)")
-    fig.tight_layout()
+        ax.set_title(sub)
+        ax.set_ylim(0, 100)
+        ax.yaxis.set_major_formatter(PercentFormatter(100))
+        ax.tick_params(axis="x", labelsize=8)
+        ax.set_xlabel("trade (both directions) of the regions with")
+    axes[0].set_ylabel("share of the route option")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(
+        handles[::-1], labels[::-1], title="route option", loc="outside right center", fontsize=8
+    )
+    fig.suptitle(title)
+    return fig
+
+
+def save_mode_share_figure(
+    table: pd.DataFrame, path: str | Path, world: Any = None, step: int | None = None
+) -> Path | None:
+    """Write :func:`mode_share_figure` of the logistics table to ``path`` (PNG), labelled from ``world``
+    (destinations, option names and colours) and titled with ``step``.  Returns the path written, or
+    None when the table has no mode rows."""
+    kw: dict[str, Any] = {}
+    if world is not None:
+        kw["destinations"] = destination_labels(world)
+        kw["options"], kw["colours"] = option_styles(world)
+    if step is not None:
+        kw["title"] = f"Route-option shares of the regions' trade by destination, step {step}"
+    fig = mode_share_figure(table, **kw)
+    if fig is None:
+        return None
     path = Path(path)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
