@@ -18,8 +18,10 @@ What it fits (docs/LOGISTICS.md gives the targets' sources):
    not converge today (the export share responds non-monotonically to gateway demand in the model's
    general equilibrium; docs/LOGISTICS.md), so it is off by default and the export share is reported.
 
-Each iteration runs the baseline for ``--steps`` quarters (replicate seed 1) and measures the flows of
-:func:`agglomeration.logistics_outcomes.trade_flows`; updates are damped.  The calibration needs the
+Each iteration runs the baseline for ``--steps`` quarters once per replicate seed of ``--seeds`` (default
+1) and measures the flows of :func:`agglomeration.logistics_outcomes.trade_flows`, pooled over the runs;
+updates are damped.  One run's value shares swing with a few exporters (docs/LOGISTICS.md), so report
+or calibrate over several seeds (``--seeds 1 2 3 4 5``).  The calibration needs the
 model's own flows (who sells where depends on firms' locations and prices), so it is a fixed point, not
 a closed form.
 """
@@ -83,15 +85,25 @@ def gravity_elasticity(flows: np.ndarray, world) -> float:
     return float(beta[0])
 
 
-def measure(steps: int, overrides: dict | None = None) -> dict:
-    """Run the baseline and measure gravity, mode shares and export shares."""
+def _run_flows(steps: int, seed: int, overrides: dict | None) -> tuple:
+    """One baseline run: (world, (S, M, M) flows, (M, M, S, O) option values and tonnes, live firms)."""
     scen = load_scenario(BASELINE, overrides or None)
-    m = AgglomerationModel(scen, replicate_seed=1)
+    m = AgglomerationModel(scen, replicate_seed=seed)
     m.run(steps)
-    w = m.world
-    flows = lo.trade_flows(m.state, w)
-    rc = m.state.costs.route_choice
-    v, tonnes = lo._option_flows(flows, w, rc.share)
+    flows = lo.trade_flows(m.state, m.world)
+    v, tonnes = lo._option_flows(flows, m.world, m.state.costs.route_choice.share)
+    return m.world, flows, v, tonnes, m.firms.n_alive
+
+
+def measure(steps: int, overrides: dict | None = None, seeds: tuple[int, ...] = (1,)) -> dict:
+    """Run the baseline once per replicate seed and measure gravity, mode shares and export shares of
+    the flows pooled over the runs (one seed: that run's flows)."""
+    flows = v = tonnes = 0.0
+    firms = []
+    for seed in seeds:
+        w, f1, v1, t1, n = _run_flows(steps, seed, overrides)
+        flows, v, tonnes = flows + f1, v + v1, tonnes + t1
+        firms.append(n)
     R = w.n_regions
     shares = {}
     for (dest, basis), target in MODE_TARGETS.items():
@@ -115,7 +127,8 @@ def measure(steps: int, overrides: dict | None = None) -> dict:
         "shares": shares,
         "dest_share": by_gw,
         "export_share": float(sum(by_gw[g] for g in EXPORT_SPLIT)),
-        "firms": m.firms.n_alive,
+        "firms": float(np.mean(firms)),
+        "seeds": tuple(seeds),
     }
 
 
@@ -142,14 +155,20 @@ def report(res: dict) -> str:
         f"goods export share: {res['export_share']:.3f} (target {EXPORT_TARGET}); by destination: "
         + ", ".join(f"{g} {s:.3f}" for g, s in res["dest_share"].items())
     )
-    lines.append(f"live firms at the end: {res['firms']}")
+    lines.append(
+        f"live firms at the end: {res['firms']:.0f} (mean over replicate seeds "
+        + ", ".join(map(str, res["seeds"]))
+        + ")"
+    )
     return "\n".join(lines)
 
 
-def calibrate(iterations: int, steps: int, demand: bool = False) -> dict:
+def calibrate(
+    iterations: int, steps: int, demand: bool = False, seeds: tuple[int, ...] = (1,)
+) -> dict:
     """Iterate the three updates; return the last measurement (values already written to the CSVs)."""
     for it in range(iterations):
-        res = measure(steps)
+        res = measure(steps, seeds=seeds)
         print(f"--- iteration {it}\n{report(res)}", flush=True)
         # 1. distance elasticity (same for every sector)
         sh, srows = _read("sectors.csv")
@@ -184,7 +203,7 @@ def calibrate(iterations: int, steps: int, demand: bool = False) -> dict:
             got = max(res["dest_share"].get(g, 1e-6), 1e-6)
             r["demand"] = f"{float(r['demand']) * (target / got) ** 0.5:.0f}"
         _write("gateways.csv", gh, grows)
-    res = measure(steps)
+    res = measure(steps, seeds=seeds)
     print(f"--- final\n{report(res)}")
     return res
 
@@ -199,11 +218,20 @@ def main(argv: list[str] | None = None) -> int:
         help="also scale the gateways' demand to the export targets",
     )
     ap.add_argument("--steps", type=int, default=20, help="quarters per measurement run")
+    ap.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="replicate seeds whose flows are pooled in every measurement (default: 1, the seed the "
+        "data were calibrated with)",
+    )
     args = ap.parse_args(argv)
+    seeds = tuple(args.seeds)
     if args.write:
-        calibrate(args.iterations, args.steps, args.demand)
+        calibrate(args.iterations, args.steps, args.demand, seeds)
     else:
-        print(report(measure(args.steps)))
+        print(report(measure(args.steps, seeds=seeds)))
     return 0
 
 
