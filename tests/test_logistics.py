@@ -159,6 +159,11 @@ def test_mode_share_figure_is_labelled_from_the_world(tmp_path):
     ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert ticks == ["between\nregions", "X\nAbroad", "D\nDomestic"]
     assert {t.get_text() for t in fig.legends[0].get_texts()} == {"Road", "Rail"}
+    assert not [t for t in fig.axes[0].texts if t.get_text() == "no trade"]
+    none = table.copy()  # no trade between the regions: the shares are undefined (NaN), labelled
+    none.loc[(none["key"] == "regional") & none["metric"].str.endswith("_share"), "value"] = np.nan
+    fig = mode_share_figure(none)
+    assert [t.get_text() for t in fig.axes[1].texts] == ["no trade"]
     path = save_mode_share_figure(table, tmp_path / "modes.png", m.world, step=2)
     assert path.stat().st_size > 0
     # a hand-built world has no route options: no mode rows, no figure

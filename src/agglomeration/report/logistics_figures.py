@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from agglomeration.logistics_outcomes import REGIONAL
@@ -100,7 +101,9 @@ def mode_share_figure(
         strict=True,
     ):
         wide = modes[modes["metric"] == metric].pivot(index="key", columns="option", values="value")
-        wide = wide.reindex(keys).fillna(0.0) * 100.0
+        wide = wide.reindex(keys)
+        empty = wide.isna().all(axis=1)  # no trade with the destination: shares undefined
+        wide = wide.fillna(0.0) * 100.0
         bottom = pd.Series(0.0, index=wide.index)
         x = [destinations.get(k, k) for k in wide.index]
         for opt in ids:
@@ -114,6 +117,8 @@ def mode_share_figure(
                     width=0.7,
                 )
                 bottom = bottom + wide[opt]
+        for i in map(int, np.flatnonzero(empty.to_numpy())):  # bar positions 0, 1, ... in key order
+            ax.text(i, 50, "no trade", ha="center", va="center", fontsize=8, color="#555555")
         ax.set_title(sub)
         ax.set_ylim(0, 100)
         ax.yaxis.set_major_formatter(PercentFormatter(100))
