@@ -169,3 +169,19 @@ def test_mode_share_figure_is_labelled_from_the_world(tmp_path):
     # a hand-built world has no route options: no mode rows, no figure
     assert save_mode_share_figure(table[table["kind"] != "mode"], tmp_path / "none.png") is None
     assert not (tmp_path / "none.png").exists()
+
+
+@pytest.mark.parametrize("scenario", [TINY, BASELINE])
+def test_metric_descriptions_cover_every_logistics_metric(scenario):
+    """One description (label, unit, kind, range) per emitted logistics metric, values in range."""
+    m = AgglomerationModel(load_scenario(scenario, {"firms.initial_count": 200}), replicate_seed=3)
+    m.run(1)
+    emitted = lo.logistics_metrics(m.state, m.world)
+    desc = lo.metric_descriptions(m.world)
+    assert list(desc) == list(emitted)
+    assert set(lo.logistics_metrics(m.state, m.world, series=True)) <= set(desc)
+    for name, d in desc.items():
+        assert d["kind"] in ("share", "money", "count", "index") and d["label"], name
+        value = emitted[name]
+        assert np.isnan(value) or d["low"] <= value <= d["high"], (name, value)
+    assert desc["mode_share_regional_road_tonnes"]["kind"] == "share"

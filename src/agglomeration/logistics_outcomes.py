@@ -28,6 +28,9 @@ Outcomes (:func:`logistics_metrics`, names in docs/METRICS.md):
   sectors' output shares);
 * ``delivered_cost_<region>`` [-]: trade-weighted mean freight cost (inclusive value, share of the goods'
   value) of the region's manufacturing shipments, outbound and inbound, other regions and gateways.
+
+:func:`metric_descriptions` gives the label, unit, kind and valid range of each of them for a World (the
+names depend on its regions, sectors, gateways, corridors and route options).
 """
 
 from __future__ import annotations
@@ -100,6 +103,16 @@ def _groups(world: World) -> list[tuple[str, np.ndarray]]:
         m[:R, R + g] = True
         m[R + g, :R] = True
         out.append((str(gid).lower(), m))
+    return out
+
+
+def _listed_options(world: World) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(destination name, (M, M) pair mask, option indices listed for it in option_constants.csv)."""
+    listed = world.routes.weight > 0  # (M, M, O)
+    out = []
+    for name, mask in _groups(world):
+        opts = np.flatnonzero(listed[mask].any(axis=0)) if mask.any() else np.array([], int)
+        out.append((name, mask, opts))
     return out
 
 
@@ -211,9 +224,7 @@ def logistics_metrics(state: ModelState, world: World, *, series: bool = False) 
 
 def _mode_shares(v: np.ndarray, tonnes: np.ndarray, world: World) -> dict[str, float]:
     out: dict[str, float] = {}
-    listed = world.routes.weight > 0  # (M, M, O)
-    for name, mask in _groups(world):
-        opts = np.flatnonzero(listed[mask].any(axis=0)) if mask.any() else []
+    for name, mask, opts in _listed_options(world):
         val = v[mask].sum(axis=(0, 1))  # (O,)
         ton = tonnes[mask].sum(axis=(0, 1))
         for o in opts:
@@ -242,11 +253,10 @@ def logistics_table(state: ModelState, world: World) -> pd.DataFrame:
     rc = _choice(state, world)
     if rc is not None:
         v, tonnes = _option_flows(flows, w, rc.share)
-        listed = w.routes.weight > 0
-        for name, mask in _groups(w):
+        for name, mask, opts in _listed_options(w):
             val = v[mask].sum(axis=(0, 1))
             ton = tonnes[mask].sum(axis=(0, 1))
-            for o in np.flatnonzero(listed[mask].any(axis=0)) if mask.any() else []:
+            for o in opts:
                 oid = str(w.option_ids[o])
                 rows += [
                     ("mode", name, oid, "value", float(val[o]), "CNY m per step"),
@@ -277,3 +287,81 @@ def logistics_table(state: ModelState, world: World) -> pd.DataFrame:
 
 def _ratio(a: float, b: float) -> float:
     return float(a / b) if b > 0 else float("nan")
+
+
+def metric_descriptions(world: World) -> dict[str, dict[str, object]]:
+    """Presentation of every metric :func:`logistics_metrics` emits for ``world`` (same names): ``label``,
+    ``unit``, ``kind`` (``share`` in [0, 1], ``money`` CNY m, ``count`` non-negative quantity, ``index``),
+    ``low``, ``high`` and ``description`` (the fields of a metric-registry entry).  The names depend on
+    the data (region, sector and gateway ids, corridor tags, route options), so they are built per world."""
+    w = world
+    out: dict[str, dict[str, object]] = {}
+
+    def add(name: str, label: str, unit: str, kind: str, description: str) -> None:
+        high = 1.0 if kind == "share" else float("inf")
+        low = 0.0  # every logistics metric is non-negative
+        out[name] = {
+            "label": label,
+            "unit": unit,
+            "kind": kind,
+            "low": low,
+            "high": high,
+            "description": description,
+        }
+
+    goods = "sales to international gateways / all sales"
+    add(
+        "export_share",
+        "Goods export share",
+        "",
+        "share",
+        f"manufacturing {goods} of the regions' firms",
+    )
+    routes = w.routes
+    for cid in w.corridor_ids:
+        what = f"trade on route options running mainly on the links tagged '{cid}'"
+        add(f"corridor_{cid}_kt", f"Corridor {cid}, volume", "kt per step", "count", what)
+        add(f"corridor_{cid}_value", f"Corridor {cid}, value", "CNY m per step", "money", what)
+        add(f"corridor_{cid}_teu", f"Corridor {cid}, TEU", "TEU per step", "count", what)
+    for sid, sname in zip(w.sector_ids, w.sector_names, strict=True):
+        add(f"export_share_{sid}", f"Export share, {sname}", "", "share", f"{goods} of the sector")
+    for rid, rname in zip(w.region_ids, w.region_names, strict=True):
+        add(
+            f"export_share_{rid}",
+            f"Goods export share, {rname}",
+            "",
+            "share",
+            f"manufacturing {goods}",
+        )
+    if routes is not None:
+        gname = dict(zip((str(g).lower() for g in w.gateway_ids), w.gateway_names, strict=True))
+        for name, _, opts in _listed_options(w):
+            dest = "between regions" if name == REGIONAL else f"with {gname[name]}"
+            for o in opts:
+                oid, oname = str(routes.option_ids[o]), str(routes.option_names[o])
+                for basis in ("value", "tonnes"):
+                    add(
+                        f"mode_share_{name}_{oid}_{basis}",
+                        f"Share of {oname}, trade {dest} ({basis})",
+                        "",
+                        "share",
+                        f"route option's share of the regions' trade {dest} by {basis}",
+                    )
+    for rid, rname in zip(w.region_ids, w.region_names, strict=True):
+        add(
+            f"market_access_{rid}",
+            f"Market access, {rname}",
+            "CNY m per step",
+            "money",
+            "final sales a firm at its sector's domestic price level would make from the region",
+        )
+    for rid, rname in zip(w.region_ids, w.region_names, strict=True):
+        if routes is not None:
+            add(
+                f"delivered_cost_{rid}",
+                f"Delivered freight cost, {rname}",
+                "share of value",
+                "index",
+                "trade-weighted mean freight cost of the region's manufacturing shipments",
+            )
+    return out
