@@ -278,7 +278,7 @@ def logistics_table(state: ModelState, world: World) -> pd.DataFrame:
         rows += [
             ("region", str(rid), "all", "export_share", float(by_region[r]), "-"),
             ("region", str(rid), "all", "market_access", float(ma[r]), "CNY m per step"),
-            ("region", str(rid), "all", "delivered_cost", float(dc[r]), "-"),
+            ("region", str(rid), "all", "delivered_cost", float(dc[r]), "share of value"),
         ]
     for s, sid in enumerate(w.sector_ids):
         rows.append(("sector", str(sid), "all", "export_share", float(by_sector[s]), "-"))
