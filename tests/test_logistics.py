@@ -185,3 +185,18 @@ def test_metric_descriptions_cover_every_logistics_metric(scenario):
         value = emitted[name]
         assert np.isnan(value) or d["low"] <= value <= d["high"], (name, value)
     assert desc["mode_share_regional_road_tonnes"]["kind"] == "share"
+
+
+def test_an_economy_without_firms_has_undefined_shares_and_zero_volumes():
+    """No firms and no entry: shares without a denominator are NaN (not 0); the households' imports
+    still move by the route options; market access is defined."""
+    scn = load_scenario(TINY, {"firms.initial_count": 0, "behaviour.entry.enabled": False})
+    m = AgglomerationModel(scn, replicate_seed=1)
+    m.run(2)
+    h = m.headline_metrics()
+    for key in ("export_share", "export_share_A", "export_share_bulk"):
+        assert np.isnan(h[key]), key
+    assert np.isnan(h["mode_share_regional_road_value"])  # no trade between the regions
+    assert h["mode_share_x_rail_value"] == pytest.approx(1.0)  # imports from X come by rail
+    assert h["market_access_A"] > 0 and np.isfinite(h["delivered_cost_A"])
+    assert np.isnan(m.series_frame()["export_share"]).all()

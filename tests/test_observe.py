@@ -382,6 +382,7 @@ def test_series_row_of_an_empty_model_is_nan_not_an_error():
         "local_sourcing_share",
         "network_sourcing_share",
         "import_share",
+        "export_share",  # no goods sales: undefined, not 0
     ):
         assert np.isnan(row[key]), key
     _assert_rows_equal(row, _ref_series_row(m))
