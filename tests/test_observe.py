@@ -48,8 +48,9 @@ def _ref_region_sector(model, column):
     return np.bincount(idx, weights=w, minlength=R * S).reshape(R, S).astype(float)
 
 
-def _ref_link_values(model):
-    """Value of every live (buyer, input) pair with a supplier, built from market.input_pairs."""
+def _ref_link_values(model, with_input=False):
+    """Value of every live (buyer, input) pair with a supplier, built from market.input_pairs
+    (``with_input``: the input sector of every pair too)."""
     w, t = model.world, model.firms
     pairs = market.input_pairs(t.sector, t.supplier, w.io, t.alive_rows())
     sb = t.sector[pairs.buyer]
@@ -64,6 +65,8 @@ def _ref_link_values(model):
     buyer, sup = pairs.buyer[keep], sup[keep]
     value = coef[keep] * t.revenue[buyer]
     src = np.where(sup >= 0, t.region[np.maximum(sup, 0)], w.n_regions + (-1 - sup))
+    if with_input:
+        return t.region[buyer], src, value, pairs.k[keep]
     return t.region[buyer], src, value
 
 
@@ -123,6 +126,57 @@ def _ref_chain_coverage(n_rs, io, chains):
     return np.column_stack(out)
 
 
+def _ref_trade_flows(model):
+    """(S, M, M) flows origin -> destination [CNY m per step] from their definitions, cell by cell: final
+    sales A phi E / P1 of the regions' firms, final imports of each gateway (its part of the foreign
+    competitors' CES weight), intermediate purchases of every (buyer, input) pair."""
+    w, st = model.world, model.state
+    R, G, M, S = w.n_regions, w.n_gateways, w.n_markets, w.n_sectors
+    flows = np.zeros((S, M, M))
+    E, mkt, c = st.expenditure_used, st.market, st.costs
+    for s in range(S):
+        sig = w.sigma[s]
+        for d in range(M):
+            if mkt.P1[s, d] <= 0:
+                continue
+            demand = E[s, d] / mkt.P1[s, d]
+            for o in range(R):
+                flows[s, o, d] += mkt.A[s, o] * c.phi[s, o, d] * demand
+            if d < R and G:
+                x = [(st.import_price[g, s] * c.tau[s, R + g, d]) ** (1.0 - sig) for g in range(G)]
+                for g in range(G):
+                    flows[s, R + g, d] += x[g] / sum(x) * c.foreign[s, d] * demand
+    rb, src, value, k = _ref_link_values(model, with_input=True)
+    for b, o, v, kk in zip(rb, src, value, k, strict=True):
+        flows[kk, o, b] += v
+    return flows
+
+
+def _ref_logistics_series(model):
+    """The logistics keys of the series row from their definitions (docs/METRICS.md, "Logistics"):
+    export_share = goods sales of the regions' firms to international gateways / all their goods
+    sales; corridor_<tag>_kt = thousand tonnes (value / value density) of the shipped flows on the route
+    options whose route runs mainly on the corridor's links, split by the options' logit shares."""
+    w = model.world
+    R = w.n_regions
+    flows = _ref_trade_flows(model)
+    intl = np.arange(w.n_markets) >= R if w.routes is None else w.routes.international
+    goods = np.asarray(w.sector_kind) == "manufacturing"
+    sales = flows[goods][:, :R, :]
+    total = sales.sum()
+    row = {"export_share": float(sales[:, :, intl].sum() / total) if total > 0 else np.nan}
+    if w.routes is None:
+        return row
+    share = model.state.costs.route_choice.share  # (M, M, S, O) at the reforms' customs factors
+    for c, tag in enumerate(w.corridor_ids):
+        kt = 0.0
+        for o, d, s, opt in zip(*np.nonzero(w.routes.corridor == c), strict=True):
+            if w.routes.shipped[s]:
+                kt += flows[s, o, d] * share[o, d, s, opt] * 1e6 / w.routes.value_density[s] / 1e3
+        row[f"corridor_{tag}_kt"] = kt
+    return row
+
+
 def _ref_series_row(model):
     """series_row as it was before the compiled aggregates (pandas links frame, per-sector Gini)."""
     w = model.world
@@ -176,6 +230,7 @@ def _ref_series_row(model):
         if np.any(rtype == "connected")
         else 0.0
     )
+    row.update(_ref_logistics_series(model))  # added with the logistics outcomes (0.2.0)
     return row
 
 
@@ -237,6 +292,21 @@ def test_link_totals_equal_bincount_over_input_pairs_exactly(which, request):
     np.testing.assert_array_equal(observe._link_sums(t.alive, t.region, *args), agg)
     if which == "baseline_model":
         assert (agg[:, w.n_regions :] > 0).any()  # imports are in the gateway columns
+
+
+@pytest.mark.parametrize("which", ["baseline_model", "toy_model"])
+def test_link_totals_by_sector_equal_bincount_over_input_pairs_exactly(which, request):
+    """The (buyer region, source market, input sector) pass of the logistics flows: the pair-array
+    reference cell by cell, and link_totals once the input sector is summed out."""
+    m = request.getfixturevalue(which)
+    w = m.world
+    R, M, S = w.n_regions, w.n_markets, w.n_sectors
+    rb, src, value, k = _ref_link_values(m, with_input=True)
+    ref = np.bincount((rb * M + src) * S + k, weights=value, minlength=R * M * S)
+    got = observe.link_totals_by_sector(m.state, m.world)
+    np.testing.assert_array_equal(got, ref.reshape(R, M, S))
+    np.testing.assert_allclose(got.sum(axis=2), observe.link_totals(m.state, m.world), rtol=1e-12)
+    assert (got.sum(axis=(0, 1)) > 0).sum() > 1  # more than one input sector is bought
 
 
 def test_link_totals_science_invariant(baseline_model):
@@ -312,6 +382,7 @@ def test_series_row_of_an_empty_model_is_nan_not_an_error():
         "local_sourcing_share",
         "network_sourcing_share",
         "import_share",
+        "export_share",  # no goods sales: undefined, not 0
     ):
         assert np.isnan(row[key]), key
     _assert_rows_equal(row, _ref_series_row(m))

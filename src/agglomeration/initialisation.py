@@ -121,4 +121,7 @@ def initial_state(world: World, scenario: Scenario, rng: np.random.Generator) ->
     t.losses[rows] = 0
     t.equity[rows] = fp.initial_equity * state.fixed_cost[t.sector[rows]]
     state.market = mkt
+    # the step-0 observation (trade flows, export shares) reads the expenditure this market was
+    # cleared with, as after every step; the accounts submodel overwrites it before any use in a step
+    state.expenditure_used = state.expenditure
     return state

@@ -14,8 +14,12 @@ The output directory is a **one-run result store**, written by the same code as 
       parts/links/<run_id>.parquet   final supplier links          (= links.parquet + run_id)
       parts/firms/<run_id>.parquet   final live firms, column step (= firms.parquet + run_id, step)
       timeseries.csv  regions.csv  firms.parquet  links.parquet  summary.json
-      figures/                       timeseries, lq_heatmap, region_map, supplier_network (PNG + PDF;
-                                     unless output.figures = false): the builders of `agglomeration plot`
+      logistics.csv                  final logistics outcomes (long: kind, key, option, metric, value,
+                                     unit): mode shares by destination, corridor volumes, region and
+                                     sector indices (:func:`agglomeration.logistics_outcomes.logistics_table`)
+      figures/                       timeseries, lq_heatmap, region_map, supplier_network, mode_shares
+                                     (PNG + PDF; unless output.figures = false): the builders of
+                                     `agglomeration plot`
       _COMPLETE.json                 completion marker, written last: size and sha256 of every file
                                      except the figures (which `agglomeration plot` may redraw)
 
@@ -57,6 +61,7 @@ RUN_FILES = (
     "regions.csv",
     "firms.parquet",
     "links.parquet",
+    "logistics.csv",
     "summary.json",
     "map.png",
     "timeseries.png",
@@ -340,8 +345,11 @@ def _simulate(task: Any, scenario: Any, world: Any, progress: bool) -> Any:
         bar.close()
 
 
-def _manifest(task: Any, scenario: Any, summary: dict[str, Any]) -> dict[str, Any]:
+def _manifest(
+    task: Any, scenario: Any, summary: dict[str, Any], world: Any = None
+) -> dict[str, Any]:
     from agglomeration.experiment.store import FORMAT, environment_info, utc_now
+    from agglomeration.metrics.registry import manifest_entries, world_entries
 
     return {
         "format": FORMAT,
@@ -364,8 +372,19 @@ def _manifest(task: Any, scenario: Any, summary: dict[str, Any]) -> dict[str, An
         # where the scenario came from, under the keys batch tools read (map coordinates)
         "experiment": {"scenario": task.scenario_path or None, "overrides": task.overrides},
         "wall_time_s": summary["wall_time_s"],
+        # registry entries of the metrics whose names depend on the data (logistics outcomes)
+        "metrics": manifest_entries(world_entries(world)) if world is not None else {},
         "environment": environment_info(),
     }
+
+
+def write_logistics_table(model: Any, path: Path) -> Any:
+    """Write the run's logistics table (``logistics.csv``) and return it (a DataFrame)."""
+    from agglomeration.logistics_outcomes import logistics_table
+
+    table = logistics_table(model.state, model.world)
+    table.to_csv(path, index=False)
+    return table
 
 
 def _write_outputs(
@@ -374,7 +393,7 @@ def _write_outputs(
     """The one-run store (through the batch writer), the user-facing files and the figures, into
     ``staging`` (renamed to ``out`` afterwards)."""
     from agglomeration.experiment.execute import write_run
-    from agglomeration.experiment.store import ResultStore
+    from agglomeration.experiment.store import LOGISTICS_FILE, ResultStore
 
     store = ResultStore(staging)
     row = write_run(store, task, result, summary["wall_time_s"])
@@ -398,9 +417,10 @@ def _write_outputs(
     tables["firms"].drop(columns="step").to_parquet(staging / "firms.parquet", index=False)
     tables["links"].to_parquet(staging / "links.parquet", index=False)
     model = result.model
+    write_logistics_table(model, staging / LOGISTICS_FILE)
     summary["run_id"] = row["run_id"]
     _dump_json(staging / "summary.json", summary)
-    _dump_json(staging / "manifest.json", _manifest(task, model.spec, summary))
+    _dump_json(staging / "manifest.json", _manifest(task, model.spec, summary, model.world))
     if model.spec.output.figures:
         _write_figures(staging, model.spec, out)
     _fsync_tree(staging)
@@ -417,7 +437,8 @@ def _write_outputs(
 def _write_figures(staging: Path, scenario: Any, out: Path) -> list[Path]:
     """The figures of the one-run store in ``staging`` with the builders ``agglomeration plot`` uses
     (:func:`agglomeration.report.figureset.write_figures`): the six-panel overview, the
-    location-quotient heat map, the region map with the supplier flows and the supplier network."""
+    location-quotient heat map, the region map with the supplier flows, the supplier network and the
+    route-option shares by destination."""
     from agglomeration.experiment.store import load_results
     from agglomeration.report.figureset import write_figures
     from agglomeration.report.mapdata import map_data_from_scenario

@@ -46,7 +46,9 @@ from agglomeration.geography import (
     HubRecord,
     LinkRecord,
     ModeRecord,
+    OptionConstantRecord,
     RegionRecord,
+    RouteOptionRecord,
 )
 from agglomeration.levers import check_table, lever_for, valid_keys
 from agglomeration.parameters import (
@@ -115,6 +117,30 @@ class LogisticsSection(_Section):
     links_file: str = Field("data/links.csv", description="links CSV")
     gateways_file: str = Field("data/gateways.csv", description="gateways CSV")
     hubs_file: str = Field("data/hubs.csv", description="transit hubs CSV")
+    options_file: str = Field("data/route_options.csv", description="route options CSV")
+    constants_file: str = Field(
+        "data/option_constants.csv", description="route options' constants per destination CSV"
+    )
+    route_choice_elasticity: float = Field(
+        2.0,
+        gt=0.0,
+        le=100.0,
+        description="theta of the route-option logit in the log of the ad-valorem generalised cost [-]",
+        json_schema_extra={
+            "source": "calibrated: China-Europe rail vs sea shares after the 2022-23 sea-rate fall "
+            "(docs/LOGISTICS.md); range 1-4"
+        },
+    )
+    distance_scale_km: float = Field(
+        10.0,
+        gt=0.0,
+        le=1e5,
+        description="D0 of the non-freight distance friction (max(km, D0) / D0)^delta: no friction "
+        "within D0 [km]",
+        json_schema_extra={
+            "source": "estimate: 10 km (neighbouring parks of one district; range 5-30)"
+        },
+    )
     tariff_multiplier: dict[str, float] = Field(
         default_factory=dict, description="mode -> factor on the tariff [yuan/t-km], in (0, 100]"
     )
@@ -162,6 +188,8 @@ class ScenarioData(_Section):
     hubs: tuple[HubRecord, ...]
     modes: tuple[ModeRecord, ...]
     links: tuple[LinkRecord, ...]
+    options: tuple[RouteOptionRecord, ...]
+    constants: tuple[OptionConstantRecord, ...]
     sectors: tuple[SectorRecord, ...]
     io: tuple[tuple[float, ...], ...]  # a[k][s], sector order
     chains: dict[str, tuple[str, ...]]  # chain -> sector ids, final last
@@ -191,6 +219,8 @@ PATH_KEYS = (
     ("logistics", "links_file"),
     ("logistics", "gateways_file"),
     ("logistics", "hubs_file"),
+    ("logistics", "options_file"),
+    ("logistics", "constants_file"),
     ("sectors", "file"),
     ("sectors", "io_file"),
     ("sectors", "chains_file"),
@@ -748,6 +778,14 @@ def _csv_records(header: list[str], rows: list[list[str]], file: str, *, keep_em
         yield lineno, {h: c for h, c in cells if keep_empty or c != ""}
 
 
+#: columns of earlier versions and what replaced them (named in the error a stale data file gets)
+RENAMED_COLUMNS = {
+    "distance_decay": "by 'distance_elasticity' in 0.2.0: the non-freight trade cost is now the factor "
+    "(max(great-circle km, D0) / D0)^distance_elasticity on tau, D0 = logistics.distance_scale_km "
+    "(docs/LOGISTICS.md); distance_elasticity = ln(1 + distance_decay) keeps tau at km = e D0",
+}
+
+
 def _check_columns(header: list[str], expected: list[str], file: str, optional: tuple = ()) -> None:
     dup = {h for h in header if header.count(h) > 1}
     if dup:
@@ -762,6 +800,13 @@ def _check_columns(header: list[str], expected: list[str], file: str, optional: 
                 break
         raise InputError(
             f"missing column(s) {missing}{hint}; expected columns: {', '.join(expected)}",
+            file=file,
+            field="header",
+        )
+    renamed = [c for c in extra if c in RENAMED_COLUMNS]
+    if renamed:
+        raise InputError(
+            f"column {renamed[0]!r} was replaced: {RENAMED_COLUMNS[renamed[0]]}",
             file=file,
             field="header",
         )
@@ -1049,6 +1094,7 @@ def _resolve_data(user: _UserScenario, file: Any, cache: dict) -> ScenarioData:
     # links
     links = _read_links(lg.links_file, cache)
     links = _edit_links(links, lg, places, mode_names, file)
+    options, constants = _route_option_data(lg, mode_names, cache)
     sectors, io, chains = _sector_data(ss, sectors, cache)
     sector_ids = [s.sector_id for s in sectors]
     region_ids = [r.region_id for r in regions]
@@ -1061,6 +1107,8 @@ def _resolve_data(user: _UserScenario, file: Any, cache: dict) -> ScenarioData:
         hubs=tuple(hubs),
         modes=tuple(modes),
         links=tuple(links),
+        options=tuple(options),
+        constants=tuple(constants),
         sectors=tuple(sectors),
         io=tuple(tuple(float(x) for x in row) for row in io),
         chains=chains,
@@ -1068,11 +1116,64 @@ def _resolve_data(user: _UserScenario, file: Any, cache: dict) -> ScenarioData:
     )
 
 
+def _route_option_data(
+    lg: LogisticsSection, mode_names: list[str], cache: dict
+) -> tuple[list, list]:
+    """Route options (modes checked) and their constants (option ids checked) of the data files."""
+    options = _read_records(lg.options_file, RouteOptionRecord, "option_id", cache)
+    file = _display(lg.options_file)
+    for i, o in enumerate(options):
+        for m in (*o.modes, o.main_mode):
+            if m not in mode_names:
+                raise InputError(
+                    f"unknown mode {m!r}"
+                    + suggest(m, mode_names)
+                    + f" (modes: {', '.join(mode_names)})",
+                    file=file,
+                    field=f"line {i + 2} ({o.option_id})",
+                )
+        if o.main_mode not in o.modes:
+            raise InputError(
+                f"main_mode {o.main_mode!r} is not among the option's modes {';'.join(o.modes)}",
+                file=file,
+                field=f"line {i + 2} ({o.option_id}).main_mode",
+            )
+    header, rows = _read_csv(lg.constants_file, cache)
+    cfile = _display(lg.constants_file)
+    _check_columns(header, list(_field_names(OptionConstantRecord)), cfile)
+    ids = [o.option_id for o in options]
+    constants = []
+    seen: dict[tuple[str, str], int] = {}
+    for lineno, rec in _csv_records(header, rows, cfile):
+        try:
+            c = OptionConstantRecord.model_validate(rec)
+        except ValidationError as exc:
+            raise validation_error(exc, OptionConstantRecord, cfile, f"line {lineno}") from None
+        if c.option_id not in ids:
+            raise InputError(
+                f"unknown route option {c.option_id!r}"
+                + suggest(c.option_id, ids)
+                + f" (options of {file}: {', '.join(ids)})",
+                file=cfile,
+                field=f"line {lineno}.option_id",
+            )
+        if (c.option_id, c.destination) in seen:
+            raise InputError(
+                f"duplicate constant for ({c.option_id}, {c.destination}) (first on line "
+                f"{seen[(c.option_id, c.destination)]})",
+                file=cfile,
+                field=f"line {lineno}",
+            )
+        seen[(c.option_id, c.destination)] = lineno
+        constants.append(c)
+    return options, constants
+
+
 def _read_links(path: str, cache: dict) -> list[LinkRecord]:
     header, rows = _read_csv(path, cache)
     file = _display(path)
     names = list(_field_names(LinkRecord))
-    _check_columns(header, names, file, optional=("extra_cost", "extra_hours"))
+    _check_columns(header, names, file, optional=("extra_cost", "extra_hours", "corridor"))
     out: list[LinkRecord] = []
     seen: dict[tuple, int] = {}
     for lineno, rec in _csv_records(header, rows, file):

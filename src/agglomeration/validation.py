@@ -29,6 +29,7 @@ expenditure (immobile income).
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -346,9 +347,9 @@ def benchmark_overrides(
     """Scenario overrides that give a two-region benchmark the textbook parameters.
 
     ``sigma`` -> the sector's CES elasticity; ``mu`` -> its final-expenditure share; ``phi`` -> its
-    ``distance_decay`` = tau - 1 (the benchmark link has ln(1 + km/100) = 1 and free freight, so
-    geography.py's ``tau = 1 + gen_cost/value_density + distance_decay ln(1 + km/100)`` is exactly
-    ``1 + distance_decay`` and ``phi = tau^(1-sigma)``); ``s_E`` -> immobile incomes R1 : R2 =
+    ``distance_elasticity`` = ln(tau) (the benchmark regions are D = e D0 km apart on a great circle and
+    freight is free, so geography.py's ``tau = (1 + freight) (D / D0)^distance_elasticity`` is exactly
+    ``e^distance_elasticity`` and ``phi = tau^(1-sigma)``); ``s_E`` -> immobile incomes R1 : R2 =
     s_E : 1 - s_E (total 200 CNY m per step).
     """
     _check_sigma_mu(sigma, mu)
@@ -358,7 +359,7 @@ def benchmark_overrides(
     return {
         f"sectors.overrides.{sector}.sigma": float(sigma),
         f"sectors.overrides.{sector}.final_share": float(mu),
-        f"sectors.overrides.{sector}.distance_decay": tau - 1.0,
+        f"sectors.overrides.{sector}.distance_elasticity": math.log(tau),
         "regions.overrides.R1.immobile_income": 200.0 * s_E,
         "regions.overrides.R2.immobile_income": 200.0 * (1.0 - s_E),
     }
@@ -554,7 +555,7 @@ def simulate_vertical_colocation(
     ov: dict[str, Any] = {}
     for sec in ("U", "D"):
         ov[f"sectors.overrides.{sec}.sigma"] = float(sigma)
-        ov[f"sectors.overrides.{sec}.distance_decay"] = tau - 1.0
+        ov[f"sectors.overrides.{sec}.distance_elasticity"] = math.log(tau)
     ov["firms.initial_count"] = int(firms)
     ov["steps"] = int(steps)
     ov.update(overrides or {})

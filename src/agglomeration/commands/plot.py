@@ -6,8 +6,8 @@ forest plot of the differences from the baseline (each metric on its own axis, s
 points); the location-quotient heat map, the region map and the supplier network of the reference
 condition (named in the title); Sobol / Morris charts, and for lhs, sobol and morris designs response
 plots (each metric against each parameter, binned means with 95% confidence intervals).  A run
-directory (from `agglomeration run`) gives its six-panel overview, heat map, map and supplier network
-(the figures `run` itself draws); it must be complete and intact (its _COMPLETE.json checksums match).
+directory (from `agglomeration run`) gives its six-panel overview, heat map, map, supplier network and
+route-option shares by destination (the figures `run` itself draws); it must be complete and intact (its _COMPLETE.json checksums match).
 Every figure's footer says which runs it summarises.  Figures go to --out (default:
 RESULTS_OR_RUN/figures).  An unfinished batch is refused unless --partial is given.  See
 docs/ANALYSIS.md.

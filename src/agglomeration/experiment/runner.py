@@ -451,6 +451,15 @@ def _check_resumable(
             )
 
 
+def _data_metric_entries(exp: Experiment) -> dict[str, dict[str, Any]]:
+    """Registry entries of the metrics whose names depend on the base scenario's data (the logistics
+    outcomes), recorded in the manifest so tables and figures label them by name."""
+    from agglomeration.metrics.registry import manifest_entries, world_entries
+    from agglomeration.world import build_world
+
+    return manifest_entries(world_entries(build_world(base_scenario(str(exp.scenario)))))
+
+
 def _prepare_store(store: ResultStore, exp: Experiment, plan: Plan) -> dict[str, Any]:
     """Check (resume) or start the store's manifest, plan and design; returns the manifest.  Called
     with the writer lock held, after :func:`_check_out_dir`."""
@@ -473,6 +482,7 @@ def _prepare_store(store: ResultStore, exp: Experiment, plan: Plan) -> dict[str,
             "n_runs": len(plan.tasks),
             "n_plan_rows": len(plan.rows),
             "required_tables": _required_tables(exp),
+            "metrics": _data_metric_entries(exp),
             "environment": environment_info(),
             "started_at": utc_now(),
             "finished_at": None,

@@ -79,6 +79,8 @@ TABLES = ("series", "regions", "links", "firms", "runs")
 COMPLETE_MARKER = "_COMPLETE.json"
 #: schema-metadata key of a runs part: ``{table: {"bytes": n, "sha256": hex}}`` of the run's other parts
 PARTS_KEY = b"agglomeration.parts"
+#: the logistics table of a one-run store (written by ``agglomeration run``)
+LOGISTICS_FILE = "logistics.csv"
 #: lock file held by the process writing into a store
 LOCK_FILE = ".lock"
 #: read buffer for hashing files [bytes]
@@ -787,7 +789,9 @@ class Results(Mapping[str, pd.DataFrame]):
     """Lazy mapping of table name -> pandas DataFrame of a result directory.
 
     Keys: ``runs``, ``series``, ``regions`` (always, possibly empty), ``links`` and ``firms`` when
-    present, plus ``plan`` and ``design``.  ``manifest`` is the parsed manifest.json.  Frames are read
+    present, plus ``plan`` and ``design``, and ``logistics`` for a one-run store of ``agglomeration
+    run`` (its ``logistics.csv``: :func:`agglomeration.logistics_outcomes.logistics_table`, with the
+    run's ``run_id``).  ``manifest`` is the parsed manifest.json.  Frames are read
     on first access (from ``tables/`` when it is up to date, otherwise concatenated from the parts of
     the finished runs: ``runs`` from every runs part, the other tables from the ok runs).  Every file
     is verified by content; a damaged one raises :class:`ResultStoreError` naming it.
@@ -802,6 +806,8 @@ class Results(Mapping[str, pd.DataFrame]):
         keys = ["runs", "series", "regions"]
         keys += [t for t in ("links", "firms") if store.listed(t)]
         keys += [t for t in ("plan", "design") if (store.root / f"{t}.parquet").exists()]
+        if manifest.get("kind") == "run" and (store.root / LOGISTICS_FILE).is_file():
+            keys.append("logistics")
         self._keys = keys
 
     def __getitem__(self, key: str) -> pd.DataFrame:
@@ -814,6 +820,8 @@ class Results(Mapping[str, pd.DataFrame]):
     def _load(self, key: str) -> pd.DataFrame:
         if key in ("plan", "design"):
             return self.store.read_frame(key)  # type: ignore[return-value]
+        if key == "logistics":
+            return self._logistics()
         table_file = self.store.root / "tables" / f"{key}.parquet"
         if self._fresh and table_file.exists():
             return self.store.read_consolidated(key).to_pandas()
@@ -828,6 +836,19 @@ class Results(Mapping[str, pd.DataFrame]):
             return pd.DataFrame({"run_id": pd.Series([], dtype=str)})
         table = pa.concat_tables(parts, promote_options="permissive")
         return table.to_pandas()
+
+    def _logistics(self) -> pd.DataFrame:
+        path = self.store.root / LOGISTICS_FILE
+        try:
+            # "NA" is a key, not a missing value; empty cells (a share without a denominator) are NaN
+            frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+        except (OSError, ValueError) as exc:
+            raise ResultStoreError(
+                f"cannot read the logistics table: {_why(exc)}", file=path
+            ) from None
+        run_id = str((self.manifest.get("run") or {}).get("run_id") or "run")
+        frame.insert(0, "run_id", run_id)
+        return frame
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._keys)
