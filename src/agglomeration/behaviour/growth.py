@@ -294,7 +294,7 @@ def exogenous_income(state: ModelState, world: World) -> tuple[np.ndarray, np.nd
 
 # ------------------------------------------------------------------------------------------- submodel
 class GrowthParams(_Section):
-    """``[behaviour.growth]``: use of the growth table (``[growth] file``) and its projection."""
+    """``[behaviour.growth]``: use of the growth table ([growth] file) and its projection."""
 
     enabled: bool = Field(
         True,
