@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from agglomeration import validation as V  # noqa: E402
+from agglomeration.behaviour.factor_prices import FactorPricesParams  # noqa: E402
 
 DOC = ROOT / "docs" / "VALIDATION.md"
 IMG = ROOT / "docs" / "img"
@@ -108,7 +109,16 @@ FIXED_POPULATION = {
 #: the wage response to a regional TFP shock: regions (LJ: a commuting zone of six areas; WZ: alone),
 #: labour supply elasticities (migration eps, commuting eta: the defaults and a far more elastic
 #: supply), shock [log points], firms, steps
-SHOCK = (("LJ", "WZ"), ((1.5, 3.3), (10.0, 20.0)), 0.1, 3000, 16)
+SHOCK = (
+    ("LJ", "WZ"),
+    (
+        (FactorPricesParams().supply_elasticity, FactorPricesParams().commuting_elasticity),
+        (10.0, 20.0),
+    ),
+    0.1,
+    3000,
+    16,
+)
 
 
 def _labour(args: tuple) -> tuple:
@@ -920,7 +930,8 @@ projection) and regional labour demand; (b) a region's wage rises with its produ
 TFP shock to one region raises its wage, less so when labour supply is more elastic; (c) with
 productivity growing at the data's drift, nominal and real paths are consistent with the data: CPI
 inflation within [-2, +3] %/year (Chongqing / China 2021-2024: CPI +0.2 to +2.0 %/year) and real wages
-growing with real labour productivity (ratio in [0.67, 1.5]).
+growing with real labour productivity (ratio in [0.67, 1.5]; in Chongqing real wages of urban non-private
+units grew 8.0 and 3.1 % in 2021 and 2022 against real GDP growth of 8.3 and 2.6 %: one for one).
 **Operational definitions.** Aggregate: annualised log growth over the run of the employment-weighted
 nominal wage, the real wage (each region's wage over its CPI, `observe.price_indices`), and value added
 per worker (revenue - input purchases) at current and at initial producer prices (PPI: revenue-weighted

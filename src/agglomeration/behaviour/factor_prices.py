@@ -149,15 +149,16 @@ class FactorPricesParams(_Section):
         },
     )
     supply_elasticity: float = Field(
-        1.5,
+        2.0,
         ge=0.0,
         le=100.0,
         description="eps: elasticity of the labour supply of a commuting zone to its wage relative to "
         "the outside wage (migration; hukou frictions keep it low); large = wages follow the outside "
         "wage [-]",
         json_schema_extra={
-            "source": "Tombe & Zhu (2019, AER 109(5)) migration elasticity kappa ~ 1.5 for Chinese "
-            "provinces (value recalled, not read in the source; range 1-3 for sensitivity)"
+            "source": "between provinces ~1.5 (Tombe & Zhu 2019, AER 109(5), migration elasticity "
+            "kappa; recalled, not read); larger within Chongqing (one hukou system) with ~4 m Chongqing "
+            "natives working elsewhere as a reserve (2022 communique, R): 2, range 1-4"
         },
     )
     commuting_elasticity: float = Field(
