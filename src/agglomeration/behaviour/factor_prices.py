@@ -36,6 +36,7 @@ CNY m per worker-step, rents CNY m per km2-step.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -66,13 +67,26 @@ def centroid_distance_km(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
 
 def commuting_zones(lon: np.ndarray, lat: np.ndarray, radius_km: float) -> np.ndarray:
     """(R,) commuting-zone label of every region: connected components of the graph joining regions
-    whose centroids are at most ``radius_km`` apart (0 = every region its own zone)."""
+    whose centroids are at most ``radius_km`` apart (0 = every region its own zone).  Cached by the
+    coordinates (the labels are read-only)."""
+    lon = np.ascontiguousarray(lon, dtype=float)
+    lat = np.ascontiguousarray(lat, dtype=float)
+    return _zones(lon.tobytes(), lat.tobytes(), float(radius_km))
+
+
+@functools.lru_cache(maxsize=16)
+def _zones(lon_bytes: bytes, lat_bytes: bytes, radius_km: float) -> np.ndarray:
+    lon, lat = np.frombuffer(lon_bytes), np.frombuffer(lat_bytes)
     n = len(lon)
     if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    near = centroid_distance_km(lon, lat) <= radius_km if radius_km > 0 else np.eye(n, dtype=bool)
-    _, labels = connected_components(csr_matrix(near), directed=False)
-    return labels.astype(np.int64)
+        labels = np.zeros(0, dtype=np.int64)
+    else:
+        near = (
+            centroid_distance_km(lon, lat) <= radius_km if radius_km > 0 else np.eye(n, dtype=bool)
+        )
+        labels = connected_components(csr_matrix(near), directed=False)[1].astype(np.int64)
+    labels.setflags(write=False)
+    return labels
 
 
 def market_wages(
