@@ -93,13 +93,16 @@ def test_missing_column_and_start_before_the_data(tiny):
 # ------------------------------------------------------------------------------- calendar, paths
 def test_calendar_and_log_index():
     assert growth.year_of_step(6, 2021, 4) == 2022.5
-    rates, proj = {2021: 0.10, 2022: -0.05}, (2023, 0.02)
-    assert growth.log_index(rates, proj, 0.0, 2021) == 0.0
-    assert growth.log_index(rates, proj, 1.0, 2021) == pytest.approx(math.log(1.10))
-    half = growth.log_index(rates, proj, 1.5, 2021)
+    rates = {2021: 0.10, 2022: -0.05}
+
+    def rate(year):
+        return rates.get(year, 0.02)  # beyond the data years the projection applies to every year
+
+    assert growth.log_index(rate, 0.0, 2021) == 0.0
+    assert growth.log_index(rate, 1.0, 2021) == pytest.approx(math.log(1.10))
+    half = growth.log_index(rate, 1.5, 2021)
     assert half == pytest.approx(math.log(1.10) + 0.5 * math.log(0.95))
-    # beyond the data years the projection applies to every year
-    five = growth.log_index(rates, proj, 5.0, 2021)
+    five = growth.log_index(rate, 5.0, 2021)
     assert five == pytest.approx(math.log(1.10 * 0.95 * 1.02**3))
 
 
@@ -122,6 +125,10 @@ def test_paths_resolve_markets_projection_and_shift(tiny):
     assert shifted.wage_index(4) == pytest.approx(1.08)  # the outside wage is not shifted
     off = s.with_overrides({"behaviour.growth.enabled": False})
     assert growth.growth_paths(off, w) is None
+    # balanced growth: from 2022 every demand series grows at the outside wage's rate (8 %)
+    bal = growth.growth_paths(s.with_overrides({"behaviour.growth.balanced_after": 2022}), w)
+    np.testing.assert_allclose(bal.demand_index(8), np.array([1.10, 1.20, 1.10, 1.02, 1.04]) * 1.08)
+    assert bal.rate("X", 2021) == 0.02 and bal.rate("X", 2030) == bal.rate("wage", 2030) == 0.08
 
 
 # ------------------------------------------------------------------------------------- in a run

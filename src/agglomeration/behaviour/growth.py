@@ -9,7 +9,10 @@ series at step t accrues each year's rate over the part of that year already ela
     log X(t) = sum_y log(1 + g_y + shift) * |[y, y + 1) & [start_year, start_year + t/steps_per_year)|
 
 so X(0) = 1, a full year at rate g multiplies X by 1 + g, and steps within a year grow geometrically.
-``shift`` (``behaviour.growth.demand_growth_shift``) is added to the demand series only.
+``shift`` (``behaviour.growth.demand_growth_shift``) is added to the demand series only.  From the year
+``behaviour.growth.balanced_after`` (default 2035) on, every demand series grows at the outside wage's
+rate: growth is balanced (market shares and the ratio of demand to fixed costs stay constant), so long
+runs do not extrapolate differences between markets for centuries.
 
 What grows (each step, before prices and markets):
 
@@ -37,6 +40,7 @@ from __future__ import annotations
 import functools
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -178,24 +182,16 @@ def year_of_step(t: float, start_year: int, steps_per_year: int) -> float:
     return start_year + t / steps_per_year
 
 
-def log_index(
-    rates: dict[int, float], projection: tuple[int, float], years_elapsed: float, start_year: int
-) -> float:
-    """log X after ``years_elapsed`` years from the start of ``start_year`` (see the module docstring).
-
-    ``rates``: calendar year -> rate for the data years; ``projection``: (first projected year, rate),
-    used for that year and every later one.
-    """
-    first_proj, proj_rate = projection
+def log_index(rate: Callable[[int], float], years_elapsed: float, start_year: int) -> float:
+    """log X after ``years_elapsed`` years from the start of ``start_year`` (see the module docstring);
+    ``rate(year)`` is the series' annual rate in a calendar year."""
     total = 0.0
     whole = math.floor(years_elapsed)
     for k in range(whole + 1):
         share = min(years_elapsed - k, 1.0)
         if share <= 0.0:
             break
-        year = start_year + k
-        g = proj_rate if year >= first_proj else rates[year]
-        total += share * math.log1p(g)
+        total += share * math.log1p(rate(start_year + k))
     return total
 
 
@@ -211,6 +207,7 @@ class GrowthPaths:
         steps_per_year: int,
         projection: str,
         shift: float,
+        balanced_after: int = 10_000,
     ) -> None:
         series: dict[str, dict[int, float]] = defaultdict(dict)
         proj: dict[str, tuple[int, float]] = {}
@@ -229,20 +226,31 @@ class GrowthPaths:
         self._series = {k: dict(v) for k, v in series.items()}
         self._proj = proj
         self._shift = float(shift)
+        self.balanced_after = int(balanced_after)
 
-    def _log(self, name: str, t: float, shift: float) -> float:
-        rates = {y: g + shift for y, g in self._series.get(name, {}).items()}
-        year, g = self._proj[name]
-        return log_index(rates, (year, g + shift), t / self.steps_per_year, self.start_year)
+    def rate(self, name: str, year: int) -> float:
+        """Annual nominal growth rate of series ``name`` in calendar ``year``: the data, then the
+        projection, plus the demand shift; from ``balanced_after`` on every demand series grows at the
+        outside wage's rate (balanced growth)."""
+        if name != WAGE and year >= self.balanced_after:
+            return self.rate(WAGE, year)
+        first, projected = self._proj[name]
+        g = projected if year >= first else self._series[name][year]
+        return g if name == WAGE else g + self._shift
+
+    def _log(self, name: str, t: float) -> float:
+        return log_index(
+            functools.partial(self.rate, name), t / self.steps_per_year, self.start_year
+        )
 
     def demand_index(self, t: float) -> np.ndarray:
         """(M,) nominal demand index of every market at step ``t`` (1 at step 0)."""
-        cache = {n: math.exp(self._log(n, t, self._shift)) for n in set(self.market_series)}
+        cache = {n: math.exp(self._log(n, t)) for n in set(self.market_series)}
         return np.array([cache[n] for n in self.market_series])
 
     def wage_index(self, t: float) -> float:
         """Outside wage index Omega at step ``t`` (1 at step 0)."""
-        return math.exp(self._log(WAGE, t, 0.0))
+        return math.exp(self._log(WAGE, t))
 
 
 @functools.lru_cache(maxsize=32)
@@ -254,9 +262,17 @@ def _paths(
     steps_per_year: int,
     projection: str,
     shift: float,
+    balanced_after: int,
 ) -> GrowthPaths:
     return GrowthPaths(
-        records, market_ids, n_regions, start_year, steps_per_year, projection, shift
+        records,
+        market_ids,
+        n_regions,
+        start_year,
+        steps_per_year,
+        projection,
+        shift,
+        balanced_after,
     )
 
 
@@ -275,6 +291,7 @@ def growth_paths(scenario: Any, world: World) -> GrowthPaths | None:
         int(scenario.behaviour.steps_per_year),
         p.projection,
         float(p.demand_growth_shift),
+        int(p.balanced_after),
     )
 
 
@@ -316,6 +333,18 @@ class GrowthParams(_Section):
         description="added to every demand series' annual growth rate (regions and gateways, not the "
         "outside wage) [1/year]",
         json_schema_extra={"source": "sensitivity knob; 0 = the data"},
+    )
+    balanced_after: int = Field(
+        2035,
+        ge=1900,
+        le=10_000,
+        description="calendar year from which every demand series grows at the outside wage's rate "
+        "(balanced growth: market shares and the ratio of demand to fixed costs stay constant; the "
+        "projection rows and the shift apply before it) [year]",
+        json_schema_extra={
+            "source": "assumption: differences in market growth are projected for ten years beyond "
+            "the data (2025-2034), not for centuries (long runs, burn-in)"
+        },
     )
 
 
