@@ -231,7 +231,42 @@ def _ref_series_row(model):
         else 0.0
     )
     row.update(_ref_logistics_series(model))  # added with the logistics outcomes (0.2.0)
+    row.update(_ref_labour_row(model))
     return row
+
+
+def _ref_labour_row(model):
+    """Wages, prices and productivity from the firms frame (pandas) and the state's price bases."""
+    from agglomeration.behaviour.prospects import consumer_price_index
+
+    w, st = model.world, model.state
+    f = model.firms_frame()
+    nan = float("nan")
+    emp_r = f.groupby("region")["employment"].sum().reindex(w.region_ids, fill_value=0.0).to_numpy()
+    tot = emp_r.sum()
+    cpi_r = consumer_price_index(st.market.P1, w.sigma, w.final_share, w.n_regions) / st.cpi_base
+    inc = np.asarray(w.immobile_income, dtype=float)
+    f["rlogp"] = f["output"] * np.log(f["price"])
+    g = f.groupby("sector")[["output", "rlogp"]].sum().reindex(w.sector_ids)
+    ppi_s = np.exp(g["rlogp"] / g["output"]).to_numpy() / st.ppi_base
+    ok = np.isfinite(ppi_s) & (g["output"].to_numpy() > 0)
+    rev = g["output"].to_numpy()[ok]
+    ppi = float(np.exp(np.sum(rev * np.log(ppi_s[ok])) / rev.sum())) if ok.any() else nan
+    lp = float((f["output"] - f["input_cost"]).sum() / tot) if tot > 0 else nan
+    exo = np.concatenate([w.immobile_income, w.gateway_demand])
+    if len(st.demand_index):
+        exo = exo * st.demand_index
+    return {
+        "wage": float((st.wage * emp_r).sum() / tot) if tot > 0 else nan,
+        "real_wage": float((st.wage / cpi_r * emp_r).sum() / tot) if tot > 0 else nan,
+        "cpi": float(np.exp(np.sum(inc * np.log(cpi_r)) / inc.sum())),
+        "ppi": ppi,
+        "labour_productivity": lp,
+        "real_labour_productivity": lp / ppi,
+        "mean_rent": float(np.mean(st.rent)),
+        "outside_wage_index": float(st.outside_wage),
+        "exogenous_income": float(exo.sum()),
+    }
 
 
 def _assert_rows_equal(new, ref):

@@ -25,6 +25,7 @@ from agglomeration.behaviour import (
     costs,
     entry,
     factor_prices,
+    growth,
     learning,
     market,
     policy,
@@ -41,6 +42,7 @@ from agglomeration.submodel import Submodel, describe
 
 #: the step: submodels in the order they run
 SCHEDULE: tuple[Submodel, ...] = (
+    growth.SUBMODEL,
     costs.SUBMODEL,
     market.SUBMODEL,
     accounts.SUBMODEL,

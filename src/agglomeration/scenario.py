@@ -2,7 +2,8 @@
 
 A scenario file (TOML) has the top-level keys ``name``, ``description``, ``extends``, ``seed``, ``steps``
 and the tables ``[regions]``, ``[logistics]``, ``[sectors]`` (world data: CSV files plus edits, defined
-here) and ``[firms]``, ``[behaviour]``, ``[policy]``, ``[output]`` (behaviour, defined in
+here), ``[growth]`` (the calendar and the nominal growth table, checked by
+:mod:`agglomeration.behaviour.growth`) and ``[firms]``, ``[behaviour]``, ``[policy]``, ``[output]`` (behaviour, defined in
 :mod:`agglomeration.parameters`).  :func:`load_scenario` reads it, merges its ``extends`` parents (deep
 merge; lists and scalars replaced), applies overrides, reads and validates every data CSV (paths relative
 to the file that names them) and returns a frozen :class:`Scenario` that *contains* the validated records,
@@ -33,6 +34,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from agglomeration.behaviour.growth import GrowthRecord, check_growth
 from agglomeration.economy import (
     ChainRecord,
     SectorRecord,
@@ -180,6 +182,19 @@ class SectorsSection(_Section):
     )
 
 
+class GrowthSection(_Section):
+    """``[growth]``: the scenario's calendar and its nominal growth table (behaviour/growth.py)."""
+
+    file: str | None = Field(
+        None,
+        description="growth table CSV (series, year, rate, low, high, provenance), relative to the "
+        "scenario file; not set = no growth",
+    )
+    start_year: int = Field(
+        2021, ge=1900, le=2200, description="calendar year whose 1 January is step 0 [year]"
+    )
+
+
 class ScenarioData(_Section):
     """The resolved, validated data tables (after every override) held inside a Scenario."""
 
@@ -194,6 +209,7 @@ class ScenarioData(_Section):
     io: tuple[tuple[float, ...], ...]  # a[k][s], sector order
     chains: dict[str, tuple[str, ...]]  # chain -> sector ids, final last
     initial_firms: tuple[tuple[float, ...], ...]  # (R, S) relative weights
+    growth: tuple[GrowthRecord, ...] = ()  # the growth table ([growth] file), checked
 
 
 #: keys a user may write at the top level of a scenario file
@@ -206,6 +222,7 @@ USER_KEYS = (
     "regions",
     "logistics",
     "sectors",
+    "growth",
     "firms",
     "behaviour",
     "policy",
@@ -224,6 +241,7 @@ PATH_KEYS = (
     ("sectors", "file"),
     ("sectors", "io_file"),
     ("sectors", "chains_file"),
+    ("growth", "file"),
 )
 
 
@@ -241,6 +259,7 @@ class _UserScenario(_Section):
     regions: RegionsSection = Field(default_factory=RegionsSection)
     logistics: LogisticsSection = Field(default_factory=LogisticsSection)
     sectors: SectorsSection = Field(default_factory=SectorsSection)
+    growth: GrowthSection = Field(default_factory=GrowthSection)
     firms: FirmsParams = Field(default_factory=FirmsParams)
     behaviour: BehaviourParams = Field(default_factory=BehaviourParams)
     solver: SolverParams = Field(default_factory=SolverParams)
@@ -302,7 +321,7 @@ class Scenario(_UserScenario):
         d = self.model_dump(mode="json", by_alias=True)
         base = Path(self._source).parent if self._source else None
         for sec, key in PATH_KEYS:
-            if base is not None:
+            if base is not None and d[sec][key] is not None:
                 try:
                     d[sec][key] = os.path.relpath(d[sec][key], base)
                 except ValueError:  # other drive on Windows
@@ -650,8 +669,11 @@ def check_keys(data: Any, model: type[BaseModel], path: str, file: Any) -> None:
     if not isinstance(data, dict):
         return
     names = _field_names(model)
+    removed = getattr(model, "removed_keys", {})
     for key, value in data.items():
         field_path = f"{path}.{key}" if path else str(key)
+        if key in removed:
+            raise InputError(f"{key} was removed: {removed[key]}", file=file, field=field_path)
         if key not in names:
             raise InputError(
                 f"unknown key {key!r}"
@@ -960,7 +982,8 @@ def _resolve(raw: dict, source: str | None, cache: dict) -> Scenario:
         if not isinstance(raw[sec], dict):
             raise InputError(f"expected a table, got {raw[sec]!r}", file=file, field=sec)
         default = _UserScenario.model_fields[sec].annotation.model_fields[key].default
-        raw[sec].setdefault(key, str((base_dir / default).resolve()))
+        if default is not None:  # optional files ([growth] file) have no default
+            raw[sec].setdefault(key, str((base_dir / default).resolve()))
     try:
         user = _UserScenario.model_validate(raw)
     except ValidationError as exc:
@@ -1101,6 +1124,7 @@ def _resolve_data(user: _UserScenario, file: Any, cache: dict) -> ScenarioData:
     init = _read_matrix(
         rs.initial_firms_file, "region_id", region_ids, sector_ids, cache, "region", 0.0, 1e12
     )
+    growth = _read_growth(user.growth, region_ids, [g.gateway_id for g in gateways], cache)
     return ScenarioData(
         regions=tuple(regions),
         gateways=tuple(gateways),
@@ -1113,6 +1137,7 @@ def _resolve_data(user: _UserScenario, file: Any, cache: dict) -> ScenarioData:
         io=tuple(tuple(float(x) for x in row) for row in io),
         chains=chains,
         initial_firms=tuple(tuple(float(x) for x in row) for row in init),
+        growth=growth,
     )
 
 
@@ -1167,6 +1192,27 @@ def _route_option_data(
         seen[(c.option_id, c.destination)] = lineno
         constants.append(c)
     return options, constants
+
+
+def _read_growth(
+    section: GrowthSection, region_ids: list[str], gateway_ids: list[str], cache: dict
+) -> tuple[GrowthRecord, ...]:
+    """The growth table of ``[growth] file`` (empty without one), every row and series checked."""
+    if section.file is None:
+        return ()
+    header, rows = _read_csv(section.file, cache)
+    file = _display(section.file)
+    _check_columns(header, list(_field_names(GrowthRecord)), file, optional=("low", "high"))
+    records = []
+    for lineno, rec in _csv_records(header, rows, file):
+        try:
+            records.append((lineno, GrowthRecord.model_validate(rec)))
+        except ValidationError as exc:
+            raise validation_error(exc, GrowthRecord, file, f"line {lineno}") from None
+    if not records:
+        raise InputError("no data rows", file=file)
+    check_growth(records, region_ids, gateway_ids, section.start_year, file=file)
+    return tuple(r for _, r in records)
 
 
 def _read_links(path: str, cache: dict) -> list[LinkRecord]:

@@ -52,6 +52,7 @@ __all__ = [
     "fe_real_wage_gap",
     "fe_sustain_point",
     "firm_panel",
+    "labour_panel",
     "load_benchmark",
     "run_share_path",
     "simulate_long_run_share",
@@ -61,6 +62,8 @@ __all__ = [
     "stylized_facts",
     "tau_for_phi",
     "tomahawk_equilibria",
+    "wage_productivity",
+    "wage_shock_response",
 ]
 
 #: Directory of the theory configurations (two regions, gateways off).
@@ -705,3 +708,105 @@ def stylized_facts(panel: list[tuple[int, np.ndarray, np.ndarray]]) -> dict[str,
         "entry_rate": float(np.mean(entry)),
         "exit_rate": float(np.mean(exit_)),
     }
+
+
+# ---------------------------------------------------------------------------------------------------
+# wages, prices and productivity (behaviour/growth.py, behaviour/factor_prices.py)
+# ---------------------------------------------------------------------------------------------------
+def labour_panel(scenario: Any, steps: int, every: int, replicate_seed: int | None = 0) -> Any:
+    """Region x time panel of :func:`agglomeration.observe.labour_accounts` every ``every`` steps
+    (step 0 included), with a column ``step``, plus the economy-wide CPI and PPI as columns
+    ``cpi_all`` and ``ppi_all`` (first observation = 1)."""
+    import pandas as pd
+
+    from agglomeration import observe
+    from agglomeration.model import AgglomerationModel
+
+    model = AgglomerationModel(scenario, replicate_seed=replicate_seed)
+    frames = []
+    for step in range(int(steps) + 1):
+        if step:
+            model.step()
+        if step % every == 0:
+            tab = observe.labour_accounts(model.state, model.world)
+            row = observe.series_row(model.state, model.world, model.counters)
+            frames.append(tab.assign(step=step, cpi_all=row["cpi"], ppi_all=row["ppi"]))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _slope(y: np.ndarray, x: np.ndarray) -> float:
+    x = x - x.mean()
+    y = y - y.mean()
+    return float((x * y).sum() / (x * x).sum()) if (x * x).sum() > 0 else float("nan")
+
+
+def wage_productivity(panel: Any, steps_per_year: int = 4) -> dict[str, float]:
+    """How wages track productivity in a :func:`labour_panel` (one replicate).
+
+    Aggregate (first to last observation, annualised log growth [1/year]): ``wage`` (employment-weighted
+    nominal wage), ``real_wage`` (deflated by the regions' CPI), ``labour_productivity`` (nominal value
+    added per worker), ``real_labour_productivity`` (at the producer prices of the first observation),
+    ``cpi``, ``ppi``, ``tfp`` (regions' mean log productivity of the firms, weighted by employment;
+    log points per year), and ``real_wage_to_productivity`` = real wage growth / real
+    labour-productivity growth.
+
+    Regional panel (consecutive observations, region x period, period effects removed, regions with
+    employment at both ends): ``elasticity_wage_lp`` = OLS slope of d log wage_r on d log (nominal value
+    added per worker)_r; ``elasticity_wage_tfp`` = slope of d log wage_r on d (mean log productivity of
+    the region's firms); firm entry and exit make the latter a noisy measure of regional TFP, see
+    :func:`wage_shock_response` for the causal response.
+    """
+    p = panel.sort_values(["region", "step"]).copy()
+    years = (p["step"].max() - p["step"].min()) / steps_per_year
+    first, last = p["step"].min(), p["step"].max()
+
+    def agg(step: int) -> dict[str, float]:
+        q = p[p["step"] == step]
+        emp = q["employment"].to_numpy()
+        tot = emp.sum()
+        return {
+            "wage": float((q["wage"] * emp).sum() / tot),
+            "real_wage": float((q["real_wage"] * emp).sum() / tot),
+            "labour_productivity": float(q["value_added"].sum() / tot),
+            "real_labour_productivity": float(q["value_added"].sum() / tot / q["ppi_all"].iloc[0]),
+            "cpi": float(q["cpi_all"].iloc[0]),
+            "ppi": float(q["ppi_all"].iloc[0]),
+            "tfp": float((q["mean_log_productivity"].fillna(0.0) * emp).sum() / tot),
+        }
+
+    a, b = agg(first), agg(last)
+    out = {k: (b[k] - a[k] if k == "tfp" else np.log(b[k] / a[k])) / years for k in a}
+    out["real_wage_to_productivity"] = out["real_wage"] / out["real_labour_productivity"]
+    g = p.groupby("region")
+    p["dlw"] = g["wage"].transform(lambda s: np.log(s).diff())
+    p["dllp"] = g["labour_productivity"].transform(lambda s: np.log(s).diff())
+    p["dlz"] = g["mean_log_productivity"].diff()
+    d = p.dropna(subset=["dlw", "dllp", "dlz"])
+    d = d[np.isfinite(d[["dlw", "dllp", "dlz"]]).all(axis=1)].copy()
+    for c in ("dlw", "dllp", "dlz"):
+        d[c] = d[c] - d.groupby("step")[c].transform("mean")
+    out["elasticity_wage_lp"] = _slope(d["dlw"].to_numpy(), d["dllp"].to_numpy())
+    out["elasticity_wage_tfp"] = _slope(d["dlw"].to_numpy(), d["dlz"].to_numpy())
+    out["panel_n"] = float(len(d))
+    return out
+
+
+def wage_shock_response(
+    scenario: Any, region: str, shock: float, steps: int, seeds: Sequence[int]
+) -> np.ndarray:
+    """d log wage of ``region`` after ``steps`` steps of a permanent log-TFP shock ``shock`` to every
+    sector there (the productivity shifter theta_rs), against the same seed without it (common random
+    numbers), one value per seed; divide by ``shock`` for the elasticity."""
+    from agglomeration.model import AgglomerationModel
+
+    out = []
+    for seed in seeds:
+        logs = []
+        for dz in (0.0, shock):
+            m = AgglomerationModel(scenario, replicate_seed=seed)
+            r = list(m.world.region_ids).index(region)
+            m.state.local_tfp[r, :] += dz
+            m.run(int(steps))
+            logs.append(float(np.log(m.state.wage[r])))
+        out.append(logs[1] - logs[0])
+    return np.array(out)

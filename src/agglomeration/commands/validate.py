@@ -40,10 +40,16 @@ def summarise_scenario(path: Path, overrides: dict | None = None) -> str:
     scenario = load_scenario(path, overrides)
     world = build_world(scenario)
     d = scenario.data
+    series = sorted({r.series for r in d.growth})
+    growth = (
+        f"growth from {scenario.growth.start_year} ({len(series)} series)"
+        if series
+        else "no growth"
+    )
     return (
         f"{path}: ok: scenario {scenario.name!r}: {world.n_regions} regions, {world.n_gateways} "
         f"gateways, {world.n_sectors} sectors, {len(d.links)} links, {len(d.chains)} chains, "
-        f"{scenario.steps} steps, fingerprint {scenario.fingerprint()[:12]}"
+        f"{growth}, {scenario.steps} steps, fingerprint {scenario.fingerprint()[:12]}"
     )
 
 
