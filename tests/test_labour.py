@@ -93,7 +93,9 @@ def test_the_removed_wage_elasticity_is_a_clear_error(tiny):
 
 
 def test_initial_wages_are_the_data_and_wages_follow_the_outside_wage():
-    m = AgglomerationModel(BASELINE, firms__initial_count=300, replicate_seed=2)
+    # the baseline's 3,000 firms: with 300, Chengdu (a region of the logistics data) loses half of its
+    # few firms' employment in three years and its wage rises by only 0.04 log points
+    m = AgglomerationModel(BASELINE, firms__initial_count=3000, replicate_seed=2)
     np.testing.assert_array_equal(m.state.wage, m.world.base_wage)
     m.run(12)
     ratio = np.log(m.state.wage / m.world.base_wage)
@@ -134,11 +136,15 @@ def test_a_productivity_shock_raises_wages_in_the_region(small_baseline):
     assert d.mean() > 3.0 * d.std(ddof=1) / np.sqrt(len(d)), d
 
 
-def test_a_higher_labour_supply_elasticity_damps_wage_responses(small_baseline):
-    elastic = small_baseline.with_overrides({"behaviour.factor_prices.supply_elasticity": 10.0})
+def test_a_higher_labour_supply_elasticity_damps_wage_responses():
+    # WZ has only ~20 firms at the baseline size since the logistics data (0.2.0): 1,500 initial firms
+    # and a 0.3 log-point shock keep the response above the seed noise (at 400 firms and 0.1 the
+    # difference is within one standard error)
+    base = load_scenario(BASELINE, {"firms.initial_count": 1500})
+    elastic = base.with_overrides({"behaviour.factor_prices.supply_elasticity": 10.0})
     seeds = range(1, 6)
-    low = _wage_response(small_baseline, "WZ", 0.1, seeds)  # WZ: a commuting zone of its own
-    high = _wage_response(elastic, "WZ", 0.1, seeds)
+    low = _wage_response(base, "WZ", 0.3, seeds)  # WZ: a commuting zone of its own
+    high = _wage_response(elastic, "WZ", 0.3, seeds)
     diff = low - high  # paired over seeds
     assert diff.mean() > 3.0 * diff.std(ddof=1) / np.sqrt(len(diff)), (low, high)
     assert np.all(high > 0)
