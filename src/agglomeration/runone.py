@@ -125,7 +125,9 @@ def _input_files(scenario: Any) -> list[Path]:
     """The scenario file, its ``extends`` parents and every data file it was read from."""
     from agglomeration.scenario import PATH_KEYS
 
-    files = [Path(getattr(getattr(scenario, sec), key)) for sec, key in PATH_KEYS]
+    # an optional file (``[growth] file``) is None when the scenario has none
+    paths = (getattr(getattr(scenario, sec, None), key, None) for sec, key in PATH_KEYS)
+    files = [Path(p) for p in paths if p]
     src = getattr(scenario, "source_path", None)
     while src is not None:
         src = Path(src)
