@@ -16,8 +16,8 @@ What it reports (a table on stdout and, with ``--json``, a JSON document):
 * ``scaling``: t_step(1M) / t_step(100k) (10 = linear).
 * ``memory``: peak RSS of the process running the largest size, minus the RSS just before the model was
   built, divided by the number of firms (bytes per firm).
-* ``profile``: one step at 100k firms split by submodel (wall time of each behaviour function; the rest is
-  model glue and observation).
+* ``profile``: one step at 100k firms split by submodel (wall time of each entry of the model's schedule,
+  and of the observation; the rest is model glue).
 * ``batch``: runs per minute of the baseline with 1 and 2 workers (``benchmarks/batch_throughput.py``).
 
 Every measurement runs in its own subprocess so peak memory and imports do not leak between them.
@@ -26,7 +26,6 @@ Every measurement runs in its own subprocess so peak memory and imports do not l
 from __future__ import annotations
 
 import argparse
-import functools
 import inspect
 import json
 import os
@@ -122,66 +121,55 @@ def child_boltzmann(n: int, steps: int, warmup: int, repeats: int, seed: int) ->
 
 
 def child_profile(n: int, steps: int, warmup: int, seed: int) -> dict:
-    """Time each behaviour function (outermost call only) over `steps` steps."""
-    import importlib
-    import pkgutil
-
-    import agglomeration.behaviour as behaviour_pkg
-    import agglomeration.model as model_mod
+    """Time each submodel of the model's schedule (one entry per submodel, from its ``run``) and the
+    observation (``observe.series_row``) over `steps` steps."""
+    import agglomeration.observe as observe_mod
     from agglomeration import AgglomerationModel, load_scenario
 
     totals: dict[str, float] = {}
-    depth = [0]
 
-    def wrap(name, fn):
-        @functools.wraps(fn)
-        def timed(*a, **k):
-            if depth[0]:
-                return fn(*a, **k)
-            depth[0] += 1
+    class Timed:
+        """A schedule entry that times the submodel it stands for (same name, counters and run)."""
+
+        def __init__(self, sub):
+            self.sub, self.name, self.counters = sub, sub.name, sub.counters
+            self.label = (
+                f"{sub.name} ({sub.step.__module__.rsplit('.', 1)[-1]}.{sub.step.__name__})"
+            )
+
+        def run(self, *args):
             t0 = time.perf_counter()
             try:
-                return fn(*a, **k)
+                return self.sub.run(*args)
             finally:
-                totals[name] = totals.get(name, 0.0) + time.perf_counter() - t0
-                depth[0] -= 1
+                totals[self.label] = totals.get(self.label, 0.0) + time.perf_counter() - t0
 
-        return timed
+    series_row = observe_mod.series_row
 
-    wrapped = {}
-    for info in pkgutil.iter_modules(behaviour_pkg.__path__):
-        mod = importlib.import_module(f"agglomeration.behaviour.{info.name}")
-        for attr, obj in list(vars(mod).items()):
-            if (
-                inspect.isfunction(obj)
-                and obj.__module__ == mod.__name__
-                and not attr.startswith("_")
-            ):
-                w = wrap(f"{info.name}.{attr}", obj)
-                wrapped[id(obj)] = w
-                setattr(mod, attr, w)
-    for attr, obj in list(vars(model_mod).items()):  # names imported into model.py
-        if inspect.isfunction(obj) and id(obj) in wrapped:
-            setattr(model_mod, attr, wrapped[id(obj)])
-    # model-level parts that are not behaviour functions: observation (one DataCollector row) and the
-    # link repair after entry/exit (its inner sourcing/input_pairs calls are counted here, not above)
-    import agglomeration.observe as observe_mod
-
-    observe_mod.series_row = wrap("observe.series_row (observation)", observe_mod.series_row)
-    cls = model_mod.AgglomerationModel
-    cls._repair_links = wrap("model._repair_links (links after entry/exit)", cls._repair_links)
+    def timed_series_row(*a, **k):
+        t0 = time.perf_counter()
+        try:
+            return series_row(*a, **k)
+        finally:
+            key = "observe.series_row (observation)"
+            totals[key] = totals.get(key, 0.0) + time.perf_counter() - t0
 
     _load_kernels()
     model = AgglomerationModel(load_scenario(BASELINE), replicate_seed=seed, firms__initial_count=n)
-    for _ in range(warmup):
-        model.step()
-    totals.clear()
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        model.step()
-    total = (time.perf_counter() - t0) / steps
+    model.schedule = tuple(Timed(sub) for sub in model.schedule)
+    observe_mod.series_row = timed_series_row
+    try:
+        for _ in range(warmup):
+            model.step()
+        totals.clear()
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            model.step()
+        total = (time.perf_counter() - t0) / steps
+    finally:
+        observe_mod.series_row = series_row
     parts = {k: v / steps for k, v in sorted(totals.items(), key=lambda kv: -kv[1])}
-    parts["other (model glue, policy, firm table)"] = max(total - sum(parts.values()), 0.0)
+    parts["other (model glue, firm table)"] = max(total - sum(parts.values()), 0.0)
     return {"n_initial": n, "t_step_s": total, "parts_s": parts}
 
 

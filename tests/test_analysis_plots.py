@@ -78,7 +78,7 @@ def test_plot_command_on_a_single_run_directory(tmp_path):
     run_dir = tmp_path / "run"
     scenario = ROOT / "scenarios" / "baseline.toml"
     assert cli_main(["run", str(scenario), "--steps", "3", "--set", "firms.initial_count=100",
-                     "--out", str(run_dir)]) == 0  # fmt: skip
+                     "--out", str(run_dir), "--no-figures"]) == 0  # fmt: skip
     out = tmp_path / "figs"
     code = cli_main(["plot", str(run_dir), "--out", str(out), "--scenario", str(scenario),
                      "--metrics", "firms", "local_sourcing_share"])  # fmt: skip

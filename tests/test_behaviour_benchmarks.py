@@ -1,5 +1,5 @@
-"""The model reduces to textbook NEG models when configured so (DESIGN 3.3; docs/ODD.md 'Theory
-configurations'), and single submodels behave as their equations say."""
+"""The model reduces to textbook NEG models when configured so (docs/ODD.md 'Theory configurations';
+docs/THEORY.md), and single submodels behave as their equations say."""
 
 from __future__ import annotations
 
@@ -196,19 +196,22 @@ def test_supplier_sampling_follows_ces_shares():
 
 
 def test_wages_and_rents_rise_with_local_employment_and_land_use():
-    w, q = factor_prices.update_factor_prices(
-        np.ones(2),
-        np.ones(2),
+    # two separate labour markets (zones 0, 1): region 0 demands twice its initial labour
+    x = factor_prices.market_wages(
         np.array([200.0, 100.0]),
+        np.array([100.0, 100.0]),
+        np.array([0, 1]),
+        outside=1.0,
+        supply_elasticity=1.5,
+        commuting_elasticity=3.3,
+    )
+    assert x[0] == pytest.approx(np.log(2.0) / 2.5) and x[1] == pytest.approx(0.0)
+    q = factor_prices.land_rents(
         np.array([5.0, 1.0]),
-        base_wage=np.ones(2),
         base_rent=np.ones(2),
-        employment0=np.array([100.0, 100.0]),
         land_use0=np.array([1.0, 1.0]),
         land_capacity=np.array([10.0, 10.0]),
-        wage_elasticity=0.1,
+        income_index=np.ones(2),
         rent_elasticity=0.5,
-        adjust=1.0,
     )
-    assert w[0] > w[1] == pytest.approx(1.0)
     assert q[0] > q[1] == pytest.approx(1.0)

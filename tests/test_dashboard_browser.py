@@ -87,7 +87,7 @@ def dashboard_url(tmp_path):
     scenario = tmp_path / "small.toml"
     scenario.write_text(
         f'extends = "{(ROOT / "scenarios" / "baseline.toml").as_posix()}"\n'
-        'name = "baseline (400 firms)"\n[firms]\ninitial_count = 400\n'
+        'name = "baseline_400_firms"\n[firms]\ninitial_count = 400\n'
     )
     port = _free_port()
     cmd = [

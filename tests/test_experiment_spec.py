@@ -77,6 +77,13 @@ def test_overrides_and_set_route_to_experiment_or_scenario(tmp_path):
         load_experiment(p, replicates=0)
 
 
+def test_output_series_every_is_at_most_the_longest_run(tmp_path):
+    assert load_experiment(_write(tmp_path, BASE + "[output]\nseries_every = 10000\n"))
+    with pytest.raises(InputError) as ei:
+        load_experiment(_write(tmp_path, BASE + "[output]\nseries_every = 10001\n"))
+    assert ei.value.field == "output.series_every" and "10000" in str(ei.value)
+
+
 def test_missing_scenario_and_bad_toml(tmp_path):
     p = tmp_path / "x.toml"
     p.write_text('name = "e"\nscenario = "nope.toml"\n')

@@ -100,3 +100,130 @@ def test_describe_changes_names_the_changed_fields():
     new = {"seed": 2, "variants": [{"name": "a", "overrides": {"x": 3}}]}
     msg = describe_changes(old, new)
     assert "seed: 1 -> 2" in msg and "variants[a].overrides.x: 1 -> 3" in msg
+
+
+# ------------------------------------------------------------------------------------------------
+# content verification, no silent loss, completion marker, writer lock
+# ------------------------------------------------------------------------------------------------
+def _ok_run_with_sums(s: ResultStore, rid: str) -> None:
+    """Write a run as the runner does: tables first, the runs part last with their checksums."""
+    sums = {
+        "series": s.write_part(
+            "series", rid, pd.DataFrame({"run_id": rid, "step": range(3), "firms": [10.0] * 3})
+        )
+    }
+    s.write_part(
+        "runs", rid, pd.DataFrame([{"run_id": rid, "status": "ok", "firms": 1.0}]), checksums=sums
+    )
+
+
+def _damage(path) -> None:
+    b = bytearray(path.read_bytes())
+    b[len(b) // 3] ^= 0x01  # one bit: size unchanged, content not
+    path.write_bytes(bytes(b))
+
+
+def test_runs_part_records_size_and_sha256_of_the_run_parts(tmp_path):
+    from agglomeration.experiment.store import file_digest
+
+    s = _store(tmp_path)
+    _ok_run_with_sums(s, "a" * 16)
+    row, sums = s.run_record("a" * 16)
+    assert row["status"] == "ok"
+    assert sums == {"series": file_digest(s.part_path("series", "a" * 16))}
+    assert s.scan(["a" * 16], ["series"]) == {"a" * 16: "ok"}
+
+
+def test_a_flipped_bit_is_found_by_content(tmp_path):
+    s = _store(tmp_path)
+    _ok_run_with_sums(s, "a" * 16)
+    _ok_run_with_sums(s, "b" * 16)
+    _damage(s.part_path("series", "b" * 16))
+    assert s.scan(["a" * 16, "b" * 16], ["series"]) == {"a" * 16: "ok", "b" * 16: "corrupt"}
+
+
+def test_consolidation_and_load_results_raise_on_a_damaged_part_instead_of_dropping_it(tmp_path):
+    s = _store(tmp_path)
+    for rid in ("a" * 16, "b" * 16):
+        _ok_run_with_sums(s, rid)
+    _damage(s.part_path("series", "b" * 16))
+    with pytest.raises(ResultStoreError, match="damaged part of run " + "b" * 16):
+        s.consolidate()
+    assert not (s.root / "tables" / "series.parquet").exists()
+    with pytest.raises(ResultStoreError, match="resume the batch"):
+        load_results(s.root)["series"]
+    assert len(load_results(s.root)["runs"]) == 2  # the runs table itself is intact
+
+
+def test_a_damaged_consolidated_table_is_a_result_store_error(tmp_path):
+    s = _store(tmp_path)
+    _ok_run_with_sums(s, "a" * 16)
+    s.consolidate()
+    table = s.root / "tables" / "series.parquet"
+    table.write_bytes(table.read_bytes()[:-40])  # truncated: pyarrow alone raises ArrowInvalid
+    with pytest.raises(ResultStoreError, match=r"tables/series.parquet.*--resume"):
+        load_results(s.root)["series"]
+    s.consolidate()
+    _damage(table)  # same size, one bit: caught by the recorded sha256
+    with pytest.raises(ResultStoreError, match="checksum"):
+        load_results(s.root)["series"]
+
+
+def test_parts_of_unfinished_and_failed_runs_are_left_out_of_tables(tmp_path):
+    s = _store(tmp_path)
+    _ok_run_with_sums(s, "a" * 16)
+    s.write_part(
+        "series", "b" * 16, pd.DataFrame({"run_id": "b" * 16, "step": [0], "firms": [1.0]})
+    )
+    s.write_part(
+        "series", "c" * 16, pd.DataFrame({"run_id": "c" * 16, "step": [0], "firms": [1.0]})
+    )
+    s.write_part(
+        "runs",
+        "c" * 16,
+        pd.DataFrame([{"run_id": "c" * 16, "status": "interrupted", "error": "x"}]),
+    )
+    res = load_results(s.root)
+    assert set(res["series"]["run_id"]) == {"a" * 16}  # b in flight, c interrupted
+    assert s.scan(["a" * 16, "b" * 16, "c" * 16], ["series"]) == {
+        "a" * 16: "ok",
+        "b" * 16: "missing",
+        "c" * 16: "interrupted",
+    }
+
+
+def test_completion_marker_lists_files_with_checksums(tmp_path):
+    s = _store(tmp_path)
+    _ok_run_with_sums(s, "a" * 16)
+    s.consolidate()
+    assert s.completion() is None and s.verify_completion()
+    s.write_completion("batch", "complete", ["manifest.json", "tables/series.parquet"])
+    assert s.completion()["files"]["manifest.json"]["bytes"] > 0
+    assert s.verify_completion() == []
+    _damage(s.root / "tables" / "series.parquet")
+    assert s.verify_completion() == ["tables/series.parquet: content changed since it was written"]
+    s.clear_completion()
+    assert s.completion() is None
+
+
+def test_writer_lock_excludes_a_second_writer_but_not_shards(tmp_path):
+    s = _store(tmp_path)
+    assert s.active_writer() is None
+    with s.lock():
+        assert "pid" in s.active_writer()
+        with pytest.raises(ResultStoreError, match="another `agglomeration batch` is writing"):
+            with ResultStore(s.root).lock():
+                pass
+        with pytest.raises(ResultStoreError, match="another"):
+            with ResultStore(s.root).lock((0, 2)):
+                pass
+    assert s.active_writer() is None
+    with s.lock((0, 2)), ResultStore(s.root).lock((1, 2)):  # two shards side by side
+        with pytest.raises(ResultStoreError, match="shard"):
+            with ResultStore(s.root).lock((1, 2)):  # the same shard twice
+                pass
+        with pytest.raises(ResultStoreError):
+            with ResultStore(s.root).lock():  # the whole batch while shards run
+                pass
+    with s.lock():  # released
+        pass

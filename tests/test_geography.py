@@ -9,7 +9,14 @@ import pytest
 
 from agglomeration.economy import SectorRecord
 from agglomeration.errors import InputError
-from agglomeration.geography import LinkRecord, LogisticsNetwork, ModeRecord
+from agglomeration.geography import (
+    LinkRecord,
+    LogisticsNetwork,
+    ModeRecord,
+    OptionConstantRecord,
+    RouteOptionRecord,
+    inclusive_cost,
+)
 from agglomeration.scenario import load_scenario
 from agglomeration.world import World, build_world
 
@@ -57,7 +64,7 @@ def sector(sid="goods", value_density=10_000.0, time_cost=0.0, kind="manufacturi
         entry_rate=0.01,
         value_density=value_density if kind == "manufacturing" else None,
         time_cost_per_day=time_cost if kind == "manufacturing" else None,
-        distance_decay=decay,
+        distance_elasticity=decay,
         final_share=0.5,
         initial_weight=1.0,
         provenance="estimate: test",
@@ -147,9 +154,103 @@ def test_iceberg_from_generalised_cost_and_distance():
         [mode("road", 1.0)],
         [link("P", "Q", "road", 100), link("Q", "R", "road", 100)],
         [svc],
+        coords=np.array([[0.0, 0.0], [0.5, 0.0], [1.0, 0.0]]),
     )
     tau2, _ = net2.iceberg()
-    assert tau2[0, 0, 2] == pytest.approx(1 + 0.1 * np.log1p(2.0))
+    km = net2.distance_matrix()[0, 2]
+    assert km == pytest.approx(111.195, rel=1e-4)  # one degree of the equator
+    assert tau2[0, 0, 2] == pytest.approx((km / 10.0) ** 0.1)
+
+
+def _two_options(rail_tariff=0.2, customs=(0.0, 0.0), theta=2.0, asc_rail=0.0):
+    """P and X (an international gateway) 500 km apart by road and by rail."""
+    modes = [mode("road", 1.0, speed=50), mode("rail", rail_tariff, speed=25)]
+    links = [link("P", "X", "road", 500), link("P", "X", "rail", 500)]
+    places = {"P": ("road", "rail"), "X": ("road", "rail")}
+    options = [
+        RouteOptionRecord(
+            option_id="road", name="r", modes="road", main_mode="road", provenance="e: t"
+        ),
+        RouteOptionRecord(
+            option_id="rail", name="t", modes="road;rail", main_mode="rail", provenance="e: t"
+        ),
+    ]
+    constants = [
+        OptionConstantRecord(option_id="road", destination="X", asc=0.0, provenance="e: t"),
+        OptionConstantRecord(option_id="rail", destination="X", asc=asc_rail, provenance="e: t"),
+        OptionConstantRecord(option_id="road", destination="regions", asc=0.0, provenance="e: t"),
+    ]
+    s = sector(value_density=10_000.0, time_cost=0.024)  # 10 yuan per tonne-hour
+    return LogisticsNetwork(
+        ["P", "X"],
+        places,
+        modes,
+        links,
+        [s],
+        n_regions=1,
+        customs_hours=customs,
+        international=[False, True],
+        options=options,
+        constants=constants,
+        choice_elasticity=theta,
+    )
+
+
+def test_logit_shares_and_inclusive_value_by_hand():
+    net = _two_options()
+    r = net.routes.evaluate()
+    c_road = (500 + 10 * 10) / 10_000  # 500 yuan + 10 h x 10 yuan/h
+    c_rail = (100 + 10 * 20) / 10_000  # 100 yuan + 20 h
+    w = np.array([0.5, 0.5])
+    c = np.array([c_road, c_rail])
+    f = (w @ c**-2.0) ** -0.5
+    assert r.cost[0, 1, 0] == pytest.approx(c)
+    assert r.share[0, 1, 0] == pytest.approx(w * c**-2.0 / (w @ c**-2.0))
+    assert r.freight[0, 0, 1] == pytest.approx(f)
+    assert min(c) <= f <= max(c)
+    assert r.tau[0, 0, 1] == pytest.approx(1 + f)  # no coordinates: no distance friction
+    assert net.route("P", "X", 0, option="rail").modes == ("rail",)
+
+
+def test_inclusive_value_properties():
+    # identical options cost their common cost; a cheaper option lowers it; free options give 0
+    f, share = inclusive_cost(np.array([0.1, 0.1, np.inf]), np.array([0.3, 0.3, 0.4]), 2.0)
+    assert f == pytest.approx(0.1 * (0.6) ** -0.5)  # the missing option's weight is a penalty
+    f2, _ = inclusive_cost(np.array([0.1, 0.1, 0.1]), np.array([0.3, 0.3, 0.4]), 2.0)
+    assert f2 == pytest.approx(0.1)
+    f3, _ = inclusive_cost(np.array([0.05, 0.1, 0.1]), np.array([0.3, 0.3, 0.4]), 2.0)
+    assert f3 < f2
+    f4, s4 = inclusive_cost(np.array([0.0, 0.1]), np.array([0.5, 0.5]), 2.0)
+    assert f4 == 0.0 and s4.tolist() == [1.0, 0.0]
+    assert share.sum() == pytest.approx(1.0)
+
+
+def test_cheaper_rail_shifts_shares_and_lowers_tau():
+    base, cheap = _two_options(0.2).routes.evaluate(), _two_options(0.1).routes.evaluate()
+    assert cheap.share[0, 1, 0, 1] > base.share[0, 1, 0, 1]
+    assert cheap.tau[0, 0, 1] < base.tau[0, 0, 1]
+
+
+def test_customs_factor_reprices_without_solving_again():
+    net = _two_options(customs=(10.0, 5.0))
+    base = net.routes.evaluate()
+    half = net.routes.evaluate(np.array([0.5]))
+    # region P's 10 customs hours halve: 5 h x 10 yuan/h less on every option
+    assert half.cost[0, 1, 0] == pytest.approx(base.cost[0, 1, 0] - 50 / 10_000)
+    assert half.tau[0, 0, 1] < base.tau[0, 0, 1]
+    assert net.routes.evaluate(np.array([1.0])) is base
+
+
+def test_a_constant_moves_the_share_by_its_exponential():
+    a, b = _two_options(asc_rail=0.0), _two_options(asc_rail=np.log(3.0))
+    sa, sb = a.routes.evaluate().share[0, 1, 0], b.routes.evaluate().share[0, 1, 0]
+    assert (sb[1] / sb[0]) == pytest.approx(3 * sa[1] / sa[0])
+
+
+def test_an_option_must_use_its_main_mode_and_is_never_a_duplicate():
+    net = _two_options()
+    assert net.mode_km[0, 1, 0, 1, net.mode_names.index("rail")] == pytest.approx(500)
+    assert net.mode_km[0, 1, 0, 0, net.mode_names.index("rail")] == 0
 
 
 # ----------------------------------------------------------------------------- the default world
@@ -158,20 +259,26 @@ def baseline_world() -> World:
     return build_world(load_scenario(BASELINE))
 
 
-def test_triangle_inequality_between_regions(baseline_world):
-    gc = baseline_world.gen_cost
-    R = baseline_world.n_regions
-    for s in range(baseline_world.n_sectors):
-        c = gc[:R, :R, s]
-        via = c[:, :, None] + c[None, :, :]  # i -> j -> k
-        assert (c[:, None, :] <= via + 1e-9).all()
+def test_tau_at_least_one_symmetric_friction_and_zero_diagonal(baseline_world):
+    w = baseline_world
+    assert (w.tau >= 1).all()
+    assert (np.diagonal(w.gen_cost, axis1=0, axis2=1) == 0).all()
+    shipped = w.sector_kind == "manufacturing"
+    off = ~np.eye(w.n_markets, dtype=bool)
+    assert (w.gen_cost[:, :, shipped][off] > 0).all()
+    assert np.allclose(w.distance_friction, np.transpose(w.distance_friction, (0, 2, 1)))
+    share = w.option_share
+    assert np.allclose(share[off][:, shipped].sum(axis=-1), 1.0)
 
 
-def test_costs_symmetric_zero_diagonal_positive(baseline_world):
-    gc = baseline_world.gen_cost
-    assert (np.diagonal(gc, axis1=0, axis2=1) == 0).all()
-    off = ~np.eye(baseline_world.n_markets, dtype=bool)
-    assert (gc[off] > 0).all()
+def test_gravity_friction_carries_distance_and_freight_carries_the_modes(baseline_world):
+    w = baseline_world
+    s = w.sector_index("auto_parts")
+    lj, wz, eu = w.market_index("LJ"), w.market_index("WZ"), w.market_index("EU")
+    assert w.tau[s, lj, eu] > w.tau[s, lj, wz] > 1
+    # the freight part to Europe is several % of value, within Chongqing well under 2 %
+    assert 0.03 < w.freight_cost[s, lj, eu] < 0.6
+    assert w.freight_cost[s, lj, wz] < 0.02
 
 
 def test_wanzhou_liangjiang_by_road_costs_a_few_hundred_yuan(baseline_world):
@@ -198,6 +305,7 @@ def test_bulk_goes_by_water_and_rail_more_than_high_value_goods(baseline_world):
     )
     assert chips["air"] > bulk["air"]
     assert net.route("WZ", "EC", "materials").modes == ("river",)
+    assert net.route("XY", "EU", "electronics", option="rail").places == ("XY", "EU")
 
 
 def test_removed_link_raises_the_cost_and_lowers_none():
@@ -209,6 +317,7 @@ def test_removed_link_raises_the_cost_and_lowers_none():
     i, j, s = w0.market_index("WZ"), w0.market_index("EC"), w0.sector_index("materials")
     assert w1.gen_cost[i, j, s] > w0.gen_cost[i, j, s]
     assert (w1.gen_cost >= w0.gen_cost - 1e-9).all()
+    assert (w1.tau >= w0.tau - 1e-12).all()
 
 
 def test_cheaper_rail_lowers_costs_and_raises_none():
@@ -231,6 +340,11 @@ def test_faster_customs_helps_international_trade_only():
     s = w0.sector_index("electronics")
     assert w1.gen_cost[wz, eu, s] < w0.gen_cost[wz, eu, s]
     assert w1.gen_cost[wz, lj, s] == pytest.approx(w0.gen_cost[wz, lj, s])
+    # the same through the cheap repricing of World.trade_costs (the costs submodel's path)
+    factor = np.ones(w0.n_regions)
+    factor[w0.region_index("WZ")] = 0.5
+    tau, _ = w0.trade_costs(factor)
+    assert tau == pytest.approx(w1.tau)
 
 
 def test_added_hub_and_link_are_used():
@@ -244,7 +358,7 @@ def test_added_hub_and_link_are_used():
         }
     )
     w = build_world(new)
-    r = w.extra["network"].route("NP", "DOM", "materials")
+    r = w.extra["network"].route("NP", "DOM", "materials", option="rail")
     assert r.modes == ("rail",) and r.places == ("NP", "DOM")
 
 
@@ -308,7 +422,7 @@ def test_random_networks_triangle_and_link_removal(n, seed, vot_cost):
                 links.append(link(ids[i], ids[j], "rail", float(rng.uniform(10, 500))))
     sec = sector(value_density=50_000, time_cost=vot_cost)
     net = LogisticsNetwork(ids, places, modes, links, [sec])
-    c = net.gen_cost[:, :, 0]
+    c = net.generalised_cost()[:, :, 0]
     assert np.allclose(c, c.T)
     assert (c[:, None, :] <= c[:, :, None] + c[None, :, :] + 1e-9).all()
     # a route's cost is the sum of its legs' money and time at the sector's value of time
@@ -318,4 +432,4 @@ def test_random_networks_triangle_and_link_removal(n, seed, vot_cost):
     if len(links) > n - 1:
         k = int(rng.integers(n - 1, len(links)))
         net2 = LogisticsNetwork(ids, places, modes, links[:k] + links[k + 1 :], [sec])
-        assert (net2.gen_cost >= net.gen_cost - 1e-9).all()
+        assert (net2.generalised_cost() >= net.generalised_cost() - 1e-9).all()

@@ -1,4 +1,4 @@
-"""Clustering indices against REAT examples, the four-region toy (science.md 2.8) and properties."""
+"""Clustering indices against REAT examples, the four-region toy (docs/METRICS.md), properties."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ REAT_PLANTS = np.array([200, 650, 12000, 100, 50, 16000, 13000, 1500, 1500, 2500
 REAT_REGION = np.array([0] * 5 + [1] * 4 + [2])
 REAT_TOTALS = np.array([500000, 400000, 100000], float)
 
-# ---- four-region toy (science.md 2.8) --------------------------------------------------------------
+# ---- four-region toy (docs/METRICS.md, worked examples) ------------------------------------------
 TOY_TOTAL = np.array([400, 300, 200, 100], float)
 TOY_PLANTS = np.array([20, 20, 10, 10, 10, 30], float)
 TOY_REGION = np.array([3, 3, 2, 1, 0, 3])

@@ -12,7 +12,9 @@ from agglomeration.metrics.registry import (
     KINDS,
     REGISTRY,
     MetricInfo,
+    manifest_entries,
     registry_for,
+    world_entries,
 )
 from agglomeration.model import AgglomerationModel
 from agglomeration.report.numbers import decimals_for, format_estimate, format_number, format_p
@@ -33,13 +35,32 @@ def test_every_metric_a_baseline_run_emits_has_a_registry_entry(baseline_model):
     """New metrics cannot be added without a label, unit, kind and valid range."""
     emitted = set(baseline_model.headline_metrics()) | set(baseline_model.series_frame().columns)
     emitted.discard("step")
-    missing = sorted(m for m in emitted if m not in REGISTRY)
+    registry = REGISTRY.extended(world_entries(baseline_model.world))  # + the logistics outcomes
+    missing = sorted(m for m in emitted if m not in registry)
     assert not missing, f"add registry entries (agglomeration/metrics/registry.py) for {missing}"
     for m in emitted:  # every value of the run lies in its metric's valid range
-        info = REGISTRY.info(m)
+        info = registry.info(m)
         value = baseline_model.headline_metrics().get(m)
         if value is not None and math.isfinite(value):
             assert info.low <= value <= info.high, (m, value)
+
+
+def test_logistics_entries_are_recorded_and_known_by_family_without_them(baseline_model):
+    """Data-dependent names: entries from the World, through a manifest, and by family without one;
+    none of them joins the default (primary) family of compare and plot."""
+    entries = world_entries(baseline_model.world)
+    names = [i.name for i in entries]
+    assert "export_share" in names and "market_access_CD" in names
+    reg = registry_for({"metrics": manifest_entries(entries)})
+    assert reg.label("market_access_CD").startswith("Market access, Chengdu")
+    assert reg.info("corridor_lsc_kt").high == math.inf
+    for name in names:
+        family = REGISTRY.info(name)  # no manifest: recognised by its family, same kind and unit
+        assert family.registered and family.kind == reg.info(name).kind, name
+        assert family.unit == reg.info(name).unit, name
+    assert REGISTRY.info("mode_share_eu_rail_value").is_share
+    assert reg.primary(["firms", *names]) == ["firms"]
+    assert REGISTRY.primary(["firms", *names, "my_reporter"]) == ["firms", "my_reporter"]
 
 
 def test_entries_are_complete_and_kinds_consistent():

@@ -1,5 +1,6 @@
-"""Moran's I against the esda 2.9.0 lattice values (science.md T11) and Leontief against Miller-Blair
-(T13).  esda is not a dependency: the lattice values were computed with esda and by hand."""
+"""Moran's I against the esda 2.9.0 lattice values (T11), Leontief against Miller-Blair (T13): the
+worked examples of docs/METRICS.md.  esda is not a dependency: the lattice values were computed with
+esda and by hand."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Firm-dynamics metrics: tail exponent reference sample (science.md 4.5), growth-rate shape, entry/exit."""
+"""Firm-dynamics metrics: tail-exponent reference sample (docs/THEORY.md 9.4), growth, turnover."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from agglomeration.metrics import entry_exit_rates, growth_rate_fit, tail_expone
 
 
 def reference_sample() -> np.ndarray:
-    """science.md 4.5: default_rng(12345), n = 5000, alpha = 1.06, inverse-CDF draws (1-U)^(-1/alpha)."""
+    """docs/THEORY.md 9.4: default_rng(12345), n = 5000, alpha = 1.06, draws (1-U)^(-1/alpha)."""
     u = np.random.default_rng(12345).random(5000)
     return (1.0 - u) ** (-1.0 / 1.06)
 
@@ -83,8 +83,8 @@ def _growth(noise: np.ndarray, s0: np.ndarray) -> np.ndarray:
 
 def test_laplace_vs_normal_demo():
     """Laplace growth rates: the Laplace fit wins by about n [1/2 ln(4 pi e) - ln(2e)] = 0.0736 n
-    log-likelihood units (science.md demo, n = 5000: 4808.5 vs 4502.3, gap 306); normal growth rates:
-    the normal fit wins by about n [ln(2e sqrt(2/pi)) - 1/2 ln(2 pi e)] = 0.0484 n."""
+    log-likelihood units (docs/THEORY.md 9.4, n = 5000: 4808.5 vs 4502.3, gap 306); normal growth
+    rates: the normal fit wins by about n [ln(2e sqrt(2/pi)) - 1/2 ln(2 pi e)] = 0.0484 n."""
     rng = np.random.default_rng(np.random.SeedSequence(4))
     n = 5000
     s0 = np.exp(rng.normal(3, 1, n))

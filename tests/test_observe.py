@@ -47,13 +47,14 @@ def _ref_region_sector(model, column):
     return np.bincount(idx, weights=w, minlength=R * S).reshape(R, S).astype(float)
 
 
-def _ref_link_values(model):
+def _ref_link_values(model, with_input=False):
     """Value of every filled supplier slot of the live buyers, written out in Python: the buyer's
-    spending on the input x the supplier's CES share among the pair's suppliers at current prices."""
+    spending on the input x the supplier's CES share among the pair's suppliers at current prices
+    (``with_input``: the input sector of every slot too)."""
     w, t, st = model.world, model.firms, model.state
     R = w.n_regions
     phi, tau, pimp = st.costs.phi, st.costs.tau_inputs, st.import_price
-    rb, src, value = [], [], []
+    rb, src, value, kk = [], [], [], []
     for b in t.alive_rows():
         s, r = t.sector[b], t.region[b]
         spend = t.revenue[b] * (w.sigma[s] - 1.0) / w.sigma[s] / (1.0 + st.costs.admin[r])
@@ -69,6 +70,9 @@ def _ref_link_values(model):
                 rb.append(r)
                 src.append(t.region[j] if j >= 0 else R + (-1 - j))
                 value.append(w.io[k, s] * spend * (uj / sum(u) if len(u) > 1 else 1.0))
+                kk.append(k)
+    if with_input:
+        return np.array(rb, int), np.array(src, int), np.array(value), np.array(kk, int)
     return np.array(rb, int), np.array(src, int), np.array(value)
 
 
@@ -126,6 +130,57 @@ def _ref_chain_coverage(n_rs, io, chains):
         up, w = up[w > 0], w[w > 0]
         out.append((n_rs[:, up] >= 1).astype(float) @ w / w.sum() if w.sum() > 0 else np.nan)
     return np.column_stack(out)
+
+
+def _ref_trade_flows(model):
+    """(S, M, M) flows origin -> destination [CNY m per step] from their definitions, cell by cell: final
+    sales A phi E / P1 of the regions' firms, final imports of each gateway (its part of the foreign
+    competitors' CES weight), intermediate purchases of every (buyer, input) pair."""
+    w, st = model.world, model.state
+    R, G, M, S = w.n_regions, w.n_gateways, w.n_markets, w.n_sectors
+    flows = np.zeros((S, M, M))
+    E, mkt, c = st.expenditure_used, st.market, st.costs
+    for s in range(S):
+        sig = w.sigma[s]
+        for d in range(M):
+            if mkt.P1[s, d] <= 0:
+                continue
+            demand = E[s, d] / mkt.P1[s, d]
+            for o in range(R):
+                flows[s, o, d] += mkt.A[s, o] * c.phi[s, o, d] * demand
+            if d < R and G:
+                x = [(st.import_price[g, s] * c.tau[s, R + g, d]) ** (1.0 - sig) for g in range(G)]
+                for g in range(G):
+                    flows[s, R + g, d] += x[g] / sum(x) * c.foreign[s, d] * demand
+    rb, src, value, k = _ref_link_values(model, with_input=True)
+    for b, o, v, kk in zip(rb, src, value, k, strict=True):
+        flows[kk, o, b] += v
+    return flows
+
+
+def _ref_logistics_series(model):
+    """The logistics keys of the series row from their definitions (docs/METRICS.md, "Logistics"):
+    export_share = goods sales of the regions' firms to international gateways / all their goods
+    sales; corridor_<tag>_kt = thousand tonnes (value / value density) of the shipped flows on the route
+    options whose route runs mainly on the corridor's links, split by the options' logit shares."""
+    w = model.world
+    R = w.n_regions
+    flows = _ref_trade_flows(model)
+    intl = np.arange(w.n_markets) >= R if w.routes is None else w.routes.international
+    goods = np.asarray(w.sector_kind) == "manufacturing"
+    sales = flows[goods][:, :R, :]
+    total = sales.sum()
+    row = {"export_share": float(sales[:, :, intl].sum() / total) if total > 0 else np.nan}
+    if w.routes is None:
+        return row
+    share = model.state.costs.route_choice.share  # (M, M, S, O) at the reforms' customs factors
+    for c, tag in enumerate(w.corridor_ids):
+        kt = 0.0
+        for o, d, s, opt in zip(*np.nonzero(w.routes.corridor == c), strict=True):
+            if w.routes.shipped[s]:
+                kt += flows[s, o, d] * share[o, d, s, opt] * 1e6 / w.routes.value_density[s] / 1e3
+        row[f"corridor_{tag}_kt"] = kt
+    return row
 
 
 def _ref_series_row(model):
@@ -194,7 +249,43 @@ def _ref_series_row(model):
     )
     row["mean_lines"] = float(t.lines[rows].mean()) if n else np.nan
     row["entrant_profit_ratio"], row["entrant_revenue_ratio"] = model.state.entrants.ratios()
+    row.update(_ref_logistics_series(model))  # added with the logistics outcomes (0.2.0)
+    row.update(_ref_labour_row(model))
     return row
+
+
+def _ref_labour_row(model):
+    """Wages, prices and productivity from the firms frame (pandas) and the state's price bases."""
+    from agglomeration.behaviour.prospects import consumer_price_index
+
+    w, st = model.world, model.state
+    f = model.firms_frame()
+    nan = float("nan")
+    emp_r = f.groupby("region")["employment"].sum().reindex(w.region_ids, fill_value=0.0).to_numpy()
+    tot = emp_r.sum()
+    cpi_r = consumer_price_index(st.market.P1, w.sigma, w.final_share, w.n_regions) / st.cpi_base
+    inc = np.asarray(w.immobile_income, dtype=float)
+    f["rlogp"] = f["output"] * np.log(f["price"])
+    g = f.groupby("sector")[["output", "rlogp"]].sum().reindex(w.sector_ids)
+    ppi_s = np.exp(g["rlogp"] / g["output"]).to_numpy() / st.ppi_base
+    ok = np.isfinite(ppi_s) & (g["output"].to_numpy() > 0)
+    rev = g["output"].to_numpy()[ok]
+    ppi = float(np.exp(np.sum(rev * np.log(ppi_s[ok])) / rev.sum())) if ok.any() else nan
+    lp = float((f["output"] - f["input_cost"]).sum() / tot) if tot > 0 else nan
+    exo = np.concatenate([w.immobile_income, w.gateway_demand])
+    if len(st.demand_index):
+        exo = exo * st.demand_index
+    return {
+        "wage": float((st.wage * emp_r).sum() / tot) if tot > 0 else nan,
+        "real_wage": float((st.wage / cpi_r * emp_r).sum() / tot) if tot > 0 else nan,
+        "cpi": float(np.exp(np.sum(inc * np.log(cpi_r)) / inc.sum())),
+        "ppi": ppi,
+        "labour_productivity": lp,
+        "real_labour_productivity": lp / ppi,
+        "mean_rent": float(np.mean(st.rent)),
+        "outside_wage_index": float(st.outside_wage),
+        "exogenous_income": float(exo.sum()),
+    }
 
 
 def _assert_rows_equal(new, ref):
@@ -259,6 +350,21 @@ def test_link_totals_equal_bincount_over_input_pairs_exactly(which, request):
     np.testing.assert_array_equal(observe._link_sums(t.alive, t.region, *args), agg)
     if which == "baseline_model":
         assert (agg[:, w.n_regions :] > 0).any()  # imports are in the gateway columns
+
+
+@pytest.mark.parametrize("which", ["baseline_model", "toy_model"])
+def test_link_totals_by_sector_equal_bincount_over_input_pairs_exactly(which, request):
+    """The (buyer region, source market, input sector) pass of the logistics flows: the pair-array
+    reference cell by cell, and link_totals once the input sector is summed out."""
+    m = request.getfixturevalue(which)
+    w = m.world
+    R, M, S = w.n_regions, w.n_markets, w.n_sectors
+    rb, src, value, k = _ref_link_values(m, with_input=True)
+    ref = np.bincount((rb * M + src) * S + k, weights=value, minlength=R * M * S)
+    got = observe.link_totals_by_sector(m.state, m.world)
+    np.testing.assert_array_equal(got, ref.reshape(R, M, S))
+    np.testing.assert_allclose(got.sum(axis=2), observe.link_totals(m.state, m.world), rtol=1e-12)
+    assert (got.sum(axis=(0, 1)) > 0).sum() > 1  # more than one input sector is bought
 
 
 def test_link_totals_science_invariant(baseline_model):
@@ -334,6 +440,7 @@ def test_series_row_of_an_empty_model_is_nan_not_an_error():
         "local_sourcing_share",
         "network_sourcing_share",
         "import_share",
+        "export_share",  # no goods sales: undefined, not 0
     ):
         assert np.isnan(row[key]), key
     _assert_rows_equal(row, _ref_series_row(m))

@@ -60,3 +60,25 @@ def test_a_key_set_both_ways_or_misspelt_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="did you mean 'floor'") as exc:
         load_scenario(BASELINE, {"behaviour.entry.flor": 1.0})
     assert exc.value.field == "behaviour.entry.flor"
+
+
+@pytest.mark.parametrize(
+    ("key", "highest", "too_high"),
+    [
+        ("behaviour.entry.floor", 1e4, 1.5e4),
+        ("firms.initial_count", 5_000_000, 5_000_001),
+        ("output.series_every", 10_000, 10_001),
+    ],
+)
+def test_parameters_that_make_runs_long_are_bounded(key, highest, too_high):
+    """Upper bounds on the values that scale a run's work (docs/RELIABILITY.md): the bound itself is
+    accepted, anything above is an InputError naming the field."""
+    scen = load_scenario(BASELINE, {key: highest})
+    section, *rest = key.split(".")
+    value = getattr(scen, section)
+    for part in rest:
+        value = getattr(value, part)
+    assert value == highest
+    with pytest.raises(InputError, match=r"less than or equal to") as err:
+        load_scenario(BASELINE, {key: too_high})
+    assert key in str(err.value)

@@ -1,7 +1,9 @@
-"""The generated parts of the docs (step order, parameter tables, levers) match the code."""
+"""The generated parts of the docs (step order, parameter tables, levers) match the code, and no
+document or docstring refers to files outside the repository."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -37,3 +39,31 @@ def test_the_odd_step_order_lists_every_submodel_in_schedule_order():
 def test_an_unknown_generated_block_is_an_error():
     with pytest.raises(ValueError, match="unknown generated block"):
         reference_docs.render("<!-- generated: nope -->\n<!-- end generated -->")
+
+
+# Documents that live outside the repository (the project's working notes).  The patterns are spelled
+# so that this file does not match them itself.
+_OUTSIDE = re.compile(
+    r"\bDESIG[N]\b|shared/referenc[e]|\.\./share[d]|science\.md|economics-evidenc[e]"
+    r"|calibration-target[s]|facts\.md|mesa-note[s]|experiment-toolin[g]"
+)
+_SCANNED = ("src", "docs", "scenarios", "experiments", "scripts", "benchmarks", "tests")
+_TEXT = {".py", ".md", ".toml", ".csv", ".txt", ".cfg", ".yaml", ".yml"}
+
+
+def test_no_document_or_docstring_refers_to_files_outside_the_repository():
+    files = [ROOT / "README.md", ROOT / "CHANGELOG.md"]
+    for top in _SCANNED:
+        files += [
+            p
+            for p in (ROOT / top).rglob("*")
+            if p.suffix in _TEXT and not any(".egg-info" in part for part in p.parts)
+        ]
+    hits = [
+        f"{p.relative_to(ROOT)}:{n}: {line.strip()}"
+        for p in files
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if _OUTSIDE.search(line)
+    ]
+    listing = "\n".join(hits)
+    assert not hits, f"copy the facts with their primary sources into docs/ instead:\n{listing}"

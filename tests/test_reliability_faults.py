@@ -11,7 +11,10 @@ Not repeated here (tests/test_experiment_runner.py has them): a model that kills
 - a full disk (``ENOSPC``) in the workers and in the parent: a clear error, earlier results intact,
   nothing half-written; resume completes;
 - corrupt parts of other kinds than truncation (random bytes, an empty file, a valid Parquet file of
-  the wrong shape, a stale temp file): detected, exactly those runs redone.
+  the wrong shape, a stale temp file): detected, exactly those runs redone;
+- silent damage: 8 bytes flipped inside a data page of a part whose footer stays intact (the file still
+  opens, its metadata reads): detected by content (page CRC / the part's sha256 recorded in the runs
+  part), exactly that run redone, and no table ever holds fewer runs than the manifest says.
 
 The faults are injected through control files next to the scenario (workers are separate processes, so
 monkeypatching the parent would not reach them), by a model subclass named in the experiment
@@ -34,6 +37,7 @@ import pandas as pd
 import pytest
 
 from agglomeration import cli
+from agglomeration.errors import ResultStoreError
 from agglomeration.experiment.runner import VOLATILE_COLUMNS, run_experiment
 from agglomeration.experiment.seeds import replicate_seed
 from agglomeration.experiment.spec import load_experiment
@@ -367,4 +371,60 @@ def test_corrupt_part_is_detected_and_only_that_run_redone(tmp_path, reference, 
     )
     assert redone == [victim] and s.skipped == 5 and s.complete
     assert not stale.exists()
+    _assert_same(reference, _tables(out))
+
+
+# ------------------------------------------------------------------------------------------------
+# silent damage inside a data page (footer intact): found by content, never dropped
+# ------------------------------------------------------------------------------------------------
+def _flip_inside_data_page(p: Path) -> None:
+    """Flip 8 bytes inside the largest column chunk where it damages the data (the file no longer
+    reads, or reads other values, without page-CRC checks) while the footer stays intact."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = p.read_bytes()
+    original = pq.read_table(pa.BufferReader(data))
+    rg = pq.read_metadata(p).row_group(0)
+    col = max((rg.column(i) for i in range(rg.num_columns)), key=lambda c: c.total_compressed_size)
+    start = col.dictionary_page_offset or col.data_page_offset
+    for off in range(start + col.total_compressed_size // 2, start + col.total_compressed_size - 8):
+        b = bytearray(data)
+        for i in range(off, off + 8):
+            b[i] ^= 0xFF
+        try:
+            damaged = not pq.read_table(pa.BufferReader(bytes(b))).equals(original)
+        except (OSError, pa.ArrowException):
+            damaged = True
+        if damaged:
+            p.write_bytes(bytes(b))
+            pq.read_metadata(p)  # the footer still reads: a metadata-only check passes this part
+            return
+    raise AssertionError(f"found no damaging flip in {p}")
+
+
+@pytest.mark.parametrize("table", ["series", "regions", "firms", "runs"])
+def test_bytes_flipped_inside_a_data_page_are_found_and_the_run_redone(
+    tmp_path, reference, table, capsys
+):
+    exp = _REF_ROOT[0] / "exp.toml"
+    out = tmp_path / "out"
+    shutil.copytree(_REF_ROOT[0] / "out", out)
+    st = ResultStore(out)
+    victim = sorted(st.listed("runs"))[1]
+    _flip_inside_data_page(st.part_path(table, victim))
+    assert ResultStore.part_ok(st.part_path(table, victim))
+    # a reader of the parts refuses the damaged run instead of leaving it out
+    shutil.rmtree(out / "tables")
+    if table != "runs":
+        with pytest.raises(ResultStoreError, match=f"damaged part of run {victim}"):
+            load_results(out)[table]
+    # resume from the command line: exactly that run is redone, every table is whole again
+    code = cli.main(["batch", str(exp), "--out", str(out), "--executor", "serial", "--no-progress"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert f"{victim}" in captured.err and "redone" in captured.err  # the damage is reported
+    assert "1 ok, 0 failed, 5 already done" in captured.out
+    res = load_results(out)
+    assert res.manifest["status"] == "complete" and res["series"]["run_id"].nunique() == 6
     _assert_same(reference, _tables(out))

@@ -272,7 +272,7 @@ SCENARIO_CASES = [
         "regions.csv",
         "10,0.025,4",
         "10,0,4",
-        ("regions.csv", "base_wage", "greater than 0"),
+        ("regions.csv", "base_wage", "greater than or equal to 0.0001"),
     ),
     (
         "income-negative",
@@ -599,10 +599,11 @@ def test_unreadable_experiment_file(exp_file, capsys, what):
 # 4. command-line options of every subcommand
 # ------------------------------------------------------------------------------------------------
 RUN_OPTIONS = [
-    (["--steps", "-1"], ("--steps", ">= 0")),
+    (["--steps", "-1"], ("--steps", "[0, 10000]")),
+    (["--steps", "1000000000"], ("--steps", "[0, 10000]")),
     (["--steps", "abc"], ("--steps", "invalid int")),
     (["--steps", "nan"], ("--steps", "invalid int")),
-    (["--seed", "-1"], ("--seed", ">= 0")),
+    (["--seed", "-1"], ("--seed", "[0, 2**63)")),
     (["--seed", "1.5"], ("--seed", "invalid int")),
     (["--set", "nokey"], ("--set", "KEY=VALUE")),
     (["--set", "firms.bogus=1"], ("firms.bogus", "unknown key")),

@@ -1,10 +1,12 @@
 """Property-based tests (hypothesis): random valid small worlds run 20 steps soundly.
 
-Each example writes a complete scenario (TOML + the seven data CSVs) for 2-4 regions, 1-3 sectors and
+Each example writes a complete scenario (TOML + the data CSVs) for 2-4 regions, 1-3 sectors and
 one domestic gateway, with random elasticities sigma in (1.2, 8), cost shares, input-output coefficients
 whose column sums stay below 1 (labour + land take the rest), trade costs (tariff including 0, speeds,
-distances, a random connected road network plus optional rail links), delegation levels and policy rates,
-initial firms (some sectors or regions may start empty) and a random replicate seed.  The scenario is
+distances, a random connected road network plus optional rail links, some tagged as a corridor), route
+options (road always; rail and a corridor option when there is rail) with random constants, route-choice
+elasticity and distance friction (time cost 0 with a zero tariff makes an option free), delegation levels
+and policy rates, initial firms (some sectors or regions may start empty) and a random replicate seed.  The scenario is
 loaded through ``load_scenario`` (so the example is a *valid input* by construction) and run 20 steps.
 
 After every step:
@@ -74,16 +76,19 @@ def worlds(draw) -> dict:
         fixed = round(draw(f(0.1, 5.0)), 3)
         entry = round(draw(f(0.0, 0.05)), 4)
         final = round(draw(f(0.05, 1.0 / S)), 3)
+        delta = round(draw(f(0.0, 0.6)), 3)  # distance_elasticity
         if kinds[k] == "manufacturing":
-            extra = f"{draw(st.sampled_from([1000, 20000, 100000]))},0.024,0.02"
+            vd = draw(st.sampled_from([1000, 20000, 100000]))
+            extra = f"{vd},{draw(st.sampled_from([0.0, 0.005, 0.024]))},{delta}"
         else:
-            extra = ",,0.1"
+            extra = f",,{delta}"
         rows.append(
             f"{sid},Sector {k},{kinds[k]},{sigma},{labour},{land},{fixed},{entry},{extra},{final},1,{_P}"
         )
     sectors = (
         "sector_id,name,kind,sigma,labour_share,land_share,fixed_cost,entry_rate,value_density,"
-        "time_cost_per_day,distance_decay,final_share,initial_weight,provenance\n" + "\n".join(rows)
+        "time_cost_per_day,distance_elasticity,final_share,initial_weight,provenance\n"
+        + "\n".join(rows)
     )
     io_csv = f"input,{','.join(sids)},provenance\n" + "\n".join(
         f"{sid},{','.join(str(x) for x in io[k])},{_P}" for k, sid in enumerate(sids)
@@ -123,10 +128,26 @@ def worlds(draw) -> dict:
                     )
                 )
     links.append((rids[0], "D", "road", round(draw(f(50, 1500)), 1)))
-    links_csv = "from,to,mode,distance_km,extra_cost,extra_hours,provenance\n" + "\n".join(
-        f"{a},{b},{m},{d},{round(draw(f(0, 50)), 1)},{round(draw(f(0, 5)), 1)},{_P}"
-        for a, b, m, d in links
+    # some rail links form a corridor that the 'express' option must use
+    tags = [m == "rail" and draw(st.booleans()) for _, _, m, _ in links]
+    links_csv = "from,to,mode,distance_km,extra_cost,extra_hours,corridor,provenance\n" + "\n".join(
+        f"{a},{b},{m},{d},{round(draw(f(0, 50)), 1)},{round(draw(f(0, 5)), 1)},{'xp' if tag else ''},"
+        f"{_P}"
+        for (a, b, m, d), tag in zip(links, tags, strict=True)
     )
+    option_rows = [f"road,Road,road,road,,{_P}"]
+    if rail:
+        option_rows.append(f"rail,Rail,road;rail,rail,,{_P}")
+    if any(tags):
+        option_rows.append(f"express,Rail corridor,road;rail,rail,xp,{_P}")
+    options_csv = "option_id,name,modes,main_mode,corridor,provenance\n" + "\n".join(option_rows)
+    constants = [
+        f"{row.split(',')[0]},{dest},{round(draw(f(-3, 3)), 3)},{_P}"
+        for dest in ("regions", "D")
+        for row in option_rows
+        if row.startswith("road") or draw(st.booleans())  # road is always listed: it always reaches
+    ]
+    constants_csv = "option_id,destination,asc,provenance\n" + "\n".join(constants)
     modes = (
         "mode,tariff,speed,end_fee,end_hours,transship_fee,transship_hours,provenance\n"
         f"road,{draw(st.sampled_from([0.0, 0.3, 1.0, 3.0]))},{round(draw(f(20, 90)), 1)},0,0,0,0,{_P}\n"
@@ -160,6 +181,10 @@ modes_file = "modes.csv"
 links_file = "links.csv"
 gateways_file = "gateways.csv"
 hubs_file = "hubs.csv"
+options_file = "route_options.csv"
+constants_file = "option_constants.csv"
+route_choice_elasticity = {round(draw(f(0.5, 6.0)), 3)}
+distance_scale_km = {round(draw(f(1.0, 100.0)), 2)}
 [sectors]
 file = "sectors.csv"
 io_file = "io.csv"
@@ -180,6 +205,8 @@ information_sharing = {policy["information_sharing"]}
         "modes.csv": modes,
         "gateways.csv": gateways,
         "hubs.csv": "hub_id,name,lon,lat,modes,provenance\n",
+        "route_options.csv": options_csv,
+        "option_constants.csv": constants_csv,
         "initial_firms.csv": firms,
     }
 

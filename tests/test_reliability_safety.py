@@ -211,7 +211,7 @@ def test_package_source_evaluates_nothing_from_files():
         "cli.py",
         "__init__.py",
         "experiment/__init__.py",
-        "experiment/runner.py",
+        "experiment/execute.py",
         "experiment/reporters.py",
         "commands/validate.py",
     }, import_module_users

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -42,8 +43,18 @@ def test_run_writes_every_output(run_dir: Path):
         "firms.parquet",
         "links.parquet",
         "summary.json",
-        "map.png",
-        "timeseries.png",
+        "logistics.csv",
+        *(
+            f"figures/{stem}.{ext}"
+            for stem in (
+                "timeseries",
+                "lq_heatmap",
+                "region_map",
+                "supplier_network",
+                "mode_shares",
+            )
+            for ext in ("png", "pdf")
+        ),
     ):
         assert (run_dir / name).stat().st_size > 0, name
     ts = pd.read_csv(run_dir / "timeseries.csv")
@@ -55,6 +66,24 @@ def test_run_writes_every_output(run_dir: Path):
     links = pd.read_parquet(run_dir / "links.parquet")
     assert {"buyer", "supplier", "value", "delivered_cost", "supplier_region"} <= set(links.columns)
     assert set(links["buyer"]) <= set(firms["fid"])
+
+
+def test_logistics_table_has_units_shares_and_agrees_with_the_summary(run_dir: Path):
+    tab = pd.read_csv(run_dir / "logistics.csv", keep_default_na=False, na_values=[""])
+    assert list(tab.columns) == ["kind", "key", "option", "metric", "value", "unit"]
+    assert set(tab["kind"]) == {"mode", "corridor", "region", "sector"}
+    assert (tab["unit"] != "").all()
+    modes = tab[tab["kind"] == "mode"]
+    assert set(modes["key"]) == {"regional", "eu", "asean", "ec", "dom"}
+    for _, shares in modes[modes["metric"] == "value_share"].groupby("key"):
+        assert shares["value"].sum() == pytest.approx(1.0)
+    metrics = json.loads((run_dir / "summary.json").read_text())["metrics"]
+    eu_rail = modes.query("key == 'eu' and option == 'rail' and metric == 'value_share'")
+    assert eu_rail["value"].item() == pytest.approx(metrics["mode_share_eu_rail_value"])
+    kt = tab.query("kind == 'corridor' and key == 'yangtze' and metric == 'kt'")["value"].item()
+    assert kt == pytest.approx(metrics["corridor_yangtze_kt"]) and kt > 0
+    ts = pd.read_csv(run_dir / "timeseries.csv")
+    assert ts["export_share"].between(0, 1).all()  # defined from step 0 (the initial market)
 
 
 def test_summary_names_scenario_seed_steps_versions_and_metrics(run_dir: Path):
@@ -83,7 +112,7 @@ def test_run_prints_a_summary_table(tmp_path, capsys):
     assert code == 0
     text = capsys.readouterr().out
     assert "firms in FTZ areas" in text and "local sourcing share" in text
-    assert not (tmp_path / "map.png").exists()
+    assert not (tmp_path / "figures").exists()
 
 
 @pytest.mark.parametrize(
@@ -114,5 +143,54 @@ def test_run_scenario_same_seed_same_results(tmp_path):
     b = run_scenario(
         BASELINE, steps=3, seed=9, overrides={"firms.initial_count": 300}, progress=False
     )
-    assert a["summary"]["metrics"] == b["summary"]["metrics"]
+    # NaN-aware: a share without a denominator (e.g. the export share of a region without goods
+    # sales) is NaN in both runs, and NaN != NaN
+    assert list(a["summary"]["metrics"]) == list(b["summary"]["metrics"])
+    np.testing.assert_equal(a["summary"]["metrics"], b["summary"]["metrics"])
     pd.testing.assert_frame_equal(a["model"].series_frame(), b["model"].series_frame())
+
+
+def test_run_figures_are_the_plot_figures_of_one_run(run_dir: Path, tmp_path, capsys):
+    """`run` draws with the builders of `plot` (one pipeline); a single run's figures name the run,
+    never a mean over runs; `plot` on the run output leaves it complete and intact."""
+    from agglomeration.runone import check_run_output
+
+    marker = json.loads((run_dir / "_COMPLETE.json").read_text())
+    assert not any(name.startswith("figures/") for name in marker["files"])  # plot may redraw them
+    assert "logistics.csv" in marker["files"]  # the run output check covers the logistics table
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["metrics"]["export_share"]["kind"] == "share"  # data-dependent registry entries
+    out = tmp_path / "figs"
+    assert main(["plot", str(run_dir), "--out", str(out)]) == 0
+    drawn = sorted(p.name for p in out.iterdir())
+    assert drawn == sorted(p.name for p in (run_dir / "figures").iterdir())
+    assert main(["plot", str(run_dir)]) == 0  # into RUN_DIR/figures, the default
+    assert check_run_output(run_dir) == []
+    from agglomeration.experiment.store import load_results
+    from agglomeration.report.figures import conditions_of
+    from agglomeration.report.figureset import reference_runs
+
+    runs = load_results(run_dir)["runs"]
+    ids, phrase = reference_runs(runs, conditions_of(runs))
+    assert len(ids) == 1 and phrase == "baseline (one run)"
+
+
+def test_plot_refuses_a_damaged_or_incomplete_run_output(run_dir: Path, tmp_path, capsys):
+    import shutil
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(run_dir, damaged)
+    with (damaged / "regions.csv").open("a") as fh:
+        fh.write("XY,extra,1,1,1,1\n")
+    assert main(["plot", str(damaged), "--out", str(tmp_path / "f1")]) == 2
+    err = capsys.readouterr().err
+    assert "regions.csv: content changed since it was written" in err
+    (damaged / "_COMPLETE.json").unlink()
+    assert main(["plot", str(damaged), "--out", str(tmp_path / "f2")]) == 2
+    assert "_COMPLETE.json" in capsys.readouterr().err
+    assert not (tmp_path / "f1").exists() and not (tmp_path / "f2").exists()
+
+
+def test_batch_commands_refuse_a_run_output(run_dir: Path, capsys):
+    assert main(["compare", str(run_dir)]) == 2
+    assert "single-run directory" in capsys.readouterr().err

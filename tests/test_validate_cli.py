@@ -29,7 +29,7 @@ def test_valid_files_exit_0_with_one_line_each(tiny, capsys):
     assert code == 0, err
     lines = out.strip().splitlines()
     assert len(lines) == 2
-    assert "'baseline'" in lines[0] and "13 regions" in lines[0] and "40 steps" in lines[0]
+    assert "'baseline'" in lines[0] and "15 regions" in lines[0] and "40 steps" in lines[0]
     assert "links" in lines[0] and "sectors" in lines[0]
     assert "'tiny'" in lines[1] and "3 regions" in lines[1] and "6 links" in lines[1]
 

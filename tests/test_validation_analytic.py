@@ -1,4 +1,4 @@
-"""Analytic NEG benchmarks of agglomeration.validation against science.md (T1-T6, section 1.4 table)."""
+"""Analytic NEG benchmarks of agglomeration.validation against docs/THEORY.md (T1-T6, sec. 2-6)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from agglomeration.validation import (
     tomahawk_equilibria,
 )
 
-# science.md section 1.1 reference table (independently computed there): sigma, mu, CP phi_B, CP phi_S,
-# FE phi_B, FE phi_S
+# docs/THEORY.md section 5 reference table (computed from the closed forms and checked against
+# numerical solutions of the full models): sigma, mu, CP phi_B, CP phi_S, FE phi_B, FE phi_S
 TABLE = [
     (3, 0.2, 0.358974, 0.338979, 0.715909, 0.714565),
     (3, 0.4, 0.107143, 0.050018, 0.509804, 0.501855),
@@ -86,7 +86,7 @@ def _interior(eqs):
     return [(round(e.lam, 4), e.stable) for e in eqs if 0 < e.lam < 1]
 
 
-def test_cp_tomahawk_matches_section_1_4_table():
+def test_cp_tomahawk_matches_the_theory_table():
     assert _interior(tomahawk_equilibria("core_periphery", 5, 0.4, 0.05)) == [(0.5, True)]
     eqs = tomahawk_equilibria("core_periphery", 5, 0.4, 0.12)
     assert _interior(eqs) == [(0.1672, False), (0.5, True), (0.8328, False)]

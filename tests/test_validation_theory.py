@@ -1,6 +1,6 @@
 """Fast theory checks: the full model, configured as the two-region textbook benchmarks, reproduces them.
 
-Small firm counts and a few phi values around the analytic points (science.md section 1; DESIGN 3.3).
+Small firm counts and a few phi values around the analytic points (docs/THEORY.md; ODD.md 7.10).
 The full versions are experiments/validation/ and scripts/validate_all.py (docs/VALIDATION.md).
 """
 

@@ -4,18 +4,26 @@ Each subcommand lives in :mod:`agglomeration.commands.<name>` and exposes ``add_
 ``main(args) -> int``; this module only dispatches, so subcommands are imported lazily (``agglomeration
 validate`` does not pay for importing matplotlib).
 
-Exit codes: 0 success, 2 invalid input (the message names file, field and expectation), 1 runtime failure.
-A traceback is shown only with ``--debug``.
+Exit codes: 0 success, 2 invalid input (the message names file, field and expectation), 1 runtime failure,
+130 interrupted (Ctrl-C), 143 stopped by SIGTERM (``batch``), 141 when the reader of the output closed the
+pipe (``agglomeration ... | head``; nothing is printed about it).  A traceback is shown only with
+``--debug``.  Messages go to stderr through the ``logging`` module (loggers named after the modules):
+``--verbose`` shows debug messages, ``--quiet`` only warnings and errors (and no progress bars).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import os
 import sys
 import traceback
 
 from agglomeration.errors import InputError
+
+#: exit code when stdout is a pipe whose reader went away (128 + SIGPIPE, as for other tools)
+EXIT_BROKEN_PIPE = 141
 
 #: subcommand name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -38,12 +46,59 @@ class _Parser(argparse.ArgumentParser):
     """argparse exits with code 2 on bad options already; keep its message short."""
 
 
+def _add_common(parser: argparse.ArgumentParser, default: object) -> None:
+    """--debug, --verbose, --quiet: accepted before and after the subcommand."""
+    parser.add_argument(
+        "--debug", action="store_true", default=default, help="show tracebacks on errors"
+    )
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-v", "--verbose", action="store_true", default=default, help="show debug messages"
+    )
+    group.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=default,
+        help="only warnings and errors; no progress bars",
+    )
+
+
+class _Formatter(logging.Formatter):
+    """``message`` for info, ``warning: message`` / ``error: message`` above, ``debug: name: ...``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        msg = record.getMessage()
+        if record.levelno >= logging.WARNING:
+            return f"{record.levelname.lower()}: {msg}"
+        if record.levelno < logging.INFO:
+            return f"debug: {record.name}: {msg}"
+        return msg
+
+
+def configure_logging(verbose: bool = False, quiet: bool = False) -> None:
+    """Send the package's log records to stderr at the level the options ask for."""
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logger = logging.getLogger("agglomeration")
+    for handler in list(logger.handlers):
+        if getattr(handler, "_agglomeration_cli", False):
+            logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    handler._agglomeration_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
+    # dask's own loggers speak at info level: only warnings unless --verbose
+    logging.getLogger("distributed").setLevel(logging.INFO if verbose else logging.WARNING)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from agglomeration import __version__
 
     parser = _Parser(prog="agglomeration", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"agglomeration {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    _add_common(parser, False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
         try:
@@ -52,11 +107,26 @@ def build_parser() -> argparse.ArgumentParser:
             if exc.name != module_name:
                 raise
             continue
-        p = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip())
-        p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+        p = sub.add_parser(
+            name,
+            help=help_text,
+            description=(module.__doc__ or help_text).strip(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _add_common(p, argparse.SUPPRESS)  # SUPPRESS: do not reset what was given before COMMAND
         module.add_arguments(p)
         p.set_defaults(_handler=module.main)
     return parser
+
+
+def _stdout_gone() -> int:
+    """The reader of stdout went away (``| head``): stop quietly, also at interpreter exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return EXIT_BROKEN_PIPE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,10 +136,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        configure_logging(
+            bool(getattr(args, "verbose", False)), bool(getattr(args, "quiet", False))
+        )
         if not getattr(args, "command", None):
             parser.print_help()
             return 2
-        return int(args._handler(args) or 0)
+        code = int(args._handler(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        return _stdout_gone()
     except InputError as exc:
         if debug:
             traceback.print_exc()

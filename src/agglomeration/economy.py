@@ -47,10 +47,11 @@ class SectorRecord(_Record):
     time_cost_per_day: float | None = Field(
         None, ge=0.0, le=1.0, description="time cost of goods in transit, share of value [1/day]"
     )
-    distance_decay: float = Field(
+    distance_elasticity: float = Field(
         ge=0.0,
         le=10.0,
-        description="non-freight ad-valorem trade cost per unit of ln(1 + km/100) [-]",
+        description="exponent delta of the non-freight distance friction (max(km, D0) / D0)^delta, km "
+        "the great-circle distance [-]",
     )
     final_share: float = Field(ge=0.0, le=1.0, description="share of final expenditure [-]")
     initial_weight: float = Field(ge=0.0, le=1e9, description="relative share of initial firms [-]")

@@ -30,8 +30,10 @@ class InputError(AgglomerationError, ValueError):
 
     def __init__(self, message: str, *, file: str | Path | None = None, field: str | None = None):
         self.message = message
-        self.file = str(file) if file is not None else None
-        self.field = field
+        # a hostile path or key (5,000 characters, a newline, an escape sequence) must not flood or
+        # drive the terminal: both are shortened and their control characters escaped
+        self.file = shorten(file, 300) if file is not None else None
+        self.field = shorten(field, 200) if field is not None else None
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
@@ -42,6 +44,22 @@ class InputError(AgglomerationError, ValueError):
             where.append(self.field)
         prefix = ": ".join(where)
         return f"{prefix}: {self.message}" if prefix else self.message
+
+
+def shorten(text: object, limit: int = 120) -> str:
+    """``text`` for a message: at most ``limit`` characters, control characters escaped."""
+    s = repr(str(text))[1:-1] if any(ord(c) < 32 or ord(c) == 127 for c in str(text)) else str(text)
+    return (
+        s
+        if len(s) <= limit
+        else f"{s[: limit // 2]}...{s[-limit // 2 + 3 :]} ({len(s)} characters)"
+    )
+
+
+def describe_os_error(exc: BaseException) -> str:
+    """An OSError's reason without the path it names (the path is reported separately)."""
+    reason = getattr(exc, "strerror", None)
+    return str(reason) if reason else shorten(exc, 160)
 
 
 class ResultStoreError(InputError):

@@ -396,6 +396,9 @@ def initial_state(world: World, scenario: Scenario, rng: np.random.Generator) ->
         fp.initial_equity * state.fixed_cost[t.sector[rows]] * t.lines[rows] + retained * ages
     )
     state.market, state.links = mkt, links
+    # the step-0 observation (trade flows, export shares) reads the expenditure this market was
+    # cleared with, as after every step; the accounts submodel overwrites it before any use in a step
+    state.expenditure_used = state.expenditure
     return state
 
 
@@ -427,7 +430,9 @@ class CountController:
             return
         ok = (self.target > 0) & (state.fixed_cost > 0)
         # a sector that died out counts as half a firm: its fixed cost keeps falling until entrants return
-        step = self.gain * np.log(np.where(ok, np.maximum(n, 0.5), 1.0) / np.where(ok, self.target, 1.0))
+        step = self.gain * np.log(
+            np.where(ok, np.maximum(n, 0.5), 1.0) / np.where(ok, self.target, 1.0)
+        )
         step += self.damping * (n - last) / np.maximum(self.target, 1.0)
         state.fixed_cost = np.where(
             ok, state.fixed_cost * np.exp(np.clip(step, -0.2, 0.2)), state.fixed_cost

@@ -26,6 +26,7 @@ from agglomeration.behaviour import (
     costs,
     entry,
     factor_prices,
+    growth,
     learning,
     lines,
     market,
@@ -44,6 +45,7 @@ from agglomeration.submodel import Submodel, describe
 
 #: the step: submodels in the order they run
 SCHEDULE: tuple[Submodel, ...] = (
+    growth.SUBMODEL,
     costs.SUBMODEL,
     market.SUBMODEL,
     accounts.SUBMODEL,
@@ -332,7 +334,7 @@ class AgglomerationModel(mesa.Model):
         if steps <= 0:
             return
         s = self.state
-        s.frozen_policy = True
+        s.frozen_policy = s.burning_in = True
         control = None
         if self.spec.behaviour.accounts.calibrate_fixed_costs == "balance":
             control = CountController(target=s.initial_by_sector.copy(), hold=steps // 4)
@@ -343,7 +345,7 @@ class AgglomerationModel(mesa.Model):
             s.firms.maybe_compact()
             if control is not None:
                 control.update(s, steps - 1 - k)
-        s.frozen_policy = False
+        s.frozen_policy = s.burning_in = False
         s.restart_clock()
 
     def _switch_to(self, scenario: Any, world: Any) -> None:

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import warnings
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from agglomeration import metrics
+from agglomeration import logistics_outcomes, metrics
 from agglomeration._jit import kernel
 from agglomeration.behaviour import market
 from agglomeration.behaviour._market_kernels import pair_weights
@@ -89,8 +89,10 @@ def _link_sums(
     imp_u,
     n_regions,
     n_markets,
+    by_sector,
 ):  # pragma: no cover - compiled
-    """(R, M) purchase value of the supplier links by (buyer region, source market).
+    """(R, M, S or 1) purchase value of the supplier links by (buyer region, source market[, input
+    sector k when ``by_sector``]).
 
     For every live buyer b (sector s, region r), input k with ``io[k, s] > 0`` and supplier j in its
     slots: value = io[k, s] (sigma_s - 1) / sigma_s / (1 + admin_r) x revenue_b x w_j (w_j the
@@ -114,7 +116,7 @@ def _link_sums(
                 for r in range(n_regions):
                     coef[r, s, j] = a * (sigma[s] - 1.0) / sigma[s] / (1.0 + admin[r])
                 n_in[s] = j + 1
-    out = np.zeros((n_regions, n_markets))
+    out = np.zeros((n_regions, n_markets, n_sec if by_sector else 1))
     u = np.empty(K)
     for b in range(alive.shape[0]):
         if not alive[b]:
@@ -131,7 +133,7 @@ def _link_sums(
                 code = supplier[b, k, sl]
                 src = region[code] if code >= 0 else n_regions + (-1 - code)
                 share = 1.0 if n == 1 else u[sl] / total
-                out[r, src] += coef[r, s, j] * share * rev
+                out[r, src, k if by_sector else 0] += coef[r, s, j] * share * rev
     return out
 
 
@@ -180,6 +182,24 @@ def network_row(state: ModelState, world: World) -> dict[str, float]:
     }
 
 
+@kernel
+def _production_sums(
+    alive, region, sector, revenue, price, input_cost, log_z, n_regions, n_sectors
+):  # pragma: no cover - compiled
+    """(3, R*S): sums over live firms by cell r*S + s of input purchases, revenue x log(price) (rows with
+    a positive price) and log productivity; rows ascending, as :func:`_cell_sums`."""
+    out = np.zeros((3, n_regions * n_sectors))
+    for i in range(alive.shape[0]):
+        if not alive[i]:
+            continue
+        c = region[i] * n_sectors + sector[i]
+        out[0, c] += input_cost[i]
+        if price[i] > 0.0:
+            out[1, c] += revenue[i] * np.log(price[i])
+        out[2, c] += log_z[i]
+    return out
+
+
 def region_sector(
     table: FirmTable, n_regions: int, n_sectors: int, column: str | None
 ) -> np.ndarray:
@@ -220,6 +240,10 @@ def link_totals(state: ModelState, world: World) -> np.ndarray:
     (coefficient io[k, s] (sigma_s - 1) / sigma_s / (1 + admin_r) of :func:`current_pairs`), summed
     in one compiled pass over ``FirmTable.supplier`` without building pair arrays.
     """
+    return _link_totals(state, world, by_sector=False)[:, :, 0]
+
+
+def _link_totals(state: ModelState, world: World, *, by_sector: bool) -> np.ndarray:
     w = world
     t = state.firms
     shares = _shares_now(state, world)
@@ -240,7 +264,16 @@ def link_totals(state: ModelState, world: World) -> np.ndarray:
         shares["imp_u"],
         w.n_regions,
         w.n_markets,
+        bool(by_sector),
     )
+
+
+def link_totals_by_sector(state: ModelState, world: World) -> np.ndarray:
+    """(R, M, S) value of the current supplier links (CNY m per step) by buyer region, source market and
+    input sector: :func:`link_totals` with the input sector kept (its sum over the last axis, up to the
+    order of the additions).  One compiled pass over ``FirmTable.supplier`` (every filled slot, weighted
+    by the supplier's expenditure share among the pair's suppliers)."""
+    return _link_totals(state, world, by_sector=True)
 
 
 def _shares_now(state: ModelState, world: World) -> dict[str, np.ndarray]:
@@ -362,6 +395,135 @@ def series_row(state: ModelState, world: World, counters: tuple[str, ...] = ()) 
     )
     row.update(network_row(state, world))
     row["entrant_profit_ratio"], row["entrant_revenue_ratio"] = state.entrants.ratios()
+    row.update(logistics_outcomes.logistics_metrics(state, world, series=True))
+    row.update(_labour_row(state, world, (n_rs, emp_rs, out_rs)))
+    return row
+
+
+# ------------------------------------------------------------------- wages, prices, productivity
+def _labour_arrays(state: ModelState, world: World, cells: tuple | None = None) -> dict[str, Any]:
+    """Per-region wages, prices, employment, value added and productivity, and the economy's producer
+    price index (see :func:`labour_accounts`); ``cells`` = :func:`cell_totals` if already computed.
+    Sets the price bases at their first finite observation (``state.cpi_base``, ``state.ppi_base``)."""
+    from agglomeration.behaviour.prospects import consumer_price_index
+
+    w, t = world, state.firms
+    R, S = w.n_regions, w.n_sectors
+    n_rs, emp_rs, rev_rs = cells if cells is not None else cell_totals(state, world)
+    prod = _production_sums(
+        t.alive, t.region, t.sector, t.revenue, t.price, t.input_cost, t.log_productivity, R, S
+    )
+    cpi = (
+        np.full(R, np.nan)
+        if state.market is None
+        else consumer_price_index(state.market.P1, w.sigma, w.final_share, R)
+    )
+    rev_s = rev_rs.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        level = np.exp(prod[1].reshape(R, S).sum(axis=0) / rev_s)  # revenue-weighted, by sector
+    if state.cpi_base is None:
+        state.cpi_base, state.ppi_base = np.full(R, np.nan), np.full(S, np.nan)
+    # a price level is relative to its first finite observation (a sector's first firms)
+    state.cpi_base = np.where(np.isfinite(state.cpi_base), state.cpi_base, cpi)
+    state.ppi_base = np.where(np.isfinite(state.ppi_base), state.ppi_base, level)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cpi, ppi_s = cpi / state.cpi_base, level / state.ppi_base
+    ok = np.isfinite(ppi_s) & (rev_s > 0)
+    ppi = (
+        float(np.exp(np.sum(rev_s[ok] * np.log(ppi_s[ok])) / rev_s[ok].sum()))
+        if ok.any()
+        else np.nan
+    )
+    n = n_rs.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lz = prod[2].reshape(R, S).sum(axis=1) / n
+    return {
+        "cpi": cpi,
+        "ppi_sector": ppi_s,
+        "ppi": ppi,
+        "employment": emp_rs.sum(axis=1),
+        "value_added": rev_rs.sum(axis=1) - prod[0].reshape(R, S).sum(axis=1),
+        "mean_log_productivity": lz,
+    }
+
+
+def price_indices(state: ModelState, world: World) -> tuple[np.ndarray, np.ndarray, float]:
+    """(R,) consumer price index of each region, (S,) producer price index of each sector and the
+    economy's producer price index (sectors aggregated with revenue weights), all relative to their
+    first finite observation (kept in ``state.cpi_base`` / ``state.ppi_base``; for a model, the
+    initial state).
+
+    CPI_r = prod_s P_rs^final_share_s from this step's CES price indices
+    (:func:`agglomeration.behaviour.prospects.consumer_price_index`); the producer price level of a
+    sector is the revenue-weighted geometric mean of its live firms' prices.  NaN where undefined (no
+    market yet, a sector without firms so far).
+    """
+    a = _labour_arrays(state, world)
+    return a["cpi"], a["ppi_sector"], a["ppi"]
+
+
+def labour_accounts(state: ModelState, world: World) -> pd.DataFrame:
+    """One row per region: wage and rent (CNY m per worker- / km2-step), CPI (index, first observation
+    = 1), real wage (wage / CPI), employment (workers), value added (revenue - input purchases, CNY m
+    per step), labour productivity (value added per worker, nominal and at the producer prices of the
+    first observation), the mean log productivity of the live firms and the nominal demand index.
+    ``frame.attrs["ppi"]`` is the economy's producer price index.  Two compiled passes over the firms.
+    """
+    w = world
+    R = w.n_regions
+    a = _labour_arrays(state, world)
+    idx = state.demand_index[:R] if len(state.demand_index) else np.ones(R)
+    emp, va = a["employment"], a["value_added"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frame = pd.DataFrame(
+            {
+                "region": w.region_ids,
+                "wage": state.wage,
+                "rent": state.rent,
+                "cpi": a["cpi"],
+                "real_wage": state.wage / a["cpi"],
+                "employment": emp,
+                "value_added": va,
+                "labour_productivity": va / emp,
+                "real_labour_productivity": va / emp / a["ppi"],
+                "mean_log_productivity": a["mean_log_productivity"],
+                "demand_index": idx,
+            }
+        )
+    frame.attrs["ppi"] = a["ppi"]
+    return frame
+
+
+def _exogenous(state: ModelState, world: World) -> np.ndarray:
+    from agglomeration.behaviour.growth import exogenous_income
+
+    y, d = exogenous_income(state, world)
+    return np.concatenate([y, d])
+
+
+def _labour_row(state: ModelState, world: World, cells: tuple) -> dict[str, float]:
+    """Economy-wide wages, prices and productivity (model series; see :func:`labour_accounts`)."""
+    a = _labour_arrays(state, world, cells)
+    emp = a["employment"]
+    tot = emp.sum()
+    weights = np.asarray(world.immobile_income, dtype=float)
+    cpi = a["cpi"]
+    ok = np.isfinite(cpi) & (weights > 0)
+    nan = float("nan")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        row = {
+            "wage": float((state.wage * emp).sum() / tot) if tot > 0 else nan,
+            "real_wage": float((state.wage / cpi * emp).sum() / tot) if tot > 0 else nan,
+            "cpi": float(np.exp(np.sum(weights[ok] * np.log(cpi[ok])) / weights[ok].sum()))
+            if ok.any()
+            else nan,
+            "ppi": float(a["ppi"]),
+            "labour_productivity": float(a["value_added"].sum() / tot) if tot > 0 else nan,
+        }
+    row["real_labour_productivity"] = row["labour_productivity"] / row["ppi"]
+    row["mean_rent"] = float(np.mean(state.rent))
+    row["outside_wage_index"] = float(state.outside_wage)
+    row["exogenous_income"] = float(np.sum(_exogenous(state, world)))
     return row
 
 
@@ -491,4 +653,5 @@ def headline_metrics(
     zone = zone_mask(rtype)
     row["zone_firm_share"] = float(n_rs[zone].sum() / max(n_rs.sum(), 1))
     row["connected_firm_share"] = float(n_rs[rtype == "connected"].sum() / max(n_rs.sum(), 1))
+    row.update(logistics_outcomes.logistics_metrics(state, world))
     return {k: float(v) for k, v in row.items()}

@@ -80,7 +80,7 @@ class FirmsParams(_Section):
     initial_count: int = Field(
         3000,
         ge=0,
-        le=50_000_000,
+        le=5_000_000,
         description="initial number of firms [firms]",
         json_schema_extra={
             "source": "baseline size: order of the advanced-manufacturing and modern-service firms tracked; scale parameter (fixed costs calibrated)"
@@ -98,7 +98,7 @@ class FirmsParams(_Section):
         le=3.0,
         description="std. dev. of log productivity at birth [log points]",
         json_schema_extra={
-            "source": "log-productivity dispersion of the order used in Melitz-type calibrations (0.3-0.5); with sigma 5 it gives a heavy-tailed size distribution (science.md 4.1)"
+            "source": "log-productivity dispersion of the order used in calibrations of Melitz (2003)-type models (0.3-0.5); with sigma 5 it gives a heavy-tailed size distribution (Axtell 2001; docs/THEORY.md 9.1)"
         },
     )
     initial_equity: float = Field(
@@ -170,7 +170,9 @@ class BehaviourParams(BaseModel):
         ge=1,
         le=365,
         description="model steps per year [1/year]",
-        json_schema_extra={"source": "quarterly step (DESIGN 3.2)"},
+        json_schema_extra={
+            "source": "one step = one quarter, the period of the default world data (money in CNY m per quarter; scenarios/data/README.md)"
+        },
     )
 
     @model_validator(mode="wrap")
@@ -264,7 +266,7 @@ class PolicyParams(_Section):
         le=1.0,
         description="hazard that an FTZ area adopts one given reform of the pool [1/step]",
         json_schema_extra={
-            "source": "assumption: an FTZ area pilots a given reform within ~5 years (a Bass-type hazard, science.md 5.3)"
+            "source": "assumption: an FTZ area pilots a given reform within ~5 years (the innovation term of a Bass 1969 diffusion hazard; docs/THEORY.md 10)"
         },
     )
     reforms_per_category: int = Field(
@@ -362,12 +364,12 @@ class OutputParams(_Section):
     series_every: int = Field(
         1,
         ge=1,
-        le=100_000,
+        le=10_000,
         description="record model series every k steps [steps]",
         json_schema_extra={"source": "every step"},
     )
     figures: bool = Field(
         True,
-        description="write PNG figures in `agglomeration run`",
+        description="draw the figures (figures/, PNG and PDF) in `agglomeration run`",
         json_schema_extra={"source": "figures on by default"},
     )

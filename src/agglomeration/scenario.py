@@ -2,7 +2,8 @@
 
 A scenario file (TOML) has the top-level keys ``name``, ``description``, ``extends``, ``seed``, ``steps``
 and the tables ``[regions]``, ``[logistics]``, ``[sectors]`` (world data: CSV files plus edits, defined
-here) and ``[firms]``, ``[behaviour]``, ``[policy]``, ``[output]`` (behaviour, defined in
+here), ``[growth]`` (the calendar and the nominal growth table, checked by
+:mod:`agglomeration.behaviour.growth`) and ``[firms]``, ``[behaviour]``, ``[policy]``, ``[output]`` (behaviour, defined in
 :mod:`agglomeration.parameters`).  :func:`load_scenario` reads it, merges its ``extends`` parents (deep
 merge; lists and scalars replaced), applies overrides, reads and validates every data CSV (paths relative
 to the file that names them) and returns a frozen :class:`Scenario` that *contains* the validated records,
@@ -21,6 +22,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import tomllib
 import types
 import typing
@@ -32,6 +34,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from agglomeration.behaviour.growth import GrowthRecord, check_growth
 from agglomeration.economy import (
     ChainRecord,
     SectorRecord,
@@ -39,13 +42,15 @@ from agglomeration.economy import (
     check_io,
     suggest,
 )
-from agglomeration.errors import InputError
+from agglomeration.errors import InputError, describe_os_error, shorten
 from agglomeration.geography import (
     GatewayRecord,
     HubRecord,
     LinkRecord,
     ModeRecord,
+    OptionConstantRecord,
     RegionRecord,
+    RouteOptionRecord,
 )
 from agglomeration.levers import check_table, lever_for, valid_keys
 from agglomeration.parameters import (
@@ -60,6 +65,18 @@ from agglomeration.parameters import (
     migrate_behaviour_keys,
 )
 from agglomeration.submodel import legacy_keys
+
+#: most model steps a scenario or a run may ask for (2,500 years of quarters); far beyond any policy
+#: horizon, and well below where a run's counters or memory would give out
+MAX_STEPS = 10_000
+#: largest scenario TOML file read [bytes]
+MAX_TOML_BYTES = 1 << 20
+#: largest data CSV read [bytes]: 32 MiB holds ~400,000 links; checked before the file is loaded
+MAX_CSV_BYTES = 32 << 20
+#: deepest nesting of tables / arrays in a scenario file or a ``--set`` value
+MAX_NESTING = 16
+#: names become directory and column labels: letters, digits, ``_`` and ``-``, 1-64 characters
+NAME_RULE = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
 
 
 class _Section(BaseModel):
@@ -108,6 +125,30 @@ class LogisticsSection(_Section):
     links_file: str = Field("data/links.csv", description="links CSV")
     gateways_file: str = Field("data/gateways.csv", description="gateways CSV")
     hubs_file: str = Field("data/hubs.csv", description="transit hubs CSV")
+    options_file: str = Field("data/route_options.csv", description="route options CSV")
+    constants_file: str = Field(
+        "data/option_constants.csv", description="route options' constants per destination CSV"
+    )
+    route_choice_elasticity: float = Field(
+        2.0,
+        gt=0.0,
+        le=100.0,
+        description="theta of the route-option logit in the log of the ad-valorem generalised cost [-]",
+        json_schema_extra={
+            "source": "calibrated: China-Europe rail vs sea shares after the 2022-23 sea-rate fall "
+            "(docs/LOGISTICS.md); range 1-4"
+        },
+    )
+    distance_scale_km: float = Field(
+        10.0,
+        gt=0.0,
+        le=1e5,
+        description="D0 of the non-freight distance friction (max(km, D0) / D0)^delta: no friction "
+        "within D0 [km]",
+        json_schema_extra={
+            "source": "estimate: 10 km (neighbouring parks of one district; range 5-30)"
+        },
+    )
     tariff_multiplier: dict[str, float] = Field(
         default_factory=dict, description="mode -> factor on the tariff [yuan/t-km], in (0, 100]"
     )
@@ -159,6 +200,19 @@ class BondedRecord(_Section):
     provenance: str = Field(min_length=1, description="'source: ...' and/or 'estimate: ...'")
 
 
+class GrowthSection(_Section):
+    """``[growth]``: the scenario's calendar and its nominal growth table (behaviour/growth.py)."""
+
+    file: str | None = Field(
+        None,
+        description="growth table CSV (series, year, rate, low, high, provenance), relative to the "
+        "scenario file; not set = no growth",
+    )
+    start_year: int = Field(
+        2021, ge=1900, le=2200, description="calendar year whose 1 January is step 0 [year]"
+    )
+
+
 class ScenarioData(_Section):
     """The resolved, validated data tables (after every override) held inside a Scenario."""
 
@@ -167,11 +221,14 @@ class ScenarioData(_Section):
     hubs: tuple[HubRecord, ...]
     modes: tuple[ModeRecord, ...]
     links: tuple[LinkRecord, ...]
+    options: tuple[RouteOptionRecord, ...]
+    constants: tuple[OptionConstantRecord, ...]
     sectors: tuple[SectorRecord, ...]
     io: tuple[tuple[float, ...], ...]  # a[k][s], sector order
     chains: dict[str, tuple[str, ...]]  # chain -> sector ids, final last
     initial_firms: tuple[tuple[float, ...], ...]  # (R, S) relative weights
     bonded: tuple[BondedRecord, ...] = ()
+    growth: tuple[GrowthRecord, ...] = ()  # the growth table ([growth] file), checked
 
 
 #: keys a user may write at the top level of a scenario file
@@ -184,6 +241,7 @@ USER_KEYS = (
     "regions",
     "logistics",
     "sectors",
+    "growth",
     "firms",
     "behaviour",
     "policy",
@@ -198,20 +256,26 @@ PATH_KEYS = (
     ("logistics", "links_file"),
     ("logistics", "gateways_file"),
     ("logistics", "hubs_file"),
+    ("logistics", "options_file"),
+    ("logistics", "constants_file"),
     ("sectors", "file"),
     ("sectors", "io_file"),
     ("sectors", "chains_file"),
+    ("growth", "file"),
 )
 
 
 class _UserScenario(_Section):
     """What a user may write (the Scenario without its resolved data)."""
 
-    name: str = Field(min_length=1, description="scenario name")
+    name: str = Field(
+        min_length=1,
+        description="scenario name: a letter, then letters, digits, '_' or '-' (at most 64)",
+    )
     description: str = Field("", description="free text")
     extends: str | None = Field(None, description="parent scenario file (relative path)")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="base random seed [-]")
-    steps: int = Field(40, ge=0, le=1_000_000, description="number of model steps [steps]")
+    steps: int = Field(40, ge=0, le=MAX_STEPS, description="number of model steps [steps]")
     burn_in: int = Field(
         0,
         ge=0,
@@ -222,6 +286,7 @@ class _UserScenario(_Section):
     regions: RegionsSection = Field(default_factory=RegionsSection)
     logistics: LogisticsSection = Field(default_factory=LogisticsSection)
     sectors: SectorsSection = Field(default_factory=SectorsSection)
+    growth: GrowthSection = Field(default_factory=GrowthSection)
     firms: FirmsParams = Field(default_factory=FirmsParams)
     behaviour: BehaviourParams = Field(default_factory=BehaviourParams)
     solver: SolverParams = Field(default_factory=SolverParams)
@@ -230,6 +295,17 @@ class _UserScenario(_Section):
     stop: StopParams = Field(default_factory=StopParams)
 
     _no_bool = field_validator("seed", "steps", "burn_in", mode="before")(lambda v: _reject_bool(v))
+
+    @field_validator("name")
+    @classmethod
+    def _name_rule(cls, v: str) -> str:
+        # fullmatch: `$` would accept a trailing newline; the name may become a directory name
+        if not NAME_RULE.fullmatch(v):
+            raise ValueError(
+                "expected a name that starts with a letter and has only letters, digits, '_' or "
+                "'-' (at most 64 characters)"
+            )
+        return v
 
 
 class Scenario(_UserScenario):
@@ -245,11 +321,18 @@ class Scenario(_UserScenario):
     _raw: dict = PrivateAttr(default_factory=dict)
     _source: str | None = PrivateAttr(default=None)
     _cache: dict = PrivateAttr(default_factory=dict)
+    _overrides: dict = PrivateAttr(default_factory=dict)
 
     @property
     def source_path(self) -> Path | None:
         """The scenario file this was loaded from (``None`` if built in memory)."""
         return Path(self._source) if self._source else None
+
+    @property
+    def applied_overrides(self) -> dict[str, Any]:
+        """Every override applied since the file was read (dotted keys, parsed values, data paths
+        absolute): ``load_scenario(source_path, applied_overrides)`` rebuilds this scenario."""
+        return copy.deepcopy(self._overrides)
 
     @property
     def region_ids(self) -> tuple[str, ...]:
@@ -266,9 +349,7 @@ class Scenario(_UserScenario):
         d = self.model_dump(mode="json", by_alias=True)
         base = Path(self._source).parent if self._source else None
         for sec, key in PATH_KEYS:
-            if base is not None:
-                if d[sec][key] is None:
-                    continue
+            if base is not None and d[sec][key] is not None:
                 try:
                     d[sec][key] = os.path.relpath(d[sec][key], base)
                 except ValueError:  # other drive on Windows
@@ -290,8 +371,10 @@ class Scenario(_UserScenario):
         """A new Scenario with dotted (``"policy.delegation.WZ"``) or ``__`` keyword overrides."""
         raw = copy.deepcopy(self._raw)
         base_dir = Path(self._source).parent if self._source else Path.cwd()
-        _apply_overrides(raw, overrides, kw_overrides, base_dir)
-        return _resolve(raw, self._source, dict(self._cache))
+        applied = _apply_overrides(raw, overrides, kw_overrides, base_dir)
+        scen = _resolve(raw, self._source, dict(self._cache))
+        scen._overrides = {**self._overrides, **applied}
+        return scen
 
 
 def _reject_bool(value: Any) -> Any:
@@ -319,65 +402,135 @@ def load_scenario(
         )
     path = Path(path)
     raw = _load_raw(path, ())
-    _apply_overrides(raw, overrides, kw_overrides, path.resolve().parent)
-    return _resolve(raw, str(path), {})
+    applied = _apply_overrides(raw, overrides, kw_overrides, _real(path, path, None).parent)
+    scen = _resolve(raw, str(path), {})
+    scen._overrides = applied
+    return scen
 
 
-def parse_value(text: Any) -> Any:
-    """Parse a command-line value as a TOML value, falling back to the string itself."""
+def parse_value(text: Any, field: str | None = None) -> Any:
+    """Parse a command-line value as a TOML value, falling back to the string itself.
+
+    A value nested deeper than :data:`MAX_NESTING` is an InputError (naming ``field``)."""
     if not isinstance(text, str):
+        check_nesting(text, None, field)
         return text
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        value = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except RecursionError:
+        value = None
+        _too_deep(None, field)
+    check_nesting(value, None, field)
+    return value
+
+
+def _too_deep(file: Any, field: str | None) -> None:
+    raise InputError(
+        f"nested more than {MAX_NESTING} levels deep (tables or arrays); expected a flatter value",
+        file=file,
+        field=field,
+    )
+
+
+def check_nesting(value: Any, file: Any = None, field: str | None = None) -> None:
+    """InputError when tables / arrays in ``value`` nest deeper than :data:`MAX_NESTING` (checked
+    without recursion, so a hostile value cannot exhaust the stack)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = list(node.values())
+        elif isinstance(node, list | tuple):
+            children = list(node)
+        else:
+            continue
+        if depth >= MAX_NESTING:
+            _too_deep(file, field)
+        stack.extend((c, depth + 1) for c in children)
+
+
+def _real(path: Path, file: Any, field: str | None) -> Path:
+    """``path.resolve()``; InputError for a symlink loop, a NUL byte or an over-long name."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # RuntimeError: symlink loop (Python < 3.13)
+        raise InputError(
+            f"not a usable file path: {describe_os_error(exc)}", file=file or path, field=field
+        ) from None
 
 
 # ----------------------------------------------------------------------------- TOML + extends
 def _read_toml(path: Path) -> dict:
-    if path.is_dir():
+    try:
+        is_dir, is_file = path.is_dir(), path.is_file()
+        size = path.stat().st_size if is_file else 0
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        raise InputError(f"not a usable file path: {describe_os_error(exc)}", file=path) from None
+    if is_dir:
         raise InputError("expected a scenario TOML file, got a directory", file=path)
-    if not path.is_file():
+    if not is_file:
         raise InputError("scenario file not found", file=path)
+    if size > MAX_TOML_BYTES:
+        raise InputError(
+            f"file of {size:,} bytes; expected a scenario file of at most {MAX_TOML_BYTES:,} bytes "
+            "(data belongs in the CSV files it names)",
+            file=path,
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the file: {exc}", file=path) from None
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
+    except RecursionError:
+        _too_deep(path, None)
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         line = getattr(exc, "lineno", None)
         if line is None:
-            import re
-
             m = re.search(r"line (\d+)", msg)
             line = int(m.group(1)) if m else None
         where = f"line {line}" if line else None
         raise InputError(f"malformed TOML: {msg}", file=path, field=where) from None
+    check_nesting(data, path)
+    return data
 
 
-def _absolutise(data: dict, base: Path) -> None:
+def _absolutise(data: dict, base: Path, file: Path) -> None:
     for sec, key in PATH_KEYS:
         section = data.get(sec)
         if isinstance(section, dict) and isinstance(section.get(key), str):
-            section[key] = str((base / section[key]).resolve())
+            section[key] = str(_real(base / section[key], file, f"{sec}.{key}"))
 
 
 def _load_raw(path: Path, stack: tuple[Path, ...]) -> dict:
-    real = path.resolve()
+    real = _real(path, path, None)
     if real in stack:
         chain = " -> ".join(p.name for p in (*stack, real))
         raise InputError(f"extends cycle: {chain}", file=path, field="extends")
     data = _read_toml(path)
-    _absolutise(data, real.parent)
+    _absolutise(data, real.parent, path)
     parent = data.get("extends")
     if parent is None:
         return data
     if not isinstance(parent, str):
         raise InputError(f"expected a file path string, got {parent!r}", file=path, field="extends")
+    if len(stack) >= MAX_NESTING:
+        raise InputError(
+            f"more than {MAX_NESTING} levels of `extends`; expected a shorter chain",
+            file=path,
+            field="extends",
+        )
     ppath = real.parent / parent
-    if not ppath.is_file():
+    try:
+        found = ppath.is_file()
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"not a usable file path: {describe_os_error(exc)}", file=path, field="extends"
+        ) from None
+    if not found:
         raise InputError(
             f"parent scenario {parent!r} not found ({ppath})", file=path, field="extends"
         )
@@ -398,14 +551,29 @@ def _deep_merge(base: dict, child: dict) -> dict:
 # ----------------------------------------------------------------------------- overrides
 def _apply_overrides(
     raw: dict, overrides: Mapping[str, Any] | None, kw: Mapping[str, Any], base_dir: Path
-) -> None:
+) -> dict[str, Any]:
+    """Set each dotted key in ``raw``; returns the overrides as applied (parsed values, absolute
+    data paths)."""
     items: list[tuple[str, Any]] = list((overrides or {}).items())
     items += [(k.replace("__", "."), v) for k, v in kw.items()]
+    applied: dict[str, Any] = {}
     for key, value in items:
         if not isinstance(key, str) or not key or any(not p for p in key.split(".")):
-            raise InputError(f"override key {key!r} is not a dotted path", field=str(key))
+            raise InputError(f"override key {key!r} is not a dotted path", field=str(key)[:200])
         key = migrate_key(key)
         parts = key.split(".")
+        if len(parts) > MAX_NESTING or len(key) > 256:
+            raise InputError(
+                f"override key of {len(parts)} parts / {len(key)} characters; expected a field "
+                f"path of at most {MAX_NESTING} parts and 256 characters",
+                field=key[:60] + "...",
+            )
+        if parts[0] == "extends":
+            raise InputError(
+                "`extends` is resolved when the scenario file is read and cannot be overridden; "
+                'write a scenario file with `extends = "..."` instead',
+                field=key,
+            )
         node = raw
         for i, p in enumerate(parts[:-1]):
             nxt = node.get(p)
@@ -417,10 +585,12 @@ def _apply_overrides(
                     field=key,
                 )
             node = nxt
-        value = parse_value(value)
+        value = parse_value(value, key)
         if tuple(parts) in PATH_KEYS and isinstance(value, str):
-            value = str((base_dir / value).resolve())
+            value = str(_real(base_dir / value, None, key))
         node[parts[-1]] = value
+        applied[key] = copy.deepcopy(value)
+    return applied
 
 
 # ----------------------------------------------------------------------------- validation helpers
@@ -527,8 +697,11 @@ def check_keys(data: Any, model: type[BaseModel], path: str, file: Any) -> None:
     if not isinstance(data, dict):
         return
     names = _field_names(model)
+    removed = getattr(model, "removed_keys", {})
     for key, value in data.items():
         field_path = f"{path}.{key}" if path else str(key)
+        if key in removed:
+            raise InputError(f"{key} was removed: {removed[key]}", file=file, field=field_path)
         if key not in names:
             raise InputError(
                 f"unknown key {key!r}"
@@ -591,7 +764,7 @@ def validation_error(
     if err.get("type") == "missing":
         text = "missing value (required)"
     elif "input" in err and not isinstance(err["input"], dict):
-        text += f", got {err['input']!r}"
+        text += f", got {shorten(repr(err['input']), 120)}"
     desc = _describe(model, loc) if model is not None else None
     if desc:
         text += f" [{desc}]"
@@ -614,10 +787,20 @@ def _read_csv(path: str, cache: dict) -> tuple[list[str], list[list[str]]]:
         header, rows = cache[path]
         return list(header), [list(r) for r in rows]
     p = Path(path)
-    if p.is_dir():
+    try:
+        is_dir, is_file = p.is_dir(), p.is_file()
+        size = p.stat().st_size if is_file else 0
+    except (OSError, ValueError) as exc:
+        raise InputError(f"not a usable file path: {describe_os_error(exc)}", file=p) from None
+    if is_dir:
         raise InputError("expected a CSV data file, got a directory", file=_display(p))
-    if not p.is_file():
+    if not is_file:
         raise InputError("data file not found", file=_display(p))
+    if size > MAX_CSV_BYTES:  # checked before loading: a CSV's rows take ~20x its size in memory
+        raise InputError(
+            f"file of {size:,} bytes; expected a data CSV of at most {MAX_CSV_BYTES:,} bytes",
+            file=_display(p),
+        )
     try:
         with p.open(newline="", encoding="utf-8-sig") as fh:
             reader = list(csv.reader(fh))
@@ -645,6 +828,14 @@ def _csv_records(header: list[str], rows: list[list[str]], file: str, *, keep_em
         yield lineno, {h: c for h, c in cells if keep_empty or c != ""}
 
 
+#: columns of earlier versions and what replaced them (named in the error a stale data file gets)
+RENAMED_COLUMNS = {
+    "distance_decay": "by 'distance_elasticity' in 0.2.0: the non-freight trade cost is now the factor "
+    "(max(great-circle km, D0) / D0)^distance_elasticity on tau, D0 = logistics.distance_scale_km "
+    "(docs/LOGISTICS.md); distance_elasticity = ln(1 + distance_decay) keeps tau at km = e D0",
+}
+
+
 def _check_columns(header: list[str], expected: list[str], file: str, optional: tuple = ()) -> None:
     dup = {h for h in header if header.count(h) > 1}
     if dup:
@@ -659,6 +850,13 @@ def _check_columns(header: list[str], expected: list[str], file: str, optional: 
                 break
         raise InputError(
             f"missing column(s) {missing}{hint}; expected columns: {', '.join(expected)}",
+            file=file,
+            field="header",
+        )
+    renamed = [c for c in extra if c in RENAMED_COLUMNS]
+    if renamed:
+        raise InputError(
+            f"column {renamed[0]!r} was replaced: {RENAMED_COLUMNS[renamed[0]]}",
             file=file,
             field="header",
         )
@@ -812,7 +1010,7 @@ def _resolve(raw: dict, source: str | None, cache: dict) -> Scenario:
         if not isinstance(raw[sec], dict):
             raise InputError(f"expected a table, got {raw[sec]!r}", file=file, field=sec)
         default = _UserScenario.model_fields[sec].annotation.model_fields[key].default
-        if default is not None:
+        if default is not None:  # optional files ([growth] file) have no default
             raw[sec].setdefault(key, str((base_dir / default).resolve()))
     try:
         user = _UserScenario.model_validate(raw)
@@ -947,6 +1145,7 @@ def _resolve_data(user: _UserScenario, file: Any, cache: dict) -> ScenarioData:
     # links
     links = _read_links(lg.links_file, cache)
     links = _edit_links(links, lg, places, mode_names, file)
+    options, constants = _route_option_data(lg, mode_names, cache)
     sectors, io, chains = _sector_data(ss, sectors, cache)
     sector_ids = [s.sector_id for s in sectors]
     region_ids = [r.region_id for r in regions]
@@ -954,17 +1153,21 @@ def _resolve_data(user: _UserScenario, file: Any, cache: dict) -> ScenarioData:
         rs.initial_firms_file, "region_id", region_ids, sector_ids, cache, "region", 0.0, 1e12
     )
     bonded = _read_bonded(rs.bonded_file, region_ids, cache)
+    growth = _read_growth(user.growth, region_ids, [g.gateway_id for g in gateways], cache)
     return ScenarioData(
         regions=tuple(regions),
         gateways=tuple(gateways),
         hubs=tuple(hubs),
         modes=tuple(modes),
         links=tuple(links),
+        options=tuple(options),
+        constants=tuple(constants),
         sectors=tuple(sectors),
         io=tuple(tuple(float(x) for x in row) for row in io),
         chains=chains,
         initial_firms=tuple(tuple(float(x) for x in row) for row in init),
         bonded=bonded,
+        growth=growth,
     )
 
 
@@ -983,11 +1186,85 @@ def _read_bonded(path: str | None, region_ids: list[str], cache: dict) -> tuple[
     return out
 
 
+def _route_option_data(
+    lg: LogisticsSection, mode_names: list[str], cache: dict
+) -> tuple[list, list]:
+    """Route options (modes checked) and their constants (option ids checked) of the data files."""
+    options = _read_records(lg.options_file, RouteOptionRecord, "option_id", cache)
+    file = _display(lg.options_file)
+    for i, o in enumerate(options):
+        for m in (*o.modes, o.main_mode):
+            if m not in mode_names:
+                raise InputError(
+                    f"unknown mode {m!r}"
+                    + suggest(m, mode_names)
+                    + f" (modes: {', '.join(mode_names)})",
+                    file=file,
+                    field=f"line {i + 2} ({o.option_id})",
+                )
+        if o.main_mode not in o.modes:
+            raise InputError(
+                f"main_mode {o.main_mode!r} is not among the option's modes {';'.join(o.modes)}",
+                file=file,
+                field=f"line {i + 2} ({o.option_id}).main_mode",
+            )
+    header, rows = _read_csv(lg.constants_file, cache)
+    cfile = _display(lg.constants_file)
+    _check_columns(header, list(_field_names(OptionConstantRecord)), cfile)
+    ids = [o.option_id for o in options]
+    constants = []
+    seen: dict[tuple[str, str], int] = {}
+    for lineno, rec in _csv_records(header, rows, cfile):
+        try:
+            c = OptionConstantRecord.model_validate(rec)
+        except ValidationError as exc:
+            raise validation_error(exc, OptionConstantRecord, cfile, f"line {lineno}") from None
+        if c.option_id not in ids:
+            raise InputError(
+                f"unknown route option {c.option_id!r}"
+                + suggest(c.option_id, ids)
+                + f" (options of {file}: {', '.join(ids)})",
+                file=cfile,
+                field=f"line {lineno}.option_id",
+            )
+        if (c.option_id, c.destination) in seen:
+            raise InputError(
+                f"duplicate constant for ({c.option_id}, {c.destination}) (first on line "
+                f"{seen[(c.option_id, c.destination)]})",
+                file=cfile,
+                field=f"line {lineno}",
+            )
+        seen[(c.option_id, c.destination)] = lineno
+        constants.append(c)
+    return options, constants
+
+
+def _read_growth(
+    section: GrowthSection, region_ids: list[str], gateway_ids: list[str], cache: dict
+) -> tuple[GrowthRecord, ...]:
+    """The growth table of ``[growth] file`` (empty without one), every row and series checked."""
+    if section.file is None:
+        return ()
+    header, rows = _read_csv(section.file, cache)
+    file = _display(section.file)
+    _check_columns(header, list(_field_names(GrowthRecord)), file, optional=("low", "high"))
+    records = []
+    for lineno, rec in _csv_records(header, rows, file):
+        try:
+            records.append((lineno, GrowthRecord.model_validate(rec)))
+        except ValidationError as exc:
+            raise validation_error(exc, GrowthRecord, file, f"line {lineno}") from None
+    if not records:
+        raise InputError("no data rows", file=file)
+    check_growth(records, region_ids, gateway_ids, section.start_year, file=file)
+    return tuple(r for _, r in records)
+
+
 def _read_links(path: str, cache: dict) -> list[LinkRecord]:
     header, rows = _read_csv(path, cache)
     file = _display(path)
     names = list(_field_names(LinkRecord))
-    _check_columns(header, names, file, optional=("extra_cost", "extra_hours"))
+    _check_columns(header, names, file, optional=("extra_cost", "extra_hours", "corridor"))
     out: list[LinkRecord] = []
     seen: dict[tuple, int] = {}
     for lineno, rec in _csv_records(header, rows, file):

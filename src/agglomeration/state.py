@@ -68,6 +68,14 @@ class ModelState:
     entrants: EntrantLedger = field(default_factory=EntrantLedger)
     #: (R,) cumulative entrants by region since initialisation [firms]
     entries_by_region: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    #: (M,) nominal demand index of every market, regions then gateways (1 at step 0; empty = all 1)
+    #: and the outside wage index Omega (behaviour/growth.py) [-]
+    demand_index: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    outside_wage: float = 1.0
+    #: price levels the observed price indices are relative to (set by observation at their first
+    #: finite value): (R,) consumer price index and (S,) producer price level of each sector [-]
+    cpi_base: np.ndarray | None = None
+    ppi_base: np.ndarray | None = None
 
     # ---- this step (reset by :meth:`begin_step`, filled by the submodels in schedule order)
     #: counters reported by the submodels this step
@@ -93,6 +101,8 @@ class ModelState:
 
     #: the policy does not move (burn-in)
     frozen_policy: bool = False
+    #: True during the burn-in: the calendar stays at step 0 (growth indices 1), the policy is frozen
+    burning_in: bool = False
 
     def restart_clock(self) -> None:
         """Make the current state step 0 of the observed run (after a burn-in)."""

@@ -1,6 +1,7 @@
 """Validation against economic-geography theory: analytic benchmarks and the simulated counterparts.
 
-Analytic side (pure functions, no model needed), from shared/reference/science.md section 1:
+Analytic side (pure functions, no model needed); the closed forms, their sources and the reference
+values the tests check are in docs/THEORY.md sections 1-6:
 
 - :func:`fc_share` - footloose-capital (Martin & Rogers 1995) long-run firm share of region 1,
   ``s_n = 1/2 + (1+phi)/(1-phi) (s_E - 1/2)`` clipped to [0, 1] (home-market magnification).
@@ -28,6 +29,7 @@ expenditure (immobile income).
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +52,7 @@ __all__ = [
     "fe_real_wage_gap",
     "fe_sustain_point",
     "firm_panel",
+    "labour_panel",
     "load_benchmark",
     "run_share_path",
     "simulate_long_run_share",
@@ -59,6 +62,8 @@ __all__ = [
     "stylized_facts",
     "tau_for_phi",
     "tomahawk_equilibria",
+    "wage_productivity",
+    "wage_shock_response",
 ]
 
 #: Directory of the theory configurations (two regions, gateways off).
@@ -97,7 +102,9 @@ def fc_share(s_E: float | np.ndarray, phi: float | np.ndarray) -> float | np.nda
 
     ``s_n = 1/2 + (1+phi)/(1-phi) (s_E - 1/2)``, clipped to [0, 1] (full agglomeration once
     ``phi >= (1-s_E)/s_E``).  ``s_E`` is region 1's share of expenditure, ``phi`` in (0, 1) the trade
-    freeness.  Vectorised over numpy arrays (broadcasting).  Source: science.md section 1.3 (T6).
+    freeness.  Vectorised over numpy arrays (broadcasting).  Source: Martin & Rogers (1995), J.
+    International Economics 39(3-4):335-351; Baldwin et al. (2003) ch. 3; docs/THEORY.md section 4
+    (T6: s_E=0.6, phi=0.5 gives 0.8).
     """
     s = np.asarray(s_E, dtype=float)
     p = np.asarray(phi, dtype=float)
@@ -122,7 +129,8 @@ def fe_break_point(sigma: float, mu: float) -> float:
 
     Above phi_B the symmetric distribution is unstable (dimensionless trade freeness).  Returns a
     value <= 0 when the no-black-hole condition ``mu < sigma - 1`` fails (agglomeration always).
-    Source: Forslid & Ottaviano (2003); science.md section 1.2 (T5).
+    Source: Forslid & Ottaviano (2003), J. Economic Geography 3(3):229-240; docs/THEORY.md
+    section 3 (T5: sigma=5, mu=0.4 gives 23/33).
     """
     _check_sigma_mu(sigma, mu)
     return _break_point(mu / sigma, mu / (sigma - 1.0))
@@ -131,8 +139,9 @@ def fe_break_point(sigma: float, mu: float) -> float:
 def cp_break_point(sigma: float, mu: float) -> float:
     """Core-periphery break point ``phi_B = [(1-mu)/(1+mu)] [(sigma-1-sigma mu)/(sigma-1+sigma mu)]``.
 
-    Krugman (1991) in the FKV (1999) normalisation; science.md section 1.1 (T1).  Values <= 0 mean
-    the no-black-hole condition ``sigma (1 - mu) > 1`` fails.
+    Krugman (1991), J. Political Economy 99(3):483-499, in the normalisation of Fujita, Krugman &
+    Venables (1999) ch. 5; docs/THEORY.md section 2 (T1: sigma=5, mu=0.4 gives 1/7).  Values <= 0
+    mean the no-black-hole condition ``sigma (1 - mu) > 1`` fails.
     """
     _check_sigma_mu(sigma, mu)
     return _break_point(mu, mu * sigma / (sigma - 1.0))
@@ -162,7 +171,8 @@ def fe_sustain_point(sigma: float, mu: float) -> float:
     ``phi^(mu/(sigma-1)) [ (sigma+mu)/(2 sigma) phi + (sigma-mu)/(2 sigma phi) ] = 1``.
 
     Above it full agglomeration is an equilibrium.  phi = 1 is a trivial root and is excluded.
-    Source: science.md section 1.2 (T5: sigma=5, mu=0.4 gives 0.695442).
+    Source: Forslid & Ottaviano (2003); docs/THEORY.md section 3 (T5: sigma=5, mu=0.4 gives
+    0.695442).
     """
     _check_sigma_mu(sigma, mu)
 
@@ -180,7 +190,8 @@ def cp_sustain_point(sigma: float, mu: float) -> float:
     """Core-periphery sustain point: root in (0, phi_B) of
     ``phi^(mu sigma/(sigma-1)) [ (1+mu)/2 phi + (1-mu)/(2 phi) ] = 1``.
 
-    Source: science.md section 1.1 (T2: sigma=5, mu=0.4 gives 0.093727).
+    Source: Krugman (1991); Fujita, Krugman & Venables (1999) ch. 5; docs/THEORY.md section 2 (T2:
+    sigma=5, mu=0.4 gives 0.093727).
     """
     _check_sigma_mu(sigma, mu)
 
@@ -339,9 +350,9 @@ def benchmark_overrides(
     """Scenario overrides that give a two-region benchmark the textbook parameters.
 
     ``sigma`` -> the sector's CES elasticity; ``mu`` -> its final-expenditure share; ``phi`` -> its
-    ``distance_decay`` = tau - 1 (the benchmark link has ln(1 + km/100) = 1 and free freight, so
-    geography.py's ``tau = 1 + gen_cost/value_density + distance_decay ln(1 + km/100)`` is exactly
-    ``1 + distance_decay`` and ``phi = tau^(1-sigma)``); ``s_E`` -> immobile incomes R1 : R2 =
+    ``distance_elasticity`` = ln(tau) (the benchmark regions are D = e D0 km apart on a great circle and
+    freight is free, so geography.py's ``tau = (1 + freight) (D / D0)^distance_elasticity`` is exactly
+    ``e^distance_elasticity`` and ``phi = tau^(1-sigma)``); ``s_E`` -> immobile incomes R1 : R2 =
     s_E : 1 - s_E (total 200 CNY m per step).
     """
     _check_sigma_mu(sigma, mu)
@@ -351,7 +362,7 @@ def benchmark_overrides(
     return {
         f"sectors.overrides.{sector}.sigma": float(sigma),
         f"sectors.overrides.{sector}.final_share": float(mu),
-        f"sectors.overrides.{sector}.distance_decay": tau - 1.0,
+        f"sectors.overrides.{sector}.distance_elasticity": math.log(tau),
         "regions.overrides.R1.immobile_income": 200.0 * s_E,
         "regions.overrides.R2.immobile_income": 200.0 * (1.0 - s_E),
     }
@@ -547,7 +558,7 @@ def simulate_vertical_colocation(
     ov: dict[str, Any] = {}
     for sec in ("U", "D"):
         ov[f"sectors.overrides.{sec}.sigma"] = float(sigma)
-        ov[f"sectors.overrides.{sec}.distance_decay"] = tau - 1.0
+        ov[f"sectors.overrides.{sec}.distance_elasticity"] = math.log(tau)
     ov["firms.initial_count"] = int(firms)
     ov["steps"] = int(steps)
     ov.update(overrides or {})
@@ -621,7 +632,7 @@ def sorting_check(
 
 
 # ---------------------------------------------------------------------------------------------------
-# stylised facts of firm dynamics on a scenario (science.md section 4)
+# stylised facts of firm dynamics on a scenario (docs/THEORY.md section 9)
 # ---------------------------------------------------------------------------------------------------
 def firm_panel(
     scenario: Any,
@@ -697,3 +708,105 @@ def stylized_facts(panel: list[tuple[int, np.ndarray, np.ndarray]]) -> dict[str,
         "entry_rate": float(np.mean(entry)),
         "exit_rate": float(np.mean(exit_)),
     }
+
+
+# ---------------------------------------------------------------------------------------------------
+# wages, prices and productivity (behaviour/growth.py, behaviour/factor_prices.py)
+# ---------------------------------------------------------------------------------------------------
+def labour_panel(scenario: Any, steps: int, every: int, replicate_seed: int | None = 0) -> Any:
+    """Region x time panel of :func:`agglomeration.observe.labour_accounts` every ``every`` steps
+    (step 0 included), with a column ``step``, plus the economy-wide CPI and PPI as columns
+    ``cpi_all`` and ``ppi_all`` (first observation = 1)."""
+    import pandas as pd
+
+    from agglomeration import observe
+    from agglomeration.model import AgglomerationModel
+
+    model = AgglomerationModel(scenario, replicate_seed=replicate_seed)
+    frames = []
+    for step in range(int(steps) + 1):
+        if step:
+            model.step()
+        if step % every == 0:
+            tab = observe.labour_accounts(model.state, model.world)
+            row = observe.series_row(model.state, model.world, model.counters)
+            frames.append(tab.assign(step=step, cpi_all=row["cpi"], ppi_all=row["ppi"]))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _slope(y: np.ndarray, x: np.ndarray) -> float:
+    x = x - x.mean()
+    y = y - y.mean()
+    return float((x * y).sum() / (x * x).sum()) if (x * x).sum() > 0 else float("nan")
+
+
+def wage_productivity(panel: Any, steps_per_year: int = 4) -> dict[str, float]:
+    """How wages track productivity in a :func:`labour_panel` (one replicate).
+
+    Aggregate (first to last observation, annualised log growth [1/year]): ``wage`` (employment-weighted
+    nominal wage), ``real_wage`` (deflated by the regions' CPI), ``labour_productivity`` (nominal value
+    added per worker), ``real_labour_productivity`` (at the producer prices of the first observation),
+    ``cpi``, ``ppi``, ``tfp`` (regions' mean log productivity of the firms, weighted by employment;
+    log points per year), and ``real_wage_to_productivity`` = real wage growth / real
+    labour-productivity growth.
+
+    Regional panel (consecutive observations, region x period, period effects removed, regions with
+    employment at both ends): ``elasticity_wage_lp`` = OLS slope of d log wage_r on d log (nominal value
+    added per worker)_r; ``elasticity_wage_tfp`` = slope of d log wage_r on d (mean log productivity of
+    the region's firms); firm entry and exit make the latter a noisy measure of regional TFP, see
+    :func:`wage_shock_response` for the causal response.
+    """
+    p = panel.sort_values(["region", "step"]).copy()
+    years = (p["step"].max() - p["step"].min()) / steps_per_year
+    first, last = p["step"].min(), p["step"].max()
+
+    def agg(step: int) -> dict[str, float]:
+        q = p[p["step"] == step]
+        emp = q["employment"].to_numpy()
+        tot = emp.sum()
+        return {
+            "wage": float((q["wage"] * emp).sum() / tot),
+            "real_wage": float((q["real_wage"] * emp).sum() / tot),
+            "labour_productivity": float(q["value_added"].sum() / tot),
+            "real_labour_productivity": float(q["value_added"].sum() / tot / q["ppi_all"].iloc[0]),
+            "cpi": float(q["cpi_all"].iloc[0]),
+            "ppi": float(q["ppi_all"].iloc[0]),
+            "tfp": float((q["mean_log_productivity"].fillna(0.0) * emp).sum() / tot),
+        }
+
+    a, b = agg(first), agg(last)
+    out = {k: (b[k] - a[k] if k == "tfp" else np.log(b[k] / a[k])) / years for k in a}
+    out["real_wage_to_productivity"] = out["real_wage"] / out["real_labour_productivity"]
+    g = p.groupby("region")
+    p["dlw"] = g["wage"].transform(lambda s: np.log(s).diff())
+    p["dllp"] = g["labour_productivity"].transform(lambda s: np.log(s).diff())
+    p["dlz"] = g["mean_log_productivity"].diff()
+    d = p.dropna(subset=["dlw", "dllp", "dlz"])
+    d = d[np.isfinite(d[["dlw", "dllp", "dlz"]]).all(axis=1)].copy()
+    for c in ("dlw", "dllp", "dlz"):
+        d[c] = d[c] - d.groupby("step")[c].transform("mean")
+    out["elasticity_wage_lp"] = _slope(d["dlw"].to_numpy(), d["dllp"].to_numpy())
+    out["elasticity_wage_tfp"] = _slope(d["dlw"].to_numpy(), d["dlz"].to_numpy())
+    out["panel_n"] = float(len(d))
+    return out
+
+
+def wage_shock_response(
+    scenario: Any, region: str, shock: float, steps: int, seeds: Sequence[int]
+) -> np.ndarray:
+    """d log wage of ``region`` after ``steps`` steps of a permanent log-TFP shock ``shock`` to every
+    sector there (the productivity shifter theta_rs), against the same seed without it (common random
+    numbers), one value per seed; divide by ``shock`` for the elasticity."""
+    from agglomeration.model import AgglomerationModel
+
+    out = []
+    for seed in seeds:
+        logs = []
+        for dz in (0.0, shock):
+            m = AgglomerationModel(scenario, replicate_seed=seed)
+            r = list(m.world.region_ids).index(region)
+            m.state.local_tfp[r, :] += dz
+            m.run(int(steps))
+            logs.append(float(np.log(m.state.wage[r])))
+        out.append(logs[1] - logs[0])
+    return np.array(out)

@@ -23,6 +23,7 @@ import numpy as np
 from agglomeration.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.geography import LogisticsNetwork, RouteOptions, TradeCosts
     from agglomeration.scenario import Scenario
 
 SECTOR_KINDS = ("manufacturing", "service")
@@ -67,8 +68,10 @@ class World:
     entry_rate: np.ndarray  # potential entrants per step per existing firm
     chains: dict[str, tuple[int, ...]]
     # logistics (markets M = R + G)
-    gen_cost: np.ndarray  # (M, M, S) yuan per tonne, 0 on the diagonal
-    distance_km: np.ndarray  # (M, M) km along the chosen route
+    gen_cost: (
+        np.ndarray
+    )  # (M, M, S) freight inclusive value, yuan per tonne (0: diagonal, services)
+    distance_km: np.ndarray  # (M, M) great-circle km between the markets
     tau: np.ndarray  # (S, M, M) iceberg cost >= 1
     phi: np.ndarray  # (S, M, M) trade freeness tau^(1 - sigma) in (0, 1]
     customs_hours: np.ndarray  # (M,) customs dwell at the market's hub
@@ -81,6 +84,8 @@ class World:
     bonded: np.ndarray | None = None  # (R,) bool: the region has a special customs supervision zone
     import_tariff: np.ndarray | None = None  # (S,) duty on imported inputs outside bonded zones [-]
     foreign_suppliers: np.ndarray | None = None  # (S,) foreign suppliers per gateway (nan: default)
+    #: the solved route options (None for hand-built worlds): shares, costs, corridors, repricing
+    routes: RouteOptions | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # free-form, e.g. the LogisticsNetwork
 
     # ------------------------------------------------------------------ sizes
@@ -108,6 +113,74 @@ class World:
     def market_ids(self) -> np.ndarray:
         """(M,) ids of all markets: region ids then gateway ids."""
         return np.concatenate([self.region_ids, self.gateway_ids])
+
+    # ------------------------------------------------------------ route options
+    @property
+    def option_ids(self) -> np.ndarray:
+        """(O,) ids of the route options (empty for a hand-built world)."""
+        return self.routes.option_ids if self.routes is not None else np.array([], dtype=str)
+
+    @property
+    def corridor_ids(self) -> np.ndarray:
+        """(C,) corridor tags of the links (e.g. 'cr_express', 'lsc', 'yangtze')."""
+        return self.routes.corridor_ids if self.routes is not None else np.array([], dtype=str)
+
+    @property
+    def option_share(self) -> np.ndarray | None:
+        """(M, M, S, O) logit shares of the route options at the data's customs hours."""
+        return None if self.routes is None else self.routes.evaluate().share
+
+    @property
+    def option_cost(self) -> np.ndarray | None:
+        """(M, M, S, O) ad-valorem generalised cost of each option [share of value]; inf: unavailable."""
+        return None if self.routes is None else self.routes.evaluate().cost
+
+    @property
+    def option_corridor(self) -> np.ndarray | None:
+        """(M, M, S, O) index into :attr:`corridor_ids` of the corridor carrying most of the option's km
+        (-1: none)."""
+        return None if self.routes is None else self.routes.corridor
+
+    @property
+    def freight_cost(self) -> np.ndarray | None:
+        """(S, M, M) freight cost: inclusive value over the route options [share of value]."""
+        return None if self.routes is None else self.routes.evaluate().freight
+
+    @property
+    def distance_friction(self) -> np.ndarray | None:
+        """(S, M, M) non-freight distance factor (max(km, D0) / D0)^delta of tau [-]."""
+        return None if self.routes is None else self.routes.distance_friction
+
+    def route_choice(self, customs_factor: np.ndarray | None = None) -> TradeCosts:
+        """Option costs and shares, freight costs and (tau, phi) with every region's customs dwell hours
+        multiplied by ``customs_factor`` (R,) (None or ones: the data).  Needs the route options of
+        :func:`build_world`."""
+        if self.routes is None:
+            raise ValueError("a hand-built World has no route options")
+        return self.routes.evaluate(customs_factor)
+
+    def trade_costs(
+        self, customs_factor: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(tau, phi) (S, M, M) with the regions' customs dwell hours multiplied by ``customs_factor`` (R,).
+
+        Cheap (O(M^2 S O), no route solved); ones or None return :attr:`tau` and :attr:`phi` themselves.
+        A hand-built World has no customs component: there the factor scales the non-unit part
+        ``tau - 1`` of region <-> gateway costs (the rule before 0.2)."""
+        R = self.n_regions
+        if customs_factor is None or not np.any(np.asarray(customs_factor) != 1.0):
+            return self.tau, self.phi
+        f = np.asarray(customs_factor, dtype=float)
+        if f.shape != (R,):
+            raise ValueError(f"customs_factor: expected shape {(R,)}, got {f.shape}")
+        if self.routes is not None:
+            tc = self.routes.evaluate(f)
+            return tc.tau, tc.phi
+        tau = np.array(self.tau, dtype=float, copy=True)
+        if self.n_gateways:
+            tau[:, :R, R:] = 1.0 + (tau[:, :R, R:] - 1.0) * f[None, :, None]
+            tau[:, R:, :R] = 1.0 + (tau[:, R:, :R] - 1.0) * f[None, None, :]
+        return tau, tau ** (1.0 - np.asarray(self.sigma)[:, None, None])
 
     # ---------------------------------------------------------------- lookups
     def region_index(self, region_id: str) -> int:
@@ -228,6 +301,7 @@ class World:
             foreign_suppliers=(
                 None if kw.get("foreign_suppliers") is None else f(kw["foreign_suppliers"])
             ),
+            routes=kw.get("routes"),
             extra=dict(kw.get("extra", {})),
         )
         world = cls(**d)
@@ -292,96 +366,122 @@ class World:
                 )
 
 
+def _column(records: Any, attr: str, dtype: Any = None) -> np.ndarray:
+    """(n,) array of one attribute of validated records (e.g. every region's ``lon``)."""
+    return np.array([getattr(r, attr) for r in records], dtype=dtype)
+
+
+def _logistics_network(scenario: Scenario) -> LogisticsNetwork:
+    """The solved :class:`~agglomeration.geography.LogisticsNetwork` of a scenario's data: markets
+    (regions then gateways), places and their modes, customs hours, coordinates and route options."""
+    from agglomeration.geography import LogisticsNetwork
+
+    d = scenario.data
+    regions, gateways = d.regions, d.gateways
+    R = len(regions)
+    places = {r.region_id: r.modes for r in regions}
+    places.update({g.gateway_id: g.modes for g in gateways})
+    places.update({h.hub_id: h.modes for h in d.hubs})
+    markets = [*regions, *gateways]
+    return LogisticsNetwork(
+        [*(r.region_id for r in regions), *(g.gateway_id for g in gateways)],
+        places,
+        d.modes,
+        d.links,
+        d.sectors,
+        customs_hours=_column(markets, "customs_hours"),
+        international=np.array([False] * R + [g.international for g in gateways]),
+        n_regions=R,
+        options=d.options,
+        constants=d.constants,
+        coords=np.array([(p.lon, p.lat) for p in markets], dtype=float).reshape(len(markets), 2),
+        choice_elasticity=scenario.logistics.route_choice_elasticity,
+        distance_scale_km=scenario.logistics.distance_scale_km,
+        file=str(scenario.source_path) if scenario.source_path else None,
+    )
+
+
+def _import_prices(gateways: Any, kind: np.ndarray) -> np.ndarray:
+    """(G, S) import price index of each gateway for each sector (manufacturing or service price)."""
+    rows = [
+        [
+            g.import_price_manufacturing if k == "manufacturing" else g.import_price_service
+            for k in kind
+        ]
+        for g in gateways
+    ]
+    return np.array(rows).reshape(len(gateways), len(kind))
+
+
+def _initial_weights(initial_firms: Any, sectors: Any, R: int) -> np.ndarray:
+    """(R, S) initial firm weights: each sector column normalised over regions and scaled by the
+    sector's ``initial_weight`` share (sums to 1)."""
+    S = len(sectors)
+    init = np.asarray(initial_firms, dtype=float).reshape(R, S)
+    col = init.sum(axis=0)
+    sw = _column(sectors, "initial_weight")
+    sw = sw / sw.sum() if sw.sum() > 0 else np.full(S, 1.0 / S)
+    return np.divide(init, col, out=np.zeros_like(init), where=col > 0) * sw
+
+
 def build_world(scenario: Scenario) -> World:
     """Resolve a validated scenario into a :class:`World` (solves the logistics network).
 
     Delegation: the regions table's column with ``policy.delegation`` applied
-    (:func:`agglomeration.levers.resolve_per_region`).  Initial weights: each sector column of ``initial_firms.csv`` is normalised over regions and
-    scaled by the sector's ``initial_weight`` share, so ``initial_weights`` sums to 1.
-    The solved :class:`~agglomeration.geography.LogisticsNetwork` is kept in ``world.extra["network"]``.
+    (:func:`agglomeration.levers.resolve_per_region`).  Initial weights: each sector column of
+    ``initial_firms.csv`` is normalised over regions and scaled by the sector's ``initial_weight`` share,
+    so ``initial_weights`` sums to 1.  The solved :class:`~agglomeration.geography.LogisticsNetwork` is
+    kept in ``world.extra["network"]``.
     """
     from agglomeration.economy import chain_indices
-    from agglomeration.geography import LogisticsNetwork
     from agglomeration.levers import resolve_per_region
 
     d = scenario.data
     regions, gateways, sectors = d.regions, d.gateways, d.sectors
-    R, G, S = len(regions), len(gateways), len(sectors)
-    region_ids = [r.region_id for r in regions]
-    sector_ids = [s.sector_id for s in sectors]
-    markets = region_ids + [g.gateway_id for g in gateways]
-    places = {r.region_id: r.modes for r in regions}
-    places.update({g.gateway_id: g.modes for g in gateways})
-    places.update({h.hub_id: h.modes for h in d.hubs})
-    customs = np.array([r.customs_hours for r in regions] + [g.customs_hours for g in gateways])
-    intl = np.array([False] * R + [g.international for g in gateways])
-    src = str(scenario.source_path) if scenario.source_path else None
-    net = LogisticsNetwork(
-        markets,
-        places,
-        d.modes,
-        d.links,
-        sectors,
-        customs_hours=customs,
-        international=intl,
-        n_regions=R,
-        file=src,
-    )
+    R, S = len(regions), len(sectors)
+    net = _logistics_network(scenario)
     tau, phi = net.iceberg()
+    region_ids = [r.region_id for r in regions]
     deleg = resolve_per_region(
         scenario.policy.delegation,
         region_ids,
         [r.type for r in regions],
         [r.delegation for r in regions],
     )
-    kind = np.array([s.kind for s in sectors])
-    imp = np.array(
-        [
-            [
-                (g.import_price_manufacturing if k == "manufacturing" else g.import_price_service)
-                * s.import_price_factor
-                for k, s in zip(kind, sectors, strict=True)
-            ]
-            for g in gateways
-        ]
-    ).reshape(G, S)
-    init = np.asarray(d.initial_firms, dtype=float).reshape(R, S)
-    col = init.sum(axis=0)
-    sw = np.array([s.initial_weight for s in sectors])
-    sw = sw / sw.sum() if sw.sum() > 0 else np.full(S, 1.0 / S)
-    weights = np.divide(init, col, out=np.zeros_like(init), where=col > 0) * sw
+    kind = _column(sectors, "kind")
     world = World(
         region_ids=np.array(region_ids, dtype=str),
-        region_names=np.array([r.name for r in regions], dtype=str),
-        region_type=np.array([r.type for r in regions], dtype=str),
-        lon=np.array([r.lon for r in regions]),
-        lat=np.array([r.lat for r in regions]),
-        land_capacity=np.array([r.land_capacity for r in regions]),
-        base_wage=np.array([r.base_wage for r in regions]),
-        base_rent=np.array([r.base_rent for r in regions]),
-        immobile_income=np.array([r.immobile_income for r in regions]),
+        region_names=_column(regions, "name", str),
+        region_type=_column(regions, "type", str),
+        lon=_column(regions, "lon"),
+        lat=_column(regions, "lat"),
+        land_capacity=_column(regions, "land_capacity"),
+        base_wage=_column(regions, "base_wage"),
+        base_rent=_column(regions, "base_rent"),
+        immobile_income=_column(regions, "immobile_income"),
         delegation=deleg,
-        gateway_ids=np.array([g.gateway_id for g in gateways], dtype=str),
-        gateway_names=np.array([g.name for g in gateways], dtype=str),
-        gateway_demand=np.array([g.demand for g in gateways], dtype=float),
-        gateway_import_price=imp,
-        sector_ids=np.array(sector_ids, dtype=str),
-        sector_names=np.array([s.name for s in sectors], dtype=str),
+        gateway_ids=_column(gateways, "gateway_id", str),
+        gateway_names=_column(gateways, "name", str),
+        gateway_demand=_column(gateways, "demand", float),
+        gateway_import_price=_import_prices(gateways, kind)
+        * _column(sectors, "import_price_factor")[None, :],
+        sector_ids=_column(sectors, "sector_id", str),
+        sector_names=_column(sectors, "name", str),
         sector_kind=kind.astype(str),
-        sigma=np.array([s.sigma for s in sectors]),
-        labour_share=np.array([s.labour_share for s in sectors]),
-        land_share=np.array([s.land_share for s in sectors]),
+        sigma=_column(sectors, "sigma"),
+        labour_share=_column(sectors, "labour_share"),
+        land_share=_column(sectors, "land_share"),
         io=np.asarray(d.io, dtype=float).reshape(S, S),
-        final_share=np.array([s.final_share for s in sectors]),
-        fixed_cost=np.array([s.fixed_cost for s in sectors]),
-        entry_rate=np.array([s.entry_rate for s in sectors]),
-        chains=chain_indices(d.chains, sector_ids),
-        gen_cost=net.gen_cost,
+        final_share=_column(sectors, "final_share"),
+        fixed_cost=_column(sectors, "fixed_cost"),
+        entry_rate=_column(sectors, "entry_rate"),
+        chains=chain_indices(d.chains, [s.sector_id for s in sectors]),
+        gen_cost=net.generalised_cost(),
         distance_km=net.distance_matrix(),
         tau=tau,
         phi=phi,
-        customs_hours=customs,
-        initial_weights=weights,
+        customs_hours=net.customs_hours.copy(),
+        initial_weights=_initial_weights(d.initial_firms, sectors, R),
         value_density=np.array([s.value_density or np.nan for s in sectors], dtype=float),
         value_of_time=net.vot.copy(),
         bonded=np.isin(region_ids, [b.region_id for b in d.bonded]),
@@ -390,6 +490,7 @@ def build_world(scenario: Scenario) -> World:
             [np.nan if s.foreign_suppliers is None else s.foreign_suppliers for s in sectors],
             dtype=float,
         ),
+        routes=net.routes,
         extra={"network": net},
     )
     world.check()

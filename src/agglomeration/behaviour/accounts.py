@@ -26,6 +26,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from agglomeration.behaviour import _accounts_kernels as _k
+from agglomeration.behaviour import growth
 from agglomeration.behaviour.market import MarketResult, RevenueLinks, input_lists, link_flows
 from agglomeration.behaviour.sourcing import relationship_costs
 from agglomeration.firms import NONE
@@ -49,6 +50,10 @@ class Accounts:
     dividends: np.ndarray  # by firm location
     employment: np.ndarray
     land_use: np.ndarray
+    #: (R,) and (G,) exogenous incomes of the step: households' immobile income and gateway demand
+    #: [CNY m per step] (None: the World's base values; they grow, see behaviour/growth.py)
+    immobile_income: np.ndarray | None = None
+    gateway_demand: np.ndarray | None = None
 
 
 def update_accounts(
@@ -199,7 +204,7 @@ class AccountsParams(_Section):
         lt=1.0,
         description="with calibrate_fixed_costs = 'quantile': share of initial firms whose operating profit is below the calibrated fixed cost; with 'balance': the starting point of the search [-]",
         json_schema_extra={
-            "source": "assumption: 20 % of initial firms loss-making; with the 8-step loss rule it gives exit rates of the order of the 8-10 %/year in science.md 4.4"
+            "source": "assumption: 20 % of initial firms loss-making; with the 8-step loss rule it gives exit rates of the order of the 8-10 %/year read from Bartelsman, Scarpetta & Schivardi (2005), Industrial and Corporate Change 14(3) (docs/THEORY.md 9.3)"
         },
     )
 
@@ -208,8 +213,9 @@ def book(
     state: ModelState, world: World, scenario: Scenario, mkt: MarketResult, write: bool = True
 ) -> Accounts:
     """Production accounts of the live firms at the market result ``mkt``; ``write=False``: regional
-    aggregates only, the table untouched (the within-step income loop)."""
-    return update_accounts(
+    aggregates only, the table untouched (the within-step income loop).  The accounts carry this
+    step's exogenous incomes (:func:`agglomeration.behaviour.growth.exogenous_income`)."""
+    acc = update_accounts(
         state.firms,
         mkt.order,
         sigma=world.sigma,
@@ -227,15 +233,19 @@ def book(
         io=world.io,
         first_year_steps=scenario.behaviour.steps_per_year,
     )
+    acc.immobile_income, acc.gateway_demand = growth.exogenous_income(state, world)
+    return acc
 
 
 def expenditure(acc: Accounts | None, world: World, scenario: Scenario) -> np.ndarray:
-    """Final expenditure E[s, m] implied by the accounts ``acc`` (None: immobile income only)."""
+    """Final expenditure E[s, m] implied by the accounts ``acc`` (None: the World's immobile income and
+    gateway demand only); the exogenous incomes are the accounts' own when they carry them."""
     market = scenario.behaviour.market
+    own = acc is not None and acc.immobile_income is not None
     return final_expenditure(
         acc,
-        immobile_income=world.immobile_income,
-        gateway_demand=world.gateway_demand,
+        immobile_income=acc.immobile_income if own else world.immobile_income,
+        gateway_demand=acc.gateway_demand if own else world.gateway_demand,
         final_share=world.final_share,
         factor_income_local=market.factor_income_local,
         profit_spending=market.profit_spending,

@@ -4,8 +4,9 @@ Delegation d_r and the reforms a region has adopted (:mod:`agglomeration.behavio
 
     admin_r = admin_cost (1 - delegation_admin_effect d_r) (1 - e)^(n_gov + n_sup)
     entry_r = entry_cost (1 - delegation_entry_effect d_r) (1 - e)^(n_inv + n_fin)    [x f_s]
-    trade_r = (1 - e)^n_trade   multiplies the non-unit part (tau - 1) of region<->gateway trade costs
-                                and the supplier switching cost
+    trade_r = (1 - e)^n_trade   multiplies region r's customs dwell hours (the customs factor of
+                                :meth:`agglomeration.world.World.trade_costs`, which reprices every
+                                route option) and the supplier switching cost
 
 where n_c counts the reforms of category c adopted by region r and e = ``policy.reform_effect``.  The
 foreign competitors' CES weight in every market follows from the import prices and trade costs.
@@ -28,6 +29,7 @@ from agglomeration.parameters import _Section
 from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.geography import TradeCosts
     from agglomeration.scenario import Scenario
     from agglomeration.state import ModelState
     from agglomeration.world import World
@@ -54,6 +56,10 @@ class Costs:
     tau_inputs: np.ndarray
     #: the trade multipliers ``tau``/``phi`` were computed for (recomputed only when they change)
     trade_key: bytes | None = None
+    #: (R,) factor on every region's customs dwell hours (trade-facilitation reforms) [-]
+    customs_factor: np.ndarray | None = None
+    #: route-option costs and shares at ``customs_factor`` (None for a hand-built World)
+    route_choice: TradeCosts | None = None
 
 
 class CostsParams(_Section):
@@ -107,10 +113,14 @@ def apply(state: ModelState, world: World, scenario: Scenario) -> None:
     entry_cost = bp.costs.entry_cost * (1.0 - pp.delegation_entry_effect * d) * mult["entry"]
     switching = bp.sourcing.switching_cost * mult["trade"]
     key = mult["trade"].tobytes()
+    choice = None
     if old is not None and key == old.trade_key:
-        tau, phi = old.tau, old.phi
+        tau, phi, choice = old.tau, old.phi, old.route_choice
+    elif world.routes is not None:
+        choice = world.route_choice(mult["trade"])
+        tau, phi = choice.tau, choice.phi
     else:
-        tau, phi = _trade_costs(world, mult["trade"])
+        tau, phi = world.trade_costs(mult["trade"])
     foreign = market.external_competition(
         state.import_price, tau, world.sigma, world.n_regions, bp.market.external_competitors
     )
@@ -123,6 +133,8 @@ def apply(state: ModelState, world: World, scenario: Scenario) -> None:
         foreign=foreign,
         tau_inputs=_input_trade_costs(world, tau),
         trade_key=key,
+        customs_factor=mult["trade"],
+        route_choice=choice,
     )
 
 
@@ -135,18 +147,6 @@ def _input_trade_costs(world: World, tau: np.ndarray) -> np.ndarray:
     out = tau.copy()
     out[:, R:, :R] = tau[:, R:, :R] * factor[:, None, :]
     return out
-
-
-def _trade_costs(world: World, trade: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(tau, phi) with the region<->gateway part of tau - 1 scaled by ``trade`` (R,)."""
-    R = world.n_regions
-    tau = np.array(world.tau, dtype=float, copy=True)
-    if world.n_gateways:
-        tau[:, :R, R:] = 1.0 + (tau[:, :R, R:] - 1.0) * trade[None, :, None]
-        tau[:, R:, :R] = 1.0 + (tau[:, R:, :R] - 1.0) * trade[None, None, :]
-    if not np.any(trade != 1.0):
-        return tau, np.asarray(world.phi, dtype=float)
-    return tau, tau ** (1.0 - np.asarray(world.sigma)[:, None, None])
 
 
 def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator) -> None:

@@ -218,7 +218,7 @@ class EntryParams(_Section):
     floor: float = Field(
         2.0,
         ge=0.0,
-        le=1e6,
+        le=1e4,
         description="potential entrants per sector per step on top of the sector's pool (keeps empty "
         "sectors open to entry) [firms/step]",
         json_schema_extra={"source": "estimate: a few potential entrants per sector and quarter"},

@@ -172,12 +172,16 @@ class LearningParams(_Section):
         json_schema_extra={"source": "switch"},
     )
     drift: float = Field(
-        0.001,
+        0.0075,
         ge=-0.1,
         le=0.1,
-        description="common log productivity growth [log points/step]",
+        description="common log productivity growth (the technology frontier's) [log points/step]",
         json_schema_extra={
-            "source": "0.4 %/year common TFP growth (normalisation; relative productivity matters)"
+            "source": "real labour-productivity growth of ~6 %/year (NBS overall labour productivity "
+            "+8.7 % 2021, +4.2 % 2022, +5.7 % 2023, R; manufacturing at least as fast) times the mean "
+            "labour + land cost share of the manufacturing sectors (0.525): labour productivity grows "
+            "at drift / (labour + land share) in the model; 0.3 %/quarter = 4 %/year, "
+            "1 %/quarter = 8 %/year bound the range"
         },
     )
     localisation_spillover: float = Field(

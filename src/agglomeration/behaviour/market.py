@@ -1,6 +1,6 @@
 """Prices and market clearing: CES monopolistic competition with explicit supplier links.
 
-Prices (DESIGN 3.2 step 2).  Firm i of sector s in region r has marginal cost
+Prices (submodel ``market``).  Firm i of sector s in region r has marginal cost
 
     c_i = w_r^beta_s * rent_r^gamma_s * prod_k G_ik^a_ks / (z_i theta_rs) * (1 + admin_r)
 
@@ -12,8 +12,9 @@ p_i = sigma_s / (sigma_s - 1) c_i.  Because suppliers' prices enter buyers' cost
 point of a contraction (sum_k a_ks < 1), solved in logs (where the system is linear) by Gauss-Seidel
 sweeps from last step's prices.
 
-Revenue (step 3).  Final expenditure E[s, m] in every market m (regions, then gateways) is spread over
-sellers through the CES price index P1[s, m] = P^(1-sigma) = sum_r A[s, r] phi[s, r, m] + X[s, m], where
+Revenue (same submodel, after the prices).  Final expenditure E[s, m] in every market m (regions,
+then gateways) is spread over sellers through the CES price index
+P1[s, m] = P^(1-sigma) = sum_r A[s, r] phi[s, r, m] + X[s, m], where
 A[s, r] = sum of p_i^(1-sigma) over the (r, s) firms and X the foreign competitors at the gateways.
 Firm i's final sales are F_i = p_i^(1-sigma) MP[s, r] with MP[s, r] = sum_m phi[s, r, m] E[s, m] / P1[s, m]
 (aggregated by (region, sector) first: cost O(N + R M S)).  Intermediate demand flows through the

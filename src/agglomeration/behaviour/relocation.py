@@ -88,7 +88,7 @@ class RelocationParams(_Section):
         le=1.0,
         description="per-step probability that a firm reconsiders its location [1/step]",
         json_schema_extra={
-            "source": "1 % per quarter: slow adjustment avoids discrete NEG cycles (science.md 1.5); zone effects work mostly through births and deaths, not relocation (Lu, Wang & Zhu, science.md 5.3)"
+            "source": "1 % per quarter: slow adjustment avoids the cycles of discrete-time NEG dynamics (Commendatore, Currie & Kubin 2007; docs/THEORY.md 7); zone effects work mostly through net entry, not relocation (Lu, Wang & Zhu 2019, AEJ: Economic Policy 11(3))"
         },
     )
     cost: float = Field(

@@ -5,23 +5,32 @@ resolved experiment and versions, consolidated tables at the end.  Rerunning int
 --resume) runs only what is missing or failed, and refuses if the experiment changed.  A failing run is
 recorded with its error and traceback and the batch goes on.  See docs/EXPERIMENTS.md.
 
-Exit codes: 0 all runs finished ok, 1 some runs failed (recorded in the runs table), 2 invalid input.
+Stopping: Ctrl-C or SIGTERM (a cluster's wall-time limit, scancel) stops the batch within a few seconds:
+the worker processes are terminated, the runs in flight are recorded as interrupted, finished runs are
+kept, and the command prints how to resume.  Only one batch writes into a directory at a time (shards of
+one batch may run side by side).
+
+Exit codes: 0 all runs finished ok, 1 some runs failed (recorded in the runs table), 2 invalid input
+(also: another batch is writing into --out), 130 stopped by Ctrl-C (SIGINT), 143 stopped by SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import shlex
 import signal
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from agglomeration.errors import InputError
 
+log = logging.getLogger(__name__)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``agglomeration batch`` (DESIGN.md section 5)."""
+    """Options of ``agglomeration batch`` (docs/EXPERIMENTS.md)."""
     parser.add_argument("experiment", help="experiment TOML file")
     parser.add_argument("--out", help="result directory (default: results/<experiment name>)")
     parser.add_argument("--workers", type=int, help="worker processes (default: number of CPUs)")
@@ -48,23 +57,60 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parse_set(items: list[str]) -> dict[str, Any]:
     """``["a.b=1", "c=x"]`` -> ``{"a.b": 1, "c": "x"}`` (values parsed as TOML, else kept as strings)."""
+    from agglomeration.scenario import parse_value
+
     out: dict[str, Any] = {}
     for item in items:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise InputError(f"expected KEY=VALUE, got {item!r}", field="--set")
-        try:
-            value = tomllib.loads(f"v = {text.strip()}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = text.strip()
-        out[key] = value
+            raise InputError(f"expected KEY=VALUE, got {item[:80]!r}", field="--set")
+        out[key] = parse_value(text.strip(), f"--set {key[:60]}")
     return out
+
+
+class StopRequested(KeyboardInterrupt):
+    """Raised in the main thread by the first SIGINT / SIGTERM (the batch stops cleanly)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def install_stop_handlers() -> dict[int, Any]:
+    """SIGINT and SIGTERM raise :class:`StopRequested` once; later signals are ignored while the
+    batch cleans up (a few seconds).  Returns the previous handlers."""
+    stopping: list[int] = []
+
+    def stop(signum: int, frame: Any) -> None:
+        if stopping:
+            log.warning("already stopping (%s ignored)", signal.Signals(signum).name)
+            return
+        stopping.append(signum)
+        raise StopRequested(signum)
+
+    return {
+        s: signal.signal(s, stop)
+        for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None))
+        if s is not None
+    }
+
+
+def resume_command(args: argparse.Namespace, out: Path) -> str:
+    """The command line that resumes this batch (same experiment options, ``--resume``)."""
+    parts = ["agglomeration", "batch", str(args.experiment), "--out", str(out)]
+    for opt in ("replicates", "steps", "workers", "executor", "scheduler", "shard"):
+        value = getattr(args, opt, None)
+        if value is not None and not (opt == "executor" and value == "local"):
+            parts += [f"--{opt}", str(value)]
+    for item in args.set:
+        parts += ["--set", item]
+    return shlex.join([*parts, "--resume"])
 
 
 def main(args: argparse.Namespace) -> int:
     """Run the batch; print a summary line; exit 1 if any run failed."""
-    from agglomeration.experiment.runner import run_experiment
+    from agglomeration.experiment.runner import BatchInterrupted, run_experiment
     from agglomeration.experiment.spec import load_experiment
 
     exp = load_experiment(
@@ -72,39 +118,51 @@ def main(args: argparse.Namespace) -> int:
     )
     out = Path(args.out) if args.out else Path("results") / exp.name
 
-    def log(res: dict[str, Any]) -> None:
+    def each(res: dict[str, Any]) -> None:
         if args.no_progress:
             msg = f"{res['run_id']} {res['status']}"
             if res.get("error"):
                 msg += f": {res['error']}"
-            print(msg, file=sys.stderr, flush=True)
+            log.info(msg)
 
-    def terminate(
-        signum: int, frame: Any
-    ) -> None:  # scheduler walltime / scancel: stop like Ctrl-C
-        raise KeyboardInterrupt
-
-    if hasattr(signal, "SIGTERM"):
-        signal.signal(signal.SIGTERM, terminate)
-    summary = run_experiment(
-        exp,
-        out,
-        workers=args.workers,
-        executor=args.executor,
-        scheduler=args.scheduler,
-        resume=args.resume,
-        shard=args.shard,
-        progress=not args.no_progress,
-        on_result=log,
-    )
+    previous = install_stop_handlers()
+    try:
+        summary = run_experiment(
+            exp,
+            out,
+            workers=args.workers,
+            executor=args.executor,
+            scheduler=args.scheduler,
+            resume=args.resume,
+            shard=args.shard,
+            progress=not (args.no_progress or getattr(args, "quiet", False)),
+            on_result=each,
+        )
+    except BatchInterrupted as stop:
+        s = stop.summary
+        name = signal.Signals(stop.signum).name
+        print(
+            f"{exp.name}: stopped by {name} after {s.wall_time_s:.1f} s: {s.done} ok, {s.failed} failed "
+            f"in this session, {len(s.interrupted_ids)} in flight recorded as interrupted; finished "
+            f"runs are kept in {s.out}.\nResume with:\n  {resume_command(args, s.out)}",
+            file=sys.stderr,
+        )
+        return 128 + int(stop.signum)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     rate = summary.runs_per_minute
     print(
         f"{exp.name}: {summary.done} ok, {summary.failed} failed, {summary.skipped} already done "
         f"(of {summary.selected} selected / {summary.planned} planned) in {summary.wall_time_s:.1f} s"
-        + (f" ({rate:.1f} runs/min)" if rate == rate else "")
+        + (f" ({rate:.1f} runs/min)" if rate == rate and summary.done + summary.failed else "")
         + f"; results in {summary.out}"
-        + ("" if summary.complete else " (incomplete: rerun to resume)")
     )
+    if not summary.complete:
+        print(
+            "incomplete (other shards, or runs not yet finished); resume with:\n  "
+            + resume_command(args, summary.out)
+        )
     if summary.failed:
         print(
             f"failed runs: {', '.join(summary.failed_ids[:10])}"

@@ -110,21 +110,26 @@ def check_out_path(path: str | Path | None, field: str, *, directory: bool = Fal
         raise InputError(f"{ancestor} is a file, not a directory", file=str(p), field=field)
 
 
-def open_results(path: str | Path, *, purpose: str = "this command"):
-    """``load_results(path)`` with a clear InputError for a single-run or missing directory."""
+def open_results(path: str | Path, *, purpose: str = "this command", allow_run: bool = False):
+    """``load_results(path)`` with a clear InputError for a missing directory and, unless
+    ``allow_run``, for a single-run directory (from ``agglomeration run``)."""
     p = Path(path)
     if not p.exists():
         raise InputError("no such directory", file=p, field="RESULTS")
+    single = InputError(
+        f"this is a single-run directory (from `agglomeration run`); {purpose} needs a batch "
+        "result directory (from `agglomeration batch`)",
+        file=p,
+        field="RESULTS",
+    )
     if p.is_dir() and (p / "timeseries.csv").exists() and not (p / "manifest.json").exists():
-        raise InputError(
-            f"this is a single-run directory (from `agglomeration run`); {purpose} needs a batch "
-            "result directory (from `agglomeration batch`)",
-            file=p,
-            field="RESULTS",
-        )
+        raise single
     from agglomeration.experiment.store import load_results
 
-    return load_results(p)
+    results = load_results(p)
+    if not allow_run and results.manifest.get("kind") == "run":
+        raise single
+    return results
 
 
 def parameter_columns(results: Mapping) -> list[str]:

@@ -6,14 +6,20 @@ With SCENARIO: explore it step by step (levers, Step / Play / Reset, map, live p
 With --results DIR: browse a finished batch (variants, comparison table and forest plot per metric/step).
 Both may be given (two tabs). Without either, scenarios/baseline.toml in the current directory is used.
 The server binds to 127.0.0.1 (this machine only) unless --host says otherwise; stop it with Ctrl-C.
+
+Exit codes: 0 stopped with Ctrl-C / SIGTERM, 2 invalid input (checked before the server starts: the
+scenario, --results, --port, and a port that is already in use or an address that cannot be bound),
+1 the viz extra is missing or the server failed.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib.util
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +51,30 @@ def _check_port(port: int) -> int:
     if not 1 <= port <= 65535:
         raise InputError(f"expected a TCP port in [1, 65535], got {port}", field="--port")
     return port
+
+
+def check_bindable(host: str, port: int) -> None:
+    """InputError when ``host:port`` cannot be listened on (in use, or not an address of this
+    machine), so the user gets one clear line instead of the server's traceback."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, ValueError) as exc:
+        raise InputError(f"cannot resolve the address {host!r}: {exc}", field="--host") from None
+    family, _type, proto, _name, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise InputError(
+                    f"port {port} on {host} is already in use (another dashboard?); stop that "
+                    "server or choose another port with --port",
+                    field="--port",
+                ) from None
+            raise InputError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}", field="--host"
+            ) from None
 
 
 def server_command(host: str, port: int) -> list[str]:
@@ -105,22 +135,25 @@ def prepare(args: argparse.Namespace) -> dict[str, str]:
 
 def main(args: argparse.Namespace) -> int:
     """Validate the input, then run the Solara server in the foreground until interrupted."""
+    env = {**os.environ, **prepare(args)}  # options first: a typo is reported with or without viz
     if importlib.util.find_spec("solara") is None:
         print(
             'error: the dashboard needs the viz extra: pip install "agglomeration[viz]"',
             file=sys.stderr,
         )
         return 1
-    env = {**os.environ, **prepare(args)}
+    check_bindable(args.host, int(args.port))
     print(f"dashboard on http://{args.host}:{args.port}/  (Ctrl-C stops it)", flush=True)
     proc = subprocess.Popen(server_command(args.host, int(args.port)), env=env)
+    stopped: list[int] = []
 
     def _stop(signum: int, frame: object) -> None:  # forward SIGTERM to the server
+        stopped.append(signum)
         proc.terminate()
 
     previous = signal.signal(signal.SIGTERM, _stop)
     try:
-        return proc.wait()
+        code = proc.wait()
     except KeyboardInterrupt:
         proc.terminate()
         try:
@@ -130,3 +163,7 @@ def main(args: argparse.Namespace) -> int:
         return 0
     finally:
         signal.signal(signal.SIGTERM, previous)
+    if stopped or code == 0:
+        return 0
+    print(f"error: the dashboard server stopped with exit code {code}", file=sys.stderr)
+    return 1

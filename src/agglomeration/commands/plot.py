@@ -6,7 +6,8 @@ forest plot of the differences from the baseline (each metric on its own axis, s
 points); the location-quotient heat map, the region map and the supplier network of the reference
 condition (named in the title); Sobol / Morris charts, and for lhs, sobol and morris designs response
 plots (each metric against each parameter, binned means with 95% confidence intervals).  A run
-directory (from `agglomeration run`) gives its six-panel overview, heat map, map and supplier network.
+directory (from `agglomeration run`) gives its six-panel overview, heat map, map, supplier network and
+route-option shares by destination (the figures `run` itself draws); it must be complete and intact (its _COMPLETE.json checksums match).
 Every figure's footer says which runs it summarises.  Figures go to --out (default:
 RESULTS_OR_RUN/figures).  An unfinished batch is refused unless --partial is given.  See
 docs/ANALYSIS.md.
@@ -42,40 +43,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-class _RunDirectory(dict):
-    """The files of a run directory (timeseries.csv, regions.csv, links.parquet, summary.json) as the
-    frames of a one-run result store."""
-
-    def __init__(self, run_dir: Path):
-        summary_file = run_dir / "summary.json"
-        summary = (
-            json.loads(summary_file.read_text(encoding="utf-8")) if summary_file.exists() else {}
-        )
-        name = str(summary.get("scenario") or run_dir.name)
-        run = {"run_id": "run", "variant": name, "seed": summary.get("seed"), "status": "ok"}
-        series = pd.read_csv(run_dir / "timeseries.csv").assign(run_id="run")
-        super().__init__(runs=pd.DataFrame([run]), series=series)
-        if (run_dir / "regions.csv").exists():
-            self["regions"] = pd.read_csv(run_dir / "regions.csv").assign(run_id="run")
-        else:
-            self["regions"] = pd.DataFrame()
-        if (run_dir / "links.parquet").exists():
-            self["links"] = pd.read_parquet(run_dir / "links.parquet").assign(run_id="run")
-        self.manifest = {"experiment": {"steps": summary.get("steps")}}
-        self.summary = summary
-
-
-def _recorded_scenario(run_dir: Path, summary: dict) -> Path | None:
-    """The scenario file recorded in summary.json, relative to where `run` was started or the run."""
-    for key in ("scenario_path", "scenario_file", "source", "scenario"):
-        value = summary.get(key)
-        if isinstance(value, str) and value.endswith(".toml"):
-            for cand in (Path(value), run_dir / value, run_dir.parent / value):
-                if cand.is_file():
-                    return cand
-    return None
-
-
 def _check_metrics(metrics, frames, path) -> None:
     from agglomeration.experiment.compare import _did_you_mean, metric_columns
 
@@ -91,11 +58,55 @@ def _check_metrics(metrics, frames, path) -> None:
             )
 
 
+def _manifest_kind(path: Path) -> str | None:
+    """``kind`` recorded in ``path/manifest.json`` ("batch" / "run"); None when unreadable."""
+    try:
+        data = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data.get("kind") if isinstance(data, dict) else None
+
+
+def _check_run_output(path: Path) -> None:
+    """A run directory must be complete and intact (:func:`agglomeration.runone.check_run_output`):
+    InputError (exit 2) naming what is missing or changed otherwise."""
+    from agglomeration.runone import check_run_output
+
+    problems = check_run_output(path)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise InputError(
+            f"not a complete, intact run output: {problems[0]}{more}; run the scenario again with "
+            "`agglomeration run`",
+            file=path,
+            field="RESULTS_OR_RUN",
+        )
+
+
+def _baseline(results, path: Path, requested: str | None) -> str | None:
+    """The reference variant: ``--baseline`` (checked), else 'baseline', else the first."""
+    variants = (
+        list(pd.unique(results["runs"]["variant"].astype(str)))
+        if "variant" in results["runs"]
+        else []
+    )
+    if requested and requested not in variants:
+        from agglomeration.experiment.compare import _did_you_mean
+
+        raise InputError(
+            f"unknown variant {requested!r}{_did_you_mean(requested, variants)}",
+            file=path,
+            field="--baseline",
+        )
+    return requested or (
+        "baseline" if "baseline" in variants else (variants[0] if variants else None)
+    )
+
+
 def main(args: argparse.Namespace) -> int:
     """Write every figure the directory supports and list them."""
     from agglomeration.commands.compare import check_out_path, open_results, require_finished
     from agglomeration.report.figureset import map_data_for, write_figures
-    from agglomeration.report.mapdata import map_data_from_scenario
 
     path = Path(args.path)
     if not path.is_dir():
@@ -104,53 +115,25 @@ def main(args: argparse.Namespace) -> int:
         )
     out = Path(args.out) if args.out else path / "figures"
     check_out_path(out, "--out", directory=True)
-    if (path / "manifest.json").exists():
-        results = open_results(path, purpose="plot")
-        warning = require_finished(results, path, args.partial)
-        if warning:
-            sys.stderr.write(f"!! {warning}\n")
-        variants = (
-            list(pd.unique(results["runs"]["variant"].astype(str)))
-            if "variant" in results["runs"]
-            else []
-        )
-        if args.baseline and args.baseline not in variants:
-            from agglomeration.experiment.compare import _did_you_mean
-
-            raise InputError(
-                f"unknown variant {args.baseline!r}{_did_you_mean(args.baseline, variants)}",
-                file=path,
-                field="--baseline",
-            )
-        baseline = args.baseline or (
-            "baseline" if "baseline" in variants else (variants[0] if variants else None)
-        )
-        map_data = map_data_for(results.manifest, scenario=args.scenario, variant=baseline)
-    elif (path / "timeseries.csv").exists():
-        results = _RunDirectory(path)
-        baseline = None
-        scenario = args.scenario or _recorded_scenario(path, results.summary)
-        if scenario is None:
-            sys.stderr.write(
-                "note: no scenario file found for the region coordinates (use --scenario); "
-                "map and supplier network skipped\n"
-            )
-            map_data = None
-        else:
-            if not Path(scenario).is_file():
-                raise InputError(
-                    "scenario file not found (needed for the map)",
-                    file=scenario,
-                    field="--scenario",
-                )
-            from agglomeration.scenario import load_scenario
-
-            map_data = map_data_from_scenario(load_scenario(scenario))
-    else:
+    has_manifest = (path / "manifest.json").exists()
+    if not has_manifest and not (path / "timeseries.csv").exists():
         raise InputError(
-            "neither a batch result directory (manifest.json) nor a run directory (timeseries.csv)",
+            "neither a batch result directory nor a run directory (no manifest.json)",
             file=path,
             field="RESULTS_OR_RUN",
+        )
+    if not has_manifest or _manifest_kind(path) == "run":
+        _check_run_output(path)
+    results = open_results(path, purpose="plot", allow_run=True)
+    warning = require_finished(results, path, args.partial)
+    if warning:
+        sys.stderr.write(f"!! {warning}\n")
+    baseline = _baseline(results, path, args.baseline)
+    map_data = map_data_for(results.manifest, scenario=args.scenario, variant=baseline)
+    if map_data is None:
+        sys.stderr.write(
+            "note: the scenario file the results record is not found (give it with --scenario); "
+            "map and supplier network skipped\n"
         )
     _check_metrics(args.metrics, results, path)
     written = write_figures(

@@ -3,7 +3,13 @@
 Writes into DIR (default ``runs/<scenario name>-seed<S>``): timeseries.csv (one row per step),
 regions.csv (final region x sector: firms, employment, output, location quotient), firms.parquet,
 links.parquet (supplier links with value and delivered cost), summary.json (scenario, seed, steps,
-versions, headline metrics), map.png and timeseries.png.  Prints a short summary table.
+versions, headline metrics), figures/ (the overview of the series, location-quotient heat map, region
+map and supplier network, PNG and PDF: what `agglomeration plot DIR` draws) - and the same tables as a
+one-run result store (manifest.json, parts/) that `agglomeration reproduce DIR` reruns and
+load_results() reads.  The output appears complete or not at all (written aside, then renamed;
+_COMPLETE.json lists every data file with its checksum).  DIR must be new, empty or an earlier run
+output: a directory with other files (the scenario's own, for instance) is refused before the run
+starts.  Prints a short summary.
 
 Example: agglomeration run scenarios/baseline.toml --steps 40 --seed 1 --set policy.delegation.WZ=0.8
 """
@@ -13,11 +19,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from agglomeration.errors import InputError
+from agglomeration.errors import InputError, shorten
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Register SCENARIO, --steps, --seed, --set, --out, --no-figures, --quiet."""
+    """Register SCENARIO, --steps, --seed, --set, --out, --no-figures (``--quiet`` is global)."""
     parser.add_argument("scenario", metavar="SCENARIO", help="scenario TOML file")
     parser.add_argument(
         "--steps", type=int, default=None, help="steps to run (default: the scenario's)"
@@ -32,8 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="override a scenario field, e.g. policy.delegation.WZ=0.8 (repeatable)",
     )
     parser.add_argument("--out", default=None, metavar="DIR", help="output directory")
-    parser.add_argument("--no-figures", action="store_true", help="do not draw PNG figures")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--no-figures", action="store_true", help="do not draw the figures")
 
 
 def parse_overrides(items: list[str]) -> dict[str, object]:
@@ -44,8 +49,8 @@ def parse_overrides(items: list[str]) -> dict[str, object]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise InputError(f"expected KEY=VALUE, got {item!r}", field="--set")
-        out[key.strip()] = parse_value(value.strip())
+            raise InputError(f"expected KEY=VALUE, got {item[:80]!r}", field="--set")
+        out[key.strip()] = parse_value(value.strip(), f"--set {key.strip()[:60]}")
     return out
 
 
@@ -66,19 +71,26 @@ _TABLE = [
 
 def main(args: argparse.Namespace) -> int:
     """Run and print the summary table; exit code 0."""
-    from agglomeration.runone import run_scenario
+    from agglomeration.runone import _check_seed, _check_steps, run_scenario
     from agglomeration.scenario import load_scenario
 
+    try:
+        _check_steps(args.steps)
+        _check_seed(args.seed)
+    except InputError as exc:
+        raise InputError(exc.message, field=f"--{exc.field}") from None
     overrides = parse_overrides(args.overrides)
     if args.no_figures:
         overrides["output.figures"] = False
     scenario = load_scenario(args.scenario, overrides or None)
-    if args.steps is not None and args.steps < 0:
-        raise InputError(f"expected a number >= 0, got {args.steps}", field="--steps")
-    if args.seed < 0:
-        raise InputError(f"expected a seed >= 0, got {args.seed}", field="--seed")
     out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-seed{args.seed}"
-    res = run_scenario(scenario, steps=args.steps, seed=args.seed, out=out, progress=not args.quiet)
+    res = run_scenario(
+        scenario,
+        steps=args.steps,
+        seed=args.seed,
+        out=out,
+        progress=not getattr(args, "quiet", False),
+    )
     s = res["summary"]
     m = s["metrics"]
     print(
@@ -87,6 +99,8 @@ def main(args: argparse.Namespace) -> int:
     width = max(len(label) for _, label, _ in _TABLE)
     for key, label, fmt in _TABLE:
         if key in m:
-            print(f"  {label:<{width}}  {fmt.format(m[key])}")
-    print(f"wrote {out}/")
+            value = m[key]
+            text = "n/a" if value is None else fmt.format(value)
+            print(f"  {label:<{width}}  {text}")
+    print(f"wrote {shorten(out)}/")
     return 0

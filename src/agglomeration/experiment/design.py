@@ -30,7 +30,10 @@ from scipy.stats import qmc
 from agglomeration.experiment.seeds import design_seed
 from agglomeration.experiment.spec import DesignSpec
 
-__all__ = ["Design", "build_design"]
+__all__ = ["MAX_DESIGN_POINTS", "Design", "build_design", "design_size"]
+
+#: most points a design may have (each point is resolved to a scenario before the batch starts)
+MAX_DESIGN_POINTS = 100_000
 
 _SALIB_DIST = {"uniform": "unif", "normal": "norm", "lognormal": "lognorm"}
 
@@ -101,6 +104,21 @@ def _finish(matrix: np.ndarray, spec: DesignSpec) -> pd.DataFrame:
     df = pd.DataFrame(cols)
     df.index.name = "point"
     return df
+
+
+def design_size(spec: DesignSpec | None) -> int:
+    """Number of points ``spec`` produces, computed without sampling (1 without a design)."""
+    if spec is None:
+        return 1
+    d = len(spec.parameters)
+    if spec.kind == "grid":
+        return int(np.prod([len(p.values or ()) for p in spec.parameters.values()], dtype=object))
+    n = int(spec.samples or 0)
+    if spec.kind == "lhs":
+        return n
+    if spec.kind == "sobol":
+        return n * (2 * d + 2 if spec.second_order else d + 2)
+    return n * (d + 1)  # morris
 
 
 def build_design(spec: DesignSpec | None, seed: int) -> Design:

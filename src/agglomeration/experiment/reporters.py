@@ -1,8 +1,9 @@
 """User-defined run metrics ("reporters") declared in an experiment file.
 
 An experiment's ``[reporters.NAME]`` table names a function ``"package.module:function"`` (installed
-code, like a custom ``model`` class).  At the end of every run the batch runner calls it with the run's
-tables and stores the number it returns in the ``runs`` table under ``NAME``, next to the built-in
+code, like a custom ``model`` class).  At the end of every batch run
+(:func:`agglomeration.experiment.execute.simulate`, in the worker) it is called with the run's tables,
+and the batch stores the number it returns in the ``runs`` table under ``NAME``, next to the built-in
 metrics (so ``compare``, ``plot``, ``sensitivity`` and ``discover`` treat it like any other metric; its
 label, unit and kind come from the declaration).
 

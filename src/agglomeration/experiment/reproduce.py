@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from agglomeration.errors import InputError, ResultStoreError
 from agglomeration.experiment.store import TABLES, ResultStore, environment_info
@@ -136,23 +135,50 @@ def _open(results: str | Path) -> tuple[ResultStore, dict[str, Any]]:
     store = ResultStore(results)
     if not store.root.is_dir():
         raise ResultStoreError(
-            "expected a result directory written by `agglomeration batch`",
+            "expected a result directory written by `agglomeration batch` or `agglomeration run`",
             file=str(results),
             field="RESULTS",
         )
     manifest = store.read_manifest()
     if manifest is None:
         raise ResultStoreError(
-            "no manifest.json: not a result directory", file=str(results), field="RESULTS"
+            "no manifest.json: not a result directory (an output of `agglomeration run` before "
+            "version 0.2 has none and cannot be rerun)",
+            file=str(results),
+            field="RESULTS",
         )
-    for key in ("experiment", "fingerprint"):
-        if key not in manifest:
+    keys = ("run",) if manifest.get("kind") == "run" else ("experiment", "fingerprint")
+    for key in keys:
+        if not isinstance(manifest.get(key), dict | str):
             raise ResultStoreError(
                 f"manifest.json has no {key!r}: written by an incompatible version, cannot rerun",
                 file=str(store.manifest_path),
                 field=key,
             )
     return store, manifest
+
+
+def _check_model(ref: Any, trust_model: bool, manifest_path: Path) -> str:
+    """A result directory is data: the model class it names is imported only when it is the
+    package's own or the caller trusts the directory (``trust_model``)."""
+    from agglomeration.experiment.spec import DEFAULT_MODEL
+
+    if ref is None or ref == DEFAULT_MODEL:
+        return DEFAULT_MODEL
+    if not isinstance(ref, str):
+        raise ResultStoreError(
+            f"expected a model reference 'package.module:Class', got {ref!r}",
+            file=str(manifest_path),
+            field="model",
+        )
+    if not trust_model:
+        raise ResultStoreError(
+            f"the run used the model class {ref!r}; rerunning it imports and runs that installed "
+            "module. Pass --trust-model (trust_model=True) if you trust this result directory",
+            file=str(manifest_path),
+            field="model",
+        )
+    return ref
 
 
 def _choose_run(
@@ -189,21 +215,31 @@ def _choose_run(
         )
     if row.get("status") != "ok":
         raise InputError(
-            f"this run failed in the batch ({row.get('error')}); expected a successful run",
+            f"this run {_ended(row.get('status'))} in the batch ({row.get('error')}); "
+            "expected a successful run",
             file=str(store.root),
             field="--run",
         )
     return rid, row
 
 
+def _ended(status: Any) -> str:
+    return "failed" if status == "failed" else f"ended {status!r}"
+
+
 def _stored_table(store: ResultStore, table: str, rid: str) -> pa.Table | None:
+    """The stored part (page CRCs checked; the recorded sha256 is checked by :func:`_tampered`)."""
     path = store.part_path(table, rid)
-    if path.exists():
-        try:
-            return pq.read_table(path)
-        except (OSError, pa.ArrowException) as exc:
-            raise ResultStoreError(f"unreadable part: {exc}", file=str(path)) from None
-    return None
+    if not path.exists():
+        return None
+    return store.read_part(table, rid)
+
+
+def _tampered(store: ResultStore, table: str, rid: str) -> bool:
+    """True when the part no longer matches the checksum recorded when the run wrote it."""
+    rec = store.run_record(rid)
+    expected = rec[1].get(table) if rec is not None and table != "runs" else None
+    return bool(expected) and not store.part_intact(store.part_path(table, rid), expected)
 
 
 def _environment_changes(manifest: dict[str, Any]) -> list[str]:
@@ -217,41 +253,55 @@ def _environment_changes(manifest: dict[str, Any]) -> list[str]:
 
 
 def reproduce_run(
-    results: str | Path, run: str | None = None, *, scenario: str | Path | None = None
+    results: str | Path,
+    run: str | None = None,
+    *,
+    scenario: str | Path | None = None,
+    trust_model: bool = False,
 ) -> ReproduceReport:
-    """Rerun one run of a finished (or partial) batch and compare it with the stored tables.
+    """Rerun one run of a batch (finished or partial) or of a ``agglomeration run`` output, and
+    compare it with the stored tables.
 
     Parameters
     ----------
-    results: the result directory written by ``agglomeration batch`` / :func:`run_experiment`.
+    results: a result directory written by ``agglomeration batch`` / :func:`run_experiment`, or an
+        output directory of ``agglomeration run`` (a one-run store).
     run: a run id (or a unique prefix of one) from ``runs.run_id``; default the first successful run in
         plan order.
     scenario: the base scenario file, when the result directory was moved away from it (its content
         must still have the fingerprint recorded in the manifest).
+    trust_model: allow importing the model class the manifest names when it is not the package's
+        own ``agglomeration.model:AgglomerationModel`` (a result directory is data; naming a module in
+        it must not be enough to run that module's code).
 
     Returns a :class:`ReproduceReport` (``match`` True/False).  Raises ResultStoreError / InputError (exit
     code 2 on the command line) when ``results`` is not a result directory, the run does not exist or
-    failed, or the scenario file cannot be read.
+    failed, the scenario file cannot be read, or the model class is not trusted.  Nothing is imported
+    before the manifest has been checked against its fingerprint.
     """
-    from agglomeration.experiment.runner import RunTask, execute_run, plan_runs
+    from agglomeration.experiment.runner import plan_runs
     from agglomeration.experiment.spec import experiment_from_dict
 
     store, manifest = _open(results)
+    if manifest.get("kind") == "run":
+        return _reproduce_single(store, manifest, run, scenario, trust_model)
     data = dict(manifest["experiment"])
     if scenario is not None:
         data["scenario"] = str(Path(scenario).resolve())
     exp = experiment_from_dict(data)
+    # the scenario *path* is not part of the fingerprint, so this holds with --scenario too
+    if exp.fingerprint() != manifest["fingerprint"]:
+        raise ResultStoreError(
+            "the experiment in manifest.json does not match its fingerprint (edited by hand?)",
+            file=str(store.manifest_path),
+            field="experiment",
+        )
+    _check_model(exp.model, trust_model, store.manifest_path)
     if not exp.scenario.is_file():
         raise InputError(
             f"base scenario file not found: {exp.scenario} (pass --scenario FILE if it moved)",
             file=str(store.manifest_path),
             field="experiment.scenario",
-        )
-    if scenario is None and exp.fingerprint() != manifest["fingerprint"]:
-        raise ResultStoreError(
-            "the experiment in manifest.json does not match its fingerprint (edited by hand?)",
-            file=str(store.manifest_path),
-            field="experiment",
         )
     plan = plan_runs(exp, store.root)
     stored_plan = store.read_frame("plan")
@@ -262,16 +312,7 @@ def reproduce_run(
     )
     rid, row = _choose_run(store, order, run)
     task = next((t for t in plan.tasks if t.run_id == rid), None)
-    report = ReproduceReport(
-        results=store.root,
-        run_id=rid,
-        variant=row.get("variant"),
-        replicate=row.get("replicate"),
-        seed=int(row.get("seed", -1)),
-        steps=int(row.get("steps", -1)),
-        match=False,
-        environment_changes=_environment_changes(manifest),
-    )
+    report = _report(store, rid, row, manifest)
     recorded = manifest.get("base_scenario_fingerprint")
     if recorded and recorded != plan.base_fingerprint:
         report.first_difference = (
@@ -286,13 +327,37 @@ def reproduce_run(
             "differently now)"
         )
         return report
+    return _rerun_and_compare(store, task, row, report)
+
+
+def _report(
+    store: ResultStore, rid: str, row: dict[str, Any], manifest: dict[str, Any]
+) -> ReproduceReport:
+    seed = row.get("seed")
+    return ReproduceReport(
+        results=store.root,
+        run_id=rid,
+        variant=row.get("variant"),
+        replicate=row.get("replicate"),
+        seed=-1 if seed is None else int(seed),
+        steps=int(row.get("steps", -1)),
+        match=False,
+        environment_changes=_environment_changes(manifest),
+    )
+
+
+def _rerun_and_compare(
+    store: ResultStore, task: Any, row: dict[str, Any], report: ReproduceReport
+) -> ReproduceReport:
+    from agglomeration.experiment.execute import RunTask, execute_run
+
     for key in ("seed", "steps", "scenario_fingerprint", "model"):
         if key in row and row[key] != getattr(task, key):
             report.first_difference = (
                 f"runs.{key}: {row[key]!r} stored vs {getattr(task, key)!r} planned now"
             )
             return report
-
+    rid = task.run_id
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="agglomeration-reproduce-") as tmp:
         fresh_task = RunTask(**{**task.__dict__, "out": tmp, "attempt": 1})
@@ -313,8 +378,90 @@ def reproduce_run(
                 return report
             diff = compare_tables(stored, fresh, table)
             if diff:
+                if _tampered(store, table, rid):
+                    diff += (
+                        " (the stored part also fails the checksum recorded when it was written: "
+                        "it was changed afterwards)"
+                    )
                 report.first_difference = diff
                 return report
             report.rows[table] = stored.num_rows
     report.match = True
     return report
+
+
+def _run_spec(store: ResultStore, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The ``run`` section of a one-run store's manifest, type-checked (it is read as data)."""
+    from agglomeration.scenario import MAX_STEPS
+
+    spec = manifest["run"]
+    where = str(store.manifest_path)
+    checks = {
+        "run_id": lambda v: isinstance(v, str) and len(v) == 16,
+        "scenario_fingerprint": lambda v: isinstance(v, str),
+        "seed": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 0),
+        "steps": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_STEPS,
+        "overrides": lambda v: isinstance(v, dict),
+        "output": lambda v: isinstance(v, dict),
+        "meta": lambda v: isinstance(v, dict),
+        "scenario_file": lambda v: v is None or isinstance(v, str),
+    }
+    for key, ok in checks.items():
+        if not ok(spec.get(key)):
+            raise ResultStoreError(
+                f"unexpected value {spec.get(key)!r}", file=where, field=f"run.{key}"
+            )
+    return spec
+
+
+def _reproduce_single(
+    store: ResultStore,
+    manifest: dict[str, Any],
+    run: str | None,
+    scenario: str | Path | None,
+    trust_model: bool,
+) -> ReproduceReport:
+    """Rerun the run of a one-run store (the output directory of ``agglomeration run``)."""
+    from agglomeration.experiment.execute import RunTask
+    from agglomeration.scenario import load_scenario
+
+    spec = _run_spec(store, manifest)
+    rid = spec["run_id"]
+    if run is not None and not rid.startswith(run):
+        raise InputError(
+            f"no run with this id (or prefix); this run output holds run {rid}",
+            file=str(store.root),
+            field="--run",
+        )
+    model = _check_model(spec.get("model"), trust_model, store.manifest_path)
+    path = Path(scenario) if scenario is not None else spec["scenario_file"]
+    if not path or not Path(path).is_file():
+        raise InputError(
+            f"scenario file not found: {path or '(the run was made from an in-memory scenario)'} "
+            "(pass --scenario FILE if it moved)",
+            file=str(store.manifest_path),
+            field="run.scenario_file",
+        )
+    rid, row = _choose_run(store, [rid], rid)
+    report = _report(store, rid, row, manifest)
+    scen = load_scenario(path, spec["overrides"] or None)
+    if scen.fingerprint() != spec["scenario_fingerprint"]:
+        report.first_difference = (
+            f"the scenario {path} resolves differently than when the run was made (fingerprint "
+            f"{spec['scenario_fingerprint'][:12]} recorded, {scen.fingerprint()[:12]} now): its "
+            "file, data files or the package defaults changed"
+        )
+        return report
+    task = RunTask(
+        run_id=rid,
+        out=str(store.root),
+        scenario_path=str(Path(path).resolve()),
+        overrides=spec["overrides"],
+        scenario_fingerprint=spec["scenario_fingerprint"],
+        seed=spec["seed"],
+        steps=spec["steps"],
+        model=model,
+        output=spec["output"],
+        meta=spec["meta"],
+    )
+    return _rerun_and_compare(store, task, row, report)

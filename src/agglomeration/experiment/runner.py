@@ -25,27 +25,38 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import difflib
-import importlib
-import multiprocessing
+import logging
 import os
-import socket
-import sys
+import signal
 import time
 import traceback
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from agglomeration.errors import InputError, ResultStoreError
-from agglomeration.experiment.design import Design, build_design
-from agglomeration.experiment.reporters import compute_reporters
+from agglomeration.errors import InputError, ResultStoreError, describe_os_error
+from agglomeration.experiment.design import MAX_DESIGN_POINTS, Design, build_design, design_size
+from agglomeration.experiment.execute import (
+    VOLATILE_COLUMNS,
+    RunTask,
+    base_scenario,
+    execute_run,
+    record_status,
+    resolve_model_class,
+)
+from agglomeration.experiment.pools import (
+    DaskPool,
+    ExternalPool,
+    LocalPool,
+    check_scheduler_address,
+    default_workers,
+    interrupts_ignored,
+)
 from agglomeration.experiment.seeds import replicate_seed, run_id
 from agglomeration.experiment.spec import Experiment, load_experiment
 from agglomeration.experiment.store import (
@@ -56,60 +67,30 @@ from agglomeration.experiment.store import (
     utc_now,
 )
 
-__all__ = ["BatchSummary", "RunTask", "execute_run", "parse_shard", "plan_runs", "run_experiment"]
+__all__ = [
+    "VOLATILE_COLUMNS",
+    "BatchInterrupted",
+    "BatchSummary",
+    "RunTask",
+    "execute_run",
+    "parse_shard",
+    "plan_runs",
+    "resolve_model_class",
+    "run_experiment",
+    "validate_experiment",
+]
 
-#: runs-table columns that describe *how* a run was executed (differ between executions)
-VOLATILE_COLUMNS = ("wall_time_s", "host", "pid", "finished_at", "attempt")
+log = logging.getLogger(__name__)
 
-
-# ------------------------------------------------------------------------------------------------
-# model class
-# ------------------------------------------------------------------------------------------------
-def resolve_model_class(ref: str) -> type:
-    """Import ``"package.module:Class"`` and check it is an AgglomerationModel subclass.
-
-    This imports and runs installed code named in the experiment file (documented): it is the
-    researcher's own model subclass.
-    """
-    module_name, _, class_name = ref.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise InputError(
-            f"cannot import model module {module_name!r}: {exc}", field="model"
-        ) from None
-    cls = getattr(module, class_name, None)
-    if not isinstance(cls, type):
-        raise InputError(f"{module_name!r} has no class {class_name!r}", field="model")
-    from agglomeration.model import AgglomerationModel
-
-    if not issubclass(cls, AgglomerationModel):
-        raise InputError(
-            f"{ref!r} is not a subclass of agglomeration.model.AgglomerationModel", field="model"
-        )
-    return cls
+#: upper bound of ``workers`` (processes on one machine)
+MAX_WORKERS = 4096
+#: most runs (variants x design points x replicates) one experiment may plan
+MAX_RUNS = 1_000_000
 
 
 # ------------------------------------------------------------------------------------------------
 # plan
 # ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RunTask:
-    """Everything a worker needs for one run (small and picklable: overrides, not the Scenario)."""
-
-    run_id: str
-    out: str
-    scenario_path: str
-    overrides: dict[str, Any]
-    scenario_fingerprint: str
-    seed: int
-    steps: int
-    model: str
-    output: dict[str, Any]
-    meta: dict[str, Any]
-    attempt: int = 1
-
-
 @dataclass
 class Plan:
     """The planned runs: ``rows`` (plan table, one row per variant x point x replicate) and ``tasks``
@@ -121,60 +102,34 @@ class Plan:
     base_fingerprint: str = ""
 
 
-def _load_base_scenario(path: str) -> Any:
-    from agglomeration.scenario import load_scenario
-
-    return load_scenario(path)
-
-
-@lru_cache(maxsize=8)
-def _cached_base(path: str, mtime_ns: int) -> Any:
-    return _load_base_scenario(path)
-
-
-#: (path, mtime) -> modification times of the data files when that cached scenario was loaded
-_DATA_STAMPS: dict[tuple[str, int], tuple[Any, ...]] = {}
-
-
-def _data_stamp(scen: Any) -> tuple[Any, ...]:
-    """(file, mtime_ns) of the data CSVs and the ``extends`` parent a loaded scenario was read from."""
-    from agglomeration.scenario import PATH_KEYS
-
-    files = [getattr(getattr(scen, sec, None), key, None) for sec, key in PATH_KEYS]
-    src, parent = getattr(scen, "source_path", None), getattr(scen, "extends", None)
-    if src and isinstance(parent, str):
-        files.append(str(Path(src).parent / parent))
-    stamp = []
-    for f in files:
-        if f:
-            try:
-                stamp.append((str(f), os.stat(f).st_mtime_ns))
-            except OSError:
-                stamp.append((str(f), None))
-    return tuple(stamp)
-
-
-def _base_scenario(path: str) -> Any:
-    """The base scenario, cached per process; reloaded when its TOML *or a data file* changed (else a
-    resume in the same process would reuse stale data and bypass the fingerprint guard)."""
-    key = (path, Path(path).stat().st_mtime_ns)
-    scen = _cached_base(*key)
-    stamp = _data_stamp(scen)
-    if _DATA_STAMPS.setdefault(key, stamp) != stamp:
-        _cached_base.cache_clear()
-        _DATA_STAMPS.clear()
-        scen = _cached_base(*key)
-        _DATA_STAMPS[key] = _data_stamp(scen)
-    return scen
+def _check_size(exp: Experiment, file: str | None) -> None:
+    """Bounds on the batch size, checked before anything is sampled or resolved."""
+    points = design_size(exp.design)
+    if points > MAX_DESIGN_POINTS:
+        raise InputError(
+            f"the {exp.design.kind} design has {points:,} points; expected at most "  # type: ignore[union-attr]
+            f"{MAX_DESIGN_POINTS:,} (lower `samples`, or split the study into several experiments)",
+            file=file,
+            field="design.samples" if exp.design.kind != "grid" else "design.parameters",  # type: ignore[union-attr]
+        )
+    runs = len(exp.all_variants()) * points * exp.replicates
+    if runs > MAX_RUNS:
+        raise InputError(
+            f"{len(exp.all_variants())} variant(s) x {points:,} design point(s) x {exp.replicates:,} "
+            f"replicate(s) = {runs:,} runs; expected at most {MAX_RUNS:,}",
+            file=file,
+            field="replicates",
+        )
 
 
 def plan_runs(exp: Experiment, out: str | Path = ".") -> Plan:
     """Resolve every run of ``exp`` (raises InputError on any invalid variant or design point)."""
     file = str(exp.source_path) if exp.source_path else None
+    _check_size(exp, file)
     design = build_design(exp.design, exp.seed)
     model_ref = exp.model_ref
     resolve_model_class(model_ref)
-    base = _base_scenario(str(exp.scenario))
+    base = base_scenario(str(exp.scenario))
     params = list(design.points.columns)
     rows: list[dict[str, Any]] = []
     tasks: dict[str, tuple[tuple[int, int, int], RunTask]] = {}
@@ -189,8 +144,10 @@ def plan_runs(exp: Experiment, out: str | Path = ".") -> Plan:
             try:
                 scen = base.with_overrides(overrides) if overrides else base
             except InputError as exc:
-                where = f"variants[{variant.name}]" + (f", design point {p}" if params else "")
-                raise InputError(f"{where}: {exc}", file=file, field="overrides") from None
+                where = f"variant {variant.name!r}" + (f", design point {p}" if params else "")
+                raise InputError(
+                    f"{where}: {exc}", file=file, field=f"variants.{variant.name}"
+                ) from None
             fp = scen.fingerprint()
             steps = int(exp.steps if exp.steps is not None else scen.steps)
             for r in range(exp.replicates):
@@ -292,237 +249,46 @@ def _preflight_reporters(
     check_reporters(task.output["reporters"], cls(scen, replicate_seed=task.seed), file)
 
 
-# ------------------------------------------------------------------------------------------------
-# one run (executes in the worker)
-# ------------------------------------------------------------------------------------------------
-def _keep(frame: pd.DataFrame, keep: Any, what: str) -> pd.DataFrame:
-    if keep is None:
-        return frame
-    missing = [m for m in keep if m not in frame.columns]
-    if missing:
-        raise KeyError(
-            f"output.{what}: the model has no {what} {missing}; it has {list(frame.columns)}"
-        )
-    return frame[["step", *[m for m in keep if m != "step"]]]
+def validate_experiment(exp: Experiment, out: str | Path = ".") -> Plan:
+    """Every check ``agglomeration batch`` makes before its first run, and nothing else: the plan
+    (sizes, overrides of every variant and design point, identical variants, snapshot steps, metric
+    names, reporters evaluated on the first run's initial state) and the world (logistics network, data) of every variant and of each design parameter at
+    its extremes.  ``agglomeration validate`` runs exactly this, so the two always agree."""
+    from agglomeration.world import build_world
 
-
-def _simulate(task: RunTask) -> dict[str, pd.DataFrame | dict[str, float]]:
-    """Build the model, step it and collect the requested observations (all in memory, one run)."""
-    cls = resolve_model_class(task.model)
-    base = _base_scenario(task.scenario_path)
-    scen = base.with_overrides(task.overrides) if task.overrides else base
-    if scen.fingerprint() != task.scenario_fingerprint:
-        raise RuntimeError(
-            "the scenario resolves differently in the worker than when the batch was planned "
-            "(scenario or data files, or the package's code/defaults changed: fingerprint mismatch); "
-            "rerun the batch into a new directory"
-        )
-    out = task.output
-    model = cls(scen, replicate_seed=task.seed)
-    try:
-        snaps: list[pd.DataFrame] = []
-        # negative snapshot steps count from the end: -1 = the last step
-        firms_at = {s if s >= 0 else task.steps + 1 + s for s in out.get("firms_at") or ()}
-        if 0 in firms_at:
-            snaps.append(model.firms_frame().assign(step=0))
-        for t in range(1, task.steps + 1):
-            model.step()
-            if t in firms_at:
-                snaps.append(model.firms_frame().assign(step=t))
-        result: dict[str, Any] = {}
-        if out.get("series", True):
-            series = model.series_frame()
-            series = series[
-                (series["step"] % int(out["series_every"]) == 0) | (series["step"] == task.steps)
-            ]
-            result["series"] = _keep(
-                series.reset_index(drop=True), out.get("series_metrics"), "series_metrics"
-            )
-        if out.get("regions", True):
-            result["regions"] = model.region_table().reset_index(drop=True)
-        if out.get("links"):
-            result["links"] = model.links_frame().reset_index(drop=True)
-        if firms_at:
-            result["firms"] = (
-                pd.concat(snaps, ignore_index=True)
-                if snaps
-                else model.firms_frame().iloc[:0].assign(step=0)
-            )
-        metrics = dict(model.headline_metrics())
-        keep = out.get("metrics")
-        if keep is not None:
-            missing = [m for m in keep if m not in metrics]
-            if missing:
-                raise KeyError(
-                    f"output.metrics: the model has no headline metric {missing}; it has {sorted(metrics)}"
-                )
-            metrics = {k: metrics[k] for k in keep}
-        metrics.update(compute_reporters(out.get("reporters"), model))  # user-defined run metrics
-        result["metrics"] = metrics
-        return result
-    finally:
-        # mesa 3.3 keeps every model alive through a class-level id registry (mesa-notes 1.2)
-        ids = getattr(sys.modules.get("mesa.agent", None), "Agent", None)
-        registry = getattr(ids, "_ids", None)
-        if isinstance(registry, dict):
-            registry.pop(model, None)
-
-
-def _runs_row(task: RunTask, status: str, wall: float, **extra: Any) -> dict[str, Any]:
-    return {
-        "run_id": task.run_id,
-        **task.meta,
-        "seed": task.seed,
-        "steps": task.steps,
-        "model": task.model,
-        "scenario_fingerprint": task.scenario_fingerprint,
-        "status": status,
-        "error": extra.pop("error", None),
-        "traceback": extra.pop("traceback", None),
-        "wall_time_s": wall,
-        "attempt": task.attempt,
-        "host": socket.gethostname(),
-        "pid": os.getpid(),
-        "finished_at": utc_now(),
-        **extra,
-    }
-
-
-_RESERVED = frozenset(
-    (
-        "run_id",
-        "variant",
-        "point",
-        "replicate",
-        "seed",
-        "steps",
-        "model",
-        "status",
-        "error",
-        "traceback",
-        *VOLATILE_COLUMNS,
-    )
-)
-
-
-def execute_run(task: RunTask) -> dict[str, Any]:
-    """Run one model and write its parts (worker side).  Never raises for a model error: the failure
-    is written as the run's row and returned as ``{"status": "failed", ...}``."""
-    store = ResultStore(task.out)
-    store.remove_parts(task.run_id)
-    t0 = time.perf_counter()
-    try:
-        result = _simulate(task)
-        metrics = result.pop("metrics")
-        for table, frame in result.items():
-            frame = frame.copy()
-            frame.insert(0, "run_id", task.run_id)
-            store.write_part(table, task.run_id, frame)
-        wall = time.perf_counter() - t0
-        cols = {
-            (f"metric_{k}" if k in _RESERVED or k in task.meta else k): _scalar(v)
-            for k, v in metrics.items()
-        }
-        row = _runs_row(task, "ok", wall, **cols)
-        store.write_part("runs", task.run_id, pd.DataFrame([row]))
-        return {"run_id": task.run_id, "status": "ok", "wall_time_s": wall}
-    except Exception as exc:  # recorded, the batch goes on
-        wall = time.perf_counter() - t0
-        for table in ("series", "regions", "links", "firms"):
-            store.part_path(table, task.run_id).unlink(missing_ok=True)
-        err = f"{type(exc).__name__}: {exc}"
-        row = _runs_row(task, "failed", wall, error=err, traceback=traceback.format_exc())
-        store.write_part("runs", task.run_id, pd.DataFrame([row]))
-        return {"run_id": task.run_id, "status": "failed", "error": err, "wall_time_s": wall}
-
-
-def _scalar(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
-
-
-# ------------------------------------------------------------------------------------------------
-# executors
-# ------------------------------------------------------------------------------------------------
-def _default_workers() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS / Windows
-        return os.cpu_count() or 1
-
-
-def _mp_context(start_method: str | None) -> multiprocessing.context.BaseContext:
-    if start_method is None:
-        start_method = (
-            "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        )
-    ctx = multiprocessing.get_context(start_method)
-    if start_method == "forkserver":
-        # workers fork from a server that has already imported the model stack (fast start-up)
-        ctx.set_forkserver_preload(
-            ["agglomeration.experiment.runner", "agglomeration.scenario", "agglomeration.model"]
-        )
-    return ctx
-
-
-class _LocalPool:
-    """ProcessPoolExecutor factory (recreated after a worker process dies)."""
-
-    def __init__(self, workers: int, start_method: str | None):
-        self.workers = workers
-        self.ctx = _mp_context(start_method)
-        self.executor = self.new()
-
-    def new(self) -> cf.Executor:
-        self.executor = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=self.ctx)
-        return self.executor
-
-    def capacity(self) -> int:
-        return self.workers
-
-    def close(self, wait: bool = True) -> None:
-        # on an interrupt do not wait for the runs in flight (they are simply redone on resume)
-        self.executor.shutdown(wait=wait, cancel_futures=True)
-
-
-class _DaskPool:
-    """``distributed`` executor on a scheduler address, or on a LocalCluster bound to 127.0.0.1."""
-
-    def __init__(self, workers: int, scheduler: str | None):
+    file = str(exp.source_path) if exp.source_path else None
+    plan = plan_runs(exp, out)
+    base = base_scenario(str(exp.scenario))
+    for variant in exp.all_variants():
+        overrides = {**exp.overrides, **variant.overrides}
         try:
-            from distributed import Client, LocalCluster
-        except ImportError:
+            build_world(base.with_overrides(overrides) if overrides else base)
+        except InputError as err:
             raise InputError(
-                "the dask executor needs the optional extra: pip install 'agglomeration[dask]'",
-                field="executor",
+                f"variant {variant.name!r}: {err}", file=file, field=f"variants.{variant.name}"
             ) from None
-        self.cluster = None
-        if scheduler:
-            self.client = Client(scheduler)
-        else:
-            self.cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=":0",
-            )
-            self.client = Client(self.cluster)
-        self.executor = self.client.get_executor(pure=False)
+    if exp.design is not None:  # each design parameter must be a valid scenario path at its levels
+        for pname, par in exp.design.parameters.items():
+            for value in _extreme_levels(par):
+                try:
+                    build_world(base.with_overrides({**exp.overrides, pname: value}))
+                except InputError as err:
+                    raise InputError(
+                        f"design parameter {pname!r} = {value!r}: {err}",
+                        file=file,
+                        field=f"design.parameters.{pname}",
+                    ) from None
+    return plan
 
-    def new(self) -> cf.Executor:  # dask replaces lost workers itself
-        return self.executor
 
-    def capacity(self) -> int:
-        n = sum(self.client.nthreads().values())
-        return max(1, n)
-
-    def close(self, wait: bool = True) -> None:
-        self.executor.shutdown(wait=wait)
-        self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
+def _extreme_levels(par: Any) -> list[Any]:
+    if par.values is not None:
+        levels = list(par.values)
+    elif par.distribution == "uniform" and par.bounds is not None:
+        levels = list(par.bounds)
+    else:
+        levels = [par.bounds[0]] if par.bounds is not None else []
+    return [round(v) if par.integer and isinstance(v, float) else v for v in levels]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -544,6 +310,8 @@ class BatchSummary:
     wall_time_s: float = 0.0
     complete: bool = False
     failed_ids: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    interrupted_ids: list[str] = field(default_factory=list)
 
     @property
     def runs_per_minute(self) -> float:
@@ -554,6 +322,17 @@ class BatchSummary:
         d = {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
         d["runs_per_minute"] = self.runs_per_minute
         return d
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """A batch stopped by Ctrl-C or a stop signal; ``summary`` says what was done before the stop
+    (finished runs are kept; the runs in flight were recorded as ``interrupted``).  ``signum`` is
+    the signal that stopped it (SIGINT for a plain KeyboardInterrupt)."""
+
+    def __init__(self, summary: BatchSummary, signum: int):
+        super().__init__(f"batch interrupted by signal {signum}")
+        self.summary = summary
+        self.signum = signum
 
 
 def parse_shard(shard: str | tuple[int, int] | None) -> tuple[int, int] | None:
@@ -593,55 +372,106 @@ def _required_tables(exp: Experiment) -> list[str]:
     ]
 
 
-def _prepare_store(store: ResultStore, exp: Experiment, plan: Plan, resume: bool) -> dict[str, Any]:
-    """Create or check the store; returns the manifest to keep."""
-    if store.root.exists() and not store.root.is_dir():
+def _check_out_dir(store: ResultStore, exp: Experiment, plan: Plan, resume: bool) -> None:
+    """Refuse an ``--out`` that cannot be a result directory, before anything is written."""
+    root = store.root
+    if root.is_symlink() and not root.exists():
         raise ResultStoreError(
-            "expected a result directory, got an existing file", file=str(store.root), field="--out"
+            "expected a result directory, got a dangling symbolic link",
+            file=str(root),
+            field="--out",
+        )
+    if root.exists() and not root.is_dir():
+        raise ResultStoreError(
+            "expected a result directory, got an existing file", file=str(root), field="--out"
         )
     manifest = store.read_manifest()
     if manifest is None:
         if resume:
             raise ResultStoreError(
-                "nothing to resume: no manifest.json in this directory", file=str(store.root)
+                "nothing to resume: no manifest.json in this directory", file=str(root)
             )
-        if store.root.exists() and any(store.root.iterdir()):
+        if root.exists() and any(root.iterdir()):
             raise ResultStoreError(
                 "the output directory exists, is not empty and is not a result directory; choose a new --out",
+                file=str(root),
+            )
+    elif manifest.get("kind") == "run":
+        raise ResultStoreError(
+            "this directory holds the output of `agglomeration run`, not of a batch; choose a new --out",
+            file=str(root),
+            field="--out",
+        )
+    else:
+        _check_resumable(store, manifest, exp, plan)  # before the lock file is touched
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a parent is a file, does not allow directories, or is not writable
+        raise ResultStoreError(
+            f"cannot create the result directory: {exc.strerror or exc}",
+            file=str(root),
+            field="--out",
+        ) from None
+    if not os.access(root, os.W_OK | os.X_OK):
+        raise ResultStoreError(
+            "the result directory is not writable", file=str(root), field="--out"
+        )
+
+
+def _check_resumable(
+    store: ResultStore, manifest: dict[str, Any], exp: Experiment, plan: Plan
+) -> None:
+    """A directory written by a different experiment (or base scenario) is refused."""
+    if manifest.get("fingerprint") != exp.fingerprint():
+        changes = describe_changes(manifest.get("identity", {}), exp.identity())
+        raise ResultStoreError(
+            "the experiment changed since these results were written, so they cannot be resumed "
+            f"into this directory ({changes}). Use a new --out directory, or restore the experiment",
+            file=str(store.root),
+        )
+    old_base = manifest.get("base_scenario_fingerprint")
+    if old_base and old_base != plan.base_fingerprint:
+        raise ResultStoreError(
+            "the base scenario resolves differently than when these results were written (its "
+            "scenario or data files, or the package's code/defaults changed: scenario fingerprint "
+            f"{old_base[:12]} -> {plan.base_fingerprint[:12]}), so finished runs cannot be reused. "
+            "Use a new --out directory, or restore the files / package version in the manifest",
+            file=str(store.root),
+        )
+    old_plan = store.read_frame("plan")
+    if old_plan is not None:
+        dropped = set(old_plan["run_id"]) - {t.run_id for t in plan.tasks}
+        if dropped:
+            raise ResultStoreError(
+                f"this experiment would drop {len(dropped)} of the {old_plan['run_id'].nunique()} runs "
+                "already planned in this directory (fewer replicates, or a design whose points "
+                "changed, e.g. a new lhs sample size). Only additions (more replicates, more grid "
+                "values, a larger Sobol/Morris sample) can be resumed; use a new --out directory",
                 file=str(store.root),
             )
+
+
+def _data_metric_entries(exp: Experiment) -> dict[str, dict[str, Any]]:
+    """Registry entries of the metrics whose names depend on the base scenario's data (the logistics
+    outcomes), recorded in the manifest so tables and figures label them by name."""
+    from agglomeration.metrics.registry import manifest_entries, world_entries
+    from agglomeration.world import build_world
+
+    return manifest_entries(world_entries(build_world(base_scenario(str(exp.scenario)))))
+
+
+def _prepare_store(store: ResultStore, exp: Experiment, plan: Plan) -> dict[str, Any]:
+    """Check (resume) or start the store's manifest, plan and design; returns the manifest.  Called
+    with the writer lock held, after :func:`_check_out_dir`."""
+    manifest = store.read_manifest()
+    if manifest is None:
         manifest = {"format": FORMAT, "created_at": utc_now()}
     else:
-        if manifest.get("fingerprint") != exp.fingerprint():
-            changes = describe_changes(manifest.get("identity", {}), exp.identity())
-            raise ResultStoreError(
-                "the experiment changed since these results were written, so they cannot be resumed "
-                f"into this directory ({changes}). Use a new --out directory, or restore the experiment",
-                file=str(store.root),
-            )
-        old_base = manifest.get("base_scenario_fingerprint")
-        if old_base and old_base != plan.base_fingerprint:
-            raise ResultStoreError(
-                "the base scenario resolves differently than when these results were written (its "
-                "scenario or data files, or the package's code/defaults changed: scenario fingerprint "
-                f"{old_base[:12]} -> {plan.base_fingerprint[:12]}), so finished runs cannot be reused. "
-                "Use a new --out directory, or restore the files / package version in the manifest",
-                file=str(store.root),
-            )
-        old_plan = store.read_frame("plan")
-        if old_plan is not None:
-            dropped = set(old_plan["run_id"]) - {t.run_id for t in plan.tasks}
-            if dropped:
-                raise ResultStoreError(
-                    f"this experiment would drop {len(dropped)} of the {old_plan['run_id'].nunique()} runs "
-                    "already planned in this directory (fewer replicates, or a design whose points "
-                    "changed, e.g. a new lhs sample size). Only additions (more replicates, more grid "
-                    "values, a larger Sobol/Morris sample) can be resumed; use a new --out directory",
-                    file=str(store.root),
-                )
+        _check_resumable(store, manifest, exp, plan)
     manifest.update(
         {
             "format": FORMAT,
+            "kind": "batch",
             "experiment": exp.to_dict(),
             "experiment_file": str(exp.source_path) if exp.source_path else None,
             "fingerprint": exp.fingerprint(),
@@ -652,20 +482,14 @@ def _prepare_store(store: ResultStore, exp: Experiment, plan: Plan, resume: bool
             "n_runs": len(plan.tasks),
             "n_plan_rows": len(plan.rows),
             "required_tables": _required_tables(exp),
+            "metrics": _data_metric_entries(exp),
             "environment": environment_info(),
             "started_at": utc_now(),
             "finished_at": None,
             "status": "running",
         }
     )
-    try:
-        store.root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:  # a parent is a file, does not allow directories, or is not writable
-        raise ResultStoreError(
-            f"cannot create the result directory: {exc.strerror or exc}",
-            file=str(store.root),
-            field="--out",
-        ) from None
+    store.clear_completion()  # the store is about to change
     store.write_manifest(manifest)
     design = plan.design.points.reset_index()
     store.write_frame("design", design)
@@ -679,6 +503,18 @@ def _progress(total: int, enabled: bool) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, unit="run", disable=not enabled, dynamic_ncols=True, smoothing=0.1)
+
+
+def _resolved_out(out: str | Path) -> Path:
+    """``out`` as an absolute path; InputError for a NUL byte, a symlink loop or an over-long name."""
+    try:
+        path = Path(out).resolve()
+        path.exists()  # raises for a name that is too long
+        return path
+    except (OSError, RuntimeError, ValueError) as exc:  # RuntimeError: symlink loop (Python < 3.13)
+        raise ResultStoreError(
+            f"not a usable directory path ({describe_os_error(exc)})", file=out, field="--out"
+        ) from None
 
 
 def run_experiment(
@@ -713,7 +549,10 @@ def run_experiment(
     max_in_flight: bound on submitted-but-unfinished runs (default 2 x workers).
     on_result: called in the parent with each run's small status dict.
 
-    Returns a :class:`BatchSummary`.  Raises InputError / ResultStoreError before any run starts.
+    Returns a :class:`BatchSummary`.  Raises InputError / ResultStoreError before any run starts;
+    ResultStoreError too when another process is writing into ``out`` (the store is locked).  A
+    KeyboardInterrupt (Ctrl-C, or SIGTERM turned into one by ``agglomeration batch``) stops the
+    worker processes at once, records the runs in flight as ``interrupted`` and is re-raised.
     """
     exp = (
         experiment_or_path
@@ -721,26 +560,66 @@ def run_experiment(
         else load_experiment(experiment_or_path)
     )
     shard_t = parse_shard(shard)
-    if workers is not None and workers < 1:
-        raise InputError(f"expected workers >= 1, got {workers}", field="workers")
+    if workers is not None and (isinstance(workers, bool) or not 1 <= workers <= MAX_WORKERS):
+        raise InputError(
+            f"expected workers >= 1 (at most {MAX_WORKERS}), got {workers}", field="workers"
+        )
     if isinstance(executor, str) and executor not in ("local", "dask", "serial"):
         raise InputError(f"expected local, dask or serial, got {executor!r}", field="executor")
-    store = ResultStore(out)
-    out_abs = store.root.resolve()
-    plan = plan_runs(exp, out_abs)
-    manifest = _prepare_store(store, exp, plan, resume)
-    store.clean_temp_files()
+    if scheduler is not None:
+        if executor != "dask":
+            raise InputError(
+                f"a scheduler address needs the dask executor (got executor {executor!r})",
+                field="scheduler",
+            )
+        check_scheduler_address(scheduler)
+    out_abs = _resolved_out(out)
+    store = ResultStore(out_abs)
+    plan = validate_experiment(exp, out_abs)
+    pool = DaskPool(1, scheduler) if executor == "dask" and scheduler else None
+    try:
+        _check_out_dir(store, exp, plan, resume)
+        with store.lock(shard_t):
+            manifest = _prepare_store(store, exp, plan)
+            return _run_locked(
+                store, exp, plan, manifest, shard_t, executor, workers, scheduler, pool,
+                start_method, max_in_flight, progress, on_result,
+            )  # fmt: skip
+    finally:
+        if pool is not None:
+            pool.close(wait=False)
 
+
+def _run_locked(
+    store: ResultStore,
+    exp: Experiment,
+    plan: Plan,
+    manifest: dict[str, Any],
+    shard_t: tuple[int, int] | None,
+    executor: str | cf.Executor,
+    workers: int | None,
+    scheduler: str | None,
+    pool: Any,
+    start_method: str | None,
+    max_in_flight: int | None,
+    progress: bool,
+    on_result: Callable[[dict[str, Any]], None] | None,
+) -> BatchSummary:
+    store.clean_temp_files()
     required = _required_tables(exp)
     status = store.scan([t.run_id for t in plan.tasks], required)
     selected = [t for t in plan.tasks if in_shard(t.run_id, shard_t)]
     todo = [t for t in selected if status[t.run_id] != "ok"]
     summary = BatchSummary(
-        out=out_abs,
+        out=store.root,
         planned=len(plan.tasks),
         selected=len(selected),
         skipped=len(selected) - len(todo),
     )
+    log.info(
+        "%s: %d runs planned, %d selected, %d already done, %d to run",
+        exp.name, summary.planned, summary.selected, summary.skipped, len(todo),
+    )  # fmt: skip
     t0 = time.perf_counter()
     session = {
         "started_at": utc_now(),
@@ -749,59 +628,97 @@ def run_experiment(
         "workers": workers,
         "to_run": len(todo),
     }
+
+    def track(res: dict[str, Any]) -> None:  # what this session did, for a stop without a rescan
+        status[res["run_id"]] = res["status"]
+        if on_result is not None:
+            on_result(res)
+
     try:
         if todo:
-            _execute(
-                todo,
-                summary,
-                executor,
-                workers,
-                scheduler,
-                start_method,
-                max_in_flight,
-                progress,
-                on_result,
-                store,
-            )
+            if pool is None:
+                pool = _make_pool(executor, workers, scheduler, start_method)
+            _execute(todo, summary, pool, store, max_in_flight, progress, track)
+    except KeyboardInterrupt as exc:
+        summary.interrupted = True
+        raise BatchInterrupted(summary, getattr(exc, "signum", signal.SIGINT)) from None
     finally:
         summary.wall_time_s = time.perf_counter() - t0
-        final = store.scan([t.run_id for t in plan.tasks], required)
-        summary.complete = all(s in ("ok", "failed") for s in final.values())
-        session.update(summary.as_dict(), finished_at=utc_now())
-        store.write_session(session)
-        if shard_t is None or summary.complete:
-            manifest = store.read_manifest() or manifest
-            manifest["finished_at"] = utc_now()
-            n_ok = sum(s == "ok" for s in final.values())
-            manifest["status"] = (
-                "complete"
-                if n_ok == len(final)
-                else ("finished_with_failures" if summary.complete else "incomplete")
-            )
-            manifest["counts"] = {
-                "ok": n_ok,
-                "failed": sum(s == "failed" for s in final.values()),
-                "planned": len(final),
-            }
-            store.write_manifest(manifest)
-        if summary.complete:
-            store.consolidate()
+        if summary.interrupted:  # stopping: no rescan of the store, no second interrupt
+            status.update(dict.fromkeys(summary.interrupted_ids, "interrupted"))
+            with interrupts_ignored():
+                _finish(store, plan, required, shard_t, summary, session, manifest, status)
+        else:
+            _finish(store, plan, required, shard_t, summary, session, manifest)
     return summary
+
+
+def _finish(
+    store: ResultStore,
+    plan: Plan,
+    required: list[str],
+    shard_t: tuple[int, int] | None,
+    summary: BatchSummary,
+    session: dict[str, Any],
+    manifest: dict[str, Any],
+    known: dict[str, str] | None = None,
+) -> None:
+    """Record the session and the manifest status; consolidate and mark complete when every planned
+    run has finished.  ``known``: the run statuses when they need no rescan (a stop)."""
+    final = known if known is not None else store.scan([t.run_id for t in plan.tasks], required)
+    summary.complete = all(s in ("ok", "failed") for s in final.values())
+    session.update(summary.as_dict(), finished_at=utc_now())
+    store.write_session(session)
+    n_ok = sum(s == "ok" for s in final.values())
+    if shard_t is None or summary.complete:
+        manifest = store.read_manifest() or manifest
+        manifest["finished_at"] = utc_now()
+        if n_ok == len(final):
+            state = "complete"
+        elif summary.complete:
+            state = "finished_with_failures"
+        else:
+            state = "interrupted" if summary.interrupted else "incomplete"
+        manifest["status"] = state
+        manifest["counts"] = {
+            "ok": n_ok,
+            "failed": sum(s == "failed" for s in final.values()),
+            "interrupted": sum(s == "interrupted" for s in final.values()),
+            "planned": len(final),
+        }
+        store.write_manifest(manifest)
+    if summary.complete:
+        store.consolidate()
+        files = [f"tables/{p.name}" for p in sorted((store.root / "tables").glob("*.parquet"))]
+        files += ["manifest.json", "plan.parquet", "design.parquet"]
+        store.write_completion("batch", manifest.get("status", "complete"), files)
+
+
+def _make_pool(
+    executor: str | cf.Executor,
+    workers: int | None,
+    scheduler: str | None,
+    start_method: str | None,
+) -> Any:
+    n_workers = workers or default_workers()
+    if isinstance(executor, cf.Executor):
+        return ExternalPool(executor, n_workers)
+    if executor == "serial":
+        return None
+    if executor == "dask":
+        return DaskPool(n_workers, scheduler)
+    return LocalPool(n_workers, start_method)
 
 
 def _execute(
     todo: list[RunTask],
     summary: BatchSummary,
-    executor: str | cf.Executor,
-    workers: int | None,
-    scheduler: str | None,
-    start_method: str | None,
+    pool: Any,
+    store: ResultStore,
     max_in_flight: int | None,
     progress: bool,
     on_result: Callable[[dict[str, Any]], None] | None,
-    store: ResultStore,
 ) -> None:
-    n_workers = workers or _default_workers()
     bar = _progress(len(todo), progress)
 
     def record(res: dict[str, Any]) -> None:
@@ -810,109 +727,147 @@ def _execute(
         else:
             summary.failed += 1
             summary.failed_ids.append(res["run_id"])
+            log.warning("run %s failed: %s", res["run_id"], res.get("error"))
+        log.debug("run %s %s", res["run_id"], res["status"])
         bar.update(1)
         bar.set_postfix(done=summary.done, failed=summary.failed, refresh=False)
         if on_result is not None:
             on_result(res)
 
-    if executor == "serial":
-        try:
-            for task in todo:
-                record(execute_run(task))
-        finally:
-            bar.close()
-        return
-
-    pool: Any
-    if isinstance(executor, cf.Executor):
-        pool = _External(executor, n_workers)
-    elif executor == "dask":
-        pool = _DaskPool(n_workers, scheduler)
-    else:
-        pool = _LocalPool(n_workers, start_method)
-    limit = max_in_flight or 2 * pool.capacity()
-    checked = time.monotonic()
-    queue: deque[RunTask] = deque(todo)
-    # runs in flight when a worker process died: retried one at a time
-    suspects: deque[RunTask] = deque()
-    in_flight: dict[cf.Future, RunTask] = {}
-    ex = pool.executor
-    ever_ok = False
-    aborted = False
     try:
-        while queue or suspects or in_flight:
-            if suspects and not in_flight:
-                task = suspects.popleft()
-                in_flight[ex.submit(execute_run, task)] = task
-            elif not suspects:
-                if max_in_flight is None and time.monotonic() - checked > 5.0:
-                    # a dask / jobqueue cluster grows after the start: follow its thread count
-                    limit, checked = 2 * pool.capacity(), time.monotonic()
-                while queue and len(in_flight) < limit:
-                    task = queue.popleft()
-                    in_flight[ex.submit(execute_run, task)] = task
-            done, _ = cf.wait(list(in_flight), timeout=5.0, return_when=cf.FIRST_COMPLETED)
-            broken = False
-            for fut in done:
-                task = in_flight.pop(fut)
-                try:
-                    res = fut.result()
-                    ever_ok = ever_ok or res.get("status") == "ok"
-                    record(res)
-                except BrokenProcessPool:
-                    broken = True
-                    if task.attempt > 1 and not in_flight:
-                        # died alone: this run kills its worker
-                        record(_record_crash(store, task))
-                    else:
-                        suspects.append(_retry(task))
-                except (
-                    Exception
-                ) as exc:  # infrastructure failure (dask KilledWorker, pickling, ...)
-                    record(_record_failure(store, task, exc))
-            if broken:
-                summary.crashed_workers += 1
-                if not ever_ok and summary.crashed_workers >= 3:
-                    raise RuntimeError(
-                        "worker processes keep dying before any run succeeded: they probably fail at "
-                        "start-up (in a script, call run_experiment under `if __name__ == "
-                        "'__main__':`; check that the package and a custom model import in a fresh "
-                        "interpreter). Finished runs are kept; rerun to resume"
-                    )
-                # every other future of the pool is lost too
-                for fut, task in list(in_flight.items()):
-                    fut.cancel()
-                    suspects.append(_retry(task))
-                in_flight.clear()
-                pool.executor.shutdown(wait=False, cancel_futures=True)
-                ex = pool.new()
-    except BaseException:
-        aborted = True
-        for fut in in_flight:
-            fut.cancel()
-        raise
+        if pool is None:
+            _execute_serial(todo, summary, store, record)
+        else:
+            _Execution(todo, summary, pool, store, max_in_flight, record).run()
     finally:
         bar.close()
-        pool.close(wait=not aborted)
 
 
-class _External:
-    """A user-supplied executor (not shut down by us)."""
+def _execute_serial(
+    todo: list[RunTask], summary: BatchSummary, store: ResultStore, record: Callable
+) -> None:
+    task = None
+    try:
+        for task in todo:
+            record(execute_run(task))
+    except KeyboardInterrupt:
+        with interrupts_ignored():
+            if task is not None:
+                _record_interrupted(store, [task], summary)
+        raise
 
-    def __init__(self, executor: cf.Executor, workers: int):
-        self.executor = executor
-        self.workers = workers
 
-    def new(self) -> cf.Executor:
-        raise ResultStoreError(
-            "the supplied executor broke (a worker process died); rerun to resume"
+def _record_interrupted(store: ResultStore, tasks: list[RunTask], summary: BatchSummary) -> None:
+    """Runs stopped half-way: recorded as ``interrupted`` (redone on resume) unless they finished."""
+    for task in tasks:
+        row = store.read_run_row(task.run_id)
+        if row is not None and row.get("status") in ("ok", "failed"):
+            continue
+        record_status(
+            store,
+            task,
+            "interrupted",
+            "interrupted (the batch was stopped while this run was in flight)",
+        )
+        summary.interrupted_ids.append(task.run_id)
+    if summary.interrupted_ids:
+        log.warning(
+            "stopped: %d run(s) in flight recorded as interrupted (redone on resume)",
+            len(summary.interrupted_ids),
         )
 
-    def capacity(self) -> int:
-        return self.workers
 
-    def close(self, wait: bool = True) -> None:
-        pass
+class _Execution:
+    """The submit / collect loop over a pool, with retries of runs whose worker process died."""
+
+    def __init__(
+        self,
+        todo: list[RunTask],
+        summary: BatchSummary,
+        pool: Any,
+        store: ResultStore,
+        max_in_flight: int | None,
+        record: Callable[[dict[str, Any]], None],
+    ):
+        self.summary, self.pool, self.store, self.record = summary, pool, store, record
+        self.follow = max_in_flight is None  # a dask / jobqueue cluster grows after the start
+        self.limit = max_in_flight or 2 * pool.capacity()
+        self.checked = time.monotonic()
+        self.queue: deque[RunTask] = deque(todo)
+        self.suspects: deque[RunTask] = deque()  # in flight when a worker died: retried alone
+        self.in_flight: dict[cf.Future, RunTask] = {}
+        self.ever_ok = False
+
+    def run(self) -> None:
+        try:
+            while self.queue or self.suspects or self.in_flight:
+                self._submit()
+                done, _ = cf.wait(list(self.in_flight), timeout=2.0, return_when=cf.FIRST_COMPLETED)
+                if self._collect(done):
+                    self._replace_pool()
+        except BaseException:
+            with interrupts_ignored():  # a second signal must not cut the clean-up short
+                self.pool.terminate()
+                _record_interrupted(self.store, list(self.in_flight.values()), self.summary)
+            raise
+        self.pool.close(wait=True)
+
+    def _submit(self) -> None:
+        if self.suspects and not self.in_flight:
+            task = self.suspects.popleft()
+            log.warning(
+                "run %s: retrying it alone (attempt %d) after its worker process died",
+                task.run_id, task.attempt,
+            )  # fmt: skip
+            self.in_flight[self.pool.submit(execute_run, task)] = task
+            return
+        if self.suspects:
+            return
+        if self.follow and time.monotonic() - self.checked > 5.0:
+            self.limit, self.checked = 2 * self.pool.capacity(), time.monotonic()
+        while self.queue and len(self.in_flight) < self.limit:
+            task = self.queue.popleft()
+            self.in_flight[self.pool.submit(execute_run, task)] = task
+
+    def _collect(self, done: set[cf.Future]) -> bool:
+        """Record finished futures; True when a worker process died (the pool is broken)."""
+        broken = False
+        for fut in done:
+            task = self.in_flight.pop(fut)
+            try:
+                res = fut.result()
+                self.ever_ok = self.ever_ok or res.get("status") == "ok"
+                self.record(res)
+            except BrokenProcessPool:
+                broken = True
+                if task.attempt > 1 and not self.in_flight:  # died alone: this run kills its worker
+                    self.record(_record_crash(self.store, task))
+                else:
+                    self.suspects.append(_retry(task))
+            except Exception as exc:  # infrastructure failure (dask KilledWorker, pickling, ...)
+                self.record(_record_failure(self.store, task, exc))
+        return broken
+
+    def _replace_pool(self) -> None:
+        self.summary.crashed_workers += 1
+        log.warning(
+            "a worker process died (%d so far); its runs in flight are retried one at a time",
+            self.summary.crashed_workers,
+        )
+        if not self.ever_ok and self.summary.crashed_workers >= 3:
+            raise RuntimeError(
+                "worker processes keep dying before any run succeeded: they probably fail at "
+                "start-up (in a script, call run_experiment under `if __name__ == "
+                "'__main__':`; check that the package and a custom model import in a fresh "
+                "interpreter). Finished runs are kept; rerun to resume"
+            )
+        # every other future of the pool is lost too
+        for fut, task in list(self.in_flight.items()):
+            fut.cancel()
+            self.suspects.append(_retry(task))
+        self.in_flight.clear()
+        self.pool.executor.shutdown(wait=False, cancel_futures=True)
+        self.pool.new()
 
 
 def _retry(task: RunTask) -> RunTask:
@@ -921,16 +876,11 @@ def _retry(task: RunTask) -> RunTask:
 
 def _record_crash(store: ResultStore, task: RunTask) -> dict[str, Any]:
     err = "worker process died while running this run alone (BrokenProcessPool: crash, os._exit or out of memory)"
-    row = _runs_row(task, "failed", float("nan"), error=err, traceback=None)
-    row["host"], row["pid"] = None, None
-    store.write_part("runs", task.run_id, pd.DataFrame([row]))
-    return {"run_id": task.run_id, "status": "failed", "error": err}
+    log.warning("run %s killed its worker process again: recorded as failed", task.run_id)
+    return record_status(store, task, "failed", err)
 
 
 def _record_failure(store: ResultStore, task: RunTask, exc: BaseException) -> dict[str, Any]:
     err = f"{type(exc).__name__}: {exc}"
     tb = "".join(traceback.format_exception(exc))
-    row = _runs_row(task, "failed", float("nan"), error=err, traceback=tb)
-    row["host"], row["pid"] = None, None
-    store.write_part("runs", task.run_id, pd.DataFrame([row]))
-    return {"run_id": task.run_id, "status": "failed", "error": err}
+    return record_status(store, task, "failed", err, tb)

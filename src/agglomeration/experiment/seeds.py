@@ -68,7 +68,8 @@ def design_seed(experiment_seed: int) -> int:
     return int(ss.generate_state(1, dtype=np.uint64)[0]) >> 1
 
 
-def run_id(scenario_fingerprint: str, seed: int, steps: int, model: str) -> str:
-    """Stable short id (16 hex digits) of one run."""
-    blob = json.dumps([scenario_fingerprint, int(seed), int(steps), model], separators=(",", ":"))
+def run_id(scenario_fingerprint: str, seed: int | None, steps: int, model: str) -> str:
+    """Stable short id (16 hex digits) of one run (``seed`` None: the scenario's own seed)."""
+    key = None if seed is None else int(seed)
+    blob = json.dumps([scenario_fingerprint, key, int(steps), model], separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

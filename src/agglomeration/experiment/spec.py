@@ -57,7 +57,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agglomeration import levers
-from agglomeration.errors import InputError
+from agglomeration.errors import InputError, describe_os_error, shorten
+from agglomeration.scenario import MAX_STEPS
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -253,7 +254,7 @@ class OutputSpec(_Strict):
     """What each run writes to the result store."""
 
     series_every: int = Field(
-        1, ge=1, le=1_000_000, description="keep model series every k steps [steps]"
+        1, ge=1, le=MAX_STEPS, description="keep model series every k steps [steps]"
     )
     series: bool = Field(True, description="write the per-step model series")
     regions: bool = Field(True, description="write the final region x sector table")
@@ -286,7 +287,7 @@ class Experiment(_Strict):
     )
     replicates: int = Field(1, ge=1, le=1_000_000)
     seed: int = Field(0, ge=0, lt=2**63)
-    steps: int | None = Field(None, ge=0, le=10_000_000)
+    steps: int | None = Field(None, ge=0, le=MAX_STEPS)
     seeding: Literal["common", "independent"] = "common"
     overrides: dict[str, Any] = Field(default_factory=dict)
     variants: tuple[Variant, ...] = ()
@@ -330,14 +331,15 @@ class Experiment(_Strict):
                 )
         return v
 
-    @model_validator(mode="after")
-    def _unique_variants(self) -> Experiment:
+    @field_validator("variants")
+    @classmethod
+    def _unique_variants(cls, v: tuple[Variant, ...]) -> tuple[Variant, ...]:
         seen: set[str] = set()
-        for v in self.variants:
-            if v.name in seen:
-                raise ValueError(f"variant name {v.name!r} is used twice")
-            seen.add(v.name)
-        return self
+        for variant in v:
+            if variant.name in seen:
+                raise ValueError(f"variant name {variant.name!r} is used twice")
+            seen.add(variant.name)
+        return v
 
     @property
     def model_ref(self) -> str:
@@ -424,8 +426,8 @@ def _input_error(exc: ValidationError, file: str | None) -> InputError:
         msg = f"unknown key{hint}"
     else:
         msg = err["msg"].removeprefix("Value error, ")
-        if "input" in err and err["type"] not in ("missing",):
-            msg += f" (got {err['input']!r})"
+        if "input" in err and err["type"] not in ("missing",) and loc:
+            msg += f" (got {shorten(repr(err['input']), 120)})"
     return InputError(msg, file=file, field=field)
 
 
@@ -441,6 +443,34 @@ def _set_dotted(data: dict[str, Any], path: str, value: Any) -> None:
     cur[parts[-1]] = value
 
 
+def _read_experiment_file(path: Path) -> tuple[dict[str, Any], Path]:
+    """The parsed TOML and the resolved path; InputError for anything that cannot be read."""
+    from agglomeration.scenario import MAX_TOML_BYTES, check_nesting
+
+    file = str(path)
+    try:
+        if path.is_file() and path.stat().st_size > MAX_TOML_BYTES:
+            raise InputError(
+                f"expected an experiment file of at most {MAX_TOML_BYTES:,} bytes", file=file
+            )
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        real = path.resolve()
+    except FileNotFoundError:
+        raise InputError("experiment file not found", file=file) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"not valid TOML: {exc}", file=file) from None
+    except RecursionError:
+        raise InputError("tables or arrays nested too deeply", file=file) from None
+    except (OSError, UnicodeDecodeError, RuntimeError) as exc:  # RuntimeError: symlink loop
+        raise InputError(f"cannot read the file: {describe_os_error(exc)}", file=file) from None
+    except ValueError as exc:  # a NUL byte in the path (InputError is a ValueError: re-raised)
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"not a usable file path: {exc}", file=file) from None
+    check_nesting(raw, file)
+    return raw, real
+
+
 def load_experiment(path: str | Path, **overrides: Any) -> Experiment:
     """Read and validate an experiment TOML file.
 
@@ -453,15 +483,7 @@ def load_experiment(path: str | Path, **overrides: Any) -> Experiment:
     """
     path = Path(path)
     file = str(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("experiment file not found", file=file) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML: {exc}", file=file) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the file: {exc}", file=file) from None
-
+    raw, real = _read_experiment_file(path)
     sets = overrides.pop("set", None) or {}
     for key, value in overrides.items():
         if value is None:
@@ -483,13 +505,22 @@ def load_experiment(path: str | Path, **overrides: Any) -> Experiment:
 
     scen = raw.get("scenario")
     if isinstance(scen, str):
-        p = Path(scen).expanduser()
-        raw["scenario"] = str(p if p.is_absolute() else (path.parent / p).resolve())
+        try:
+            p = Path(scen).expanduser()
+            raw["scenario"] = str(p if p.is_absolute() else (path.parent / p).resolve())
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise InputError(
+                f"not a usable file path: {describe_os_error(exc)}", file=file, field="scenario"
+            ) from None
     try:
-        exp = Experiment.model_validate({**raw, "source_path": str(path.resolve())})
+        exp = Experiment.model_validate({**raw, "source_path": str(real)})
     except ValidationError as exc:
         raise _input_error(exc, file) from None
-    if not exp.scenario.is_file():
+    try:
+        found = exp.scenario.is_file()
+    except (OSError, ValueError):
+        found = False
+    if not found:
         raise InputError(
             f"base scenario file not found: {exp.scenario}", file=file, field="scenario"
         )

@@ -11,10 +11,16 @@ Layout (docs/ARCHITECTURE.md, docs/EXPERIMENTS.md)::
       parts/regions/<run_id>.parquet, parts/links/<run_id>.parquet, parts/firms/<run_id>.parquet
       tables/<table>.parquet        consolidated copies, written when every planned run has finished
       sessions/<time>-<pid>.json    one record per `batch` invocation (host, shard, counts, times)
+      _COMPLETE.json                completion marker: written last, lists files with size and sha256
+      .lock                         held (flock) by the batch writing into the directory
 
 Every file is written to a temporary name in its final directory, flushed to disk and ``os.replace``\\ d, so
-a reader (or a resumed batch) sees either the whole file or nothing.  A part that is nevertheless
-unreadable (a torn copy, a full disk) is detected by :meth:`ResultStore.scan` and its run is redone.
+a reader (or a resumed batch) sees either the whole file or nothing.  Content is verified, not only
+metadata: every Parquet page carries a CRC, and the runs part of a run (written last) records the size
+and sha256 of the run's other parts in its schema metadata.  A part that is nevertheless damaged (a torn
+copy, a flipped bit, a full disk) is detected by :meth:`ResultStore.scan` and its run is redone; a reader
+(:func:`load_results`, consolidation) that meets one raises :class:`ResultStoreError` instead of skipping
+it.
 
 Why one file per run: workers write their own results without locks or a coordinator, a crash loses at
 most the runs in flight, and resume only needs a directory listing.  ``tables/`` gives analysis tools one
@@ -23,7 +29,10 @@ file per table once the batch is complete.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import logging
 import os
 import platform
 import socket
@@ -42,21 +51,40 @@ import pyarrow.parquet as pq
 
 from agglomeration.errors import ResultStoreError
 
+try:  # POSIX advisory locks; elsewhere the store is not locked (documented)
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 __all__ = [
+    "COMPLETE_MARKER",
     "FORMAT",
     "TABLES",
     "ResultStore",
     "Results",
     "atomic_write_bytes",
     "environment_info",
+    "file_digest",
     "load_results",
 ]
+
+log = logging.getLogger(__name__)
 
 FORMAT = "agglomeration-results/1"
 #: rows gathered from parts before one row group of a consolidated table is written
 ROW_GROUP_ROWS = 65_536
 #: per-run tables, in the order they are written (``runs`` last)
 TABLES = ("series", "regions", "links", "firms", "runs")
+#: completion marker, written last into a finished store (a batch or a single run)
+COMPLETE_MARKER = "_COMPLETE.json"
+#: schema-metadata key of a runs part: ``{table: {"bytes": n, "sha256": hex}}`` of the run's other parts
+PARTS_KEY = b"agglomeration.parts"
+#: the logistics table of a one-run store (written by ``agglomeration run``)
+LOGISTICS_FILE = "logistics.csv"
+#: lock file held by the process writing into a store
+LOCK_FILE = ".lock"
+#: read buffer for hashing files [bytes]
+_CHUNK = 1 << 20
 _DEPENDENCIES = (
     "agglomeration",
     "numpy",
@@ -90,26 +118,72 @@ def _tmp_name(final: Path) -> Path:
     return final.with_name(f".{final.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
 
 
+def file_digest(path: str | Path) -> dict[str, Any]:
+    """``{"bytes": size, "sha256": hex}`` of a file's content (read in 1 MiB chunks)."""
+    h = hashlib.sha256()
+    n = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            h.update(chunk)
+            n += len(chunk)
+    return {"bytes": n, "sha256": h.hexdigest()}
+
+
+def _why(exc: BaseException) -> str:
+    """A read error for a message: our own checksum mismatch as is, others with their type."""
+    if type(exc) is ValueError:
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _digest_matches(path: Path, expected: Mapping[str, Any]) -> bool:
+    try:
+        if path.stat().st_size != expected.get("bytes"):
+            return False
+        return file_digest(path)["sha256"] == expected.get("sha256")
+    except OSError:
+        return False
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file in the same directory + ``os.replace``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(path)
     try:
-        tmp.write_bytes(data)
+        with open(tmp, "xb") as fh:  # a new file: never follows a planted link
+            fh.write(data)
         _fsync_replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def atomic_write_table(path: Path, table: pa.Table) -> None:
-    """Write a Parquet file atomically."""
+def atomic_write_table(path: Path, table: pa.Table) -> dict[str, Any]:
+    """Write a Parquet file atomically (page CRCs on); returns its :func:`file_digest`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(path)
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        pq.write_table(table, tmp, compression="zstd", write_page_checksum=True)
+        digest = file_digest(tmp)
         _fsync_replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+    return digest
+
+
+def read_parquet_verified(path: Path, expected: Mapping[str, Any] | None = None) -> pa.Table:
+    """Read a whole Parquet file, checking its page CRCs and, when given, its size and sha256.
+
+    Raises OSError / ``pa.ArrowException`` / :class:`ValueError` (digest mismatch) when damaged."""
+    data = path.read_bytes()
+    if expected is not None:
+        if len(data) != expected.get("bytes") or (
+            hashlib.sha256(data).hexdigest() != expected.get("sha256")
+        ):
+            raise ValueError(
+                f"content differs from the checksum recorded when it was written "
+                f"({len(data)} bytes, expected {expected.get('bytes')})"
+            )
+    return pq.read_table(pa.BufferReader(data), use_threads=False, page_checksum_verification=True)
 
 
 def _git_revision() -> str | None:
@@ -232,7 +306,7 @@ class ResultStore:
         if not path.exists():
             return None
         try:
-            return pq.read_table(path).to_pandas()
+            return read_parquet_verified(path).to_pandas()
         except (OSError, pa.ArrowException) as exc:
             raise ResultStoreError(f"unreadable table: {exc}", file=path) from None
 
@@ -243,11 +317,24 @@ class ResultStore:
         return path
 
     # ---------------------------------------------------------------- parts
-    def write_part(self, table: str, run_id: str, frame: pd.DataFrame) -> None:
-        """Atomically write one run's part of ``table``."""
-        atomic_write_table(
-            self.part_path(table, run_id), pa.Table.from_pandas(frame, preserve_index=False)
-        )
+    def write_part(
+        self,
+        table: str,
+        run_id: str,
+        frame: pd.DataFrame,
+        *,
+        checksums: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Atomically write one run's part of ``table``; returns its size and sha256.
+
+        ``checksums`` (for the ``runs`` part, written last) records the digests of the run's other
+        parts in the part's schema metadata, so a later scan can verify them by content."""
+        t = pa.Table.from_pandas(frame, preserve_index=False)
+        if checksums is not None:
+            meta = dict(t.schema.metadata or {})
+            meta[PARTS_KEY] = json.dumps(dict(checksums), sort_keys=True).encode()
+            t = t.replace_schema_metadata(meta)
+        return atomic_write_table(self.part_path(table, run_id), t)
 
     def remove_parts(self, run_id: str) -> None:
         """Delete every part of a run (before it is redone)."""
@@ -265,18 +352,29 @@ class ResultStore:
             if e.name.endswith(".parquet") and not e.name.startswith(".")
         }
 
-    def read_run_row(self, run_id: str) -> dict[str, Any] | None:
-        """The runs-part row of ``run_id``; None when missing or unreadable (corrupt / truncated)."""
+    def run_record(self, run_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """(runs-part row, recorded checksums of the run's other parts) of ``run_id``; None when the
+        runs part is missing or damaged (unreadable, page CRC mismatch, not one row with a status)."""
         path = self.part_path("runs", run_id)
         try:
-            t = pq.read_table(path, use_threads=False)
+            t = read_parquet_verified(path)
         except FileNotFoundError:
             return None
-        except (OSError, pa.ArrowException):
+        except (OSError, ValueError, pa.ArrowException):
             return None
         if t.num_rows != 1 or "status" not in t.column_names:
             return None
-        return t.to_pylist()[0]
+        raw = (t.schema.metadata or {}).get(PARTS_KEY)
+        try:
+            sums = json.loads(raw) if raw else {}
+        except ValueError:
+            return None
+        return t.to_pylist()[0], sums if isinstance(sums, dict) else {}
+
+    def read_run_row(self, run_id: str) -> dict[str, Any] | None:
+        """The runs-part row of ``run_id``; None when missing or unreadable (corrupt / truncated)."""
+        rec = self.run_record(run_id)
+        return None if rec is None else rec[0]
 
     @staticmethod
     def part_ok(path: Path) -> bool:
@@ -287,11 +385,38 @@ class ResultStore:
         except (OSError, pa.ArrowException):
             return False
 
-    def scan(self, run_ids: Iterable[str], required: Iterable[str]) -> dict[str, str]:
-        """Status of each run: ``ok``, ``failed``, ``missing`` or ``corrupt``.
+    @staticmethod
+    def part_intact(path: Path, expected: Mapping[str, Any] | None) -> bool:
+        """True when the part's content matches ``expected`` (size + sha256, recorded when it was
+        written) or, for parts written without a checksum, when the whole file reads back."""
+        if expected:
+            return _digest_matches(path, expected)
+        try:
+            read_parquet_verified(path)
+            return True
+        except (OSError, ValueError, pa.ArrowException):
+            return False
 
-        ``ok`` needs a readable runs part with status ok *and* a readable part of every ``required``
-        table.  Corrupt parts are reported (not deleted) so the runner can redo the run.
+    def read_part(
+        self, table: str, run_id: str, expected: Mapping[str, Any] | None = None
+    ) -> pa.Table:
+        """One verified part; :class:`ResultStoreError` (naming the file and the run) when damaged."""
+        path = self.part_path(table, run_id)
+        try:
+            return read_parquet_verified(path, expected)
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            raise ResultStoreError(
+                f"damaged part of run {run_id} ({_why(exc)}); resume the batch "
+                "(`agglomeration batch EXPERIMENT --out DIR --resume`) to redo the run",
+                file=str(path),
+            ) from None
+
+    def scan(self, run_ids: Iterable[str], required: Iterable[str]) -> dict[str, str]:
+        """Status of each run: ``ok``, ``failed``, ``interrupted``, ``missing`` or ``corrupt``.
+
+        ``ok`` needs an intact runs part with status ok *and* an intact part of every ``required``
+        table (verified by content: the sha256 recorded in the runs part, or a full read for parts of
+        older stores).  Damaged parts are reported (not deleted) so the runner can redo the run.
         """
         required = tuple(t for t in required if t != "runs")
         have_runs = self.listed("runs")
@@ -301,19 +426,27 @@ class ResultStore:
             if rid not in have_runs:
                 out[rid] = "missing"
                 continue
-            row = self.read_run_row(rid)
-            if row is None:
+            rec = self.run_record(rid)
+            if rec is None:
+                log.warning("run %s: its runs part is damaged; the run will be redone", rid)
                 out[rid] = "corrupt"
                 continue
+            row, sums = rec
             if row["status"] != "ok":
-                out[rid] = "failed"
+                out[rid] = "interrupted" if row["status"] == "interrupted" else "failed"
                 continue
             status = "ok"
             for t in required:
                 if rid not in have[t]:
                     status = "missing"
                     break
-                if not self.part_ok(self.part_path(t, rid)):
+                if not self.part_intact(self.part_path(t, rid), sums.get(t)):
+                    log.warning(
+                        "run %s: its %s part is damaged (content does not match the checksum "
+                        "recorded when it was written); the run will be redone",
+                        rid,
+                        t,
+                    )
                     status = "corrupt"
                     break
             out[rid] = status
@@ -331,14 +464,16 @@ class ResultStore:
                     try:
                         if now - e.stat().st_mtime > older_than_s:
                             os.unlink(e.path)
+                            log.info(
+                                "removed a temporary file left by a stopped writer: %s", e.path
+                            )
                             n += 1
                     except FileNotFoundError:
                         pass
         return n
 
     # ---------------------------------------------------------------- consolidation
-    def _ordered_ids(self, table: str) -> list[str]:
-        present = self.listed(table)
+    def _ordered_ids(self, present: set[str]) -> list[str]:
         plan = self.read_frame("plan")
         order: list[str] = []
         seen: set[str] = set()
@@ -350,67 +485,76 @@ class ResultStore:
         order.extend(sorted(present - seen))
         return order
 
-    def iter_part_tables(self, table: str, run_ids: list[str] | None = None) -> Iterator[pa.Table]:
-        """Yield the readable parts of ``table`` one at a time (plan order)."""
-        for rid in run_ids if run_ids is not None else self._ordered_ids(table):
-            try:
-                yield pq.read_table(self.part_path(table, rid), use_threads=False)
-            except (OSError, pa.ArrowException):
+    def finished_runs(self) -> tuple[list[str], dict[str, dict[str, Any]]]:
+        """(run ids with a runs part in plan order, recorded part checksums of the *ok* runs).
+
+        Raises ResultStoreError naming the file when a runs part is damaged (never skipped)."""
+        ids = self._ordered_ids(self.listed("runs"))
+        ok: dict[str, dict[str, Any]] = {}
+        for rid in ids:
+            rec = self.run_record(rid)
+            if rec is None:
+                self.read_part("runs", rid)  # raises, naming the file and the damage
+                raise ResultStoreError(  # a readable file that is not one run row
+                    f"damaged runs part of run {rid} (expected one row with a status); resume "
+                    "the batch to redo the run",
+                    file=str(self.part_path("runs", rid)),
+                )
+            if rec[0]["status"] == "ok":
+                ok[rid] = rec[1]
+        return ids, ok
+
+    def iter_part_tables(
+        self, table: str, run_ids: list[str] | None = None, checksums: Mapping | None = None
+    ) -> Iterator[pa.Table]:
+        """Yield the verified parts of ``table`` one at a time (plan order; default every ok run).
+
+        A damaged part raises :class:`ResultStoreError`; it is never skipped."""
+        if run_ids is None:
+            ids, ok = self.finished_runs()
+            run_ids = ids if table == "runs" else [r for r in ids if r in ok]
+            checksums = ok
+        present = self.listed(table)
+        for rid in run_ids:
+            if rid not in present:
                 continue
+            expected = (checksums or {}).get(rid, {}).get(table) if table != "runs" else None
+            yield self.read_part(table, rid, expected)
 
     def consolidate(self) -> dict[str, int]:
         """Write ``tables/<table>.parquet`` from the parts, streaming one part at a time.
 
-        Parts of different runs may differ in columns (a failed run has no metrics) or integer/float
-        types; the consolidated schema is their permissive union.  Returns rows written per table.
+        ``runs`` holds every finished run (ok and failed); the other tables hold the parts of the ok
+        runs only, each verified against the checksum recorded when it was written.  A damaged part
+        raises :class:`ResultStoreError` (the batch must be resumed to redo that run) instead of
+        being left out.  Parts of different runs may differ in columns (a failed run has no
+        metrics) or integer/float types; the consolidated schema is their permissive union.  Returns
+        rows written per table.
         """
+        ids, ok = self.finished_runs()
         counts: dict[str, int] = {}
-        index: dict[str, Any] = {"runs": {}}
+        index: dict[str, Any] = {"runs": {}, "tables": {}}
         for table in TABLES:
-            ids = self._ordered_ids(table)
-            if not ids:
+            present = self.listed(table)
+            chosen = [r for r in ids if r in present and (table == "runs" or r in ok)]
+            if not chosen:
                 continue
             schema: pa.Schema | None = None
-            good: list[str] = []
-            for rid in ids:  # one schema in memory at a time: the running permissive union
+            for rid in chosen:  # one schema in memory at a time: the running permissive union
                 try:
                     part_schema = pq.read_schema(self.part_path(table, rid)).remove_metadata()
                 except (OSError, pa.ArrowException):
-                    continue
-                good.append(rid)
+                    self.read_part(table, rid)  # raises, naming the damaged file
+                    raise
                 schema = (
                     part_schema
                     if schema is None
                     else pa.unify_schemas([schema, part_schema], promote_options="permissive")
                 )
-            if schema is None:
-                continue
+            assert schema is not None
             final = self.root / "tables" / f"{table}.parquet"
-            final.parent.mkdir(parents=True, exist_ok=True)
-            tmp = _tmp_name(final)
-            n = 0
-            buffer: list[pa.Table] = []
-            buffered = 0
-            try:
-                with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-                    for t in self.iter_part_tables(table, good):
-                        t = t.replace_schema_metadata(None)
-                        for f in schema:
-                            if f.name not in t.column_names:
-                                t = t.append_column(f.name, pa.nulls(t.num_rows, type=f.type))
-                        buffer.append(t.select(schema.names).cast(schema))
-                        buffered += t.num_rows
-                        if buffered >= ROW_GROUP_ROWS:  # few large row groups, bounded memory
-                            writer.write_table(pa.concat_tables(buffer))
-                            n += buffered
-                            buffer, buffered = [], 0
-                    if buffer:
-                        writer.write_table(pa.concat_tables(buffer))
-                        n += buffered
-                _fsync_replace(tmp, final)
-            finally:
-                tmp.unlink(missing_ok=True)
-            counts[table] = n
+            counts[table] = self._write_consolidated(final, schema, table, chosen, ok)
+            index["tables"][table] = file_digest(final)
         for rid in self.listed("runs"):
             try:
                 index["runs"][rid] = self.part_path("runs", rid).stat().st_mtime_ns
@@ -418,35 +562,239 @@ class ResultStore:
                 pass
         index["written_at"] = utc_now()
         atomic_write_bytes(self.root / "tables" / "_index.json", json.dumps(index).encode())
+        log.info(
+            "consolidated tables/: %s",
+            ", ".join(f"{t} {n:,} rows" for t, n in counts.items()) or "no tables",
+        )
         return counts
+
+    def _write_consolidated(
+        self, final: Path, schema: pa.Schema, table: str, ids: list[str], ok: Mapping
+    ) -> int:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _tmp_name(final)
+        n = 0
+        buffer: list[pa.Table] = []
+        buffered = 0
+        try:
+            with pq.ParquetWriter(
+                tmp, schema, compression="zstd", write_page_checksum=True
+            ) as writer:
+                for t in self.iter_part_tables(table, ids, ok):
+                    t = t.replace_schema_metadata(None)
+                    for f in schema:
+                        if f.name not in t.column_names:
+                            t = t.append_column(f.name, pa.nulls(t.num_rows, type=f.type))
+                    buffer.append(t.select(schema.names).cast(schema))
+                    buffered += t.num_rows
+                    if buffered >= ROW_GROUP_ROWS:  # few large row groups, bounded memory
+                        writer.write_table(pa.concat_tables(buffer))
+                        n += buffered
+                        buffer, buffered = [], 0
+                if buffer:
+                    writer.write_table(pa.concat_tables(buffer))
+                    n += buffered
+            _fsync_replace(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return n
+
+    def _index(self) -> dict[str, Any] | None:
+        path = self.root / "tables" / "_index.json"
+        try:
+            index = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        return index if isinstance(index, dict) and isinstance(index.get("runs"), dict) else None
 
     def consolidated_fresh(self) -> bool:
         """True when ``tables/`` reflects exactly the current runs parts."""
-        path = self.root / "tables" / "_index.json"
-        if not path.exists():
+        index = self._index()
+        if index is None:
             return False
-        try:
-            index = json.loads(path.read_text())["runs"]
-        except (OSError, json.JSONDecodeError, KeyError):
-            return False
+        runs = index["runs"]
         present = self.listed("runs")
-        if set(index) != present:
+        if set(runs) != present:
             return False
         for rid in present:
             try:
-                if self.part_path("runs", rid).stat().st_mtime_ns != index[rid]:
+                if self.part_path("runs", rid).stat().st_mtime_ns != runs[rid]:
                     return False
             except FileNotFoundError:
                 return False
         return True
+
+    def read_consolidated(self, table: str) -> pa.Table:
+        """A consolidated table, verified against the checksum recorded when it was written."""
+        path = self.root / "tables" / f"{table}.parquet"
+        expected = ((self._index() or {}).get("tables") or {}).get(table)
+        try:
+            return read_parquet_verified(path, expected)
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            raise ResultStoreError(
+                f"damaged consolidated table ({_why(exc)}); rerun the batch with "
+                "--resume into this directory to rebuild tables/ from the parts",
+                file=str(path),
+            ) from None
+
+    # ---------------------------------------------------------------- completion marker
+    @property
+    def marker_path(self) -> Path:
+        return self.root / COMPLETE_MARKER
+
+    def write_completion(self, kind: str, status: str, files: Iterable[str]) -> dict[str, Any]:
+        """Write the completion marker (last): ``kind`` (batch / run), ``status`` and the size and
+        sha256 of every listed file (paths relative to the store)."""
+        listing = {rel: file_digest(self.root / rel) for rel in sorted(set(files))}
+        marker = {
+            "format": FORMAT,
+            "kind": kind,
+            "status": status,
+            "written_at": utc_now(),
+            "files": listing,
+        }
+        atomic_write_bytes(self.marker_path, json.dumps(marker, indent=2).encode())
+        return marker
+
+    def clear_completion(self) -> None:
+        """Remove the completion marker (the store is about to change)."""
+        self.marker_path.unlink(missing_ok=True)
+
+    def completion(self) -> dict[str, Any] | None:
+        """The parsed completion marker, or None when the store is not (or not yet) complete."""
+        try:
+            data = json.loads(self.marker_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) and isinstance(data.get("files"), dict) else None
+
+    def verify_completion(self) -> list[str]:
+        """Problems found checking the files listed in the completion marker (empty: all intact)."""
+        marker = self.completion()
+        if marker is None:
+            return [f"no readable {COMPLETE_MARKER}: the output is incomplete"]
+        problems = []
+        for rel, expected in marker["files"].items():
+            path = self.root / rel
+            if not path.is_file() or path.is_symlink():
+                problems.append(f"{rel}: missing")
+            elif not _digest_matches(path, expected):
+                problems.append(f"{rel}: content changed since it was written")
+        return problems
+
+    # ---------------------------------------------------------------- writer lock
+    @contextlib.contextmanager
+    def lock(self, shard: tuple[int, int] | None = None) -> Iterator[None]:
+        """Hold the store's writer lock (``flock`` on ``.lock``; released when the process dies).
+
+        A batch holds it exclusively; shards of one batch hold it shared (they may run side by side)
+        and their own shard lock exclusively.  Raises ResultStoreError when another process holds
+        a conflicting lock."""
+        if fcntl is None:  # pragma: no cover - no advisory locks on this platform
+            yield
+            return
+        held: list[Any] = []
+        try:
+            main_mode = fcntl.LOCK_SH if shard is not None else fcntl.LOCK_EX
+            try:
+                held.append(self._acquire(self.root / LOCK_FILE, main_mode, shard))
+                if shard is not None:
+                    name = f"{LOCK_FILE}-shard-{shard[0]}-of-{shard[1]}"
+                    held.append(self._acquire(self.root / name, fcntl.LOCK_EX, shard))
+            except ResultStoreError:
+                raise
+            except OSError as exc:  # a file system without flock (e.g. Lustre mounted noflock)
+                log.warning(
+                    "cannot lock %s (%s): a second batch writing into it at the same time would "
+                    "not be detected",
+                    self.root,
+                    exc.strerror or exc,
+                )
+            yield
+        finally:
+            for i, fh in reversed(list(enumerate(held))):
+                with contextlib.suppress(OSError):
+                    if i > 0 or shard is None:  # ours alone: clear the owner before unlocking
+                        fh.truncate(0)
+                        fh.flush()
+                    fh.close()
+
+    def _acquire(self, path: Path, mode: int, shard: tuple[int, int] | None) -> Any:
+        fh = open(path, "a+")  # kept open while the lock is held
+        try:
+            fcntl.flock(fh.fileno(), mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            raise ResultStoreError(
+                f"another `agglomeration batch` is writing into this directory ({self._owner()}); "
+                "wait for it to finish, or use a different --out"
+                + ("" if shard is None else " (shards of one batch may run side by side)"),
+                file=str(self.root),
+                field="--out",
+            ) from None
+        if mode == fcntl.LOCK_EX:
+            info = {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "since": utc_now(),
+                "shard": list(shard) if shard else None,
+            }
+            fh.seek(0)
+            fh.truncate()
+            fh.write(json.dumps(info))
+            fh.flush()
+        return fh
+
+    def _owner(self) -> str:
+        """Who holds the lock, from the lock files' content (best effort)."""
+        owners = []
+        for path in sorted(self.root.glob(f"{LOCK_FILE}*")):
+            try:
+                info = json.loads(path.read_text() or "null")
+            except (OSError, ValueError):
+                continue
+            if isinstance(info, dict) and self._is_locked(path):
+                shard = (
+                    f", shard {info['shard'][0]}/{info['shard'][1]}" if info.get("shard") else ""
+                )
+                owners.append(
+                    f"pid {info.get('pid')} on {info.get('host')} since {info.get('since')}{shard}"
+                )
+        return "; ".join(owners) or "a running batch"
+
+    @staticmethod
+    def _is_locked(path: Path) -> bool:
+        if fcntl is None:  # pragma: no cover
+            return False
+        try:
+            with open(path, "a+") as fh:
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return True
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+                return False
+        except OSError:
+            return False
+
+    def active_writer(self) -> str | None:
+        """A description of the process writing into this store (a running batch), or None."""
+        path = self.root / LOCK_FILE
+        if not path.exists() or not self._is_locked(path):
+            return None
+        return self._owner()
 
 
 class Results(Mapping[str, pd.DataFrame]):
     """Lazy mapping of table name -> pandas DataFrame of a result directory.
 
     Keys: ``runs``, ``series``, ``regions`` (always, possibly empty), ``links`` and ``firms`` when
-    present, plus ``plan`` and ``design``.  ``manifest`` is the parsed manifest.json.  Frames are read
-    on first access (from ``tables/`` when it is up to date, otherwise concatenated from the parts).
+    present, plus ``plan`` and ``design``, and ``logistics`` for a one-run store of ``agglomeration
+    run`` (its ``logistics.csv``: :func:`agglomeration.logistics_outcomes.logistics_table`, with the
+    run's ``run_id``).  ``manifest`` is the parsed manifest.json.  Frames are read
+    on first access (from ``tables/`` when it is up to date, otherwise concatenated from the parts of
+    the finished runs: ``runs`` from every runs part, the other tables from the ok runs).  Every file
+    is verified by content; a damaged one raises :class:`ResultStoreError` naming it.
     """
 
     def __init__(self, store: ResultStore, manifest: dict[str, Any]):
@@ -454,9 +802,12 @@ class Results(Mapping[str, pd.DataFrame]):
         self.manifest = manifest
         self._fresh = store.consolidated_fresh()
         self._cache: dict[str, pd.DataFrame] = {}
+        self._finished: tuple[list[str], dict[str, dict[str, Any]]] | None = None
         keys = ["runs", "series", "regions"]
         keys += [t for t in ("links", "firms") if store.listed(t)]
         keys += [t for t in ("plan", "design") if (store.root / f"{t}.parquet").exists()]
+        if manifest.get("kind") == "run" and (store.root / LOGISTICS_FILE).is_file():
+            keys.append("logistics")
         self._keys = keys
 
     def __getitem__(self, key: str) -> pd.DataFrame:
@@ -469,14 +820,35 @@ class Results(Mapping[str, pd.DataFrame]):
     def _load(self, key: str) -> pd.DataFrame:
         if key in ("plan", "design"):
             return self.store.read_frame(key)  # type: ignore[return-value]
+        if key == "logistics":
+            return self._logistics()
         table_file = self.store.root / "tables" / f"{key}.parquet"
         if self._fresh and table_file.exists():
-            return pq.read_table(table_file).to_pandas()
-        parts = [t.replace_schema_metadata(None) for t in self.store.iter_part_tables(key)]
+            return self.store.read_consolidated(key).to_pandas()
+        if self._finished is None:
+            self._finished = self.store.finished_runs()
+        ids, ok = self._finished
+        chosen = ids if key == "runs" else [r for r in ids if r in ok]
+        parts = [
+            t.replace_schema_metadata(None) for t in self.store.iter_part_tables(key, chosen, ok)
+        ]
         if not parts:
             return pd.DataFrame({"run_id": pd.Series([], dtype=str)})
         table = pa.concat_tables(parts, promote_options="permissive")
         return table.to_pandas()
+
+    def _logistics(self) -> pd.DataFrame:
+        path = self.store.root / LOGISTICS_FILE
+        try:
+            # "NA" is a key, not a missing value; empty cells (a share without a denominator) are NaN
+            frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+        except (OSError, ValueError) as exc:
+            raise ResultStoreError(
+                f"cannot read the logistics table: {_why(exc)}", file=path
+            ) from None
+        run_id = str((self.manifest.get("run") or {}).get("run_id") or "run")
+        frame.insert(0, "run_id", run_id)
+        return frame
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._keys)
@@ -489,11 +861,12 @@ class Results(Mapping[str, pd.DataFrame]):
 
 
 def load_results(directory: str | Path) -> Results:
-    """Open a result directory written by ``agglomeration batch`` / :func:`run_experiment`.
+    """Open a result directory written by ``agglomeration batch`` / :func:`run_experiment` or by
+    ``agglomeration run`` (a one-run store).
 
     Returns a :class:`Results` mapping of pandas frames (``runs``, ``series``, ``regions``, and
     ``links``/``firms`` when present, ``plan``, ``design``).  Raises ResultStoreError when the directory
-    is not a result store.
+    is not a result store or a file in it is damaged.
     """
     store = ResultStore(directory)
     if not store.root.is_dir():

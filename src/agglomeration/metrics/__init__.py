@@ -2,7 +2,7 @@
 
 Pure functions (numpy arrays or pandas objects in, numbers or frames out) used by the model's
 DataCollector, the batch tables and users on their own data.  Formulas, sources and worked examples:
-docs/METRICS.md and shared/reference/science.md sections 2-4.  Chain metrics
+docs/METRICS.md; stylised-fact targets: docs/THEORY.md section 9.  Chain metrics
 (:mod:`agglomeration.metrics.chains`) are project-defined, not established indices.
 """
 

@@ -1,7 +1,7 @@
 """Supply-chain formation metrics (PROJECT-DEFINED).
 
-There is no standard "chain completeness" index in the literature (science.md 3.3); the metrics
-here are explicit project-defined constructions, built from established pieces:
+There is no standard "chain completeness" index in the literature (docs/METRICS.md, "Chains"); the
+metrics here are explicit project-defined constructions, built from established pieces:
 
 * :func:`local_sourcing_share` - simulated analogue of a regional purchase coefficient (RPC).
 * :func:`chain_coverage` - IO-coefficient-weighted share of a chain's upstream stages present in a
@@ -199,8 +199,8 @@ def chain_coverage(
     t is the chain's final sector (last stage), U(t) the chain's other stages with w_it > threshold,
     and w = L = (I - A)^-1 (``requirements="total"``: direct and indirect requirements, so a stage
     two steps upstream still counts) or w = A (``"direct"``).  Share in [0, 1]: 1 means every
-    upstream stage of the chain has a firm in the region.  Source: science.md 3.3 (project
-    proposal, built on Miller & Blair IO coefficients).
+    upstream stage of the chain has a firm in the region.  Source: project-defined, built on the
+    input-output coefficients and Leontief inverse of Miller & Blair (2009) ch. 2.
 
     Parameters
     ----------
@@ -375,7 +375,7 @@ def excess_intraregional_links(
     weight: Literal["count", "value"] = "count",
 ) -> ExcessLinks:
     """Intra-regional share of domestic supplier links against a random-location null
-    (PROJECT-DEFINED; mirrors the Ellison-Glaeser dartboard logic, science.md 3.3).
+    (PROJECT-DEFINED; mirrors the dartboard logic of Ellison & Glaeser 1997, JPE 105(5)).
 
     Null: the supplier of a link buying sector-k input for a buyer in region r is drawn across
     regions in proportion to sector-k capacity, regardless of location, so the link is intra-regional

@@ -1,8 +1,9 @@
 """Spatial concentration and specialisation indices of industries across regions.
 
-Pure functions: employment (or firm counts, or output) in, numbers out.  Formulas follow
-shared/reference/science.md section 2 and the R package REAT (Wieland, v3.0.3), whose documented
-examples the tests reproduce.
+Pure functions: employment (or firm counts, or output) in, numbers out.  Formulas follow the
+primary source named in each function's docstring (full references: docs/THEORY.md section 11)
+and the R package REAT (Wieland, v3.0.3), whose documented examples the tests reproduce
+(docs/METRICS.md, "Worked examples").
 
 Notation (units: any non-negative activity measure, usually workers; every index is unit-free and
 invariant to rescaling the measure):
@@ -195,7 +196,8 @@ def herfindahl(shares: Any, normalised: bool = False) -> float:
     ``H = sum_r s_r^2`` with ``s = shares / sum(shares)`` (levels such as employment are accepted
     and normalised).  ``H`` is 1/R for equal shares and 1 when everything is in one region.
     ``normalised=True`` returns ``H* = (H - 1/R) / (1 - 1/R)`` in [0, 1] (NaN for R = 1).
-    Source: science.md section 2.7.  NaN when the total is zero.
+    Source: the Herfindahl-Hirschman index (Hirschman 1945; Herfindahl 1950) applied to regional
+    shares.  NaN when the total is zero.
     """
     v = as_array(shares, "shares", ndim=1, nonneg=True, allow_empty=False)
     s = _shares(v)
@@ -219,7 +221,7 @@ def hoover(industry_emp: Any, total_emp: Any) -> float:
     """Hoover (dissimilarity) index ``0.5 * sum_r |s_r - x_r|`` in [0, 1).
 
     ``s_r`` = region share of the industry, ``x_r`` = region share of total employment
-    (science.md 2.7).  NaN when either total is zero.
+    (Hoover 1936, Review of Economics and Statistics 18).  NaN when either total is zero.
     """
     e_i, e_r = _industry_total(industry_emp, total_emp)
     return float(0.5 * np.sum(np.abs(_shares(e_i) - _shares(e_r))))
@@ -235,8 +237,8 @@ def _check_lq_defined(e_i: np.ndarray, e_r: np.ndarray) -> None:
 
 
 def locational_gini(industry_emp: Any, total_emp: Any) -> float | np.ndarray:
-    """Locational Gini, employment-weighted Lorenz-curve version (Krugman 1991; Audretsch &
-    Feldman 1996).
+    """Locational Gini, employment-weighted Lorenz-curve version (Krugman 1991, Geography and Trade;
+    Audretsch & Feldman 1996, AER 86(3)).
 
     Regions are ranked by LQ ascending; ``X_k`` is the cumulative share of total employment and
     ``Y_k`` the cumulative share of the industry.  ``Gini = 1 - sum_k (X_k - X_{k-1})(Y_k + Y_{k-1})``,
@@ -244,7 +246,7 @@ def locational_gini(industry_emp: Any, total_emp: Any) -> float | np.ndarray:
     total activity; approaches 1 (never reaches it) when the industry concentrates in a small
     region.  Regions are weighted by their size, unlike REAT's ``gini.conc`` (see :func:`lq_gini`),
     which is the unweighted Gini of the regional LQs: on REAT's example the two give 0.3725 and
-    0.4069, on the four-region toy 0.64 and 0.6314.  Source: science.md 2.6 (a).
+    0.4069, on the four-region toy 0.64 and 0.6314 (docs/METRICS.md, "Worked examples").
 
     ``industry_emp`` is (R,) for one industry (returns a float) or (R, S) for S industries at once
     (returns an (S,) array, each entry equal to the one-industry call on that column).  NaN when the
@@ -277,7 +279,7 @@ def lq_gini(industry_emp: Any, total_emp: Any) -> float:
     """Unweighted Gini of the regional location quotients (REAT ``gini.conc``).
 
     ``G = 2 / (n^2 mean(C)) * sum_{k=1..n} k (C_(k) - mean(C))`` with ``C_(k)`` the LQs sorted
-    ascending.  Source: REAT v3.0.3 (science.md 2.6 (b)); REAT's example gives 0.4068966.  Provided
+    ascending.  Source: REAT v3.0.3 ``gini.conc``; REAT's example gives 0.4068966.  Provided
     for comparison with REAT-based studies; :func:`locational_gini` is the project's default.
     NaN when the industry or total employment is zero.
     """

@@ -1,4 +1,4 @@
-"""Summary statistics of the firm-to-firm supplier network (science.md 3.3, network metrics).
+"""Statistics of the firm-to-firm supplier network: standard graph measures (docs/METRICS.md).
 
 Built with networkx on the domestic links of ``model.links_frame()`` (imports, supplier = -1, only
 enter the import share).  Intended for observation steps, not every step of large runs: the graph

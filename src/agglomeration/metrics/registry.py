@@ -13,9 +13,14 @@ Kinds (:data:`KINDS`):
 - ``index``  a dimensionless index (Herfindahl, Gini, ratios, log productivity); shown as is.
 
 The built-in entries cover :meth:`agglomeration.model.AgglomerationModel.headline_metrics` and the columns
-of ``series_frame()`` (a test fails when the model emits a metric without an entry).  An experiment's
-user-defined reporters declare their own entries (:func:`registry_for`).  A name without an entry gets a
-neutral fallback (:meth:`MetricRegistry.info`: label from the name, no unit, kind ``index``, unbounded).
+of ``series_frame()`` (a test fails when the model emits a metric without an entry).  The logistics
+outcomes' names depend on the data (region, sector and gateway ids, corridor tags, route options): their
+entries come from the World (:func:`world_entries`, from
+:func:`agglomeration.logistics_outcomes.metric_descriptions`), are recorded in the manifest of every
+run and batch (``manifest["metrics"]``) and read back by :func:`registry_for`; a logistics name seen
+without them is recognised by its family (ids in the label).  An experiment's user-defined reporters
+declare their own entries (:func:`registry_for`).  A name without an entry gets a neutral fallback
+(:meth:`MetricRegistry.info`: label from the name, no unit, kind ``index``, unbounded).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ __all__ = [
     "MetricInfo",
     "MetricRegistry",
     "registry_for",
+    "world_entries",
 ]
 
 Kind = Literal["count", "share", "money", "index"]
@@ -144,8 +150,9 @@ class MetricRegistry:
         return len(self.entries)
 
     def info(self, name: str) -> MetricInfo:
-        """The entry of ``name``, or a neutral fallback (``registered=False``) for an unknown name."""
-        return self.entries.get(name) or _fallback(name)
+        """The entry of ``name``; a logistics metric without an entry by its family; else a neutral
+        fallback (``registered=False``)."""
+        return self.entries.get(name) or _logistics_family(name) or _fallback(name)
 
     def label(self, name: str) -> str:
         """Readable label of ``name``."""
@@ -160,7 +167,7 @@ class MetricRegistry:
         plus every metric without a built-in entry (an experiment's own reporters); all of them when
         none of these is present."""
         names = list(available)
-        chosen = [m for m in names if self.info(m).primary or m not in BUILTIN]
+        chosen = [m for m in names if self.info(m).primary or not self.info(m).registered]
         return chosen or names
 
     def extended(self, infos: Iterable[MetricInfo]) -> MetricRegistry:
@@ -168,6 +175,22 @@ class MetricRegistry:
         merged = dict(self.entries)
         merged.update({i.name: i for i in infos})
         return MetricRegistry(merged)
+
+
+def _logistics_family(name: str) -> MetricInfo | None:
+    from agglomeration.logistics_outcomes import describe_metric_name
+
+    fields = describe_metric_name(str(name))
+    return None if fields is None else MetricInfo(str(name), **fields)  # type: ignore[arg-type]
+
+
+def world_entries(world: Any) -> list[MetricInfo]:
+    """Entries of the metrics whose names depend on the data of ``world`` (the logistics outcomes:
+    :func:`agglomeration.logistics_outcomes.metric_descriptions`), labelled with the regions', sectors'
+    and gateways' names."""
+    from agglomeration.logistics_outcomes import metric_descriptions
+
+    return [MetricInfo(name, **fields) for name, fields in metric_descriptions(world).items()]  # type: ignore[arg-type]
 
 
 def _by_type(stem: str, label: str, unit: str, kind: Kind, primary: tuple[str, ...] = ()):
@@ -348,6 +371,81 @@ BUILTIN: dict[str, MetricInfo] = {
             description="mean regional wage",
         ),
         MetricInfo(
+            "wage",
+            "Wage",
+            "CNY m per worker-step",
+            "money",
+            0.0,
+            description="employment-weighted mean of the regional wages",
+        ),
+        MetricInfo(
+            "real_wage",
+            "Real wage",
+            "CNY m per worker-step at initial prices",
+            "money",
+            0.0,
+            description="employment-weighted mean of the regional wages over the region's consumer price "
+            "index",
+        ),
+        MetricInfo(
+            "cpi",
+            "Consumer price index",
+            "first observation = 1",
+            "index",
+            0.0,
+            description="geometric mean over regions (weights: immobile income) of the regional CES "
+            "consumer price indices, relative to their first observation",
+        ),
+        MetricInfo(
+            "ppi",
+            "Producer price index",
+            "first observation = 1",
+            "index",
+            0.0,
+            description="revenue-weighted geometric mean over sectors of the producer price levels "
+            "(firms' prices), relative to their first observation",
+        ),
+        MetricInfo(
+            "labour_productivity",
+            "Labour productivity",
+            "CNY m per worker-step",
+            "money",
+            0.0,
+            description="value added (revenue - input purchases) per worker",
+        ),
+        MetricInfo(
+            "real_labour_productivity",
+            "Real labour productivity",
+            "CNY m per worker-step at initial prices",
+            "money",
+            0.0,
+            description="value added per worker over the producer price index",
+        ),
+        MetricInfo(
+            "mean_rent",
+            "Mean rent",
+            "CNY m per km2-step",
+            "money",
+            0.0,
+            description="unweighted mean of the regional land rents",
+        ),
+        MetricInfo(
+            "outside_wage_index",
+            "Outside wage index",
+            "start = 1",
+            "index",
+            0.0,
+            description="wage workers earn outside the modelled firms (growth table series 'wage')",
+        ),
+        MetricInfo(
+            "exogenous_income",
+            "Exogenous income",
+            "CNY m per step",
+            "money",
+            0.0,
+            description="households' immobile income of the regions plus the gateways' final demand",
+        ),
+        MetricInfo(
             "herfindahl_regions",
             "Herfindahl index of regional firm shares",
             "",
@@ -473,13 +571,52 @@ def reporter_info(name: str, spec: Mapping[str, Any]) -> MetricInfo:
     )
 
 
+def _recorded_info(name: str, spec: Mapping[str, Any]) -> MetricInfo | None:
+    """An entry recorded in a manifest (:meth:`MetricInfo.as_dict`; JSON has no infinity, so an open
+    bound is None); None when it is malformed (the name then falls back to its family)."""
+    low, high = spec.get("low"), spec.get("high")
+    try:
+        return MetricInfo(
+            str(name),
+            str(spec["label"]),
+            str(spec.get("unit") or ""),
+            spec["kind"],
+            -INF if low is None else float(low),
+            INF if high is None else float(high),
+            description=str(spec.get("description") or ""),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def manifest_entries(infos: Iterable[MetricInfo]) -> dict[str, dict[str, Any]]:
+    """``manifest["metrics"]``: the data-dependent entries of a run or batch, JSON-ready (an infinite
+    bound as None)."""
+    out = {}
+    for info in infos:
+        entry = info.as_dict()
+        entry.pop("name")
+        for key in ("low", "high"):
+            entry[key] = entry[key] if math.isfinite(entry[key]) else None
+        out[info.name] = entry
+    return out
+
+
 def registry_for(manifest: Mapping[str, Any] | None) -> MetricRegistry:
-    """The registry for a result store: the built-in entries plus the experiment's reporters
+    """The registry for a result store: the built-in entries plus the data-dependent entries recorded
+    in ``manifest["metrics"]`` (:func:`world_entries`) and the experiment's reporters
     (``manifest["experiment"]["reporters"]``)."""
-    experiment = (manifest or {}).get("experiment") or {}
+    manifest = manifest or {}
+    recorded = manifest.get("metrics") or {}
+    experiment = manifest.get("experiment") or {}
     reporters = experiment.get("reporters") or {}
-    if not isinstance(reporters, Mapping) or not reporters:
-        return REGISTRY
-    return REGISTRY.extended(
-        reporter_info(n, s) for n, s in reporters.items() if isinstance(s, Mapping)
-    )
+    infos: list[MetricInfo] = []
+    if isinstance(recorded, Mapping):
+        infos += [
+            i
+            for n, s in recorded.items()
+            if isinstance(s, Mapping) and (i := _recorded_info(n, s)) is not None
+        ]
+    if isinstance(reporters, Mapping):
+        infos += [reporter_info(n, s) for n, s in reporters.items() if isinstance(s, Mapping)]
+    return REGISTRY.extended(infos) if infos else REGISTRY

@@ -1,8 +1,8 @@
 """Global spatial autocorrelation (Moran's I) of a regional variable, with esda-compatible inference.
 
-Definitions match PySAL ``esda.Moran`` (v2.9.0; science.md 2.9) so results can be compared with
-GeoDa/PySAL studies; the permutation test draws from a seeded numpy Generator instead of the
-global ``np.random`` state.
+Definitions match PySAL ``esda.Moran`` (v2.9.0; Moran 1950, Biometrika 37) so results can be
+compared with GeoDa/PySAL studies; the permutation test draws from a seeded numpy Generator instead
+of the global ``np.random`` state.  Worked example (T11): docs/METRICS.md, "Worked examples".
 """
 
 from __future__ import annotations

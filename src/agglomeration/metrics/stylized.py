@@ -1,9 +1,11 @@
 """Firm-dynamics stylised facts: size-distribution tail, growth-rate shape, entry and exit.
 
-Estimators and targets follow shared/reference/science.md section 4 (Axtell 2001; Stanley et al.
-1996; Amaral et al. 1997; Gabaix & Ibragimov 2011; Clauset, Shalizi & Newman 2009; Bartelsman,
-Scarpetta & Schivardi 2005).  Sizes are in any positive unit (workers, output in CNY m); every
-estimate is scale-free.
+Estimators and targets follow Axtell (2001, Science 293); Stanley et al. (1996, Nature 379);
+Amaral et al. (1997, Physica A 244); Gabaix & Ibragimov (2011, JBES 29(1)); Clauset, Shalizi &
+Newman (2009, SIAM Review 51(4)); Bartelsman, Scarpetta & Schivardi (2005, Industrial and Corporate
+Change 14(3)).
+The targets and acceptance bands are in docs/THEORY.md section 9.  Sizes are in any positive unit
+(workers, output in CNY m); every estimate is scale-free.
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ def tail_exponent(
 ) -> TailFit:
     """Pareto tail exponent alpha of a size distribution, with its standard error.
 
-    Methods (science.md 4.5):
+    Methods (docs/THEORY.md section 9.4):
 
     * ``"mle"`` (continuous Pareto MLE / Hill with threshold xmin): ``alpha = n / sum ln(x_i/xmin)``
       over the n sizes >= xmin; ``se = alpha / sqrt(n)``.
@@ -264,8 +266,8 @@ class EntryExit:
 def entry_exit_rates(ids_t0: Any, ids_t1: Any) -> EntryExit:
     """Entry and exit rates from the ids of the firms alive at two dates.
 
-    ``entry_t = entrants_t / N_{t-1}``, ``exit_t = exits_t / N_{t-1}`` (science.md 4.4-4.5;
-    Bartelsman, Scarpetta & Schivardi 2005 report turnover ~20% a year, entry ~ exit ~ 8-10%).
+    ``entry_t = entrants_t / N_{t-1}``, ``exit_t = exits_t / N_{t-1}`` (Bartelsman, Scarpetta &
+    Schivardi 2005 report turnover ~20% a year, read as entry ~ exit ~ 8-10%; docs/THEORY.md 9.3).
     Entrants are ids in ``ids_t1`` not in ``ids_t0``; exits the reverse (a relocation keeps its id
     and is neither).  Rates are per interval between the two dates (one step = one quarter by
     default; compare dates four steps apart for annual rates).  Duplicate ids raise InputError.

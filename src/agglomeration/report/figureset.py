@@ -7,7 +7,8 @@ This is the entry point of ``agglomeration plot`` (a batch, or a run directory) 
 
 - one run: the six-panel overview of its series (firms and output by region type, firm dynamics,
   clustering, supply chains, reforms), the location-quotient heat map, the region map with the supplier
-  flows between regions, and the supplier network (when links were kept);
+  flows between regions, the supplier network (when links were kept) and the route-option shares of
+  the regions' trade by destination (``mode_shares``, from the run's logistics table);
 - a batch: one panel per metric with a line per condition (variant, or variant x grid point; facets when
   a grid has more than 8 points), the forest plot of the differences from the baseline, the heat map,
   map and supplier network of the reference condition (named in the title), Sobol / Morris charts for
@@ -237,6 +238,22 @@ def _geography(results, runs, conds, map_data, note, out, formats) -> list[Path]
     return written
 
 
+def _logistics(results, runs, map_data, note, out, formats) -> list[Path]:
+    """The mode-share figure of a one-run store (its ``logistics`` table), labelled from the map data."""
+    if "logistics" not in results or len(runs) != 1:
+        return []
+    from agglomeration.report.logistics_figures import figure_labels, mode_share_figure
+
+    table = results["logistics"]
+    steps = runs["steps"].iloc[0] if "steps" in runs.columns else None
+    title = "Route-option shares of the regions' trade by destination"
+    if steps is not None and pd.notna(steps):
+        title += f", step {int(steps)}"
+    labels = figure_labels(map_data) if map_data is not None else {}
+    fig = mode_share_figure(table, title=title, note=note, **labels)
+    return [] if fig is None else save(fig, out, "mode_shares", formats)
+
+
 def _design_figures(
     results, runs, conds, metrics, params, registry, note, out, formats, source
 ) -> list[Path]:
@@ -297,6 +314,7 @@ def write_figures(
     )
     written += _forest(runs, conds, metrics, params, registry, note, out, formats)
     written += _geography(results, runs, conds, map_data, note, out, formats)
+    written += _logistics(results, runs, map_data, note, out, formats)
     written += _design_figures(
         results, runs, conds, metrics, params, registry, note, out, formats, source or str(out)
     )

@@ -10,7 +10,7 @@ relative-neighbourhood skeleton so the map stays legible.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,13 +25,18 @@ class MapData:
 
     ``regions``: ``region, name, type, lon, lat`` (degrees WGS84; type ftz / connected / other);
     ``links``: ``from, to, mode`` (undirected logistics links between places); ``places``: external
-    places ``place, name, kind, lon, lat`` (gateways and hubs); ``sectors``: sector ids in model order.
+    places ``place, name, kind, lon, lat`` (gateways and hubs); ``sectors``: sector ids in model order;
+    ``options``: the route options ``option, name, main_mode`` (labels and colours of the mode-share
+    figure; empty when the scenario has none).
     """
 
     regions: pd.DataFrame
     links: pd.DataFrame
     places: pd.DataFrame
     sectors: tuple[str, ...]
+    options: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["option", "name", "main_mode"])
+    )
 
     def coords(self) -> pd.DataFrame:
         """``region, lon, lat, type`` of the regions."""
@@ -58,7 +63,11 @@ def map_data_from_scenario(scenario: Any) -> MapData:
     links = pd.DataFrame(
         [(lk.origin, lk.dest, lk.mode) for lk in data.links], columns=["from", "to", "mode"]
     )
-    return MapData(regions, links, places, tuple(s.sector_id for s in data.sectors))
+    options = pd.DataFrame(
+        [(o.option_id, o.name, o.main_mode) for o in getattr(data, "options", ())],
+        columns=["option", "name", "main_mode"],
+    )
+    return MapData(regions, links, places, tuple(s.sector_id for s in data.sectors), options)
 
 
 def map_data_from_model(model: Any) -> MapData:

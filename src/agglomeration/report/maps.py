@@ -10,15 +10,14 @@ core is repeated in a zoomed inset.  It takes a regions frame (``region, sector,
 ``run_id`` to average over runs) and :class:`~agglomeration.report.mapdata.MapData`.
 
 :func:`supplier_network_figure` draws the supplier links of one run between firms grouped around their
-region.  :func:`region_map` / :func:`save_region_map` draw a live model (kept for ``agglomeration run``
-and the dashboard).
+region.  :func:`region_map` draws a live model (the dashboard's map; ``agglomeration run`` draws from
+its one-run result store with :func:`region_map_figure`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -45,7 +44,6 @@ __all__ = [
     "flows_between_regions",
     "region_map",
     "region_map_figure",
-    "save_region_map",
     "spread_circles",
     "supplier_network_figure",
 ]
@@ -100,6 +98,8 @@ class _Layer:
         self.lat = geo.regions["lat"].to_numpy(dtype=float)
         self.ids = list(geo.regions["region"])
         self.idx = {r: i for i, r in enumerate(self.ids)}
+        #: (lon, lat) of what is drawn besides the regions: arrow tips, gateway and region labels
+        self.marks: list[tuple[float, float]] = []
 
     def links(self, roads: pd.DataFrame) -> set[str]:
         """Draw the logistics links between regions (roads = the thinned road links)."""
@@ -144,6 +144,7 @@ class _Layer:
             ex = self.lon[i] + dx / norm * 0.1 * span / self.coslat
             ey = self.lat[i] + dy / norm * 0.1 * span
             colour, ls, _ = MODE_STYLE.get(mode, OTHER_MODE)
+            self.marks += [(ex, ey), (ex + 0.06 * span / self.coslat, ey)]  # tip and its label
             self.ax.annotate(
                 "",
                 xy=(ex, ey),
@@ -242,6 +243,8 @@ class _Layer:
                 and skip[2] <= self.lat[i] <= skip[3]
             ):
                 continue
+            lx = self.lon[i] + rad / self.coslat * 1.05
+            self.marks += [(lx, self.lat[i] + rad), (lx + 0.1 * span, self.lat[i] + rad)]
             self.ax.text(
                 self.lon[i] + rad / self.coslat * 1.05,
                 self.lat[i] + rad * 0.6,
@@ -266,7 +269,7 @@ def _core_box(
     c = int(np.argmax(counts))
     if counts[c] < 3:
         return None
-    members = np.flatnonzero(d[c] < 0.15 * span)
+    members = np.flatnonzero(d[c] < 0.10 * span)
     pad = 0.06 * span
     return (
         float(lon[members].min() - pad),
@@ -277,24 +280,33 @@ def _core_box(
 
 
 def _free_corner(
-    lon: np.ndarray, lat: np.ndarray, view: tuple[float, float, float, float]
+    lon: np.ndarray,
+    lat: np.ndarray,
+    view: tuple[float, float, float, float],
+    marks: Iterable[tuple[float, float]] = (),
+    box: tuple[float, float, float, float] | None = None,
 ) -> list[float]:
-    """Inset position (axes fraction) in the corner of the map holding the fewest regions."""
+    """Inset position (axes fraction): the largest inset in a corner (or at the middle of the top or
+    bottom edge) that covers no region, no mark (arrow tips, labels) and not the zoomed box itself;
+    when every such place is taken, outside the map to the right, below the sector legend."""
     x0, x1, y0, y1 = view
-    fx, fy = (lon - x0) / (x1 - x0), (lat - y0) / (y1 - y0)
-    size = 0.42
-    best = min(
-        ((cx, cy) for cx in (0.01, 0.57) for cy in (0.56, 0.02)),
-        key=lambda c: int(
-            (
-                (fx >= c[0] - 0.03)
-                & (fx <= c[0] + size + 0.03)
-                & (fy >= c[1] - 0.03)
-                & (fy <= c[1] + size + 0.03)
-            ).sum()
-        ),
-    )
-    return [best[0], best[1], size, size]
+    pts = np.array([*zip(lon, lat, strict=True), *marks], dtype=float).reshape(-1, 2)
+    fx, fy = (pts[:, 0] - x0) / (x1 - x0), (pts[:, 1] - y0) / (y1 - y0)
+    zoom = None
+    if box is not None:
+        zoom = ((box[0] - x0) / (x1 - x0), (box[1] - x0) / (x1 - x0))
+        zoom += ((box[2] - y0) / (y1 - y0), (box[3] - y0) / (y1 - y0))
+    pad = 0.03
+    for size in (0.42, 0.36):  # smaller insets are illegible: then beside the map
+        for cy in (1.0 - size - 0.02, 0.02):
+            for cx in (0.01, 0.99 - size, 0.5 - size / 2):
+                lo_x, hi_x, lo_y, hi_y = cx - pad, cx + size + pad, cy - pad, cy + size + pad
+                hit = ((fx >= lo_x) & (fx <= hi_x) & (fy >= lo_y) & (fy <= hi_y)).any()
+                if zoom is not None:
+                    hit |= zoom[0] < hi_x and zoom[1] > lo_x and zoom[2] < hi_y and zoom[3] > lo_y
+                if not hit:
+                    return [cx, cy, size, size]
+    return [1.03, 0.0, 0.45, 0.45]
 
 
 def draw_region_map(
@@ -323,7 +335,7 @@ def draw_region_map(
     layer.supplier_flows()
     layer.pies(0.025, 7.0, box)
     if box is not None:
-        sub = ax.inset_axes(_free_corner(lon, lat, view))
+        sub = ax.inset_axes(_free_corner(lon, lat, view, layer.marks, box))
         sub.set_xlim(box[0], box[1])
         sub.set_ylim(box[2], box[3])
         sub.set_aspect(1.0 / coslat)
@@ -469,27 +481,6 @@ def region_map(
         title=title or f"Firms by sector and the logistics network, step {step} (pie area ~ firms)",
     )
     return ax
-
-
-def save_region_map(model: Any, path: str | Path, **kw: Any) -> Path:
-    """Draw :func:`region_map` of a live model into a PNG at ``path`` (used by ``agglomeration run``)."""
-    with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(PAGE_WIDTH_IN, PAGE_WIDTH_IN * 0.68))
-        ax = fig.subplots()
-        fig.subplots_adjust(left=0.09, right=0.78, bottom=0.2, top=0.93)
-        region_map(model, ax=ax, **kw)
-        name = getattr(
-            getattr(model, "spec", None) or getattr(model, "scenario", None), "name", None
-        )
-        footer(
-            fig,
-            f"One run of scenario {name!r}, seed {getattr(model, 'seed_used', '?')}."
-            if name
-            else None,
-        )
-        path = Path(path)
-        fig.savefig(path, dpi=150, bbox_inches="tight")
-    return path
 
 
 # ----------------------------------------------------------------------------------------- supplier network

@@ -1,0 +1,208 @@
+"""Logistics outcomes and comparative statics of the logistics levers, with paired seeds.
+
+The comparative statics run the 3-region test world (tests/data/tiny: A and B have rail terminals and B a
+rail line to the international gateway X; C reaches everything by road) with the same replicate seeds in
+both variants (common random numbers), so a difference in every pair is an effect, not seed noise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agglomeration import logistics_outcomes as lo
+from agglomeration.model import AgglomerationModel
+from agglomeration.scenario import load_scenario
+
+TINY = Path(__file__).resolve().parent / "data" / "tiny" / "scenario.toml"
+BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+SEEDS = range(8)
+
+
+def _run(overrides: dict, seed: int, steps: int, firms: int = 200) -> AgglomerationModel:
+    scn = load_scenario(TINY, {"firms.initial_count": firms, **overrides})
+    m = AgglomerationModel(scn, replicate_seed=seed)
+    m.run(steps)
+    return m
+
+
+def _firm_share(m: AgglomerationModel, regions: list[str]) -> float:
+    r = m.firms.region[m.firms.alive_rows()]
+    return float(np.isin(r, [m.world.region_index(x) for x in regions]).mean())
+
+
+def _access_change(overrides: dict, regions: list[str], seed: int) -> np.ndarray:
+    """Log change of the regions' market access when the variant's trade freeness meets the base run's
+    expenditure and price indices after one step (the logistics effect at unchanged competition)."""
+    from agglomeration.world import build_world
+
+    a = _run({}, seed, 1)
+    w1 = build_world(load_scenario(TINY, {"firms.initial_count": 200, **overrides}))
+    R = a.world.n_regions
+    E, P1 = a.state.expenditure_used, a.state.market.P1
+    ratio = np.divide(E, P1, out=np.zeros_like(E), where=P1 > 0)
+    ma0 = np.einsum("srm,sm->r", a.state.costs.phi[:, :R, :], ratio)
+    ma1 = np.einsum("srm,sm->r", w1.phi[:, :R, :], ratio)
+    return np.log(ma1 / ma0)[[a.world.region_index(r) for r in regions]]
+
+
+CHEAP_RAIL = {"logistics.tariff_multiplier.rail": 0.2, "logistics.fee_multiplier.rail": 0.2}
+
+
+def test_cheaper_rail_raises_market_access_of_rail_served_regions():
+    for seed in SEEDS:
+        g = _access_change(CHEAP_RAIL, ["A", "B", "C"], seed)
+        assert (g > 0).all() and g[:2].mean() > g[2], (seed, g)
+
+
+NEW_LINK = {
+    "logistics.add_hubs": [{"place": "C", "mode": "rail"}],
+    "logistics.add_links": [{"from": "C", "to": "X", "mode": "rail", "distance_km": 800}],
+}
+
+
+def test_a_new_rail_link_raises_the_regions_market_access():
+    for seed in SEEDS:
+        assert _access_change(NEW_LINK, ["C"], seed)[0] > 0
+
+
+def test_faster_customs_raises_the_regions_export_share():
+    diffs = []
+    for seed in SEEDS:
+        slow = _run({"logistics.customs_multiplier.B": 3.0}, seed, 3)
+        fast = _run({"logistics.customs_multiplier.B": 0.1}, seed, 3)
+        b = slow.world.region_index("B")
+        e_slow = lo.export_shares(lo.trade_flows(slow.state, slow.world), slow.world)[1][b]
+        e_fast = lo.export_shares(lo.trade_flows(fast.state, fast.world), fast.world)[1][b]
+        diffs.append(e_fast - e_slow)
+    assert all(d > 0 for d in diffs), diffs
+
+
+def test_reform_customs_factor_reprices_like_the_lever():
+    """The costs submodel's customs factor (trade-facilitation reforms) and the scenario's customs lever
+    give the same trade costs."""
+    from agglomeration.world import build_world
+
+    w0 = build_world(load_scenario(TINY))
+    w1 = build_world(load_scenario(TINY, {"logistics.customs_multiplier.B": 0.5}))
+    factor = np.ones(w0.n_regions)
+    factor[w0.region_index("B")] = 0.5
+    tau, phi = w0.trade_costs(factor)
+    assert tau == pytest.approx(w1.tau) and phi == pytest.approx(w1.phi)
+    assert w0.trade_costs(np.ones(w0.n_regions))[0] is w0.tau
+
+
+def test_flows_add_up_to_the_market_and_the_links():
+    m = _run({}, 1, 4)
+    flows = lo.trade_flows(m.state, m.world)
+    R = m.world.n_regions
+    t = m.firms
+    rows = t.alive_rows()
+    final = np.bincount(t.sector[rows], weights=t.final_sales[rows], minlength=m.world.n_sectors)
+    # final sales of the regions' firms = the flows out of the regions net of intermediate purchases
+    from agglomeration.observe import link_totals, link_totals_by_sector
+
+    links = link_totals_by_sector(m.state, m.world)
+    inter_by_sector = links[:, :R, :].sum(axis=(0, 1))
+    # (links are valued at the latest revenue, the market at its converged iterate: equal to ~1e-2)
+    assert flows[:, :R, :].sum(axis=(1, 2)) - inter_by_sector == pytest.approx(final, rel=1e-2)
+    assert links.sum(axis=2) == pytest.approx(link_totals(m.state, m.world))
+
+
+def test_logistics_metrics_table_and_shares_are_consistent():
+    m = _run({}, 2, 4)
+    h = m.headline_metrics()
+    table = lo.logistics_table(m.state, m.world)
+    assert set(table["kind"]) == {"mode", "region", "sector"}  # no corridor tags in this world
+    for dest in ("regional", "x", "d"):
+        shares = [
+            v for k, v in h.items() if k.startswith(f"mode_share_{dest}_") and k.endswith("_value")
+        ]
+        assert shares and sum(shares) == pytest.approx(1.0)
+    assert 0 <= h["export_share"] <= 1
+    assert h["market_access_A"] > 0
+    assert "export_share" in m.series_frame().columns
+
+
+def test_baseline_mode_shares_are_near_their_targets():
+    """The calibrated constants reproduce the targets of docs/LOGISTICS.md (loosely: one short run)."""
+    m = AgglomerationModel(load_scenario(BASELINE, {"firms.initial_count": 600}), replicate_seed=1)
+    m.run(4)
+    h = m.headline_metrics()
+    assert 0.10 < h["mode_share_eu_rail_value"] < 0.45
+    assert h["mode_share_ec_river_tonnes"] > 0.4
+    assert h["mode_share_regional_road_tonnes"] > 0.6
+    assert 0.02 < h["mode_share_asean_lsc_value"] < 0.2
+
+
+def test_mode_share_figure_is_labelled_from_the_world(tmp_path):
+    from agglomeration.report.logistics_figures import (
+        destination_labels,
+        mode_share_figure,
+        option_styles,
+        save_mode_share_figure,
+    )
+
+    m = _run({}, 1, 2)
+    table = lo.logistics_table(m.state, m.world)
+    assert destination_labels(m.world) == {
+        "regional": "between\nregions",
+        "x": "X\nAbroad",
+        "d": "D\nDomestic",
+    }
+    labels, colours = option_styles(m.world)
+    assert labels == {"road": "Road", "rail": "Rail"}
+    assert len(set(colours.values())) == 2
+    fig = mode_share_figure(table, destinations=destination_labels(m.world), options=labels)
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert ticks == ["between\nregions", "X\nAbroad", "D\nDomestic"]
+    assert {t.get_text() for t in fig.legends[0].get_texts()} == {"Road", "Rail"}
+    assert not [t for t in fig.axes[0].texts if t.get_text() == "no trade"]
+    none = table.copy()  # no trade between the regions: the shares are undefined (NaN), labelled
+    none.loc[(none["key"] == "regional") & none["metric"].str.endswith("_share"), "value"] = np.nan
+    fig = mode_share_figure(none)
+    assert [t.get_text() for t in fig.axes[1].texts] == ["no trade"]
+    from agglomeration.report.logistics_figures import figure_labels
+    from agglomeration.report.mapdata import map_data_from_scenario
+
+    stored = figure_labels(map_data_from_scenario(m.spec))  # a stored run: labels from the scenario
+    assert stored["destinations"] == destination_labels(m.world)
+    assert (stored["options"], stored["colours"]) == option_styles(m.world)
+    path = save_mode_share_figure(table, tmp_path / "modes.png", m.world, step=2)
+    assert path.stat().st_size > 0
+    # a hand-built world has no route options: no mode rows, no figure
+    assert save_mode_share_figure(table[table["kind"] != "mode"], tmp_path / "none.png") is None
+    assert not (tmp_path / "none.png").exists()
+
+
+@pytest.mark.parametrize("scenario", [TINY, BASELINE])
+def test_metric_descriptions_cover_every_logistics_metric(scenario):
+    """One description (label, unit, kind, range) per emitted logistics metric, values in range."""
+    m = AgglomerationModel(load_scenario(scenario, {"firms.initial_count": 200}), replicate_seed=3)
+    m.run(1)
+    emitted = lo.logistics_metrics(m.state, m.world)
+    desc = lo.metric_descriptions(m.world)
+    assert list(desc) == list(emitted)
+    assert set(lo.logistics_metrics(m.state, m.world, series=True)) <= set(desc)
+    for name, d in desc.items():
+        assert d["kind"] in ("share", "money", "count", "index") and d["label"], name
+        value = emitted[name]
+        assert np.isnan(value) or d["low"] <= value <= d["high"], (name, value)
+    assert desc["mode_share_regional_road_tonnes"]["kind"] == "share"
+
+
+def test_an_economy_without_firms_has_undefined_shares_and_zero_volumes():
+    """No firms and no entry: shares without a denominator are NaN (not 0); the households' imports
+    still move by the route options; market access is defined."""
+    scn = load_scenario(TINY, {"firms.initial_count": 0, "behaviour.entry.enabled": False})
+    m = AgglomerationModel(scn, replicate_seed=1)
+    m.run(2)
+    h = m.headline_metrics()
+    for key in ("export_share", "export_share_A", "export_share_bulk"):
+        assert np.isnan(h[key]), key
+    assert np.isnan(h["mode_share_regional_road_value"])  # no trade between the regions
+    assert h["mode_share_x_rail_value"] == pytest.approx(1.0)  # imports from X come by rail
+    assert h["market_access_A"] > 0 and np.isfinite(h["delivered_cost_A"])
+    assert np.isnan(m.series_frame()["export_share"]).all()
