@@ -157,6 +157,8 @@ class RunTask:
     output: dict[str, Any]
     meta: dict[str, Any]
     attempt: int = 1
+    #: overrides of the reference whose settled start the run continues (None: its own start)
+    reference_overrides: dict[str, Any] | None = None
 
 
 @dataclass
@@ -208,7 +210,11 @@ def simulate(
     """
     cls = resolve_model_class(task.model)
     scen = _task_scenario(task) if scenario is None else scenario
-    kw = {"world": world} if world is not None else {}
+    kw: dict[str, Any] = {"world": world} if world is not None else {}
+    if task.reference_overrides is not None:
+        base = base_scenario(task.scenario_path)
+        ref = task.reference_overrides
+        kw["reference"] = base.with_overrides(ref) if ref else base
     model = cls(scen, replicate_seed=task.seed, **kw)
     try:
         return _observe(model, task, on_step)

@@ -122,6 +122,19 @@ def _check_size(exp: Experiment, file: str | None) -> None:
         )
 
 
+def shared_start(exp: Experiment, params: list[str]) -> bool:
+    """Whether the runs of ``exp`` start from the settled state of its reference (the base scenario with
+    the experiment's overrides): ``start = "shared"``, or ``"auto"`` when every path a variant or the
+    design sets is a declared policy or logistics lever (they leave the initial economy alone; a
+    variant that changes behaviour or data calibrates its own start)."""
+    if exp.start != "auto":
+        return exp.start == "shared"
+    from agglomeration.levers import lever_for
+
+    paths = {p for v in exp.all_variants() for p in v.overrides} | set(params)
+    return all(lever_for(p) is not None for p in paths)
+
+
 def plan_runs(exp: Experiment, out: str | Path = ".") -> Plan:
     """Resolve every run of ``exp`` (raises InputError on any invalid variant or design point)."""
     file = str(exp.source_path) if exp.source_path else None
@@ -136,6 +149,8 @@ def plan_runs(exp: Experiment, out: str | Path = ".") -> Plan:
     owner: dict[str, str] = {}
     output = exp.output.model_dump()
     output["reporters"] = _reporter_refs(exp)
+    shared = shared_start(exp, params)
+    ref_fp = (base.with_overrides(exp.overrides) if exp.overrides else base).fingerprint()
     for vi, variant in enumerate(exp.all_variants()):
         merged_v = {**exp.overrides, **variant.overrides}
         for p in range(len(design)):
@@ -150,9 +165,12 @@ def plan_runs(exp: Experiment, out: str | Path = ".") -> Plan:
                 ) from None
             fp = scen.fingerprint()
             steps = int(exp.steps if exp.steps is not None else scen.steps)
+            # a run that is its own reference starts as it would on its own
+            reference = dict(exp.overrides) if shared and fp != ref_fp else None
+            key = fp if reference is None else f"{fp}|start:{ref_fp}"
             for r in range(exp.replicates):
                 rs = replicate_seed(exp.seed, r, seeding=exp.seeding, point=overrides)
-                rid = run_id(fp, rs.seed, steps, model_ref)
+                rid = run_id(key, rs.seed, steps, model_ref)
                 if rid in owner and owner[rid] != variant.name:
                     raise InputError(
                         f"variants {owner[rid]!r} and {variant.name!r} resolve to the same scenario "
@@ -182,6 +200,7 @@ def plan_runs(exp: Experiment, out: str | Path = ".") -> Plan:
                         steps=steps,
                         model=model_ref,
                         output=output,
+                        reference_overrides=reference,
                         meta={
                             **meta,
                             "seed_entropy": rs.entropy,
@@ -477,6 +496,9 @@ def _prepare_store(store: ResultStore, exp: Experiment, plan: Plan) -> dict[str,
             "fingerprint": exp.fingerprint(),
             "identity": exp.identity(),
             "base_scenario_fingerprint": plan.base_fingerprint,
+            "start": "shared"
+            if any(t.reference_overrides is not None for t in plan.tasks)
+            else "own",
             "design": plan.design.manifest_entry(),
             "model": exp.model_ref,
             "n_runs": len(plan.tasks),

@@ -17,6 +17,7 @@ File format (documented with examples in docs/EXPERIMENTS.md)::
     seed = 20260501                          # master seed (numpy SeedSequence entropy)
     steps = 40                               # optional; default = the scenario's `steps`
     seeding = "common"                       # "common" random numbers across variants, or "independent"
+    start = "auto"                           # "shared" start for lever variants (auto), or "own"
     [overrides]                              # applied to every variant (dotted scenario paths)
     "behaviour.relocation.probability" = 0.02
     [[variants]]
@@ -289,6 +290,13 @@ class Experiment(_Strict):
     seed: int = Field(0, ge=0, lt=2**63)
     steps: int | None = Field(None, ge=0, le=MAX_STEPS)
     seeding: Literal["common", "independent"] = "common"
+    start: Literal["auto", "shared", "own"] = Field(
+        "auto",
+        description="where runs start: 'shared' = every run initialises and burns in under the base "
+        "scenario with the experiment's overrides (its reference), then switches to its variant, so "
+        "variants differ only by what they change; 'own' = each run calibrates its own start; 'auto' = "
+        "shared when every variant and design parameter is a policy or logistics lever",
+    )
     overrides: dict[str, Any] = Field(default_factory=dict)
     variants: tuple[Variant, ...] = ()
     design: DesignSpec | None = None
