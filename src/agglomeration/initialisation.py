@@ -339,6 +339,9 @@ def initial_state(world: World, scenario: Scenario, rng: np.random.Generator) ->
     rows = entry.add_firms(state, world, cells % S, cells // S, log_z, np.zeros(n0))
     t = state.firms
     state.initial_firms = n0
+    state.firms_start_by_region = np.bincount(cells // S, minlength=R)
+    state.exits_by_region = np.zeros(R, dtype=np.int64)
+    state.relocations_od = np.zeros((R, R), dtype=np.int64)
     state.initial_by_sector = np.bincount(t.sector[rows], minlength=S).astype(float)
     state.beliefs = prospects.initial_beliefs(world, scenario)
     lp = scenario.behaviour.lines
