@@ -116,8 +116,9 @@ LEVERS: tuple[Lever, ...] = (
         hi=1.0,
         default=0.5,
         description="how widely investment information is shared across the zones: raises supplier "
-        "search and the share of regions entrants and movers know about",
-        read_by=("sourcing", "prospects"),
+        "search, the chance that an entrant knows each FTZ and connected area (costs: known_share) "
+        "and the share of regions movers know about",
+        read_by=("sourcing", "prospects", "costs"),
         kind="policy",
         source="policy lever; 0.5 = partial sharing in the 2021 setting",
         slider=(0.0, 1.0, 0.05),

@@ -153,10 +153,12 @@ def decompose(
     ok = ok.assign(variant=ok["variant"].astype(str))
     base = ok[ok["variant"] == baseline]
     rows = []
+    # a group without regions in the scenario (no firms, entries or exits in any run) is left out
+    present = [g for g in groups if _group_totals(ok, GROUPS[g]).abs().to_numpy().sum() > 0]
     for variant in pd.unique(ok["variant"]):
         if variant == baseline:
             continue
-        for g in groups:
+        for g in present:
             comp = paired_components(ok[ok["variant"] == variant], base, g)
             for name in (*COMPONENTS, "total"):
                 mean, lo, hi = _ci(comp[name].to_numpy(float), confidence)
