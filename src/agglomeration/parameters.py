@@ -391,19 +391,6 @@ class PolicyParams(_Section):
         json_schema_extra={"source": "1 for every domain unless overridden; the policy lever"},
     )
 
-    @field_validator("replicate")
-    @classmethod
-    def _domains(cls, value: dict[str, float]) -> dict[str, float]:
-        from agglomeration.errors import InputError
-        from agglomeration.levers import check_table, valid_keys
-
-        lever = lever_for("policy.replicate.x")[0]
-        try:
-            check_table(lever, value, valid_keys(lever, [], [], []))
-        except InputError as exc:  # a pydantic error at policy.replicate, naming the key
-            raise ValueError(f"{exc.field}: {exc.message}") from None
-        return {k: float(v) for k, v in value.items()}
-
 
 #: a stop condition: "<metric> <op> <number>", e.g. "connected_firm_share > 0.5"
 STOP_CONDITION = (
