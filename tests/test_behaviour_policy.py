@@ -60,11 +60,11 @@ def test_reform_categories_lower_their_costs():
     k = PolicyParams().reforms_per_category
     state.adopted[1, : 2 * k] = True  # government functions + investment management in C
     state.counts = state._counts()
-    mult = state.multipliers(0.1)
+    shares = state.shares()
     assert len(CATEGORIES) == 5
-    assert mult["admin"][1] == pytest.approx(0.9**k) and mult["admin"][0] == 1.0
-    assert mult["entry"][1] == pytest.approx(0.9**k)
-    assert mult["trade"][1] == 1.0
+    assert shares["government_functions"][1] == 1.0 and shares["government_functions"][0] == 0.0
+    assert shares["investment_management"][1] == 1.0
+    assert shares["trade_facilitation"][1] == 0.0
 
 
 def _values(value, first_profit=(2.0, 1.5), scale=4.0, location_scale=4.0):

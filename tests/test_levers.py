@@ -21,7 +21,9 @@ def baseline():
 
 
 def _example_path(lever: levers.Lever) -> str:
-    key = {"region": "connected", "mode": "rail", "place": "WZ"}.get(lever.keys or "", "")
+    key = {"region": "connected", "mode": "rail", "place": "WZ", "domain": "supervision"}.get(
+        lever.keys or "", ""
+    )
     return f"{lever.table}.{key}" if lever.per_key else lever.path
 
 

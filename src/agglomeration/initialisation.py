@@ -235,10 +235,12 @@ def flow_balances(
             out.append(None)
             continue
         one = slice(s, s + 1)
-        kw = {k: (v[:, one] if np.ndim(v) == 2 else v) for k, v in inputs.items()}
-        kw.update(
-            h_first=inputs["h_first"][one], h_rest=inputs["h_rest"][one], sigma=inputs["sigma"][one]
-        )
+        # (R, S) terms (horizons are per region: the discount rate is) to this sector's (R, 1)
+        kw = {
+            k: (v[:, one] if np.ndim(v) == 2 and np.shape(v)[1] == S else v)
+            for k, v in inputs.items()
+        }
+        kw.update(sigma=inputs["sigma"][one])
         out.append(
             FlowBalance(
                 pool=float(pool[s]),
@@ -247,7 +249,7 @@ def flow_balances(
                 unit=float(unit[s]),
                 scale=bp.entry.logit_scale,
                 nest=bp.entry.location_scale / bp.entry.logit_scale,
-                known=u_known[s] < state.prospects.known_q,
+                known=u_known[s] < state.costs.known_share,
                 signal=signals[s],
                 known_share=bp.entry.known_productivity_share,
                 f_ref=f,
@@ -337,6 +339,9 @@ def initial_state(world: World, scenario: Scenario, rng: np.random.Generator) ->
     rows = entry.add_firms(state, world, cells % S, cells // S, log_z, np.zeros(n0))
     t = state.firms
     state.initial_firms = n0
+    state.firms_start_by_region = np.bincount(cells // S, minlength=R)
+    state.exits_by_region = np.zeros(R, dtype=np.int64)
+    state.relocations_od = np.zeros((R, R), dtype=np.int64)
     state.initial_by_sector = np.bincount(t.sector[rows], minlength=S).astype(float)
     state.beliefs = prospects.initial_beliefs(world, scenario)
     lp = scenario.behaviour.lines

@@ -29,10 +29,11 @@ from typing import Any, Literal
 
 from agglomeration.economy import suggest
 from agglomeration.errors import InputError
+from agglomeration.reform_domains import DOMAINS
 from agglomeration.region_types import REGION_TYPES
 
 #: what the ``<key>`` of a per-key lever may name
-KeyKind = Literal["region", "mode", "place"]
+KeyKind = Literal["region", "mode", "place", "domain"]
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,9 @@ LEVERS: tuple[Lever, ...] = (
         hi=1.0,
         default=0.0,
         description="share of municipal powers delegated to a region (0 none, 1 as much as the FTZ "
-        "could hold); overrides the `delegation` column of regions.csv",
+        "could hold); overrides the `delegation` column of regions.csv. Cuts the region's entry "
+        "cost, approval delay and administrative burden (policy.delegation_*_effect) and speeds "
+        "its replication of FTZ reforms",
         read_by=("costs", "policy"),
         kind="policy",
         source="data (regions.csv `delegation`) unless overridden; the policy lever",
@@ -113,8 +116,9 @@ LEVERS: tuple[Lever, ...] = (
         hi=1.0,
         default=0.5,
         description="how widely investment information is shared across the zones: raises supplier "
-        "search and the share of regions entrants and movers know about",
-        read_by=("sourcing", "prospects"),
+        "search, the chance that an entrant knows each FTZ and connected area (costs: known_share) "
+        "and the share of regions movers know about",
+        read_by=("sourcing", "prospects", "costs"),
         kind="policy",
         source="policy lever; 0.5 = partial sharing in the 2021 setting",
         slider=(0.0, 1.0, 0.05),
@@ -131,6 +135,24 @@ LEVERS: tuple[Lever, ...] = (
         kind="policy",
         source="assumption: a connected area at full delegation replicates an available reform within ~5 years",
         slider=(0.0, 0.5, 0.01),
+    ),
+    Lever(
+        path="policy.replicate.<key>",
+        label="Reform replication by domain",
+        unit="x",
+        lo=0.0,
+        hi=1.0,
+        default=1.0,
+        description="factor on the hazard that regions outside the FTZ replicate the FTZ's reforms of "
+        "a domain (government_functions, investment_management, trade_facilitation, "
+        "financial_innovation, supervision, or 'all'); 0 = the domain is not replicated (the FTZ "
+        "still pioneers it)",
+        read_by=("policy",),
+        kind="policy",
+        source="policy lever; 1 = every domain replicated at policy.replication_rate",
+        keys="domain",
+        slider=(0.0, 1.0, 0.05),
+        slider_keys=("all",),
     ),
     Lever(
         path="logistics.tariff_multiplier.<key>",
@@ -258,6 +280,8 @@ def valid_keys(
         return [*region_ids, *REGION_TYPES, "all"]
     if lever.keys == "mode":
         return [*modes, "all"]
+    if lever.keys == "domain":
+        return [*DOMAINS, "all"]
     return [*places, *REGION_TYPES, "gateway", "all"]
 
 
@@ -324,9 +348,11 @@ def markdown_table() -> str:
         "|---|---|---|---|---|---|",
     ]
     for lever in _DECLARED:
-        key = {"region": "region id, region type or `all`", "mode": "mode or `all`"}.get(
-            lever.keys or "", "place id, region type, `gateway` or `all`"
-        )
+        key = {
+            "region": "region id, region type or `all`",
+            "mode": "mode or `all`",
+            "domain": "reform domain or `all`",
+        }.get(lever.keys or "", "place id, region type, `gateway` or `all`")
         path = f"`{lever.path}`" + (f" (key: {key})" if lever.per_key else "")
         lines.append(
             f"| {lever.label} | {path} | {lever.bounds_text()} | {lever.unit} | "

@@ -316,6 +316,7 @@ class AgglomerationModel(mesa.Model):
         s.begin_step()
         for submodel in self.schedule:
             s.counts.update(submodel.run(s, self.world, self.spec, self.rng))
+        s.tally_demography()
         s.firms.maybe_compact()
         self._sync_agents()
         if s.t % self.spec.output.series_every == 0:

@@ -356,6 +356,32 @@ def link_values(state: ModelState, world: World) -> pd.DataFrame:
     )
 
 
+#: cumulative demographic counts per region type since the observed run started (demography_by_type)
+DEMOGRAPHY = ("firms_start", "entries_total", "exits_total", "relocations_in", "relocations_out")
+
+
+def demography_by_type(state: ModelState, world: World) -> dict[str, float]:
+    """Per region type t, counts since the observed run started [firms]: ``firms_start_t`` (live firms
+    then), ``entries_total_t``, ``exits_total_t``, ``relocations_in_t`` (from regions of another type)
+    and ``relocations_out_t`` (to regions of another type).  Exactly firms_t = firms_start_t +
+    entries_total_t - exits_total_t + relocations_in_t - relocations_out_t (the accounting identity of
+    the creation-vs-reallocation decomposition, agglomeration.experiment.decomposition)."""
+    rtype = np.asarray(world.region_type)
+    R = world.n_regions
+    od = state.relocations_od if state.relocations_od.shape == (R, R) else np.zeros((R, R))
+    start = state.firms_start_by_region if len(state.firms_start_by_region) == R else np.zeros(R)
+    exits = state.exits_by_region if len(state.exits_by_region) == R else np.zeros(R)
+    out: dict[str, float] = {}
+    for typ in REGION_TYPES:
+        m = rtype == typ
+        out[f"firms_start_{typ}"] = float(start[m].sum())
+        out[f"entries_total_{typ}"] = float(state.entries_by_region[m].sum())
+        out[f"exits_total_{typ}"] = float(exits[m].sum())
+        out[f"relocations_in_{typ}"] = float(od[np.ix_(~m, m)].sum())
+        out[f"relocations_out_{typ}"] = float(od[np.ix_(m, ~m)].sum())
+    return out
+
+
 def series_row(state: ModelState, world: World, counters: tuple[str, ...] = ()) -> dict[str, float]:
     """Model-level metrics of the current state (one DataCollector row).
 
@@ -379,6 +405,7 @@ def series_row(state: ModelState, world: World, counters: tuple[str, ...] = ()) 
         row[f"output_{typ}"] = float(out_rs[m].sum())
     for name in counters:
         row[name] = float(state.counts.get(name, 0.0))
+    row.update(demography_by_type(state, world))
     row["mean_log_productivity"] = (
         float(np.mean(t.log_productivity[t.alive])) if row["firms"] > 0 else float("nan")
     )

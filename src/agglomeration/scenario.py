@@ -1420,3 +1420,5 @@ def _check_policy(policy: PolicyParams, data: ScenarioData, file: Any) -> None:
     lever = lever_for("policy.delegation.x")[0]
     keys = valid_keys(lever, [r.region_id for r in data.regions], [], [])
     check_table(lever, policy.delegation, keys, file=file)
+    lever = lever_for("policy.replicate.x")[0]
+    check_table(lever, policy.replicate, valid_keys(lever, [], [], []), file=file)

@@ -76,6 +76,14 @@ class ModelState:
     #: finite value): (R,) consumer price index and (S,) producer price level of each sector [-]
     cpi_base: np.ndarray | None = None
     ppi_base: np.ndarray | None = None
+    #: (R,) cumulative exits by region since the observed run started [firms]
+    exits_by_region: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    #: (R, R) cumulative relocations from region o (row) to region d (column) [firms]
+    relocations_od: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
+    #: (R,) live firms by region when the observed run started [firms]
+    firms_start_by_region: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    #: (n,) region of each incumbent (``incumbents``) when this step began
+    incumbent_region: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     # ---- this step (reset by :meth:`begin_step`, filled by the submodels in schedule order)
     #: counters reported by the submodels this step
@@ -109,6 +117,11 @@ class ModelState:
         self.t = 0
         self.counts = {}
         self.entries_by_region = np.zeros_like(self.entries_by_region)
+        R = len(self.entries_by_region)
+        self.exits_by_region = np.zeros(R, dtype=np.int64)
+        self.relocations_od = np.zeros((R, R), dtype=np.int64)
+        rows = self.firms.alive_rows()
+        self.firms_start_by_region = np.bincount(self.firms.region[rows], minlength=R)
         self.entrants = EntrantLedger()
         self.initial_firms = self.firms.n_alive
 
@@ -118,6 +131,24 @@ class ModelState:
         self.clock += 1
         self.counts = {}
         self.incumbents = self.firms.alive_rows()
+        self.incumbent_region = self.firms.region[self.incumbents].copy()
+
+    def tally_demography(self) -> None:
+        """Add this step's exits and relocations by region to the run's cumulative counts (call after
+        the submodels, before the firm table is compacted).  An incumbent that is dead now exited from
+        the region it was in when the step began; a live one whose region changed relocated.  With
+        ``entries_by_region`` this gives, exactly, per region: firms now - firms at the start =
+        entries - exits + relocations in - relocations out."""
+        R = len(self.entries_by_region)
+        if len(self.exits_by_region) != R:  # a run observed without restart_clock (no burn-in)
+            self.exits_by_region = np.zeros(R, dtype=np.int64)
+            self.relocations_od = np.zeros((R, R), dtype=np.int64)
+        rows, before = self.incumbents, self.incumbent_region
+        alive = self.firms.alive[rows]
+        self.exits_by_region += np.bincount(before[~alive], minlength=R)
+        now = self.firms.region[rows[alive]]
+        moved = now != before[alive]
+        np.add.at(self.relocations_od, (before[alive][moved], now[moved]), 1)
         self.prospects = None
         self.entered = []
         self.exited = []

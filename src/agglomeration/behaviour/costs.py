@@ -1,15 +1,27 @@
 """Policy-dependent costs and import prices (submodel ``costs``, the first of every step).
 
-Delegation d_r and the reforms a region has adopted (:mod:`agglomeration.behaviour.policy`) set:
+Delegation d_r in [0, 1] and the share a_rc of each reform domain c a region has adopted
+(:mod:`agglomeration.behaviour.policy`, :mod:`agglomeration.reform_domains`) set, through named
+channels, each reading one cost (``p.x`` = ``policy.x``):
 
-    admin_r = admin_cost (1 - delegation_admin_effect d_r) (1 - e)^(n_gov + n_sup)
-    entry_r = entry_cost (1 - delegation_entry_effect d_r) (1 - e)^(n_inv + n_fin)    [x f_s]
-    trade_r = (1 - e)^n_trade   multiplies region r's customs dwell hours (the customs factor of
-                                :meth:`agglomeration.world.World.trade_costs`, which reprices every
-                                route option) and the supplier switching cost
+    admin_r    = admin_cost (1 - p.delegation_admin_effect d_r)
+                 (1 - p.government_functions_admin_effect a_r,gov) (1 - p.supervision_admin_effect a_r,sup)
+    entry_r    = entry_cost (1 - p.delegation_entry_effect d_r) (1 - p.investment_entry_effect a_r,inv)
+                 [x f_s]
+    approval_r = approval_days (steps_per_year / 365)
+                 (1 - p.delegation_delay_effect d_r) (1 - p.investment_delay_effect a_r,inv)     [steps]
+    rate_r     = entry.discount_rate - p.finance_rate_cut a_r,fin                 [1/year, >= 0.001]
+    customs_r  = customs hours of region r x (1 - p.trade_customs_effect a_r,trade)
 
-where n_c counts the reforms of category c adopted by region r and e = ``policy.reform_effect``.  The
-foreign competitors' CES weight in every market follows from the import prices and trade costs.
+The customs channel multiplies region r's customs dwell hours (the hours of its hub on trade with
+international gateways); every route option is repriced with them (``World.route_choice``, geography.py:
+value of time x hours / value density; services ship no goods), so delivered costs, mode shares and
+market access respond.  ``known_share`` (R,): the probability that an entrant knows a region (the information channel):
+information_regions + (1 - information_regions) x policy.information_sharing for the regions of the zone
+network (the shared investment-information platform of the FTZ and the connected areas),
+information_regions elsewhere.  Special customs supervision zones (bonded zones, World.bonded) exempt
+imported inputs of processing trade from the import tariff (``tau_inputs``).  The foreign competitors'
+CES weight in every market follows from the import prices and trade costs.
 
 Import prices (model units) are the gateway price index x the sector's domestic price level, the
 geometric mean of its live firms' mill prices (foreign technology keeps pace with domestic technology);
@@ -26,6 +38,7 @@ from pydantic import Field
 
 from agglomeration.behaviour import market
 from agglomeration.parameters import _Section
+from agglomeration.region_types import zone_mask
 from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,6 +56,14 @@ class Costs:
     admin: np.ndarray
     #: (R,) one-off entry cost in units of the sector fixed cost [-]
     entry_cost: np.ndarray
+    #: (R,) steps from an entrant's decision to production in each region (approval delay) [steps]
+    approval_steps: np.ndarray
+    #: (R,) entrants' annual discount (interest) rate in each region [1/year]
+    discount_rate: np.ndarray
+    #: (R,) factor on each region's customs dwell hours (trade facilitation) [-]
+    customs_factor: np.ndarray
+    #: (R,) probability that a potential entrant knows each region [-]
+    known_share: np.ndarray
     #: (R,) relative delivered-price gain a buyer needs to switch supplier [-]
     switching_cost: np.ndarray
     #: (S, M, M) effective iceberg trade costs (reforms scale the gateway part) [-]
@@ -56,8 +77,6 @@ class Costs:
     tau_inputs: np.ndarray
     #: the trade multipliers ``tau``/``phi`` were computed for (recomputed only when they change)
     trade_key: bytes | None = None
-    #: (R,) factor on every region's customs dwell hours (trade-facilitation reforms) [-]
-    customs_factor: np.ndarray | None = None
     #: route-option costs and shares at ``customs_factor`` (None for a hand-built World)
     route_choice: TradeCosts | None = None
 
@@ -66,12 +85,15 @@ class CostsParams(_Section):
     """``[behaviour.costs]``: the cost levels delegation and reforms act on."""
 
     admin_cost: float = Field(
-        0.10,
+        0.02,
         ge=0.0,
         le=5.0,
-        description="administrative cost wedge on marginal cost at delegation 0 [-]",
+        description="recurring administrative burden at delegation 0 and no replicated reform, as a "
+        "wedge on marginal cost (share of gross cost) [-]",
         json_schema_extra={
-            "source": "assumption: 10 % administrative burden on marginal cost at no delegation"
+            "source": "estimate (range 0.005-0.05): entertainment and travel costs about 3 % of value "
+            "added, partly administrative (Cai, Fang & Xu 2011, J Law Econ 54(1):55-78), i.e. 1-3 % "
+            "of gross cost at a 20-35 % value-added share"
         },
     )
     entry_cost: float = Field(
@@ -82,7 +104,8 @@ class CostsParams(_Section):
         "units of the sector fixed cost per line [-]",
         json_schema_extra={
             "source": "estimate (range 2-16): two years of fixed cost; no structural estimate for "
-            "China (docs/ODD.md, Entry); halved at full delegation"
+            "China (docs/ODD.md, Entry); policy.delegation_entry_effect and "
+            "policy.investment_entry_effect lower it"
         },
     )
 
@@ -102,38 +125,78 @@ def update_import_prices(state: ModelState, world: World, scenario: Scenario) ->
     state.import_price = np.asarray(world.gateway_import_price, dtype=float) * level[None, :]
 
 
-def apply(state: ModelState, world: World, scenario: Scenario) -> None:
-    """Admin wedge, entry cost, switching cost, trade costs and foreign competition of ``state``."""
+#: lowest discount rate the finance channel can reach [1/year]
+MIN_DISCOUNT_RATE = 0.001
+
+
+def channels(state: ModelState, world: World, scenario: Scenario) -> dict[str, np.ndarray]:
+    """The policy channels of the module docstring, each (R,): ``admin``, ``entry_cost``,
+    ``approval_steps``, ``discount_rate``, ``customs_factor``, ``known_share``."""
     pp = scenario.policy
     bp = scenario.behaviour
     d = state.policy.delegation
-    mult = state.policy.multipliers(pp.reform_effect)
+    a = state.policy.shares()
+    inv = a["investment_management"]
+    admin = (
+        bp.costs.admin_cost
+        * (1.0 - pp.delegation_admin_effect * d)
+        * (1.0 - pp.government_functions_admin_effect * a["government_functions"])
+        * (1.0 - pp.supervision_admin_effect * a["supervision"])
+    )
+    entry_cost = (
+        bp.costs.entry_cost
+        * (1.0 - pp.delegation_entry_effect * d)
+        * (1.0 - pp.investment_entry_effect * inv)
+    )
+    approval = (
+        bp.entry.approval_days
+        * bp.steps_per_year
+        / 365.0
+        * (1.0 - pp.delegation_delay_effect * d)
+        * (1.0 - pp.investment_delay_effect * inv)
+    )
+    rate = np.maximum(
+        bp.entry.discount_rate - pp.finance_rate_cut * a["financial_innovation"], MIN_DISCOUNT_RATE
+    )
+    q = bp.prospects.information_regions
+    network = zone_mask(world.region_type)
+    known = np.where(network, q + (1.0 - q) * pp.information_sharing, q)
+    return {
+        "admin": admin,
+        "entry_cost": entry_cost,
+        "approval_steps": approval,
+        "discount_rate": rate,
+        "customs_factor": 1.0 - pp.trade_customs_effect * a["trade_facilitation"],
+        "known_share": known,
+    }
+
+
+def apply(state: ModelState, world: World, scenario: Scenario) -> None:
+    """This step's policy-dependent costs of ``state`` (:func:`channels`), switching cost, trade costs
+    and foreign competition."""
+    bp = scenario.behaviour
+    ch = channels(state, world, scenario)
     old = state.costs
-    admin = bp.costs.admin_cost * (1.0 - pp.delegation_admin_effect * d) * mult["admin"]
-    entry_cost = bp.costs.entry_cost * (1.0 - pp.delegation_entry_effect * d) * mult["entry"]
-    switching = bp.sourcing.switching_cost * mult["trade"]
-    key = mult["trade"].tobytes()
+    key = ch["customs_factor"].tobytes()
     choice = None
     if old is not None and key == old.trade_key:
         tau, phi, choice = old.tau, old.phi, old.route_choice
     elif world.routes is not None:
-        choice = world.route_choice(mult["trade"])
+        choice = world.route_choice(ch["customs_factor"])
         tau, phi = choice.tau, choice.phi
     else:
-        tau, phi = world.trade_costs(mult["trade"])
+        tau, phi = world.trade_costs(ch["customs_factor"])
     foreign = market.external_competition(
         state.import_price, tau, world.sigma, world.n_regions, bp.market.external_competitors
     )
     state.costs = Costs(
-        admin=admin,
-        entry_cost=entry_cost,
-        switching_cost=switching,
+        **ch,
+        switching_cost=np.full(world.n_regions, float(bp.sourcing.switching_cost)),
         tau=tau,
         phi=phi,
         foreign=foreign,
         tau_inputs=_input_trade_costs(world, tau),
         trade_key=key,
-        customs_factor=mult["trade"],
         route_choice=choice,
     )
 
@@ -158,8 +221,9 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
 SUBMODEL = Submodel(
     name="costs",
     step=step,
-    summary="policy-dependent costs: import prices, administrative wedge, entry and switching costs, "
-    "effective trade costs (delegation and adopted reforms)",
+    summary="policy-dependent costs: import prices, administrative burden, entry cost, approval "
+    "delay, entrants' discount rate, customs hours and entrants' knowledge of regions (delegation "
+    "and adopted reforms)",
     params=CostsParams,
     legacy={"admin_cost": "admin_cost", "entry_cost": "entry_cost"},
 )

@@ -2,7 +2,8 @@
 
 Potential entrants of sector s per step ~ Poisson(entry_rate_s n0_s + floor) (n0_s: the sector's initial
 firms; ``entry_rate`` from sectors.csv is the yearly registration rate over 4).  Each knows each region
-independently with probability q = information_regions + (1 - information_regions) x information_sharing.
+independently with probability ``Costs.known_share`` (information_regions, raised by
+policy.information_sharing for the regions of the zone network; costs.py).
 An entrant knows a signal of its productivity before entry and learns the rest after it (between
 Hopenhayn 1992 / Melitz 2003, where nothing is known, and perfect foresight): log z = F + gap + A_rs +
 signal + rest, signal ~ N(0, sd sqrt(k)), rest ~ N(0, sd sqrt(1 - k)), sd = ``firms.productivity_sigma``,
@@ -14,7 +15,8 @@ the expected revenue and fixed cost; :func:`expected_values`) is
 
 with pi1, pi the first-year and later profit per step, H1, H2 the discounted survival-weighted steps of
 the first year and after it, X the discounted steps of losses before an unprofitable firm exits (the
-option to exit), D_r the discount of waiting ``approval_days`` and C_r the entry cost plus the cost of
+option to exit), D_r the discount of waiting the region's approval delay (``Costs.approval_steps``; the
+horizons use the region's discount rate ``Costs.discount_rate``) and C_r the entry cost plus the cost of
 the wait (``waiting_cost`` x f_s per discounted step of waiting).  Nested logit (McFadden 1978): the region is the best V_r / lambda_loc + Gumbel over the known
 regions, and the entrant enters when IV / lambda + logistic > 0, IV = lambda_loc log sum_r exp(V_r /
 lambda_loc) (lambda = ``logit_scale``, lambda_loc = ``location_scale``, both in years of the sector's
@@ -74,9 +76,12 @@ def standard_logistic(rng: np.random.Generator, size: int) -> np.ndarray:
     return np.log(r) - np.log1p(-r)
 
 
-def knowledge(n: int, n_regions: int, q: float, rng: np.random.Generator) -> np.ndarray:
-    """(n, R) bool: which regions each decision maker knows about."""
-    if q >= 1.0:
+def knowledge(
+    n: int, n_regions: int, q: float | np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """(n, R) bool: which regions each decision maker knows about; ``q`` the probability of knowing a
+    region, one for all or (R,) per region."""
+    if np.all(np.asarray(q) >= 1.0):
         return np.ones((n, n_regions), dtype=bool)
     return rng.random((n, n_regions)) < q
 
@@ -293,11 +298,18 @@ class EntryParams(_Section):
         },
     )
     approval_days: float = Field(
-        0.0,
+        180.0,
         ge=0.0,
         le=3650.0,
-        description="days from the entry decision to production (registration and approvals) [days]",
-        json_schema_extra={"source": "0 = immediate; the delegation channel sets it (docs/ODD.md)"},
+        description="calendar days from the entry decision to production (registration, land, "
+        "planning and construction approvals) in a region without delegation or replicated reforms; "
+        "policy.delegation_delay_effect and policy.investment_delay_effect shorten it per region "
+        "[days]",
+        json_schema_extra={
+            "source": "estimate (range 90-270): construction-project approval <= 120 working days "
+            "(about 180 calendar days) after the 2018-19 national pilot reform (MOHURD, SCIO briefing "
+            "2019; Chongqing is a pilot city); 2 quarterly steps"
+        },
     )
 
     @model_validator(mode="after")
@@ -438,7 +450,8 @@ def waiting_steps(delay: np.ndarray, rate: float) -> np.ndarray:
     """Discounted number of steps spent waiting [steps]: sum_{k < delay} (1 + rate)^-k, continuous in
     ``delay`` (the annuity formula)."""
     delay = np.asarray(delay, dtype=float)
-    if rate <= 0:
+    rate = np.asarray(rate, dtype=float)
+    if np.all(rate <= 0):
         return delay
     return (1.0 - (1.0 + rate) ** (-delay)) / (1.0 - 1.0 / (1.0 + rate))
 
@@ -449,17 +462,19 @@ def value_inputs(state: ModelState, world: World, scenario: Scenario) -> dict[st
     T = scenario.behaviour.steps_per_year
     pro = state.prospects
     f = state.fixed_cost
-    h_first, h_classes = age_horizons(state.beliefs.hazard, p.discount_rate, T)
+    # per region: the discount rate (finance channel) and the approval delay (costs.py)
+    rate = np.asarray(state.costs.discount_rate, float)[:, None]  # (R, 1)
+    h_first, h_classes = age_horizons(state.beliefs.hazard, rate, T)  # (R, S), (A, R, S)
     h_rest = h_classes.sum(axis=0)
     # later revenue: the structural forecast with the capture learned for each age class, averaged
     # over the classes with their discounted survival weights (young firms are still finding buyers)
-    factor = (h_classes * pro.by_age.T).sum(axis=0) / np.maximum(h_rest, 1e-300)
-    r = (1.0 + p.discount_rate) ** (1.0 / T) - 1.0
-    delay = np.full(world.n_regions, p.approval_days * T / 365.0)
+    factor = (h_classes * pro.by_age.T[:, None, :]).sum(axis=0) / np.maximum(h_rest, 1e-300)
+    r = (1.0 + rate[:, 0]) ** (1.0 / T) - 1.0  # (R,) per step
+    delay = np.asarray(state.costs.approval_steps, float)
     ex = scenario.behaviour.exit
     return {
         "rev_first": pro.revenue_first,
-        "rev": pro.revenue_structural * factor[None, :],
+        "rev": pro.revenue_structural * factor,
         "fixed": pro.fixed,
         "entry_cost": np.outer(
             state.costs.entry_cost + p.waiting_cost * waiting_steps(delay, r), f
@@ -467,7 +482,9 @@ def value_inputs(state: ModelState, world: World, scenario: Scenario) -> dict[st
         "h_first": h_first,
         "h_rest": h_rest,
         "delay_discount": (1.0 + r) ** (-delay),
-        "exit_steps": waiting_steps(np.asarray(ex.after_losses if ex.enabled else 1e6, float), r),
+        "exit_steps": waiting_steps(np.asarray(ex.after_losses if ex.enabled else 1e6, float), r)[
+            :, None
+        ],
         "sigma": np.asarray(world.sigma, dtype=float),
         "centre": frontier(state, scenario)
         + p.productivity_gap
@@ -535,7 +552,7 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
     counts = rng.poisson(pool_size(state, world, scenario))
     sec = np.repeat(np.arange(world.n_sectors), counts)
     signal = rng.standard_normal(len(sec))
-    known = knowledge(len(sec), world.n_regions, state.prospects.known_q, rng)
+    known = knowledge(len(sec), world.n_regions, state.costs.known_share, rng)
     values = entry_values(state, world, scenario)
     choice, expected, expected_rev = choose_regions(sec, signal, known, rng, values=values)
     ok = choice >= 0
@@ -544,7 +561,7 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
     rest = scenario.firms.productivity_sigma * np.sqrt(1.0 - p.known_productivity_share)
     centre = frontier(state, scenario) + p.productivity_gap + values.local[r_ok, s_ok]
     lz = centre + values.signal_sd * signal[ok] + rest * rng.standard_normal(len(s_ok))
-    delay = p.approval_days * scenario.behaviour.steps_per_year / 365.0
+    delay = np.asarray(state.costs.approval_steps, float)[r_ok]
     wait = np.floor(delay) + (rng.random(len(s_ok)) < delay - np.floor(delay))
     state.pending.add(
         s_ok,

@@ -5,16 +5,19 @@ and is overridden by ``[policy] delegation`` (``all``, then per region type, the
 lever is declared in :mod:`agglomeration.levers`).  Delegation and the adopted reforms set the
 policy-dependent costs (:mod:`agglomeration.behaviour.costs`).
 
-Reform pool: ``reforms_per_category`` reforms in each of five categories (government functions,
-investment management, trade facilitation, financial innovation, supervision).  Each step an FTZ area
-adopts each reform it lacks with hazard ``pioneer_rate`` (the pilot zone pioneers).  A connected area
-replicates a reform already adopted by some FTZ area with hazard
+Reform pool: ``reforms_per_category`` reforms in each of the five domains of
+:mod:`agglomeration.reform_domains` (government functions, investment management, trade facilitation,
+financial innovation and opening, supervision).  Each step an FTZ area adopts each reform it lacks with
+hazard ``pioneer_rate`` (the pilot zone pioneers).  A connected area replicates a reform of domain c
+already adopted by some FTZ area with hazard
 
-    h_r = replication_rate ((0.5 + d_r) / 1.5) conn_r          (x other_replication_factor for 'other')
+    h_rc = replication_rate ((0.5 + d_r) / 1.5) conn_r x_c     (x other_replication_factor for 'other')
 
-conn_r = mean over sectors of the highest trade freeness phi between r and any FTZ area, in (0, 1].
-Information sharing raises supplier search and entrants' knowledge of regions (see sourcing, prospects).
-The ``[policy]`` section is this submodel's parameter section.
+conn_r = mean over sectors of the highest trade freeness phi between r and any FTZ area, in (0, 1];
+x_c = ``policy.replicate.<domain>`` (1 unless set; 0 = the domain is not replicated).  The share of a
+domain's reforms a region has adopted scales that domain's effect on its own cost (costs.py).
+Information sharing raises supplier search and entrants' knowledge of the zone network's regions (see
+sourcing, entry).  The ``[policy]`` section is this submodel's parameter section.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import numpy as np
 
 from agglomeration.behaviour import costs
 from agglomeration.levers import check_table, lever_for, resolve_per_region, valid_keys
+from agglomeration.reform_domains import DOMAINS
 from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,13 +39,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from agglomeration.state import ModelState
     from agglomeration.world import World
 
-CATEGORIES = (
-    "government_functions",
-    "investment_management",
-    "trade_facilitation",
-    "financial_innovation",
-    "supervision",
-)
+#: the reform domains (the columns of the pool, ``reforms_per_category`` reforms each)
+CATEGORIES = DOMAINS
 
 
 def resolve_delegation(
@@ -72,15 +71,20 @@ class PolicyState:
             return np.zeros((R, len(CATEGORIES)), dtype=int)
         return self.adopted.reshape(R, len(CATEGORIES), self.per_category).sum(axis=2)
 
-    def multipliers(self, effect: float) -> dict[str, np.ndarray]:
-        """Cost multipliers (R,) of 'admin', 'entry' and 'trade' from adopted reforms."""
-        c = self.counts
-        keep = 1.0 - effect
-        return {
-            "admin": keep ** (c[:, 0] + c[:, 4]),
-            "entry": keep ** (c[:, 1] + c[:, 3]),
-            "trade": keep ** c[:, 2],
-        }
+    def shares(self) -> dict[str, np.ndarray]:
+        """Share of each domain's reforms every region has adopted, (R,) per domain name, in [0, 1]
+        (0 for all without a reform pool)."""
+        k = max(self.per_category, 1)
+        return {name: self.counts[:, i] / k for i, name in enumerate(CATEGORIES)}
+
+
+def replication_factors(replicate: Mapping[str, float]) -> np.ndarray:
+    """(C,) factor on each domain's replication hazard: ``policy.replicate`` ('all', then by domain)."""
+    out = np.full(len(CATEGORIES), float(replicate.get("all", 1.0)))
+    for i, name in enumerate(CATEGORIES):
+        if name in replicate:
+            out[i] = float(replicate[name])
+    return out
 
 
 def initial_policy(world: World, params: PolicyParams, file: Any = None) -> PolicyState:
@@ -121,7 +125,10 @@ def step_policy(
         rtype == "connected", 1.0, np.where(rtype == "other", params.other_replication_factor, 0.0)
     )
     h = params.replication_rate * (0.5 + state.delegation) / 1.5 * conn * factor
-    replicated = (~ftz)[:, None] & available[None, :] & ~state.adopted & (u < h[:, None])
+    by_domain = np.repeat(replication_factors(params.replicate), state.per_category)
+    replicated = (
+        (~ftz)[:, None] & available[None, :] & ~state.adopted & (u < h[:, None] * by_domain)
+    )
     new = pioneered | replicated
     state.adopted |= new
     state.counts = state._counts()

@@ -15,7 +15,9 @@ A batch whose planned runs have not all finished is refused (exit 2) unless --pa
 the output starts with a PARTIAL RESULTS warning.  --out FILE writes the publication table (labelled
 metrics with units; LaTeX with booktabs, caption and label; numbers in csv, parquet and xlsx) and the
 long tables next to it (FILE_comparisons, FILE_summary, FILE_advice, and FILE_effects, FILE_anova,
-FILE_cells with --factorial; one sheet each for .xlsx).  --table-csv FILE writes the per-step series in
+FILE_cells with --factorial; one sheet each for .xlsx).  The creation-vs-reallocation decomposition of
+each region group's change in firms (extra entry, diversion from other regions, net relocation, fewer
+exits; paired by seed) follows the table and is written to FILE_decomposition.  --table-csv FILE writes the per-step series in
 the BehaviorSpace "table" layout.  See docs/ANALYSIS.md.
 """
 
@@ -222,6 +224,7 @@ def main(args: argparse.Namespace) -> int:
     )
     steps = (results.manifest.get("experiment") or {}).get("steps")
     tables = _print_comparison(result, args, warning, steps)
+    tables.update(_print_decomposition(runs, result.baseline, str(args.results)))
     if args.factorial:
         tables.update(_print_factorial(results, args, registry, params, series, metrics))
     if args.out:
@@ -306,6 +309,30 @@ def _print_comparison(result, args, warning: str | None, steps: int | None) -> d
         "summary": result.summary,
         "advice": result.advice,
     }
+
+
+def _print_decomposition(runs, baseline: str, source: str) -> dict:
+    """Print the creation-vs-reallocation table when the runs carry the per-type totals and seeds;
+    return it to export (nothing for a batch of an earlier version or without shared seeds)."""
+    from agglomeration.experiment import decomposition as dec
+    from agglomeration.report.tables import to_markdown
+
+    if not dec.available(runs) or runs["variant"].astype(str).nunique() < 2:
+        return {}
+    try:
+        table = dec.decompose(runs, baseline=baseline, source=source)
+    except InputError as exc:
+        sys.stdout.write(f"\nCreation vs reallocation: not computed ({exc.message})\n")
+        return {}
+    out = sys.stdout
+    out.write(
+        f"\nCreation vs reallocation: change of each region group's firms against '{baseline}' "
+        "(paired by seed; mean [95% CI] in firms; total = start + creation + diversion + relocation + "
+        "survival; see docs/LEVERS.md)\n\n"
+    )
+    out.write(to_markdown(dec.wide(table)))
+    out.write("\n")
+    return {"decomposition": table}
 
 
 def _print_factorial(results, args, registry, params, series, metrics) -> dict:

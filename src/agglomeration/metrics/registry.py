@@ -229,6 +229,13 @@ BUILTIN: dict[str, MetricInfo] = {
         *_by_type("firms", "Firms", "firms", "count", primary=("ftz", "connected")),
         *_by_type("employment", "Employment", "workers", "count"),
         *_by_type("output", "Output", "CNY m per step", "money"),
+        # run totals since the observed run started (observe.demography_by_type); relocations only
+        # between regions of different types
+        *_by_type("firms_start", "Firms at the start", "firms", "count"),
+        *_by_type("entries_total", "Entries (run total)", "firms", "count"),
+        *_by_type("exits_total", "Exits (run total)", "firms", "count"),
+        *_by_type("relocations_in", "Relocations in (run total)", "firms", "count"),
+        *_by_type("relocations_out", "Relocations out (run total)", "firms", "count"),
         MetricInfo(
             "entries",
             "Entries",

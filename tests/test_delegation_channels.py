@@ -1,0 +1,218 @@
+"""Delegation through named channels (behaviour/costs.py, behaviour/policy.py): each reform domain lowers
+its own cost only, delegation shortens approval and raises total entry (paired seeds), the per-type run
+totals satisfy the accounting identity, and the creation-vs-reallocation decomposition adds up."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from agglomeration.behaviour import costs
+from agglomeration.behaviour.policy import CATEGORIES
+from agglomeration.errors import InputError
+from agglomeration.experiment import decomposition as dec
+from agglomeration.model import AgglomerationModel
+from agglomeration.region_types import REGION_TYPES
+from agglomeration.scenario import load_scenario
+
+BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+BASE = {"firms.initial_count": 400, "burn_in": 20}
+CHANNELS = ("admin", "entry_cost", "approval_steps", "discount_rate", "customs_factor")
+#: the channels each domain may move (and no other)
+OWN = {
+    "government_functions": {"admin"},
+    "investment_management": {"entry_cost", "approval_steps"},
+    "trade_facilitation": {"customs_factor"},
+    "financial_innovation": {"discount_rate"},
+    "supervision": {"admin"},
+}
+
+
+def _run(overrides, seed, steps=12):
+    """A small baseline run under ``overrides`` from the settled start of the small baseline."""
+    reference = load_scenario(BASELINE, BASE)
+    m = AgglomerationModel(
+        load_scenario(BASELINE, {**BASE, **overrides}), replicate_seed=seed, reference=reference
+    )
+    m.run(steps)
+    return m
+
+
+@pytest.fixture(scope="module")
+def settled():
+    return _run({}, seed=1, steps=0)
+
+
+def _with_domain(m, domain: str):
+    """A copy of the state where every non-FTZ region has adopted every reform of ``domain``."""
+    state = copy.deepcopy(m.state)
+    p = state.policy
+    i = CATEGORIES.index(domain)
+    k = p.per_category
+    p.adopted[:, i * k : (i + 1) * k] = True
+    p.counts = p._counts()
+    return state
+
+
+@pytest.mark.parametrize("domain", CATEGORIES)
+def test_each_domain_lowers_its_own_cost_only(settled, domain):
+    m = settled
+    before = costs.channels(m.state, m.world, m.spec)
+    after = costs.channels(_with_domain(m, domain), m.world, m.spec)
+    for name in CHANNELS:
+        if name in OWN[domain]:
+            assert np.all(after[name] <= before[name]) and np.any(after[name] < before[name]), name
+        else:
+            np.testing.assert_array_equal(after[name], before[name], err_msg=name)
+
+
+def test_full_domains_have_the_evidence_magnitudes(settled):
+    m = settled
+    state = copy.deepcopy(m.state)
+    state.policy.delegation[:] = 0.0
+    state.policy.adopted[:] = False
+    state.policy.counts = state.policy._counts()
+    none = costs.channels(state, m.world, m.spec)
+    state.policy.delegation[:] = 1.0
+    state.policy.adopted[:] = True
+    state.policy.counts = state.policy._counts()
+    full = costs.channels(state, m.world, m.spec)
+    np.testing.assert_allclose(full["entry_cost"] / none["entry_cost"], 0.92 * 0.92)  # ~ -15 %
+    np.testing.assert_allclose(full["approval_steps"] / none["approval_steps"], 0.5 * 0.8)
+    np.testing.assert_allclose(none["approval_steps"], 180 * 4 / 365)  # ~2 quarterly steps
+    np.testing.assert_allclose(full["admin"] / none["admin"], 0.6 * 0.7 * 0.85)
+    np.testing.assert_allclose(none["discount_rate"] - full["discount_rate"], 0.005)
+    np.testing.assert_allclose(full["customs_factor"], 0.6)
+
+
+def test_trade_facilitation_cuts_the_trade_costs_with_international_gateways_only():
+    m = _run({}, seed=1, steps=0)
+    w = m.world
+    R = w.n_regions
+    tau0, _ = w.trade_costs(np.ones(R))
+    tau1, _ = w.trade_costs(np.full(R, 0.6))
+    np.testing.assert_array_equal(tau0[:, :R, :R], tau1[:, :R, :R])  # trade between regions
+    goods = np.isfinite(np.asarray(w.value_density, float))
+    domestic = list(w.gateway_ids).index("DOM")
+    intl = [g for g in range(w.n_gateways) if g != domestic]
+    # faster customs: goods trade with international gateways gets cheaper, in both directions
+    assert np.all(tau1[goods][:, :R, R:][..., intl] <= tau0[goods][:, :R, R:][..., intl] + 1e-12)
+    assert np.any(tau1[goods][:, :R, R:][..., intl] < tau0[goods][:, :R, R:][..., intl] - 1e-9)
+    assert np.any(tau1[goods][:, R:, :R][:, intl] < tau0[goods][:, R:, :R][:, intl] - 1e-9)
+    # services ship no goods, and the domestic market has no customs
+    np.testing.assert_allclose(tau1[~goods], tau0[~goods])
+    np.testing.assert_allclose(tau1[:, :R, R + domestic], tau0[:, :R, R + domestic])
+
+
+def test_full_delegation_shortens_approval(settled):
+    m = _run({"policy.delegation.all": 1.0}, seed=2, steps=2)
+    slow = _run({"policy.delegation.all": 0.0}, seed=2, steps=2)
+    assert np.all(m.state.costs.approval_steps < 0.6 * slow.state.costs.approval_steps)
+    # queued entrants wait per region: the full-delegation queue is ready sooner
+    assert len(m.state.pending) and len(slow.state.pending)
+    wait = lambda x: (x.state.pending.ready - x.state.clock).mean()  # noqa: E731
+    assert wait(m) < wait(slow)
+
+
+def test_more_delegation_raises_total_entry_beyond_seed_noise():
+    """Common random numbers: in the first step both variants draw the same potential entrants with the
+    same shocks, so every entrant who enters at delegation 0 also enters at delegation 1 (cheaper and
+    faster entry in every region): the paired difference is >= 0 in every seed, > 0 in total.  (Over
+    longer runs the free-entry margin spreads the gain; docs/LEVERS.md reports those paired effects.)"""
+    diffs = []
+    for seed in range(1, 7):
+        low = _run({"policy.delegation.all": 0.0}, seed, steps=1).series_frame()
+        high = _run({"policy.delegation.all": 1.0}, seed, steps=1).series_frame()
+        assert high["potential_entrants"].sum() == low["potential_entrants"].sum()
+        diffs.append(high["entry_decisions"].sum() - low["entry_decisions"].sum())
+    d = np.array(diffs, float)
+    assert np.all(d >= 0) and d.sum() > 0
+
+
+def test_run_totals_satisfy_the_accounting_identity_every_step():
+    m = _run({"behaviour.relocation.probability": 0.2, "policy.delegation.connected": 1.0}, 3, 8)
+    df = m.series_frame()
+    assert df["relocations"].sum() > 0 and df["exits"].sum() > 0
+    runs = df.assign(variant="x", seed=3)
+    assert dec.run_identity_gap(runs).max() == 0
+    moved = sum(df[f"relocations_in_{t}"].iloc[-1] for t in REGION_TYPES)
+    assert moved == sum(df[f"relocations_out_{t}"].iloc[-1] for t in REGION_TYPES)
+
+
+def _runs(**cols):
+    base = {f"{s}_{t}": 0.0 for s in dec.STEMS for t in REGION_TYPES}
+    return pd.DataFrame([{**base, **row} for row in cols["rows"]])
+
+
+def test_decomposition_components_add_up_and_split_creation_from_diversion():
+    rows = []
+    for seed, (e_ftz, e_con, x_ftz) in enumerate([(10, 20, 5), (12, 18, 4), (9, 22, 6)]):
+        rows.append(
+            dict(variant="base", seed=seed, firms_start_ftz=50, entries_total_ftz=e_ftz,
+                 exits_total_ftz=x_ftz, entries_total_connected=e_con,
+                 firms_ftz=50 + e_ftz - x_ftz, firms_connected=e_con)
+        )  # fmt: skip
+        # the variant: FTZ +8 entrants, of which 3 taken from the connected areas; 1 exit fewer;
+        # 2 firms move from the connected areas into the FTZ
+        rows.append(
+            dict(variant="v", seed=seed, firms_start_ftz=50, entries_total_ftz=e_ftz + 8,
+                 exits_total_ftz=x_ftz - 1, entries_total_connected=e_con - 3,
+                 relocations_in_ftz=2, relocations_out_connected=2,
+                 firms_ftz=50 + e_ftz + 8 - x_ftz + 1 + 2, firms_connected=e_con - 3 - 2)
+        )  # fmt: skip
+    runs = _runs(rows=rows)
+    assert dec.run_identity_gap(runs).max() == 0
+    t = dec.decompose(runs, baseline="base").set_index(["group", "component"])["mean"]
+    assert t[("ftz", "total")] == pytest.approx(8 + 1 + 2)
+    assert t[("ftz", "creation")] == pytest.approx(5)
+    assert t[("ftz", "diversion")] == pytest.approx(3)
+    assert t[("ftz", "survival")] == pytest.approx(1)
+    assert t[("ftz", "relocation")] == pytest.approx(2)
+    assert t[("connected", "diversion")] == pytest.approx(-3)
+    assert t[("zone", "relocation")] == pytest.approx(0)  # moves within the zone network cancel
+    assert t[("zone", "creation")] == pytest.approx(5)
+    for g in ("ftz", "connected", "zone", "other"):
+        parts = sum(t[(g, c)] for c in dec.COMPONENTS)
+        assert parts == pytest.approx(t[(g, "total")])
+
+
+def test_decomposition_refuses_unpaired_or_old_runs():
+    with pytest.raises(InputError, match="per-region-type"):
+        dec.decompose(pd.DataFrame({"variant": ["a"], "seed": [1]}), baseline="a")
+    rows = [dict(variant="a", seed=1, firms_ftz=1), dict(variant="b", seed=2, firms_ftz=2)]
+    with pytest.raises(InputError, match="shares a seed"):
+        dec.decompose(_runs(rows=rows), baseline="a")
+
+
+@pytest.mark.parametrize(
+    "overrides, match",
+    [
+        ({"policy.replicate.trade": 0.0}, "policy.replicate.trade: unknown key"),
+        ({"policy.replicate.supervision": 1.5}, r"expected a number in \[0, 1\]"),
+        ({"policy.delegation.all": -0.1}, r"expected a number in \[0, 1\]"),
+    ],
+)
+def test_bad_policy_keys_are_input_errors(overrides, match):
+    with pytest.raises(InputError, match=match):
+        load_scenario(BASELINE, overrides)
+
+
+def test_replicating_one_domain_only_adopts_that_domain():
+    m = _run(
+        {
+            "policy.replicate.all": 0.0,
+            "policy.replicate.trade_facilitation": 1.0,
+            "policy.replication_rate": 0.5,
+        },
+        seed=5,
+        steps=6,
+    )
+    rtype = np.asarray(m.world.region_type)
+    counts = m.state.policy.counts[rtype != "ftz"]
+    i = CATEGORIES.index("trade_facilitation")
+    assert counts[:, i].sum() > 0
+    assert counts[:, [j for j in range(len(CATEGORIES)) if j != i]].sum() == 0
