@@ -35,6 +35,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: passes of the initial price <-> import price loop (import prices are relative to domestic prices)
 IMPORT_PRICE_PASSES = 5
+#: relative change of the import prices at which the initial market counts as consistent with them
+IMPORT_PRICE_RTOL = 1e-6
 #: passes and tolerance of the initial income loop (consistent initial expenditure)
 INCOME_PASSES = 60
 INCOME_RTOL = 1e-8
@@ -139,16 +141,31 @@ def initial_demography(
 
 
 def _settle_market(state: ModelState, world: World, scenario: Scenario, calibrate: bool):
-    """Prices and an income-consistent market at the current links; ``calibrate``: set the fixed costs
-    to the operating-profit quantile in every pass (``accounts.calibrate_fixed_costs``)."""
-    return market.prices_and_markets(
-        state,
-        world,
-        scenario,
-        max_passes=INCOME_PASSES,
-        calibrate=calibrate,
-        rtol=INCOME_RTOL,
-    )
+    """Prices and an income-consistent market at the current links, with import prices consistent with
+    the domestic prices they are relative to (``behaviour.market.import_prices``; else step 1's costs
+    submodel would move them, by 75 % in the baseline after the selection of survivors); ``calibrate``:
+    set the fixed costs to the operating-profit quantile in every pass
+    (``accounts.calibrate_fixed_costs``)."""
+
+    def settle():
+        return market.prices_and_markets(
+            state,
+            world,
+            scenario,
+            max_passes=INCOME_PASSES,
+            calibrate=calibrate,
+            rtol=INCOME_RTOL,
+        )
+
+    result = settle()
+    for _ in range(IMPORT_PRICE_PASSES):
+        old = np.array(state.import_price, dtype=float, copy=True)
+        costs.update_import_prices(state, world, scenario)
+        costs.apply(state, world, scenario)
+        if np.allclose(state.import_price, old, rtol=IMPORT_PRICE_RTOL, atol=0.0):
+            break
+        result = settle()
+    return result
 
 
 #: simulated potential entrants per sector in the balance calibration (common across candidate f)
