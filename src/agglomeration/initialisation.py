@@ -90,6 +90,7 @@ def _empty_state(world: World, scenario: Scenario) -> ModelState:
     state.wage_ref = float(np.exp(np.mean(np.log(world.base_wage))))
     state.rent_ref = float(np.exp(np.mean(np.log(world.base_rent))))
     state.local_tfp = local_productivity(world, scenario.behaviour.market.local_productivity)
+    state.location_shift = np.zeros((world.n_regions, world.n_sectors))
     state.domestic_price_level = np.ones(world.n_sectors)
     state.import_price = np.asarray(world.gateway_import_price, dtype=float).copy()
     state.entries_by_region = np.zeros(world.n_regions, dtype=np.int64)
@@ -432,17 +433,26 @@ class CountController:
     and raises exit).  The balance at initialisation (``balance_fixed_costs``) is only a first guess, since
     the initial distribution of productivity, equity and links is not the stationary one; the controller
     finds the fixed costs at which the initial count is a stationary state of the model's own dynamics.
+
+    With ``cells`` (R, S) (``behaviour.accounts.calibrate_locations``) it also keeps each sector's
+    distribution over regions: the region x sector productivity shifter ``state.location_shift`` (added
+    to ``state.local_tfp``) moves by -location_gain x (log((n_rs + 1/2)/(n0_rs + 1/2)) minus its mean over
+    the sector's regions, weighted by n0_rs), at most ``MAX_LOCATION_STEP`` a step: the location
+    fundamentals that make the data's distribution stationary.  The sector level stays with f_s.
     It stops ``hold`` steps before the burn-in ends, so the observed run starts with constant fixed costs
-    from a state that has already run with them."""
+    and shifters from a state that has already run with them."""
 
     target: np.ndarray  #: (S,) initial firms per sector
     gain: float = 0.3
     damping: float = 6.0
     hold: int = 0
+    cells: np.ndarray | None = None  #: (R, S) initial firms per region and sector
+    location_gain: float = 0.1
     _last: np.ndarray | None = None
 
     def update(self, state: ModelState, steps_left: int) -> None:
-        """Adjust ``state.fixed_cost`` after a burn-in step (``steps_left`` burn-in steps remain)."""
+        """Adjust ``state.fixed_cost`` (and the location shifters) after a burn-in step
+        (``steps_left`` burn-in steps remain)."""
         t = state.firms
         rows = t.alive_rows()
         n = np.bincount(t.sector[rows], minlength=len(self.target)).astype(float)
@@ -459,3 +469,22 @@ class CountController:
         state.fixed_cost = np.where(
             ok, state.fixed_cost * np.exp(np.clip(step, -0.2, 0.2)), state.fixed_cost
         )
+        if self.cells is not None:
+            self._locate(state, rows)
+
+    def _locate(self, state: ModelState, rows: np.ndarray) -> None:
+        t = state.firms
+        R, S = self.cells.shape
+        n_rs = np.bincount(t.region[rows] * S + t.sector[rows], minlength=R * S).reshape(R, S)
+        has = self.cells > 0
+        gap = np.where(has, np.log((n_rs + 0.5) / (self.cells + 0.5)), 0.0)
+        weight = np.where(has, self.cells, 0.0)
+        mean = (gap * weight).sum(axis=0) / np.maximum(weight.sum(axis=0), 1e-300)
+        move = np.where(has, -self.location_gain * (gap - mean[None, :]), 0.0)
+        move = np.clip(move, -MAX_LOCATION_STEP, MAX_LOCATION_STEP)
+        state.location_shift = state.location_shift + move
+        state.local_tfp = state.local_tfp + move
+
+
+#: largest move of a location shifter in one burn-in step [log points]
+MAX_LOCATION_STEP = 0.05

@@ -330,6 +330,8 @@ class AgglomerationModel(mesa.Model):
     def _burn_in(self, steps: int) -> None:
         """Run ``steps`` steps before observation starts, with the policy frozen; then restart the clock
         and the run's cumulative counts (entries by region, the entrant ledger, the initial firm count).
+        Wages and rents are set back to the data (their markets re-anchored at the current labour and land
+        use) when the fixed costs stop moving and at the end (``factor_prices.anchor_to_data``).
         With ``calibrate_fixed_costs = "balance"`` the fixed costs are tuned during the first three
         quarters of the burn-in so the initial firm count is stationary (``CountController``)."""
         if steps <= 0:
@@ -338,7 +340,16 @@ class AgglomerationModel(mesa.Model):
         s.frozen_policy = s.burning_in = True
         control = None
         if self.spec.behaviour.accounts.calibrate_fixed_costs == "balance":
-            control = CountController(target=s.initial_by_sector.copy(), hold=steps // 4)
+            cells = None
+            if self.spec.behaviour.accounts.calibrate_locations:
+                t = s.firms
+                rows = t.alive_rows()
+                R, S = self.world.n_regions, self.world.n_sectors
+                cells = np.bincount(t.region[rows] * S + t.sector[rows], minlength=R * S)
+                cells = cells.reshape(R, S).astype(float)
+            control = CountController(
+                target=s.initial_by_sector.copy(), hold=steps // 4, cells=cells
+            )
         for k in range(steps):
             s.begin_step()
             for submodel in self.schedule:
@@ -346,6 +357,10 @@ class AgglomerationModel(mesa.Model):
             s.firms.maybe_compact()
             if control is not None:
                 control.update(s, steps - 1 - k)
+            if steps - 1 - k == steps // 4 and self.spec.behaviour.factor_prices.enabled:
+                factor_prices.anchor_to_data(s, self.world)  # the hold absorbs the move
+        if self.spec.behaviour.factor_prices.enabled:
+            factor_prices.anchor_to_data(s, self.world)  # the observed run starts at the data
         s.frozen_policy = s.burning_in = False
         s.restart_clock()
 
@@ -376,7 +391,10 @@ class AgglomerationModel(mesa.Model):
         s.policy = initial_policy(
             world, scenario.policy, file=getattr(scenario, "source_path", None)
         )
-        s.local_tfp = local_productivity(world, scenario.behaviour.market.local_productivity)
+        s.local_tfp = (
+            local_productivity(world, scenario.behaviour.market.local_productivity)
+            + s.location_shift
+        )
         if scenario.behaviour.accounts.calibrate_fixed_costs == "none":
             s.fixed_cost = np.asarray(world.fixed_cost, dtype=float).copy()
         costs.apply(s, world, scenario)

@@ -44,6 +44,9 @@ class ModelState:
     rent_ref: float = 1.0
     #: (R, S) log of the local productivity shifter theta_rs [log points]
     local_tfp: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    #: (R, S) part of ``local_tfp`` backed out in the burn-in so the initial distribution of firms is
+    #: stationary (location fundamentals; ``initialisation.CountController``) [log points]
+    location_shift: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     #: (S,) fixed cost per firm [CNY m per step]
     fixed_cost: np.ndarray = field(default_factory=lambda: np.zeros(0))
     #: (S, M) final expenditure the next market clearing uses [CNY m per step]
@@ -132,6 +135,9 @@ class ModelState:
         self.counts = {}
         self.incumbents = self.firms.alive_rows()
         self.incumbent_region = self.firms.region[self.incumbents].copy()
+        self.prospects = None
+        self.entered = []
+        self.exited = []
 
     def tally_demography(self) -> None:
         """Add this step's exits and relocations by region to the run's cumulative counts (call after
@@ -149,6 +155,3 @@ class ModelState:
         now = self.firms.region[rows[alive]]
         moved = now != before[alive]
         np.add.at(self.relocations_od, (before[alive][moved], now[moved]), 1)
-        self.prospects = None
-        self.entered = []
-        self.exited = []

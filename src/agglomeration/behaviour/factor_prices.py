@@ -254,6 +254,21 @@ def _wage_targets(state: ModelState, world: World, p: FactorPricesParams) -> np.
     return target
 
 
+def anchor_to_data(state: ModelState, world: World) -> None:
+    """Set wages and rents back to the data (``World.base_wage``, ``base_rent``) and make the current
+    labour and land use, valued at them, the markets' reference (``employment0``, ``land_use0``), so the
+    markets clear at the data's prices.  Called during and at the end of the burn-in: the economy's
+    selection and sourcing settle, and the observed run still starts at the data's wages and rents."""
+    if state.accounts is None:
+        return
+    base_wage = np.asarray(world.base_wage, dtype=float)
+    base_rent = np.asarray(world.base_rent, dtype=float)
+    state.employment0 = np.asarray(state.accounts.employment, float) * state.wage / base_wage
+    state.land_use0 = np.asarray(state.accounts.land_use, float) * state.rent / base_rent
+    state.wage = base_wage.copy()
+    state.rent = base_rent.copy()
+
+
 def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator) -> None:
     """New wages and rents from this step's employment, land use and the growth indices."""
     p = scenario.behaviour.factor_prices
