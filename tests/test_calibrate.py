@@ -350,3 +350,42 @@ def test_recovery_of_known_parameters(tiny, tmp_path):
     )
     with pytest.raises(ResultStoreError, match="different targets"):
         calibrate(other, out, budget=64, executor="serial")
+
+
+def output_share_of_a(tables) -> float:
+    """A `function` moment: region A's share of output (the same as a selector moment)."""
+    regions = tables["regions"]
+    return float(regions.loc[regions["region"] == "A", "output"].sum() / regions["output"].sum())
+
+
+def test_function_moment_equals_the_selector_moment(tiny, tmp_path):
+    from agglomeration.calibration.evaluate import Evaluator
+
+    text = (
+        TARGETS
+        + """
+[[moments]]
+name = "a_share_function"
+function = "test_calibrate:output_share_of_a"
+observed = 0.5
+se = 0.1
+year = 2021
+source = "synthetic"
+units = "share"
+[[moments]]
+name = "a_share_selector"
+metric = "output"
+region = "A"
+denominator = { metric = "output" }
+observed = 0.5
+se = 0.1
+year = 2021
+source = "synthetic"
+units = "share"
+"""
+    )
+    t = load_targets(write_targets(tiny, text))
+    ev = Evaluator(t, tmp_path / "cal").evaluate("check", {"c": TRUTH}, 2)
+    v = ev.values
+    assert len(v) == 2 and v["a_share_function"].between(0, 1).all()
+    np.testing.assert_allclose(v["a_share_function"], v["a_share_selector"], rtol=1e-12)

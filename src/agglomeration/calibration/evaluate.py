@@ -91,9 +91,14 @@ class Evaluator:
         return round(value) if par.integer else float(value)
 
     def experiment(
-        self, group: str, candidates: dict[str, dict[str, float]], replicates: int
+        self,
+        group: str,
+        candidates: dict[str, dict[str, float]],
+        replicates: int,
+        fresh_seeds: bool = False,
     ) -> Experiment:
-        """The experiment of one group (``candidates``: variant name -> parameter values)."""
+        """The experiment of one group (``candidates``: variant name -> parameter values).
+        ``fresh_seeds``: seeds of an independent stream (master seed + 1), for re-evaluations."""
         t = self.targets
         needs_series = any(
             st is not None and st.window is not None
@@ -118,7 +123,7 @@ class Evaluator:
             scenario=t.scenario,
             model=t.model,
             replicates=replicates,
-            seed=t.seed,
+            seed=(t.seed + 1) % 2**63 if fresh_seeds else t.seed,
             steps=t.steps,
             seeding="common",
             overrides=dict(t.overrides),
@@ -128,7 +133,11 @@ class Evaluator:
         )
 
     def evaluate(
-        self, group: str, candidates: dict[str, dict[str, float]], replicates: int
+        self,
+        group: str,
+        candidates: dict[str, dict[str, float]],
+        replicates: int,
+        fresh_seeds: bool = False,
     ) -> Evaluation:
         """Run (or resume) the group's experiment and return the simulated moments of every run.
 
@@ -142,7 +151,7 @@ class Evaluator:
             key = tuple(sorted((p, self._values(p, v)) for p, v in values.items()))
             alias[name] = unique.setdefault(key, name)
         kept = {name: candidates[name] for name in dict.fromkeys(alias.values())}
-        exp = self.experiment(group, kept, replicates)
+        exp = self.experiment(group, kept, replicates, fresh_seeds)
         store = self.out / "runs" / group
         with _quiet_batches():
             summary = run_experiment(

@@ -76,11 +76,15 @@ def profile_figure(targets: Targets, sweeps: pd.DataFrame, params: pd.DataFrame)
     nrow = math.ceil(n / ncol)
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(3.0 * ncol + 1.6, 4.6 * nrow))
-        axes = fig.subplots(2 * nrow, ncol, squeeze=False, sharex="col")
+        grid = fig.add_gridspec(2 * nrow, ncol)
         cmap = matplotlib.colormaps["tab10" if len(targets.moments) <= 10 else "tab20"]
         colours = {m.name: cmap(i % cmap.N) for i, m in enumerate(targets.moments)}
+        first_bottom = None
         for i, path in enumerate(names):
-            top, bottom = axes[2 * (i // ncol), i % ncol], axes[2 * (i // ncol) + 1, i % ncol]
+            r, c = 2 * (i // ncol), i % ncol
+            top = fig.add_subplot(grid[r, c])
+            bottom = fig.add_subplot(grid[r + 1, c], sharex=top)  # one parameter per pair of panels
+            first_bottom = first_bottom or bottom
             d = sweeps[sweeps["parameter"] == path]
             z = d.assign(
                 z=(d["mean"] - d["observed"])
@@ -99,14 +103,15 @@ def profile_figure(targets: Targets, sweeps: pd.DataFrame, params: pd.DataFrame)
                 ax.axvline(row["estimate"], color="#D55E00", lw=1)
                 if math.isfinite(row["se"]):
                     ax.axvspan(row["ci_low"], row["ci_high"], color="#D55E00", alpha=0.12, lw=0)
+            lo, hi = float(d["value"].min()), float(d["value"].max())
+            pad = 0.06 * (hi - lo) if hi > lo else 0.5
+            top.set_xlim(lo - pad, hi + pad)  # the sweep; the interval may reach beyond it
+            top.tick_params(labelbottom=False)
             top.set_title(path, fontsize=8.5)
             top.set_ylabel("distance J")
             bottom.set_ylabel("(simulated - target) / SE")
             bottom.set_xlabel(f"{path.rsplit('.', 1)[-1]} (others at the optimum)")
-        for j in range(n, nrow * ncol):
-            axes[2 * (j // ncol), j % ncol].set_visible(False)
-            axes[2 * (j // ncol) + 1, j % ncol].set_visible(False)
-        handles, labels = axes[1, 0].get_legend_handles_labels()
+        handles, labels = first_bottom.get_legend_handles_labels()
         fig.legend(
             handles,
             labels,
@@ -148,6 +153,10 @@ def scenario_text(targets: Targets, values: dict[str, Any], path: Path, header: 
     """The calibrated scenario: ``extends`` the base (relative to ``path``), sets the fixed overrides
     and the estimates as nested tables."""
     tables: dict[tuple[str, ...], dict[str, Any]] = {}
+    values = {  # integer parameters are written as integers
+        k: round(v) if k in targets.parameters and targets.parameters[k].integer else v
+        for k, v in values.items()
+    }
     merged = {**targets.overrides, **values}
     top: dict[str, Any] = {}
     for dotted, v in merged.items():
@@ -157,6 +166,8 @@ def scenario_text(targets: Targets, values: dict[str, Any], path: Path, header: 
         else:
             tables.setdefault(tuple(parts[:-1]), {})[parts[-1]] = v
     rel = os.path.relpath(targets.scenario, start=path.parent.resolve())
+    if Path(rel).parts[:3] == ("..", "..", ".."):  # far away: an absolute path is clearer
+        rel = str(Path(targets.scenario).resolve())
     lines = [*(f"# {h}" if h else "#" for h in header.splitlines()), ""]
     lines += [
         f"name = {_toml_value(targets.name)}",

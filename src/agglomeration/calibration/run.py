@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 FORMAT = "agglomeration-calibration/1"
 METHODS = ("msm", "abc")
 MAX_BUDGET = 1_000_000
+#: best candidates of the search re-run on fresh seeds before the optimum is chosen
+REEVALUATE = 5
 
 
 @dataclass
@@ -256,12 +258,13 @@ def _calibrate(
         manifest["replicates"] = replicates
         _write_manifest(out, manifest)
     log.info("%d replicates (seeds) per candidate", replicates)
-    sweep_runs = _sweep_runs(targets, replicates)
+    sweep_runs = _sweep_runs(targets, replicates) + REEVALUATE * replicates
     n_max = (budget - pilot_runs - sweep_runs) // replicates
     if n_max < 2:
         raise InputError(
             f"a budget of {budget} model runs leaves room for {max(n_max, 0)} candidates after the pilot "
-            f"({pilot_runs} runs) and the sweeps ({sweep_runs} runs) at {replicates} seeds each; "
+            f"({pilot_runs} runs), the re-evaluation and the sweeps ({sweep_runs} runs) at "
+            f"{replicates} seeds each; "
             f"expected at least {pilot_runs + sweep_runs + 2 * replicates}",
             field="--budget",
         )
@@ -317,9 +320,10 @@ def _finish(
         raise RuntimeError(
             f"no candidate finished without failures; see the runs in {out / 'runs'}"
         )
-    best = min(finished, key=lambda t: t.value)
-    best_params = {p: float(best.params[p]) for p in targets.parameters}
     names = [m.name for m in targets.moments]
+    best, refit = _reevaluate(targets, evaluator, finished, replicates)
+    best_params = {p: float(best.params[p]) for p in targets.parameters}
+    fresh = refit[best.number][0]  # the distance on the fresh seeds (the fit table's)
     # sweeps around the optimum (same seeds); the group name is bound to the optimum
     key = hashlib.sha256(json.dumps(best_params, sort_keys=True).encode()).hexdigest()[:10]
     cand = diag.sweep_candidates(targets, best_params)
@@ -336,9 +340,10 @@ def _finish(
     g = diag.jacobian(targets, sweeps)
     cov, cond = diag.sandwich(targets, g, best.summary)
     params = diag.parameter_table(targets, best_params, start, cov)
-    fit = diag.moment_fit(targets, best.summary)
+    fit = diag.moment_fit(targets, refit[best.number][1])
     ident = diag.identification_table(targets, g)
     trials = _trials_frame(targets, search)
+    trials["distance_fresh_seeds"] = trials["trial"].map(lambda n: refit.get(n, (float("nan"),))[0])
     start_value = trials.loc[trials["trial"] == 0, "distance"]
     figures = out / "figures"
     outputs.save_png(
@@ -349,25 +354,29 @@ def _finish(
         "convergence",
     )
     outputs.save_png(outputs.profile_figure(targets, sweeps, params), figures, "profiles")
-    _write_tables(
-        out, targets, params, fit, ident, g, cov, cond, trials, sweeps, best.value, replicates
-    )
+    _write_tables(out, targets, params, fit, ident, g, cov, cond, trials, sweeps, fresh, replicates)
     header = (
         f"Calibrated by `agglomeration calibrate` from {Path(str(targets.source_path)).name} "
-        f"({utc_now()}).\nMSM distance {best.value:.4g} over {len(targets.moments)} moments; "
+        f"({utc_now()}).\nMSM distance {fresh:.4g} (fresh seeds) over {len(targets.moments)} moments; "
         f"{replicates} seeds per candidate; standard errors in parameters.csv of the calibration."
     )
     outputs.write_scenario(targets, best_params, out / "calibrated_scenario.toml", header)
     runs = {
         "pilot": pilot_runs,
         "search": len(finished) * replicates,
+        "re-evaluation": len(refit) * replicates,
         "sweeps": len(cand) * replicates,
     }
     runs["total"] = sum(runs.values())
     manifest.update(
         status="complete",
         finished_at=utc_now(),
-        best={"trial": best.number, "distance": best.value, "parameters": best_params},
+        best={
+            "trial": best.number,
+            "distance": fresh,
+            "search_distance": best.value,
+            "parameters": best_params,
+        },
         runs=runs,
         condition_number=cond,
     )
@@ -379,9 +388,43 @@ def _finish(
         parameters=params,
         moments=fit,
         identification=ident,
-        best_distance=best.value,
+        best_distance=fresh,
         trials=len(finished),
     )
+
+
+def _reevaluate(
+    targets: Targets, evaluator: Evaluator, finished: list[Any], replicates: int
+) -> tuple[Any, dict[int, tuple[float, dict[str, Any]]]]:
+    """The best candidates of the search re-run on fresh seeds (an independent stream, common to
+    them): the optimum is the best *there*, so a candidate that won the search on a lucky draw of the
+    search seeds (the winner's curse of a noisy objective) does not decide.  Returns the optimum and
+    trial number -> (distance, summary) on the fresh seeds."""
+    from agglomeration.calibration.msm import distance
+
+    top = sorted(finished, key=lambda t: t.value)[:REEVALUATE]
+    cand = {f"t{t.number}": dict(t.params) for t in top}
+    key = hashlib.sha256(json.dumps(cand, sort_keys=True).encode()).hexdigest()[:10]
+    ev = evaluator.evaluate(f"reevaluate-{key}", cand, replicates, fresh_seeds=True)
+    summary = summarise(ev.values, [m.name for m in targets.moments]).set_index("variant")
+    refit: dict[int, tuple[float, dict[str, Any]]] = {}
+    for t in top:
+        name = f"t{t.number}"
+        if name in summary.index:
+            row = {**summary.loc[name].to_dict(), "variant": name}
+            refit[t.number] = (distance(targets, row, t.params), row)
+    if not refit:
+        raise RuntimeError(
+            "every run of the re-evaluation failed; see the runs in the calibration directory"
+        )
+    number = min(refit, key=lambda n: refit[n][0])
+    best = next(t for t in top if t.number == number)
+    if number != top[0].number:
+        log.info(
+            "re-evaluated on fresh seeds, candidate %d (distance %.4g) beats the search's best %d",
+            number, refit[number][0], top[0].number,
+        )  # fmt: skip
+    return best, refit
 
 
 def _better_sweep_point(
@@ -448,7 +491,8 @@ def _write_tables(
         "moments",
         "Moment fit at the optimum",
         f"Distance J = {best_value:.4g} (sum of the contributions). Simulated mean over {replicates} "
-        "seeds with its 95% interval; t = (simulated - observed) / sqrt(target SE^2 + simulation SE^2).",
+        "fresh seeds (not the seeds the search selected on) with its 95% interval; t = (simulated - "
+        "observed) / sqrt(target SE^2 + simulation SE^2).",
     )
     outputs.write_table(
         ident.reset_index(),

@@ -320,7 +320,7 @@ class Targets(_Strict):
         """The parameter paths in file order."""
         return list(self.parameters)
 
-    def start_point(self, base: Any) -> dict[str, float]:
+    def start_point(self, base: Any) -> dict[str, Any]:
         """The start values: each parameter's ``start``, else the base scenario's value clipped into
         the bounds."""
         out = {}
@@ -328,7 +328,7 @@ class Targets(_Strict):
             value = p.start if p.start is not None else _scenario_value(base, path)
             lo, hi = p.bounds
             v = float(min(max(float(value), lo), hi)) if value is not None else 0.5 * (lo + hi)
-            out[path] = float(round(v)) if p.integer else v
+            out[path] = round(v) if p.integer else v
         return out
 
     def identity(self) -> dict[str, Any]:
