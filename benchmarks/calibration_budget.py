@@ -67,7 +67,9 @@ def main() -> None:
     runs = result.runs["total"]
     rate = 60.0 * runs / wall
     report = {
-        "targets": str(Path(args.targets).relative_to(ROOT)) if args.targets == str(TARGETS) else args.targets,
+        "targets": str(Path(args.targets).relative_to(ROOT))
+        if args.targets == str(TARGETS)
+        else args.targets,
         "parameters": len(result.parameters),
         "budget": args.budget,
         "seeds": args.seeds,
