@@ -46,7 +46,8 @@ def write_table(df: pd.DataFrame, directory: Path, stem: str, title: str, note: 
 
 
 def convergence_figure(trials: pd.DataFrame, replicates: int, start_value: float | None) -> Figure:
-    """Distance of every candidate against model runs used, with the best so far."""
+    """Distance of every candidate against model runs used, with the best so far and the distance of
+    the best candidates on fresh seeds (the re-evaluation that chooses the optimum)."""
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(6.5, 3.6))
         ax = fig.subplots()
@@ -55,6 +56,13 @@ def convergence_figure(trials: pd.DataFrame, replicates: int, start_value: float
         y = d["distance"].to_numpy(dtype=float)
         ax.scatter(x, y, s=10, color="#8c8c8c", label="candidate", zorder=2)
         ax.plot(x, np.fmin.accumulate(y), color="#D55E00", lw=1.8, label="best so far", zorder=3)
+        if "distance_fresh_seeds" in d:
+            fresh = d["distance_fresh_seeds"].to_numpy(dtype=float)
+            ok = np.isfinite(fresh)
+            ax.scatter(
+                x[ok], fresh[ok], marker="x", s=28, color="#0072B2", zorder=4,
+                label="best candidates re-run on fresh seeds",
+            )  # fmt: skip
         if start_value is not None and math.isfinite(start_value):
             ax.axhline(start_value, color="#0072B2", ls="--", lw=1, label="start point")
         if np.all(y[np.isfinite(y)] > 0):

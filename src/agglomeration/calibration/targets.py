@@ -533,28 +533,7 @@ def check_against_model(targets: Targets) -> Any:
         raise InputError(
             exc.message, file=file, field=f"overrides.{exc.field or ''}".rstrip(".")
         ) from None
-    for path, par in targets.parameters.items():
-        where = f'parameters."{path}"'
-        for value in par.bounds:
-            v: Any = round(value) if par.integer else float(value)
-            try:
-                fixed.with_overrides({path: v})
-            except InputError as exc:
-                if "unknown key" in exc.message:  # not a path of the scenario schema
-                    raise InputError(
-                        f"not a scenario parameter: {exc.message}", file=file, field=where
-                    ) from None
-                raise InputError(
-                    f"not a valid scenario parameter at its bound {v}: {exc.message}",
-                    file=file,
-                    field=f"{where}.bounds",
-                ) from None
-        if _scenario_value(fixed.with_overrides({path: float(par.bounds[0])}), path) is None:
-            raise InputError(
-                "not a numeric scenario parameter (the scenario schema has no number there)",
-                file=file,
-                field=where,
-            )
+    _check_parameters(targets, fixed, file)
     world = build_world(fixed)
     model_ref = targets.model or "agglomeration.model:AgglomerationModel"
     try:
@@ -584,6 +563,32 @@ def check_against_model(targets: Targets) -> Any:
             name = (exc.field or "").removeprefix("reporters.calib_")
             raise InputError(exc.message, file=file, field=f"moments.{name}.function") from None
     return fixed
+
+
+def _check_parameters(targets: Targets, fixed: Any, file: str) -> None:
+    """Every parameter is a numeric path of the scenario schema, valid at both bounds."""
+    for path, par in targets.parameters.items():
+        where = f'parameters."{path}"'
+        for value in par.bounds:
+            v: Any = round(value) if par.integer else float(value)
+            try:
+                fixed.with_overrides({path: v})
+            except InputError as exc:
+                if "unknown key" in exc.message:  # not a path of the scenario schema
+                    raise InputError(
+                        f"not a scenario parameter: {exc.message}", file=file, field=where
+                    ) from None
+                raise InputError(
+                    f"not a valid scenario parameter at its bound {v}: {exc.message}",
+                    file=file,
+                    field=f"{where}.bounds",
+                ) from None
+        if _scenario_value(fixed.with_overrides({path: float(par.bounds[0])}), path) is None:
+            raise InputError(
+                "not a numeric scenario parameter (the scenario schema has no number there)",
+                file=file,
+                field=where,
+            )
 
 
 def _function_refs(targets: Targets) -> dict[str, str]:
