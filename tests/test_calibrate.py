@@ -389,3 +389,31 @@ units = "share"
     v = ev.values
     assert len(v) == 2 and v["a_share_function"].between(0, 1).all()
     np.testing.assert_allclose(v["a_share_function"], v["a_share_selector"], rtol=1e-12)
+
+
+def test_distance_weights_and_replicate_rule(tiny):
+    from agglomeration.calibration.msm import distance, needed_replicates
+
+    text = replace(TARGETS, "observed = 0.1\nse = 0.01", "observed = 0.1\nweight = 10000.0")
+    text = replace(
+        text, "bounds = [0.5, 5.0]", 'bounds = [0.5, 5.0]\nprior = "normal"\nmean = 2.0\nsd = 0.5'
+    )
+    t = load_targets(write_targets(tiny, text))
+    assert t.moments[1].target_se == pytest.approx(0.01)  # weight = 1 / se^2
+    row = {
+        "n": 4,
+        "firm_growth": 1.5,
+        "firm_growth__sd": 0.1,
+        "switch_rate": 0.1,
+        "switch_rate__sd": 0.0,
+    }
+    params = {"behaviour.entry.floor": 3.0, "behaviour.sourcing.search_probability": 0.2}
+    # (1.5 - 1.4)^2 / (0.05^2 + 0.1^2 / 4) + 0 + normal-prior penalty ((3 - 2) / 0.5)^2
+    assert distance(t, row, params) == pytest.approx(0.01 / (0.0025 + 0.0025) + 4.0)
+    # seed noise sd 0.2 against target SE 0.05: (0.2 / 0.05)^2 = 16 -> 17 seeds, capped at 16
+    n, table = needed_replicates(
+        t, pd.Series({"firm_growth__sd": 0.2, "switch_rate__sd": 0.001}), 16
+    )
+    assert n == 16 and table.set_index("moment").loc["firm_growth", "replicates_needed"] == 17
+    n, _ = needed_replicates(t, pd.Series({"firm_growth__sd": 0.09, "switch_rate__sd": 0.001}), 16)
+    assert n == 4  # (0.09 / 0.05)^2 = 3.24 -> 4 seeds bring the SE of the mean below 0.05

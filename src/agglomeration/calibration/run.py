@@ -188,7 +188,7 @@ def _sweep_runs(targets: Targets, replicates: int) -> int:
 
 
 def calibrate(
-    targets_path: str | Path,
+    targets_path: str | Path | Targets,
     out: str | Path,
     *,
     method: str = "msm",
@@ -199,14 +199,14 @@ def calibrate(
     resume: bool = False,
     seeds: int | None = None,
 ) -> CalibrationResult:
-    """Calibrate the model to a targets file into ``out`` (created, or resumed when it holds a
-    calibration of the same targets).  ``executor``: ``local`` (a process pool of ``workers``), ``dask``
+    """Calibrate the model to a targets file (or a loaded :class:`~.targets.Targets`) into ``out``
+    (created, or resumed when it holds a calibration of the same targets).  ``executor``: ``local`` (a process pool of ``workers``), ``dask``
     (``scheduler`` or a local cluster) or ``serial`` (this process).  Raises InputError /
     ResultStoreError before any run for bad input; KeyboardInterrupt (or
     :class:`~agglomeration.experiment.runner.BatchInterrupted`) when stopped - rerun to resume."""
     _check_options(method, budget, workers, seeds)
     require_optuna()
-    targets = load_targets(targets_path)
+    targets = targets_path if isinstance(targets_path, Targets) else load_targets(targets_path)
     out = Path(out).resolve()
     manifest = _open_directory(out, targets, resume)
     if seeds is not None and manifest.get("replicates") not in (None, seeds):

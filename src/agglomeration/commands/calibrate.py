@@ -9,7 +9,8 @@ a calibration resumes where it stopped when rerun into the same --out (or with -
 
 Writes to --out: parameters.csv/.md (estimates, standard errors, 95% intervals), moments.csv/.md (fit
 table), identification.csv/.md, trials.csv, sweeps.csv, figures/convergence.png, figures/profiles.png
-and calibrated_scenario.toml.  --budget counts every model run (pilot + search + sweeps).
+and calibrated_scenario.toml.  --budget counts every model run (pilot, search, re-evaluation of the
+best candidates on fresh seeds, sweeps).
 
 Exit codes: 0 done, 2 invalid input (or another calibration writes into --out), 1 runtime failure,
 130 / 143 stopped by Ctrl-C / SIGTERM (resumable).
@@ -80,7 +81,7 @@ def main(args: argparse.Namespace) -> int:
     previous = install_stop_handlers()
     try:
         result = calibrate(
-            args.targets,
+            targets,
             out,
             method=args.method,
             budget=args.budget,
