@@ -310,7 +310,8 @@ def test_recovery_of_known_parameters(tiny, tmp_path):
     )
     path = write_targets(tiny, text)
     out = tmp_path / "cal"
-    result = calibrate(path, out, budget=64, executor="serial")
+    shipped = tiny.parent / "calibrated.toml"
+    result = calibrate(path, out, budget=64, executor="serial", scenario_out=shipped)
     assert result.runs["total"] <= 64 and result.replicates == 2
     p = result.parameters.set_index("parameter")
     for name, truth in TRUTH.items():
@@ -336,9 +337,17 @@ def test_recovery_of_known_parameters(tiny, tmp_path):
     # the calibrated scenario loads and carries the estimates
     from agglomeration.scenario import load_scenario
 
-    scen = load_scenario(out / "calibrated_scenario.toml")
-    assert scen.behaviour.entry.floor == pytest.approx(p.loc["behaviour.entry.floor", "estimate"])
-    assert scen.firms.initial_count == 100 and scen.steps == 12
+    for file in (out / "calibrated_scenario.toml", shipped):
+        scen = load_scenario(file)
+        assert scen.behaviour.entry.floor == pytest.approx(
+            p.loc["behaviour.entry.floor", "estimate"]
+        )
+        assert scen.firms.initial_count == 100 and scen.steps == 12
+    assert 'extends = "scenario.toml"' in shipped.read_text()  # relative to the written file
+    foreign = tiny.parent / "foreign.toml"
+    foreign.write_text('name = "mine"\n')
+    with pytest.raises(InputError, match="not written by a calibration"):
+        calibrate(path, out, budget=64, executor="serial", scenario_out=foreign)
     # rerunning into the finished directory runs nothing and gives the same estimates
     again = calibrate(path, out, budget=64, executor="serial", resume=True)
     assert again.parameters["estimate"].tolist() == result.parameters["estimate"].tolist()

@@ -176,7 +176,10 @@ def scenario_text(targets: Targets, values: dict[str, Any], path: Path, header: 
     rel = os.path.relpath(targets.scenario, start=path.parent.resolve())
     if Path(rel).parts[:3] == ("..", "..", ".."):  # far away: an absolute path is clearer
         rel = str(Path(targets.scenario).resolve())
-    lines = [*(f"# {h}" if h else "#" for h in header.splitlines()), ""]
+    lines = [
+        MARK + " " + header.splitlines()[0].removeprefix("Calibrated by `agglomeration calibrate` ")
+    ]
+    lines += [*(f"# {h}" if h else "#" for h in header.splitlines()[1:]), ""]
     lines += [
         f"name = {_toml_value(targets.name)}",
         f"extends = {_toml_value(Path(rel).as_posix())}",
@@ -190,6 +193,31 @@ def scenario_text(targets: Targets, values: dict[str, Any], path: Path, header: 
         lines += ["", f"[{'.'.join(_key(p) for p in table)}]"]
         lines += [f"{_key(k)} = {_toml_value(v)}" for k, v in tables[table].items()]
     return "\n".join(lines) + "\n"
+
+
+#: first line of every scenario file this module writes
+MARK = "# Calibrated by `agglomeration calibrate`"
+
+
+def check_scenario_out(path: Path) -> None:
+    """``--scenario-out`` may be a new file or one written by a calibration (never another file)."""
+    try:
+        if path.is_dir():
+            raise InputError(
+                "expected a file path, got a directory", file=str(path), field="--scenario-out"
+            )
+        if path.exists() and not path.read_text(encoding="utf-8").startswith(MARK):
+            raise InputError(
+                "the file exists and was not written by a calibration; refusing to overwrite it",
+                file=str(path),
+                field="--scenario-out",
+            )
+        if not path.parent.is_dir():
+            raise InputError("its directory does not exist", file=str(path), field="--scenario-out")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"cannot use this path: {exc}", file=str(path), field="--scenario-out"
+        ) from None
 
 
 def write_scenario(targets: Targets, values: dict[str, Any], path: Path, header: str) -> Path:

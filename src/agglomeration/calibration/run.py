@@ -198,13 +198,17 @@ def calibrate(
     scheduler: str | None = None,
     resume: bool = False,
     seeds: int | None = None,
+    scenario_out: str | Path | None = None,
 ) -> CalibrationResult:
     """Calibrate the model to a targets file (or a loaded :class:`~.targets.Targets`) into ``out``
     (created, or resumed when it holds a calibration of the same targets).  ``executor``: ``local`` (a process pool of ``workers``), ``dask``
     (``scheduler`` or a local cluster) or ``serial`` (this process).  Raises InputError /
-    ResultStoreError before any run for bad input; KeyboardInterrupt (or
+    ResultStoreError before any run for bad input.  ``scenario_out``: also write the calibrated
+    scenario there (its ``extends`` relative to that file).  KeyboardInterrupt (or
     :class:`~agglomeration.experiment.runner.BatchInterrupted`) when stopped - rerun to resume."""
     _check_options(method, budget, workers, seeds)
+    if scenario_out is not None:
+        outputs.check_scenario_out(Path(scenario_out))
     require_optuna()
     targets = targets_path if isinstance(targets_path, Targets) else load_targets(targets_path)
     out = Path(out).resolve()
@@ -223,10 +227,16 @@ def calibrate(
                 from agglomeration.experiment.pools import SharedPool, default_workers
 
                 pool = SharedPool.open(workers or default_workers(), executor, scheduler)
-            return _calibrate(targets, out, manifest, budget, workers, pool or "serial", seeds)
+            result = _calibrate(targets, out, manifest, budget, workers, pool or "serial", seeds)
         finally:
             if pool is not None:
                 pool.shutdown(wait=False)
+    if scenario_out is not None:
+        best = result.parameters.set_index("parameter")["estimate"].to_dict()
+        text = (out / "calibrated_scenario.toml").read_text(encoding="utf-8").splitlines()
+        header = "\n".join(line[2:] for line in text if line.startswith("# "))
+        result.files.append(str(outputs.write_scenario(targets, best, Path(scenario_out), header)))
+    return result
 
 
 def _calibrate(

@@ -44,6 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seeds", type=int, help="replicates per candidate (default: automatic, from a pilot)"
     )
+    parser.add_argument(
+        "--scenario-out",
+        help="also write the calibrated scenario to this file (e.g. scenarios/chongqing_2021.toml)",
+    )
     parser.add_argument("--check", action="store_true", help="only check the targets file (no run)")
 
 
@@ -57,10 +61,10 @@ def _resume_command(args: argparse.Namespace, out: Path) -> str:
         "--budget",
         str(args.budget),
     ]
-    for opt in ("method", "workers", "executor", "scheduler", "seeds"):
+    for opt in ("method", "workers", "executor", "scheduler", "seeds", "scenario_out"):
         value = getattr(args, opt, None)
         if value is not None and (opt, value) not in (("executor", "local"), ("method", "msm")):
-            parts += [f"--{opt}", str(value)]
+            parts += [f"--{opt.replace('_', '-')}", str(value)]
     return shlex.join([*parts, "--resume"])
 
 
@@ -90,6 +94,7 @@ def main(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             resume=args.resume,
             seeds=args.seeds,
+            scenario_out=args.scenario_out,
         )
     except KeyboardInterrupt as stop:
         signum = int(getattr(stop, "signum", signal.SIGINT))
