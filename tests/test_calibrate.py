@@ -311,8 +311,8 @@ def test_recovery_of_known_parameters(tiny, tmp_path):
     path = write_targets(tiny, text)
     out = tmp_path / "cal"
     shipped = tiny.parent / "calibrated.toml"
-    result = calibrate(path, out, budget=64, executor="serial", scenario_out=shipped)
-    assert result.runs["total"] <= 64 and result.replicates == 2
+    result = calibrate(path, out, budget=100, executor="serial", scenario_out=shipped)
+    assert result.runs["total"] <= 100 and result.replicates == 2
     p = result.parameters.set_index("parameter")
     for name, truth in TRUTH.items():
         row = p.loc[name]
@@ -347,9 +347,9 @@ def test_recovery_of_known_parameters(tiny, tmp_path):
     foreign = tiny.parent / "foreign.toml"
     foreign.write_text('name = "mine"\n')
     with pytest.raises(InputError, match="not written by a calibration"):
-        calibrate(path, out, budget=64, executor="serial", scenario_out=foreign)
+        calibrate(path, out, budget=100, executor="serial", scenario_out=foreign)
     # rerunning into the finished directory runs nothing and gives the same estimates
-    again = calibrate(path, out, budget=64, executor="serial", resume=True)
+    again = calibrate(path, out, budget=100, executor="serial", resume=True)
     assert again.parameters["estimate"].tolist() == result.parameters["estimate"].tolist()
     manifest = json.loads((out / "calibration.json").read_text())
     assert manifest["status"] == "complete" and manifest["replicates"] == 2
@@ -358,7 +358,7 @@ def test_recovery_of_known_parameters(tiny, tmp_path):
         tiny, replace(text, "bounds = [0.5, 5.0]", "bounds = [0.5, 4.0]"), "other.toml"
     )
     with pytest.raises(ResultStoreError, match="different targets"):
-        calibrate(other, out, budget=64, executor="serial")
+        calibrate(other, out, budget=100, executor="serial")
 
 
 def output_share_of_a(tables) -> float:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -140,12 +141,9 @@ class Search:
     # ------------------------------------------------------------------ asking
     def ask(self, k: int, group: int, start: dict[str, float] | None, startup: int) -> list[Any]:
         """``k`` new trials of ``group`` (the very first trial is the start point)."""
-        sampler = self.optuna.samplers.TPESampler(
-            seed=int(np.random.SeedSequence([self.targets.seed, group]).generate_state(1)[0]),
-            n_startup_trials=startup,
-            multivariate=True,
-            constant_liar=True,
-        )
+        with warnings.catch_warnings():  # optuna < 4 marks both options experimental
+            warnings.simplefilter("ignore", self.optuna.exceptions.ExperimentalWarning)
+            sampler = self._sampler(group, startup)
         self.study.sampler = sampler
         if not self.trials() and start is not None:
             self.study.enqueue_trial(start)
@@ -155,6 +153,14 @@ class Search:
             trial.set_user_attr("group", group)
             out.append(trial)
         return out
+
+    def _sampler(self, group: int, startup: int) -> Any:
+        return self.optuna.samplers.TPESampler(
+            seed=int(np.random.SeedSequence([self.targets.seed, group]).generate_state(1)[0]),
+            n_startup_trials=startup,
+            multivariate=True,
+            constant_liar=True,
+        )
 
     def tell(self, trial: Any, summary: dict[str, Any] | None, params: dict[str, float]) -> float:
         """Record a trial's distance (a trial whose runs all failed is recorded as failed)."""
