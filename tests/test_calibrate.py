@@ -426,3 +426,25 @@ def test_distance_weights_and_replicate_rule(tiny):
     assert n == 16 and table.set_index("moment").loc["firm_growth", "replicates_needed"] == 17
     n, _ = needed_replicates(t, pd.Series({"firm_growth__sd": 0.09, "switch_rate__sd": 0.001}), 16)
     assert n == 4  # (0.09 / 0.05)^2 = 3.24 -> 4 seeds bring the SE of the mean below 0.05
+
+
+def test_pilot_chooses_replicates_from_the_seed_noise(tiny, tmp_path):
+    from agglomeration.calibration.evaluate import Evaluator
+    from agglomeration.calibration.run import _pilot
+
+    text = replace(
+        TARGETS, "replicates = 2", 'replicates = "auto"\npilot_replicates = 3\nmax_replicates = 6'
+    )
+    t = load_targets(write_targets(tiny, replace(text, "se = 0.01", "se = 0.002")))
+    ev = Evaluator(t, tmp_path)
+    tmp_path.joinpath("runs").mkdir()
+    manifest: dict = {}
+    start = {"behaviour.entry.floor": 2.0, "behaviour.sourcing.search_probability": 0.1}
+    s, runs = _pilot(t, ev, start, manifest)
+    table = pd.read_csv(tmp_path / "pilot.csv").set_index("moment")
+    # the switch rate's seed noise against an SE of 0.002 needs more seeds than the pilot's 3
+    need = table["replicates_needed"].max()
+    assert need > 3 and 3 < runs <= 6  # the pilot grew (to at most the cap)
+    assert s == max(2, min(6, need)) and s <= runs
+    assert manifest["pilot"]["replicates_run"] == runs
+    assert (table["seed_sd"] > 0).all()

@@ -5,7 +5,7 @@
    targets - resumed (``calibration.json`` records the targets' fingerprint and the replicates chosen;
    a lock file keeps a second calibration out).
 3. Replicates per candidate: ``--seeds`` / ``[search] replicates``, or automatic: a pilot at the start
-   point (``pilot_replicates`` seeds, grown once if needed) gives each moment's seed noise, and S is
+   point (``pilot_replicates`` seeds, grown while it asks for more) gives each moment's seed noise, and S is
    the smallest number of seeds whose standard error sd_k / sqrt(S) is below every target standard
    error (at most ``max_replicates``).
 4. The search (:mod:`.msm`): groups of optuna trials, each group one small experiment run by the batch
@@ -166,7 +166,7 @@ def _pilot(
     ev = evaluator.evaluate("pilot", {"start": start}, n)
     row = summarise(ev.values, names).iloc[0]
     need, table = needed_replicates(targets, row, s.max_replicates)
-    if need > n:
+    while need > n:  # grow the pilot until its own estimate of the noise asks for no more seeds
         n = need
         ev = evaluator.evaluate("pilot", {"start": start}, n)
         row = summarise(ev.values, names).iloc[0]
