@@ -8,7 +8,7 @@ to the target's standard error, so a noisy moment counts less)::
 with ``mbar_k`` the mean of moment k over the S replicates (common random numbers: the same S seeds for
 every candidate) and ``s_k`` their standard deviation.  The search is optuna's TPE sampler (seeded; one
 sampler per group of trials with a seed derived from the targets' seed and the group number, so a resumed
-calibration proposes what an uninterrupted one would have) over the parameters' bounds (log scale for
+calibration does not depend on the state of a sampler that was lost with the stopped process) over the parameters' bounds (log scale for
 lognormal priors), the study kept in SQLite in the calibration directory.
 """
 
