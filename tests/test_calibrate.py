@@ -448,3 +448,16 @@ def test_pilot_chooses_replicates_from_the_seed_noise(tiny, tmp_path):
     assert s == max(2, min(6, need)) and s <= runs
     assert manifest["pilot"]["replicates_run"] == runs
     assert (table["seed_sd"] > 0).all()
+
+
+def test_too_small_budget_is_refused_before_anything_runs(tiny, tmp_path):
+    pytest.importorskip(
+        "optuna", reason="the calibration needs the optional extra `calibrate` (optuna)"
+    )
+    from agglomeration.calibration import calibrate
+
+    out = tmp_path / "cal"
+    # 2 seeds: (2 candidates + 5 re-evaluated) x 2 + 4 sweep points x 2 parameters x 2 = 30
+    with pytest.raises(InputError, match="need 30 runs") as err:
+        calibrate(write_targets(tiny), out, budget=25, executor="serial")
+    assert err.value.field == "--budget" and not out.exists()

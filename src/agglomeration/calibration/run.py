@@ -182,6 +182,23 @@ def _pilot(
     return max(2, min(need, s.max_replicates)), n
 
 
+def _check_budget(targets: Targets, budget: int, seeds: int | None) -> None:
+    """The smallest budget that leaves two candidates, checked before anything runs (exact for a fixed
+    number of seeds; a lower bound, at 2 seeds, when a pilot will choose them)."""
+    fixed = seeds or (targets.search.replicates if targets.search.replicates != "auto" else None)
+    s = int(fixed) if fixed is not None else 2
+    pilot = 0 if fixed is not None else targets.search.pilot_replicates
+    need = pilot + (2 + REEVALUATE) * s + _sweep_runs(targets, s)
+    if budget < need:
+        how = f"{s} seeds per candidate" if fixed is not None else "at least 2 seeds after the pilot"
+        raise InputError(
+            f"a budget of {budget} model runs is too small: two candidates, the re-evaluation of the "
+            f"best and the sweeps of {len(targets.parameters)} parameter(s) need "
+            f"{'' if fixed is not None else 'at least '}{need} runs ({how})",
+            field="--budget",
+        )
+
+
 def _sweep_runs(targets: Targets, replicates: int) -> int:
     side = max(1, targets.search.sweep_points // 2)
     return 2 * side * len(targets.parameters) * replicates
@@ -211,6 +228,7 @@ def calibrate(
         outputs.check_scenario_out(Path(scenario_out))
     require_optuna()
     targets = targets_path if isinstance(targets_path, Targets) else load_targets(targets_path)
+    _check_budget(targets, budget, seeds)
     out = Path(out).resolve()
     manifest = _open_directory(out, targets, resume)
     if seeds is not None and manifest.get("replicates") not in (None, seeds):

@@ -375,7 +375,7 @@ def _pydantic_error(
         msg = "missing (required)"
     else:
         msg = err["msg"].removeprefix("Value error, ")
-        if "input" in err and loc:
+        if "input" in err and loc and not isinstance(err["input"], dict):
             msg += f" (got {shorten(repr(err['input']), 120)})"
     return InputError(msg, file=file, field=field)
 
