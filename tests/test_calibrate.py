@@ -325,6 +325,9 @@ def test_recovery_of_known_parameters(tiny, tmp_path):
         assert row["ci_low"] > lo and row["ci_high"] < hi, (
             row.to_dict()
         )  # the data rule out both bounds
+    # the seed bootstrap of the search's choice: an interval of evaluated candidates
+    assert (p["seed_bootstrap_low"] <= p["seed_bootstrap_high"]).all()
+    assert p["seed_bootstrap_low"].between(p["lower_bound"], p["upper_bound"]).all()
     for stem in ("parameters", "moments", "identification"):
         assert (out / f"{stem}.csv").is_file() and (out / f"{stem}.md").is_file()
     for fig in ("convergence", "profiles"):

@@ -219,3 +219,45 @@ def moment_fit(targets: Targets, best_summary: dict[str, Any]) -> pd.DataFrame:
     total = df["contribution"].sum()
     df["share_of_distance"] = df["contribution"] / total if total > 0 else np.nan
     return df
+
+
+def selection_bootstrap(
+    targets: Targets,
+    values: pd.DataFrame,
+    params: dict[str, dict[str, float]],
+    draws: int,
+    seed: int,
+) -> pd.DataFrame:
+    """Seed bootstrap of the search's choice, without new runs: the replicates are resampled with
+    replacement (the same draw for every candidate, as the common random numbers pair them), every
+    evaluated candidate's distance is recomputed and the best one chosen again.  Returns one row per
+    draw: the chosen candidate and its parameters.  It measures how much the optimum depends on the
+    seeds (the selection noise of a rough objective), not the uncertainty of the data.
+
+    ``values``: per-run moments (variant, replicate, one column per moment) of the candidates
+    ``params`` (variant -> parameter values) with the same replicates each."""
+    names = [m.name for m in targets.moments]
+    variants = [v for v in params if v in set(values["variant"])]
+    table = values[values["variant"].isin(variants)].pivot_table(
+        index=["variant", "replicate"], values=names
+    )
+    reps = sorted(values["replicate"].unique())
+    full = table.reindex(pd.MultiIndex.from_product([variants, reps]))
+    arr = full[names].to_numpy(dtype=float).reshape(len(variants), len(reps), len(names))
+    keep = ~np.isnan(arr).any(axis=(1, 2))  # candidates with every replicate
+    arr, variants = arr[keep], [v for v, k in zip(variants, keep, strict=True) if k]
+    obs = np.array([m.observed for m in targets.moments])
+    se2 = np.array([m.target_se**2 for m in targets.moments])
+    penalty = np.array(
+        [sum(p.penalty(params[v][k]) for k, p in targets.parameters.items()) for v in variants]
+    )
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xB007]))
+    n = len(reps)
+    rows = []
+    for _ in range(draws):
+        x = arr[:, rng.integers(0, n, n), :]
+        var = x.var(axis=1, ddof=1) / n if n > 1 else np.zeros_like(x[:, 0, :])
+        dist = (((x.mean(axis=1) - obs) ** 2) / (se2 + var)).sum(axis=1) + penalty
+        best = variants[int(np.argmin(dist))]
+        rows.append({"variant": best, **params[best]})
+    return pd.DataFrame(rows)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from agglomeration.calibration import diagnostics as diag
@@ -50,6 +51,8 @@ METHODS = ("msm", "abc")
 MAX_BUDGET = 1_000_000
 #: best candidates of the search re-run on fresh seeds before the optimum is chosen
 REEVALUATE = 5
+#: draws of the seed bootstrap of the search's choice
+BOOTSTRAP_DRAWS = 200
 
 
 @dataclass
@@ -190,7 +193,9 @@ def _check_budget(targets: Targets, budget: int, seeds: int | None) -> None:
     pilot = 0 if fixed is not None else targets.search.pilot_replicates
     need = pilot + (2 + REEVALUATE) * s + _sweep_runs(targets, s)
     if budget < need:
-        how = f"{s} seeds per candidate" if fixed is not None else "at least 2 seeds after the pilot"
+        how = (
+            f"{s} seeds per candidate" if fixed is not None else "at least 2 seeds after the pilot"
+        )
         raise InputError(
             f"a budget of {budget} model runs is too small: two candidates, the re-evaluation of the "
             f"best and the sweeps of {len(targets.parameters)} parameter(s) need "
@@ -368,6 +373,19 @@ def _finish(
     g = diag.jacobian(targets, sweeps)
     cov, cond = diag.sandwich(targets, g, best.summary)
     params = diag.parameter_table(targets, best_params, start, cov)
+    boot = diag.selection_bootstrap(
+        targets,
+        _search_values(targets, out, evaluator.steps_per_year),
+        {f"t{t.number}": dict(t.params) for t in finished},
+        BOOTSTRAP_DRAWS,
+        targets.seed,
+    )
+    same = float((boot["variant"] == f"t{best.number}").mean()) if len(boot) else float("nan")
+    for q, col in ((0.025, "seed_bootstrap_low"), (0.975, "seed_bootstrap_high")):
+        params[col] = [
+            float(boot[p].quantile(q)) if len(boot) else np.nan for p in params["parameter"]
+        ]
+    manifest["seed_bootstrap_same_choice"] = same
     fit = diag.moment_fit(targets, refit[best.number][1])
     ident = diag.identification_table(targets, g)
     trials = _trials_frame(targets, search)
@@ -480,6 +498,19 @@ def _better_sweep_point(
     return text
 
 
+def _search_values(targets: Targets, out: Path, steps_per_year: int) -> pd.DataFrame:
+    """Per-run moments of every search candidate (variant ``t<trial>``), from the group stores."""
+    from agglomeration.calibration.moments import run_moments
+    from agglomeration.experiment.store import load_results
+
+    frames = [
+        run_moments(targets, load_results(d), steps_per_year)
+        for d in sorted((out / "runs").glob("group-*"))
+        if (d / "manifest.json").is_file()
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
 def _trials_frame(targets: Targets, search: Search) -> pd.DataFrame:
     rows = []
     for t in search.finished():
@@ -511,7 +542,9 @@ def _write_tables(
         "Standard errors: MSM sandwich from the Jacobian of the moments along the sweeps (curvature of "
         f"the objective), target SEs plus the seed noise of {replicates} replicates. Condition number "
         f"of G'WG: {cond:.3g}. 'weak': the 95% interval covers more than half the range; "
-        "'not identified': no moment moves with the parameter.",
+        "'not identified': no moment moves with the parameter. seed_bootstrap_low/high: 2.5 and 97.5 "
+        "percentiles of the candidate the search would choose when its replicates are resampled "
+        f"({BOOTSTRAP_DRAWS} draws, no new runs): how much the choice depends on the seeds.",
     )
     outputs.write_table(
         fit,
