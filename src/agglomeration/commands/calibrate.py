@@ -119,4 +119,6 @@ def main(args: argparse.Namespace) -> int:
     print(
         f"results in {result.out} (parameters.md, moments.md, identification.md, figures/, calibrated_scenario.toml)"
     )
+    for f in result.files:
+        print(f"calibrated scenario also written to {f}")
     return 0
