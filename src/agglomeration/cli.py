@@ -37,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "agglomeration.commands.discover",
         "scenario discovery (PRIM, CART) and robustness",
     ),
+    "calibrate": (
+        "agglomeration.commands.calibrate",
+        "calibrate parameters to observed moments (MSM)",
+    ),
     "reproduce": ("agglomeration.commands.reproduce", "rerun a stored run and check it matches"),
     "dashboard": ("agglomeration.commands.dashboard", "interactive dashboard in the browser"),
 }

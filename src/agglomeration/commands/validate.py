@@ -1,6 +1,7 @@
 """Check scenario and experiment files without running anything.
 
-Each FILE is a scenario TOML (validated with its ``extends`` parents and every data CSV, and its logistics
+Each FILE is a calibration targets file (parameters and moments; the checks of `agglomeration
+calibrate`), a scenario TOML (validated with its ``extends`` parents and every data CSV, and its logistics
 network solved) or an experiment TOML (a file that names a base ``scenario``): it gets exactly the checks
 `agglomeration batch` makes before its first run - every variant and design point resolved, identical
 variants, snapshot steps, metric names, sizes, and the world of every variant.  Prints one summary line
@@ -19,6 +20,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register ``FILE...``."""
     parser.add_argument(
         "files", nargs="+", metavar="FILE", help="scenario or experiment TOML files"
+    )
+
+
+def _read(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError, ValueError):
+        return {}  # the scenario loader reports the problem with its line number
+
+
+def _is_targets(path: Path) -> bool:
+    """A calibration targets file declares parameters to estimate and moments."""
+    raw = _read(path)
+    return "parameters" in raw and ("moments" in raw or "moments_file" in raw)
+
+
+def summarise_targets(path: Path) -> str:
+    """Every check ``agglomeration calibrate`` makes before its first run; a one-line summary."""
+    from agglomeration.calibration.targets import load_targets
+
+    t = load_targets(path)
+    return (
+        f"{path}: ok: calibration targets {t.name!r}: {len(t.parameters)} parameter(s), "
+        f"{len(t.moments)} moment(s), base scenario {t.scenario}"
     )
 
 
@@ -73,7 +98,9 @@ def main(args: argparse.Namespace) -> int:
     """Validate every file; 0 if all are valid (InputError propagates to the CLI -> exit 2)."""
     for name in args.files:
         path = Path(name)
-        if path.is_file() and _is_experiment(path):
+        if path.is_file() and _is_targets(path):
+            print(summarise_targets(path))
+        elif path.is_file() and _is_experiment(path):
             print(summarise_experiment(path))
         else:
             print(summarise_scenario(path))

@@ -37,6 +37,7 @@ __all__ = [
     "DaskPool",
     "ExternalPool",
     "LocalPool",
+    "SharedPool",
     "check_scheduler_address",
     "default_workers",
     "interrupts_deferred",
@@ -327,3 +328,46 @@ class ExternalPool:
 
     def close(self, wait: bool = True) -> None:
         pass
+
+
+class SharedPool:
+    """A local or Dask pool kept open across several batches (a calibration runs one small batch per
+    group of candidates): the batch runner submits, retries and terminates through it as through the
+    pool it wraps, but its ``close`` at the end of a batch keeps the workers; :meth:`shutdown` (the
+    owner, once) closes them.  Pass it as ``executor`` to :func:`~agglomeration.experiment.runner.run_experiment`."""
+
+    def __init__(self, pool: LocalPool | DaskPool):
+        self.pool = pool
+
+    @classmethod
+    def open(
+        cls, workers: int, executor: str = "local", scheduler: str | None = None
+    ) -> SharedPool:
+        """A new local process pool or Dask pool (``executor`` ``"local"`` or ``"dask"``)."""
+        if executor == "dask":
+            return cls(DaskPool(workers, scheduler))
+        return cls(LocalPool(workers, None))
+
+    @property
+    def executor(self) -> cf.Executor:
+        return self.pool.executor
+
+    def submit(self, fn: Any, *args: Any) -> cf.Future:
+        return self.pool.submit(fn, *args)
+
+    def new(self) -> cf.Executor:
+        return self.pool.new()
+
+    def capacity(self) -> int:
+        return self.pool.capacity()
+
+    def terminate(self) -> None:
+        """Stop now (a stop signal): the workers are killed; :meth:`new` starts fresh ones."""
+        self.pool.terminate()
+
+    def close(self, wait: bool = True) -> None:
+        """End of one batch: the workers stay up for the next one."""
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Close the wrapped pool (its owner, once, at the end)."""
+        self.pool.close(wait=wait)

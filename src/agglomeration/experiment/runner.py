@@ -53,6 +53,7 @@ from agglomeration.experiment.pools import (
     DaskPool,
     ExternalPool,
     LocalPool,
+    SharedPool,
     check_scheduler_address,
     default_workers,
     interrupts_ignored,
@@ -543,7 +544,7 @@ def run_experiment(
     experiment_or_path: Experiment | str | Path,
     out: str | Path,
     workers: int | None = None,
-    executor: str | cf.Executor = "local",
+    executor: str | cf.Executor | SharedPool = "local",
     scheduler: str | None = None,
     resume: bool = False,
     shard: str | tuple[int, int] | None = None,
@@ -561,8 +562,9 @@ def run_experiment(
     out: result directory (created); rerunning into it runs only missing/failed runs.
     workers: worker processes (default: CPUs available).  ``executor="dask"`` without ``scheduler``
         starts a LocalCluster with this many single-threaded workers.
-    executor: ``"local"`` (process pool), ``"dask"``, ``"serial"`` (in this process; for debugging), or
-        any :class:`concurrent.futures.Executor` instance (it must run tasks where ``out`` is visible).
+    executor: ``"local"`` (process pool), ``"dask"``, ``"serial"`` (in this process; for debugging),
+        any :class:`concurrent.futures.Executor` instance (it must run tasks where ``out`` is visible),
+        or a :class:`~agglomeration.experiment.pools.SharedPool` kept open across batches.
     scheduler: dask scheduler address (``tcp://host:8786``).
     resume: require an existing result directory (an error if there is none).
     shard: ``"i/N"``: run only runs whose id hashes to shard i (job arrays).
@@ -618,7 +620,7 @@ def _run_locked(
     plan: Plan,
     manifest: dict[str, Any],
     shard_t: tuple[int, int] | None,
-    executor: str | cf.Executor,
+    executor: str | cf.Executor | SharedPool,
     workers: int | None,
     scheduler: str | None,
     pool: Any,
@@ -717,12 +719,14 @@ def _finish(
 
 
 def _make_pool(
-    executor: str | cf.Executor,
+    executor: str | cf.Executor | SharedPool,
     workers: int | None,
     scheduler: str | None,
     start_method: str | None,
 ) -> Any:
     n_workers = workers or default_workers()
+    if isinstance(executor, SharedPool):
+        return executor
     if isinstance(executor, cf.Executor):
         return ExternalPool(executor, n_workers)
     if executor == "serial":

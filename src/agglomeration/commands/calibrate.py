@@ -1,0 +1,124 @@
+"""Calibrate the model to observed moments (method of simulated moments; docs/CALIBRATION.md).
+
+TARGETS is a targets file (TOML): the base scenario, the parameters to estimate with bounds and priors,
+and the moments to match (observed value, standard error, year, source, units, and the simulated
+statistic).  It is checked completely before any run (exit 2 naming file and field).  Every candidate
+runs through the batch runner into a result store under --out (common random numbers: the same seeds
+for every candidate); the optuna study lives in --out/study.db.  Stopped (Ctrl-C, SIGTERM) or killed,
+a calibration resumes where it stopped when rerun into the same --out (or with --resume).
+
+Writes to --out: parameters.csv/.md (estimates, standard errors, 95% intervals), moments.csv/.md (fit
+table), identification.csv/.md, trials.csv, sweeps.csv, figures/convergence.png, figures/profiles.png
+and calibrated_scenario.toml.  --budget counts every model run (pilot, search, re-evaluation of the
+best candidates on fresh seeds, sweeps).
+
+Exit codes: 0 done, 2 invalid input (or another calibration writes into --out), 1 runtime failure,
+130 / 143 stopped by Ctrl-C / SIGTERM (resumable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import sys
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``agglomeration calibrate``."""
+    parser.add_argument("targets", help="targets file (TOML)")
+    parser.add_argument(
+        "--out", help="calibration directory (default: calibrations/<targets name>)"
+    )
+    parser.add_argument(
+        "--method", default="msm", help="msm (method of simulated moments); abc is not available"
+    )
+    parser.add_argument("--budget", type=int, default=2000, help="model runs in all (default 2000)")
+    parser.add_argument("--workers", type=int, help="worker processes (default: number of CPUs)")
+    parser.add_argument("--executor", choices=("local", "dask", "serial"), default="local")
+    parser.add_argument("--scheduler", help="dask scheduler address, e.g. tcp://10.0.0.5:8786")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the calibration in --out (error if none)"
+    )
+    parser.add_argument(
+        "--seeds", type=int, help="replicates per candidate (default: automatic, from a pilot)"
+    )
+    parser.add_argument(
+        "--scenario-out",
+        help="also write the calibrated scenario to this file (e.g. scenarios/chongqing_2021.toml)",
+    )
+    parser.add_argument("--check", action="store_true", help="only check the targets file (no run)")
+
+
+def _resume_command(args: argparse.Namespace, out: Path) -> str:
+    parts = [
+        "agglomeration",
+        "calibrate",
+        str(args.targets),
+        "--out",
+        str(out),
+        "--budget",
+        str(args.budget),
+    ]
+    for opt in ("method", "workers", "executor", "scheduler", "seeds", "scenario_out"):
+        value = getattr(args, opt, None)
+        if value is not None and (opt, value) not in (("executor", "local"), ("method", "msm")):
+            parts += [f"--{opt.replace('_', '-')}", str(value)]
+    return shlex.join([*parts, "--resume"])
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run (or resume) the calibration; print where the results are."""
+    from agglomeration.calibration.run import calibrate
+    from agglomeration.calibration.targets import load_targets
+    from agglomeration.commands.batch import install_stop_handlers
+
+    targets = load_targets(args.targets)
+    if args.check:
+        print(
+            f"{args.targets}: ok ({len(targets.parameters)} parameters, {len(targets.moments)} moments, "
+            f"base scenario {targets.scenario})"
+        )
+        return 0
+    out = Path(args.out) if args.out else Path("calibrations") / targets.name
+    previous = install_stop_handlers()
+    try:
+        result = calibrate(
+            targets,
+            out,
+            method=args.method,
+            budget=args.budget,
+            workers=args.workers,
+            executor=args.executor,
+            scheduler=args.scheduler,
+            resume=args.resume,
+            seeds=args.seeds,
+            scenario_out=args.scenario_out,
+        )
+    except KeyboardInterrupt as stop:
+        signum = int(getattr(stop, "signum", signal.SIGINT))
+        print(
+            f"calibration stopped by {signal.Signals(signum).name}; finished runs and trials are kept in "
+            f"{out}.\nResume with:\n  {_resume_command(args, out)}",
+            file=sys.stderr,
+        )
+        return 128 + signum
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    p = result.parameters
+    print(
+        f"calibration of {targets.name}: distance {result.best_distance:.4g} after {result.trials} candidates "
+        f"x {result.replicates} seeds; {result.runs['total']} model runs"
+    )
+    for row in p.itertuples():
+        print(
+            f"  {row.parameter} = {row.estimate:.4g} (SE {row.se:.3g}; 95% CI {row.ci_low:.4g} .. {row.ci_high:.4g}; {row.identification})"
+        )
+    print(
+        f"results in {result.out} (parameters.md, moments.md, identification.md, figures/, calibrated_scenario.toml)"
+    )
+    for f in result.files:
+        print(f"calibrated scenario also written to {f}")
+    return 0

@@ -1,0 +1,466 @@
+"""Calibration: the targets file and its checks, simulated moments, and parameter recovery (MSM)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from agglomeration.calibration.moments import run_moments, summarise
+from agglomeration.calibration.targets import load_targets
+from agglomeration.errors import InputError, ResultStoreError
+
+TARGETS = """
+name = "tiny_calibration"
+scenario = "scenario.toml"
+steps = 12
+seed = 7
+[overrides]
+"firms.initial_count" = 100
+[units]
+firm = "one model firm"
+step = "one quarter"
+[parameters."behaviour.entry.floor"]
+bounds = [0.5, 5.0]
+[parameters."behaviour.sourcing.search_probability"]
+bounds = [0.02, 0.5]
+[search]
+replicates = 2
+startup_trials = 6
+sweep_points = 4
+sweep_span = 0.2
+[[moments]]
+name = "firm_growth"
+metric = "firms_relative_to_initial"
+observed = 1.4
+se = 0.05
+year = 2021
+source = "synthetic"
+units = "ratio of final to initial firms"
+[[moments]]
+name = "switch_rate"
+metric = "supplier_switches"
+window = [2, 12]
+aggregate = "mean"
+denominator = { metric = "firms", window = [2, 12], aggregate = "mean" }
+observed = 0.1
+se = 0.01
+year = 2021
+source = "synthetic"
+units = "supplier switches per firm per step"
+"""
+
+
+def write_targets(tiny: Path, text: str = TARGETS, name: str = "targets.toml") -> Path:
+    path = tiny.parent / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def replace(text: str, old: str, new: str) -> str:
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+# ------------------------------------------------------------------------------------------------
+# the targets file
+# ------------------------------------------------------------------------------------------------
+def test_targets_load(tiny):
+    t = load_targets(write_targets(tiny))
+    assert t.names == ["behaviour.entry.floor", "behaviour.sourcing.search_probability"]
+    assert [m.name for m in t.moments] == ["firm_growth", "switch_rate"]
+    assert t.moments[1].denominator.metric == "firms"
+    assert t.moments[0].target_se == 0.05
+    assert t.units["step"] == "one quarter"
+
+
+BAD = [
+    (
+        'metric = "firms_relative_to_initial"',
+        'metric = "firms_relative"',
+        "moments.firm_growth.metric",
+        "unknown metric",
+    ),
+    (
+        '[parameters."behaviour.entry.floor"]',
+        '[parameters."behaviour.entry.flor"]',
+        'parameters."behaviour.entry.flor"',
+        "unknown key",
+    ),
+    (
+        "bounds = [0.5, 5.0]",
+        "bounds = [5.0, 0.5]",
+        'parameters."behaviour.entry.floor"',
+        "low < high",
+    ),
+    (
+        "bounds = [0.5, 5.0]",
+        "bounds = [-1.0, 5.0]",
+        'parameters."behaviour.entry.floor".bounds',
+        "greater than or equal to 0",
+    ),
+    ("observed = 1.4\nse = 0.05\n", "observed = 1.4\n", "moments.firm_growth", "needs `se`"),
+    ("observed = 1.4\n", "", "moments.firm_growth.observed", "missing"),
+    (
+        'source = "synthetic"\nunits = "ratio',
+        'units = "ratio',
+        "moments.firm_growth.source",
+        "missing",
+    ),
+    (
+        "window = [2, 12]\naggregate",
+        "window = [2, 40]\naggregate",
+        "moments.switch_rate.window",
+        "12 steps",
+    ),
+    (
+        'metric = "supplier_switches"\nwindow',
+        'metric = "zone_firm_share"\nwindow',
+        "moments.switch_rate.window",
+        "only known at the end",
+    ),
+    (
+        'metric = "firms_relative_to_initial"',
+        'metric = "output"\nregion = "Z"',
+        "moments.firm_growth.region",
+        "unknown region 'Z'",
+    ),
+    (
+        'metric = "firms_relative_to_initial"',
+        'function = "no_such_module_xyz:f"',
+        "moments.firm_growth.function",
+        "cannot import",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "field", "message"), BAD)
+def test_targets_bad_input_names_file_and_field(tiny, old, new, field, message):
+    path = write_targets(tiny, replace(TARGETS, old, new))
+    with pytest.raises(InputError) as err:
+        load_targets(path)
+    assert err.value.file and err.value.file.endswith("targets.toml")
+    assert err.value.field == field
+    assert message in err.value.message
+
+
+def test_targets_csv_moments(tiny):
+    csv = tiny.parent / "moments.csv"
+    csv.write_text(
+        "name,metric,region,sector,denominator_metric,denominator_region,observed,se,year,source,units\n"
+        "a_share,output,A,bulk;gadget,output,A,0.5,0.1,2021,test,share of A's output\n"
+        "bad_row,outptu,A,,output,A,0.5,0.1,2021,test,share\n",
+        encoding="utf-8",
+    )
+    text = 'moments_file = "moments.csv"\n' + TARGETS
+    with pytest.raises(InputError) as err:
+        load_targets(write_targets(tiny, text))
+    assert err.value.field == "moments.bad_row (moments.csv line 3).metric"
+    assert "did you mean 'output'" in err.value.message
+    csv.write_text(csv.read_text().splitlines()[0] + "\n" + csv.read_text().splitlines()[1] + "\n")
+    t = load_targets(write_targets(tiny, text))
+    m = t.moments[-1]
+    assert m.name == "a_share" and m.sector == ("bulk", "gadget") and m.denominator.region == ("A",)
+
+
+def test_cli_bad_targets_exit_2_before_any_run(tiny, tmp_path):
+    path = write_targets(
+        tiny, replace(TARGETS, 'metric = "firms_relative_to_initial"', 'metric = "nope"')
+    )
+    out = tmp_path / "cal"
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agglomeration.cli",
+            "calibrate",
+            str(path),
+            "--out",
+            str(out),
+            "--executor",
+            "serial",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 2, r.stderr
+    assert "targets.toml: moments.firm_growth.metric: unknown metric 'nope'" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not out.exists()
+
+
+def test_cli_abc_is_a_clear_error(tiny, tmp_path):
+    r = subprocess.run(
+        [sys.executable, "-m", "agglomeration.cli", "calibrate", str(write_targets(tiny)), "--out",
+         str(tmp_path / "c"), "--method", "abc"],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert r.returncode == 2 and "--method: ABC-SMC is not available" in r.stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# simulated moments
+# ------------------------------------------------------------------------------------------------
+def test_run_moments_statistics(tiny):
+    text = (
+        TARGETS
+        + """
+[[moments]]
+name = "a_gadget_share"
+metric = "output"
+region = "A"
+sector = "gadget"
+denominator = { metric = "output", region = "A" }
+observed = 0.5
+se = 0.1
+year = 2021
+source = "synthetic"
+units = "share"
+[[moments]]
+name = "annual_growth"
+metric = "firms"
+window = [0, 8]
+aggregate = "growth"
+observed = 0.05
+se = 0.02
+year = 2021
+source = "synthetic"
+units = "per year"
+scale = 100.0
+"""
+    )
+    t = load_targets(write_targets(tiny, text))
+    runs = pd.DataFrame(
+        {"run_id": ["r1", "r2"], "variant": ["v", "v"], "replicate": [0, 1], "status": ["ok", "ok"],
+         "firms_relative_to_initial": [1.0, 2.0]}
+    )  # fmt: skip
+    steps = np.arange(13)
+    series = pd.concat(
+        [
+            pd.DataFrame({"run_id": rid, "step": steps, "firms": 100.0 * f**steps,
+                          "supplier_switches": 10.0})
+            for rid, f in (("r1", 1.0), ("r2", 1.1))
+        ]
+    )  # fmt: skip
+    regions = pd.DataFrame(
+        {"run_id": ["r1"] * 3 + ["r2"] * 3, "region": ["A", "A", "B"] * 2,
+         "region_type": ["ftz", "ftz", "connected"] * 2, "sector": ["gadget", "bulk", "gadget"] * 2,
+         "output": [1.0, 3.0, 7.0, 2.0, 2.0, 5.0]}
+    )  # fmt: skip
+    v = run_moments(
+        t, {"runs": runs, "series": series, "regions": regions}, steps_per_year=4
+    ).set_index("run_id")
+    assert v.loc["r1", "firm_growth"] == 1.0 and v.loc["r2", "firm_growth"] == 2.0
+    assert v.loc["r1", "switch_rate"] == pytest.approx(0.1)
+    assert v.loc["r1", "a_gadget_share"] == pytest.approx(0.25)
+    assert v.loc["r2", "a_gadget_share"] == pytest.approx(0.5)
+    assert v.loc["r1", "annual_growth"] == pytest.approx(0.0)
+    assert v.loc["r2", "annual_growth"] == pytest.approx(100 * (1.1**4 - 1))
+    s = summarise(v.reset_index(), ["firm_growth"]).iloc[0]
+    assert s["n"] == 2 and s["firm_growth"] == 1.5 and s["firm_growth__se"] == pytest.approx(0.5)
+
+
+# ------------------------------------------------------------------------------------------------
+# recovery: moments generated by the model at known parameters are matched back
+# ------------------------------------------------------------------------------------------------
+TRUTH = {
+    "behaviour.entry.floor": 3.0,
+    "behaviour.sourcing.search_probability": 0.2,
+}  # start: 2.0, 0.1
+
+
+def truth_moments(tiny: Path, tmp_path: Path) -> tuple[dict[str, float], dict[str, float]]:
+    """Moments of the model at TRUTH over 8 seeds other than the calibration's (seed 99): the
+    "data" mean, and the per-run standard deviation as its standard error (one observed economy)."""
+    from agglomeration.calibration.evaluate import Evaluator
+
+    t = load_targets(write_targets(tiny, replace(TARGETS, "seed = 7", "seed = 99"), "truth.toml"))
+    ev = Evaluator(t, tmp_path / "truth").evaluate("truth", {"truth": TRUTH}, 8)
+    s = summarise(ev.values, ["firm_growth", "switch_rate"]).iloc[0]
+    return (
+        {k: float(s[k]) for k in ("firm_growth", "switch_rate")},
+        {k: float(s[f"{k}__sd"]) for k in ("firm_growth", "switch_rate")},
+    )
+
+
+def test_recovery_of_known_parameters(tiny, tmp_path):
+    pytest.importorskip(
+        "optuna", reason="the calibration needs the optional extra `calibrate` (optuna)"
+    )
+    from agglomeration.calibration import calibrate
+
+    obs, sd = truth_moments(tiny, tmp_path)
+    text = TARGETS
+    text = replace(
+        text,
+        "observed = 1.4\nse = 0.05",
+        f"observed = {obs['firm_growth']!r}\nse = {sd['firm_growth']!r}",
+    )
+    text = replace(
+        text,
+        "observed = 0.1\nse = 0.01",
+        f"observed = {obs['switch_rate']!r}\nse = {sd['switch_rate']!r}",
+    )
+    path = write_targets(tiny, text)
+    out = tmp_path / "cal"
+    shipped = tiny.parent / "calibrated.toml"
+    result = calibrate(path, out, budget=100, executor="serial", scenario_out=shipped)
+    assert result.runs["total"] <= 100 and result.replicates == 2
+    p = result.parameters.set_index("parameter")
+    for name, truth in TRUTH.items():
+        row = p.loc[name]
+        lo, hi = row["lower_bound"], row["upper_bound"]
+        err = abs(row["estimate"] - truth)
+        assert math.isfinite(row["se"]) and row["se"] > 0
+        # recovered within the reported uncertainty, and informative: nearer the truth than any bound
+        assert row["ci_low"] <= truth <= row["ci_high"], row.to_dict()
+        assert err < min(abs(row["estimate"] - lo), abs(row["estimate"] - hi)), row.to_dict()
+        assert row["ci_low"] > lo and row["ci_high"] < hi, (
+            row.to_dict()
+        )  # the data rule out both bounds
+    # the seed bootstrap of the search's choice: an interval of evaluated candidates
+    assert (p["seed_bootstrap_low"] <= p["seed_bootstrap_high"]).all()
+    assert p["seed_bootstrap_low"].between(p["lower_bound"], p["upper_bound"]).all()
+    for stem in ("parameters", "moments", "identification"):
+        assert (out / f"{stem}.csv").is_file() and (out / f"{stem}.md").is_file()
+    for fig in ("convergence", "profiles"):
+        assert (out / "figures" / f"{fig}.png").stat().st_size > 10_000
+    fit = pd.read_csv(out / "moments.csv")
+    assert (
+        list(fit["moment"]) == ["firm_growth", "switch_rate"]
+        and fit["source"].eq("synthetic").all()
+    )
+    # the calibrated scenario loads and carries the estimates
+    from agglomeration.scenario import load_scenario
+
+    for file in (out / "calibrated_scenario.toml", shipped):
+        scen = load_scenario(file)
+        assert scen.behaviour.entry.floor == pytest.approx(
+            p.loc["behaviour.entry.floor", "estimate"]
+        )
+        assert scen.firms.initial_count == 100 and scen.steps == 12
+    assert 'extends = "scenario.toml"' in shipped.read_text()  # relative to the written file
+    foreign = tiny.parent / "foreign.toml"
+    foreign.write_text('name = "mine"\n')
+    with pytest.raises(InputError, match="not written by a calibration"):
+        calibrate(path, out, budget=100, executor="serial", scenario_out=foreign)
+    # rerunning into the finished directory runs nothing and gives the same estimates
+    again = calibrate(path, out, budget=100, executor="serial", resume=True)
+    assert again.parameters["estimate"].tolist() == result.parameters["estimate"].tolist()
+    manifest = json.loads((out / "calibration.json").read_text())
+    assert manifest["status"] == "complete" and manifest["replicates"] == 2
+    # a directory of other targets is refused
+    other = write_targets(
+        tiny, replace(text, "bounds = [0.5, 5.0]", "bounds = [0.5, 4.0]"), "other.toml"
+    )
+    with pytest.raises(ResultStoreError, match="different targets"):
+        calibrate(other, out, budget=100, executor="serial")
+
+
+def output_share_of_a(tables) -> float:
+    """A `function` moment: region A's share of output (the same as a selector moment)."""
+    regions = tables["regions"]
+    return float(regions.loc[regions["region"] == "A", "output"].sum() / regions["output"].sum())
+
+
+def test_function_moment_equals_the_selector_moment(tiny, tmp_path):
+    from agglomeration.calibration.evaluate import Evaluator
+
+    text = (
+        TARGETS
+        + """
+[[moments]]
+name = "a_share_function"
+function = "test_calibrate:output_share_of_a"
+observed = 0.5
+se = 0.1
+year = 2021
+source = "synthetic"
+units = "share"
+[[moments]]
+name = "a_share_selector"
+metric = "output"
+region = "A"
+denominator = { metric = "output" }
+observed = 0.5
+se = 0.1
+year = 2021
+source = "synthetic"
+units = "share"
+"""
+    )
+    t = load_targets(write_targets(tiny, text))
+    ev = Evaluator(t, tmp_path / "cal").evaluate("check", {"c": TRUTH}, 2)
+    v = ev.values
+    assert len(v) == 2 and v["a_share_function"].between(0, 1).all()
+    np.testing.assert_allclose(v["a_share_function"], v["a_share_selector"], rtol=1e-12)
+
+
+def test_distance_weights_and_replicate_rule(tiny):
+    from agglomeration.calibration.msm import distance, needed_replicates
+
+    text = replace(TARGETS, "observed = 0.1\nse = 0.01", "observed = 0.1\nweight = 10000.0")
+    text = replace(
+        text, "bounds = [0.5, 5.0]", 'bounds = [0.5, 5.0]\nprior = "normal"\nmean = 2.0\nsd = 0.5'
+    )
+    t = load_targets(write_targets(tiny, text))
+    assert t.moments[1].target_se == pytest.approx(0.01)  # weight = 1 / se^2
+    row = {
+        "n": 4,
+        "firm_growth": 1.5,
+        "firm_growth__sd": 0.1,
+        "switch_rate": 0.1,
+        "switch_rate__sd": 0.0,
+    }
+    params = {"behaviour.entry.floor": 3.0, "behaviour.sourcing.search_probability": 0.2}
+    # (1.5 - 1.4)^2 / (0.05^2 + 0.1^2 / 4) + 0 + normal-prior penalty ((3 - 2) / 0.5)^2
+    assert distance(t, row, params) == pytest.approx(0.01 / (0.0025 + 0.0025) + 4.0)
+    # seed noise sd 0.2 against target SE 0.05: (0.2 / 0.05)^2 = 16 -> 17 seeds, capped at 16
+    n, table = needed_replicates(
+        t, pd.Series({"firm_growth__sd": 0.2, "switch_rate__sd": 0.001}), 16
+    )
+    assert n == 16 and table.set_index("moment").loc["firm_growth", "replicates_needed"] == 17
+    n, _ = needed_replicates(t, pd.Series({"firm_growth__sd": 0.09, "switch_rate__sd": 0.001}), 16)
+    assert n == 4  # (0.09 / 0.05)^2 = 3.24 -> 4 seeds bring the SE of the mean below 0.05
+
+
+def test_pilot_chooses_replicates_from_the_seed_noise(tiny, tmp_path):
+    from agglomeration.calibration.evaluate import Evaluator
+    from agglomeration.calibration.run import _pilot
+
+    text = replace(
+        TARGETS, "replicates = 2", 'replicates = "auto"\npilot_replicates = 3\nmax_replicates = 6'
+    )
+    t = load_targets(write_targets(tiny, replace(text, "se = 0.01", "se = 0.002")))
+    ev = Evaluator(t, tmp_path)
+    tmp_path.joinpath("runs").mkdir()
+    manifest: dict = {}
+    start = {"behaviour.entry.floor": 2.0, "behaviour.sourcing.search_probability": 0.1}
+    s, runs = _pilot(t, ev, start, manifest)
+    table = pd.read_csv(tmp_path / "pilot.csv").set_index("moment")
+    # the switch rate's seed noise against an SE of 0.002 needs more seeds than the pilot's 3
+    need = table["replicates_needed"].max()
+    assert need > 3 and 3 < runs <= 6  # the pilot grew (to at most the cap)
+    assert s == max(2, min(6, need)) and s <= runs
+    assert manifest["pilot"]["replicates_run"] == runs
+    assert (table["seed_sd"] > 0).all()
+
+
+def test_too_small_budget_is_refused_before_anything_runs(tiny, tmp_path):
+    pytest.importorskip(
+        "optuna", reason="the calibration needs the optional extra `calibrate` (optuna)"
+    )
+    from agglomeration.calibration import calibrate
+
+    out = tmp_path / "cal"
+    # 2 seeds: (2 candidates + 5 re-evaluated) x 2 + 4 sweep points x 2 parameters x 2 = 30
+    with pytest.raises(InputError, match="need 30 runs") as err:
+        calibrate(write_targets(tiny), out, budget=25, executor="serial")
+    assert err.value.field == "--budget" and not out.exists()
