@@ -128,7 +128,7 @@ def _wage_response(scenario, region, shock, seeds, steps=16):
 
 @pytest.fixture(scope="module")
 def small_baseline():
-    return load_scenario(BASELINE, {"firms.initial_count": 400})
+    return load_scenario(BASELINE, {"firms.initial_count": 400, "burn_in": 40})
 
 
 def test_a_productivity_shock_raises_wages_in_the_region(small_baseline):
@@ -142,7 +142,7 @@ def test_a_higher_labour_supply_elasticity_damps_wage_responses():
     # WZ has only ~20 firms at the baseline size since the logistics data (0.2.0): 1,500 initial firms
     # and a 0.3 log-point shock keep the response above the seed noise (at 400 firms and 0.1 the
     # difference is within one standard error)
-    base = load_scenario(BASELINE, {"firms.initial_count": 1500})
+    base = load_scenario(BASELINE, {"firms.initial_count": 1500, "burn_in": 40})
     elastic = base.with_overrides({"behaviour.factor_prices.supply_elasticity": 10.0})
     seeds = range(1, 6)
     low = _wage_response(base, "WZ", 0.3, seeds)  # WZ: a commuting zone of its own
