@@ -54,3 +54,14 @@ def test_in_the_model_firms_without_lines_exit_and_lines_can_be_switched_off():
     rows = off.firms.alive_rows()
     assert np.all(off.firms.lines[rows] == 1)
     assert (off.series_frame()["lines_added"] == 0).all()
+
+
+def test_with_exit_off_a_firm_keeps_its_last_line():
+    s = load_scenario(
+        BASELINE, {"firms.initial_count": 200, "burn_in": 0, "behaviour.exit.enabled": False}
+    )
+    m = AgglomerationModel(s.with_overrides({"behaviour.lines.death_rate": 0.3}), replicate_seed=2)
+    m.run(4)
+    rows = m.firms.alive_rows()
+    assert m.firms.n_alive >= 200 and np.all(m.firms.lines[rows] >= 1)
+    assert (m.series_frame()["lines_lost"].iloc[1:] > 0).all()  # lines are still lost

@@ -8,7 +8,8 @@ step (Klette & Kortum 2004, with Simon's (1955) proportional allocation):
   (innovation in proportion to the lines a firm has: Gibrat's law in lines);
 - every line is lost with probability ``death_rate`` (creative destruction by rivals);
 - a firm left without lines exits (behaviour/exit.py); entrants start with one line (Luttmer 2007:
-  entrants start small).
+  entrants start small); with exit switched off (``behaviour.exit.enabled = false``) a firm keeps its
+  last line.
 
 Line growth proportional to size with entry at the bottom and exit at zero is the mechanism behind the
 Pareto (Zipf) upper tail of firm sizes (Simon 1955; Gabaix 1999; Luttmer 2007); the lines of a firm are
@@ -114,7 +115,12 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
         birth_rate=p.birth_rate,
         death_rate=p.death_rate,
     )
-    t.lines[rows] += (births - deaths).astype(t.lines.dtype)
+    new = t.lines[rows] + (births - deaths).astype(t.lines.dtype)
+    if not scenario.behaviour.exit.enabled:  # a firm that cannot exit keeps its last line
+        kept = new < 1
+        deaths = deaths - kept * (1 - new)
+        new = np.maximum(new, 1)
+    t.lines[rows] = new
     return {"lines_added": int(births.sum()), "lines_lost": int(deaths.sum())}
 
 
