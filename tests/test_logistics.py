@@ -71,6 +71,32 @@ def test_a_new_rail_link_raises_the_regions_market_access():
         assert _access_change(NEW_LINK, ["C"], seed)[0] > 0
 
 
+def _shared_run(overrides: dict, seed: int, steps: int) -> AgglomerationModel:
+    """A tiny-world run under ``overrides`` from the settled start of the tiny baseline (burn-in 10)."""
+    base = {"firms.initial_count": 200, "burn_in": 10}
+    reference = load_scenario(TINY, base)
+    m = AgglomerationModel(
+        load_scenario(TINY, {**base, **overrides}), replicate_seed=seed, reference=reference
+    )
+    m.run(steps)
+    return m
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="behaviour/costs.py apply() reuses the cached trade costs while the customs factor is "
+    "unchanged, so a shared-start variant keeps the reference network's costs until a trade-"
+    "facilitation reform (docs/LEVER_EFFECTS.md, 'Known problem')",
+)
+def test_a_shared_start_prices_trade_with_the_variants_network():
+    """From the first observed step a variant trades at its own network's costs, not at the reference's
+    (until this holds, comparative statics of logistics levers from a shared start measure a lever that
+    comes into force at the first trade-facilitation reform)."""
+    m = _shared_run(CHEAP_RAIL, 1, 0)
+    want = m.world.route_choice(m.state.costs.customs_factor).phi
+    assert m.state.costs.phi == pytest.approx(want)
+
+
 def test_faster_customs_raises_the_regions_export_share():
     diffs = []
     for seed in SEEDS:
