@@ -82,16 +82,9 @@ def _shared_run(overrides: dict, seed: int, steps: int) -> AgglomerationModel:
     return m
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="behaviour/costs.py apply() reuses the cached trade costs while the customs factor is "
-    "unchanged, so a shared-start variant keeps the reference network's costs until a trade-"
-    "facilitation reform (docs/LEVER_EFFECTS.md, 'Known problem')",
-)
 def test_a_shared_start_prices_trade_with_the_variants_network():
     """From the first observed step a variant trades at its own network's costs, not at the reference's
-    (until this holds, comparative statics of logistics levers from a shared start measure a lever that
-    comes into force at the first trade-facilitation reform)."""
+    (the switch drops the reference's cached trade costs)."""
     m = _shared_run(CHEAP_RAIL, 1, 0)
     want = m.world.route_choice(m.state.costs.customs_factor).phi
     assert m.state.costs.phi == pytest.approx(want)

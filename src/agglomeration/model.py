@@ -397,6 +397,7 @@ class AgglomerationModel(mesa.Model):
         )
         if scenario.behaviour.accounts.calibrate_fixed_costs == "none":
             s.fixed_cost = np.asarray(world.fixed_cost, dtype=float).copy()
+        s.costs = None  # the trade costs are this world's, not the reference's cached ones
         costs.apply(s, world, scenario)
         s.connectivity = connectivity_to_ftz(world, s.costs.phi)
 

@@ -123,6 +123,10 @@ def _check_size(exp: Experiment, file: str | None) -> None:
         )
 
 
+#: logistics levers that change the network itself (lists, not declared as scalar or per-key levers)
+STRUCTURAL_LEVERS = ("logistics.add_links", "logistics.add_hubs")
+
+
 def shared_start(exp: Experiment, params: list[str]) -> bool:
     """Whether the runs of ``exp`` start from the settled state of its reference (the base scenario with
     the experiment's overrides): ``start = "shared"``, or ``"auto"`` when every path a variant or the
@@ -133,7 +137,7 @@ def shared_start(exp: Experiment, params: list[str]) -> bool:
     from agglomeration.levers import lever_for
 
     paths = {p for v in exp.all_variants() for p in v.overrides} | set(params)
-    return all(lever_for(p) is not None for p in paths)
+    return all(lever_for(p) is not None or p in STRUCTURAL_LEVERS for p in paths)
 
 
 def plan_runs(exp: Experiment, out: str | Path = ".") -> Plan:
