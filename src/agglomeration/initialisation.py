@@ -26,6 +26,7 @@ from agglomeration.behaviour.lines import line_events
 from agglomeration.behaviour.policy import connectivity_to_ftz, initial_policy
 from agglomeration.errors import InputError
 from agglomeration.firms import FirmTable
+from agglomeration.observe import region_sector
 from agglomeration.state import ModelState
 from agglomeration.world import World
 
@@ -470,12 +471,11 @@ class CountController:
             ok, state.fixed_cost * np.exp(np.clip(step, -0.2, 0.2)), state.fixed_cost
         )
         if self.cells is not None:
-            self._locate(state, rows)
+            self._locate(state)
 
-    def _locate(self, state: ModelState, rows: np.ndarray) -> None:
-        t = state.firms
+    def _locate(self, state: ModelState) -> None:
         R, S = self.cells.shape
-        n_rs = np.bincount(t.region[rows] * S + t.sector[rows], minlength=R * S).reshape(R, S)
+        n_rs = region_sector(state.firms, R, S, None)
         has = self.cells > 0
         gap = np.where(has, np.log((n_rs + 0.5) / (self.cells + 0.5)), 0.0)
         weight = np.where(has, self.cells, 0.0)

@@ -342,11 +342,9 @@ class AgglomerationModel(mesa.Model):
         if self.spec.behaviour.accounts.calibrate_fixed_costs == "balance":
             cells = None
             if self.spec.behaviour.accounts.calibrate_locations:
-                t = s.firms
-                rows = t.alive_rows()
-                R, S = self.world.n_regions, self.world.n_sectors
-                cells = np.bincount(t.region[rows] * S + t.sector[rows], minlength=R * S)
-                cells = cells.reshape(R, S).astype(float)
+                cells = observe.region_sector(
+                    s.firms, self.world.n_regions, self.world.n_sectors, None
+                ).astype(float)
             control = CountController(
                 target=s.initial_by_sector.copy(), hold=steps // 4, cells=cells
             )
