@@ -114,6 +114,7 @@ def test_reporters_of_an_experiment_extend_the_registry():
         (-23.04, -30.3, -15.7, "-23.0 [-30.3, -15.7]"),
         (5.0, 5.0, 5.0, "5.00 [5.00, 5.00]"),
         (float("nan"), 1.0, 2.0, "NA"),
+        (-3.55e-15, -2.2, 2.2, "0.0 [-2.2, 2.2]"),  # floating-point noise of an exact zero
     ],
 )
 def test_estimates_share_one_rounding_rule(value, low, high, text):
@@ -124,6 +125,8 @@ def test_number_formatting_edge_cases():
     assert format_number(1234567.0, 0) == "1,234,567"
     assert format_number(-0.0001, 2) == "0.00"  # no negative zero
     assert format_number(3.0, 1, sign=True) == "+3.0"
+    assert format_number(1.78e-15, 1, sign=True) == "0.0"  # below the resolution: 0, not 1.78e-15
+    assert format_number(1.78e-15) == "1.78e-15"  # no decimals set: the value's own digits
     assert format_number(float("inf")) == "NA"
     assert decimals_for(0.5, 0.0) == 3  # no interval: three significant digits (0.500)
     assert (

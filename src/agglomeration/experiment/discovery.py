@@ -221,8 +221,11 @@ def _prim(x: pd.DataFrame, y: np.ndarray, mass_min: float, peel_alpha: float, mi
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            # ema_workbench 2.x: cases of interest are y >= threshold, and a box needs density >= it
-            algo = prim.Prim(x, y, threshold=0.5, mass_min=mass_min, peel_alpha=peel_alpha)
+            # ema_workbench 2.x: cases of interest are y >= threshold, and the final box is kept only
+            # if its density reaches the threshold (else a 'dump box' without the trajectory).  A tiny
+            # positive threshold makes the indicator y == 1 the cases of interest and keeps every
+            # trajectory, as ema_workbench >= 3 does: the two versions report the same boxes.
+            algo = prim.Prim(x, y, threshold=1e-9, mass_min=mass_min, peel_alpha=peel_alpha)
         except TypeError:  # ema_workbench >= 3 has no threshold (y is always the indicator)
             algo = prim.Prim(x, y, mass_min=mass_min, peel_alpha=peel_alpha)
         box = algo.find_box()

@@ -774,7 +774,7 @@ def discovery_figure(disc, *, note: str | None = None) -> Figure:
         ax1.set_xlabel("coverage")
         ax1.set_ylabel("density")
         ax1.set_title("PRIM peeling trajectory")
-        ax1.legend(frameon=False, loc="lower left")
+        ax1.legend(frameon=False, loc="best")
         fig.colorbar(sc, ax=ax1, label="restricted parameters")
         y = np.arange(len(box))
         for yi, r in zip(y, box.itertuples(index=False)):
@@ -790,17 +790,15 @@ def discovery_figure(disc, *, note: str | None = None) -> Figure:
             ax2.text(1.02, yi, f"{r.low:.3g} to {r.high:.3g}", va="center", fontsize=7)
         ax2.set_yticks(y, [str(p).rsplit(".", 1)[-1] for p in box["parameter"]])
         levels = disc.prim_box.loc[disc.prim_box["levels"] != ""]
-        for k, r in enumerate(levels.itertuples(index=False)):
-            ax2.text(
-                0.0,
-                -0.28 - 0.1 * k,
-                f"{r.parameter}: {r.levels}",
-                transform=ax2.transAxes,
-                fontsize=7.5,
-            )
         ax2.set_xlim(0, 1.45)
         ax2.set_xticks([0, 0.5, 1], ["low", "", "high"])
-        ax2.set_xlabel("position in the design range")
+        # categorical restrictions (e.g. variant: baseline) under the axis label, one line each
+        ax2.set_xlabel(
+            "\n".join(
+                ["position in the design range"]
+                + [f"{r.parameter}: {r.levels}" for r in levels.itertuples(index=False)]
+            )
+        )
         ax2.set_title(
             f"Box: {100 * disc.prim_stats['coverage']:.0f}% coverage, {100 * disc.prim_stats['density']:.0f}% density"
         )

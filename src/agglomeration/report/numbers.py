@@ -13,7 +13,7 @@ import math
 
 __all__ = ["decimals_for", "format_estimate", "format_number", "format_p"]
 
-#: Most decimals ever printed (values below 1e-8 print as 0 or in scientific notation).
+#: Most decimals ever printed (without an interval, values below 1e-8 print in scientific notation).
 MAX_DECIMALS = 8
 
 
@@ -42,7 +42,9 @@ def format_number(x: float, decimals: int | None = None, *, sign: bool = False) 
     if not _finite(x):
         return "NA"
     x = float(x)
-    if abs(x) >= 1e15 or (x != 0 and abs(x) < 10.0**-MAX_DECIMALS):
+    # A value below the printed resolution rounds to 0 when the decimals are set (an estimate beside
+    # its interval: -3.6e-15 [-2.2, 2.2] is 0.0 [-2.2, 2.2], floating-point noise of an exact zero).
+    if abs(x) >= 1e15 or (decimals is None and x != 0 and abs(x) < 10.0**-MAX_DECIMALS):
         return f"{x:+.3g}" if sign else f"{x:.3g}"
     d = decimals_for(x) if decimals is None else decimals
     text = f"{x:+,.{d}f}" if sign else f"{x:,.{d}f}"
