@@ -224,8 +224,15 @@ def _ref_series_row(model):
         row["local_sourcing_share"] = float((lss * tot).sum() / tot.sum())
         zone = [str(x) for x in w.region_ids[np.isin(rtype, ("ftz", "connected"))]]
         row["network_sourcing_share"] = float(_ref_lss(links, group=zone)) if zone else np.nan
+        # imports: international gateways only (from the gateway data; DOM is the rest of China)
+        intl = (
+            np.ones(w.n_gateways, bool)
+            if w.routes is None
+            else w.routes.international[w.n_regions :]
+        )
+        foreign = w.market_ids[w.n_regions :][intl]
         row["import_share"] = float(
-            links.loc[links["supplier"] == -1, "value"].sum() / links["value"].sum()
+            links.loc[links["supplier_region"].isin(foreign), "value"].sum() / links["value"].sum()
         )
     else:
         row["local_sourcing_share"] = row["network_sourcing_share"] = np.nan

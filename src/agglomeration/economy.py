@@ -74,7 +74,8 @@ class SectorRecord(_Record):
         ge=0.0,
         le=1e9,
         description="number-equivalent of foreign suppliers of this input at each gateway in supplier "
-        "search (empty: behaviour.sourcing.import_weight) [firms]",
+        "search, per 1,000 initial domestic firms (empty: behaviour.sourcing.import_weight) [firms "
+        "per 1,000 firms]",
     )
     provenance: str = Field(min_length=1, description="'source: ...' and/or 'estimate: ...'")
 

@@ -566,7 +566,8 @@ def _mean_locational_gini(emp_rs: np.ndarray) -> float:
 
 
 def _sourcing_row(world: World, agg: np.ndarray) -> dict[str, float]:
-    """local, network (FTZ + connected areas) and import shares of the link values ``agg`` (R, M)."""
+    """local, network (FTZ + connected areas) and import (international gateways) shares of the link
+    values ``agg`` (R, M)."""
     w = world
     R = w.n_regions
     nan = float("nan")
@@ -578,7 +579,9 @@ def _sourcing_row(world: World, agg: np.ndarray) -> dict[str, float]:
     lss = metrics.sourcing_shares(agg)
     zone = zone_mask(rtype)
     vals = agg[agg > 0]  # row-major, as the aggregated links frame listed them
-    imports = np.nonzero(agg > 0)[1] >= R
+    # imports: through an international gateway (the domestic gateway, the rest of China, is not)
+    international = np.concatenate([np.zeros(R, bool), w.gateway_international])
+    imports = international[np.nonzero(agg > 0)[1]]
     return {
         "local_sourcing_share": float((lss[buys] * tot[buys]).sum() / tot[buys].sum()),
         "network_sourcing_share": float(metrics.sourcing_shares(agg, group=zone))

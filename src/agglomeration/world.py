@@ -147,6 +147,14 @@ class World:
         return None if self.routes is None else self.routes.evaluate().freight
 
     @property
+    def gateway_international(self) -> np.ndarray:
+        """(G,) bool: the gateway is international (its trade is imports and exports, pays customs); a
+        hand-built World without route data treats every gateway as international."""
+        if self.routes is None:
+            return np.ones(self.n_gateways, bool)
+        return np.asarray(self.routes.international, bool)[self.n_regions :]
+
+    @property
     def distance_friction(self) -> np.ndarray | None:
         """(S, M, M) non-freight distance factor (max(km, D0) / D0)^delta of tau [-]."""
         return None if self.routes is None else self.routes.distance_friction

@@ -20,7 +20,8 @@ market access respond.  ``known_share`` (R,): the probability that an entrant kn
 information_regions + (1 - information_regions) x policy.information_sharing for the regions of the zone
 network (the shared investment-information platform of the FTZ and the connected areas),
 information_regions elsewhere.  Special customs supervision zones (bonded zones, World.bonded) exempt
-imported inputs of processing trade from the import tariff (``tau_inputs``).  The foreign competitors'
+imported inputs of processing trade from the import tariff and, by ``processing_friction``, from the
+non-freight distance friction of international gateways (``tau_inputs``).  The foreign competitors'
 CES weight in every market follows from the import prices and trade costs.
 
 Import prices (model units) are the gateway price index x the sector's domestic price level, the
@@ -94,6 +95,23 @@ class CostsParams(_Section):
             "source": "estimate (range 0.005-0.05): entertainment and travel costs about 3 % of value "
             "added, partly administrative (Cai, Fang & Xu 2011, J Law Econ 54(1):55-78), i.e. 1-3 % "
             "of gross cost at a 20-35 % value-added share"
+        },
+    )
+    processing_friction: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="share (an exponent) of the non-freight distance friction (max(km, D0) / D0)^delta "
+        "that imported inputs pay from an international gateway into a region with a special customs "
+        "supervision zone (processing trade); 1 = as ordinary trade, 0 = freight, customs and time "
+        "only [-]",
+        json_schema_extra={
+            "source": "estimate (range 0-0.5): in processing trade the foreign buyer or parent "
+            "chooses, contracts and often supplies the imported inputs (pure assembly: Manova & Yu "
+            "2016, J Int Econ 100:120-137), so the search and contracting frictions of distance that "
+            "the gravity calibration puts on ordinary trade are borne in its global network; "
+            "processing exporters import 45-54 % of their output value (Kee & Tang 2016, AER "
+            "106(6):1402-36); docs/ODD.md, Special customs supervision"
         },
     )
     entry_cost: float = Field(
@@ -195,21 +213,48 @@ def apply(state: ModelState, world: World, scenario: Scenario) -> None:
         tau=tau,
         phi=phi,
         foreign=foreign,
-        tau_inputs=_input_trade_costs(world, tau),
+        tau_inputs=_input_trade_costs(world, tau, bp.costs.processing_friction),
         trade_key=key,
         route_choice=choice,
     )
 
 
-def _input_trade_costs(world: World, tau: np.ndarray) -> np.ndarray:
-    """``tau`` with the gateway->region entries of imported inputs times ``World.input_import_factor``."""
+def _input_trade_costs(
+    world: World, tau: np.ndarray, processing_friction: float = 1.0
+) -> np.ndarray:
+    """``tau`` with the gateway->region entries of imported inputs times ``World.input_import_factor``
+    and, for buyers in bonded zones (processing trade), the non-freight distance friction of the
+    international gateways raised to ``processing_friction`` instead of 1 (see :class:`CostsParams`)."""
     factor = world.input_import_factor()  # (S, R)
-    if not np.any(factor != 1.0) or world.n_gateways == 0:
+    if world.n_gateways == 0:
         return tau
     R = world.n_regions
+    relief = _processing_relief(world, processing_friction)  # (S, G, R) or None
+    if not np.any(factor != 1.0) and relief is None:
+        return tau
     out = tau.copy()
     out[:, R:, :R] = tau[:, R:, :R] * factor[:, None, :]
+    if relief is not None:
+        out[:, R:, :R] /= relief
     return out
+
+
+def _processing_relief(world: World, processing_friction: float) -> np.ndarray | None:
+    """(S, G, R) the part of the distance friction processing trade does not pay:
+    friction^(1 - processing_friction) on international gateway -> bonded region, 1 elsewhere; None
+    when nothing is relieved (no bonded zone, no route data, or ``processing_friction`` 1)."""
+    friction = world.distance_friction
+    if friction is None or world.bonded is None or processing_friction >= 1.0:
+        return None
+    R = world.n_regions
+    bonded = np.asarray(world.bonded, bool)
+    intl = world.gateway_international
+    if not bonded.any() or not intl.any():
+        return None
+    relief = np.ones((world.n_sectors, world.n_gateways, R))
+    sel = intl[:, None] & bonded[None, :]  # (G, R)
+    relief[:, sel] = friction[:, R:, :R][:, sel] ** (1.0 - processing_friction)
+    return relief
 
 
 def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator) -> None:

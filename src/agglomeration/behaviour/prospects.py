@@ -44,7 +44,7 @@ import numpy as np
 from pydantic import Field
 
 from agglomeration.behaviour import market
-from agglomeration.behaviour.sourcing import relationship_costs
+from agglomeration.behaviour.sourcing import import_weights, relationship_costs
 from agglomeration.parameters import _Section
 from agglomeration.submodel import Submodel
 
@@ -174,7 +174,7 @@ def expected_log_input_prices(
     weight[:, :R, :] = A[:, :, None] * phi[:, :R, :R]
     value[:, :R, :] = mlp[:, :, None] + np.log(tau[:, :R, :R])
     if G:
-        w_imp = world.import_weights(scenario.behaviour.sourcing.import_weight)  # (S,)
+        w_imp = import_weights(world, scenario)  # (S,)
         delivered = state.import_price.T[:, :, None] * tau[:, R:, :R]  # (S, G, R)
         weight[:, R:, :] = w_imp[:, None, None] * delivered ** (1.0 - world.sigma[:, None, None])
         value[:, R:, :] = np.log(delivered)

@@ -476,17 +476,34 @@ class SourcingParams(_Section):
         1.0,
         ge=0.0,
         le=1e9,
-        description="number-equivalent of import sources per gateway in supplier search (0 = no imported "
-        "inputs unless no domestic supplier exists) [firms]",
+        description="number-equivalent of import sources per gateway in supplier search, per 1,000 "
+        "initial firms, for input sectors without sectors.csv foreign_suppliers (0 = no imported "
+        "inputs unless no domestic supplier exists) [firms per 1,000 firms]",
         json_schema_extra={
-            "source": "assumption: one import source per gateway in supplier search"
+            "source": "assumption: one import source per gateway per 1,000 domestic firms"
         },
     )
 
 
+#: initial firms per unit of the foreign-supplier weights: ``foreign_suppliers`` (sectors.csv) and
+#: ``import_weight`` count foreign sources per gateway per this many initial domestic firms [firms]
+FOREIGN_SUPPLIERS_PER = 1000
+
+
+def import_weights(world: World, scenario: Scenario) -> np.ndarray:
+    """(S,) number-equivalent of foreign sources of each input per gateway in the CES supplier search:
+    sectors.csv ``foreign_suppliers`` (else ``behaviour.sourcing.import_weight``) per
+    :data:`FOREIGN_SUPPLIERS_PER` initial firms, times the scenario's ``firms.initial_count`` (the
+    domestic candidates' weight grows with the number of firms, so the import shares do not depend on
+    the model's scale; an empty start uses the weights as they are)."""
+    n0 = int(scenario.firms.initial_count)
+    scale = n0 / FOREIGN_SUPPLIERS_PER if n0 > 0 else 1.0
+    return world.import_weights(scenario.behaviour.sourcing.import_weight) * scale
+
+
 def _sourcing_arguments(state: ModelState, world: World, scenario: Scenario) -> dict[str, Any]:
     """The keyword arguments search and repair share: the CES sampling weights of candidates."""
-    weights = world.import_weights(scenario.behaviour.sourcing.import_weight)
+    weights = import_weights(world, scenario)
     return {
         "io": world.io,
         "sigma": world.sigma,

@@ -497,7 +497,8 @@ BUILTIN: dict[str, MetricInfo] = {
             "share",
             0.0,
             1.0,
-            description="value share of inputs imported through gateways",
+            description="value share of inputs imported through international gateways (the domestic "
+            "gateway, the rest of China, is domestic sourcing)",
             primary=True,
         ),
         MetricInfo(
