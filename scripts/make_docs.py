@@ -52,7 +52,7 @@ class Step:
     output: bool = True
 
 
-SMALL = "--steps 6 --set firms.initial_count=120 --workers 2 --no-progress"
+SMALL = "--steps 6 --set firms.initial_count=120 --set burn_in=20 --workers 2 --no-progress"
 STEPS: tuple[Step, ...] = (
     Step(
         "batch-deleg",
