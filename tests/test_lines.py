@@ -64,4 +64,6 @@ def test_with_exit_off_a_firm_keeps_its_last_line():
     m.run(4)
     rows = m.firms.alive_rows()
     assert m.firms.n_alive >= 200 and np.all(m.firms.lines[rows] >= 1)
-    assert (m.series_frame()["lines_lost"].iloc[1:] > 0).all()  # lines are still lost
+    # lines above the last are still lost (once most firms are down to one line, a step may lose none)
+    lost = m.series_frame()["lines_lost"].iloc[1:]
+    assert lost.iloc[0] > 0 and lost.sum() >= 3, lost.tolist()
