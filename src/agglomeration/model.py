@@ -20,7 +20,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from agglomeration import observe
+from agglomeration import observe, settled_starts
 from agglomeration.behaviour import (
     accounts,
     costs,
@@ -204,6 +204,7 @@ class AgglomerationModel(mesa.Model):
         self.replicate_seed = replicate_seed
         from agglomeration.world import build_world
 
+        own_world = world is not None and reference is None  # a caller's world: not the start's
         if world is None:
             world = build_world(scenario)
         self.world = world if reference is None else build_world(start)
@@ -211,8 +212,21 @@ class AgglomerationModel(mesa.Model):
         self._agent_of: dict[int, Firm] = {}
         self._agents_materialised = False
         #: everything a step changes (firm table, prices, costs, policy, this step's market ...)
-        self.state: ModelState = initial_state(self.world, start, self.rng)
-        self._burn_in(int(getattr(start, "burn_in", 0) or 0))
+        # the settled start: from the process's cache when this start and seed already ran their
+        # burn-in here (settled_starts.py; bit-identical), else initialisation and burn-in
+        key = (
+            None
+            if own_world
+            else settled_starts.key(type(self), self.schedule, start, self.seed_used)
+        )
+        kept = settled_starts.get(key)
+        if kept is not None:
+            self.state: ModelState = kept[0]
+            self.rng.bit_generator.state = kept[1]
+        else:
+            self.state = initial_state(self.world, start, self.rng)
+            self._burn_in(int(getattr(start, "burn_in", 0) or 0))
+            settled_starts.put(key, self.state, self.rng.bit_generator.state)
         if reference is not None:
             self._switch_to(scenario, world)
         self._sync_agents()
