@@ -11,7 +11,8 @@ instead of running the burn-in again.  Results are bit-identical with and withou
 continues from the same point of its stream.  The experiment runner orders runs replicate by replicate,
 so a worker usually finds the start of its next run here.
 
-Only starts with a firm table of at most :data:`MAX_ROWS` rows are kept (memory: about 2 KB per row).
+Only starts with a firm table of at most :data:`MAX_ROWS` rows are kept (memory: about 2 KB per row,
+so at most about 160 MB per worker).
 Set ``KEPT = 0`` to switch the cache off.
 """
 
@@ -24,7 +25,7 @@ from typing import Any
 #: settled starts kept per process (least recently used dropped first); 0 switches the cache off
 KEPT = 4
 #: largest firm table (rows of ``FirmTable``) whose settled state is kept [rows]
-MAX_ROWS = 50_000
+MAX_ROWS = 20_000
 
 _kept: OrderedDict[tuple, tuple[Any, dict]] = OrderedDict()
 
