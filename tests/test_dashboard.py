@@ -214,11 +214,11 @@ def test_explorer_renders_steps_and_resets(scenario):
     _box, rc = solara.render(dash.Explorer(scenario, 5), handle_error=False)
     assert _step_text(rc) == "step 0"
     before = _images(rc)
-    assert len(before) == 2  # map + live plots
+    assert len(before) == 3  # map, live plots, route-option shares
     rc.find(ipyvuetify.Btn, children=["Step"]).widget.click()
     assert _step_text(rc) == "step 1"
     after = _images(rc)
-    assert after[0] != before[0] and after[1] != before[1]
+    assert all(a != b for a, b in zip(after, before, strict=True))
     _type(rc, "steps per click", "3")
     rc.find(ipyvuetify.Btn, children=["Step"]).widget.click()
     assert _step_text(rc) == "step 4"
@@ -360,3 +360,18 @@ def test_dashboard_command_validates_input_before_serving(tmp_path, capsys):
     }
     server = cmd.server_command(args.host, args.port)
     assert server[server.index("--host") + 1] == "127.0.0.1"
+
+
+def test_logistics_panel_shows_the_run_tables_logistics(scenario):
+    from agglomeration.model import AgglomerationModel
+
+    m = AgglomerationModel(scenario, replicate_seed=1)
+    m.run(2)
+    fig, regions, corridors = dash.logistics_panel(m)
+    assert fig is not None and len(fig.axes) >= 2  # value and tonnes shares
+    assert regions["region"].tolist() == [str(r) for r in m.world.region_ids]
+    assert (regions["market access (CNY m/step)"] > 0).all()
+    assert np.isfinite(regions["delivered cost (% of value)"]).all()
+    share = regions["export share (%)"]  # undefined (NaN) only for a region that sells nothing
+    assert share.dropna().between(0, 100).all() and share.notna().sum() >= len(share) // 2
+    assert not corridors.empty and (corridors["TEU/step"] >= 0).all()

@@ -373,6 +373,51 @@ def map_figure(model: Any, width: float = 7.0) -> Figure:
     return fig
 
 
+def logistics_panel(
+    model: Any, width: float = 7.0
+) -> tuple[Figure | None, pd.DataFrame, pd.DataFrame]:
+    """The live model's logistics outcomes (``logistics_outcomes.logistics_table``, what ``run`` writes to
+    logistics.csv): the route-option shares by destination (figure; None for a hand-built world), a
+    region table (export share [%], market access [CNY m per step], delivered cost [% of value]) and a
+    corridor table (value [CNY m per step], kt and TEU per step)."""
+    from agglomeration.logistics_outcomes import logistics_table
+    from agglomeration.report.logistics_figures import (
+        destination_labels,
+        mode_share_figure,
+        option_styles,
+    )
+    from agglomeration.report.style import STYLE
+
+    table = logistics_table(model.state, model.world)
+    names, colours = option_styles(model.world)
+    with matplotlib.rc_context(STYLE):
+        fig = mode_share_figure(
+            table,
+            destinations=destination_labels(model.world),
+            options=names,
+            colours=colours,
+            title=f"Route-option shares by destination, step {model.t}",
+        )
+    if fig is not None:
+        fig.set_size_inches(width, width * 0.42)
+    regions = table[table["kind"] == "region"].pivot(index="key", columns="metric", values="value")
+    regions = regions.reindex([str(r) for r in model.world.region_ids])
+    regions = pd.DataFrame(
+        {
+            "region": regions.index,
+            "export share (%)": (100 * regions["export_share"]).round(1).to_numpy(),
+            "market access (CNY m/step)": regions["market_access"].round(0).to_numpy(),
+            "delivered cost (% of value)": (100 * regions["delivered_cost"]).round(2).to_numpy(),
+        }
+    )
+    corridors = table[table["kind"] == "corridor"].pivot(
+        index="key", columns="metric", values="value"
+    )
+    corridors = corridors.reindex(columns=["value", "kt", "teu"]).round(1)
+    corridors.columns = ["value (CNY m/step)", "kt/step", "TEU/step"]
+    return fig, regions, corridors.reset_index(names="corridor")
+
+
 # ----------------------------------------------------------------------------------------------- results
 @dataclass
 class ResultsData:
@@ -561,6 +606,9 @@ if solara is not None:
             lambda: series_figure(model.series_frame(), width=4.4, aspect=0.95),
             dependencies=figure_key,
         )
+        logistics = solara.use_memo(
+            lambda: logistics_panel(model, width=MAP_WIDTH_IN + 4.4), dependencies=figure_key
+        )
         with solara.Columns([1, 3], classes=["agg-explorer"], style={"padding": "8px 12px"}):
             with solara.Column(classes=["agg-controls"], style={"padding-left": "8px"}):
                 solara.Markdown(f"### {getattr(session.base, 'name', 'Scenario')}")
@@ -626,6 +674,15 @@ if solara is not None:
                         )
                 solara.Markdown("#### Location quotients (region x sector)")
                 solara.DataFrame(lq_table(model.region_table()), items_per_page=20)
+                solara.Markdown("#### Logistics (route options, market access, corridors)")
+                if logistics[0] is not None:
+                    with solara.Div(classes=["agg-logistics"]):
+                        solara.FigureMatplotlib(
+                            logistics[0], dependencies=figure_key, format="png", dpi=FIGURE_DPI
+                        )
+                solara.DataFrame(logistics[1], items_per_page=20)
+                if not logistics[2].empty:
+                    solara.DataFrame(logistics[2], items_per_page=10)
 
     @solara.component
     def ResultsView(directory: str | Path) -> Any:
