@@ -46,14 +46,15 @@ class LinesParams(_Section):
         json_schema_extra={"source": "switch (off in the theory benchmarks: one line per firm)"},
     )
     birth_rate: float = Field(
-        0.019,
+        0.0199,
         ge=0.0,
         le=1.0,
         description="probability per step that a line of a profitable firm spawns a new line [1/step]",
         json_schema_extra={
             "source": "calibrated with death_rate to the Pareto tail of firm sizes (Axtell 2001: 1.06): "
-            "baseline tail exponent 1.12 (MLE) / 1.25 (rank-1/2) at 0.019 against 1.32 / 1.42 at 0.018; "
-            "see docs/VALIDATION.md; range 0.015-0.02"
+            "with processing trade, baseline tail exponent 1.07 (MLE) / 1.20 (rank-1/2) at 0.0199 "
+            "against 1.20 / 1.36 at 0.0195 and 1.31 / 1.46 at 0.019 (2 seeds, 120 quarters); see "
+            "docs/VALIDATION.md section 8; range 0.015-0.02 (a near-critical line process)"
         },
     )
     death_rate: float = Field(
