@@ -121,10 +121,11 @@ def test_regions_whose_freight_gets_relatively_cheaper_gain_firm_share_beyond_se
 
 
 def test_faster_customs_raises_the_regions_export_share():
+    """From the same settled start (the variants' customs in force from the first observed quarter)."""
     diffs = []
     for seed in SEEDS:
-        slow = _run({"logistics.customs_multiplier.B": 3.0}, seed, 3)
-        fast = _run({"logistics.customs_multiplier.B": 0.1}, seed, 3)
+        slow = _shared_run({"logistics.customs_multiplier.B": 3.0}, seed, 3)
+        fast = _shared_run({"logistics.customs_multiplier.B": 0.1}, seed, 3)
         b = slow.world.region_index("B")
         e_slow = lo.export_shares(lo.trade_flows(slow.state, slow.world), slow.world)[1][b]
         e_fast = lo.export_shares(lo.trade_flows(fast.state, fast.world), fast.world)[1][b]
