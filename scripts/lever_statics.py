@@ -4,6 +4,11 @@ from the baseline's settled start (common random numbers), mean and 95 % t inter
 
     python scripts/lever_statics.py tiny 16 12        # 3-region test world, 16 seeds, 12 quarters
     python scripts/lever_statics.py baseline 10 12    # the baseline at 400 firms, burn-in 20
+    python scripts/lever_statics.py tiny-dear-road 10 8   # the test world with road freight x5 in
+                                                           # every variant (the baseline too)
+A trailing list of lever names runs only those.  Prints the mean share of the target regions in the
+baseline, the paired share difference and the log market-access difference (``market_access_<region>``,
+averaged over the target regions).
 """
 
 from __future__ import annotations
@@ -92,10 +97,27 @@ LEVERS = {
 }
 
 
+DEAR_ROAD = {"logistics.tariff_multiplier.road": 5.0, "logistics.fee_multiplier.road": 5.0}
+#: worlds whose variants (the baseline too) share overrides: (world, common overrides)
+COMMON = {"tiny-dear-road": ("tiny", DEAR_ROAD)}
+LEVERS["tiny-dear-road"] = {
+    "C rail link": (
+        {
+            "logistics.add_hubs": [{"place": "C", "mode": "rail"}],
+            "logistics.add_links": [{"from": "C", "to": "B", "mode": "rail", "distance_km": 50}],
+        },
+        ["C"],
+    ),
+    "rail x0.2": (LEVERS["tiny"]["rail x0.2"][0], ["A", "B"]),
+}
+
+
 def run(world: str, overrides: dict, seed: int, steps: int) -> AgglomerationModel:
+    """A run of ``world`` under ``overrides`` from the settled start of the world's baseline."""
+    world, common = COMMON.get(world, (world, {}))
     path, base = WORLDS[world]
     m = AgglomerationModel(
-        load_scenario(path, {**base, **overrides}),
+        load_scenario(path, {**base, **common, **overrides}),
         replicate_seed=seed,
         reference=load_scenario(path, base),
     )
