@@ -146,3 +146,30 @@ def test_write_figures_for_one_run_draws_the_overview(tmp_path):
     root = write_store(tmp_path / "run", runs, series=series, regions=regions_for(runs))
     written = write_figures(load_results(root), tmp_path / "figs", formats=("png",))
     assert {Path(p).stem for p in written} == {"timeseries", "lq_heatmap"}
+
+
+def test_region_map_labels_overlap_nothing_and_the_inset_clears_the_legend():
+    """Region labels (main map and zoomed inset) and the arrows' destination labels cover no other
+    label; the inset beside the map does not reach into the sector legend."""
+    scenario = load_scenario(BASELINE_SCENARIO)
+    geo = map_data_from_scenario(scenario)
+    regions = regions_for(policy_runs({"baseline": 0.0}, replicates=1)).assign(
+        sector=lambda f: f["sector"].map(dict(zip(sorted(set(f["sector"])), geo.sectors)))
+    )
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = region_map_figure(regions, geo)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    main = fig.axes[0]
+    assert len(main.child_axes) == 1  # the baseline's metropolitan core is zoomed
+    for ax in (main, *main.child_axes):
+        boxes = [t.get_window_extent(renderer) for t in ax.texts if t.get_text().strip()]
+        assert len(boxes) >= 5
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1 :]:
+                assert not a.overlaps(b), (a, b)
+    sector_legend = fig.legends[0].get_window_extent(renderer)
+    inset = main.child_axes[0].get_tightbbox(renderer)
+    assert not sector_legend.overlaps(inset)

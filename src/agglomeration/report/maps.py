@@ -100,6 +100,8 @@ class _Layer:
         self.idx = {r: i for i, r in enumerate(self.ids)}
         #: (lon, lat) of what is drawn besides the regions: arrow tips, gateway and region labels
         self.marks: list[tuple[float, float]] = []
+        #: texts drawn before the region labels, which the labels avoid (the arrows' destinations)
+        self.obstacles: list = []
 
     def links(self, roads: pd.DataFrame) -> set[str]:
         """Draw the logistics links between regions (roads = the thinned road links)."""
@@ -158,16 +160,19 @@ class _Layer:
                 and crowded[2] <= self.lat[i] <= crowded[3]
             )
             if not in_core or outside not in labelled:
-                self.ax.text(
-                    ex,
-                    ey,
-                    f" {outside}",
-                    fontsize=6.5,
-                    color=colour,
-                    ha="left",
-                    va="center",
-                    zorder=4,
+                self.obstacles.append(
+                    self.ax.text(
+                        ex,
+                        ey,
+                        f" {outside}",
+                        fontsize=6.5,
+                        color=colour,
+                        ha="left",
+                        va="center",
+                        zorder=4,
+                    )
                 )
+                _clear_of(self.ax, self.obstacles[-1], self.obstacles[:-1])
                 labelled.add(outside)
             drawn.add(mode)
         return drawn
@@ -190,7 +195,8 @@ class _Layer:
                 )
 
     def pies(self, pie_scale: float, label_size: float, skip: tuple | None) -> None:
-        """Pies of firms by sector; the largest has radius ``pie_scale`` x the axis' lon/lat span."""
+        """Pies of firms by sector; the largest has radius ``pie_scale`` x the axis' lon/lat span.
+        Labels go beside their pie where they cover no other label or pie (:func:`_place_labels`)."""
         colours = list(
             sector_colours(self.geo.sectors or [str(k) for k in range(self.n_rs.shape[1])]).values()
         )
@@ -201,6 +207,7 @@ class _Layer:
         rmax = pie_scale * span
         tmax = max(float(totals.max()), 1.0)
         types = list(self.geo.regions["type"])
+        labels: list[tuple[int, float]] = []
         for i in range(len(self.ids)):
             if not (x0 <= self.lon[i] <= x1 and y0 <= self.lat[i] <= y1):
                 continue
@@ -245,17 +252,111 @@ class _Layer:
                 continue
             lx = self.lon[i] + rad / self.coslat * 1.05
             self.marks += [(lx, self.lat[i] + rad), (lx + 0.1 * span, self.lat[i] + rad)]
+            labels.append((i, rad))
+        texts = [
             self.ax.text(
-                self.lon[i] + rad / self.coslat * 1.05,
-                self.lat[i] + rad * 0.6,
+                self.lon[i],
+                self.lat[i],
                 f"{self.ids[i]} ({totals[i]:.0f})",
                 fontsize=label_size,
-                fontweight="bold" if ftz else "normal",
-                ha="left",
-                va="bottom",
+                fontweight="bold" if types[i] == "ftz" else "normal",
                 zorder=5,
                 bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7},
             )
+            for i, _ in labels
+        ]
+        _place_labels(
+            self.ax,
+            texts,
+            [(self.lon[i], self.lat[i], rad / self.coslat, rad) for i, rad in labels],
+            self.obstacles,
+        )
+
+
+def _renderer(fig: Any) -> Any:
+    get = getattr(fig.canvas, "get_renderer", None)
+    return get() if get is not None else fig._get_renderer()
+
+
+def _clear_of(ax: Any, text: Any, others: list) -> None:
+    """Move ``text`` down a line at a time (at most four) until it overlaps none of ``others`` (two
+    arrows to nearby places, e.g. EC and DOM from the same region, end at almost the same point)."""
+    renderer = _renderer(ax.figure)
+    ax.apply_aspect()
+    boxes = [o.get_window_extent(renderer) for o in others]
+    for _ in range(4):
+        ext = text.get_window_extent(renderer)
+        if not any(_overlap(ext, b) for b in boxes):
+            return
+        x, y = ax.transData.transform(text.get_position())
+        text.set_position(ax.transData.inverted().transform((x, y - ext.height)))
+
+
+def _overlap(a: Any, b: Any) -> float:
+    """Area (display px^2) shared by two bounding boxes."""
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+def _place_labels(
+    ax: Any, texts: list, anchors: list[tuple[float, float, float, float]], avoid: list = ()
+) -> None:
+    """Put each label beside its pie (``anchors``: lon, lat and the pie's half-width and half-height
+    in data units) at the first of ten positions around it (right, left, above, below, the corners),
+    or the same a line or two further out, that overlaps no label placed before, no pie and no text of
+    ``avoid`` and stays in the axes; when none is free, the one that overlaps least.  Largest pies
+    first, so the biggest regions keep the default place (right)."""
+    from matplotlib.transforms import Bbox
+
+    fig = ax.figure
+    renderer = _renderer(fig)
+    ax.apply_aspect()
+    to_px = ax.transData.transform
+    pies = []
+    for x, y, rx, ry in anchors:
+        (a, b), (c, d) = to_px([(x - rx, y - ry), (x + rx, y + ry)])
+        pies.append(Bbox([[a, b], [c, d]]))
+    frame = ax.get_window_extent(renderer)
+    placed: list = [t.get_window_extent(renderer) for t in avoid]
+    gap = 2.0  # px between a pie and its label
+    order = sorted(range(len(texts)), key=lambda k: -(pies[k].width * pies[k].height))
+    for k in order:
+        t = texts[k]
+        p = pies[k]
+        ext = t.get_window_extent(renderer)
+        w, h = ext.width, ext.height
+        cx, cy = (p.x0 + p.x1) / 2, (p.y0 + p.y1) / 2
+        spots = []
+        for far in (0.0, h, 2.0 * h):  # around the pie, then a line and two lines further out
+            spots += [
+                (p.x1 + gap, cy - h / 2 + 0.3 * p.height / 2 + far),  # right (the default)
+                (p.x1 + gap, cy - h / 2 - far),
+                (p.x0 - gap - w, cy - h / 2 + far),  # left
+                (p.x0 - gap - w, cy - h / 2 - far),
+                (cx - w / 2, p.y1 + gap + far),  # above
+                (cx - w / 2, p.y0 - gap - h - far),  # below
+                (p.x1, p.y1 + far),  # the corners
+                (p.x1, p.y0 - h - far),
+                (p.x0 - w, p.y1 + far),
+                (p.x0 - w, p.y0 - h - far),
+            ]
+        best, best_cost = spots[0], math.inf
+        for sx, sy in spots:
+            box = Bbox([[sx, sy], [sx + w, sy + h]])
+            cost = sum(_overlap(box, q) for q in placed)
+            cost += sum(_overlap(box, q) for j, q in enumerate(pies) if j != k)
+            outside = w * h - _overlap(box, frame)
+            cost += 2.0 * outside
+            if cost < best_cost:
+                best, best_cost = (sx, sy), cost
+            if cost == 0:
+                break
+        sx, sy = best
+        placed.append(Bbox([[sx, sy], [sx + w, sy + h]]))
+        t.set_position(ax.transData.inverted().transform((sx, sy)))
+        t.set_ha("left")
+        t.set_va("bottom")
 
 
 def _core_box(
@@ -306,7 +407,7 @@ def _free_corner(
                     hit |= zoom[0] < hi_x and zoom[1] > lo_x and zoom[2] < hi_y and zoom[3] > lo_y
                 if not hit:
                     return [cx, cy, size, size]
-    return [1.03, 0.0, 0.45, 0.45]
+    return [1.03, 0.0, 0.52, 0.52]
 
 
 def draw_region_map(
@@ -334,8 +435,11 @@ def draw_region_map(
     drawn = layer.links(roads) | layer.external(span, box)
     layer.supplier_flows()
     layer.pies(0.025, 7.0, box)
+    beside = False  # the inset beside the map, under the sector legend
     if box is not None:
-        sub = ax.inset_axes(_free_corner(lon, lat, view, layer.marks, box))
+        where = _free_corner(lon, lat, view, layer.marks, box)
+        beside = where[0] > 1.0
+        sub = ax.inset_axes(where)
         sub.set_xlim(box[0], box[1])
         sub.set_ylim(box[2], box[3])
         sub.set_aspect(1.0 / coslat)
@@ -358,6 +462,7 @@ def draw_region_map(
     ax.figure.legend(
         handles=[Patch(facecolor=colours[s], label=s) for s in sectors],
         title="firms by sector",
+        ncol=2 if beside and len(sectors) > 5 else 1,  # short enough to leave room for the inset
         fontsize=7,
         title_fontsize=7.5,
         loc="upper left",
