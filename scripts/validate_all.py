@@ -1312,7 +1312,7 @@ def main(argv: list[str] | None = None) -> int:
         for lab, ov in (("baseline", {}), ("fixed population", FIXED_POPULATION))
         for s in range(nlab)
     ]
-    shock_jobs = [(g, e, list(range(3 if q else 6))) for g in SHOCK[0] for e in SHOCK[1]]
+    shock_jobs = [(g, e, list(range(3 if q else 12))) for g in SHOCK[0] for e in SHOCK[1]]
     entrant_jobs = [(s, 40) for s in range(2 if q else 4)]
 
     ctx = mp.get_context("spawn")
