@@ -26,7 +26,6 @@ import pandas as pd
 from agglomeration import logistics_outcomes, metrics
 from agglomeration._jit import kernel
 from agglomeration.behaviour import market
-from agglomeration.behaviour._market_kernels import pair_weights
 from agglomeration.firms import NONE, FirmTable
 from agglomeration.region_types import REGION_TYPES, zone_mask
 
