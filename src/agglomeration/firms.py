@@ -59,7 +59,8 @@ def _drop_links_to(supplier: np.ndarray, rows: np.ndarray, none: int) -> None:
     """Drop every supplier code that points at one of ``rows`` and clear the rows' own links.
 
     One pass over the (n, S, K) supplier table with an (n + 1)-byte mask: each pair's remaining codes
-    move to the front of its slots (order kept) and the freed slots become ``none``.  Read as unsigned,
+    move to the front of its slots (order kept) and the freed slots become ``none``; a pair's scan
+    stops at its first empty slot (filled slots come first) and unchanged slots are not rewritten.  Read as unsigned,
     every non-domestic code (imports ``-1 - g``, ``none``) is >= n and looks up the always-False
     sentinel ``dead[n]`` (``rows`` in range, n < 2**31).
     """
@@ -73,14 +74,20 @@ def _drop_links_to(supplier: np.ndarray, rows: np.ndarray, none: int) -> None:
             supplier[i, :, :] = none
             continue
         for k in range(S):
+            # the filled slots come first: stop at the first empty one and write only what moves
             w = 0
+            end = K
             for sl in range(K):
                 c = supplier[i, k, sl]
+                if c == none:
+                    end = sl
+                    break
                 u = np.uint32(c)
-                if c != none and not dead[u if u < nn else nn]:
-                    supplier[i, k, w] = c
+                if not dead[u if u < nn else nn]:
+                    if w != sl:
+                        supplier[i, k, w] = c
                     w += 1
-            for sl in range(w, K):
+            for sl in range(w, end):
                 supplier[i, k, sl] = none
 
 
