@@ -248,11 +248,13 @@ class FirmTable:
         new = cap
         while new < need:
             new *= 2
-        for name, c in self.columns().items():
-            arr = np.full(new, c.fill, dtype=c.dtype)
+        # the spare rows are left unwritten (``add`` fills the rows it takes): the operating system maps
+        # their pages only when they are first used, so the doubled capacity costs no memory up front
+        for name in self.columns():
+            arr = np.empty(new, dtype=self._data[name].dtype)
             arr[:cap] = self._data[name]
             self._data[name] = arr
-        sup = np.full((new, self.n_sectors, self.slots), NONE, dtype=np.int32)
+        sup = np.empty((new, self.n_sectors, self.slots), dtype=np.int32)
         sup[:cap] = self._supplier
         self._supplier = sup
 
