@@ -50,9 +50,7 @@ TEU_PAYLOAD_T = 10.0
 REGIONAL = "regional"
 
 
-def trade_flows(
-    state: ModelState, world: World, links: np.ndarray | None = None
-) -> np.ndarray:
+def trade_flows(state: ModelState, world: World, links: np.ndarray | None = None) -> np.ndarray:
     """(S, M, M) value of the flows from market o to market d by sector [CNY m per step].
 
     Rows are origins, columns destinations; only flows with a region at one end or both (final and
