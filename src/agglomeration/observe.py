@@ -403,8 +403,9 @@ def series_row(state: ModelState, world: World, counters: tuple[str, ...] = ()) 
 
     Counts in firms, employment in workers, output in CNY m per step; shares, Gini, Herfindahl and
     coverage are unit-free; ``counters`` (from the schedule) are this step's counts reported by the
-    submodels.  Two compiled passes over the firm table (:func:`cell_totals`, :func:`link_totals`),
-    then metrics on the small (R, S) and (R, M) matrices.
+    submodels.  Compiled passes over the firm table (:func:`cell_totals`, :func:`link_totals_both`
+    for the sourcing shares and the logistics flows, the slot counts, the production sums), then
+    metrics on the small (R, S) and (R, M) matrices.
     """
     w = world
     rtype = np.asarray(w.region_type)

@@ -56,8 +56,8 @@ def pair_weights(i, k, rb, supplier, region, cesw, phi_tab, imp_u, n_markets, n_
 
     The kernels that run every step (:func:`price_system`, :func:`link_lists`, the sourcing switch, the
     observation's link sums) write this loop out instead of calling it: a call with array arguments
-    costs a reference-count round trip per array, about ten times the loop itself, once per (buyer,
-    input) pair.  The written-out loops do the same arithmetic in the same order (same bits).
+    costs a reference-count round trip per array, about eight times the loop itself, once per
+    (buyer, input) pair.  The written-out loops do the same arithmetic in the same order (same bits).
     """
     K = supplier.shape[2]
     M = n_markets
