@@ -60,9 +60,9 @@ def _drop_links_to(supplier: np.ndarray, rows: np.ndarray, none: int) -> None:
 
     One pass over the (n, S, K) supplier table with an (n + 1)-byte mask: each pair's remaining codes
     move to the front of its slots (order kept) and the freed slots become ``none``; a pair's scan
-    stops at its first empty slot (filled slots come first) and unchanged slots are not rewritten.  Read as unsigned,
-    every non-domestic code (imports ``-1 - g``, ``none``) is >= n and looks up the always-False
-    sentinel ``dead[n]`` (``rows`` in range, n < 2**31).
+    stops at its first empty slot (filled slots come first) and unchanged slots are not rewritten.
+    Read as unsigned, every non-domestic code (imports ``-1 - g``, ``none``) is >= n and looks up the
+    always-False sentinel ``dead[n]`` (``rows`` in range, n < 2**31).
     """
     n, S, K = supplier.shape
     dead = np.zeros(n + 1, dtype=np.bool_)
