@@ -356,9 +356,10 @@ def test_link_totals_equal_bincount_over_input_pairs_exactly(which, request):
         shares["imp_u"],
         w.n_regions,
         w.n_markets,
-        False,
     )
-    np.testing.assert_array_equal(observe._link_sums(t.alive, t.region, *args)[:, :, 0], agg)
+    int32_total, int32_by_sector = observe._link_sums(t.alive, t.region, *args)
+    np.testing.assert_array_equal(int32_total, agg)
+    np.testing.assert_array_equal(int32_by_sector, observe.link_totals_by_sector(m.state, m.world))
     if which == "baseline_model":
         assert (agg[:, w.n_regions :] > 0).any()  # imports are in the gateway columns
 
@@ -376,6 +377,9 @@ def test_link_totals_by_sector_equal_bincount_over_input_pairs_exactly(which, re
     np.testing.assert_allclose(got, ref.reshape(R, M, S), rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(got.sum(axis=2), observe.link_totals(m.state, m.world), rtol=1e-12)
     assert (got.sum(axis=(0, 1)) > 0).sum() > 1  # more than one input sector is bought
+    total, by_sector = observe.link_totals_both(m.state, m.world)  # the series row's single pass
+    np.testing.assert_array_equal(total, observe.link_totals(m.state, m.world))
+    np.testing.assert_array_equal(by_sector, got)
 
 
 def test_link_totals_science_invariant(baseline_model):

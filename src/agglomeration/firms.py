@@ -59,9 +59,10 @@ def _drop_links_to(supplier: np.ndarray, rows: np.ndarray, none: int) -> None:
     """Drop every supplier code that points at one of ``rows`` and clear the rows' own links.
 
     One pass over the (n, S, K) supplier table with an (n + 1)-byte mask: each pair's remaining codes
-    move to the front of its slots (order kept) and the freed slots become ``none``.  Read as unsigned,
-    every non-domestic code (imports ``-1 - g``, ``none``) is >= n and looks up the always-False
-    sentinel ``dead[n]`` (``rows`` in range, n < 2**31).
+    move to the front of its slots (order kept) and the freed slots become ``none``; a pair's scan
+    stops at its first empty slot (filled slots come first) and unchanged slots are not rewritten.
+    Read as unsigned, every non-domestic code (imports ``-1 - g``, ``none``) is >= n and looks up the
+    always-False sentinel ``dead[n]`` (``rows`` in range, n < 2**31).
     """
     n, S, K = supplier.shape
     dead = np.zeros(n + 1, dtype=np.bool_)
@@ -73,14 +74,20 @@ def _drop_links_to(supplier: np.ndarray, rows: np.ndarray, none: int) -> None:
             supplier[i, :, :] = none
             continue
         for k in range(S):
+            # the filled slots come first: stop at the first empty one and write only what moves
             w = 0
+            end = K
             for sl in range(K):
                 c = supplier[i, k, sl]
+                if c == none:
+                    end = sl
+                    break
                 u = np.uint32(c)
-                if c != none and not dead[u if u < nn else nn]:
-                    supplier[i, k, w] = c
+                if not dead[u if u < nn else nn]:
+                    if w != sl:
+                        supplier[i, k, w] = c
                     w += 1
-            for sl in range(w, K):
+            for sl in range(w, end):
                 supplier[i, k, sl] = none
 
 
@@ -241,11 +248,13 @@ class FirmTable:
         new = cap
         while new < need:
             new *= 2
-        for name, c in self.columns().items():
-            arr = np.full(new, c.fill, dtype=c.dtype)
+        # the spare rows are left unwritten (``add`` fills the rows it takes): the operating system maps
+        # their pages only when they are first used, so the doubled capacity costs no memory up front
+        for name in self.columns():
+            arr = np.empty(new, dtype=self._data[name].dtype)
             arr[:cap] = self._data[name]
             self._data[name] = arr
-        sup = np.full((new, self.n_sectors, self.slots), NONE, dtype=np.int32)
+        sup = np.empty((new, self.n_sectors, self.slots), dtype=np.int32)
         sup[:cap] = self._supplier
         self._supplier = sup
 

@@ -50,12 +50,13 @@ TEU_PAYLOAD_T = 10.0
 REGIONAL = "regional"
 
 
-def trade_flows(state: ModelState, world: World) -> np.ndarray:
+def trade_flows(state: ModelState, world: World, links: np.ndarray | None = None) -> np.ndarray:
     """(S, M, M) value of the flows from market o to market d by sector [CNY m per step].
 
     Rows are origins, columns destinations; only flows with a region at one end or both (final and
     intermediate sales of the regions' firms, final and intermediate imports through gateways) and
-    sales within a region (the diagonal).  Zeros before the first market clearing."""
+    sales within a region (the diagonal).  Zeros before the first market clearing.  ``links``: the
+    (R, M, S) :func:`agglomeration.observe.link_totals_by_sector` of this state if already computed."""
     from agglomeration.observe import link_totals_by_sector
 
     w = world
@@ -77,7 +78,8 @@ def trade_flows(state: ModelState, world: World) -> np.ndarray:
         tot = x.sum(axis=1, keepdims=True)
         part = np.divide(x, tot, out=np.zeros_like(x), where=tot > 0)
         flows[:, R:, :R] += part * (state.costs.foreign[:, None, :R] * ratio[:, None, :R])
-    links = link_totals_by_sector(state, world)  # (R buyer, M source, S)
+    if links is None:
+        links = link_totals_by_sector(state, world)  # (R buyer, M source, S)
     flows[:, :, :R] += np.transpose(links, (2, 1, 0))
     return flows
 
@@ -185,13 +187,15 @@ def delivered_cost(flows: np.ndarray, world: World, freight: np.ndarray) -> np.n
         )
 
 
-def logistics_metrics(state: ModelState, world: World, *, series: bool = False) -> dict[str, float]:
+def logistics_metrics(
+    state: ModelState, world: World, *, series: bool = False, links: np.ndarray | None = None
+) -> dict[str, float]:
     """The logistics outcomes of the module docstring as a flat dict of floats.
 
     ``series=True``: the compact set recorded every step (total export share and corridor volumes in
-    kt); otherwise every outcome (headline metrics)."""
+    kt); otherwise every outcome (headline metrics).  ``links``: as for :func:`trade_flows`."""
     w = world
-    flows = trade_flows(state, world)
+    flows = trade_flows(state, world, links)
     by_sector, by_region, total = export_shares(flows, w)
     out: dict[str, float] = {"export_share": total}
     rc = _choice(state, world)

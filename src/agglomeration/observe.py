@@ -26,7 +26,6 @@ import pandas as pd
 from agglomeration import logistics_outcomes, metrics
 from agglomeration._jit import kernel
 from agglomeration.behaviour import market
-from agglomeration.behaviour._market_kernels import pair_weights
 from agglomeration.firms import NONE, FirmTable
 from agglomeration.region_types import REGION_TYPES, zone_mask
 
@@ -89,10 +88,9 @@ def _link_sums(
     imp_u,
     n_regions,
     n_markets,
-    by_sector,
 ):  # pragma: no cover - compiled
-    """(R, M, S or 1) purchase value of the supplier links by (buyer region, source market[, input
-    sector k when ``by_sector``]).
+    """Purchase value of the supplier links by (buyer region, source market): (R, M), and by (buyer
+    region, source market, input sector k): (R, M, S), both from one pass.
 
     For every live buyer b (sector s, region r), input k with ``io[k, s] > 0`` and supplier j in its
     slots: value = io[k, s] (sigma_s - 1) / sigma_s / (1 + admin_r) x revenue_b x w_j (w_j the
@@ -100,10 +98,14 @@ def _link_sums(
     per step, added to column = the supplier's region (code >= 0) or R + g (import via gateway g, code
     -1 - g).  Buyers ascending, inputs ascending, slots in order: the order of ``market.input_pairs``.
     The coefficients are tabulated once per (region, sector, input), with the same expression as
-    :func:`current_pairs` (same bits).
+    :func:`current_pairs` (same bits).  The CES weights of a pair's suppliers are those of
+    ``_market_kernels.pair_weights``, written out here: a call with array arguments per pair costs
+    more than the whole pass (reference counts of every array argument).
     """
     n_sec = io.shape[0]
     K = supplier.shape[2]
+    M = n_markets
+    G = n_markets - n_regions
     n_in = np.zeros(n_sec, dtype=np.int64)
     ks = np.zeros((n_sec, n_sec), dtype=np.int64)
     coef = np.zeros((n_regions, n_sec, n_sec))
@@ -116,7 +118,8 @@ def _link_sums(
                 for r in range(n_regions):
                     coef[r, s, j] = a * (sigma[s] - 1.0) / sigma[s] / (1.0 + admin[r])
                 n_in[s] = j + 1
-    out = np.zeros((n_regions, n_markets, n_sec if by_sector else 1))
+    out = np.zeros((n_regions, n_markets))
+    out_k = np.zeros((n_regions, n_markets, n_sec))
     u = np.empty(K)
     for b in range(alive.shape[0]):
         if not alive[b]:
@@ -126,15 +129,27 @@ def _link_sums(
         rev = revenue[b]
         for j in range(n_in[s]):
             k = ks[s, j]
-            n, total = pair_weights(
-                b, k, r, supplier, region, cesw, phi_tab, imp_u, n_markets, n_regions, NONE, u
-            )
+            n = 0
+            total = 0.0
+            for sl in range(K):  # pair_weights(b, k, r, ...)
+                code = supplier[b, k, sl]
+                if code == NONE:
+                    break
+                if code >= 0:
+                    w = cesw[code] * phi_tab[(k * M + region[code]) * M + r]
+                else:
+                    w = imp_u[(k * G + (-1 - code)) * n_regions + r]
+                u[n] = w
+                total += w
+                n += 1
             for sl in range(n):
                 code = supplier[b, k, sl]
                 src = region[code] if code >= 0 else n_regions + (-1 - code)
                 share = 1.0 if n == 1 else u[sl] / total
-                out[r, src, k if by_sector else 0] += coef[r, s, j] * share * rev
-    return out
+                v = coef[r, s, j] * share * rev
+                out[r, src] += v
+                out_k[r, src, k] += v
+    return out, out_k
 
 
 @kernel
@@ -240,10 +255,20 @@ def link_totals(state: ModelState, world: World) -> np.ndarray:
     (coefficient io[k, s] (sigma_s - 1) / sigma_s / (1 + admin_r) of :func:`current_pairs`), summed
     in one compiled pass over ``FirmTable.supplier`` without building pair arrays.
     """
-    return _link_totals(state, world, by_sector=False)[:, :, 0]
+    return link_totals_both(state, world)[0]
 
 
-def _link_totals(state: ModelState, world: World, *, by_sector: bool) -> np.ndarray:
+def link_totals_by_sector(state: ModelState, world: World) -> np.ndarray:
+    """(R, M, S) value of the current supplier links (CNY m per step) by buyer region, source market and
+    input sector: :func:`link_totals` with the input sector kept (its sum over the last axis, up to the
+    order of the additions).  One compiled pass over ``FirmTable.supplier`` (every filled slot, weighted
+    by the supplier's expenditure share among the pair's suppliers)."""
+    return link_totals_both(state, world)[1]
+
+
+def link_totals_both(state: ModelState, world: World) -> tuple[np.ndarray, np.ndarray]:
+    """(:func:`link_totals`, :func:`link_totals_by_sector`) from one compiled pass over the links (the
+    series row needs both)."""
     w = world
     t = state.firms
     shares = _shares_now(state, world)
@@ -264,16 +289,7 @@ def _link_totals(state: ModelState, world: World, *, by_sector: bool) -> np.ndar
         shares["imp_u"],
         w.n_regions,
         w.n_markets,
-        bool(by_sector),
     )
-
-
-def link_totals_by_sector(state: ModelState, world: World) -> np.ndarray:
-    """(R, M, S) value of the current supplier links (CNY m per step) by buyer region, source market and
-    input sector: :func:`link_totals` with the input sector kept (its sum over the last axis, up to the
-    order of the additions).  One compiled pass over ``FirmTable.supplier`` (every filled slot, weighted
-    by the supplier's expenditure share among the pair's suppliers)."""
-    return _link_totals(state, world, by_sector=True)
 
 
 def _shares_now(state: ModelState, world: World) -> dict[str, np.ndarray]:
@@ -387,8 +403,9 @@ def series_row(state: ModelState, world: World, counters: tuple[str, ...] = ()) 
 
     Counts in firms, employment in workers, output in CNY m per step; shares, Gini, Herfindahl and
     coverage are unit-free; ``counters`` (from the schedule) are this step's counts reported by the
-    submodels.  Two compiled passes over the firm table (:func:`cell_totals`, :func:`link_totals`),
-    then metrics on the small (R, S) and (R, M) matrices.
+    submodels.  Compiled passes over the firm table (:func:`cell_totals`, :func:`link_totals_both`
+    for the sourcing shares and the logistics flows, the slot counts, the production sums), then
+    metrics on the small (R, S) and (R, M) matrices.
     """
     w = world
     rtype = np.asarray(w.region_type)
@@ -413,7 +430,8 @@ def series_row(state: ModelState, world: World, counters: tuple[str, ...] = ()) 
     firms_r = n_rs.sum(axis=1)
     row["herfindahl_regions"] = metrics.herfindahl(firms_r) if firms_r.sum() > 0 else float("nan")
     row["mean_locational_gini"] = _mean_locational_gini(emp_rs)
-    row.update(_sourcing_row(world, link_totals(state, world)))
+    links, links_by_sector = link_totals_both(state, world)  # one pass over the links for both
+    row.update(_sourcing_row(world, links))
     row["mean_chain_coverage"] = _mean_chain_coverage(world, n_rs)
     row["reforms_connected"] = (
         float(state.policy.adopted[rtype == "connected"].sum(axis=1).mean())
@@ -422,7 +440,9 @@ def series_row(state: ModelState, world: World, counters: tuple[str, ...] = ()) 
     )
     row.update(network_row(state, world))
     row["entrant_profit_ratio"], row["entrant_revenue_ratio"] = state.entrants.ratios()
-    row.update(logistics_outcomes.logistics_metrics(state, world, series=True))
+    row.update(
+        logistics_outcomes.logistics_metrics(state, world, series=True, links=links_by_sector)
+    )
     row.update(_labour_row(state, world, (n_rs, emp_rs, out_rs)))
     return row
 

@@ -53,6 +53,11 @@ def pair_weights(i, k, rb, supplier, region, cesw, phi_tab, imp_u, n_markets, n_
     Domestic supplier j in region m: ``cesw[j]`` (lines x p^(1 - sigma_k)) x phi_k[m, rb] (``phi_tab``
     flat (S, M, M)); import through gateway g: ``imp_u`` flat (S, G, R) = (p_imp tau)^(1 - sigma_k).
     Fills ``u[:n]`` and returns (n filled slots, their total U).
+
+    The kernels that run every step (:func:`price_system`, :func:`link_lists`, the sourcing switch, the
+    observation's link sums) write this loop out instead of calling it: a call with array arguments
+    costs a reference-count round trip per array, about eight times the loop itself, once per
+    (buyer, input) pair.  The written-out loops do the same arithmetic in the same order (same bits).
     """
     K = supplier.shape[2]
     M = n_markets
@@ -115,6 +120,7 @@ def price_system(
     """
     nl = order.shape[0]
     M = n_markets
+    G = n_markets - n_regions
     n_rows = pos.shape[0]
     K = supplier.shape[2]
     pairs = 0  # (buyer, input) slots: an upper bound of the domestic links, so one scan suffices
@@ -153,9 +159,20 @@ def price_system(
                 else:
                     acc += a * log_tab[(k * M + n_regions - 1 - j0) * M + rb]
                 continue
-            n, total = pair_weights(
-                i, k, rb, supplier, region, cesw, phi_tab, imp_u, M, n_regions, none, u
-            )
+            # the CES weights of the pair's suppliers: pair_weights written out (see its docstring)
+            n = 0
+            total = 0.0
+            for sl in range(K):
+                jc = supplier[i, k, sl]
+                if jc == none:
+                    break
+                if jc >= 0:
+                    uw = cesw[jc] * phi_tab[(k * M + region[jc]) * M + rb]
+                else:
+                    uw = imp_u[(k * G + (-1 - jc)) * n_regions + rb]
+                u[n] = uw
+                total += uw
+                n += 1
             acc += a * np.log(total) / (1.0 - sigma[k])
             for sl in range(n):
                 j = supplier[i, k, sl]
@@ -217,6 +234,7 @@ def link_lists(
     """The domestic supplier links of every live row as CSR by buyer position: (indptr (uint64), col
     (uint32 supplier positions), val (a_ks w_j)), the link part of :func:`price_system`."""
     nl = order.shape[0]
+    G = n_markets - n_regions
     n_rows = pos.shape[0]
     K = supplier.shape[2]
     pairs = 0
@@ -246,9 +264,20 @@ def link_lists(
                     val[p] = in_a[e]
                     p += 1
                 continue
-            n, total = pair_weights(
-                i, k, rb, supplier, region, cesw, phi_tab, imp_u, n_markets, n_regions, none, u
-            )
+            # the CES weights of the pair's suppliers: pair_weights written out (see its docstring)
+            n = 0
+            total = 0.0
+            for sl in range(K):
+                jc = supplier[i, k, sl]
+                if jc == none:
+                    break
+                if jc >= 0:
+                    uw = cesw[jc] * phi_tab[(k * n_markets + region[jc]) * n_markets + rb]
+                else:
+                    uw = imp_u[(k * G + (-1 - jc)) * n_regions + rb]
+                u[n] = uw
+                total += uw
+                n += 1
             for sl in range(n):
                 j = supplier[i, k, sl]
                 if j >= 0:

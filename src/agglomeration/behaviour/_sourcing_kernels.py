@@ -9,7 +9,6 @@ import math
 import numpy as np
 
 from agglomeration._jit import kernel
-from agglomeration.behaviour._market_kernels import pair_weights
 
 
 @kernel
@@ -288,6 +287,7 @@ def switch(
     R = switching_cost.shape[0]
     K = supplier.shape[2]
     M = tau.shape[1]
+    G = M - R
     u = np.empty(K, np.float64)
     n_sw = 0
     n_add = 0
@@ -303,7 +303,20 @@ def switch(
             continue
         r = region[i]
         s = sector[i]
-        n, total = pair_weights(i, k, r, supplier, region, cesw, phi_tab, imp_u, M, R, none_code, u)
+        # the CES weights of the pair's suppliers: pair_weights written out (see its docstring)
+        n = 0
+        total = 0.0
+        for sl in range(K):
+            jc = supplier[i, k, sl]
+            if jc == none_code:
+                break
+            if jc >= 0:
+                uw = cesw[jc] * phi_tab[(k * M + region[jc]) * M + r]
+            else:
+                uw = imp_u[(k * G + (-1 - jc)) * R + r]
+            u[n] = uw
+            total += uw
+            n += 1
         if not total > 0.0:  # its suppliers deliver nothing (no lines left, about to exit): replace
             if has_cand:
                 supplier[i, k, 0] = c

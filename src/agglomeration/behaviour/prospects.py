@@ -259,13 +259,15 @@ def correct(state: ModelState, world: World, scenario: Scenario, revenue: np.nda
     old = age >= T
     growth = t.lines[rows] * np.exp((world.sigma[s] - 1.0) * t.log_productivity[rows])
     structural = growth * revenue[t.region[rows], s]
-    real = np.bincount(s[old], weights=t.revenue[rows][old], minlength=S)
+    rev = t.revenue[rows]  # gathered once for the overall and the age-class sums
+    real = np.bincount(s[old], weights=rev[old], minlength=S)
     fore = np.bincount(s[old], weights=(b.established[s] * structural)[old], minlength=S)
     b.established = _update_factor(b.established, real, fore, a)
     for k, (lo, hi) in enumerate(AGE_CLASSES):
         cls = (age >= lo * T) & (age < hi * T)
-        real = np.bincount(s[cls], weights=t.revenue[rows][cls], minlength=S)
-        fore = np.bincount(s[cls], weights=(b.by_age[s, k] * structural)[cls], minlength=S)
+        s_cls = s[cls]
+        real = np.bincount(s_cls, weights=rev[cls], minlength=S)
+        fore = np.bincount(s_cls, weights=b.by_age[s_cls, k] * structural[cls], minlength=S)
         b.by_age[:, k] = _update_factor(b.by_age[:, k], real, fore, a)
 
 
