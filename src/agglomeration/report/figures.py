@@ -298,6 +298,9 @@ def _series_panel(ax, data, shown, ptitle, metrics, conds, registry, xlabel) -> 
     if info.low == 0.0 and info.kind in ("count", "money", "share"):
         ax.set_ylim(bottom=0)
     if single and len(metrics) > 1:
+        # headroom above the lines, so the legend ("best") finds room that covers no data
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo, hi + (0.1 + 0.12 * len(metrics)) * (hi - lo))
         ax.legend(frameon=False, fontsize=7)
 
 
