@@ -195,14 +195,22 @@ def test_cli_bad_targets_exit_2_before_any_run(tiny, tmp_path):
     assert not out.exists()
 
 
-def test_cli_abc_is_a_clear_error(tiny, tmp_path):
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--seeds", "4"], "--seeds: --seeds sets the seeds"),
+        (["--budget", "50"], "too small for ABC"),
+    ],
+)
+def test_cli_abc_bad_options_are_clear_errors(tiny, tmp_path, extra, message):
     r = subprocess.run(
         [sys.executable, "-m", "agglomeration.cli", "calibrate", str(write_targets(tiny)), "--out",
-         str(tmp_path / "c"), "--method", "abc"],
+         str(tmp_path / "c"), "--method", "abc", *extra],
         capture_output=True,
         text=True,
     )  # fmt: skip
-    assert r.returncode == 2 and "--method: ABC-SMC is not available" in r.stderr
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+    assert not (tmp_path / "c").exists()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -472,3 +480,81 @@ def test_too_small_budget_is_refused_before_anything_runs(tiny, tmp_path):
     with pytest.raises(InputError, match="need 30 runs") as err:
         calibrate(write_targets(tiny), out, budget=25, executor="serial")
     assert err.value.field == "--budget" and not out.exists()
+
+
+# ------------------------------------------------------------------------------------------------
+# held-out moments: simulated at the optimum, never fitted (an out-of-sample check)
+# ------------------------------------------------------------------------------------------------
+HOLDOUT = """
+[[holdout]]
+name = "later_growth"
+metric = "firms"
+window = [12, 20]
+aggregate = "growth"
+observed = 0.05
+se = 0.02
+year = "2022-2023"
+source = "synthetic"
+units = "annual growth of the firm count after the fitted period"
+[[holdout]]
+name = "a_share_at_20"
+metric = "output"
+region = "A"
+denominator = { metric = "output" }
+observed = 0.5
+se = 0.1
+year = 2023
+source = "synthetic"
+units = "region A's share of output at the end of the held-out runs"
+"""
+
+
+def test_held_out_moments_are_checked_and_leave_the_fit_unchanged(tiny):
+    plain = load_targets(write_targets(tiny))
+    held = load_targets(write_targets(tiny, TARGETS + HOLDOUT, "held.toml"))
+    assert [m.name for m in held.holdout] == ["later_growth", "a_share_at_20"]
+    assert held.holdout_steps == 20 and plain.holdout_steps == 12
+    # not part of the search: adding held-out moments keeps the calibration directory's identity
+    assert held.fingerprint() == plain.fingerprint()
+    for old, new, field in (
+        ('name = "later_growth"', 'name = "firm_growth"', "holdout.firm_growth"),
+        ('metric = "firms"\nwindow = [12, 20]', 'metric = "firmz"\nwindow = [12, 20]', "metric"),
+        ('region = "A"', 'region = "Q"', "holdout.a_share_at_20.region"),
+    ):
+        bad = write_targets(tiny, TARGETS + replace(HOLDOUT, old, new), "bad.toml")
+        with pytest.raises(InputError) as err:
+            load_targets(bad)
+        assert err.value.field.startswith("holdout") and field in err.value.field, err.value
+
+
+def test_held_out_runs_extend_the_fitted_runs_and_are_reported(tiny, tmp_path):
+    pytest.importorskip(
+        "optuna", reason="the calibration needs the optional extra `calibrate` (optuna)"
+    )
+    from agglomeration.calibration import calibrate
+    from agglomeration.experiment.store import load_results
+
+    path = write_targets(tiny, TARGETS + HOLDOUT, "held.toml")
+    out = tmp_path / "cal"
+    # (3 candidates + 5 re-evaluated) x 2 + 4 sweep points x 2 parameters x 2 + the held-out 2 = 34
+    result = calibrate(path, out, budget=34, executor="serial")
+    assert result.runs["holdout"] == 2 and result.runs["total"] <= 34
+    table = pd.read_csv(out / "holdout.csv").set_index("moment")
+    assert list(table.index) == ["later_growth", "a_share_at_20"]
+    assert table["source"].eq("synthetic").all() and (out / "holdout.md").is_file()
+    assert table.loc["a_share_at_20", "simulated"] > 0
+    # the fitted moments are not affected: moments.csv lists only the fitted ones
+    assert list(pd.read_csv(out / "moments.csv")["moment"]) == ["firm_growth", "switch_rate"]
+    # the held-out runs are the re-evaluation's fresh seeds at the optimum, run on: their first 12
+    # steps are the optimum's re-evaluation runs step for step (common random numbers)
+    (held,) = [load_results(d) for d in (out / "runs").glob("holdout-*")]
+    (reev,) = [load_results(d) for d in (out / "runs").glob("reevaluate-*")]
+    best = json.loads((out / "calibration.json").read_text())["best"]["trial"]
+    runs = reev["runs"]
+    ids = runs[runs["variant"] == f"t{best}"].sort_values("replicate")["run_id"]
+    assert held["runs"]["steps"].eq(20).all()
+    for rep, rid in enumerate(ids):
+        h_id = held["runs"].loc[held["runs"]["replicate"] == rep, "run_id"].iloc[0]
+        a = reev["series"][reev["series"]["run_id"] == rid].set_index("step")["firms"]
+        b = held["series"][held["series"]["run_id"] == h_id].set_index("step")["firms"]
+        pd.testing.assert_series_equal(a, b.loc[a.index], check_names=False)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from agglomeration.calibration.targets import Targets
+from agglomeration.calibration.targets import Moment, Targets
 
 __all__ = ["identification_table", "jacobian", "sandwich", "sweep_candidates"]
 
@@ -182,15 +182,18 @@ def identification_table(targets: Targets, g: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def moment_fit(targets: Targets, best_summary: dict[str, Any]) -> pd.DataFrame:
+def moment_fit(
+    targets: Targets, best_summary: dict[str, Any], moments: tuple[Moment, ...] | None = None
+) -> pd.DataFrame:
     """Target vs simulated mean at the optimum: 95% interval of the simulated mean (t with S - 1
-    degrees of freedom), t-statistic against the combined standard error, share of the distance."""
+    degrees of freedom), t-statistic against the combined standard error, share of the distance
+    (``moments``: the fitted ones by default; the held-out ones for the out-of-sample table)."""
     from scipy import stats
 
     n = float(best_summary.get("n", 1.0))
     tq = float(stats.t.ppf(0.975, n - 1)) if n > 1 else float("nan")
     rows = []
-    for m in targets.moments:
+    for m in targets.moments if moments is None else moments:
         mean = float(best_summary.get(m.name, np.nan))
         sd = best_summary.get(f"{m.name}__sd")
         sd = float(sd) if sd is not None else float("nan")

@@ -96,22 +96,27 @@ class Evaluator:
         candidates: dict[str, dict[str, float]],
         replicates: int,
         fresh_seeds: bool = False,
+        holdout: bool = False,
+        seed: int | None = None,
+        seeding: str = "common",
     ) -> Experiment:
         """The experiment of one group (``candidates``: variant name -> parameter values).
-        ``fresh_seeds``: seeds of an independent stream (master seed + 1), for re-evaluations."""
+        ``fresh_seeds``: seeds of an independent stream (master seed + 1), for re-evaluations;
+        ``holdout``: runs for the held-out moments (``targets.holdout_steps`` steps); ``seed`` and
+        ``seeding``: another seed stream (ABC: ``"independent"`` seeds per candidate)."""
         t = self.targets
+        moments = t.holdout if holdout else t.moments
         needs_series = any(
             st is not None and st.window is not None
-            for m in t.moments
+            for m in moments
             for st in (m.statistic(), m.denominator)
         )
         needs_regions = any(
-            st is not None and st.selected
-            for m in t.moments
-            for st in (m.statistic(), m.denominator)
+            st is not None and st.selected for m in moments for st in (m.statistic(), m.denominator)
         )
         reporters = {
-            name: ReporterSpec(function=ref, label=name) for name, ref in _function_refs(t).items()
+            name: ReporterSpec(function=ref, label=name)
+            for name, ref in _function_refs(t, holdout=holdout).items()
         }
         variants = tuple(
             Variant(name=name, overrides={p: self._values(p, v) for p, v in values.items()})
@@ -123,9 +128,9 @@ class Evaluator:
             scenario=t.scenario,
             model=t.model,
             replicates=replicates,
-            seed=(t.seed + 1) % 2**63 if fresh_seeds else t.seed,
-            steps=t.steps,
-            seeding="common",
+            seed=seed if seed is not None else (t.seed + 1) % 2**63 if fresh_seeds else t.seed,
+            steps=t.holdout_steps if holdout else t.steps,
+            seeding=seeding,
             overrides=dict(t.overrides),
             variants=variants,
             output=OutputSpec(series=needs_series, regions=needs_regions, links=False),
@@ -138,8 +143,12 @@ class Evaluator:
         candidates: dict[str, dict[str, float]],
         replicates: int,
         fresh_seeds: bool = False,
+        holdout: bool = False,
+        seed: int | None = None,
+        seeding: str = "common",
     ) -> Evaluation:
-        """Run (or resume) the group's experiment and return the simulated moments of every run.
+        """Run (or resume) the group's experiment and return the simulated moments of every run
+        (the held-out moments with ``holdout``).
 
         Candidates with identical parameter values are run once and share their runs."""
         from agglomeration.experiment.runner import run_experiment
@@ -151,7 +160,7 @@ class Evaluator:
             key = tuple(sorted((p, self._values(p, v)) for p, v in values.items()))
             alias[name] = unique.setdefault(key, name)
         kept = {name: candidates[name] for name in dict.fromkeys(alias.values())}
-        exp = self.experiment(group, kept, replicates, fresh_seeds)
+        exp = self.experiment(group, kept, replicates, fresh_seeds, holdout, seed, seeding)
         store = self.out / "runs" / group
         with _quiet_batches():
             summary = run_experiment(
@@ -164,7 +173,8 @@ class Evaluator:
         ran = summary.done + summary.failed
         self.runs_done += ran
         frames = load_results(store)
-        values = run_moments(self.targets, frames, self.steps_per_year)
+        moments = self.targets.holdout if holdout else self.targets.moments
+        values = run_moments(self.targets, frames, self.steps_per_year, moments)
         values = values[values["replicate"] < replicates]
         runs = frames["runs"]
         failed = runs[runs["status"] != "ok"].groupby("variant").size().to_dict()

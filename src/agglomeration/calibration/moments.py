@@ -67,8 +67,14 @@ def moment_values(m: Moment, frames: dict[str, pd.DataFrame], steps_per_year: in
     return m.scale * value
 
 
-def run_moments(targets: Targets, frames: dict[str, Any], steps_per_year: int) -> pd.DataFrame:
-    """One row per ok run: ``run_id``, ``variant``, ``replicate``, then one column per moment."""
+def run_moments(
+    targets: Targets,
+    frames: dict[str, Any],
+    steps_per_year: int,
+    moments: tuple[Moment, ...] | None = None,
+) -> pd.DataFrame:
+    """One row per ok run: ``run_id``, ``variant``, ``replicate``, then one column per moment
+    (``moments``: the targets' fitted moments by default, e.g. ``targets.holdout`` instead)."""
     runs = frames["runs"]
     ok = runs[runs["status"] == "ok"]
     tables = {
@@ -77,7 +83,7 @@ def run_moments(targets: Targets, frames: dict[str, Any], steps_per_year: int) -
         "regions": frames.get("regions", pd.DataFrame(columns=["run_id"])),
     }
     out = ok[["run_id", "variant", "replicate"]].set_index("run_id").copy()
-    for m in targets.moments:
+    for m in targets.moments if moments is None else moments:
         out[m.name] = moment_values(m, tables, steps_per_year).reindex(out.index)
     return out.reset_index()
 

@@ -30,6 +30,7 @@ from agglomeration.report.tables import to_markdown
 
 __all__ = [
     "convergence_figure",
+    "posterior_figure",
     "profile_figure",
     "write_scenario",
     "write_table",
@@ -129,6 +130,57 @@ def profile_figure(targets: Targets, sweeps: pd.DataFrame, params: pd.DataFrame)
             title="moment",
         )
         fig.suptitle("Identification: the distance and each moment along one-at-a-time sweeps")
+        fig.tight_layout()
+        return fig
+
+
+def posterior_figure(
+    targets: Targets, particles: pd.DataFrame, params: pd.DataFrame, generations: pd.DataFrame
+) -> Figure:
+    """ABC-SMC: the weighted posterior of each parameter (the last generation) over its prior range,
+    with the median and the 95% interval, and the tolerance and acceptance rate by generation."""
+    names = list(targets.parameters)
+    n = len(names) + 1
+    ncol = min(n, 3)
+    nrow = math.ceil(n / ncol)
+    last = particles[particles["generation"] == particles["generation"].max()]
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(3.2 * ncol, 2.7 * nrow))
+        axes = fig.subplots(nrow, ncol, squeeze=False).ravel()
+        for ax, path in zip(axes, names, strict=False):
+            p = targets.parameters[path]
+            lo, hi = p.bounds
+            log = p.prior == "lognormal"
+            bins = np.geomspace(lo, hi, 21) if log else np.linspace(lo, hi, 21)
+            if p.integer:
+                bins = np.arange(math.ceil(lo) - 0.5, math.floor(hi) + 1.0)
+            ax.hist(last[path], bins=bins, weights=last["weight"], color="#8c8c8c", density=True)
+            row = params.set_index("parameter").loc[path]
+            ax.axvline(row["estimate"], color="#D55E00", lw=1.4, label="median")
+            ax.axvspan(row["ci_low"], row["ci_high"], color="#D55E00", alpha=0.12, lw=0,
+                       label="95% interval")  # fmt: skip
+            if log:
+                ax.set_xscale("log")
+            ax.set_xlim(bins[0], bins[-1])
+            ax.set_title(path, fontsize=8.5)
+            ax.set_yticks([])
+            ax.set_xlabel("value (x axis = the prior's range)")
+        ax = axes[len(names)]
+        g = generations[generations["generation"] > 0]
+        ax.plot(g["generation"], g["epsilon"], marker="o", color="#3b3b3b", label="tolerance")
+        ax.set_yscale("log")
+        ax.set_xlabel("generation")
+        ax.set_ylabel("tolerance (distance)")
+        twin = ax.twinx()
+        twin.plot(g["generation"], g["acceptance_rate"], marker="s", color="#0072B2",
+                  label="acceptance rate")  # fmt: skip
+        twin.set_ylabel("acceptance rate", color="#0072B2")
+        twin.set_ylim(0, 1.05)
+        ax.set_title("ABC-SMC generations", fontsize=8.5)
+        for extra in axes[len(names) + 1 :]:
+            extra.set_visible(False)
+        axes[0].legend(frameon=False, fontsize=7)
+        fig.suptitle(f"Posterior (ABC-SMC, {len(last)} particles of the last generation)")
         fig.tight_layout()
         return fig
 

@@ -68,17 +68,17 @@ class CalibrationResult:
     best_distance: float
     trials: int
     files: list[str] = field(default_factory=list)
+    holdout: pd.DataFrame | None = None
 
 
 def _check_options(method: str, budget: int, workers: int | None, seeds: int | None) -> None:
     if method not in METHODS:
         raise InputError(f"expected msm or abc, got {method!r}", field="--method")
-    if method == "abc":
+    if method == "abc" and seeds is not None:
         raise InputError(
-            "ABC-SMC is not available in this version: pyabc runs the model through its own samplers "
-            "(bypassing the crash-safe, resumable batch runner) and brings redis, GitPython and "
-            "ipykernel along; use --method msm (docs/CALIBRATION.md)",
-            field="--method",
+            "--seeds sets the seeds per candidate of msm; for abc set [abc] replicates (per particle) "
+            "and fit_replicates in the targets file",
+            field="--seeds",
         )
     if isinstance(budget, bool) or not 1 <= budget <= MAX_BUDGET:
         raise InputError(
@@ -107,7 +107,9 @@ def _locked(directory: Path) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def _open_directory(out: Path, targets: Targets, resume: bool) -> dict[str, Any]:
+def _open_directory(
+    out: Path, targets: Targets, resume: bool, method: str = "msm"
+) -> dict[str, Any]:
     """The manifest of a new or resumed calibration directory (checked against ``targets``)."""
     manifest_path = out / "calibration.json"
     if out.exists() and not out.is_dir():
@@ -121,6 +123,15 @@ def _open_directory(out: Path, targets: Targets, resume: bool) -> dict[str, Any]
             raise ResultStoreError(
                 "this directory holds a calibration of different targets (moments, parameters, "
                 "bounds, scenario overrides, seed or search settings changed); use a new --out",
+                file=str(out),
+                field="--out",
+            )
+        settings = json.loads(targets.abc.model_dump_json()) if method == "abc" else None
+        if manifest.get("method", "msm") != method or manifest.get("abc") != settings:
+            raise ResultStoreError(
+                f"this directory holds a calibration by --method {manifest.get('method', 'msm')}"
+                + (" with other [abc] settings" if manifest.get("method") == method else "")
+                + "; use a new --out",
                 file=str(out),
                 field="--out",
             )
@@ -147,8 +158,9 @@ def _open_directory(out: Path, targets: Targets, resume: bool) -> dict[str, Any]
         "targets_file": str(targets.source_path),
         "fingerprint": targets.fingerprint(),
         "targets": json.loads(targets.model_dump_json()),
-        "method": "msm",
-        "replicates": None,
+        "method": method,
+        "abc": json.loads(targets.abc.model_dump_json()) if method == "abc" else None,
+        "replicates": targets.abc.replicates if method == "abc" else None,
         "status": "running",
     }
 
@@ -198,15 +210,16 @@ def _check_budget(targets: Targets, budget: int, seeds: int | None) -> None:
         )
         raise InputError(
             f"a budget of {budget} model runs is too small: two candidates, the re-evaluation of the "
-            f"best and the sweeps of {len(targets.parameters)} parameter(s) need "
+            f"best, the held-out runs and the sweeps of {len(targets.parameters)} parameter(s) need "
             f"{'' if fixed is not None else 'at least '}{need} runs ({how})",
             field="--budget",
         )
 
 
 def _sweep_runs(targets: Targets, replicates: int) -> int:
+    """Runs after the search: the sweeps around the optimum and the held-out runs (one candidate)."""
     side = max(1, targets.search.sweep_points // 2)
-    return 2 * side * len(targets.parameters) * replicates
+    return (2 * side * len(targets.parameters) + (1 if targets.holdout else 0)) * replicates
 
 
 def calibrate(
@@ -231,11 +244,15 @@ def calibrate(
     _check_options(method, budget, workers, seeds)
     if scenario_out is not None:
         outputs.check_scenario_out(Path(scenario_out))
-    require_optuna()
+    if method == "msm":
+        require_optuna()
     targets = targets_path if isinstance(targets_path, Targets) else load_targets(targets_path)
-    _check_budget(targets, budget, seeds)
+    if method == "abc":
+        _check_abc_budget(targets, budget)
+    else:
+        _check_budget(targets, budget, seeds)
     out = Path(out).resolve()
-    manifest = _open_directory(out, targets, resume)
+    manifest = _open_directory(out, targets, resume, method)
     if seeds is not None and manifest.get("replicates") not in (None, seeds):
         raise InputError(
             f"this calibration runs {manifest['replicates']} seeds per candidate; resume it without "
@@ -250,7 +267,12 @@ def calibrate(
                 from agglomeration.experiment.pools import SharedPool, default_workers
 
                 pool = SharedPool.open(workers or default_workers(), executor, scheduler)
-            result = _calibrate(targets, out, manifest, budget, workers, pool or "serial", seeds)
+            if method == "abc":
+                result = _calibrate_abc(targets, out, manifest, budget, workers, pool or "serial")
+            else:
+                result = _calibrate(
+                    targets, out, manifest, budget, workers, pool or "serial", seeds
+                )
         finally:
             if pool is not None:
                 pool.shutdown(wait=False)
@@ -304,6 +326,136 @@ def _calibrate(
     search = Search(targets, out, replicates)
     _search_loop(search, evaluator, targets, start, n_max, executor)
     return _finish(targets, out, manifest, search, evaluator, start, replicates, pilot_runs)
+
+
+def _check_abc_budget(targets: Targets, budget: int) -> None:
+    """ABC needs at least one generation (the prior sample) plus the fit and held-out runs."""
+    s = targets.abc
+    need = s.population * s.replicates + s.fit_replicates * (2 if targets.holdout else 1)
+    if budget < need:
+        raise InputError(
+            f"a budget of {budget} model runs is too small for ABC: the prior sample of "
+            f"{s.population} particles x {s.replicates} run(s), the fit and the held-out runs need "
+            f"{need} runs (and every later generation more)",
+            field="--budget",
+        )
+
+
+def _calibrate_abc(
+    targets: Targets,
+    out: Path,
+    manifest: dict[str, Any],
+    budget: int,
+    workers: int | None,
+    executor: Any,
+) -> CalibrationResult:
+    """ABC-SMC (calibration/abc.py), then the moment fit and held-out moments at the posterior
+    median on fresh seeds, the tables, the figure and the calibrated scenario."""
+    from agglomeration.calibration import abc
+    from agglomeration.experiment.execute import base_scenario
+
+    fixed = base_scenario(str(targets.scenario))
+    fixed = fixed.with_overrides(targets.overrides) if targets.overrides else fixed
+    spy = int(fixed.behaviour.steps_per_year)
+    evaluator = Evaluator(targets, out, executor=executor, workers=workers, steps_per_year=spy)
+    s = targets.abc
+    reserve = s.fit_replicates * (2 if targets.holdout else 1)
+
+    def report(g: abc.Generation) -> None:
+        log.info(
+            "generation %d: tolerance %.4g, %d accepted of %d proposed (%.0f%%), ESS %.0f",
+            g.number, g.epsilon, len(g.z), g.proposed, 100 * g.acceptance, g.ess,
+        )  # fmt: skip
+
+    gens, used = abc.run_abc(targets, evaluator, budget - reserve, report)
+    post = gens[-1]
+    params = abc.posterior_table(targets, post)
+    best = params.set_index("parameter")["estimate"].to_dict()
+    key = hashlib.sha256(json.dumps(best, sort_keys=True).encode()).hexdigest()[:10]
+    ev = evaluator.evaluate(f"abc-fit-{key}", {"median": best}, s.fit_replicates, fresh_seeds=True)
+    summary = summarise(ev.values, [m.name for m in targets.moments])
+    if summary.empty:
+        raise RuntimeError("every run at the posterior median failed; see the runs")
+    fit = diag.moment_fit(targets, summary.iloc[0].to_dict())
+    held_out, holdout_runs = _holdout(targets, evaluator, best, s.fit_replicates, key)
+    gen_table = abc.generations_table(gens)
+    particles = abc.particles_frame(targets, gens)
+    value = float(fit["contribution"].sum())
+    outputs.write_table(
+        params,
+        out,
+        "parameters",
+        "Posterior (ABC-SMC)",
+        f"The last complete generation ({post.number}) of {len(post.z)} weighted particles: the "
+        "estimate is the posterior median, se the posterior sd, ci_low/ci_high the 2.5 and 97.5 "
+        "percentiles. 'weak': the 95% interval covers more than half the prior's range.",
+    )
+    outputs.write_table(
+        fit,
+        out,
+        "moments",
+        "Moment fit at the posterior median",
+        f"Simulated mean over {s.fit_replicates} fresh seeds with its 95% interval; t = (simulated - "
+        f"observed) / sqrt(target SE^2 + simulation SE^2); sum of t^2 = {value:.4g}.",
+    )
+    outputs.write_table(
+        gen_table,
+        out,
+        "generations",
+        "ABC-SMC generations",
+        "Tolerance (the distance a proposal had to beat), proposals, acceptance rate, effective sample "
+        "size of the weights and model runs per generation; generation 0 is the prior sample.",
+    )
+    if held_out is not None:
+        outputs.write_table(
+            held_out.drop(columns=["contribution", "share_of_distance"]),
+            out,
+            "holdout",
+            "Held-out moments at the posterior median (not fitted: an out-of-sample check)",
+            f"Simulated mean over {s.fit_replicates} fresh seeds run for {targets.holdout_steps} "
+            "steps; t = (simulated - observed) / sqrt(target SE^2 + simulation SE^2).",
+        )
+    particles.to_csv(out / "posterior.csv", index=False)
+    outputs.save_png(
+        outputs.posterior_figure(targets, particles, params, gen_table),
+        out / "figures",
+        "posterior",
+    )
+    header = (
+        f"Calibrated by `agglomeration calibrate --method abc` from "
+        f"{Path(str(targets.source_path)).name} ({utc_now()}).\nPosterior medians of ABC-SMC "
+        f"(generation {post.number}, {len(post.z)} particles); posterior in posterior.csv and "
+        "parameters.csv of the calibration."
+    )
+    outputs.write_scenario(targets, best, out / "calibrated_scenario.toml", header)
+    (out / "best.json").write_text(
+        json.dumps({"distance": value, "parameters": best}, indent=2), encoding="utf-8"
+    )
+    runs = {
+        "abc": used,
+        "fit": s.fit_replicates,
+        "holdout": holdout_runs,
+    }
+    runs["total"] = sum(runs.values())
+    manifest.update(
+        status="complete",
+        finished_at=utc_now(),
+        best={"distance": value, "parameters": best, "generation": post.number},
+        runs=runs,
+        generations=len(gens),
+    )
+    _write_manifest(out, manifest)
+    return CalibrationResult(
+        out=out,
+        replicates=s.replicates,
+        runs=runs,
+        parameters=params,
+        moments=fit,
+        identification=gen_table,
+        best_distance=value,
+        trials=int(gen_table["proposed"].sum()),
+        holdout=held_out,
+    )
 
 
 def _group_size(executor: Any, replicates: int) -> int:
@@ -387,6 +539,7 @@ def _finish(
         ]
     manifest["seed_bootstrap_same_choice"] = same
     fit = diag.moment_fit(targets, refit[best.number][1])
+    held_out, holdout_runs = _holdout(targets, evaluator, best_params, replicates, key)
     ident = diag.identification_table(targets, g)
     trials = _trials_frame(targets, search)
     trials["distance_fresh_seeds"] = trials["trial"].map(lambda n: refit.get(n, (float("nan"),))[0])
@@ -401,6 +554,16 @@ def _finish(
     )
     outputs.save_png(outputs.profile_figure(targets, sweeps, params), figures, "profiles")
     _write_tables(out, targets, params, fit, ident, g, cov, cond, trials, sweeps, fresh, replicates)
+    if held_out is not None:
+        outputs.write_table(
+            held_out.drop(columns=["contribution", "share_of_distance"]),
+            out,
+            "holdout",
+            "Held-out moments at the optimum (not fitted: an out-of-sample check)",
+            f"Simulated mean over {replicates} fresh seeds of the optimum run for "
+            f"{targets.holdout_steps} steps, with its 95% interval; t = (simulated - observed) / "
+            "sqrt(target SE^2 + simulation SE^2).  These moments played no part in the search.",
+        )
     header = (
         f"Calibrated by `agglomeration calibrate` from {Path(str(targets.source_path)).name} "
         f"({utc_now()}).\nMSM distance {fresh:.4g} (fresh seeds) over {len(targets.moments)} moments; "
@@ -412,6 +575,7 @@ def _finish(
         "search": len(finished) * replicates,
         "re-evaluation": len(refit) * replicates,
         "sweeps": len(cand) * replicates,
+        "holdout": holdout_runs,
     }
     runs["total"] = sum(runs.values())
     manifest.update(
@@ -433,10 +597,34 @@ def _finish(
         runs=runs,
         parameters=params,
         moments=fit,
+        holdout=held_out,
         identification=ident,
         best_distance=fresh,
         trials=len(finished),
     )
+
+
+def _holdout(
+    targets: Targets,
+    evaluator: Evaluator,
+    best_params: dict[str, float],
+    replicates: int,
+    key: str,
+) -> tuple[pd.DataFrame | None, int]:
+    """The held-out moments at the optimum: its runs on the fresh seeds of the re-evaluation, for
+    ``targets.holdout_steps`` steps (the fitted moments' steps are the same runs' first ``steps``).
+    Returns the fit table of the held-out moments (None without any) and the runs it took."""
+    if not targets.holdout:
+        return None, 0
+    names = [m.name for m in targets.holdout]
+    ev = evaluator.evaluate(
+        f"holdout-{key}", {"optimum": best_params}, replicates, fresh_seeds=True, holdout=True
+    )
+    summary = summarise(ev.values, names)
+    if summary.empty:
+        raise RuntimeError("every held-out run failed; see the runs in the calibration directory")
+    row = {**summary.iloc[0].to_dict()}
+    return diag.moment_fit(targets, row, targets.holdout), replicates
 
 
 def _reevaluate(

@@ -31,6 +31,7 @@ from agglomeration.errors import InputError, describe_os_error, shorten
 
 __all__ = [
     "REGION_METRICS",
+    "ABCSettings",
     "Moment",
     "Parameter",
     "Statistic",
@@ -265,6 +266,28 @@ class SearchSettings(_Strict):
         return v
 
 
+class ABCSettings(_Strict):
+    """``[abc]``: the ABC-SMC sampler of ``--method abc`` (calibration/abc.py)."""
+
+    population: int = Field(100, ge=10, le=100_000, description="accepted particles per generation")
+    replicates: int = Field(
+        1, ge=1, le=64, description="runs (seeds) per particle; its moments are their mean"
+    )
+    quantile: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="tolerance = this quantile of the previous generation's distances",
+    )
+    min_acceptance: float = Field(
+        0.02, gt=0, lt=1, description="stop after a generation whose acceptance rate is below this"
+    )
+    max_generations: int = Field(20, ge=1, le=1000, description="generations at most")
+    fit_replicates: int = Field(
+        8, ge=2, le=256, description="fresh seeds of the moment-fit runs at the posterior median"
+    )
+
+
 class Targets(_Strict):
     """A validated targets file (see the module docstring and docs/CALIBRATION.md)."""
 
@@ -281,7 +304,13 @@ class Targets(_Strict):
     parameters: dict[str, Parameter]
     moments: tuple[Moment, ...] = ()
     moments_file: str | None = None
+    holdout: tuple[Moment, ...] = Field(
+        (),
+        description="moments not fitted: simulated at the optimum on fresh seeds and compared with "
+        "their data (an out-of-sample check); windows may run past `steps`",
+    )
     search: SearchSettings = SearchSettings()
+    abc: ABCSettings = ABCSettings()
     not_matched: dict[str, str] = Field(
         default_factory=dict, description="data moments the model cannot produce yet, with why"
     )
@@ -316,6 +345,20 @@ class Targets(_Strict):
         return self
 
     @property
+    def holdout_steps(self) -> int | None:
+        """Steps of the held-out runs: ``steps`` or the last step a held-out window needs (None: the
+        base scenario's steps, when neither says more)."""
+        ends = [
+            st.window[1]
+            for m in self.holdout
+            for st in (m.statistic(), m.denominator)
+            if st is not None and st.window is not None
+        ]
+        if not ends:
+            return self.steps
+        return max(ends + ([self.steps] if self.steps is not None else []))
+
+    @property
     def names(self) -> list[str]:
         """The parameter paths in file order."""
         return list(self.parameters)
@@ -333,7 +376,11 @@ class Targets(_Strict):
 
     def identity(self) -> dict[str, Any]:
         """The part a calibration directory is bound to (everything but free text and paths)."""
-        d = json.loads(self.model_dump_json(exclude={"description", "not_matched", "scenario"}))
+        d = json.loads(
+            self.model_dump_json(
+                exclude={"description", "not_matched", "scenario", "holdout", "abc"}
+            )
+        )
         d.pop("moments_file", None)
         for m in d["moments"]:
             for key in ("source", "units", "note", "year"):
@@ -468,6 +515,8 @@ def load_targets(path: str | Path, *, check_model: bool = True) -> Targets:
     toml_moments = raw.get("moments", [])
     if not isinstance(toml_moments, list):
         raise InputError("expected an array of tables [[moments]]", file=file, field="moments")
+    if not isinstance(raw.get("holdout", []), list):
+        raise InputError("expected an array of tables [[holdout]]", file=file, field="holdout")
     n_toml = len(toml_moments)
     lines = [r.pop("_line") for r in csv_rows]
 
@@ -501,12 +550,13 @@ def load_targets(path: str | Path, *, check_model: bool = True) -> Targets:
             f"at most {MAX_MOMENTS} moments, got {len(targets.moments)}", file=file, field="moments"
         )
     seen: set[str] = set()
-    for m in targets.moments:
-        if m.name in seen:
-            raise InputError(
-                f"moment name {m.name!r} is used twice", file=file, field=f"moments.{m.name}"
-            )
-        seen.add(m.name)
+    for kind, items in (("moments", targets.moments), ("holdout", targets.holdout)):
+        for m in items:
+            if m.name in seen:
+                raise InputError(
+                    f"moment name {m.name!r} is used twice", file=file, field=f"{kind}.{m.name}"
+                )
+            seen.add(m.name)
     if not targets.scenario.is_file():
         raise InputError(
             f"base scenario file not found: {targets.scenario}", file=file, field="scenario"
@@ -544,24 +594,28 @@ def check_against_model(targets: Targets) -> Any:
     series_cols = set(model.series_frame().columns) - {"step"}
     headline = set(model.headline_metrics())
     steps = int(targets.steps or fixed.steps)
-    for m in targets.moments:
-        where = f"moments.{m.name}"
+    horizon = int(targets.holdout_steps or fixed.steps)
+    checked = [("moments", m, steps) for m in targets.moments]
+    checked += [("holdout", m, max(steps, horizon)) for m in targets.holdout]
+    for kind, m, last in checked:
+        where = f"{kind}.{m.name}"
         if m.name in targets.origins:
             where += f" ({targets.origins[m.name]})"
-        _check_statistic(m.statistic(), where, file, world, series_cols, headline, steps)
+        _check_statistic(m.statistic(), where, file, world, series_cols, headline, last)
         if m.denominator is not None:
             _check_statistic(
-                m.denominator, f"{where}.denominator", file, world, series_cols, headline, steps
+                m.denominator, f"{where}.denominator", file, world, series_cols, headline, last
             )
-    reporters = _function_refs(targets)
+    reporters = {**_function_refs(targets), **_function_refs(targets, holdout=True)}
     if reporters:
         from agglomeration.experiment.reporters import check_reporters
 
         try:
             check_reporters(reporters, model, file)
         except InputError as exc:
-            name = (exc.field or "").removeprefix("reporters.calib_")
-            raise InputError(exc.message, file=file, field=f"moments.{name}.function") from None
+            name = (exc.field or "").removeprefix("reporters.calib_").removesuffix("__den")
+            kind = "holdout" if name in {m.name for m in targets.holdout} else "moments"
+            raise InputError(exc.message, file=file, field=f"{kind}.{name}.function") from None
     return fixed
 
 
@@ -591,9 +645,10 @@ def _check_parameters(targets: Targets, fixed: Any, file: str) -> None:
             )
 
 
-def _function_refs(targets: Targets) -> dict[str, str]:
+def _function_refs(targets: Targets, holdout: bool = False) -> dict[str, str]:
+    """Reporter column -> ``module:function`` of the fitted moments (or of the held-out ones)."""
     out = {}
-    for m in targets.moments:
+    for m in targets.holdout if holdout else targets.moments:
         if m.function:
             out[m.reporter] = m.function
         if m.denominator is not None and m.denominator.function:

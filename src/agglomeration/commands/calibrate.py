@@ -32,7 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", help="calibration directory (default: calibrations/<targets name>)"
     )
     parser.add_argument(
-        "--method", default="msm", help="msm (method of simulated moments); abc is not available"
+        "--method",
+        default="msm",
+        help="msm (method of simulated moments, optuna search) or abc (ABC-SMC posterior; [abc] settings in the targets file)",
     )
     parser.add_argument("--budget", type=int, default=2000, help="model runs in all (default 2000)")
     parser.add_argument("--workers", type=int, help="worker processes (default: number of CPUs)")
@@ -78,7 +80,7 @@ def main(args: argparse.Namespace) -> int:
     if args.check:
         print(
             f"{args.targets}: ok ({len(targets.parameters)} parameters, {len(targets.moments)} moments, "
-            f"base scenario {targets.scenario})"
+            f"{len(targets.holdout)} held out, base scenario {targets.scenario})"
         )
         return 0
     out = Path(args.out) if args.out else Path("calibrations") / targets.name
@@ -116,8 +118,17 @@ def main(args: argparse.Namespace) -> int:
         print(
             f"  {row.parameter} = {row.estimate:.4g} (SE {row.se:.3g}; 95% CI {row.ci_low:.4g} .. {row.ci_high:.4g}; {row.identification})"
         )
+    if result.holdout is not None:
+        for row in result.holdout.itertuples():
+            print(
+                f"  held out: {row.moment} observed {row.observed:.4g}, simulated {row.simulated:.4g} "
+                f"(95% CI {row.sim_ci_low:.4g} .. {row.sim_ci_high:.4g}; t {row.t_stat:.2f})"
+            )
+    held = "holdout.md, " if result.holdout is not None else ""
+    own = "generations.md, posterior.csv" if args.method == "abc" else "identification.md"
     print(
-        f"results in {result.out} (parameters.md, moments.md, identification.md, figures/, calibrated_scenario.toml)"
+        f"results in {result.out} (parameters.md, moments.md, {held}{own}, figures/, "
+        "calibrated_scenario.toml)"
     )
     for f in result.files:
         print(f"calibrated scenario also written to {f}")

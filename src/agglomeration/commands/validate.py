@@ -43,7 +43,7 @@ def summarise_targets(path: Path) -> str:
     t = load_targets(path)
     return (
         f"{path}: ok: calibration targets {t.name!r}: {len(t.parameters)} parameter(s), "
-        f"{len(t.moments)} moment(s), base scenario {t.scenario}"
+        f"{len(t.moments)} moment(s), {len(t.holdout)} held out, base scenario {t.scenario}"
     )
 
 
