@@ -327,7 +327,10 @@ def posterior_table(targets: Targets, gen: Generation) -> pd.DataFrame:
         mean = float(np.sum(w * x))
         sd = float(math.sqrt(max(np.sum(w * (x - mean) ** 2), 0.0)))
         lo, med, hi = (weighted_quantile(x, w, q) for q in (0.025, 0.5, 0.975))
-        width = (hi - lo) / (p.bounds[1] - p.bounds[0])
+        if p.log:  # the share of the prior's range in the space it is sampled on
+            width = math.log(hi / lo) / math.log(p.bounds[1] / p.bounds[0])
+        else:
+            width = (hi - lo) / (p.bounds[1] - p.bounds[0])
         rows.append(
             {
                 "parameter": name,

@@ -22,6 +22,7 @@ matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from agglomeration.calibration.targets import Targets
 from agglomeration.errors import InputError
@@ -161,6 +162,7 @@ def posterior_figure(
                        label="95% interval")  # fmt: skip
             if log:
                 ax.set_xscale("log")
+                _plain_log_ticks(ax.xaxis)
             ax.set_xlim(bins[0], bins[-1])
             ax.set_title(path, fontsize=8.5)
             ax.set_yticks([])
@@ -168,7 +170,8 @@ def posterior_figure(
         ax = axes[len(names)]
         g = generations[generations["generation"] > 0]
         ax.plot(g["generation"], g["epsilon"], marker="o", color="#3b3b3b", label="tolerance")
-        ax.set_yscale("log")
+        ax.set_ylim(0, None)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("generation")
         ax.set_ylabel("tolerance (distance)")
         twin = ax.twinx()
@@ -183,6 +186,13 @@ def posterior_figure(
         fig.suptitle(f"Posterior (ABC-SMC, {len(last)} particles of the last generation)")
         fig.tight_layout()
         return fig
+
+
+def _plain_log_ticks(axis: Any) -> None:
+    """Plain numbers at a few ticks of a log axis (no overlapping minor labels like 3x10^0)."""
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=8))
+    axis.set_major_formatter(FormatStrFormatter("%g"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def save_png(fig: Figure, directory: Path, stem: str) -> Path:

@@ -284,6 +284,18 @@ def calibrate(
     return result
 
 
+def _evaluator(
+    targets: Targets, out: Path, workers: int | None, executor: Any
+) -> tuple[Any, Evaluator]:
+    """The base scenario with the fixed overrides, and the evaluator of this calibration's runs."""
+    from agglomeration.experiment.execute import base_scenario
+
+    fixed = base_scenario(str(targets.scenario))
+    fixed = fixed.with_overrides(targets.overrides) if targets.overrides else fixed
+    spy = int(fixed.behaviour.steps_per_year)
+    return fixed, Evaluator(targets, out, executor=executor, workers=workers, steps_per_year=spy)
+
+
 def _calibrate(
     targets: Targets,
     out: Path,
@@ -293,12 +305,7 @@ def _calibrate(
     executor: Any,
     seeds: int | None,
 ) -> CalibrationResult:
-    from agglomeration.experiment.execute import base_scenario
-
-    fixed = base_scenario(str(targets.scenario))
-    fixed = fixed.with_overrides(targets.overrides) if targets.overrides else fixed
-    spy = int(fixed.behaviour.steps_per_year)
-    evaluator = Evaluator(targets, out, executor=executor, workers=workers, steps_per_year=spy)
+    fixed, evaluator = _evaluator(targets, out, workers, executor)
     start = targets.start_point(fixed)
     replicates = manifest.get("replicates")
     pilot_runs = int((manifest.get("pilot") or {}).get("replicates_run", 0))
@@ -352,12 +359,8 @@ def _calibrate_abc(
     """ABC-SMC (calibration/abc.py), then the moment fit and held-out moments at the posterior
     median on fresh seeds, the tables, the figure and the calibrated scenario."""
     from agglomeration.calibration import abc
-    from agglomeration.experiment.execute import base_scenario
 
-    fixed = base_scenario(str(targets.scenario))
-    fixed = fixed.with_overrides(targets.overrides) if targets.overrides else fixed
-    spy = int(fixed.behaviour.steps_per_year)
-    evaluator = Evaluator(targets, out, executor=executor, workers=workers, steps_per_year=spy)
+    _, evaluator = _evaluator(targets, out, workers, executor)
     s = targets.abc
     reserve = s.fit_replicates * (2 if targets.holdout else 1)
 
