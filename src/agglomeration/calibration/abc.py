@@ -318,10 +318,8 @@ def run_abc(
 def posterior_table(targets: Targets, gen: Generation) -> pd.DataFrame:
     """Per parameter: posterior median (the estimate), mean, sd and 95% interval (weighted, of the
     values that ran), the bounds and prior, and how much the data narrowed the prior."""
-    space = Space(targets)
     rows = []
-    for _k, name in enumerate(space.names):
-        p = targets.parameters[name]
+    for name, p in targets.parameters.items():
         x = np.array([v[name] for v in gen.values])
         w = gen.weights
         mean = float(np.sum(w * x))

@@ -380,7 +380,9 @@ def _calibrate_abc(
     if summary.empty:
         raise RuntimeError("every run at the posterior median failed; see the runs")
     fit = diag.moment_fit(targets, summary.iloc[0].to_dict())
-    held_out, holdout_runs = _holdout(targets, evaluator, best, s.fit_replicates, key)
+    held_out, holdout_runs = _holdout(
+        targets, evaluator, best, s.fit_replicates, key, "the posterior median"
+    )
     gen_table = abc.generations_table(gens)
     particles = abc.particles_frame(targets, gens)
     value = float(fit["contribution"].sum())
@@ -409,15 +411,6 @@ def _calibrate_abc(
         "Tolerance (the distance a proposal had to beat), proposals, acceptance rate, effective sample "
         "size of the weights and model runs per generation; generation 0 is the prior sample.",
     )
-    if held_out is not None:
-        outputs.write_table(
-            held_out.drop(columns=["contribution", "share_of_distance"]),
-            out,
-            "holdout",
-            "Held-out moments at the posterior median (not fitted: an out-of-sample check)",
-            f"Simulated mean over {s.fit_replicates} fresh seeds run for {targets.holdout_steps} "
-            "steps; t = (simulated - observed) / sqrt(target SE^2 + simulation SE^2).",
-        )
     particles.to_csv(out / "posterior.csv", index=False)
     outputs.save_png(
         outputs.posterior_figure(targets, particles, params, gen_table),
@@ -542,7 +535,9 @@ def _finish(
         ]
     manifest["seed_bootstrap_same_choice"] = same
     fit = diag.moment_fit(targets, refit[best.number][1])
-    held_out, holdout_runs = _holdout(targets, evaluator, best_params, replicates, key)
+    held_out, holdout_runs = _holdout(
+        targets, evaluator, best_params, replicates, key, "the optimum"
+    )
     ident = diag.identification_table(targets, g)
     trials = _trials_frame(targets, search)
     trials["distance_fresh_seeds"] = trials["trial"].map(lambda n: refit.get(n, (float("nan"),))[0])
@@ -557,16 +552,6 @@ def _finish(
     )
     outputs.save_png(outputs.profile_figure(targets, sweeps, params), figures, "profiles")
     _write_tables(out, targets, params, fit, ident, g, cov, cond, trials, sweeps, fresh, replicates)
-    if held_out is not None:
-        outputs.write_table(
-            held_out.drop(columns=["contribution", "share_of_distance"]),
-            out,
-            "holdout",
-            "Held-out moments at the optimum (not fitted: an out-of-sample check)",
-            f"Simulated mean over {replicates} fresh seeds of the optimum run for "
-            f"{targets.holdout_steps} steps, with its 95% interval; t = (simulated - observed) / "
-            "sqrt(target SE^2 + simulation SE^2).  These moments played no part in the search.",
-        )
     header = (
         f"Calibrated by `agglomeration calibrate` from {Path(str(targets.source_path)).name} "
         f"({utc_now()}).\nMSM distance {fresh:.4g} (fresh seeds) over {len(targets.moments)} moments; "
@@ -613,10 +598,12 @@ def _holdout(
     best_params: dict[str, float],
     replicates: int,
     key: str,
+    at: str,
 ) -> tuple[pd.DataFrame | None, int]:
-    """The held-out moments at the optimum: its runs on the fresh seeds of the re-evaluation, for
-    ``targets.holdout_steps`` steps (the fitted moments' steps are the same runs' first ``steps``).
-    Returns the fit table of the held-out moments (None without any) and the runs it took."""
+    """The held-out moments at ``at`` (the optimum, the posterior median): its runs on the fresh seeds
+    of the re-evaluation, for ``targets.holdout_steps`` steps (the fitted moments' steps are the same
+    runs' first ``steps``), written to holdout.csv/.md.  Returns their fit table (None without any)
+    and the runs it took."""
     if not targets.holdout:
         return None, 0
     names = [m.name for m in targets.holdout]
@@ -626,8 +613,17 @@ def _holdout(
     summary = summarise(ev.values, names)
     if summary.empty:
         raise RuntimeError("every held-out run failed; see the runs in the calibration directory")
-    row = {**summary.iloc[0].to_dict()}
-    return diag.moment_fit(targets, row, targets.holdout), replicates
+    table = diag.moment_fit(targets, summary.iloc[0].to_dict(), targets.holdout)
+    outputs.write_table(
+        table.drop(columns=["contribution", "share_of_distance"]),
+        evaluator.out,
+        "holdout",
+        f"Held-out moments at {at} (not fitted: an out-of-sample check)",
+        f"Simulated mean over {replicates} fresh seeds of {at} run for {targets.holdout_steps} "
+        "steps, with its 95% interval; t = (simulated - observed) / sqrt(target SE^2 + simulation "
+        "SE^2).  These moments played no part in the estimation.",
+    )
+    return table, replicates
 
 
 def _reevaluate(
