@@ -1,7 +1,8 @@
 """Time of a calibration: does 6 parameters x 2,000 model runs fit in 60 minutes on 2 cores?
 
 Runs ``agglomeration calibrate`` (:func:`agglomeration.calibration.calibrate`) on the shipped targets
-(calibration/chongqing_2021.toml: 6 parameters, 6 moments, the baseline world over 19 quarters) with a
+(calibration/chongqing_2021.toml: 6 parameters, 6 moments and 2 held out, the baseline world: a
+100-quarter burn-in, then 4 quarters, 16 for the held-out runs) with a
 smaller ``--budget`` and fixed ``--seeds`` (no pilot), on the local process pool, and reports:
 
 - wall time, model runs, runs per minute (pool start-up, the search's optuna steps, the per-group batch
