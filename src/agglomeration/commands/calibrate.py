@@ -1,16 +1,20 @@
-"""Calibrate the model to observed moments (method of simulated moments; docs/CALIBRATION.md).
+"""Calibrate the model to observed moments (MSM or ABC-SMC; docs/CALIBRATION.md).
 
 TARGETS is a targets file (TOML): the base scenario, the parameters to estimate with bounds and priors,
-and the moments to match (observed value, standard error, year, source, units, and the simulated
-statistic).  It is checked completely before any run (exit 2 naming file and field).  Every candidate
-runs through the batch runner into a result store under --out (common random numbers: the same seeds
-for every candidate); the optuna study lives in --out/study.db.  Stopped (Ctrl-C, SIGTERM) or killed,
-a calibration resumes where it stopped when rerun into the same --out (or with --resume).
+the moments to match (observed value, standard error, year, source, units, and the simulated
+statistic) and optional held-out moments ([[holdout]], not fitted: the out-of-sample check).  It is
+checked completely before any run (exit 2 naming file and field).  Every run goes through the batch
+runner into a result store under --out.  --method msm (default): an optuna search with common random
+numbers (the same seeds for every candidate; the study in --out/study.db).  --method abc: ABC-SMC,
+a posterior ([abc] settings in the targets file).  Stopped (Ctrl-C, SIGTERM) or killed, a calibration
+resumes where it stopped when rerun into the same --out (or with --resume).
 
-Writes to --out: parameters.csv/.md (estimates, standard errors, 95% intervals), moments.csv/.md (fit
-table), identification.csv/.md, trials.csv, sweeps.csv, figures/convergence.png, figures/profiles.png
-and calibrated_scenario.toml.  --budget counts every model run (pilot, search, re-evaluation of the
-best candidates on fresh seeds, sweeps).
+Writes to --out: parameters.csv/.md (estimates with standard errors and 95% intervals, or the
+posterior), moments.csv/.md (fit table), holdout.csv/.md (held-out moments), for msm
+identification.csv/.md, trials.csv, sweeps.csv, figures/convergence.png and figures/profiles.png, for
+abc generations.csv/.md, posterior.csv and figures/posterior.png, and calibrated_scenario.toml.
+--budget counts every model run (msm: pilot, search, re-evaluation of the best candidates on fresh
+seeds, sweeps, held-out runs; abc: the generations, the fit and held-out runs).
 
 Exit codes: 0 done, 2 invalid input (or another calibration writes into --out), 1 runtime failure,
 130 / 143 stopped by Ctrl-C / SIGTERM (resumable).
