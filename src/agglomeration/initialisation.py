@@ -219,10 +219,13 @@ class FlowBalance:
             return None
         for _ in range(100):
             mid = float(np.sqrt(lo * hi))
+            before = (lo, hi)
             if self.entries(mid) > self.exits:
                 lo = mid
             else:
                 hi = mid
+            if (lo, hi) == before:  # at machine precision: every further step repeats this one
+                break
         return float(np.sqrt(lo * hi))
 
 
