@@ -15,8 +15,9 @@ What it fits (docs/LOGISTICS.md gives the targets' sources):
 3. with ``--demand``, the gateways' demand (gateways.csv) so that goods exports are
    :data:`EXPORT_TARGET` of the regions' manufacturing sales, split over the international gateways as
    :data:`EXPORT_SPLIT`, and the rest of China buys :data:`DOMESTIC_TARGET` of them.  This update does
-   not converge today (the export share responds non-monotonically to gateway demand in the model's
-   general equilibrium; docs/LOGISTICS.md), so it is off by default and the export share is reported.
+   not converge today (the baseline is a nearly closed economy whose goods multiplier of about 10 caps
+   the export share near 1/10 whatever the gateways' demand; docs/LOGISTICS.md, "Openness", and
+   scripts/openness.py), so it is off by default and the export share is reported.
 
 Each iteration runs the baseline for ``--steps`` quarters once per replicate seed of ``--seeds`` (default
 1) and measures the flows of :func:`agglomeration.logistics_outcomes.trade_flows`, pooled over the runs;

@@ -296,3 +296,128 @@ def test_an_economy_without_firms_has_undefined_shares_and_zero_volumes():
     assert h["mode_share_x_rail_value"] == pytest.approx(1.0)  # imports from X come by rail
     assert h["market_access_A"] > 0 and np.isfinite(h["delivered_cost_A"])
     assert np.isnan(m.series_frame()["export_share"]).all()
+
+
+def _with_competitors(seed: int, mass: dict[str, float], steps: int = 2) -> AgglomerationModel:
+    """A tiny-world run whose gateways carry the relative competitor masses ``mass`` (gateways.csv
+    ``competitors``; 1 elsewhere)."""
+    import dataclasses
+
+    from agglomeration.world import build_world
+
+    scn = load_scenario(TINY, {"firms.initial_count": 200})
+    w = build_world(scn)
+    rel = np.array([mass.get(str(g), 1.0) for g in w.gateway_ids])
+    m = AgglomerationModel(
+        scn, replicate_seed=seed, world=dataclasses.replace(w, gateway_competitors=rel)
+    )
+    m.run(steps)
+    return m
+
+
+def test_gateway_competitors_column_defaults_to_one_and_scales_the_foreign_competition():
+    from agglomeration.behaviour.market import external_competition
+    from agglomeration.world import build_world
+
+    w = build_world(load_scenario(TINY))
+    assert w.gateway_competitors.tolist() == [1.0, 1.0]  # column absent in the tiny data
+    m = _with_competitors(1, {}, 0)
+    st, R, d = m.state, m.world.n_regions, list(m.world.gateway_ids).index("D")
+    weight = m.spec.behaviour.market.external_competitors
+    assert st.costs.foreign == pytest.approx(
+        external_competition(st.import_price, st.costs.tau, m.world.sigma, R, weight), rel=1e-15
+    )
+    # X[s, m] = weight sum_g c_g (p_imp tau)^(1 - sigma): tripling D's mass adds twice D's term
+    tripled = external_competition(
+        st.import_price, st.costs.tau, m.world.sigma, R, weight, np.array([1.0, 3.0])
+    )
+    t = st.costs.tau[:, R + d, :] * st.import_price[d][:, None]
+    term = weight * t ** (1.0 - m.world.sigma[:, None])
+    assert tripled == pytest.approx(st.costs.foreign + 2.0 * term, rel=1e-12)
+
+
+def test_more_competitors_at_the_domestic_gateway_raise_inflows_and_lower_outflows():
+    """Paired seeds: ten times the competitor mass at the rest-of-China gateway D raises the share of
+    the regions' goods bought from D and lowers the share of their sales going to D, in every seed."""
+    inflow, outflow = [], []
+    for seed in SEEDS:
+        base, more = _with_competitors(seed, {}), _with_competitors(seed, {"D": 10.0})
+        h0, h1 = base.headline_metrics(), more.headline_metrics()
+        inflow.append(h1["goods_inflow_share"] - h0["goods_inflow_share"])
+        outflow.append(h1["goods_outflow_share"] - h0["goods_outflow_share"])
+    assert all(x > 0 for x in inflow), inflow
+    assert all(x < 0 for x in outflow), outflow
+
+
+def test_openness_shares_follow_their_definitions():
+    m = _run({}, 3, 3)
+    flows = lo.trade_flows(m.state, m.world)
+    R = m.world.n_regions
+    x, d = R + 0, R + 1  # gateways X (international) and D (domestic) in the tiny data
+    goods = np.asarray(m.world.sector_kind) == "manufacturing"
+    sales, bought = flows[goods][:, :R, :], flows[goods][:, :, :R]
+    h = m.headline_metrics()
+    assert h["goods_outflow_share"] == pytest.approx(sales[:, :, d].sum() / sales.sum())
+    assert h["export_share"] == pytest.approx(sales[:, :, x].sum() / sales.sum())
+    assert h["goods_import_share"] == pytest.approx(bought[:, x, :].sum() / bought.sum())
+    assert h["goods_inflow_share"] == pytest.approx(bought[:, d, :].sum() / bought.sum())
+    assert 0 < h["goods_inflow_share"] < 1 and 0 < h["goods_outflow_share"] < 1
+
+
+def _tiny_with_gateway_columns(tmp_path: Path, **columns: dict[str, float]) -> Path:
+    """A copy of the tiny scenario whose gateways.csv has extra columns {name: {gateway id: value}}."""
+    import shutil
+
+    import pandas as pd
+
+    d = tmp_path / "tiny"
+    shutil.copytree(TINY.parent, d)
+    g = pd.read_csv(d / "gateways.csv")
+    for name, values in columns.items():
+        g[name] = [values.get(i, 0.0) for i in g["gateway_id"]]
+    g.to_csv(d / "gateways.csv", index=False)
+    return d / "scenario.toml"
+
+
+def test_internal_distance_sets_the_gateway_markets_own_friction(tmp_path):
+    from agglomeration.world import build_world
+
+    path = _tiny_with_gateway_columns(tmp_path, internal_km={"X": 800.0, "D": 0.0})
+    w0, w1 = build_world(load_scenario(TINY)), build_world(load_scenario(path))
+    R, x, d = w0.n_regions, w0.n_regions + 0, w0.n_regions + 1
+    D0 = load_scenario(TINY).logistics.distance_scale_km
+    delta = np.array([s.distance_elasticity for s in load_scenario(TINY).data.sectors])
+    shipped = np.asarray(w1.routes.shipped)
+    assert np.diagonal(w0.tau, axis1=1, axis2=2) == pytest.approx(1.0)  # column absent: none
+    assert w1.tau[:, x, x] == pytest.approx((800.0 / D0) ** delta)  # friction only, no freight
+    assert w1.tau[:, d, d] == pytest.approx(1.0)  # 0 = none
+    off = ~np.eye(w0.n_markets, dtype=bool)
+    assert w1.tau[:, off] == pytest.approx(w0.tau[:, off])  # trade between markets unchanged
+    assert shipped.any() and R == 3
+
+
+def test_a_larger_internal_distance_abroad_raises_the_export_share(tmp_path):
+    """Paired seeds: the competitors at the international gateway X pay the friction of X's internal
+    distance in their own market, so the regions' firms sell more there (every seed)."""
+    path = _tiny_with_gateway_columns(tmp_path, internal_km={"X": 800.0})
+    diffs = []
+    for seed in SEEDS:
+        base = _run({}, seed, 2)
+        far = AgglomerationModel(
+            load_scenario(path, {"firms.initial_count": 200}), replicate_seed=seed
+        )
+        far.run(2)
+        diffs.append(
+            far.headline_metrics()["export_share"] - base.headline_metrics()["export_share"]
+        )
+    assert all(x > 0 for x in diffs), diffs
+
+
+@pytest.mark.parametrize("column", ["internal_km", "competitors"])
+def test_a_negative_gateway_column_is_a_clear_input_error(tmp_path, column):
+    from agglomeration.errors import InputError
+
+    path = _tiny_with_gateway_columns(tmp_path, **{column: {"X": -5.0}})
+    with pytest.raises(InputError) as err:
+        load_scenario(path)
+    assert "gateways.csv" in str(err.value) and column in str(err.value)

@@ -149,7 +149,11 @@ def _ref_trade_flows(model):
             for o in range(R):
                 flows[s, o, d] += mkt.A[s, o] * c.phi[s, o, d] * demand
             if d < R and G:
-                x = [(st.import_price[g, s] * c.tau[s, R + g, d]) ** (1.0 - sig) for g in range(G)]
+                x = [
+                    w.gateway_competitors[g]
+                    * (st.import_price[g, s] * c.tau[s, R + g, d]) ** (1.0 - sig)
+                    for g in range(G)
+                ]
                 for g in range(G):
                     flows[s, R + g, d] += x[g] / sum(x) * c.foreign[s, d] * demand
     rb, src, value, k = _ref_link_values(model, with_input=True)
@@ -171,6 +175,13 @@ def _ref_logistics_series(model):
     sales = flows[goods][:, :R, :]
     total = sales.sum()
     row = {"export_share": float(sales[:, :, intl].sum() / total) if total > 0 else np.nan}
+    # openness: sales to domestic gateways; purchases by the regions from each kind of gateway
+    bought = flows[goods][:, :, :R]
+    dom = (np.arange(w.n_markets) >= R) & ~np.asarray(intl, bool)
+    frac = lambda a, b: float(a / b) if b > 0 else np.nan  # noqa: E731
+    row["goods_outflow_share"] = frac(sales[:, :, dom].sum(), total)
+    row["goods_import_share"] = frac(bought[:, np.asarray(intl, bool), :].sum(), bought.sum())
+    row["goods_inflow_share"] = frac(bought[:, dom, :].sum(), bought.sum())
     if w.routes is None:
         return row
     share = model.state.costs.route_choice.share  # (M, M, S, O) at the reforms' customs factors

@@ -104,6 +104,20 @@ class GatewayRecord(_Record):
     lon: float = Field(ge=-180, le=180, description="longitude [deg]")
     lat: float = Field(ge=-90, le=90, description="latitude [deg]")
     demand: float = Field(ge=0, le=1e9, description="external final demand [CNY m per step]")
+    internal_km: float = Field(
+        0.0,
+        ge=0,
+        le=1e5,
+        description="internal distance of the gateway's market, the mean distance of trade within it "
+        "[km] (its own competitors' distance friction; optional column, 0 = none)",
+    )
+    competitors: float = Field(
+        1.0,
+        ge=0,
+        le=1e9,
+        description="relative mass of foreign competitors located at the gateway, times "
+        "behaviour.market.external_competitors [-] (optional column; 1 when absent)",
+    )
     import_price_manufacturing: float = Field(ge=0.01, le=100, description="import price index [-]")
     import_price_service: float = Field(ge=0.01, le=100, description="import price index [-]")
     customs_hours: float = Field(ge=0, le=1e4, description="customs dwell on the far side [h]")
@@ -343,8 +357,8 @@ class RouteOptions:
         if not np.all(np.isfinite(freight)):
             raise ValueError("a market pair of a shipped sector has no route option")
         tau = (1.0 + freight) * self.distance_friction
-        for s in range(tau.shape[0]):
-            np.fill_diagonal(tau[s], 1.0)
+        for s in range(tau.shape[0]):  # within a market: its internal distance friction (1 if none)
+            np.fill_diagonal(tau[s], np.diagonal(self.distance_friction[s]))
         phi = tau ** (1.0 - np.asarray(self.sigma, dtype=float)[:, None, None])
         out = TradeCosts(tau=tau, phi=phi, freight=freight, cost=cost, share=share)
         if key is None:
@@ -424,6 +438,7 @@ class LogisticsNetwork:
         coords: np.ndarray | None = None,
         choice_elasticity: float = 2.0,
         distance_scale_km: float = 10.0,
+        internal_km: Sequence[float] | None = None,
         file: str | None = None,
     ):
         self.markets = tuple(markets)
@@ -444,6 +459,7 @@ class LogisticsNetwork:
         self.distance_scale_km = float(distance_scale_km)
         xy = np.zeros((M, 2)) if coords is None else np.asarray(coords, float).reshape(M, 2)
         self.great_circle = great_circle_km(xy[:, 0], xy[:, 1])
+        self.internal_km = np.zeros(M) if internal_km is None else np.asarray(internal_km, float)
         for p in self.markets:
             if p not in places_modes:
                 raise InputError(f"market {p!r} is not a place of the network", file=file)
@@ -805,8 +821,11 @@ class LogisticsNetwork:
         delta = np.array([s.distance_elasticity for s in self.sectors])
         ratio = np.maximum(self.great_circle, self.distance_scale_km) / self.distance_scale_km
         friction = ratio[None, :, :] ** delta[:, None, None]
+        # within a market: 1, or the friction of its internal distance where one is given (a gateway
+        # standing for a large market: its own competitors trade over that distance, Head and Mayer 2010)
+        inner = np.maximum(self.internal_km, self.distance_scale_km) / self.distance_scale_km
         for s in range(S):
-            np.fill_diagonal(friction[s], 1.0)
+            np.fill_diagonal(friction[s], np.where(self.internal_km > 0, inner ** delta[s], 1.0))
         return RouteOptions(
             option_ids=np.array([o.option_id for o in self.options], dtype=str),
             option_names=np.array([o.name for o in self.options], dtype=str),

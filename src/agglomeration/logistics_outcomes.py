@@ -5,7 +5,9 @@ Everything is computed from the model's own flows in the current state (CNY m pe
 * final sales of the firms of region r, sector s in market m: ``A[s, r] phi[s, r, m] E[s, m] / P1[s, m]``
   (the market's CES result: ``state.market.A``, ``.P1``, ``state.expenditure_used``, ``state.costs.phi``);
 * final imports into region m through gateway g: the foreign competitors' part ``X_g[s, m] E / P1`` with
-  ``X_g`` the gateway's share of ``state.costs.foreign`` (weights ``(p_imp[g, s] tau[s, R+g, m])^(1-sigma)``);
+  ``X_g`` the gateway's share of ``state.costs.foreign`` (weights
+  ``c_g (p_imp[g, s] tau[s, R+g, m])^(1-sigma)``, ``c_g`` the gateway's relative competitor mass,
+  gateways.csv ``competitors``);
 * intermediate purchases: buyer region, source market (a region or a gateway) and input sector from the
   supplier links (:func:`agglomeration.observe.link_totals_by_sector`).
 
@@ -18,6 +20,11 @@ Outcomes (:func:`logistics_metrics`, names in docs/METRICS.md):
 
 * ``export_share`` (goods: total and by region; every sector): sales to international gateways / all
   sales [-];
+* openness of the regions' goods trade (manufacturing, all regions together; :func:`openness_shares`):
+  ``goods_outflow_share`` = sales to domestic gateways (the rest of China) / all sales,
+  ``goods_import_share`` and ``goods_inflow_share`` = purchases (final and intermediate) from
+  international / domestic gateways / all the regions' purchases of goods with a known origin (inputs
+  bought outside the model at the reference price, with no supplier, are not counted) [-];
 * ``mode_share_<destination>_<option>_value`` / ``_tonnes``: option shares of the regions' trade with a
   gateway (``eu``, ``asean``, ``ec``, ``dom``) or with each other (``regional``) [-];
 * ``corridor_<tag>_value`` [CNY m per step], ``_kt`` [thousand tonnes per step], ``_teu`` [TEU per step
@@ -74,7 +81,8 @@ def trade_flows(state: ModelState, world: World, links: np.ndarray | None = None
     if G:
         sig = np.asarray(w.sigma, dtype=float)
         t = state.costs.tau[:, R:, :R] * np.asarray(state.import_price, dtype=float).T[:, :, None]
-        x = t ** (1.0 - sig[:, None, None])  # (S, G, R)
+        rel = np.asarray(w.gateway_competitors, dtype=float)
+        x = rel[None, :, None] * t ** (1.0 - sig[:, None, None])  # (S, G, R)
         tot = x.sum(axis=1, keepdims=True)
         part = np.divide(x, tot, out=np.zeros_like(x), where=tot > 0)
         flows[:, R:, :R] += part * (state.costs.foreign[:, None, :R] * ratio[:, None, :R])
@@ -130,15 +138,20 @@ def _option_flows(
     return v, tonnes
 
 
+def _international(world: World) -> np.ndarray:
+    """(M,) True for the markets reached through customs (every gateway in a world without routes)."""
+    if world.routes is not None:
+        return np.asarray(world.routes.international, dtype=bool)
+    intl = np.zeros(world.n_markets, bool)
+    intl[world.n_regions :] = True
+    return intl
+
+
 def export_shares(flows: np.ndarray, world: World) -> tuple[np.ndarray, np.ndarray, float]:
     """Export shares (sales to international gateways / all sales of the regions' firms): by sector (S,)
     and, over manufacturing (goods) only, by region (R,) and in total; nan where there are no sales."""
     R = world.n_regions
-    intl = np.zeros(world.n_markets, bool)
-    if world.routes is not None:
-        intl = np.asarray(world.routes.international, dtype=bool)
-    else:
-        intl[R:] = True
+    intl = _international(world)
     sales = flows[:, :R, :]  # (S, R, M)
     exp = sales[:, :, intl]
     goods = np.asarray(world.sector_kind) == "manufacturing"
@@ -148,6 +161,26 @@ def export_shares(flows: np.ndarray, world: World) -> tuple[np.ndarray, np.ndarr
         g_sales = sales[goods].sum()
         total = float(exp[goods].sum() / g_sales) if g_sales > 0 else float("nan")
     return by_sector, by_region, total
+
+
+def openness_shares(flows: np.ndarray, world: World) -> dict[str, float]:
+    """Openness of the regions' manufacturing (goods) trade, all regions together [-]:
+    ``goods_outflow_share`` (sales to domestic gateways / all sales; ``export_share`` is the
+    international part), ``goods_import_share`` / ``goods_inflow_share`` (purchases from
+    international / domestic gateways / all purchases by the regions).  Trade between the regions counts as neither.  nan without goods flows."""
+    R = world.n_regions
+    intl = _international(world)
+    dom = np.zeros(world.n_markets, bool)
+    dom[R:] = ~intl[R:]
+    goods = np.asarray(world.sector_kind) == "manufacturing"
+    sales = flows[goods][:, :R, :]  # (S_goods, R, M): the regions' firms' sales
+    bought = flows[goods][:, :, :R]  # (S_goods, M, R): the regions' purchases by origin
+    s_tot, b_tot = float(sales.sum()), float(bought.sum())
+    return {
+        "goods_outflow_share": _ratio(float(sales[:, :, dom].sum()), s_tot),
+        "goods_import_share": _ratio(float(bought[:, intl, :].sum()), b_tot),
+        "goods_inflow_share": _ratio(float(bought[:, dom, :].sum()), b_tot),
+    }
 
 
 def market_access(state: ModelState, world: World) -> np.ndarray:
@@ -198,6 +231,7 @@ def logistics_metrics(
     flows = trade_flows(state, world, links)
     by_sector, by_region, total = export_shares(flows, w)
     out: dict[str, float] = {"export_share": total}
+    out.update(openness_shares(flows, w))
     rc = _choice(state, world)
     if rc is not None:
         v, tonnes = _option_flows(flows, w, rc.share)
@@ -321,6 +355,8 @@ def metric_descriptions(world: World) -> dict[str, dict[str, object]]:
         "share",
         f"manufacturing {goods} of the regions' firms",
     )
+    for name, label, what in _OPENNESS:
+        add(name, label, "", "share", what)
     routes = w.routes
     for cid in w.corridor_ids:
         what = f"trade on route options running mainly on the links tagged '{cid}'"
@@ -371,9 +407,29 @@ def metric_descriptions(world: World) -> dict[str, dict[str, object]]:
     return out
 
 
+#: (name, label, description) of the openness shares (:func:`openness_shares`)
+_OPENNESS: tuple[tuple[str, str, str], ...] = (
+    (
+        "goods_outflow_share",
+        "Goods outflow share (rest of China)",
+        "manufacturing sales of the regions' firms to domestic gateways (the rest of China) / all sales",
+    ),
+    (
+        "goods_import_share",
+        "Goods import share",
+        "the regions' purchases of goods (final and intermediate) from international gateways / all",
+    ),
+    (
+        "goods_inflow_share",
+        "Goods inflow share (rest of China)",
+        "the regions' purchases of goods (final and intermediate) from domestic gateways / all",
+    ),
+)
+
 #: (name pattern, label template, unit, kind, description) of the logistics metric families, for a
 #: metric name seen without its World (a stored batch): :func:`describe_metric_name`
 _FAMILIES: tuple[tuple[str, str, str, str, str], ...] = (
+    *((name, label, "", "share", what) for name, label, what in _OPENNESS),
     (
         r"export_share",
         "Goods export share",

@@ -52,6 +52,8 @@ class World:
     gateway_ids: np.ndarray
     gateway_names: np.ndarray
     gateway_demand: np.ndarray  # external final demand via the gateway, CNY m per step
+    #: relative mass of the foreign competitors at each gateway (times behaviour.market.external_competitors)
+    gateway_competitors: np.ndarray
     gateway_import_price: (
         np.ndarray
     )  # (G, S) price index of imported inputs (1 = domestic reference)
@@ -284,6 +286,7 @@ class World:
             gateway_ids=gids,
             gateway_names=np.asarray(kw.get("gateway_names", gids), dtype=str),
             gateway_demand=f(kw.get("gateway_demand", np.zeros(G))),
+            gateway_competitors=f(kw.get("gateway_competitors", np.ones(G))),
             gateway_import_price=f(kw.get("gateway_import_price", np.ones((G, S)))),
             sector_ids=sids,
             sector_names=np.asarray(kw.get("sector_names", sids), dtype=str),
@@ -332,6 +335,7 @@ class World:
             "delegation": (R,),
             "gateway_names": (G,),
             "gateway_demand": (G,),
+            "gateway_competitors": (G,),
             "gateway_import_price": (G, S),
             "sector_names": (S,),
             "sector_kind": (S,),
@@ -405,6 +409,7 @@ def _logistics_network(scenario: Scenario) -> LogisticsNetwork:
         coords=np.array([(p.lon, p.lat) for p in markets], dtype=float).reshape(len(markets), 2),
         choice_elasticity=scenario.logistics.route_choice_elasticity,
         distance_scale_km=scenario.logistics.distance_scale_km,
+        internal_km=np.array([0.0] * R + [g.internal_km for g in gateways]),
         file=str(scenario.source_path) if scenario.source_path else None,
     )
 
@@ -471,6 +476,7 @@ def build_world(scenario: Scenario) -> World:
         gateway_ids=_column(gateways, "gateway_id", str),
         gateway_names=_column(gateways, "name", str),
         gateway_demand=_column(gateways, "demand", float),
+        gateway_competitors=_column(gateways, "competitors", float),
         gateway_import_price=_import_prices(gateways, kind)
         * _column(sectors, "import_price_factor")[None, :],
         sector_ids=_column(sectors, "sector_id", str),

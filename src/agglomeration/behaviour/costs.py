@@ -205,7 +205,12 @@ def apply(state: ModelState, world: World, scenario: Scenario) -> None:
     else:
         tau, phi = world.trade_costs(ch["customs_factor"])
     foreign = market.external_competition(
-        state.import_price, tau, world.sigma, world.n_regions, bp.market.external_competitors
+        state.import_price,
+        tau,
+        world.sigma,
+        world.n_regions,
+        bp.market.external_competitors,
+        world.gateway_competitors,
     )
     state.costs = Costs(
         **ch,

@@ -333,15 +333,23 @@ def solve_prices(
 
 
 def external_competition(
-    import_price: np.ndarray, tau: np.ndarray, sigma: np.ndarray, n_regions: int, weight: float
+    import_price: np.ndarray,
+    tau: np.ndarray,
+    sigma: np.ndarray,
+    n_regions: int,
+    weight: float,
+    relative: np.ndarray | None = None,
 ) -> np.ndarray:
-    """X[s, m]: CES weight of foreign competitors (``weight`` per gateway) in market m."""
+    """X[s, m]: CES weight of foreign competitors in market m: ``weight`` x ``relative[g]`` (G,; the
+    gateways' ``competitors`` column, default 1) number-equivalents of competitors at each gateway g,
+    each priced at p_imp[g, s] tau[s, R+g, m]."""
     G = import_price.shape[0]
     if G == 0 or weight == 0:
         return np.zeros((len(sigma), tau.shape[1]))
-    # (S, G, M): (p_imp[g, s] tau[s, R+g, m])^(1-sigma)
+    rel = np.ones(G) if relative is None else np.asarray(relative, dtype=float)
+    # (S, G, M): rel_g (p_imp[g, s] tau[s, R+g, m])^(1-sigma)
     t = tau[:, n_regions:, :] * import_price.T[:, :, None]
-    return weight * np.sum(t ** (1.0 - sigma[:, None, None]), axis=1)
+    return weight * np.sum(rel[None, :, None] * t ** (1.0 - sigma[:, None, None]), axis=1)
 
 
 def price_index_power(A: np.ndarray, phi: np.ndarray, X: np.ndarray, n_regions: int) -> np.ndarray:
@@ -617,8 +625,9 @@ class MarketParams(_Section):
         20.0,
         ge=0.0,
         le=1e9,
-        description="number-equivalent of foreign competitors of each sector located at each gateway, "
-        "priced at the gateway import price; they compete in every market's CES index [firms]",
+        description="number-equivalent of foreign competitors of each sector located at each gateway "
+        "(times the gateway's relative mass, gateways.csv `competitors`), priced at the gateway import "
+        "price; they compete in every market's CES index [firms]",
         json_schema_extra={
             "source": "assumption: foreign rivals worth a few dozen domestic firms per gateway; calibrate to import shares"
         },
