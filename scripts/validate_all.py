@@ -678,11 +678,12 @@ regression for beta; entry/exit from firm ids). Batch version: `experiments/vali
 
 * *Tail exponent.* Set by the line birth rate relative to the death rate (a near-critical branching
   process of lines gives a tail near 1); a lower birth rate thins it (row "line birth rate 0.018").
-* *Size-variance slope.* **Not met.** A firm has one productivity, and its shock (the same for a one-line
-  and a hundred-line firm) dominates the volatility of growth at every size, so beta ~ 0 although lines
-  diversify.  Scaling the shock down with size (row "size elasticity 0.25") raises beta but thins the tail
-  and lowers the firm count.  Productivity shocks per line (independent sub-units; Amaral et al. 1997,
-  Buldyrev et al. 2007) would give both; that is not modelled yet (docs/ODD.md, Known limitations).
+* *Size-variance slope.* **Not met.** beta ~ 0.03 with employment as size, and not because of the
+  firm-level productivity shock: without any productivity shocks it is the same (section 8, "Where the
+  volatility comes from").  Even a firm's line count has a slope of only 0.10-0.17, because its lines
+  spawn only while the firm is profitable (one firm-level event, not independent sub-units).  Scaling the
+  shock down with size (row "size elasticity 0.25") raises beta but thins the tail and lowers the firm
+  count (docs/ODD.md, Known limitations).
 """
     return text, ok_tail and ok_growth and ok_beta and ok_turn and ok_count, facts
 
@@ -697,7 +698,8 @@ per quarter toward the frontier: annual persistence 0.96, Foster, Haltiwanger an
 Collard-Wexler and De Loecker 2014), with size-independent shocks (`shock_size_elasticity = 0`).
 `death_rate` 0.02 gives a one-line firm about 8 % a year of losing its line (the exit hazard of young
 firms); `birth_rate` was then chosen for the size tail.  One replicate each (seed 1, burn-in 100,
-40 observed quarters; `python /path/to/measure` = section 5's estimators on `validation.firm_panel`):
+40 observed quarters; section 5's estimators on `validation.firm_panel`, run by hand while the
+model was built; `python scripts/size_variance.py --set KEY=VALUE` re-measures beta for a row):
 
 | setting | alpha MLE | alpha rank-1/2 | beta | firms after burn-in -> after 40 quarters |
 |---|---|---|---|---|
@@ -754,6 +756,25 @@ down by 15-20 % over 30 years.  Independent shocks per product line (a firm's pr
 mean of its lines', tried as a prototype and not kept) give a beta of only 0.07 and a thinner tail:
 large firms' productivity then barely moves, so the upper tail loses the productivity dispersion
 that thickens it.  The size-variance slope stays the one stylised fact not met.
+
+**Where the volatility comes from** (`python scripts/size_variance.py`: 4 seeds, annual snapshots from
+quarter 40 to 120, the mean beta over consecutive years, size measured three ways):
+
+| configuration | beta (employment) | beta (revenue) | beta (lines) | corr(log lines, log employment) |
+|---|---:|---:|---:|---:|
+| baseline | 0.027 | 0.052 | 0.100 | 0.501 |
+| productivity shocks off (learning off) | 0.025 | 0.052 | 0.167 | 0.576 |
+| productivity shock sd 0.02 (0.05) | 0.033 | 0.051 | 0.127 | 0.560 |
+| no supplier search | 0.040 | 0.052 | 0.107 | 0.460 |
+| no relocation | 0.028 | 0.050 | 0.091 | 0.487 |
+
+The firm-level productivity shock is not what flattens the slope (without it beta is the same), and
+neither supplier switching nor relocation is.  Two things are: a firm's lines spawn only while the firm
+is profitable, so a multi-line firm's line births and deaths are not independent (the line count's own
+slope is 0.10-0.17, not the 0.5 of independent units), and the line count explains only part of a
+firm's size (correlation 0.5 with employment), the rest moving with its markets, buyers and
+competitors as a whole.  Independent sub-units of demand (lines that spawn and sell independently of
+the firm's current profit, several buyers and markets per line) would be the mechanism to try next.
 """
 
 
