@@ -108,8 +108,10 @@ class FirmsParams(_Section):
         description="equity of a new firm (start-up capital), in units of its sector's fixed cost per "
         "line [-]",
         json_schema_extra={
-            "source": "calibrated (range 8-24): with behaviour.exit.loss_grace it gives the low exit "
-            "hazard of young Chinese firms in their first two years (SAIC 2013: 1.6 % and 6.3 %)"
+            "source": "estimate (range 8-24): start-up capital that, with behaviour.exit.loss_grace, "
+            "makes exit hazards rise with age over the first years as for Chinese firms (SAIC 2013: "
+            "1.6, 6.3, 9.5 % in years 1-3); the simulated hazards are higher (about 8, 13, 26 %; "
+            "docs/VALIDATION.md section 6)"
         },
     )
     productivity_mean: float = Field(

@@ -229,7 +229,7 @@ class LearningParams(_Section):
         description="beta: the shock sd scales as (employment / sector mean employment)^(-beta), ratio "
         "clipped to [0.01, 1]; firms as portfolios of sub-units (Amaral et al. 1997); 0 = off [-]",
         json_schema_extra={
-            "source": "0 since firms grow in product lines (behaviour.lines), whose independent risks give the size-variance relation (Amaral et al. 1997); range 0-0.5"
+            "source": "estimate (range 0-0.5): 0 = size-independent firm-level shocks (Gibrat).  Growth in product lines (behaviour.lines) does not give the size-variance slope of Amaral et al. (1997) (beta about 0.03 against 0.15-0.2, docs/VALIDATION.md section 5); 0.25 raises beta to about 0.1 but thins the size tail"
         },
     )
     mean_reversion: float = Field(
