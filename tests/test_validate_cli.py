@@ -93,3 +93,17 @@ def test_console_script_subprocess(tiny):
     )
     assert proc.returncode == 0, proc.stderr
     assert "ok: scenario 'tiny'" in proc.stdout
+
+
+def test_every_shipped_input_file_validates(capsys):
+    """Every scenario, experiment and calibration file in the repository passes ``validate`` (a
+    generated experiment once shipped two variants that resolved to the same scenario)."""
+    files = sorted(
+        str(p)
+        for top in ("scenarios", "experiments", "calibration")
+        for p in (ROOT / top).rglob("*.toml")
+    )
+    assert len(files) >= 20
+    code, out, err = run(["validate", *files], capsys)
+    assert code == 0, err
+    assert len(out.strip().splitlines()) == len(files)
