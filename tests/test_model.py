@@ -290,4 +290,8 @@ def test_baseline_results_are_pinned(seed):
     m = AgglomerationModel(BASELINE, replicate_seed=seed)
     m.run(40)
     h = m.headline_metrics()
-    assert (h["firms"], h["output"], h["supplier_switches"]) == PINNED[seed]
+    firms, output, switches = PINNED[seed]
+    # counts exactly; output to 1e-12: numpy's vectorised kernels round the last bits differently on
+    # different CPUs (seen: 2 ulp between two x86-64 machines), identical on one machine
+    assert (h["firms"], h["supplier_switches"]) == (firms, switches)
+    assert h["output"] == pytest.approx(output, rel=1e-12, abs=0)

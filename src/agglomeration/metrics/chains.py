@@ -281,7 +281,8 @@ def chain_coverage_matrix(
         if w.sum() <= 0:
             out[:, c] = np.nan
         else:
-            out[:, c] = present[:, up].astype(float) @ w / w.sum()
+            # at most 1: the matrix product and the sum may round differently (one ulp)
+            out[:, c] = np.minimum(present[:, up].astype(float) @ w / w.sum(), 1.0)
     return out
 
 
