@@ -79,29 +79,15 @@ def with_internal_km(scenario: Path, internal: list[str], tmp: Path) -> Path:
     return copy / scenario.name
 
 
-def _parse_set(items: list[str]) -> list[tuple[str, object]]:
-    """``KEY=VALUE`` overrides, the value read as TOML (a bare word as a string)."""
-    import tomllib
-
-    out = []
-    for item in items:
-        key, _, raw = item.partition("=")
-        try:
-            value = tomllib.loads(f"v = {raw}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = raw
-        out.append((key.strip(), value))
-    return out
-
-
 def one(job: tuple[argparse.Namespace, int]) -> dict[str, float]:
     """Run one seed and measure its openness."""
     from agglomeration import logistics_outcomes as lo
+    from agglomeration.commands.run import parse_overrides
     from agglomeration.model import AgglomerationModel
     from agglomeration.scenario import load_scenario
 
     args, seed = job
-    scenario = load_scenario(args.scenario, dict(_parse_set(args.set)))
+    scenario = load_scenario(args.scenario, parse_overrides(args.set))
     m = AgglomerationModel(scenario, replicate_seed=seed, world=_world(scenario, args))
     first = float(len(m.firms.alive_rows()))
     out0 = float(m.series_frame()["output"].iloc[-1])

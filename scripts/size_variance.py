@@ -90,13 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     configs = dict(CONFIGS)
     if args.set:
-        import tomllib
+        from agglomeration.commands.run import parse_overrides
 
-        extra = {}
-        for item in args.set:
-            key, _, raw = item.partition("=")
-            extra[key.strip()] = tomllib.loads(f"v = {raw}")["v"]
-        configs = {"--set " + " ".join(args.set): extra}
+        configs = {"--set " + " ".join(args.set): parse_overrides(args.set)}
     jobs = [(label, ov, s) for label, ov in configs.items() for s in args.seeds]
     res: dict[str, list[dict[str, float]]] = {}
     with ProcessPoolExecutor(args.workers) as ex:

@@ -64,6 +64,7 @@ def trade_flows(state: ModelState, world: World, links: np.ndarray | None = None
     intermediate sales of the regions' firms, final and intermediate imports through gateways) and
     sales within a region (the diagonal).  Zeros before the first market clearing.  ``links``: the
     (R, M, S) :func:`agglomeration.observe.link_totals_by_sector` of this state if already computed."""
+    from agglomeration.behaviour.market import gateway_competition
     from agglomeration.observe import link_totals_by_sector
 
     w = world
@@ -79,10 +80,13 @@ def trade_flows(state: ModelState, world: World, links: np.ndarray | None = None
     flows[:, :R, :] = mkt.A[:, :, None] * phi[:, :R, :] * ratio[:, None, :]
     G = w.n_gateways
     if G:
-        sig = np.asarray(w.sigma, dtype=float)
-        t = state.costs.tau[:, R:, :R] * np.asarray(state.import_price, dtype=float).T[:, :, None]
-        rel = np.asarray(w.gateway_competitors, dtype=float)
-        x = rel[None, :, None] * t ** (1.0 - sig[:, None, None])  # (S, G, R)
+        x = gateway_competition(
+            np.asarray(state.import_price, dtype=float),
+            state.costs.tau,
+            np.asarray(w.sigma, dtype=float),
+            R,
+            w.gateway_competitors,
+        )[:, :, :R]  # (S, G, R)
         tot = x.sum(axis=1, keepdims=True)
         part = np.divide(x, tot, out=np.zeros_like(x), where=tot > 0)
         flows[:, R:, :R] += part * (state.costs.foreign[:, None, :R] * ratio[:, None, :R])

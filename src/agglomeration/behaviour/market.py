@@ -346,10 +346,25 @@ def external_competition(
     G = import_price.shape[0]
     if G == 0 or weight == 0:
         return np.zeros((len(sigma), tau.shape[1]))
+    return weight * np.sum(
+        gateway_competition(import_price, tau, sigma, n_regions, relative), axis=1
+    )
+
+
+def gateway_competition(
+    import_price: np.ndarray,
+    tau: np.ndarray,
+    sigma: np.ndarray,
+    n_regions: int,
+    relative: np.ndarray | None = None,
+) -> np.ndarray:
+    """(S, G, M) CES weight per unit of ``external_competitors`` of gateway g's foreign competitors in
+    market m: ``relative[g] (p_imp[g, s] tau[s, R+g, m])^(1-sigma)`` [-] (each gateway's part of
+    :func:`external_competition`, also what splits the imports over the gateways)."""
+    G = import_price.shape[0]
     rel = np.ones(G) if relative is None else np.asarray(relative, dtype=float)
-    # (S, G, M): rel_g (p_imp[g, s] tau[s, R+g, m])^(1-sigma)
     t = tau[:, n_regions:, :] * import_price.T[:, :, None]
-    return weight * np.sum(rel[None, :, None] * t ** (1.0 - sigma[:, None, None]), axis=1)
+    return rel[None, :, None] * t ** (1.0 - sigma[:, None, None])
 
 
 def price_index_power(A: np.ndarray, phi: np.ndarray, X: np.ndarray, n_regions: int) -> np.ndarray:

@@ -24,8 +24,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agglomeration.errors import InputError
-
 log = logging.getLogger(__name__)
 
 
@@ -56,17 +54,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_set(items: list[str]) -> dict[str, Any]:
-    """``["a.b=1", "c=x"]`` -> ``{"a.b": 1, "c": "x"}`` (values parsed as TOML, else kept as strings)."""
-    from agglomeration.scenario import parse_value
+    """``["a.b=1", "c=x"]`` -> ``{"a.b": 1, "c": "x"}`` (values parsed as TOML, else kept as strings):
+    the same rule as ``agglomeration run --set``."""
+    from agglomeration.commands.run import parse_overrides
 
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise InputError(f"expected KEY=VALUE, got {item[:80]!r}", field="--set")
-        out[key] = parse_value(text.strip(), f"--set {key[:60]}")
-    return out
+    return parse_overrides(items)
 
 
 class StopRequested(KeyboardInterrupt):
