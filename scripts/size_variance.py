@@ -5,6 +5,7 @@ Run from the repository root::
 
     python scripts/size_variance.py                       # the default configurations, 4 seeds
     python scripts/size_variance.py --seeds 0 1 --set behaviour.learning.shock_sd=0.02
+    python scripts/size_variance.py --by-size             # and where the volatility sits, by size octile
 
 Each configuration runs the baseline for 120 quarters from initialisation and takes annual snapshots
 from quarter 40 on (as docs/VALIDATION.md section 5).  For every pair of consecutive snapshots, beta is
@@ -12,6 +13,10 @@ the size-variance slope of :func:`agglomeration.metrics.stylized.growth_rate_fit
 size^-beta over 10 size bins of the surviving firms), with size measured as employment (the validation's
 measure), revenue and product lines; printed: the mean over the pairs and seeds, and the correlation of
 log lines with log employment in the last snapshot (firms with employment; how much of a firm's size its line count explains).
+``--by-size`` adds, per configuration, a table by octile of initial employment (surviving firms of every
+pair of consecutive snapshots, pooled over years and seeds): mean product lines, and the sd of the annual
+log growth of employment, of the line count and of employment per line.  Independent sub-units would
+make the last two columns fall with size; flat columns are what keeps beta near 0.
 """
 
 from __future__ import annotations
@@ -38,8 +43,10 @@ CONFIGS: dict[str, dict[str, object]] = {
 MEASURES = ("employment", "revenue", "lines")
 
 
-def one(job: tuple[str, dict, int]) -> tuple[str, dict[str, float]]:
-    """One configuration and seed: mean beta per size measure and corr(log lines, log employment)."""
+def one(job: tuple[str, dict, int]) -> tuple[str, dict[str, float], np.ndarray]:
+    """One configuration and seed: mean beta per size measure and corr(log lines, log employment), and
+    the pooled growth panel (columns: initial employment, initial lines, log growth of employment,
+    log growth of lines) of firms with employment at both dates."""
     from agglomeration.metrics.stylized import growth_rate_fit
     from agglomeration.model import AgglomerationModel
     from agglomeration.scenario import load_scenario
@@ -68,12 +75,34 @@ def one(job: tuple[str, dict, int]) -> tuple[str, dict[str, float]]:
             _, ia, ib = np.intersect1d(a["fid"], b["fid"], return_indices=True)
             betas.append(growth_rate_fit(a[key][ia], b[key][ib]).beta)
         out[key] = float(np.nanmean(betas))
+    panel = []
+    for a, b in itertools.pairwise(snaps):
+        _, ia, ib = np.intersect1d(a["fid"], b["fid"], return_indices=True)
+        e0, e1 = a["employment"][ia], b["employment"][ib]
+        ok = (e0 > 0) & (e1 > 0)
+        l0, l1 = a["lines"][ia][ok], b["lines"][ib][ok]
+        panel.append(np.c_[e0[ok], l0, np.log(e1[ok] / e0[ok]), np.log(l1 / l0)])
     last = snaps[-1]
     ok = last["employment"] > 0  # firms still waiting for approval employ nobody yet
     out["corr"] = float(
         np.corrcoef(np.log(last["lines"][ok]), np.log(last["employment"][ok]))[0, 1]
     )
-    return label, out
+    return label, out, np.concatenate(panel)
+
+
+def by_size(panel: np.ndarray, n_bins: int = 8) -> list[str]:
+    """Markdown rows of the octile table (see the module docstring) of a pooled growth panel."""
+    emp, lines, g, gl = panel.T
+    edges = np.quantile(np.log(emp), np.linspace(0, 1, n_bins + 1))
+    b = np.clip(np.searchsorted(edges, np.log(emp), side="right") - 1, 0, n_bins - 1)
+    rows = []
+    for k in range(n_bins):
+        m = b == k
+        rows.append(
+            f"| {k + 1} | {np.log(emp[m]).mean():.2f} | {lines[m].mean():.2f} | {g[m].std():.3f} "
+            f"| {gl[m].std():.3f} | {(g[m] - gl[m]).std():.3f} | {m.sum()} |"
+        )
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="run one extra configuration with these overrides (value read as TOML)",
     )
+    p.add_argument(
+        "--by-size", action="store_true", help="also print the volatility table by size octile"
+    )
     args = p.parse_args(argv)
     configs = dict(CONFIGS)
     if args.set:
@@ -95,9 +127,11 @@ def main(argv: list[str] | None = None) -> int:
         configs = {"--set " + " ".join(args.set): parse_overrides(args.set)}
     jobs = [(label, ov, s) for label, ov in configs.items() for s in args.seeds]
     res: dict[str, list[dict[str, float]]] = {}
+    panels: dict[str, list[np.ndarray]] = {}
     with ProcessPoolExecutor(args.workers) as ex:
-        for label, out in ex.map(one, jobs):
+        for label, out, panel in ex.map(one, jobs):
             res.setdefault(label, []).append(out)
+            panels.setdefault(label, []).append(panel)
     print(
         "| configuration | beta (employment) | beta (revenue) | beta (lines) | corr(log lines, log employment) |"
     )
@@ -106,6 +140,15 @@ def main(argv: list[str] | None = None) -> int:
         mean = {k: np.mean([r[k] for r in rows]) for k in (*MEASURES, "corr")}
         cells = " | ".join(f"{mean[k]:.3f}" for k in (*MEASURES, "corr"))
         print(f"| {label} | {cells} |")
+    if args.by_size:
+        for label, parts in panels.items():
+            print(f"\n{label}: by octile of initial employment (annual growth, pooled)\n")
+            print(
+                "| octile | mean log employment | mean lines | sd growth of employment "
+                "| sd growth of lines | sd growth of employment per line | firm-years |"
+            )
+            print("|---:|---:|---:|---:|---:|---:|---:|")
+            print("\n".join(by_size(np.concatenate(parts))))
     return 0
 
 
