@@ -222,3 +222,30 @@ def test_replicating_one_domain_only_adopts_that_domain():
     i = CATEGORIES.index("trade_facilitation")
     assert counts[:, i].sum() > 0
     assert counts[:, [j for j in range(len(CATEGORIES)) if j != i]].sum() == 0
+
+
+def test_compare_at_step_decomposes_the_totals_of_that_step():
+    """`compare --at-step T` decomposes the series' cumulative totals at T, not the final ones."""
+    from agglomeration.commands.compare import _runs_at_step
+
+    final = _runs(
+        rows=[
+            dict(run_id="a", variant="base", seed=1, firms_ftz=10, firms_start_ftz=10),
+            dict(run_id="b", variant="v", seed=1, firms_ftz=30, firms_start_ftz=10,
+                 entries_total_ftz=20),
+        ]
+    )  # fmt: skip
+    early = _runs(
+        rows=[
+            dict(run_id="a", step=2, firms_ftz=10, firms_start_ftz=10),
+            dict(run_id="b", step=2, firms_ftz=14, firms_start_ftz=10, entries_total_ftz=4),
+        ]
+    )
+    series = pd.concat([early, final.drop(columns=["variant", "seed"]).assign(step=4)])
+    at2 = _runs_at_step(final, series, 2)
+    t = dec.decompose(at2, baseline="base").set_index(["group", "component"])["mean"]
+    assert t[("ftz", "total")] == pytest.approx(4)
+    assert t[("ftz", "creation")] == pytest.approx(4)
+    t_end = dec.decompose(final, baseline="base").set_index(["group", "component"])["mean"]
+    assert t_end[("ftz", "total")] == pytest.approx(20)
+    assert _runs_at_step(final, series.drop(columns=["entries_total_ftz"]), 2) is None

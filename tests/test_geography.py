@@ -347,6 +347,18 @@ def test_faster_customs_helps_international_trade_only():
     assert tau == pytest.approx(w1.tau)
 
 
+def test_customs_multiplier_of_a_transit_hub_is_an_error_not_ignored():
+    """Hubs clear no customs: a multiplier keyed by a hub id would change nothing, so it is refused
+    (naming the field and the allowed keys); a bad value's message says what it got once."""
+    hub = load_scenario(BASELINE).data.hubs[0].hub_id
+    with pytest.raises(InputError, match=rf"customs_multiplier\.{hub}: unknown key") as exc:
+        load_scenario(BASELINE, {f"logistics.customs_multiplier.{hub}": 0.5})
+    assert "WZ" in str(exc.value) and f" {hub}," not in str(exc.value)
+    with pytest.raises(InputError) as exc:
+        load_scenario(BASELINE, {"policy.delegation.WZ": 1.5})
+    assert str(exc.value).count("got 1.5") == 1
+
+
 def test_added_hub_and_link_are_used():
     base = load_scenario(BASELINE)
     new = base.with_overrides(

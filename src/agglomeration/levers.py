@@ -204,8 +204,8 @@ LEVERS: tuple[Lever, ...] = (
         lo=0.0,
         hi=100.0,
         default=1.0,
-        description="factor on customs dwell hours at a place (region, gateway or hub id, a region "
-        "type, 'gateway' for every gateway, or 'all')",
+        description="factor on customs dwell hours at a place (region or gateway id, a region "
+        "type, 'gateway' for every gateway, or 'all'; transit hubs clear no customs)",
         read_by=("world",),
         kind="logistics",
         source="scenario lever (1 = the data in modes.csv / regions.csv / gateways.csv)",

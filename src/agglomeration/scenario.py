@@ -763,7 +763,7 @@ def validation_error(
         text = msg[0].lower() + msg[1:] if msg else msg
     if err.get("type") == "missing":
         text = "missing value (required)"
-    elif "input" in err and not isinstance(err["input"], dict):
+    elif "input" in err and not isinstance(err["input"], dict) and ", got " not in text:
         text += f", got {shorten(repr(err['input']), 120)}"
     desc = _describe(model, loc) if model is not None else None
     if desc:
@@ -1332,7 +1332,9 @@ def _edit_modes(modes: list, lg: LogisticsSection, names: list[str], file: Any) 
 
 def _edit_customs(regions: list, gateways: list, mult: dict[str, float], places: dict, file: Any):
     lever = lever_for("logistics.customs_multiplier.x")[0]
-    check_table(lever, mult, valid_keys(lever, [], list(places), []), file=file)
+    # transit hubs clear no customs (hubs.csv has no customs hours): their ids are not keys
+    customs_places = [pid for pid, kind in places.items() if kind != "hub"]
+    check_table(lever, mult, valid_keys(lever, [], customs_places, []), file=file)
 
     def factor(pid: str, kind: str) -> float:
         return _multiplier(mult, kind, pid)

@@ -224,7 +224,10 @@ def main(args: argparse.Namespace) -> int:
     )
     steps = (results.manifest.get("experiment") or {}).get("steps")
     tables = _print_comparison(result, args, warning, steps)
-    tables.update(_print_decomposition(runs, result.baseline, str(args.results)))
+    decompose_runs = runs if args.at_step is None else _runs_at_step(runs, series, args.at_step)
+    tables.update(
+        _print_decomposition(decompose_runs, result.baseline, str(args.results), args.at_step)
+    )
     if args.factorial:
         tables.update(_print_factorial(results, args, registry, params, series, metrics))
     if args.out:
@@ -311,12 +314,33 @@ def _print_comparison(result, args, warning: str | None, steps: int | None) -> d
     }
 
 
-def _print_decomposition(runs, baseline: str, source: str) -> dict:
-    """Print the creation-vs-reallocation table when the runs carry the per-type totals and seeds;
-    return it to export (nothing for a batch of an earlier version or without shared seeds)."""
+def _runs_at_step(runs, series, step: int):
+    """The runs table with the decomposition's per-type totals taken from the series at ``step`` (the
+    totals are cumulative from the start of the observed run); None when the series lacks them."""
+    from agglomeration.experiment import decomposition as dec
+
+    cols = [f"{stem}_{t}" for stem in dec.STEMS for t in dec.REGION_TYPES]
+    if series is None or "run_id" not in series.columns or not set(cols) <= set(series.columns):
+        return None
+    at = series.loc[series["step"] == step, ["run_id", *cols]]
+    return runs.drop(columns=[c for c in cols if c in runs.columns]).merge(
+        at, on="run_id", how="inner"
+    )
+
+
+def _print_decomposition(runs, baseline: str, source: str, at_step: int | None = None) -> dict:
+    """Print the creation-vs-reallocation table when the runs carry the per-type totals and seeds
+    (at ``at_step`` when given: the series' cumulative totals at that step); return it to export
+    (nothing for a batch of an earlier version or without shared seeds)."""
     from agglomeration.experiment import decomposition as dec
     from agglomeration.report.tables import to_markdown
 
+    if runs is None:
+        sys.stdout.write(
+            f"\nCreation vs reallocation: not computed at step {at_step} (the series of these "
+            "results does not carry the per-type totals)\n"
+        )
+        return {}
     if not dec.available(runs) or runs["variant"].astype(str).nunique() < 2:
         return {}
     try:
@@ -327,6 +351,7 @@ def _print_decomposition(runs, baseline: str, source: str) -> dict:
     out = sys.stdout
     out.write(
         f"\nCreation vs reallocation: change of each region group's firms against '{baseline}' "
+        f"{'at the end of the run' if at_step is None else f'at step {at_step}'} "
         "(paired by seed; mean [95% CI] in firms; total = start + creation + diversion + relocation + "
         "survival; see docs/LEVERS.md)\n\n"
     )
