@@ -68,16 +68,19 @@ def one(job: tuple[str, dict, int]) -> tuple[str, dict[str, float], np.ndarray]:
                     "lines": t.lines[rows].astype(float),
                 }
             )
-    out = {}
-    for key in MEASURES:
-        betas = []
-        for a, b in itertools.pairwise(snaps):
-            _, ia, ib = np.intersect1d(a["fid"], b["fid"], return_indices=True)
-            betas.append(growth_rate_fit(a[key][ia], b[key][ib]).beta)
-        out[key] = float(np.nanmean(betas))
+    # the survivors of each pair of consecutive snapshots, matched once
+    pairs = [
+        (a, b, *np.intersect1d(a["fid"], b["fid"], return_indices=True)[1:])
+        for a, b in itertools.pairwise(snaps)
+    ]
+    out = {
+        key: float(
+            np.nanmean([growth_rate_fit(a[key][ia], b[key][ib]).beta for a, b, ia, ib in pairs])
+        )
+        for key in MEASURES
+    }
     panel = []
-    for a, b in itertools.pairwise(snaps):
-        _, ia, ib = np.intersect1d(a["fid"], b["fid"], return_indices=True)
+    for a, b, ia, ib in pairs:
         e0, e1 = a["employment"][ia], b["employment"][ib]
         ok = (e0 > 0) & (e1 > 0)
         l0, l1 = a["lines"][ia][ok], b["lines"][ib][ok]
