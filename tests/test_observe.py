@@ -134,20 +134,28 @@ def _ref_chain_coverage(n_rs, io, chains):
 
 def _ref_trade_flows(model):
     """(S, M, M) flows origin -> destination [CNY m per step] from their definitions, cell by cell: final
-    sales A phi E / P1 of the regions' firms, final imports of each gateway (its part of the foreign
+    sales of the firms alive now split over markets as phi E / P1, final imports of each gateway (its part of the foreign
     competitors' CES weight), intermediate purchases of every (buyer, input) pair."""
     w, st = model.world, model.state
     R, G, M, S = w.n_regions, w.n_gateways, w.n_markets, w.n_sectors
     flows = np.zeros((S, M, M))
     E, mkt, c = st.expenditure_used, st.market, st.costs
+    t = model.firms
+    final = np.zeros((S, R))  # final sales of the firms alive now, by sector and current region
+    for i in t.alive_rows():
+        final[t.sector[i], t.region[i]] += t.final_sales[i]
     for s in range(S):
         sig = w.sigma[s]
+        demand_all = [E[s, d] / mkt.P1[s, d] if mkt.P1[s, d] > 0 else 0.0 for d in range(M)]
+        for o in range(R):
+            mp = sum(c.phi[s, o, d] * demand_all[d] for d in range(M))
+            for d in range(M):
+                if mp > 0:
+                    flows[s, o, d] += final[s, o] * c.phi[s, o, d] * demand_all[d] / mp
         for d in range(M):
             if mkt.P1[s, d] <= 0:
                 continue
-            demand = E[s, d] / mkt.P1[s, d]
-            for o in range(R):
-                flows[s, o, d] += mkt.A[s, o] * c.phi[s, o, d] * demand
+            demand = demand_all[d]
             if d < R and G:
                 x = [
                     w.gateway_competitors[g]

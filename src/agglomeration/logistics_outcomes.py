@@ -2,8 +2,11 @@
 
 Everything is computed from the model's own flows in the current state (CNY m per step):
 
-* final sales of the firms of region r, sector s in market m: ``A[s, r] phi[s, r, m] E[s, m] / P1[s, m]``
-  (the market's CES result: ``state.market.A``, ``.P1``, ``state.expenditure_used``, ``state.costs.phi``);
+* final sales of the firms of region r, sector s in market m: the final sales of the firms alive at the
+  end of the step, by the region they are in then, ``F[s, r]``, split over markets as the market's CES
+  result, ``F[s, r] phi[s, r, m] (E[s, m] / P1[s, m]) / MP[s, r]`` with ``MP[s, r] = sum_m phi[s, r, m]
+  E[s, m] / P1[s, m]`` (``state.firms.final_sales``, ``state.market.P1``, ``state.expenditure_used``,
+  ``state.costs.phi``): the same firms as the supplier links below and the firm tables of the step;
 * final imports into region m through gateway g: the foreign competitors' part ``X_g[s, m] E / P1`` with
   ``X_g`` the gateway's share of ``state.costs.foreign`` (weights
   ``c_g (p_imp[g, s] tau[s, R+g, m])^(1-sigma)``, ``c_g`` the gateway's relative competitor mass,
@@ -77,7 +80,19 @@ def trade_flows(state: ModelState, world: World, links: np.ndarray | None = None
     P1 = np.asarray(mkt.P1, dtype=float)
     ratio = np.divide(E, P1, out=np.zeros_like(E), where=P1 > 0)  # (S, M)
     phi = state.costs.phi
-    flows[:, :R, :] = mkt.A[:, :, None] * phi[:, :R, :] * ratio[:, None, :]
+    # final sales of the firms alive now (those that exited after the market cleared sold too, but their
+    # links are gone: counting both from the same firms keeps flows and the firm tables of a step alike),
+    # from the region each is in now, split over destinations as the market's CES shares
+    t = state.firms
+    live = np.flatnonzero(t.alive)
+    final = np.bincount(
+        t.region[live].astype(np.int64) * S + t.sector[live],
+        weights=t.final_sales[live],
+        minlength=R * S,
+    ).reshape(R, S)
+    MP = np.einsum("srm,sm->sr", phi[:, :R, :], ratio)  # (S, R) final sales per unit CES weight
+    scale = np.divide(final.T, MP, out=np.zeros_like(MP), where=MP > 0)
+    flows[:, :R, :] = scale[:, :, None] * phi[:, :R, :] * ratio[:, None, :]
     G = w.n_gateways
     if G:
         x = gateway_competition(
