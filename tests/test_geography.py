@@ -253,6 +253,95 @@ def test_an_option_must_use_its_main_mode_and_is_never_a_duplicate():
     assert net.mode_km[0, 1, 0, 0, net.mode_names.index("rail")] == 0
 
 
+def _feeder_network(feeder_modes="road", max_feeder_share=0.5, far_km=500.0):
+    """Regions P, Q (20 km by road, a 20 km rail spur) and F (``far_km`` by road from P); gateway X
+    1,000 km from P by road and from Q by rail.  Time costs make road the cheaper long haul."""
+    modes = [mode("road", 0.5, speed=60), mode("rail", 0.15, speed=30, end_fee=30)]
+    links = [
+        link("P", "Q", "road", 20),
+        link("P", "Q", "rail", 20),
+        link("P", "F", "road", far_km),
+        link("P", "X", "road", 1000),
+        link("Q", "X", "rail", 1000),
+    ]
+    places = {p: ("road", "rail") for p in "PQX"} | {"F": ("road",)}
+    options = [
+        RouteOptionRecord(
+            option_id="road", name="r", modes="road", main_mode="road", provenance="e"
+        ),
+        RouteOptionRecord(
+            option_id="rail",
+            name="t",
+            modes="road;rail",
+            main_mode="rail",
+            feeder_modes=feeder_modes,
+            provenance="e",
+        ),
+    ]
+    constants = [
+        OptionConstantRecord(option_id=o, destination=d, asc=0.0, provenance="e")
+        for o in ("road", "rail")
+        for d in ("X", "regions")
+    ]
+    return LogisticsNetwork(
+        ["P", "Q", "F", "X"],
+        places,
+        modes,
+        links,
+        [sector(value_density=10_000.0, time_cost=0.24)],  # 100 yuan per tonne-hour
+        n_regions=3,
+        international=[False, False, False, True],
+        options=options,
+        constants=constants,
+        max_feeder_share=max_feeder_share,
+    )
+
+
+def test_a_rail_option_runs_on_rail_with_road_only_as_a_regional_feeder():
+    net = _feeder_network()
+    rail = net.route("P", "X", 0, option="rail")
+    # by road to Q, then the rail line: not the spur to Q and the 1,000 km road back past P
+    assert rail.legs == (("P", "Q", "road", 20.0), ("Q", "X", "rail", 1000.0))
+    # without feeder modes the cheapest route using any rail link is the spur and the road
+    legacy = _feeder_network(feeder_modes="").route("P", "X", 0, option="rail")
+    assert ("P", "X", "road", 1000.0) in legacy.legs
+
+
+def test_an_option_that_would_run_mostly_on_its_feeder_is_not_offered():
+    k = {"road": 0, "rail": 1}
+    # F -> X by rail: 500 + 20 km of road feeder and 1,000 km of rail (34 % feeder)
+    assert _feeder_network(max_feeder_share=0.5).available[2, 3, 0, k["rail"]]
+    assert not _feeder_network(max_feeder_share=0.3).available[2, 3, 0, k["rail"]]
+    far = _feeder_network(far_km=1500.0)  # 1,520 km of feeder for 1,000 of rail
+    assert not far.available[2, 3, 0, k["rail"]] and far.available[2, 3, 0, k["road"]]
+    with pytest.raises(InputError, match="does not reach"):
+        far.route("F", "X", 0, option="rail")
+    # P -> Q: the rail spur itself is all rail; F -> Q is mostly road, so rail is not offered there
+    assert _feeder_network().available[0, 1, 0, k["rail"]]
+    assert not _feeder_network().available[2, 1, 0, k["rail"]]
+
+
+def test_feeder_modes_must_be_modes_of_the_option_other_than_its_main_mode():
+    with pytest.raises(InputError, match="feeder mode") as err:
+        _feeder_network(feeder_modes="rail")
+    assert err.value.field == "route_options[1].feeder_modes"
+    with pytest.raises(InputError, match="unknown mode"):
+        _feeder_network(feeder_modes="truck")
+
+
+def test_the_baselines_options_run_on_their_main_mode(baseline_world):
+    """No route option of the baseline puts more than half its km on road feeders (it did: 'rail' to
+    Shanghai was 1,700 km of road and a 16 km rail spur)."""
+    r = baseline_world.routes
+    road = list(r.mode_names).index("road")
+    for o, main in enumerate(r.option_main_mode):
+        if main == "road":
+            continue
+        ok = r.available[..., o]
+        share = r.mode_km[..., o, road][ok] / r.km[..., o][ok]
+        assert ok.any() and share.max() <= 0.5 + 1e-9, r.option_ids[o]
+
+
 # ----------------------------------------------------------------------------- the default world
 @pytest.fixture(scope="module")
 def baseline_world() -> World:

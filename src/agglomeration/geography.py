@@ -189,6 +189,12 @@ class RouteOptionRecord(_Record):
         min_length=1, description="modes the route may use, ';'-separated (feeder legs included)"
     )
     main_mode: str = Field(pattern=MODE_PATTERN, description="the option's characteristic mode")
+    feeder_modes: tuple[str, ...] = Field(
+        (),
+        description="modes of the option used only for first and last legs, ';'-separated: their "
+        "links must join two regions (or carry the option's corridor tag), and a route with more "
+        "than logistics.max_feeder_share of its km on them is not offered (empty: none)",
+    )
     corridor: str = Field(
         "",
         pattern=r"^([a-z][a-z0-9_]*)?$",
@@ -197,7 +203,7 @@ class RouteOptionRecord(_Record):
     )
     provenance: str = Field(min_length=1, description="'source: ...' and/or 'estimate: ...'")
 
-    _modes = field_validator("modes", mode="before")(_split_modes)
+    _modes = field_validator("modes", "feeder_modes", mode="before")(_split_modes)
 
 
 class OptionConstantRecord(_Record):
@@ -420,6 +426,9 @@ class LogisticsNetwork:
         (M, 2) longitude, latitude of the markets [deg] (None: all at 0, no distance friction).
     choice_elasticity, distance_scale_km:
         theta of the route logit [-] and D0 of the distance friction [km].
+    max_feeder_share:
+        an option is not offered between two markets where its least-cost route runs more than this
+        share of its km on the option's feeder modes [-].
     """
 
     def __init__(
@@ -438,6 +447,7 @@ class LogisticsNetwork:
         coords: np.ndarray | None = None,
         choice_elasticity: float = 2.0,
         distance_scale_km: float = 10.0,
+        max_feeder_share: float = 1.0,
         internal_km: Sequence[float] | None = None,
         file: str | None = None,
     ):
@@ -457,6 +467,7 @@ class LogisticsNetwork:
         self.mode_names = tuple(self.mode_table)
         self.theta = float(choice_elasticity)
         self.distance_scale_km = float(distance_scale_km)
+        self.max_feeder_share = float(max_feeder_share)
         xy = np.zeros((M, 2)) if coords is None else np.asarray(coords, float).reshape(M, 2)
         self.great_circle = great_circle_km(xy[:, 0], xy[:, 1])
         self.internal_km = np.zeros(M) if internal_km is None else np.asarray(internal_km, float)
@@ -582,6 +593,9 @@ class LogisticsNetwork:
         self._emoney, self._ehours, self._ekm = e[:, 2], e[:, 3], e[:, 4]
         self._emode = e[:, 5].astype(int)
         self._ecorr = e[:, 6].astype(int)
+        regions = set(self.markets[: self.n_regions])
+        in_regions = np.array([p in regions for p, _ in self.node_labels])
+        self._eregional = in_regions[self._eu] & in_regions[self._ev]  # both ends in regions
         self._eend = e[:, 7:9].astype(int)
 
     def _check_link(self, i: int, link: LinkRecord) -> None:
@@ -614,7 +628,7 @@ class LogisticsNetwork:
                 ),
             )
         for i, o in enumerate(options):
-            for m in (*o.modes, o.main_mode):
+            for m in (*o.modes, o.main_mode, *o.feeder_modes):
                 if m not in self.mode_table:
                     raise InputError(
                         f"route option {o.option_id!r} names unknown mode {m!r}; known modes: "
@@ -627,6 +641,14 @@ class LogisticsNetwork:
                     f"route option {o.option_id!r}: main_mode {o.main_mode!r} is not among its modes",
                     file=self.file,
                     field=f"route_options[{i}].main_mode",
+                )
+            bad = [m for m in o.feeder_modes if m not in o.modes or m == o.main_mode]
+            if bad:
+                raise InputError(
+                    f"route option {o.option_id!r}: feeder mode(s) {', '.join(bad)} must be among "
+                    f"its modes ({', '.join(o.modes)}) and differ from its main_mode {o.main_mode!r}",
+                    file=self.file,
+                    field=f"route_options[{i}].feeder_modes",
                 )
             if o.corridor and o.corridor not in self.corridor_ids:
                 raise InputError(
@@ -655,9 +677,18 @@ class LogisticsNetwork:
 
     # ------------------------------------------------------------------ solve
     def _option_edges(self, o: RouteOptionRecord) -> tuple[np.ndarray, np.ndarray]:
-        """Masks of the edges an option may use and of its required edges."""
+        """Masks of the edges an option may use and of its required edges.  Links of the option's
+        feeder modes are usable only between two regions or where they carry the option's corridor tag
+        (the road to Shanghai is the road option's, not a feeder of rail)."""
         allowed_modes = np.array([m in o.modes for m in self.mode_names])
         allowed = allowed_modes[self._eend[:, 0]] & allowed_modes[self._eend[:, 1]]
+        feeder = np.array([m in o.feeder_modes for m in self.mode_names])
+        linked = self._emode >= 0
+        on_feeder = linked & feeder[np.maximum(self._emode, 0)]
+        local = self._eregional
+        if o.corridor:
+            local = local | (self._ecorr == self.corridor_ids.index(o.corridor))
+        allowed &= ~on_feeder | local
         if o.option_id == LEAST_COST:
             required = np.zeros(len(allowed), bool)
         elif o.corridor:
@@ -703,6 +734,13 @@ class LogisticsNetwork:
                     self.mode_km[:, :, s, oi] = sums[:, :, 3 : 3 + K]
                     self.corridor_km[:, :, s, oi] = sums[:, :, 3 + K :]
                     self.available[:, :, s, oi] = reach
+        for oi, o in enumerate(self.options):
+            feeder = [k for k, m in enumerate(self.mode_names) if m in o.feeder_modes]
+            if feeder:
+                fkm = self.mode_km[:, :, :, oi][..., feeder].sum(axis=-1)
+                km = self.km[:, :, :, oi]
+                too_much = fkm > self.max_feeder_share * km + 1e-9
+                self.available[:, :, :, oi] &= ~too_much
         diag = np.eye(M, dtype=bool)
         self.available[diag] = False
         ck = self.corridor_km

@@ -149,6 +149,17 @@ class LogisticsSection(_Section):
             "source": "estimate: 10 km (neighbouring parks of one district; range 5-30)"
         },
     )
+    max_feeder_share: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="largest share of a route's km on its option's feeder modes (route_options.csv "
+        "feeder_modes, e.g. road for rail) for the option to be offered between two markets [-]",
+        json_schema_extra={
+            "source": "estimate: 0.5 (a 'rail' route that runs mostly by truck is a road route); "
+            "range 0.3-0.7"
+        },
+    )
     tariff_multiplier: dict[str, float] = Field(
         default_factory=dict, description="mode -> factor on the tariff [yuan/t-km], in (0, 100]"
     )
