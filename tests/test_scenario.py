@@ -300,3 +300,82 @@ def test_unknown_delegation_key(tiny):
 def test_remove_missing_link_is_an_error(tiny):
     msg = errmsg(tiny, {"logistics.remove_links": [{"from": "A", "to": "C", "mode": "rail"}]})
     assert "logistics.remove_links[0]" in msg and "no link A-C by rail" in msg
+
+
+# ----------------------------------------------------------------------------- numbers are numbers
+@pytest.mark.parametrize(
+    "table, line, field, expected",
+    [
+        (
+            "logistics.tariff_multiplier",
+            'rail = "0.5"',
+            "logistics.tariff_multiplier.rail",
+            "'0.5'",
+        ),
+        ("logistics.speed_multiplier", "road = true", "logistics.speed_multiplier.road", "True"),
+        ("logistics.fee_multiplier", "all = false", "logistics.fee_multiplier.all", "False"),
+        ("logistics.customs_multiplier", 'A = "1"', "logistics.customs_multiplier.A", "'1'"),
+        ("policy.replicate", 'all = "0.5"', "policy.replicate.all", "'0.5'"),
+        ("policy.delegation", "ftz = true", "policy.delegation.ftz", "True"),
+        ("policy.delegation", 'A = "0.5"', "policy.delegation.A", "'0.5'"),
+        ("policy", 'replication_rate = "0.05"', "policy.replication_rate", "'0.05'"),
+        ("behaviour.entry", 'floor = "0.1"', "behaviour.entry.floor", "'0.1'"),
+        ("regions.overrides.A", 'base_wage = "0.02"', "regions.overrides.A.base_wage", "'0.02'"),
+        (
+            "logistics.mode_overrides.rail",
+            "tariff = true",
+            "logistics.mode_overrides.rail.tariff",
+            "True",
+        ),
+    ],
+)
+def test_a_number_in_the_file_given_as_a_string_or_boolean_is_an_error(
+    tiny, table, line, field, expected
+):
+    """Lax validation read "0.5" as 0.5 and true as 1.0 without a word."""
+    tiny.write_text(tiny.read_text() + f"\n[{table}]\n{line}\n")
+    msg = errmsg(tiny)
+    assert msg.startswith(f"{tiny}: {field}: expected a number"), msg
+    assert f"got {expected}" in msg
+
+
+def test_an_integer_field_given_as_a_string_is_an_error(tiny):
+    edit(tiny, "initial_count = 30", 'initial_count = "30"')
+    assert errmsg(tiny).startswith(f"{tiny}: firms.initial_count: expected an integer, got '30'")
+
+
+def test_a_number_of_an_added_link_given_as_a_string_is_an_error(tiny):
+    tiny.write_text(
+        tiny.read_text()
+        + '\n[[logistics.add_links]]\nfrom = "A"\nto = "C"\nmode = "road"\ndistance_km = 90\n'
+        + '\n[[logistics.add_links]]\nfrom = "B"\nto = "C"\nmode = "road"\ndistance_km = "40"\n'
+    )
+    msg = errmsg(tiny)
+    assert msg.startswith(f"{tiny}: logistics.add_links[1].distance_km: expected a number")
+    assert "got '40'" in msg
+
+
+def test_integers_are_numbers_and_equal_their_floats(tiny):
+    tiny.write_text(
+        tiny.read_text()
+        + "\n[logistics.tariff_multiplier]\nrail = 1\nroad = 2\n"
+        + "[policy]\nreplicate = { all = 1 }\ndelegation = { ftz = 1 }\nreplication_rate = 0\n"
+    )
+    s = load_scenario(tiny)
+    assert s.logistics.tariff_multiplier == {"rail": 1.0, "road": 2.0}
+    assert type(s.logistics.tariff_multiplier["road"]) is float
+    assert s.policy.replicate == {"all": 1.0} and s.policy.delegation == {"ftz": 1.0}
+    same = load_scenario(
+        tiny,
+        {"logistics.tariff_multiplier": {"rail": 1.0, "road": 2.0}, "policy.replicate.all": 1.0},
+    )
+    assert s.fingerprint() == same.fingerprint()
+
+
+def test_override_strings_are_toml_values_so_a_number_in_quotes_is_an_error(tiny):
+    s = load_scenario(tiny, {"logistics.tariff_multiplier.rail": "0.5"})  # as from --set ...=0.5
+    assert s.logistics.tariff_multiplier == {"rail": 0.5}
+    msg = errmsg(tiny, {"logistics.tariff_multiplier.rail": '"0.5"'})  # --set ...='"0.5"'
+    assert "logistics.tariff_multiplier.rail: expected a number, got '0.5'" in msg
+    msg = errmsg(tiny, {"logistics.tariff_multiplier.rail": "true"})
+    assert "logistics.tariff_multiplier.rail: expected a number, not a boolean, got True" in msg

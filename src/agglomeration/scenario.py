@@ -58,10 +58,12 @@ from agglomeration.parameters import (
     BehaviourParams,
     DeprecatedKeyWarning,
     FirmsParams,
+    Number,
     OutputParams,
     PolicyParams,
     SolverParams,
     StopParams,
+    _Section,
     migrate_behaviour_keys,
 )
 from agglomeration.submodel import legacy_keys
@@ -77,10 +79,6 @@ MAX_CSV_BYTES = 32 << 20
 MAX_NESTING = 16
 #: names become directory and column labels: letters, digits, ``_`` and ``-``, 1-64 characters
 NAME_RULE = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
 # ----------------------------------------------------------------------------- world sections
@@ -149,17 +147,17 @@ class LogisticsSection(_Section):
             "source": "estimate: 10 km (neighbouring parks of one district; range 5-30)"
         },
     )
-    tariff_multiplier: dict[str, float] = Field(
+    tariff_multiplier: dict[str, Number] = Field(
         default_factory=dict, description="mode -> factor on the tariff [yuan/t-km], in (0, 100]"
     )
-    speed_multiplier: dict[str, float] = Field(
+    speed_multiplier: dict[str, Number] = Field(
         default_factory=dict, description="mode -> factor on the speed [km/h], in (0, 100]"
     )
-    fee_multiplier: dict[str, float] = Field(
+    fee_multiplier: dict[str, Number] = Field(
         default_factory=dict,
         description="mode -> factor on end and transshipment fees, in [0, 100]",
     )
-    customs_multiplier: dict[str, float] = Field(
+    customs_multiplier: dict[str, Number] = Field(
         default_factory=dict,
         description="place id, region type or 'all' -> factor on customs dwell hours, in [0, 100]",
     )
@@ -294,8 +292,6 @@ class _UserScenario(_Section):
     output: OutputParams = Field(default_factory=OutputParams)
     stop: StopParams = Field(default_factory=StopParams)
 
-    _no_bool = field_validator("seed", "steps", "burn_in", mode="before")(lambda v: _reject_bool(v))
-
     @field_validator("name")
     @classmethod
     def _name_rule(cls, v: str) -> str:
@@ -375,12 +371,6 @@ class Scenario(_UserScenario):
         scen = _resolve(raw, self._source, dict(self._cache))
         scen._overrides = {**self._overrides, **applied}
         return scen
-
-
-def _reject_bool(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("expected an integer, not a boolean")
-    return value
 
 
 # ----------------------------------------------------------------------------- public loader
@@ -761,6 +751,12 @@ def validation_error(
         text = f"expected {rest}"
     else:
         text = msg[0].lower() + msg[1:] if msg else msg
+    if err.get("type") == "float_type":  # a strict Number given a string or a boolean
+        text = (
+            "expected a number, not a boolean"
+            if isinstance(err.get("input"), bool)
+            else "expected a number"
+        )
     if err.get("type") == "missing":
         text = "missing value (required)"
     elif "input" in err and not isinstance(err["input"], dict) and ", got " not in text:
@@ -769,6 +765,26 @@ def validation_error(
     if desc:
         text += f" [{desc}]"
     return InputError(text, file=file, field=path or None)
+
+
+def _check_numbers(values: Any, model: type[BaseModel], path: str, file: Any) -> None:
+    """Numeric columns of a data record written in the scenario file (``[regions.overrides.WZ]``,
+    ``logistics.add_links``) must be TOML numbers: the record models, made for CSV cells, would read
+    ``"0.02"`` as 0.02 and ``true`` as 1.  Other problems are left to the model."""
+    if not isinstance(values, Mapping):
+        return
+    names = _field_names(model)
+    for key, value in values.items():
+        name = names.get(key)
+        annotation = model.model_fields[name].annotation if name in model.model_fields else None
+        if annotation in (int, float) and isinstance(value, bool | str):
+            what = "an integer" if annotation is int else "a number"
+            what += ", not a boolean" if isinstance(value, bool) else ""
+            raise InputError(
+                f"expected {what}, got {shorten(repr(value), 120)}",
+                file=file,
+                field=f"{path}.{key}",
+            )
 
 
 # ----------------------------------------------------------------------------- CSV tables
@@ -920,6 +936,7 @@ def _read_records(
                 file=scenario_file,
                 field=f"{override_path}.{ident}",
             )
+        _check_numbers(changes, model, f"{override_path}.{ident}", scenario_file)
         for col in changes:
             if col not in names or col == key:
                 allowed = [a for a in names if a != key]
@@ -1012,6 +1029,9 @@ def _resolve(raw: dict, source: str | None, cache: dict) -> Scenario:
         default = _UserScenario.model_fields[sec].annotation.model_fields[key].default
         if default is not None:  # optional files ([growth] file) have no default
             raw[sec].setdefault(key, str((base_dir / default).resolve()))
+    added = raw["logistics"].get("add_links")
+    for i, link in enumerate(added if isinstance(added, list) else []):
+        _check_numbers(link, LinkRecord, f"logistics.add_links[{i}]", file)
     try:
         user = _UserScenario.model_validate(raw)
     except ValidationError as exc:
