@@ -199,3 +199,20 @@ def test_plot_refuses_a_damaged_or_incomplete_run_output(run_dir: Path, tmp_path
 def test_batch_commands_refuse_a_run_output(run_dir: Path, capsys):
     assert main(["compare", str(run_dir)]) == 2
     assert "single-run directory" in capsys.readouterr().err
+
+
+def test_an_added_link_without_a_terminal_exits_2_naming_the_scenario_field(tmp_path, capsys):
+    scen = tmp_path / "s.toml"
+    scen.write_text(
+        f'extends = "{BASELINE.as_posix()}"\nname = "s"\n[logistics]\nadd_links = [\n'
+        '  { from = "WZ", to = "DOM", mode = "rail", distance_km = 700 },\n'
+        '  { from = "XY", to = "DOM", mode = "river", distance_km = 700 },\n]\n'
+    )
+    out = tmp_path / "out"
+    assert main(["run", str(scen), "--out", str(out), "--quiet", "--no-figures"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: {scen}: logistics.add_links[1]: link XY-DOM (river) needs a river terminal at 'XY'"
+    ), err
+    assert "links[" not in err.replace("add_links[", "") and "Traceback" not in err
+    assert not out.exists()

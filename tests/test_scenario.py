@@ -282,8 +282,40 @@ def test_unreachable_region_is_named(tiny):
 
 def test_link_needs_a_terminal(tiny):
     edit(tiny.parent / "links.csv", "B,C,road", "B,C,rail")
-    msg = errmsg(tiny)
+    with pytest.raises(InputError) as exc:  # when the scenario is read, before any world is built
+        load_scenario(tiny)
+    msg = str(exc.value)
     assert "rail" in msg and "'C'" in msg
+    assert exc.value.file.endswith("links.csv") and exc.value.field == "line 3 (B-C)"
+
+
+ADDED = '\n[[logistics.add_links]]\nfrom = "{a}"\nto = "{b}"\nmode = "{m}"\ndistance_km = 90\n'
+
+
+def test_an_added_link_without_a_terminal_names_the_scenario_field_not_the_merged_list(tiny):
+    """It named `links[6]`, an index into the links CSV plus the added links."""
+    tiny.write_text(
+        tiny.read_text()
+        + ADDED.format(a="A", b="C", m="road")
+        + ADDED.format(a="A", b="C", m="rail")
+    )
+    with pytest.raises(InputError) as exc:
+        load_scenario(tiny)
+    assert str(exc.value) == (
+        f"{tiny}: logistics.add_links[1]: link A-C (rail) needs a rail terminal at 'C', which has "
+        "modes road (logistics.add_hubs adds one)"
+    )
+
+
+def test_an_added_link_may_use_an_added_terminal(tiny):
+    tiny.write_text(
+        tiny.read_text()
+        + ADDED.format(a="A", b="C", m="rail")
+        + '\n[[logistics.add_hubs]]\nplace = "C"\nmode = "rail"\n'
+    )
+    s = load_scenario(tiny)
+    assert ("A", "C", "rail") in {lk.key for lk in s.data.links}
+    build_world(s)  # the network accepts it too
 
 
 def test_malformed_toml_reports_the_line(tiny):

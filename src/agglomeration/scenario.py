@@ -1164,7 +1164,10 @@ def _resolve_data(user: _UserScenario, file: Any, cache: dict) -> ScenarioData:
     regions, gateways = _edit_customs(regions, gateways, lg.customs_multiplier, places, file)
     # links
     links = _read_links(lg.links_file, cache)
-    links = _edit_links(links, lg, places, mode_names, file)
+    terminals = {r.region_id: r.modes for r in regions}
+    terminals.update({g.gateway_id: g.modes for g in gateways})
+    terminals.update({h.hub_id: h.modes for h in hubs})
+    links = _edit_links(links, lg, places, mode_names, file, terminals)
     options, constants = _route_option_data(lg, mode_names, cache)
     sectors, io, chains = _sector_data(ss, sectors, cache)
     sector_ids = [s.sector_id for s in sectors]
@@ -1371,16 +1374,41 @@ def _edit_customs(regions: list, gateways: list, mult: dict[str, float], places:
 
 
 def _edit_links(
-    links: list[LinkRecord], lg: LogisticsSection, places: dict, modes: list[str], file: Any
+    links: list[LinkRecord],
+    lg: LogisticsSection,
+    places: dict,
+    modes: list[str],
+    file: Any,
+    terminals: dict[str, tuple[str, ...]],
 ):
-    """The links after ``logistics.remove_links`` and ``logistics.add_links``, every one checked."""
+    """The links after ``logistics.remove_links`` and ``logistics.add_links``, every one checked: an
+    added link's problem names the scenario file and ``logistics.add_links[k]``, a problem of a link
+    of the links CSV names that file and its line."""
     by_key = {lk.key: lk for lk in links}
+    lines = {lk.key: i + 2 for i, lk in enumerate(links)}  # as _read_links counts them
     _remove_links(by_key, lg.remove_links, places, file)
-    _add_links(by_key, lg.add_links, places, modes, file)
+    _add_links(by_key, lg.add_links, places, modes, file, terminals)
+    added = {lk.key for lk in lg.add_links}
+    csv_file = _display(lg.links_file)
     # every link's mode must be known and have terminals at both ends
     for lk in by_key.values():
         _check_link(lk, places, modes, file, "logistics.links_file", "uses unknown mode")
+        if lk.key not in added:
+            where = f"line {lines[lk.key]} ({lk.origin}-{lk.dest})"
+            _check_terminals(lk, terminals, csv_file, where)
     return list(by_key.values())
+
+
+def _check_terminals(lk: LinkRecord, terminals: dict, file: Any, field: str) -> None:
+    """A link of a mode needs a terminal of that mode at both of its places."""
+    for end in (lk.origin, lk.dest):
+        if lk.mode not in terminals[end]:
+            raise InputError(
+                f"link {lk.origin}-{lk.dest} ({lk.mode}) needs a {lk.mode} terminal at {end!r}, "
+                f"which has modes {', '.join(terminals[end])} (logistics.add_hubs adds one)",
+                file=file,
+                field=field,
+            )
 
 
 def _unknown_place(end: str, places: dict, file: Any, field: str, prefix: str = "") -> InputError:
@@ -1408,7 +1436,9 @@ def _remove_links(by_key: dict, refs: list, places: dict, file: Any) -> None:
             del by_key[k]
 
 
-def _add_links(by_key: dict, added: list, places: dict, modes: list[str], file: Any) -> None:
+def _add_links(
+    by_key: dict, added: list, places: dict, modes: list[str], file: Any, terminals: dict
+) -> None:
     for i, lk in enumerate(added):
         field = f"logistics.add_links[{i}]"
         for end in (lk.origin, lk.dest):
@@ -1422,6 +1452,7 @@ def _add_links(by_key: dict, added: list, places: dict, modes: list[str], file: 
             )
         if lk.origin == lk.dest:
             raise InputError("a link must join two different places", file=file, field=field)
+        _check_terminals(lk, terminals, file, field)
         by_key[lk.key] = lk
 
 
