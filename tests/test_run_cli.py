@@ -216,3 +216,28 @@ def test_an_added_link_without_a_terminal_exits_2_naming_the_scenario_field(tmp_
     ), err
     assert "links[" not in err.replace("add_links[", "") and "Traceback" not in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "item, expected",
+    [
+        (
+            "logistics.tariff_multiplier.rail=abc",
+            "error: --set logistics.tariff_multiplier.rail=abc: expected a number, got 'abc' [",
+        ),
+        (
+            "logistics.tarif_multiplier.rail=2",
+            "error: --set logistics.tarif_multiplier.rail=2 (logistics.tarif_multiplier): unknown "
+            "key 'tarif_multiplier'; did you mean 'tariff_multiplier'?",
+        ),
+    ],
+)
+def test_a_bad_set_value_is_named_as_typed_not_blamed_on_the_scenario_file(
+    tmp_path, capsys, item, expected
+):
+    out = tmp_path / "out"
+    assert main(["run", str(BASELINE), "--set", item, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(expected), err
+    assert "baseline.toml" not in err and "Traceback" not in err
+    assert not out.exists()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agglomeration.errors import InputError
+from agglomeration.errors import InputError, OverrideError
 from agglomeration.scenario import Scenario, load_scenario, parse_value
 from agglomeration.world import build_world
 
@@ -411,3 +411,54 @@ def test_override_strings_are_toml_values_so_a_number_in_quotes_is_an_error(tiny
     assert "logistics.tariff_multiplier.rail: expected a number, got '0.5'" in msg
     msg = errmsg(tiny, {"logistics.tariff_multiplier.rail": "true"})
     assert "logistics.tariff_multiplier.rail: expected a number, not a boolean, got True" in msg
+
+
+# ----------------------------------------------------------------------------- override errors
+def test_an_error_in_an_override_names_the_override_not_the_scenario_file(tiny):
+    """It was blamed on the scenario file, which does not hold the value."""
+    with pytest.raises(OverrideError) as exc:
+        load_scenario(tiny, {"logistics.tariff_multiplier.rail": "abc"})
+    assert exc.value.file is None and exc.value.key == "logistics.tariff_multiplier.rail"
+    assert str(exc.value).startswith(
+        "logistics.tariff_multiplier.rail: expected a number, got 'abc' [mode -> factor"
+    )
+    with pytest.raises(OverrideError) as exc:  # a keyword override, a Scenario's with_overrides
+        load_scenario(tiny).with_overrides(policy__replication_rate=1.5)
+    assert exc.value.key == "policy.replication_rate" and str(tiny) not in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "key, value, field",
+    [
+        ("logistics.tarif_multiplier.rail", 2, "logistics.tarif_multiplier"),  # a table above it
+        ("logistics.tariff_multiplier", {"rail": "x"}, "logistics.tariff_multiplier.rail"),
+        ("regions.overrides.B.base_wage", -1, "regions.overrides.B.base_wage"),
+        ("behaviour.entry_floor", "abc", "behaviour.entry.floor"),  # a key of an earlier version
+        ("extends", "x.toml", "extends"),
+    ],
+)
+def test_an_override_error_above_or_below_the_key_names_the_override(tiny, key, value, field):
+    with pytest.warns() if key == "behaviour.entry_floor" else _no_warning():
+        with pytest.raises(OverrideError) as exc:
+            load_scenario(tiny, {key: value})
+    assert (exc.value.key, exc.value.field, exc.value.file) == (key, field, None)
+
+
+def _no_warning():
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+def test_an_error_in_the_file_still_names_the_file_when_overrides_are_given(tiny):
+    original = tiny.read_text()
+    tiny.write_text(original + '\n[logistics.tariff_multiplier]\nrail = "0.5"\n')
+    with pytest.raises(InputError) as exc:
+        load_scenario(tiny, {"logistics.tariff_multiplier.road": 2, "policy.delegation.A": 0.5})
+    assert not isinstance(exc.value, OverrideError)
+    assert str(exc.value).startswith(f"{tiny}: logistics.tariff_multiplier.rail: expected a number")
+    tiny.write_text(original)
+    edit(tiny.parent / "regions.csv", "0.6,5,road", "1.6,5,road")  # a data file stays named
+    with pytest.raises(InputError) as exc:
+        load_scenario(tiny, {"regions.file": str(tiny.parent / "regions.csv")})
+    assert "regions.csv" in str(exc.value) and not isinstance(exc.value, OverrideError)

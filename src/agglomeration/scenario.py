@@ -42,7 +42,7 @@ from agglomeration.economy import (
     check_io,
     suggest,
 )
-from agglomeration.errors import InputError, describe_os_error, shorten
+from agglomeration.errors import InputError, OverrideError, describe_os_error, shorten
 from agglomeration.geography import (
     GatewayRecord,
     HubRecord,
@@ -367,8 +367,11 @@ class Scenario(_UserScenario):
         """A new Scenario with dotted (``"policy.delegation.WZ"``) or ``__`` keyword overrides."""
         raw = copy.deepcopy(self._raw)
         base_dir = Path(self._source).parent if self._source else Path.cwd()
-        applied = _apply_overrides(raw, overrides, kw_overrides, base_dir)
-        scen = _resolve(raw, self._source, dict(self._cache))
+        try:
+            applied = _apply_overrides(raw, overrides, kw_overrides, base_dir)
+            scen = _resolve(raw, self._source, dict(self._cache))
+        except InputError as exc:
+            raise _blame_override(exc, overrides, kw_overrides, self._source) from None
         scen._overrides = {**self._overrides, **applied}
         return scen
 
@@ -392,10 +395,37 @@ def load_scenario(
         )
     path = Path(path)
     raw = _load_raw(path, ())
-    applied = _apply_overrides(raw, overrides, kw_overrides, _real(path, path, None).parent)
-    scen = _resolve(raw, str(path), {})
+    try:
+        applied = _apply_overrides(raw, overrides, kw_overrides, _real(path, path, None).parent)
+        scen = _resolve(raw, str(path), {})
+    except InputError as exc:
+        raise _blame_override(exc, overrides, kw_overrides, str(path)) from None
     scen._overrides = applied
     return scen
+
+
+def _blame_override(
+    exc: InputError, overrides: Mapping[str, Any] | None, kw: Mapping[str, Any], file: Any
+) -> InputError:
+    """``exc`` as an :class:`OverrideError` when it is about a field an override set (the field is the
+    override's key, below it, or a table the override named: ``logistics.tarif_multiplier`` of
+    ``logistics.tarif_multiplier.rail``), so that it names the override rather than the scenario file;
+    otherwise ``exc`` itself."""
+    if isinstance(exc, OverrideError) or exc.field is None:
+        return exc
+    if exc.file is not None and (file is None or exc.file != InputError("", file=file).file):
+        return exc  # about a data file
+    keys = [k for k in (overrides or {}) if isinstance(k, str)]
+    keys += [k.replace("__", ".") for k in kw]
+    field = exc.field
+    for key in sorted(keys, key=len, reverse=True):  # the most specific override first
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecatedKeyWarning)
+            current = migrate_key(key) if key and all(key.split(".")) else key
+        for k in dict.fromkeys((key, current)):
+            if field == k or field.startswith((f"{k}.", f"{k}[")) or k.startswith(f"{field}."):
+                return OverrideError(exc.message, key=key, field=field)
+    return exc
 
 
 def parse_value(text: Any, field: str | None = None) -> Any:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from agglomeration.errors import InputError, shorten
+from agglomeration.errors import InputError, OverrideError, shorten
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +59,17 @@ def parse_overrides(items: list[str]) -> dict[str, object]:
     return {k: parse_value(v, f"--set {k[:60]}") for k, v in split_overrides(items).items()}
 
 
+def from_command_line(exc: OverrideError, typed: dict[str, str]) -> InputError:
+    """An error about a ``--set`` value, named as the user typed it:
+    ``--set logistics.tariff_multiplier.rail=abc: expected a number, got 'abc'``."""
+    if exc.key not in typed:
+        return exc
+    where = f"--set {exc.key}={shorten(typed[exc.key], 80)}"
+    if exc.field and exc.field != exc.key:
+        where += f" ({exc.field})"
+    return InputError(exc.message, field=where)
+
+
 _TABLE = [
     ("firms", "firms", "{:,.0f}"),
     ("firms_relative_to_initial", "firms / initial", "{:.2f}"),
@@ -86,10 +97,14 @@ def main(args: argparse.Namespace) -> int:
         raise InputError(exc.message, field=f"--{exc.field}") from None
     # the values as typed: load_scenario parses each once as a TOML value (parsing twice would turn
     # the string '"0.5"' into the number 0.5)
-    overrides: dict[str, object] = dict(split_overrides(args.overrides))
+    typed = split_overrides(args.overrides)
+    overrides: dict[str, object] = dict(typed)
     if args.no_figures:
         overrides["output.figures"] = False
-    scenario = load_scenario(args.scenario, overrides or None)
+    try:
+        scenario = load_scenario(args.scenario, overrides or None)
+    except OverrideError as exc:
+        raise from_command_line(exc, typed) from None
     out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-seed{args.seed}"
     res = run_scenario(
         scenario,
