@@ -103,6 +103,8 @@ def test_run_prints_a_summary_table(tmp_path, capsys):
             "1",
             "--set",
             "firms.initial_count=200",
+            "--set",
+            "logistics.tariff_multiplier.rail=0.5",
             "--out",
             str(tmp_path),
             "--quiet",
@@ -122,12 +124,15 @@ def test_run_prints_a_summary_table(tmp_path, capsys):
         (["--set", "policy.replication_rate"], "KEY=VALUE"),
         (["--set", "behaviour.no_such_field=1"], "no_such_field"),
         (["--steps", "-2"], "--steps"),
+        (["--set", 'logistics.tariff_multiplier.rail="0.5"'], "expected a number, got '0.5'"),
+        (["--set", "policy.replicate.all=true"], "expected a number, not a boolean, got True"),
     ],
 )
 def test_bad_input_exits_2_with_a_message_naming_the_field(tmp_path, capsys, extra, needle):
     code = main(["run", str(BASELINE), "--out", str(tmp_path), "--quiet", *extra])
     assert code == 2
-    assert needle in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
 
 
 def test_missing_scenario_exits_2(tmp_path, capsys):
@@ -194,3 +199,45 @@ def test_plot_refuses_a_damaged_or_incomplete_run_output(run_dir: Path, tmp_path
 def test_batch_commands_refuse_a_run_output(run_dir: Path, capsys):
     assert main(["compare", str(run_dir)]) == 2
     assert "single-run directory" in capsys.readouterr().err
+
+
+def test_an_added_link_without_a_terminal_exits_2_naming_the_scenario_field(tmp_path, capsys):
+    scen = tmp_path / "s.toml"
+    scen.write_text(
+        f'extends = "{BASELINE.as_posix()}"\nname = "s"\n[logistics]\nadd_links = [\n'
+        '  { from = "WZ", to = "DOM", mode = "rail", distance_km = 700 },\n'
+        '  { from = "XY", to = "DOM", mode = "river", distance_km = 700 },\n]\n'
+    )
+    out = tmp_path / "out"
+    assert main(["run", str(scen), "--out", str(out), "--quiet", "--no-figures"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: {scen}: logistics.add_links[1]: link XY-DOM (river) needs a river terminal at 'XY'"
+    ), err
+    assert "links[" not in err.replace("add_links[", "") and "Traceback" not in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "item, expected",
+    [
+        (
+            "logistics.tariff_multiplier.rail=abc",
+            "error: --set logistics.tariff_multiplier.rail=abc: expected a number, got 'abc' [",
+        ),
+        (
+            "logistics.tarif_multiplier.rail=2",
+            "error: --set logistics.tarif_multiplier.rail=2 (logistics.tarif_multiplier): unknown "
+            "key 'tarif_multiplier'; did you mean 'tariff_multiplier'?",
+        ),
+    ],
+)
+def test_a_bad_set_value_is_named_as_typed_not_blamed_on_the_scenario_file(
+    tmp_path, capsys, item, expected
+):
+    out = tmp_path / "out"
+    assert main(["run", str(BASELINE), "--set", item, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(expected), err
+    assert "baseline.toml" not in err and "Traceback" not in err
+    assert not out.exists()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agglomeration.errors import InputError
+from agglomeration.errors import InputError, OverrideError
 from agglomeration.scenario import Scenario, load_scenario, parse_value
 from agglomeration.world import build_world
 
@@ -282,8 +282,40 @@ def test_unreachable_region_is_named(tiny):
 
 def test_link_needs_a_terminal(tiny):
     edit(tiny.parent / "links.csv", "B,C,road", "B,C,rail")
-    msg = errmsg(tiny)
+    with pytest.raises(InputError) as exc:  # when the scenario is read, before any world is built
+        load_scenario(tiny)
+    msg = str(exc.value)
     assert "rail" in msg and "'C'" in msg
+    assert exc.value.file.endswith("links.csv") and exc.value.field == "line 3 (B-C)"
+
+
+ADDED = '\n[[logistics.add_links]]\nfrom = "{a}"\nto = "{b}"\nmode = "{m}"\ndistance_km = 90\n'
+
+
+def test_an_added_link_without_a_terminal_names_the_scenario_field_not_the_merged_list(tiny):
+    """It named `links[6]`, an index into the links CSV plus the added links."""
+    tiny.write_text(
+        tiny.read_text()
+        + ADDED.format(a="A", b="C", m="road")
+        + ADDED.format(a="A", b="C", m="rail")
+    )
+    with pytest.raises(InputError) as exc:
+        load_scenario(tiny)
+    assert str(exc.value) == (
+        f"{tiny}: logistics.add_links[1]: link A-C (rail) needs a rail terminal at 'C', which has "
+        "modes road (logistics.add_hubs adds one)"
+    )
+
+
+def test_an_added_link_may_use_an_added_terminal(tiny):
+    tiny.write_text(
+        tiny.read_text()
+        + ADDED.format(a="A", b="C", m="rail")
+        + '\n[[logistics.add_hubs]]\nplace = "C"\nmode = "rail"\n'
+    )
+    s = load_scenario(tiny)
+    assert ("A", "C", "rail") in {lk.key for lk in s.data.links}
+    build_world(s)  # the network accepts it too
 
 
 def test_malformed_toml_reports_the_line(tiny):
@@ -300,3 +332,133 @@ def test_unknown_delegation_key(tiny):
 def test_remove_missing_link_is_an_error(tiny):
     msg = errmsg(tiny, {"logistics.remove_links": [{"from": "A", "to": "C", "mode": "rail"}]})
     assert "logistics.remove_links[0]" in msg and "no link A-C by rail" in msg
+
+
+# ----------------------------------------------------------------------------- numbers are numbers
+@pytest.mark.parametrize(
+    "table, line, field, expected",
+    [
+        (
+            "logistics.tariff_multiplier",
+            'rail = "0.5"',
+            "logistics.tariff_multiplier.rail",
+            "'0.5'",
+        ),
+        ("logistics.speed_multiplier", "road = true", "logistics.speed_multiplier.road", "True"),
+        ("logistics.fee_multiplier", "all = false", "logistics.fee_multiplier.all", "False"),
+        ("logistics.customs_multiplier", 'A = "1"', "logistics.customs_multiplier.A", "'1'"),
+        ("policy.replicate", 'all = "0.5"', "policy.replicate.all", "'0.5'"),
+        ("policy.delegation", "ftz = true", "policy.delegation.ftz", "True"),
+        ("policy.delegation", 'A = "0.5"', "policy.delegation.A", "'0.5'"),
+        ("policy", 'replication_rate = "0.05"', "policy.replication_rate", "'0.05'"),
+        ("behaviour.entry", 'floor = "0.1"', "behaviour.entry.floor", "'0.1'"),
+        ("regions.overrides.A", 'base_wage = "0.02"', "regions.overrides.A.base_wage", "'0.02'"),
+        (
+            "logistics.mode_overrides.rail",
+            "tariff = true",
+            "logistics.mode_overrides.rail.tariff",
+            "True",
+        ),
+    ],
+)
+def test_a_number_in_the_file_given_as_a_string_or_boolean_is_an_error(
+    tiny, table, line, field, expected
+):
+    """Lax validation read "0.5" as 0.5 and true as 1.0 without a word."""
+    tiny.write_text(tiny.read_text() + f"\n[{table}]\n{line}\n")
+    msg = errmsg(tiny)
+    assert msg.startswith(f"{tiny}: {field}: expected a number"), msg
+    assert f"got {expected}" in msg
+
+
+def test_an_integer_field_given_as_a_string_is_an_error(tiny):
+    edit(tiny, "initial_count = 30", 'initial_count = "30"')
+    assert errmsg(tiny).startswith(f"{tiny}: firms.initial_count: expected an integer, got '30'")
+
+
+def test_a_number_of_an_added_link_given_as_a_string_is_an_error(tiny):
+    tiny.write_text(
+        tiny.read_text()
+        + '\n[[logistics.add_links]]\nfrom = "A"\nto = "C"\nmode = "road"\ndistance_km = 90\n'
+        + '\n[[logistics.add_links]]\nfrom = "B"\nto = "C"\nmode = "road"\ndistance_km = "40"\n'
+    )
+    msg = errmsg(tiny)
+    assert msg.startswith(f"{tiny}: logistics.add_links[1].distance_km: expected a number")
+    assert "got '40'" in msg
+
+
+def test_integers_are_numbers_and_equal_their_floats(tiny):
+    tiny.write_text(
+        tiny.read_text()
+        + "\n[logistics.tariff_multiplier]\nrail = 1\nroad = 2\n"
+        + "[policy]\nreplicate = { all = 1 }\ndelegation = { ftz = 1 }\nreplication_rate = 0\n"
+    )
+    s = load_scenario(tiny)
+    assert s.logistics.tariff_multiplier == {"rail": 1.0, "road": 2.0}
+    assert type(s.logistics.tariff_multiplier["road"]) is float
+    assert s.policy.replicate == {"all": 1.0} and s.policy.delegation == {"ftz": 1.0}
+    same = load_scenario(
+        tiny,
+        {"logistics.tariff_multiplier": {"rail": 1.0, "road": 2.0}, "policy.replicate.all": 1.0},
+    )
+    assert s.fingerprint() == same.fingerprint()
+
+
+def test_override_strings_are_toml_values_so_a_number_in_quotes_is_an_error(tiny):
+    s = load_scenario(tiny, {"logistics.tariff_multiplier.rail": "0.5"})  # as from --set ...=0.5
+    assert s.logistics.tariff_multiplier == {"rail": 0.5}
+    msg = errmsg(tiny, {"logistics.tariff_multiplier.rail": '"0.5"'})  # --set ...='"0.5"'
+    assert "logistics.tariff_multiplier.rail: expected a number, got '0.5'" in msg
+    msg = errmsg(tiny, {"logistics.tariff_multiplier.rail": "true"})
+    assert "logistics.tariff_multiplier.rail: expected a number, not a boolean, got True" in msg
+
+
+# ----------------------------------------------------------------------------- override errors
+def test_an_error_in_an_override_names_the_override_not_the_scenario_file(tiny):
+    """It was blamed on the scenario file, which does not hold the value."""
+    with pytest.raises(OverrideError) as exc:
+        load_scenario(tiny, {"logistics.tariff_multiplier.rail": "abc"})
+    assert exc.value.file is None and exc.value.key == "logistics.tariff_multiplier.rail"
+    assert str(exc.value).startswith(
+        "logistics.tariff_multiplier.rail: expected a number, got 'abc' [mode -> factor"
+    )
+    with pytest.raises(OverrideError) as exc:  # a keyword override, a Scenario's with_overrides
+        load_scenario(tiny).with_overrides(policy__replication_rate=1.5)
+    assert exc.value.key == "policy.replication_rate" and str(tiny) not in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "key, value, field",
+    [
+        ("logistics.tarif_multiplier.rail", 2, "logistics.tarif_multiplier"),  # a table above it
+        ("logistics.tariff_multiplier", {"rail": "x"}, "logistics.tariff_multiplier.rail"),
+        ("regions.overrides.B.base_wage", -1, "regions.overrides.B.base_wage"),
+        ("behaviour.entry_floor", "abc", "behaviour.entry.floor"),  # a key of an earlier version
+        ("extends", "x.toml", "extends"),
+    ],
+)
+def test_an_override_error_above_or_below_the_key_names_the_override(tiny, key, value, field):
+    with pytest.warns() if key == "behaviour.entry_floor" else _no_warning():
+        with pytest.raises(OverrideError) as exc:
+            load_scenario(tiny, {key: value})
+    assert (exc.value.key, exc.value.field, exc.value.file) == (key, field, None)
+
+
+def _no_warning():
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+def test_an_error_in_the_file_still_names_the_file_when_overrides_are_given(tiny):
+    original = tiny.read_text()
+    tiny.write_text(original + '\n[logistics.tariff_multiplier]\nrail = "0.5"\n')
+    with pytest.raises(InputError) as exc:
+        load_scenario(tiny, {"logistics.tariff_multiplier.road": 2, "policy.delegation.A": 0.5})
+    assert not isinstance(exc.value, OverrideError)
+    assert str(exc.value).startswith(f"{tiny}: logistics.tariff_multiplier.rail: expected a number")
+    tiny.write_text(original)
+    edit(tiny.parent / "regions.csv", "0.6,5,road", "1.6,5,road")  # a data file stays named
+    with pytest.raises(InputError) as exc:
+        load_scenario(tiny, {"regions.file": str(tiny.parent / "regions.csv")})
+    assert "regions.csv" in str(exc.value) and not isinstance(exc.value, OverrideError)

@@ -46,6 +46,18 @@ class InputError(AgglomerationError, ValueError):
         return f"{prefix}: {self.message}" if prefix else self.message
 
 
+class OverrideError(InputError):
+    """Invalid input that came from a scenario override (``agglomeration run --set``, the overrides of
+    ``load_scenario`` / ``Scenario.with_overrides``), not from the scenario file: it names no file.
+
+    ``key`` is the override's dotted key as given; ``field`` the field the problem is in (the key, or a
+    field below or above it)."""
+
+    def __init__(self, message: str, *, key: str | None = None, field: str | None = None):
+        self.key = key
+        super().__init__(message, field=field if field is not None else key)
+
+
 def shorten(text: object, limit: int = 120) -> str:
     """``text`` for a message: at most ``limit`` characters, control characters escaped."""
     s = repr(str(text))[1:-1] if any(ord(c) < 32 or ord(c) == 127 for c in str(text)) else str(text)

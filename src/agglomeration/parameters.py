@@ -21,6 +21,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -38,10 +39,22 @@ class _Section(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_bool_numbers(cls, value: object, info: ValidationInfo) -> object:
-        """``initial_count = true`` is a typo, not 1: pydantic would coerce booleans to numbers."""
-        if isinstance(value, bool) and cls.model_fields[info.field_name].annotation in (int, float):
-            raise ValueError("expected a number, not a boolean")
+        """``initial_count = true`` is a typo, not 1, and ``rate = "0.1"`` a string, not 0.1: pydantic
+        would coerce booleans and numeric strings to numbers.  (Command-line values are parsed as TOML
+        values before they get here: ``--set policy.replication_rate=0.1`` is the number 0.1.)"""
+        annotation = cls.model_fields[info.field_name].annotation
+        if isinstance(value, bool | str) and annotation in (int, float):
+            what = "an integer" if annotation is int else "a number"
+            raise ValueError(
+                f"expected {what}" + (", not a boolean" if isinstance(value, bool) else "")
+            )
         return value
+
+
+#: a number in a table of a scenario file (``tariff_multiplier = { rail = 0.5 }``): an int or a float,
+#: never a boolean or a string (``true`` or ``"0.5"`` is an error, not 1.0 or 0.5).  Pydantic's strict
+#: float, which accepts ints (pydantic >= 2.0; tests/test_scenario.py checks it).
+Number = Annotated[float, Strict()]
 
 
 def lever_description(path: str) -> str:
@@ -389,7 +402,7 @@ class PolicyParams(_Section):
             "permits from licences'; no cost number found"
         },
     )
-    replicate: dict[str, float] = Field(
+    replicate: dict[str, Number] = Field(
         default_factory=dict,
         description=lever_description("policy.replicate.x"),
         json_schema_extra={"source": "1 for every domain unless overridden; the policy lever"},

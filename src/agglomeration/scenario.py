@@ -42,7 +42,7 @@ from agglomeration.economy import (
     check_io,
     suggest,
 )
-from agglomeration.errors import InputError, describe_os_error, shorten
+from agglomeration.errors import InputError, OverrideError, describe_os_error, shorten
 from agglomeration.geography import (
     GatewayRecord,
     HubRecord,
@@ -58,10 +58,12 @@ from agglomeration.parameters import (
     BehaviourParams,
     DeprecatedKeyWarning,
     FirmsParams,
+    Number,
     OutputParams,
     PolicyParams,
     SolverParams,
     StopParams,
+    _Section,
     migrate_behaviour_keys,
 )
 from agglomeration.submodel import legacy_keys
@@ -77,10 +79,6 @@ MAX_CSV_BYTES = 32 << 20
 MAX_NESTING = 16
 #: names become directory and column labels: letters, digits, ``_`` and ``-``, 1-64 characters
 NAME_RULE = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
 # ----------------------------------------------------------------------------- world sections
@@ -160,17 +158,17 @@ class LogisticsSection(_Section):
             "range 0.3-0.7"
         },
     )
-    tariff_multiplier: dict[str, float] = Field(
+    tariff_multiplier: dict[str, Number] = Field(
         default_factory=dict, description="mode -> factor on the tariff [yuan/t-km], in (0, 100]"
     )
-    speed_multiplier: dict[str, float] = Field(
+    speed_multiplier: dict[str, Number] = Field(
         default_factory=dict, description="mode -> factor on the speed [km/h], in (0, 100]"
     )
-    fee_multiplier: dict[str, float] = Field(
+    fee_multiplier: dict[str, Number] = Field(
         default_factory=dict,
         description="mode -> factor on end and transshipment fees, in [0, 100]",
     )
-    customs_multiplier: dict[str, float] = Field(
+    customs_multiplier: dict[str, Number] = Field(
         default_factory=dict,
         description="place id, region type or 'all' -> factor on customs dwell hours, in [0, 100]",
     )
@@ -305,8 +303,6 @@ class _UserScenario(_Section):
     output: OutputParams = Field(default_factory=OutputParams)
     stop: StopParams = Field(default_factory=StopParams)
 
-    _no_bool = field_validator("seed", "steps", "burn_in", mode="before")(lambda v: _reject_bool(v))
-
     @field_validator("name")
     @classmethod
     def _name_rule(cls, v: str) -> str:
@@ -382,16 +378,13 @@ class Scenario(_UserScenario):
         """A new Scenario with dotted (``"policy.delegation.WZ"``) or ``__`` keyword overrides."""
         raw = copy.deepcopy(self._raw)
         base_dir = Path(self._source).parent if self._source else Path.cwd()
-        applied = _apply_overrides(raw, overrides, kw_overrides, base_dir)
-        scen = _resolve(raw, self._source, dict(self._cache))
+        try:
+            applied = _apply_overrides(raw, overrides, kw_overrides, base_dir)
+            scen = _resolve(raw, self._source, dict(self._cache))
+        except InputError as exc:
+            raise _blame_override(exc, overrides, kw_overrides, self._source) from None
         scen._overrides = {**self._overrides, **applied}
         return scen
-
-
-def _reject_bool(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("expected an integer, not a boolean")
-    return value
 
 
 # ----------------------------------------------------------------------------- public loader
@@ -413,10 +406,37 @@ def load_scenario(
         )
     path = Path(path)
     raw = _load_raw(path, ())
-    applied = _apply_overrides(raw, overrides, kw_overrides, _real(path, path, None).parent)
-    scen = _resolve(raw, str(path), {})
+    try:
+        applied = _apply_overrides(raw, overrides, kw_overrides, _real(path, path, None).parent)
+        scen = _resolve(raw, str(path), {})
+    except InputError as exc:
+        raise _blame_override(exc, overrides, kw_overrides, str(path)) from None
     scen._overrides = applied
     return scen
+
+
+def _blame_override(
+    exc: InputError, overrides: Mapping[str, Any] | None, kw: Mapping[str, Any], file: Any
+) -> InputError:
+    """``exc`` as an :class:`OverrideError` when it is about a field an override set (the field is the
+    override's key, below it, or a table the override named: ``logistics.tarif_multiplier`` of
+    ``logistics.tarif_multiplier.rail``), so that it names the override rather than the scenario file;
+    otherwise ``exc`` itself."""
+    if isinstance(exc, OverrideError) or exc.field is None:
+        return exc
+    if exc.file is not None and (file is None or exc.file != InputError("", file=file).file):
+        return exc  # about a data file
+    keys = [k for k in (overrides or {}) if isinstance(k, str)]
+    keys += [k.replace("__", ".") for k in kw]
+    field = exc.field
+    for key in sorted(keys, key=len, reverse=True):  # the most specific override first
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecatedKeyWarning)
+            current = migrate_key(key) if key and all(key.split(".")) else key
+        for k in dict.fromkeys((key, current)):
+            if field == k or field.startswith((f"{k}.", f"{k}[")) or k.startswith(f"{field}."):
+                return OverrideError(exc.message, key=key, field=field)
+    return exc
 
 
 def parse_value(text: Any, field: str | None = None) -> Any:
@@ -772,6 +792,12 @@ def validation_error(
         text = f"expected {rest}"
     else:
         text = msg[0].lower() + msg[1:] if msg else msg
+    if err.get("type") == "float_type":  # a strict Number given a string or a boolean
+        text = (
+            "expected a number, not a boolean"
+            if isinstance(err.get("input"), bool)
+            else "expected a number"
+        )
     if err.get("type") == "missing":
         text = "missing value (required)"
     elif "input" in err and not isinstance(err["input"], dict) and ", got " not in text:
@@ -780,6 +806,26 @@ def validation_error(
     if desc:
         text += f" [{desc}]"
     return InputError(text, file=file, field=path or None)
+
+
+def _check_numbers(values: Any, model: type[BaseModel], path: str, file: Any) -> None:
+    """Numeric columns of a data record written in the scenario file (``[regions.overrides.WZ]``,
+    ``logistics.add_links``) must be TOML numbers: the record models, made for CSV cells, would read
+    ``"0.02"`` as 0.02 and ``true`` as 1.  Other problems are left to the model."""
+    if not isinstance(values, Mapping):
+        return
+    names = _field_names(model)
+    for key, value in values.items():
+        name = names.get(key)
+        annotation = model.model_fields[name].annotation if name in model.model_fields else None
+        if annotation in (int, float) and isinstance(value, bool | str):
+            what = "an integer" if annotation is int else "a number"
+            what += ", not a boolean" if isinstance(value, bool) else ""
+            raise InputError(
+                f"expected {what}, got {shorten(repr(value), 120)}",
+                file=file,
+                field=f"{path}.{key}",
+            )
 
 
 # ----------------------------------------------------------------------------- CSV tables
@@ -931,6 +977,7 @@ def _read_records(
                 file=scenario_file,
                 field=f"{override_path}.{ident}",
             )
+        _check_numbers(changes, model, f"{override_path}.{ident}", scenario_file)
         for col in changes:
             if col not in names or col == key:
                 allowed = [a for a in names if a != key]
@@ -1023,6 +1070,9 @@ def _resolve(raw: dict, source: str | None, cache: dict) -> Scenario:
         default = _UserScenario.model_fields[sec].annotation.model_fields[key].default
         if default is not None:  # optional files ([growth] file) have no default
             raw[sec].setdefault(key, str((base_dir / default).resolve()))
+    added = raw["logistics"].get("add_links")
+    for i, link in enumerate(added if isinstance(added, list) else []):
+        _check_numbers(link, LinkRecord, f"logistics.add_links[{i}]", file)
     try:
         user = _UserScenario.model_validate(raw)
     except ValidationError as exc:
@@ -1155,7 +1205,10 @@ def _resolve_data(user: _UserScenario, file: Any, cache: dict) -> ScenarioData:
     regions, gateways = _edit_customs(regions, gateways, lg.customs_multiplier, places, file)
     # links
     links = _read_links(lg.links_file, cache)
-    links = _edit_links(links, lg, places, mode_names, file)
+    terminals = {r.region_id: r.modes for r in regions}
+    terminals.update({g.gateway_id: g.modes for g in gateways})
+    terminals.update({h.hub_id: h.modes for h in hubs})
+    links = _edit_links(links, lg, places, mode_names, file, terminals)
     options, constants = _route_option_data(lg, mode_names, cache)
     sectors, io, chains = _sector_data(ss, sectors, cache)
     sector_ids = [s.sector_id for s in sectors]
@@ -1362,16 +1415,41 @@ def _edit_customs(regions: list, gateways: list, mult: dict[str, float], places:
 
 
 def _edit_links(
-    links: list[LinkRecord], lg: LogisticsSection, places: dict, modes: list[str], file: Any
+    links: list[LinkRecord],
+    lg: LogisticsSection,
+    places: dict,
+    modes: list[str],
+    file: Any,
+    terminals: dict[str, tuple[str, ...]],
 ):
-    """The links after ``logistics.remove_links`` and ``logistics.add_links``, every one checked."""
+    """The links after ``logistics.remove_links`` and ``logistics.add_links``, every one checked: an
+    added link's problem names the scenario file and ``logistics.add_links[k]``, a problem of a link
+    of the links CSV names that file and its line."""
     by_key = {lk.key: lk for lk in links}
+    lines = {lk.key: i + 2 for i, lk in enumerate(links)}  # as _read_links counts them
     _remove_links(by_key, lg.remove_links, places, file)
-    _add_links(by_key, lg.add_links, places, modes, file)
+    _add_links(by_key, lg.add_links, places, modes, file, terminals)
+    added = {lk.key for lk in lg.add_links}
+    csv_file = _display(lg.links_file)
     # every link's mode must be known and have terminals at both ends
     for lk in by_key.values():
         _check_link(lk, places, modes, file, "logistics.links_file", "uses unknown mode")
+        if lk.key not in added:
+            where = f"line {lines[lk.key]} ({lk.origin}-{lk.dest})"
+            _check_terminals(lk, terminals, csv_file, where)
     return list(by_key.values())
+
+
+def _check_terminals(lk: LinkRecord, terminals: dict, file: Any, field: str) -> None:
+    """A link of a mode needs a terminal of that mode at both of its places."""
+    for end in (lk.origin, lk.dest):
+        if lk.mode not in terminals[end]:
+            raise InputError(
+                f"link {lk.origin}-{lk.dest} ({lk.mode}) needs a {lk.mode} terminal at {end!r}, "
+                f"which has modes {', '.join(terminals[end])} (logistics.add_hubs adds one)",
+                file=file,
+                field=field,
+            )
 
 
 def _unknown_place(end: str, places: dict, file: Any, field: str, prefix: str = "") -> InputError:
@@ -1399,7 +1477,9 @@ def _remove_links(by_key: dict, refs: list, places: dict, file: Any) -> None:
             del by_key[k]
 
 
-def _add_links(by_key: dict, added: list, places: dict, modes: list[str], file: Any) -> None:
+def _add_links(
+    by_key: dict, added: list, places: dict, modes: list[str], file: Any, terminals: dict
+) -> None:
     for i, lk in enumerate(added):
         field = f"logistics.add_links[{i}]"
         for end in (lk.origin, lk.dest):
@@ -1413,6 +1493,7 @@ def _add_links(by_key: dict, added: list, places: dict, modes: list[str], file: 
             )
         if lk.origin == lk.dest:
             raise InputError("a link must join two different places", file=file, field=field)
+        _check_terminals(lk, terminals, file, field)
         by_key[lk.key] = lk
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from agglomeration.errors import InputError, shorten
+from agglomeration.errors import InputError, OverrideError, shorten
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,17 +41,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-figures", action="store_true", help="do not draw the figures")
 
 
-def parse_overrides(items: list[str]) -> dict[str, object]:
-    """``["a.b=1", "c=x"]`` -> ``{"a.b": 1, "c": "x"}`` (values parsed as TOML values)."""
-    from agglomeration.scenario import parse_value
-
-    out: dict[str, object] = {}
+def split_overrides(items: list[str]) -> dict[str, str]:
+    """``["a.b=1", "c=x"]`` -> ``{"a.b": "1", "c": "x"}``: the KEY=VALUE pairs, values as typed."""
+    out: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise InputError(f"expected KEY=VALUE, got {item[:80]!r}", field="--set")
-        out[key.strip()] = parse_value(value.strip(), f"--set {key.strip()[:60]}")
+        out[key.strip()] = value.strip()
     return out
+
+
+def parse_overrides(items: list[str]) -> dict[str, object]:
+    """``["a.b=1", "c=x"]`` -> ``{"a.b": 1, "c": "x"}`` (values parsed as TOML values)."""
+    from agglomeration.scenario import parse_value
+
+    return {k: parse_value(v, f"--set {k[:60]}") for k, v in split_overrides(items).items()}
+
+
+def from_command_line(exc: OverrideError, typed: dict[str, str]) -> InputError:
+    """An error about a ``--set`` value, named as the user typed it:
+    ``--set logistics.tariff_multiplier.rail=abc: expected a number, got 'abc'``."""
+    if exc.key not in typed:
+        return exc
+    where = f"--set {exc.key}={shorten(typed[exc.key], 80)}"
+    if exc.field and exc.field != exc.key:
+        where += f" ({exc.field})"
+    return InputError(exc.message, field=where)
 
 
 _TABLE = [
@@ -79,10 +95,16 @@ def main(args: argparse.Namespace) -> int:
         _check_seed(args.seed)
     except InputError as exc:
         raise InputError(exc.message, field=f"--{exc.field}") from None
-    overrides = parse_overrides(args.overrides)
+    # the values as typed: load_scenario parses each once as a TOML value (parsing twice would turn
+    # the string '"0.5"' into the number 0.5)
+    typed = split_overrides(args.overrides)
+    overrides: dict[str, object] = dict(typed)
     if args.no_figures:
         overrides["output.figures"] = False
-    scenario = load_scenario(args.scenario, overrides or None)
+    try:
+        scenario = load_scenario(args.scenario, overrides or None)
+    except OverrideError as exc:
+        raise from_command_line(exc, typed) from None
     out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-seed{args.seed}"
     res = run_scenario(
         scenario,
