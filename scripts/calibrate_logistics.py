@@ -46,6 +46,10 @@ from agglomeration.scenario import load_scenario  # noqa: E402
 
 DATA = ROOT / "scenarios" / "data"
 BASELINE = ROOT / "scenarios" / "baseline.toml"
+#: the scenario measured and calibrated (``--scenario``); its constants file is the one written
+SCENARIO = BASELINE
+#: the route constants file written by ``--write`` (the scenario's ``logistics.constants_file``)
+CONSTANTS = "option_constants.csv"
 
 #: distance elasticity of trade flows: Disdier and Head (2008) mean -0.9; Head and Mayer (2014)
 #: structural gravity -1.1; intra-China truck flows -1.19 (EPJ Data Science 8:37, 2019)
@@ -87,8 +91,9 @@ def gravity_elasticity(flows: np.ndarray, world) -> float:
 
 
 def _run_flows(steps: int, seed: int, overrides: dict | None) -> tuple:
-    """One baseline run: (world, (S, M, M) flows, (M, M, S, O) option values and tonnes, live firms)."""
-    scen = load_scenario(BASELINE, overrides or None)
+    """One run of :data:`SCENARIO`: (world, (S, M, M) flows, (M, M, S, O) option values and tonnes, live
+    firms)."""
+    scen = load_scenario(SCENARIO, overrides or None)
     m = AgglomerationModel(scen, replicate_seed=seed)
     m.run(steps)
     flows = lo.trade_flows(m.state, m.world)
@@ -179,7 +184,7 @@ def calibrate(
             r["distance_elasticity"] = f"{new:.4f}"
         _write("sectors.csv", sh, srows)
         # 2. constants
-        ch, crows = _read("option_constants.csv")
+        ch, crows = _read(CONSTANTS)
         for r in crows:
             key = next((k for k in MODE_TARGETS if k[0] == r["destination"]), None)
             if key is None or r["option_id"] not in MODE_TARGETS[key]:
@@ -193,7 +198,7 @@ def calibrate(
             mean = sum(float(r["asc"]) for r in group) / len(group)
             for r in group:
                 r["asc"] = f"{float(r['asc']) - mean:.4f}"
-        _write("option_constants.csv", ch, crows)
+        _write(CONSTANTS, ch, crows)
         if not demand:
             continue
         # 3. gateway demand (off by default: see docs/LOGISTICS.md, "what is thin")
@@ -227,7 +232,19 @@ def main(argv: list[str] | None = None) -> int:
         help="replicate seeds whose flows are pooled in every measurement (default: 1, the seed the "
         "data were calibrated with)",
     )
+    ap.add_argument(
+        "--scenario",
+        default=str(BASELINE),
+        help="scenario to measure (default: the baseline); --write updates its route constants file "
+        "(which must be in scenarios/data) and, like the baseline, sectors.csv and gateways.csv",
+    )
     args = ap.parse_args(argv)
+    global SCENARIO, CONSTANTS
+    SCENARIO = Path(args.scenario).resolve()
+    constants = (SCENARIO.parent / load_scenario(SCENARIO).logistics.constants_file).resolve()
+    if constants.parent != DATA.resolve():
+        ap.error(f"the route constants of {SCENARIO} ({constants}) are not in {DATA}")
+    CONSTANTS = constants.name
     seeds = tuple(args.seeds)
     if args.write:
         calibrate(args.iterations, args.steps, args.demand, seeds)

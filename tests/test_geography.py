@@ -329,10 +329,12 @@ def test_feeder_modes_must_be_modes_of_the_option_other_than_its_main_mode():
         _feeder_network(feeder_modes="truck")
 
 
-def test_the_baselines_options_run_on_their_main_mode(baseline_world):
-    """No route option of the baseline puts more than half its km on road feeders (it did: 'rail' to
-    Shanghai was 1,700 km of road and a 16 km rail spur)."""
-    r = baseline_world.routes
+def test_the_feeder_route_variants_options_run_on_their_main_mode():
+    """No route option of scenarios/feeder_routes.toml puts more than half its km on road feeders; in
+    the baseline (no feeder modes) 'rail' from Liangjiang to Shanghai for electronics is a 16 km rail
+    spur and 1,700 km of road (docs/LOGISTICS.md, "Feeder legs")."""
+    world = build_world(load_scenario(ROOT / "scenarios" / "feeder_routes.toml"))
+    r = world.routes
     road = list(r.mode_names).index("road")
     for o, main in enumerate(r.option_main_mode):
         if main == "road":
@@ -340,6 +342,11 @@ def test_the_baselines_options_run_on_their_main_mode(baseline_world):
         ok = r.available[..., o]
         share = r.mode_km[..., o, road][ok] / r.km[..., o][ok]
         assert ok.any() and share.max() <= 0.5 + 1e-9, r.option_ids[o]
+    ids, sec = list(world.market_ids), list(world.sector_ids)
+    i, j, s, o = ids.index("LJ"), ids.index("EC"), sec.index("electronics"), 1
+    assert r.option_ids[o] == "rail"
+    for rr, low in ((r, 0.0), (build_world(load_scenario(BASELINE)).routes, 0.99)):
+        assert rr.mode_km[i, j, s, o, road] / rr.km[i, j, s, o] == pytest.approx(low, abs=0.01)
 
 
 # ----------------------------------------------------------------------------- the default world
