@@ -42,13 +42,19 @@ class _Section(BaseModel):
         """``initial_count = true`` is a typo, not 1, and ``rate = "0.1"`` a string, not 0.1: pydantic
         would coerce booleans and numeric strings to numbers.  (Command-line values are parsed as TOML
         values before they get here: ``--set policy.replication_rate=0.1`` is the number 0.1.)"""
-        annotation = cls.model_fields[info.field_name].annotation
-        if isinstance(value, bool | str) and annotation in (int, float):
-            what = "an integer" if annotation is int else "a number"
-            raise ValueError(
-                f"expected {what}" + (", not a boolean" if isinstance(value, bool) else "")
-            )
+        problem = not_a_number(cls.model_fields[info.field_name].annotation, value)
+        if problem:
+            raise ValueError(problem)
         return value
+
+
+def not_a_number(annotation: Any, value: object) -> str | None:
+    """What is wrong with ``value`` for a field annotated ``int`` or ``float`` when it is a boolean or a
+    string (``"expected a number, not a boolean"``), else None: the one rule for scenario numbers."""
+    if annotation in (int, float) and isinstance(value, bool | str):
+        what = "an integer" if annotation is int else "a number"
+        return f"expected {what}" + (", not a boolean" if isinstance(value, bool) else "")
+    return None
 
 
 #: a number in a table of a scenario file (``tariff_multiplier = { rail = 0.5 }``): an int or a float,

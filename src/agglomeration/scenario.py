@@ -65,6 +65,7 @@ from agglomeration.parameters import (
     StopParams,
     _Section,
     migrate_behaviour_keys,
+    not_a_number,
 )
 from agglomeration.submodel import legacy_keys
 
@@ -818,11 +819,10 @@ def _check_numbers(values: Any, model: type[BaseModel], path: str, file: Any) ->
     for key, value in values.items():
         name = names.get(key)
         annotation = model.model_fields[name].annotation if name in model.model_fields else None
-        if annotation in (int, float) and isinstance(value, bool | str):
-            what = "an integer" if annotation is int else "a number"
-            what += ", not a boolean" if isinstance(value, bool) else ""
+        problem = not_a_number(annotation, value)
+        if problem:
             raise InputError(
-                f"expected {what}, got {shorten(repr(value), 120)}",
+                f"{problem}, got {shorten(repr(value), 120)}",
                 file=file,
                 field=f"{path}.{key}",
             )
