@@ -19,7 +19,10 @@ What it fits (docs/LOGISTICS.md gives the targets' sources):
    the export share near 1/10 whatever the gateways' demand; docs/LOGISTICS.md, "Openness", and
    scripts/openness.py), so it is off by default and the export share is reported.
 
-Each iteration runs the baseline for ``--steps`` quarters once per replicate seed of ``--seeds`` (default
+``--scenario FILE`` measures another scenario; with ``--write`` only its route constants file (in
+scenarios/data) is updated: the distance elasticity and the gateways' demand stay the baseline's.
+
+Each iteration runs the scenario for ``--steps`` quarters once per replicate seed of ``--seeds`` (default
 1) and measures the flows of :func:`agglomeration.logistics_outcomes.trade_flows`, pooled over the runs;
 updates are damped.  One run's value shares swing with a few exporters (docs/LOGISTICS.md), so report
 or calibrate over several seeds (``--seeds 1 2 3 4 5``).  The calibration needs the
@@ -41,15 +44,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from agglomeration import logistics_outcomes as lo  # noqa: E402
+from agglomeration.errors import InputError  # noqa: E402
 from agglomeration.model import AgglomerationModel  # noqa: E402
 from agglomeration.scenario import load_scenario  # noqa: E402
 
 DATA = ROOT / "scenarios" / "data"
 BASELINE = ROOT / "scenarios" / "baseline.toml"
-#: the scenario measured and calibrated (``--scenario``); its constants file is the one written
-SCENARIO = BASELINE
-#: the route constants file written by ``--write`` (the scenario's ``logistics.constants_file``)
-CONSTANTS = "option_constants.csv"
 
 #: distance elasticity of trade flows: Disdier and Head (2008) mean -0.9; Head and Mayer (2014)
 #: structural gravity -1.1; intra-China truck flows -1.19 (EPJ Data Science 8:37, 2019)
@@ -90,10 +90,10 @@ def gravity_elasticity(flows: np.ndarray, world) -> float:
     return float(beta[0])
 
 
-def _run_flows(steps: int, seed: int, overrides: dict | None) -> tuple:
-    """One run of :data:`SCENARIO`: (world, (S, M, M) flows, (M, M, S, O) option values and tonnes, live
+def _run_flows(scenario: Path, steps: int, seed: int, overrides: dict | None) -> tuple:
+    """One run of ``scenario``: (world, (S, M, M) flows, (M, M, S, O) option values and tonnes, live
     firms)."""
-    scen = load_scenario(SCENARIO, overrides or None)
+    scen = load_scenario(scenario, overrides or None)
     m = AgglomerationModel(scen, replicate_seed=seed)
     m.run(steps)
     flows = lo.trade_flows(m.state, m.world)
@@ -101,13 +101,18 @@ def _run_flows(steps: int, seed: int, overrides: dict | None) -> tuple:
     return m.world, flows, v, tonnes, m.firms.n_alive
 
 
-def measure(steps: int, overrides: dict | None = None, seeds: tuple[int, ...] = (1,)) -> dict:
-    """Run the baseline once per replicate seed and measure gravity, mode shares and export shares of
+def measure(
+    steps: int,
+    overrides: dict | None = None,
+    seeds: tuple[int, ...] = (1,),
+    scenario: Path = BASELINE,
+) -> dict:
+    """Run ``scenario`` once per replicate seed and measure gravity, mode shares and export shares of
     the flows pooled over the runs (one seed: that run's flows)."""
     flows = v = tonnes = 0.0
     firms = []
     for seed in seeds:
-        w, f1, v1, t1, n = _run_flows(steps, seed, overrides)
+        w, f1, v1, t1, n = _run_flows(scenario, steps, seed, overrides)
         flows, v, tonnes = flows + f1, v + v1, tonnes + t1
         firms.append(n)
     R = w.n_regions
@@ -170,21 +175,28 @@ def report(res: dict) -> str:
 
 
 def calibrate(
-    iterations: int, steps: int, demand: bool = False, seeds: tuple[int, ...] = (1,)
+    iterations: int,
+    steps: int,
+    demand: bool = False,
+    seeds: tuple[int, ...] = (1,),
+    scenario: Path = BASELINE,
+    constants: str = "option_constants.csv",
 ) -> dict:
-    """Iterate the three updates; return the last measurement (values already written to the CSVs)."""
+    """Iterate the three updates; return the last measurement (values already written to the CSVs).
+    For a scenario other than the baseline only its route ``constants`` file is written."""
+    shared = scenario.resolve() == BASELINE.resolve()
+    if demand and not shared:
+        raise ValueError(
+            "--demand writes the baseline's gateways.csv: use it with the baseline only"
+        )
     for it in range(iterations):
-        res = measure(steps, seeds=seeds)
+        res = measure(steps, seeds=seeds, scenario=scenario)
         print(f"--- iteration {it}\n{report(res)}", flush=True)
-        # 1. distance elasticity (same for every sector)
-        sh, srows = _read("sectors.csv")
-        delta = float(srows[0]["distance_elasticity"])
-        new = delta * (GRAVITY_TARGET / res["gravity"]) ** 0.8
-        for r in srows:
-            r["distance_elasticity"] = f"{new:.4f}"
-        _write("sectors.csv", sh, srows)
+        # 1. distance elasticity (same for every sector; the baseline's sectors.csv)
+        if shared:
+            _update_distance_elasticity(res["gravity"])
         # 2. constants
-        ch, crows = _read(CONSTANTS)
+        ch, crows = _read(constants)
         for r in crows:
             key = next((k for k in MODE_TARGETS if k[0] == r["destination"]), None)
             if key is None or r["option_id"] not in MODE_TARGETS[key]:
@@ -198,7 +210,7 @@ def calibrate(
             mean = sum(float(r["asc"]) for r in group) / len(group)
             for r in group:
                 r["asc"] = f"{float(r['asc']) - mean:.4f}"
-        _write(CONSTANTS, ch, crows)
+        _write(constants, ch, crows)
         if not demand:
             continue
         # 3. gateway demand (off by default: see docs/LOGISTICS.md, "what is thin")
@@ -209,9 +221,19 @@ def calibrate(
             got = max(res["dest_share"].get(g, 1e-6), 1e-6)
             r["demand"] = f"{float(r['demand']) * (target / got) ** 0.5:.0f}"
         _write("gateways.csv", gh, grows)
-    res = measure(steps, seeds=seeds)
+    res = measure(steps, seeds=seeds, scenario=scenario)
     print(f"--- final\n{report(res)}")
     return res
+
+
+def _update_distance_elasticity(gravity: float) -> None:
+    """Damped update of the common distance elasticity of sectors.csv towards the gravity target."""
+    sh, srows = _read("sectors.csv")
+    delta = float(srows[0]["distance_elasticity"])
+    new = delta * (GRAVITY_TARGET / gravity) ** 0.8
+    for r in srows:
+        r["distance_elasticity"] = f"{new:.4f}"
+    _write("sectors.csv", sh, srows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -235,21 +257,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--scenario",
         default=str(BASELINE),
-        help="scenario to measure (default: the baseline); --write updates its route constants file "
-        "(which must be in scenarios/data) and, like the baseline, sectors.csv and gateways.csv",
+        help="scenario to measure (default: the baseline); with --write only its route constants "
+        "file (which must be in scenarios/data) is updated",
     )
     args = ap.parse_args(argv)
-    global SCENARIO, CONSTANTS
-    SCENARIO = Path(args.scenario).resolve()
-    constants = (SCENARIO.parent / load_scenario(SCENARIO).logistics.constants_file).resolve()
-    if constants.parent != DATA.resolve():
-        ap.error(f"the route constants of {SCENARIO} ({constants}) are not in {DATA}")
-    CONSTANTS = constants.name
+    scenario = Path(args.scenario).resolve()
+    try:
+        constants = (scenario.parent / load_scenario(scenario).logistics.constants_file).resolve()
+    except InputError as exc:
+        ap.error(str(exc))
     seeds = tuple(args.seeds)
     if args.write:
-        calibrate(args.iterations, args.steps, args.demand, seeds)
+        if constants.parent != DATA.resolve():
+            ap.error(f"--write: the route constants of {scenario} ({constants}) are not in {DATA}")
+        if args.demand and scenario != BASELINE.resolve():
+            ap.error("--demand writes the baseline's gateways.csv: use it with the baseline only")
+        calibrate(args.iterations, args.steps, args.demand, seeds, scenario, constants.name)
     else:
-        print(report(measure(args.steps, seeds=seeds)))
+        print(report(measure(args.steps, seeds=seeds, scenario=scenario)))
     return 0
 
 

@@ -321,6 +321,82 @@ def test_an_option_that_would_run_mostly_on_its_feeder_is_not_offered():
     assert not _feeder_network().available[2, 1, 0, k["rail"]]
 
 
+def _rail_network(links, places, n_regions, feeder_modes="road", markets=None):
+    """Road and rail options (road the rail option's feeder) on a hand-built network."""
+    modes = [mode("road", 0.5, speed=60), mode("rail", 0.15, speed=30, end_fee=30)]
+    options = [
+        RouteOptionRecord(
+            option_id="road", name="r", modes="road", main_mode="road", provenance="e"
+        ),
+        RouteOptionRecord(
+            option_id="rail",
+            name="t",
+            modes="road;rail",
+            main_mode="rail",
+            feeder_modes=feeder_modes,
+            provenance="e",
+        ),
+    ]
+    markets = markets or list(places)
+    groups = ["regions", *markets[n_regions:]]
+    constants = [
+        OptionConstantRecord(option_id=o, destination=d, asc=0.0, provenance="e")
+        for o in ("road", "rail")
+        for d in groups
+    ]
+    return LogisticsNetwork(
+        markets,
+        places,
+        modes,
+        [link(*lk) for lk in links],
+        [sector(value_density=10_000.0, time_cost=0.24)],  # 100 yuan per tonne-hour
+        n_regions=n_regions,
+        international=[i >= n_regions for i in range(len(markets))],
+        options=options,
+        constants=constants,
+        max_feeder_share=0.5,
+    )
+
+
+def test_an_option_is_offered_where_a_route_within_the_feeder_limit_exists():
+    """A -> X by rail: the cheapest rail route is 700 km of road to B and 300 km of rail (70 % road,
+    over the limit); 100 km of road to C and 900 km of rail costs more but meets it, so rail is
+    offered on that route (a search that only checks the cheapest route would withdraw it)."""
+    links = [
+        ("A", "B", "road", 700),
+        ("A", "C", "road", 100),
+        ("C", "B", "rail", 600),
+        ("B", "X", "rail", 300),
+        ("B", "X", "road", 300),
+    ]
+    places = {"A": ("road",), "B": ("road", "rail"), "C": ("road", "rail"), "X": ("road", "rail")}
+    net = _rail_network(links, places, n_regions=3)
+    rail = net.route("A", "X", 0, option="rail")
+    assert rail.legs == (
+        ("A", "C", "road", 100.0),
+        ("C", "B", "rail", 600.0),
+        ("B", "X", "rail", 300.0),
+    )
+    # the cheaper route over the limit is what a route by least cost alone would take
+    free = _rail_network(links, places, n_regions=3, feeder_modes="")
+    assert free.route("A", "X", 0, option="rail").legs[0] == ("A", "B", "road", 700.0)
+    assert rail.money > 0 and rail.cost > free.route("A", "X", 0, option="rail").cost
+
+
+def test_a_route_that_goes_out_and_back_on_its_main_mode_is_not_offered():
+    """P -> R: R has no rail, so the only 'rail' route is out to Q and back to P by rail, then road;
+    that is not a rail service.  Without feeder modes (the baseline's rule) it is offered."""
+    links = [("P", "Q", "rail", 40), ("P", "Q", "road", 40), ("P", "R", "road", 10)]
+    places = {"P": ("road", "rail"), "Q": ("road", "rail"), "R": ("road",)}
+    k = {"road": 0, "rail": 1}
+    net = _rail_network(links, places, n_regions=3)
+    assert not net.available[0, 2, 0, k["rail"]] and net.available[0, 2, 0, k["road"]]
+    assert net.available[0, 1, 0, k["rail"]]  # P -> Q is a real rail trip
+    legacy = _rail_network(links, places, n_regions=3, feeder_modes="")
+    assert legacy.available[0, 2, 0, k["rail"]]
+    assert legacy.route("P", "R", 0, option="rail").places == ("P", "Q", "P", "R")
+
+
 def test_feeder_modes_must_be_modes_of_the_option_other_than_its_main_mode():
     with pytest.raises(InputError, match="feeder mode") as err:
         _feeder_network(feeder_modes="rail")
@@ -342,6 +418,10 @@ def test_the_feeder_route_variants_options_run_on_their_main_mode():
         ok = r.available[..., o]
         share = r.mode_km[..., o, road][ok] / r.km[..., o][ok]
         assert ok.any() and share.max() <= 0.5 + 1e-9, r.option_ids[o]
+    net = world.extra["network"]
+    for o, i, j, s in zip(*np.nonzero(np.moveaxis(r.available, 3, 0)), strict=True):
+        places = net.route(net.markets[i], net.markets[j], int(s), option=r.option_ids[o]).places
+        assert len(set(places)) == len(places), (r.option_ids[o], places)
     ids, sec = list(world.market_ids), list(world.sector_ids)
     i, j, s, o = ids.index("LJ"), ids.index("EC"), sec.index("electronics"), 1
     assert r.option_ids[o] == "rail"
@@ -541,3 +621,29 @@ def test_random_networks_triangle_and_link_removal(n, seed, vot_cost):
         k = int(rng.integers(n - 1, len(links)))
         net2 = LogisticsNetwork(ids, places, modes, links[:k] + links[k + 1 :], [sec])
         assert (net2.generalised_cost() >= net.generalised_cost() - 1e-9).all()
+
+
+@pytest.mark.parametrize(
+    "lever",
+    [
+        {"logistics.tariff_multiplier.rail": 0.7, "logistics.fee_multiplier.rail": 0.8},
+        {"logistics.tariff_multiplier.all": 0.5, "logistics.fee_multiplier.all": 0.5},
+        {"logistics.tariff_multiplier.road": 0.9},
+        {"logistics.tariff_multiplier.rail": 1.5},
+        {"logistics.customs_multiplier.connected": 0.5},
+    ],
+    ids=["cheap_rail", "freight_half", "road_0.9", "rail_1.5", "fast_customs"],
+)
+def test_freight_prices_do_not_withdraw_route_options_in_the_feeder_variant(lever, feeder_world):
+    """A cheaper or dearer mode changes which route an option takes, not whether a weighted option is
+    offered (the feeder rules are also checked on the shortest and the fewest-feeder-km routes)."""
+    lev = build_world(load_scenario(ROOT / "scenarios" / "feeder_routes.toml", lever)).routes
+    base = feeder_world.routes
+    offered = base.available & (base.weight[:, :, None, :] > 0)
+    assert offered.sum() > 1000
+    assert not (offered & ~lev.available).any()
+
+
+@pytest.fixture(scope="module")
+def feeder_world() -> World:
+    return build_world(load_scenario(ROOT / "scenarios" / "feeder_routes.toml"))

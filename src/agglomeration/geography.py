@@ -407,6 +407,21 @@ class Route:
 #: the option used when a network is built without route options: the least-cost path over every mode
 LEAST_COST = "least_cost"
 
+#: penalties on feeder km [yuan per tonne-km] under which the routes of an option with feeder modes are
+#: searched (a search device, not a cost; the route's cost is its own money and time)
+FEEDER_PENALTIES = (0.0, 0.5, 2.0, 8.0)
+_LEXICOGRAPHIC = 1e6  # weight per feeder km when searching for the fewest feeder km
+
+
+@dataclass(frozen=True)
+class _Trees:
+    """Shortest-path trees of one option at one value of time: ``trees`` (predecessors, edge of each
+    (u, v)), and per market pair the tree its route is in (``choice``) and its end node (``target``)."""
+
+    trees: list[tuple[np.ndarray, np.ndarray]]
+    choice: np.ndarray
+    target: np.ndarray
+
 
 class LogisticsNetwork:
     """Multimodal network over places; route options, mode choice and trade costs per sector.
@@ -715,7 +730,7 @@ class LogisticsNetwork:
         self.mode_km = np.zeros((*shape, K))
         self.corridor_km = np.zeros((*shape, C))
         self.available = np.zeros(shape, bool)
-        self._pred: dict[tuple[int, float], tuple[np.ndarray, np.ndarray, int]] = {}
+        self._pred: dict[tuple[int, float], _Trees] = {}
         attr = np.zeros((len(self._eu), 3 + K + C))
         attr[:, 0], attr[:, 1], attr[:, 2] = self._emoney, self._ehours, self._ekm
         linked = self._emode >= 0
@@ -724,8 +739,9 @@ class LogisticsNetwork:
         attr[np.flatnonzero(corr), 3 + K + self._ecorr[corr]] = self._ekm[corr]
         for oi, o in enumerate(self.options):
             allowed, required = self._option_edges(o)
+            solve = self._solve_with_feeders if o.feeder_modes else self._solve_option
             for vot in np.unique(self.vot[self.shipped]):
-                sums, reach, pred = self._solve_option(allowed, required, float(vot), attr)
+                sums, reach, pred = solve(o, allowed, required, float(vot), attr)
                 self._pred[(oi, float(vot))] = pred
                 for s in np.flatnonzero(self.shipped & (self.vot == vot)):
                     self.money[:, :, s, oi] = sums[:, :, 0]
@@ -734,13 +750,6 @@ class LogisticsNetwork:
                     self.mode_km[:, :, s, oi] = sums[:, :, 3 : 3 + K]
                     self.corridor_km[:, :, s, oi] = sums[:, :, 3 + K :]
                     self.available[:, :, s, oi] = reach
-        for oi, o in enumerate(self.options):
-            feeder = [k for k, m in enumerate(self.mode_names) if m in o.feeder_modes]
-            if feeder:
-                fkm = self.mode_km[:, :, :, oi][..., feeder].sum(axis=-1)
-                km = self.km[:, :, :, oi]
-                too_much = fkm > self.max_feeder_share * km + 1e-9
-                self.available[:, :, :, oi] &= ~too_much
         diag = np.eye(M, dtype=bool)
         self.available[diag] = False
         ck = self.corridor_km
@@ -749,8 +758,13 @@ class LogisticsNetwork:
         )
 
     def _solve_option(
-        self, allowed: np.ndarray, required: np.ndarray, vot: float, attr: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, int]]:
+        self,
+        o: RouteOptionRecord,
+        allowed: np.ndarray,
+        required: np.ndarray,
+        vot: float,
+        attr: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, _Trees]:
         """Dijkstra on the two-layer graph of one option at one value of time.
 
         Returns the (M, M, A) attribute sums of the least-cost routes that use a required edge (layer 1
@@ -758,21 +772,37 @@ class LogisticsNetwork:
         predecessor data for :meth:`route`."""
         n = len(self.node_labels)
         two = bool(required.any())
-        w = self._emoney + vot * self._ehours
         keep = np.flatnonzero(allowed)
         if two:
             free = keep[~required[keep]]
             req = keep[required[keep]]
-            u = np.concatenate(
-                [self._eu[free], self._eu[free] + n, self._eu[req], self._eu[req] + n]
-            )
-            v = np.concatenate(
-                [self._ev[free], self._ev[free] + n, self._ev[req] + n, self._ev[req] + n]
-            )
-            eid = np.concatenate([free, free, req, req])
-            size = 2 * n
+            moves = [(free, 0, 0), (free, 1, 1), (req, 0, 1), (req, 1, 1)]
         else:
-            u, v, eid, size = self._eu[keep], self._ev[keep], keep, n
+            moves = [(keep, 0, 0)]
+        dist, pred, edge_of = self._layered_dijkstra(
+            moves, n * (2 if two else 1), self._emoney + vot * self._ehours
+        )
+        targets = self.ins + (n if two else 0)
+        acc = _path_sums(pred, self.outs, edge_of, attr)
+        sums = acc[:, targets, :]
+        reach = np.isfinite(dist[:, targets])
+        sums = np.where(reach[:, :, None], sums, 0.0)
+        M = len(self.markets)
+        trees = _Trees(
+            [(pred, edge_of)], np.zeros((M, M), np.int64), np.broadcast_to(targets, (M, M))
+        )
+        return sums, reach, trees
+
+    def _layered_dijkstra(
+        self, moves: list[tuple[np.ndarray, int, int]], size: int, w: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Shortest paths from every market's door on a layered copy of the graph.  ``moves`` lists
+        (edge ids, from layer, to layer); ``w`` the weight of every edge.  Returns the distances and
+        predecessors (markets x ``size`` nodes) and the edge id of every (u, v) used."""
+        n = len(self.node_labels)
+        u = np.concatenate([self._eu[e] + a * n for e, a, _ in moves])
+        v = np.concatenate([self._ev[e] + b * n for e, _, b in moves])
+        eid = np.concatenate([e for e, _, _ in moves])
         # cheapest parallel edge per (u, v); explicit zeros are edges for csgraph
         order = np.lexsort((w[eid], v, u))
         first = np.ones(len(order), bool)
@@ -783,12 +813,78 @@ class LogisticsNetwork:
         dist, pred = dijkstra(graph, directed=True, indices=self.outs, return_predecessors=True)
         edge_of = np.full((size, size), -1, dtype=np.int64)
         edge_of[u, v] = eid
-        targets = self.ins + (n if two else 0)
-        acc = _path_sums(pred, self.outs, edge_of, attr)
-        sums = acc[:, targets, :]
-        reach = np.isfinite(dist[:, targets])
-        sums = np.where(reach[:, :, None], sums, 0.0)
-        return sums, reach, (pred, edge_of, n if two else 0)
+        return dist, pred, edge_of
+
+    def _solve_with_feeders(
+        self,
+        o: RouteOptionRecord,
+        allowed: np.ndarray,
+        required: np.ndarray,
+        vot: float,
+        attr: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, _Trees]:
+        """Routes of an option with feeder modes: a feeder leg to the line haul, the line haul on the
+        option's other modes (with at least one required edge), a feeder leg from it; no place visited
+        twice, and at most ``max_feeder_share`` of the km on feeder modes.
+
+        Four layers: access (feeder links), line haul before and after the first required edge, egress
+        (feeder links).  The route is the cheapest of the least-cost routes found with a penalty of
+        ``FEEDER_PENALTIES`` yuan per tonne-km of feeder added (the last: fewest feeder km first) that
+        meets both rules; the option is offered where one of them does.  Penalties only steer the
+        search: sums are of the route's own money, hours and km."""
+        n, M = len(self.node_labels), len(self.markets)
+        linked = self._emode >= 0
+        fmode = np.array([m in o.feeder_modes for m in self.mode_names])
+        on_feeder = linked & fmode[np.maximum(self._emode, 0)]
+        door = np.flatnonzero(allowed & ~linked)  # doors and transshipments: within a layer
+        req = np.flatnonzero(allowed & required)
+        feed = np.flatnonzero(allowed & on_feeder & ~required)
+        line = np.flatnonzero(allowed & linked & ~on_feeder & ~required)
+        moves = [(door, k, k) for k in range(4)]
+        moves += [(feed, 0, 0), (feed, 2, 3), (feed, 3, 3)]
+        moves += [(line, 0, 1), (line, 1, 1), (line, 2, 2)]
+        moves += [(req, 0, 2), (req, 1, 2), (req, 2, 2)]
+        # extra sums: feeder km and arrivals at each place (a place reached twice is a loop)
+        places = sorted({p for p, _ in self.node_labels})
+        pidx = np.array([places.index(p) for p, _ in self.node_labels])
+        extra = np.zeros((len(self._eu), 1 + len(places)))
+        extra[:, 0] = np.where(on_feeder, self._ekm, 0.0)
+        moved = np.flatnonzero(linked)
+        extra[moved, 1 + pidx[self._ev[moved]]] = 1.0
+        full = np.hstack([attr, extra])
+        A = attr.shape[1]
+        start = np.zeros((M, len(places)))
+        start[np.arange(M), pidx[self.outs]] = 1.0
+        base = self._emoney + vot * self._ehours
+        fkm = extra[:, 0]
+        best = np.full((M, M), np.inf)
+        sums = np.zeros((M, M, A))
+        choice = np.zeros((M, M), np.int64)
+        target = np.zeros((M, M), np.int64)
+        trees = []
+        # the cheapest routes under each penalty, then two that do not depend on prices: the shortest
+        # and the one with the fewest feeder km (then the fewest km), so that a cheaper or dearer
+        # mode does not withdraw an option whose plain routes meet the rules
+        weights = [base + lam * fkm for lam in FEEDER_PENALTIES]
+        weights += [self._ekm.copy(), _LEXICOGRAPHIC * fkm + self._ekm]
+        for c, w in enumerate(weights):
+            dist, pred, edge_of = self._layered_dijkstra(moves, 4 * n, w)
+            trees.append((pred, edge_of))
+            ends = np.stack([self.ins + 2 * n, self.ins + 3 * n])  # (2, M)
+            layer = np.argmin(dist[:, ends], axis=1)  # (M, M): 0 line haul, 1 egress
+            tgt = ends[layer, np.arange(M)[None, :]]
+            acc = _path_sums(pred, self.outs, edge_of, full)
+            s = np.take_along_axis(acc, tgt[:, :, None], axis=1)
+            reach = np.isfinite(np.take_along_axis(dist, tgt, axis=1))
+            loop = (s[:, :, A + 1 :] + start[:, None, :]).max(axis=-1) > 1.5
+            fine = s[:, :, A] <= self.max_feeder_share * s[:, :, 2] + 1e-9
+            cost = s[:, :, 0] + vot * s[:, :, 1]
+            take = reach & ~loop & fine & (cost < best - 1e-9)
+            best = np.where(take, cost, best)
+            sums = np.where(take[:, :, None], s[:, :, :A], sums)
+            choice = np.where(take, c, choice)
+            target = np.where(take, tgt, target)
+        return sums, np.isfinite(best), _Trees(trees, choice, target)
 
     def _group_of(self, i: int, j: int) -> str:
         R = self.n_regions
@@ -976,8 +1072,9 @@ class LogisticsNetwork:
         )
 
     def _legs(self, i: int, j: int, oi: int, vot: float) -> tuple[tuple[str, str, str, float], ...]:
-        pred, edge_of, shift = self._pred[(oi, vot)]
-        node = int(self.ins[j]) + shift
+        trees = self._pred[(oi, vot)]
+        pred, edge_of = trees.trees[trees.choice[i, j]]
+        node = int(trees.target[i, j])
         path = [node]
         while node != self.outs[i]:
             node = int(pred[i, node])
