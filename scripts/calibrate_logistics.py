@@ -181,11 +181,12 @@ def calibrate(
     seeds: tuple[int, ...] = (1,),
     scenario: Path = BASELINE,
     constants: str = "option_constants.csv",
+    fit_gravity: bool = True,
 ) -> dict:
     """Iterate the three updates; return the last measurement (values already written to the CSVs).
     For a scenario other than the baseline only its route ``constants`` file is written."""
-    shared = scenario.resolve() == BASELINE.resolve()
-    if demand and not shared:
+    shared = scenario.resolve() == BASELINE.resolve() and fit_gravity
+    if demand and scenario.resolve() != BASELINE.resolve():
         raise ValueError(
             "--demand writes the baseline's gateways.csv: use it with the baseline only"
         )
@@ -245,6 +246,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also scale the gateways' demand to the export targets",
     )
+    ap.add_argument(
+        "--keep-elasticity",
+        action="store_true",
+        help="do not update the distance elasticity (sectors.csv); fit the route constants only",
+    )
     ap.add_argument("--steps", type=int, default=20, help="quarters per measurement run")
     ap.add_argument(
         "--seeds",
@@ -272,7 +278,15 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"--write: the route constants of {scenario} ({constants}) are not in {DATA}")
         if args.demand and scenario != BASELINE.resolve():
             ap.error("--demand writes the baseline's gateways.csv: use it with the baseline only")
-        calibrate(args.iterations, args.steps, args.demand, seeds, scenario, constants.name)
+        calibrate(
+            args.iterations,
+            args.steps,
+            args.demand,
+            seeds,
+            scenario,
+            constants.name,
+            fit_gravity=not args.keep_elasticity,
+        )
     else:
         print(report(measure(args.steps, seeds=seeds, scenario=scenario)))
     return 0
