@@ -85,7 +85,7 @@ def test_cli_strings_are_parsed_as_toml_values(tiny):
     assert parse_value("true") is True
     assert parse_value("[1,2]") == [1, 2]
     assert parse_value("LJ") == "LJ"
-    s = load_scenario(tiny, {"steps": "12", "behaviour.entry.enabled": "false"})
+    s = load_scenario(tiny, {"steps": parse_value("12"), "behaviour.entry.enabled": False})
     assert s.steps == 12 and s.behaviour.entry.enabled is False
 
 
@@ -404,13 +404,28 @@ def test_integers_are_numbers_and_equal_their_floats(tiny):
     assert s.fingerprint() == same.fingerprint()
 
 
-def test_override_strings_are_toml_values_so_a_number_in_quotes_is_an_error(tiny):
-    s = load_scenario(tiny, {"logistics.tariff_multiplier.rail": "0.5"})  # as from --set ...=0.5
+def test_override_values_are_taken_as_given_so_a_string_for_a_number_is_an_error(tiny):
+    """Python overrides were parsed as TOML text: "0.5" became 0.5 (and '"0.5"' too, when a
+    command-line value was parsed twice); only command-line text is parsed, once (parse_value)."""
+    s = load_scenario(tiny, {"logistics.tariff_multiplier.rail": parse_value("0.5")})
     assert s.logistics.tariff_multiplier == {"rail": 0.5}
-    msg = errmsg(tiny, {"logistics.tariff_multiplier.rail": '"0.5"'})  # --set ...='"0.5"'
+    msg = errmsg(tiny, {"logistics.tariff_multiplier.rail": "0.5"})
     assert "logistics.tariff_multiplier.rail: expected a number, got '0.5'" in msg
-    msg = errmsg(tiny, {"logistics.tariff_multiplier.rail": "true"})
+    msg = errmsg(tiny, {"logistics.tariff_multiplier.rail": parse_value('"0.5"')})
+    assert "logistics.tariff_multiplier.rail: expected a number, got '0.5'" in msg
+    msg = errmsg(tiny, {"logistics.tariff_multiplier.rail": parse_value("true")})
     assert "logistics.tariff_multiplier.rail: expected a number, not a boolean, got True" in msg
+    for key in ("steps", "policy.replication_rate", "regions.overrides.B.base_wage"):
+        assert "expected" in errmsg(tiny, {key: "1"}), key
+    with pytest.raises(InputError, match="expected a number"):
+        load_scenario(tiny).with_overrides(policy__replication_rate="0.1")
+
+
+def test_a_string_override_of_a_string_field_stays_a_string(tiny):
+    """ "2021" became the integer 2021 and was refused for the free-text description."""
+    s = load_scenario(tiny, {"description": "2021"})
+    assert s.description == "2021"
+    assert s.with_overrides(description="true").description == "true"
 
 
 # ----------------------------------------------------------------------------- override errors

@@ -338,8 +338,8 @@ class Scenario(_UserScenario):
 
     @property
     def applied_overrides(self) -> dict[str, Any]:
-        """Every override applied since the file was read (dotted keys, parsed values, data paths
-        absolute): ``load_scenario(source_path, applied_overrides)`` rebuilds this scenario."""
+        """Every override applied since the file was read (dotted keys, values as given, data
+        paths absolute): ``load_scenario(source_path, applied_overrides)`` rebuilds this scenario."""
         return copy.deepcopy(self._overrides)
 
     @property
@@ -395,8 +395,9 @@ def load_scenario(
     """Read, merge (``extends``), override and validate a scenario file into a :class:`Scenario`.
 
     ``overrides`` maps dotted paths to values (``{"policy.delegation.WZ": 0.8}``); keyword overrides use
-    ``__`` for dots (``policy__replication_rate=0.1``).  String values are parsed as TOML values
-    (``"0.8"`` -> 0.8, ``"true"`` -> True, ``"[1,2]"`` -> [1, 2]) falling back to the string itself.
+    ``__`` for dots (``policy__replication_rate=0.1``).  Values are taken as given: a string is a
+    string (``"0.8"`` for a number is an error, not 0.8); command-line text is parsed by
+    :func:`parse_value` before it gets here (``agglomeration run --set``).
     """
     if not isinstance(path, str | Path):
         raise InputError(f"expected a scenario file path, got {path!r}", field="path")
@@ -584,8 +585,8 @@ def _deep_merge(base: dict, child: dict) -> dict:
 def _apply_overrides(
     raw: dict, overrides: Mapping[str, Any] | None, kw: Mapping[str, Any], base_dir: Path
 ) -> dict[str, Any]:
-    """Set each dotted key in ``raw``; returns the overrides as applied (parsed values, absolute
-    data paths)."""
+    """Set each dotted key in ``raw``; returns the overrides as applied (absolute data paths).  Values
+    are used as given (not parsed: a string for a number is an error, as in a scenario file)."""
     items: list[tuple[str, Any]] = list((overrides or {}).items())
     items += [(k.replace("__", "."), v) for k, v in kw.items()]
     applied: dict[str, Any] = {}
@@ -617,7 +618,8 @@ def _apply_overrides(
                     field=key,
                 )
             node = nxt
-        value = parse_value(value, key)
+        check_nesting(value, None, key)
+        value = copy.deepcopy(value)
         if tuple(parts) in PATH_KEYS and isinstance(value, str):
             value = str(_real(base_dir / value, None, key))
         node[parts[-1]] = value
