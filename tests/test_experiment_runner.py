@@ -459,3 +459,31 @@ def test_cli_options_reach_the_experiment(tmp_path, capsys):
     bad = ["batch", str(p), "--out", str(tmp_path / "o2"), "--set", "firms.initial_count=-5"]
     assert cli.main(bad) == 2
     assert "initial_count" in capsys.readouterr().err and not (tmp_path / "o2").exists()
+
+
+@pytest.mark.parametrize(
+    "item, expected",
+    [
+        (
+            "logistics.tariff_multiplier.rail=abc",
+            "error: --set logistics.tariff_multiplier.rail=abc: expected a number, got 'abc' [",
+        ),
+        # parsed once: a quoted number is a string (it was parsed twice, into 0.5)
+        (
+            'logistics.tariff_multiplier.rail="0.5"',
+            "error: --set logistics.tariff_multiplier.rail=\"0.5\": expected a number, got '0.5'",
+        ),
+        (
+            "policy.replication_rate=true",
+            "error: --set policy.replication_rate=true: expected a number, not a boolean",
+        ),
+        ("replicates=x", "error: --set replicates=x: "),
+    ],
+)
+def test_a_bad_batch_set_value_names_the_option_as_typed(tmp_path, capsys, item, expected):
+    """The message named the scenario field only (or the experiment file for an experiment field),
+    not the --set option that held the value."""
+    out = tmp_path / "out"
+    assert cli.main(["batch", str(_exp_file(tmp_path)), "--out", str(out), "--set", item]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(expected) and "Traceback" not in err and not out.exists()
