@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from agglomeration import cli
-from agglomeration.errors import ResultStoreError
+from agglomeration.errors import InputError, ResultStoreError
 from agglomeration.experiment.runner import VOLATILE_COLUMNS, in_shard, plan_runs, run_experiment
 from agglomeration.experiment.seeds import replicate_seed
 from agglomeration.experiment.spec import load_experiment
@@ -487,3 +487,24 @@ def test_a_bad_batch_set_value_names_the_option_as_typed(tmp_path, capsys, item,
     assert cli.main(["batch", str(_exp_file(tmp_path)), "--out", str(out), "--set", item]) == 2
     err = capsys.readouterr().err
     assert err.startswith(expected) and "Traceback" not in err and not out.exists()
+
+
+def test_experiment_file_overrides_are_taken_as_written(tmp_path):
+    """A string "0.5" for a number in an experiment file was parsed into 0.5 without a word, and
+    the string "2021" for the scenario's description into the integer 2021 (then refused)."""
+    head = 'name = "t"\nscenario = "scenario/baseline.toml"\nsteps = 1\n'
+    p = _exp_file(tmp_path, head + '[overrides]\n"policy.replication_rate" = "0.5"\n')
+    with pytest.raises(InputError) as ei:
+        plan_runs(load_experiment(p))
+    assert str(ei.value).startswith(
+        f"{p}: overrides.policy.replication_rate: expected a number, got '0.5'"
+    )
+    variant = '[[variants]]\nname = "a"\noverrides = { "policy.replication_rate" = "0.5" }\n'
+    p = _exp_file(tmp_path, head + variant, name="v.toml")
+    with pytest.raises(InputError) as ei:
+        plan_runs(load_experiment(p))
+    assert str(ei.value).startswith(f"{p}: variants.a: variant 'a': policy.replication_rate: ")
+    assert "expected a number, got '0.5'" in str(ei.value)
+    variant = '[[variants]]\nname = "a"\noverrides = { "description" = "2021" }\n'
+    p = _exp_file(tmp_path, head + variant, name="d.toml")
+    assert len(plan_runs(load_experiment(p)).tasks) == 1
