@@ -359,6 +359,25 @@ def test_remove_missing_link_is_an_error(tiny):
             "logistics.mode_overrides.rail.tariff",
             "True",
         ),
+        # optional (float | None) columns were not checked
+        (
+            "sectors.overrides.gadget",
+            'value_density = "5"',
+            "sectors.overrides.gadget.value_density",
+            "'5'",
+        ),
+        (
+            "sectors.overrides.gadget",
+            "time_cost_per_day = true",
+            "sectors.overrides.gadget.time_cost_per_day",
+            "True",
+        ),
+        (
+            "sectors.overrides.bulk",
+            'foreign_suppliers = "0.1"',
+            "sectors.overrides.bulk.foreign_suppliers",
+            "'0.1'",
+        ),
     ],
 )
 def test_a_number_in_the_file_given_as_a_string_or_boolean_is_an_error(
@@ -374,6 +393,31 @@ def test_a_number_in_the_file_given_as_a_string_or_boolean_is_an_error(
 def test_an_integer_field_given_as_a_string_is_an_error(tiny):
     edit(tiny, "initial_count = 30", 'initial_count = "30"')
     assert errmsg(tiny).startswith(f"{tiny}: firms.initial_count: expected an integer, got '30'")
+
+
+@pytest.mark.parametrize(
+    "line, got", [('steps_per_year = "4"', "'4'"), ("steps_per_year = true", "True")]
+)
+def test_behaviour_steps_per_year_must_be_an_integer(tiny, line, got):
+    """[behaviour] is not a plain section: its own field was not checked ("4" was 4, true 1)."""
+    tiny.write_text(tiny.read_text() + f"\n[behaviour]\n{line}\n")
+    msg = errmsg(tiny)
+    assert msg.startswith(f"{tiny}: behaviour.steps_per_year: expected an integer"), msg
+    assert f"got {got}" in msg
+
+
+def test_not_a_number_sees_through_optional_and_annotated():
+    from typing import Annotated, Optional
+
+    from pydantic import Field
+
+    from agglomeration.parameters import not_a_number
+
+    for annotation in (float | None, Optional[float], Annotated[float, Field(gt=0)] | None):  # noqa: UP045
+        assert not_a_number(annotation, "1") == "expected a number"
+        assert not_a_number(annotation, True) == "expected a number, not a boolean"
+        assert not_a_number(annotation, 1) is None and not_a_number(annotation, None) is None
+    assert not_a_number(str | None, "1") is None and not_a_number(int | str, "1") is None
 
 
 def test_a_number_of_an_added_link_given_as_a_string_is_an_error(tiny):
