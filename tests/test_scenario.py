@@ -521,3 +521,36 @@ def test_an_error_in_the_file_still_names_the_file_when_overrides_are_given(tiny
     with pytest.raises(InputError) as exc:
         load_scenario(tiny, {"regions.file": str(tiny.parent / "regions.csv")})
     assert "regions.csv" in str(exc.value) and not isinstance(exc.value, OverrideError)
+
+
+# ----------------------------------------------------------------------------- route options
+@pytest.mark.parametrize(
+    "cells, field, needle",
+    [
+        ("rail,rail,", "line 3 (rail).feeder_modes", "feeder mode(s) rail must be among"),
+        ("rail,air,", "line 3 (rail).feeder_modes", "feeder mode(s) air must be among"),
+        ("rail,ship,", "line 3 (rail)", "unknown mode 'ship'"),
+        ("rail,road,nowhere", "line 3 (rail).corridor", "no link is tagged with corridor"),
+    ],
+)
+def test_a_bad_route_option_names_its_csv_file_and_line(tiny, cells, field, needle):
+    """A bad feeder_modes or corridor cell was blamed on the scenario file and route_options[1]."""
+    options = tiny.parent / "route_options.csv"
+    options.write_text(
+        "option_id,name,modes,main_mode,feeder_modes,corridor,provenance\n"
+        "road,Road,road,road,,,estimate: test data\n"
+        f"rail,Rail,road;rail,{cells},estimate: test data\n"
+    )
+    modes = tiny.parent / "modes.csv"
+    if "air" in cells:  # a known mode the option does not use
+        lines = modes.read_text().splitlines()
+        modes.write_text("\n".join([*lines, lines[-1].replace("rail", "air", 1)]) + "\n")
+    with pytest.raises(InputError) as exc:
+        build_world(load_scenario(tiny))
+    assert exc.value.file.endswith("route_options.csv") and exc.value.field == field
+    assert needle in exc.value.message
+
+
+def test_the_feeder_routes_variant_loads():
+    s = load_scenario(BASELINE.parent / "feeder_routes.toml")
+    assert any(o.feeder_modes for o in s.data.options)

@@ -68,6 +68,12 @@ def shorten(text: object, limit: int = 120) -> str:
     )
 
 
+def csv_line(index: int) -> int:
+    """The line of a CSV file that holds its data record ``index`` (0-based), as error messages name
+    it: lines count from 1 and the header is line 1, so record 0 is on line 2."""
+    return index + 2
+
+
 def describe_os_error(exc: BaseException) -> str:
     """An OSError's reason without the path it names (the path is reported separately)."""
     reason = getattr(exc, "strerror", None)

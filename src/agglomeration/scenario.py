@@ -42,7 +42,7 @@ from agglomeration.economy import (
     check_io,
     suggest,
 )
-from agglomeration.errors import InputError, OverrideError, describe_os_error, shorten
+from agglomeration.errors import InputError, OverrideError, csv_line, describe_os_error, shorten
 from agglomeration.geography import (
     GatewayRecord,
     HubRecord,
@@ -878,7 +878,7 @@ def _csv_records(header: list[str], rows: list[list[str]], file: str, *, keep_em
     """Yield (line number, {column: stripped cell}) for each data row; a row with the wrong number of
     cells is an InputError naming its line. Empty cells are dropped (so pydantic defaults apply) unless
     ``keep_empty``."""
-    for lineno, row in enumerate(rows, start=2):
+    for lineno, row in enumerate(rows, start=csv_line(0)):
         if len(row) != len(header):
             raise InputError(
                 f"expected {len(header)} cells, got {len(row)}", file=file, field=f"line {lineno}"
@@ -1211,7 +1211,7 @@ def _resolve_data(user: _UserScenario, file: Any, cache: dict) -> ScenarioData:
     terminals.update({g.gateway_id: g.modes for g in gateways})
     terminals.update({h.hub_id: h.modes for h in hubs})
     links = _edit_links(links, lg, places, mode_names, file, terminals)
-    options, constants = _route_option_data(lg, mode_names, cache)
+    options, constants = _route_option_data(lg, mode_names, cache, links)
     sectors, io, chains = _sector_data(ss, sectors, cache)
     sector_ids = [s.sector_id for s in sectors]
     region_ids = [r.region_id for r in regions]
@@ -1247,32 +1247,51 @@ def _read_bonded(path: str | None, region_ids: list[str], cache: dict) -> tuple[
             raise InputError(
                 f"unknown region {rec.region_id!r}" + suggest(rec.region_id, region_ids),
                 file=_display(path),
-                field=f"line {i + 2}.region_id",
+                field=f"line {csv_line(i)}.region_id",
             )
     return out
 
 
 def _route_option_data(
-    lg: LogisticsSection, mode_names: list[str], cache: dict
+    lg: LogisticsSection, mode_names: list[str], cache: dict, links: list[LinkRecord]
 ) -> tuple[list, list]:
-    """Route options (modes checked) and their constants (option ids checked) of the data files."""
+    """Route options (modes, feeder modes and corridor checked, a problem named by the CSV line) and
+    their constants (option ids checked) of the data files."""
     options = _read_records(lg.options_file, RouteOptionRecord, "option_id", cache)
     file = _display(lg.options_file)
+    corridors = sorted({lk.corridor for lk in links if lk.corridor})
     for i, o in enumerate(options):
-        for m in (*o.modes, o.main_mode):
+        where = f"line {csv_line(i)} ({o.option_id})"
+        for m in (*o.modes, o.main_mode, *o.feeder_modes):
             if m not in mode_names:
                 raise InputError(
                     f"unknown mode {m!r}"
                     + suggest(m, mode_names)
                     + f" (modes: {', '.join(mode_names)})",
                     file=file,
-                    field=f"line {i + 2} ({o.option_id})",
+                    field=where,
                 )
         if o.main_mode not in o.modes:
             raise InputError(
                 f"main_mode {o.main_mode!r} is not among the option's modes {';'.join(o.modes)}",
                 file=file,
-                field=f"line {i + 2} ({o.option_id}).main_mode",
+                field=f"{where}.main_mode",
+            )
+        bad = [m for m in o.feeder_modes if m not in o.modes or m == o.main_mode]
+        if bad:
+            raise InputError(
+                f"feeder mode(s) {';'.join(bad)} must be among the option's modes "
+                f"{';'.join(o.modes)} and differ from its main_mode {o.main_mode!r}",
+                file=file,
+                field=f"{where}.feeder_modes",
+            )
+        if o.corridor and o.corridor not in corridors:
+            raise InputError(
+                f"no link is tagged with corridor {o.corridor!r}"
+                + suggest(o.corridor, corridors)
+                + f" (corridor tags of the links: {', '.join(corridors) or 'none'})",
+                file=file,
+                field=f"{where}.corridor",
             )
     header, rows = _read_csv(lg.constants_file, cache)
     cfile = _display(lg.constants_file)
@@ -1428,7 +1447,7 @@ def _edit_links(
     added link's problem names the scenario file and ``logistics.add_links[k]``, a problem of a link
     of the links CSV names that file and its line."""
     by_key = {lk.key: lk for lk in links}
-    lines = {lk.key: i + 2 for i, lk in enumerate(links)}  # as _read_links counts them
+    lines = {lk.key: csv_line(i) for i, lk in enumerate(links)}  # as _read_links counts them
     _remove_links(by_key, lg.remove_links, places, file)
     _add_links(by_key, lg.add_links, places, modes, file, terminals)
     added = {lk.key for lk in lg.add_links}
