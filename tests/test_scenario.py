@@ -554,3 +554,10 @@ def test_a_bad_route_option_names_its_csv_file_and_line(tiny, cells, field, need
 def test_the_feeder_routes_variant_loads():
     s = load_scenario(BASELINE.parent / "feeder_routes.toml")
     assert any(o.feeder_modes for o in s.data.options)
+
+
+def test_max_feeder_share_zero_is_refused_with_the_range(tiny):
+    """0 got through and failed later as 'no route option reaches ...', naming a link."""
+    msg = errmsg(tiny, {"logistics.max_feeder_share": 0})
+    assert msg.startswith("logistics.max_feeder_share: expected a value greater than 0, got 0")
+    assert load_scenario(tiny, {"logistics.max_feeder_share": 1}).logistics.max_feeder_share == 1

@@ -150,10 +150,11 @@ class LogisticsSection(_Section):
     )
     max_feeder_share: float = Field(
         0.5,
-        ge=0.0,
+        gt=0.0,
         le=1.0,
         description="largest share of a route's km on its option's feeder modes (route_options.csv "
-        "feeder_modes, e.g. road for rail) for the option to be offered between two markets [-]",
+        "feeder_modes, e.g. road for rail) for the option to be offered between two markets, in (0, 1] "
+        "[-]",
         json_schema_extra={
             "source": "estimate: 0.5 (a 'rail' route that runs mostly by truck is a road route); "
             "range 0.3-0.7"
