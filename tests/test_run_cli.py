@@ -131,6 +131,10 @@ def test_run_prints_a_summary_table(tmp_path, capsys):
             "--set sectors.overrides.electronics.value_density=\"5\": expected a number, got '5'",
         ),
         (
+            ["--set", 'output.figures="false"'],
+            "--set output.figures=\"false\": expected true or false, got 'false'",
+        ),
+        (
             ["--set", "behaviour.steps_per_year=true"],
             "--set behaviour.steps_per_year=true: expected an integer, not a boolean, got True",
         ),

@@ -406,6 +406,20 @@ def test_behaviour_steps_per_year_must_be_an_integer(tiny, line, got):
     assert f"got {got}" in msg
 
 
+@pytest.mark.parametrize(
+    "table, line, field, got",
+    [
+        ("output", 'figures = "false"', "output.figures", "'false'"),
+        ("policy", "enabled = 0", "policy.enabled", "0"),
+        ("behaviour.entry", 'enabled = "no"', "behaviour.entry.enabled", "'no'"),
+    ],
+)
+def test_a_switch_given_as_a_string_or_number_is_an_error(tiny, table, line, field, got):
+    """pydantic read "false", "no" and 0 as False without a word."""
+    tiny.write_text(tiny.read_text() + f"\n[{table}]\n{line}\n")
+    assert errmsg(tiny).startswith(f"{tiny}: {field}: expected true or false, got {got}")
+
+
 def test_not_a_number_sees_through_optional_and_annotated():
     from typing import Annotated, Optional
 

@@ -79,11 +79,14 @@ def _scalar(annotation: Any) -> Any:
 def not_a_number(annotation: Any, value: object) -> str | None:
     """What is wrong with ``value`` for a field annotated ``int`` or ``float`` (also ``float | None``,
     ``Annotated[float, ...]``) when it is a boolean or a string (``"expected a number, not a
-    boolean"``), else None: the one rule for scenario numbers."""
+    boolean"``), or for a ``bool`` field when it is a string or a number (``"expected true or
+    false"``), else None: the one rule for scenario numbers and switches."""
     annotation = _scalar(annotation)
     if annotation in (int, float) and isinstance(value, bool | str):
         what = "an integer" if annotation is int else "a number"
         return f"expected {what}" + (", not a boolean" if isinstance(value, bool) else "")
+    if annotation is bool and isinstance(value, str | int | float) and not isinstance(value, bool):
+        return "expected true or false"  # "false" or 0 would be read as False
     return None
 
 
