@@ -575,3 +575,11 @@ def test_max_feeder_share_zero_is_refused_with_the_range(tiny):
     msg = errmsg(tiny, {"logistics.max_feeder_share": 0})
     assert msg.startswith("logistics.max_feeder_share: expected a value greater than 0, got 0")
     assert load_scenario(tiny, {"logistics.max_feeder_share": 1}).logistics.max_feeder_share == 1
+
+
+def test_an_input_error_knows_the_file_it_names():
+    long = "d/" * 200 + "scenario.toml"  # shortened in the message
+    exc = InputError("bad", file=long, field="x")
+    assert exc.file != long and exc.names_file(long) and exc.names_file(Path(long))
+    assert not exc.names_file("other.toml") and not exc.names_file(None)
+    assert not InputError("bad").names_file("scenario.toml")

@@ -427,16 +427,17 @@ def _blame_override(
     otherwise ``exc`` itself."""
     if isinstance(exc, OverrideError) or exc.field is None:
         return exc
-    if exc.file is not None and (file is None or exc.file != InputError("", file=file).file):
+    if exc.file is not None and not exc.names_file(file):
         return exc  # about a data file
     keys = [k for k in (overrides or {}) if isinstance(k, str)]
     keys += [k.replace("__", ".") for k in kw]
+    # each key as given and as it is now (a key of an earlier version was already warned about)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecatedKeyWarning)
+        names = {k: (k, migrate_key(k) if k and all(k.split(".")) else k) for k in keys}
     field = exc.field
     for key in sorted(keys, key=len, reverse=True):  # the most specific override first
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecatedKeyWarning)
-            current = migrate_key(key) if key and all(key.split(".")) else key
-        for k in dict.fromkeys((key, current)):
+        for k in dict.fromkeys(names[key]):
             if field == k or field.startswith((f"{k}.", f"{k}[")) or k.startswith(f"{field}."):
                 return OverrideError(exc.message, key=key, field=field)
     return exc
