@@ -51,13 +51,17 @@ def numbers_validator() -> Any:
     return field_validator("*", mode="before")(classmethod(_no_bool_numbers))
 
 
-class _Section(BaseModel):
+class Section(BaseModel):
     """Base of the scenario sections: unknown keys are errors, and a number must be a number
     (:func:`not_a_number`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
     _numbers = numbers_validator()
+
+
+#: the earlier, private name of :class:`Section` (submodels written against it keep working)
+_Section = Section
 
 
 def _scalar(annotation: Any) -> Any:
@@ -126,7 +130,7 @@ def _delegation_level(value: Any) -> float:
 DelegationLevel = Annotated[float, BeforeValidator(_delegation_level)]
 
 
-class FirmsParams(_Section):
+class FirmsParams(Section):
     """Initial firm population."""
 
     initial_count: int = Field(
@@ -181,7 +185,7 @@ class FirmsParams(_Section):
     )
 
 
-class SolverParams(_Section):
+class SolverParams(Section):
     """``[solver]``: numerical settings of the within-step fixed points (not economics)."""
 
     price_iterations: int = Field(
@@ -298,7 +302,7 @@ def migrate_behaviour_keys(data: dict[str, Any], source: Any = None) -> dict[str
     return data
 
 
-class PolicyParams(_Section):
+class PolicyParams(Section):
     """The two policy levers: power delegation / reform replication, and information sharing."""
 
     enabled: bool = Field(
@@ -455,7 +459,7 @@ STOP_CONDITION = (
 )
 
 
-class StopParams(_Section):
+class StopParams(Section):
     """``[stop]``: end a run early when a condition holds or the model is in a steady state."""
 
     when: list[str] = Field(
@@ -499,7 +503,7 @@ class StopParams(_Section):
         return value
 
 
-class OutputParams(_Section):
+class OutputParams(Section):
     """What a single run records."""
 
     series_every: int = Field(

@@ -61,9 +61,9 @@ from agglomeration.parameters import (
     Number,
     OutputParams,
     PolicyParams,
+    Section,
     SolverParams,
     StopParams,
-    _Section,
     migrate_behaviour_keys,
     not_a_number,
 )
@@ -83,7 +83,7 @@ NAME_RULE = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
 
 
 # ----------------------------------------------------------------------------- world sections
-class RegionsSection(_Section):
+class RegionsSection(Section):
     """``[regions]``: the region table and per-region edits."""
 
     file: str = Field("data/regions.csv", description="regions CSV, relative to the scenario file")
@@ -101,7 +101,7 @@ class RegionsSection(_Section):
     )
 
 
-class LinkRef(_Section):
+class LinkRef(Section):
     """A link to remove: places and (optionally) the mode; without mode every mode is removed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -110,14 +110,14 @@ class LinkRef(_Section):
     mode: str | None = Field(None, description="mode name, or all modes")
 
 
-class HubAdd(_Section):
+class HubAdd(Section):
     """Give a place a terminal of a mode (e.g. a new rail terminal at NP)."""
 
     place: str = Field(description="region, gateway or hub id")
     mode: str = Field(description="mode name")
 
 
-class LogisticsSection(_Section):
+class LogisticsSection(Section):
     """``[logistics]``: network data files and scenario edits of tariffs, speeds, links and hubs."""
 
     modes_file: str = Field("data/modes.csv", description="modes CSV")
@@ -187,7 +187,7 @@ class LogisticsSection(_Section):
     )
 
 
-class SectorsSection(_Section):
+class SectorsSection(Section):
     """``[sectors]``: sector table, input-output matrix, chains and per-sector edits."""
 
     file: str = Field("data/sectors.csv", description="sectors CSV")
@@ -199,7 +199,7 @@ class SectorsSection(_Section):
     )
 
 
-class BondedRecord(_Section):
+class BondedRecord(Section):
     """One row of the bonded-zones CSV: a special customs supervision zone in a region."""
 
     region_id: str = Field(min_length=1, description="region id")
@@ -211,7 +211,7 @@ class BondedRecord(_Section):
     provenance: str = Field(min_length=1, description="'source: ...' and/or 'estimate: ...'")
 
 
-class GrowthSection(_Section):
+class GrowthSection(Section):
     """``[growth]``: the scenario's calendar and its nominal growth table (behaviour/growth.py)."""
 
     file: str | None = Field(
@@ -224,7 +224,7 @@ class GrowthSection(_Section):
     )
 
 
-class ScenarioData(_Section):
+class ScenarioData(Section):
     """The resolved, validated data tables (after every override) held inside a Scenario."""
 
     regions: tuple[RegionRecord, ...]
@@ -276,7 +276,7 @@ PATH_KEYS = (
 )
 
 
-class _UserScenario(_Section):
+class _UserScenario(Section):
     """What a user may write (the Scenario without its resolved data)."""
 
     name: str = Field(
