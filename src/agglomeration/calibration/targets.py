@@ -28,6 +28,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agglomeration.errors import InputError, csv_line, describe_os_error, shorten
+from agglomeration.parameters import numbers_validator
 
 __all__ = [
     "REGION_METRICS",
@@ -52,6 +53,8 @@ MAX_PARAMETERS = 50
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    _numbers = numbers_validator()  # weight = "2" or true is an error, not 2.0 or 1.0
 
 
 def _as_list(v: Any) -> Any:
