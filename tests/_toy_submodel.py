@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from agglomeration.levers import Lever, declare
-from agglomeration.parameters import _Section, lever_field
+from agglomeration.parameters import Section, lever_field
 from agglomeration.submodel import Submodel
 
 GRANT = declare(
@@ -30,7 +30,7 @@ GRANT = declare(
 )
 
 
-class ToyGrantParams(_Section):
+class ToyGrantParams(Section):
     """``[behaviour.toy_grant]``: the toy grant."""
 
     amount: float = lever_field(GRANT.path)

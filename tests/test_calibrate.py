@@ -107,6 +107,9 @@ BAD = [
     ),
     ("observed = 1.4\nse = 0.05\n", "observed = 1.4\n", "moments.firm_growth", "needs `se`"),
     ("observed = 1.4\n", "", "moments.firm_growth.observed", "missing"),
+    # numbers are numbers ("1.4" was read as 1.4)
+    ("observed = 1.4\n", 'observed = "1.4"\n', "moments.firm_growth.observed", "expected a number"),
+    ("se = 0.05\n", "se = true\n", "moments.firm_growth.se", "expected a number, not a boolean"),
     (
         'source = "synthetic"\nunits = "ratio',
         'units = "ratio',

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from agglomeration import cli
-from agglomeration.errors import ResultStoreError
+from agglomeration.errors import InputError, ResultStoreError
 from agglomeration.experiment.runner import VOLATILE_COLUMNS, in_shard, plan_runs, run_experiment
 from agglomeration.experiment.seeds import replicate_seed
 from agglomeration.experiment.spec import load_experiment
@@ -459,3 +459,52 @@ def test_cli_options_reach_the_experiment(tmp_path, capsys):
     bad = ["batch", str(p), "--out", str(tmp_path / "o2"), "--set", "firms.initial_count=-5"]
     assert cli.main(bad) == 2
     assert "initial_count" in capsys.readouterr().err and not (tmp_path / "o2").exists()
+
+
+@pytest.mark.parametrize(
+    "item, expected",
+    [
+        (
+            "logistics.tariff_multiplier.rail=abc",
+            "error: --set logistics.tariff_multiplier.rail=abc: expected a number, got 'abc' [",
+        ),
+        # parsed once: a quoted number is a string (it was parsed twice, into 0.5)
+        (
+            'logistics.tariff_multiplier.rail="0.5"',
+            "error: --set logistics.tariff_multiplier.rail=\"0.5\": expected a number, got '0.5'",
+        ),
+        (
+            "policy.replication_rate=true",
+            "error: --set policy.replication_rate=true: expected a number, not a boolean",
+        ),
+        ("replicates=x", "error: --set replicates=x: "),
+    ],
+)
+def test_a_bad_batch_set_value_names_the_option_as_typed(tmp_path, capsys, item, expected):
+    """The message named the scenario field only (or the experiment file for an experiment field),
+    not the --set option that held the value."""
+    out = tmp_path / "out"
+    assert cli.main(["batch", str(_exp_file(tmp_path)), "--out", str(out), "--set", item]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(expected) and "Traceback" not in err and not out.exists()
+
+
+def test_experiment_file_overrides_are_taken_as_written(tmp_path):
+    """A string "0.5" for a number in an experiment file was parsed into 0.5 without a word, and
+    the string "2021" for the scenario's description into the integer 2021 (then refused)."""
+    head = 'name = "t"\nscenario = "scenario/baseline.toml"\nsteps = 1\n'
+    p = _exp_file(tmp_path, head + '[overrides]\n"policy.replication_rate" = "0.5"\n')
+    with pytest.raises(InputError) as ei:
+        plan_runs(load_experiment(p))
+    assert str(ei.value).startswith(
+        f"{p}: overrides.policy.replication_rate: expected a number, got '0.5'"
+    )
+    variant = '[[variants]]\nname = "a"\noverrides = { "policy.replication_rate" = "0.5" }\n'
+    p = _exp_file(tmp_path, head + variant, name="v.toml")
+    with pytest.raises(InputError) as ei:
+        plan_runs(load_experiment(p))
+    assert str(ei.value).startswith(f"{p}: variants.a: variant 'a': policy.replication_rate: ")
+    assert "expected a number, got '0.5'" in str(ei.value)
+    variant = '[[variants]]\nname = "a"\noverrides = { "description" = "2021" }\n'
+    p = _exp_file(tmp_path, head + variant, name="d.toml")
+    assert len(plan_runs(load_experiment(p)).tasks) == 1

@@ -229,3 +229,22 @@ def test_fingerprint_does_not_depend_on_where_the_project_lives(tmp_path):
     ea = load_experiment(_write(a, BASE))
     eb = load_experiment(_write(b, BASE))
     assert ea.scenario != eb.scenario and ea.fingerprint() == eb.fingerprint()
+
+
+@pytest.mark.parametrize(
+    "line, field, got",
+    [
+        ('replicates = "3"', "replicates", "'3'"),
+        ("steps = true", "steps", "True"),  # int | None: the optional field was not checked either
+        ('seed = "11"', "seed", "'11'"),
+    ],
+)
+def test_a_number_of_the_experiment_given_as_a_string_or_boolean_is_an_error(
+    tmp_path, line, field, got
+):
+    """pydantic read "3" as 3 and true as 1."""
+    text = BASE.replace("replicates = 3\nseed = 11\n", "") + line + "\n"
+    with pytest.raises(InputError) as ei:
+        load_experiment(_write(tmp_path, text))
+    assert ei.value.field == field and "expected an integer" in str(ei.value)
+    assert f"got {got}" in str(ei.value)

@@ -126,6 +126,18 @@ def test_run_prints_a_summary_table(tmp_path, capsys):
         (["--steps", "-2"], "--steps"),
         (["--set", 'logistics.tariff_multiplier.rail="0.5"'], "expected a number, got '0.5'"),
         (["--set", "policy.replicate.all=true"], "expected a number, not a boolean, got True"),
+        (
+            ["--set", 'sectors.overrides.electronics.value_density="5"'],
+            "--set sectors.overrides.electronics.value_density=\"5\": expected a number, got '5'",
+        ),
+        (
+            ["--set", 'output.figures="false"'],
+            "--set output.figures=\"false\": expected true or false, got 'false'",
+        ),
+        (
+            ["--set", "behaviour.steps_per_year=true"],
+            "--set behaviour.steps_per_year=true: expected an integer, not a boolean, got True",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_a_message_naming_the_field(tmp_path, capsys, extra, needle):

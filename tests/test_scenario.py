@@ -85,7 +85,7 @@ def test_cli_strings_are_parsed_as_toml_values(tiny):
     assert parse_value("true") is True
     assert parse_value("[1,2]") == [1, 2]
     assert parse_value("LJ") == "LJ"
-    s = load_scenario(tiny, {"steps": "12", "behaviour.entry.enabled": "false"})
+    s = load_scenario(tiny, {"steps": parse_value("12"), "behaviour.entry.enabled": False})
     assert s.steps == 12 and s.behaviour.entry.enabled is False
 
 
@@ -359,6 +359,25 @@ def test_remove_missing_link_is_an_error(tiny):
             "logistics.mode_overrides.rail.tariff",
             "True",
         ),
+        # optional (float | None) columns were not checked
+        (
+            "sectors.overrides.gadget",
+            'value_density = "5"',
+            "sectors.overrides.gadget.value_density",
+            "'5'",
+        ),
+        (
+            "sectors.overrides.gadget",
+            "time_cost_per_day = true",
+            "sectors.overrides.gadget.time_cost_per_day",
+            "True",
+        ),
+        (
+            "sectors.overrides.bulk",
+            'foreign_suppliers = "0.1"',
+            "sectors.overrides.bulk.foreign_suppliers",
+            "'0.1'",
+        ),
     ],
 )
 def test_a_number_in_the_file_given_as_a_string_or_boolean_is_an_error(
@@ -374,6 +393,45 @@ def test_a_number_in_the_file_given_as_a_string_or_boolean_is_an_error(
 def test_an_integer_field_given_as_a_string_is_an_error(tiny):
     edit(tiny, "initial_count = 30", 'initial_count = "30"')
     assert errmsg(tiny).startswith(f"{tiny}: firms.initial_count: expected an integer, got '30'")
+
+
+@pytest.mark.parametrize(
+    "line, got", [('steps_per_year = "4"', "'4'"), ("steps_per_year = true", "True")]
+)
+def test_behaviour_steps_per_year_must_be_an_integer(tiny, line, got):
+    """[behaviour] is not a plain section: its own field was not checked ("4" was 4, true 1)."""
+    tiny.write_text(tiny.read_text() + f"\n[behaviour]\n{line}\n")
+    msg = errmsg(tiny)
+    assert msg.startswith(f"{tiny}: behaviour.steps_per_year: expected an integer"), msg
+    assert f"got {got}" in msg
+
+
+@pytest.mark.parametrize(
+    "table, line, field, got",
+    [
+        ("output", 'figures = "false"', "output.figures", "'false'"),
+        ("policy", "enabled = 0", "policy.enabled", "0"),
+        ("behaviour.entry", 'enabled = "no"', "behaviour.entry.enabled", "'no'"),
+    ],
+)
+def test_a_switch_given_as_a_string_or_number_is_an_error(tiny, table, line, field, got):
+    """pydantic read "false", "no" and 0 as False without a word."""
+    tiny.write_text(tiny.read_text() + f"\n[{table}]\n{line}\n")
+    assert errmsg(tiny).startswith(f"{tiny}: {field}: expected true or false, got {got}")
+
+
+def test_not_a_number_sees_through_optional_and_annotated():
+    from typing import Annotated, Optional
+
+    from pydantic import Field
+
+    from agglomeration.parameters import not_a_number
+
+    for annotation in (float | None, Optional[float], Annotated[float, Field(gt=0)] | None):  # noqa: UP045
+        assert not_a_number(annotation, "1") == "expected a number"
+        assert not_a_number(annotation, True) == "expected a number, not a boolean"
+        assert not_a_number(annotation, 1) is None and not_a_number(annotation, None) is None
+    assert not_a_number(str | None, "1") is None and not_a_number(int | str, "1") is None
 
 
 def test_a_number_of_an_added_link_given_as_a_string_is_an_error(tiny):
@@ -404,13 +462,28 @@ def test_integers_are_numbers_and_equal_their_floats(tiny):
     assert s.fingerprint() == same.fingerprint()
 
 
-def test_override_strings_are_toml_values_so_a_number_in_quotes_is_an_error(tiny):
-    s = load_scenario(tiny, {"logistics.tariff_multiplier.rail": "0.5"})  # as from --set ...=0.5
+def test_override_values_are_taken_as_given_so_a_string_for_a_number_is_an_error(tiny):
+    """Python overrides were parsed as TOML text: "0.5" became 0.5 (and '"0.5"' too, when a
+    command-line value was parsed twice); only command-line text is parsed, once (parse_value)."""
+    s = load_scenario(tiny, {"logistics.tariff_multiplier.rail": parse_value("0.5")})
     assert s.logistics.tariff_multiplier == {"rail": 0.5}
-    msg = errmsg(tiny, {"logistics.tariff_multiplier.rail": '"0.5"'})  # --set ...='"0.5"'
+    msg = errmsg(tiny, {"logistics.tariff_multiplier.rail": "0.5"})
     assert "logistics.tariff_multiplier.rail: expected a number, got '0.5'" in msg
-    msg = errmsg(tiny, {"logistics.tariff_multiplier.rail": "true"})
+    msg = errmsg(tiny, {"logistics.tariff_multiplier.rail": parse_value('"0.5"')})
+    assert "logistics.tariff_multiplier.rail: expected a number, got '0.5'" in msg
+    msg = errmsg(tiny, {"logistics.tariff_multiplier.rail": parse_value("true")})
     assert "logistics.tariff_multiplier.rail: expected a number, not a boolean, got True" in msg
+    for key in ("steps", "policy.replication_rate", "regions.overrides.B.base_wage"):
+        assert "expected" in errmsg(tiny, {key: "1"}), key
+    with pytest.raises(InputError, match="expected a number"):
+        load_scenario(tiny).with_overrides(policy__replication_rate="0.1")
+
+
+def test_a_string_override_of_a_string_field_stays_a_string(tiny):
+    """ "2021" became the integer 2021 and was refused for the free-text description."""
+    s = load_scenario(tiny, {"description": "2021"})
+    assert s.description == "2021"
+    assert s.with_overrides(description="true").description == "true"
 
 
 # ----------------------------------------------------------------------------- override errors
@@ -462,3 +535,51 @@ def test_an_error_in_the_file_still_names_the_file_when_overrides_are_given(tiny
     with pytest.raises(InputError) as exc:
         load_scenario(tiny, {"regions.file": str(tiny.parent / "regions.csv")})
     assert "regions.csv" in str(exc.value) and not isinstance(exc.value, OverrideError)
+
+
+# ----------------------------------------------------------------------------- route options
+@pytest.mark.parametrize(
+    "cells, field, needle",
+    [
+        ("rail,rail,", "line 3 (rail).feeder_modes", "feeder mode(s) rail must be among"),
+        ("rail,air,", "line 3 (rail).feeder_modes", "feeder mode(s) air must be among"),
+        ("rail,ship,", "line 3 (rail)", "unknown mode 'ship'"),
+        ("rail,road,nowhere", "line 3 (rail).corridor", "no link is tagged with corridor"),
+    ],
+)
+def test_a_bad_route_option_names_its_csv_file_and_line(tiny, cells, field, needle):
+    """A bad feeder_modes or corridor cell was blamed on the scenario file and route_options[1]."""
+    options = tiny.parent / "route_options.csv"
+    options.write_text(
+        "option_id,name,modes,main_mode,feeder_modes,corridor,provenance\n"
+        "road,Road,road,road,,,estimate: test data\n"
+        f"rail,Rail,road;rail,{cells},estimate: test data\n"
+    )
+    modes = tiny.parent / "modes.csv"
+    if "air" in cells:  # a known mode the option does not use
+        lines = modes.read_text().splitlines()
+        modes.write_text("\n".join([*lines, lines[-1].replace("rail", "air", 1)]) + "\n")
+    with pytest.raises(InputError) as exc:
+        build_world(load_scenario(tiny))
+    assert exc.value.file.endswith("route_options.csv") and exc.value.field == field
+    assert needle in exc.value.message
+
+
+def test_the_feeder_routes_variant_loads():
+    s = load_scenario(BASELINE.parent / "feeder_routes.toml")
+    assert any(o.feeder_modes for o in s.data.options)
+
+
+def test_max_feeder_share_zero_is_refused_with_the_range(tiny):
+    """0 got through and failed later as 'no route option reaches ...', naming a link."""
+    msg = errmsg(tiny, {"logistics.max_feeder_share": 0})
+    assert msg.startswith("logistics.max_feeder_share: expected a value greater than 0, got 0")
+    assert load_scenario(tiny, {"logistics.max_feeder_share": 1}).logistics.max_feeder_share == 1
+
+
+def test_an_input_error_knows_the_file_it_names():
+    long = "d/" * 200 + "scenario.toml"  # shortened in the message
+    exc = InputError("bad", file=long, field="x")
+    assert exc.file != long and exc.names_file(long) and exc.names_file(Path(long))
+    assert not exc.names_file("other.toml") and not exc.names_file(None)
+    assert not InputError("bad").names_file("scenario.toml")

@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agglomeration.errors import InputError
+from agglomeration.errors import InputError, csv_line
 
 #: tolerance on labour + land + inputs = 1 before the labour share is reset to the exact residual
 SHARE_TOLERANCE = 0.01
@@ -164,14 +164,14 @@ def chains_from_records(
                 f"chain {rec.chain!r} names unknown sector {rec.sector_id!r}"
                 + suggest(rec.sector_id, sector_ids),
                 file=file,
-                field=f"line {i + 2}.sector_id",
+                field=f"line {csv_line(i)}.sector_id",
             )
         stages = chains.setdefault(rec.chain, [])
         if any(st == rec.stage for st, _ in stages):
             raise InputError(
                 f"chain {rec.chain!r} has two sectors at stage {rec.stage}",
                 file=file,
-                field=f"line {i + 2}.stage",
+                field=f"line {csv_line(i)}.stage",
             )
         stages.append((rec.stage, rec.sector_id))
     return {name: tuple(s for _, s in sorted(st)) for name, st in chains.items()}

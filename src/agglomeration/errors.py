@@ -15,6 +15,10 @@ class AgglomerationError(Exception):
     """Base class of every error this package raises on purpose."""
 
 
+#: most characters of a file name in a message (longer ones are shortened in the middle)
+FILE_LIMIT = 300
+
+
 class InputError(AgglomerationError, ValueError):
     """Invalid user input.
 
@@ -32,9 +36,13 @@ class InputError(AgglomerationError, ValueError):
         self.message = message
         # a hostile path or key (5,000 characters, a newline, an escape sequence) must not flood or
         # drive the terminal: both are shortened and their control characters escaped
-        self.file = shorten(file, 300) if file is not None else None
+        self.file = shorten(file, FILE_LIMIT) if file is not None else None
         self.field = shorten(field, 200) if field is not None else None
         super().__init__(self.__str__())
+
+    def names_file(self, file: str | Path | None) -> bool:
+        """Whether this error names ``file`` (given as to the constructor: a path, not shortened)."""
+        return file is not None and self.file == shorten(file, FILE_LIMIT)
 
     def __str__(self) -> str:
         where = []
@@ -66,6 +74,12 @@ def shorten(text: object, limit: int = 120) -> str:
         if len(s) <= limit
         else f"{s[: limit // 2]}...{s[-limit // 2 + 3 :]} ({len(s)} characters)"
     )
+
+
+def csv_line(index: int) -> int:
+    """The line of a CSV file that holds its data record ``index`` (0-based), as error messages name
+    it: lines count from 1 and the header is line 1, so record 0 is on line 2."""
+    return index + 2
 
 
 def describe_os_error(exc: BaseException) -> str:

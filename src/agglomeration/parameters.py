@@ -12,6 +12,8 @@ Money unit: million yuan (CNY m) per step unless a field says otherwise.
 
 from __future__ import annotations
 
+import types
+import typing
 import warnings
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
@@ -33,27 +35,62 @@ from agglomeration.levers import lever_for
 from agglomeration.submodel import legacy_keys, sections
 
 
-class _Section(BaseModel):
+def _no_bool_numbers(cls: type[BaseModel], value: object, info: ValidationInfo) -> object:
+    """``initial_count = true`` is a typo, not 1, and ``rate = "0.1"`` a string, not 0.1: pydantic
+    would coerce booleans and numeric strings to numbers.  (Command-line values are parsed as TOML
+    values before they get here: ``--set policy.replication_rate=0.1`` is the number 0.1.)"""
+    problem = not_a_number(cls.model_fields[info.field_name].annotation, value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def numbers_validator() -> Any:
+    """A field validator (``_numbers = numbers_validator()`` in a model's body) that refuses a string
+    or a boolean for a number field (:func:`not_a_number`)."""
+    return field_validator("*", mode="before")(classmethod(_no_bool_numbers))
+
+
+class Section(BaseModel):
+    """Base of the scenario sections: unknown keys are errors, and a number must be a number
+    (:func:`not_a_number`)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_bool_numbers(cls, value: object, info: ValidationInfo) -> object:
-        """``initial_count = true`` is a typo, not 1, and ``rate = "0.1"`` a string, not 0.1: pydantic
-        would coerce booleans and numeric strings to numbers.  (Command-line values are parsed as TOML
-        values before they get here: ``--set policy.replication_rate=0.1`` is the number 0.1.)"""
-        problem = not_a_number(cls.model_fields[info.field_name].annotation, value)
-        if problem:
-            raise ValueError(problem)
-        return value
+    _numbers = numbers_validator()
+
+
+#: the earlier, private name of :class:`Section` (submodels written against it keep working)
+_Section = Section
+
+
+def _scalar(annotation: Any) -> Any:
+    """The type inside ``Annotated[X, ...]``, ``X | None`` and ``Optional[X]`` (``float | None`` ->
+    ``float``); other annotations unchanged."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation
 
 
 def not_a_number(annotation: Any, value: object) -> str | None:
-    """What is wrong with ``value`` for a field annotated ``int`` or ``float`` when it is a boolean or a
-    string (``"expected a number, not a boolean"``), else None: the one rule for scenario numbers."""
+    """What is wrong with ``value`` for a field annotated ``int`` or ``float`` (also ``float | None``,
+    ``Annotated[float, ...]``) when it is a boolean or a string (``"expected a number, not a
+    boolean"``), or for a ``bool`` field when it is a string or a number (``"expected true or
+    false"``), else None: the one rule for scenario numbers and switches."""
+    annotation = _scalar(annotation)
     if annotation in (int, float) and isinstance(value, bool | str):
         what = "an integer" if annotation is int else "a number"
         return f"expected {what}" + (", not a boolean" if isinstance(value, bool) else "")
+    if annotation is bool and isinstance(value, str | int | float) and not isinstance(value, bool):
+        return "expected true or false"  # "false" or 0 would be read as False
     return None
 
 
@@ -93,7 +130,7 @@ def _delegation_level(value: Any) -> float:
 DelegationLevel = Annotated[float, BeforeValidator(_delegation_level)]
 
 
-class FirmsParams(_Section):
+class FirmsParams(Section):
     """Initial firm population."""
 
     initial_count: int = Field(
@@ -148,7 +185,7 @@ class FirmsParams(_Section):
     )
 
 
-class SolverParams(_Section):
+class SolverParams(Section):
     """``[solver]``: numerical settings of the within-step fixed points (not economics)."""
 
     price_iterations: int = Field(
@@ -185,6 +222,7 @@ class BehaviourParams(BaseModel):
     """
 
     model_config = ConfigDict(extra="allow", frozen=True, validate_default=True)
+    _numbers = numbers_validator()
 
     steps_per_year: int = Field(
         4,
@@ -264,7 +302,7 @@ def migrate_behaviour_keys(data: dict[str, Any], source: Any = None) -> dict[str
     return data
 
 
-class PolicyParams(_Section):
+class PolicyParams(Section):
     """The two policy levers: power delegation / reform replication, and information sharing."""
 
     enabled: bool = Field(
@@ -421,7 +459,7 @@ STOP_CONDITION = (
 )
 
 
-class StopParams(_Section):
+class StopParams(Section):
     """``[stop]``: end a run early when a condition holds or the model is in a steady state."""
 
     when: list[str] = Field(
@@ -465,7 +503,7 @@ class StopParams(_Section):
         return value
 
 
-class OutputParams(_Section):
+class OutputParams(Section):
     """What a single run records."""
 
     series_every: int = Field(

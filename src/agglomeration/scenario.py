@@ -42,7 +42,7 @@ from agglomeration.economy import (
     check_io,
     suggest,
 )
-from agglomeration.errors import InputError, OverrideError, describe_os_error, shorten
+from agglomeration.errors import InputError, OverrideError, csv_line, describe_os_error, shorten
 from agglomeration.geography import (
     GatewayRecord,
     HubRecord,
@@ -61,9 +61,9 @@ from agglomeration.parameters import (
     Number,
     OutputParams,
     PolicyParams,
+    Section,
     SolverParams,
     StopParams,
-    _Section,
     migrate_behaviour_keys,
     not_a_number,
 )
@@ -83,7 +83,7 @@ NAME_RULE = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
 
 
 # ----------------------------------------------------------------------------- world sections
-class RegionsSection(_Section):
+class RegionsSection(Section):
     """``[regions]``: the region table and per-region edits."""
 
     file: str = Field("data/regions.csv", description="regions CSV, relative to the scenario file")
@@ -101,7 +101,7 @@ class RegionsSection(_Section):
     )
 
 
-class LinkRef(_Section):
+class LinkRef(Section):
     """A link to remove: places and (optionally) the mode; without mode every mode is removed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -110,14 +110,14 @@ class LinkRef(_Section):
     mode: str | None = Field(None, description="mode name, or all modes")
 
 
-class HubAdd(_Section):
+class HubAdd(Section):
     """Give a place a terminal of a mode (e.g. a new rail terminal at NP)."""
 
     place: str = Field(description="region, gateway or hub id")
     mode: str = Field(description="mode name")
 
 
-class LogisticsSection(_Section):
+class LogisticsSection(Section):
     """``[logistics]``: network data files and scenario edits of tariffs, speeds, links and hubs."""
 
     modes_file: str = Field("data/modes.csv", description="modes CSV")
@@ -150,10 +150,11 @@ class LogisticsSection(_Section):
     )
     max_feeder_share: float = Field(
         0.5,
-        ge=0.0,
+        gt=0.0,
         le=1.0,
         description="largest share of a route's km on its option's feeder modes (route_options.csv "
-        "feeder_modes, e.g. road for rail) for the option to be offered between two markets [-]",
+        "feeder_modes, e.g. road for rail) for the option to be offered between two markets, in (0, 1] "
+        "[-]",
         json_schema_extra={
             "source": "estimate: 0.5 (a 'rail' route that runs mostly by truck is a road route); "
             "range 0.3-0.7"
@@ -186,7 +187,7 @@ class LogisticsSection(_Section):
     )
 
 
-class SectorsSection(_Section):
+class SectorsSection(Section):
     """``[sectors]``: sector table, input-output matrix, chains and per-sector edits."""
 
     file: str = Field("data/sectors.csv", description="sectors CSV")
@@ -198,7 +199,7 @@ class SectorsSection(_Section):
     )
 
 
-class BondedRecord(_Section):
+class BondedRecord(Section):
     """One row of the bonded-zones CSV: a special customs supervision zone in a region."""
 
     region_id: str = Field(min_length=1, description="region id")
@@ -210,7 +211,7 @@ class BondedRecord(_Section):
     provenance: str = Field(min_length=1, description="'source: ...' and/or 'estimate: ...'")
 
 
-class GrowthSection(_Section):
+class GrowthSection(Section):
     """``[growth]``: the scenario's calendar and its nominal growth table (behaviour/growth.py)."""
 
     file: str | None = Field(
@@ -223,7 +224,7 @@ class GrowthSection(_Section):
     )
 
 
-class ScenarioData(_Section):
+class ScenarioData(Section):
     """The resolved, validated data tables (after every override) held inside a Scenario."""
 
     regions: tuple[RegionRecord, ...]
@@ -275,7 +276,7 @@ PATH_KEYS = (
 )
 
 
-class _UserScenario(_Section):
+class _UserScenario(Section):
     """What a user may write (the Scenario without its resolved data)."""
 
     name: str = Field(
@@ -338,8 +339,8 @@ class Scenario(_UserScenario):
 
     @property
     def applied_overrides(self) -> dict[str, Any]:
-        """Every override applied since the file was read (dotted keys, parsed values, data paths
-        absolute): ``load_scenario(source_path, applied_overrides)`` rebuilds this scenario."""
+        """Every override applied since the file was read (dotted keys, values as given, data
+        paths absolute): ``load_scenario(source_path, applied_overrides)`` rebuilds this scenario."""
         return copy.deepcopy(self._overrides)
 
     @property
@@ -395,8 +396,9 @@ def load_scenario(
     """Read, merge (``extends``), override and validate a scenario file into a :class:`Scenario`.
 
     ``overrides`` maps dotted paths to values (``{"policy.delegation.WZ": 0.8}``); keyword overrides use
-    ``__`` for dots (``policy__replication_rate=0.1``).  String values are parsed as TOML values
-    (``"0.8"`` -> 0.8, ``"true"`` -> True, ``"[1,2]"`` -> [1, 2]) falling back to the string itself.
+    ``__`` for dots (``policy__replication_rate=0.1``).  Values are taken as given: a string is a
+    string (``"0.8"`` for a number is an error, not 0.8); command-line text is parsed by
+    :func:`parse_value` before it gets here (``agglomeration run --set``).
     """
     if not isinstance(path, str | Path):
         raise InputError(f"expected a scenario file path, got {path!r}", field="path")
@@ -425,16 +427,17 @@ def _blame_override(
     otherwise ``exc`` itself."""
     if isinstance(exc, OverrideError) or exc.field is None:
         return exc
-    if exc.file is not None and (file is None or exc.file != InputError("", file=file).file):
+    if exc.file is not None and not exc.names_file(file):
         return exc  # about a data file
     keys = [k for k in (overrides or {}) if isinstance(k, str)]
     keys += [k.replace("__", ".") for k in kw]
+    # each key as given and as it is now (a key of an earlier version was already warned about)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecatedKeyWarning)
+        names = {k: (k, migrate_key(k) if k and all(k.split(".")) else k) for k in keys}
     field = exc.field
     for key in sorted(keys, key=len, reverse=True):  # the most specific override first
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecatedKeyWarning)
-            current = migrate_key(key) if key and all(key.split(".")) else key
-        for k in dict.fromkeys((key, current)):
+        for k in dict.fromkeys(names[key]):
             if field == k or field.startswith((f"{k}.", f"{k}[")) or k.startswith(f"{field}."):
                 return OverrideError(exc.message, key=key, field=field)
     return exc
@@ -584,8 +587,8 @@ def _deep_merge(base: dict, child: dict) -> dict:
 def _apply_overrides(
     raw: dict, overrides: Mapping[str, Any] | None, kw: Mapping[str, Any], base_dir: Path
 ) -> dict[str, Any]:
-    """Set each dotted key in ``raw``; returns the overrides as applied (parsed values, absolute
-    data paths)."""
+    """Set each dotted key in ``raw``; returns the overrides as applied (absolute data paths).  Values
+    are used as given (not parsed: a string for a number is an error, as in a scenario file)."""
     items: list[tuple[str, Any]] = list((overrides or {}).items())
     items += [(k.replace("__", "."), v) for k, v in kw.items()]
     applied: dict[str, Any] = {}
@@ -617,7 +620,8 @@ def _apply_overrides(
                     field=key,
                 )
             node = nxt
-        value = parse_value(value, key)
+        check_nesting(value, None, key)
+        value = copy.deepcopy(value)
         if tuple(parts) in PATH_KEYS and isinstance(value, str):
             value = str(_real(base_dir / value, None, key))
         node[parts[-1]] = value
@@ -876,7 +880,7 @@ def _csv_records(header: list[str], rows: list[list[str]], file: str, *, keep_em
     """Yield (line number, {column: stripped cell}) for each data row; a row with the wrong number of
     cells is an InputError naming its line. Empty cells are dropped (so pydantic defaults apply) unless
     ``keep_empty``."""
-    for lineno, row in enumerate(rows, start=2):
+    for lineno, row in enumerate(rows, start=csv_line(0)):
         if len(row) != len(header):
             raise InputError(
                 f"expected {len(header)} cells, got {len(row)}", file=file, field=f"line {lineno}"
@@ -1209,7 +1213,7 @@ def _resolve_data(user: _UserScenario, file: Any, cache: dict) -> ScenarioData:
     terminals.update({g.gateway_id: g.modes for g in gateways})
     terminals.update({h.hub_id: h.modes for h in hubs})
     links = _edit_links(links, lg, places, mode_names, file, terminals)
-    options, constants = _route_option_data(lg, mode_names, cache)
+    options, constants = _route_option_data(lg, mode_names, cache, links)
     sectors, io, chains = _sector_data(ss, sectors, cache)
     sector_ids = [s.sector_id for s in sectors]
     region_ids = [r.region_id for r in regions]
@@ -1245,32 +1249,51 @@ def _read_bonded(path: str | None, region_ids: list[str], cache: dict) -> tuple[
             raise InputError(
                 f"unknown region {rec.region_id!r}" + suggest(rec.region_id, region_ids),
                 file=_display(path),
-                field=f"line {i + 2}.region_id",
+                field=f"line {csv_line(i)}.region_id",
             )
     return out
 
 
 def _route_option_data(
-    lg: LogisticsSection, mode_names: list[str], cache: dict
+    lg: LogisticsSection, mode_names: list[str], cache: dict, links: list[LinkRecord]
 ) -> tuple[list, list]:
-    """Route options (modes checked) and their constants (option ids checked) of the data files."""
+    """Route options (modes, feeder modes and corridor checked, a problem named by the CSV line) and
+    their constants (option ids checked) of the data files."""
     options = _read_records(lg.options_file, RouteOptionRecord, "option_id", cache)
     file = _display(lg.options_file)
+    corridors = sorted({lk.corridor for lk in links if lk.corridor})
     for i, o in enumerate(options):
-        for m in (*o.modes, o.main_mode):
+        where = f"line {csv_line(i)} ({o.option_id})"
+        for m in (*o.modes, o.main_mode, *o.feeder_modes):
             if m not in mode_names:
                 raise InputError(
                     f"unknown mode {m!r}"
                     + suggest(m, mode_names)
                     + f" (modes: {', '.join(mode_names)})",
                     file=file,
-                    field=f"line {i + 2} ({o.option_id})",
+                    field=where,
                 )
         if o.main_mode not in o.modes:
             raise InputError(
                 f"main_mode {o.main_mode!r} is not among the option's modes {';'.join(o.modes)}",
                 file=file,
-                field=f"line {i + 2} ({o.option_id}).main_mode",
+                field=f"{where}.main_mode",
+            )
+        bad = [m for m in o.feeder_modes if m not in o.modes or m == o.main_mode]
+        if bad:
+            raise InputError(
+                f"feeder mode(s) {';'.join(bad)} must be among the option's modes "
+                f"{';'.join(o.modes)} and differ from its main_mode {o.main_mode!r}",
+                file=file,
+                field=f"{where}.feeder_modes",
+            )
+        if o.corridor and o.corridor not in corridors:
+            raise InputError(
+                f"no link is tagged with corridor {o.corridor!r}"
+                + suggest(o.corridor, corridors)
+                + f" (corridor tags of the links: {', '.join(corridors) or 'none'})",
+                file=file,
+                field=f"{where}.corridor",
             )
     header, rows = _read_csv(lg.constants_file, cache)
     cfile = _display(lg.constants_file)
@@ -1426,7 +1449,7 @@ def _edit_links(
     added link's problem names the scenario file and ``logistics.add_links[k]``, a problem of a link
     of the links CSV names that file and its line."""
     by_key = {lk.key: lk for lk in links}
-    lines = {lk.key: i + 2 for i, lk in enumerate(links)}  # as _read_links counts them
+    lines = {lk.key: csv_line(i) for i, lk in enumerate(links)}  # as _read_links counts them
     _remove_links(by_key, lg.remove_links, places, file)
     _add_links(by_key, lg.add_links, places, modes, file, terminals)
     added = {lk.key for lk in lg.add_links}

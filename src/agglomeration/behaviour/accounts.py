@@ -30,7 +30,7 @@ from agglomeration.behaviour import growth
 from agglomeration.behaviour.market import MarketResult, RevenueLinks, input_lists, link_flows
 from agglomeration.behaviour.sourcing import relationship_costs
 from agglomeration.firms import NONE
-from agglomeration.parameters import _Section
+from agglomeration.parameters import Section
 from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -172,7 +172,7 @@ def final_expenditure(
 
 
 # ------------------------------------------------------------------------------------------- submodel
-class AccountsParams(_Section):
+class AccountsParams(Section):
     """``[behaviour.accounts]``: profit distribution and the initial fixed-cost calibration."""
 
     profit_payout: float = Field(

@@ -38,7 +38,7 @@ import numpy as np
 from pydantic import Field
 
 from agglomeration.behaviour import market
-from agglomeration.parameters import _Section
+from agglomeration.parameters import Section
 from agglomeration.region_types import zone_mask
 from agglomeration.submodel import Submodel
 
@@ -82,7 +82,7 @@ class Costs:
     route_choice: TradeCosts | None = None
 
 
-class CostsParams(_Section):
+class CostsParams(Section):
     """``[behaviour.costs]``: the cost levels delegation and reforms act on."""
 
     admin_cost: float = Field(

@@ -35,7 +35,7 @@ from pydantic import Field, model_validator
 from agglomeration.behaviour import _entry_kernels as _k
 from agglomeration.behaviour.learning import frontier, local_advantage
 from agglomeration.behaviour.prospects import AGE_CLASSES
-from agglomeration.parameters import _Section
+from agglomeration.parameters import Section
 from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -212,7 +212,7 @@ def choose_regions(
 
 
 # ------------------------------------------------------------------------------------------- submodel
-class EntryParams(_Section):
+class EntryParams(Section):
     """``[behaviour.entry]``: the pool of potential entrants and their entry and location decision."""
 
     enabled: bool = Field(

@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import Field
 
 from agglomeration.behaviour import _exit_kernels as _k
-from agglomeration.parameters import _Section
+from agglomeration.parameters import Section
 from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,7 +54,7 @@ def exiting_rows(
 
 
 # ------------------------------------------------------------------------------------------- submodel
-class ExitParams(_Section):
+class ExitParams(Section):
     """``[behaviour.exit]``: when firms leave."""
 
     enabled: bool = Field(

@@ -44,7 +44,7 @@ from pydantic import Field, model_validator
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from agglomeration.parameters import _Section
+from agglomeration.parameters import Section
 from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -138,7 +138,7 @@ def partial_adjustment(price: np.ndarray, target: np.ndarray, adjust: float) -> 
     return np.exp((1.0 - adjust) * np.log(price) + adjust * np.log(target))
 
 
-class FactorPricesParams(_Section):
+class FactorPricesParams(Section):
     """``[behaviour.factor_prices]``: the regional labour and land markets."""
 
     #: keys of earlier versions that have no successor, with what to do instead

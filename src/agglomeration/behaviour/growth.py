@@ -48,7 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agglomeration.economy import suggest
 from agglomeration.errors import InputError
-from agglomeration.parameters import _Section
+from agglomeration.parameters import Section
 from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -310,7 +310,7 @@ def exogenous_income(state: ModelState, world: World) -> tuple[np.ndarray, np.nd
 
 
 # ------------------------------------------------------------------------------------------- submodel
-class GrowthParams(_Section):
+class GrowthParams(Section):
     """``[behaviour.growth]``: use of the growth table ([growth] file) and its projection."""
 
     enabled: bool = Field(

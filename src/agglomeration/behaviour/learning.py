@@ -45,7 +45,7 @@ from pydantic import Field
 
 from agglomeration.behaviour import _learning_kernels as _k
 from agglomeration.observe import region_sector
-from agglomeration.parameters import _Section
+from agglomeration.parameters import Section
 from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -163,7 +163,7 @@ def learn(
 
 
 # ------------------------------------------------------------------------------------------- submodel
-class LearningParams(_Section):
+class LearningParams(Section):
     """``[behaviour.learning]``: productivity dynamics (see the module docstring)."""
 
     enabled: bool = Field(

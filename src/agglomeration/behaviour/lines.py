@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field
 
-from agglomeration.parameters import _Section
+from agglomeration.parameters import Section
 from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from agglomeration.world import World
 
 
-class LinesParams(_Section):
+class LinesParams(Section):
     """``[behaviour.lines]``: product-line births and deaths (Klette-Kortum)."""
 
     enabled: bool = Field(

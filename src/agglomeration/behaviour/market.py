@@ -42,7 +42,7 @@ from pydantic import Field
 
 from agglomeration.behaviour import _market_kernels as _k
 from agglomeration.firms import NONE
-from agglomeration.parameters import _Section
+from agglomeration.parameters import Section
 from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -633,7 +633,7 @@ def intermediate_demand(mkt: MarketResult, links: RevenueLinks, io: np.ndarray) 
 
 
 # ------------------------------------------------------------------------------------------- submodel
-class MarketParams(_Section):
+class MarketParams(Section):
     """``[behaviour.market]``: demand closure and production (see docs/ODD.md)."""
 
     external_competitors: float = Field(

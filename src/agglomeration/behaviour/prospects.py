@@ -45,7 +45,7 @@ from pydantic import Field
 
 from agglomeration.behaviour import market
 from agglomeration.behaviour.sourcing import import_weights, relationship_costs
-from agglomeration.parameters import _Section
+from agglomeration.parameters import Section
 from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -96,7 +96,7 @@ class Beliefs:
     seen: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
 
-class ProspectsParams(_Section):
+class ProspectsParams(Section):
     """``[behaviour.prospects]``: what decision makers know about regions and how they learn."""
 
     information_regions: float = Field(

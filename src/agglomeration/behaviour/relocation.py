@@ -18,7 +18,7 @@ from pydantic import Field
 
 from agglomeration.behaviour import _relocation_kernels as _k
 from agglomeration.behaviour.prospects import consumer_price_index
-from agglomeration.parameters import _Section
+from agglomeration.parameters import Section
 from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -76,7 +76,7 @@ def relocate(
 
 
 # ------------------------------------------------------------------------------------------- submodel
-class RelocationParams(_Section):
+class RelocationParams(Section):
     """``[behaviour.relocation]``: incumbents reconsidering their location."""
 
     enabled: bool = Field(

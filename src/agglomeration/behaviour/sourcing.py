@@ -39,7 +39,7 @@ from pydantic import Field
 from agglomeration.behaviour import _sourcing_kernels as _k
 from agglomeration.behaviour.market import input_lists, share_inputs
 from agglomeration.firms import NONE
-from agglomeration.parameters import _Section
+from agglomeration.parameters import Section
 from agglomeration.submodel import Submodel
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -408,7 +408,7 @@ def repair_links(
 
 
 # ------------------------------------------------------------------------------------------ submodels
-class SourcingParams(_Section):
+class SourcingParams(Section):
     """``[behaviour.sourcing]``: supplier search and switching."""
 
     enabled: bool = Field(

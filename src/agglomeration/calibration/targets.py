@@ -27,7 +27,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from agglomeration.errors import InputError, describe_os_error, shorten
+from agglomeration.errors import InputError, csv_line, describe_os_error, shorten
+from agglomeration.parameters import numbers_validator
 
 __all__ = [
     "REGION_METRICS",
@@ -52,6 +53,8 @@ MAX_PARAMETERS = 50
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    _numbers = numbers_validator()  # weight = "2" or true is an error, not 2.0 or 1.0
 
 
 def _as_list(v: Any) -> Any:
@@ -461,7 +464,7 @@ def _csv_moments(path: Path) -> list[dict[str, Any]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the file: {describe_os_error(exc)}", file=file) from None
     rows = []
-    for i, row in enumerate(csv.DictReader(text.splitlines()), start=2):
+    for i, row in enumerate(csv.DictReader(text.splitlines()), start=csv_line(0)):
         rec: dict[str, Any] = {}
         den: dict[str, Any] = {}
         for key, cell in row.items():

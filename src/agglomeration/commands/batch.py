@@ -24,6 +24,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from agglomeration.errors import shorten
+
 log = logging.getLogger(__name__)
 
 
@@ -54,11 +56,54 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_set(items: list[str]) -> dict[str, Any]:
-    """``["a.b=1", "c=x"]`` -> ``{"a.b": 1, "c": "x"}`` (values parsed as TOML, else kept as strings):
-    the same rule as ``agglomeration run --set``."""
+    """``["a.b=1", "c=x"]`` -> ``{"a.b": 1, "c": "x"}`` (values parsed once as TOML, else kept as
+    strings): the same rule as ``agglomeration run --set``."""
     from agglomeration.commands.run import parse_overrides
 
     return parse_overrides(items)
+
+
+def load_with_set(path: str, items: list[str], **options: Any) -> Any:
+    """The experiment with the ``--set`` values (parsed once, :func:`parse_set`) and its scenario
+    overrides from ``--set`` checked against the base scenario; an error in a ``--set`` value names
+    the option as typed (``--set logistics.tariff_multiplier.rail=abc: expected a number, got
+    'abc'``), like ``agglomeration run --set``."""
+    from agglomeration.commands.run import from_command_line, split_overrides
+    from agglomeration.errors import InputError, OverrideError
+    from agglomeration.experiment.execute import base_scenario
+    from agglomeration.experiment.spec import Experiment, load_experiment
+
+    typed = split_overrides(items)
+    values = parse_set(items)
+    try:
+        exp = load_experiment(path, **options, set=values)
+    except InputError as exc:
+        key = next((k for k in typed if exc.field == k or str(exc.field).startswith(f"{k}.")), None)
+        if key is None:
+            raise
+        where = f"--set {key}={shorten(typed[key], 80)}"
+        if exc.field != key:
+            where += f" ({exc.field})"
+        raise InputError(exc.message, field=where) from None
+    # the scenario overrides among them (any key that is not an experiment field), checked on their
+    # own before the experiment's variants are planned (whose errors name the experiment file)
+    scenario_keys: dict[str, str] = {}
+    for key in typed:
+        head, _, rest = key.partition(".")
+        if head == "overrides" and rest:
+            scenario_keys[rest] = key
+        elif head not in Experiment.model_fields or head == "source_path":
+            scenario_keys[key] = key
+    if scenario_keys:
+        try:
+            base_scenario(str(exp.scenario)).with_overrides(
+                {k: values[typed_key] for k, typed_key in scenario_keys.items()}
+            )
+        except OverrideError as exc:
+            if exc.key in scenario_keys:
+                exc = OverrideError(exc.message, key=scenario_keys[exc.key], field=exc.field)
+            raise from_command_line(exc, typed) from None
+    return exp
 
 
 class StopRequested(KeyboardInterrupt):
@@ -103,11 +148,8 @@ def resume_command(args: argparse.Namespace, out: Path) -> str:
 def main(args: argparse.Namespace) -> int:
     """Run the batch; print a summary line; exit 1 if any run failed."""
     from agglomeration.experiment.runner import BatchInterrupted, run_experiment
-    from agglomeration.experiment.spec import load_experiment
 
-    exp = load_experiment(
-        args.experiment, replicates=args.replicates, steps=args.steps, set=parse_set(args.set)
-    )
+    exp = load_with_set(args.experiment, args.set, replicates=args.replicates, steps=args.steps)
     out = Path(args.out) if args.out else Path("results") / exp.name
 
     def each(res: dict[str, Any]) -> None:

@@ -53,7 +53,8 @@ def split_overrides(items: list[str]) -> dict[str, str]:
 
 
 def parse_overrides(items: list[str]) -> dict[str, object]:
-    """``["a.b=1", "c=x"]`` -> ``{"a.b": 1, "c": "x"}`` (values parsed as TOML values)."""
+    """``["a.b=1", "c=x"]`` -> ``{"a.b": 1, "c": "x"}``: each value parsed once as a TOML value,
+    text that is none kept as a string (:func:`agglomeration.scenario.parse_value`)."""
     from agglomeration.scenario import parse_value
 
     return {k: parse_value(v, f"--set {k[:60]}") for k, v in split_overrides(items).items()}
@@ -95,10 +96,9 @@ def main(args: argparse.Namespace) -> int:
         _check_seed(args.seed)
     except InputError as exc:
         raise InputError(exc.message, field=f"--{exc.field}") from None
-    # the values as typed: load_scenario parses each once as a TOML value (parsing twice would turn
-    # the string '"0.5"' into the number 0.5)
+    # each value is parsed once, here, as a TOML value; load_scenario takes values as given
     typed = split_overrides(args.overrides)
-    overrides: dict[str, object] = dict(typed)
+    overrides = parse_overrides(args.overrides)
     if args.no_figures:
         overrides["output.figures"] = False
     try:

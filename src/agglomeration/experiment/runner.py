@@ -39,7 +39,7 @@ from typing import Any
 
 import pandas as pd
 
-from agglomeration.errors import InputError, ResultStoreError, describe_os_error
+from agglomeration.errors import InputError, OverrideError, ResultStoreError, describe_os_error
 from agglomeration.experiment.design import MAX_DESIGN_POINTS, Design, build_design, design_size
 from agglomeration.experiment.execute import (
     VOLATILE_COLUMNS,
@@ -155,7 +155,10 @@ def plan_runs(exp: Experiment, out: str | Path = ".") -> Plan:
     output = exp.output.model_dump()
     output["reporters"] = _reporter_refs(exp)
     shared = shared_start(exp, params)
-    ref_fp = (base.with_overrides(exp.overrides) if exp.overrides else base).fingerprint()
+    try:
+        ref_fp = (base.with_overrides(exp.overrides) if exp.overrides else base).fingerprint()
+    except OverrideError as exc:  # a value of [overrides]: named in the experiment file
+        raise InputError(exc.message, file=file, field=f"overrides.{exc.field}") from None
     for vi, variant in enumerate(exp.all_variants()):
         merged_v = {**exp.overrides, **variant.overrides}
         for p in range(len(design)):

@@ -59,6 +59,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from agglomeration import levers
 from agglomeration.errors import InputError, describe_os_error, shorten
+from agglomeration.parameters import numbers_validator
 from agglomeration.scenario import MAX_STEPS
 
 __all__ = [
@@ -117,6 +118,8 @@ def flatten_overrides(mapping: dict[str, Any], prefix: str = "") -> dict[str, An
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    _numbers = numbers_validator()  # replicates = "3" or true is an error, not 3 or 1
 
 
 class Variant(_Strict):
