@@ -122,11 +122,14 @@ SHOCK = (
 def _entrants(args: tuple) -> tuple:
     """Entrants' realised / expected first-year profit and revenue, and exit hazards by age (per year),
     over ``steps`` observed steps of the baseline (after its burn-in)."""
-    seed, steps = args
+    seed, steps, *rest = args  # optional third item: scenario overrides (scripts/exit_by_age.py)
     from agglomeration.model import AgglomerationModel
     from agglomeration.scenario import load_scenario
 
-    m = AgglomerationModel(load_scenario(ROOT / "scenarios" / "baseline.toml"), replicate_seed=seed)
+    overrides = rest[0] if rest else None
+    m = AgglomerationModel(
+        load_scenario(ROOT / "scenarios" / "baseline.toml", overrides), replicate_seed=seed
+    )
     T = m.spec.behaviour.steps_per_year
     exits = np.zeros(8)  # by age in years 0..6, 7+
     exposure = np.zeros(8)
@@ -874,9 +877,10 @@ distribution, not for survival) or whose equity runs out after the grace.  **The
 end of its grace (`loss_grace` + `after_losses` - 1 = {rule_age}
 quarters) leaves at exactly that age, so {by_q[rule_age]:.0f} of the {in_year.sum():.0f} exits of year
 {year} happen in its quarter at age {rule_age} (the four quarters on either side: {others.min():.0f}-{others.max():.0f}
-exits each; all replicates pooled).  An exit rule with a hazard that rises with accumulated losses
-(or a loss count drawn per firm) would spread this cohort over several years; it changes the
-calibrated dynamics and is not done yet.  Survival is not yet a
+exits each; all replicates pooled).  `behaviour.exit.loss_rule = "hazard"` draws the run of losses
+each firm survives (mean `after_losses`) and spreads this cohort over several quarters; it lowers the
+year-2 peak but not the excess over the data and is not yet the baseline (`python
+scripts/exit_by_age.py --set 'behaviour.exit.loss_rule="hazard"'`; docs/ODD.md section 8).  Survival is not yet a
 calibration target (docs/CALIBRATION.md lists it as not matched); weighing it against the size tail is
 the way to close the gap.
 """

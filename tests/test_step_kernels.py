@@ -282,6 +282,85 @@ def test_exit_kernel_equals_the_numpy_rule():
         exit_mod.exiting_rows(t, rows, fixed[:3], equity_threshold=0.0, max_losses=3)
 
 
+def test_exit_hazard_rule_ends_a_loss_run_with_the_hazard_of_its_length():
+    t = _random_table(8, n=2000, dead_share=0.2)
+    g = np.random.default_rng(8)
+    t.equity[:] = 10.0  # no equity exits
+    t.losses[:] = g.integers(0, 15, t.n)
+    t.age[:] = g.integers(0, 20, t.n)
+    rows = t.alive_rows()
+    fixed = np.ones(4)
+    hazard = exit_mod.loss_hazard(8)
+    u = g.random(len(rows))
+    a, L = t.age[rows], t.lines[rows]
+    k = np.minimum(t.losses[rows], a - 4)
+    ends = (k > 0) & (u < hazard[np.clip(k, 0, len(hazard) - 1)])
+    expected = rows[(L <= 0) | ((a >= 4) & ends)]
+    got = exit_mod.exiting_rows(
+        t, rows, fixed, equity_threshold=0.0, max_losses=8, grace=4, hazard=hazard, u=u
+    )
+    np.testing.assert_array_equal(got, expected)
+    # short runs rarely end a firm, long runs often: unlike the count rule, some leave before 8
+    assert ((k > 0) & (k < 8) & np.isin(rows, got)).any()
+    assert ((k >= 8) & (L > 0) & ~np.isin(rows, got)).any()
+    with pytest.raises(ValueError, match="uniform draws"):
+        exit_mod.exiting_rows(t, rows, fixed, equity_threshold=0.0, max_losses=8, hazard=hazard)
+
+
+@pytest.mark.parametrize("after_losses", [1, 2, 8, 20])
+def test_the_loss_hazard_is_that_of_one_plus_a_poisson_count(after_losses):
+    """The run of losses a firm survives, K = 1 + Poisson(after_losses - 1): mean after_losses."""
+    from scipy.stats import poisson
+
+    h = exit_mod.loss_hazard(after_losses)
+    assert h[0] == 0.0 and (np.diff(h[1:]) >= -1e-12).all()  # rises with the run
+    k = np.arange(1, len(h))
+    alive = np.concatenate([[1.0], np.cumprod(1.0 - h[1:-1])])  # P(K >= k)
+    pmf = alive * h[1:]
+    np.testing.assert_allclose(pmf, poisson.pmf(k - 1, after_losses - 1), atol=1e-12)
+    assert (pmf * k).sum() == pytest.approx(after_losses, rel=1e-9)
+
+
+def test_the_hazard_rule_spreads_the_exits_of_a_cohort_that_always_loses():
+    """A cohort that loses every step after its grace leaves all at one age under the count rule
+    (grace + after_losses, its age when the exit rule runs) and over several ages, with the same
+    mean, under the hazard rule."""
+    ages = {}
+    for rule in ("count", "hazard"):
+        t = _random_table(9, n=4000, dead_share=0.0)
+        rows = t.alive_rows()
+        t.lines[rows] = 1
+        t.equity[rows] = 10.0
+        t.age[rows] = 0
+        t.losses[rows] = 0
+        g = np.random.default_rng(9)
+        hazard = exit_mod.loss_hazard(8) if rule == "hazard" else None
+        left = np.full(t.n, -1)
+        live = rows
+        for _ in range(60):
+            t.losses[live] = np.maximum(t.age[live] - 4, 0)  # a loss every step from age 4
+            u = g.random(len(live)) if hazard is not None else None
+            gone = exit_mod.exiting_rows(
+                t,
+                live,
+                np.ones(4),
+                equity_threshold=0.0,
+                max_losses=8,
+                grace=4,
+                hazard=hazard,
+                u=u,
+            )
+            left[gone] = t.age[gone]
+            live = np.setdiff1d(live, gone)
+            t.age[live] += 1
+        assert len(live) == 0
+        ages[rule] = left[rows]
+    assert (ages["count"] == 4 + 8).all()
+    assert ages["hazard"].mean() == pytest.approx(4 + 8, abs=0.2)
+    assert ages["hazard"].std() == pytest.approx(np.sqrt(7), rel=0.1)
+    assert np.bincount(ages["hazard"]).max() < 0.2 * len(rows)
+
+
 def test_standard_gumbel_is_numpys_gumbel_from_the_same_stream():
     a, b = np.random.default_rng(11), np.random.default_rng(11)
     x = entry.standard_gumbel(a, (500, 7))

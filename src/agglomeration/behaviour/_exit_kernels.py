@@ -21,12 +21,15 @@ def exiting(
     equity_threshold: float,
     max_losses: int,
     grace: int,
+    hazard: np.ndarray,
+    u: np.ndarray,
 ) -> tuple[np.ndarray, int]:
     """(rows that exit, in the order of ``rows``; status 0, or -1 if an index is out of range).
 
     One pass: no product line left or, from age ``grace`` on, equity_i < threshold f_s lines_i or
-    max_losses consecutive losses after the first ``grace`` steps of life (min(losses_i, age_i - grace)
-    >= max_losses).
+    a run of k_i = min(losses_i, age_i - grace) consecutive losses after the first ``grace`` steps of
+    life that ends the firm: k_i >= max_losses when ``hazard`` is empty (the count rule), else
+    u_j < hazard[min(k_i, len(hazard) - 1)] with ``u`` one uniform draw per row (the hazard rule).
     """
     out = np.empty(len(rows), dtype=np.int64)
     c = 0
@@ -39,12 +42,13 @@ def exiting(
         s = sector[i]
         if s < 0 or s >= n_sectors:
             return out[:0].copy(), -1
+        k = min(losses[i], age[i] - grace)
+        if len(hazard) == 0:
+            ends = k >= max_losses
+        else:
+            ends = k > 0 and u[j] < hazard[min(k, len(hazard) - 1)]
         if lines[i] <= 0 or (
-            age[i] >= grace
-            and (
-                equity[i] < equity_threshold * fixed_cost[s] * lines[i]
-                or min(losses[i], age[i] - grace) >= max_losses
-            )
+            age[i] >= grace and (equity[i] < equity_threshold * fixed_cost[s] * lines[i] or ends)
         ):
             out[c] = i
             c += 1

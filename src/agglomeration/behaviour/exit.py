@@ -7,10 +7,11 @@ drops the supplier links pointing at them; their buyers re-source in the same st
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import Field
+from scipy.stats import poisson
 
 from agglomeration.behaviour import _exit_kernels as _k
 from agglomeration.parameters import Section
@@ -31,11 +32,21 @@ def exiting_rows(
     equity_threshold: float,
     max_losses: int,
     grace: int = 0,
+    hazard: np.ndarray | None = None,
+    u: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Rows (subset of ``rows``, same order, int64) that exit this step (one compiled pass)."""
+    """Rows (subset of ``rows``, same order, int64) that exit this step (one compiled pass).
+
+    ``hazard`` (k -> probability that a run of k consecutive losses ends the firm this step; the last
+    entry holds for longer runs) with ``u`` (one uniform draw per row) replaces the count rule
+    (exit at ``max_losses`` consecutive losses)."""
     rows = np.asarray(rows)
     if rows.dtype.kind not in "iu":
         raise ValueError(f"exiting_rows: rows must be integers, got dtype {rows.dtype}")
+    hazard = np.zeros(0) if hazard is None else np.asarray(hazard, dtype=float)
+    u = np.zeros(0) if u is None else np.asarray(u, dtype=float)
+    if len(hazard) and len(u) != len(rows):
+        raise ValueError(f"exiting_rows: {len(rows)} rows but {len(u)} uniform draws")
     gone, status = _k.exiting(
         rows,
         table.sector,
@@ -47,6 +58,8 @@ def exiting_rows(
         float(equity_threshold),
         int(max_losses),
         int(grace),
+        hazard,
+        u,
     )
     if status != 0:
         raise ValueError("exiting_rows: a row or sector index is out of range")
@@ -76,6 +89,17 @@ class ExitParams(Section):
         description="exit after this many consecutive loss-making steps [steps]",
         json_schema_extra={"source": "two years of losses"},
     )
+    loss_rule: Literal["count", "hazard"] = Field(
+        "count",
+        description="how a run of losses ends a firm: 'count' = exit at exactly after_losses "
+        "consecutive losses; 'hazard' = the number of consecutive losses a firm survives is drawn, "
+        "1 + Poisson(after_losses - 1) (mean after_losses), as a per-step hazard that rises with the run",
+        json_schema_extra={
+            "source": "estimate: 'count' makes every firm that loses from the end of its grace leave "
+            "at the same age (a one-quarter spike of exits, docs/VALIDATION.md section 6); "
+            "'hazard' spreads it (sd sqrt(after_losses - 1) steps); not yet calibrated"
+        },
+    )
     loss_grace: int = Field(
         4,
         ge=0,
@@ -90,12 +114,30 @@ class ExitParams(Section):
     )
 
 
+def loss_hazard(after_losses: int) -> np.ndarray:
+    """(K + 1,) probability that a run of k consecutive losses ends the firm at its k-th loss, for
+    k = 0..K (the last entry for longer runs): the hazard of K_i = 1 + Poisson(after_losses - 1),
+    P(K = k) / P(K >= k); 0 at k = 0."""
+    lam = float(after_losses - 1)
+    top = int(after_losses + 10 * np.sqrt(max(lam, 1.0)) + 10)
+    k = np.arange(top + 1)
+    pmf = poisson.pmf(k - 1, lam) if lam > 0 else (k == 1).astype(float)
+    survive = pmf[::-1].cumsum()[::-1]  # P(K >= k)
+    h = np.divide(pmf, survive, out=np.ones_like(pmf), where=survive > 1e-300)
+    h[0] = 0.0
+    return np.clip(h, 0.0, 1.0)
+
+
 def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator):
     """Incumbents with too little equity or too many losses exit; their buyers lose the link."""
     p = scenario.behaviour.exit
     if not p.enabled:
         return None
     t = state.firms
+    hazard = u = None
+    if p.loss_rule == "hazard":
+        hazard = loss_hazard(p.after_losses)
+        u = rng.random(len(state.incumbents))
     gone = exiting_rows(
         t,
         state.incumbents,
@@ -103,6 +145,8 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
         equity_threshold=p.equity_threshold,
         max_losses=p.after_losses,
         grace=p.loss_grace,
+        hazard=hazard,
+        u=u,
     )
     if len(gone):
         young = gone[t.age[gone] < scenario.behaviour.steps_per_year]
