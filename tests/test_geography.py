@@ -256,44 +256,16 @@ def test_an_option_must_use_its_main_mode_and_is_never_a_duplicate():
 def _feeder_network(feeder_modes="road", max_feeder_share=0.5, far_km=500.0):
     """Regions P, Q (20 km by road, a 20 km rail spur) and F (``far_km`` by road from P); gateway X
     1,000 km from P by road and from Q by rail.  Time costs make road the cheaper long haul."""
-    modes = [mode("road", 0.5, speed=60), mode("rail", 0.15, speed=30, end_fee=30)]
     links = [
-        link("P", "Q", "road", 20),
-        link("P", "Q", "rail", 20),
-        link("P", "F", "road", far_km),
-        link("P", "X", "road", 1000),
-        link("Q", "X", "rail", 1000),
+        ("P", "Q", "road", 20),
+        ("P", "Q", "rail", 20),
+        ("P", "F", "road", far_km),
+        ("P", "X", "road", 1000),
+        ("Q", "X", "rail", 1000),
     ]
     places = {p: ("road", "rail") for p in "PQX"} | {"F": ("road",)}
-    options = [
-        RouteOptionRecord(
-            option_id="road", name="r", modes="road", main_mode="road", provenance="e"
-        ),
-        RouteOptionRecord(
-            option_id="rail",
-            name="t",
-            modes="road;rail",
-            main_mode="rail",
-            feeder_modes=feeder_modes,
-            provenance="e",
-        ),
-    ]
-    constants = [
-        OptionConstantRecord(option_id=o, destination=d, asc=0.0, provenance="e")
-        for o in ("road", "rail")
-        for d in ("X", "regions")
-    ]
-    return LogisticsNetwork(
-        ["P", "Q", "F", "X"],
-        places,
-        modes,
-        links,
-        [sector(value_density=10_000.0, time_cost=0.24)],  # 100 yuan per tonne-hour
-        n_regions=3,
-        international=[False, False, False, True],
-        options=options,
-        constants=constants,
-        max_feeder_share=max_feeder_share,
+    return _rail_network(
+        links, places, 3, feeder_modes, ["P", "Q", "F", "X"], max_feeder_share=max_feeder_share
     )
 
 
@@ -321,7 +293,9 @@ def test_an_option_that_would_run_mostly_on_its_feeder_is_not_offered():
     assert not _feeder_network().available[2, 1, 0, k["rail"]]
 
 
-def _rail_network(links, places, n_regions, feeder_modes="road", markets=None):
+def _rail_network(
+    links, places, n_regions, feeder_modes="road", markets=None, max_feeder_share=0.5
+):
     """Road and rail options (road the rail option's feeder) on a hand-built network."""
     modes = [mode("road", 0.5, speed=60), mode("rail", 0.15, speed=30, end_fee=30)]
     options = [
@@ -354,7 +328,7 @@ def _rail_network(links, places, n_regions, feeder_modes="road", markets=None):
         international=[i >= n_regions for i in range(len(markets))],
         options=options,
         constants=constants,
-        max_feeder_share=0.5,
+        max_feeder_share=max_feeder_share,
     )
 
 
