@@ -276,6 +276,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         if constants.parent != DATA.resolve():
             ap.error(f"--write: the route constants of {scenario} ({constants}) are not in {DATA}")
+        own = (BASELINE.parent / load_scenario(BASELINE).logistics.constants_file).resolve()
+        if scenario != BASELINE.resolve() and constants == own:
+            ap.error(
+                f"--write: {scenario.name} uses the baseline's route constants ({constants.name}); "
+                "give it its own logistics.constants_file first"
+            )
         if args.demand and scenario != BASELINE.resolve():
             ap.error("--demand writes the baseline's gateways.csv: use it with the baseline only")
         calibrate(

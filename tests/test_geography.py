@@ -294,7 +294,14 @@ def test_an_option_that_would_run_mostly_on_its_feeder_is_not_offered():
 
 
 def _rail_network(
-    links, places, n_regions, feeder_modes="road", markets=None, max_feeder_share=0.5
+    links,
+    places,
+    n_regions,
+    feeder_modes="road",
+    markets=None,
+    max_feeder_share=0.5,
+    coords=None,
+    max_circuity=3.0,
 ):
     """Road and rail options (road the rail option's feeder) on a hand-built network."""
     modes = [mode("road", 0.5, speed=60), mode("rail", 0.15, speed=30, end_fee=30)]
@@ -329,6 +336,8 @@ def _rail_network(
         options=options,
         constants=constants,
         max_feeder_share=max_feeder_share,
+        coords=coords,
+        max_circuity=max_circuity,
     )
 
 
@@ -371,6 +380,20 @@ def test_a_route_that_goes_out_and_back_on_its_main_mode_is_not_offered():
     assert legacy.route("P", "R", 0, option="rail").places == ("P", "Q", "P", "R")
 
 
+def test_a_rail_detour_is_not_offered_for_a_short_trip():
+    """P -> R are 10 km apart (great circle): 'rail' P -> Q (400 km) and road back Q -> R (390 km)
+    is within the feeder share but 79 times the distance, so rail is not offered; the circuity
+    limit is what removes it."""
+    links = [("P", "Q", "rail", 400), ("Q", "R", "road", 390), ("P", "R", "road", 10)]
+    places = {"P": ("road", "rail"), "Q": ("road", "rail"), "R": ("road",)}
+    coords = np.array([(106.5, 29.5), (110.0, 29.5), (106.6, 29.5)])
+    k = {"road": 0, "rail": 1}
+    for circuity, offered in ((3.0, False), (100.0, True)):
+        net = _rail_network(links, places, 3, coords=coords, max_circuity=circuity)
+        assert net.available[0, 2, 0, k["rail"]] == offered
+        assert net.available[0, 1, 0, k["rail"]]  # P -> Q is a rail trip
+
+
 def test_feeder_modes_must_be_modes_of_the_option_other_than_its_main_mode():
     with pytest.raises(InputError, match="feeder mode") as err:
         _feeder_network(feeder_modes="rail")
@@ -396,6 +419,11 @@ def test_the_feeder_route_variants_options_run_on_their_main_mode():
     for o, i, j, s in zip(*np.nonzero(np.moveaxis(r.available, 3, 0)), strict=True):
         places = net.route(net.markets[i], net.markets[j], int(s), option=r.option_ids[o]).places
         assert len(set(places)) == len(places), (r.option_ids[o], places)
+    # a route ending in the line haul and one ending in an egress leg are both candidates: rail from
+    # Wanzhou to Chengdu for components is road to Xiyong and the rail line (47.5 % road), not the
+    # 781 km rail detour that the cheaper but mostly-road egress route used to be replaced by
+    rail = net.route("WZ", "CD", "components", option="rail")
+    assert rail.legs == (("WZ", "XY", "road", 308.0), ("XY", "CD", "rail", 340.0))
     ids, sec = list(world.market_ids), list(world.sector_ids)
     i, j, s, o = ids.index("LJ"), ids.index("EC"), sec.index("electronics"), 1
     assert r.option_ids[o] == "rail"

@@ -15,7 +15,11 @@ Land-Sea Corridor via Qinzhou).  For every origin, destination, shipped sector a
 least generalised-cost path (money + value of time x hours) on the graph restricted to the option's modes
 that uses at least one of its required links (a two-layer graph: a required link moves the search from
 layer 0 to layer 1; :func:`scipy.sparse.csgraph.dijkstra`).  So options never duplicate each other and an
-option's cost moves continuously with tariffs, speeds and links.
+option's cost moves continuously with tariffs, speeds and links.  An option with feeder modes (e.g. road
+for rail) is routed as feeder leg, line haul, feeder leg, with no place visited twice, at most
+``max_feeder_share`` of its km on feeders and at most ``max_circuity`` x the great-circle km: the
+cheapest of several searched routes that meets these rules (a heuristic; :meth:`LogisticsNetwork.
+_solve_with_feeders`), so its cost can jump when a price moves the searched routes.
 
 **Mode choice and the freight cost.**  The ad-valorem generalised cost of option o for sector s is
 ``c_o = money_o / value_density_s + time_cost_per_day_s x (hours_o + customs hours) / 24`` (Hummels and
@@ -407,18 +411,33 @@ class Route:
 #: the option used when a network is built without route options: the least-cost path over every mode
 LEAST_COST = "least_cost"
 
-#: penalties on feeder km [yuan per tonne-km] under which the routes of an option with feeder modes are
-#: searched (a search device, not a cost; the route's cost is its own money and time)
-FEEDER_PENALTIES = (0.0, 0.5, 2.0, 8.0)
+#: penalties on feeder km under which the routes of an option with feeder modes are searched, in units
+#: of the feeder mode's generalised cost per km at the sector's value of time (a search device, not a
+#: cost: the route's cost is its own money and time)
+FEEDER_PENALTIES = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 _LEXICOGRAPHIC = 1e6  # weight per feeder km when searching for the fewest feeder km
 
 
 @dataclass(frozen=True)
-class _Trees:
-    """Shortest-path trees of one option at one value of time: ``trees`` (predecessors, edge of each
-    (u, v)), and per market pair the tree its route is in (``choice``) and its end node (``target``)."""
+class _EdgeIndex:
+    """Which edge joins (u, v) on a layered graph of ``size`` nodes, as sorted keys u * size + v (a
+    dense size x size table would cost tens of MB per tree)."""
 
-    trees: list[tuple[np.ndarray, np.ndarray]]
+    keys: np.ndarray
+    eids: np.ndarray
+    size: int
+
+    def __call__(self, u: np.ndarray | int, v: np.ndarray | int) -> np.ndarray:
+        pos = np.searchsorted(self.keys, np.asarray(u, np.int64) * self.size + v)
+        return self.eids[pos]
+
+
+@dataclass(frozen=True)
+class _Trees:
+    """Shortest-path trees of one option at one value of time: ``trees`` (predecessors, edge index), and
+    per market pair the tree its route is in (``choice``) and its end node (``target``)."""
+
+    trees: list[tuple[np.ndarray, _EdgeIndex] | None]
     choice: np.ndarray
     target: np.ndarray
 
@@ -441,9 +460,10 @@ class LogisticsNetwork:
         (M, 2) longitude, latitude of the markets [deg] (None: all at 0, no distance friction).
     choice_elasticity, distance_scale_km:
         theta of the route logit [-] and D0 of the distance friction [km].
-    max_feeder_share:
-        an option is not offered between two markets where its least-cost route runs more than this
-        share of its km on the option's feeder modes [-].
+    max_feeder_share, max_circuity:
+        rules for the routes of options with feeder modes (:meth:`_solve_with_feeders`): at most this
+        share of a route's km on the option's feeder modes [-], and at most this ratio of its km to
+        the great-circle km between the two markets [-] (where the markets have coordinates).
     """
 
     def __init__(
@@ -463,6 +483,7 @@ class LogisticsNetwork:
         choice_elasticity: float = 2.0,
         distance_scale_km: float = 10.0,
         max_feeder_share: float = 1.0,
+        max_circuity: float = math.inf,
         internal_km: Sequence[float] | None = None,
         file: str | None = None,
     ):
@@ -483,6 +504,7 @@ class LogisticsNetwork:
         self.theta = float(choice_elasticity)
         self.distance_scale_km = float(distance_scale_km)
         self.max_feeder_share = float(max_feeder_share)
+        self.max_circuity = float(max_circuity)
         xy = np.zeros((M, 2)) if coords is None else np.asarray(coords, float).reshape(M, 2)
         self.great_circle = great_circle_km(xy[:, 0], xy[:, 1])
         self.internal_km = np.zeros(M) if internal_km is None else np.asarray(internal_km, float)
@@ -782,6 +804,7 @@ class LogisticsNetwork:
         dist, pred, edge_of = self._layered_dijkstra(
             moves, n * (2 if two else 1), self._emoney + vot * self._ehours
         )
+        pred = pred.astype(np.int32)
         targets = self.ins + (n if two else 0)
         acc = _path_sums(pred, self.outs, edge_of, attr)
         sums = acc[:, targets, :]
@@ -798,7 +821,7 @@ class LogisticsNetwork:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Shortest paths from every market's door on a layered copy of the graph.  ``moves`` lists
         (edge ids, from layer, to layer); ``w`` the weight of every edge.  Returns the distances and
-        predecessors (markets x ``size`` nodes) and the edge id of every (u, v) used."""
+        predecessors (markets x ``size`` nodes) and the index of the edge of every (u, v) used."""
         n = len(self.node_labels)
         u = np.concatenate([self._eu[e] + a * n for e, a, _ in moves])
         v = np.concatenate([self._ev[e] + b * n for e, _, b in moves])
@@ -811,9 +834,8 @@ class LogisticsNetwork:
         u, v, eid = u[sel], v[sel], eid[sel]
         graph = csr_matrix((w[eid], (u, v)), shape=(size, size))
         dist, pred = dijkstra(graph, directed=True, indices=self.outs, return_predecessors=True)
-        edge_of = np.full((size, size), -1, dtype=np.int64)
-        edge_of[u, v] = eid
-        return dist, pred, edge_of
+        keys = u.astype(np.int64) * size + v  # sorted: u, v are in lexsort order
+        return dist, pred, _EdgeIndex(keys, eid.astype(np.int32), size)
 
     def _solve_with_feeders(
         self,
@@ -825,13 +847,16 @@ class LogisticsNetwork:
     ) -> tuple[np.ndarray, np.ndarray, _Trees]:
         """Routes of an option with feeder modes: a feeder leg to the line haul, the line haul on the
         option's other modes (with at least one required edge), a feeder leg from it; no place visited
-        twice, and at most ``max_feeder_share`` of the km on feeder modes.
+        twice, at most ``max_feeder_share`` of the km on feeder modes and at most ``max_circuity``
+        times the great-circle km between the two markets (no detours).
 
         Four layers: access (feeder links), line haul before and after the first required edge, egress
-        (feeder links).  The route is the cheapest of the least-cost routes found with a penalty of
-        ``FEEDER_PENALTIES`` yuan per tonne-km of feeder added (the last: fewest feeder km first) that
-        meets both rules; the option is offered where one of them does.  Penalties only steer the
-        search: sums are of the route's own money, hours and km."""
+        (feeder links).  Searched routes: the least-cost routes with a penalty on feeder km of
+        ``FEEDER_PENALTIES`` times the feeder's generalised cost per km, the shortest route, and the
+        routes with the fewest feeder km (then the fewest km, or the least cost), each ending in the
+        line haul or in an egress leg.  The route is the cheapest searched route that meets both rules
+        and the option is offered where one does: a heuristic whose cost bounds the cheapest compliant
+        route from above.  Sums are of the route's own money, hours and km."""
         n, M = len(self.node_labels), len(self.markets)
         linked = self._emode >= 0
         fmode = np.array([m in o.feeder_modes for m in self.mode_names])
@@ -857,33 +882,40 @@ class LogisticsNetwork:
         start[np.arange(M), pidx[self.outs]] = 1.0
         base = self._emoney + vot * self._ehours
         fkm = extra[:, 0]
+        gc = self.great_circle
+        per_km = min(
+            self.mode_table[m].tariff + vot / self.mode_table[m].speed for m in o.feeder_modes
+        )
         best = np.full((M, M), np.inf)
         sums = np.zeros((M, M, A))
         choice = np.zeros((M, M), np.int64)
         target = np.zeros((M, M), np.int64)
-        trees = []
-        # the cheapest routes under each penalty, then two that do not depend on prices: the shortest
-        # and the one with the fewest feeder km (then the fewest km), so that a cheaper or dearer
-        # mode does not withdraw an option whose plain routes meet the rules
-        weights = [base + lam * fkm for lam in FEEDER_PENALTIES]
+        trees: list[tuple[np.ndarray, _EdgeIndex] | None] = []
+        # the cheapest routes under each penalty, then three whose feasibility does not depend on
+        # prices (the shortest, the fewest feeder km then the fewest km) or barely (then the least
+        # cost), so that a cheaper or dearer mode rarely withdraws an option
+        weights = [base + lam * per_km * fkm for lam in FEEDER_PENALTIES]
         weights += [self._ekm.copy(), _LEXICOGRAPHIC * fkm + self._ekm]
+        weights += [_LEXICOGRAPHIC * per_km * fkm + base]
         for c, w in enumerate(weights):
-            dist, pred, edge_of = self._layered_dijkstra(moves, 4 * n, w)
-            trees.append((pred, edge_of))
-            ends = np.stack([self.ins + 2 * n, self.ins + 3 * n])  # (2, M)
-            layer = np.argmin(dist[:, ends], axis=1)  # (M, M): 0 line haul, 1 egress
-            tgt = ends[layer, np.arange(M)[None, :]]
-            acc = _path_sums(pred, self.outs, edge_of, full)
-            s = np.take_along_axis(acc, tgt[:, :, None], axis=1)
-            reach = np.isfinite(np.take_along_axis(dist, tgt, axis=1))
-            loop = (s[:, :, A + 1 :] + start[:, None, :]).max(axis=-1) > 1.5
-            fine = s[:, :, A] <= self.max_feeder_share * s[:, :, 2] + 1e-9
-            cost = s[:, :, 0] + vot * s[:, :, 1]
-            take = reach & ~loop & fine & (cost < best - 1e-9)
-            best = np.where(take, cost, best)
-            sums = np.where(take[:, :, None], s[:, :, :A], sums)
-            choice = np.where(take, c, choice)
-            target = np.where(take, tgt, target)
+            dist, pred, index = self._layered_dijkstra(moves, 4 * n, w)
+            trees.append((pred.astype(np.int32), index))
+            acc = _path_sums(pred, self.outs, index, full)
+            for layer in (2, 3):  # routes ending in the line haul, and in an egress leg
+                tgt = np.broadcast_to(self.ins[None, :] + layer * n, (M, M))
+                s = acc[np.arange(M)[:, None], tgt]
+                reach = np.isfinite(dist[np.arange(M)[:, None], tgt])
+                loop = (s[:, :, A + 1 :] + start[:, None, :]).max(axis=-1) > 1.5
+                fine = s[:, :, A] <= self.max_feeder_share * s[:, :, 2] + 1e-9
+                fine &= (gc <= 0) | (s[:, :, 2] <= self.max_circuity * gc)
+                cost = s[:, :, 0] + vot * s[:, :, 1]
+                take = reach & ~loop & fine & (cost < best - 1e-9)
+                best = np.where(take, cost, best)
+                sums = np.where(take[:, :, None], s[:, :, :A], sums)
+                choice = np.where(take, c, choice)
+                target = np.where(take, tgt, target)
+        used = set(np.unique(choice[np.isfinite(best)]).tolist())
+        trees = [t if k in used else None for k, t in enumerate(trees)]  # keep the trees routes use
         return sums, np.isfinite(best), _Trees(trees, choice, target)
 
     def _group_of(self, i: int, j: int) -> str:
@@ -1073,7 +1105,9 @@ class LogisticsNetwork:
 
     def _legs(self, i: int, j: int, oi: int, vot: float) -> tuple[tuple[str, str, str, float], ...]:
         trees = self._pred[(oi, vot)]
-        pred, edge_of = trees.trees[trees.choice[i, j]]
+        tree = trees.trees[trees.choice[i, j]]
+        assert tree is not None, "a pair's route is in a kept tree"
+        pred, edge_of = tree
         node = int(trees.target[i, j])
         path = [node]
         while node != self.outs[i]:
@@ -1083,7 +1117,7 @@ class LogisticsNetwork:
         n = len(self.node_labels)
         legs = []
         for u, v in itertools.pairwise(path):
-            k = int(edge_of[u, v])
+            k = int(edge_of(u, v))
             (pu, mu), (pv, mv) = self.node_labels[u % n], self.node_labels[v % n]
             if pu != pv and mu == mv:
                 legs.append((pu, pv, mu, float(self._ekm[k])))
@@ -1149,7 +1183,7 @@ class LogisticsNetwork:
 
 
 def _path_sums(
-    pred: np.ndarray, src: np.ndarray, edge_of: np.ndarray, attr: np.ndarray
+    pred: np.ndarray, src: np.ndarray, edge_of: _EdgeIndex, attr: np.ndarray
 ) -> np.ndarray:
     """(P, N, A) sums of edge attributes along the shortest-path trees ``pred`` (P, N) from ``src``.
 
@@ -1167,6 +1201,6 @@ def _path_sums(
             break
         r, v = np.nonzero(new)
         u = parent[r, v]
-        acc[r, v] = acc[r, u] + attr[edge_of[u, v]]
+        acc[r, v] = acc[r, u] + attr[edge_of(u, v)]
         known[r, v] = True
     return acc

@@ -160,6 +160,18 @@ class LogisticsSection(Section):
             "range 0.3-0.7"
         },
     )
+    max_circuity: float = Field(
+        3.0,
+        gt=1.0,
+        le=100.0,
+        description="largest ratio of a route's km to the great-circle km between its two markets for "
+        "an option with feeder modes to be offered between them (no detours such as 330 km of rail "
+        "out and 256 km of road back for a 45 km trip) [-]",
+        json_schema_extra={
+            "source": "estimate: 3 (range 2-4); road routes run about 1.3 x great-circle, the CR "
+            "Express 1.4 x, river-sea to Europe via Shanghai about 2.8 x"
+        },
+    )
     tariff_multiplier: dict[str, Number] = Field(
         default_factory=dict, description="mode -> factor on the tariff [yuan/t-km], in (0, 100]"
     )

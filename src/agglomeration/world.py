@@ -410,6 +410,7 @@ def _logistics_network(scenario: Scenario) -> LogisticsNetwork:
         choice_elasticity=scenario.logistics.route_choice_elasticity,
         distance_scale_km=scenario.logistics.distance_scale_km,
         max_feeder_share=scenario.logistics.max_feeder_share,
+        max_circuity=scenario.logistics.max_circuity,
         internal_km=np.array([0.0] * R + [g.internal_km for g in gateways]),
         file=str(scenario.source_path) if scenario.source_path else None,
     )
