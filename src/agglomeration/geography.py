@@ -57,7 +57,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
-from agglomeration.economy import SectorRecord
+from agglomeration.economy import SectorRecord, suggest
 from agglomeration.errors import InputError
 from agglomeration.region_types import PATTERN as REGION_TYPE_PATTERN
 from agglomeration.region_types import REGION_TYPES
@@ -408,6 +408,35 @@ class Route:
         return (self.legs[0][0], *(leg[1] for leg in self.legs))
 
 
+def route_option_problem(
+    o: RouteOptionRecord, mode_names: Sequence[str], corridors: Sequence[str]
+) -> tuple[str, str] | None:
+    """The first problem of a route option against the network's modes and the links' corridor tags:
+    (the field within the record, or "" for the record, and a message), or None."""
+    for m in (*o.modes, o.main_mode, *o.feeder_modes):
+        if m not in mode_names:
+            return (
+                "",
+                f"unknown mode {m!r}{suggest(m, mode_names)} (modes: {', '.join(mode_names)})",
+            )
+    if o.main_mode not in o.modes:
+        return "main_mode", (
+            f"main_mode {o.main_mode!r} is not among the option's modes {';'.join(o.modes)}"
+        )
+    bad = [m for m in o.feeder_modes if m not in o.modes or m == o.main_mode]
+    if bad:
+        return "feeder_modes", (
+            f"feeder mode(s) {';'.join(bad)} must be among the option's modes "
+            f"{';'.join(o.modes)} and differ from its main_mode {o.main_mode!r}"
+        )
+    if o.corridor and o.corridor not in corridors:
+        return "corridor", (
+            f"no link is tagged with corridor {o.corridor!r}{suggest(o.corridor, corridors)} "
+            f"(corridor tags of the links: {', '.join(corridors) or 'none'})"
+        )
+    return None
+
+
 #: the option used when a network is built without route options: the least-cost path over every mode
 LEAST_COST = "least_cost"
 
@@ -665,34 +694,13 @@ class LogisticsNetwork:
                 ),
             )
         for i, o in enumerate(options):
-            for m in (*o.modes, o.main_mode, *o.feeder_modes):
-                if m not in self.mode_table:
-                    raise InputError(
-                        f"route option {o.option_id!r} names unknown mode {m!r}; known modes: "
-                        + ", ".join(self.mode_names),
-                        file=self.file,
-                        field=f"route_options[{i}]",
-                    )
-            if o.main_mode not in o.modes:
+            problem = route_option_problem(o, self.mode_names, self.corridor_ids)
+            if problem is not None:
+                where, message = problem
                 raise InputError(
-                    f"route option {o.option_id!r}: main_mode {o.main_mode!r} is not among its modes",
+                    f"route option {o.option_id!r}: {message}",
                     file=self.file,
-                    field=f"route_options[{i}].main_mode",
-                )
-            bad = [m for m in o.feeder_modes if m not in o.modes or m == o.main_mode]
-            if bad:
-                raise InputError(
-                    f"route option {o.option_id!r}: feeder mode(s) {', '.join(bad)} must be among "
-                    f"its modes ({', '.join(o.modes)}) and differ from its main_mode {o.main_mode!r}",
-                    file=self.file,
-                    field=f"route_options[{i}].feeder_modes",
-                )
-            if o.corridor and o.corridor not in self.corridor_ids:
-                raise InputError(
-                    f"route option {o.option_id!r} requires corridor {o.corridor!r}, which no link "
-                    f"is tagged with (tags: {', '.join(self.corridor_ids) or 'none'})",
-                    file=self.file,
-                    field=f"route_options[{i}].corridor",
+                    field=f"route_options[{i}]" + (f".{where}" if where else ""),
                 )
         return tuple(options)
 

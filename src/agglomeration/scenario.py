@@ -51,6 +51,7 @@ from agglomeration.geography import (
     OptionConstantRecord,
     RegionRecord,
     RouteOptionRecord,
+    route_option_problem,
 )
 from agglomeration.levers import check_table, lever_for, valid_keys
 from agglomeration.parameters import (
@@ -1275,38 +1276,11 @@ def _route_option_data(
     file = _display(lg.options_file)
     corridors = sorted({lk.corridor for lk in links if lk.corridor})
     for i, o in enumerate(options):
-        where = f"line {csv_line(i)} ({o.option_id})"
-        for m in (*o.modes, o.main_mode, *o.feeder_modes):
-            if m not in mode_names:
-                raise InputError(
-                    f"unknown mode {m!r}"
-                    + suggest(m, mode_names)
-                    + f" (modes: {', '.join(mode_names)})",
-                    file=file,
-                    field=where,
-                )
-        if o.main_mode not in o.modes:
-            raise InputError(
-                f"main_mode {o.main_mode!r} is not among the option's modes {';'.join(o.modes)}",
-                file=file,
-                field=f"{where}.main_mode",
-            )
-        bad = [m for m in o.feeder_modes if m not in o.modes or m == o.main_mode]
-        if bad:
-            raise InputError(
-                f"feeder mode(s) {';'.join(bad)} must be among the option's modes "
-                f"{';'.join(o.modes)} and differ from its main_mode {o.main_mode!r}",
-                file=file,
-                field=f"{where}.feeder_modes",
-            )
-        if o.corridor and o.corridor not in corridors:
-            raise InputError(
-                f"no link is tagged with corridor {o.corridor!r}"
-                + suggest(o.corridor, corridors)
-                + f" (corridor tags of the links: {', '.join(corridors) or 'none'})",
-                file=file,
-                field=f"{where}.corridor",
-            )
+        problem = route_option_problem(o, mode_names, corridors)
+        if problem is not None:
+            sub, message = problem
+            where = f"line {csv_line(i)} ({o.option_id})" + (f".{sub}" if sub else "")
+            raise InputError(message, file=file, field=where)
     header, rows = _read_csv(lg.constants_file, cache)
     cfile = _display(lg.constants_file)
     _check_columns(header, list(_field_names(OptionConstantRecord)), cfile)
