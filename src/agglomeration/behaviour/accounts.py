@@ -375,6 +375,7 @@ def flow_gaps(mkt: MarketResult, links: RevenueLinks, E: np.ndarray) -> dict[str
 def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator) -> None:
     """Book this step's accounts and form next step's final expenditure."""
     acc = book(state, world, scenario, state.market)
+    state.market.fixed_costs = None  # the step's last use of the firms' fixed costs: free them
     t = state.firms
     rows = state.incumbents
     T = scenario.behaviour.steps_per_year

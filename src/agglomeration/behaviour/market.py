@@ -806,9 +806,12 @@ def prices_and_markets(
     n_iter = scenario.solver.income_iterations if max_passes is None else max_passes
     mkt = None
     for it in range(n_iter):
-        previous, mkt = mkt, _clear(state, world, scenario, links, indices, previous=mkt)
-        if previous is not None and previous.order is mkt.order:
-            mkt.fixed_costs = previous.fixed_costs  # same links: the firms' fixed costs carry over
+        # the accounts' cache carries over between passes over the same links (the previous result
+        # itself is not kept alive: its per-firm arrays would raise the peak memory)
+        carried = (mkt.order, mkt.fixed_costs) if mkt is not None else (None, None)
+        mkt = _clear(state, world, scenario, links, indices, previous=mkt)
+        if carried[0] is mkt.order:
+            mkt.fixed_costs = carried[1]
         if calibrate:
             accounts.calibrate_fixed_costs(state, world, scenario)
         if it == n_iter - 1:
