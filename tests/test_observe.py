@@ -399,6 +399,13 @@ def test_link_totals_by_sector_equal_bincount_over_input_pairs_exactly(which, re
     total, by_sector = observe.link_totals_both(m.state, m.world)  # the series row's single pass
     np.testing.assert_array_equal(total, observe.link_totals(m.state, m.world))
     np.testing.assert_array_equal(by_sector, got)
+    total, by_sector, counts = observe.link_totals_and_counts(m.state, m.world)
+    np.testing.assert_array_equal(total, observe.link_totals(m.state, m.world))
+    np.testing.assert_array_equal(by_sector, got)
+    t = m.firms  # the slot counts of the same pass are those of the separate pass
+    assert tuple(int(c) for c in counts) == observe._slot_counts(t.alive, t.supplier, NONE)
+    assert counts[0] >= counts[1] > 0 and counts[2] > 0
+    assert observe.network_row(m.state, w, counts) == observe.network_row(m.state, w)
 
 
 def test_link_totals_science_invariant(baseline_model):

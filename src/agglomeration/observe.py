@@ -89,6 +89,41 @@ def _link_sums(
     n_regions,
     n_markets,
 ):  # pragma: no cover - compiled
+    """(out, out_k) of :func:`_link_sums_counts` (without the slot counts)."""
+    out, out_k, _ = _link_sums_counts(
+        alive,
+        region,
+        sector,
+        revenue,
+        supplier,
+        io,
+        sigma,
+        admin,
+        cesw,
+        phi_tab,
+        imp_u,
+        n_regions,
+        n_markets,
+    )
+    return out, out_k
+
+
+@kernel
+def _link_sums_counts(
+    alive,
+    region,
+    sector,
+    revenue,
+    supplier,
+    io,
+    sigma,
+    admin,
+    cesw,
+    phi_tab,
+    imp_u,
+    n_regions,
+    n_markets,
+):  # pragma: no cover - compiled
     """Purchase value of the supplier links by (buyer region, source market): (R, M), and by (buyer
     region, source market, input sector k): (R, M, S), both from one pass.
 
@@ -101,6 +136,9 @@ def _link_sums(
     :func:`current_pairs` (same bits).  The CES weights of a pair's suppliers are those of
     ``_market_kernels.pair_weights``, written out here: a call with array arguments per pair costs
     more than the whole pass (reference counts of every array argument).
+
+    The same pass counts the supplier slots (third result, int64 (3,)): those of :func:`_slot_counts`,
+    counted the same way (every input sector's slots of every live buyer, in table order).
     """
     n_sec = io.shape[0]
     K = supplier.shape[2]
@@ -121,9 +159,21 @@ def _link_sums(
     out = np.zeros((n_regions, n_markets))
     out_k = np.zeros((n_regions, n_markets, n_sec))
     u = np.empty(K)
+    has_buyer = np.zeros(supplier.shape[0], dtype=np.bool_)
+    filled = 0
+    domestic = 0
     for b in range(alive.shape[0]):
         if not alive[b]:
             continue
+        for k in range(supplier.shape[1]):  # the slot counts of _slot_counts
+            for sl in range(K):
+                code = supplier[b, k, sl]
+                if code == NONE:
+                    break
+                filled += 1
+                if code >= 0:
+                    domestic += 1
+                    has_buyer[code] = True
         s = sector[b]
         r = region[b]
         rev = revenue[b]
@@ -149,7 +199,13 @@ def _link_sums(
                 v = coef[r, s, j] * share * rev
                 out[r, src] += v
                 out_k[r, src, k] += v
-    return out, out_k
+    counts = np.zeros(3, dtype=np.int64)
+    counts[0] = filled
+    counts[1] = domestic
+    for i in range(supplier.shape[0]):
+        if alive[i] and has_buyer[i]:
+            counts[2] += 1
+    return out, out_k, counts
 
 
 @kernel
@@ -179,11 +235,18 @@ def _slot_counts(alive, supplier, none):  # pragma: no cover - compiled
     return filled, domestic, suppliers
 
 
-def network_row(state: ModelState, world: World) -> dict[str, float]:
+def network_row(
+    state: ModelState, world: World, counts: np.ndarray | None = None
+) -> dict[str, float]:
     """Supplier-network counts of the current state: suppliers per firm (all and domestic) and the
-    share of firms in input sectors (sectors other sectors buy from) with at least one domestic buyer."""
+    share of firms in input sectors (sectors other sectors buy from) with at least one domestic buyer.
+    ``counts``: the slot counts of :func:`_slot_counts` when the caller has them (the series row
+    takes them from its pass over the links, :func:`link_totals_and_counts`)."""
     t = state.firms
-    filled, domestic, with_buyer = _slot_counts(t.alive, t.supplier, NONE)
+    if counts is None:
+        filled, domestic, with_buyer = _slot_counts(t.alive, t.supplier, NONE)
+    else:
+        filled, domestic, with_buyer = (int(c) for c in counts)
     n = t.n_alive
     rows = t.alive_rows()
     is_input = (np.asarray(world.io) > 0).any(axis=1)  # sectors someone buys from
@@ -269,13 +332,22 @@ def link_totals_by_sector(state: ModelState, world: World) -> np.ndarray:
 def link_totals_both(state: ModelState, world: World) -> tuple[np.ndarray, np.ndarray]:
     """(:func:`link_totals`, :func:`link_totals_by_sector`) from one compiled pass over the links (the
     series row needs both)."""
+    out, out_k, _ = link_totals_and_counts(state, world)
+    return out, out_k
+
+
+def link_totals_and_counts(
+    state: ModelState, world: World
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(:func:`link_totals`, :func:`link_totals_by_sector`, the slot counts of :func:`network_row`)
+    from one compiled pass over the links (the series row needs all three)."""
     w = world
     t = state.firms
     shares = _shares_now(state, world)
     # the kernel looks up every supplier's region at random: a one-byte copy (1 MB at 1M firms) stays
     # in cache where the int32 column does not (about 2x faster at 1M firms, 1.3x at 100k)
     region = t.region.astype(np.uint8) if w.n_regions <= 255 else t.region
-    return _link_sums(
+    return _link_sums_counts(
         t.alive,
         region,
         t.sector,
@@ -403,8 +475,8 @@ def series_row(state: ModelState, world: World, counters: tuple[str, ...] = ()) 
 
     Counts in firms, employment in workers, output in CNY m per step; shares, Gini, Herfindahl and
     coverage are unit-free; ``counters`` (from the schedule) are this step's counts reported by the
-    submodels.  Compiled passes over the firm table (:func:`cell_totals`, :func:`link_totals_both`
-    for the sourcing shares and the logistics flows, the slot counts, the production sums), then
+    submodels.  Compiled passes over the firm table (:func:`cell_totals`, :func:`link_totals_and_counts`
+    for the sourcing shares, the logistics flows and the slot counts, the production sums), then
     metrics on the small (R, S) and (R, M) matrices.
     """
     w = world
@@ -430,7 +502,8 @@ def series_row(state: ModelState, world: World, counters: tuple[str, ...] = ()) 
     firms_r = n_rs.sum(axis=1)
     row["herfindahl_regions"] = metrics.herfindahl(firms_r) if firms_r.sum() > 0 else float("nan")
     row["mean_locational_gini"] = _mean_locational_gini(emp_rs)
-    links, links_by_sector = link_totals_both(state, world)  # one pass over the links for both
+    # one pass over the links for the sums by source and by input sector and the slot counts
+    links, links_by_sector, slot_counts = link_totals_and_counts(state, world)
     row.update(_sourcing_row(world, links))
     row["mean_chain_coverage"] = _mean_chain_coverage(world, n_rs)
     row["reforms_connected"] = (
@@ -438,7 +511,7 @@ def series_row(state: ModelState, world: World, counters: tuple[str, ...] = ()) 
         if np.any(rtype == "connected")
         else 0.0
     )
-    row.update(network_row(state, world))
+    row.update(network_row(state, world, slot_counts))
     row["entrant_profit_ratio"], row["entrant_revenue_ratio"] = state.entrants.ratios()
     row.update(
         logistics_outcomes.logistics_metrics(state, world, series=True, links=links_by_sector)

@@ -18,7 +18,6 @@ def accounts_kernel(
     sigma,
     labour_share,
     land_share,
-    fixed_cost,
     wage,
     rent,
     admin,
@@ -31,45 +30,28 @@ def accounts_kernel(
     equity,
     losses,
     age,
-    lines,
     first_year_profit,
     first_year_revenue,
     first_year_steps,
-    supplier,
-    in_ptr,
-    in_k,
-    rel_tab,
-    n_markets,
-    none,
+    firm_fixed,
     out_region,
 ):
     """One pass over the live rows computing the equations of the module docstring.
 
-    A firm's fixed cost is f_s x lines plus the relationship costs of its suppliers (``rel_tab`` flat
-    (S, M, R), by buyer sector, the supplier's market and the buyer's region).  ``out_region`` (6, R)
+    ``firm_fixed`` (by position in ``rows``): each firm's fixed cost, f_s x lines plus the relationship
+    costs of its suppliers (:func:`fixed_costs_kernel`).  ``out_region`` (6, R)
     receives, by firm region: wage bill, rent bill, admin bill, dividends, employment, land use; with
     ``write`` the firm columns are updated too (profit is added to ``first_year_profit`` while the
     firm's age is below ``first_year_steps``).
     """
     S = sigma.shape[0]
-    R = wage.shape[0]
-    M = n_markets
-    K = supplier.shape[2]
     for q in range(rows.shape[0]):
         i = rows[q]
         s = sector[i]
         r = region[i]
         R_i = revenue[i]
         sig = sigma[s]
-        f_s = fixed_cost[s] * lines[i]
-        for e in range(in_ptr[s], in_ptr[s + 1]):
-            k = in_k[e]
-            for sl in range(K):
-                j = supplier[i, k, sl]
-                if j == none:
-                    break
-                m = region[j] if j >= 0 else R + (-1 - j)
-                f_s += rel_tab[(s * M + m) * R + r]
+        f_s = firm_fixed[q]
         vc = R_i * (sig - 1.0) / sig
         factors = vc / (1.0 + admin[r])
         labour = labour_share[s] * factors + f_s
@@ -95,3 +77,42 @@ def accounts_kernel(
                 first_year_profit[i] += pr
                 first_year_revenue[i] += R_i
             age[i] += 1
+
+
+@kernel
+def fixed_costs_kernel(
+    rows,
+    sector,
+    region,
+    fixed_cost,
+    lines,
+    supplier,
+    in_ptr,
+    in_k,
+    rel_tab,
+    n_markets,
+    n_regions,
+    none,
+    out,
+):
+    """``out[q]``: the fixed cost per step of live row ``rows[q]``, f_s x lines plus the relationship
+    costs of its suppliers (``rel_tab`` flat (S, M, R), by buyer sector, the supplier's market and the
+    buyer's region), summed slot by slot in input order (the order :func:`accounts_kernel` used when it
+    summed them itself)."""
+    R = n_regions
+    M = n_markets
+    K = supplier.shape[2]
+    for q in range(rows.shape[0]):
+        i = rows[q]
+        s = sector[i]
+        r = region[i]
+        f_s = fixed_cost[s] * lines[i]
+        for e in range(in_ptr[s], in_ptr[s + 1]):
+            k = in_k[e]
+            for sl in range(K):
+                j = supplier[i, k, sl]
+                if j == none:
+                    break
+                m = region[j] if j >= 0 else R + (-1 - j)
+                f_s += rel_tab[(s * M + m) * R + r]
+        out[q] = f_s

@@ -56,6 +56,51 @@ class Accounts:
     gateway_demand: np.ndarray | None = None
 
 
+def firm_fixed_costs(
+    table: FirmTable,
+    rows: np.ndarray,
+    *,
+    fixed_cost: np.ndarray,
+    n_regions: int,
+    relationship_cost: np.ndarray | None = None,
+    io: np.ndarray | None = None,
+) -> np.ndarray:
+    """(len(rows),) the fixed cost per step of each of ``rows`` [CNY m]: f_s x lines plus the
+    relationship costs of its suppliers (``relationship_cost`` (S, M, R) by buyer sector, source market
+    and buyer region, with ``io`` naming the inputs; None: no relationship costs).  One compiled pass
+    over the rows and their supplier slots."""
+    R = int(n_regions)
+    S = table.n_sectors
+    if relationship_cost is None or io is None:
+        rel = np.zeros(S * (R + 1) * R)  # no cost; one market per region is enough to index
+        M = R + 1
+        in_ptr = np.zeros(S + 1, dtype=np.int64)
+        in_k = np.zeros(0, dtype=np.int64)
+    else:
+        rel = np.ascontiguousarray(relationship_cost, dtype=float).reshape(-1)
+        M = relationship_cost.shape[1]
+        inputs = input_lists(io)
+        in_ptr, in_k = inputs.ptr, inputs.k
+    rows = np.asarray(rows, dtype=np.int64)
+    out = np.empty(len(rows))
+    _k.fixed_costs_kernel(
+        rows,
+        table.sector,
+        table.region,
+        np.asarray(fixed_cost, dtype=float),
+        table.lines,
+        table.supplier,
+        in_ptr,
+        in_k,
+        rel,
+        M,
+        R,
+        NONE,
+        out,
+    )
+    return out
+
+
 def update_accounts(
     table: FirmTable,
     rows: np.ndarray,
@@ -74,6 +119,7 @@ def update_accounts(
     relationship_cost: np.ndarray | None = None,
     io: np.ndarray | None = None,
     first_year_steps: int = 4,
+    firm_fixed: np.ndarray | None = None,
 ) -> Accounts:
     """Accounts of the live ``rows`` from their revenue (``table.revenue``), aggregated by region.
 
@@ -82,24 +128,27 @@ def update_accounts(
     income loop).  ``input_cost_rate`` (R * S, by buyer cell r S + s) x ``rev_iterate`` (n,) = each row's
     input purchases (see ``market.MarketResult``).  ``relationship_cost`` (S, M, R): the cost of each
     supplier relationship per step [CNY m] (None: 0), with ``io`` the input-output matrix naming the
-    inputs.  One compiled pass over the rows.
+    inputs.  ``firm_fixed``: the rows' fixed costs (:func:`firm_fixed_costs`) when the caller has them
+    (then ``fixed_cost``, ``relationship_cost`` and ``io`` are not read).  One compiled pass over the
+    rows (two without ``firm_fixed``).
     """
     R = len(wage)
-    S = table.n_sectors
     out = np.zeros((6, R))
     d = table._data
-    if relationship_cost is None or io is None:
-        rel = np.zeros(S * (R + 1) * R)  # no cost; one market per region is enough to index
-        M = R + 1
-        in_ptr = np.zeros(S + 1, dtype=np.int64)
-        in_k = np.zeros(0, dtype=np.int64)
-    else:
-        rel = np.ascontiguousarray(relationship_cost, dtype=float).reshape(-1)
-        M = relationship_cost.shape[1]
-        inputs = input_lists(io)
-        in_ptr, in_k = inputs.ptr, inputs.k
+    rows = np.asarray(rows, dtype=np.int64)
+    if firm_fixed is None:
+        firm_fixed = firm_fixed_costs(
+            table,
+            rows,
+            fixed_cost=fixed_cost,
+            n_regions=R,
+            relationship_cost=relationship_cost,
+            io=io,
+        )
+    elif len(firm_fixed) != len(rows):
+        raise ValueError(f"firm_fixed has {len(firm_fixed)} entries for {len(rows)} rows")
     _k.accounts_kernel(
-        np.asarray(rows, dtype=np.int64),
+        rows,
         table.sector,
         table.region,
         table.revenue,
@@ -108,7 +157,6 @@ def update_accounts(
         np.asarray(sigma, dtype=float),
         np.asarray(labour_share, dtype=float),
         np.asarray(land_share, dtype=float),
-        np.asarray(fixed_cost, dtype=float),
         np.asarray(wage, dtype=float),
         np.asarray(rent, dtype=float),
         np.asarray(admin, dtype=float),
@@ -121,16 +169,10 @@ def update_accounts(
         d["equity"],
         d["losses"],
         d["age"],
-        d["lines"],
         d["first_year_profit"],
         d["first_year_revenue"],
         int(first_year_steps),
-        table.supplier,
-        in_ptr,
-        in_k,
-        rel,
-        M,
-        NONE,
+        np.ascontiguousarray(firm_fixed, dtype=float),
         out,
     )
     return Accounts(
@@ -221,6 +263,30 @@ class AccountsParams(Section):
     )
 
 
+def _firm_fixed(
+    state: ModelState, world: World, scenario: Scenario, mkt: MarketResult
+) -> np.ndarray:
+    """The fixed costs of the firms of ``mkt`` (by position in ``mkt.order``), from the market result's
+    cache when it holds them for the current sector fixed costs (the links and lines do not change
+    between the market and the accounts: within one step the accounts follow the market directly, and
+    :func:`agglomeration.behaviour.market.prices_and_markets` carries the cache only between passes
+    over the same links); else computed and stored there."""
+    cache = mkt.fixed_costs
+    if cache is not None and np.array_equal(cache[0], state.fixed_cost):
+        return cache[1]
+    f = np.array(state.fixed_cost, dtype=float, copy=True)
+    firm_fixed = firm_fixed_costs(
+        state.firms,
+        mkt.order,
+        fixed_cost=f,
+        n_regions=len(state.wage),
+        relationship_cost=relationship_costs(state, world, scenario),
+        io=world.io,
+    )
+    mkt.fixed_costs = (f, firm_fixed)
+    return firm_fixed
+
+
 def book(
     state: ModelState, world: World, scenario: Scenario, mkt: MarketResult, write: bool = True
 ) -> Accounts:
@@ -241,9 +307,8 @@ def book(
         rev_iterate=mkt.rev_iterate,
         payout=scenario.behaviour.accounts.profit_payout,
         write=write,
-        relationship_cost=relationship_costs(state, world, scenario),
-        io=world.io,
         first_year_steps=scenario.behaviour.steps_per_year,
+        firm_fixed=_firm_fixed(state, world, scenario, mkt),
     )
     acc.immobile_income, acc.gateway_demand = growth.exogenous_income(state, world)
     return acc
@@ -310,6 +375,7 @@ def flow_gaps(mkt: MarketResult, links: RevenueLinks, E: np.ndarray) -> dict[str
 def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator) -> None:
     """Book this step's accounts and form next step's final expenditure."""
     acc = book(state, world, scenario, state.market)
+    state.market.fixed_costs = None  # the step's last use of the firms' fixed costs: free them
     t = state.firms
     rows = state.incumbents
     T = scenario.behaviour.steps_per_year

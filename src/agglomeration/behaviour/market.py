@@ -34,7 +34,7 @@ All money in CNY million per step; prices relative to the domestic reference (im
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -397,6 +397,12 @@ class MarketResult:
     rev_pos: np.ndarray  # rev_iterate by position
     inter_pos: np.ndarray  # intermediate sales B rev_iterate by position (revenue = final + this)
     wp: np.ndarray  # CES weights lines x p^(1 - sigma) by position
+    #: the accounts' cache (:func:`agglomeration.behaviour.accounts.book`): the sector fixed costs
+    #: f_s and the firms' fixed costs at them and at the links this market was cleared with (f_s x
+    #: lines + relationship costs, by position in ``order``); None until the accounts first need them
+    fixed_costs: tuple[np.ndarray, np.ndarray] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def input_cost(self) -> np.ndarray:
         """(n,) input purchases of every row, CNY m (all inputs: domestic, imported, outside)."""
@@ -800,7 +806,12 @@ def prices_and_markets(
     n_iter = scenario.solver.income_iterations if max_passes is None else max_passes
     mkt = None
     for it in range(n_iter):
+        # the accounts' cache carries over between passes over the same links (the previous result
+        # itself is not kept alive: its per-firm arrays would raise the peak memory)
+        carried = (mkt.order, mkt.fixed_costs) if mkt is not None else (None, None)
         mkt = _clear(state, world, scenario, links, indices, previous=mkt)
+        if carried[0] is mkt.order:
+            mkt.fixed_costs = carried[1]
         if calibrate:
             accounts.calibrate_fixed_costs(state, world, scenario)
         if it == n_iter - 1:
