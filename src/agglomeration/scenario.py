@@ -170,7 +170,7 @@ class LogisticsSection(Section):
         "out and 256 km of road back for a 45 km trip) [-]",
         json_schema_extra={
             "source": "estimate: 3 (range 2-4); road routes run about 1.3 x great-circle, the CR "
-            "Express 1.4 x, river-sea to Europe via Shanghai about 2.8 x"
+            "Express 1.4 x, river-sea to Europe via Shanghai about 2.7 x"
         },
     )
     tariff_multiplier: dict[str, Number] = Field(
