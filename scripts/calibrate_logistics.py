@@ -186,10 +186,6 @@ def calibrate(
     """Iterate the three updates; return the last measurement (values already written to the CSVs).
     For a scenario other than the baseline only its route ``constants`` file is written."""
     shared = scenario.resolve() == BASELINE.resolve() and fit_gravity
-    if demand and scenario.resolve() != BASELINE.resolve():
-        raise ValueError(
-            "--demand writes the baseline's gateways.csv: use it with the baseline only"
-        )
     for it in range(iterations):
         res = measure(steps, seeds=seeds, scenario=scenario)
         print(f"--- iteration {it}\n{report(res)}", flush=True)

@@ -376,7 +376,7 @@ def test_link_totals_equal_bincount_over_input_pairs_exactly(which, request):
         w.n_regions,
         w.n_markets,
     )
-    int32_total, int32_by_sector = observe._link_sums(t.alive, t.region, *args)
+    int32_total, int32_by_sector, _ = observe._link_sums_counts(t.alive, t.region, *args)
     np.testing.assert_array_equal(int32_total, agg)
     np.testing.assert_array_equal(int32_by_sector, observe.link_totals_by_sector(m.state, m.world))
     if which == "baseline_model":

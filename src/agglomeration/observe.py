@@ -74,41 +74,6 @@ def _cell_sums(alive, region, sector, w1, w2, n_regions, n_sectors):  # pragma: 
 
 
 @kernel
-def _link_sums(
-    alive,
-    region,
-    sector,
-    revenue,
-    supplier,
-    io,
-    sigma,
-    admin,
-    cesw,
-    phi_tab,
-    imp_u,
-    n_regions,
-    n_markets,
-):  # pragma: no cover - compiled
-    """(out, out_k) of :func:`_link_sums_counts` (without the slot counts)."""
-    out, out_k, _ = _link_sums_counts(
-        alive,
-        region,
-        sector,
-        revenue,
-        supplier,
-        io,
-        sigma,
-        admin,
-        cesw,
-        phi_tab,
-        imp_u,
-        n_regions,
-        n_markets,
-    )
-    return out, out_k
-
-
-@kernel
 def _link_sums_counts(
     alive,
     region,

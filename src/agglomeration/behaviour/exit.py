@@ -7,6 +7,7 @@ drops the supplier links pointing at them; their buyers re-source in the same st
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -114,6 +115,7 @@ class ExitParams(Section):
     )
 
 
+@functools.lru_cache(maxsize=8)
 def loss_hazard(after_losses: int) -> np.ndarray:
     """(K + 1,) probability that a run of k consecutive losses ends the firm at its k-th loss, for
     k = 0..K (the last entry for longer runs): the hazard of K_i = 1 + Poisson(after_losses - 1),
@@ -125,7 +127,9 @@ def loss_hazard(after_losses: int) -> np.ndarray:
     survive = pmf[::-1].cumsum()[::-1]  # P(K >= k)
     h = np.divide(pmf, survive, out=np.ones_like(pmf), where=survive > 1e-300)
     h[0] = 0.0
-    return np.clip(h, 0.0, 1.0)
+    h = np.clip(h, 0.0, 1.0)
+    h.flags.writeable = False  # one array shared by every step (cached)
+    return h
 
 
 def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator):
