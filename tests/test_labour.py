@@ -92,13 +92,17 @@ def test_the_removed_wage_elasticity_is_a_clear_error(tiny):
     assert "supply_elasticity" in str(exc.value)
 
 
-def test_initial_wages_are_the_data_and_wages_follow_the_outside_wage():
+def test_initial_wages_are_near_the_data_and_wages_follow_the_outside_wage():
     # the baseline's 3,000 firms: with 300, Chengdu (a region of the logistics data) loses half of its
-    # few firms' employment in three years and its wage rises by only 0.04 log points
+    # few firms' employment in three years and its wage rises by only 0.04 log points.  The observed
+    # run starts from the wages the burn-in settled at (reset to the data half-way through its
+    # controlled phase, not at its end): within a few per cent of the data on average
     m = AgglomerationModel(BASELINE, firms__initial_count=3000, replicate_seed=2)
-    np.testing.assert_array_equal(m.state.wage, m.world.base_wage)
+    w0 = m.state.wage.copy()
+    gap = np.log(w0 / m.world.base_wage)
+    assert np.abs(gap).mean() < 0.12 and np.abs(gap).max() < 0.3 and abs(gap.mean()) < 0.05, gap
     m.run(12)
-    ratio = np.log(m.state.wage / m.world.base_wage)
+    ratio = np.log(m.state.wage / w0)
     omega = np.log(m.state.outside_wage)
     # three years of nominal growth: every region's wage rose, by about the outside wage
     assert omega > 0.1 and np.all(ratio > 0.3 * omega) and np.all(ratio < 3 * omega)

@@ -209,9 +209,10 @@ def test_baseline_plausible_over_80_steps(baseline80):
 
 
 @pytest.mark.xfail(
-    reason="known limitation (docs/ODD.md section 8): the model has no stable dispersed spatial "
-    "equilibrium; the distribution backed out in the burn-in drifts over the observed run, and the "
-    "laptop chain's largest final-stage cluster moves out of the FTZ within 80 quarters",
+    reason="known limitation (docs/ODD.md section 8): the distribution backed out in the burn-in is "
+    "not the data's; over seeds 1-8 the largest final-stage cluster after 80 quarters is an FTZ area "
+    "for the laptop and automotive chains in 6 of 8 seeds but for the equipment chain in 3 of 8 (the "
+    "test's seeds 1-3 pass)",
     strict=False,
 )
 def test_ftz_areas_stay_the_largest_clusters_of_their_chains(baseline80):
@@ -234,6 +235,30 @@ def test_ftz_areas_stay_the_largest_clusters_of_their_chains(baseline80):
             share1.append(out1[ftz].sum() / out1.sum())
         assert sum(r in ftz for r in leaders) >= 2, (name, leaders)
         assert np.mean(share1) >= np.mean(share0) - 0.05, (name, share0, share1)
+
+
+def test_the_observed_run_starts_settled():
+    """The burn-in leaves a state the observed run does not leave at once: the share of firms that
+    change region in the first ten observed quarters stays near the sampling noise of entry and exit
+    (mean over seeds 1-3 below 0.07; about 0.045 now, 0.09 when the burn-in reset wages and rents to
+    the data at its end, docs/ODD.md section 8), and the wages the run starts from are the settled
+    ones, near the data's."""
+    moved, gaps = [], []
+    for seed in (1, 2, 3):
+        m = AgglomerationModel(str(BASELINE), replicate_seed=seed)
+        n = m.world.n_regions
+
+        def shares(model=m, n=n):
+            rows = model.firms.alive_rows()
+            return np.bincount(model.firms.region[rows], minlength=n) / len(rows)
+
+        s0 = shares()
+        gaps.append(np.abs(np.log(m.state.wage / m.world.base_wage)))
+        m.run(10)
+        moved.append(0.5 * np.abs(shares() - s0).sum())
+    assert np.mean(moved) < 0.07, moved
+    gaps = np.concatenate(gaps)
+    assert 0 < gaps.mean() < 0.12 and gaps.max() < 0.3, gaps
 
 
 def test_baseline_accounts_balance(baseline80):
@@ -290,11 +315,11 @@ def test_the_hazard_exit_rule_draws_from_the_model_stream_reproducibly():
 #: baseline, 40 steps, replicate seeds 1-5: (firms, output [CNY m/step], supplier switches in the
 #: last step).  A change here is a change of results: say so in CHANGELOG.md when you update them.
 PINNED = {
-    1: (3439.0, 435283.79352228716, 511.0),
-    2: (3419.0, 444055.799791644, 528.0),
-    3: (3215.0, 372997.22851536435, 437.0),
-    4: (3312.0, 414407.37497047184, 431.0),
-    5: (3353.0, 434320.7871607608, 427.0),
+    1: (3803.0, 426633.3130100203, 518.0),
+    2: (3629.0, 472425.6987149555, 513.0),
+    3: (3202.0, 391396.6359443546, 468.0),
+    4: (3132.0, 417694.8360986613, 438.0),
+    5: (3277.0, 428307.02237414895, 493.0),
 }
 
 

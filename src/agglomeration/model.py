@@ -345,7 +345,9 @@ class AgglomerationModel(mesa.Model):
         """Run ``steps`` steps before observation starts, with the policy frozen; then restart the clock
         and the run's cumulative counts (entries by region, the entrant ledger, the initial firm count).
         Wages and rents are set back to the data (their markets re-anchored at the current labour and land
-        use) when the fixed costs stop moving and at the end (``factor_prices.anchor_to_data``).
+        use; ``factor_prices.anchor_to_data``) once, half-way through the controlled phase, so the
+        controller absorbs the jump and the observed run starts from the settled wages and rents: a reset
+        at the end shocked every region's costs at once and moved the firms (docs/ODD.md section 5).
         With ``calibrate_fixed_costs = "balance"`` the fixed costs are tuned during the first three
         quarters of the burn-in so the initial firm count is stationary (``CountController``)."""
         if steps <= 0:
@@ -369,10 +371,8 @@ class AgglomerationModel(mesa.Model):
             s.firms.maybe_compact()
             if control is not None:
                 control.update(s, steps - 1 - k)
-            if steps - 1 - k == steps // 4 and self.spec.behaviour.factor_prices.enabled:
-                factor_prices.anchor_to_data(s, self.world)  # the hold absorbs the move
-        if self.spec.behaviour.factor_prices.enabled:
-            factor_prices.anchor_to_data(s, self.world)  # the observed run starts at the data
+            if steps - 1 - k == 2 * (steps // 4) and self.spec.behaviour.factor_prices.enabled:
+                factor_prices.anchor_to_data(s, self.world)  # the controlled steps absorb the move
         s.frozen_policy = s.burning_in = False
         s.restart_clock()
 

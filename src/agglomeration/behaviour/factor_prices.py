@@ -257,8 +257,9 @@ def _wage_targets(state: ModelState, world: World, p: FactorPricesParams) -> np.
 def anchor_to_data(state: ModelState, world: World) -> None:
     """Set wages and rents back to the data (``World.base_wage``, ``base_rent``) and make the current
     labour and land use, valued at them, the markets' reference (``employment0``, ``land_use0``), so the
-    markets clear at the data's prices.  Called during and at the end of the burn-in: the economy's
-    selection and sourcing settle, and the observed run still starts at the data's wages and rents."""
+    markets clear at the data's prices.  Called once in the burn-in, while the location controller
+    still runs (``AgglomerationModel._burn_in``): the controller absorbs the jump, and the observed run
+    starts from the wages and rents the economy settled at, near the data's."""
     if state.accounts is None:
         return
     base_wage = np.asarray(world.base_wage, dtype=float)
