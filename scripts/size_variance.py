@@ -6,6 +6,7 @@ Run from the repository root::
     python scripts/size_variance.py                       # the default configurations, 4 seeds
     python scripts/size_variance.py --seeds 0 1 --set behaviour.learning.shock_sd=0.02
     python scripts/size_variance.py --by-size             # and where the volatility sits, by size octile
+    python scripts/size_variance.py --by-sector           # and beta within each sector
 
 Each configuration runs the baseline for 120 quarters from initialisation and takes annual snapshots
 from quarter 40 on (as docs/VALIDATION.md section 5).  For every pair of consecutive snapshots, beta is
@@ -17,6 +18,9 @@ log lines with log employment in the last snapshot (firms with employment; how m
 pair of consecutive snapshots, pooled over years and seeds): mean product lines, and the sd of the annual
 log growth of employment, of the line count and of employment per line.  Independent sub-units would
 make the last two columns fall with size; flat columns are what keeps beta near 0.
+``--by-sector`` adds, per configuration, beta within each sector (employment and revenue; the mean over
+pairs of snapshots and seeds): the pooled beta mixes sectors whose firms differ in both size and
+volatility, so a composition effect can make it positive when no sector's is.
 """
 
 from __future__ import annotations
@@ -66,6 +70,7 @@ def one(job: tuple[str, dict, int]) -> tuple[str, dict[str, float], np.ndarray]:
                     "employment": t.employment[rows].copy(),
                     "revenue": t.revenue[rows].copy(),
                     "lines": t.lines[rows].astype(float),
+                    "sector": t.sector[rows].copy(),
                 }
             )
     # the survivors of each pair of consecutive snapshots, matched once
@@ -79,6 +84,24 @@ def one(job: tuple[str, dict, int]) -> tuple[str, dict[str, float], np.ndarray]:
         )
         for key in MEASURES
     }
+    names = m.world.sector_ids
+    by_sector = {}
+    for k, name in enumerate(names):
+        betas = {key: [] for key in ("employment", "revenue")}
+        sizes = []
+        for a, b, ia, ib in pairs:
+            sel = a["sector"][ia] == k
+            if sel.sum() < 60:  # ten size bins of at least a few firms each
+                continue
+            sizes.append(np.log(a["employment"][ia][sel & (a["employment"][ia] > 0)]).mean())
+            for key in betas:
+                betas[key].append(growth_rate_fit(a[key][ia][sel], b[key][ib][sel]).beta)
+        if sizes:
+            by_sector[str(name)] = (
+                float(np.mean(sizes)),
+                *(float(np.nanmean(v)) for v in betas.values()),
+            )
+    out["by_sector"] = by_sector
     panel = []
     for a, b, ia, ib in pairs:
         e0, e1 = a["employment"][ia], b["employment"][ib]
@@ -122,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--by-size", action="store_true", help="also print the volatility table by size octile"
     )
+    p.add_argument("--by-sector", action="store_true", help="also print beta within each sector")
     args = p.parse_args(argv)
     configs = dict(CONFIGS)
     if args.set:
@@ -152,6 +176,15 @@ def main(argv: list[str] | None = None) -> int:
             )
             print("|---:|---:|---:|---:|---:|---:|---:|")
             print("\n".join(by_size(np.concatenate(parts))))
+    if args.by_sector:
+        for label, rows in res.items():
+            print(f"\n{label}: beta within each sector (mean over years and seeds)\n")
+            print("| sector | mean log employment | beta (employment) | beta (revenue) |")
+            print("|---|---:|---:|---:|")
+            for name in rows[0]["by_sector"]:
+                vals = np.array([r["by_sector"][name] for r in rows if name in r["by_sector"]])
+                size, b_emp, b_rev = vals.mean(axis=0)
+                print(f"| {name} | {size:.2f} | {b_emp:.3f} | {b_rev:.3f} |")
     return 0
 
 
