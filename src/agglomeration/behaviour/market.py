@@ -163,6 +163,16 @@ def _input_lists(data: bytes, shape: tuple[int, ...]) -> InputLists:
     return lists
 
 
+def _sweep_order(
+    rows: np.ndarray, sector: np.ndarray, rank: np.ndarray, n_sectors: int, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(order, the same as uint64, pos): ``_market_kernels.sweep_order``.  The kernels walk the uint64
+    form (no negative-index test per access); numpy indexes with the int64 view, which it uses as is
+    (a uint64 index array is converted to int64 on every gather and scatter)."""
+    order_u, pos = _k.sweep_order(rows, sector, rank, n_sectors, n)
+    return order_u.view(np.int64), order_u, pos
+
+
 def log_delivered_table(tau: np.ndarray, import_price: np.ndarray, n_regions: int) -> np.ndarray:
     """Flat (S, M, M) table of log delivered prices at unit mill price, index (k M + source) M + buyer.
 
@@ -265,7 +275,7 @@ def price_system(
     R = len(wage)
     S = len(sigma)
     sigma = np.asarray(sigma, dtype=float)
-    order, pos = _k.sweep_order(rows, sector, inputs.rank, S, len(sector))  # upstream sectors first
+    order, order_u, pos = _sweep_order(rows, sector, inputs.rank, S, len(sector))
     cell = (
         np.outer(np.log(wage), labour_share)
         + np.outer(np.log(rent), land_share)
@@ -290,7 +300,7 @@ def price_system(
     else:
         f_s, rel = np.zeros(S), np.zeros(S * tau.shape[1] * R)
     indptr, col, val, const, fixed = _k.price_system(
-        order,
+        order_u,
         pos,
         sector,
         region,
@@ -483,14 +493,14 @@ def revenue_links(
         order, indptr, col, val = system.order, system.indptr, system.col, system.val
     else:
         R = len(factor_rs) // len(sigma)
-        order, pos = _k.sweep_order(rows, sector, inputs.rank, len(sigma), len(sector))
+        order, order_u, pos = _sweep_order(rows, sector, inputs.rank, len(sigma), len(sector))
         if shares is None:
             if supplier.shape[2] > 1 and np.any(supplier[rows, :, 1] != NONE):
                 raise ValueError("revenue_links: several suppliers per input need `shares`")
             shares = {"cesw": np.ones(len(sector)), "phi_tab": np.ones(1), "imp_u": np.ones(1)}
             n_markets = R
         indptr, col, val = _k.link_lists(
-            order,
+            order_u,
             pos,
             sector,
             region,
