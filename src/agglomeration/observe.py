@@ -126,6 +126,7 @@ def _link_sums_counts(
     out_k = np.zeros((n_regions, n_markets, n_sec))
     u = np.empty(K)
     has_buyer = np.zeros(supplier.shape[0], dtype=np.bool_)
+    sectors = np.arange(n_sec, dtype=np.int64)
     filled = 0
     domestic = 0
     for b in range(alive.shape[0]):
@@ -135,7 +136,9 @@ def _link_sums_counts(
         r = region[b]
         rev = revenue[b]
         j = 0  # the next of the sector's inputs (ks[s, j] ascending)
-        for k in range(supplier.shape[1]):
+        for kq in range(n_sec):
+            # int64 also when interpreted (NUMBA_DISABLE_JIT): no uint8 index arithmetic
+            k = sectors[kq]
             is_input = j < n_in[s] and ks[s, j] == k
             n = 0
             total = 0.0
