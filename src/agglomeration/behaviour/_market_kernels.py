@@ -141,8 +141,8 @@ def price_system(
     fixed = np.empty(nl, np.float64)
     u = np.empty(K, np.float64)
     # log(lines) of the small line counts, tabulated (the same log of the same number: same bits)
-    log_lines = np.empty(64, np.float64)
-    for L in range(64):
+    log_lines = np.zeros(64, np.float64)
+    for L in range(1, 64):
         log_lines[L] = np.log(L)
     p = 0
     indptr[0] = 0
@@ -168,7 +168,7 @@ def price_system(
                     acc += a * log_tab[(k * M + m0) * M + rb]
                     L0 = lines[j0]
                     if L0 != 1:
-                        lg = log_lines[L0] if L0 >= 0 and L0 < 64 else np.log(L0)
+                        lg = log_lines[L0] if L0 > 0 and L0 < 64 else np.log(L0)
                         acc += a * lg / (1.0 - sigma[k])
                     col[p] = pos[j0]
                     val[p] = a
