@@ -475,9 +475,14 @@ def test_collect_kernel_equals_numpy_enumeration():
     np.testing.assert_array_equal(b, b_ref[sel])
     np.testing.assert_array_equal(k, k_ref[sel])
     np.testing.assert_array_equal(f, t.supplier[..., 0][b_ref[sel], k_ref[sel]] == NONE)
-    assert _sourcing_kernels.count_none(
-        rows, t.sector, t.supplier, in_ptr, in_k, int(NONE)
-    ) == np.sum(mask & (t.supplier[..., 0] == NONE))
+    # without positions: exactly the pairs without a supplier (repair_links)
+    b, k, f = _sourcing_kernels.collect(
+        rows, t.sector, t.supplier, in_ptr, in_k, np.zeros(0, np.int64), len(b_ref), int(NONE)
+    )
+    none = t.supplier[..., 0][b_ref, k_ref] == NONE
+    np.testing.assert_array_equal(b, b_ref[none])
+    np.testing.assert_array_equal(k, k_ref[none])
+    assert f.all() and len(b) == np.sum(mask & (t.supplier[..., 0] == NONE))
 
 
 def test_bernoulli_positions():

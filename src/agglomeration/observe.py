@@ -103,7 +103,8 @@ def _link_sums_counts(
     more than the whole pass (reference counts of every array argument).
 
     The same pass counts the supplier slots (third result, int64 (3,)): those of :func:`_slot_counts`,
-    counted the same way (every input sector's slots of every live buyer, in table order).
+    counted the same way (every input sector's slots of every live buyer, in table order); an input's
+    slots are read once for both.
     """
     n_sec = io.shape[0]
     K = supplier.shape[2]
@@ -125,12 +126,23 @@ def _link_sums_counts(
     out_k = np.zeros((n_regions, n_markets, n_sec))
     u = np.empty(K)
     has_buyer = np.zeros(supplier.shape[0], dtype=np.bool_)
+    sectors = np.arange(n_sec, dtype=np.int64)
     filled = 0
     domestic = 0
     for b in range(alive.shape[0]):
         if not alive[b]:
             continue
-        for k in range(supplier.shape[1]):  # the slot counts of _slot_counts
+        s = sector[b]
+        r = region[b]
+        rev = revenue[b]
+        j = 0  # the next of the sector's inputs (ks[s, j] ascending)
+        for kq in range(n_sec):
+            # int64 also when interpreted (NUMBA_DISABLE_JIT): no uint8 index arithmetic
+            k = sectors[kq]
+            is_input = j < n_in[s] and ks[s, j] == k
+            n = 0
+            total = 0.0
+            # the slot counts of _slot_counts; for an input also pair_weights(b, k, r, ...)
             for sl in range(K):
                 code = supplier[b, k, sl]
                 if code == NONE:
@@ -139,24 +151,16 @@ def _link_sums_counts(
                 if code >= 0:
                     domestic += 1
                     has_buyer[code] = True
-        s = sector[b]
-        r = region[b]
-        rev = revenue[b]
-        for j in range(n_in[s]):
-            k = ks[s, j]
-            n = 0
-            total = 0.0
-            for sl in range(K):  # pair_weights(b, k, r, ...)
-                code = supplier[b, k, sl]
-                if code == NONE:
-                    break
-                if code >= 0:
-                    w = cesw[code] * phi_tab[(k * M + region[code]) * M + r]
-                else:
-                    w = imp_u[(k * G + (-1 - code)) * n_regions + r]
-                u[n] = w
-                total += w
-                n += 1
+                if is_input:
+                    if code >= 0:
+                        w = cesw[code] * phi_tab[(k * M + region[code]) * M + r]
+                    else:
+                        w = imp_u[(k * G + (-1 - code)) * n_regions + r]
+                    u[n] = w
+                    total += w
+                    n += 1
+            if not is_input:
+                continue
             for sl in range(n):
                 code = supplier[b, k, sl]
                 src = region[code] if code >= 0 else n_regions + (-1 - code)
@@ -164,6 +168,7 @@ def _link_sums_counts(
                 v = coef[r, s, j] * share * rev
                 out[r, src] += v
                 out_k[r, src, k] += v
+            j += 1
     counts = np.zeros(3, dtype=np.int64)
     counts[0] = filled
     counts[1] = domestic

@@ -100,6 +100,8 @@ def price_system(
     phi_tab,
     imp_u,
     none,
+    fixed_cost,
+    rel_tab,
 ):
     """Linear system of log mill prices x_q = const_q + sum_e val_e x_col_e over positions q: position q
     is live row ``order[q]``, ``pos`` maps rows back to positions.
@@ -115,8 +117,13 @@ def price_system(
     (Cobb-Douglas in the suppliers at those shares; log G0 = log U / (1 - sigma_k) the CES index at the
     start prices, so it carries the variety gain), linear in the suppliers' log prices x.  One supplier:
     log G = x_j + log tau + log(lines_j) / (1 - sigma_k), exactly.  Imports enter the constant; an
-    input without supplier is bought outside at price 1 (log 0).  Returns (indptr (uint64), col
-    (uint32 supplier positions), val (a_ks w_j), const).
+    input without supplier is bought outside at price 1 (log 0).
+
+    The same scan adds up every buyer's fixed cost per step (the accounts need it, and a pass of its
+    own walked the slots again): f_s x lines plus the relationship cost of each supplier in its slots
+    (``fixed_cost`` (S,) the sector fixed costs f_s, ``rel_tab`` flat (S buyer sector, M, R) as in
+    ``_accounts_kernels.fixed_costs_kernel``, the same additions in the same order).  Returns (indptr
+    (uint64), col (uint32 supplier positions), val (a_ks w_j), const, fixed (by position)).
     """
     nl = order.shape[0]
     M = n_markets
@@ -131,7 +138,12 @@ def price_system(
     col = np.empty(pairs, np.uint32)
     val = np.empty(pairs, np.float64)
     const = np.empty(nl, np.float64)
+    fixed = np.empty(nl, np.float64)
     u = np.empty(K, np.float64)
+    # log(lines) of the small line counts, tabulated (the same log of the same number: same bits)
+    log_lines = np.zeros(64, np.float64)
+    for L in range(1, 64):
+        log_lines[L] = np.log(L)
     p = 0
     indptr[0] = 0
     S = in_ptr.shape[0] - 1
@@ -140,6 +152,8 @@ def price_system(
         s = sector[i]
         rb = region[i]
         acc = cell_cost[rb * S + s] - log_z[i]
+        fc = fixed_cost[s] * lines[i]
+        rel_s = s * M
         for e in range(in_ptr[s], in_ptr[s + 1]):
             k = in_k[e]
             a = in_a[e]
@@ -150,14 +164,19 @@ def price_system(
                 raise IndexError("supplier code beyond the firm table (stale links?)")
             if K == 1 or supplier[i, k, 1] == none:  # one supplier: exact
                 if j0 >= 0:
-                    acc += a * log_tab[(k * M + region[j0]) * M + rb]
-                    if lines[j0] != 1:
-                        acc += a * np.log(lines[j0]) / (1.0 - sigma[k])
+                    m0 = region[j0]
+                    acc += a * log_tab[(k * M + m0) * M + rb]
+                    L0 = lines[j0]
+                    if L0 != 1:
+                        lg = log_lines[L0] if L0 > 0 and L0 < 64 else np.log(L0)
+                        acc += a * lg / (1.0 - sigma[k])
                     col[p] = pos[j0]
                     val[p] = a
                     p += 1
                 else:
-                    acc += a * log_tab[(k * M + n_regions - 1 - j0) * M + rb]
+                    m0 = n_regions - 1 - j0
+                    acc += a * log_tab[(k * M + m0) * M + rb]
+                fc += rel_tab[(rel_s + m0) * n_regions + rb]
                 continue
             # the CES weights of the pair's suppliers: pair_weights written out (see its docstring)
             n = 0
@@ -167,9 +186,12 @@ def price_system(
                 if jc == none:
                     break
                 if jc >= 0:
-                    uw = cesw[jc] * phi_tab[(k * M + region[jc]) * M + rb]
+                    mc = region[jc]
+                    uw = cesw[jc] * phi_tab[(k * M + mc) * M + rb]
                 else:
+                    mc = n_regions + (-1 - jc)
                     uw = imp_u[(k * G + (-1 - jc)) * n_regions + rb]
+                fc += rel_tab[(rel_s + mc) * n_regions + rb]
                 u[n] = uw
                 total += uw
                 n += 1
@@ -185,8 +207,9 @@ def price_system(
                     val[p] = w
                     p += 1
         const[q] = acc
+        fixed[q] = fc
         indptr[q + 1] = p
-    return indptr, col[:p], val[:p], const
+    return indptr, col[:p], val[:p], const, fixed
 
 
 @kernel

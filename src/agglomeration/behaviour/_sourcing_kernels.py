@@ -122,19 +122,6 @@ def gap_positions(e, lam, last, n):
 
 
 @kernel
-def count_none(rows, sector, supplier, in_ptr, in_k, none_code):
-    """Number of live (buyer, input) pairs without any supplier (one scan over the pairs)."""
-    cnt = 0
-    for t in range(rows.shape[0]):
-        i = rows[t]
-        s = sector[i]
-        for e in range(in_ptr[s], in_ptr[s + 1]):
-            if supplier[i, in_k[e], 0] == none_code:
-                cnt += 1
-    return cnt
-
-
-@kernel
 def collect(rows, sector, supplier, in_ptr, in_k, positions, cap, none_code):
     """The searching pairs of one scan over the links: pair positions in ``positions`` or supplier NONE.
 

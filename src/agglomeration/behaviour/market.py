@@ -163,6 +163,16 @@ def _input_lists(data: bytes, shape: tuple[int, ...]) -> InputLists:
     return lists
 
 
+def _sweep_order(
+    rows: np.ndarray, sector: np.ndarray, rank: np.ndarray, n_sectors: int, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(order, the same as uint64, pos): ``_market_kernels.sweep_order``.  The kernels walk the uint64
+    form (no negative-index test per access); numpy indexes with the int64 view, which it uses as is
+    (a uint64 index array is converted to int64 on every gather and scatter)."""
+    order_u, pos = _k.sweep_order(rows, sector, rank, n_sectors, n)
+    return order_u.view(np.int64), order_u, pos
+
+
 def log_delivered_table(tau: np.ndarray, import_price: np.ndarray, n_regions: int) -> np.ndarray:
     """Flat (S, M, M) table of log delivered prices at unit mill price, index (k M + source) M + buyer.
 
@@ -185,6 +195,9 @@ class PriceSystem:
     supplier links of every buyer (CSR by buyer position; columns = supplier positions; values = cost
     shares a_ks); ``const``: log unit cost net of inputs, minus log productivity, plus the log markup
     and the constant log delivered-price terms (transport, imports, inputs bought outside at price 1).
+    ``fixed_costs``: (the sector fixed costs f_s, every position's fixed cost at them: f_s x lines
+    plus its relationship costs), added up in the same scan of the supplier slots; the accounts'
+    cache of :attr:`MarketResult.fixed_costs` (None when the system was built without them).
     """
 
     order: np.ndarray
@@ -193,6 +206,7 @@ class PriceSystem:
     col: np.ndarray
     val: np.ndarray
     const: np.ndarray
+    fixed_costs: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def share_inputs(
@@ -246,18 +260,22 @@ def price_system(
     phi: np.ndarray,
     import_price: np.ndarray,
     local_tfp: np.ndarray | None = None,
+    fixed_cost: np.ndarray | None = None,
+    relationship_cost: np.ndarray | None = None,
 ) -> PriceSystem:
     """Build the :class:`PriceSystem` of the live ``rows`` (one scan of the supplier table).
 
     ``price`` are the mill prices at the start of the step (they set the expenditure shares over each
     buyer's suppliers), ``lines`` every firm's product lines.  ``local_tfp`` (R, S): log of a region x
     sector productivity shifter dividing marginal cost (0 if None).  Wages and rents relative to their
-    reference level.
+    reference level.  With ``fixed_cost`` (S,) and ``relationship_cost`` (S, M, R) (see
+    :func:`agglomeration.behaviour.accounts.firm_fixed_costs`) the scan also adds up the firms' fixed
+    costs (``PriceSystem.fixed_costs``).
     """
     R = len(wage)
     S = len(sigma)
     sigma = np.asarray(sigma, dtype=float)
-    order, pos = _k.sweep_order(rows, sector, inputs.rank, S, len(sector))  # upstream sectors first
+    order, order_u, pos = _sweep_order(rows, sector, inputs.rank, S, len(sector))
     cell = (
         np.outer(np.log(wage), labour_share)
         + np.outer(np.log(rent), land_share)
@@ -270,8 +288,19 @@ def price_system(
     shares = share_inputs(
         price, sector, lines, sigma=sigma, phi=phi, tau=tau, import_price=import_price, n_regions=R
     )
-    indptr, col, val, const = _k.price_system(
-        order,
+    with_fixed = fixed_cost is not None and relationship_cost is not None
+    if with_fixed:
+        f_s = np.array(fixed_cost, dtype=float, copy=True)
+        rel = np.ascontiguousarray(relationship_cost, dtype=float).reshape(-1)
+        if relationship_cost.shape != (S, tau.shape[1], R):
+            raise ValueError(
+                f"relationship_cost must have shape ({S}, {tau.shape[1]}, {R}), "
+                f"got {relationship_cost.shape}"
+            )
+    else:
+        f_s, rel = np.zeros(S), np.zeros(S * tau.shape[1] * R)
+    indptr, col, val, const, fixed = _k.price_system(
+        order_u,
         pos,
         sector,
         region,
@@ -291,8 +320,12 @@ def price_system(
         shares["phi_tab"],
         shares["imp_u"],
         NONE,
+        f_s,
+        rel,
     )
-    return PriceSystem(order, pos, indptr, col, val, const)
+    return PriceSystem(
+        order, pos, indptr, col, val, const, fixed_costs=(f_s, fixed) if with_fixed else None
+    )
 
 
 def solve_prices(
@@ -460,14 +493,14 @@ def revenue_links(
         order, indptr, col, val = system.order, system.indptr, system.col, system.val
     else:
         R = len(factor_rs) // len(sigma)
-        order, pos = _k.sweep_order(rows, sector, inputs.rank, len(sigma), len(sector))
+        order, order_u, pos = _sweep_order(rows, sector, inputs.rank, len(sigma), len(sector))
         if shares is None:
             if supplier.shape[2] > 1 and np.any(supplier[rows, :, 1] != NONE):
                 raise ValueError("revenue_links: several suppliers per input need `shares`")
             shares = {"cesw": np.ones(len(sector)), "phi_tab": np.ones(1), "imp_u": np.ones(1)}
             n_markets = R
         indptr, col, val = _k.link_lists(
-            order,
+            order_u,
             pos,
             sector,
             region,
@@ -707,7 +740,9 @@ def unit_cost_inputs(state: ModelState, world: World) -> dict[str, np.ndarray | 
 
 def solve(state: ModelState, world: World, scenario: Scenario) -> PriceSystem:
     """Set the prices of all live firms to the fixed point of the cost system; return the step's cost
-    system, whose links the revenue fixed point reuses."""
+    system, whose links the revenue fixed point reuses (and whose fixed costs the accounts do)."""
+    from agglomeration.behaviour.sourcing import relationship_costs
+
     t = state.firms
     rows = t.alive_rows()
     inputs = input_lists(world.io)
@@ -721,6 +756,8 @@ def solve(state: ModelState, world: World, scenario: Scenario) -> PriceSystem:
         price=t.price,
         lines=t.lines,
         phi=state.costs.phi,
+        fixed_cost=state.fixed_cost,
+        relationship_cost=relationship_costs(state, world, scenario),
         **unit_cost_inputs(state, world),
     )
     t.price[:], _ = solve_prices(
@@ -807,8 +844,11 @@ def prices_and_markets(
     mkt = None
     for it in range(n_iter):
         # the accounts' cache carries over between passes over the same links (the previous result
-        # itself is not kept alive: its per-firm arrays would raise the peak memory)
-        carried = (mkt.order, mkt.fixed_costs) if mkt is not None else (None, None)
+        # itself is not kept alive: its per-firm arrays would raise the peak memory); the first pass
+        # takes the fixed costs the price system added up
+        carried = (
+            (mkt.order, mkt.fixed_costs) if mkt is not None else (system.order, system.fixed_costs)
+        )
         mkt = _clear(state, world, scenario, links, indices, previous=mkt)
         if carried[0] is mkt.order:
             mkt.fixed_costs = carried[1]

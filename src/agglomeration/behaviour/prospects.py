@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field
 
+from agglomeration.behaviour import _prospects_kernels as _pk
 from agglomeration.behaviour import market
 from agglomeration.behaviour.sourcing import import_weights, relationship_costs
 from agglomeration.parameters import Section
@@ -202,21 +203,18 @@ def learn(state: ModelState, world: World, scenario: Scenario, mpi: np.ndarray) 
     mkt = state.market
     t = state.firms
     S = world.n_sectors
-    order = mkt.order
-    s = t.sector[order]
-    r = t.region[order]
-    inter = np.maximum(t.revenue[order] - t.final_sales[order], 0.0)
-    base = mkt.wp * mpi[r, s]
-    young = t.age[order] < scenario.behaviour.steps_per_year
-
-    def sums(mask):
-        return (
-            np.bincount(s[mask], weights=inter[mask], minlength=S),
-            np.bincount(s[mask], weights=base[mask], minlength=S),
-        )
-
-    old_i, old_b = sums(~young)
-    new_i, new_b = sums(young)
+    sums = _pk.learning_sums(
+        np.asarray(mkt.order, dtype=np.int64),
+        t.sector,
+        t.region,
+        t.age,
+        t.revenue,
+        t.final_sales,
+        mkt.wp,
+        np.ascontiguousarray(mpi, dtype=float),
+        int(scenario.behaviour.steps_per_year),
+    )
+    old_i, old_b, new_i, new_b = sums.T
     b = state.beliefs
     a = p.belief_smoothing
     has_old = old_b > 0
@@ -248,27 +246,31 @@ def correct(state: ModelState, world: World, scenario: Scenario, revenue: np.nda
     T = scenario.behaviour.steps_per_year
     S = world.n_sectors
     t = state.firms
-    rows = state.incumbents
+    rows = np.asarray(state.incumbents, dtype=np.int64)
     b = state.beliefs
     s = t.sector[rows]
-    age = t.age[rows]
-    done = (age == T) & np.isfinite(t.expected_revenue[rows])
-    real = np.bincount(s[done], weights=t.first_year_revenue[rows][done] / T, minlength=S)
-    fore = np.bincount(s[done], weights=t.expected_revenue[rows][done], minlength=S)
-    b.first_year = _update_factor(b.first_year, real, fore, a)
-    old = age >= T
     growth = t.lines[rows] * np.exp((world.sigma[s] - 1.0) * t.log_productivity[rows])
     structural = growth * revenue[t.region[rows], s]
-    rev = t.revenue[rows]  # gathered once for the overall and the age-class sums
-    real = np.bincount(s[old], weights=rev[old], minlength=S)
-    fore = np.bincount(s[old], weights=(b.established[s] * structural)[old], minlength=S)
-    b.established = _update_factor(b.established, real, fore, a)
-    for k, (lo, hi) in enumerate(AGE_CLASSES):
-        cls = (age >= lo * T) & (age < hi * T)
-        s_cls = s[cls]
-        real = np.bincount(s_cls, weights=rev[cls], minlength=S)
-        fore = np.bincount(s_cls, weights=b.by_age[s_cls, k] * structural[cls], minlength=S)
-        b.by_age[:, k] = _update_factor(b.by_age[:, k], real, fore, a)
+    if b.by_age.shape[0] != S or b.by_age.shape[1] < len(AGE_CLASSES):
+        raise ValueError(f"beliefs.by_age must have {S} rows and {len(AGE_CLASSES)} columns")
+    first, est, by_age = _pk.correction_sums(
+        rows,
+        t.sector,
+        t.age,
+        t.revenue,
+        t.expected_revenue,
+        t.first_year_revenue,
+        structural,
+        np.ascontiguousarray(b.established, dtype=float),
+        np.ascontiguousarray(b.by_age, dtype=float),
+        int(T),
+        np.array([lo * T for lo, _ in AGE_CLASSES], dtype=float),
+        np.array([hi * T for _, hi in AGE_CLASSES], dtype=float),
+    )
+    b.first_year = _update_factor(b.first_year, first[:, 0], first[:, 1], a)
+    b.established = _update_factor(b.established, est[:, 0], est[:, 1], a)
+    for k in range(len(AGE_CLASSES)):
+        b.by_age[:, k] = _update_factor(b.by_age[:, k], by_age[:, k, 0], by_age[:, k, 1], a)
 
 
 def evaluate(state: ModelState, world: World, scenario: Scenario) -> Prospects:

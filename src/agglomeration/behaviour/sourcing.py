@@ -381,12 +381,14 @@ def repair_links(
         return 0
     inputs = input_lists(io)
     in_ptr, in_k = inputs.ptr, inputs.k
-    n_none = _k.count_none(rows, table.sector, table.supplier, in_ptr, in_k, _NONE)
-    if n_none == 0:
-        return 0
+    # one scan collects the pairs without a supplier; capacity: every pair (only the pairs found are
+    # written, so the untouched part of the buffer costs no memory traffic)
+    n_pairs = int(np.diff(in_ptr)[table.sector[rows]].sum())
     buyer, kk, _ = _k.collect(
-        rows, table.sector, table.supplier, in_ptr, in_k, np.zeros(0, np.int64), n_none, _NONE
+        rows, table.sector, table.supplier, in_ptr, in_k, np.zeros(0, np.int64), n_pairs, _NONE
     )
+    if len(kk) == 0:
+        return 0
     sigma = _f64(sigma)
     tau = _f64(tau)
     import_price = _f64(import_price)
