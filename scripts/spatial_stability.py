@@ -32,38 +32,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 
-def shares(model) -> np.ndarray:
-    """(R,) the live firms' shares by region."""
-    t = model.firms
-    rows = t.alive_rows()
-    return np.bincount(t.region[rows], minlength=model.world.n_regions) / max(len(rows), 1)
-
-
-def total_variation(a: np.ndarray, b: np.ndarray) -> float:
-    """Half the L1 distance of two distributions over the same regions [share of firms]."""
-    return 0.5 * float(np.abs(a - b).sum())
-
-
 def one(job: tuple[dict, int, int]) -> dict:
-    """One seed: the three distributions and the firm counts."""
-    from agglomeration.model import AgglomerationModel
+    """One seed: :func:`agglomeration.validation.spatial_drift` of the baseline with ``overrides``."""
     from agglomeration.scenario import load_scenario
+    from agglomeration.validation import spatial_drift
 
     overrides, seed, observe = job
     warnings.simplefilter("ignore")  # initialisation warnings repeat per seed
     scenario = load_scenario(ROOT / "scenarios" / "baseline.toml", overrides)
-    data = AgglomerationModel(scenario, replicate_seed=seed, burn_in=0)
-    m = AgglomerationModel(scenario, replicate_seed=seed)
-    start, n_start = shares(m), m.firms.n_alive
-    m.run(observe)
-    return {
-        "seed": seed,
-        "regions": [str(r) for r in m.world.region_ids],
-        "data": shares(data),
-        "start": start,
-        "end": shares(m),
-        "firms": (data.firms.n_alive, n_start, m.firms.n_alive),
-    }
+    return {"seed": seed, **spatial_drift(scenario, observe, replicate_seed=seed)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
 
     overrides = parse_overrides(args.set) if args.set else {}
     jobs = [(overrides, s, args.observe) for s in args.seeds]
+    from agglomeration.validation import total_variation
+
     with ProcessPoolExecutor(args.workers) as ex:
         res = list(ex.map(one, jobs))
     print(

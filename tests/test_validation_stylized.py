@@ -41,3 +41,32 @@ def test_stylized_facts_recover_known_panel():
 def test_stylized_facts_detect_normal_growth():
     f = stylized_facts(_panel(np.random.default_rng(8), laplace=False))
     assert not f["laplace_preferred"]
+
+
+# ------------------------------------------------------------------ spatial drift of the observed run
+def test_total_variation_is_the_share_of_firms_that_would_move():
+    from agglomeration.validation import total_variation
+
+    a = np.array([0.5, 0.5, 0.0])
+    assert total_variation(a, a) == 0.0
+    assert total_variation(a, [0.0, 0.0, 1.0]) == pytest.approx(1.0)
+    assert total_variation(a, [0.25, 0.5, 0.25]) == pytest.approx(0.25)
+    assert total_variation([0.25, 0.5, 0.25], a) == total_variation(a, [0.25, 0.5, 0.25])
+
+
+def test_spatial_drift_compares_the_data_the_start_and_the_end(tiny):
+    from agglomeration.model import AgglomerationModel
+    from agglomeration.scenario import load_scenario
+    from agglomeration.validation import region_shares, spatial_drift
+
+    scen = load_scenario(tiny, {"burn_in": 4, "firms.initial_count": 120})
+    r = spatial_drift(scen, 3, replicate_seed=5)
+    initial = AgglomerationModel(scen, replicate_seed=5, burn_in=0)
+    np.testing.assert_array_equal(r["data"], region_shares(initial))
+    assert r["firms"][0] == initial.firms.n_alive
+    settled = AgglomerationModel(scen, replicate_seed=5)
+    np.testing.assert_array_equal(r["start"], region_shares(settled))
+    settled.run(3)
+    np.testing.assert_array_equal(r["end"], region_shares(settled))
+    for key in ("data", "start", "end"):
+        assert r[key].shape == (len(r["regions"]),) and r[key].sum() == pytest.approx(1.0)

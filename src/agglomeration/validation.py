@@ -665,6 +665,41 @@ def firm_panel(
     return out
 
 
+def region_shares(model: Any) -> np.ndarray:
+    """(R,) the live firms' shares by region [share of firms]."""
+    t = model.firms
+    rows = t.alive_rows()
+    return np.bincount(t.region[rows], minlength=model.world.n_regions) / max(len(rows), 1)
+
+
+def total_variation(a: np.ndarray, b: np.ndarray) -> float:
+    """Half the L1 distance of two distributions over the same regions: the share of firms that would
+    have to change region to turn one into the other [share of firms]."""
+    return 0.5 * float(np.abs(np.asarray(a) - np.asarray(b)).sum())
+
+
+def spatial_drift(scenario: Any, steps: int, replicate_seed: int | None = 0) -> dict[str, Any]:
+    """How far the distribution of firms over regions moves once the burn-in has settled it.
+
+    Three distributions of the live firms over regions (:func:`region_shares`): the data's (the same
+    scenario and seed built without burn-in: the initial firms), the start of the observed run (after
+    the burn-in) and ``steps`` observed steps later; with the firm counts at each.  A stationary start
+    moves by about the sampling noise of entry and exit (docs/ODD.md section 8)."""
+    from agglomeration.model import AgglomerationModel
+
+    data = AgglomerationModel(scenario, replicate_seed=replicate_seed, burn_in=0)
+    m = AgglomerationModel(scenario, replicate_seed=replicate_seed)
+    start, n_start = region_shares(m), m.firms.n_alive
+    m.run(int(steps))
+    return {
+        "regions": [str(r) for r in m.world.region_ids],
+        "data": region_shares(data),
+        "start": start,
+        "end": region_shares(m),
+        "firms": (int(data.firms.n_alive), int(n_start), int(m.firms.n_alive)),
+    }
+
+
 def stylized_facts(panel: list[tuple[int, np.ndarray, np.ndarray]]) -> dict[str, Any]:
     """Stylised facts from one replicate's annual panel (consecutive snapshots one year apart).
 
