@@ -973,15 +973,22 @@ SPATIAL_DRIFT_MAX = 0.08
 
 def spatial_section(results: list[tuple], steps: int) -> tuple[str, bool]:
     """Whether the observed run starts settled: how far the firms' distribution over regions moves."""
-    rows, to_start, moved = [], [], []
+    rows, to_start, moved, cells, cells_start = [], [], [], [], []
     for seed, r in sorted(results, key=lambda x: x[0]):
         a, b = V.total_variation(r["data"], r["start"]), V.total_variation(r["start"], r["end"])
+        c = V.total_variation(r["cells_start"], r["cells_end"])
+        c0 = V.total_variation(r["cells_data"], r["cells_start"])
         to_start.append(a)
         moved.append(b)
+        cells.append(c)
+        cells_start.append(c0)
         d = r["end"] - r["start"]
         top = np.argsort(-np.abs(d))[:3]
         moves = ", ".join(f"{r['regions'][k]} {100 * d[k]:+.1f}" for k in top)
-        rows.append(f"| {seed} | {a:.3f} | {b:.3f} | {moves} | {', '.join(map(str, r['firms']))} |")
+        rows.append(
+            f"| {seed} | {a:.3f} | {b:.3f} | {c0:.3f} | {c:.3f} | {moves} "
+            f"| {', '.join(map(str, r['firms']))} |"
+        )
     ok = float(np.mean(moved)) < SPATIAL_DRIFT_MAX
     text = f"""## 11. The observed run starts settled (baseline)
 
@@ -996,15 +1003,20 @@ the set-up.  (Until the burn-in stopped resetting wages and rents to the data at
 observed run, and {steps} quarters later; total variation distance (the share of firms that would
 have to change region).  `python scripts/spatial_stability.py` runs the same with overrides.
 
-| seed | data -> start | start -> +{steps} quarters | largest moves in the run (share points) | firms: data, start, end |
-|---:|---:|---:|---|---|
+| seed | regions: data -> start | regions: start -> +{steps} quarters | cells: data -> start | cells: start -> +{steps} quarters | largest moves between regions in the run (share points) | firms: data, start, end |
+|---:|---:|---:|---:|---:|---|---|
 {chr(10).join(rows)}
-| mean | {np.mean(to_start):.3f} | {np.mean(moved):.3f} | | |
+| mean | {np.mean(to_start):.3f} | {np.mean(moved):.3f} | {np.mean(cells_start):.3f} | {np.mean(cells):.3f} | | |
 
-Verdict (mean move below {SPATIAL_DRIFT_MAX}): {_verdict(ok)}.  The start itself is {np.mean(to_start):.2f}
-from the data's distribution: the location shifters the burn-in backs out while its controller runs
-do not hold the data once it stops (docs/ODD.md section 8), so levels by region are the model's, not
-Chongqing's.
+Verdict (mean move between regions below {SPATIAL_DRIFT_MAX}): {_verdict(ok)}.  The start itself is
+{np.mean(to_start):.2f} from the data's distribution: the location shifters the burn-in backs out while
+its controller runs do not hold the data once it stops (docs/ODD.md section 8), so levels by region are
+the model's, not Chongqing's.  **Within the regions the sectors are not settled** (no verdict; the
+region x sector cells, "cells"): the start is {np.mean(cells_start):.2f} from the data's cells, the
+first {steps} quarters move {np.mean(cells):.2f} of the firms between cells (sampling noise over the
+about 125 occupied cells roughly 0.07, an estimate), and the sectors keep concentrating for about 80
+quarters (the mean locational Gini of seeds 0 and 1 rises from about 0.63 to 0.70 in 20 quarters, 0.73
+in 40, 0.77 in 80 and 0.78 in 160, with or without demand growth and policy; docs/ODD.md section 8).
 """
     return text, ok
 

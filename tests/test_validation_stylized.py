@@ -70,3 +70,6 @@ def test_spatial_drift_compares_the_data_the_start_and_the_end(tiny):
     np.testing.assert_array_equal(r["end"], region_shares(settled))
     for key in ("data", "start", "end"):
         assert r[key].shape == (len(r["regions"]),) and r[key].sum() == pytest.approx(1.0)
+        cells = r["cells_" + key]
+        assert cells.shape == (len(r["regions"]), settled.world.n_sectors)
+        np.testing.assert_allclose(cells.sum(axis=1), r[key])  # the cells add up to the regions

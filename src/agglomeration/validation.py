@@ -678,24 +678,37 @@ def total_variation(a: np.ndarray, b: np.ndarray) -> float:
     return 0.5 * float(np.abs(np.asarray(a) - np.asarray(b)).sum())
 
 
+def cell_shares(model: Any) -> np.ndarray:
+    """(R, S) the live firms' shares by region and sector [share of firms]."""
+    from agglomeration.observe import region_sector
+
+    w = model.world
+    n = region_sector(model.firms, w.n_regions, w.n_sectors, None)
+    return n / max(float(n.sum()), 1.0)
+
+
 def spatial_drift(scenario: Any, steps: int, replicate_seed: int | None = 0) -> dict[str, Any]:
     """How far the distribution of firms over regions moves once the burn-in has settled it.
 
     Three distributions of the live firms over regions (:func:`region_shares`): the data's (the same
     scenario and seed built without burn-in: the initial firms), the start of the observed run (after
-    the burn-in) and ``steps`` observed steps later; with the firm counts at each.  A stationary start
-    moves by about the sampling noise of entry and exit (docs/ODD.md section 8)."""
+    the burn-in) and ``steps`` observed steps later; the same over region x sector cells
+    (:func:`cell_shares`, keys ``cells_*``); the firm counts at each.  A stationary start moves by
+    about the sampling noise of entry and exit (docs/ODD.md section 8)."""
     from agglomeration.model import AgglomerationModel
 
     data = AgglomerationModel(scenario, replicate_seed=replicate_seed, burn_in=0)
     m = AgglomerationModel(scenario, replicate_seed=replicate_seed)
-    start, n_start = region_shares(m), m.firms.n_alive
+    start, cells_start, n_start = region_shares(m), cell_shares(m), m.firms.n_alive
     m.run(int(steps))
     return {
         "regions": [str(r) for r in m.world.region_ids],
         "data": region_shares(data),
         "start": start,
         "end": region_shares(m),
+        "cells_data": cell_shares(data),
+        "cells_start": cells_start,
+        "cells_end": cell_shares(m),
         "firms": (int(data.firms.n_alive), int(n_start), int(m.firms.n_alive)),
     }
 
