@@ -272,3 +272,28 @@ def test_input_lists_match_the_io_matrix():
         np.testing.assert_array_equal(ks, np.flatnonzero(IO[:, s] > 0))
         np.testing.assert_array_equal(inp.a[inp.ptr[s] : inp.ptr[s + 1]], IO[ks, s])
     np.testing.assert_allclose(inp.total, IO.sum(axis=0))
+
+
+def test_the_price_systems_fixed_costs_are_the_accounts_fixed_costs(tiny):
+    """The price system's scan adds up each firm's fixed cost (f_s x lines + relationship costs) for the
+    accounts; it must be the same number, bit for bit, as the accounts' own pass over the slots."""
+    from agglomeration.behaviour.accounts import firm_fixed_costs
+    from agglomeration.behaviour.sourcing import relationship_costs
+    from agglomeration.model import AgglomerationModel
+
+    m = AgglomerationModel(str(tiny), replicate_seed=3, firms__initial_count=200)
+    m.run(3)
+    s, w = m.state, m.world
+    system = market.solve(s, w, m.spec)
+    f_s, fixed = system.fixed_costs
+    np.testing.assert_array_equal(f_s, s.fixed_cost)
+    expected = firm_fixed_costs(
+        s.firms,
+        system.order,
+        fixed_cost=s.fixed_cost,
+        n_regions=w.n_regions,
+        relationship_cost=relationship_costs(s, w, m.spec),
+        io=w.io,
+    )
+    assert np.all(expected > 0)
+    np.testing.assert_array_equal(fixed, expected)
