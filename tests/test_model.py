@@ -243,19 +243,15 @@ def test_the_observed_run_starts_settled():
     (mean over seeds 1-3 below 0.07; about 0.045 now, 0.09-0.13 when the burn-in reset wages and
     rents to the data at its end, docs/ODD.md section 8), and the wages the run starts from are the
     settled ones, near the data's."""
+    from agglomeration.validation import region_shares, total_variation
+
     moved, gaps = [], []
     for seed in (1, 2, 3):
         m = AgglomerationModel(str(BASELINE), replicate_seed=seed)
-        n = m.world.n_regions
-
-        def shares(model=m, n=n):
-            rows = model.firms.alive_rows()
-            return np.bincount(model.firms.region[rows], minlength=n) / len(rows)
-
-        s0 = shares()
+        s0 = region_shares(m)
         gaps.append(np.abs(np.log(m.state.wage / m.world.base_wage)))
         m.run(10)
-        moved.append(0.5 * np.abs(shares() - s0).sum())
+        moved.append(total_variation(region_shares(m), s0))
     assert np.mean(moved) < 0.07, moved
     gaps = np.concatenate(gaps)
     assert 0 < gaps.mean() < 0.12 and gaps.max() < 0.3, gaps
