@@ -1015,9 +1015,10 @@ the model's, not Chongqing's.  **Within the regions the sectors are not settled*
 region x sector cells, "cells"): the start is {np.mean(cells_start):.2f} from the data's cells, the
 first {steps} quarters move {np.mean(cells):.2f} of the firms between cells (sampling noise over the
 about 125 occupied cells roughly 0.07, an estimate), and the sectors keep concentrating for about 80
-quarters (the mean locational Gini of seeds 0 and 1 rises from about 0.63 to 0.70 in 20 quarters, 0.73
-in 40, 0.77 in 80 and 0.78 in 160, with or without demand growth and policy).  A longer burn-in
-settles the cells (`burn_in = 400`: cells move 0.057 in 20 quarters, the Gini stays near 0.78) at the
+quarters (the mean locational Gini of seeds 1-3 rises from about 0.61 to 0.68 in 20 quarters and 0.73
+in 40; on the closed model of 2026-12-04, 0.77 in 80 and 0.78 in 160, with or without demand growth
+and policy).  A longer burn-in settles the cells (`burn_in = 400`, seeds 1-3: cells move 0.056 in 20
+quarters, the Gini 0.76 -> 0.78 in 40) at the
 price of a start further from the data's regions (docs/ODD.md section 8).
 """
     return text, ok

@@ -210,9 +210,10 @@ def test_baseline_plausible_over_80_steps(baseline80):
 
 @pytest.mark.xfail(
     reason="known limitation (docs/ODD.md section 8): the distribution backed out in the burn-in is "
-    "not the data's; over seeds 1-8 the largest final-stage cluster after 80 quarters is an FTZ area "
-    "for the laptop and automotive chains in 6 of 8 seeds but for the equipment chain in 3 of 8 (the "
-    "test's seeds 1-3 pass)",
+    "not the data's within regions; over seeds 1-8 the largest final-stage cluster after 80 quarters "
+    "is an FTZ area for the laptop chain in 3 of 8 seeds (the High-tech Zone next to Xiyong in 4), "
+    "for the automotive chain in 4 and for the equipment chain in 1, while the FTZ areas' share of "
+    "each chain's output holds (laptop 0.37 -> 0.39, automotive 0.34 -> 0.32, equipment 0.24 -> 0.25)",
     strict=False,
 )
 def test_ftz_areas_stay_the_largest_clusters_of_their_chains(baseline80):
@@ -311,11 +312,11 @@ def test_the_hazard_exit_rule_draws_from_the_model_stream_reproducibly():
 #: baseline, 40 steps, replicate seeds 1-5: (firms, output [CNY m/step], supplier switches in the
 #: last step).  A change here is a change of results: say so in CHANGELOG.md when you update them.
 PINNED = {
-    1: (3803.0, 426633.3130100203, 518.0),
-    2: (3629.0, 472425.6987149555, 513.0),
-    3: (3202.0, 391396.6359443546, 468.0),
-    4: (3132.0, 417694.8360986613, 438.0),
-    5: (3277.0, 428307.02237414895, 493.0),
+    1: (3275.0, 1454344.898566966, 435.0),
+    2: (3375.0, 1521797.00281303, 443.0),
+    3: (3504.0, 1512190.2573059015, 415.0),
+    4: (4050.0, 1665718.0234645382, 594.0),
+    5: (3513.0, 1521914.1268882798, 420.0),
 }
 
 
