@@ -18,7 +18,8 @@ What it fits (docs/LOGISTICS.md gives the targets' sources):
    is an estimate without a statistic, and an economy open to the rest of China sheds firms under the
    firm dynamics calibrated here (docs/LOGISTICS.md, "Openness").  The export share can only approach
    its target because the gateways' own firms trade over their internal distance (gateways.csv
-   ``internal_km``); without it the export share stays near 1/10 whatever the demand.
+   ``internal_km``); without it the export share stays near 3 % (at most about 1/10, the inverse of
+   the goods multiplier) whatever the demand.
 
 ``--scenario FILE`` measures another scenario; with ``--write`` only its route constants file (in
 scenarios/data) is updated: the distance elasticity and the gateways' demand stay the baseline's.
@@ -166,6 +167,7 @@ def report(res: dict) -> str:
     lines.append(
         f"goods export share: {res['export_share']:.3f} (target {EXPORT_TARGET}); by destination: "
         + ", ".join(f"{g} {s:.3f}" for g, s in res["dest_share"].items())
+        + f"; the rest of China against an estimate of {DOMESTIC_TARGET} (not fitted)"
     )
     lines.append(
         f"live firms at the end: {res['firms']:.0f} (mean over replicate seeds "

@@ -558,15 +558,17 @@ def test_tau_and_phi_shapes_and_bounds(baseline_world):
     assert w.tau.shape == (S, M, M) and w.phi.shape == (S, M, M)
     assert np.allclose(w.phi, w.tau ** (1 - w.sigma[:, None, None]))
     R = w.n_regions
-    km = np.array([g.internal_km for g in load_scenario(BASELINE).data.gateways])
+    scen = load_scenario(BASELINE)
+    km = np.array([g.internal_km for g in scen.data.gateways])
+    d0 = scen.logistics.distance_scale_km
+    delta = {r.sector_id: r.distance_elasticity for r in scen.data.sectors}
+    assert (km > 0).all()
     for s in range(S):
         diag = np.diagonal(w.tau[s])
         assert (diag[:R] == 1).all()  # a region trades with itself without cost
-        # a gateway's own firms trade over its internal distance: (km / 10 km)^delta, one delta
-        assert (km > 0).all() and (diag[R:] > 1).all()
-        assert np.allclose(
-            np.log(diag[R:]) / np.log(km / 10.0), np.log(diag[R]) / np.log(km[0] / 10.0)
-        )
+        # a gateway's own firms trade over its internal distance (Head and Mayer 2010)
+        expected = (np.maximum(km, d0) / d0) ** delta[w.sector_ids[s]]
+        np.testing.assert_allclose(diag[R:], expected, rtol=1e-12)
     # farther is costlier: Yunyang is farther from Liangjiang than Changshou for every sector
     lj, cs, yy = w.region_index("LJ"), w.region_index("CS"), w.region_index("YY")
     assert (w.tau[:, lj, yy] > w.tau[:, lj, cs]).all()
