@@ -157,6 +157,21 @@ def test_a_new_link_raises_the_regions_market_access_and_firm_share_beyond_seed_
     assert _beyond_noise(share), share
 
 
+def test_the_baseline_exports_about_chongqings_share_and_the_gateways_own_markets_cost_friction():
+    """The baseline is open to the world: goods exports are about the data's 19 % of the regions'
+    manufacturing sales (18 % calibrated, seeds 0-7: 17-19 %; docs/LOGISTICS.md, "Openness").  Without
+    the gateways' internal distances (their own competitors then sell at home without friction) the
+    same demand leaves the regions about 3 % (`scripts/openness.py --internal-km EU=0 ASEAN=0 EC=0
+    DOM=0`), and this test fails."""
+    m = AgglomerationModel(BASELINE, replicate_seed=2)
+    m.run(4)
+    share = m.headline_metrics()["export_share"]
+    assert 0.14 <= share <= 0.24, share
+    # the gateways' own firms pay the friction of their internal distance at home (test_geography)
+    home = np.diagonal(m.world.tau, axis1=1, axis2=2)[:, m.world.n_regions :]
+    assert (home > 2).all()
+
+
 def test_faster_customs_raises_the_regions_export_share():
     """From the same settled start (the variants' customs in force from the first observed quarter)."""
     diffs = []
