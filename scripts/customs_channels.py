@@ -36,11 +36,11 @@ import time
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from agglomeration.behaviour import costs as costs_mod
 from agglomeration.behaviour import market
 from agglomeration.experiment import decomposition as dec
+from agglomeration.experiment.compare import t_interval
 from agglomeration.experiment.seeds import replicate_seed
 from agglomeration.model import AgglomerationModel
 from agglomeration.scenario import load_scenario
@@ -142,12 +142,12 @@ def run_one(
 
 
 def ci(d) -> str:
-    """Mean [95 % t interval] of paired differences."""
+    """Mean [95 % t interval] of paired differences (:func:`compare.t_interval`)."""
     d = np.asarray(d, float)
     n = len(d)
     if n < 2:
         return f"{d.mean():+.3g} (n={n})"
-    h = stats.t.ppf(0.975, n - 1) * d.std(ddof=1) / np.sqrt(n)
+    h = float(t_interval(d.mean(), d.std(ddof=1), n))
     star = "*" if abs(d.mean()) > h else " "
     return f"{d.mean():+8.2f} [{d.mean() - h:+8.2f}, {d.mean() + h:+8.2f}]{star}"
 
@@ -172,6 +172,13 @@ def summarise(runs: pd.DataFrame, columns: list[str] | None = None) -> None:
             "relocations",
         ]
         columns += sorted(c for c in runs.columns if c.startswith(("sc_", "rg_")))
+    if {"ch_all", "fast_customs"} <= set(
+        runs.variant
+    ):  # the patched costs.apply reproduces the lever
+        a = runs[runs.variant == "ch_all"].set_index("seed")
+        b = runs[runs.variant == "fast_customs"].set_index("seed").loc[a.index]
+        gap = (a["firms"] - b["firms"]).abs().max()
+        print(f"check: ch_all against fast_customs, largest firm-count gap {gap:g} (must be 0)")
     for v in variants:
         V = runs[runs.variant == v].set_index("seed")
         seeds = V.index.intersection(base.index)

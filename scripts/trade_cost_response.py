@@ -14,17 +14,18 @@ from agglomeration.model import AgglomerationModel
 from agglomeration.scenario import load_scenario
 
 BASELINE = "scenarios/baseline.toml"
-_SECTORS = {r.sector_id: r.distance_elasticity for r in load_scenario(BASELINE).data.sectors}
+#: sector -> the baseline's distance elasticity (sectors.csv), halved by the friction variants
+DELTA = {r.sector_id: r.distance_elasticity for r in load_scenario(BASELINE).data.sectors}
 MANUFACTURING = ("materials", "components", "auto_parts", "equipment", "electronics", "vehicles")
 SECTORS = (*MANUFACTURING, "logistics", "finance", "rnd", "business")
 VARIANTS = {
     "baseline": {},
     "freight_free": {"logistics.tariff_multiplier.all": 0.01, "logistics.fee_multiplier.all": 0.0},
     "friction_half_manufacturing": {
-        f"sectors.overrides.{s}.distance_elasticity": _SECTORS[s] / 2 for s in MANUFACTURING
+        f"sectors.overrides.{s}.distance_elasticity": DELTA[s] / 2 for s in MANUFACTURING
     },
     "friction_half_all": {
-        f"sectors.overrides.{s}.distance_elasticity": _SECTORS[s] / 2 for s in SECTORS
+        f"sectors.overrides.{s}.distance_elasticity": DELTA[s] / 2 for s in SECTORS
     },
 }
 METRICS = ("firms", "herfindahl_regions", "firms_ftz", "firms_connected", "firms_other", "output")
