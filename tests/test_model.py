@@ -330,3 +330,38 @@ def test_baseline_results_are_pinned(seed):
     # different CPUs (seen: 2 ulp between two x86-64 machines), identical on one machine
     assert (h["firms"], h["supplier_switches"]) == (firms, switches)
     assert h["output"] == pytest.approx(output, rel=1e-12, abs=0)
+
+
+@pytest.mark.parametrize("share, hold", [(0.0, 0), (0.25, 3), (0.5, 6)])
+def test_the_burn_in_runs_its_last_uncontrolled_share_with_constant_fixed_costs_and_shifters(
+    monkeypatch, share, hold
+):
+    """``behaviour.accounts.uncontrolled_share`` of a 12-quarter burn-in: the controller moves the
+    fixed costs and location shifters in every step but the last ``hold``."""
+    from agglomeration import initialisation, settled_starts
+    from agglomeration.scenario import load_scenario
+
+    monkeypatch.setattr(settled_starts, "KEPT", 0)
+    moved = []
+    update = initialisation.CountController.update
+
+    def spy(self, state, steps_left):
+        before = (state.fixed_cost.copy(), state.location_shift.copy())
+        update(self, state, steps_left)
+        moved.append(
+            not (
+                np.array_equal(before[0], state.fixed_cost)
+                and np.array_equal(before[1], state.location_shift)
+            )
+        )
+
+    monkeypatch.setattr(initialisation.CountController, "update", spy)
+    tiny = Path(__file__).resolve().parent / "data" / "tiny" / "scenario.toml"
+    over = {
+        "burn_in": 12,
+        "firms.initial_count": 200,
+        "behaviour.accounts.uncontrolled_share": share,
+    }
+    AgglomerationModel(load_scenario(tiny, over), replicate_seed=1)
+    assert len(moved) == 12
+    assert not any(moved[12 - hold :]) and all(moved[: 12 - hold]), moved

@@ -361,8 +361,9 @@ class AgglomerationModel(mesa.Model):
                 cells = observe.region_sector(
                     s.firms, self.world.n_regions, self.world.n_sectors, None
                 ).astype(float)
+            release = self.spec.behaviour.accounts.uncontrolled_share
             control = CountController(
-                target=s.initial_by_sector.copy(), hold=steps // 4, cells=cells
+                target=s.initial_by_sector.copy(), hold=int(steps * release), cells=cells
             )
         for k in range(steps):
             s.begin_step()

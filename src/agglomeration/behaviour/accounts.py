@@ -252,6 +252,20 @@ class AccountsParams(Section):
             "without them the baseline's burn-in moves 70 % of the firms to Liangjiang"
         },
     )
+    uncontrolled_share: float = Field(
+        0.25,
+        ge=0.0,
+        lt=1.0,
+        description="with calibrate_fixed_costs = 'balance': the share of the burn-in, at its end, run "
+        "without the controller (fixed costs and location shifters constant), so the observed run "
+        "starts from a state that has already run with them [-]",
+        json_schema_extra={
+            "source": "assumption: a quarter of the burn-in (25 quarters of the baseline's 100).  0 = "
+            "controlled to the end: the start is nearer the data (0.15 against 0.23 total variation, "
+            "seeds 1-4) but its first observed quarters move far more (0.23 against 0.07 in 20): "
+            "docs/ODD.md, Known limitations"
+        },
+    )
     fixed_cost_quantile: float = Field(
         0.2,
         gt=0.0,
