@@ -345,8 +345,8 @@ class AgglomerationModel(mesa.Model):
         """Run ``steps`` steps before observation starts, with the policy frozen; then restart the clock
         and the run's cumulative counts (entries by region, the entrant ledger, the initial firm count).
         Wages and rents are set back to the data (their markets re-anchored at the current labour and land
-        use; ``factor_prices.anchor_to_data``) once, half-way through the controlled phase, so the
-        controller absorbs the jump and the observed run starts from the settled wages and rents: a reset
+        use; ``factor_prices.anchor_to_data``) once, half-way through the burn-in (or through the
+        controlled phase when the controller stops before that), so the controller absorbs the jump and the observed run starts from the settled wages and rents: a reset
         at the end shocked every region's costs at once and moved the firms (docs/ODD.md section 5).
         With ``calibrate_fixed_costs = "balance"`` the fixed costs are tuned during the first three
         quarters of the burn-in so the initial firm count is stationary (``CountController``)."""
@@ -365,6 +365,11 @@ class AgglomerationModel(mesa.Model):
             control = CountController(
                 target=s.initial_by_sector.copy(), hold=int(steps * release), cells=cells
             )
+        # wages and rents back to the data half-way through the burn-in (50 quarters before the end of
+        # 100), or half-way through the controlled phase when the controller stops before that
+        reset = 2 * (steps // 4)
+        if control is not None and reset <= control.hold:
+            reset = control.hold + (steps - control.hold) // 2
         for k in range(steps):
             s.begin_step()
             for submodel in self.schedule:
@@ -372,7 +377,7 @@ class AgglomerationModel(mesa.Model):
             s.firms.maybe_compact()
             if control is not None:
                 control.update(s, steps - 1 - k)
-            if steps - 1 - k == 2 * (steps // 4) and self.spec.behaviour.factor_prices.enabled:
+            if steps - 1 - k == reset and self.spec.behaviour.factor_prices.enabled:
                 factor_prices.anchor_to_data(s, self.world)  # the controlled steps absorb the move
         s.frozen_policy = s.burning_in = False
         s.restart_clock()

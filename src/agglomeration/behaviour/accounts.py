@@ -261,9 +261,9 @@ class AccountsParams(Section):
         "starts from a state that has already run with them [-]",
         json_schema_extra={
             "source": "assumption: a quarter of the burn-in (25 quarters of the baseline's 100).  0 = "
-            "controlled to the end: the start is nearer the data (0.15 against 0.23 total variation, "
-            "seeds 1-4) but its first observed quarters move far more (0.23 against 0.07 in 20): "
-            "docs/ODD.md, Known limitations"
+            "controlled to the end: the start is nearer the data (0.11 against 0.24 total variation "
+            "over regions, seeds 1-6) but its first 20 observed quarters move far more (0.21 against "
+            "0.08): docs/ODD.md, Known limitations"
         },
     )
     fixed_cost_quantile: float = Field(
