@@ -73,3 +73,18 @@ def test_spatial_drift_compares_the_data_the_start_and_the_end(tiny):
         cells = r["cells_" + key]
         assert cells.shape == (len(r["regions"]), settled.world.n_sectors)
         np.testing.assert_allclose(cells.sum(axis=1), r[key])  # the cells add up to the regions
+
+
+def test_drift_noise_is_the_turnover_noise_of_a_stationary_distribution():
+    """No turnover, no noise; otherwise about the normal approximation of multinomial entry and random
+    exit (hypergeometric, hence the finite-population factor (N - X) / N):
+    sum_r sqrt((E + X (N - X) / N) p_r (1 - p_r)) sqrt(2 / pi) / (2 N)."""
+    from agglomeration.validation import drift_noise
+
+    p = np.array([0.4, 0.3, 0.2, 0.1])
+    assert drift_noise(p, 3000, 0, 0, draws=50)[0] == 0.0
+    mean, lo, hi = drift_noise(p, 3000, 1200, 1200, draws=4000)
+    approx = np.sum(np.sqrt((1200 + 1200 * 0.6) * p * (1 - p))) * np.sqrt(2 / np.pi) / (2 * 3000)
+    assert lo < mean < hi
+    assert mean == pytest.approx(approx, rel=0.1)
+    assert drift_noise(p, 3000, 300, 300, draws=2000)[0] < mean / 1.5

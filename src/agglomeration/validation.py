@@ -672,6 +672,26 @@ def region_shares(model: Any) -> np.ndarray:
     return np.bincount(t.region[rows], minlength=model.world.n_regions) / max(len(rows), 1)
 
 
+def drift_noise(
+    shares: np.ndarray, firms: int, entries: int, exits: int, draws: int = 2000, seed: int = 0
+) -> tuple[float, float, float]:
+    """The total variation a stationary distribution of ``firms`` firms over regions with ``shares``
+    shows from turnover alone: ``exits`` firms leave at random and ``entries`` entrants choose regions
+    with probabilities ``shares`` (multinomial).  Returns the mean and the 5 % and 95 % quantiles over
+    ``draws`` simulations [share of firms]: the sampling noise of a drift measurement
+    (:func:`spatial_drift`)."""
+    rng = np.random.default_rng(seed)
+    p = np.asarray(shares, dtype=float) / np.sum(shares)
+    counts = np.round(p * firms).astype(np.int64)
+    exits = min(int(exits), int(counts.sum()))
+    tv = np.empty(draws)
+    for k in range(draws):
+        left = counts - rng.multivariate_hypergeometric(counts, exits)
+        after = left + rng.multinomial(int(entries), p)
+        tv[k] = total_variation(counts / counts.sum(), after / after.sum())
+    return float(tv.mean()), float(np.quantile(tv, 0.05)), float(np.quantile(tv, 0.95))
+
+
 def total_variation(a: np.ndarray, b: np.ndarray) -> float:
     """Half the L1 distance of two distributions over the same regions: the share of firms that would
     have to change region to turn one into the other [share of firms]."""
@@ -701,7 +721,10 @@ def spatial_drift(scenario: Any, steps: int, replicate_seed: int | None = 0) -> 
     m = AgglomerationModel(scenario, replicate_seed=replicate_seed)
     start, cells_start, n_start = region_shares(m), cell_shares(m), m.firms.n_alive
     m.run(int(steps))
+    series = m.series_frame()
     return {
+        "entries": int(series["entries"].iloc[1:].sum()),
+        "exits": int(series["exits"].iloc[1:].sum()),
         "regions": [str(r) for r in m.world.region_ids],
         "data": region_shares(data),
         "start": start,
