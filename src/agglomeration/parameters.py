@@ -364,7 +364,9 @@ class PolicyParams(Section):
             "source": "estimate (range 0.025-0.16): with investment_entry_effect 0.08 full delegation "
             "plus full replication of investment management cut entry cost by 15 % (range 5-30 %), "
             "the cut that gives the +25 % manufacturing entry of the Guangdong registration reform "
-            "(Barwick, Chen, Li & Zhang 2024, CEPR DP19439) at an entry elasticity of about 1-1.5"
+            "(Barwick, Chen, Li & Zhang 2024, CEPR DP19439) at an entry elasticity of about 1.7 "
+            "(25 / 15); the model's own elasticity is far smaller (docs/ODD.md, Known limitations), "
+            "so at this cut it understates the reform's entry effect"
         },
     )
     delegation_delay_effect: float = Field(

@@ -170,7 +170,7 @@ class FactorPricesParams(Section):
         "the outside wage (migration; hukou frictions keep it low); large = wages follow the outside "
         "wage [-]",
         json_schema_extra={
-            "source": "between provinces ~1.5 (Tombe & Zhu 2019, AER 109(5), migration elasticity "
+            "source": "estimate (range 1-4): between provinces ~1.5 (Tombe & Zhu 2019, AER 109(5), migration elasticity "
             "kappa; recalled, not read); larger within Chongqing (one hukou system) with ~4 m Chongqing "
             "natives working elsewhere as a reserve (2022 communique, R): 2, range 1-4"
         },
@@ -181,7 +181,7 @@ class FactorPricesParams(Section):
         le=100.0,
         description="eta: elasticity of workplace choice within a commuting zone to relative wages [-]",
         json_schema_extra={
-            "source": "commuting Frechet shape 3.3 (Monte, Redding & Rossi-Hansberg 2018, AER 108(12), "
+            "source": "estimate (range 3.3-6.8): commuting Frechet shape 3.3 (Monte, Redding & Rossi-Hansberg 2018, AER 108(12), "
             "US counties) to 6.8 (Ahlfeldt et al. 2015, Econometrica 83(6), Berlin blocks); values "
             "recalled, not read in the sources"
         },
@@ -216,7 +216,7 @@ class FactorPricesParams(Section):
         le=5.0,
         description="elasticity of land rent to (1 + land use / land capacity) [-]",
         json_schema_extra={
-            "source": "assumption (not calibrated): scarce industrial land; inverse housing-supply "
+            "source": "estimate (range 0.2-1.7, not calibrated): scarce industrial land; inverse housing-supply "
             "elasticities of US metros span ~0.2-1.7 (Saiz 2010, QJE 125(3); recalled)"
         },
     )

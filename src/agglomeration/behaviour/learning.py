@@ -180,8 +180,8 @@ class LearningParams(Section):
             "source": "real labour-productivity growth of ~6 %/year (NBS overall labour productivity "
             "+8.7 % 2021, +4.2 % 2022, +5.7 % 2023, R; manufacturing at least as fast) times the mean "
             "labour + land cost share of the manufacturing sectors (0.525): labour productivity grows "
-            "at drift / (labour + land share) in the model; 0.3 %/quarter = 4 %/year, "
-            "1 %/quarter = 8 %/year bound the range"
+            "at drift / (labour + land share) in the model; 0.3 %/quarter (2.3 %/year of labour "
+            "productivity) and 1 %/quarter (7.6 %/year) bound the range"
         },
     )
     localisation_spillover: float = Field(
@@ -229,7 +229,7 @@ class LearningParams(Section):
         description="beta: the shock sd scales as (employment / sector mean employment)^(-beta), ratio "
         "clipped to [0.01, 1]; firms as portfolios of sub-units (Amaral et al. 1997); 0 = off [-]",
         json_schema_extra={
-            "source": "estimate (range 0-0.5): 0 = size-independent firm-level shocks (Gibrat).  Growth in product lines (behaviour.lines) does not give the size-variance slope of Amaral et al. (1997) (beta about 0.03 against 0.15-0.2, docs/VALIDATION.md section 5); 0.25 raises beta to about 0.1 but thins the size tail"
+            "source": "estimate (range 0-0.5): 0 = size-independent firm-level shocks (Gibrat).  Growth in product lines (behaviour.lines) does not give the size-variance slope of Amaral et al. (1997) (beta about 0.02-0.03 against 0.15-0.2, docs/VALIDATION.md sections 5 and 8); 0.25 raises beta to about 0.1 but thins the size tail"
         },
     )
     mean_reversion: float = Field(

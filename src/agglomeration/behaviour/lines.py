@@ -52,8 +52,9 @@ class LinesParams(Section):
         description="probability per step that a line of a profitable firm spawns a new line [1/step]",
         json_schema_extra={
             "source": "calibrated with death_rate to the Pareto tail of firm sizes (Axtell 2001: 1.06): "
-            "with processing trade, baseline tail exponent 1.07 (MLE) / 1.20 (rank-1/2) at 0.0199 "
-            "against 1.20 / 1.36 at 0.0195 and 1.31 / 1.46 at 0.019 (2 seeds, 120 quarters); see "
+            "with processing trade, tail exponent 1.07 (MLE) / 1.20 (rank-1/2) at 0.0199 against "
+            "1.20 / 1.36 at 0.0195 and 1.31 / 1.46 at 0.019 (2 seeds, 120 quarters, the model of "
+            "that release); on the current baseline 1.18 / 1.30 (docs/VALIDATION.md section 5); see "
             "docs/VALIDATION.md section 8; range 0.015-0.02 (a near-critical line process)"
         },
     )
