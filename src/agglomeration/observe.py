@@ -745,14 +745,11 @@ def headline_metrics(
             ):  # a chain without firms has no largest region (argmax said the first)
                 lead.append(float(ftz[int(np.argmax(per_region))]))
         row["ftz_leads_chains_share"] = float(np.mean(lead)) if lead else nan
-    # undefined (NaN, as every share without a denominator) without initial / live firms, not 0 or n
+    # undefined (NaN) without initial firms: max(initial, 1) read the live firms as the ratio
     firms0 = state.initial_firms
     row["firms_relative_to_initial"] = row["firms"] / firms0 if firms0 > 0 else nan
     zone = zone_mask(rtype)
-    total = n_rs.sum()
-    row["zone_firm_share"] = float(n_rs[zone].sum() / total) if total > 0 else nan
-    row["connected_firm_share"] = (
-        float(n_rs[rtype == "connected"].sum() / total) if total > 0 else nan
-    )
+    row["zone_firm_share"] = float(n_rs[zone].sum() / max(n_rs.sum(), 1))
+    row["connected_firm_share"] = float(n_rs[rtype == "connected"].sum() / max(n_rs.sum(), 1))
     row.update(logistics_outcomes.logistics_metrics(state, world))
     return {k: float(v) for k, v in row.items()}
