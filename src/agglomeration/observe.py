@@ -740,9 +740,8 @@ def headline_metrics(
         lead = []
         for idx in w.chains.values():
             per_region = n_rs[:, list(idx)].sum(axis=1)
-            if (
-                per_region.any()
-            ):  # a chain without firms has no largest region (argmax said the first)
+            # a chain without firms has no largest region (argmax of zeros named the first)
+            if per_region.any():
                 lead.append(float(ftz[int(np.argmax(per_region))]))
         row["ftz_leads_chains_share"] = float(np.mean(lead)) if lead else nan
     # undefined (NaN) without initial firms: max(initial, 1) read the live firms as the ratio
