@@ -67,3 +67,22 @@ def test_with_exit_off_a_firm_keeps_its_last_line():
     # lines above the last are still lost (once most firms are down to one line, a step may lose none)
     lost = m.series_frame()["lines_lost"].iloc[1:]
     assert lost.iloc[0] > 0 and lost.sum() >= 3, lost.tolist()
+
+
+def test_an_exploding_line_process_is_a_clear_input_error_not_a_memory_error():
+    # birth_rate = 1 is within its bounds, but lines then double every step: the initial demography's
+    # 200 steps asked for 2**200 lines (MemoryError, or the OOM killer); now an InputError naming the
+    # field, raised before any allocation of that size
+    import pytest
+
+    from agglomeration.errors import InputError
+
+    s = load_scenario(BASELINE, {"firms.initial_count": 50, "burn_in": 0})
+    for rate in (1.0, 0.3):
+        with pytest.raises(InputError) as err:
+            AgglomerationModel(s.with_overrides({"behaviour.lines.birth_rate": rate}))
+        assert err.value.field == "behaviour.lines.birth_rate"
+        assert "lines" in str(err.value)
+    rng = np.random.default_rng(0)
+    with pytest.raises(InputError):
+        line_events(np.array([2**40]), np.ones(1, bool), rng, birth_rate=0.02, death_rate=0.02)

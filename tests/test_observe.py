@@ -582,3 +582,13 @@ def test_chain_coverage_matrix_equals_chain_coverage(baseline_model):
         metrics.chain_coverage_matrix(n_rs, L[:3, :3], [[0, 1]])
     with pytest.raises(InputError, match=r"chains\[0\]"):
         metrics.chain_coverage_matrix(n_rs, L, [[0, 99]])
+
+
+def test_headline_shares_of_an_empty_economy_are_nan_not_ftz_leadership():
+    # without firms no chain has a largest region (argmax of zeros named the first region, an FTZ
+    # area, so every chain counted as FTZ-led), and the firm ratio has no denominator
+    m = AgglomerationModel(str(BASELINE), firms__initial_count=0, burn_in=0, replicate_seed=1)
+    head = observe.headline_metrics(m.state, m.world, m.counters)
+    assert head["firms"] == 0.0
+    for key in ("ftz_leads_chains_share", "firms_relative_to_initial"):
+        assert np.isnan(head[key]), key

@@ -167,6 +167,19 @@ def test_run_scenario_same_seed_same_results(tmp_path):
     pd.testing.assert_frame_equal(a["model"].series_frame(), b["model"].series_frame())
 
 
+def test_a_stop_condition_ends_the_run_early(tmp_path):
+    from agglomeration.runone import run_scenario
+
+    # [stop] when: "the run stops after the first step at which any holds" (parameters.StopParams)
+    overrides = {"firms.initial_count": 200, "burn_in": 2, "stop.when": ["firms > 0"]}
+    out = tmp_path / "run"
+    r = run_scenario(BASELINE, steps=4, seed=3, overrides=overrides, out=out, progress=False)
+    assert r["model"].t == 1 and not r["model"].running
+    series = pd.read_csv(out / "timeseries.csv")
+    assert series["step"].tolist() == [0, 1]
+    assert series["firms"].iloc[-1] == len(pd.read_parquet(out / "firms.parquet"))
+
+
 def test_run_figures_are_the_plot_figures_of_one_run(run_dir: Path, tmp_path, capsys):
     """`run` draws with the builders of `plot` (one pipeline); a single run's figures name the run,
     never a mean over runs; `plot` on the run output leaves it complete and intact."""

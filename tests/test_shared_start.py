@@ -64,3 +64,15 @@ def test_a_shared_start_gives_paired_variants_the_same_initial_firms():
     # ... and the lever acts from the first observed step
     a, b = (np.sort(out[v].model.state.costs.entry_cost) for v in ("baseline", "delegated"))
     assert not np.array_equal(a, b)
+
+
+def test_every_structural_logistics_lever_keeps_the_shared_start():
+    # docs/LEVERS.md lists add_links, remove_links and add_hubs as structural levers: a variant that
+    # removes a link must not send every variant of the experiment to its own start
+    remove = {"logistics.remove_links": [{"from": "LJ", "to": "XY"}]}
+    add = {"logistics.add_hubs": [{"place": "NP", "mode": "river"}]}
+    for overrides in (remove, add):
+        exp = _experiment([*LEVERS, {"name": "network", "overrides": overrides}])
+        assert shared_start(exp, []), overrides
+        tasks = plan_runs(exp).tasks
+        assert all(t.reference_overrides == SMALL for t in tasks if t.meta["variant"] != "baseline")

@@ -484,3 +484,30 @@ def test_relocation_kernel_equals_the_numpy_rule(real, cost, known_q):
     assert len(got) > 0
     np.testing.assert_array_equal(t_new.region, t_ref.region)
     np.testing.assert_array_equal(t_new.equity, t_ref.equity)
+
+
+def test_explosive_spillovers_are_a_clear_input_error_not_a_division_by_zero():
+    # localisation_spillover = 1 (within its bounds) against mean_reversion 0.01 put local frontiers
+    # ~200 log points up: the CES price indices under- / overflowed and relocation divided by a zero
+    # CPI (ZeroDivisionError, exit 1).  Without mean reversion the spillovers pile up step by step.
+    from pathlib import Path
+
+    from agglomeration.errors import InputError
+    from agglomeration.model import AgglomerationModel
+
+    baseline = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+    small = {"firms__initial_count": 100, "burn_in": 0}
+    with pytest.raises(InputError) as err:
+        AgglomerationModel(baseline, 1, behaviour__learning__localisation_spillover=1.0, **small)
+    assert err.value.field == "behaviour.learning" and "mean_reversion" in str(err.value)
+    with pytest.raises(InputError):  # in the baseline's burn-in
+        AgglomerationModel(
+            baseline,
+            2,
+            behaviour__learning__localisation_spillover=1.0,
+            behaviour__learning__mean_reversion=0.0,
+        )
+    # a strong but finite spillover (the top of the Sobol design) runs
+    m = AgglomerationModel(baseline, 1, behaviour__learning__localisation_spillover=0.02, **small)
+    m.run(3)
+    assert np.isfinite(m.series_frame()["output"]).all()

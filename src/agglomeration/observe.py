@@ -731,6 +731,7 @@ def headline_metrics(
     """Final metrics a batch stores per run: the last series row plus chain leadership facts."""
     row = series_row(state, world, counters)
     row.pop("step", None)
+    nan = float("nan")
     w = world
     n_rs = region_sector(state.firms, w.n_regions, w.n_sectors, None)
     rtype = np.asarray(w.region_type)
@@ -739,10 +740,13 @@ def headline_metrics(
         lead = []
         for idx in w.chains.values():
             per_region = n_rs[:, list(idx)].sum(axis=1)
-            lead.append(float(ftz[int(np.argmax(per_region))]))
-        row["ftz_leads_chains_share"] = float(np.mean(lead))
-    firms0 = max(state.initial_firms, 1)
-    row["firms_relative_to_initial"] = row["firms"] / firms0
+            # a chain without firms has no largest region (argmax of zeros named the first)
+            if per_region.any():
+                lead.append(float(ftz[int(np.argmax(per_region))]))
+        row["ftz_leads_chains_share"] = float(np.mean(lead)) if lead else nan
+    # undefined (NaN) without initial firms: max(initial, 1) read the live firms as the ratio
+    firms0 = state.initial_firms
+    row["firms_relative_to_initial"] = row["firms"] / firms0 if firms0 > 0 else nan
     zone = zone_mask(rtype)
     row["zone_firm_share"] = float(n_rs[zone].sum() / max(n_rs.sum(), 1))
     row["connected_firm_share"] = float(n_rs[rtype == "connected"].sum() / max(n_rs.sum(), 1))

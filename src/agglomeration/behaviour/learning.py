@@ -44,6 +44,7 @@ import numpy as np
 from pydantic import Field
 
 from agglomeration.behaviour import _learning_kernels as _k
+from agglomeration.errors import InputError
 from agglomeration.observe import region_sector
 from agglomeration.parameters import Section
 from agglomeration.submodel import Submodel
@@ -254,6 +255,29 @@ def frontier(state: ModelState, scenario: Scenario) -> float:
     return float(scenario.firms.productivity_mean + drift * state.clock)
 
 
+#: farthest a local frontier or a firm's log productivity may lie above the technology frontier [log
+#: points]: beyond it (sigma - 1) x log productivity overflows the CES price indices (a local frontier
+#: ~78 log points up ended in a division by zero); the baseline's firms stay within ~3, and shock_sd =
+#: 2 (its bound) reaches ~30 in 40 quarters
+MAX_ADVANTAGE = 50.0
+
+
+def _check_advantage(excess: float, scenario: Scenario, what: str) -> None:
+    """:class:`InputError` naming ``behaviour.learning`` when ``excess`` [log points above the technology
+    frontier] is beyond :data:`MAX_ADVANTAGE` (explosive spillovers or shocks)."""
+    if not excess > MAX_ADVANTAGE:  # also passes NaN on to the checks that name it
+        return
+    p = scenario.behaviour.learning
+    raise InputError(
+        f"productivity explodes: {what} {excess:.3g} log points above the technology frontier (more "
+        f"than {MAX_ADVANTAGE:g}); spillovers localisation_spillover {p.localisation_spillover:g} + "
+        f"jacobs_spillover {p.jacobs_spillover:g} against mean_reversion {p.mean_reversion:g} (their "
+        f"ratio is the long-run elasticity of productivity to local employment, 0.02-0.05 in the "
+        f"evidence), shock_sd {p.shock_sd:g}",
+        field="behaviour.learning",
+    )
+
+
 def local_advantage(state: ModelState, world: World, scenario: Scenario) -> np.ndarray:
     """(R, S) how far the local frontier lies above the technology frontier [log points]: the level the
     spillovers sustain against mean reversion, (lambda_MAR log(1 + L_rs / Lbar_s) + lambda_J D_r) / rho
@@ -266,7 +290,10 @@ def local_advantage(state: ModelState, world: World, scenario: Scenario) -> np.n
         return np.zeros((R, S))
     emp_rs = region_sector(state.firms, R, S, "employment")
     loc, div = spillover_terms(np.asarray(emp_rs, dtype=float))
-    return (p.localisation_spillover * loc + p.jacobs_spillover * div[:, None]) / p.mean_reversion
+    out = (p.localisation_spillover * loc + p.jacobs_spillover * div[:, None]) / p.mean_reversion
+    if out.size:
+        _check_advantage(float(out.max()), scenario, "a local frontier lies")
+    return out
 
 
 def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator) -> None:
@@ -292,6 +319,10 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
         mean_reversion=p.mean_reversion,
         frontier=frontier(state, scenario),
     )
+    rows = state.incumbents
+    if len(rows):
+        top = float(t.log_productivity[rows].max()) - frontier(state, scenario)
+        _check_advantage(top, scenario, "a firm's log productivity lies")
 
 
 SUBMODEL = Submodel(

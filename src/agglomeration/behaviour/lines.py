@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field
 
+from agglomeration.errors import InputError
 from agglomeration.parameters import Section
 from agglomeration.submodel import Submodel
 
@@ -70,6 +71,13 @@ class LinesParams(Section):
     )
 
 
+#: most product lines all firms together may hold [lines]: a birth rate well above the death rate (and
+#: the exit hazard) makes the lines grow geometrically (birth_rate = 1 doubles them every step), and
+#: each step's draws take about 16 bytes a line; 1e8 is 20 lines a firm at the largest
+#: firms.initial_count, some 300 times the baseline's total
+MAX_LINES = 100_000_000
+
+
 def line_events(
     lines: np.ndarray,
     can_grow: np.ndarray,
@@ -90,6 +98,13 @@ def line_events(
     total = int(lines.sum())
     if n == 0 or total == 0:
         return births, deaths
+    if total > MAX_LINES:
+        raise InputError(
+            f"the product-line process explodes: {total:,} lines, more than {MAX_LINES:,} (birth "
+            f"rate {birth_rate:g} against death rate {death_rate:g} and the exit hazard: firms' lines "
+            "grow geometrically); expected a birth rate near the death rate (baseline 0.0199 vs 0.02)",
+            field="behaviour.lines.birth_rate",
+        )
     growing = np.where(can_grow, lines, 0)
     g_total = int(growing.sum())
     nb = rng.poisson(birth_rate * g_total) if birth_rate > 0 and g_total else 0

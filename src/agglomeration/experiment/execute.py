@@ -206,7 +206,8 @@ def simulate(
     ``task.scenario_fingerprint``) and ``world`` (default: built from the scenario) let a caller that
     already has them skip the work.  ``on_step(model)`` is called after every step (progress bars).
     The final step is always recorded in the series, even when it is not a multiple of the scenario's
-    ``output.series_every``.
+    ``output.series_every``.  A run whose ``[stop]`` condition holds ends after that step (as
+    ``model.run`` does); its last step stands for the final one (series row, ``firms_at = [-1]``).
     """
     cls = resolve_model_class(task.model)
     scen = _task_scenario(task) if scenario is None else scenario
@@ -230,18 +231,24 @@ def _observe(model: Any, task: RunTask, on_step: Callable[[Any], None] | None) -
     firms_at = {s if s >= 0 else task.steps + 1 + s for s in out.get("firms_at") or ()}
     if 0 in firms_at:
         snaps.append(model.firms_frame().assign(step=0))
+    last = 0
     for t in range(1, task.steps + 1):
+        if not model.running:  # a [stop] condition held after the previous step
+            break
         model.step()
+        last = t
         if t in firms_at:
             snaps.append(model.firms_frame().assign(step=t))
         if on_step is not None:
             on_step(model)
+    if last < task.steps and task.steps in firms_at and last not in firms_at:
+        snaps.append(model.firms_frame().assign(step=last))  # the last step of a stopped run
     model.run(0)  # records the final step when series_every does not divide the steps
     tables: dict[str, pd.DataFrame] = {}
     if out.get("series", True):
         series = model.series_frame()
         every = int(out.get("series_every") or 1)
-        series = series[(series["step"] % every == 0) | (series["step"] == task.steps)]
+        series = series[(series["step"] % every == 0) | (series["step"] == last)]
         tables["series"] = _keep(
             series.reset_index(drop=True), out.get("series_metrics"), "series_metrics"
         )

@@ -67,6 +67,7 @@ from agglomeration.experiment.store import (
     environment_info,
     utc_now,
 )
+from agglomeration.levers import STRUCTURAL
 
 __all__ = [
     "VOLATILE_COLUMNS",
@@ -123,8 +124,9 @@ def _check_size(exp: Experiment, file: str | None) -> None:
         )
 
 
-#: logistics levers that change the network itself (lists, not declared as scalar or per-key levers)
-STRUCTURAL_LEVERS = ("logistics.add_links", "logistics.add_hubs")
+#: logistics levers that change the network itself (lists, not declared as scalar or per-key levers):
+#: every one of :data:`agglomeration.levers.STRUCTURAL` (adding or removing links, adding hubs)
+STRUCTURAL_LEVERS = tuple(STRUCTURAL)
 
 
 def shared_start(exp: Experiment, params: list[str]) -> bool:
