@@ -248,8 +248,10 @@ class EntryParams(Section):
         description="scale of the entry shock (enter or stay out), in years of the sector's fixed "
         "cost [-]: how strongly take-up responds to the value of entry",
         json_schema_extra={
-            "source": "estimate (range 0.5-3): with the balanced take-up it gives an entry elasticity "
-            "to entry costs in the range of entry-reform evidence (docs/ODD.md, Entry)"
+            "source": "estimate (range 0.5-3); with 90 % of their productivity known before entry most "
+            "potential entrants are far from the margin, so the model's entry elasticity to entry "
+            "costs stays small (a few per cent for a 20 % cut), below the "
+            "entry-reform evidence (about 1.7; docs/ODD.md, Known limitations)"
         },
     )
     location_scale: float = Field(
