@@ -178,6 +178,8 @@ def test_a_stop_condition_ends_the_run_early(tmp_path):
     series = pd.read_csv(out / "timeseries.csv")
     assert series["step"].tolist() == [0, 1]
     assert series["firms"].iloc[-1] == len(pd.read_parquet(out / "firms.parquet"))
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["steps"], summary["steps_run"]) == (4, 1)
 
 
 def test_run_figures_are_the_plot_figures_of_one_run(run_dir: Path, tmp_path, capsys):

@@ -504,6 +504,8 @@ def run_scenario(
             "scenario_seed": scenario.seed,
             "model_seed": model.seed_used,
             "steps": n_steps,
+            # fewer than ``steps`` when the scenario's [stop] condition ended the run
+            "steps_run": int(model.t),
             "wall_time_s": round(time.perf_counter() - t0, 3),
             "versions": _versions(),
             "metrics": _json_safe(dict(result.metrics)),

@@ -115,9 +115,10 @@ def main(args: argparse.Namespace) -> int:
     )
     s = res["summary"]
     m = s["metrics"]
-    print(
-        f"scenario {s['scenario']}  seed {s['seed']}  steps {s['steps']}  ({s['wall_time_s']:.1f} s)"
-    )
+    steps = str(s["steps"])
+    if s.get("steps_run", s["steps"]) < s["steps"]:
+        steps = f"{s['steps_run']} of {s['steps']} (a [stop] condition held)"
+    print(f"scenario {s['scenario']}  seed {s['seed']}  steps {steps}  ({s['wall_time_s']:.1f} s)")
     width = max(len(label) for _, label, _ in _TABLE)
     for key, label, fmt in _TABLE:
         if key in m:
