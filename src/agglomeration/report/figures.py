@@ -713,7 +713,11 @@ def sensitivity_figure(
     dropped = list(pd.unique(table.loc[~defined, "panel"]))
     table = table.loc[defined]
     if table.empty:
-        raise InputError("every metric is constant over the design: no indices", field="metrics")
+        raise InputError(
+            "no metric has defined indices: each is constant over the design or undefined (NaN) in "
+            f"some run ({', '.join(map(str, dropped))})",
+            field="metrics",
+        )
     panels = list(pd.unique(table["panel"]))
     params = list(pd.unique(table["parameter"]))
     heads = {str(p).rpartition(".")[0] for p in params}
