@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         a, b = total_variation(r["data"], r["start"]), total_variation(r["start"], r["end"])
         tv1.append(a)
         tv2.append(b)
-        noise.append(drift_noise(r["start"], r["firms"][1], r["entries"], r["exits"])[0])
+        noise.append(
+            drift_noise(r["start"], r["firms"][1], r["entries"], r["exits"], seed=r["seed"])[0]
+        )
         d = r["start"] - r["data"]
         top = np.argsort(-np.abs(d))[:3]
         moves = ", ".join(f"{r['regions'][k]} {100 * d[k]:+.1f}" for k in top)

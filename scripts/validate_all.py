@@ -1059,7 +1059,7 @@ and exit over the cells {np.mean(cell_noise):.3f}, `validation.drift_noise`), an
 quarters (the mean locational Gini of seeds 1-3 rises from about 0.61 to 0.68 in 20 quarters and 0.73
 in 40; on the closed model of 2026-12-04, 0.77 in 80 and 0.78 in 160, with or without demand growth
 and policy), while small cells keep emptying: occupied cells 128 -> 82 -> 53 of 150 after 80 and 200
-quarters, the zones' chain coverage 0.89 -> 0.54 -> 0.33 (`python scripts/cell_extinction.py`,
+quarters, the zones' chain coverage 0.89 -> 0.54 -> 0.33 (`python scripts/cell_extinction.py --steps 200 --every 40`,
 docs/ODD.md "Known limitations").  A longer burn-in settles the cells (`burn_in = 400`, seeds 1-3: cells move 0.056 in 20
 quarters, the Gini 0.76 -> 0.78 in 40) at the
 price of a start further from the data's regions (docs/ODD.md section 8).

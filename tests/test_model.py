@@ -242,9 +242,9 @@ def test_the_observed_run_starts_settled():
     """The burn-in leaves a state the observed run does not leave at once: the share of firms that
     change region in the first ten observed quarters stays well below the 0.09-0.13 of the start
     artefact of earlier releases (the burn-in reset wages and rents to the data at its end, docs/ODD.md
-    section 8): mean over seeds 1-3 below 0.07, about 0.045 now (about three times the sampling noise
-    of ten quarters' entry and exit, docs/VALIDATION.md section 11), and the wages the run starts from
-    are the settled ones, near the data's."""
+    section 8): mean over seeds 1-3 below 0.07, about 0.045 now (docs/VALIDATION.md section 11 compares
+    the 20-quarter move with its sampling noise), and the wages the run starts from are the settled
+    ones, near the data's."""
     from agglomeration.validation import region_shares, total_variation
 
     moved, gaps = [], []
@@ -333,14 +333,18 @@ def test_baseline_results_are_pinned(seed):
     assert h["output"] == pytest.approx(output, rel=1e-12, abs=0)
 
 
-@pytest.mark.parametrize("share, hold, reset", [(0.0, 0, 6), (0.25, 3, 6), (0.5, 6, 9)])
+@pytest.mark.parametrize(
+    "steps, share, hold, reset",
+    [(12, 0.0, 0, 6), (12, 0.25, 3, 6), (12, 0.5, 6, 9), (20, 0.45, 9, 14), (2, 0.25, 0, 0)],
+)
 def test_the_burn_in_runs_its_last_uncontrolled_share_with_constant_fixed_costs_and_shifters(
-    monkeypatch, share, hold, reset
+    monkeypatch, steps, share, hold, reset
 ):
-    """``behaviour.accounts.uncontrolled_share`` of a 12-quarter burn-in: the controller moves the
-    fixed costs and location shifters in every step but the last ``hold``; wages and rents go back to
-    the data half-way through the burn-in, or half-way through the controlled phase when the controller
-    stops before that (``reset`` steps before the end: the controller absorbs the jump)."""
+    """``behaviour.accounts.uncontrolled_share`` of a ``steps``-quarter burn-in: the controller moves
+    the fixed costs and location shifters in every step but the last ``hold``; wages and rents go back
+    to the data half-way through the burn-in, or half-way through the controlled phase when that would
+    leave the controller less than a quarter of its phase (``reset`` steps before the end; a 2-quarter
+    burn-in keeps the old rule: the reset falls on its last step)."""
     from agglomeration import initialisation, settled_starts
     from agglomeration.behaviour import factor_prices
     from agglomeration.scenario import load_scenario
@@ -366,11 +370,11 @@ def test_the_burn_in_runs_its_last_uncontrolled_share_with_constant_fixed_costs_
     monkeypatch.setattr(initialisation.CountController, "update", spy)
     tiny = Path(__file__).resolve().parent / "data" / "tiny" / "scenario.toml"
     over = {
-        "burn_in": 12,
+        "burn_in": steps,
         "firms.initial_count": 200,
         "behaviour.accounts.uncontrolled_share": share,
     }
     AgglomerationModel(load_scenario(tiny, over), replicate_seed=1)
-    assert len(moved) == 12
-    assert not any(moved[12 - hold :]) and all(moved[: 12 - hold]), moved
-    assert anchored == [12 - reset], anchored  # after the controller's update of that step
+    assert len(moved) == steps
+    assert not any(moved[steps - hold :]) and all(moved[: steps - hold]), moved
+    assert anchored == [steps - reset], anchored  # after the controller's update of that step

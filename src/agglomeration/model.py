@@ -345,11 +345,13 @@ class AgglomerationModel(mesa.Model):
         """Run ``steps`` steps before observation starts, with the policy frozen; then restart the clock
         and the run's cumulative counts (entries by region, the entrant ledger, the initial firm count).
         Wages and rents are set back to the data (their markets re-anchored at the current labour and land
-        use; ``factor_prices.anchor_to_data``) once, half-way through the burn-in (or through the
-        controlled phase when the controller stops before that), so the controller absorbs the jump and the observed run starts from the settled wages and rents: a reset
-        at the end shocked every region's costs at once and moved the firms (docs/ODD.md section 5).
-        With ``calibrate_fixed_costs = "balance"`` the fixed costs are tuned during the first three
-        quarters of the burn-in so the initial firm count is stationary (``CountController``)."""
+        use; ``factor_prices.anchor_to_data``) once, half-way through the burn-in, or half-way through
+        the controlled phase when the controller would have less than a quarter of that phase left
+        after it, so the controller absorbs the jump and the observed run starts from the settled wages
+        and rents: a reset at the end shocked every region's costs at once and moved the firms
+        (docs/ODD.md section 5).  With ``calibrate_fixed_costs = "balance"`` the fixed costs (and
+        location shifters) are tuned in all but the last ``behaviour.accounts.uncontrolled_share`` of
+        the burn-in so the initial firm count is stationary (``CountController``)."""
         if steps <= 0:
             return
         s = self.state
@@ -362,14 +364,18 @@ class AgglomerationModel(mesa.Model):
                     s.firms, self.world.n_regions, self.world.n_sectors, None
                 ).astype(float)
             release = self.spec.behaviour.accounts.uncontrolled_share
-            control = CountController(
-                target=s.initial_by_sector.copy(), hold=int(steps * release), cells=cells
+            control = CountController(  # (+ 1e-9: 0.29 x 100 is 28.999... in binary)
+                target=s.initial_by_sector.copy(), hold=int(steps * release + 1e-9), cells=cells
             )
         # wages and rents back to the data half-way through the burn-in (50 quarters before the end of
-        # 100), or half-way through the controlled phase when the controller stops before that
+        # 100), or half-way through the controlled phase when that would leave the controller less than
+        # a quarter of its phase to absorb the jump (never at the default share; with a controlled
+        # phase of one step nothing can absorb it)
         reset = 2 * (steps // 4)
-        if control is not None and reset <= control.hold:
-            reset = control.hold + (steps - control.hold) // 2
+        if control is not None and control.hold > 0:
+            controlled = steps - control.hold
+            if reset - control.hold < controlled // 4:
+                reset = control.hold + controlled // 2
         for k in range(steps):
             s.begin_step()
             for submodel in self.schedule:

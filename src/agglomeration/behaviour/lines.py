@@ -74,7 +74,7 @@ class LinesParams(Section):
 #: most product lines all firms together may hold [lines]: a birth rate well above the death rate (and
 #: the exit hazard) makes the lines grow geometrically (birth_rate = 1 doubles them every step), and
 #: each step's draws take about 16 bytes a line; 1e8 is 20 lines a firm at the largest
-#: firms.initial_count, some 300 times the baseline's total
+#: firms.initial_count, some 15,000 times the baseline's total (about 6,500)
 MAX_LINES = 100_000_000
 
 
