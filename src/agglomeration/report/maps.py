@@ -449,6 +449,10 @@ def draw_region_map(
         zoom.pies(0.05, 6.5, None)
         sub.set_xticks([])
         sub.set_yticks([])
+        sub.set_facecolor("white")  # the main map's lines do not show through
+        for spine in sub.spines.values():  # a closed frame (the house style drops top and right)
+            spine.set_visible(True)
+            spine.set_edgecolor("#555555")
         sub.set_title("metropolitan core (zoom)", fontsize=7, pad=2)
         ax.indicate_inset_zoom(sub, edgecolor="#555555")
     ax.set_xlabel("longitude (°E)")
