@@ -83,6 +83,7 @@ def test_drift_noise_is_the_turnover_noise_of_a_stationary_distribution():
 
     p = np.array([0.4, 0.3, 0.2, 0.1])
     assert drift_noise(p, 3000, 0, 0, draws=50)[0] == 0.0
+    assert np.isnan(drift_noise(p, 0, 10, 10, draws=5)).all()  # no firms
     mean, lo, hi = drift_noise(p, 3000, 1200, 1200, draws=4000)
     approx = np.sum(np.sqrt((1200 + 1200 * 0.6) * p * (1 - p))) * np.sqrt(2 / np.pi) / (2 * 3000)
     assert lo < mean < hi

@@ -683,6 +683,8 @@ def drift_noise(
     rng = np.random.default_rng(seed)
     p = np.asarray(shares, dtype=float) / np.sum(shares)
     counts = np.round(p * firms).astype(np.int64)
+    if counts.sum() == 0:
+        return float("nan"), float("nan"), float("nan")  # no firms: no distribution to move
     exits = min(int(exits), int(counts.sum()))
     tv = np.empty(draws)
     for k in range(draws):
