@@ -365,7 +365,8 @@ class PolicyParams(Section):
             "plus full replication of investment management cut entry cost by 15 % (range 5-30 %), "
             "the cut that gives the +25 % manufacturing entry of the Guangdong registration reform "
             "(Barwick, Chen, Li & Zhang 2024, CEPR DP19439) at an entry elasticity of about 1.7 "
-            "(25 / 15); the model's own elasticity is far smaller (docs/ODD.md, Known limitations), "
+            "(25 / 15); the model's own elasticity is far smaller (about 0.12: scripts/entry_elasticity.py; "
+            "docs/ODD.md, Known limitations), "
             "so at this cut it understates the reform's entry effect"
         },
     )

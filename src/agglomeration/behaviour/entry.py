@@ -250,7 +250,7 @@ class EntryParams(Section):
         json_schema_extra={
             "source": "estimate (range 0.5-3); with 90 % of their productivity known before entry most "
             "potential entrants are far from the margin, so the model's entry elasticity to entry "
-            "costs stays small (a few per cent for a 20 % cut), below the "
+            "costs stays small (+2.5 % entry for a 20 % cut, about 0.12: scripts/entry_elasticity.py), below the "
             "entry-reform evidence (about 1.7; docs/ODD.md, Known limitations)"
         },
     )
