@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from agglomeration.commands.run import parse_overrides  # noqa: E402
 from agglomeration.model import AgglomerationModel  # noqa: E402
+from agglomeration.observe import region_sector  # noqa: E402
 from agglomeration.scenario import load_scenario  # noqa: E402
 
 
@@ -41,25 +42,24 @@ def sector_accounts(model: AgglomerationModel) -> pd.DataFrame:
     """Per sector: revenue and employment (sums over live firms) and the shares of revenue spent on
     inputs, wages and land (CNY m per quarter; shares of revenue)."""
     s, w = model.state, model.world
-    t = s.firms
-    rows = t.alive_rows()
-    sector, region = t.sector[rows], t.region[rows]
-    frame = pd.DataFrame(
+    R, S = w.n_regions, w.n_sectors
+
+    def by_cell(column: str) -> np.ndarray:  # (R, S) sums over the live firms
+        return np.asarray(region_sector(s.firms, R, S, column), dtype=float)
+
+    revenue, emp = by_cell("revenue").sum(axis=0), by_cell("employment")
+    out = pd.DataFrame(
         {
-            "sector": w.sector_ids[sector],
-            "revenue": t.revenue[rows],
-            "inputs": t.input_cost[rows],
-            "wages": t.employment[rows] * s.wage[region],
-            "land": t.land_use[rows] * s.rent[region],
-            "employment": t.employment[rows],
-        }
+            "kind": w.sector_kind,
+            "revenue": revenue,
+            "employment_m": emp.sum(axis=0) / 1e6,
+            "inputs_share": by_cell("input_cost").sum(axis=0) / revenue,
+            "wages_share": (emp * s.wage[:, None]).sum(axis=0) / revenue,
+            "land_share": (by_cell("land_use") * s.rent[:, None]).sum(axis=0) / revenue,
+        },
+        index=pd.Index(w.sector_ids, name="sector"),
     )
-    g = frame.groupby("sector", sort=False).sum()
-    out = pd.DataFrame({"revenue": g["revenue"], "employment_m": g["employment"] / 1e6})
-    for part in ("inputs", "wages", "land"):
-        out[f"{part}_share"] = g[part] / g["revenue"]
     out["rest_share"] = 1.0 - out[["inputs_share", "wages_share", "land_share"]].sum(axis=1)
-    out["kind"] = [w.sector_kind[w.sector_index(x)] for x in out.index]
     return out
 
 

@@ -127,12 +127,14 @@ def test_frontier_can_be_per_sector():
 def _old_learn(
     log_z, rows, sector, region, emp_rs, rng, *, drift, localisation, jacobs, shock_sd, **_
 ):
-    """The learning rule before the two calibration mechanisms (pure Gibrat + spillovers)."""
+    """The learning rule before the two calibration mechanisms (pure Gibrat + spillovers); returns the
+    largest updated log productivity, as ``learning.learn`` does."""
     loc, div = learning.spillover_terms(emp_rs)
     d = drift + localisation * loc[region[rows], sector[rows]] + jacobs * div[region[rows]]
     if shock_sd > 0:
         d = d + shock_sd * rng.standard_normal(len(rows))
     log_z[rows] += d
+    return float(log_z[rows].max()) if len(rows) else -np.inf
 
 
 def _run(steps: int, seed: int = 4, **learning_params):

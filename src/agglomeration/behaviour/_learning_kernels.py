@@ -57,25 +57,26 @@ def learn_step(
     jacobs: float,
     shock_sd: float,
     mean_reversion: float,
-) -> int:
+) -> tuple[int, float]:
     """log_z[i] += d_i for i in ``rows`` in one pass (module docstring; same operation order as numpy).
 
     ``eps`` holds one N(0, 1) draw per row (empty when ``shock_sd`` is 0); ``scale`` the size multiplier
-    of the shock sd per row (empty: 1).  Returns -1 (and changes nothing from that row on) when an
-    index is out of range, else 0.
+    of the shock sd per row (empty: 1).  Returns (status, the largest updated log_z): status -1 (and
+    nothing changed from that row on) when an index is out of range, else 0; -inf without rows.
     """
     R, S = loc.shape
     n = len(log_z)
     shocks = shock_sd > 0
     scaled = len(scale) > 0
+    top = -np.inf
     for j in range(len(rows)):
         i = rows[j]
         if i < 0 or i >= n or i >= len(sector) or i >= len(region):
-            return -1
+            return -1, top
         s = sector[i]
         r = region[i]
         if s < 0 or s >= S or r < 0 or r >= R:
-            return -1
+            return -1, top
         d = drift + localisation * loc[r, s] + jacobs * div[r]
         if mean_reversion > 0:
             d = d - mean_reversion * (log_z[i] - frontier[s])
@@ -85,4 +86,6 @@ def learn_step(
                 e = e * scale[j]
             d = d + shock_sd * e
         log_z[i] += d
-    return 0
+        if log_z[i] > top:
+            top = log_z[i]
+    return 0, top

@@ -105,8 +105,9 @@ def learn(
     shock_size_elasticity: float = 0.0,
     mean_reversion: float = 0.0,
     frontier: float | np.ndarray = 0.0,
-) -> None:
-    """Update ``log_z[rows]`` in place (see the module docstring for the law of motion).
+) -> float:
+    """Update ``log_z[rows]`` in place (see the module docstring for the law of motion); return the
+    largest updated log productivity [log points] (-inf without rows).
 
     ``size`` is the employment of every firm row (indexed like ``log_z``; only ``size[rows]`` is used);
     it is needed only when ``shock_size_elasticity`` > 0.  ``frontier`` is F_t in log points (a scalar
@@ -143,7 +144,7 @@ def learn(
             if len(scale) != len(rows):
                 raise ValueError("a row or sector index is out of range")
             np.power(scale, -shock_size_elasticity, out=scale)  # numpy's vectorised pow
-    status = _k.learn_step(
+    status, top = _k.learn_step(
         log_z,
         rows,
         sector,
@@ -161,6 +162,7 @@ def learn(
     )
     if status != 0:
         raise ValueError("a row, sector or region index is out of range")
+    return float(top)
 
 
 # ------------------------------------------------------------------------------------------- submodel
@@ -304,7 +306,8 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
         return
     t = state.firms
     emp_rs = region_sector(t, world.n_regions, world.n_sectors, "employment")
-    learn(
+    f = frontier(state, scenario)
+    top = learn(
         t.log_productivity,
         state.incumbents,
         t.sector,
@@ -318,12 +321,9 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
         size=t.employment,
         shock_size_elasticity=p.shock_size_elasticity,
         mean_reversion=p.mean_reversion,
-        frontier=frontier(state, scenario),
+        frontier=f,
     )
-    rows = state.incumbents
-    if len(rows):
-        top = float(t.log_productivity[rows].max()) - frontier(state, scenario)
-        _check_advantage(top, scenario, "a firm's log productivity lies")
+    _check_advantage(top - f, scenario, "a firm's log productivity lies")  # -inf without incumbents
 
 
 SUBMODEL = Submodel(
