@@ -147,6 +147,7 @@ def test_reference_tables_have_the_contract_shape(reference):
     # common random numbers: replicate r has the same seed in both variants
     assert runs.groupby("replicate")["seed"].nunique().eq(1).all()
     assert {"firms", "local_sourcing_share"} <= set(runs.columns)
+    assert (runs["steps_run"] == runs["steps"]).all() and (runs["steps"] == 4).all()
     assert sorted(t["series"]["step"].unique()) == [0, 2, 4]  # series_every = 2 (+ last step)
     assert sorted(t["firms"]["step"].unique()) == [0, 4]
     assert {"run_id", "region", "sector", "firms", "employment", "output", "lq"} <= set(
@@ -159,6 +160,26 @@ def test_reference_tables_have_the_contract_shape(reference):
     # each variant is its own resolved scenario
     assert runs.groupby("variant")["scenario_fingerprint"].nunique().eq(1).all()
     assert runs["scenario_fingerprint"].nunique() == 2
+
+
+def test_a_stop_condition_is_recorded_in_the_runs_table(tmp_path):
+    """A variant whose [stop] condition holds after the first step ends there; its runs row says how
+    many steps ran (``steps_run``), and compare does not take the column for a metric."""
+    from agglomeration.experiment.compare import metric_columns
+
+    text = EXPERIMENT.replace(
+        '"policy.delegation.connected" = 0.9 }',
+        '"policy.delegation.connected" = 0.9, "stop.when" = ["firms > 0"] }',
+    ).replace("replicates = 3", "replicates = 1")
+    s = run_experiment(_exp_file(tmp_path, text), tmp_path / "out", executor="serial", progress=False)
+    assert (s.done, s.failed) == (2, 0)
+    res = load_results(tmp_path / "out")
+    runs = res["runs"].set_index("variant")
+    assert runs.loc["base", "steps_run"] == 4 and runs.loc["deleg", "steps_run"] == 1
+    assert (runs["steps"] == 4).all()
+    last = res["series"].merge(res["runs"][["run_id", "variant"]]).groupby("variant")["step"].max()
+    assert last.to_dict() == {"base": 4, "deleg": 1}
+    assert "steps_run" not in metric_columns(res["runs"])
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -89,6 +89,7 @@ RESERVED_COLUMNS = frozenset(
         "sample_index",
         "step",
         "steps",
+        "steps_run",
         "attempt",
         "pid",
         "finished_at",

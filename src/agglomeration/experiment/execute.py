@@ -168,6 +168,8 @@ class RunOutput:
     model: Any
     tables: dict[str, pd.DataFrame]
     metrics: dict[str, Any]
+    #: steps actually run: fewer than the task's ``steps`` when a ``[stop]`` condition held
+    steps_run: int | None = None
 
 
 def _keep(frame: pd.DataFrame, keep: Any, what: str) -> pd.DataFrame:
@@ -272,7 +274,7 @@ def _observe(model: Any, task: RunTask, on_step: Callable[[Any], None] | None) -
             )
         metrics = {k: metrics[k] for k in keep}
     metrics.update(compute_reporters(out.get("reporters"), model))  # user-defined run metrics
-    return RunOutput(model=model, tables=tables, metrics=metrics)
+    return RunOutput(model=model, tables=tables, metrics=metrics, steps_run=last)
 
 
 def release_model(model: Any) -> None:
@@ -290,6 +292,8 @@ def runs_row(task: RunTask, status: str, wall: float, **extra: Any) -> dict[str,
         **task.meta,
         "seed": task.seed,
         "steps": task.steps,
+        # steps actually run (fewer than ``steps`` when a [stop] condition held; None if it failed)
+        "steps_run": extra.pop("steps_run", None),
         "model": task.model,
         "scenario_fingerprint": task.scenario_fingerprint,
         "status": status,
@@ -312,6 +316,7 @@ _RESERVED = frozenset(
         "replicate",
         "seed",
         "steps",
+        "steps_run",
         "model",
         "status",
         "error",
@@ -340,7 +345,7 @@ def write_run(store: ResultStore, task: RunTask, output: RunOutput, wall: float)
         (f"metric_{k}" if k in _RESERVED or k in task.meta else k): _scalar(v)
         for k, v in output.metrics.items()
     }
-    row = runs_row(task, "ok", wall, **cols)
+    row = runs_row(task, "ok", wall, steps_run=output.steps_run, **cols)
     store.write_part("runs", task.run_id, pd.DataFrame([row]), checksums=sums)
     return row
 
