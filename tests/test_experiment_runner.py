@@ -171,7 +171,9 @@ def test_a_stop_condition_is_recorded_in_the_runs_table(tmp_path):
         '"policy.delegation.connected" = 0.9 }',
         '"policy.delegation.connected" = 0.9, "stop.when" = ["firms > 0"] }',
     ).replace("replicates = 3", "replicates = 1")
-    s = run_experiment(_exp_file(tmp_path, text), tmp_path / "out", executor="serial", progress=False)
+    s = run_experiment(
+        _exp_file(tmp_path, text), tmp_path / "out", executor="serial", progress=False
+    )
     assert (s.done, s.failed) == (2, 0)
     res = load_results(tmp_path / "out")
     runs = res["runs"].set_index("variant")
