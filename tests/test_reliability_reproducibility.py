@@ -280,3 +280,9 @@ def test_compare_tables_reports_the_first_difference():
     runs_a = pa.table({"run_id": ["r"], "wall_time_s": [1.0], "host": ["a"], "v": [1]})
     runs_b = pa.table({"run_id": ["r"], "wall_time_s": [9.0], "host": ["b"], "v": [1]})
     assert compare_tables(runs_a, runs_b, "runs") is None  # execution details are not results
+    # a store written before the runs table had steps_run still reproduces; a stored one is compared
+    newer = runs_b.append_column("steps_run", pa.array([4]))
+    assert compare_tables(runs_a, newer, "runs") is None
+    assert "steps_run" in compare_tables(
+        newer, runs_b.append_column("steps_run", pa.array([1])), "runs"
+    )
