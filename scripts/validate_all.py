@@ -711,7 +711,10 @@ regression for beta; entry/exit from firm ids). Batch version: `experiments/vali
   (docs/ODD.md, Known limitations) and, over more seeds, thins the tail: on the open economy, seeds 0-7
   of this section's design (`validation.firm_panel` and `validation.stylized_facts`, 2026-12-05), size
   elasticity 0 / 0.25 gives alpha 1.22 / 1.26 (MLE) and 1.32 / 1.37 (rank-1/2), beta 0.016 / 0.108 and
-  firms after 120 quarters +1 % / -7 % against the start: the trade-off of section 8 holds.
+  firms after 120 quarters +1 % / -7 % against the start: the trade-off of section 8 holds at this
+  burn-in.  It is a transient of the 100-quarter burn-in: with a 500-quarter burn-in, size elasticity
+  0.4 and line birth rate 0.023 give alpha 1.18 (MLE) / 1.28 (rank-1/2) and beta 0.20, with the firm
+  count settled (seeds 0-7; section 8, "A longer burn-in removes the trade-off"); not the default yet.
 """
     return text, ok_tail and ok_growth and ok_beta and ok_turn and ok_count, facts
 
@@ -777,13 +780,53 @@ above differ from these by up to 0.3:
 | shocks per product line (sd x lines^-0.5), birth 0.0199 | 1.56 (0.26) | 1.75 | 0.07 | 1.03 |
 | shocks per product line (sd x lines^-1), birth 0.0199 | 1.72 (0.42) | 1.88 | 0.07 | 1.05 |
 
-No setting puts both estimates of the tail in [0.9, 1.3] with beta in the band: a size elasticity
-high enough for beta (0.3-0.4) thins the tail by 0.1-0.3 whatever the line birth rate (above 0.0207
-the tail no longer thickens, because only profitable firms' lines spawn), and the firm count drifts
-down by 15-20 % over 30 years.  Independent shocks per product line (a firm's productivity as the
+At a 100-quarter burn-in no setting puts both estimates of the tail in [0.9, 1.3] with beta in the
+band: a size elasticity high enough for beta (0.3-0.4) thins the tail by 0.1-0.3 whatever the line
+birth rate (above 0.0207 the tail no longer thickens, because only profitable firms' lines spawn),
+and the firm count drifts down by 15-20 % over 30 years.  Independent shocks per product line (a firm's productivity as the
 mean of its lines', tried as a prototype and not kept) give a beta of only 0.07 and a thinner tail:
 large firms' productivity then barely moves, so the upper tail loses the productivity dispersion
-that thickens it.  The size-variance slope stays the one stylised fact not met.
+that thickens it.
+
+**A longer burn-in removes the trade-off** (2026-12-06, on this release's baseline; seeds 0-7, section
+5's design: 120 observed quarters after the scenario's burn-in, annual snapshots from quarter 40;
+`python scripts/firm_dynamics_search.py --set KEY=VALUE ...`; the last column is the entrants'
+realised / expected first-year profit and revenue over the first 40 quarters):
+
+| setting | alpha MLE (sd) | alpha rank-1/2 | beta | entry | exit | firms after 40 / 80 / 120 quarters / initial | realised / expected |
+|---|---|---|---|---|---|---|---|
+| default (burn-in 100) | 1.22 (0.15) | 1.32 | 0.016 | 0.084 | 0.088 | 1.09 / 1.06 / 1.00 | 0.99 / 1.03 |
+| burn-in 300 | 1.15 (0.20) | 1.26 | 0.011 | 0.085 | 0.088 | 0.98 / 0.94 / 0.93 | 0.97 / 1.03 |
+| size elasticity 0.4, birth 0.023 | 1.46 (0.18) | 1.56 | 0.165 | 0.072 | 0.081 | 0.97 / 0.89 / 0.82 | 0.99 / 1.05 |
+| size elasticity 0.4, birth 0.023, burn-in 300 | 1.14 (0.11) | 1.27 | 0.191 | 0.076 | 0.078 | 0.98 / 0.94 / 0.93 | 0.98 / 1.04 |
+| size elasticity 0.4, birth 0.023, burn-in 500 | 1.18 (0.14) | 1.28 | 0.197 | 0.073 | 0.076 | 1.01 / 1.00 / 0.96 | 0.96 / 1.03 |
+| size elasticity 0.35, birth 0.0225, burn-in 300 | 1.28 (0.23) | 1.38 | 0.161 | 0.077 | 0.080 | 0.98 / 0.95 / 0.92 | 0.96 / 1.03 |
+
+The thin tail of the size-elastic shocks in the 8-seed search above is a transient of the 100-quarter
+burn-in: the upper tail of a line process near criticality (here births 0.023 per profitable line
+against deaths 0.02) takes longer than 100 quarters to build.  With a 300- or 500-quarter burn-in the
+same setting has the default's tail or a fatter one (MLE 1.14-1.18, rank-1/2 1.27-1.28: both in issue
+16's [0.9, 1.3]; the rank-1/2 estimate stays above this validation's 1.25, as the default's does) and
+beta 0.19-0.20, inside the Amaral et al. band, with entry and exit rates inside the data's range and
+consistent entrants' expectations.  With 500 quarters its firm count holds over the first 20 observed
+years (1.01 and 1.00; no seed below 0.98 after 40 quarters, where the default drifts up 9 %) and is
+4 % lower after 30.  The size elasticity acts below each sector's mean employment (the shock sd scales
+as (employment / sector mean)^-0.4, ratio clipped to [0.01, 1]: a firm at a tenth of the mean has 2.5
+times the shocks of one at the mean); a version that damps the shocks above the mean instead (ratio
+clipped to [1, 100]; a scratch run of 6 seeds) gives beta 0.04-0.05 and a much thinner tail (MLE
+1.5-2.0), because the upper tail is made by its firms' productivity moves.
+
+It is not the default: (i) a 500-quarter burn-in costs five times the present one in every settled
+start (about 4-5 s more per run at 3,000 firms; batches share their start, the test suite builds many);
+(ii) the start lies further from the data's distribution over regions (`python
+scripts/spatial_stability.py --seeds 1 2 3 4 5 6 --set behaviour.learning.shock_size_elasticity=0.4
+--set behaviour.lines.birth_rate=0.023 --set burn_in=500`: total variation 0.30 from the data against
+the default's 0.24, though its first 20 observed quarters move less, 0.043 against 0.078, noise 0.018);
+(iii) young firms exit more (`python scripts/exit_by_age.py --set ...` with the same three settings,
+seeds 0-3, 40 quarters: hazards 7.2, 17.1, 25.7, 15.0 % in years 0-3 against the default's 8.4, 12.3,
+25.8, 10.9 % and the data's 1.6, 6.3, 9.5, 8 %: small firms' larger shocks); and (iv) every calibrated
+and documented result (the Chongqing calibration, the lever effects, sections 5-11 here) would have to
+be rerun on it.  The size-variance slope is met at this documented setting but not by the baseline.
 
 **Where the volatility comes from** (`python scripts/size_variance.py`: 4 seeds, annual snapshots from
 quarter 40 to 120, the mean beta over consecutive years, size measured three ways):

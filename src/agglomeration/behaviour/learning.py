@@ -232,7 +232,7 @@ class LearningParams(Section):
         description="beta: the shock sd scales as (employment / sector mean employment)^(-beta), ratio "
         "clipped to [0.01, 1]; firms as portfolios of sub-units (Amaral et al. 1997); 0 = off [-]",
         json_schema_extra={
-            "source": "estimate (range 0-0.5): 0 = size-independent firm-level shocks (Gibrat).  Growth in product lines (behaviour.lines) does not give the size-variance slope of Amaral et al. (1997) (beta about 0.02-0.03 against 0.15-0.2, docs/VALIDATION.md sections 5 and 8); 0.25 raises beta to about 0.1 but thins the size tail"
+            "source": "estimate (range 0-0.5): 0 = size-independent firm-level shocks (Gibrat).  Growth in product lines (behaviour.lines) does not give the size-variance slope of Amaral et al. (1997) (beta about 0.02-0.03 against 0.15-0.2, docs/VALIDATION.md sections 5 and 8); 0.25 raises beta to about 0.1 but, at a 100-quarter burn-in, thins the size tail; 0.4 with lines.birth_rate 0.023 and burn_in 500 gives beta 0.20 with alpha 1.18 (MLE) / 1.28 (rank-1/2) and a settled count (docs/VALIDATION.md section 8; not the default)"
         },
     )
     mean_reversion: float = Field(

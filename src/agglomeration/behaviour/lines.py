@@ -56,7 +56,7 @@ class LinesParams(Section):
             "with processing trade, tail exponent 1.07 (MLE) / 1.20 (rank-1/2) at 0.0199 against "
             "1.20 / 1.36 at 0.0195 and 1.31 / 1.46 at 0.019 (2 seeds, 120 quarters, the model of "
             "that release); on the current baseline 1.18 / 1.30 (docs/VALIDATION.md section 5); see "
-            "docs/VALIDATION.md section 8; range 0.015-0.02 (a near-critical line process)"
+            "docs/VALIDATION.md section 8; range 0.015-0.02 (a near-critical line process; 0.023 with shocks scaled by size and a 500-quarter burn-in, docs/VALIDATION.md section 8)"
         },
     )
     death_rate: float = Field(
