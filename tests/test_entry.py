@@ -103,3 +103,33 @@ def test_the_baseline_starts_settled_and_does_not_shed_firms():
         assert 0.97 < s["firms"].iloc[-1] / s["firms"].iloc[0] < 1.15
         assert s["exits"].iloc[1:9].max() < 2.0 * s["exits"].iloc[1:].mean()
         assert abs(s["entries"].iloc[1:].mean() / s["exits"].iloc[1:].mean() - 1) < 0.15
+
+
+def test_entry_probability_is_the_take_up_of_the_nested_logit():
+    """entry.entry_probability (the outer logit's probability, read without shocks) matches the
+    frequency with which choose_regions lets the same potential entrant in, over many shock draws;
+    an entrant that knows no region never enters."""
+    from agglomeration.behaviour import entry
+
+    m = AgglomerationModel(load_scenario(BASELINE, BASE), replicate_seed=1)
+    values = entry.entry_values(m.state, m.world, m.spec)
+    R = m.world.n_regions
+    rng = np.random.default_rng(5)
+    # entrants near the margin (their take-up is between 0.05 and 0.95) and one that knows no region
+    sector = np.array([0, 6, 8, 9, 7, 2])
+    signal = np.array([0.5, 0.0, 0.5, 0.5, 1.0, 1.0])
+    known = np.ones((len(sector), R), dtype=bool)
+    known[1, ::2] = False
+    known[-1] = False
+    p = entry.entry_probability(sector, signal, known, values=values)
+    assert p[-1] == 0.0 and np.all((p[:-1] > 0.05) & (p[:-1] < 0.95)), p
+    reps = 4000
+    choice, _, _ = entry.choose_regions(
+        np.repeat(sector, reps),
+        np.repeat(signal, reps),
+        np.repeat(known, reps, axis=0),
+        rng,
+        values=values,
+    )
+    freq = (choice.reshape(len(sector), reps) >= 0).mean(axis=1)
+    assert np.all(np.abs(freq - p) <= 4.0 * np.sqrt(p * (1 - p) / reps) + 1e-9), (freq, p)

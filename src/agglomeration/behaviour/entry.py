@@ -211,6 +211,45 @@ def choose_regions(
     return choice, expected, revenue
 
 
+def entry_index(
+    sector: np.ndarray, signal: np.ndarray, known: np.ndarray, *, values: EntryValues
+) -> np.ndarray:
+    """(n,) the argument of each potential entrant's entry decision before its shocks are drawn:
+    IV / scale, IV = location_scale log sum_r exp(value_r / location_scale) over the regions it knows
+    (the expected best value, CNY m) and scale the entry shock's (:func:`choose_regions`); -inf when it
+    knows no region.  The entrant enters with probability logistic(IV / scale), so -2..2 is the margin.
+    """
+    n = len(sector)
+    if n == 0:
+        return np.zeros(0)
+    s = np.asarray(sector)
+    value = values.at(s, signal)[0]
+    known = np.asarray(known, dtype=bool)
+    if known.shape != value.shape:
+        raise ValueError(f"known must have shape {value.shape}, got {known.shape}")
+    ls = values.location_scale[s]
+    v = np.where(known, value, -np.inf)
+    vmax = v.max(axis=1)
+    any_known = np.isfinite(vmax)
+    vmax = np.where(any_known, vmax, 0.0)
+    with np.errstate(under="ignore"):
+        acc = np.where(known, np.exp((v - vmax[:, None]) / ls[:, None]), 0.0).sum(axis=1)
+    iv = vmax + ls * np.log(np.where(any_known, acc, 1.0))
+    return np.where(any_known, iv / values.scale[s], -np.inf)
+
+
+def entry_probability(
+    sector: np.ndarray, signal: np.ndarray, known: np.ndarray, *, values: EntryValues
+) -> np.ndarray:
+    """(n,) probability that each potential entrant enters, before its shocks are drawn: the outer
+    choice of the nested logit of :func:`choose_regions`, logistic(:func:`entry_index`) (0 when it
+    knows no region).  Why: the take-up's response to a cost is the derivative of this probability, so
+    the pool's entry elasticity can be read without simulating (``scripts/entry_margin.py``)."""
+    x = entry_index(sector, signal, known, values=values)
+    with np.errstate(over="ignore"):  # exp(inf) = inf gives exactly 0 (no region known)
+        return 1.0 / (1.0 + np.exp(-x))
+
+
 # ------------------------------------------------------------------------------------------- submodel
 class EntryParams(Section):
     """``[behaviour.entry]``: the pool of potential entrants and their entry and location decision."""
@@ -248,10 +287,14 @@ class EntryParams(Section):
         description="scale of the entry shock (enter or stay out), in years of the sector's fixed "
         "cost [-]: how strongly take-up responds to the value of entry",
         json_schema_extra={
-            "source": "estimate (range 0.5-3); with 90 % of their productivity known before entry most "
-            "potential entrants are far from the margin, so the model's entry elasticity to entry "
-            "costs stays small (+2.5 % entry for a 20 % cut, about 0.12: scripts/entry_elasticity.py), below the "
-            "entry-reform evidence (about 1.7; docs/ODD.md, Known limitations)"
+            "source": "estimate (range 0.5-3); the value of entry is large against the entry cost for "
+            "most potential entrants (median IV / scale 6-58 in five of six manufacturing sectors) and "
+            "far "
+            "below it for the rest, so few are at the margin whatever this scale or the share of "
+            "productivity known before entry, and the model's entry elasticity to entry costs stays "
+            "small (+2.5 % entry for a 20 % cut, about 0.12: scripts/entry_elasticity.py; take-up "
+            "elasticity 0.11-0.14: scripts/entry_margin.py --grid), below the entry-reform evidence "
+            "(about 1.7; docs/ODD.md, Known limitations)"
         },
     )
     location_scale: float = Field(

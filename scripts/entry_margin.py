@@ -1,0 +1,120 @@
+"""Why the model's entry responds weakly to entry costs: the pool's take-up and its elasticity, read from
+the entry values without simulating.
+
+Run from the repository root::
+
+    python scripts/entry_margin.py                         # the baseline's settled start, seed 1
+    python scripts/entry_margin.py --grid                  # and a grid of entry settings
+
+At the baseline's settled start (after its burn-in), a large sample of potential entrants is drawn as the
+entry submodel draws them (sectors in proportion to the pool, standardised productivity signals, the
+regions each knows), and :func:`agglomeration.behaviour.entry.entry_probability` gives each one's
+probability of entering.  Printed: the mean take-up; the take-up's elasticity to the one-off entry cost
+(the values raised by 20 % of each region's entry cost, as ``behaviour.costs.entry_cost`` x 0.8 does
+before any response of prices, incumbents or beliefs: a partial, first-quarter elasticity); and by
+sector the quantiles of IV / scale (the entry decision's argument: IV the expected best value over the
+known regions in units of the logit scale, so -2..2 is the margin).  With ``--grid`` the same for other
+values of ``known_productivity_share``, ``logit_scale`` (with ``location_scale`` at most it) and
+``entry_cost``.  The elasticity is -(C / scale) E[p (1 - p)] / E[p], so it is small when most of the
+pool has p near 0 or 1, whatever the scale.  Why: docs/ODD.md (Known limitations) and docs/LEVERS.md
+compare the model's entry elasticity with the registration-reform evidence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+CUT = 0.2  #: relative cut of the entry cost
+SAMPLE = 100_000  #: potential entrants drawn
+
+
+def take_up(model, scenario, rng_seed: int = 0) -> tuple[float, float, dict[str, np.ndarray]]:
+    """(mean take-up, elasticity of take-up to the entry cost, per sector the IV / scale quartiles and
+    take-up) of a sample of potential entrants at ``model``'s state under ``scenario``'s entry settings."""
+    from agglomeration.behaviour import costs
+    from agglomeration.behaviour import entry as E
+
+    st, w = model.state, model.world
+    costs.apply(st, w, scenario)  # the scenario's entry cost per region
+    values = E.entry_values(st, w, scenario)
+    rng = np.random.default_rng(rng_seed)
+    pool = E.pool_size(st, w, scenario)
+    sec = rng.choice(w.n_sectors, size=SAMPLE, p=pool / pool.sum())
+    signal = rng.standard_normal(SAMPLE)
+    known = E.knowledge(SAMPLE, w.n_regions, st.costs.known_share, rng)
+    p0 = E.entry_probability(sec, signal, known, values=values)
+    # the entry cost's part of the value (CNY m, (R, S)): entry_cost_r x f_s
+    cut = CUT * np.outer(np.asarray(st.costs.entry_cost, float), st.fixed_cost)
+    cheaper = E.EntryValues(
+        value=values.value + cut[None],
+        first_profit=values.first_profit,
+        first_revenue=values.first_revenue,
+        signal_sd=values.signal_sd,
+        scale=values.scale,
+        location_scale=values.location_scale,
+        local=values.local,
+    )
+    p1 = E.entry_probability(sec, signal, known, values=cheaper)
+    elasticity = -(p1.mean() / p0.mean() - 1.0) / CUT
+    x = E.entry_index(sec, signal, known, values=values)
+    by_sector = {
+        name: np.array(
+            [*np.percentile(x[(sec == s) & np.isfinite(x)], [10, 50, 90]), p0[sec == s].mean()]
+        )
+        for s, name in enumerate(w.sector_ids)
+    }
+    return float(p0.mean()), float(elasticity), by_sector
+
+
+def main(argv: list[str] | None = None) -> int:
+    from agglomeration.model import AgglomerationModel
+    from agglomeration.scenario import load_scenario
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--grid", action="store_true")
+    args = ap.parse_args(argv)
+    warnings.simplefilter("ignore")
+    path = ROOT / "scenarios" / "baseline.toml"
+    base = load_scenario(path)
+    m = AgglomerationModel(base, replicate_seed=args.seed)
+    p, e, by = take_up(m, base)
+    print(
+        f"baseline settled start, seed {args.seed}: take-up {p:.3f}, elasticity to the entry cost {e:.3f}"
+    )
+    print("| sector | IV / scale: 10 % | 50 % | 90 % | take-up |")
+    print("|---|---:|---:|---:|---:|")
+    for name, q in by.items():
+        print(f"| {name} | {q[0]:.1f} | {q[1]:.1f} | {q[2]:.1f} | {q[3]:.2f} |")
+    if args.grid:
+        ec = base.behaviour.costs.entry_cost
+        print("\n| known_productivity_share | logit_scale | entry_cost | take-up | elasticity |")
+        print("|---:|---:|---:|---:|---:|")
+        for kappa in (0.9, 0.5, 0.0):
+            for lam in (1.0, 0.25):
+                for cost in (ec, 4 * ec):
+                    scen = base.with_overrides(
+                        {
+                            "behaviour.entry.known_productivity_share": kappa,
+                            "behaviour.entry.logit_scale": lam,
+                            "behaviour.entry.location_scale": min(
+                                base.behaviour.entry.location_scale, lam
+                            ),
+                            "behaviour.costs.entry_cost": cost,
+                        }
+                    )
+                    p, e, _ = take_up(m, scen)
+                    print(f"| {kappa} | {lam} | {cost:g} | {p:.3f} | {e:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
