@@ -826,7 +826,8 @@ the default's 0.24, though its first 20 observed quarters move less, 0.043 again
 seeds 0-3, 40 quarters: hazards 7.2, 17.1, 25.7, 15.0 % in years 0-3 against the default's 8.4, 12.3,
 25.8, 10.9 % and the data's 1.6, 6.3, 9.5, 8 %: small firms' larger shocks); and (iv) every calibrated
 and documented result (the Chongqing calibration, the lever effects, sections 5-11 here) would have to
-be rerun on it.  The size-variance slope is met at this documented setting but not by the baseline.
+be rerun on it.  The size-variance slope is met at this documented setting
+(`scenarios/size_volatility.toml`) but not by the baseline.
 
 **Where the volatility comes from** (`python scripts/size_variance.py`: 4 seeds, annual snapshots from
 quarter 40 to 120, the mean beta over consecutive years, size measured three ways):
