@@ -49,7 +49,9 @@ def test_baseline_loads_with_the_chongqing_regions():
         assert rec.provenance.startswith(("source", "estimate"))
 
 
-@pytest.mark.parametrize("name", ["high_delegation", "cheap_rail", "wanzhou_port", "size_volatility"])
+@pytest.mark.parametrize(
+    "name", ["high_delegation", "cheap_rail", "wanzhou_port", "size_volatility"]
+)
 def test_variants_extend_the_baseline_and_differ(name):
     base = load_scenario(BASELINE)
     var = load_scenario(ROOT / "scenarios" / f"{name}.toml")
