@@ -34,3 +34,43 @@ def test_flow_balance_root_equates_expected_entry_and_exits():
         assert b.entries(f) == pytest.approx(b.exits, rel=1e-9)
         assert b.entries(0.9 * f) > b.exits > b.entries(1.1 * f)
     assert solved >= 3
+
+
+def test_the_controller_with_averaging_leaves_the_means_of_its_last_iterates():
+    """behaviour.accounts.controller_averaging: at its last controlled step the burn-in's controller
+    leaves the fixed costs at the geometric mean and the location shifters at the mean of its last
+    ``average`` iterates; before that step, and without averaging, it moves exactly as before."""
+    import copy
+
+    from agglomeration.initialisation import CountController
+    from agglomeration.model import AgglomerationModel
+    from agglomeration.observe import region_sector
+    from agglomeration.scenario import load_scenario
+
+    tiny = Path(__file__).resolve().parent / "data" / "tiny" / "scenario.toml"
+    m = AgglomerationModel(load_scenario(tiny, {"burn_in": 0}), replicate_seed=1)
+    s = m.state
+    n_rs = region_sector(s.firms, m.world.n_regions, m.world.n_sectors, None).astype(float)
+    # targets away from the current counts so that every update moves the controls
+    target = s.initial_by_sector * 1.3 + 1.0
+    cells = n_rs * np.linspace(0.5, 1.5, n_rs.size).reshape(n_rs.shape) + (n_rs > 0)
+    plain = CountController(target=target.copy(), hold=1, cells=cells.copy())
+    averaged = CountController(target=target.copy(), hold=1, cells=cells.copy(), average=3)
+    a, b = s, copy.deepcopy(s)
+    f, shift = [], []
+    for steps_left in (5, 4, 3, 2, 1, 0):
+        plain.update(a, steps_left)
+        averaged.update(b, steps_left)
+        f.append(a.fixed_cost.copy())
+        shift.append(a.location_shift.copy())
+        if steps_left > 1:
+            np.testing.assert_array_equal(a.fixed_cost, b.fixed_cost)
+            np.testing.assert_array_equal(a.location_shift, b.location_shift)
+    # the last controlled step is steps_left == hold == 1 (the 5th update); the 6th is held
+    np.testing.assert_allclose(b.fixed_cost, np.exp(np.mean(np.log(f[2:5]), axis=0)), rtol=1e-12)
+    np.testing.assert_allclose(b.location_shift, np.mean(shift[2:5], axis=0), atol=1e-15)
+    assert not np.allclose(b.fixed_cost, a.fixed_cost)
+    # local_tfp carries the shifters: it moved by the same amount as they did
+    np.testing.assert_allclose(
+        b.local_tfp - a.local_tfp, b.location_shift - a.location_shift, atol=1e-12
+    )

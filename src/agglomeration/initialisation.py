@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -442,7 +442,10 @@ class CountController:
     the sector's regions, weighted by n0_rs), at most ``MAX_LOCATION_STEP`` a step: the location
     fundamentals that make the data's distribution stationary.  The sector level stays with f_s.
     It stops ``hold`` steps before the burn-in ends, so the observed run starts with constant fixed costs
-    and shifters from a state that has already run with them."""
+    and shifters from a state that has already run with them.  With ``average`` > 0 it leaves them at
+    their means over its last ``average`` steps (geometric for the fixed costs) instead of their last
+    values: the controller is a stochastic approximation driven by the noise of entry and exit, and the
+    mean of its iterates estimates the stationary values with less noise (Polyak and Juditsky 1992)."""
 
     target: np.ndarray  #: (S,) initial firms per sector
     gain: float = 0.3
@@ -450,7 +453,10 @@ class CountController:
     hold: int = 0
     cells: np.ndarray | None = None  #: (R, S) initial firms per region and sector
     location_gain: float = 0.1
+    average: int = 0  #: controlled steps at the end whose mean the controller leaves
     _last: np.ndarray | None = None
+    _log_f: list[np.ndarray] = field(default_factory=list)
+    _shift: list[np.ndarray] = field(default_factory=list)
 
     def update(self, state: ModelState, steps_left: int) -> None:
         """Adjust ``state.fixed_cost`` (and the location shifters) after a burn-in step
@@ -473,6 +479,19 @@ class CountController:
         )
         if self.cells is not None:
             self._locate(state)
+        if self.average > 0:
+            self._log_f = [*self._log_f[-(self.average - 1) :], np.log(state.fixed_cost)]
+            if self.cells is not None:
+                self._shift = [*self._shift[-(self.average - 1) :], state.location_shift.copy()]
+            if steps_left == self.hold:  # the last controlled step: leave the means
+                self._leave_means(state)
+
+    def _leave_means(self, state: ModelState) -> None:
+        state.fixed_cost = np.exp(np.mean(self._log_f, axis=0))
+        if self._shift:
+            mean = np.mean(self._shift, axis=0)
+            state.local_tfp = state.local_tfp + (mean - state.location_shift)
+            state.location_shift = mean
 
     def _locate(self, state: ModelState) -> None:
         R, S = self.cells.shape

@@ -365,7 +365,10 @@ class AgglomerationModel(mesa.Model):
                 ).astype(float)
             release = self.spec.behaviour.accounts.uncontrolled_share
             control = CountController(  # (+ 1e-9: 0.29 x 100 is 28.999... in binary)
-                target=s.initial_by_sector.copy(), hold=int(steps * release + 1e-9), cells=cells
+                target=s.initial_by_sector.copy(),
+                hold=int(steps * release + 1e-9),
+                cells=cells,
+                average=self.spec.behaviour.accounts.controller_averaging,
             )
         # wages and rents back to the data half-way through the burn-in (50 quarters before the end of
         # 100), or half-way through the controlled phase when that would leave the controller less than

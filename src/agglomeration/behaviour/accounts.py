@@ -266,6 +266,19 @@ class AccountsParams(Section):
             "0.08): docs/ODD.md, Known limitations"
         },
     )
+    controller_averaging: int = Field(
+        0,
+        ge=0,
+        le=10_000,
+        description="with calibrate_fixed_costs = 'balance': the controller leaves the fixed costs and "
+        "location shifters at their means over its last this many controlled steps (geometric for the "
+        "fixed costs) instead of their last values; 0 = the last values [steps]",
+        json_schema_extra={
+            "source": "assumption: 0 (the last values).  Averaging the iterates of a noisy controller "
+            "(Polyak and Juditsky 1992) was measured as a remedy for the observed run's spatial drift: "
+            "docs/ODD.md, Known limitations"
+        },
+    )
     fixed_cost_quantile: float = Field(
         0.2,
         gt=0.0,
