@@ -824,8 +824,10 @@ scripts/spatial_stability.py --seeds 1 2 3 4 5 6 --set behaviour.learning.shock_
 the default's 0.24, though its first 20 observed quarters move less, 0.043 against 0.078, noise 0.018);
 (iii) young firms exit more (`python scripts/exit_by_age.py --set ...` with the same three settings,
 seeds 0-3, 40 quarters: hazards 7.2, 17.1, 25.7, 15.0 % in years 0-3 against the default's 8.4, 12.3,
-25.8, 10.9 % and the data's 1.6, 6.3, 9.5, 8 %: small firms' larger shocks); and (iv) every calibrated
-and documented result (the Chongqing calibration, the lever effects, sections 5-11 here) would have to
+25.8, 10.9 % and the data's 1.6, 6.3, 9.5, 8 %: small firms' larger shocks); (iv) region x sector
+cells empty over the long burn-in, so the zones' chain coverage starts at 0.57-0.62 instead of the
+default's 0.87-0.90 (`mean_chain_coverage` at step 0, seeds 1-3; docs/ODD.md, Known limitations); and
+(v) every calibrated and documented result (the Chongqing calibration, the lever effects, sections 5-11 here) would have to
 be rerun on it.  The size-variance slope is met at this documented setting
 (`scenarios/size_volatility.toml`) but not by the baseline.
 
