@@ -15,7 +15,7 @@ before any response of prices, incumbents or beliefs: a partial, first-quarter e
 sector the quantiles of IV / scale (the entry decision's argument: IV the expected best value over the
 known regions in units of the logit scale, so -2..2 is the margin).  With ``--grid`` the same for other
 values of ``known_productivity_share``, ``logit_scale`` (with ``location_scale`` at most it) and
-``entry_cost``.  The elasticity is -(C / scale) E[p (1 - p)] / E[p], so it is small when most of the
+``entry_cost``, and for entry costs up to 64 times the baseline's.  The elasticity is -(C / scale) E[p (1 - p)] / E[p], so it is small when most of the
 pool has p near 0 or 1, whatever the scale.  Why: docs/ODD.md (Known limitations) and docs/LEVERS.md
 compare the model's entry elasticity with the registration-reform evidence.
 """
@@ -113,6 +113,12 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     p, e, _ = take_up(m, scen)
                     print(f"| {kappa} | {lam} | {cost:g} | {p:.3f} | {e:.3f} |")
+        print("\n| entry_cost (the baseline's other settings) | take-up | elasticity |")
+        print("|---:|---:|---:|")
+        for mult in (1, 2, 4, 16, 64):
+            scen = base.with_overrides({"behaviour.costs.entry_cost": mult * ec})
+            p, e, _ = take_up(m, scen)
+            print(f"| {mult * ec:g} | {p:.3f} | {e:.3f} |")
     return 0
 
 
