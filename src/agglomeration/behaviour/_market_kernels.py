@@ -360,6 +360,36 @@ def solve_revenue(indptr, col, val, fac, acc, rev, tol, max_sweeps):
 
 
 @kernel
+def final_sales_by_position(wp, mp_cell, cell):
+    """Final sales by position: ``wp[q] x mp_cell[cell[q]]`` (CES weight x market potential of the
+    firm's cell r S + s), the product :func:`agglomeration.behaviour.market.clear_markets` took as a
+    numpy gather and multiply (the same product, so the same bits), in one pass without the gathered
+    temporary."""
+    out = np.empty(wp.shape[0], np.float64)
+    for q in range(wp.shape[0]):
+        out[q] = wp[q] * mp_cell[cell[q]]
+    return out
+
+
+@kernel
+def scatter_sales(order, final_pos, inter_pos, rev_pos, n):
+    """The market's per-row results from its per-position ones, in one pass over the live positions:
+    final sales, revenue = final + intermediate sales (the same addition as the numpy form) and the
+    revenue iterate, each (n,) with 0 for the rows not in ``order`` (dead rows).  Replaces three
+    zero-filled arrays written by three numpy scatters and the temporary of the sum."""
+    final = np.zeros(n, np.float64)
+    revenue = np.zeros(n, np.float64)
+    rev = np.zeros(n, np.float64)
+    for q in range(order.shape[0]):
+        i = order[q]
+        f = final_pos[q]
+        final[i] = f
+        revenue[i] = f + inter_pos[q]
+        rev[i] = rev_pos[q]
+    return final, revenue, rev
+
+
+@kernel
 def buyer_side_purchases(indptr, col, val, fac, rev, total_a, received):
     """Walk the links from the buyers (by position): add each purchase val x fac_b x rev_b to
     ``received[supplier position]``.

@@ -596,9 +596,10 @@ def clear_markets(
     A, P1 = indices.A, indices.P1
     MP = market_potential(E, P1, phi, R)
     order = links.order
-    F_pos = indices.wp * MP.T.reshape(-1)[indices.cell]  # final sales by position
-    F = np.zeros(n)
-    F[order] = F_pos
+    # final sales by position: wp x MP of the firm's cell (one compiled pass, no gathered temporary)
+    F_pos = _k.final_sales_by_position(
+        indices.wp, np.ascontiguousarray(MP.T).reshape(-1), indices.cell
+    )
     sold_domestic = np.einsum("sr,srm->sm", A, phi[:, :R, :]) * np.divide(
         E, P1, out=np.zeros_like(E), where=P1 > 0
     )
@@ -619,10 +620,8 @@ def clear_markets(
     )
     inter = np.zeros(len(order))  # intermediate sales at the converged iterate, pushed afresh
     _k.push_purchases(links.indptr, links.col, links.val, links.fac, rev_pos, inter)
-    revenue = np.zeros(n)
-    revenue[order] = F_pos + inter
-    rev = np.zeros(n)
-    rev[order] = rev_pos
+    # by row: final sales, revenue = F + inter and the iterate (one compiled pass, not three scatters)
+    F, revenue, rev = _k.scatter_sales(order, F_pos, inter, rev_pos, n)
     rate = links.factor_rs * np.tile(links.inputs.total, R)
     return MarketResult(
         final_sales=F,
@@ -666,7 +665,8 @@ def intermediate_demand(mkt: MarketResult, links: RevenueLinks, io: np.ndarray) 
     """
     S = io.shape[0]
     R = len(links.factor_rs) // S
-    rc = np.bincount(mkt.cell, weights=mkt.rev_iterate[mkt.order], minlength=R * S)
+    # rev_pos is rev_iterate[order] (by position), stored: no gather
+    rc = np.bincount(mkt.cell, weights=mkt.rev_pos, minlength=R * S)
     w = (links.factor_rs * rc).reshape(R, S)
     return np.asarray(io, dtype=float) @ w.T
 

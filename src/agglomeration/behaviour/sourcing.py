@@ -381,11 +381,12 @@ def repair_links(
         return 0
     inputs = input_lists(io)
     in_ptr, in_k = inputs.ptr, inputs.k
-    # one scan collects the pairs without a supplier; capacity: every pair (only the pairs found are
-    # written, so the untouched part of the buffer costs no memory traffic)
-    n_pairs = int(np.diff(in_ptr)[table.sector[rows]].sum())
+    # one scan collects the pairs without a supplier; capacity: a bound on the pairs (rows x the most
+    # inputs of a sector; no gather of the rows' sectors to count them exactly: only the pairs found
+    # are written, so the untouched part of the buffer costs no memory traffic)
+    cap = len(rows) * int(np.diff(in_ptr).max())
     buyer, kk, _ = _k.collect(
-        rows, table.sector, table.supplier, in_ptr, in_k, np.zeros(0, np.int64), n_pairs, _NONE
+        rows, table.sector, table.supplier, in_ptr, in_k, np.zeros(0, np.int64), cap, _NONE
     )
     if len(kk) == 0:
         return 0
