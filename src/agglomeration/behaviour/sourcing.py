@@ -290,7 +290,8 @@ def search_and_switch(
     positions = _bernoulli_positions(rng, n_pairs, float(search_p))
     # capacity: the searching positions plus every pair (a bound on the NONE pairs; only the pairs
     # found are written, so the untouched part of the buffer costs no memory traffic)
-    buyer, kk, forced = _k.collect(
+    # the scan also copies the found pairs' slots, which the switch reads (not the table's rows)
+    buyer, kk, forced, slots = _k.collect_slots(
         rows, table.sector, table.supplier, in_ptr, in_k, positions, len(positions) + n_pairs, _NONE
     )
     if len(kk) == 0:
@@ -326,6 +327,7 @@ def search_and_switch(
     n_sw, n_add, n_drop = _k.switch(
         buyer,
         kk,
+        slots,
         forced,
         cand,
         g_c,
