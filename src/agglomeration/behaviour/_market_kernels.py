@@ -390,6 +390,23 @@ def scatter_sales(order, final_pos, inter_pos, rev_pos, n):
 
 
 @kernel
+def intermediate_gap(order, revenue, final, received_pos):
+    """max over the live positions q (row ``order[q]``) of |(revenue - final sales) - received_pos[q]|:
+    the largest gap between a firm's intermediate sales and the purchases its buyers make from it.
+
+    The same differences as the numpy form over every row (dead rows add |0 - 0| = 0, and every term
+    is >= 0, so starting from 0 gives the same maximum); a NaN term makes the result NaN, as
+    ``np.max`` does."""
+    m = 0.0
+    for q in range(order.shape[0]):
+        i = order[q]
+        x = abs((revenue[i] - final[i]) - received_pos[q])
+        if m == m and (x > m or x != x):
+            m = x
+    return m
+
+
+@kernel
 def buyer_side_purchases(indptr, col, val, fac, rev, total_a, received):
     """Walk the links from the buyers (by position): add each purchase val x fac_b x rev_b to
     ``received[supplier position]``.

@@ -647,14 +647,24 @@ def link_flows(links: RevenueLinks, rev_iterate: np.ndarray) -> tuple[np.ndarray
     outside the model: imports and unsourced inputs), CNY m.
     """
     order = links.order
+    received_pos, total, outside = link_flows_by_position(links, rev_iterate[order])
+    received = np.zeros(len(links.sector))
+    received[order] = received_pos
+    return received, total, outside
+
+
+def link_flows_by_position(
+    links: RevenueLinks, rev_pos: np.ndarray
+) -> tuple[np.ndarray, float, float]:
+    """:func:`link_flows` by position in ``links.order``: the revenue iterate ``rev_pos`` and the
+    purchases received by position (no gather and scatter over the table's rows)."""
+    order = links.order
     received_pos = np.zeros(len(order))
     total_a = links.inputs.total[links.sector[order]]
     total, outside = _k.buyer_side_purchases(
-        links.indptr, links.col, links.val, links.fac, rev_iterate[order], total_a, received_pos
+        links.indptr, links.col, links.val, links.fac, rev_pos, total_a, received_pos
     )
-    received = np.zeros(len(links.sector))
-    received[order] = received_pos
-    return received, float(total), float(outside)
+    return received_pos, float(total), float(outside)
 
 
 def intermediate_demand(mkt: MarketResult, links: RevenueLinks, io: np.ndarray) -> np.ndarray:
