@@ -71,3 +71,26 @@ def correction_sums(
                 cls[s, c, 0] += rev
                 cls[s, c, 1] += by_age[s, c] * structural[q]
     return first, est, cls
+
+
+@kernel
+def growth_exponent(rows, sector, log_z, sigma):
+    """(sigma_s - 1) x log productivity of every row of ``rows``: the exponent of the firms' CES
+    weight growth in :func:`agglomeration.behaviour.prospects.correct` (the same subtraction and
+    product as its numpy form; the exponential stays in numpy)."""
+    out = np.empty(rows.shape[0], np.float64)
+    for q in range(rows.shape[0]):
+        i = rows[q]
+        out[q] = (sigma[sector[i]] - 1.0) * log_z[i]
+    return out
+
+
+@kernel
+def structural_revenue(rows, sector, region, lines, growth, revenue):
+    """lines x ``growth`` x the structural forecast ``revenue[region, sector]`` (R, S) of every row of
+    ``rows``, multiplied in that order (as the numpy form: (lines x growth) x revenue)."""
+    out = np.empty(rows.shape[0], np.float64)
+    for q in range(rows.shape[0]):
+        i = rows[q]
+        out[q] = (lines[i] * growth[q]) * revenue[region[i], sector[i]]
+    return out

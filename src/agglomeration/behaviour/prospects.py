@@ -248,9 +248,15 @@ def correct(state: ModelState, world: World, scenario: Scenario, revenue: np.nda
     t = state.firms
     rows = np.asarray(state.incumbents, dtype=np.int64)
     b = state.beliefs
-    s = t.sector[rows]
-    growth = t.lines[rows] * np.exp((world.sigma[s] - 1.0) * t.log_productivity[rows])
-    structural = growth * revenue[t.region[rows], s]
+    # L exp((sigma - 1) z) x revenue[r, s]: the gathers and products compiled, the exp in numpy
+    e = np.exp(
+        _pk.growth_exponent(
+            rows, t.sector, t.log_productivity, np.ascontiguousarray(world.sigma, dtype=float)
+        )
+    )
+    structural = _pk.structural_revenue(
+        rows, t.sector, t.region, t.lines, e, np.ascontiguousarray(revenue, dtype=float)
+    )
     if b.by_age.shape[0] != S or b.by_age.shape[1] < len(AGE_CLASSES):
         raise ValueError(f"beliefs.by_age must have {S} rows and {len(AGE_CLASSES)} columns")
     first, est, by_age = _pk.correction_sums(
