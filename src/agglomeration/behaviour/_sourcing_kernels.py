@@ -42,20 +42,24 @@ def sort_cells(rows, sector, region, price, n_regions, n_sectors):
 
 
 @kernel
-def cum_guide(w, offset, width):
+def cum_guide(w, offset, width, order, lines):
     """Cumulate the weights ``w`` within each cell (in place) and build each cell's guide table.
 
-    The guide is the indexed-search table of a cell of n_c firms: guide[offset[c] + b] = first position
-    whose cumulated weight exceeds b / n_c of the cell total, so a draw u starts at entry floor(u n_c),
-    next to its answer (O(1) expected steps).
+    With ``lines`` (non-empty: every row's product lines) each weight is first multiplied by the lines of
+    its row ``order[pos]`` (the product numpy's ``w *= lines[order]`` takes, without the gather); an
+    empty ``lines`` leaves the weights as they are.  The guide is the indexed-search table of a cell of
+    n_c firms: guide[offset[c] + b] = first position whose cumulated weight exceeds b / n_c of the cell
+    total, so a draw u starts at entry floor(u n_c), next to its answer (O(1) expected steps).
     """
     guide = np.empty(w.shape[0], np.int32)
+    with_lines = lines.shape[0] > 0
     for c in range(offset.shape[0] - 1):
         lo = offset[c]
         hi = offset[c + 1]
         acc = 0.0
         for pos in range(lo, hi):
-            acc += w[pos]
+            x = w[pos] * lines[order[pos]] if with_lines else w[pos]
+            acc += x
             w[pos] = acc
         nb = (hi - lo + width - 1) // width
         j = lo

@@ -515,7 +515,7 @@ def revenue_links(
             R,
             NONE,
         )
-    fac = factor_rs[region[order].astype(np.int64) * len(sigma) + sector[order]]
+    fac = _k.buyer_factors(order, sector, region, factor_rs, len(sigma))
     return RevenueLinks(
         indptr, col, val, fac, factor_rs, rows, sector, region, supplier, inputs, order
     )
@@ -550,12 +550,19 @@ def price_indices(
     S = len(sigma)
     R = len(links.factor_rs) // S
     order = links.order
-    s = links.sector[order]
-    wp = price[order] ** (1.0 - sigma[s])
-    if lines is not None:
-        wp = wp * lines[order]
-    cell = links.region[order].astype(np.int64) * S + s
-    A = np.bincount(cell, weights=wp, minlength=R * S).reshape(R, S).T.copy()
+    # gathers, x lines, cells and cell sums compiled (the same operations); the power stays numpy's
+    base, expo = _k.power_operands(order, links.sector, price, np.asarray(sigma, dtype=float))
+    wp = base**expo
+    cell, sums = _k.weights_and_cells(
+        order,
+        links.sector,
+        links.region,
+        wp,
+        np.zeros(0, np.int32) if lines is None else lines,
+        R,
+        S,
+    )
+    A = sums.reshape(R, S).T.copy()
     return PriceIndices(wp=wp, cell=cell, A=A, P1=price_index_power(A, phi, X, R))
 
 

@@ -106,9 +106,9 @@ def _build_cells(
     for s in range(S):  # one power per sector (its cells are contiguous), scalar exponent
         lo, hi = offset[s * n_regions], offset[(s + 1) * n_regions]
         np.power(cprice[lo:hi], 1.0 - sigma[s], out=w[lo:hi])
-    if lines is not None:
-        w *= lines[order]
-    guide = _k.cum_guide(w, offset, _GUIDE_WIDTH)
+    # x lines (when given) in the cumulating pass: the same products, no gathered temporary
+    no_lines = np.zeros(0, np.int32)
+    guide = _k.cum_guide(w, offset, _GUIDE_WIDTH, order, no_lines if lines is None else lines)
     return _Cells(order, cprice, w, guide, offset)
 
 
