@@ -94,3 +94,33 @@ def structural_revenue(rows, sector, region, lines, growth, revenue):
         i = rows[q]
         out[q] = (lines[i] * growth[q]) * revenue[region[i], sector[i]]
     return out
+
+
+@kernel
+def price_log_operands(order, price, lines):
+    """(price, max(lines, 1) as float) of every position's row ``order[q]``: the arguments of the two
+    logs of :func:`agglomeration.behaviour.prospects.expected_log_input_prices` (the logs stay
+    numpy's; numpy takes the log of integer lines as the log of the same float64 values)."""
+    nl = order.shape[0]
+    p = np.empty(nl, np.float64)
+    ln = np.empty(nl, np.float64)
+    for q in range(nl):
+        i = order[q]
+        p[q] = price[i]
+        L = lines[i]
+        ln[q] = L if L > 1 else 1
+    return p, ln
+
+
+@kernel
+def weighted_log_price_sums(order, sector, sigma, log_price, log_lines, wp, cell, n_cells):
+    """(n_cells,) sums by cell, in position order, of wp x (log p - log L / (sigma_s - 1)) over the
+    positions with wp > 0 (0 for the others: ``np.where(wp > 0, wp x logp, 0)``), as the numpy form
+    of :func:`agglomeration.behaviour.prospects.expected_log_input_prices` adds them with
+    ``np.bincount`` (same bits)."""
+    out = np.zeros(n_cells, np.float64)
+    for q in range(order.shape[0]):
+        logp = log_price[q] - log_lines[q] / (sigma[sector[order[q]]] - 1.0)
+        w = wp[q]
+        out[cell[q]] += w * logp if w > 0 else 0.0
+    return out

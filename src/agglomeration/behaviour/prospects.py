@@ -163,10 +163,22 @@ def expected_log_input_prices(
     order = mkt.order
     cell = mkt.cell  # r S + s by position
     # a drawn supplier with L lines delivers L varieties: log index = log p + log tau - log L/(sigma-1)
-    sig = np.asarray(world.sigma, dtype=float)[t.sector[order]]
+    # gathers and the weighted cell sums compiled (the same operations), the logs numpy's
+    price_pos, lines_pos = _pk.price_log_operands(
+        np.asarray(order, dtype=np.int64), t.price, t.lines
+    )
     with np.errstate(divide="ignore", invalid="ignore"):  # firms without weight (no lines) drop out
-        logp = np.log(t.price[order]) - np.log(np.maximum(t.lines[order], 1)) / (sig - 1.0)
-        wlogp = np.bincount(cell, weights=np.where(mkt.wp > 0, mkt.wp * logp, 0.0), minlength=R * S)
+        log_price, log_lines = np.log(price_pos), np.log(lines_pos)
+    wlogp = _pk.weighted_log_price_sums(
+        np.asarray(order, dtype=np.int64),
+        t.sector,
+        np.ascontiguousarray(world.sigma, dtype=float),
+        log_price,
+        log_lines,
+        mkt.wp,
+        cell,
+        R * S,
+    )
     A = np.asarray(mkt.A, dtype=float)  # (S, R)
     mlp = np.divide(wlogp.reshape(R, S).T, A, out=np.zeros(A.shape), where=A > 0)  # (S, R)
     phi, tau = state.costs.phi, state.costs.tau_inputs
