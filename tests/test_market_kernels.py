@@ -7,7 +7,7 @@ import pytest
 from scipy import sparse
 from scipy.sparse.linalg import spsolve
 
-from agglomeration.behaviour import market
+from agglomeration.behaviour import _market_kernels, market
 from agglomeration.firms import NONE, FirmTable
 
 S, R, G = 4, 3, 1
@@ -297,3 +297,21 @@ def test_the_price_systems_fixed_costs_are_the_accounts_fixed_costs(tiny):
     )
     assert np.all(expected > 0)
     np.testing.assert_array_equal(fixed, expected)
+
+
+def test_intermediate_gap_is_the_numpy_maximum():
+    """The by-position gap of accounts.flow_gaps equals max |(revenue - final) - received| over rows."""
+    rng = np.random.default_rng(4)
+    n = 500
+    order = np.sort(rng.choice(n, 400, replace=False)).astype(np.int64)
+    rng.shuffle(order)
+    revenue, final, received = np.zeros(n), np.zeros(n), np.zeros(n)
+    revenue[order] = rng.random(400) * 10
+    final[order] = revenue[order] * rng.random(400)
+    received[order] = (revenue[order] - final[order]) * (1 + 1e-12 * rng.standard_normal(400))
+    ref = np.max(np.abs((revenue - final) - received))
+    got = _market_kernels.intermediate_gap(order, revenue, final, received[order])
+    assert got == ref
+    received[order[7]] = np.nan
+    assert np.isnan(_market_kernels.intermediate_gap(order, revenue, final, received[order]))
+    assert _market_kernels.intermediate_gap(order[:0], revenue, final, received[:0]) == 0.0

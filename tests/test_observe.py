@@ -406,6 +406,10 @@ def test_link_totals_by_sector_equal_bincount_over_input_pairs_exactly(which, re
     assert tuple(int(c) for c in counts) == observe._slot_counts(t.alive, t.supplier, NONE)
     assert counts[0] >= counts[1] > 0 and counts[2] > 0
     assert observe.network_row(m.state, w, counts) == observe.network_row(m.state, w)
+    n_rs = observe.cell_totals(m.state, w)[0]  # the series row's firms by sector: the same row
+    assert observe.network_row(m.state, w, counts, n_rs.sum(axis=0)) == observe.network_row(
+        m.state, w
+    )
 
 
 def test_link_totals_science_invariant(baseline_model):

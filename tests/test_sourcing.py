@@ -475,6 +475,15 @@ def test_collect_kernel_equals_numpy_enumeration():
     np.testing.assert_array_equal(b, b_ref[sel])
     np.testing.assert_array_equal(k, k_ref[sel])
     np.testing.assert_array_equal(f, t.supplier[..., 0][b_ref[sel], k_ref[sel]] == NONE)
+    # collect_slots: the same pairs and a copy of their slots (what the switch reads)
+    b2, k2, f2, slots = _sourcing_kernels.collect_slots(
+        rows, t.sector, t.supplier, in_ptr, in_k, pos, len(pos) + len(b_ref), int(NONE)
+    )
+    np.testing.assert_array_equal(b2, b)
+    np.testing.assert_array_equal(k2, k)
+    np.testing.assert_array_equal(f2, f)
+    assert slots.dtype == t.supplier.dtype
+    np.testing.assert_array_equal(slots, t.supplier[b, k, :])
     # without positions: exactly the pairs without a supplier (repair_links)
     b, k, f = _sourcing_kernels.collect(
         rows, t.sector, t.supplier, in_ptr, in_k, np.zeros(0, np.int64), len(b_ref), int(NONE)

@@ -68,7 +68,7 @@ def trade_flows(state: ModelState, world: World, links: np.ndarray | None = None
     sales within a region (the diagonal).  Zeros before the first market clearing.  ``links``: the
     (R, M, S) :func:`agglomeration.observe.link_totals_by_sector` of this state if already computed."""
     from agglomeration.behaviour.market import gateway_competition
-    from agglomeration.observe import link_totals_by_sector
+    from agglomeration.observe import link_totals_by_sector, region_sector
 
     w = world
     R, M, S = w.n_regions, w.n_markets, w.n_sectors
@@ -83,13 +83,9 @@ def trade_flows(state: ModelState, world: World, links: np.ndarray | None = None
     # final sales of the firms alive now (those that exited after the market cleared sold too, but their
     # links are gone: counting both from the same firms keeps flows and the firm tables of a step alike),
     # from the region each is in now, split over destinations as the market's CES shares
-    t = state.firms
-    live = np.flatnonzero(t.alive)
-    final = np.bincount(
-        t.region[live].astype(np.int64) * S + t.sector[live],
-        weights=t.final_sales[live],
-        minlength=R * S,
-    ).reshape(R, S)
+    # (R, S) sums over the live rows in ascending order, as np.bincount over them adds (same bits),
+    # in one compiled pass without gathering the rows
+    final = region_sector(state.firms, R, S, "final_sales")
     MP = np.einsum("srm,sm->sr", phi[:, :R, :], ratio)  # (S, R) final sales per unit CES weight
     scale = np.divide(final.T, MP, out=np.zeros_like(MP), where=MP > 0)
     flows[:, :R, :] = scale[:, :, None] * phi[:, :R, :] * ratio[:, None, :]

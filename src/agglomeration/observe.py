@@ -206,12 +206,17 @@ def _slot_counts(alive, supplier, none):  # pragma: no cover - compiled
 
 
 def network_row(
-    state: ModelState, world: World, counts: np.ndarray | None = None
+    state: ModelState,
+    world: World,
+    counts: np.ndarray | None = None,
+    firms_by_sector: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Supplier-network counts of the current state: suppliers per firm (all and domestic) and the
     share of firms in input sectors (sectors other sectors buy from) with at least one domestic buyer.
     ``counts``: the slot counts of :func:`_slot_counts` when the caller has them (the series row
-    takes them from its pass over the links, :func:`link_totals_and_counts`)."""
+    takes them from its pass over the links, :func:`link_totals_and_counts`).  ``firms_by_sector``
+    (S,): the live firms per sector when the caller has them (the series row: its
+    :func:`cell_totals`), so the input firms are counted without gathering every row's sector."""
     t = state.firms
     if counts is None:
         filled, domestic, with_buyer = _slot_counts(t.alive, t.supplier, NONE)
@@ -220,7 +225,10 @@ def network_row(
     n = t.n_alive
     rows = t.alive_rows()
     is_input = (np.asarray(world.io) > 0).any(axis=1)  # sectors someone buys from
-    n_input_firms = int(is_input[t.sector[rows]].sum())
+    if firms_by_sector is None:
+        n_input_firms = int(is_input[t.sector[rows]].sum())
+    else:  # whole-number counts (exact in float64)
+        n_input_firms = int(np.asarray(firms_by_sector)[is_input].sum())
     nan = float("nan")
     return {
         "suppliers_per_firm": filled / n if n else nan,
@@ -481,7 +489,7 @@ def series_row(state: ModelState, world: World, counters: tuple[str, ...] = ()) 
         if np.any(rtype == "connected")
         else 0.0
     )
-    row.update(network_row(state, world, slot_counts))
+    row.update(network_row(state, world, slot_counts, n_rs.sum(axis=0)))
     row["entrant_profit_ratio"], row["entrant_revenue_ratio"] = state.entrants.ratios()
     row.update(
         logistics_outcomes.logistics_metrics(state, world, series=True, links=links_by_sector)

@@ -60,3 +60,22 @@ def best_regions(
         else:
             out[j] = -1
     return out, expected
+
+
+@kernel
+def interpolate(table, i, w, s):
+    """(n, R): ``(1 - w[q]) table[i[q], r, s[q]] + w[q] table[i[q] + 1, r, s[q]]`` for every entrant q
+    and region r: the linear interpolation of :meth:`agglomeration.behaviour.entry.EntryValues.at` on
+    the signal grid (``table`` (G, R, S)), the same products and sum as its numpy form, without the
+    gathered and scaled (n, R) temporaries."""
+    n = i.shape[0]
+    R = table.shape[1]
+    out = np.empty((n, R), np.float64)
+    for q in range(n):
+        iq = i[q]
+        sq = s[q]
+        wq = w[q]
+        vq = 1.0 - wq
+        for r in range(R):
+            out[q, r] = vq * table[iq, r, sq] + wq * table[iq + 1, r, sq]
+    return out

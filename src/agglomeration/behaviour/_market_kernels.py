@@ -360,6 +360,99 @@ def solve_revenue(indptr, col, val, fac, acc, rev, tol, max_sweeps):
 
 
 @kernel
+def power_operands(order, sector, price, sigma):
+    """(price[order[q]], 1 - sigma[sector[order[q]]]) by position: the base and exponent of the CES
+    weights p^(1 - sigma_s) of :func:`agglomeration.behaviour.market.price_indices` (the power itself
+    stays numpy's), gathered in one pass."""
+    nl = order.shape[0]
+    base = np.empty(nl, np.float64)
+    expo = np.empty(nl, np.float64)
+    for q in range(nl):
+        i = order[q]
+        base[q] = price[i]
+        expo[q] = 1.0 - sigma[sector[i]]
+    return base, expo
+
+
+@kernel
+def weights_and_cells(order, sector, region, wp, lines, n_regions, n_sectors):
+    """In one pass by position: the CES weights ``wp`` times the firm's product lines (in place; an
+    empty ``lines`` leaves them), each firm's cell r S + s, and the (R S,) sums of the weights by cell
+    in position order (the sums ``np.bincount`` adds, same bits).  Returns (cell, sums)."""
+    nl = order.shape[0]
+    S = n_sectors
+    cell = np.empty(nl, np.int64)
+    sums = np.zeros(n_regions * S, np.float64)
+    with_lines = lines.shape[0] > 0
+    for q in range(nl):
+        i = order[q]
+        if with_lines:
+            wp[q] = wp[q] * lines[i]
+        c = np.int64(region[i]) * S + sector[i]
+        cell[q] = c
+        sums[c] += wp[q]
+    return cell, sums
+
+
+@kernel
+def buyer_factors(order, sector, region, factor_rs, n_sectors):
+    """``factor_rs[region S + sector]`` of every position (the buyers' revenue factors), one pass."""
+    nl = order.shape[0]
+    out = np.empty(nl, np.float64)
+    for q in range(nl):
+        i = order[q]
+        out[q] = factor_rs[np.int64(region[i]) * n_sectors + sector[i]]
+    return out
+
+
+@kernel
+def final_sales_by_position(wp, mp_cell, cell):
+    """Final sales by position: ``wp[q] x mp_cell[cell[q]]`` (CES weight x market potential of the
+    firm's cell r S + s), the product :func:`agglomeration.behaviour.market.clear_markets` took as a
+    numpy gather and multiply (the same product, so the same bits), in one pass without the gathered
+    temporary."""
+    out = np.empty(wp.shape[0], np.float64)
+    for q in range(wp.shape[0]):
+        out[q] = wp[q] * mp_cell[cell[q]]
+    return out
+
+
+@kernel
+def scatter_sales(order, final_pos, inter_pos, rev_pos, n):
+    """The market's per-row results from its per-position ones, in one pass over the live positions:
+    final sales, revenue = final + intermediate sales (the same addition as the numpy form) and the
+    revenue iterate, each (n,) with 0 for the rows not in ``order`` (dead rows).  Replaces three
+    zero-filled arrays written by three numpy scatters and the temporary of the sum."""
+    final = np.zeros(n, np.float64)
+    revenue = np.zeros(n, np.float64)
+    rev = np.zeros(n, np.float64)
+    for q in range(order.shape[0]):
+        i = order[q]
+        f = final_pos[q]
+        final[i] = f
+        revenue[i] = f + inter_pos[q]
+        rev[i] = rev_pos[q]
+    return final, revenue, rev
+
+
+@kernel
+def intermediate_gap(order, revenue, final, received_pos):
+    """max over the live positions q (row ``order[q]``) of |(revenue - final sales) - received_pos[q]|:
+    the largest gap between a firm's intermediate sales and the purchases its buyers make from it.
+
+    The same differences as the numpy form over every row (dead rows add |0 - 0| = 0, and every term
+    is >= 0, so starting from 0 gives the same maximum); a NaN term makes the result NaN, as
+    ``np.max`` does."""
+    m = 0.0
+    for q in range(order.shape[0]):
+        i = order[q]
+        x = abs((revenue[i] - final[i]) - received_pos[q])
+        if m == m and (x > m or x != x):
+            m = x
+    return m
+
+
+@kernel
 def buyer_side_purchases(indptr, col, val, fac, rev, total_a, received):
     """Walk the links from the buyers (by position): add each purchase val x fac_b x rev_b to
     ``received[supplier position]``.

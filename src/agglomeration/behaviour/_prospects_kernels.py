@@ -71,3 +71,56 @@ def correction_sums(
                 cls[s, c, 0] += rev
                 cls[s, c, 1] += by_age[s, c] * structural[q]
     return first, est, cls
+
+
+@kernel
+def growth_exponent(rows, sector, log_z, sigma):
+    """(sigma_s - 1) x log productivity of every row of ``rows``: the exponent of the firms' CES
+    weight growth in :func:`agglomeration.behaviour.prospects.correct` (the same subtraction and
+    product as its numpy form; the exponential stays in numpy)."""
+    out = np.empty(rows.shape[0], np.float64)
+    for q in range(rows.shape[0]):
+        i = rows[q]
+        out[q] = (sigma[sector[i]] - 1.0) * log_z[i]
+    return out
+
+
+@kernel
+def structural_revenue(rows, sector, region, lines, growth, revenue):
+    """lines x ``growth`` x the structural forecast ``revenue[region, sector]`` (R, S) of every row of
+    ``rows``, multiplied in that order (as the numpy form: (lines x growth) x revenue)."""
+    out = np.empty(rows.shape[0], np.float64)
+    for q in range(rows.shape[0]):
+        i = rows[q]
+        out[q] = (lines[i] * growth[q]) * revenue[region[i], sector[i]]
+    return out
+
+
+@kernel
+def price_log_operands(order, price, lines):
+    """(price, max(lines, 1) as float) of every position's row ``order[q]``: the arguments of the two
+    logs of :func:`agglomeration.behaviour.prospects.expected_log_input_prices` (the logs stay
+    numpy's; numpy takes the log of integer lines as the log of the same float64 values)."""
+    nl = order.shape[0]
+    p = np.empty(nl, np.float64)
+    ln = np.empty(nl, np.float64)
+    for q in range(nl):
+        i = order[q]
+        p[q] = price[i]
+        L = lines[i]
+        ln[q] = L if L > 1 else 1
+    return p, ln
+
+
+@kernel
+def weighted_log_price_sums(order, sector, sigma, log_price, log_lines, wp, cell, n_cells):
+    """(n_cells,) sums by cell, in position order, of wp x (log p - log L / (sigma_s - 1)) over the
+    positions with wp > 0 (0 for the others: ``np.where(wp > 0, wp x logp, 0)``), as the numpy form
+    of :func:`agglomeration.behaviour.prospects.expected_log_input_prices` adds them with
+    ``np.bincount`` (same bits)."""
+    out = np.zeros(n_cells, np.float64)
+    for q in range(order.shape[0]):
+        logp = log_price[q] - log_lines[q] / (sigma[sector[order[q]]] - 1.0)
+        w = wp[q]
+        out[cell[q]] += w * logp if w > 0 else 0.0
+    return out

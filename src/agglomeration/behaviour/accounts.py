@@ -26,8 +26,15 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from agglomeration.behaviour import _accounts_kernels as _k
+from agglomeration.behaviour import _market_kernels as _mk
 from agglomeration.behaviour import growth
-from agglomeration.behaviour.market import MarketResult, RevenueLinks, input_lists, link_flows
+from agglomeration.behaviour.market import (
+    MarketResult,
+    RevenueLinks,
+    input_lists,
+    link_flows,
+    link_flows_by_position,
+)
 from agglomeration.behaviour.sourcing import relationship_costs
 from agglomeration.firms import NONE
 from agglomeration.parameters import Section
@@ -389,10 +396,16 @@ def flow_gaps(mkt: MarketResult, links: RevenueLinks, E: np.ndarray) -> dict[str
     - ``expenditure_gap``: |final + intermediate expenditure - (domestic sales + imports)| / total.
     """
     n = len(mkt.revenue)
-    received, purchases, outside = link_flows(links, mkt.rev_iterate)
-    inter_sales = mkt.revenue - mkt.final_sales
     total_rev = max(float(mkt.revenue.sum()), 1e-300)
-    gap1 = float(np.max(np.abs(inter_sales - received))) / total_rev if n else 0.0
+    if mkt.order is links.order:
+        # by position (rev_pos is rev_iterate[order]): no per-row temporaries; the same maximum
+        received_pos, purchases, outside = link_flows_by_position(links, mkt.rev_pos)
+        gap = _mk.intermediate_gap(links.order, mkt.revenue, mkt.final_sales, received_pos)
+        gap1 = float(gap) / total_rev if n else 0.0
+    else:
+        received, purchases, outside = link_flows(links, mkt.rev_iterate)
+        inter_sales = mkt.revenue - mkt.final_sales
+        gap1 = float(np.max(np.abs(inter_sales - received))) / total_rev if n else 0.0
     spend = float(E.sum() + purchases)
     imports = float(mkt.final_imports + outside)
     gap2 = abs(spend - (float(mkt.revenue.sum()) + imports)) / max(spend, 1e-300)

@@ -116,10 +116,11 @@ class EntryValues:
         x = np.clip(np.asarray(signal, float), SIGNAL_GRID[0], SIGNAL_GRID[-1])
         step = SIGNAL_GRID[1] - SIGNAL_GRID[0]
         i = np.minimum(((x - SIGNAL_GRID[0]) / step).astype(np.int64), len(SIGNAL_GRID) - 2)
-        w = ((x - SIGNAL_GRID[i]) / step)[:, None]
-        s = np.asarray(sector)
+        w = (x - SIGNAL_GRID[i]) / step
+        s = np.asarray(sector, dtype=np.int64)
+        # (1 - w) a[i, :, s] + w a[i + 1, :, s], compiled (the same arithmetic, no temporaries)
         return tuple(
-            (1.0 - w) * a[i, :, s] + w * a[i + 1, :, s]
+            _k.interpolate(np.ascontiguousarray(a, dtype=float), i, w, s)
             for a in (self.value, self.first_profit, self.first_revenue)
         )
 

@@ -515,7 +515,7 @@ def revenue_links(
             R,
             NONE,
         )
-    fac = factor_rs[region[order].astype(np.int64) * len(sigma) + sector[order]]
+    fac = _k.buyer_factors(order, sector, region, factor_rs, len(sigma))
     return RevenueLinks(
         indptr, col, val, fac, factor_rs, rows, sector, region, supplier, inputs, order
     )
@@ -550,12 +550,19 @@ def price_indices(
     S = len(sigma)
     R = len(links.factor_rs) // S
     order = links.order
-    s = links.sector[order]
-    wp = price[order] ** (1.0 - sigma[s])
-    if lines is not None:
-        wp = wp * lines[order]
-    cell = links.region[order].astype(np.int64) * S + s
-    A = np.bincount(cell, weights=wp, minlength=R * S).reshape(R, S).T.copy()
+    # gathers, x lines, cells and cell sums compiled (the same operations); the power stays numpy's
+    base, expo = _k.power_operands(order, links.sector, price, np.asarray(sigma, dtype=float))
+    wp = base**expo
+    cell, sums = _k.weights_and_cells(
+        order,
+        links.sector,
+        links.region,
+        wp,
+        np.zeros(0, np.int32) if lines is None else lines,
+        R,
+        S,
+    )
+    A = sums.reshape(R, S).T.copy()
     return PriceIndices(wp=wp, cell=cell, A=A, P1=price_index_power(A, phi, X, R))
 
 
@@ -596,9 +603,10 @@ def clear_markets(
     A, P1 = indices.A, indices.P1
     MP = market_potential(E, P1, phi, R)
     order = links.order
-    F_pos = indices.wp * MP.T.reshape(-1)[indices.cell]  # final sales by position
-    F = np.zeros(n)
-    F[order] = F_pos
+    # final sales by position: wp x MP of the firm's cell (one compiled pass, no gathered temporary)
+    F_pos = _k.final_sales_by_position(
+        indices.wp, np.ascontiguousarray(MP.T).reshape(-1), indices.cell
+    )
     sold_domestic = np.einsum("sr,srm->sm", A, phi[:, :R, :]) * np.divide(
         E, P1, out=np.zeros_like(E), where=P1 > 0
     )
@@ -619,10 +627,8 @@ def clear_markets(
     )
     inter = np.zeros(len(order))  # intermediate sales at the converged iterate, pushed afresh
     _k.push_purchases(links.indptr, links.col, links.val, links.fac, rev_pos, inter)
-    revenue = np.zeros(n)
-    revenue[order] = F_pos + inter
-    rev = np.zeros(n)
-    rev[order] = rev_pos
+    # by row: final sales, revenue = F + inter and the iterate (one compiled pass, not three scatters)
+    F, revenue, rev = _k.scatter_sales(order, F_pos, inter, rev_pos, n)
     rate = links.factor_rs * np.tile(links.inputs.total, R)
     return MarketResult(
         final_sales=F,
@@ -648,14 +654,24 @@ def link_flows(links: RevenueLinks, rev_iterate: np.ndarray) -> tuple[np.ndarray
     outside the model: imports and unsourced inputs), CNY m.
     """
     order = links.order
+    received_pos, total, outside = link_flows_by_position(links, rev_iterate[order])
+    received = np.zeros(len(links.sector))
+    received[order] = received_pos
+    return received, total, outside
+
+
+def link_flows_by_position(
+    links: RevenueLinks, rev_pos: np.ndarray
+) -> tuple[np.ndarray, float, float]:
+    """:func:`link_flows` by position in ``links.order``: the revenue iterate ``rev_pos`` and the
+    purchases received by position (no gather and scatter over the table's rows)."""
+    order = links.order
     received_pos = np.zeros(len(order))
     total_a = links.inputs.total[links.sector[order]]
     total, outside = _k.buyer_side_purchases(
-        links.indptr, links.col, links.val, links.fac, rev_iterate[order], total_a, received_pos
+        links.indptr, links.col, links.val, links.fac, rev_pos, total_a, received_pos
     )
-    received = np.zeros(len(links.sector))
-    received[order] = received_pos
-    return received, float(total), float(outside)
+    return received_pos, float(total), float(outside)
 
 
 def intermediate_demand(mkt: MarketResult, links: RevenueLinks, io: np.ndarray) -> np.ndarray:
@@ -666,7 +682,8 @@ def intermediate_demand(mkt: MarketResult, links: RevenueLinks, io: np.ndarray) 
     """
     S = io.shape[0]
     R = len(links.factor_rs) // S
-    rc = np.bincount(mkt.cell, weights=mkt.rev_iterate[mkt.order], minlength=R * S)
+    # rev_pos is rev_iterate[order] (by position), stored: no gather
+    rc = np.bincount(mkt.cell, weights=mkt.rev_pos, minlength=R * S)
     w = (links.factor_rs * rc).reshape(R, S)
     return np.asarray(io, dtype=float) @ w.T
 

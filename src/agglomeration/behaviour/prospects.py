@@ -163,10 +163,22 @@ def expected_log_input_prices(
     order = mkt.order
     cell = mkt.cell  # r S + s by position
     # a drawn supplier with L lines delivers L varieties: log index = log p + log tau - log L/(sigma-1)
-    sig = np.asarray(world.sigma, dtype=float)[t.sector[order]]
+    # gathers and the weighted cell sums compiled (the same operations), the logs numpy's
+    price_pos, lines_pos = _pk.price_log_operands(
+        np.asarray(order, dtype=np.int64), t.price, t.lines
+    )
     with np.errstate(divide="ignore", invalid="ignore"):  # firms without weight (no lines) drop out
-        logp = np.log(t.price[order]) - np.log(np.maximum(t.lines[order], 1)) / (sig - 1.0)
-        wlogp = np.bincount(cell, weights=np.where(mkt.wp > 0, mkt.wp * logp, 0.0), minlength=R * S)
+        log_price, log_lines = np.log(price_pos), np.log(lines_pos)
+    wlogp = _pk.weighted_log_price_sums(
+        np.asarray(order, dtype=np.int64),
+        t.sector,
+        np.ascontiguousarray(world.sigma, dtype=float),
+        log_price,
+        log_lines,
+        mkt.wp,
+        cell,
+        R * S,
+    )
     A = np.asarray(mkt.A, dtype=float)  # (S, R)
     mlp = np.divide(wlogp.reshape(R, S).T, A, out=np.zeros(A.shape), where=A > 0)  # (S, R)
     phi, tau = state.costs.phi, state.costs.tau_inputs
@@ -248,9 +260,15 @@ def correct(state: ModelState, world: World, scenario: Scenario, revenue: np.nda
     t = state.firms
     rows = np.asarray(state.incumbents, dtype=np.int64)
     b = state.beliefs
-    s = t.sector[rows]
-    growth = t.lines[rows] * np.exp((world.sigma[s] - 1.0) * t.log_productivity[rows])
-    structural = growth * revenue[t.region[rows], s]
+    # L exp((sigma - 1) z) x revenue[r, s]: the gathers and products compiled, the exp in numpy
+    e = np.exp(
+        _pk.growth_exponent(
+            rows, t.sector, t.log_productivity, np.ascontiguousarray(world.sigma, dtype=float)
+        )
+    )
+    structural = _pk.structural_revenue(
+        rows, t.sector, t.region, t.lines, e, np.ascontiguousarray(revenue, dtype=float)
+    )
     if b.by_age.shape[0] != S or b.by_age.shape[1] < len(AGE_CLASSES):
         raise ValueError(f"beliefs.by_age must have {S} rows and {len(AGE_CLASSES)} columns")
     first, est, by_age = _pk.correction_sums(

@@ -106,9 +106,9 @@ def _build_cells(
     for s in range(S):  # one power per sector (its cells are contiguous), scalar exponent
         lo, hi = offset[s * n_regions], offset[(s + 1) * n_regions]
         np.power(cprice[lo:hi], 1.0 - sigma[s], out=w[lo:hi])
-    if lines is not None:
-        w *= lines[order]
-    guide = _k.cum_guide(w, offset, _GUIDE_WIDTH)
+    # x lines (when given) in the cumulating pass: the same products, no gathered temporary
+    no_lines = np.zeros(0, np.int32)
+    guide = _k.cum_guide(w, offset, _GUIDE_WIDTH, order, no_lines if lines is None else lines)
     return _Cells(order, cprice, w, guide, offset)
 
 
@@ -290,7 +290,8 @@ def search_and_switch(
     positions = _bernoulli_positions(rng, n_pairs, float(search_p))
     # capacity: the searching positions plus every pair (a bound on the NONE pairs; only the pairs
     # found are written, so the untouched part of the buffer costs no memory traffic)
-    buyer, kk, forced = _k.collect(
+    # the scan also copies the found pairs' slots, which the switch reads (not the table's rows)
+    buyer, kk, forced, slots = _k.collect_slots(
         rows, table.sector, table.supplier, in_ptr, in_k, positions, len(positions) + n_pairs, _NONE
     )
     if len(kk) == 0:
@@ -326,6 +327,7 @@ def search_and_switch(
     n_sw, n_add, n_drop = _k.switch(
         buyer,
         kk,
+        slots,
         forced,
         cand,
         g_c,
@@ -381,11 +383,12 @@ def repair_links(
         return 0
     inputs = input_lists(io)
     in_ptr, in_k = inputs.ptr, inputs.k
-    # one scan collects the pairs without a supplier; capacity: every pair (only the pairs found are
-    # written, so the untouched part of the buffer costs no memory traffic)
-    n_pairs = int(np.diff(in_ptr)[table.sector[rows]].sum())
+    # one scan collects the pairs without a supplier; capacity: a bound on the pairs (rows x the most
+    # inputs of a sector; no gather of the rows' sectors to count them exactly: only the pairs found
+    # are written, so the untouched part of the buffer costs no memory traffic)
+    cap = len(rows) * int(np.diff(in_ptr).max())
     buyer, kk, _ = _k.collect(
-        rows, table.sector, table.supplier, in_ptr, in_k, np.zeros(0, np.int64), n_pairs, _NONE
+        rows, table.sector, table.supplier, in_ptr, in_k, np.zeros(0, np.int64), cap, _NONE
     )
     if len(kk) == 0:
         return 0
