@@ -1,24 +1,25 @@
-"""Why the model's entry responds weakly to entry costs: the pool's take-up and its elasticity, read from
-the entry values without simulating.
+"""Why the model's entry responds weakly to entry costs: the pool's take-up and its elasticity, read
+from the entry values without simulating.
 
 Run from the repository root::
 
     python scripts/entry_margin.py                         # the baseline's settled start, seed 1
     python scripts/entry_margin.py --grid                  # and a grid of entry settings
 
-At the baseline's settled start (after its burn-in), a large sample of potential entrants is drawn as the
-entry submodel draws them (sectors in proportion to the pool, standardised productivity signals, the
-regions each knows), and :func:`agglomeration.behaviour.entry.entry_probability` gives each one's
-probability of entering.  Printed: the mean take-up; the take-up's elasticity to the one-off entry cost
-(the values raised by 20 % of each region's entry cost, as ``behaviour.costs.entry_cost`` x 0.8 does
-before any response of prices, incumbents or beliefs: a partial, first-quarter elasticity); and by
-sector the quantiles of IV / scale (the entry decision's argument: IV the expected best value over the
-known regions in units of the logit scale, so -2..2 is the margin).  With ``--grid`` the same for other
-values of ``known_productivity_share``, ``logit_scale`` (with ``location_scale`` at most it) and
-``entry_cost``, and for entry costs up to 64 times the baseline's.  The elasticity is -(C / scale) E[p (1 - p)] / E[p], so it is small when most of the
+At the baseline's settled start (after its burn-in), a large sample of potential entrants is drawn
+as the entry submodel draws them (sectors in proportion to the pool, standardised productivity
+signals, the regions each knows), and :func:`agglomeration.behaviour.entry.entry_probability` gives
+each one's probability of entering.  Printed: the mean take-up; the take-up's elasticity to the
+one-off entry cost (the values raised by 20 % of each region's entry cost, as
+``behaviour.costs.entry_cost`` x 0.8 does before any response of prices, incumbents or beliefs: a
+partial, first-quarter elasticity); and by sector the quantiles of IV / scale (the entry decision's
+argument: IV the expected best value over the known regions in units of the logit scale, so -2..2 is
+the margin), the take-up, the share of the pool within -2..2 and the sector's elasticity.  With
+``--grid`` the same for other values of ``known_productivity_share``, ``logit_scale`` (with
+``location_scale`` at most it) and ``entry_cost``, and for entry costs up to 64 times the
+baseline's.  The elasticity is -(C / scale) E[p (1 - p)] / E[p], so it is small when most of the
 pool has p near 0 or 1, whatever the scale.  Why: docs/ODD.md (Known limitations) and docs/LEVERS.md
-compare the model's entry elasticity with the registration-reform evidence.
-"""
+compare the model's entry elasticity with the registration-reform evidence."""
 
 from __future__ import annotations
 
@@ -65,12 +66,17 @@ def take_up(model, scenario, rng_seed: int = 0) -> tuple[float, float, dict[str,
     p1 = E.entry_probability(sec, signal, known, values=cheaper)
     elasticity = -(p1.mean() / p0.mean() - 1.0) / CUT
     x = E.entry_index(sec, signal, known, values=values)
-    by_sector = {
-        name: np.array(
-            [*np.percentile(x[(sec == s) & np.isfinite(x)], [10, 50, 90]), p0[sec == s].mean()]
+    by_sector = {}
+    for s, name in enumerate(w.sector_ids):
+        k = sec == s
+        by_sector[name] = np.array(
+            [
+                *np.percentile(x[k & np.isfinite(x)], [10, 50, 90]),
+                p0[k].mean(),
+                np.mean(np.abs(x[k]) <= 2.0),
+                -(p1[k].mean() / p0[k].mean() - 1.0) / CUT,
+            ]
         )
-        for s, name in enumerate(w.sector_ids)
-    }
     return float(p0.mean()), float(elasticity), by_sector
 
 
@@ -88,12 +94,15 @@ def main(argv: list[str] | None = None) -> int:
     m = AgglomerationModel(base, replicate_seed=args.seed)
     p, e, by = take_up(m, base)
     print(
-        f"baseline settled start, seed {args.seed}: take-up {p:.3f}, elasticity to the entry cost {e:.3f}"
+        f"baseline settled start, seed {args.seed}: take-up {p:.3f}, elasticity of take-up to the "
+        f"entry cost {e:.3f} (negative: a dearer entry, fewer entrants; the docs quote its size)"
     )
-    print("| sector | IV / scale: 10 % | 50 % | 90 % | take-up |")
-    print("|---|---:|---:|---:|---:|")
+    print("| sector | IV / scale: 10 % | 50 % | 90 % | take-up | share within +-2 | elasticity |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for name, q in by.items():
-        print(f"| {name} | {q[0]:.1f} | {q[1]:.1f} | {q[2]:.1f} | {q[3]:.2f} |")
+        print(
+            f"| {name} | {q[0]:.1f} | {q[1]:.1f} | {q[2]:.1f} | {q[3]:.2f} | {q[4]:.2f} | {q[5]:.2f} |"
+        )
     if args.grid:
         ec = base.behaviour.costs.entry_cost
         print("\n| known_productivity_share | logit_scale | entry_cost | take-up | elasticity |")

@@ -6,15 +6,15 @@ Run from the repository root::
     python scripts/firm_dynamics_search.py --set behaviour.learning.shock_size_elasticity=0.4 \\
         --set behaviour.lines.birth_rate=0.023 --set burn_in=500
 
-Each seed runs the scenario (its burn-in first, not observed) for 120 observed quarters and takes annual
-snapshots of the live firms' employment from quarter 40 on: docs/VALIDATION.md section 5's design and
-estimators (``validation.stylized_facts``: the tail exponent by MLE and rank-1/2, the size-variance slope
-beta, annual entry and exit rates).  Also printed: the live firms after 40, 80 and 120 quarters relative
-to the start of the observed run (whether the start is settled) and the entrants' realised / expected
-first-year profit and revenue over the first 40 quarters (issue 16's [0.7, 1.3]).  Why: the search for a
-setting that gives both the Pareto tail and the size-variance slope (docs/VALIDATION.md section 8) needs
-the tail, beta and the count's drift of the same runs; results depend only on the seeds.
-"""
+Each seed runs the scenario (its burn-in first, not observed) for 120 observed quarters and takes
+annual snapshots of the live firms' employment from quarter 40 on: docs/VALIDATION.md section 5's
+design and estimators (``validation.stylized_facts``: the tail exponent by MLE and rank-1/2, the
+size-variance slope beta, annual entry and exit rates).  Also printed: the live firms after 40, 80
+and 120 quarters relative to the start of the observed run (whether the start is settled) and the
+entrants' realised / expected first-year profit and revenue over the first 40 quarters (issue 16's
+[0.7, 1.3]).  Why: the search for a setting that gives both the Pareto tail and the size-variance
+slope (docs/VALIDATION.md section 8) needs the tail, beta and the count's drift of the same runs;
+results depend only on the seeds."""
 
 from __future__ import annotations
 

@@ -36,10 +36,12 @@ def test_flow_balance_root_equates_expected_entry_and_exits():
     assert solved >= 3
 
 
-def test_the_controller_with_averaging_leaves_the_means_of_its_last_iterates():
+@pytest.mark.parametrize("average", [1, 3, 10])
+def test_the_controller_with_averaging_leaves_the_means_of_its_last_iterates(average):
     """behaviour.accounts.controller_averaging: at its last controlled step the burn-in's controller
     leaves the fixed costs at the geometric mean and the location shifters at the mean of its last
-    ``average`` iterates; before that step, and without averaging, it moves exactly as before."""
+    ``average`` iterates (all of them when there are fewer; 1 = the last values, as without
+    averaging); before that step it moves exactly as without averaging."""
     import copy
 
     from agglomeration.initialisation import CountController
@@ -55,7 +57,7 @@ def test_the_controller_with_averaging_leaves_the_means_of_its_last_iterates():
     target = s.initial_by_sector * 1.3 + 1.0
     cells = n_rs * np.linspace(0.5, 1.5, n_rs.size).reshape(n_rs.shape) + (n_rs > 0)
     plain = CountController(target=target.copy(), hold=1, cells=cells.copy())
-    averaged = CountController(target=target.copy(), hold=1, cells=cells.copy(), average=3)
+    averaged = CountController(target=target.copy(), hold=1, cells=cells.copy(), average=average)
     a, b = s, copy.deepcopy(s)
     f, shift = [], []
     for steps_left in (5, 4, 3, 2, 1, 0):
@@ -67,10 +69,41 @@ def test_the_controller_with_averaging_leaves_the_means_of_its_last_iterates():
             np.testing.assert_array_equal(a.fixed_cost, b.fixed_cost)
             np.testing.assert_array_equal(a.location_shift, b.location_shift)
     # the last controlled step is steps_left == hold == 1 (the 5th update); the 6th is held
-    np.testing.assert_allclose(b.fixed_cost, np.exp(np.mean(np.log(f[2:5]), axis=0)), rtol=1e-12)
-    np.testing.assert_allclose(b.location_shift, np.mean(shift[2:5], axis=0), atol=1e-15)
-    assert not np.allclose(b.fixed_cost, a.fixed_cost)
+    first = max(0, 5 - average)
+    np.testing.assert_allclose(
+        b.fixed_cost, np.exp(np.mean(np.log(f[first:5]), axis=0)), rtol=1e-12
+    )
+    np.testing.assert_allclose(b.location_shift, np.mean(shift[first:5], axis=0), atol=1e-15)
+    assert np.allclose(b.fixed_cost, a.fixed_cost) == (average == 1)
     # local_tfp carries the shifters: it moved by the same amount as they did
     np.testing.assert_allclose(
         b.local_tfp - a.local_tfp, b.location_shift - a.location_shift, atol=1e-12
     )
+
+
+def test_the_model_averages_only_the_controlled_steps_after_the_wage_and_rent_reset(monkeypatch):
+    """The burn-in resets wages and rents to the data half-way (docs/ODD.md section 5); the controller's
+    averaging window is capped at the controlled steps after that reset, so the mean it leaves does
+    not mix the two regimes (burn-in 8, a quarter uncontrolled: hold 2, reset with 4 steps left)."""
+    from agglomeration import initialisation, settled_starts
+    from agglomeration.model import AgglomerationModel
+    from agglomeration.scenario import load_scenario
+
+    monkeypatch.setattr(settled_starts, "KEPT", 0)
+    seen = []
+    update = initialisation.CountController.update
+
+    def spy(self, state, steps_left):
+        seen.append(self.average)
+        update(self, state, steps_left)
+
+    monkeypatch.setattr(initialisation.CountController, "update", spy)
+    tiny = Path(__file__).resolve().parent / "data" / "tiny" / "scenario.toml"
+    over = {"burn_in": 8, "firms.initial_count": 200, "behaviour.accounts.controller_averaging": 50}
+    AgglomerationModel(load_scenario(tiny, over), replicate_seed=1)
+    assert set(seen) == {2}
+    seen.clear()
+    AgglomerationModel(
+        load_scenario(tiny, {**over, "behaviour.factor_prices.enabled": False}), replicate_seed=1
+    )
+    assert set(seen) == {50}  # no reset, no cap

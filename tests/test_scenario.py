@@ -585,3 +585,20 @@ def test_an_input_error_knows_the_file_it_names():
     assert exc.file != long and exc.names_file(long) and exc.names_file(Path(long))
     assert not exc.names_file("other.toml") and not exc.names_file(None)
     assert not InputError("bad").names_file("scenario.toml")
+
+
+def test_the_baseline_fingerprint_is_stable_across_added_neutral_parameters():
+    """Stores record the scenario's fingerprint and `agglomeration reproduce` refuses a scenario that
+    resolves differently, so a parameter added later must leave unchanged the fingerprint of a scenario
+    that does not use it (scenario.FINGERPRINT_NEUTRAL).  The baseline's is pinned: when a change to
+    the baseline's content changes it on purpose, update the pin and say in CHANGELOG.md that stores
+    written before cannot be reproduced."""
+    from agglomeration.scenario import FINGERPRINT_NEUTRAL
+
+    base = load_scenario(BASELINE)
+    assert base.fingerprint() == (
+        "72a4e19073c63c999536f73d9f5fe27f53c4be524bf256a71306599f59f5960a"
+    )
+    for path, neutral in FINGERPRINT_NEUTRAL.items():
+        used = load_scenario(BASELINE, {".".join(path): neutral + 1})
+        assert used.fingerprint() != base.fingerprint(), path

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import warnings
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -445,7 +446,9 @@ class CountController:
     and shifters from a state that has already run with them.  With ``average`` > 0 it leaves them at
     their means over its last ``average`` steps (geometric for the fixed costs) instead of their last
     values: the controller is a stochastic approximation driven by the noise of entry and exit, and the
-    mean of its iterates estimates the stationary values with less noise (Polyak and Juditsky 1992)."""
+    mean of its iterates estimates the stationary values with less noise (Polyak and Juditsky 1992).
+    Fewer controlled steps than ``average`` are all averaged; the model caps ``average`` at the
+    controlled steps after the burn-in's wage and rent reset, so the mean does not mix two regimes."""
 
     target: np.ndarray  #: (S,) initial firms per sector
     gain: float = 0.3
@@ -455,8 +458,8 @@ class CountController:
     location_gain: float = 0.1
     average: int = 0  #: controlled steps at the end whose mean the controller leaves
     _last: np.ndarray | None = None
-    _log_f: list[np.ndarray] = field(default_factory=list)
-    _shift: list[np.ndarray] = field(default_factory=list)
+    _log_f: deque[np.ndarray] = field(default_factory=deque)
+    _shift: deque[np.ndarray] = field(default_factory=deque)
 
     def update(self, state: ModelState, steps_left: int) -> None:
         """Adjust ``state.fixed_cost`` (and the location shifters) after a burn-in step
@@ -480,9 +483,13 @@ class CountController:
         if self.cells is not None:
             self._locate(state)
         if self.average > 0:
-            self._log_f = [*self._log_f[-(self.average - 1) :], np.log(state.fixed_cost)]
+            if self._log_f.maxlen != self.average:
+                self._log_f = deque(maxlen=self.average)
+                self._shift = deque(maxlen=self.average)
+            with np.errstate(divide="ignore"):  # a sector without fixed cost stays at 0
+                self._log_f.append(np.log(state.fixed_cost))
             if self.cells is not None:
-                self._shift = [*self._shift[-(self.average - 1) :], state.location_shift.copy()]
+                self._shift.append(state.location_shift.copy())
             if steps_left == self.hold:  # the last controlled step: leave the means
                 self._leave_means(state)
 

@@ -379,6 +379,13 @@ class AgglomerationModel(mesa.Model):
             controlled = steps - control.hold
             if reset - control.hold < controlled // 4:
                 reset = control.hold + controlled // 2
+        if (
+            control is not None
+            and control.average > 0
+            and self.spec.behaviour.factor_prices.enabled
+        ):
+            # average only the controlled steps after the reset (one regime of wages and rents)
+            control.average = max(1, min(control.average, reset - control.hold))
         for k in range(steps):
             s.begin_step()
             for submodel in self.schedule:

@@ -272,6 +272,13 @@ USER_KEYS = (
     "output",
 )
 #: (section, key) pairs that are paths relative to the file naming them
+#: parameters added after results stores were first written, with the value that reproduces the model
+#: before them: at that value they are left out of :meth:`Scenario.fingerprint`, so a scenario that does
+#: not use them keeps its fingerprint and older stores stay reproducible (``agglomeration reproduce``)
+FINGERPRINT_NEUTRAL: dict[tuple[str, ...], Any] = {
+    ("behaviour", "accounts", "controller_averaging"): 0,
+}
+
 PATH_KEYS = (
     ("regions", "file"),
     ("regions", "initial_firms_file"),
@@ -384,6 +391,12 @@ class Scenario(_UserScenario):
         for sec, key in PATH_KEYS:
             d[sec].pop(key, None)
         d.pop("extends", None)
+        for path, neutral in FINGERPRINT_NEUTRAL.items():
+            parent = d
+            for key in path[:-1]:
+                parent = parent.get(key, {}) if isinstance(parent, dict) else {}
+            if isinstance(parent, dict) and path[-1] in parent and parent[path[-1]] == neutral:
+                del parent[path[-1]]
         text = json.dumps(d, sort_keys=True, separators=(",", ":"), allow_nan=False)
         return hashlib.sha256(text.encode()).hexdigest()
 

@@ -279,7 +279,8 @@ class AccountsParams(Section):
         le=10_000,
         description="with calibrate_fixed_costs = 'balance': the controller leaves the fixed costs and "
         "location shifters at their means over its last this many controlled steps (geometric for the "
-        "fixed costs) instead of their last values; 0 = the last values [steps]",
+        "fixed costs) instead of their last values, at most the controlled steps after the burn-in's "
+        "wage and rent reset; 0 = the last values [steps]",
         json_schema_extra={
             "source": "assumption: 0 (the last values).  Averaging the iterates of a noisy controller "
             "(Polyak and Juditsky 1992) was measured as a remedy for the observed run's spatial drift: "

@@ -219,11 +219,15 @@ def entry_index(
     IV / scale, IV = location_scale log sum_r exp(value_r / location_scale) over the regions it knows
     (the expected best value, CNY m) and scale the entry shock's (:func:`choose_regions`); -inf when it
     knows no region.  The entrant enters with probability logistic(IV / scale), so -2..2 is the margin.
+    A NaN value of a known region makes it -inf as well (such an entrant never enters in the simulation
+    either).
     """
     n = len(sector)
     if n == 0:
         return np.zeros(0)
     s = np.asarray(sector)
+    if s.min() < 0 or s.max() >= values.value.shape[2]:
+        raise ValueError("a sector index is out of range")
     value = values.at(s, signal)[0]
     known = np.asarray(known, dtype=bool)
     if known.shape != value.shape:
@@ -290,12 +294,12 @@ class EntryParams(Section):
         json_schema_extra={
             "source": "estimate (range 0.5-3); the value of entry is large against the entry cost for "
             "most potential entrants (median IV / scale 6-58 in five of six manufacturing sectors) and "
-            "far "
-            "below it for the rest, so few are at the margin whatever this scale or the share of "
-            "productivity known before entry, and the model's entry elasticity to entry costs stays "
-            "small (+2.5 % entry for a 20 % cut, about 0.12: scripts/entry_elasticity.py; take-up "
-            "elasticity 0.11-0.14: scripts/entry_margin.py --grid), below the entry-reform evidence "
-            "(about 1.7; docs/ODD.md, Known limitations)"
+            "far below it for the rest, so few are at the margin (5-10 % of a manufacturing sector's "
+            "pool, 14-24 % of a service sector's) whatever this scale or the share of productivity "
+            "known before entry, and the model's entry elasticity to entry costs stays small (+2.5 % "
+            "entry for a 20 % cut, about 0.12: scripts/entry_elasticity.py; take-up elasticity "
+            "0.11-0.14 over the pool, 0.03-0.10 in manufacturing: scripts/entry_margin.py --grid), "
+            "below the entry-reform evidence (about 1.7; docs/ODD.md, Known limitations)"
         },
     )
     location_scale: float = Field(
