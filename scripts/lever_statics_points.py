@@ -269,6 +269,21 @@ CHECKS = [
         +1,
     ),
     (
+        "deleg conn 1.0-0.3: reforms in the connected areas",
+        "conn10",
+        "conn03",
+        lambda o: o["reforms_connected"],
+        +1,
+    ),
+    (
+        "deleg conn 1.0-0.3: firms in the connected areas",
+        "conn10",
+        "conn03",
+        lambda o: o["firms_connected"],
+        +1,
+    ),
+    ("deleg all 1-0: firms", "all1", "all0", lambda o: o["firms"], +1),
+    (
         "replicate inv only - none: zone entries",
         "rep_inv_only",
         "rep_none",
