@@ -16,8 +16,8 @@ partial, first-quarter elasticity); and by sector the quantiles of IV / scale (t
 argument: IV the expected best value over the known regions in units of the logit scale, so -2..2 is
 the margin), the take-up, the share of the pool within -2..2 and the sector's elasticity.  With
 ``--grid`` the same for other values of ``known_productivity_share``, ``logit_scale`` (with
-``location_scale`` at most it) and ``entry_cost``, and for entry costs up to 64 times the
-baseline's.  The elasticity is -(C / scale) E[p (1 - p)] / E[p], so it is small when most of the
+``location_scale`` at most it) and ``entry_cost``, for entrants drawn below the frontier
+(``productivity_gap`` down to -1) and for entry costs up to 64 times the baseline's.  The elasticity is -(C / scale) E[p (1 - p)] / E[p], so it is small when most of the
 pool has p near 0 or 1, whatever the scale.  Why: docs/ODD.md (Known limitations) and docs/LEVERS.md
 compare the model's entry elasticity with the registration-reform evidence."""
 
@@ -122,6 +122,12 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     p, e, _ = take_up(m, scen)
                     print(f"| {kappa} | {lam} | {cost:g} | {p:.3f} | {e:.3f} |")
+        print("\n| productivity_gap (the baseline's other settings) | take-up | elasticity |")
+        print("|---:|---:|---:|")
+        for gap in (0.0, -0.25, -0.5, -1.0):
+            scen = base.with_overrides({"behaviour.entry.productivity_gap": gap})
+            p, e, _ = take_up(m, scen)
+            print(f"| {gap:g} | {p:.3f} | {e:.3f} |")
         print("\n| entry_cost (the baseline's other settings) | take-up | elasticity |")
         print("|---:|---:|---:|")
         for mult in (1, 2, 4, 16, 64):
