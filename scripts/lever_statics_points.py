@@ -159,138 +159,57 @@ def crn_entry(point, over, seed):
     return float(entry.step(m.state, m.world, m.spec, rng)["entry_decisions"])
 
 
+def metric(o: dict, key: str) -> float:
+    """A check's outcome of one run: ``key`` is a recorded outcome, ``log:<outcome>`` its log,
+    ``partial:<region>`` the partial change of that region's log market access and ``partial:RAIL``
+    its mean over the rail-served regions."""
+    kind, _, name = key.rpartition(":")
+    if kind == "log":
+        return float(np.log(o[name]))
+    if kind == "partial":
+        return float(
+            np.mean([o["partial_dlogma"][r] for r in (RAIL if name == "RAIL" else [name])])
+        )
+    return float(o[key])
+
+
+#: (label, variant_hi, variant_lo or None for a partial change of the variant alone, outcome key of
+#: :func:`metric`, expected sign of hi - lo; 0: no documented sign)
 CHECKS = [
-    # (label, variant_hi, variant_lo, metric fn, expected sign of hi-lo)
-    (
-        "deleg conn 1.0-0.3: entry decisions (12q)",
-        "conn10",
-        "conn03",
-        lambda o: (
-            o["entry_decision_sum"] if "entry_decision_sum" in o else o["entry_decisions_sum"]
-        ),
-        +1,
-    ),
-    ("deleg conn 1.0-0.3: zone entries (12q)", "conn10", "conn03", lambda o: o["zone_entries"], +1),
-    (
-        "deleg conn 1.0-0.3: CRN step-1 entry",
-        "crn_conn10",
-        "crn_conn03",
-        lambda o: o["crn_entry"],
-        +1,
-    ),
-    ("deleg all 1-0: entry decisions", "all1", "all0", lambda o: o["entry_decisions_sum"], +1),
-    ("deleg all 1-0: zone entries", "all1", "all0", lambda o: o["zone_entries"], +1),
-    ("deleg all 1-0: CRN step-1 entry", "crn_all1", "crn_all0", lambda o: o["crn_entry"], +1),
-    (
-        "deleg WZ=1 - base: entries WZ-type(conn)",
-        "wz1",
-        "base",
-        lambda o: o["entries_total_connected"],
-        +1,
-    ),
-    ("entry cost hi-lo: entry decisions", "ec_hi", "ec_lo", lambda o: o["entry_decisions_sum"], -1),
-    ("entry cost hi-lo: CRN step-1 entry", "crn_ec_hi", "crn_ec_lo", lambda o: o["crn_entry"], -1),
-    (
-        "approval 270-90d: entry decisions",
-        "appr270",
-        "appr90",
-        lambda o: o["entry_decisions_sum"],
-        -1,
-    ),
-    (
-        "approval 270-90d: CRN step-1 entry",
-        "crn_appr270",
-        "crn_appr90",
-        lambda o: o["crn_entry"],
-        -1,
-    ),
-    (
-        "rail x0.5: partial dlog MA rail-served",
-        "rail05",
-        None,
-        lambda o: np.mean([o["partial_dlogma"][r] for r in RAIL]),
-        +1,
-    ),
-    (
-        "rail x0.5: equil. mean log MA rail-served",
-        "rail05",
-        "base",
-        lambda o: o["rail_served_ma"],
-        +1,
-    ),
-    (
-        "rail x0.5: EU rail value share",
-        "rail05",
-        "base",
-        lambda o: o["mode_share_eu_rail_value"],
-        +1,
-    ),
-    ("rail x0.5: CR Express kt", "rail05", "base", lambda o: o["corridor_cr_express_kt"], +1),
-    (
-        "WZ-DOM rail link: partial dlog MA WZ",
-        "wz_link",
-        None,
-        lambda o: o["partial_dlogma"]["WZ"],
-        +1,
-    ),
-    (
-        "WZ-DOM rail link: equil log MA WZ",
-        "wz_link",
-        "base",
-        lambda o: np.log(o["market_access_WZ"]),
-        +1,
-    ),
-    (
-        "NP rail hub+link: partial dlog MA NP",
-        "np_link",
-        None,
-        lambda o: o["partial_dlogma"]["NP"],
-        +1,
-    ),
-    (
-        "NP rail hub+link: equil log MA NP",
-        "np_link",
-        "base",
-        lambda o: np.log(o["market_access_NP"]),
-        +1,
-    ),
-    (
-        "customs WZ 0.3-3: export share WZ",
-        "cust_wz_fast",
-        "cust_wz_slow",
-        lambda o: o["export_share_WZ"],
-        +1,
-    ),
-    (
-        "customs XY 0.3-3: export share XY",
-        "cust_xy_fast",
-        "cust_xy_slow",
-        lambda o: o["export_share_XY"],
-        +1,
-    ),
+    ("deleg conn 1.0-0.3: entry decisions (12q)", "conn10", "conn03", "entry_decisions_sum", +1),
+    ("deleg conn 1.0-0.3: zone entries (12q)", "conn10", "conn03", "zone_entries", +1),
+    ("deleg conn 1.0-0.3: CRN step-1 entry", "crn_conn10", "crn_conn03", "crn_entry", +1),
+    ("deleg all 1-0: entry decisions", "all1", "all0", "entry_decisions_sum", +1),
+    ("deleg all 1-0: zone entries", "all1", "all0", "zone_entries", +1),
+    ("deleg all 1-0: CRN step-1 entry", "crn_all1", "crn_all0", "crn_entry", +1),
+    ("deleg WZ=1 - base: entries WZ-type(conn)", "wz1", "base", "entries_total_connected", +1),
+    ("entry cost hi-lo: entry decisions", "ec_hi", "ec_lo", "entry_decisions_sum", -1),
+    ("entry cost hi-lo: CRN step-1 entry", "crn_ec_hi", "crn_ec_lo", "crn_entry", -1),
+    ("approval 270-90d: entry decisions", "appr270", "appr90", "entry_decisions_sum", -1),
+    ("approval 270-90d: CRN step-1 entry", "crn_appr270", "crn_appr90", "crn_entry", -1),
+    ("rail x0.5: partial dlog MA rail-served", "rail05", None, "partial:RAIL", +1),
+    ("rail x0.5: equil. mean log MA rail-served", "rail05", "base", "rail_served_ma", +1),
+    ("rail x0.5: EU rail value share", "rail05", "base", "mode_share_eu_rail_value", +1),
+    ("rail x0.5: CR Express kt", "rail05", "base", "corridor_cr_express_kt", +1),
+    ("WZ-DOM rail link: partial dlog MA WZ", "wz_link", None, "partial:WZ", +1),
+    ("WZ-DOM rail link: equil log MA WZ", "wz_link", "base", "log:market_access_WZ", +1),
+    ("NP rail hub+link: partial dlog MA NP", "np_link", None, "partial:NP", +1),
+    ("NP rail hub+link: equil log MA NP", "np_link", "base", "log:market_access_NP", +1),
+    ("customs WZ 0.3-3: export share WZ", "cust_wz_fast", "cust_wz_slow", "export_share_WZ", +1),
+    ("customs XY 0.3-3: export share XY", "cust_xy_fast", "cust_xy_slow", "export_share_XY", +1),
     (
         "deleg conn 1.0-0.3: reforms in the connected areas",
         "conn10",
         "conn03",
-        lambda o: o["reforms_connected"],
+        "reforms_connected",
         +1,
     ),
-    (
-        "deleg conn 1.0-0.3: firms in the connected areas",
-        "conn10",
-        "conn03",
-        lambda o: o["firms_connected"],
-        +1,
-    ),
-    ("deleg all 1-0: firms", "all1", "all0", lambda o: o["firms"], +1),
-    (
-        "replicate inv only - none: zone entries",
-        "rep_inv_only",
-        "rep_none",
-        lambda o: o["zone_entries"],
-        0,
-    ),
+    ("deleg conn 1.0-0.3: firms in the connected areas", "conn10", "conn03", "firms_connected", +1),
+    ("deleg all 1-0: firms", "all1", "all0", "firms", +1),
+    ("replicate inv only - none: zone entries", "rep_inv_only", "rep_none", "zone_entries", 0),
 ]
+#: the variants whose entry submodel also runs once by common random numbers (``crn_<variant>``)
+CRN_VARIANTS = ("conn03", "conn10", "all0", "all1", "appr90", "appr270", "ec_lo", "ec_hi")
 
 
 def simulate(out_path: str, names: list[str], n_seeds: int, steps: int = 12) -> None:
@@ -320,17 +239,9 @@ def simulate(out_path: str, names: list[str], n_seeds: int, steps: int = 12) -> 
                     row[v]["partial_dlogma"] = {
                         r: float(np.log(ma1[i] / ma0[i])) for i, r in enumerate(ids)
                     }
-            for v, over in {
-                "crn_conn03": {"policy.delegation.connected": 0.3},
-                "crn_conn10": {"policy.delegation.connected": 1.0},
-                "crn_all0": {"policy.delegation.all": 0.0},
-                "crn_all1": {"policy.delegation.all": 1.0},
-                "crn_appr90": {"behaviour.entry.approval_days": 90.0},
-                "crn_appr270": {"behaviour.entry.approval_days": 270.0},
-                "crn_ec_lo": variants(point)["ec_lo"],
-                "crn_ec_hi": variants(point)["ec_hi"],
-            }.items():
-                row[v] = {"crn_entry": crn_entry(point, over, seed)}
+            for v in CRN_VARIANTS:
+                over = variants(point)[v]
+                row[f"crn_{v}"] = {"crn_entry": crn_entry(point, over, seed)}
             res[name][seed] = row
             print(name, seed, f"{time.time() - t0:.0f}s", flush=True)
         json.dump(res, open(out_path, "w"), default=float)
@@ -349,13 +260,11 @@ def summarise(path: str) -> None:
     res = json.load(open(path))
     rows = []
     for point, seeds in res.items():
-        for label, hi, lo, f, sign in CHECKS:
-            d = []
-            for row in seeds.values():
-                if lo is None:
-                    d.append(f(row[hi]))
-                else:
-                    d.append(f(row[hi]) - f(row[lo]))
+        for label, hi, lo, key, sign in CHECKS:
+            d = [
+                metric(row[hi], key) - (0.0 if lo is None else metric(row[lo], key))
+                for row in seeds.values()
+            ]
             m, a, b = ci(d)
             if sign == 0:
                 verdict = "n/a"
