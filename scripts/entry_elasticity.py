@@ -4,8 +4,9 @@ Run from the repository root::
 
     python scripts/entry_elasticity.py                       # entry cost x 0.8, seeds 1-20, 40 quarters
     python scripts/entry_elasticity.py --factor 0.5 --seeds 1 2 3 4 5 6 7 8
+    python scripts/entry_elasticity.py --scenario scenarios/marginal_entry.toml
 
-Each seed runs the baseline (``behaviour.costs.entry_cost`` as in the scenario) and the same scenario
+Each seed runs the baseline (or ``--scenario``; ``behaviour.costs.entry_cost`` as in the scenario) and the same scenario
 with the entry cost times ``--factor`` from the baseline's settled start (``reference``: the same firms,
 prices and calibrated fixed costs at step 0, so the paired difference is the cost change's effect).
 Printed: the entrants over the observed quarters in both, the paired relative change with its 95 % t
@@ -32,14 +33,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 
-def pair(job: tuple[int, float, int]) -> tuple[float, float, float, float]:
+def pair(job: tuple[str, int, float, int]) -> tuple[float, float, float, float]:
     """(entries base, entries variant, firms base, firms variant) of one seed."""
     from agglomeration.model import AgglomerationModel
     from agglomeration.scenario import load_scenario
 
-    seed, factor, steps = job
+    path, seed, factor, steps = job
     warnings.simplefilter("ignore")  # initialisation warnings repeat per run
-    path = ROOT / "scenarios" / "baseline.toml"
     base = load_scenario(path)
     cost = base.behaviour.costs.entry_cost
     out = []
@@ -55,12 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--factor", type=float, default=0.8, help="entry cost multiplier of the variant"
     )
+    ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "baseline.toml"))
     ap.add_argument("--seeds", type=int, nargs="+", default=list(range(1, 21)))
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--workers", type=int, default=2)
     a = ap.parse_args(argv)
     with ProcessPoolExecutor(a.workers, mp_context=mp.get_context("spawn")) as ex:
-        res = np.array(list(ex.map(pair, [(s, a.factor, a.steps) for s in a.seeds])))
+        res = np.array(list(ex.map(pair, [(a.scenario, s, a.factor, a.steps) for s in a.seeds])))
     cut = a.factor - 1.0
     for label, b, v in (
         ("entries", res[:, 0], res[:, 1]),

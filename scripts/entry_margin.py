@@ -38,46 +38,32 @@ SAMPLE = 100_000  #: potential entrants drawn
 
 
 def take_up(model, scenario, rng_seed: int = 0) -> tuple[float, float, dict[str, np.ndarray]]:
-    """(mean take-up, elasticity of take-up to the entry cost, per sector the IV / scale quartiles and
-    take-up) of a sample of potential entrants at ``model``'s state under ``scenario``'s entry settings."""
-    from agglomeration.behaviour import costs
+    """(mean take-up, elasticity of take-up to the entry cost, per sector the IV / scale deciles 1, 5
+    and 9, take-up, share within -2..2 and elasticity) of a sample of potential entrants at
+    ``model``'s state under ``scenario``'s entry settings (``entry.take_up_response``)."""
     from agglomeration.behaviour import entry as E
 
-    st, w = model.state, model.world
-    costs.apply(st, w, scenario)  # the scenario's entry cost per region
-    values = E.entry_values(st, w, scenario)
-    rng = np.random.default_rng(rng_seed)
-    pool = E.pool_size(st, w, scenario)
-    sec = rng.choice(w.n_sectors, size=SAMPLE, p=pool / pool.sum())
-    signal = rng.standard_normal(SAMPLE)
-    known = E.knowledge(SAMPLE, w.n_regions, st.costs.known_share, rng)
-    p0 = E.entry_probability(sec, signal, known, values=values)
-    # the entry cost's part of the value (CNY m, (R, S)): entry_cost_r x f_s
-    cut = CUT * np.outer(np.asarray(st.costs.entry_cost, float), st.fixed_cost)
-    cheaper = E.EntryValues(
-        value=values.value + cut[None],
-        first_profit=values.first_profit,
-        first_revenue=values.first_revenue,
-        signal_sd=values.signal_sd,
-        scale=values.scale,
-        location_scale=values.location_scale,
-        local=values.local,
+    r = E.take_up_response(
+        model.state,
+        model.world,
+        scenario,
+        sample=SAMPLE,
+        rng=np.random.default_rng(rng_seed),
+        cut=CUT,
     )
-    p1 = E.entry_probability(sec, signal, known, values=cheaper)
-    elasticity = -(p1.mean() / p0.mean() - 1.0) / CUT
-    x = E.entry_index(sec, signal, known, values=values)
     by_sector = {}
-    for s, name in enumerate(w.sector_ids):
-        k = sec == s
+    for s, name in enumerate(model.world.sector_ids):
+        k = r.sector == s
+        x = r.index[k]
         by_sector[name] = np.array(
             [
-                *np.percentile(x[k & np.isfinite(x)], [10, 50, 90]),
-                p0[k].mean(),
-                np.mean(np.abs(x[k]) <= 2.0),
-                -(p1[k].mean() / p0[k].mean() - 1.0) / CUT,
+                *np.percentile(x[np.isfinite(x)], [10, 50, 90]),
+                r.take_up(k),
+                np.mean(np.abs(x) <= 2.0),
+                r.elasticity(k),
             ]
         )
-    return float(p0.mean()), float(elasticity), by_sector
+    return r.take_up(), r.elasticity(), by_sector
 
 
 def main(argv: list[str] | None = None) -> int:

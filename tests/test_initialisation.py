@@ -29,6 +29,7 @@ def test_flow_balance_root_equates_expected_entry_and_exits():
         f = b.solve()
         if f is None:
             assert b.entries(b.f_ref * 1e-8) <= b.exits
+            assert b.why_unbalanced() == "pool too small"
             continue
         solved += 1
         assert b.entries(f) == pytest.approx(b.exits, rel=1e-9)
@@ -107,3 +108,25 @@ def test_the_model_averages_only_the_controlled_steps_after_the_wage_and_rent_re
         load_scenario(tiny, {**over, "behaviour.factor_prices.enabled": False}), replicate_seed=1
     )
     assert set(seen) == {50}  # no reset, no cap
+
+
+def test_a_pool_too_large_for_any_fixed_cost_is_named_as_such():
+    """A large pool drawn below the frontier enters faster than the exits even at a prohibitive fixed
+    cost (the entry cost scales with it, so the take-up has a positive floor): the construction
+    warning names that reason, not a pool that is too small."""
+    over = {"behaviour.entry.productivity_gap": -1.0, "behaviour.entry.pool_scale": 400.0}
+    with pytest.warns(UserWarning, match="pool too large|even at a prohibitive fixed cost"):
+        m = AgglomerationModel(
+            BASELINE, replicate_seed=1, firms__initial_count=400, burn_in=0, **_flat(over)
+        )
+    large = 0
+    for b in flow_balances(m.state, m.world, m.spec, np.random.default_rng(0)):
+        if b is not None and b.solve() is None:
+            assert b.why_unbalanced() == "pool too large"
+            assert b.entries(b.f_ref * 1e8) >= b.exits
+            large += 1
+    assert large >= 1
+
+
+def _flat(overrides: dict) -> dict:
+    return {k.replace(".", "__"): v for k, v in overrides.items()}

@@ -179,6 +179,20 @@ BALANCE_ROUNDS = 2
 BALANCE_DAMPING = 1.0
 
 
+#: the fixed costs :meth:`FlowBalance.solve` searches: f_ref / F_RANGE to f_ref x F_RANGE
+F_RANGE = 1e8
+#: what each reason of :meth:`FlowBalance.why_unbalanced` means, as the warning says it
+UNBALANCED = {
+    "pool too small": "their pool of potential entrants (sectors.csv entry_rate x "
+    "behaviour.entry.pool_scale, plus behaviour.entry.floor) is below the exits at "
+    "behaviour.prospects.hazard_prior even at a vanishing fixed cost",
+    "pool too large": "more of their pool of potential entrants (sectors.csv entry_rate x "
+    "behaviour.entry.pool_scale, plus behaviour.entry.floor) enters than the exits at "
+    "behaviour.prospects.hazard_prior even at a prohibitive fixed cost (the entry cost scales with "
+    "it, so the take-up does not fall to 0)",
+}
+
+
 @dataclass(frozen=True)
 class FlowBalance:
     """One sector's expected entry flow at the initial state as a function of its fixed cost per line f
@@ -214,10 +228,10 @@ class FlowBalance:
 
     def solve(self) -> float | None:
         """The f where entries(f) = exits (Brent's method in log f, to about 1e-15 relative; entries
-        fall with f, so the root is unique); None when even a vanishing fixed cost attracts fewer
-        entrants than the exits.  About 15 evaluations of :meth:`entries` (bisection to machine
+        fall with f, so the root is unique); None when no f in f_ref x [1e-8, 1e8] does
+        (:meth:`why_unbalanced`).  About 15 evaluations of :meth:`entries` (bisection to machine
         precision took about 58)."""
-        lo, hi = np.log(self.f_ref * 1e-8), np.log(self.f_ref * 1e8)
+        lo, hi = np.log(self.f_ref / F_RANGE), np.log(self.f_ref * F_RANGE)
 
         def excess(log_f: float) -> float:
             return self.entries(float(np.exp(log_f))) - self.exits
@@ -226,6 +240,17 @@ class FlowBalance:
             return None
         root = optimize.brentq(excess, lo, hi, xtol=1e-13, rtol=4 * np.finfo(float).eps)
         return float(np.exp(root))
+
+    def why_unbalanced(self) -> str:
+        """Why :meth:`solve` finds no root: 'pool too small' when even a vanishing fixed cost attracts
+        fewer entrants than the exits, else 'pool too large' (the entry cost scales with f, so the
+        take-up tends to a positive floor as f grows, and a large pool times that floor exceeds the
+        exits whatever f)."""
+        return (
+            "pool too small"
+            if self.entries(self.f_ref / F_RANGE) <= self.exits
+            else "pool too large"
+        )
 
 
 def flow_balances(
@@ -328,19 +353,20 @@ def balance_fixed_costs(
     scenario: Scenario,
     rng: np.random.Generator,
     damping: float = 1.0,
-) -> list[str]:
+) -> dict[str, str]:
     """Set each sector's fixed cost per line f_s so that, at the initial state, the expected entry flow
     equals the exits at the data exit hazard (``behaviour.prospects.hazard_prior``): the free-entry
     condition of a stationary state (Hopenhayn 1992) with a finite pool of potential entrants, whose
     take-up is then exits / pool.  Entry falls with f, so the root is unique.  Returns the sectors where
-    no f balances the flows (they keep their current f): their pool is smaller than their exits."""
-    failed = []
+    no f balances the flows (they keep their current f) with the reason
+    (:meth:`FlowBalance.why_unbalanced`)."""
+    failed = {}
     for s, balance in enumerate(flow_balances(state, world, scenario, rng)):
         if balance is None:
             continue
         f = balance.solve()
         if f is None:
-            failed.append(str(world.sector_ids[s]))
+            failed[str(world.sector_ids[s])] = balance.why_unbalanced()
         else:  # damped in logs: selection and the market respond to f (initial_state iterates)
             old = state.fixed_cost[s]
             state.fixed_cost[s] = old ** (1.0 - damping) * f**damping
@@ -402,14 +428,14 @@ def initial_state(world: World, scenario: Scenario, rng: np.random.Generator) ->
             accounts.book(state, world, scenario, mkt)
             if select_survivors(state, world, scenario, rng):
                 mkt, links = _settle_market(state, world, scenario, calibrate=False)
-        if failed:
-            warnings.warn(
-                "no fixed cost balances entry and exit at the initial state in sector(s) "
-                f"{', '.join(failed)}: their pool of potential entrants (sectors.csv entry_rate) is "
-                "below the exits at behaviour.prospects.hazard_prior; they keep the quantile "
-                "calibration",
-                stacklevel=2,
-            )
+        for reason, why in UNBALANCED.items():
+            names = [name for name, r in failed.items() if r == reason]
+            if names:
+                warnings.warn(
+                    "no fixed cost balances entry and exit at the initial state in sector(s) "
+                    f"{', '.join(names)}: {why}; they keep the quantile calibration",
+                    stacklevel=2,
+                )
     acc = accounts.book(state, world, scenario, mkt)
     state.employment0 = acc.employment.copy()
     state.land_use0 = acc.land_use.copy()

@@ -277,6 +277,7 @@ USER_KEYS = (
 #: not use them keeps its fingerprint and older stores stay reproducible (``agglomeration reproduce``)
 FINGERPRINT_NEUTRAL: dict[tuple[str, ...], Any] = {
     ("behaviour", "accounts", "controller_averaging"): 0,
+    ("behaviour", "entry", "pool_scale"): 1.0,
 }
 
 PATH_KEYS = (

@@ -272,6 +272,20 @@ class EntryParams(Section):
         "sectors open to entry) [firms/step]",
         json_schema_extra={"source": "estimate: a few potential entrants per sector and quarter"},
     )
+    pool_scale: float = Field(
+        1.0,
+        gt=0.0,
+        le=1e3,
+        description="multiplier of every sector's pool of potential entrants (sectors.csv "
+        "entry_rate x the sector's initial firms; the floor is not scaled) [-]",
+        json_schema_extra={
+            "source": "assumption: 1, the pool is sectors.csv's registration rate of the sector's own "
+            "firm population.  Larger pools with entrants drawn below the frontier (productivity_gap "
+            "< 0) stand for all business registrations: 10 with a gap of -1 in "
+            "scenarios/marginal_entry.toml; above about 12 the service sectors' fixed costs cannot "
+            "balance entry and exit at the start (docs/ODD.md, Known limitations)"
+        },
+    )
     productivity_gap: float = Field(
         0.0,
         ge=-10.0,
@@ -584,13 +598,83 @@ def entry_values(state: ModelState, world: World, scenario: Scenario) -> EntryVa
     )
 
 
+@dataclass(frozen=True)
+class TakeUpResponse:
+    """A sample of potential entrants drawn as :func:`step` draws them and each one's probability of
+    entering (:func:`entry_probability`) at the current values and with the one-off entry cost cut by
+    ``cut`` (a partial, first-quarter response: prices, incumbents and beliefs held)."""
+
+    sector: np.ndarray  #: (n,) sector of each potential entrant
+    probability: np.ndarray  #: (n,) take-up probability at the current costs
+    probability_cheaper: np.ndarray  #: (n,) the same with the entry cost times (1 - cut)
+    index: np.ndarray  #: (n,) the entry decision's argument IV / scale (:func:`entry_index`)
+    cut: float  #: the relative cut of the entry cost
+
+    def take_up(self, mask: np.ndarray | None = None) -> float:
+        """Mean take-up (of the potential entrants in ``mask``)."""
+        return float(self.probability[_all(mask, self.sector)].mean())
+
+    def elasticity(self, mask: np.ndarray | None = None) -> float:
+        """Elasticity of the mean take-up to the entry cost (negative: a dearer entry, fewer
+        entrants), by the arc of the cut: -(relative rise of the take-up) / ``cut``."""
+        k = _all(mask, self.sector)
+        return float(
+            -(self.probability_cheaper[k].mean() / self.probability[k].mean() - 1.0) / self.cut
+        )
+
+
+def _all(mask: np.ndarray | None, like: np.ndarray) -> np.ndarray:
+    return np.ones(len(like), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+
+
+def take_up_response(
+    state: ModelState,
+    world: World,
+    scenario: Scenario,
+    *,
+    sample: int,
+    rng: np.random.Generator,
+    cut: float = 0.2,
+) -> TakeUpResponse:
+    """How the pool's take-up responds to the entry cost at ``state`` under ``scenario``'s entry and
+    cost settings, read from the entry values without simulating: ``sample`` potential entrants with
+    sectors in proportion to the pool, standardised productivity signals and the regions each knows,
+    and each one's take-up before and after cutting every region's entry cost by ``cut`` (its part
+    entry_cost_r x f_s of the value).  Why: the elasticity is -(C / scale) E[p (1 - p)] / E[p], small
+    when most of the pool has p near 0 or 1 (docs/ODD.md, Known limitations;
+    ``scripts/entry_margin.py``).  Applies the scenario's costs to ``state`` (``costs.apply``)."""
+    from agglomeration.behaviour import costs
+
+    costs.apply(state, world, scenario)
+    values = entry_values(state, world, scenario)
+    pool = pool_size(state, world, scenario)
+    sector = rng.choice(world.n_sectors, size=sample, p=pool / pool.sum())
+    signal = rng.standard_normal(sample)
+    known = knowledge(sample, world.n_regions, state.costs.known_share, rng)
+    saving = cut * np.outer(np.asarray(state.costs.entry_cost, float), state.fixed_cost)
+    cheaper = EntryValues(
+        value=values.value + saving[None],
+        first_profit=values.first_profit,
+        first_revenue=values.first_revenue,
+        signal_sd=values.signal_sd,
+        scale=values.scale,
+        location_scale=values.location_scale,
+        local=values.local,
+    )
+    return TakeUpResponse(
+        sector=sector,
+        probability=entry_probability(sector, signal, known, values=values),
+        probability_cheaper=entry_probability(sector, signal, known, values=cheaper),
+        index=entry_index(sector, signal, known, values=values),
+        cut=cut,
+    )
+
+
 def pool_size(state: ModelState, world: World, scenario: Scenario) -> np.ndarray:
     """Expected potential entrants per sector this step: the sector's pool rate x its initial firms
-    (``World.entry_rate``, per step) plus the floor [firms/step]."""
-    return (
-        np.asarray(world.entry_rate, float) * state.initial_by_sector
-        + scenario.behaviour.entry.floor
-    )
+    (``World.entry_rate``, per step) x ``pool_scale``, plus the floor [firms/step]."""
+    p = scenario.behaviour.entry
+    return np.asarray(world.entry_rate, float) * state.initial_by_sector * p.pool_scale + p.floor
 
 
 def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator):
