@@ -534,6 +534,9 @@ class PriceIndices:
     cell: np.ndarray
     A: np.ndarray
     P1: np.ndarray
+    #: :func:`clear_markets`' domestic weights sum_r A[s, r] phi[s, r, m] with the ``phi`` they were
+    #: computed for (the same in every pass of the income loop)
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 def price_indices(
@@ -601,15 +604,18 @@ def clear_markets(
     if indices is None:
         indices = price_indices(links, price, sigma=sigma, phi=phi, X=X)
     A, P1 = indices.A, indices.P1
-    MP = market_potential(E, P1, phi, R)
+    # market_potential(E, P1, phi, R), its ratio E / P1 also the domestic share's (computed once)
+    ratio = np.divide(E, P1, out=np.zeros_like(E), where=P1 > 0)
+    MP = np.einsum("srm,sm->sr", phi[:, :R, :], ratio)
     order = links.order
     # final sales by position: wp x MP of the firm's cell (one compiled pass, no gathered temporary)
     F_pos = _k.final_sales_by_position(
         indices.wp, np.ascontiguousarray(MP.T).reshape(-1), indices.cell
     )
-    sold_domestic = np.einsum("sr,srm->sm", A, phi[:, :R, :]) * np.divide(
-        E, P1, out=np.zeros_like(E), where=P1 > 0
-    )
+    kept = indices.memo.get("domestic")
+    if kept is None or kept[0] is not phi:
+        kept = indices.memo["domestic"] = (phi, np.einsum("sr,srm->sm", A, phi[:, :R, :]))
+    sold_domestic = kept[1] * ratio
     final_imports = float(E.sum() - sold_domestic.sum())
     if previous is not None and previous.order is order:
         rev_pos = previous.rev_pos.copy()
