@@ -219,20 +219,20 @@ class FlowBalance:
     @cached_property
     def _nodes(self) -> tuple[np.ndarray, ...]:
         """np.interp's bracketing of the (clipped) signals on SIGNAL_GRID: (j, x - xp[j], x - xp[j + 1],
-        xp[j + 1] - xp[j], whether x is a node, the node), the same for every f."""
+        xp[j + 1] - xp[j], the draws whose x is a node, their node), the same for every f."""
         xp = entry.SIGNAL_GRID
         x = np.clip(self.signal, xp[0], xp[-1])
         j = np.minimum(np.searchsorted(xp, x, side="right") - 1, len(xp) - 2)
         last = x >= xp[-1]
         node = np.where(last, len(xp) - 1, j)
-        exact = last | (x == xp[j])
+        exact = np.flatnonzero(last | (x == xp[j]))
         return (
             j,
             (x - xp[j])[:, None],
             (x - xp[j + 1])[:, None],
             (xp[j + 1] - xp[j])[:, None],
             exact,
-            node,
+            node[exact],
         )
 
     def _at_signals(self, grid: np.ndarray) -> np.ndarray:
@@ -248,7 +248,9 @@ class FlowBalance:
             if nan.any():
                 v = np.where(nan, slope * above + hi, v)
                 v = np.where(np.isnan(v) & (lo == hi), lo, v)
-        return np.where(exact[:, None], grid[node], v)
+        if len(exact):  # signals on a node (clipped ones): the node's value
+            v[exact] = grid[node]
+        return v
 
     def solve(self) -> float | None:
         """The f where entries(f) = exits (Brent's method in log f, to about 1e-15 relative; entries
