@@ -874,6 +874,7 @@ def prices_and_markets(
     )
     n_iter = scenario.solver.income_iterations if max_passes is None else max_passes
     mkt = None
+    units = None
     for it in range(n_iter):
         # the accounts' cache carries over between passes over the same links (the previous result
         # itself is not kept alive: its per-firm arrays would raise the peak memory); the first pass
@@ -885,7 +886,9 @@ def prices_and_markets(
         if carried[0] is mkt.order:
             mkt.fixed_costs = carried[1]
         if calibrate:
-            accounts.calibrate_fixed_costs(state, world, scenario)
+            if units is None:  # lines and links do not change between passes
+                units = accounts.fixed_cost_units(state, world, scenario)
+            accounts.calibrate_fixed_costs(state, world, scenario, units)
         if it == n_iter - 1:
             break  # keep the expenditure this market result was computed with
         E_new = accounts.expenditure(
