@@ -16,6 +16,7 @@ import copy
 import warnings
 from collections import deque
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -212,12 +213,10 @@ class FlowBalance:
     def entries(self, f: float) -> float:
         """Expected entrants per step: pool x mean nested-logit take-up (entry.py)."""
         k = f / self.f_ref
-        kw = dict(
-            self.inputs, fixed=self.inputs["fixed"] * k, entry_cost=self.inputs["entry_cost"] * k
-        )
-        grid = entry.values_on_grid(kw, self.known_share)[0][:, :, 0]  # (G, R)
-        x = np.clip(self.signal, entry.SIGNAL_GRID[0], entry.SIGNAL_GRID[-1])
-        v = np.stack([np.interp(x, entry.SIGNAL_GRID, grid[:, r]) for r in range(grid.shape[1])], 1)
+        fixed, entry_cost = self.inputs["fixed"] * k, self.inputs["entry_cost"] * k
+        # entry.values_on_grid's value at these costs, from the terms that do not depend on them
+        grid = self._terms.value(fixed, entry_cost)[:, :, 0]  # (G, R)
+        v = self._at_signals(grid)
         v = v / (self.scale * self.unit * k)  # V / lambda, (draws, R)
         u = np.where(self.known, v / self.nest, -np.inf)
         top = u.max(axis=1)
@@ -225,6 +224,47 @@ class FlowBalance:
         iv = np.full(len(u), -np.inf)
         iv[some] = self.nest * (top[some] + np.log(np.exp(u[some] - top[some, None]).sum(axis=1)))
         return self.pool * float(np.mean(0.5 * (1.0 + np.tanh(0.5 * iv))))  # logistic(iv)
+
+    @cached_property
+    def _terms(self) -> entry.ValueTerms:
+        """The cost-free terms of entry.values_on_grid (the same for every f :meth:`solve` tries)."""
+        return entry.value_terms(**entry.grid_inputs(self.inputs, self.known_share))
+
+    @cached_property
+    def _nodes(self) -> tuple[np.ndarray, ...]:
+        """np.interp's bracketing of the (clipped) signals on SIGNAL_GRID: (j, x - xp[j], x - xp[j + 1],
+        xp[j + 1] - xp[j], the draws whose x is a node, their node), the same for every f."""
+        xp = entry.SIGNAL_GRID
+        x = np.clip(self.signal, xp[0], xp[-1])
+        j = np.minimum(np.searchsorted(xp, x, side="right") - 1, len(xp) - 2)
+        last = x >= xp[-1]
+        node = np.where(last, len(xp) - 1, j)
+        exact = np.flatnonzero(last | (x == xp[j]))
+        return (
+            j,
+            (x - xp[j])[:, None],
+            (x - xp[j + 1])[:, None],
+            (xp[j + 1] - xp[j])[:, None],
+            exact,
+            node[exact],
+        )
+
+    def _at_signals(self, grid: np.ndarray) -> np.ndarray:
+        """(draws, R) ``np.interp(x, SIGNAL_GRID, grid[:, r])`` for every region r at once, with
+        np.interp's arithmetic: slope (fp[j+1] - fp[j]) / (xp[j+1] - xp[j]) times (x - xp[j]) plus fp[j];
+        the node's value at a node; from the upper node when that is NaN (then fp[j] if flat)."""
+        j, below, above, width, exact, node = self._nodes
+        lo, hi = grid[j], grid[j + 1]
+        with np.errstate(all="ignore"):  # np.interp does not warn on inf or NaN either
+            slope = (hi - lo) / width
+            v = slope * below + lo
+            nan = np.isnan(v)
+            if nan.any():
+                v = np.where(nan, slope * above + hi, v)
+                v = np.where(np.isnan(v) & (lo == hi), lo, v)
+        if len(exact):  # signals on a node (clipped ones): the node's value
+            v[exact] = grid[node]
+        return v
 
     def solve(self) -> float | None:
         """The f where entries(f) = exits (Brent's method in log f, to about 1e-15 relative; entries

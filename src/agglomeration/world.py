@@ -15,6 +15,10 @@ Scenario and therefore a new World: a World never changes after it is built.
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
+from collections import OrderedDict
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
@@ -439,8 +443,36 @@ def _initial_weights(initial_firms: Any, sectors: Any, R: int) -> np.ndarray:
     return np.divide(init, col, out=np.zeros_like(init), where=col > 0) * sw
 
 
+#: worlds kept per process by :func:`build_world` (least recently used dropped first); 0: no cache
+KEPT_WORLDS = 4
+_worlds: OrderedDict[str, World] = OrderedDict()
+
+
+def _world_key(scenario: Scenario) -> str | None:
+    """sha256 of everything :func:`build_world` reads from a Scenario (its data, ``policy.delegation``,
+    the ``logistics`` section and the source path); None for other scenario-like objects."""
+    from agglomeration.scenario import Scenario
+
+    if KEPT_WORLDS <= 0 or not isinstance(scenario, Scenario):
+        return None
+    inputs = {
+        "data": scenario.data.model_dump(mode="json", by_alias=True),
+        "delegation": scenario.policy.model_dump(mode="json", by_alias=True)["delegation"],
+        "logistics": scenario.logistics.model_dump(mode="json", by_alias=True),
+        "file": str(scenario.source_path) if scenario.source_path else None,
+    }
+    text = json.dumps(inputs, sort_keys=True, separators=(",", ":"), default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def build_world(scenario: Scenario) -> World:
     """Resolve a validated scenario into a :class:`World` (solves the logistics network).
+
+    A process keeps the last :data:`KEPT_WORLDS` worlds, keyed by everything the build reads from the
+    scenario (:func:`_world_key`), and hands out deep copies: solving the logistics network is most of
+    the cost of constructing a small model, and a batch of runs builds the same world again and again.
+    A copy holds the same values, so results are bit-identical, and no model shares mutable arrays
+    with another.
 
     Delegation: the regions table's column with ``policy.delegation`` applied
     (:func:`agglomeration.levers.resolve_per_region`).  Initial weights: each sector column of
@@ -448,6 +480,20 @@ def build_world(scenario: Scenario) -> World:
     so ``initial_weights`` sums to 1.  The solved :class:`~agglomeration.geography.LogisticsNetwork` is
     kept in ``world.extra["network"]``.
     """
+    key = _world_key(scenario)
+    if key is not None and key in _worlds:
+        _worlds.move_to_end(key)
+        return copy.deepcopy(_worlds[key])
+    world = _build_world(scenario)
+    if key is not None:
+        _worlds[key] = copy.deepcopy(world)
+        while len(_worlds) > KEPT_WORLDS:
+            _worlds.popitem(last=False)
+    return world
+
+
+def _build_world(scenario: Scenario) -> World:
+    """:func:`build_world` without the cache."""
     from agglomeration.economy import chain_indices
     from agglomeration.levers import resolve_per_region
 

@@ -364,19 +364,33 @@ def expenditure(acc: Accounts | None, world: World, scenario: Scenario) -> np.nd
     )
 
 
-def calibrate_fixed_costs(state: ModelState, world: World, scenario: Scenario) -> None:
-    """f_s := the ``fixed_cost_quantile`` quantile over sector s's firms of the fixed cost per line at
-    which the firm breaks even, (R / sigma) / (lines + relationship_cost x its suppliers' distance
-    factors) (initialisation; relationship costs scale with f_s)."""
+def fixed_cost_units(state: ModelState, world: World, scenario: Scenario) -> np.ndarray:
+    """(live firms,) each live firm's fixed cost in units of its sector's f_s: lines +
+    relationship_cost x its suppliers' distance factors (the same as long as the lines and links
+    are)."""
     from agglomeration.behaviour.sourcing import relationship_units
 
+    t = state.firms
+    rows = t.alive_rows()
+    return t.lines[rows] + scenario.behaviour.sourcing.relationship_cost * relationship_units(
+        state, world, scenario, rows
+    )
+
+
+def calibrate_fixed_costs(
+    state: ModelState, world: World, scenario: Scenario, units: np.ndarray | None = None
+) -> None:
+    """f_s := the ``fixed_cost_quantile`` quantile over sector s's firms of the fixed cost per line at
+    which the firm breaks even, (R / sigma) / (lines + relationship_cost x its suppliers' distance
+    factors) (initialisation; relationship costs scale with f_s).  ``units``: the
+    :func:`fixed_cost_units` of the current lines and links, when the caller has them (the income
+    loop, whose passes do not change them)."""
     params = scenario.behaviour.accounts
     t = state.firms
     rows = t.alive_rows()
     s = t.sector[rows]
-    units = t.lines[rows] + scenario.behaviour.sourcing.relationship_cost * relationship_units(
-        state, world, scenario, rows
-    )
+    if units is None:
+        units = fixed_cost_units(state, world, scenario)
     op = t.revenue[rows] / world.sigma[s] / units
     f = np.asarray(world.fixed_cost, dtype=float).copy()
     order = np.lexsort((op, s))  # by sector, then operating profit

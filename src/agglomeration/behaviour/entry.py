@@ -156,19 +156,74 @@ def expected_values(
     (a firm that turns out unprofitable leaves after ``exit_steps`` discounted steps of losses: the
     option to exit), D the discount of waiting for approval; the expectation by Gauss-Hermite
     quadrature (PRODUCTIVITY_NODES nodes)."""
-    x, w = _NODES, _WEIGHTS
+    terms = value_terms(
+        rev_first=rev_first,
+        rev=rev,
+        h_first=h_first,
+        h_rest=h_rest,
+        delay_discount=delay_discount,
+        exit_steps=exit_steps,
+        sigma=sigma,
+        centre=centre,
+        sd=sd,
+    )
+    value = terms.value(fixed, entry_cost)
+    eg = terms.g @ _WEIGHTS
+    sm1 = terms.sm1[:, 0]
+    return value, eg * rev_first / (sm1 + 1.0) - fixed, eg * rev_first
+
+
+@dataclass(frozen=True)
+class ValueTerms:
+    """The terms of :func:`expected_values` that do not depend on the fixed cost or the entry cost,
+    so that a search over the fixed cost (initialisation.FlowBalance) computes them (and their exp)
+    once; :meth:`value` finishes the same arithmetic in the same order."""
+
+    g: np.ndarray  #: exp((sigma - 1) log z) at the quadrature nodes, (..., R, S, K)
+    win_gross: np.ndarray  #: g x discounted gross operating profit per unit g, (..., R, S, K)
+    sm1: np.ndarray  #: sigma - 1, (S, 1)
+    d: np.ndarray  #: discount of waiting for approval, (R, 1, 1)
+    horizon: np.ndarray  #: h_first + h_rest, (R, S)
+    stay: np.ndarray  #: steps of losses before an unprofitable entrant exits, (R, S)
+
+    def value(self, fixed: np.ndarray, entry_cost: np.ndarray) -> np.ndarray:
+        """The value of entry (first output of :func:`expected_values`) at these costs."""
+        d = self.d
+        win = d * (self.win_gross - (fixed * self.horizon)[..., None])
+        loss = -(d[..., 0] * fixed * self.stay)[..., None]
+        return np.maximum(win, loss) @ _WEIGHTS - entry_cost
+
+
+def value_terms(
+    *,
+    rev_first: np.ndarray,
+    rev: np.ndarray,
+    h_first: np.ndarray,
+    h_rest: np.ndarray,
+    delay_discount: np.ndarray,
+    exit_steps: np.ndarray,
+    sigma: np.ndarray,
+    centre: np.ndarray,
+    sd: float,
+    **_costs: np.ndarray,
+) -> ValueTerms:
+    """The cost-free terms of :func:`expected_values` (its arguments; ``fixed`` and ``entry_cost``
+    are accepted and ignored)."""
+    x = _NODES
     sm1 = (np.asarray(sigma, float) - 1.0)[:, None]  # (S, 1)
     # quadrature axis last so that ``centre`` may carry leading axes (a grid of signals)
     g = np.exp(sm1 * (np.asarray(centre, float)[..., None] + sd * x))  # (..., R, S, K)
     d = np.asarray(delay_discount, float)[:, None, None]
     horizon = h_first + h_rest
     gross = (rev_first * h_first[None, :] + rev * h_rest[None, :]) / (sm1[:, 0] + 1.0)
-    win = d * (g * gross[..., None] - (fixed * horizon)[..., None])
-    loss = -(d[..., 0] * fixed * np.minimum(exit_steps, horizon))[..., None]
-    value = np.maximum(win, loss) @ w - entry_cost
-    eg = g @ w
-    sm1 = sm1[:, 0]
-    return value, eg * rev_first / (sm1 + 1.0) - fixed, eg * rev_first
+    return ValueTerms(
+        g=g,
+        win_gross=g * gross[..., None],
+        sm1=sm1,
+        d=d,
+        horizon=horizon,
+        stay=np.minimum(exit_steps, horizon),
+    )
 
 
 def choose_regions(
@@ -563,10 +618,16 @@ def values_on_grid(
     """:func:`expected_values` at each signal of SIGNAL_GRID, (G, R, S) each: an entrant that knows the
     share ``known_share`` of the variance of its log productivity (signal sd = sd sqrt(share)) values
     entry over the rest (sd sqrt(1 - share))."""
+    return expected_values(**grid_inputs(inputs, known_share))
+
+
+def grid_inputs(inputs: dict[str, np.ndarray], known_share: float) -> dict[str, np.ndarray]:
+    """``inputs`` with ``centre`` on SIGNAL_GRID (G, R, S) and ``sd`` the unknown part (see
+    :func:`values_on_grid`)."""
     sd = float(inputs["sd"])
     known, rest = sd * np.sqrt(known_share), sd * np.sqrt(1.0 - known_share)
     centre = inputs["centre"][None] + known * SIGNAL_GRID[:, None, None]
-    return expected_values(**dict(inputs, centre=centre, sd=rest))
+    return dict(inputs, centre=centre, sd=rest)
 
 
 def scale_unit(state: ModelState, world: World, scenario: Scenario) -> np.ndarray:

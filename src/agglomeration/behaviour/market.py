@@ -534,6 +534,9 @@ class PriceIndices:
     cell: np.ndarray
     A: np.ndarray
     P1: np.ndarray
+    #: :func:`clear_markets`' domestic weights sum_r A[s, r] phi[s, r, m] with the ``phi`` they were
+    #: computed for (the same in every pass of the income loop)
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 def price_indices(
@@ -601,15 +604,18 @@ def clear_markets(
     if indices is None:
         indices = price_indices(links, price, sigma=sigma, phi=phi, X=X)
     A, P1 = indices.A, indices.P1
-    MP = market_potential(E, P1, phi, R)
+    # market_potential(E, P1, phi, R), its ratio E / P1 also the domestic share's (computed once)
+    ratio = np.divide(E, P1, out=np.zeros_like(E), where=P1 > 0)
+    MP = np.einsum("srm,sm->sr", phi[:, :R, :], ratio)
     order = links.order
     # final sales by position: wp x MP of the firm's cell (one compiled pass, no gathered temporary)
     F_pos = _k.final_sales_by_position(
         indices.wp, np.ascontiguousarray(MP.T).reshape(-1), indices.cell
     )
-    sold_domestic = np.einsum("sr,srm->sm", A, phi[:, :R, :]) * np.divide(
-        E, P1, out=np.zeros_like(E), where=P1 > 0
-    )
+    kept = indices.memo.get("domestic")
+    if kept is None or kept[0] is not phi:
+        kept = indices.memo["domestic"] = (phi, np.einsum("sr,srm->sm", A, phi[:, :R, :]))
+    sold_domestic = kept[1] * ratio
     final_imports = float(E.sum() - sold_domestic.sum())
     if previous is not None and previous.order is order:
         rev_pos = previous.rev_pos.copy()
@@ -629,7 +635,7 @@ def clear_markets(
     _k.push_purchases(links.indptr, links.col, links.val, links.fac, rev_pos, inter)
     # by row: final sales, revenue = F + inter and the iterate (one compiled pass, not three scatters)
     F, revenue, rev = _k.scatter_sales(order, F_pos, inter, rev_pos, n)
-    rate = links.factor_rs * np.tile(links.inputs.total, R)
+    rate = links.factor_rs * np.concatenate((links.inputs.total,) * R)  # np.tile, cheaper (1-D)
     return MarketResult(
         final_sales=F,
         revenue=revenue,
@@ -822,6 +828,15 @@ def _clear(
     return mkt
 
 
+def _all_close(x: np.ndarray, y: np.ndarray, rtol: float) -> bool:
+    """``np.allclose(x, y, rtol=rtol, atol=0.0)`` for float arrays of one shape: numpy's own test,
+    |x - y| <= atol + rtol |y| where y is finite, or x == y (NaN never close), without its argument
+    handling, which cost more than the test in the income loop."""
+    with np.errstate(invalid="ignore"):
+        close = (np.abs(x - y) <= 0.0 + rtol * np.abs(y)) & np.isfinite(y) | (x == y)
+    return bool(close.all())
+
+
 def prices_and_markets(
     state: ModelState,
     world: World,
@@ -859,6 +874,7 @@ def prices_and_markets(
     )
     n_iter = scenario.solver.income_iterations if max_passes is None else max_passes
     mkt = None
+    units = None
     for it in range(n_iter):
         # the accounts' cache carries over between passes over the same links (the previous result
         # itself is not kept alive: its per-firm arrays would raise the peak memory); the first pass
@@ -870,13 +886,15 @@ def prices_and_markets(
         if carried[0] is mkt.order:
             mkt.fixed_costs = carried[1]
         if calibrate:
-            accounts.calibrate_fixed_costs(state, world, scenario)
+            if units is None:  # lines and links do not change between passes
+                units = accounts.fixed_cost_units(state, world, scenario)
+            accounts.calibrate_fixed_costs(state, world, scenario, units)
         if it == n_iter - 1:
             break  # keep the expenditure this market result was computed with
         E_new = accounts.expenditure(
             accounts.book(state, world, scenario, mkt, write=False), world, scenario
         )
-        if np.allclose(E_new, state.expenditure, rtol=rtol, atol=0.0):
+        if _all_close(E_new, state.expenditure, rtol):
             break
         state.expenditure = E_new
     return mkt, links

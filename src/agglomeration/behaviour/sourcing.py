@@ -519,12 +519,26 @@ def _sourcing_arguments(state: ModelState, world: World, scenario: Scenario) -> 
     }
 
 
+#: distance factors computed in this process, by (distances, exponent); see :func:`distance_factor`
+_distance_factors: dict[tuple, np.ndarray] = {}
+
+
 def distance_factor(world: World, scenario: Scenario) -> np.ndarray:
     """(M, R) relative cost of a supplier relationship by source market and buyer region:
-    (1 + km / 100)^relationship_distance_elasticity, km from ``World.distance_km``."""
+    (1 + km / 100)^relationship_distance_elasticity, km from ``World.distance_km``.
+
+    Kept per process by the distances' bytes and the exponent (the fixed-cost calibration asks for it
+    twice per pass of the income loop, about 1,500 times per model); a caller gets its own copy."""
     R = world.n_regions
     km = np.asarray(world.distance_km, dtype=float)[:, :R]
-    return (1.0 + km / 100.0) ** scenario.behaviour.sourcing.relationship_distance_elasticity
+    elasticity = scenario.behaviour.sourcing.relationship_distance_elasticity
+    key = (km.tobytes(), km.shape, elasticity)
+    factor = _distance_factors.get(key)
+    if factor is None:
+        if len(_distance_factors) >= 16:
+            _distance_factors.clear()
+        factor = _distance_factors[key] = (1.0 + km / 100.0) ** elasticity
+    return factor.copy()
 
 
 def relationship_costs(state: ModelState, world: World, scenario: Scenario) -> np.ndarray:
