@@ -33,21 +33,26 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 
-def pair(job: tuple[str, int, float, int]) -> tuple[float, float, float, float]:
-    """(entries base, entries variant, firms base, firms variant) of one seed."""
+def pair(job: tuple[str, int, float, int]) -> tuple[float, float, float, float, float]:
+    """(entries base, entries variant, firms base, firms variant, construction warnings that a
+    sector's fixed cost could not balance entry and exit) of one seed."""
     from agglomeration.model import AgglomerationModel
     from agglomeration.scenario import load_scenario
 
     path, seed, factor, steps = job
-    warnings.simplefilter("ignore")  # initialisation warnings repeat per run
     base = load_scenario(path)
     cost = base.behaviour.costs.entry_cost
     out = []
-    for overrides in ({}, {"behaviour.costs.entry_cost": cost * factor}):
-        m = AgglomerationModel(load_scenario(path, overrides), replicate_seed=seed, reference=base)
-        m.run(steps)
-        out += [float(m.state.entries_by_region.sum()), float(m.firms.n_alive)]
-    return out[0], out[2], out[1], out[3]
+    with warnings.catch_warnings(record=True) as caught:  # counted, not printed per run
+        warnings.simplefilter("always")
+        for overrides in ({}, {"behaviour.costs.entry_cost": cost * factor}):
+            m = AgglomerationModel(
+                load_scenario(path, overrides), replicate_seed=seed, reference=base
+            )
+            m.run(steps)
+            out += [float(m.state.entries_by_region.sum()), float(m.firms.n_alive)]
+    unbalanced = sum("balances entry and exit" in str(w.message) for w in caught)
+    return out[0], out[2], out[1], out[3], float(unbalanced)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     with ProcessPoolExecutor(a.workers, mp_context=mp.get_context("spawn")) as ex:
         res = np.array(list(ex.map(pair, [(a.scenario, s, a.factor, a.steps) for s in a.seeds])))
     cut = a.factor - 1.0
+    print(
+        f"construction warnings of an unbalanced sector: {int(res[:, 4].sum())} (runs: {2 * len(res)})"
+    )
     for label, b, v in (
         ("entries", res[:, 0], res[:, 1]),
         ("firms at the end", res[:, 2], res[:, 3]),

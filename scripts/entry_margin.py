@@ -5,6 +5,7 @@ Run from the repository root::
 
     python scripts/entry_margin.py                         # the baseline's settled start, seed 1
     python scripts/entry_margin.py --grid                  # and a grid of entry settings
+    python scripts/entry_margin.py --rebalanced            # pools below the frontier, fixed costs rebalanced
 
 At the baseline's settled start (after its burn-in), a large sample of potential entrants is drawn
 as the entry submodel draws them (sectors in proportion to the pool, standardised productivity
@@ -19,13 +20,21 @@ the margin), the take-up, the share of the pool within -2..2 and the sector's el
 ``location_scale`` at most it) and ``entry_cost``, for entrants drawn below the frontier
 (``productivity_gap`` down to -1) and for entry costs up to 64 times the baseline's.  The elasticity is -(C / scale) E[p (1 - p)] / E[p], so it is small when most of the
 pool has p near 0 or 1, whatever the scale.  Why: docs/ODD.md (Known limitations) and docs/LEVERS.md
-compare the model's entry elasticity with the registration-reform evidence."""
+compare the model's entry elasticity with the registration-reform evidence.
+
+``--rebalanced`` constructs the model anew for each (``productivity_gap``, ``pool_scale``) of
+``REBALANCED`` and each ``--seeds`` seed, so the fixed costs are rebalanced to the pool at the start
+(initialisation.balance_fixed_costs), and prints per seed the take-up and its elasticity (over the
+pool, manufacturing, services), the sectors whose fixed cost could not be balanced (with the reason)
+and the median ratio of the manufacturing and service sectors' fixed costs to the baseline's of the
+same seed."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +44,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 CUT = 0.2  #: relative cut of the entry cost
 SAMPLE = 100_000  #: potential entrants drawn
+#: (productivity_gap, pool_scale) settings of ``--rebalanced``
+REBALANCED = ((0.0, 1.0), (-1.0, 10.0), (-1.0, 11.0), (-1.0, 12.0), (-1.5, 10.0), (-2.0, 10.0))
 
 
 def take_up(model, scenario, rng_seed: int = 0) -> tuple[float, float, dict[str, np.ndarray]]:
@@ -66,6 +77,42 @@ def take_up(model, scenario, rng_seed: int = 0) -> tuple[float, float, dict[str,
     return r.take_up(), r.elasticity(), by_sector
 
 
+def rebalanced(job: tuple[float, float, int]) -> str:
+    """One row of ``--rebalanced``: the model constructed with the gap and pool at a seed."""
+    from agglomeration.behaviour import entry as E
+    from agglomeration.model import AgglomerationModel
+    from agglomeration.scenario import load_scenario
+
+    gap, pool, seed = job
+    path = ROOT / "scenarios" / "baseline.toml"
+    over = {"behaviour.entry.productivity_gap": gap, "behaviour.entry.pool_scale": pool}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m = AgglomerationModel(load_scenario(path, over), replicate_seed=seed)
+    unbalanced = []
+    for w in caught:
+        msg = str(w.message)
+        if "balances entry and exit" in msg:
+            names = msg.split("sector(s) ")[1].split(": ")[0]
+            why = "pool too small" if "vanishing" in msg else "pool too large"
+            unbalanced.append(f"{names} ({why})")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        base = AgglomerationModel(load_scenario(path), replicate_seed=seed)
+    r = E.take_up_response(
+        m.state, m.world, m.spec, sample=SAMPLE, rng=np.random.default_rng(0), cut=CUT
+    )
+    manufacturing = np.asarray(m.world.sector_kind)[r.sector] == "manufacturing"
+    ratio = m.state.fixed_cost / base.state.fixed_cost
+    kind = np.asarray(m.world.sector_kind)
+    return (
+        f"| {gap:g} | {pool:g} | {seed} | {r.take_up():.3f} | {r.elasticity():.2f} | "
+        f"{r.elasticity(manufacturing):.2f} | {r.elasticity(~manufacturing):.2f} | "
+        f"{np.median(ratio[kind == 'manufacturing']):.2f} | {np.median(ratio[kind != 'manufacturing']):.2f} | "
+        f"{'; '.join(unbalanced) or 'none'} |"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     from agglomeration.model import AgglomerationModel
     from agglomeration.scenario import load_scenario
@@ -73,7 +120,20 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--grid", action="store_true")
+    ap.add_argument("--rebalanced", action="store_true")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4], help="with --rebalanced")
     args = ap.parse_args(argv)
+    if args.rebalanced:
+        print(
+            "| productivity_gap | pool_scale | seed | take-up | elasticity | manufacturing | services "
+            "| fixed cost / baseline's: manufacturing | services | sectors not balanced |"
+        )
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+        jobs = [(g, p, s) for g, p in REBALANCED for s in args.seeds]
+        with ProcessPoolExecutor(2) as ex:
+            for row in ex.map(rebalanced, jobs):
+                print(row, flush=True)
+        return 0
     warnings.simplefilter("ignore")
     path = ROOT / "scenarios" / "baseline.toml"
     base = load_scenario(path)

@@ -181,3 +181,26 @@ def test_entrants_drawn_below_the_frontier_make_entry_elastic():
     (p0, e0), (p1, e1) = out[0.0], out[-1.0]
     assert p1 < 0.5 * p0, out  # fewer of the pool enter
     assert e1 < 4 * e0 < 0, out  # and the take-up responds several times more to the cost
+
+
+def test_the_marginal_entry_variant_is_more_elastic_once_its_fixed_costs_are_rebalanced():
+    """scenarios/marginal_entry.toml, constructed anew (its fixed costs balanced to its own pool at the
+    start, every sector balanced), has a take-up elasticity to the entry cost several times the
+    baseline's at the same seed: the variant docs/LEVER_EFFECTS.md uses for delegation."""
+    import warnings
+
+    from agglomeration.behaviour import entry
+
+    variant = BASELINE.parent / "marginal_entry.toml"
+    for seed in (1, 2):
+        out = []
+        for path in (BASELINE, variant):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                m = AgglomerationModel(load_scenario(path, BASE), replicate_seed=seed)
+            assert not [w for w in caught if "balances entry and exit" in str(w.message)]
+            r = entry.take_up_response(
+                m.state, m.world, m.spec, sample=40_000, rng=np.random.default_rng(seed)
+            )
+            out.append(r.elasticity())
+        assert out[1] < 2.5 * out[0] < 0, out

@@ -130,3 +130,19 @@ def test_a_pool_too_large_for_any_fixed_cost_is_named_as_such():
 
 def _flat(overrides: dict) -> dict:
     return {k.replace(".", "__"): v for k, v in overrides.items()}
+
+
+def test_a_pool_too_small_for_any_fixed_cost_is_named_as_such():
+    """A pool far below the exits (a hundredth of the data's, no floor) cannot be balanced even at a
+    vanishing fixed cost: every sector is reported with that reason."""
+    over = {"behaviour.entry.pool_scale": 0.01, "behaviour.entry.floor": 0.0}
+    with pytest.warns(UserWarning, match="even at a vanishing fixed cost"):
+        m = AgglomerationModel(
+            BASELINE, replicate_seed=1, firms__initial_count=400, burn_in=0, **_flat(over)
+        )
+    reasons = [
+        b.why_unbalanced()
+        for b in flow_balances(m.state, m.world, m.spec, np.random.default_rng(0))
+        if b is not None and b.solve() is None
+    ]
+    assert reasons and set(reasons) == {"pool too small"}, reasons

@@ -17,7 +17,7 @@ import warnings
 from collections import deque
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from scipy import optimize, special
@@ -180,17 +180,18 @@ BALANCE_ROUNDS = 2
 BALANCE_DAMPING = 1.0
 
 
-#: the fixed costs :meth:`FlowBalance.solve` searches: f_ref / F_RANGE to f_ref x F_RANGE
-F_RANGE = 1e8
+#: the fixed costs :meth:`FlowBalance.solve` searches: f_ref x F_LOW to f_ref x F_HIGH
+F_LOW, F_HIGH = 1e-8, 1e8
+Unbalanced = Literal["pool too small", "pool too large"]
 #: what each reason of :meth:`FlowBalance.why_unbalanced` means, as the warning says it
-UNBALANCED = {
+UNBALANCED: dict[str, str] = {
     "pool too small": "their pool of potential entrants (sectors.csv entry_rate x "
     "behaviour.entry.pool_scale, plus behaviour.entry.floor) is below the exits at "
     "behaviour.prospects.hazard_prior even at a vanishing fixed cost",
     "pool too large": "more of their pool of potential entrants (sectors.csv entry_rate x "
     "behaviour.entry.pool_scale, plus behaviour.entry.floor) enters than the exits at "
-    "behaviour.prospects.hazard_prior even at a prohibitive fixed cost (the entry cost scales with "
-    "it, so the take-up does not fall to 0)",
+    "behaviour.prospects.hazard_prior even at a prohibitive fixed cost (the entry cost and the logit "
+    "scales are in units of it, so the take-up does not fall to 0)",
 }
 
 
@@ -266,31 +267,32 @@ class FlowBalance:
             v[exact] = grid[node]
         return v
 
+    def _log_bounds(self) -> tuple[float, float]:
+        """log of the fixed costs :meth:`solve` searches between, f_ref x F_LOW and f_ref x F_HIGH."""
+        return np.log(self.f_ref * F_LOW), np.log(self.f_ref * F_HIGH)
+
+    def _excess(self, log_f: float) -> float:
+        """Expected entrants less exits per step at the fixed cost exp(log_f)."""
+        return self.entries(float(np.exp(log_f))) - self.exits
+
     def solve(self) -> float | None:
         """The f where entries(f) = exits (Brent's method in log f, to about 1e-15 relative; entries
-        fall with f, so the root is unique); None when no f in f_ref x [1e-8, 1e8] does
+        fall with f, so the root is unique); None when no f in f_ref x [F_LOW, F_HIGH] does
         (:meth:`why_unbalanced`).  About 15 evaluations of :meth:`entries` (bisection to machine
         precision took about 58)."""
-        lo, hi = np.log(self.f_ref / F_RANGE), np.log(self.f_ref * F_RANGE)
-
-        def excess(log_f: float) -> float:
-            return self.entries(float(np.exp(log_f))) - self.exits
-
-        if excess(lo) <= 0 or excess(hi) >= 0:
+        lo, hi = self._log_bounds()
+        if self._excess(lo) <= 0 or self._excess(hi) >= 0:
             return None
-        root = optimize.brentq(excess, lo, hi, xtol=1e-13, rtol=4 * np.finfo(float).eps)
+        root = optimize.brentq(self._excess, lo, hi, xtol=1e-13, rtol=4 * np.finfo(float).eps)
         return float(np.exp(root))
 
-    def why_unbalanced(self) -> str:
-        """Why :meth:`solve` finds no root: 'pool too small' when even a vanishing fixed cost attracts
-        fewer entrants than the exits, else 'pool too large' (the entry cost scales with f, so the
-        take-up tends to a positive floor as f grows, and a large pool times that floor exceeds the
-        exits whatever f)."""
-        return (
-            "pool too small"
-            if self.entries(self.f_ref / F_RANGE) <= self.exits
-            else "pool too large"
-        )
+    def why_unbalanced(self) -> Unbalanced:
+        """Why :meth:`solve` finds no root (the same test at the same end): 'pool too small' when even
+        the smallest fixed cost attracts no more entrants than the exits, else 'pool too large'.  A
+        pool can be too large because the entry cost and the logit scales are in units of f: as f
+        grows, the value of entry over the scale tends to a constant, so the take-up has a positive
+        floor, and a large pool times that floor exceeds the exits whatever f."""
+        return "pool too small" if self._excess(self._log_bounds()[0]) <= 0 else "pool too large"
 
 
 def flow_balances(
@@ -393,14 +395,14 @@ def balance_fixed_costs(
     scenario: Scenario,
     rng: np.random.Generator,
     damping: float = 1.0,
-) -> dict[str, str]:
+) -> dict[str, Unbalanced]:
     """Set each sector's fixed cost per line f_s so that, at the initial state, the expected entry flow
     equals the exits at the data exit hazard (``behaviour.prospects.hazard_prior``): the free-entry
     condition of a stationary state (Hopenhayn 1992) with a finite pool of potential entrants, whose
     take-up is then exits / pool.  Entry falls with f, so the root is unique.  Returns the sectors where
     no f balances the flows (they keep their current f) with the reason
     (:meth:`FlowBalance.why_unbalanced`)."""
-    failed = {}
+    failed: dict[str, Unbalanced] = {}
     for s, balance in enumerate(flow_balances(state, world, scenario, rng)):
         if balance is None:
             continue
@@ -468,14 +470,15 @@ def initial_state(world: World, scenario: Scenario, rng: np.random.Generator) ->
             accounts.book(state, world, scenario, mkt)
             if select_survivors(state, world, scenario, rng):
                 mkt, links = _settle_market(state, world, scenario, calibrate=False)
-        for reason, why in UNBALANCED.items():
+        for reason in sorted(set(failed.values())):
             names = [name for name, r in failed.items() if r == reason]
-            if names:
-                warnings.warn(
-                    "no fixed cost balances entry and exit at the initial state in sector(s) "
-                    f"{', '.join(names)}: {why}; they keep the quantile calibration",
-                    stacklevel=2,
-                )
+            warnings.warn(
+                "no fixed cost balances entry and exit at the initial state in sector(s) "
+                f"{', '.join(names)}: {UNBALANCED[reason]}; their fixed cost stays where the "
+                "previous calibration left it (the quantile calibration unless an earlier round "
+                "balanced them)",
+                stacklevel=2,
+            )
     acc = accounts.book(state, world, scenario, mkt)
     state.employment0 = acc.employment.copy()
     state.land_use0 = acc.land_use.copy()

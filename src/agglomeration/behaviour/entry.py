@@ -337,8 +337,8 @@ class EntryParams(Section):
             "source": "assumption: 1, the pool is sectors.csv's registration rate of the sector's own "
             "firm population.  Larger pools with entrants drawn below the frontier (productivity_gap "
             "< 0) stand for all business registrations: 10 with a gap of -1 in "
-            "scenarios/marginal_entry.toml; above about 12 the service sectors' fixed costs cannot "
-            "balance entry and exit at the start (docs/ODD.md, Known limitations)"
+            "scenarios/marginal_entry.toml; from 12 the finance sector's fixed cost cannot balance "
+            "entry and exit at the start (docs/ODD.md, Known limitations)"
         },
     )
     productivity_gap: float = Field(
@@ -666,25 +666,26 @@ class TakeUpResponse:
     ``cut`` (a partial, first-quarter response: prices, incumbents and beliefs held)."""
 
     sector: np.ndarray  #: (n,) sector of each potential entrant
-    probability: np.ndarray  #: (n,) take-up probability at the current costs
-    probability_cheaper: np.ndarray  #: (n,) the same with the entry cost times (1 - cut)
-    index: np.ndarray  #: (n,) the entry decision's argument IV / scale (:func:`entry_index`)
-    cut: float  #: the relative cut of the entry cost
+    probability: np.ndarray  #: (n,) take-up probability at the current costs [-]
+    probability_cheaper: np.ndarray  #: (n,) the same with the entry cost times (1 - cut) [-]
+    index: np.ndarray  #: (n,) the entry decision's argument IV / scale (:func:`entry_index`) [-]
+    cut: float  #: the relative cut of the entry cost [-]
 
     def take_up(self, mask: np.ndarray | None = None) -> float:
         """Mean take-up (of the potential entrants in ``mask``)."""
-        return float(self.probability[_all(mask, self.sector)].mean())
+        return float(self.probability[_mask_or_all(mask, self.sector)].mean())
 
     def elasticity(self, mask: np.ndarray | None = None) -> float:
         """Elasticity of the mean take-up to the entry cost (negative: a dearer entry, fewer
         entrants), by the arc of the cut: -(relative rise of the take-up) / ``cut``."""
-        k = _all(mask, self.sector)
+        k = _mask_or_all(mask, self.sector)
         return float(
             -(self.probability_cheaper[k].mean() / self.probability[k].mean() - 1.0) / self.cut
         )
 
 
-def _all(mask: np.ndarray | None, like: np.ndarray) -> np.ndarray:
+def _mask_or_all(mask: np.ndarray | None, like: np.ndarray) -> np.ndarray:
+    """``mask`` as a boolean array, or every element of ``like`` when it is None."""
     return np.ones(len(like), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
 
 
@@ -703,16 +704,21 @@ def take_up_response(
     and each one's take-up before and after cutting every region's entry cost by ``cut`` (its part
     entry_cost_r x f_s of the value).  Why: the elasticity is -(C / scale) E[p (1 - p)] / E[p], small
     when most of the pool has p near 0 or 1 (docs/ODD.md, Known limitations;
-    ``scripts/entry_margin.py``).  Applies the scenario's costs to ``state`` (``costs.apply``)."""
+    ``scripts/entry_margin.py``).  ``state``'s costs are those of ``scenario`` while it reads them
+    and its own again afterwards."""
     from agglomeration.behaviour import costs
 
-    costs.apply(state, world, scenario)
-    values = entry_values(state, world, scenario)
-    pool = pool_size(state, world, scenario)
-    sector = rng.choice(world.n_sectors, size=sample, p=pool / pool.sum())
-    signal = rng.standard_normal(sample)
-    known = knowledge(sample, world.n_regions, state.costs.known_share, rng)
-    saving = cut * np.outer(np.asarray(state.costs.entry_cost, float), state.fixed_cost)
+    own = state.costs
+    try:
+        costs.apply(state, world, scenario)
+        values = entry_values(state, world, scenario)
+        pool = pool_size(state, world, scenario)
+        sector = rng.choice(world.n_sectors, size=sample, p=pool / pool.sum())
+        signal = rng.standard_normal(sample)
+        known = knowledge(sample, world.n_regions, state.costs.known_share, rng)
+        saving = cut * np.outer(np.asarray(state.costs.entry_cost, float), state.fixed_cost)
+    finally:
+        state.costs = own
     cheaper = EntryValues(
         value=values.value + saving[None],
         first_profit=values.first_profit,
