@@ -146,3 +146,24 @@ def test_a_pool_too_small_for_any_fixed_cost_is_named_as_such():
         if b is not None and b.solve() is None
     ]
     assert reasons and set(reasons) == {"pool too small"}, reasons
+
+
+def test_the_balance_interpolates_every_region_as_np_interp_does():
+    """FlowBalance._at_signals (all regions in one pass) gives np.interp's values bit for bit, on the
+    model's signals and on grids with infinities and NaN."""
+    from agglomeration.behaviour import entry
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = AgglomerationModel(BASELINE, replicate_seed=2, firms__initial_count=300, burn_in=0)
+    b = next(x for x in flow_balances(m.state, m.world, m.spec, np.random.default_rng(1)) if x)
+    xp = entry.SIGNAL_GRID
+    x = np.clip(b.signal, xp[0], xp[-1])
+    rng = np.random.default_rng(7)
+    for trial in range(20):
+        grid = rng.normal(size=(len(xp), 5)) * 10.0 ** rng.integers(-3, 4)
+        if trial % 2:
+            cells = rng.integers(0, grid.size, size=4)
+            grid.flat[cells] = rng.choice([np.inf, -np.inf, np.nan], size=4)
+        expected = np.stack([np.interp(x, xp, grid[:, r]) for r in range(grid.shape[1])], 1)
+        np.testing.assert_array_equal(b._at_signals(grid), expected)

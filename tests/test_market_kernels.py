@@ -315,3 +315,22 @@ def test_intermediate_gap_is_the_numpy_maximum():
     received[order[7]] = np.nan
     assert np.isnan(_market_kernels.intermediate_gap(order, revenue, final, received[order]))
     assert _market_kernels.intermediate_gap(order[:0], revenue, final, received[:0]) == 0.0
+
+
+def test_the_income_loops_convergence_test_is_np_allclose():
+    """market._all_close(x, y, rtol) answers as np.allclose(x, y, rtol=rtol, atol=0.0), with NaN,
+    infinities and signed zeros."""
+    from agglomeration.behaviour.market import _all_close
+
+    rng = np.random.default_rng(11)
+    specials = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-300])
+    for trial in range(2000):
+        y = rng.normal(size=(3, 4)) * 10.0 ** rng.integers(-5, 6)
+        x = y * (1.0 + rng.choice([0.0, 1e-9, 1e-7, 1e-5], size=y.shape))
+        if trial % 3 == 0:
+            cells = rng.integers(0, y.size, size=2)
+            x.flat[cells] = rng.choice(specials, size=2)
+            if trial % 2:
+                y.flat[cells] = x.flat[cells]
+        rtol = float(rng.choice([1e-8, 1e-6]))
+        assert _all_close(x, y, rtol) == np.allclose(x, y, rtol=rtol, atol=0.0), (x, y, rtol)
