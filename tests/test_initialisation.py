@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from pathlib import Path
 
@@ -158,12 +159,19 @@ def test_the_balance_interpolates_every_region_as_np_interp_does():
         m = AgglomerationModel(BASELINE, replicate_seed=2, firms__initial_count=300, burn_in=0)
     b = next(x for x in flow_balances(m.state, m.world, m.spec, np.random.default_rng(1)) if x)
     xp = entry.SIGNAL_GRID
-    x = np.clip(b.signal, xp[0], xp[-1])
+    # the model's signals, and signals on the nodes, outside the grid, infinite and NaN
+    odd = np.concatenate([xp, [xp[0] - 5, xp[-1] + 5, np.inf, -np.inf, np.nan]])
     rng = np.random.default_rng(7)
-    for trial in range(20):
-        grid = rng.normal(size=(len(xp), 5)) * 10.0 ** rng.integers(-3, 4)
-        if trial % 2:
-            cells = rng.integers(0, grid.size, size=4)
-            grid.flat[cells] = rng.choice([np.inf, -np.inf, np.nan], size=4)
-        expected = np.stack([np.interp(x, xp, grid[:, r]) for r in range(grid.shape[1])], 1)
-        np.testing.assert_array_equal(b._at_signals(grid), expected)
+    for signal in (b.signal, np.concatenate([b.signal[:50], odd])):
+        balance = dataclasses.replace(b, signal=signal)
+        for trial in range(20):
+            grid = rng.normal(size=(len(xp), 5)) * 10.0 ** rng.integers(-3, 4)
+            if trial % 2:
+                cells = rng.integers(0, grid.size, size=4)
+                grid.flat[cells] = rng.choice([np.inf, -np.inf, np.nan], size=4)
+            if trial % 5 == 0:
+                grid[3:6] = grid[3]  # flat segments
+            expected = np.stack(
+                [np.interp(signal, xp, grid[:, r]) for r in range(grid.shape[1])], 1
+            )
+            np.testing.assert_array_equal(balance._at_signals(grid), expected)

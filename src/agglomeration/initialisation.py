@@ -234,7 +234,8 @@ class FlowBalance:
     @cached_property
     def _nodes(self) -> tuple[np.ndarray, ...]:
         """np.interp's bracketing of the (clipped) signals on SIGNAL_GRID: (j, x - xp[j], x - xp[j + 1],
-        xp[j + 1] - xp[j], the draws whose x is a node, their node), the same for every f."""
+        xp[j + 1] - xp[j], the draws whose x is a node, their node, the draws whose x is NaN), the same
+        for every f."""
         xp = entry.SIGNAL_GRID
         x = np.clip(self.signal, xp[0], xp[-1])
         j = np.minimum(np.searchsorted(xp, x, side="right") - 1, len(xp) - 2)
@@ -248,13 +249,14 @@ class FlowBalance:
             (xp[j + 1] - xp[j])[:, None],
             exact,
             node[exact],
+            np.flatnonzero(np.isnan(x)),
         )
 
     def _at_signals(self, grid: np.ndarray) -> np.ndarray:
         """(draws, R) ``np.interp(x, SIGNAL_GRID, grid[:, r])`` for every region r at once, with
         np.interp's arithmetic: slope (fp[j+1] - fp[j]) / (xp[j+1] - xp[j]) times (x - xp[j]) plus fp[j];
         the node's value at a node; from the upper node when that is NaN (then fp[j] if flat)."""
-        j, below, above, width, exact, node = self._nodes
+        j, below, above, width, exact, node, nan_x = self._nodes
         lo, hi = grid[j], grid[j + 1]
         with np.errstate(all="ignore"):  # np.interp does not warn on inf or NaN either
             slope = (hi - lo) / width
@@ -265,6 +267,8 @@ class FlowBalance:
                 v = np.where(np.isnan(v) & (lo == hi), lo, v)
         if len(exact):  # signals on a node (clipped ones): the node's value
             v[exact] = grid[node]
+        if len(nan_x):  # np.interp of a NaN is NaN, whatever the grid
+            v[nan_x] = np.nan
         return v
 
     def _log_bounds(self) -> tuple[float, float]:
