@@ -80,6 +80,7 @@ def take_up(model, scenario, rng_seed: int = 0) -> tuple[float, float, dict[str,
 def rebalanced(job: tuple[float, float, int]) -> str:
     """One row of ``--rebalanced``: the model constructed with the gap and pool at a seed."""
     from agglomeration.behaviour import entry as E
+    from agglomeration.initialisation import UNBALANCED
     from agglomeration.model import AgglomerationModel
     from agglomeration.scenario import load_scenario
 
@@ -89,13 +90,12 @@ def rebalanced(job: tuple[float, float, int]) -> str:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         m = AgglomerationModel(load_scenario(path, over), replicate_seed=seed)
-    unbalanced = []
-    for w in caught:
-        msg = str(w.message)
-        if "balances entry and exit" in msg:
-            names = msg.split("sector(s) ")[1].split(": ")[0]
-            why = "pool too small" if "vanishing" in msg else "pool too large"
-            unbalanced.append(f"{names} ({why})")
+    unbalanced = [  # the construction's warnings, one per reason (initialisation.UNBALANCED)
+        f"{str(w.message).split('sector(s) ')[1].split(': ')[0]} ({reason})"
+        for w in caught
+        for reason, text in UNBALANCED.items()
+        if text in str(w.message)
+    ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         base = AgglomerationModel(load_scenario(path), replicate_seed=seed)

@@ -26,6 +26,7 @@ approval (``Pending``).  Cost O(entrants x R), one compiled pass after the draws
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -719,15 +720,7 @@ def take_up_response(
         saving = cut * np.outer(np.asarray(state.costs.entry_cost, float), state.fixed_cost)
     finally:
         state.costs = own
-    cheaper = EntryValues(
-        value=values.value + saving[None],
-        first_profit=values.first_profit,
-        first_revenue=values.first_revenue,
-        signal_sd=values.signal_sd,
-        scale=values.scale,
-        location_scale=values.location_scale,
-        local=values.local,
-    )
+    cheaper = dataclasses.replace(values, value=values.value + saving[None])
     return TakeUpResponse(
         sector=sector,
         probability=entry_probability(sector, signal, known, values=values),
