@@ -18,6 +18,8 @@ What it reports (a table on stdout and, with ``--json``, a JSON document):
   built, divided by the number of firms (bytes per firm).
 * ``profile``: one step at 100k firms split by submodel (wall time of each entry of the model's schedule,
   and of the observation; the rest is model glue).
+* ``build`` (with ``--builds K``): the wall time of the first build in each size's process and the
+  median CPU time of K more builds in the same process (what a batch worker pays per small run).
 * ``batch``: runs per minute of the baseline with 1 and 2 workers (``benchmarks/batch_throughput.py``).
 
 Every measurement runs in its own subprocess so peak memory and imports do not leak between them.
@@ -61,7 +63,13 @@ def _load_kernels() -> None:
 
 
 def child_model(
-    n: int, steps: int, warmup: int, repeats: int, seed: int, overrides: dict | None = None
+    n: int,
+    steps: int,
+    warmup: int,
+    repeats: int,
+    seed: int,
+    overrides: dict | None = None,
+    builds: int = 0,
 ) -> dict:
     from agglomeration import AgglomerationModel, load_scenario
 
@@ -86,7 +94,17 @@ def child_model(
         per_step.append(dt / steps)
         firm_steps_per_s.append(alive_sum / dt)
         live.append(alive_sum / steps)
+    # more models built in the same process, as a batch worker builds them (CPU time: the process's
+    # caches, e.g. the built world, are warm; the first build above is the cold one)
+    rebuild = []
+    for k in range(builds):
+        t0 = time.process_time()
+        AgglomerationModel(
+            scenario, replicate_seed=seed + 1 + k, firms__initial_count=n, **(overrides or {})
+        )
+        rebuild.append(time.process_time() - t0)
     return {
+        "rebuild_cpu_s": statistics.median(rebuild) if rebuild else None,
         "n_initial": n,
         "build_s": build_s,
         "t_step_s": statistics.median(per_step),
@@ -204,6 +222,13 @@ def main() -> None:
     ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--json", type=Path, help="also write the results as JSON here")
     ap.add_argument(
+        "--builds",
+        type=int,
+        default=0,
+        help="after the timed steps, build this many more models of each size in the same process "
+        "and report the median CPU time of a build (what a batch of small runs pays per run)",
+    )
+    ap.add_argument(
         "--set",
         action="append",
         default=[],
@@ -265,6 +290,7 @@ def main() -> None:
             repeats=reps,
             seed=args.seed,
             overrides=overrides,
+            builds=args.builds,
         )
         rows.append(r)
     ref_after = reference()
@@ -337,6 +363,12 @@ def main() -> None:
             f"scaling t(1M)/t(100k) = {result['scaling_t1M_over_t100k']:.2f} (10 = linear); "
             f"per live firm x10: {result['scaling_per_live_firm_x10']:.2f}"
         )
+    for r in rows:
+        if r.get("rebuild_cpu_s") is not None:
+            print(
+                f"build at {r['n_initial']:,} firms: {r['build_s']:.3f} s wall (first in its process), "
+                f"then {r['rebuild_cpu_s']:.3f} s CPU (median of {args.builds} more builds)"
+            )
     print(
         f"peak memory per firm at {largest['n_initial']:,} firms: "
         f"{largest['bytes_per_firm'] / 1024:.2f} KB"
