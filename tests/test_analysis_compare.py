@@ -341,3 +341,22 @@ def test_sampled_designs_pair_runs_by_design_point_and_seed():
     row = res.comparisons.iloc[0]
     assert row["paired"] and row["n_variant"] == 12  # 3 points x 4 seeds, one group per variant
     assert any("over its 3 design points" in n for n in res.notes)
+
+
+def test_at_step_derives_the_zone_shares_from_the_series_counts():
+    """connected_firm_share and zone_firm_share are final metrics only; at a step they are the same
+    ratios of the series' firm counts by region type (the final step gives the final metrics)."""
+    runs = policy_runs({"baseline": 0.0, "delegation": 60.0})
+    series = series_for(runs)
+    series["firms_ftz"] = 0.3 * series["firms"]
+    series["firms_connected"] = 0.5 * series["firms"] + series["step"]
+    res = compare(
+        runs, series=series, at_step=4, metrics=["connected_firm_share", "zone_firm_share"]
+    )
+    at4 = series.loc[series["step"] == 4].merge(runs[["run_id", "variant"]], on="run_id")
+    at4 = at4.loc[at4["variant"] == "delegation"]
+    got = res.summary.set_index(["variant", "metric"])["mean"]
+    share = at4["firms_connected"] / at4["firms"]
+    assert got[("delegation", "connected_firm_share")] == pytest.approx(share.mean())
+    zone = (at4["firms_ftz"] + at4["firms_connected"]) / at4["firms"]
+    assert got[("delegation", "zone_firm_share")] == pytest.approx(zone.mean())

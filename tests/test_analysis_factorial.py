@@ -110,3 +110,20 @@ def test_sampled_designs_and_single_cells_are_refused():
         factorial(runs, manifest={"design": {"kind": "lhs"}}, parameter_columns=[A, B])
     with pytest.raises(InputError, match="at least one factor"):
         factorial(runs.loc[runs["point"] == 0], manifest=MANIFEST, parameter_columns=[A, B])
+
+
+def test_anova_export_gives_sums_of_squares_in_the_labels_unit():
+    """A share's ANOVA rows are labelled in percent, so their sums of squares are in percent squared
+    (10^4 times the 0-1 scale's); F, p and eta² are unchanged."""
+    from agglomeration.report.tables import factorial_tables
+
+    runs = grid_runs()
+    runs["connected_firm_share"] = runs["firms"] / 1000.0
+    fac = factorial(
+        runs, manifest=MANIFEST, parameter_columns=[A, B], metrics=["connected_firm_share"]
+    )
+    numeric = factorial_tables(fac)[1]["anova"].set_index("term")
+    raw = fac.anova.set_index("term")
+    assert "(%)" in numeric.loc["connected", "Metric"]
+    assert numeric.loc["connected", "sum_sq"] == pytest.approx(1e4 * raw.loc["connected", "sum_sq"])
+    assert numeric.loc["connected", "F"] == raw.loc["connected", "F"]

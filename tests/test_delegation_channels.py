@@ -186,6 +186,21 @@ def test_decomposition_components_add_up_and_split_creation_from_diversion():
         assert parts == pytest.approx(t[(g, "total")])
 
 
+def test_decomposition_text_follows_the_reports_rounding_rule():
+    """Two significant digits of the half-width, as every estimate with an interval (not one decimal)."""
+    table = pd.DataFrame(
+        [
+            dict(variant="v", group="ftz", component="total", mean=-3.24, ci_low=-19.71,
+                 ci_high=13.26, n=6),
+            dict(variant="v", group="ftz", component="creation", mean=0.1234, ci_low=0.0821,
+                 ci_high=0.1647, n=6),
+        ]
+    )  # fmt: skip
+    row = dec.wide(table).iloc[0]
+    assert row["total"] == "-3 [-20, 13]"
+    assert row["creation"] == "+0.123 [0.082, 0.165]"
+
+
 def test_decomposition_refuses_unpaired_or_old_runs():
     with pytest.raises(InputError, match="per-region-type"):
         dec.decompose(pd.DataFrame({"variant": ["a"], "seed": [1]}), baseline="a")

@@ -139,6 +139,22 @@ def metric_columns(frame: pd.DataFrame, parameter_columns: Iterable[str] = ()) -
     return out
 
 
+def _with_zone_shares(at: pd.DataFrame) -> pd.DataFrame:
+    """``at`` (series rows) with the final metrics' firm shares of the zone network and of the
+    connected areas (``observe.headline_metrics``) derived from the series' firm counts by region
+    type, the same ratios, where the series has the counts but not the shares."""
+    if "firms" not in at.columns:
+        return at
+    total = np.maximum(at["firms"].to_numpy(dtype=float), 1.0)
+    extra = {}
+    if "firms_connected" in at.columns and "connected_firm_share" not in at.columns:
+        extra["connected_firm_share"] = at["firms_connected"].to_numpy(dtype=float) / total
+    if {"firms_ftz", "firms_connected"} <= set(at.columns) and "zone_firm_share" not in at.columns:
+        zone = at["firms_ftz"].to_numpy(dtype=float) + at["firms_connected"].to_numpy(dtype=float)
+        extra["zone_firm_share"] = zone / total
+    return at.assign(**extra) if extra else at
+
+
 def observations(
     runs: pd.DataFrame,
     *,
@@ -176,7 +192,7 @@ def observations(
                 file=source,
                 field="series.step",
             )
-        at = series.loc[series["step"] == at_step]
+        at = _with_zone_shares(series.loc[series["step"] == at_step])
         available = metric_columns(at, parameter_columns)
         table = ok[keys].merge(at[["run_id", *available]], on="run_id", how="inner")
         table_name = f"series (step {at_step})"

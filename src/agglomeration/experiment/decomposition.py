@@ -186,14 +186,15 @@ def decompose(
     return table
 
 
-def wide(table: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
+def wide(table: pd.DataFrame) -> pd.DataFrame:
     """The decomposition as text: one row per variant and group, one column per component, each
-    'mean [ci_low, ci_high]' in firms."""
+    'mean [ci_low, ci_high]' in firms, rounded as every estimate of the reports (two significant digits
+    of the interval's half-width, ``report.numbers.format_estimate``; the unrounded values add up to the
+    total exactly, the rounded ones to within the last digit)."""
+    from agglomeration.report.numbers import format_estimate
 
     def cell(r) -> str:
-        if not np.isfinite(r["ci_low"]):
-            return f"{r['mean']:.{digits}f}"
-        return f"{r['mean']:.{digits}f} [{r['ci_low']:.{digits}f}, {r['ci_high']:.{digits}f}]"
+        return format_estimate(r["mean"], r["ci_low"], r["ci_high"], sign=True)
 
     t = table.assign(cell=table.apply(cell, axis=1))
     out = t.pivot_table(

@@ -470,6 +470,8 @@ def factorial_tables(
     an = fac.anova
     an_num = an.assign(Metric=an["metric"].map(lambda m: reg.info(m).axis_label()))
     an_num = an_num[["metric", "Metric", "term", "df", "sum_sq", "F", "p", "partial_eta_sq"]]
+    # sums of squares in the label's unit (shares in percent: squared scale); F, p, eta² are unitless
+    an_num["sum_sq"] = an_num["metric"].map(lambda m: reg.info(m).scale) ** 2 * an_num["sum_sq"]
     an_text = pd.DataFrame(
         {
             "Metric": an_num["Metric"],
@@ -507,7 +509,8 @@ def factorial_tables(
             f"Holm-adjusted over {int(eff['p'].notna().sum())} effects; shares in percentage points."
         ),
         "anova": (
-            f"ANOVA (type II sums of squares, statsmodels), {design}; partial eta² = SS / (SS + "
+            f"ANOVA (type II sums of squares, statsmodels), {design}; sums of squares in the "
+            "metric's unit squared (shares: percent squared); partial eta² = SS / (SS + "
             "residual SS); p values not adjusted."
         ),
         "cells": f"Cell means with 95% confidence intervals, {design}; shares in percent.",
