@@ -596,3 +596,48 @@ def test_headline_shares_of_an_empty_economy_are_nan_not_ftz_leadership():
     assert head["firms"] == 0.0
     for key in ("ftz_leads_chains_share", "firms_relative_to_initial"):
         assert np.isnan(head[key]), key
+
+
+# ------------------------------------------------------------------------ output columns (OUTPUTS.md)
+def test_every_column_a_run_writes_is_documented(baseline_model):
+    """docs/OUTPUTS.md is generated from these declarations: a column the frames write without an entry
+    (or an entry for a column they no longer write) fails here."""
+    from agglomeration import logistics_outcomes
+    from agglomeration.metrics.registry import REGISTRY
+
+    m = baseline_model
+    assert list(observe.firms_frame(m.state, m.world).columns) == list(observe.FIRM_COLUMNS)
+    assert list(observe.link_values(m.state, m.world).columns) == list(observe.LINK_COLUMNS)
+    assert list(observe.region_table(m.state, m.world).columns) == list(observe.REGION_COLUMNS)
+    names = [c for c in m.series_frame().columns if c != "step"] + list(m.headline_metrics())
+    undocumented = [
+        n for n in names if n not in REGISTRY and logistics_outcomes.describe_metric_name(n) is None
+    ]
+    assert undocumented == []
+
+
+def test_link_values_add_up_to_the_buyers_input_cost():
+    """Without reforms or relocations in the step, a buyer's link values are its input cost less its
+    unsourced inputs (docs/OUTPUTS.md, links.parquet ``value``)."""
+    m = AgglomerationModel(
+        str(BASELINE),
+        firms__initial_count=300,
+        burn_in=0,
+        replicate_seed=5,
+        policy__enabled=False,
+        behaviour__relocation__enabled=False,
+    )
+    m.run(3)
+    st, w = m.state, m.world
+    t = st.firms
+    links = observe.link_values(st, w).groupby("buyer")["value"].sum()
+    rows = t.alive_rows()
+    sector = t.sector[rows]
+    sourced = (t.supplier[rows] != NONE).any(axis=2)  # (n, S): inputs with a supplier
+    io = np.asarray(w.io, dtype=float)  # (k, s)
+    share = (io[:, sector].T * sourced).sum(axis=1) / io[:, sector].sum(axis=0)
+    expected = pd.Series(t.input_cost[rows] * share, index=t.fid[rows])
+    buyers = expected.index[t.revenue[rows] > 0]
+    assert len(buyers) > 200
+    got = links.reindex(buyers, fill_value=0.0)
+    np.testing.assert_allclose(got.to_numpy(), expected[buyers].to_numpy(), rtol=1e-9)

@@ -443,7 +443,7 @@ _OPENNESS: tuple[tuple[str, str, str], ...] = (
 
 #: (name pattern, label template, unit, kind, description) of the logistics metric families, for a
 #: metric name seen without its World (a stored batch): :func:`describe_metric_name`
-_FAMILIES: tuple[tuple[str, str, str, str, str], ...] = (
+METRIC_FAMILIES: tuple[tuple[str, str, str, str, str], ...] = (
     *((name, label, "", "share", what) for name, label, what in _OPENNESS),
     (
         r"export_share",
@@ -503,7 +503,7 @@ def describe_metric_name(name: str) -> dict[str, object] | None:
     name (ids instead of names in the label), or None when ``name`` is not a logistics metric."""
     import re
 
-    for pattern, label, unit, kind, description in _FAMILIES:
+    for pattern, label, unit, kind, description in METRIC_FAMILIES:
         match = re.fullmatch(pattern, name)
         if match:
             key = match.groupdict().get("key", "")

@@ -686,6 +686,67 @@ def _mean_chain_coverage(world: World, n_rs: np.ndarray) -> float:
     return float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan")
 
 
+#: When a run's tables are taken (docs/OUTPUTS.md): at the end of a step, after every submodel.
+TIMING = (
+    "Every table describes the end of a step.  Flows (output, sales, employment, input cost, profit, "
+    "link values, trade) are those of the step's market and accounts; states (region, productivity, "
+    "lines, age, equity, the supplier links) are those after the rest of the step: sourcing, "
+    "learning, product lines, factor prices, policy, entry, relocation, exit and link repair.  So a "
+    "firm that relocated this step is listed in its new region with the output it sold from the old "
+    "one, and an entrant is listed with zero flows until its first market."
+)
+
+#: Columns of ``firms.parquet`` / ``parts/firms`` (:func:`firms_frame`): name -> meaning [unit].
+FIRM_COLUMNS: dict[str, str] = {
+    "fid": "permanent firm id, never reused [-]",
+    "sector": "sector id (scenarios/data sectors.csv) [-]",
+    "region": "region id where the firm is at the end of the step (regions.csv) [-]",
+    "productivity": "productivity exp(z) after this step's learning [-]",
+    "price": "mill price set in this step's market [domestic reference price = 1]",
+    "output": "sales revenue, final + intermediate, in this step's market [CNY m per step]",
+    "final_sales": "sales to final demand (households, government, gateways) [CNY m per step]",
+    "employment": "workers employed in this step's production [workers]",
+    "land_use": "industrial land used in this step's production [km2]",
+    "input_cost": "purchases of intermediate inputs in this step's market, including imported and "
+    "unsourced inputs (bought outside the model at the reference price) [CNY m per step]",
+    "profit": "profit after fixed costs in this step's accounts [CNY m per step]",
+    "equity": "equity buffer at the end of the step [CNY m]",
+    "age": "steps since entry [steps]",
+    "losses": "consecutive loss-making steps [steps]",
+    "lines": "product lines (varieties) at the end of the step [-]",
+}
+
+#: Columns of ``links.parquet`` / ``parts/links`` (:func:`link_values`): name -> meaning [unit].
+LINK_COLUMNS: dict[str, str] = {
+    "buyer": "buyer's firm id (firms.parquet fid) [-]",
+    "supplier": "supplier's firm id; -1 for an import source at a gateway [-]",
+    "buyer_region": "buyer's region id at the end of the step [-]",
+    "supplier_region": "supplier's region id, or the gateway id of an import source [-]",
+    "input_sector": "sector id of the input bought over the link [-]",
+    "value": "the buyer's spending over this link at its output of this step's market, at the "
+    "end-of-step links, CES shares and administrative burden: a buyer's values add up to its "
+    "input_cost less its unsourced inputs, times (1 + the burden at the market) / (1 + the "
+    "burden now) (they differ only where a reform changed the burden of the buyer's region in the "
+    "step, or the buyer relocated) [CNY m per step]",
+    "delivered_cost": "supplier's mill price times the iceberg trade cost from the supplier's "
+    "region or gateway to the buyer's region [domestic reference price = 1]",
+    "distance_km": "great-circle distance between the two markets' centroids, the distance of the "
+    "gravity friction (0 within a region) [km]",
+}
+
+#: Columns of ``regions.csv`` / ``parts/regions`` (:func:`region_table`): name -> meaning [unit].
+REGION_COLUMNS: dict[str, str] = {
+    "region": "region id [-]",
+    "region_type": "ftz, connected or other [-]",
+    "sector": "sector id [-]",
+    "firms": "live firms in the region and sector at the end of the step [firms]",
+    "employment": "their employment in this step's production [workers]",
+    "output": "their sales revenue in this step's market [CNY m per step]",
+    "lq": "employment location quotient (e_rs / e_r) / (e_s / e) [-]; NaN for a region or sector "
+    "without employment",
+}
+
+
 def region_table(state: ModelState, world: World) -> pd.DataFrame:
     """Long region x sector table: region, region_type, sector, firms, employment, output, lq."""
     w = world

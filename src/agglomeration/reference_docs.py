@@ -6,7 +6,9 @@ docs/ are written by :func:`render` from:
 - ``schedule``: the model's step order (:data:`agglomeration.model.SCHEDULE`);
 - ``parameters``: one table per parameter section, from the pydantic fields (default, valid range,
   meaning with unit, source);
-- ``levers``: the lever declarations (:mod:`agglomeration.levers`).
+- ``levers``: the lever declarations (:mod:`agglomeration.levers`);
+- ``outputs``: the columns of a run's tables (:mod:`agglomeration.observe`) and the metrics of its
+  series and final metrics (:data:`agglomeration.metrics.registry.REGISTRY`, the logistics families).
 
 ``python scripts/generate_docs.py`` rewrites them; a test fails when a committed document is stale.
 """
@@ -103,10 +105,78 @@ def lever_table() -> str:
     return markdown_table()
 
 
+def _column_table(columns: dict[str, str]) -> str:
+    rows = ["| column | meaning [unit] |", "|---|---|"]
+    rows += [f"| `{name}` | {_cell(text)} |" for name, text in columns.items()]
+    return "\n".join(rows)
+
+
+def output_tables() -> str:
+    """The output files' columns and the metrics of the series and the final metrics."""
+    from agglomeration import logistics_outcomes, observe
+    from agglomeration.metrics.registry import REGISTRY
+
+    def span(low: float, high: float) -> str:
+        inf = float("inf")
+        if low == -inf and high == inf:
+            return "-"
+        if high == inf:
+            return f">= {low:g}"
+        if low == -inf:
+            return f"<= {high:g}"
+        return f"[{low:g}, {high:g}]"
+
+    def readable(pattern: str) -> str:  # the family's regex as a name template
+        return re.sub(
+            r"\(\?P<(\w+)>([^)]*)\)",
+            lambda m: (
+                f"<{m.group(2).replace('|', ' or ')}>"
+                if m.group(1) == "basis"
+                else f"<{m.group(1)}>"
+            ),
+            pattern,
+        )
+
+    metric_rows = ["| metric | label | unit | range | meaning |", "|---|---|---|---|---|"]
+    for name in REGISTRY:
+        i = REGISTRY.info(name)
+        rng = span(i.low, i.high)
+        metric_rows.append(
+            f"| `{name}` | {_cell(i.label)} | {_cell(i.unit) or '-'} | {rng} | "
+            f"{_cell(i.description)} |"
+        )
+    family_rows = ["| name pattern | unit | meaning |", "|---|---|---|"]
+    for pattern, _label, unit, _kind, what in logistics_outcomes.METRIC_FAMILIES:
+        family_rows.append(f"| `{readable(pattern)}` | {_cell(unit) or '-'} | {_cell(what)} |")
+    parts = [
+        observe.TIMING,
+        "### firms.parquet (`parts/firms/` in a batch, with a `step` column)",
+        _column_table(observe.FIRM_COLUMNS),
+        "### links.parquet (`parts/links/`): one row per filled supplier slot of a live buyer",
+        _column_table(observe.LINK_COLUMNS),
+        "### regions.csv (`parts/regions/`): one row per region and sector",
+        _column_table(observe.REGION_COLUMNS),
+        "### timeseries.csv (`parts/series/`) and the final metrics (summary.json `metrics`, "
+        "`parts/runs/`)",
+        "One row per recorded step (`step`, then the metrics); the final metrics are the last row "
+        "plus the metrics computed for the end of the run only (`ftz_leads_chains_share`, "
+        "`firms_relative_to_initial`, `zone_firm_share`, `connected_firm_share` and the logistics "
+        "metrics by region, sector, route option and corridor value; the series carries the "
+        "aggregate logistics shares and the corridors' kt).  Shares are stored in [0, 1] (reports "
+        "show percent); `compare --at-step` derives the two zone shares from the series' counts.",
+        "\n".join(metric_rows),
+        "Logistics metrics, named after the data's ids (regions, sectors, destination groups, "
+        "corridors, route options); logistics.csv holds the same numbers in long form:",
+        "\n".join(family_rows),
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
     "schedule": schedule_list,
     "parameters": parameter_tables,
     "levers": lever_table,
+    "outputs": output_tables,
 }
 
 
