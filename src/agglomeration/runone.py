@@ -307,15 +307,30 @@ def _dump_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(_json_safe(data), indent=2, allow_nan=False) + "\n")
 
 
-def _task(scenario: Any, steps: int, seed: int | None, out: Path) -> Any:
-    from agglomeration.experiment.execute import RUN_OUTPUT, RunTask
+def _task(
+    scenario: Any,
+    steps: int,
+    seed: int | None,
+    out: Path,
+    reference_overrides: dict[str, Any] | None = None,
+) -> Any:
+    from agglomeration.experiment.execute import RUN_OUTPUT, RunTask, base_scenario
     from agglomeration.experiment.seeds import run_id
     from agglomeration.experiment.spec import DEFAULT_MODEL
 
     fp = scenario.fingerprint()
     src = getattr(scenario, "source_path", None)
+    key = fp
+    if reference_overrides is not None:  # the run id of an experiment's run from a shared start
+        base = base_scenario(str(Path(src).resolve()))
+        ref = base.with_overrides(reference_overrides) if reference_overrides else base
+        if ref.fingerprint() == fp:
+            reference_overrides = None  # its own reference: it starts as it would on its own
+        else:
+            key = f"{fp}|start:{ref.fingerprint()}"
     return RunTask(
-        run_id=run_id(fp, seed, steps, DEFAULT_MODEL),
+        run_id=run_id(key, seed, steps, DEFAULT_MODEL),
+        reference_overrides=reference_overrides,
         out=str(out),
         scenario_path=str(Path(src).resolve()) if src else "",
         overrides=scenario.applied_overrides if hasattr(scenario, "applied_overrides") else {},
@@ -369,6 +384,8 @@ def _manifest(
             "model": task.model,
             "output": task.output,
             "meta": task.meta,
+            # the overrides of the scenario whose settled start the run continues (None: its own)
+            "reference_overrides": task.reference_overrides,
         },
         "scenario": {"name": scenario.name, "description": scenario.description},
         # where the scenario came from, under the keys batch tools read (map coordinates)
@@ -462,10 +479,15 @@ def run_scenario(
     out: str | Path | None = None,
     progress: bool = True,
     world: Any = None,
+    reference_overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run ``scenario`` (path or Scenario) for ``steps`` (default: the scenario's) with replicate ``seed``.
 
-    ``overrides``: dotted or ``__`` keys (``{"policy.delegation.WZ": 0.8}``).  Writes the one-run
+    ``overrides``: dotted or ``__`` keys (``{"policy.delegation.WZ": 0.8}``).  ``reference_overrides``
+    (a dict, possibly empty): the run starts from the settled state of its scenario file with these
+    overrides instead of its own (the burn-in runs under them; what ``scenario`` sets beyond them, its
+    levers, applies from the first observed step), as an experiment's variants with a shared start;
+    needs a scenario read from a file.  Writes the one-run
     store described in the module docstring to ``out`` when given (checked before the run starts;
     written atomically).  Returns a dict with ``model``, ``summary`` (the summary.json content, with
     non-finite numbers as None), ``run_id`` and ``out``.
@@ -489,9 +511,24 @@ def run_scenario(
     elif overrides:
         scenario = scenario.with_overrides(dict(overrides))
     n_steps = scenario.steps if n_steps is None else n_steps
+    if reference_overrides is not None and not scenario.source_path:
+        raise InputError(
+            "a run from a shared start needs a scenario read from a file (its burn-in reloads it)",
+            field="reference_overrides",
+        )
+    if reference_overrides is not None and world is not None:
+        raise InputError(
+            "a run from a shared start builds its own world", field="reference_overrides"
+        )
     staging = prepare_output(out, scenario) if out is not None else None
     try:
-        task = _task(scenario, n_steps, seed, _resolve_out(out) if out is not None else Path())
+        task = _task(
+            scenario,
+            n_steps,
+            seed,
+            _resolve_out(out) if out is not None else Path(),
+            reference_overrides,
+        )
         t0 = time.perf_counter()
         result = _simulate(task, scenario, world, progress)
         model = result.model
@@ -503,6 +540,9 @@ def run_scenario(
             "seed": seed,
             "scenario_seed": scenario.seed,
             "model_seed": model.seed_used,
+            # where the run started: None = its own burn-in; else the overrides of the scenario file
+            # whose settled state it continues (`agglomeration run --lever`)
+            "reference_overrides": task.reference_overrides,
             "steps": n_steps,
             # fewer than ``steps`` when the scenario's [stop] condition ended the run
             "steps_run": int(model.t),

@@ -12,6 +12,12 @@ output: a directory with other files (the scenario's own, for instance) is refus
 starts.  Prints a short summary.
 
 Example: agglomeration run scenarios/baseline.toml --steps 40 --seed 1 --set policy.delegation.WZ=0.8
+
+``--lever KEY=VALUE`` sets a policy or logistics lever from the first observed step instead: the
+burn-in runs without it, so two runs with the same scenario, --set and --seed that differ only in their
+--lever settings start from the same settled state and their difference is the lever's effect (common
+random numbers, as the variants of an experiment with a shared start; docs/EXPERIMENTS.md).  With
+--set the lever is in force during the burn-in too, and the two runs start from different states.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from agglomeration.errors import InputError, OverrideError, shorten
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Register SCENARIO, --steps, --seed, --set, --out, --no-figures (``--quiet`` is global)."""
+    """Register SCENARIO, --steps, --seed, --set, --lever, --out, --no-figures (``--quiet`` is
+    global)."""
     parser.add_argument("scenario", metavar="SCENARIO", help="scenario TOML file")
     parser.add_argument(
         "--steps", type=int, default=None, help="steps to run (default: the scenario's)"
@@ -36,6 +43,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="override a scenario field, e.g. policy.delegation.WZ=0.8 (repeatable)",
+    )
+    parser.add_argument(
+        "--lever",
+        dest="levers",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a policy or logistics lever from the first observed step (the burn-in runs "
+        "without it, so runs that differ only in --lever start from the same state), e.g. "
+        "logistics.tariff_multiplier.rail=0.5 (repeatable)",
     )
     parser.add_argument("--out", default=None, metavar="DIR", help="output directory")
     parser.add_argument("--no-figures", action="store_true", help="do not draw the figures")
@@ -60,15 +77,35 @@ def parse_overrides(items: list[str]) -> dict[str, object]:
     return {k: parse_value(v, f"--set {k[:60]}") for k, v in split_overrides(items).items()}
 
 
-def from_command_line(exc: OverrideError, typed: dict[str, str]) -> InputError:
-    """An error about a ``--set`` value, named as the user typed it:
+def from_command_line(
+    exc: OverrideError, typed: dict[str, str], option: str = "--set"
+) -> InputError:
+    """An error about a ``--set`` (or ``option``) value, named as the user typed it:
     ``--set logistics.tariff_multiplier.rail=abc: expected a number, got 'abc'``."""
     if exc.key not in typed:
         return exc
-    where = f"--set {exc.key}={shorten(typed[exc.key], 80)}"
+    where = f"{option} {exc.key}={shorten(typed[exc.key], 80)}"
     if exc.field and exc.field != exc.key:
         where += f" ({exc.field})"
     return InputError(exc.message, field=where)
+
+
+def lever_overrides(items: list[str]) -> dict[str, object]:
+    """The ``--lever KEY=VALUE`` pairs parsed as :func:`parse_overrides`; a key that is not a declared
+    policy or logistics lever (docs/LEVERS.md) is an error: anything else changes the economy the
+    burn-in settles, so it belongs in --set."""
+    from agglomeration.levers import STRUCTURAL, lever_for
+
+    parsed = parse_overrides(items)
+    for key in parsed:
+        if lever_for(key) is None and key not in STRUCTURAL:
+            raise InputError(
+                f"{key!r} is not a policy or logistics lever (docs/LEVERS.md lists them, e.g. "
+                "policy.delegation.connected, logistics.tariff_multiplier.rail); set other fields "
+                "with --set",
+                field=f"--lever {shorten(key, 60)}",
+            )
+    return parsed
 
 
 _TABLE = [
@@ -101,10 +138,19 @@ def main(args: argparse.Namespace) -> int:
     overrides = parse_overrides(args.overrides)
     if args.no_figures:
         overrides["output.figures"] = False
+    lever_typed = split_overrides(args.levers)
+    levers = lever_overrides(args.levers)
     try:
         scenario = load_scenario(args.scenario, overrides or None)
     except OverrideError as exc:
         raise from_command_line(exc, typed) from None
+    reference = None
+    if levers:
+        try:
+            scenario = scenario.with_overrides(levers)
+        except OverrideError as exc:
+            raise from_command_line(exc, lever_typed, "--lever") from None
+        reference = overrides
     out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-seed{args.seed}"
     res = run_scenario(
         scenario,
@@ -112,6 +158,7 @@ def main(args: argparse.Namespace) -> int:
         seed=args.seed,
         out=out,
         progress=not getattr(args, "quiet", False),
+        reference_overrides=reference,
     )
     s = res["summary"]
     m = s["metrics"]

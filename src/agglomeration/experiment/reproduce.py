@@ -410,6 +410,7 @@ def _run_spec(store: ResultStore, manifest: dict[str, Any]) -> dict[str, Any]:
         "output": lambda v: isinstance(v, dict),
         "meta": lambda v: isinstance(v, dict),
         "scenario_file": lambda v: v is None or isinstance(v, str),
+        "reference_overrides": lambda v: v is None or isinstance(v, dict),
     }
     for key, ok in checks.items():
         if not ok(spec.get(key)):
@@ -468,5 +469,6 @@ def _reproduce_single(
         model=model,
         output=spec["output"],
         meta=spec["meta"],
+        reference_overrides=spec.get("reference_overrides"),
     )
     return _rerun_and_compare(store, task, row, report)
