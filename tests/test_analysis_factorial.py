@@ -127,3 +127,20 @@ def test_anova_export_gives_sums_of_squares_in_the_labels_unit():
     assert "(%)" in numeric.loc["connected", "Metric"]
     assert numeric.loc["connected", "sum_sq"] == pytest.approx(1e4 * raw.loc["connected", "sum_sq"])
     assert numeric.loc["connected", "F"] == raw.loc["connected", "F"]
+
+
+def test_variants_that_form_no_factorial_are_one_factor():
+    """Variants without a factorial structure are analysed as one factor named ``variant`` (a name the
+    observations also carry: this used to fail with KeyError 'variant')."""
+    rng = np.random.default_rng(3)
+    rows = [
+        {"run_id": f"{v}{r}", "variant": v, "replicate": r, "seed": 10 + r, "status": "ok",
+         "firms": 100.0 + r + effect + rng.normal(0, 0.1)}
+        for v, effect in (("baseline", 0.0), ("a", 5.0), ("b", -3.0))
+        for r in range(6)
+    ]  # fmt: skip
+    fac = factorial(pd.DataFrame(rows), manifest={}, metrics=["firms"])
+    eff = fac.effects.set_index("contrast")["estimate"]
+    assert eff["a vs baseline"] == pytest.approx(5.0, abs=0.2)
+    assert eff["b vs baseline"] == pytest.approx(-3.0, abs=0.2)
+    assert "variant" in set(fac.anova["term"])

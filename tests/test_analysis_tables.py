@@ -67,6 +67,9 @@ def test_unknown_suffix_asks_for_a_format(tmp_path):
         export_table(FRAME, tmp_path / "t.txt")
     with pytest.raises(InputError, match="expected one of"):
         export_table(FRAME, tmp_path / "t.csv", fmt="docx")
+    with pytest.raises(InputError, match="ends in .xlsx but --format is csv"):
+        export_table(FRAME, tmp_path / "t.xlsx", fmt="csv")
+    export_table(FRAME, tmp_path / "t_csv", fmt="csv")  # no suffix: the format decides
 
 
 def test_several_tables_become_sheets_or_sibling_files(tmp_path):
@@ -114,7 +117,9 @@ def test_compare_command_prints_and_exports(tmp_path, capsys):
     assert code == 0
     assert "Comparison with 'baseline'" in text and "Replication advice" in text
     assert "| delegation" in text and "(reference)" in text
+    assert "!! 2 run(s) FAILED and are left out" in text  # named before the tables, and in captions
     tex = out.read_text()
+    assert "FAILED and are left out" in tex
     assert tex.startswith("\\begin{table}") and "\\caption{" in tex and "\\label{tab:cmp}" in tex
     assert "\\toprule" in tex and re.search(r"Holm-adjusted over \d+ comparisons", tex)
     for name in ("comparisons", "summary", "advice"):

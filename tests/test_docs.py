@@ -12,6 +12,7 @@ import ast
 import importlib
 import importlib.util
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -84,3 +85,18 @@ def test_snippet_imports_exist():
                         assert hasattr(module, alias.name) or importlib.util.find_spec(
                             f"{node.module}.{alias.name}"
                         ), f"{doc.name}: {node.module} has no {alias.name}"
+
+
+def test_the_scenario_keys_example_is_a_valid_scenario(tmp_path):
+    """The annotated example of scenarios/README.md ("Keys") loads as written, next to the shipped
+    scenarios and data (a key the loader rejects there would mislead every user who copies it)."""
+    from agglomeration.scenario import load_scenario
+
+    text = (ROOT / "scenarios" / "README.md").read_text()
+    block = text.split("## Keys", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
+    path = tmp_path / "scenarios" / "readme_example.toml"
+    path.write_text(block)
+    scen = load_scenario(path)
+    assert scen.name == "my_variant"
+    assert scen.logistics.tariff_multiplier["rail"] == 0.7

@@ -248,3 +248,25 @@ def test_a_number_of_the_experiment_given_as_a_string_or_boolean_is_an_error(
         load_experiment(_write(tmp_path, text))
     assert ei.value.field == field and "expected an integer" in str(ei.value)
     assert f"got {got}" in str(ei.value)
+
+
+def test_sobol_samples_must_be_a_power_of_two_and_grid_levels_distinct(tmp_path):
+    sobol = (
+        BASE
+        + '[design]\nkind = "sobol"\nsamples = 12\n[design.parameters."a.b"]\nbounds = [0, 1]\n'
+    )
+    with pytest.raises(InputError, match="samples 12 is not a power of 2.*use 8 or 16"):
+        load_experiment(_write(tmp_path, sobol))
+    grid = BASE + '[design]\nkind = "grid"\n[design.parameters."a.b"]\nvalues = [0.1, 0.1]\n'
+    with pytest.raises(InputError, match="repeats a level"):
+        load_experiment(_write(tmp_path, grid))
+
+
+def test_a_variant_and_the_design_cannot_set_the_same_path(tmp_path):
+    exp = (
+        BASE
+        + '[design]\nkind = "grid"\n[design.parameters."a.b"]\nvalues = [0.1, 0.2]\n'
+        + '[[variants]]\nname = "v"\noverrides = { "a.b" = 0.5 }\n'
+    )
+    with pytest.raises(InputError, match="variant 'v' sets 'a.b', which the design also sets"):
+        load_experiment(_write(tmp_path, exp))

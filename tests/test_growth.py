@@ -87,7 +87,8 @@ def test_missing_column_and_start_before_the_data(tiny):
     assert "missing column(s) ['rate']" in _error(tiny, TINY_GROWTH.replace(",rate,", ",growth,"))
     msg = _error(tiny, TINY_GROWTH, **{"growth.start_year": 2019})
     assert "starts in 2021, after [growth] start_year 2019" in msg
-    assert "data file not found" in _error(tiny, TINY_GROWTH, **{"growth.file": "nope.csv"})
+    msg = _error(tiny, TINY_GROWTH, **{"growth.file": "nope.csv"})
+    assert "growth.file" in msg and "nope.csv not found" in msg  # the field and the path looked for
 
 
 # ------------------------------------------------------------------------------- calendar, paths

@@ -79,14 +79,14 @@ def test_steps_are_bounded_everywhere(tiny, exp_file, capsys):
 def test_design_and_batch_size_are_bounded_before_anything_is_sampled(exp_file, tmp_path, capsys):
     sobol = exp_file.read_text().replace(
         "[[variants]]",
-        '[design]\nkind = "sobol"\nsamples = 10000000\n'
+        '[design]\nkind = "sobol"\nsamples = 8388608\n'
         '[design.parameters."policy.replication_rate"]\nbounds = [0.0, 0.5]\n[[variants]]',
         1,
     )
     exp_file.write_text(sobol)
     t0 = time.process_time()
     err = exit2(capsys, ["batch", str(exp_file), "--out", str(tmp_path / "o")])
-    assert "30,000,000 points" in err and "design.samples" in err
+    assert "25,165,824 points" in err and "design.samples" in err  # N (D + 2), N = 2^23
     assert time.process_time() - t0 < 5  # refused by arithmetic, not after sampling 30 M points
     assert not (tmp_path / "o").exists()
     assert "points" in exit2(capsys, ["validate", str(exp_file)])

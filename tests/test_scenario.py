@@ -331,6 +331,27 @@ def test_unknown_delegation_key(tiny):
     assert "did you mean 'connected'" in msg
 
 
+def test_an_override_that_would_undo_another_is_an_error(tiny):
+    """A table after a field inside it would drop the field; two spellings of one field are one
+    field set twice.  A table first and a field inside it later refines the table."""
+    msg = errmsg(tiny, {"policy.delegation.C": 0.9, "policy.delegation": {"all": 0.2}})
+    assert "would replace the earlier override 'policy.delegation.C'" in msg
+    with pytest.warns(FutureWarning, match="deprecated"):
+        msg = errmsg(tiny, {"behaviour.entry_floor": 3.0, "behaviour.entry.floor": 5.0})
+    assert "'behaviour.entry.floor' and 'behaviour.entry_floor' set the same field" in msg
+    scen = load_scenario(tiny, {"policy.delegation": {"all": 0.2}, "policy.delegation.C": 0.9})
+    assert scen.policy.delegation == {"all": 0.2, "C": 0.9}
+
+
+def test_a_variant_setting_a_path_twice_is_an_error():
+    from agglomeration.experiment.spec import flatten_overrides
+
+    with pytest.raises(ValueError, match="'policy.delegation.WZ' is set twice"):
+        flatten_overrides({"policy.delegation.WZ": 0.9, "policy": {"delegation": {"WZ": 0.1}}})
+    flat = flatten_overrides({"policy.delegation.WZ": 0.9, "policy": {"delegation": {"CS": 0.1}}})
+    assert flat == {"policy.delegation.WZ": 0.9, "policy.delegation.CS": 0.1}
+
+
 def test_remove_missing_link_is_an_error(tiny):
     msg = errmsg(tiny, {"logistics.remove_links": [{"from": "A", "to": "C", "mode": "rail"}]})
     assert "logistics.remove_links[0]" in msg and "no link A-C by rail" in msg

@@ -560,11 +560,29 @@ def _read_toml(path: Path) -> dict:
     return data
 
 
+def _data_path(given: str, base: Path, file: Any, field: str) -> str:
+    """``base / given`` resolved; an InputError naming the file and field that set it and the path
+    looked for when it does not exist (a relative path is relative to the file that sets it)."""
+    path = _real(base / given, file, field)
+    try:
+        missing = not path.exists()
+    except (OSError, ValueError):
+        missing = False  # reported when the file is read
+    if missing:
+        raise InputError(
+            f"data file {path} not found (a relative path is taken relative to the scenario file "
+            f"that sets it, here {base})",
+            file=file,
+            field=field,
+        )
+    return str(path)
+
+
 def _absolutise(data: dict, base: Path, file: Path) -> None:
     for sec, key in PATH_KEYS:
         section = data.get(sec)
         if isinstance(section, dict) and isinstance(section.get(key), str):
-            section[key] = str(_real(base / section[key], file, f"{sec}.{key}"))
+            section[key] = _data_path(section[key], base, file, f"{sec}.{key}")
 
 
 def _load_raw(path: Path, stack: tuple[Path, ...]) -> dict:
@@ -611,6 +629,25 @@ def _deep_merge(base: dict, child: dict) -> dict:
 
 
 # ----------------------------------------------------------------------------- overrides
+def _check_no_clash(key: str, given: str, spelled: Mapping[str, str]) -> None:
+    """Refuse an override that would silently undo an earlier one of the same call: the same field
+    under another spelling (a deprecated name), or a table value that replaces a table in which an
+    earlier override set a field (``policy.delegation.WZ = 0.9`` then ``policy.delegation = {all =
+    0.2}`` would drop WZ).  A table first and a field inside it later refines the table, as intended."""
+    if key in spelled:
+        raise InputError(
+            f"{given!r} and {spelled[key]!r} set the same field ({key}); set it once",
+            field=key,
+        )
+    inside = [spelled[k] for k in spelled if k.startswith(key + ".")]
+    if inside:
+        raise InputError(
+            f"the table {given!r} would replace the earlier override {inside[0]!r} set inside it; "
+            f"set {inside[0]!r} after the table, or set the table's fields one by one",
+            field=key,
+        )
+
+
 def _apply_overrides(
     raw: dict, overrides: Mapping[str, Any] | None, kw: Mapping[str, Any], base_dir: Path
 ) -> dict[str, Any]:
@@ -619,10 +656,13 @@ def _apply_overrides(
     items: list[tuple[str, Any]] = list((overrides or {}).items())
     items += [(k.replace("__", "."), v) for k, v in kw.items()]
     applied: dict[str, Any] = {}
+    spelled: dict[str, str] = {}  # applied key -> as given (a deprecated name, a __ keyword)
     for key, value in items:
         if not isinstance(key, str) or not key or any(not p for p in key.split(".")):
             raise InputError(f"override key {key!r} is not a dotted path", field=str(key)[:200])
-        key = migrate_key(key)
+        given, key = key, migrate_key(key)
+        _check_no_clash(key, given, spelled)
+        spelled[key] = given
         parts = key.split(".")
         if len(parts) > MAX_NESTING or len(key) > 256:
             raise InputError(
@@ -650,7 +690,7 @@ def _apply_overrides(
         check_nesting(value, None, key)
         value = copy.deepcopy(value)
         if tuple(parts) in PATH_KEYS and isinstance(value, str):
-            value = str(_real(base_dir / value, None, key))
+            value = _data_path(value, base_dir, None, key)
         node[parts[-1]] = value
         applied[key] = copy.deepcopy(value)
     return applied

@@ -28,7 +28,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from agglomeration.errors import InputError
+from agglomeration.errors import InputError, describe_os_error
 
 #: Most bootstrap resamples (kept in step with agglomeration.experiment.compare.MAX_BOOTSTRAP, which
 #: is not imported here so that `--help` stays fast).
@@ -100,6 +100,8 @@ def check_out_path(path: str | Path | None, field: str, *, directory: bool = Fal
 
     A file output must not be an existing directory; a directory output must not be an existing
     file; and the nearest existing ancestor must be a directory (else nothing can be created there).
+    A place the system refuses to create anything in is reported when writing
+    (:func:`output_error`).
     """
     if not path:
         return
@@ -110,6 +112,12 @@ def check_out_path(path: str | Path | None, field: str, *, directory: bool = Fal
     ancestor = next((a for a in p.parents if a.exists()), None)
     if ancestor is not None and not ancestor.is_dir():
         raise InputError(f"{ancestor} is a file, not a directory", file=str(p), field=field)
+
+
+def output_error(exc: OSError, path: str | Path, field: str) -> InputError:
+    """An output that cannot be written (a read-only or virtual file system, no permission, a full
+    disk) as an InputError naming the option and the path (exit 2), not an internal error."""
+    return InputError(f"cannot write here: {describe_os_error(exc)}", file=str(path), field=field)
 
 
 def open_results(path: str | Path, *, purpose: str = "this command", allow_run: bool = False):
@@ -179,6 +187,26 @@ def require_finished(results: Mapping, path: str | Path, partial: bool) -> str |
     )
 
 
+def failed_runs_note(runs, path: str | Path) -> str | None:
+    """A warning naming the runs that failed (they are left out of every estimate), or None."""
+    from agglomeration.experiment.compare import FAILED_STATUSES
+
+    if "status" not in runs.columns:
+        return None
+    bad = runs.loc[runs["status"].astype("string").str.lower().isin(FAILED_STATUSES)]
+    if bad.empty:
+        return None
+    which = ", ".join(
+        f"{r.variant} replicate {r.replicate}" if "replicate" in bad.columns else str(r.variant)
+        for r in bad.head(5).itertuples()
+    )
+    more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+    return (
+        f"{len(bad)} run(s) FAILED and are left out ({which}{more}); `agglomeration batch "
+        f"EXPERIMENT --out {path} --resume` reruns them"
+    )
+
+
 def main(args: argparse.Namespace) -> int:
     """Run the comparison and print / export its tables."""
     if not 0 <= args.bootstrap <= MAX_BOOTSTRAP:
@@ -190,6 +218,10 @@ def main(args: argparse.Namespace) -> int:
         raise InputError("--format needs --out FILE", field="--format")
     check_out_path(args.out, "--out")
     check_out_path(args.table_csv, "--table-csv")
+    if args.out:  # a format the file cannot take is refused before the analysis runs
+        from agglomeration.report.tables import format_from_path
+
+        format_from_path(args.out, args.format)
     results = open_results(args.results, purpose="compare")
     runs = results["runs"]
     if runs.empty or "variant" not in runs.columns:
@@ -197,6 +229,9 @@ def main(args: argparse.Namespace) -> int:
             "the result directory holds no finished runs", file=args.results, field="runs"
         )
     warning = require_finished(results, args.results, args.partial)
+    failed = failed_runs_note(runs, args.results)
+    if failed:
+        warning = f"{warning}; {failed}" if warning else failed
     from agglomeration.experiment.compare import compare
     from agglomeration.metrics.registry import registry_for
     from agglomeration.report.tables import export_tables
@@ -231,10 +266,17 @@ def main(args: argparse.Namespace) -> int:
     if args.factorial:
         tables.update(_print_factorial(results, args, registry, params, series, metrics))
     if args.out:
-        for path in export_tables(tables, args.out, args.format):
+        try:
+            written = export_tables(tables, args.out, args.format)
+        except OSError as exc:
+            raise output_error(exc, args.out, "--out") from None
+        for path in written:
             sys.stdout.write(f"wrote {path}\n")
     if args.table_csv:
-        _write_table_csv(args.table_csv, results, runs, params)
+        try:
+            _write_table_csv(args.table_csv, results, runs, params)
+        except OSError as exc:
+            raise output_error(exc, args.table_csv, "--table-csv") from None
     return 0
 
 

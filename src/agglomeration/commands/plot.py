@@ -105,7 +105,12 @@ def _baseline(results, path: Path, requested: str | None) -> str | None:
 
 def main(args: argparse.Namespace) -> int:
     """Write every figure the directory supports and list them."""
-    from agglomeration.commands.compare import check_out_path, open_results, require_finished
+    from agglomeration.commands.compare import (
+        check_out_path,
+        open_results,
+        output_error,
+        require_finished,
+    )
     from agglomeration.report.figureset import map_data_for, write_figures
 
     path = Path(args.path)
@@ -136,9 +141,17 @@ def main(args: argparse.Namespace) -> int:
             "map and supplier network skipped\n"
         )
     _check_metrics(args.metrics, results, path)
-    written = write_figures(
-        results, out, map_data=map_data, metrics=args.metrics, baseline=baseline, source=str(path)
-    )
+    try:
+        written = write_figures(
+            results,
+            out,
+            map_data=map_data,
+            metrics=args.metrics,
+            baseline=baseline,
+            source=str(path),
+        )
+    except OSError as exc:
+        raise output_error(exc, out, "--out") from None
     for p in written:
         sys.stdout.write(f"wrote {p}\n")
     return 0

@@ -350,9 +350,12 @@ def factorial(
         source=source,
     )
     chosen, constant = _choose_metrics(obs, chosen, explicit or metrics == "all", registry, source)
-    obs = obs.merge(levels.drop_duplicates("run_id"), on="run_id", how="left")
+    # the levels under names of their own: a factor may be named like a column of the observations
+    # ("variant" when the variants do not form a factorial)
+    own = {s.name: f"_level{i}" for i, s in enumerate(specs)}
+    obs = obs.merge(levels.drop_duplicates("run_id").rename(columns=own), on="run_id", how="left")
     for i, s in enumerate(specs):
-        obs[f"f{i}"] = pd.Categorical(obs[s.name].astype(str), categories=list(s.levels))
+        obs[f"f{i}"] = pd.Categorical(obs[own[s.name]].astype(str), categories=list(s.levels))
     blocked = _is_blocked(obs, len(specs), paired)
     if blocked:
         obs["block"] = pd.Categorical(obs["seed"].astype(str))

@@ -104,15 +104,21 @@ def flatten_overrides(mapping: dict[str, Any], prefix: str = "") -> dict[str, An
     """Flatten nested TOML tables into dotted keys.
 
     ``{"policy": {"delegation": {"WZ": 0.8}}}`` and ``{"policy.delegation.WZ": 0.8}`` both become
-    ``{"policy.delegation.WZ": 0.8}``, the form ``Scenario.with_overrides`` takes.
+    ``{"policy.delegation.WZ": 0.8}``, the form ``Scenario.with_overrides`` takes.  A path set twice
+    (a dotted key and a table) is a ValueError.
     """
     out: dict[str, Any] = {}
     for key, value in mapping.items():
         path = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, dict) and value:
-            out.update(flatten_overrides(value, path))
-        else:
-            out[path] = value
+        flat = (
+            flatten_overrides(value, path) if isinstance(value, dict) and value else {path: value}
+        )
+        for p, v in flat.items():
+            if p in out:  # a dotted key and a table that both set it: one would be dropped silently
+                raise ValueError(
+                    f"{p!r} is set twice (as a dotted key and inside a table); set it once"
+                )
+            out[p] = v
     return out
 
 
@@ -196,6 +202,11 @@ class DesignSpec(_Strict):
         for name, p in self.parameters.items():
             if self.kind == "grid" and p.values is None:
                 raise ValueError(f"grid design: parameter {name!r} needs `values = [...]`")
+            if self.kind == "grid" and len({repr(v) for v in p.values}) < len(p.values):
+                raise ValueError(
+                    f"grid design: parameter {name!r} repeats a level in {list(p.values)}; the "
+                    "repeated points would run the same scenario (list each level once)"
+                )
             if self.kind != "grid" and p.bounds is None:
                 raise ValueError(
                     f"{self.kind} design: parameter {name!r} needs `bounds = [low, high]`"
@@ -207,6 +218,12 @@ class DesignSpec(_Strict):
                     _lever_problem(name, value)
         if self.kind != "grid" and self.samples is None:
             raise ValueError(f"{self.kind} design needs `samples`")
+        if self.kind == "sobol" and self.samples & (self.samples - 1):
+            low = 1 << (self.samples.bit_length() - 1)
+            raise ValueError(
+                f"sobol design: samples {self.samples} is not a power of 2; the Sobol sequence's "
+                f"indices converge only at powers of 2 (SALib): use {low} or {2 * low}"
+            )
         if self.kind == "grid" and self.samples is not None:
             raise ValueError(
                 "grid designs take no `samples` (the grid is the full factorial of `values`)"
@@ -351,6 +368,32 @@ class Experiment(_Strict):
                 raise ValueError(f"variant name {variant.name!r} is used twice")
             seen.add(variant.name)
         return v
+
+    @model_validator(mode="after")
+    def _design_and_variants_apart(self) -> Experiment:
+        """A design parameter that a variant also sets would replace the variant's value at every
+        design point without a word: refuse it (the experiment-wide ``overrides`` may set a default
+        the design then varies)."""
+        if self.design is None:
+            return self
+        sampled = list(self.design.parameters)
+        for variant in self.variants:
+            for key in variant.overrides:
+                hit = next(
+                    (
+                        p
+                        for p in sampled
+                        if p == key or p.startswith(key + ".") or key.startswith(p + ".")
+                    ),
+                    None,
+                )
+                if hit is not None:
+                    raise ValueError(
+                        f"variant {variant.name!r} sets {key!r}, which the design also sets "
+                        f"({hit!r}): the design's values would replace the variant's at every point; "
+                        "set it in one place"
+                    )
+        return self
 
     @property
     def model_ref(self) -> str:

@@ -37,11 +37,18 @@ _SUFFIX = {".csv": "csv", ".parquet": "parquet", ".xlsx": "xlsx", ".md": "md", "
 
 def format_from_path(path: str | Path, fmt: str | None = None) -> str:
     """The export format: ``fmt`` if given, else from the file suffix; InputError if neither works."""
+    suffix = Path(path).suffix.lower()
     if fmt is not None:
         if fmt not in FORMATS:
             raise InputError(f"expected one of {', '.join(FORMATS)}, got {fmt!r}", field="--format")
+        if suffix in _SUFFIX and _SUFFIX[suffix] != fmt:  # csv text in a .xlsx file helps nobody
+            raise InputError(
+                f"the file ends in {suffix} but --format is {fmt}; give one of them, or a file "
+                f"ending in .{fmt}",
+                file=path,
+                field="--format",
+            )
         return fmt
-    suffix = Path(path).suffix.lower()
     if suffix not in _SUFFIX:
         raise InputError(
             f"cannot tell the format from the suffix {suffix or '(none)'!r}; use --format "
