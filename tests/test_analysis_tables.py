@@ -67,7 +67,7 @@ def test_unknown_suffix_asks_for_a_format(tmp_path):
         export_table(FRAME, tmp_path / "t.txt")
     with pytest.raises(InputError, match="expected one of"):
         export_table(FRAME, tmp_path / "t.csv", fmt="docx")
-    with pytest.raises(InputError, match="ends in .xlsx but --format is csv"):
+    with pytest.raises(InputError, match=r"ends in \.xlsx but --format is csv"):
         export_table(FRAME, tmp_path / "t.xlsx", fmt="csv")
     export_table(FRAME, tmp_path / "t_csv", fmt="csv")  # no suffix: the format decides
 

@@ -255,7 +255,7 @@ def test_sobol_samples_must_be_a_power_of_two_and_grid_levels_distinct(tmp_path)
         BASE
         + '[design]\nkind = "sobol"\nsamples = 12\n[design.parameters."a.b"]\nbounds = [0, 1]\n'
     )
-    with pytest.raises(InputError, match="samples 12 is not a power of 2.*use 8 or 16"):
+    with pytest.raises(InputError, match=r"samples 12 is not a power of 2.*use 8 or 16"):
         load_experiment(_write(tmp_path, sobol))
     grid = BASE + '[design]\nkind = "grid"\n[design.parameters."a.b"]\nvalues = [0.1, 0.1]\n'
     with pytest.raises(InputError, match="repeats a level"):
@@ -268,5 +268,5 @@ def test_a_variant_and_the_design_cannot_set_the_same_path(tmp_path):
         + '[design]\nkind = "grid"\n[design.parameters."a.b"]\nvalues = [0.1, 0.2]\n'
         + '[[variants]]\nname = "v"\noverrides = { "a.b" = 0.5 }\n'
     )
-    with pytest.raises(InputError, match="variant 'v' sets 'a.b', which the design also sets"):
+    with pytest.raises(InputError, match=r"variant 'v' sets 'a\.b', which the design also sets"):
         load_experiment(_write(tmp_path, exp))

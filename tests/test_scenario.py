@@ -346,7 +346,7 @@ def test_an_override_that_would_undo_another_is_an_error(tiny):
 def test_a_variant_setting_a_path_twice_is_an_error():
     from agglomeration.experiment.spec import flatten_overrides
 
-    with pytest.raises(ValueError, match="'policy.delegation.WZ' is set twice"):
+    with pytest.raises(ValueError, match=r"'policy\.delegation\.WZ' is set twice"):
         flatten_overrides({"policy.delegation.WZ": 0.9, "policy": {"delegation": {"WZ": 0.1}}})
     flat = flatten_overrides({"policy.delegation.WZ": 0.9, "policy": {"delegation": {"CS": 0.1}}})
     assert flat == {"policy.delegation.WZ": 0.9, "policy.delegation.CS": 0.1}
