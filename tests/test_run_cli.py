@@ -287,6 +287,13 @@ def test_runs_that_differ_only_in_lever_start_from_the_same_state(tmp_path: Path
     assert not series["base"].iloc[0][state].equals(series["set"].iloc[0][state])
     later = series["base"].iloc[-1]["output"], series["lever"].iloc[-1]["output"]
     assert later[0] != later[1]
+    ids = {k: json.loads((tmp_path / k / "summary.json").read_text())["run_id"] for k in series}
+    assert len(set(ids.values())) == 3  # the start is part of the run id
+    # a --lever that repeats a --set value is the plain run: its own reference, its own start
+    same = ["--set", lever, "--lever", lever, "--out", str(tmp_path / "same")]
+    assert main([*common, *same]) == 0
+    summary = json.loads((tmp_path / "same" / "summary.json").read_text())
+    assert summary["reference_overrides"] is None and summary["run_id"] == ids["set"]
     summary = json.loads((tmp_path / "lever" / "summary.json").read_text())
     assert summary["reference_overrides"] == {
         "firms.initial_count": 300,
@@ -305,3 +312,6 @@ def test_lever_refuses_a_field_that_is_not_a_lever(tmp_path: Path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "--lever firms.initial_count" in err and "not a policy or logistics lever" in err
+    assert "Traceback" not in err and not (tmp_path / "x").exists()
+    assert main(["run", str(BASELINE), "--lever", "logistics.tariff_multiplier.rail"]) == 2
+    assert "--lever: expected KEY=VALUE" in capsys.readouterr().err

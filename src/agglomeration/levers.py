@@ -243,6 +243,13 @@ def declared() -> tuple[Lever, ...]:
     return tuple(_DECLARED)
 
 
+def is_lever(path: str) -> bool:
+    """Whether a dotted scenario path is a declared policy or logistics lever, scalar, per key or
+    structural (adding or removing links, adding hubs): what leaves the initial economy alone, so a
+    run may start from the settled state of a scenario without it."""
+    return lever_for(path) is not None or path in STRUCTURAL
+
+
 def lever_for(path: str) -> tuple[Lever, str | None] | None:
     """The lever a dotted scenario path sets and its key (None for scalar levers), or None."""
     for lever in _DECLARED:

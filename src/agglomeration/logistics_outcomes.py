@@ -291,6 +291,21 @@ def _mode_shares(v: np.ndarray, tonnes: np.ndarray, world: World) -> dict[str, f
     return out
 
 
+#: Columns of ``logistics.csv`` (:func:`logistics_table`): name -> meaning (docs/OUTPUTS.md).
+TABLE_COLUMNS: dict[str, str] = {
+    "kind": "mode (a route option's part of the trade with a destination group), corridor, region "
+    "or sector",
+    "key": "the destination group, corridor tag, region id or sector id",
+    "option": "the route option (mode rows), else all",
+    "metric": "mode rows: value, tonnes, value_share, tonnes_share; corridor rows: value, kt, teu "
+    "(kt x 1,000 / 10 t per TEU); region rows: export_share, market_access, delivered_cost; sector "
+    "rows: export_share",
+    "value": "the number, in the row's unit",
+    "unit": "its unit (CNY m per step, t per step, kt per step, TEU per step, share of value, - for "
+    "shares)",
+}
+
+
 def logistics_table(state: ModelState, world: World) -> pd.DataFrame:
     """The per-run logistics table (``logistics.csv`` of ``agglomeration run``), long format.
 

@@ -382,7 +382,7 @@ def current_pairs(state: ModelState, world: World) -> tuple[market.Pairs, np.nda
 
 
 def link_values(state: ModelState, world: World) -> pd.DataFrame:
-    """Current supplier links (one row per live buyer x input sector with a supplier).
+    """Current supplier links (one row per filled supplier slot of a live buyer, :data:`LINK_COLUMNS`).
 
     value = the buyer's spending on that input at its latest revenue (CNY m per step); delivered_cost =
     supplier mill price x iceberg cost (relative to the domestic reference price).
@@ -688,12 +688,21 @@ def _mean_chain_coverage(world: World, n_rs: np.ndarray) -> float:
 
 #: When a run's tables are taken (docs/OUTPUTS.md): at the end of a step, after every submodel.
 TIMING = (
-    "Every table describes the end of a step.  Flows (output, sales, employment, input cost, profit, "
-    "link values, trade) are those of the step's market and accounts; states (region, productivity, "
-    "lines, age, equity, the supplier links) are those after the rest of the step: sourcing, "
-    "learning, product lines, factor prices, policy, entry, relocation, exit and link repair.  So a "
-    "firm that relocated this step is listed in its new region with the output it sold from the old "
-    "one, and an entrant is listed with zero flows until its first market."
+    "Every table describes the end of a step.  Flows (output, sales, employment, input cost, profit) "
+    "are those of the step's market and accounts; states (region, productivity, lines, age, equity, "
+    "the supplier links, wages, rents and the policy-dependent costs) are those after the rest of "
+    "the step: sourcing, learning, product lines, factor prices, policy, entry, relocation, exit and "
+    "link repair.  So a firm that relocated this step is listed in its new region with the output it "
+    "sold from the old one; an entrant is listed with zero flows (and its entry price) until its first "
+    "market; a firm that exited in the step is not listed, and its sales are not in the totals, "
+    "which are therefore the survivors' part of the market (`output` of the series is less than the "
+    "market's sales by the exits' sales); and employment x wage is not the wage bill (wages moved "
+    "after production).  Link values (the surviving buyers' spending at their sales of the step) and "
+    "trade flows (the survivors' sales) are split over the end-of-step links, regions and trade "
+    "costs.  Step 0 is the start of the observed "
+    "run (the state the burn-in left; the per-step counts are 0); in a run that continues a shared "
+    "start (an experiment's lever variants, `agglomeration run --lever`) the firms' state at step 0 "
+    "is the shared one, while the link-valued metrics already use the run's own trade costs."
 )
 
 #: Columns of ``firms.parquet`` / ``parts/firms`` (:func:`firms_frame`): name -> meaning [unit].
@@ -702,9 +711,10 @@ FIRM_COLUMNS: dict[str, str] = {
     "sector": "sector id (scenarios/data sectors.csv) [-]",
     "region": "region id where the firm is at the end of the step (regions.csv) [-]",
     "productivity": "productivity exp(z) after this step's learning [-]",
-    "price": "mill price set in this step's market [domestic reference price = 1]",
+    "price": "mill price set in this step's market (an entrant's: its entry price) [domestic "
+    "reference price = 1]",
     "output": "sales revenue, final + intermediate, in this step's market [CNY m per step]",
-    "final_sales": "sales to final demand (households, government, gateways) [CNY m per step]",
+    "final_sales": "sales to final demand (the regions' households and the gateways) [CNY m per step]",
     "employment": "workers employed in this step's production [workers]",
     "land_use": "industrial land used in this step's production [km2]",
     "input_cost": "purchases of intermediate inputs in this step's market, including imported and "

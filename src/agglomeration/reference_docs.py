@@ -161,13 +161,25 @@ def output_tables() -> str:
         "One row per recorded step (`step`, then the metrics); the final metrics are the last row "
         "plus the metrics computed for the end of the run only (`ftz_leads_chains_share`, "
         "`firms_relative_to_initial`, `zone_firm_share`, `connected_firm_share` and the logistics "
-        "metrics by region, sector, route option and corridor value; the series carries the "
-        "aggregate logistics shares and the corridors' kt).  Shares are stored in [0, 1] (reports "
+        "metrics by region, sector and route option and the corridors' value and TEU; the series "
+        "carries the aggregate logistics shares and the corridors' kt).  Shares are stored in [0, 1] (reports "
         "show percent); `compare --at-step` derives the two zone shares from the series' counts.",
         "\n".join(metric_rows),
         "Logistics metrics, named after the data's ids (regions, sectors, destination groups, "
-        "corridors, route options); logistics.csv holds the same numbers in long form:",
+        "corridors, route options); logistics.csv holds those by route option, corridor, region and "
+        "sector in long form (below; the aggregate `export_share` and `goods_*_share` are in the "
+        "series only):",
         "\n".join(family_rows),
+        "### logistics.csv: one row per number",
+        _column_table(logistics_outcomes.TABLE_COLUMNS),
+        "### summary.json and the bookkeeping columns",
+        "`summary.json` holds `scenario`, `description`, `source` (the scenario file), "
+        "`fingerprint` (of the resolved scenario), `seed` (the replicate seed), `scenario_seed`, "
+        "`model_seed`, `reference_overrides` (null, or the overrides of the scenario whose settled "
+        "start the run continued: `agglomeration run --lever`), `steps`, `steps_run`, "
+        "`wall_time_s`, `versions` and `metrics` (the final metrics above).  Every part of a batch "
+        "store has a `run_id` column; `parts/runs` adds the run's variant, design point, replicate, "
+        "seeds, status and timing (docs/EXPERIMENTS.md section 3).",
     ]
     return "\n\n".join(parts) + "\n"
 

@@ -315,21 +315,22 @@ def _task(
     reference_overrides: dict[str, Any] | None = None,
 ) -> Any:
     from agglomeration.experiment.execute import RUN_OUTPUT, RunTask, base_scenario
+    from agglomeration.experiment.runner import start_key
     from agglomeration.experiment.seeds import run_id
     from agglomeration.experiment.spec import DEFAULT_MODEL
 
     fp = scenario.fingerprint()
     src = getattr(scenario, "source_path", None)
-    key = fp
-    if reference_overrides is not None:  # the run id of an experiment's run from a shared start
+    ref_fp = None
+    if reference_overrides is not None:  # as an experiment's run from a shared start (plan_runs)
         base = base_scenario(str(Path(src).resolve()))
         ref = base.with_overrides(reference_overrides) if reference_overrides else base
         if ref.fingerprint() == fp:
             reference_overrides = None  # its own reference: it starts as it would on its own
         else:
-            key = f"{fp}|start:{ref.fingerprint()}"
+            ref_fp = ref.fingerprint()
     return RunTask(
-        run_id=run_id(key, seed, steps, DEFAULT_MODEL),
+        run_id=run_id(start_key(fp, ref_fp), seed, steps, DEFAULT_MODEL),
         reference_overrides=reference_overrides,
         out=str(out),
         scenario_path=str(Path(src).resolve()) if src else "",

@@ -58,23 +58,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-figures", action="store_true", help="do not draw the figures")
 
 
-def split_overrides(items: list[str]) -> dict[str, str]:
-    """``["a.b=1", "c=x"]`` -> ``{"a.b": "1", "c": "x"}``: the KEY=VALUE pairs, values as typed."""
+def split_overrides(items: list[str], option: str = "--set") -> dict[str, str]:
+    """``["a.b=1", "c=x"]`` -> ``{"a.b": "1", "c": "x"}``: the KEY=VALUE pairs, values as typed
+    (errors name ``option``)."""
     out: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise InputError(f"expected KEY=VALUE, got {item[:80]!r}", field="--set")
+            raise InputError(f"expected KEY=VALUE, got {item[:80]!r}", field=option)
         out[key.strip()] = value.strip()
     return out
 
 
-def parse_overrides(items: list[str]) -> dict[str, object]:
+def parse_overrides(items: list[str], option: str = "--set") -> dict[str, object]:
     """``["a.b=1", "c=x"]`` -> ``{"a.b": 1, "c": "x"}``: each value parsed once as a TOML value,
     text that is none kept as a string (:func:`agglomeration.scenario.parse_value`)."""
     from agglomeration.scenario import parse_value
 
-    return {k: parse_value(v, f"--set {k[:60]}") for k, v in split_overrides(items).items()}
+    return {
+        k: parse_value(v, f"{option} {k[:60]}") for k, v in split_overrides(items, option).items()
+    }
 
 
 def from_command_line(
@@ -94,11 +97,11 @@ def lever_overrides(items: list[str]) -> dict[str, object]:
     """The ``--lever KEY=VALUE`` pairs parsed as :func:`parse_overrides`; a key that is not a declared
     policy or logistics lever (docs/LEVERS.md) is an error: anything else changes the economy the
     burn-in settles, so it belongs in --set."""
-    from agglomeration.levers import STRUCTURAL, lever_for
+    from agglomeration.levers import is_lever
 
-    parsed = parse_overrides(items)
+    parsed = parse_overrides(items, "--lever")
     for key in parsed:
-        if lever_for(key) is None and key not in STRUCTURAL:
+        if not is_lever(key):
             raise InputError(
                 f"{key!r} is not a policy or logistics lever (docs/LEVERS.md lists them, e.g. "
                 "policy.delegation.connected, logistics.tariff_multiplier.rail); set other fields "
@@ -138,7 +141,7 @@ def main(args: argparse.Namespace) -> int:
     overrides = parse_overrides(args.overrides)
     if args.no_figures:
         overrides["output.figures"] = False
-    lever_typed = split_overrides(args.levers)
+    lever_typed = split_overrides(args.levers, "--lever")
     levers = lever_overrides(args.levers)
     try:
         scenario = load_scenario(args.scenario, overrides or None)
@@ -151,7 +154,10 @@ def main(args: argparse.Namespace) -> int:
         except OverrideError as exc:
             raise from_command_line(exc, lever_typed, "--lever") from None
         reference = overrides
-    out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-seed{args.seed}"
+    default = f"{scenario.name}-seed{args.seed}"
+    if levers:  # not the plain run's directory: the two are meant to be compared
+        default += "-" + "-".join(f"{k.rsplit('.', 1)[-1]}{lever_typed[k]}" for k in levers)[:60]
+    out = Path(args.out) if args.out else Path("runs") / default
     res = run_scenario(
         scenario,
         steps=args.steps,

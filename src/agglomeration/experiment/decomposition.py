@@ -190,7 +190,7 @@ def wide(table: pd.DataFrame) -> pd.DataFrame:
     """The decomposition as text: one row per variant and group, one column per component, each
     'mean [ci_low, ci_high]' in firms, rounded as every estimate of the reports (two significant digits
     of the interval's half-width, ``report.numbers.format_estimate``; the unrounded values add up to the
-    total exactly, the rounded ones to within the last digit)."""
+    total exactly, the rounded ones approximately)."""
     from agglomeration.report.numbers import format_estimate
 
     def cell(r) -> str:

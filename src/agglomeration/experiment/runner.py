@@ -67,7 +67,6 @@ from agglomeration.experiment.store import (
     environment_info,
     utc_now,
 )
-from agglomeration.levers import STRUCTURAL
 
 __all__ = [
     "VOLATILE_COLUMNS",
@@ -124,9 +123,13 @@ def _check_size(exp: Experiment, file: str | None) -> None:
         )
 
 
-#: logistics levers that change the network itself (lists, not declared as scalar or per-key levers):
-#: every one of :data:`agglomeration.levers.STRUCTURAL` (adding or removing links, adding hubs)
-STRUCTURAL_LEVERS = tuple(STRUCTURAL)
+def start_key(fingerprint: str, reference_fingerprint: str | None) -> str:
+    """What a run id is formed from: the scenario's fingerprint, with the fingerprint of the scenario
+    whose settled start the run continues (None: its own start), so a run from a shared start and
+    the same scenario run on its own never share an id."""
+    if reference_fingerprint is None:
+        return fingerprint
+    return f"{fingerprint}|start:{reference_fingerprint}"
 
 
 def shared_start(exp: Experiment, params: list[str]) -> bool:
@@ -136,10 +139,10 @@ def shared_start(exp: Experiment, params: list[str]) -> bool:
     variant that changes behaviour or data calibrates its own start)."""
     if exp.start != "auto":
         return exp.start == "shared"
-    from agglomeration.levers import lever_for
+    from agglomeration.levers import is_lever
 
     paths = {p for v in exp.all_variants() for p in v.overrides} | set(params)
-    return all(lever_for(p) is not None or p in STRUCTURAL_LEVERS for p in paths)
+    return all(is_lever(p) for p in paths)
 
 
 def plan_runs(exp: Experiment, out: str | Path = ".") -> Plan:
@@ -177,7 +180,7 @@ def plan_runs(exp: Experiment, out: str | Path = ".") -> Plan:
             steps = int(exp.steps if exp.steps is not None else scen.steps)
             # a run that is its own reference starts as it would on its own
             reference = dict(exp.overrides) if shared and fp != ref_fp else None
-            key = fp if reference is None else f"{fp}|start:{ref_fp}"
+            key = start_key(fp, None if reference is None else ref_fp)
             for r in range(exp.replicates):
                 rs = replicate_seed(exp.seed, r, seeding=exp.seeding, point=overrides)
                 rid = run_id(key, rs.seed, steps, model_ref)
