@@ -133,3 +133,26 @@ def test_discover_command_prints_and_exports(tmp_path, capsys):
     assert (figs / "discovery.png").stat().st_size > 1000
     assert cli_main(["discover", str(root), "--where", "firms > 1e9"]) == 2
     assert "nothing to discover" in capsys.readouterr().err
+
+
+def test_points_without_a_value_are_left_out_and_said_so():
+    """A metric undefined in some runs (NaN) neither satisfies a condition nor its negation: those
+    points are left out with a note, and the robustness note gives that reason."""
+    runs = lhs_runs(n=120)
+    gap = runs["point"] % 4 == 0
+    runs.loc[gap, "connected_firm_share"] = np.nan
+    disc = discover(runs, "not connected_firm_share > 0.5", manifest=MANIFEST)
+    assert disc.n_points == 2 * 90  # the 30 undefined points of each variant are out
+    assert any("are left out: connected_firm_share (60)" in n for n in disc.notes)
+    full = discover(lhs_runs(n=120), "not connected_firm_share > 0.5", manifest=MANIFEST)
+    kept = ~gap.to_numpy()
+    assert disc.n_interest == int((runs.loc[kept, "connected_firm_share"] <= 0.5).sum())
+    assert full.n_interest > disc.n_interest
+
+
+def test_an_unknown_parameter_to_search_is_an_error():
+    with pytest.raises(
+        InputError, match=r"unknown design parameter 'behaviour\.sourcing\.search_prob'"
+    ):
+        discover(lhs_runs(), "connected_firm_share > 0.5", manifest=MANIFEST,
+                 parameters=[P1, "behaviour.sourcing.search_prob"])  # fmt: skip

@@ -182,3 +182,16 @@ def test_missing_points_and_wrong_methods_are_input_errors():
         from agglomeration.experiment.sensitivity import design_from_manifest
 
         design_from_manifest({"design": {"kind": "grid", "salib_problem": None}})
+
+
+def test_blank_indices_are_explained():
+    from agglomeration.commands.sensitivity import missing_value_notes
+
+    runs = pd.DataFrame(
+        {"status": "ok", "a": [1.0, np.nan, 2.0, 3.0], "b": 5.0, "c": [1.0, 2.0, 3.0, 4.0]}
+    )
+    table = pd.DataFrame({"metric": ["a", "a", "b", "c"]})
+    notes = missing_value_notes(runs, table)
+    assert len(notes) == 2
+    assert notes[0].startswith("a is undefined (NaN) in 1 of 4 runs")
+    assert notes[1] == "b does not vary across the runs; its indices are undefined"

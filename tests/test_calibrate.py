@@ -561,3 +561,16 @@ def test_held_out_runs_extend_the_fitted_runs_and_are_reported(tiny, tmp_path):
         a = reev["series"][reev["series"]["run_id"] == rid].set_index("step")["firms"]
         b = held["series"][held["series"]["run_id"] == h_id].set_index("step")["firms"]
         pd.testing.assert_series_equal(a, b.loc[a.index], check_names=False)
+
+
+def test_an_integer_parameter_needs_a_whole_number_within_its_bounds():
+    """Refused when the targets file is read (calibrate --check), not by the optimiser mid-run."""
+    from pydantic import ValidationError
+
+    from agglomeration.calibration.targets import Parameter
+
+    with pytest.raises(ValidationError, match="whole number within its bounds"):
+        Parameter(bounds=(2.2, 2.8), integer=True)
+    with pytest.raises(ValidationError, match="whole start"):
+        Parameter(bounds=(1.0, 6.0), start=2.5, integer=True)
+    assert Parameter(bounds=(0.5, 6.0), start=2.0, integer=True).integer

@@ -228,6 +228,12 @@ class Parameter(_Strict):
             raise ValueError("`mean` and `sd` belong to a normal prior (prior = 'normal')")
         if self.start is not None and not lo <= self.start <= hi:
             raise ValueError(f"start {self.start} is outside the bounds [{lo}, {hi}]")
+        if self.integer and math.floor(hi) < math.ceil(lo):
+            raise ValueError(
+                f"an integer parameter needs a whole number within its bounds, got [{lo}, {hi}]"
+            )
+        if self.integer and self.start is not None and self.start != round(self.start):
+            raise ValueError(f"an integer parameter needs a whole start, got {self.start}")
         return self
 
     @property

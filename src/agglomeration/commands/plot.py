@@ -48,7 +48,8 @@ def _check_metrics(metrics, frames, path) -> None:
 
     if not metrics:
         return
-    known = set(metric_columns(frames["runs"])) | set(metric_columns(frames["series"]))
+    in_series = set(metric_columns(frames["series"]))
+    known = set(metric_columns(frames["runs"])) | in_series
     for m in metrics:
         if m not in known:
             raise InputError(
@@ -56,6 +57,12 @@ def _check_metrics(metrics, frames, path) -> None:
                 file=path,
                 field="--metrics",
             )
+    final_only = [m for m in metrics if m not in in_series]
+    if final_only:  # drawn where final values are (forest, response), not over time
+        sys.stderr.write(
+            f"note: {', '.join(final_only)}: final metric(s) without a series, left out of the "
+            "figures over time (docs/OUTPUTS.md)\n"
+        )
 
 
 def _manifest_kind(path: Path) -> str | None:

@@ -70,6 +70,12 @@ def main(args: argparse.Namespace) -> int:
             field="--resamples",
         )
     check_out_path(args.out, "--out")
+    if args.format and not args.out:
+        raise InputError("--format needs --out FILE", field="--format")
+    if args.out:  # a file the format cannot be written to is refused before the analysis
+        from agglomeration.report.tables import format_from_path
+
+        format_from_path(args.out, args.format)
     results = open_results(args.results, purpose="sensitivity")
     design = design_of(results, str(args.results))
     table = sensitivity(
@@ -89,9 +95,32 @@ def main(args: argparse.Namespace) -> int:
     sys.stdout.write(f"{label}\n\n")
     show = [c for c in table.columns if not c.endswith(("_low", "_high"))]
     sys.stdout.write(to_markdown(table[show], digits=3))
+    for note in missing_value_notes(results["runs"], table):
+        sys.stdout.write(f"note: {note}\n")
     if args.out:
         path = export_table(table, args.out, args.format)
         sys.stdout.write(f"wrote {path}\n")
-    elif args.format:
-        raise InputError("--format needs --out FILE", field="--format")
     return 0
+
+
+def missing_value_notes(runs, table) -> list[str]:
+    """Why a metric's indices are blank: runs in which it is undefined (NaN; the indices need a value at
+    every design point) or a metric that does not vary."""
+    import numpy as np
+    import pandas as pd
+
+    from agglomeration.experiment.compare import successful_runs
+
+    ok = successful_runs(runs)
+    notes = []
+    for metric in dict.fromkeys(table["metric"]):
+        values = pd.to_numeric(ok[metric], errors="coerce") if metric in ok.columns else None
+        if values is not None and values.isna().any():
+            notes.append(
+                f"{metric} is undefined (NaN) in {int(values.isna().sum())} of {len(values)} runs "
+                "(e.g. a region or sector without the flow it measures); its indices need a value at "
+                "every design point and are left blank"
+            )
+        elif values is not None and not np.ptp(values.to_numpy(dtype=float)) > 0:
+            notes.append(f"{metric} does not vary across the runs; its indices are undefined")
+    return notes

@@ -389,8 +389,14 @@ def _robustness(
     )
     table = data.pivot_table(index="scenario", columns="policy", values=metric, aggfunc="mean")
     if table.isna().any().any() or len(table) < 2:
+        why = (
+            "some points were left out for lack of a metric's value (above)"
+            if any("are left out:" in n for n in notes)
+            else "levers and uncertainties sampled together?"
+        )
         notes.append(
-            "robustness: the policies were not all run at the same uncertainty points (levers and uncertainties sampled together?); no regret table"
+            "robustness: the policies do not share every uncertainty point "
+            f"({why}); no regret table"
         )
         return pd.DataFrame()
     v = table.to_numpy(dtype=float)
@@ -426,9 +432,17 @@ def _design_of(runs, manifest, parameters, min_coverage, mass_min, source):
     if not 0 < mass_min < 0.5:
         raise InputError(f"expected a mass in (0, 0.5), got {mass_min}", field="--mass-min")
     ok = successful_runs(runs)
-    params = (
-        list(parameters) if parameters is not None else parameter_columns_from_manifest(manifest)
-    )
+    declared = parameter_columns_from_manifest(manifest)
+    if parameters is not None:
+        unknown = [p for p in parameters if p not in declared and p not in ok.columns]
+        if unknown:
+            raise InputError(
+                f"unknown design parameter {unknown[0]!r}{_did_you_mean(unknown[0], declared)}; "
+                f"the design has: {', '.join(declared) or '(none)'}",
+                file=source,
+                field="--parameters",
+            )
+    params = list(parameters) if parameters is not None else declared
     params = [
         p for p in dict.fromkeys(params) if p in ok.columns and ok[p].nunique(dropna=True) > 1
     ]
@@ -478,6 +492,24 @@ def discover(
         )
     needed = list(dict.fromkeys([*cond.metrics, outcome]))
     points = _points(ok, params, needed, replicates, by_variant)
+    unit = "design points" if replicates == "mean" else "runs"
+    notes: list[str] = []
+    # a metric undefined in a run (NaN: e.g. the export share of a region without manufacturing
+    # sales) says nothing about the condition, either way ("not x < 0" must not count it): left out
+    missing = points[needed].isna()
+    if missing.any(axis=None):
+        which = ", ".join(f"{m} ({int(missing[m].sum())})" for m in needed if missing[m].any())
+        notes.append(
+            f"{int(missing.any(axis=1).sum())} of {len(points)} {unit} have no value of a metric of "
+            f"the condition or the outcome and are left out: {which}"
+        )
+        points = points.loc[~missing.any(axis=1)].reset_index(drop=True)
+        if len(points) == 0:
+            raise InputError(
+                f"no {unit} have a value of every metric the analysis reads ({which})",
+                file=source,
+                field="--where",
+            )
     y = cond.evaluate(points)
     n, k = len(points), int(y.sum())
     if k == 0 or k == n:
@@ -490,7 +522,6 @@ def discover(
     x = points[params].astype(float)
     if by_variant:
         x["variant"] = pd.Categorical(points["variant"].astype(str))
-    notes: list[str] = []
     box, stats, trajectory = _prim(x, y, mass_min, peel_alpha, min_coverage)
     if len(trajectory) == 1:
         notes.append(
@@ -504,7 +535,6 @@ def discover(
     levers = (["variant"] if by_variant else []) + [p for p in params if roles.get(p) == "lever"]
     uncertainties = [p for p in params if roles.get(p) != "lever"]
     robustness = _robustness(points, levers, uncertainties, cond, outcome, notes)
-    unit = "design points" if replicates == "mean" else "runs"
     return Discovery(
         cond,
         params,
