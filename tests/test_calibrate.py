@@ -170,6 +170,11 @@ def test_targets_csv_moments(tiny):
     t = load_targets(write_targets(tiny, text))
     m = t.moments[-1]
     assert m.name == "a_share" and m.sector == ("bulk", "gadget") and m.denominator.region == ("A",)
+    # a row with more cells than the header (an unquoted comma) is refused, not cut
+    csv.write_text(csv.read_text().rstrip("\n") + ",spilt\n", encoding="utf-8")
+    with pytest.raises(InputError, match="12 cells, the header has 11") as err:
+        load_targets(write_targets(tiny, text))
+    assert err.value.field == "line 2"
 
 
 def test_cli_bad_targets_exit_2_before_any_run(tiny, tmp_path):

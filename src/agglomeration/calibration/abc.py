@@ -142,6 +142,11 @@ def abc_distance(targets: Targets, row: dict[str, Any]) -> float:
     for m in targets.moments:
         mean = float(row.get(m.name, float("nan")))
         if not math.isfinite(mean):
+            log.warning(
+                "moment %r is undefined (%s) in a particle's runs: its distance is infinite",
+                m.name,
+                mean,
+            )
             return float("inf")
         total += ((mean - m.observed) / m.target_se) ** 2
     return total

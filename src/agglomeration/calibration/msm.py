@@ -58,6 +58,12 @@ def distance(targets: Targets, row: pd.Series | dict[str, Any], params: dict[str
         sd = float(row.get(f"{m.name}__sd", float("nan")))
         sim_var = sd * sd / n if n > 1 and math.isfinite(sd) else 0.0
         if not math.isfinite(mean):
+            log.warning(
+                "moment %r is undefined (%s) in this candidate's runs (e.g. a share of a region or "
+                "sector that has none of the flow): its distance is infinite and it is rejected",
+                m.name,
+                mean,
+            )
             return float("inf")
         total += (mean - m.observed) ** 2 / (m.target_se**2 + sim_var)
     for path, par in targets.parameters.items():

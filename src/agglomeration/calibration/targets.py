@@ -470,7 +470,17 @@ def _csv_moments(path: Path) -> list[dict[str, Any]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the file: {describe_os_error(exc)}", file=file) from None
     rows = []
-    for i, row in enumerate(csv.DictReader(text.splitlines()), start=csv_line(0)):
+    reader = csv.DictReader(text.splitlines())
+    for i, row in enumerate(reader, start=csv_line(0)):
+        extra = [c for c in row.get(None) or [] if str(c).strip()]
+        if extra:  # cells beyond the header: a shifted row, not data to drop
+            raise InputError(
+                f"{len(reader.fieldnames or []) + len(row[None])} cells, the header has "
+                f"{len(reader.fieldnames or [])} (extra: {extra[:3]}); quote cells that contain "
+                "a comma",
+                file=file,
+                field=f"line {i}",
+            )
         rec: dict[str, Any] = {}
         den: dict[str, Any] = {}
         for key, cell in row.items():

@@ -23,6 +23,7 @@ random numbers, as the variants of an experiment with a shared start; docs/EXPER
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from agglomeration.errors import InputError, OverrideError, shorten
@@ -156,7 +157,8 @@ def main(args: argparse.Namespace) -> int:
         reference = overrides
     default = f"{scenario.name}-seed{args.seed}"
     if levers:  # not the plain run's directory: the two are meant to be compared
-        default += "-" + "-".join(f"{k.rsplit('.', 1)[-1]}{lever_typed[k]}" for k in levers)[:60]
+        named = "-".join(f"{k.rsplit('.', 1)[-1]}{lever_typed[k]}" for k in levers)
+        default += "-" + re.sub(r"[^A-Za-z0-9._-]+", "_", named)[:60]
     out = Path(args.out) if args.out else Path("runs") / default
     res = run_scenario(
         scenario,
