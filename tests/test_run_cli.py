@@ -303,6 +303,11 @@ def test_runs_that_differ_only_in_lever_start_from_the_same_state(tmp_path: Path
     capsys.readouterr()
     assert main(["reproduce", str(tmp_path / "lever")]) == 0
     assert "bit for bit" in capsys.readouterr().out
+    # a user-facing file edited after the run: not reported as reproduced
+    with open(tmp_path / "lever" / "logistics.csv", "a") as fh:
+        fh.write("mode,eu,rail,value,1.0,CNY m per step\n")
+    assert main(["reproduce", str(tmp_path / "lever")]) == 1
+    assert "changed after it was written (logistics.csv" in capsys.readouterr().out
 
 
 def test_lever_refuses_a_field_that_is_not_a_lever(tmp_path: Path, capsys):

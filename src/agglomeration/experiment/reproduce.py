@@ -450,6 +450,16 @@ def _reproduce_single(
         )
     rid, row = _choose_run(store, [rid], rid)
     report = _report(store, rid, row, manifest)
+    from agglomeration.runone import check_run_output
+
+    damaged = check_run_output(store.root)
+    if damaged:  # a file changed after the run wrote it: the output as it stands is not the run's
+        report.first_difference = (
+            "the run output was changed after it was written ("
+            + "; ".join(damaged[:3])
+            + "): rerun it into a new directory to compare"
+        )
+        return report
     scen = load_scenario(path, spec["overrides"] or None)
     if scen.fingerprint() != spec["scenario_fingerprint"]:
         report.first_difference = (
