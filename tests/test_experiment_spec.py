@@ -270,3 +270,10 @@ def test_a_variant_and_the_design_cannot_set_the_same_path(tmp_path):
     )
     with pytest.raises(InputError, match=r"variant 'v' sets 'a\.b', which the design also sets"):
         load_experiment(_write(tmp_path, exp))
+
+
+def test_a_misspelt_required_key_is_reported_as_the_typo(tmp_path):
+    typo = 'name = "e1"\nscenaro = "scen.toml"\nreplicates = 3\n'
+    with pytest.raises(InputError, match="did you mean 'scenario'") as err:
+        load_experiment(_write(tmp_path, typo))
+    assert err.value.field == "scenaro"

@@ -623,3 +623,10 @@ def test_the_baseline_fingerprint_is_stable_across_added_neutral_parameters():
     for path, neutral in FINGERPRINT_NEUTRAL.items():
         used = load_scenario(BASELINE, {".".join(path): neutral + 1})
         assert used.fingerprint() != base.fingerprint(), path
+
+
+def test_an_experiment_file_given_as_a_scenario_says_so(tmp_path):
+    exp = tmp_path / "exp.toml"
+    exp.write_text('name = "e"\nscenario = "baseline.toml"\nreplicates = 2\n')
+    msg = errmsg(exp)
+    assert "looks like an experiment file" in msg and "agglomeration batch" in msg

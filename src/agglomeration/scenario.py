@@ -805,6 +805,13 @@ def check_keys(data: Any, model: type[BaseModel], path: str, file: Any) -> None:
         field_path = f"{path}.{key}" if path else str(key)
         if key in removed:
             raise InputError(f"{key} was removed: {removed[key]}", file=file, field=field_path)
+        if not path and key == "scenario" and isinstance(value, str):
+            raise InputError(
+                "this looks like an experiment file (it names its base `scenario`), not a scenario "
+                "file: run it with `agglomeration batch`, or give `run` the scenario it names",
+                file=file,
+                field="scenario",
+            )
         if key not in names:
             raise InputError(
                 f"unknown key {key!r}"

@@ -469,8 +469,10 @@ def _unwrap(ann: Any) -> Any:
 
 
 def _input_error(exc: ValidationError, file: str | None) -> InputError:
-    """Turn the first pydantic error into an InputError with file, field path and expectation."""
-    err = exc.errors()[0]
+    """Turn the first pydantic error into an InputError with file, field path and expectation; an
+    unknown key first (a misspelt required key is also reported missing: the typo is the news)."""
+    errors = exc.errors()
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(err.get("loc", ()))
     field = ".".join(str(p) for p in loc) or None
     if err["type"] == "extra_forbidden":
