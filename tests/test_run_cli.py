@@ -320,3 +320,36 @@ def test_lever_refuses_a_field_that_is_not_a_lever(tmp_path: Path, capsys):
     assert "Traceback" not in err and not (tmp_path / "x").exists()
     assert main(["run", str(BASELINE), "--lever", "logistics.tariff_multiplier.rail"]) == 2
     assert "--lever: expected KEY=VALUE" in capsys.readouterr().err
+
+
+def test_a_steady_state_ends_the_run_when_the_watched_series_settle(tmp_path):
+    """[stop] steady_state: the run ends at the first record where the last `window` records' mean
+    differs from the window before by less than `tolerance` (relative) for every watched series."""
+    from agglomeration.model import AgglomerationModel
+
+    common = dict(firms__initial_count=200, burn_in=2, replicate_seed=3)
+    m = AgglomerationModel(
+        str(BASELINE),
+        stop__steady_state=["exogenous_income"],
+        stop__window=2,
+        stop__tolerance=0.1,
+        **common,
+    )
+    m.run(12)  # exogenous income grows 2.7 % a quarter: two windows differ by ~5.5 % < 10 %
+    assert m.t == 3 and not m.running  # four records (steps 0-3) make the two windows
+    strict = AgglomerationModel(
+        str(BASELINE), stop__steady_state=["firms"], stop__window=2, stop__tolerance=1e-12, **common
+    )
+    strict.run(6)
+    assert strict.t == 6 and strict.running  # the firm count moves: never steady at 1e-12
+
+
+def test_stop_conditions_name_metrics_the_model_reports(tmp_path):
+    from agglomeration.errors import InputError
+    from agglomeration.scenario import load_scenario
+
+    with pytest.raises(InputError, match="unknown metric 'firmz'; did you mean 'firms'"):
+        load_scenario(BASELINE, {"stop.when": ["firmz > 3"]})
+    with pytest.raises(InputError, match="unknown metric 'outptu'; did you mean 'output'"):
+        load_scenario(BASELINE, {"stop.steady_state": ["outptu"]})
+    load_scenario(BASELINE, {"stop.when": ["corridor_cr_express_kt > 1"]})  # a logistics series

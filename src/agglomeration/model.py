@@ -70,7 +70,8 @@ def _holds(condition: str, row: Mapping[str, float]) -> bool:
     metric, op, number = re.match(STOP_CONDITION, condition).groups()
     if metric not in row:
         raise InputError(
-            f"unknown metric {metric!r} in a stop condition; known: {', '.join(sorted(row))}",
+            f"metric {metric!r} of a stop condition is not in the model's series (a metric of the "
+            f"final state only?); the series has: {', '.join(sorted(row))}",
             field="stop.when",
         )
     x, y = float(row[metric]), float(number)

@@ -499,11 +499,30 @@ class StopParams(Section):
         import re
 
         for i, cond in enumerate(value):
-            if not re.match(STOP_CONDITION, cond):
+            match = re.match(STOP_CONDITION, cond)
+            if not match:
                 raise ValueError(
                     f"[{i}]: expected '<metric> <op> <number>' with op one of < <= > >=, got {cond!r}"
                 )
+            _known_metric(match.group(1), f"[{i}]")
         return value
+
+    @field_validator("steady_state")
+    @classmethod
+    def _watched(cls, value: list[str]) -> list[str]:
+        for i, name in enumerate(value):
+            _known_metric(name, f"[{i}]")
+        return value
+
+
+def _known_metric(name: str, where: str) -> None:
+    """A metric a stop condition names must be one the model reports (a typo would otherwise only
+    show when the run reaches its first check); metrics of the final state only are caught then."""
+    from agglomeration.logistics_outcomes import describe_metric_name
+    from agglomeration.metrics.registry import REGISTRY
+
+    if name not in REGISTRY and describe_metric_name(name) is None:
+        raise ValueError(f"{where}: unknown metric {name!r}{suggest(name, list(REGISTRY))}")
 
 
 class OutputParams(Section):

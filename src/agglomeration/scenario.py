@@ -1523,9 +1523,8 @@ def _check_terminals(lk: LinkRecord, terminals: dict, file: Any, field: str) -> 
 
 
 def _unknown_place(end: str, places: dict, file: Any, field: str, prefix: str = "") -> InputError:
-    return InputError(
-        f"{prefix}unknown place {end!r}" + suggest(end, list(places)), file=file, field=field
-    )
+    hint = suggest(end, list(places)) or f" (places: {', '.join(map(str, places))})"
+    return InputError(f"{prefix}unknown place {end!r}{hint}", file=file, field=field)
 
 
 def _remove_links(by_key: dict, refs: list, places: dict, file: Any) -> None:
