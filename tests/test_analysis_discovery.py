@@ -156,3 +156,15 @@ def test_an_unknown_parameter_to_search_is_an_error():
     ):
         discover(lhs_runs(), "connected_firm_share > 0.5", manifest=MANIFEST,
                  parameters=[P1, "behaviour.sourcing.search_prob"])  # fmt: skip
+
+
+def test_a_point_undefined_in_one_replicate_is_left_out_and_regret_uses_the_rest():
+    one = lhs_runs(n=120)
+    two = one.assign(run_id=one["run_id"] + "b", replicate=1)
+    gap = (two["point"] % 4 == 0) & (two["variant"] == "hi")
+    two.loc[gap, "connected_firm_share"] = np.nan  # undefined in one replicate of one policy
+    disc = discover(pd.concat([one, two]), "connected_firm_share > 0.5", manifest=MANIFEST)
+    assert disc.n_points == 120 + 90  # not the mean of the defined replicate
+    rob = disc.robustness.set_index("policy")
+    assert (rob["scenarios"] == 90).all()  # compared where every policy has a value
+    assert any("over the 90 of 120 uncertainty points" in n for n in disc.notes)

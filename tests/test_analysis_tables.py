@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -117,9 +118,9 @@ def test_compare_command_prints_and_exports(tmp_path, capsys):
     assert code == 0
     assert "Comparison with 'baseline'" in text and "Replication advice" in text
     assert "| delegation" in text and "(reference)" in text
-    assert "!! 2 run(s) FAILED and are left out" in text  # named before the tables, and in captions
+    assert "!! 2 run(s) FAILED or were interrupted and are left out" in text  # also in captions
     tex = out.read_text()
-    assert "FAILED and are left out" in tex
+    assert "and are left out" in tex
     assert tex.startswith("\\begin{table}") and "\\caption{" in tex and "\\label{tab:cmp}" in tex
     assert "\\toprule" in tex and re.search(r"Holm-adjusted over \d+ comparisons", tex)
     for name in ("comparisons", "summary", "advice"):
@@ -197,3 +198,13 @@ def test_factorial_tables_in_every_format(tmp_path, fmt, capsys):
     if fmt == "tex":
         effects = (tmp_path / "fac_effects.tex").read_text()
         assert "\\caption{Factorial effects" in effects and "\\label{tab:fac-effects}" in effects
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs a Linux /proc to fail a write")
+def test_an_output_place_that_cannot_be_written_is_an_input_error(tmp_path, capsys):
+    root = policy_store(tmp_path, with_links=False)
+    assert cli_main(["compare", str(root), "--metrics", "firms", "--out", "/proc/x/t.csv"]) == 2
+    err = capsys.readouterr().err
+    assert "--out: cannot write here" in err and "Traceback" not in err
+    assert cli_main(["plot", str(root), "--out", "/proc/x"]) == 2
+    assert "--out: cannot write here" in capsys.readouterr().err

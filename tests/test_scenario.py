@@ -630,3 +630,20 @@ def test_an_experiment_file_given_as_a_scenario_says_so(tmp_path):
     exp.write_text('name = "e"\nscenario = "baseline.toml"\nreplicates = 2\n')
     msg = errmsg(exp)
     assert "looks like an experiment file" in msg and "agglomeration batch" in msg
+
+
+def test_a_data_path_is_checked_after_extends_and_overrides(tmp_path):
+    """A parent's missing data file that the child (or an override) replaces is no error; the one the
+    resolved scenario names must exist, and the error names the field and the path looked for."""
+    data = Path(__file__).resolve().parents[1] / "scenarios" / "data"
+    base = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+    parent = tmp_path / "parent.toml"
+    parent.write_text(f'extends = "{base}"\n[regions]\nbonded_file = "missing.csv"\n')
+    child = tmp_path / "child.toml"
+    child.write_text(
+        f'extends = "parent.toml"\n[regions]\nbonded_file = "{data / "bonded_zones.csv"}"\n'
+    )
+    load_scenario(child)
+    load_scenario(parent, {"regions.bonded_file": str(data / "bonded_zones.csv")})
+    msg = errmsg(parent)
+    assert "regions.bonded_file" in msg and f"{tmp_path / 'missing.csv'} not found" in msg

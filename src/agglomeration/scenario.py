@@ -560,29 +560,30 @@ def _read_toml(path: Path) -> dict:
     return data
 
 
-def _data_path(given: str, base: Path, file: Any, field: str) -> str:
-    """``base / given`` resolved; an InputError naming the file and field that set it and the path
-    looked for when it does not exist (a relative path is relative to the file that sets it)."""
-    path = _real(base / given, file, field)
+def _check_data_path(value: Any, file: Any, field: str, cache: Mapping[str, Any]) -> None:
+    """A data file the resolved scenario names (after ``extends`` and overrides) must exist, unless
+    the scenario already carries its rows (``cache``: a Scenario is self-contained): an InputError
+    naming the field and the full path looked for."""
+    if not isinstance(value, str) or value in cache:
+        return
     try:
-        missing = not path.exists()
+        missing = not Path(value).exists()
     except (OSError, ValueError):
-        missing = False  # reported when the file is read
+        return  # reported when the file is read
     if missing:
         raise InputError(
-            f"data file {path} not found (a relative path is taken relative to the scenario file "
-            f"that sets it, here {base})",
+            f"data file {value} not found (a relative path is taken relative to the scenario file "
+            "that sets it; in an override, to the folder of the scenario it changes)",
             file=file,
             field=field,
         )
-    return str(path)
 
 
 def _absolutise(data: dict, base: Path, file: Path) -> None:
     for sec, key in PATH_KEYS:
         section = data.get(sec)
         if isinstance(section, dict) and isinstance(section.get(key), str):
-            section[key] = _data_path(section[key], base, file, f"{sec}.{key}")
+            section[key] = str(_real(base / section[key], file, f"{sec}.{key}"))
 
 
 def _load_raw(path: Path, stack: tuple[Path, ...]) -> dict:
@@ -690,7 +691,7 @@ def _apply_overrides(
         check_nesting(value, None, key)
         value = copy.deepcopy(value)
         if tuple(parts) in PATH_KEYS and isinstance(value, str):
-            value = _data_path(value, base_dir, None, key)
+            value = str(_real(base_dir / value, None, key))
         node[parts[-1]] = value
         applied[key] = copy.deepcopy(value)
     return applied
@@ -1148,6 +1149,7 @@ def _resolve(raw: dict, source: str | None, cache: dict) -> Scenario:
         default = _UserScenario.model_fields[sec].annotation.model_fields[key].default
         if default is not None:  # optional files ([growth] file) have no default
             raw[sec].setdefault(key, str((base_dir / default).resolve()))
+        _check_data_path(raw[sec].get(key), file, f"{sec}.{key}", cache)
     added = raw["logistics"].get("add_links")
     for i, link in enumerate(added if isinstance(added, list) else []):
         _check_numbers(link, LinkRecord, f"logistics.add_links[{i}]", file)

@@ -56,6 +56,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: moments already reported as undefined in a particle's runs (one warning each per process)
+UNDEFINED_WARNED: set[str] = set()
+
 #: largest batch of proposals, as a multiple of the population
 MAX_BATCH_FACTOR = 5
 #: redraws of a proposal that falls outside the prior's support before giving up
@@ -142,6 +145,9 @@ def abc_distance(targets: Targets, row: dict[str, Any]) -> float:
     for m in targets.moments:
         mean = float(row.get(m.name, float("nan")))
         if not math.isfinite(mean):
+            if m.name in UNDEFINED_WARNED:  # once per moment and process, not per candidate
+                return float("inf")
+            UNDEFINED_WARNED.add(m.name)
             log.warning(
                 "moment %r is undefined (%s) in a particle's runs: its distance is infinite",
                 m.name,

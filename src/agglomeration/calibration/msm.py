@@ -33,6 +33,9 @@ __all__ = ["Search", "distance", "needed_replicates", "require_optuna"]
 
 log = logging.getLogger(__name__)
 
+#: moments already reported as undefined in a candidate's runs (one warning each per process)
+UNDEFINED_WARNED: set[str] = set()
+
 #: study name inside DIR/study.db
 STUDY = "msm"
 
@@ -58,6 +61,9 @@ def distance(targets: Targets, row: pd.Series | dict[str, Any], params: dict[str
         sd = float(row.get(f"{m.name}__sd", float("nan")))
         sim_var = sd * sd / n if n > 1 and math.isfinite(sd) else 0.0
         if not math.isfinite(mean):
+            if m.name in UNDEFINED_WARNED:  # once per moment and process, not per candidate
+                return float("inf")
+            UNDEFINED_WARNED.add(m.name)
             log.warning(
                 "moment %r is undefined (%s) in this candidate's runs (e.g. a share of a region or "
                 "sector that has none of the flow): its distance is infinite and it is rejected",

@@ -202,7 +202,8 @@ def failed_runs_note(runs, path: str | Path) -> str | None:
     )
     more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
     return (
-        f"{len(bad)} run(s) FAILED and are left out ({which}{more}); `agglomeration batch "
+        f"{len(bad)} run(s) FAILED or were interrupted and are left out ({which}{more}); "
+        "`agglomeration batch "
         f"EXPERIMENT --out {path} --resume` reruns them"
     )
 

@@ -98,7 +98,12 @@ def main(args: argparse.Namespace) -> int:
     for note in missing_value_notes(results["runs"], table):
         sys.stdout.write(f"note: {note}\n")
     if args.out:
-        path = export_table(table, args.out, args.format)
+        from agglomeration.commands.compare import output_error
+
+        try:
+            path = export_table(table, args.out, args.format)
+        except OSError as exc:
+            raise output_error(exc, args.out, "--out") from None
         sys.stdout.write(f"wrote {path}\n")
     return 0
 
@@ -115,12 +120,14 @@ def missing_value_notes(runs, table) -> list[str]:
     notes = []
     for metric in dict.fromkeys(table["metric"]):
         values = pd.to_numeric(ok[metric], errors="coerce") if metric in ok.columns else None
-        if values is not None and values.isna().any():
+        if values is None or values.empty:
+            continue
+        if values.isna().any():
             notes.append(
                 f"{metric} is undefined (NaN) in {int(values.isna().sum())} of {len(values)} runs "
                 "(e.g. a region or sector without the flow it measures); its indices need a value at "
                 "every design point and are left blank"
             )
-        elif values is not None and not np.ptp(values.to_numpy(dtype=float)) > 0:
+        elif not np.ptp(values.to_numpy(dtype=float)) > 0:
             notes.append(f"{metric} does not vary across the runs; its indices are undefined")
     return notes

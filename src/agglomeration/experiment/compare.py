@@ -98,7 +98,9 @@ RESERVED_COLUMNS = frozenset(
 )
 
 #: ``status`` values that mark a run as not usable.
-FAILED_STATUSES = frozenset({"failed", "error", "crashed", "timeout", "killed", "cancelled"})
+FAILED_STATUSES = frozenset(
+    {"failed", "error", "crashed", "timeout", "killed", "cancelled", "interrupted"}
+)
 
 CONFIDENCE = 0.95
 #: Most bootstrap resamples accepted (the CI of a mean does not change visibly beyond ~10,000).

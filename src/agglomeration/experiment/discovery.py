@@ -210,7 +210,14 @@ def _points(
         )
     keys = (["variant"] if by_variant else []) + (["point"] if "point" in runs.columns else params)
     agg = runs.groupby(keys, sort=False, dropna=False)
-    frame = agg[list(metrics)].mean()
+    # a point with a replicate where a metric is undefined is undefined (not the mean of the rest)
+    undefined = (
+        runs[keys]
+        .join(runs[list(metrics)].isna())
+        .groupby(keys, sort=False, dropna=False)[list(metrics)]
+        .any()
+    )
+    frame = agg[list(metrics)].mean().mask(undefined)
     first = agg[[p for p in params if p not in keys]].first()
     return pd.concat([first, frame], axis=1).reset_index().drop(columns=["point"], errors="ignore")
 
@@ -388,6 +395,15 @@ def _robustness(
         scenario=points[uncertainties].round(12).astype(str).agg("|".join, axis=1),
     )
     table = data.pivot_table(index="scenario", columns="policy", values=metric, aggfunc="mean")
+    incomplete = table.isna().any(axis=1)
+    if incomplete.any() and (~incomplete).sum() >= 2 and any("are left out:" in n for n in notes):
+        # points left out for an undefined metric: compare the policies where all have a value
+        notes.append(
+            f"robustness: over the {int((~incomplete).sum())} of {len(table)} uncertainty points "
+            "where every policy has a value"
+        )
+        table = table.loc[~incomplete]
+        data = data.loc[data["scenario"].isin(table.index)]
     if table.isna().any().any() or len(table) < 2:
         why = (
             "some points were left out for lack of a metric's value (above)"
@@ -434,7 +450,10 @@ def _design_of(runs, manifest, parameters, min_coverage, mass_min, source):
     ok = successful_runs(runs)
     declared = parameter_columns_from_manifest(manifest)
     if parameters is not None:
-        unknown = [p for p in parameters if p not in declared and p not in ok.columns]
+        # a design parameter, or a dotted scenario path the runs table records (not a metric)
+        unknown = [
+            p for p in parameters if p not in declared and not ("." in p and p in ok.columns)
+        ]
         if unknown:
             raise InputError(
                 f"unknown design parameter {unknown[0]!r}{_did_you_mean(unknown[0], declared)}; "

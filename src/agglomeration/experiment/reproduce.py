@@ -293,7 +293,7 @@ def reproduce_run(
     data = dict(manifest["experiment"])
     if scenario is not None:
         data["scenario"] = str(Path(scenario).resolve())
-    exp = experiment_from_dict(data)
+    exp = experiment_from_dict(data, stored=True)
     # the scenario *path* is not part of the fingerprint, so this holds with --scenario too
     if exp.fingerprint() != manifest["fingerprint"]:
         raise ResultStoreError(

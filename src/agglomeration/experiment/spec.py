@@ -55,7 +55,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from agglomeration import levers
 from agglomeration.errors import InputError, describe_os_error, shorten
@@ -104,9 +112,13 @@ def flatten_overrides(mapping: dict[str, Any], prefix: str = "") -> dict[str, An
     """Flatten nested TOML tables into dotted keys.
 
     ``{"policy": {"delegation": {"WZ": 0.8}}}`` and ``{"policy.delegation.WZ": 0.8}`` both become
-    ``{"policy.delegation.WZ": 0.8}``, the form ``Scenario.with_overrides`` takes.  A path set twice
-    (a dotted key and a table) is a ValueError.
+    ``{"policy.delegation.WZ": 0.8}``, the form ``Scenario.with_overrides`` takes; deprecated names
+    become the current ones (with a warning), so layers that spell one field differently (the
+    experiment's overrides, a variant, a design point) merge instead of clashing.  A path set twice
+    (a dotted key and a table, or two names of one field) is a ValueError.
     """
+    from agglomeration.scenario import migrate_key
+
     out: dict[str, Any] = {}
     for key, value in mapping.items():
         path = f"{prefix}.{key}" if prefix else str(key)
@@ -114,9 +126,11 @@ def flatten_overrides(mapping: dict[str, Any], prefix: str = "") -> dict[str, An
             flatten_overrides(value, path) if isinstance(value, dict) and value else {path: value}
         )
         for p, v in flat.items():
+            p = p if prefix else migrate_key(p)
             if p in out:  # a dotted key and a table that both set it: one would be dropped silently
                 raise ValueError(
-                    f"{p!r} is set twice (as a dotted key and inside a table); set it once"
+                    f"{p!r} is set twice (as a dotted key and inside a table, or under two names); "
+                    "set it once"
                 )
             out[p] = v
     return out
@@ -182,6 +196,20 @@ class DesignParameter(_Strict):
         return self
 
 
+def _stored(info: ValidationInfo) -> bool:
+    """Whether the experiment is rebuilt from a result store's manifest (``reproduce``): the rules
+    added after a store was written (sobol powers of 2, distinct grid levels, variants apart from the
+    design) apply to new experiment files, not to the runs already made."""
+    return bool((info.context or {}).get("stored"))
+
+
+def _level_key(value: Any) -> str:
+    """A grid level as compared for repeats: numbers by value (1 and 1.0 are one level)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(float(value))
+    return repr(value)
+
+
 class DesignSpec(_Strict):
     """Sampling design over scenario parameters (see :mod:`agglomeration.experiment.design`)."""
 
@@ -195,14 +223,26 @@ class DesignSpec(_Strict):
     )
     levels: int = Field(4, ge=2, le=1000, description="morris only: number of grid levels")
 
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _current_names(cls, v: Any) -> Any:
+        """Deprecated parameter names as the current ones (as the overrides' keys)."""
+        from agglomeration.scenario import migrate_key
+
+        return {migrate_key(str(k)): p for k, p in v.items()} if isinstance(v, dict) else v
+
     @model_validator(mode="after")
-    def _check(self) -> DesignSpec:
+    def _check(self, info: ValidationInfo) -> DesignSpec:
         if not self.parameters:
             raise ValueError("a design needs at least one parameter")
         for name, p in self.parameters.items():
             if self.kind == "grid" and p.values is None:
                 raise ValueError(f"grid design: parameter {name!r} needs `values = [...]`")
-            if self.kind == "grid" and len({repr(v) for v in p.values}) < len(p.values):
+            if (
+                self.kind == "grid"
+                and not _stored(info)
+                and len({_level_key(v) for v in p.values}) < len(p.values)
+            ):
                 raise ValueError(
                     f"grid design: parameter {name!r} repeats a level in {list(p.values)}; the "
                     "repeated points would run the same scenario (list each level once)"
@@ -218,7 +258,7 @@ class DesignSpec(_Strict):
                     _lever_problem(name, value)
         if self.kind != "grid" and self.samples is None:
             raise ValueError(f"{self.kind} design needs `samples`")
-        if self.kind == "sobol" and self.samples & (self.samples - 1):
+        if self.kind == "sobol" and not _stored(info) and self.samples & (self.samples - 1):
             low = 1 << (self.samples.bit_length() - 1)
             raise ValueError(
                 f"sobol design: samples {self.samples} is not a power of 2; the Sobol sequence's "
@@ -370,11 +410,11 @@ class Experiment(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _design_and_variants_apart(self) -> Experiment:
+    def _design_and_variants_apart(self, info: ValidationInfo) -> Experiment:
         """A design parameter that a variant also sets would replace the variant's value at every
         design point without a word: refuse it (the experiment-wide ``overrides`` may set a default
         the design then varies)."""
-        if self.design is None:
+        if self.design is None or _stored(info):
             return self
         sampled = list(self.design.parameters)
         for variant in self.variants:
@@ -557,7 +597,11 @@ def load_experiment(path: str | Path, **overrides: Any) -> Experiment:
             if head == "overrides":
                 key = key.split(".", 1)[1]
             raw.setdefault("overrides", {})
-            raw["overrides"] = {**flatten_overrides(raw["overrides"]), key: value}
+            try:
+                flat = flatten_overrides(raw["overrides"])
+            except ValueError as exc:  # the file's own [overrides] set a path twice
+                raise InputError(str(exc), file=file, field="overrides") from None
+            raw["overrides"] = {**flat, key: value}
 
     scen = raw.get("scenario")
     if isinstance(scen, str):
@@ -583,14 +627,18 @@ def load_experiment(path: str | Path, **overrides: Any) -> Experiment:
     return exp
 
 
-def experiment_from_dict(data: dict[str, Any], base_dir: str | Path = ".") -> Experiment:
-    """Build an Experiment from a mapping (the Python-API twin of :func:`load_experiment`)."""
+def experiment_from_dict(
+    data: dict[str, Any], base_dir: str | Path = ".", *, stored: bool = False
+) -> Experiment:
+    """Build an Experiment from a mapping (the Python-API twin of :func:`load_experiment`);
+    ``stored``: the mapping is a result store's record of an experiment that already ran, so the
+    rules for new experiment files only (:func:`_stored`) are not applied."""
     raw = dict(data)
     scen = raw.get("scenario")
     if isinstance(scen, (str, Path)):
         p = Path(scen).expanduser()
         raw["scenario"] = str(p if p.is_absolute() else (Path(base_dir) / p).resolve())
     try:
-        return Experiment.model_validate(raw)
+        return Experiment.model_validate(raw, context={"stored": stored})
     except ValidationError as exc:
         raise _input_error(exc, None) from None
