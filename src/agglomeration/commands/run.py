@@ -2,9 +2,11 @@
 
 Writes into DIR (default ``runs/<scenario name>-seed<S>``): timeseries.csv (one row per step),
 regions.csv (final region x sector: firms, employment, output, location quotient), firms.parquet,
-links.parquet (supplier links with value and delivered cost), summary.json (scenario, seed, steps,
+links.parquet (supplier links with value and delivered cost), logistics.csv (mode shares, corridor
+volumes, export shares, market access, delivered cost), summary.json (scenario, seed, steps,
 versions, headline metrics), figures/ (the overview of the series, location-quotient heat map, region
-map and supplier network, PNG and PDF: what `agglomeration plot DIR` draws) - and the same tables as a
+map, supplier network and route-option shares, PNG and PDF: what `agglomeration plot DIR` draws;
+every column in docs/OUTPUTS.md) - and the same tables as a
 one-run result store (manifest.json, parts/) that `agglomeration reproduce DIR` reruns and
 load_results() reads.  The output appears complete or not at all (written aside, then renamed;
 _COMPLETE.json lists every data file with its checksum).  DIR must be new, empty or an earlier run
