@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from agglomeration.calibration.evaluate import Evaluator
-from agglomeration.calibration.moments import summarise
+from agglomeration.calibration.moments import summarise, warn_undefined
 from agglomeration.calibration.targets import Targets
 
 __all__ = [
@@ -56,8 +56,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: moments already reported as undefined in a particle's runs (one warning each per process)
-UNDEFINED_WARNED: set[str] = set()
 
 #: largest batch of proposals, as a multiple of the population
 MAX_BATCH_FACTOR = 5
@@ -145,14 +143,7 @@ def abc_distance(targets: Targets, row: dict[str, Any]) -> float:
     for m in targets.moments:
         mean = float(row.get(m.name, float("nan")))
         if not math.isfinite(mean):
-            if m.name in UNDEFINED_WARNED:  # once per moment and process, not per candidate
-                return float("inf")
-            UNDEFINED_WARNED.add(m.name)
-            log.warning(
-                "moment %r is undefined (%s) in a particle's runs: its distance is infinite",
-                m.name,
-                mean,
-            )
+            warn_undefined(m.name, mean)
             return float("inf")
         total += ((mean - m.observed) / m.target_se) ** 2
     return total

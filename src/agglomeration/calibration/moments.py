@@ -8,12 +8,35 @@ the standard error of that mean (the seed noise) per candidate.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from agglomeration.calibration.targets import Moment, Statistic, Targets
+
+log = logging.getLogger(__name__)
+
+#: moments already reported as undefined in a candidate's or particle's runs (one warning each per
+#: process, not one per candidate)
+UNDEFINED_WARNED: set[str] = set()
+
+
+def warn_undefined(name: str, value: float) -> None:
+    """Say once per process that moment ``name`` came out undefined (``value``: NaN or inf) in a
+    candidate's runs (e.g. a share of a region or sector that has none of the flow), which makes the
+    candidate's distance infinite: it is rejected, not fitted."""
+    if name in UNDEFINED_WARNED:
+        return
+    UNDEFINED_WARNED.add(name)
+    log.warning(
+        "moment %r is undefined (%s) in a candidate's runs (e.g. a share of a region or sector that "
+        "has none of the flow): its distance is infinite and the candidate is rejected",
+        name,
+        value,
+    )
+
 
 __all__ = ["run_moments", "summarise"]
 

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from agglomeration.calibration.evaluate import Evaluator
-from agglomeration.calibration.moments import summarise
+from agglomeration.calibration.moments import summarise, warn_undefined
 from agglomeration.calibration.targets import Targets
 from agglomeration.errors import InputError
 
@@ -33,8 +33,6 @@ __all__ = ["Search", "distance", "needed_replicates", "require_optuna"]
 
 log = logging.getLogger(__name__)
 
-#: moments already reported as undefined in a candidate's runs (one warning each per process)
-UNDEFINED_WARNED: set[str] = set()
 
 #: study name inside DIR/study.db
 STUDY = "msm"
@@ -61,15 +59,7 @@ def distance(targets: Targets, row: pd.Series | dict[str, Any], params: dict[str
         sd = float(row.get(f"{m.name}__sd", float("nan")))
         sim_var = sd * sd / n if n > 1 and math.isfinite(sd) else 0.0
         if not math.isfinite(mean):
-            if m.name in UNDEFINED_WARNED:  # once per moment and process, not per candidate
-                return float("inf")
-            UNDEFINED_WARNED.add(m.name)
-            log.warning(
-                "moment %r is undefined (%s) in this candidate's runs (e.g. a share of a region or "
-                "sector that has none of the flow): its distance is infinite and it is rejected",
-                m.name,
-                mean,
-            )
+            warn_undefined(m.name, mean)
             return float("inf")
         total += (mean - m.observed) ** 2 / (m.target_se**2 + sim_var)
     for path, par in targets.parameters.items():

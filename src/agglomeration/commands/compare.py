@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from agglomeration.errors import InputError, describe_os_error
@@ -100,8 +101,7 @@ def check_out_path(path: str | Path | None, field: str, *, directory: bool = Fal
 
     A file output must not be an existing directory; a directory output must not be an existing
     file; and the nearest existing ancestor must be a directory (else nothing can be created there).
-    A place the system refuses to create anything in is reported when writing
-    (:func:`output_error`).
+    A place the system refuses to create anything in is reported when writing (:func:`writing`).
     """
     if not path:
         return
@@ -114,10 +114,29 @@ def check_out_path(path: str | Path | None, field: str, *, directory: bool = Fal
         raise InputError(f"{ancestor} is a file, not a directory", file=str(p), field=field)
 
 
-def output_error(exc: OSError, path: str | Path, field: str) -> InputError:
-    """An output that cannot be written (a read-only or virtual file system, no permission, a full
-    disk) as an InputError naming the option and the path (exit 2), not an internal error."""
-    return InputError(f"cannot write here: {describe_os_error(exc)}", file=str(path), field=field)
+def check_table_out(out: str | Path | None, fmt: str | None) -> None:
+    """``--out FILE`` / ``--format`` of a table export, refused before any analysis runs: a format
+    without a file, an unusable path, or a format the file's suffix contradicts."""
+    if fmt and not out:
+        raise InputError("--format needs --out FILE", field="--format")
+    check_out_path(out, "--out")
+    if out:
+        from agglomeration.report.tables import format_from_path
+
+        format_from_path(out, fmt)
+
+
+@contextmanager
+def writing(path: str | Path, field: str) -> Iterator[None]:
+    """Writes to an output that cannot be written (a read-only or virtual file system, no
+    permission, a full disk) fail as an InputError naming the option and the path (exit 2), not as
+    an internal error."""
+    try:
+        yield
+    except OSError as exc:
+        raise InputError(
+            f"cannot write here: {describe_os_error(exc)}", file=str(path), field=field
+        ) from None
 
 
 def open_results(path: str | Path, *, purpose: str = "this command", allow_run: bool = False):
@@ -189,11 +208,9 @@ def require_finished(results: Mapping, path: str | Path, partial: bool) -> str |
 
 def failed_runs_note(runs, path: str | Path) -> str | None:
     """A warning naming the runs that failed (they are left out of every estimate), or None."""
-    from agglomeration.experiment.compare import FAILED_STATUSES
+    from agglomeration.experiment.compare import failed_runs
 
-    if "status" not in runs.columns:
-        return None
-    bad = runs.loc[runs["status"].astype("string").str.lower().isin(FAILED_STATUSES)]
+    bad = failed_runs(runs)
     if bad.empty:
         return None
     which = ", ".join(
@@ -215,14 +232,8 @@ def main(args: argparse.Namespace) -> int:
             f"expected a number of resamples >= 0 and at most {MAX_BOOTSTRAP:,}, got {args.bootstrap}",
             field="--bootstrap",
         )
-    if args.format and not args.out:
-        raise InputError("--format needs --out FILE", field="--format")
-    check_out_path(args.out, "--out")
+    check_table_out(args.out, args.format)
     check_out_path(args.table_csv, "--table-csv")
-    if args.out:  # a format the file cannot take is refused before the analysis runs
-        from agglomeration.report.tables import format_from_path
-
-        format_from_path(args.out, args.format)
     results = open_results(args.results, purpose="compare")
     runs = results["runs"]
     if runs.empty or "variant" not in runs.columns:
@@ -267,17 +278,13 @@ def main(args: argparse.Namespace) -> int:
     if args.factorial:
         tables.update(_print_factorial(results, args, registry, params, series, metrics))
     if args.out:
-        try:
+        with writing(args.out, "--out"):
             written = export_tables(tables, args.out, args.format)
-        except OSError as exc:
-            raise output_error(exc, args.out, "--out") from None
         for path in written:
             sys.stdout.write(f"wrote {path}\n")
     if args.table_csv:
-        try:
+        with writing(args.table_csv, "--table-csv"):
             _write_table_csv(args.table_csv, results, runs, params)
-        except OSError as exc:
-            raise output_error(exc, args.table_csv, "--table-csv") from None
     return 0
 
 

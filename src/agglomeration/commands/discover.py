@@ -74,29 +74,21 @@ def main(args: argparse.Namespace) -> int:
     """Run the discovery and print / export its tables."""
     from agglomeration.commands.compare import (
         check_out_path,
+        check_table_out,
         failed_runs_note,
         open_results,
-        output_error,
         require_finished,
+        writing,
     )
     from agglomeration.experiment.discovery import discover
-    from agglomeration.report.tables import (
-        discovery_tables,
-        export_tables,
-        format_from_path,
-        to_markdown,
-    )
+    from agglomeration.report.tables import discovery_tables, export_tables, to_markdown
 
     if args.max_depth < 1 or args.max_depth > 10:
         raise InputError(
             f"expected a depth from 1 to 10, got {args.max_depth}", field="--max-depth"
         )
-    if args.format and not args.out:
-        raise InputError("--format needs --out FILE", field="--format")
-    check_out_path(args.out, "--out")
+    check_table_out(args.out, args.format)
     check_out_path(args.figures, "--figures", directory=True)
-    if args.out:  # a format the file cannot take is refused before the analysis runs
-        format_from_path(args.out, args.format)
     results = open_results(args.results, purpose="discover")
     warning = require_finished(results, args.results, args.partial)
     runs = results["runs"]
@@ -146,24 +138,20 @@ def main(args: argparse.Namespace) -> int:
         from agglomeration.report.tables import Table
 
         tables = {n: Table(numeric[n], text[n], captions[n]) for n in numeric}
-        try:
+        with writing(args.out, "--out"):
             written = export_tables(tables, args.out, args.format)
-        except OSError as exc:
-            raise output_error(exc, args.out, "--out") from None
         for path in written:
             out.write(f"wrote {path}\n")
     if args.figures:
         from agglomeration.report.figures import discovery_figure
         from agglomeration.report.style import save
 
-        try:
+        with writing(args.figures, "--figures"):
             drawn = save(
                 discovery_figure(disc, note=f"{args.results}: {disc.n_points} {disc.unit}."),
                 Path(args.figures),
                 "discovery",
             )
-        except OSError as exc:
-            raise output_error(exc, args.figures, "--figures") from None
         for path in drawn:
             out.write(f"wrote {path}\n")
     return 0

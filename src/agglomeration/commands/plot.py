@@ -115,8 +115,8 @@ def main(args: argparse.Namespace) -> int:
     from agglomeration.commands.compare import (
         check_out_path,
         open_results,
-        output_error,
         require_finished,
+        writing,
     )
     from agglomeration.report.figureset import map_data_for, write_figures
 
@@ -148,7 +148,7 @@ def main(args: argparse.Namespace) -> int:
             "map and supplier network skipped\n"
         )
     _check_metrics(args.metrics, results, path)
-    try:
+    with writing(out, "--out"):
         written = write_figures(
             results,
             out,
@@ -157,8 +157,6 @@ def main(args: argparse.Namespace) -> int:
             baseline=baseline,
             source=str(path),
         )
-    except OSError as exc:
-        raise output_error(exc, out, "--out") from None
     for p in written:
         sys.stdout.write(f"wrote {p}\n")
     return 0

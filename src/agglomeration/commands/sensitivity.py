@@ -60,7 +60,7 @@ def design_of(results, source: str) -> dict:
 
 def main(args: argparse.Namespace) -> int:
     """Compute and print / export the sensitivity table."""
-    from agglomeration.commands.compare import check_out_path, open_results
+    from agglomeration.commands.compare import check_table_out, open_results, writing
     from agglomeration.experiment.sensitivity import sensitivity
     from agglomeration.report.tables import export_table, to_markdown
 
@@ -69,13 +69,7 @@ def main(args: argparse.Namespace) -> int:
             f"expected a positive number of resamples, at most {MAX_RESAMPLES:,}, got {args.resamples}",
             field="--resamples",
         )
-    check_out_path(args.out, "--out")
-    if args.format and not args.out:
-        raise InputError("--format needs --out FILE", field="--format")
-    if args.out:  # a file the format cannot be written to is refused before the analysis
-        from agglomeration.report.tables import format_from_path
-
-        format_from_path(args.out, args.format)
+    check_table_out(args.out, args.format)
     results = open_results(args.results, purpose="sensitivity")
     design = design_of(results, str(args.results))
     table = sensitivity(
@@ -98,12 +92,8 @@ def main(args: argparse.Namespace) -> int:
     for note in missing_value_notes(results["runs"], table):
         sys.stdout.write(f"note: {note}\n")
     if args.out:
-        from agglomeration.commands.compare import output_error
-
-        try:
+        with writing(args.out, "--out"):
             path = export_table(table, args.out, args.format)
-        except OSError as exc:
-            raise output_error(exc, args.out, "--out") from None
         sys.stdout.write(f"wrote {path}\n")
     return 0
 

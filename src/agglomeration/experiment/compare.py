@@ -116,12 +116,19 @@ def _did_you_mean(name: str, choices: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def _failed_mask(runs: pd.DataFrame) -> pd.Series:
+    status = runs["status"].astype("string").str.lower().fillna("")
+    return status.isin(FAILED_STATUSES)
+
+
 def successful_runs(runs: pd.DataFrame) -> pd.DataFrame:
     """Rows of ``runs`` that finished successfully (all rows when there is no ``status`` column)."""
-    if "status" not in runs.columns:
-        return runs
-    status = runs["status"].astype("string").str.lower().fillna("")
-    return runs.loc[~status.isin(FAILED_STATUSES)]
+    return runs if "status" not in runs.columns else runs.loc[~_failed_mask(runs)]
+
+
+def failed_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``runs`` that failed or were interrupted (the complement of :func:`successful_runs`)."""
+    return runs.iloc[0:0] if "status" not in runs.columns else runs.loc[_failed_mask(runs)]
 
 
 def metric_columns(frame: pd.DataFrame, parameter_columns: Iterable[str] = ()) -> list[str]:

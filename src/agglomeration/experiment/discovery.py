@@ -376,8 +376,11 @@ def _robustness(
     cond: Condition,
     metric: str,
     notes: list[str],
+    left_out: bool = False,
 ) -> pd.DataFrame:
-    """Per policy (lever combination) across the uncertainty points: mean, p10, satisficing, regret."""
+    """Per policy (lever combination) across the uncertainty points: mean, p10, satisficing, regret.
+    ``left_out``: points were dropped for an undefined metric, so the policies are compared over the
+    uncertainty points where every one has a value."""
     if not uncertainties:
         notes.append(
             "robustness: the design declares no uncertainties (role = 'uncertainty'); no regret table"
@@ -396,7 +399,7 @@ def _robustness(
     )
     table = data.pivot_table(index="scenario", columns="policy", values=metric, aggfunc="mean")
     incomplete = table.isna().any(axis=1)
-    if incomplete.any() and (~incomplete).sum() >= 2 and any("are left out:" in n for n in notes):
+    if incomplete.any() and (~incomplete).sum() >= 2 and left_out:
         # points left out for an undefined metric: compare the policies where all have a value
         notes.append(
             f"robustness: over the {int((~incomplete).sum())} of {len(table)} uncertainty points "
@@ -407,7 +410,7 @@ def _robustness(
     if table.isna().any().any() or len(table) < 2:
         why = (
             "some points were left out for lack of a metric's value (above)"
-            if any("are left out:" in n for n in notes)
+            if left_out
             else "levers and uncertainties sampled together?"
         )
         notes.append(
@@ -516,7 +519,8 @@ def discover(
     # a metric undefined in a run (NaN: e.g. the export share of a region without manufacturing
     # sales) says nothing about the condition, either way ("not x < 0" must not count it): left out
     missing = points[needed].isna()
-    if missing.any(axis=None):
+    left_out = bool(missing.any(axis=None))
+    if left_out:
         which = ", ".join(f"{m} ({int(missing[m].sum())})" for m in needed if missing[m].any())
         notes.append(
             f"{int(missing.any(axis=1).sum())} of {len(points)} {unit} have no value of a metric of "
@@ -553,7 +557,7 @@ def discover(
     roles = _roles(manifest, params)
     levers = (["variant"] if by_variant else []) + [p for p in params if roles.get(p) == "lever"]
     uncertainties = [p for p in params if roles.get(p) != "lever"]
-    robustness = _robustness(points, levers, uncertainties, cond, outcome, notes)
+    robustness = _robustness(points, levers, uncertainties, cond, outcome, notes, left_out)
     return Discovery(
         cond,
         params,
