@@ -291,6 +291,15 @@ def test_link_needs_a_terminal(tiny):
     assert exc.value.file.endswith("links.csv") and exc.value.field == "line 3 (B-C)"
 
 
+def test_a_terminal_removed_by_an_override_names_the_override(tiny):
+    """The links CSV was blamed alone when `regions.overrides.<id>.modes` had removed the terminal."""
+    with pytest.raises(InputError) as exc:
+        load_scenario(tiny, {"regions.overrides.B.modes": "road"})
+    msg = str(exc.value)
+    assert exc.value.file.endswith("links.csv")
+    assert "terminal at 'B', which has modes road as set by regions.overrides.B.modes" in msg
+
+
 ADDED = '\n[[logistics.add_links]]\nfrom = "{a}"\nto = "{b}"\nmode = "{m}"\ndistance_km = 90\n'
 
 

@@ -133,7 +133,9 @@ LEVERS: tuple[Lever, ...] = (
         description="base hazard that a connected area replicates one reform already adopted in the FTZ",
         read_by=("policy",),
         kind="policy",
-        source="assumption: a connected area at full delegation replicates an available reform within ~5 years",
+        source="assumption: a connected area at full delegation and full access to the FTZ (conn_r = 1) "
+        "replicates an available reform within ~5 years; the hazard scales with conn_r (docs/ODD.md "
+        "section 7.7), so a remote area (Wanzhou, conn_r ~0.05) takes decades; plausible 0.01-0.2",
         slider=(0.0, 0.5, 0.01),
     ),
     Lever(

@@ -333,14 +333,18 @@ class PolicyParams(Section):
         ge=0,
         le=100,
         description="reforms in the pool per category (5 categories) [-]",
-        json_schema_extra={"source": "assumption: 20 reforms in 5 categories"},
+        json_schema_extra={
+            "source": "assumption: 20 reforms in 5 categories (the policy names five domains; the count per domain is not documented)"
+        },
     )
     other_replication_factor: float = Field(
         0.2,
         ge=0.0,
         le=1.0,
         description="replication hazard of 'other' regions relative to connected areas [-]",
-        json_schema_extra={"source": "areas outside the programme replicate slowly"},
+        json_schema_extra={
+            "source": "assumption: areas outside the programme replicate slowly (plausible 0-0.5)"
+        },
     )
     delegation_admin_effect: float = Field(
         0.40,

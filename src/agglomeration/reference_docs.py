@@ -45,14 +45,17 @@ def _cell(text: str | None) -> str:
     return (text or "").replace("|", "\\|").replace("\n", " ")
 
 
-def parameter_table(model: type[BaseModel]) -> str:
-    """A Markdown table of a parameter section's fields (nested sections are listed apart)."""
+def parameter_table(model: type[BaseModel], numbers_only: bool = False) -> str:
+    """A Markdown table of a parameter section's fields (nested sections are listed apart);
+    ``numbers_only``: only its int and float fields (a section that also names files and edits)."""
     rows = [
         "| field | default | range | meaning [unit] | source / reason |",
         "|---|---|---|---|---|",
     ]
     for name, info in model.model_fields.items():
         if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
+            continue
+        if numbers_only and info.annotation not in (int, float):
             continue
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
         rows.append(
@@ -71,7 +74,9 @@ def parameter_tables() -> str:
         OutputParams,
         PolicyParams,
         SolverParams,
+        StopParams,
     )
+    from agglomeration.scenario import GrowthSection, LogisticsSection, _UserScenario
 
     out = ["#### `[firms]`", "", parameter_table(FirmsParams), "", "#### `[behaviour]`", ""]
     out += [parameter_table(BehaviourParams), ""]
@@ -86,8 +91,20 @@ def parameter_tables() -> str:
         ("solver", SolverParams),
         ("policy", PolicyParams),
         ("output", OutputParams),
+        ("stop", StopParams),
     ):
         out += [f"#### `[{name}]`", "", parameter_table(klass), ""]
+    out += [
+        "#### Top level, `[growth]` and `[logistics]` (numbers)",
+        "",
+        "The data files these sections name are in scenarios/README.md, the logistics levers "
+        "(`tariff_multiplier`, `add_links`, ...) in docs/LEVERS.md.",
+        "",
+        parameter_table(_UserScenario, numbers_only=True),
+        parameter_table(GrowthSection, numbers_only=True).split("\n", 2)[2],
+        parameter_table(LogisticsSection, numbers_only=True).split("\n", 2)[2],
+        "",
+    ]
     return "\n".join(out).rstrip() + "\n"
 
 

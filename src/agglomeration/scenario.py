@@ -233,7 +233,13 @@ class GrowthSection(Section):
         "scenario file; not set = no growth",
     )
     start_year: int = Field(
-        2021, ge=1900, le=2200, description="calendar year whose 1 January is step 0 [year]"
+        2021,
+        ge=1900,
+        le=2200,
+        description="calendar year whose 1 January is step 0 [year]",
+        json_schema_extra={
+            "source": "2021: the first batch of connected innovation areas (Nov 2021)"
+        },
     )
 
 
@@ -306,14 +312,31 @@ class _UserScenario(Section):
     )
     description: str = Field("", description="free text")
     extends: str | None = Field(None, description="parent scenario file (relative path)")
-    seed: int = Field(0, ge=0, le=2**63 - 1, description="base random seed [-]")
-    steps: int = Field(40, ge=0, le=MAX_STEPS, description="number of model steps [steps]")
+    seed: int = Field(
+        0,
+        ge=0,
+        le=2**63 - 1,
+        description="base random seed [-]",
+        json_schema_extra={"source": "user choice"},
+    )
+    steps: int = Field(
+        40,
+        ge=0,
+        le=MAX_STEPS,
+        description="number of model steps [steps]",
+        json_schema_extra={"source": "user choice; the baseline: 40 quarters (2021-2030)"},
+    )
     burn_in: int = Field(
         0,
         ge=0,
         le=100_000,
         description="steps run before observation starts (not recorded; policy frozen), so the "
         "observed run starts from a settled state [steps]",
+        json_schema_extra={
+            "source": "the baseline: 100 quarters, enough for the firm count and the regions to "
+            "settle (docs/VALIDATION.md; 500 settles the size distribution, "
+            "scenarios/size_volatility.toml); 0 = observe from the data's state"
+        },
     )
     regions: RegionsSection = Field(default_factory=RegionsSection)
     logistics: LogisticsSection = Field(default_factory=LogisticsSection)
@@ -1288,7 +1311,16 @@ def _resolve_data(user: _UserScenario, file: Any, cache: dict) -> ScenarioData:
     terminals = {r.region_id: r.modes for r in regions}
     terminals.update({g.gateway_id: g.modes for g in gateways})
     terminals.update({h.hub_id: h.modes for h in hubs})
-    links = _edit_links(links, lg, places, mode_names, file, terminals)
+    # where a place's modes were set in the scenario rather than its data file (for error messages)
+    modes_set_by = {
+        **{p: f"regions.overrides.{p}.modes" for p, o in rs.overrides.items() if "modes" in o},
+        **{
+            p: f"logistics.gateway_overrides.{p}.modes"
+            for p, o in lg.gateway_overrides.items()
+            if "modes" in o
+        },
+    }
+    links = _edit_links(links, lg, places, mode_names, file, terminals, modes_set_by)
     options, constants = _route_option_data(lg, mode_names, cache, links)
     sectors, io, chains = _sector_data(ss, sectors, cache)
     sector_ids = [s.sector_id for s in sectors]
@@ -1493,14 +1525,16 @@ def _edit_links(
     modes: list[str],
     file: Any,
     terminals: dict[str, tuple[str, ...]],
+    modes_set_by: dict[str, str] | None = None,
 ):
     """The links after ``logistics.remove_links`` and ``logistics.add_links``, every one checked: an
     added link's problem names the scenario file and ``logistics.add_links[k]``, a problem of a link
-    of the links CSV names that file and its line."""
+    of the links CSV names that file and its line (and the scenario key that set the place's modes,
+    ``modes_set_by``, when an override removed the terminal)."""
     by_key = {lk.key: lk for lk in links}
     lines = {lk.key: csv_line(i) for i, lk in enumerate(links)}  # as _read_links counts them
     _remove_links(by_key, lg.remove_links, places, file)
-    _add_links(by_key, lg.add_links, places, modes, file, terminals)
+    _add_links(by_key, lg.add_links, places, modes, file, terminals, modes_set_by)
     added = {lk.key for lk in lg.add_links}
     csv_file = _display(lg.links_file)
     # every link's mode must be known and have terminals at both ends
@@ -1508,17 +1542,26 @@ def _edit_links(
         _check_link(lk, places, modes, file, "logistics.links_file", "uses unknown mode")
         if lk.key not in added:
             where = f"line {lines[lk.key]} ({lk.origin}-{lk.dest})"
-            _check_terminals(lk, terminals, csv_file, where)
+            _check_terminals(lk, terminals, csv_file, where, modes_set_by)
     return list(by_key.values())
 
 
-def _check_terminals(lk: LinkRecord, terminals: dict, file: Any, field: str) -> None:
+def _check_terminals(
+    lk: LinkRecord,
+    terminals: dict,
+    file: Any,
+    field: str,
+    modes_set_by: dict[str, str] | None = None,
+) -> None:
     """A link of a mode needs a terminal of that mode at both of its places."""
     for end in (lk.origin, lk.dest):
         if lk.mode not in terminals[end]:
+            set_by = (modes_set_by or {}).get(end)
+            origin = f" as set by {set_by}" if set_by else ""
             raise InputError(
                 f"link {lk.origin}-{lk.dest} ({lk.mode}) needs a {lk.mode} terminal at {end!r}, "
-                f"which has modes {', '.join(terminals[end])} (logistics.add_hubs adds one)",
+                f"which has modes {', '.join(terminals[end])}{origin} "
+                "(logistics.add_hubs adds one)",
                 file=file,
                 field=field,
             )
@@ -1549,7 +1592,13 @@ def _remove_links(by_key: dict, refs: list, places: dict, file: Any) -> None:
 
 
 def _add_links(
-    by_key: dict, added: list, places: dict, modes: list[str], file: Any, terminals: dict
+    by_key: dict,
+    added: list,
+    places: dict,
+    modes: list[str],
+    file: Any,
+    terminals: dict,
+    modes_set_by: dict[str, str] | None = None,
 ) -> None:
     for i, lk in enumerate(added):
         field = f"logistics.add_links[{i}]"
@@ -1564,7 +1613,7 @@ def _add_links(
             )
         if lk.origin == lk.dest:
             raise InputError("a link must join two different places", file=file, field=field)
-        _check_terminals(lk, terminals, file, field)
+        _check_terminals(lk, terminals, file, field, modes_set_by)
         by_key[lk.key] = lk
 
 

@@ -229,7 +229,9 @@ class AccountsParams(Section):
         ge=0.0,
         le=1.0,
         description="share of positive profit paid out and spent; the rest is retained as equity [-]",
-        json_schema_extra={"source": "assumption: 80 % of profits paid out and spent"},
+        json_schema_extra={
+            "source": "assumption: 80 % of profits paid out and spent (plausible 0.5-0.95)"
+        },
     )
     calibrate_fixed_costs: Literal["balance", "quantile", "none"] = Field(
         "balance",

@@ -326,7 +326,9 @@ class EntryParams(Section):
         le=1e4,
         description="potential entrants per sector per step on top of the sector's pool (keeps empty "
         "sectors open to entry) [firms/step]",
-        json_schema_extra={"source": "estimate: a few potential entrants per sector and quarter"},
+        json_schema_extra={
+            "source": "estimate: a few potential entrants per sector and quarter (plausible 0-10)"
+        },
     )
     pool_scale: float = Field(
         1.0,
@@ -772,8 +774,8 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
 SUBMODEL = Submodel(
     name="entry",
     step=step,
-    summary="potential entrants (Poisson) choose a region by multinomial logit on expected profit net "
-    "of the entry cost, or stay out",
+    summary="potential entrants (Poisson) choose among the regions they know by a nested logit on "
+    "expected profit net of the entry cost, or stay out",
     params=EntryParams,
     counters=("entries", "potential_entrants", "entry_decisions"),
     legacy={

@@ -80,15 +80,19 @@ class ExitParams(Section):
         0.0,
         ge=-1e6,
         le=1e6,
-        description="exit when equity falls below this (units of sector fixed cost) [-]",
-        json_schema_extra={"source": "exit when equity is exhausted"},
+        description="exit when equity falls below this, in units of the sector fixed cost per line times the firm's lines [-]",
+        json_schema_extra={
+            "source": "assumption: exit when equity is exhausted (0; plausible -1 to 1)"
+        },
     )
     after_losses: int = Field(
         8,
         ge=1,
         le=10_000,
         description="exit after this many consecutive loss-making steps [steps]",
-        json_schema_extra={"source": "two years of losses"},
+        json_schema_extra={
+            "source": "assumption: two years of losses (plausible 4-16 quarters); a parameter of the Chongqing calibration"
+        },
     )
     loss_rule: Literal["count", "hazard"] = Field(
         "count",

@@ -159,7 +159,7 @@ class FactorPricesParams(Section):
         description="share of the log gap to the target wage/rent closed each step [-]",
         json_schema_extra={
             "source": "assumption: half the gap closed each quarter (damps oscillation; wages are "
-            "renegotiated about yearly)"
+            "renegotiated about yearly; plausible 0.25-1)"
         },
     )
     supply_elasticity: float = Field(

@@ -706,7 +706,7 @@ class MarketParams(Section):
         "(times the gateway's relative mass, gateways.csv `competitors`), priced at the gateway import "
         "price; they compete in every market's CES index [firms]",
         json_schema_extra={
-            "source": "assumption: foreign rivals worth a few dozen domestic firms per gateway; calibrate to import shares"
+            "source": "assumption: foreign rivals worth a few dozen domestic firms per gateway (plausible 5-100); calibrate to import shares"
         },
     )
     import_prices: Literal["relative", "absolute"] = Field(

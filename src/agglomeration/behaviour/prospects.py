@@ -106,16 +106,17 @@ class ProspectsParams(Section):
         le=1.0,
         description="share of regions an entrant or a relocating firm knows about without information "
         "sharing; with sharing q = information_regions + (1 - information_regions) "
-        "policy.information_sharing [-]",
+        "policy.information_sharing, for entrants in the FTZ and connected areas only, for relocating "
+        "firms in every region [-]",
         json_schema_extra={
-            "source": "assumption: without sharing an investor knows 60 % of the areas"
+            "source": "assumption: without sharing an investor knows 60 % of the areas (plausible 0.3-1; no direct evidence)"
         },
     )
     belief_smoothing: float = Field(
         0.2,
         gt=0.0,
         le=1.0,
-        description="weight of the latest step in the smoothed beliefs (kappa, ramp, hazard) [-]",
+        description="weight of the latest step in the smoothed beliefs (kappa, ramp, capture by age, realised/forecast revenue corrections; the exit hazard stays at hazard_prior) [-]",
         json_schema_extra={
             "source": "estimate: beliefs adapt over about five steps (range 0.1-0.5)"
         },

@@ -95,8 +95,10 @@ class RelocationParams(Section):
         0.5,
         ge=0.0,
         le=1e3,
-        description="relocation cost in units of the firm's sector fixed cost [-]",
-        json_schema_extra={"source": "assumption: half a step of fixed cost"},
+        description="relocation cost per product line in units of the sector fixed cost per line (a firm pays cost x f_s x lines) [-]",
+        json_schema_extra={
+            "source": "assumption: half a step of fixed cost per line (plausible 0.25-4: moving costs of a quarter to a year of overhead; not estimated for Chongqing)"
+        },
     )
     profit: Literal["nominal", "real"] = Field(
         "real",

@@ -1,8 +1,11 @@
 """Supplier choice (chain formation; submodels ``sourcing`` and ``link_repair``): sticky links sampled from the CES demand system.
 
 A (buyer, input) pair is a live firm i and an input sector k with a positive cost share io[k, sector_i];
-its supplier is ``table.supplier[i, k]`` (a domestic firm's row, ``-1 - g`` an import through gateway g,
-or NONE).  Each pair keeps its supplier.  With probability ``search_p`` per step (raised by the
+its suppliers are the ``behaviour.sourcing.max_suppliers`` slots ``table.supplier[i, k, :]`` (a domestic
+firm's row, ``-1 - g`` an import through gateway g, or NONE), over which the buyer splits its spending
+on k by CES weights; a search may replace a supplier, add one in a free slot or drop one whose
+relationship cost exceeds what it saves (docs/ODD.md section 7.4).  Below, "its supplier" is the slot a
+search concerns.  Each pair keeps its suppliers.  With probability ``search_p`` per step (raised by the
 information-sharing policy) it draws one candidate; pairs without a supplier (new firms, buyers of exited
 firms) always draw.  The candidate is sampled with probability proportional to its CES share
 (p_j tau_k[r_j, r_b])^(1 - sigma_k), in two inverse-CDF stages:
@@ -425,8 +428,10 @@ class SourcingParams(Section):
         0.10,
         ge=0.0,
         le=1.0,
-        description="per-step probability that a firm searches suppliers [1/step]",
-        json_schema_extra={"source": "assumption: a supplier review every ~2.5 years"},
+        description="per-step probability that a (buyer, input) pair reviews its suppliers, before the information-sharing boost [1/step]",
+        json_schema_extra={
+            "source": "assumption: a review every ~2.5 years (every ~1.7 years with the boost at the baseline information sharing of 0.5); plausible 0.05-0.25 per quarter"
+        },
     )
     switching_cost: float = Field(
         0.05,
@@ -434,7 +439,7 @@ class SourcingParams(Section):
         le=10.0,
         description="relative delivered-price gain needed to switch supplier [-]",
         json_schema_extra={
-            "source": "assumption: 5 % gain needed to switch (relationship-specific costs)"
+            "source": "assumption: 5 % gain needed to switch (relationship-specific costs); plausible 0-0.2"
         },
     )
     information_search_boost: float = Field(
@@ -442,7 +447,9 @@ class SourcingParams(Section):
         ge=0.0,
         le=100.0,
         description="search probability is multiplied by (1 + boost x policy.information_sharing) [-]",
-        json_schema_extra={"source": "information sharing at level 1 doubles search"},
+        json_schema_extra={
+            "source": "assumption: information sharing at level 1 doubles search (plausible 0-2; no direct evidence)"
+        },
     )
     max_suppliers: int = Field(
         4,
@@ -463,7 +470,7 @@ class SourcingParams(Section):
         "for a supplier in the buyer's own region; it rises with distance (relationship_distance_"
         "elasticity) [-]",
         json_schema_extra={
-            "source": "estimate; calibrated to suppliers per firm (see docs/ODD.md)"
+            "source": "estimate (plausible 0.05-0.5): chosen by hand so that buyers keep about two suppliers per input (Bernard, Moxnes & Saito 2019 report several per input); not formally calibrated (docs/VALIDATION.md reports the suppliers per firm)"
         },
     )
     relationship_distance_elasticity: float = Field(
@@ -485,7 +492,7 @@ class SourcingParams(Section):
         "initial firms, for input sectors without sectors.csv foreign_suppliers (0 = no imported "
         "inputs unless no domestic supplier exists) [firms per 1,000 firms]",
         json_schema_extra={
-            "source": "assumption: one import source per gateway per 1,000 domestic firms"
+            "source": "assumption: one import source per gateway per 1,000 domestic firms (plausible 0.2-5; sectors.csv foreign_suppliers overrides it where import shares are known)"
         },
     )
 
