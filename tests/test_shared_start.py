@@ -76,3 +76,26 @@ def test_every_structural_logistics_lever_keeps_the_shared_start():
         assert shared_start(exp, []), overrides
         tasks = plan_runs(exp).tasks
         assert all(t.reference_overrides == SMALL for t in tasks if t.meta["variant"] != "baseline")
+
+
+def test_a_shared_start_refuses_a_variant_that_changes_the_supplier_slots():
+    """The slots per input are the firm table's width, set at initialisation: a forced shared start
+    silently kept the reference's slots for a variant with another `max_suppliers`."""
+    import pytest
+
+    from agglomeration.errors import InputError
+    from agglomeration.model import AgglomerationModel
+    from agglomeration.scenario import load_scenario
+
+    slots = [*LEVERS, {"name": "one", "overrides": {"behaviour.sourcing.max_suppliers": 1}}]
+    with pytest.raises(InputError, match="max_suppliers") as exc:
+        plan_runs(_experiment(slots, start="shared"))
+    assert exc.value.field == "variants.one"
+    plan_runs(_experiment(slots, start="own"))  # each run builds its own firms: fine
+    with pytest.raises(InputError, match="supplier slots") as exc:
+        AgglomerationModel(
+            load_scenario(BASELINE, {**SMALL, "behaviour.sourcing.max_suppliers": 1}),
+            replicate_seed=1,
+            reference=load_scenario(BASELINE, SMALL),
+        )
+    assert exc.value.field == "behaviour.sourcing.max_suppliers"

@@ -421,6 +421,19 @@ class AgglomerationModel(mesa.Model):
                     "sectors and gateways (run it with its own start instead)",
                     field="reference",
                 )
+        # the supplier slots per (buyer, input) are the firm table's width, set at initialisation: a
+        # run from a shared start cannot change them (it would silently keep the reference's)
+        slots = (
+            self.spec.behaviour.sourcing.max_suppliers,
+            scenario.behaviour.sourcing.max_suppliers,
+        )
+        if slots[0] != slots[1]:
+            raise InputError(
+                f"the scenario has {slots[1]} supplier slots per input and its reference {slots[0]}: "
+                "the slots are set when the firms are built, so a run that changes them needs its own "
+                'start (start = "own" in the experiment, or no --lever / reference)',
+                field="behaviour.sourcing.max_suppliers",
+            )
         s = self.state
         self.spec, self.world = scenario, world
         s.policy = initial_policy(

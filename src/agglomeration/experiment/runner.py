@@ -161,9 +161,11 @@ def plan_runs(exp: Experiment, out: str | Path = ".") -> Plan:
     output["reporters"] = _reporter_refs(exp)
     shared = shared_start(exp, params)
     try:
-        ref_fp = (base.with_overrides(exp.overrides) if exp.overrides else base).fingerprint()
+        ref_scen = base.with_overrides(exp.overrides) if exp.overrides else base
     except OverrideError as exc:  # a value of [overrides]: named in the experiment file
         raise InputError(exc.message, file=file, field=f"overrides.{exc.field}") from None
+    ref_fp = ref_scen.fingerprint()
+    ref_slots = ref_scen.behaviour.sourcing.max_suppliers
     for vi, variant in enumerate(exp.all_variants()):
         merged_v = {**exp.overrides, **variant.overrides}
         for p in range(len(design)):
@@ -176,6 +178,14 @@ def plan_runs(exp: Experiment, out: str | Path = ".") -> Plan:
                 raise InputError(
                     f"{where}: {exc}", file=file, field=f"variants.{variant.name}"
                 ) from None
+            if shared and scen.behaviour.sourcing.max_suppliers != ref_slots:
+                raise InputError(
+                    f"variant {variant.name!r} changes behaviour.sourcing.max_suppliers, which is "
+                    "set when the firms are built: runs from a shared start keep the reference's "
+                    'supplier slots (set start = "own")',
+                    file=file,
+                    field=f"variants.{variant.name}",
+                )
             fp = scen.fingerprint()
             steps = int(exp.steps if exp.steps is not None else scen.steps)
             # a run that is its own reference starts as it would on its own
