@@ -46,3 +46,46 @@ def test_the_hazard_rule_removes_the_one_quarter_spike_of_loss_exits(seed):
             assert year2.argmax() == 3, year2
     assert share["count"] > 0.4
     assert share["hazard"] < share["count"] - 0.15, share
+
+
+# ---------------------------------------------------------------- comparative statics, paired seeds
+EXIT_BASE = {"firms.initial_count": 400, "burn_in": 16}
+
+
+def _exits(overrides: dict, seed: int, steps: int = 8) -> float:
+    """Exits over ``steps`` observed quarters of the 400-firm baseline under ``overrides``, from the
+    small baseline's settled start (common random numbers: the variants differ only from step 1 on)."""
+    from agglomeration.scenario import load_scenario
+
+    m = AgglomerationModel(
+        load_scenario(BASELINE, {**EXIT_BASE, **overrides}),
+        replicate_seed=seed,
+        reference=load_scenario(BASELINE, EXIT_BASE),
+    )
+    m.run(steps)
+    return float(m.series_frame()["exits"].iloc[1:].sum())
+
+
+def _paired_exits(low: dict, high: dict, seeds=range(1, 7)) -> np.ndarray:
+    return np.array([_exits(high, s) - _exits(low, s) for s in seeds])
+
+
+def test_fewer_losses_before_exit_raise_exits_beyond_seed_noise():
+    """after_losses: a firm leaves after this many consecutive loss-making quarters (past its grace):
+    4 against 12 raises exits over 8 quarters of the 400-firm baseline.  Measured (seeds 1-10): mean
+    paired difference +50.9 exits (SE 3.2; about 70 at 12), positive in every seed."""
+    d = _paired_exits({"behaviour.exit.after_losses": 12}, {"behaviour.exit.after_losses": 4})
+    assert d.mean() > 3.0 * d.std(ddof=1) / np.sqrt(len(d)), d
+    assert np.all(d > 0), d
+
+
+def test_a_higher_equity_threshold_raises_exits_beyond_seed_noise():
+    """equity_threshold (units of the fixed cost of the firm's lines): exit when equity falls below it.
+    10 against 0 raises exits over 8 quarters of the 400-firm baseline.  Measured (seeds 1-10): mean
+    paired difference +34.2 exits (SE 2.6; about 80 at 0), positive in every seed; at threshold 2 the
+    effect is +3.9 (SE 1.9, 8 of 10 seeds positive), too close to the noise for a test."""
+    d = _paired_exits(
+        {"behaviour.exit.equity_threshold": 0.0}, {"behaviour.exit.equity_threshold": 10.0}
+    )
+    assert d.mean() > 3.0 * d.std(ddof=1) / np.sqrt(len(d)), d
+    assert np.all(d > 0), d

@@ -154,3 +154,37 @@ def test_a_higher_labour_supply_elasticity_damps_wage_responses():
     diff = low - high  # paired over seeds
     assert diff.mean() > 3.0 * diff.std(ddof=1) / np.sqrt(len(diff)), (low, high)
     assert np.all(high > 0)
+
+
+def test_a_higher_rent_elasticity_amplifies_the_rent_response_to_land_use():
+    """Rents move toward base_rent x income index x ((1 + H/K) / (1 + H0/K))^rent_elasticity, H0 the
+    land use at which the burn-in anchored rents to the data: the elasticity does not raise rents where
+    land is dense as such, it scales their response to land use departing from H0.  From the 400-firm
+    baseline's settled start (common random numbers), elasticity 1.7 against 0.2 (the documented range)
+    over 8 quarters: the cross-region slope of the paired log-rent difference on log((1 + H/K) /
+    (1 + H0/K)) (land use of the 0.2 run) is positive.  Measured slope (seeds 1-10) +0.40 (SE 0.07; seeds 1-6:
+    +0.28, SE 0.06), positive in every seed, below the 1.5 of the targets as land use answers the
+    rents; mean rent +0.26 CNY m per km2-step (SE 0.07).  Firms do not disperse beyond noise: regional
+    Herfindahl of firms -0.002 (SE 0.001) at 8 quarters; elasticity 5 against 0 over 20 quarters
+    -0.002 (SE 0.005, 8 seeds)."""
+    base = {"firms.initial_count": 400, "burn_in": 16}
+    reference = load_scenario(BASELINE, base)
+    slopes = []
+    for seed in range(1, 7):
+        runs = {}
+        for eps in (0.2, 1.7):
+            m = AgglomerationModel(
+                load_scenario(BASELINE, {**base, "behaviour.factor_prices.rent_elasticity": eps}),
+                replicate_seed=seed,
+                reference=reference,
+            )
+            m.run(8)
+            runs[eps] = m
+        low = runs[0.2]
+        cap = np.maximum(np.asarray(low.world.land_capacity, float), 1e-12)
+        x = np.log((1 + low.state.accounts.land_use / cap) / (1 + low.state.land_use0 / cap))
+        dq = np.log(runs[1.7].state.rent) - np.log(low.state.rent)
+        slopes.append(np.polyfit(x, dq, 1)[0])
+    d = np.array(slopes)
+    assert d.mean() > 3.0 * d.std(ddof=1) / np.sqrt(len(d)), d
+    assert np.all(d > 0), d
