@@ -119,24 +119,33 @@ def test_full_delegation_shortens_approval(settled):
 
 
 def test_more_delegation_raises_total_entry_beyond_seed_noise():
-    """Common random numbers in the entry decision itself: from the same settled start, each variant's
-    costs applied, the entry submodel runs with the same generator state, so both variants draw the same
-    potential entrants, signals, known regions and shocks; every entrant who enters at delegation 0 also
-    enters at delegation 1 (cheaper, faster entry and a lower burden in every region): the paired
-    difference is >= 0 in every seed and > 0 in total.  (A whole model step is not paired this way: the
-    submodels before entry draw as many numbers as their policy-dependent outcomes need.)"""
+    """Common random numbers in the entry decision itself: from the same settled start, the same 5,000
+    potential entrants (sectors, signals, knowledge draws, location tastes and entry shocks) decide at
+    delegation 0 and at delegation 1 everywhere (cheaper, faster entry and a lower burden in every
+    region).  Every entrant who enters at 0 also enters at 1, and more enter: measured 1,340 -> 1,374,
+    1,624 -> 1,672, 1,575 -> 1,627 (+2.5 to +3.3 %) in seeds 1-3, the small entry elasticity of
+    docs/ODD.md "Known limitations".  (One model step's 11-19 decisions, the earlier form of this
+    test, moved by 0 or 1 entrant: too few to tell the effect from none.)"""
     from agglomeration.behaviour import entry
 
-    diffs = []
-    for seed in range(1, 7):
-        decided = []
-        for level in (0.0, 1.0):
-            m = _run({"policy.delegation.all": level}, seed, steps=0)
-            rng = np.random.default_rng(seed)
-            decided.append(entry.step(m.state, m.world, m.spec, rng)["entry_decisions"])
-        diffs.append(decided[1] - decided[0])
-    d = np.array(diffs, float)
-    assert np.all(d >= 0) and d.sum() > 0, d
+    n = 5_000
+    for seed in (1, 2, 3):
+        models = {lv: _run({"policy.delegation.all": lv}, seed, steps=0) for lv in (0.0, 1.0)}
+        base = models[0.0]
+        draws = np.random.default_rng(300 + seed)
+        pool = entry.pool_size(base.state, base.world, base.spec)
+        sector = draws.choice(base.world.n_sectors, size=n, p=pool / pool.sum())
+        signal = draws.standard_normal(n)
+        u = draws.random((n, base.world.n_regions))
+        choice = {}
+        for lv, m in models.items():
+            known = u < m.state.costs.known_share
+            values = entry.entry_values(m.state, m.world, m.spec)
+            rng = np.random.default_rng(400 + seed)
+            choice[lv] = entry.choose_regions(sector, signal, known, rng, values=values)[0]
+        before, after = choice[0.0] >= 0, choice[1.0] >= 0
+        assert np.all(after[before])  # nobody who entered stays out
+        assert after.sum() >= 1.015 * before.sum(), (seed, before.sum(), after.sum())
 
 
 def test_run_totals_satisfy_the_accounting_identity_every_step():

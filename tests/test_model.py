@@ -89,10 +89,12 @@ def _connected_share(world, seeds=range(4), steps=30):
 
 
 def test_lower_trade_costs_towards_a_region_raise_its_firm_share():
+    """Paired by seed (seeds 0-3, 30 steps): measured +12.7 share points (SE 4.6), every seed positive."""
     cheap = _connected_share(toy_world(connected_tau=1.05))
     dear = _connected_share(toy_world(connected_tau=1.6))
-    assert cheap.mean() > dear.mean()
-    assert np.sum(cheap > dear) >= 3  # paired by seed
+    d = cheap - dear
+    assert d.mean() > 2.0 * d.std(ddof=1) / np.sqrt(len(d)), d  # beyond seed noise
+    assert np.all(d > 0), d
 
 
 def test_higher_delegation_raises_a_connected_areas_share_of_entrants():
@@ -106,8 +108,10 @@ def test_higher_delegation_raises_a_connected_areas_share_of_entrants():
             m.run(10)
             share.append(m.state.entries_by_region[1] / m.state.entries_by_region.sum())
         diffs.append(share[1] - share[0])
-    assert np.mean(diffs) > 0.01
-    assert np.sum(np.array(diffs) > 0) >= 4
+    # measured (seeds 0-4): +8.2 share points (SE 2.5), every seed positive
+    d = np.array(diffs)
+    assert d.mean() > 2.0 * d.std(ddof=1) / np.sqrt(len(d)), d  # beyond seed noise
+    assert np.all(d > 0), d
 
 
 def test_closing_a_link_lowers_network_sourcing_of_the_region_that_depended_on_it():
