@@ -579,3 +579,24 @@ def test_an_integer_parameter_needs_a_whole_number_within_its_bounds():
     with pytest.raises(ValidationError, match="whole start"):
         Parameter(bounds=(1.0, 6.0), start=2.5, integer=True)
     assert Parameter(bounds=(0.5, 6.0), start=2.0, integer=True).integer
+
+
+def test_integer_bounds_need_not_be_whole_and_a_sector_hint_is_plain(tiny):
+    """An integer parameter with fractional bounds (whole numbers inside) was refused by --check with a
+    message naming neither the file nor the field; a misspelt sector's hint printed np.str_('...')."""
+    text = replace(
+        TARGETS,
+        "[search]",
+        '[parameters."behaviour.exit.after_losses"]\nbounds = [4.5, 16.2]\ninteger = true\n[search]',
+    )
+    t = load_targets(write_targets(tiny, text))
+    assert t.parameters["behaviour.exit.after_losses"].integer
+    text = replace(
+        TARGETS,
+        'metric = "firms_relative_to_initial"',
+        'metric = "output"\nregion = ["A"]\nsector = ["gadgte"]',
+    )
+    with pytest.raises(InputError) as err:
+        load_targets(write_targets(tiny, text))
+    assert err.value.field == "moments.firm_growth.sector"
+    assert err.value.message.endswith("did you mean 'gadget'?"), err.value.message

@@ -469,7 +469,8 @@ def _search_loop(
 ) -> None:
     startup = targets.search.startup_trials or max(10, 2 * len(targets.parameters) + 2)
     startup = min(startup, max(1, n_max // 3))
-    best = [math.inf]
+    # the best so far includes the candidates a resumed calibration finished before its stop
+    best = [min((t.value for t in search.finished() if math.isfinite(t.value)), default=math.inf)]
 
     def report(number: int, value: float) -> None:
         best[0] = min(best[0], value) if math.isfinite(value) else best[0]
@@ -654,8 +655,9 @@ def _reevaluate(
     best = next(t for t in top if t.number == number)
     if number != top[0].number:
         log.info(
-            "re-evaluated on fresh seeds, candidate %d (distance %.4g) beats the search's best %d",
-            number, refit[number][0], top[0].number,
+            "re-evaluated on fresh seeds, candidate %d (distance %.4g) beats the search's best, "
+            "candidate %d (numbered as in the progress lines; trials.csv counts from 0)",
+            number + 1, refit[number][0], top[0].number + 1,
         )  # fmt: skip
     return best, refit
 

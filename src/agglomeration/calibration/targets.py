@@ -656,7 +656,8 @@ def _check_parameters(targets: Targets, fixed: Any, file: str) -> None:
                     file=file,
                     field=f"{where}.bounds",
                 ) from None
-        if _scenario_value(fixed.with_overrides({path: float(par.bounds[0])}), path) is None:
+        first: Any = round(par.bounds[0]) if par.integer else float(par.bounds[0])
+        if _scenario_value(fixed.with_overrides({path: first}), path) is None:
             raise InputError(
                 "not a numeric scenario parameter (the scenario schema has no number there)",
                 file=file,
@@ -722,9 +723,9 @@ def _check_statistic(
             field=f"{where}.window",
         )
     checks = (
-        ("region", list(world.region_ids)),
-        ("region_type", sorted(set(world.region_type))),
-        ("sector", list(world.sector_ids)),
+        ("region", [str(r) for r in world.region_ids]),  # plain str: a hint shows 'x', not np.str_
+        ("region_type", sorted({str(t) for t in world.region_type})),
+        ("sector", [str(s) for s in world.sector_ids]),
     )
     for key, valid in checks:
         for value in getattr(st, key) or ():
