@@ -360,3 +360,20 @@ def test_at_step_derives_the_zone_shares_from_the_series_counts():
     assert got[("delegation", "connected_firm_share")] == pytest.approx(share.mean())
     zone = (at4["firms_ftz"] + at4["firms_connected"]) / at4["firms"]
     assert got[("delegation", "zone_firm_share")] == pytest.approx(zone.mean())
+
+
+def test_interrupted_runs_do_not_count_as_finished():
+    """After a stop leaving 3 ok, 1 failed and 4 interrupted runs of 16, compare said "8 of 16 planned
+    runs are done": an interrupted run is recorded but not finished."""
+    from agglomeration.commands.compare import finished_runs, require_finished
+
+    ids = [f"r{i:02d}" for i in range(16)]
+    status = ["ok"] * 3 + ["failed"] + ["interrupted"] * 4
+    results = {
+        "plan": pd.DataFrame({"run_id": ids}),
+        "runs": pd.DataFrame({"run_id": ids[:8], "status": status}),
+    }
+    assert finished_runs(results) == (4, 16)
+    with pytest.raises(InputError, match="4 of 16 planned runs are done"):
+        require_finished(results, "store", partial=False)
+    assert "only 4 of 16 planned runs are finished" in require_finished(results, "store", True)

@@ -531,3 +531,93 @@ def test_experiment_file_overrides_are_taken_as_written(tmp_path):
     variant = '[[variants]]\nname = "a"\noverrides = { "description" = "2021" }\n'
     p = _exp_file(tmp_path, head + variant, name="d.toml")
     assert len(plan_runs(load_experiment(p)).tasks) == 1
+
+
+def test_an_equal_value_written_otherwise_resumes_and_a_refusal_names_the_change(
+    tmp_path, reference, capsys
+):
+    """``--set firms.initial_count=120.0`` on a store made with ``120`` was refused with an empty
+    list of changes, "(...)", although the resolved runs are the same."""
+    from agglomeration.experiment.store import describe_changes
+
+    out = tmp_path / "out"
+    shutil.copytree(reference[0], out)
+    argv = ["batch", str(_exp_file(tmp_path)), "--out", str(out), "--executor", "serial"]
+    assert cli.main([*argv, "--no-progress", "--set", "firms.initial_count=120.0"]) == 0
+    assert "0 ok, 0 failed, 6 already done" in capsys.readouterr().out
+    _assert_same(reference[1], _tables(out))
+    # a refusal never has an empty list of changes (a value written as another type is named)
+    assert describe_changes({"a": {"b": 1}}, {"a": {"b": 1.0}}) == "a.b: 1 -> 1.0"
+    assert describe_changes({"a": [1, 2]}, {"a": [2, 1]}) == "a: [1, 2] -> [2, 1]"
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        (["--out", ""], "error: --out: expected a directory path, got an empty string"),
+        (
+            ["--replicates", "-1"],
+            "error: --replicates: expected an integer greater than or equal to 1",
+        ),
+        (
+            ["--steps", "-3"],
+            "error: --steps: expected an integer greater than or equal to 0, got -3",
+        ),
+        (["--set", "output.firms_at=[100]"], "error: --set output.firms_at=[100]: firm snapshot"),
+    ],
+)
+def test_a_bad_command_line_value_names_the_option_not_the_file(
+    tmp_path, monkeypatch, capsys, extra, expected
+):
+    """--out "" silently wrote into results/<name>; a bad --replicates, --steps or --set
+    output.firms_at was blamed on the experiment file."""
+    monkeypatch.chdir(tmp_path)
+    argv = ["batch", str(_exp_file(tmp_path))]
+    if "--out" not in extra:
+        argv += ["--out", str(tmp_path / "out")]
+    assert cli.main([*argv, *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(expected) and "Traceback" not in err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "results").exists()
+
+
+def test_a_deleted_part_is_named_in_a_warning_and_redone(tmp_path, reference, caplog):
+    """A damaged part was reported, a deleted one redone without a word."""
+    out = tmp_path / "out"
+    shutil.copytree(reference[0], out)
+    store = ResultStore(out)
+    rid = sorted(store.listed("runs"))[0]
+    store.part_path("series", rid).unlink()
+    with caplog.at_level("WARNING", logger="agglomeration"):
+        s = run_experiment(_exp_file(tmp_path), out, executor="serial", progress=False)
+    assert (s.done, s.skipped) == (1, 5)
+    assert any(f"run {rid}: its series part is missing" in r.getMessage() for r in caplog.records)
+    _assert_same(reference[1], _tables(out))
+
+
+def test_a_stop_counts_runs_that_finished_but_were_not_collected(tmp_path, reference):
+    """Under Dask, workers finished runs (and wrote their parts) between the stop and the clean-up:
+    the stop summary said 2 ok with 5 ok runs on disk."""
+    from agglomeration.experiment.runner import BatchSummary, _record_interrupted
+
+    out = tmp_path / "out"
+    shutil.copytree(reference[0], out)  # copy2: the parts keep their old mtimes
+    store = ResultStore(out)
+    tasks = sorted(plan_runs(load_experiment(_exp_file(tmp_path))).tasks, key=lambda t: t.run_id)
+    since = time.time() - 1.0
+    os.utime(store.part_path("runs", tasks[0].run_id))  # written in this session
+    store.part_path("runs", tasks[2].run_id).unlink()  # still running at the stop
+    summary = BatchSummary(out=out, planned=6, selected=6, skipped=0)
+    recorded: list[dict] = []
+    _record_interrupted(store, tasks[:3], summary, recorded.append, since)
+    # tasks[1] is ok from an earlier session: neither counted nor marked interrupted
+    assert [(r["run_id"], r["status"]) for r in recorded] == [(tasks[0].run_id, "ok")]
+    assert summary.interrupted_ids == [tasks[2].run_id]
+    assert store.read_run_row(tasks[2].run_id)["status"] == "interrupted"
+
+
+def test_an_invalid_name_names_the_value_once(tmp_path):
+    p = _exp_file(tmp_path, EXPERIMENT.replace('name = "tiny"', 'name = "bad name/.."'))
+    with pytest.raises(InputError) as ei:
+        load_experiment(p)
+    assert str(ei.value).count("'bad name/..'") == 1

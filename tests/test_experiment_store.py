@@ -227,3 +227,34 @@ def test_writer_lock_excludes_a_second_writer_but_not_shards(tmp_path):
                 pass
     with s.lock():  # released
         pass
+
+
+def test_a_damaged_table_message_says_what_failed(tmp_path):
+    """The message was "(76721 bytes, expected 76721)" for a flipped bit: a size that matched."""
+    s = _store(tmp_path)
+    _ok_run_with_sums(s, "a" * 16)
+    s.consolidate()
+    table = s.root / "tables" / "series.parquet"
+    size = table.stat().st_size
+    _damage(table)  # same size, one bit
+    with pytest.raises(ResultStoreError) as ei:
+        load_results(s.root)["series"]
+    msg = str(ei.value)
+    assert "sha256 checksum differs" in msg and f"same size, {size} bytes" in msg
+    assert "expected" not in msg
+    s.consolidate()
+    table.write_bytes(table.read_bytes()[:-40])
+    with pytest.raises(
+        ResultStoreError, match=rf"size differs .*\({size - 40} bytes, expected {size}\)"
+    ):
+        load_results(s.root)["series"]
+
+
+def test_scan_warns_about_a_deleted_part_naming_run_and_table(tmp_path, caplog):
+    s = _store(tmp_path)
+    rid = "a" * 16
+    _ok_run_with_sums(s, rid)
+    s.part_path("series", rid).unlink()
+    with caplog.at_level("WARNING", logger="agglomeration"):
+        assert s.scan([rid], ["series"]) == {rid: "missing"}
+    assert f"run {rid}: its series part is missing" in caplog.text

@@ -66,7 +66,7 @@ def _setup(root: Path) -> Path:
     return exp
 
 
-def _start(exp: Path, out: Path) -> subprocess.Popen:
+def _start(exp: Path, out: Path, *extra: str) -> subprocess.Popen:
     path = os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return subprocess.Popen(
         [
@@ -80,6 +80,7 @@ def _start(exp: Path, out: Path) -> subprocess.Popen:
             "--workers",
             "2",
             "--no-progress",
+            *extra,
         ],
         start_new_session=True,  # its own process group: the test can send a terminal's Ctrl-C
         stdout=subprocess.PIPE,
@@ -278,3 +279,30 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def test_ctrl_c_under_dask_prints_no_worker_tracebacks_and_counts_what_is_on_disk(tmp_path):
+    """Ctrl-C to the process group under ``--executor dask`` printed a KeyboardInterrupt traceback
+    from every Dask worker process, and the summary counted fewer ok runs than were on disk (the
+    workers finished runs between the stop and the clean-up)."""
+    pytest.importorskip("distributed")
+    exp = _setup(tmp_path)
+    out = tmp_path / "out"
+    proc = _start(exp, out, "--executor", "dask")
+    try:
+        _worker_pids(tmp_path / "tiny", 2, proc)
+        (tmp_path / "tiny" / "slow").unlink()  # the runs now finish fast: some land after the stop
+        store = ResultStore(out)
+        deadline = time.monotonic() + 60
+        while len(store.listed("runs")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        code, _stdout, err = _stop(proc, signal.SIGINT, group=True)
+    finally:
+        _cleanup(proc)
+    if code == 0:
+        pytest.skip("every run finished before the signal arrived")
+    assert code == 128 + signal.SIGINT, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    rows = [ResultStore(out).read_run_row(r) for r in ResultStore(out).listed("runs")]
+    n_ok = sum(r["status"] == "ok" for r in rows)
+    assert "stopped by SIGINT after" in err and f": {n_ok} ok, 0 failed in this session" in err, err

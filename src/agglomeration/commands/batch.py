@@ -63,6 +63,24 @@ def parse_set(items: list[str]) -> dict[str, Any]:
     return parse_overrides(items)
 
 
+def blame_command_line(exc: Any, typed: dict[str, str], options: dict[str, Any]) -> Any:
+    """``exc`` (an InputError) naming the command-line option that gave the faulty value
+    (``--set output.firms_at=[100]``, ``--replicates``) instead of the experiment file; ``exc``
+    itself when the value came from the file."""
+    from agglomeration.errors import InputError
+
+    field = str(exc.field) if exc.field is not None else ""
+    if field in options and options[field] is not None:  # --replicates, --steps
+        return InputError(exc.message, field=f"--{field}")
+    key = next((k for k in typed if field == k or field.startswith(f"{k}.")), None)
+    if key is None:
+        return exc
+    where = f"--set {key}={shorten(typed[key], 80)}"
+    if field != key:
+        where += f" ({field})"
+    return InputError(exc.message, field=where)
+
+
 def load_with_set(path: str, items: list[str], **options: Any) -> Any:
     """The experiment with the ``--set`` values (parsed once, :func:`parse_set`) and its scenario
     overrides from ``--set`` checked against the base scenario; an error in a ``--set`` value names
@@ -78,13 +96,7 @@ def load_with_set(path: str, items: list[str], **options: Any) -> Any:
     try:
         exp = load_experiment(path, **options, set=values)
     except InputError as exc:
-        key = next((k for k in typed if exc.field == k or str(exc.field).startswith(f"{k}.")), None)
-        if key is None:
-            raise
-        where = f"--set {key}={shorten(typed[key], 80)}"
-        if exc.field != key:
-            where += f" ({exc.field})"
-        raise InputError(exc.message, field=where) from None
+        raise blame_command_line(exc, typed, options) from None
     # the scenario overrides among them (any key that is not an experiment field), checked on their
     # own before the experiment's variants are planned (whose errors name the experiment file)
     scenario_keys: dict[str, str] = {}
@@ -147,10 +159,21 @@ def resume_command(args: argparse.Namespace, out: Path) -> str:
 
 def main(args: argparse.Namespace) -> int:
     """Run the batch; print a summary line; exit 1 if any run failed."""
+    from agglomeration.commands.run import split_overrides
+    from agglomeration.errors import InputError
     from agglomeration.experiment.runner import BatchInterrupted, run_experiment
 
-    exp = load_with_set(args.experiment, args.set, replicates=args.replicates, steps=args.steps)
-    out = Path(args.out) if args.out else Path("results") / exp.name
+    for opt, low in (("replicates", 1), ("steps", 0)):
+        value = getattr(args, opt)
+        if value is not None and value < low:
+            raise InputError(
+                f"expected an integer greater than or equal to {low}, got {value}", field=f"--{opt}"
+            )
+    if args.out == "":
+        raise InputError("expected a directory path, got an empty string", field="--out")
+    options = {"replicates": args.replicates, "steps": args.steps}
+    exp = load_with_set(args.experiment, args.set, **options)
+    out = Path(args.out) if args.out is not None else Path("results") / exp.name
 
     def each(res: dict[str, Any]) -> None:
         if args.no_progress:
@@ -161,17 +184,20 @@ def main(args: argparse.Namespace) -> int:
 
     previous = install_stop_handlers()
     try:
-        summary = run_experiment(
-            exp,
-            out,
-            workers=args.workers,
-            executor=args.executor,
-            scheduler=args.scheduler,
-            resume=args.resume,
-            shard=args.shard,
-            progress=not (args.no_progress or getattr(args, "quiet", False)),
-            on_result=each,
-        )
+        try:
+            summary = run_experiment(
+                exp,
+                out,
+                workers=args.workers,
+                executor=args.executor,
+                scheduler=args.scheduler,
+                resume=args.resume,
+                shard=args.shard,
+                progress=not (args.no_progress or getattr(args, "quiet", False)),
+                on_result=each,
+            )
+        except InputError as exc:  # e.g. firm snapshot steps from --set outside the runs' steps
+            raise blame_command_line(exc, split_overrides(args.set), options) from None
     except BatchInterrupted as stop:
         s = stop.summary
         name = signal.Signals(stop.signum).name

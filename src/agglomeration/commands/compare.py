@@ -171,7 +171,7 @@ def parameter_columns(results: Mapping) -> list[str]:
 def finished_runs(results: Mapping) -> tuple[int, int] | None:
     """(finished, planned) runs of a result store, or None when it records no plan.
 
-    A run is finished when it has a runs row (status ok or failed); the plan lists every run the
+    A run is finished when it has a runs row with status ok or failed (not interrupted); the plan lists every run the
     experiment asks for."""
     if "plan" not in results:
         return None
@@ -180,6 +180,9 @@ def finished_runs(results: Mapping) -> tuple[int, int] | None:
         return None
     planned = set(plan["run_id"].astype(str))
     runs = results["runs"]
+    # an interrupted run has a runs row but is not finished (a resume redoes it)
+    if "status" in runs.columns:
+        runs = runs.loc[runs["status"].astype("string").str.lower().fillna("") != "interrupted"]
     done = set(runs["run_id"].astype(str)) & planned if "run_id" in runs.columns else set()
     return len(done), len(planned)
 

@@ -253,6 +253,14 @@ def _connect(address: str, timeout: float) -> Any:
     )
 
 
+def dask_setup(worker: Any = None) -> None:
+    """Dask worker preload (a LocalCluster's workers load this module): the worker process ignores
+    SIGINT, so a Ctrl-C to the terminal's process group stops the batch through the parent (which
+    stops the cluster) instead of printing a traceback from every worker's event loop."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class DaskPool:
     """``distributed`` executor on a scheduler address, or on a LocalCluster bound to 127.0.0.1
     (scheduler, workers and the scheduler's dashboard)."""
@@ -276,6 +284,7 @@ class DaskPool:
                     processes=True,
                     host="127.0.0.1",
                     dashboard_address="127.0.0.1:0",
+                    preload=[__name__],  # dask_setup: the workers ignore SIGINT
                 )
                 self.client = Client(self.cluster)
         self.executor = self.client.get_executor(pure=False)
@@ -292,8 +301,18 @@ class DaskPool:
 
     def terminate(self) -> None:
         """Cancel what is queued; a LocalCluster's workers are stopped with it.  Runs already
-        executing on a remote cluster cannot be recalled: they finish and write their parts."""
-        self.close(wait=False)
+        executing on a remote cluster cannot be recalled: they finish and write their parts.
+        Dask's complaints about the futures cancelled under it (a tornado callback's traceback for
+        a FutureCancelledError, "couldn't gather keys") are not shown: the stop is deliberate."""
+        loggers = [logging.getLogger(n) for n in ("distributed", "tornado.application")]
+        levels = [lg.level for lg in loggers]
+        for lg in loggers:
+            lg.setLevel(logging.CRITICAL)
+        try:
+            self.close(wait=False)
+        finally:
+            for lg, level in zip(loggers, levels):
+                lg.setLevel(level)
 
     def close(self, wait: bool = True) -> None:
         with contextlib.suppress(Exception):

@@ -460,12 +460,32 @@ def _check_out_dir(store: ResultStore, exp: Experiment, plan: Plan, resume: bool
         )
 
 
+def _same_resolved_runs(
+    store: ResultStore, manifest: dict[str, Any], exp: Experiment, plan: Plan
+) -> bool:
+    """The experiment differs from the manifest's only in how its values are written (``300`` vs
+    ``300.0``): the identities compare equal value by value and every run already planned here
+    resolves to the same run id (run ids hash the resolved scenario and seed)."""
+    old_identity = manifest.get("identity")
+    if not isinstance(old_identity, dict) or old_identity != exp.identity():
+        return False
+    old_plan = store.read_frame("plan")
+    if old_plan is None:
+        return False
+    return set(old_plan["run_id"]) <= {t.run_id for t in plan.tasks}
+
+
 def _check_resumable(
     store: ResultStore, manifest: dict[str, Any], exp: Experiment, plan: Plan
 ) -> None:
     """A directory written by a different experiment (or base scenario) is refused."""
-    if manifest.get("fingerprint") != exp.fingerprint():
+    if manifest.get("fingerprint") != exp.fingerprint() and not _same_resolved_runs(
+        store, manifest, exp, plan
+    ):
         changes = describe_changes(manifest.get("identity", {}), exp.identity())
+        changes = changes or "experiment fingerprint " + (
+            f"{str(manifest.get('fingerprint'))[:12]} -> {exp.fingerprint()[:12]}"
+        )
         raise ResultStoreError(
             "the experiment changed since these results were written, so they cannot be resumed "
             f"into this directory ({changes}). Use a new --out directory, or restore the experiment",
@@ -795,21 +815,38 @@ def _execute_serial(
     todo: list[RunTask], summary: BatchSummary, store: ResultStore, record: Callable
 ) -> None:
     task = None
+    since = time.time()
     try:
         for task in todo:
             record(execute_run(task))
     except KeyboardInterrupt:
         with interrupts_ignored():
             if task is not None:
-                _record_interrupted(store, [task], summary)
+                _record_interrupted(store, [task], summary, record, since)
         raise
 
 
-def _record_interrupted(store: ResultStore, tasks: list[RunTask], summary: BatchSummary) -> None:
-    """Runs stopped half-way: recorded as ``interrupted`` (redone on resume) unless they finished."""
+def _record_interrupted(
+    store: ResultStore,
+    tasks: list[RunTask],
+    summary: BatchSummary,
+    record: Callable[[dict[str, Any]], None] | None = None,
+    since: float | None = None,
+) -> None:
+    """Runs stopped half-way: recorded as ``interrupted`` (redone on resume) unless they finished.
+    A run that finished in this session (its runs part written after ``since``, a ``time.time()``)
+    but whose result was not collected before the stop (a Dask worker writes its parts itself) is
+    passed to ``record``, so the summary counts what is on disk."""
     for task in tasks:
         row = store.read_run_row(task.run_id)
         if row is not None and row.get("status") in ("ok", "failed"):
+            if record is not None and since is not None:
+                try:
+                    fresh = store.part_path("runs", task.run_id).stat().st_mtime >= since
+                except OSError:
+                    fresh = False
+                if fresh:  # not a failure recorded by an earlier session
+                    record({**row, "run_id": task.run_id})
             continue
         record_status(
             store,
@@ -845,6 +882,7 @@ class _Execution:
         self.suspects: deque[RunTask] = deque()  # in flight when a worker died: retried alone
         self.in_flight: dict[cf.Future, RunTask] = {}
         self.ever_ok = False
+        self.started = time.time()
 
     def run(self) -> None:
         try:
@@ -856,7 +894,10 @@ class _Execution:
         except BaseException:
             with interrupts_ignored():  # a second signal must not cut the clean-up short
                 self.pool.terminate()
-                _record_interrupted(self.store, list(self.in_flight.values()), self.summary)
+                _record_interrupted(
+                    self.store, list(self.in_flight.values()), self.summary, self.record,
+                    self.started,
+                )  # fmt: skip
             raise
         self.pool.close(wait=True)
 

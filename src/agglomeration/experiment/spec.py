@@ -522,7 +522,9 @@ def _input_error(exc: ValidationError, file: str | None) -> InputError:
         msg = f"unknown key{hint}"
     else:
         msg = err["msg"].removeprefix("Value error, ")
-        if "input" in err and err["type"] not in ("missing",) and loc:
+        # a validator's own message usually names the value already ("..., got 'bad name'")
+        named = err["type"] == "value_error" and "got " in msg
+        if "input" in err and err["type"] not in ("missing",) and loc and not named:
             msg += f" (got {shorten(repr(err['input']), 120)})"
     return InputError(msg, file=file, field=field)
 

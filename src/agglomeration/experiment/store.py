@@ -176,12 +176,15 @@ def read_parquet_verified(path: Path, expected: Mapping[str, Any] | None = None)
     Raises OSError / ``pa.ArrowException`` / :class:`ValueError` (digest mismatch) when damaged."""
     data = path.read_bytes()
     if expected is not None:
-        if len(data) != expected.get("bytes") or (
-            hashlib.sha256(data).hexdigest() != expected.get("sha256")
-        ):
+        if len(data) != expected.get("bytes"):
             raise ValueError(
-                f"content differs from the checksum recorded when it was written "
+                f"its size differs from the one recorded when it was written "
                 f"({len(data)} bytes, expected {expected.get('bytes')})"
+            )
+        if hashlib.sha256(data).hexdigest() != expected.get("sha256"):
+            raise ValueError(
+                f"its sha256 checksum differs from the one recorded when it was written "
+                f"(same size, {len(data)} bytes)"
             )
     return pq.read_table(pa.BufferReader(data), use_threads=False, page_checksum_verification=True)
 
@@ -248,9 +251,19 @@ def describe_changes(old: dict[str, Any], new: dict[str, Any], limit: int = 6) -
     """Human-readable list of differences between two experiment identities."""
     a, b = _flatten_identity(old), _flatten_identity(new)
     diffs = []
+
+    def same(x: Any, y: Any) -> bool:  # as the fingerprint sees them (300 and 300.0 differ)
+        return json.dumps(x, sort_keys=True, default=str) == json.dumps(
+            y, sort_keys=True, default=str
+        )
+
     for key in sorted(set(a) | set(b)):
-        if a.get(key, "<absent>") != b.get(key, "<absent>"):
+        if not same(a.get(key, "<absent>"), b.get(key, "<absent>")):
             diffs.append(f"{key}: {a.get(key, '<absent>')!r} -> {b.get(key, '<absent>')!r}")
+    if not diffs and not same(old, new):  # e.g. a reordered list: name the top-level fields
+        for key in sorted(set(old) | set(new)):
+            if not same(old.get(key), new.get(key)):
+                diffs.append(f"{key} changed")
     more = f" (and {len(diffs) - limit} more)" if len(diffs) > limit else ""
     return "; ".join(diffs[:limit]) + more
 
@@ -437,7 +450,13 @@ class ResultStore:
                 continue
             status = "ok"
             for t in required:
-                if rid not in have[t]:
+                if rid not in have[t]:  # deleted after the run finished ok
+                    log.warning(
+                        "run %s: its %s part is missing (%s); the run will be redone",
+                        rid,
+                        t,
+                        self.part_path(t, rid),
+                    )
                     status = "missing"
                     break
                 if not self.part_intact(self.part_path(t, rid), sums.get(t)):
