@@ -56,7 +56,7 @@ def test_grid_points_are_separate_lines_never_pooled():
     finals = sorted(line.get_ydata()[-1] for line in ax.get_lines())
     assert finals[2] - finals[0] == pytest.approx(80, abs=5)  # not averaged into one line
     assert ax.get_title() == "Firms" and ax.get_ylabel() == "firms"
-    assert "store: 12 runs" in _footer(fig) and "95% t confidence interval" in _footer(fig)
+    assert "store: 12 runs" in _footer(fig) and "95% confidence interval" in _footer(fig)
     colours = {matplotlib.colors.to_hex(line.get_color()) for line in ax.get_lines()}
     assert colours == {matplotlib.colors.to_hex(c) for c in conds.colours.values()}
 
@@ -173,3 +173,81 @@ def test_region_map_labels_overlap_nothing_and_the_inset_clears_the_legend():
     sector_legend = fig.legends[0].get_window_extent(renderer)
     inset = main.child_axes[0].get_tightbbox(renderer)
     assert not sector_legend.overlaps(inset)
+    _assert_labels_nearest_their_own_pie(fig, geo, renderer)
+
+
+def _assert_labels_nearest_their_own_pie(fig, geo, renderer) -> None:
+    """Each region label lies nearer its own pie than any other pie, or has a leader line to it (in the
+    inset the labels once sat beside a neighbour's pie: "CS" next to RC's)."""
+    from matplotlib.patches import Wedge
+    from matplotlib.transforms import Bbox
+
+    from agglomeration.report.maps import _gap
+
+    where = {str(r.region): (r.lon, r.lat) for r in geo.regions.itertuples(index=False)}
+    main = fig.axes[0]
+    for ax in (main, *main.child_axes):
+        pies: dict = {}
+        for w in ax.patches:
+            if isinstance(w, Wedge):
+                box = w.get_window_extent(renderer)
+                key = tuple(np.round(w.center, 6))
+                pies[key] = Bbox.union([pies[key], box]) if key in pies else box
+        checked = 0
+        for t in ax.texts:
+            name = t.get_text().split(" ")[0]
+            if name not in where or not t.get_visible() or t.get_gid() == "leader":
+                continue
+            own = pies.get(tuple(np.round(where[name], 6)))
+            if own is None:
+                continue
+            label = t.get_window_extent(renderer)
+            d_own = _gap(label, own)
+            others = [_gap(label, q) for c, q in pies.items() if q is not own]
+            assert all(d_own <= d + 0.5 for d in others), (name, d_own, min(others))
+            checked += 1
+        assert checked >= 3
+
+
+def test_share_bands_are_the_compare_tables_intervals_and_stay_in_0_to_100():
+    """The bands of a share used plain t intervals (whiskers from -70 % to 170 % in a response plot)
+    while `compare` reports logit-scale intervals: the figure and the table disagreed."""
+    from agglomeration.experiment.compare import mean_interval
+    from agglomeration.metrics.registry import REGISTRY
+
+    metric = "local_sourcing_share"
+    values = np.array([[0.02, 0.03], [0.9, 0.5], [0.05, 0.04]])  # 3 runs x 2 steps, wide spread
+    series = pd.DataFrame(
+        [{"run_id": f"r{r}", "step": s, metric: values[r, s]} for r in range(3) for s in range(2)]
+    )
+    runs = pd.DataFrame({"run_id": ["r0", "r1", "r2"], "variant": "baseline", "status": "ok"})
+    conds = conditions_of(runs)
+    fig = timeseries_figure(series, runs, panels=[metric], conditions=conds)
+    band = fig.axes[0].collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() >= 0.0 and band.max() <= 100.0
+    info = REGISTRY.info(metric)
+    ci = [mean_interval(v.mean(), v.std(ddof=1), 3, info)[:2] for v in values.T]  # per step
+    assert band.min() == pytest.approx(100 * min(lo for lo, _ in ci))
+    assert band.max() == pytest.approx(100 * max(hi for _, hi in ci))
+
+
+def test_supplier_network_legend_shares_count_every_domestic_link_not_only_the_drawn():
+    from agglomeration.report.maps import supplier_network_figure
+
+    geo = map_data_from_scenario(load_scenario(BASELINE_SCENARIO))
+    # 10 valuable links within LJ (drawn) and 30 cheap ones from LJ to XY (not drawn)
+    rows = [("LJ", "LJ", 100.0)] * 10 + [("LJ", "XY", 1.0)] * 30
+    links = pd.DataFrame(
+        {
+            "buyer": range(100, 140),
+            "supplier": range(0, 40),
+            "supplier_region": [r[0] for r in rows],
+            "buyer_region": [r[1] for r in rows],
+            "value": [r[2] for r in rows],
+        }
+    )
+    fig = supplier_network_figure(links, geo, max_links=10)
+    legend = fig.axes[0].get_legend()
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert labels == ["within a region (25%)", "between regions (75%)"], labels
+    assert "40" in legend.get_title().get_text()

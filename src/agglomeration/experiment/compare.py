@@ -451,6 +451,25 @@ def replicates_needed(sd: float, target_half_width: float, confidence: float = C
     return float(n)
 
 
+def mean_intervals(
+    mean: np.ndarray,
+    sd: np.ndarray,
+    n: np.ndarray,
+    info: MetricInfo,
+    confidence: float = CONFIDENCE,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`mean_interval` for arrays of means (the bands and whiskers of the figures, so they
+    agree with the tables): ``(low, high)``, NaN where the interval is undefined."""
+    out = [
+        mean_interval(float(m), float(s), float(k), info, confidence)[:2]
+        for m, s, k in zip(np.asarray(mean, float), np.asarray(sd, float), np.asarray(n, float))
+    ]
+    if not out:
+        return np.array([], float), np.array([], float)
+    lo, hi = zip(*out)
+    return np.array(lo, float), np.array(hi, float)
+
+
 def mean_interval(
     mean: float, sd: float, n: float, info: MetricInfo, confidence: float = CONFIDENCE
 ) -> tuple[float, float, str]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -31,7 +32,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from agglomeration.errors import InputError
-from agglomeration.experiment.compare import label_design_points, successful_runs, t_interval
+from agglomeration.experiment.compare import label_design_points, mean_intervals, successful_runs
 from agglomeration.metrics.registry import REGISTRY, MetricRegistry
 from agglomeration.report.style import (
     PAGE_WIDTH_IN,
@@ -226,14 +227,15 @@ def _short_label(metric: str, panel_metrics: Sequence[str], registry: MetricRegi
 
 
 # ------------------------------------------------------------------------------------------ time series
-def _condition_stats(data: pd.DataFrame, metric: str, sampled: bool):
-    """Per step: mean, lower and upper band (95 % t CI, or 10-90 % range over runs when sampled)."""
+def _condition_stats(data: pd.DataFrame, metric: str, sampled: bool, info: Any):
+    """Per step: mean, lower and upper band (95 % CI of the mean as `compare` computes it: logit scale
+    for shares, the valid range for the rest; or the 10-90 % range over runs when sampled)."""
     g = data.groupby("step")[metric]
     mean = g.mean()
     if sampled:
         return mean, g.quantile(0.1), g.quantile(0.9)
-    half = t_interval(mean.to_numpy(), g.std().to_numpy(), g.count().to_numpy())
-    return mean, mean - half, mean + half
+    lo, hi = mean_intervals(mean.to_numpy(), g.std().to_numpy(), g.count().to_numpy(), info)
+    return mean, pd.Series(lo, index=mean.index), pd.Series(hi, index=mean.index)
 
 
 def _with_conditions(series: pd.DataFrame, conds: Conditions) -> tuple[pd.DataFrame, list[str]]:
@@ -272,7 +274,7 @@ def _series_panel(ax, data, shown, ptitle, metrics, conds, registry, xlabel) -> 
         scale = registry.info(metric).scale
         for cond in shown:
             mean, lo, hi = _condition_stats(
-                data.loc[data["condition"] == cond], metric, conds.sampled
+                data.loc[data["condition"] == cond], metric, conds.sampled, registry.info(metric)
             )
             by_metric = single and len(metrics) > 1
             colour = (
@@ -312,7 +314,10 @@ def _band_text(conds: Conditions, single: bool) -> str:
             "Lines: mean over runs; bands: 10-90% range over the runs (spread across design points, "
             "not a confidence interval)."
         )
-    return "Lines: mean over runs; bands: 95% t confidence interval of the mean."
+    return (
+        "Lines: mean over runs; bands: 95% confidence interval of the mean (t; shares on the logit "
+        "scale), as in the compare tables."
+    )
 
 
 def timeseries_figure(
@@ -333,7 +338,7 @@ def timeseries_figure(
     """Metrics over time.
 
     With several conditions each panel is one metric with a line per condition (mean over its runs)
-    and a band: the 95 % t confidence interval of the mean, or for a sampled design the 10-90 % range
+    and a band: the 95 % confidence interval of the mean (t; logit scale for shares), or for a sampled design the 10-90 % range
     over its runs (the spread across design points, said in the caption).  With one condition (a single
     run) a panel may hold several metrics of one unit (``panels`` entries ``(title, [metrics])``, see
     :data:`OVERVIEW_PANELS`).  Metrics that are constant over the whole series are left out and named
@@ -403,7 +408,9 @@ def timeseries_facets_figure(
         for ax in axes[len(shown) :]:
             ax.set_visible(False)
         for ax, cond in zip(axes, shown):
-            mean, lo, hi = _condition_stats(data.loc[data["condition"] == cond], metric, False)
+            mean, lo, hi = _condition_stats(
+                data.loc[data["condition"] == cond], metric, False, info
+            )
             x = mean.index.to_numpy()
             colour = conditions.colours[cond]
             ax.plot(x, info.scale * mean.to_numpy(), color=colour, lw=1.3)
@@ -422,7 +429,15 @@ def timeseries_facets_figure(
         fig.suptitle(f"{info.label} by condition", fontsize=9.5)
         fig.tight_layout()
         footer(
-            fig, " ".join(t for t in ("Mean over runs with 95% t confidence interval.", note) if t)
+            fig,
+            " ".join(
+                t
+                for t in (
+                    "Mean over runs with 95% t confidence interval (shares on the logit scale).",
+                    note,
+                )
+                if t
+            ),
         )
         return fig
 
@@ -562,8 +577,9 @@ def lq_heatmap_figure(
 
 
 # ------------------------------------------------------------------------------------------ response plots
-def _binned(x: np.ndarray, y: np.ndarray, bins: int) -> pd.DataFrame:
-    """Means of y with 95 % t CIs in quantile bins of x (bin centre = mean x of the bin)."""
+def _binned(x: np.ndarray, y: np.ndarray, bins: int, info: Any) -> pd.DataFrame:
+    """Means of y (in the metric's own units) with their 95 % CIs as `compare` computes them, in
+    quantile bins of x (bin centre = mean x of the bin)."""
     edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)))
     if edges.size < 2:
         return pd.DataFrame(columns=["x", "mean", "lo", "hi"])
@@ -573,8 +589,10 @@ def _binned(x: np.ndarray, y: np.ndarray, bins: int) -> pd.DataFrame:
         .groupby("k")
         .agg(x=("x", "mean"), mean=("y", "mean"), sd=("y", "std"), n=("y", "count"))
     )
-    half = t_interval(frame["mean"].to_numpy(), frame["sd"].to_numpy(), frame["n"].to_numpy())
-    return frame.assign(lo=frame["mean"] - half, hi=frame["mean"] + half)
+    lo, hi = mean_intervals(
+        frame["mean"].to_numpy(), frame["sd"].to_numpy(), frame["n"].to_numpy(), info
+    )
+    return frame.assign(lo=lo, hi=hi)
 
 
 def response_figure(
@@ -588,7 +606,7 @@ def response_figure(
     note: str | None = None,
 ) -> Figure:
     """A metric (final value of each run) against each design parameter: the runs as dots and the mean
-    in quantile bins of the parameter with its 95 % t CI, one colour per variant.  For sampled designs
+    in quantile bins of the parameter with its 95 % t CI (logit scale for shares), one colour per variant.  For sampled designs
     (lhs, sobol, morris), where a line per design point would be meaningless."""
     ok = successful_runs(runs)
     conds = conditions or conditions_of(ok, design_kind="lhs")
@@ -605,12 +623,13 @@ def response_figure(
                 ids = conds.label.index[conds.label == cond] if len(conds.label) else ok["run_id"]
                 sub = ok.loc[ok["run_id"].astype(str).isin(set(map(str, ids)))]
                 x = pd.to_numeric(sub[p], errors="coerce").to_numpy(dtype=float)
-                y = info.scale * pd.to_numeric(sub[metric], errors="coerce").to_numpy(dtype=float)
+                y = pd.to_numeric(sub[metric], errors="coerce").to_numpy(dtype=float)
                 keep = np.isfinite(x) & np.isfinite(y)
                 colour = conds.colours.get(cond, REFERENCE_COLOUR)
-                ax.scatter(x[keep], y[keep], s=5, color=colour, alpha=0.35, lw=0)
-                b = _binned(x[keep], y[keep], n_bins)
+                ax.scatter(x[keep], info.scale * y[keep], s=5, color=colour, alpha=0.35, lw=0)
+                b = _binned(x[keep], y[keep], n_bins, info)
                 if len(b):
+                    b = b.assign(**{c: info.scale * b[c] for c in ("mean", "lo", "hi")})
                     ax.errorbar(
                         b["x"],
                         b["mean"],
@@ -642,7 +661,7 @@ def response_figure(
             " ".join(
                 t
                 for t in (
-                    f"Dots: runs; lines: mean in {n_bins} quantile bins of the parameter with 95% t confidence interval.",
+                    f"Dots: runs; lines: mean in {n_bins} quantile bins of the parameter with 95% t confidence interval (shares on the logit scale).",
                     note,
                 )
                 if t

@@ -292,6 +292,13 @@ def _clear_of(ax: Any, text: Any, others: list) -> None:
         text.set_position(ax.transData.inverted().transform((x, y - ext.height)))
 
 
+def _gap(a: Any, b: Any) -> float:
+    """Distance (display px) between two bounding boxes; 0 when they touch or overlap."""
+    dx = max(b.x0 - a.x1, a.x0 - b.x1, 0.0)
+    dy = max(b.y0 - a.y1, a.y0 - b.y1, 0.0)
+    return math.hypot(dx, dy)
+
+
 def _overlap(a: Any, b: Any) -> float:
     """Area (display px^2) shared by two bounding boxes."""
     w = min(a.x1, b.x1) - max(a.x0, b.x0)
@@ -305,7 +312,8 @@ def _place_labels(
     """Put each label beside its pie (``anchors``: lon, lat and the pie's half-width and half-height
     in data units) at the first of ten positions around it (right, left, above, below, the corners),
     or the same a line or two further out, that overlaps no label placed before, no pie and no text of
-    ``avoid`` and stays in the axes; when none is free, the one that overlaps least.  Largest pies
+    ``avoid``, stays in the axes and is nearer its own pie than any other (a label read as another
+    region's is the worst placement); when none is free, the one that costs least.  Largest pies
     first, so the biggest regions keep the default place (right)."""
     from matplotlib.transforms import Bbox
 
@@ -328,7 +336,7 @@ def _place_labels(
         w, h = ext.width, ext.height
         cx, cy = (p.x0 + p.x1) / 2, (p.y0 + p.y1) / 2
         spots = []
-        for far in (0.0, h, 2.0 * h):  # around the pie, then a line and two lines further out
+        for far in (0.0, h, 2.0 * h, 3.0 * h):  # around the pie, then up to three lines further out
             spots += [
                 (p.x1 + gap, cy - h / 2 + 0.3 * p.height / 2 + far),  # right (the default)
                 (p.x1 + gap, cy - h / 2 - far),
@@ -344,19 +352,33 @@ def _place_labels(
         best, best_cost = spots[0], math.inf
         for sx, sy in spots:
             box = Bbox([[sx, sy], [sx + w, sy + h]])
-            cost = sum(_overlap(box, q) for q in placed)
+            # any overlap with another label is the worst (it hides text), whatever its area
+            cost = sum(2.0 * w * h + _overlap(box, q) for q in placed if _overlap(box, q) > 0)
             cost += sum(_overlap(box, q) for j, q in enumerate(pies) if j != k)
             outside = w * h - _overlap(box, frame)
             cost += 2.0 * outside
+            own = _gap(box, p)
+            if any(_gap(box, q) < own for j, q in enumerate(pies) if j != k):
+                cost += w * h  # nearer another pie: read as that region's label
             if cost < best_cost:
                 best, best_cost = (sx, sy), cost
             if cost == 0:
                 break
         sx, sy = best
-        placed.append(Bbox([[sx, sy], [sx + w, sy + h]]))
+        box = Bbox([[sx, sy], [sx + w, sy + h]])
+        placed.append(box)
         t.set_position(ax.transData.inverted().transform((sx, sy)))
         t.set_ha("left")
         t.set_va("bottom")
+        own = _gap(box, p)
+        if own > gap + 1.0 and any(_gap(box, q) < own for j, q in enumerate(pies) if j != k):
+            # no free spot beside its own pie: a leader line says whose label it is
+            ex = min(max(cx, box.x0), box.x1)
+            ey = min(max(cy, box.y0), box.y1)
+            inv = ax.transData.inverted().transform
+            (x0, y0), (x1, y1) = inv((cx, cy)), inv((ex, ey))
+            ax.plot([x0, x1], [y0, y1], color="0.35", lw=0.5, zorder=t.get_zorder() - 0.1)
+            t.set_gid("leader")  # (tests: a label with a leader line may sit nearer another pie)
 
 
 def _core_box(
@@ -655,6 +677,8 @@ def supplier_network_figure(
     ]
     dom = dom.loc[dom["buyer"] != dom["supplier"]]
     n_imports, n_dom = int((links["supplier"] < 0).sum()), len(dom)
+    # the legend's shares are of every domestic link, not only of the drawn ones (by count)
+    between_all = float((dom["buyer_region"] != dom["supplier_region"]).mean()) if n_dom else 0.0
     if n_dom > max_links:
         dom = dom.nlargest(max_links, "value") if "value" in dom.columns else dom.head(max_links)
     nodes = (
@@ -709,7 +733,7 @@ def supplier_network_figure(
             )
         ax.set_xlabel("longitude (°E)")
         ax.set_ylabel("latitude (°N)")
-        share = float(inter.mean()) if inter.size else 0.0
+        share = between_all
         ax.legend(
             handles=[
                 Line2D(
@@ -719,7 +743,7 @@ def supplier_network_figure(
             ],
             loc="upper left",
             frameon=False,
-            title="supplier link",
+            title=f"supplier link (% of all {n_dom:,} domestic links)",
         )
         shown = f"{len(dom)} largest of {n_dom}" if n_dom > len(dom) else f"{n_dom}"
         ax.set_title(title or "Supplier network")
