@@ -251,3 +251,20 @@ def test_supplier_network_legend_shares_count_every_domestic_link_not_only_the_d
     labels = [t.get_text() for t in legend.get_texts()]
     assert labels == ["within a region (25%)", "between regions (75%)"], labels
     assert "40" in legend.get_title().get_text()
+
+
+def test_lq_heatmap_leaves_empty_cells_blank_and_marks_tiny_quotients():
+    """'0.00' was printed on grey cells without firms and on cells with a few (LQ 0.0037)."""
+    from agglomeration.report.figures import lq_heatmap_figure
+
+    regions = pd.DataFrame(
+        {
+            "run_id": "r0",
+            "region": ["A", "A", "B", "B"],
+            "sector": ["x", "y", "x", "y"],
+            "lq": [0.0, 1.5, 0.0037, 0.8],
+        }
+    )
+    fig = lq_heatmap_figure(regions)
+    texts = sorted(t.get_text() for t in fig.axes[0].texts)
+    assert texts == ["0.80", "1.50", "<0.01"], texts

@@ -122,13 +122,22 @@ def profile_figure(targets: Targets, sweeps: pd.DataFrame, params: pd.DataFrame)
             bottom.set_ylabel("(simulated - target) / SE")
             bottom.set_xlabel(f"{path.rsplit('.', 1)[-1]} (others at the optimum)")
         handles, labels = first_bottom.get_legend_handles_labels()
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
+
+        handles += [
+            Line2D([], [], color="#D55E00", lw=1),
+            Patch(facecolor="#D55E00", alpha=0.12),
+            Patch(facecolor="0.92"),
+        ]
+        labels += ["estimate", "its 95 % interval", "|deviation| < 1.96 SE"]
         fig.legend(
             handles,
             labels,
             loc="center left",
             bbox_to_anchor=(1.0, 0.5),
             frameon=False,
-            title="moment",
+            title="moment / key",
         )
         fig.suptitle("Identification: the distance and each moment along one-at-a-time sweeps")
         fig.tight_layout()

@@ -549,12 +549,12 @@ def lq_heatmap_figure(
             for i in range(nr):
                 for j in range(ns):
                     v = values[i, j]
-                    if np.isfinite(v):
+                    if np.isfinite(v) and v > 0:  # grey cells (no firms) stay blank
                         dark = np.isfinite(logv[i, j]) and abs(logv[i, j]) > 0.6 * lim
                         ax.text(
                             j,
                             i,
-                            f"{v:.2f}",
+                            f"{v:.2f}" if v >= 0.005 else "<0.01",
                             ha="center",
                             va="center",
                             fontsize=6.5,
