@@ -106,6 +106,34 @@ def test_lever_overrides_only_moved_levers_and_checks_ranges():
         dash.lever_overrides({"no_such_lever": 1.0}, resolved)
 
 
+def test_snapped_start_of_a_delegation_slider_is_not_an_override(scenario):
+    """The connected areas' delegation of the data (0.3-0.5) has a mean off the slider's 0.05 grid; the
+    browser snaps it to the grid, and a rebuild for another reason (here only the seed changes) must not
+    write that snapped value over the data's per-region delegation."""
+    session = dash.ExplorerSession(scenario, seed=3)
+    key = "policy.delegation.connected"
+    lever = next(lv for lv in dash.controls() if lv.key == key)
+    world = session.model.world
+    mask = np.asarray(world.region_type) == "connected"
+    data = np.asarray(world.delegation, dtype=float)[mask].copy()
+    assert data.min() < data.max()  # heterogeneous data levels, e.g. 0.3 .. 0.5
+    start = session.resolved[key][1]
+    snapped = dash.snap_to_step(lever, start)
+    assert snapped != pytest.approx(start, abs=1e-9)  # the start is off the grid (mean 0.325)
+    raw = {k: v for k, (_, v) in session.resolved.items()}
+    for values in ({**raw, key: snapped}, session.initial_values()):
+        session.rebuild(values, "", seed=4)  # only the seed changed
+        assert key not in session.overrides
+        assert session.overrides == {}
+        got = np.asarray(session.model.world.delegation, dtype=float)[mask]
+        np.testing.assert_allclose(got, data)  # the data's per-region levels are kept
+    assert session.initial_values()[key] == pytest.approx(snapped)  # the page starts on the grid
+    # a real move of the slider (one step away from the snapped start) is applied
+    moved = min(lever.max, snapped + lever.step)
+    session.rebuild({**session.initial_values(), key: moved}, "", seed=4)
+    assert session.overrides == {key: pytest.approx(moved)}
+
+
 def test_series_figure_uses_the_shared_builder_with_labelled_panels():
     import pandas as pd
 

@@ -143,8 +143,13 @@ def test_dashboard_in_a_real_browser(dashboard_url):
 
             # move a slider (keyboard on the thumb): delegation of the connected areas to 1
             slider = page.locator(
-                ".v-input", has_text="Delegation level, connected innovation areas"
+                ".agg-lever", has_text="Delegation level, connected innovation areas"
             )
+            # the label sits above the slider, which keeps a usable width at 1500 px
+            track = slider.locator(".v-slider")
+            expect(track).to_be_visible(timeout=30_000)
+            box = track.bounding_box()
+            assert box is not None and box["width"] >= 100, f"slider too narrow: {box}"
             slider.locator(".v-slider__thumb-container").focus()
             page.keyboard.press("End")
             expect(page.get_by_text("policy.delegation.connected=1")).to_be_visible(timeout=60_000)

@@ -211,6 +211,16 @@ def parse_int(text: str, field: str, low: int, high: int) -> int:
     return value
 
 
+def snap_to_step(lever: Lever, x: float) -> float:
+    """``x`` rounded to the slider grid ``lever.min + k * lever.step`` (within [min, max]), as the browser
+    snaps a slider value that is not on its grid (e.g. a data mean of 0.325 with step 0.05 -> 0.3)."""
+    if not (lever.step > 0 and math.isfinite(x)):
+        return float(x)
+    k = round((float(x) - lever.min) / lever.step)
+    snapped = min(max(lever.min + k * lever.step, lever.min), lever.max)
+    return round(snapped, 12)
+
+
 def lever_overrides(
     values: Mapping[str, float],
     resolved: Mapping[str, tuple[str | None, float]],
@@ -218,7 +228,10 @@ def lever_overrides(
     """Dotted scenario overrides for the levers the user moved away from their initial value.
 
     Untouched levers are left out on purpose: writing the per-type mean delegation back would flatten the
-    per-region delegation levels of the data."""
+    per-region delegation levels of the data. A value equal to the initial value *or to the initial value
+    snapped to the slider's step* (what the browser shows for a start that is off the grid) counts as
+    untouched, so a rebuild for another reason (seed, Reset, per-region text) never overwrites the data's
+    per-region delegation with a snapped slider value."""
     out: dict[str, float] = {}
     by_key = {lever.key: lever for lever in controls()}
     for key, value in values.items():
@@ -232,7 +245,10 @@ def lever_overrides(
                 f"expected a number in [{lever.min}, {lever.max}] {lever.unit}, got {value}",
                 field=path or key,
             )
-        if path is None or math.isclose(x, initial, rel_tol=0, abs_tol=1e-12):
+        if path is None or any(
+            math.isclose(x, start, rel_tol=0, abs_tol=1e-9)
+            for start in (initial, snap_to_step(lever, initial))
+        ):
             continue
         out[path] = x
     return out
@@ -277,8 +293,13 @@ class ExplorerSession:
         return [str(r) for r in np.asarray(self.model.world.region_ids)]
 
     def initial_values(self) -> dict[str, float]:
-        """Lever key -> initial slider value."""
-        return {k: v for k, (_, v) in self.resolved.items()}
+        """Lever key -> initial slider value, snapped to the slider's step (the browser would snap an
+        off-grid start anyway; :func:`lever_overrides` treats the snapped start as untouched)."""
+        by_key = {lever.key: lever for lever in controls()}
+        return {
+            k: snap_to_step(by_key[k], v) if k in by_key else v
+            for k, (_, v) in self.resolved.items()
+        }
 
     def rebuild(
         self,
@@ -634,17 +655,27 @@ if solara is not None:
                 _error_box(error.value)
                 for lever in controls():
                     path, _ = session.resolved[lever.key]
-                    solara.SliderFloat(
-                        f"{lever.label}: {values.value[lever.key]:g} {lever.unit}",
-                        value=values.value[lever.key],
-                        min=lever.min,
-                        max=lever.max,
-                        step=lever.step,
-                        on_value=lambda x, k=lever.key: set_lever(k, x),
-                        disabled=path is None,
-                    )
-                    if path is None:
-                        solara.Text(f"({lever.label}: not a field of this scenario)")
+                    # the label sits above its slider: a long label beside it would leave the slider
+                    # no width (it could not be dragged in a narrow controls column)
+                    with solara.Column(
+                        gap="0px", classes=["agg-lever"], style={"min-width": "180px"}
+                    ):
+                        solara.Text(
+                            f"{lever.label}: {values.value[lever.key]:g}"
+                            + (f" {lever.unit}" if lever.unit not in ("", "-") else ""),
+                            classes=["agg-lever-label"],
+                        )
+                        solara.SliderFloat(
+                            "",
+                            value=values.value[lever.key],
+                            min=lever.min,
+                            max=lever.max,
+                            step=lever.step,
+                            on_value=lambda x, k=lever.key: set_lever(k, x),
+                            disabled=path is None,
+                        )
+                        if path is None:
+                            solara.Text(f"({lever.label}: not a field of this scenario)")
                 solara.InputText(
                     "per-region delegation, e.g. WZ=0.8, LJ=0.9",
                     value=region_text.value,
