@@ -118,6 +118,28 @@ def test_full_delegation_shortens_approval(settled):
     assert wait(m) < wait(slow)
 
 
+def _paired_entry_choices(models: dict, seed: int, n: int = 5_000) -> dict:
+    """The region each of ``n`` potential entrants chooses (-1: stays out) in each model of
+    ``models`` (lever level -> model at the same settled start): the same entrants (sectors drawn from
+    the first model's pool, signals, knowledge uniforms) and the same location tastes and entry shocks
+    in every model, so the choices differ only by the lever (common random numbers)."""
+    from agglomeration.behaviour import entry
+
+    base = next(iter(models.values()))
+    draws = np.random.default_rng(300 + seed)
+    pool = entry.pool_size(base.state, base.world, base.spec)
+    sector = draws.choice(base.world.n_sectors, size=n, p=pool / pool.sum())
+    signal = draws.standard_normal(n)
+    u = draws.random((n, base.world.n_regions))
+    choice = {}
+    for level, m in models.items():
+        known = u < m.state.costs.known_share
+        values = entry.entry_values(m.state, m.world, m.spec)
+        rng = np.random.default_rng(400 + seed)
+        choice[level] = entry.choose_regions(sector, signal, known, rng, values=values)[0]
+    return choice
+
+
 def test_more_delegation_raises_total_entry_beyond_seed_noise():
     """Common random numbers in the entry decision itself: from the same settled start, the same 5,000
     potential entrants (sectors, signals, knowledge draws, location tastes and entry shocks) decide at
@@ -126,23 +148,9 @@ def test_more_delegation_raises_total_entry_beyond_seed_noise():
     1,624 -> 1,672, 1,575 -> 1,627 (+2.5 to +3.3 %) in seeds 1-3, the small entry elasticity of
     docs/ODD.md "Known limitations".  (One model step's 11-19 decisions, the earlier form of this
     test, moved by 0 or 1 entrant: too few to tell the effect from none.)"""
-    from agglomeration.behaviour import entry
-
-    n = 5_000
     for seed in (1, 2, 3):
         models = {lv: _run({"policy.delegation.all": lv}, seed, steps=0) for lv in (0.0, 1.0)}
-        base = models[0.0]
-        draws = np.random.default_rng(300 + seed)
-        pool = entry.pool_size(base.state, base.world, base.spec)
-        sector = draws.choice(base.world.n_sectors, size=n, p=pool / pool.sum())
-        signal = draws.standard_normal(n)
-        u = draws.random((n, base.world.n_regions))
-        choice = {}
-        for lv, m in models.items():
-            known = u < m.state.costs.known_share
-            values = entry.entry_values(m.state, m.world, m.spec)
-            rng = np.random.default_rng(400 + seed)
-            choice[lv] = entry.choose_regions(sector, signal, known, rng, values=values)[0]
+        choice = _paired_entry_choices(models, seed)
         before, after = choice[0.0] >= 0, choice[1.0] >= 0
         assert np.all(after[before])  # nobody who entered stays out
         assert after.sum() >= 1.015 * before.sum(), (seed, before.sum(), after.sum())
@@ -316,25 +324,11 @@ def test_information_sharing_diverts_one_steps_entrants_into_the_zone_network():
     Measured (seeds 1-6, about 1,300-1,900 of 5,000 enter): network entrants +8 % to +20 %, entrants
     +6 % to +10 %, the other regions' entrants -3 % to -88 % (their share of entrants differs by
     seed's settled start: 1 % to 39 %)."""
-    from agglomeration.behaviour import entry
-
-    n = 5_000
     for seed in (1, 2, 3):
         models = {lv: _run({"policy.information_sharing": lv}, seed, steps=0) for lv in (0.0, 1.0)}
-        base = models[0.0]
-        network = np.asarray(base.world.region_type) != "other"
+        network = np.asarray(models[0.0].world.region_type) != "other"
         assert np.all(models[1.0].state.costs.known_share[network] == 1.0)
-        draws = np.random.default_rng(300 + seed)
-        pool = entry.pool_size(base.state, base.world, base.spec)
-        sector = draws.choice(base.world.n_sectors, size=n, p=pool / pool.sum())
-        signal = draws.standard_normal(n)
-        u = draws.random((n, base.world.n_regions))
-        choice = {}
-        for lv, m in models.items():
-            known = u < m.state.costs.known_share
-            values = entry.entry_values(m.state, m.world, m.spec)
-            rng = np.random.default_rng(400 + seed)
-            choice[lv] = entry.choose_regions(sector, signal, known, rng, values=values)[0]
+        choice = _paired_entry_choices(models, seed)
         before, after = choice[0.0], choice[1.0]
         in_before = (before >= 0) & network[np.maximum(before, 0)]
         in_after = (after >= 0) & network[np.maximum(after, 0)]
