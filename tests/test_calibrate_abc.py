@@ -173,5 +173,47 @@ def test_abc_calibration_end_to_end_resumes_and_is_bound_to_its_method(tiny, tmp
     assert again.parameters["estimate"].tolist() == result.parameters["estimate"].tolist()
     manifest = json.loads((out / "calibration.json").read_text())
     assert manifest["method"] == "abc" and manifest["status"] == "complete"
+    # why the sampler stopped is recorded, and the generation the posterior is
+    assert result.generation == gens["generation"].iloc[-1]
+    assert any(w in result.stopped for w in ("budget", "max_generations", "min_acceptance"))
+    assert manifest["stopped"] == result.stopped
+    assert f"Stopped after generation {result.generation}" in (out / "generations.md").read_text()
     with pytest.raises(ResultStoreError, match="--method abc"):
         calibrate(path, out, method="msm", budget=60, executor="serial")
+
+
+def test_cli_summary_of_abc_speaks_of_a_posterior(tiny, tmp_path, monkeypatch, capsys):
+    """The console summary of an ABC calibration used msm's words ("after 56 candidates", "SE",
+    "95% CI") for a posterior: it names the generation, why the sampler stopped, the posterior sd and
+    the credible interval."""
+    from pathlib import Path
+
+    from agglomeration import cli
+    from agglomeration.calibration import run as calib_run
+
+    params = pd.DataFrame(
+        {
+            "parameter": ["behaviour.entry.floor"],
+            "estimate": [2.0],
+            "se": [0.5],
+            "ci_low": [1.1],
+            "ci_high": [3.2],
+            "identification": ["ok"],
+        }
+    )
+
+    def fake(targets, out, **_):
+        return calib_run.CalibrationResult(
+            out=Path(out), replicates=1, runs={"total": 60}, parameters=params,
+            moments=pd.DataFrame(), identification=pd.DataFrame(), best_distance=3.5, trials=56,
+            generation=2, stopped="the budget was spent before generation 3 could be completed",
+        )  # fmt: skip
+
+    monkeypatch.setattr(calib_run, "calibrate", fake)
+    code = cli.main(["calibrate", str(write_targets(tiny)), "--out", str(tmp_path / "c"),
+                     "--method", "abc"])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "posterior of generation 2" in printed and "stopped: the budget" in printed
+    assert "posterior sd 0.5" in printed and "95% credible interval 1.1 .. 3.2" in printed
+    assert "candidates" not in printed and "SE " not in printed

@@ -301,7 +301,14 @@ def run_abc(
                     acc_v.append(vb[i])
         used += runs
         if len(acc_z) < n:
-            log.info("generation %d incomplete (budget): %d of %d accepted", g, len(acc_z), n)
+            if proposed == 0:
+                log.info("generation %d not started: the budget is spent", g)
+            else:
+                log.info(
+                    "generation %d incomplete: the budget ran out with %d of %d particles accepted "
+                    "(%d proposed)", g, len(acc_z), n, proposed,
+                )  # fmt: skip
+            log.info("the posterior is generation %d", g - 1)
             break
         zg = np.array(acc_z)
         gens.append(

@@ -69,6 +69,9 @@ class CalibrationResult:
     trials: int
     files: list[str] = field(default_factory=list)
     holdout: pd.DataFrame | None = None
+    #: abc: the generation the posterior is and why the sampler stopped (None for msm)
+    generation: int | None = None
+    stopped: str | None = None
 
 
 def _check_options(method: str, budget: int, workers: int | None, seeds: int | None) -> None:
@@ -372,6 +375,15 @@ def _calibrate_abc(
 
     gens, used = abc.run_abc(targets, evaluator, budget - reserve, report)
     post = gens[-1]
+    if len(gens) >= s.max_generations:
+        stop = f"max_generations ({s.max_generations}) reached"
+    elif post.number > 0 and post.acceptance < s.min_acceptance:
+        stop = f"acceptance {post.acceptance:.3f} below min_acceptance {s.min_acceptance}"
+    else:
+        stop = (
+            f"the budget was spent before generation {post.number + 1} could be completed "
+            "(a larger --budget resumes it)"
+        )
     params = abc.posterior_table(targets, post)
     best = params.set_index("parameter")["estimate"].to_dict()
     key = hashlib.sha256(json.dumps(best, sort_keys=True).encode()).hexdigest()[:10]
@@ -409,7 +421,8 @@ def _calibrate_abc(
         "generations",
         "ABC-SMC generations",
         "Tolerance (the distance a proposal had to beat), proposals, acceptance rate, effective sample "
-        "size of the weights and model runs per generation; generation 0 is the prior sample.",
+        f"size of the weights and model runs per generation; generation 0 is the prior sample.  "
+        f"Stopped after generation {post.number}: {stop}.",
     )
     particles.to_csv(out / "posterior.csv", index=False)
     outputs.save_png(
@@ -439,6 +452,7 @@ def _calibrate_abc(
         best={"distance": value, "parameters": best, "generation": post.number},
         runs=runs,
         generations=len(gens),
+        stopped=stop,
     )
     _write_manifest(out, manifest)
     return CalibrationResult(
@@ -450,6 +464,8 @@ def _calibrate_abc(
         identification=gen_table,
         best_distance=value,
         trials=int(gen_table["proposed"].sum()),
+        generation=post.number,
+        stopped=stop,
         holdout=held_out,
     )
 

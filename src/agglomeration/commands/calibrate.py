@@ -114,13 +114,23 @@ def main(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     p = result.parameters
-    print(
-        f"calibration of {targets.name}: distance {result.best_distance:.4g} after {result.trials} candidates "
-        f"x {result.replicates} seeds; {result.runs['total']} model runs"
-    )
+    if result.generation is not None:  # abc: a posterior, not a point estimate with an SE
+        print(
+            f"ABC of {targets.name}: posterior of generation {result.generation} ({result.trials} "
+            f"particles proposed in all; stopped: {result.stopped}); fit at the posterior median: "
+            f"sum of t^2 {result.best_distance:.4g}; {result.runs['total']} model runs"
+        )
+        spread, interval = "posterior sd", "95% credible interval"
+    else:
+        print(
+            f"calibration of {targets.name}: distance {result.best_distance:.4g} after "
+            f"{result.trials} candidates x {result.replicates} seeds; {result.runs['total']} model runs"
+        )
+        spread, interval = "SE", "95% CI"
     for row in p.itertuples():
         print(
-            f"  {row.parameter} = {row.estimate:.4g} (SE {row.se:.3g}; 95% CI {row.ci_low:.4g} .. {row.ci_high:.4g}; {row.identification})"
+            f"  {row.parameter} = {row.estimate:.4g} ({spread} {row.se:.3g}; {interval} "
+            f"{row.ci_low:.4g} .. {row.ci_high:.4g}; {row.identification})"
         )
     if result.holdout is not None:
         for row in result.holdout.itertuples():

@@ -606,7 +606,7 @@ def discovery_tables(
             f"PRIM box (EMA Workbench) for {disc.condition.text!r}: coverage {_pct(st['coverage'])} "
             f"(share of the cases of interest inside the box), density {_pct(st['density'])} (share of "
             f"the box that is of interest), mass {_pct(st['mass'])}, {st['restricted']} restricted "
-            "parameters; quasi-p: binomial test that the restriction raises the density."
+            f"parameter{'' if st['restricted'] == 1 else 's'}; quasi-p: binomial test that the restriction raises the density."
         ),
         "trajectory": "PRIM peeling trajectory (coverage against density; restricted = parameters restricted).",
         "cart": "CART boxes (scikit-learn decision tree): leaves where cases of interest are more frequent than overall.",
