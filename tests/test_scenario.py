@@ -656,3 +656,29 @@ def test_a_data_path_is_checked_after_extends_and_overrides(tmp_path):
     load_scenario(parent, {"regions.bonded_file": str(data / "bonded_zones.csv")})
     msg = errmsg(parent)
     assert "regions.bonded_file" in msg and f"{tmp_path / 'missing.csv'} not found" in msg
+
+
+def test_resolved_data_is_shared_only_between_scenarios_that_read_the_same_data(tiny, monkeypatch):
+    """Scenarios that differ only outside their data sections share one resolved ScenarioData (a
+    design's runs resolve fast); a data override, or a data file whose contents changed between two
+    loads, gives data of its own, equal to what a resolution without the memo gives."""
+    import agglomeration.scenario as sc
+
+    base = load_scenario(tiny)
+    same = base.with_overrides({"behaviour.entry.floor": 3.0})
+    assert same.data is base.data
+    dearer = base.with_overrides({"logistics.tariff_multiplier.road": 2.0})
+    assert dearer.data is not base.data
+    modes = tiny.parent / "modes.csv"
+    text = modes.read_text(encoding="utf-8")
+    header, first, *rest = text.splitlines()
+    cells = first.split(",")
+    col = header.split(",").index("tariff")
+    cells[col] = repr(float(cells[col]) * 3)
+    modes.write_text("\n".join([header, ",".join(cells), *rest]) + "\n", encoding="utf-8")
+    edited = load_scenario(tiny)
+    assert edited.data is not base.data and edited.data.modes != base.data.modes
+    monkeypatch.setattr(sc, "KEPT_DATA", 0)
+    for cached in (edited, edited.with_overrides({"logistics.tariff_multiplier.road": 2.0})):
+        fresh = load_scenario(tiny, cached.applied_overrides)
+        assert fresh.data == cached.data

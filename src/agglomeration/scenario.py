@@ -27,6 +27,7 @@ import tomllib
 import types
 import typing
 import warnings
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -1269,7 +1270,66 @@ def _sector_data(ss: SectorsSection, sectors: list, cache: dict) -> tuple[list, 
     return sectors, io, chains
 
 
+#: how many resolved data sets a process keeps (:func:`_resolve_data`); 0 switches the memo off
+KEPT_DATA = 8
+_data_memo: OrderedDict[tuple, ScenarioData] = OrderedDict()
+_DATA_SECTIONS = ("regions", "logistics", "sectors", "growth")
+
+
+def _data_files(value: Any) -> list[str]:
+    """Every data file path named in a dumped section (keys ``file`` and ``*_file``)."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(v, str) and (k == "file" or k.endswith("_file")):
+                found.append(v)
+            else:
+                found.extend(_data_files(v))
+    elif isinstance(value, list):
+        for v in value:
+            found.extend(_data_files(v))
+    return found
+
+
+def _data_key(user: _UserScenario, file: Any, cache: dict) -> tuple | None:
+    """What :func:`_resolve_data` reads: the four data sections as written and the contents of every
+    file they name (read into ``cache`` now if needed); None when a file cannot be read (the
+    resolution then runs and reports the error in its own order)."""
+    sections = json.dumps(
+        {name: getattr(user, name).model_dump(mode="json") for name in _DATA_SECTIONS},
+        sort_keys=True,
+    )
+    contents = []
+    try:
+        for path in sorted(set(_data_files(json.loads(sections)))):
+            if path not in cache:
+                _read_csv(path, cache)
+            contents.append((path, cache[path]))
+    except InputError:
+        return None
+    return (str(file), sections, tuple(contents))
+
+
 def _resolve_data(user: _UserScenario, file: Any, cache: dict) -> ScenarioData:
+    """The scenario's data: its CSV files read, validated and edited by the scenario's data sections.
+
+    Runs of a design differ mostly in behaviour and policy parameters, not in their data, so the
+    result is kept per process for the last ``KEPT_DATA`` keys (the sections as written and the files'
+    contents; the records are frozen, so sharing them is safe): planning and validating a 2,048-run
+    Sobol design resolves each run's scenario."""
+    key = _data_key(user, file, cache) if KEPT_DATA > 0 else None
+    if key is not None and key in _data_memo:
+        _data_memo.move_to_end(key)
+        return _data_memo[key]
+    data = _read_data(user, file, cache)
+    if key is not None:
+        _data_memo[key] = data
+        while len(_data_memo) > KEPT_DATA:
+            _data_memo.popitem(last=False)
+    return data
+
+
+def _read_data(user: _UserScenario, file: Any, cache: dict) -> ScenarioData:
     rs, lg, ss = user.regions, user.logistics, user.sectors
     regions = _read_records(
         rs.file, RegionRecord, "region_id", cache, rs.overrides, "regions.overrides", file
