@@ -6,6 +6,7 @@ Run from the repository root::
     python scripts/entry_margin.py                         # the baseline's settled start, seed 1
     python scripts/entry_margin.py --grid                  # and a grid of entry settings
     python scripts/entry_margin.py --rebalanced            # pools below the frontier, fixed costs rebalanced
+    python scripts/entry_margin.py --approximations        # what the entrants' two shortcuts are worth
 
 At the baseline's settled start (after its burn-in), a large sample of potential entrants is drawn
 as the entry submodel draws them (sectors in proportion to the pool, standardised productivity
@@ -27,7 +28,15 @@ compare the model's entry elasticity with the registration-reform evidence.
 (initialisation.balance_fixed_costs), and prints per seed the take-up and its elasticity (over the
 pool, manufacturing, services), the sectors whose fixed cost could not be balanced (with the reason)
 and the median ratio of the manufacturing and service sectors' fixed costs to the baseline's of the
-same seed."""
+same seed.
+
+``--approximations`` sizes the two shortcuts of the entrants' valuation (docs/ODD.md, Known
+limitations) at the settled starts of ``--seeds``: the take-up with the option to exit valued after
+``loss_grace + after_losses`` steps of losses instead of ``after_losses`` (what the exit rule does to a
+firm that loses from birth), and with the exit hazard the entrants discount with set to the baseline's
+mean exit rate (8.8 %/year, docs/VALIDATION.md section 5) and to 12 %/year (nearer the model's hazards
+over the first three years of age) instead of ``hazard_prior``.  Partial, first-quarter effects: prices,
+incumbents, beliefs and the fixed costs (balanced to the prior hazard at the start) held."""
 
 from __future__ import annotations
 
@@ -113,6 +122,52 @@ def rebalanced(job: tuple[float, float, int]) -> str:
     )
 
 
+def approximations(seed: int) -> str:
+    """A table row: take-up at ``seed``'s settled baseline start as the model values entry, with the
+    start-up grace in the exit option, and at two exit hazards (see the module docstring)."""
+    from agglomeration.behaviour import entry as E
+    from agglomeration.model import AgglomerationModel
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = AgglomerationModel(ROOT / "scenarios" / "baseline.toml", replicate_seed=seed)
+    T = m.spec.behaviour.steps_per_year
+    ex = m.spec.behaviour.exit
+
+    def rate() -> float:
+        r = E.take_up_response(
+            m.state, m.world, m.spec, sample=SAMPLE, rng=np.random.default_rng(0), cut=CUT
+        )
+        return r.take_up()
+
+    model = rate()
+    inputs = E.value_inputs
+
+    def with_grace(state, world, scenario):
+        kw = inputs(state, world, scenario)
+        per_step = (1.0 + np.asarray(state.costs.discount_rate, float)) ** (1.0 / T) - 1.0
+        kw["exit_steps"] = E.waiting_steps(
+            np.asarray(ex.after_losses + ex.loss_grace, float), per_step
+        )[:, None]
+        return kw
+
+    E.value_inputs = with_grace
+    try:
+        grace = rate()
+    finally:
+        E.value_inputs = inputs
+    prior = m.state.beliefs.hazard.copy()
+    hazards = []
+    for annual in (0.088, 0.12):
+        m.state.beliefs.hazard[...] = 1.0 - (1.0 - annual) ** (1.0 / T)
+        hazards.append(rate())
+        m.state.beliefs.hazard[...] = prior
+    change = lambda x: f"{x:.4f} ({(x / model - 1.0) * 100:+.1f} %)"  # noqa: E731
+    return (
+        f"| {seed} | {model:.4f} | {change(grace)} | {change(hazards[0])} | {change(hazards[1])} |"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     from agglomeration.model import AgglomerationModel
     from agglomeration.scenario import load_scenario
@@ -121,8 +176,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--grid", action="store_true")
     ap.add_argument("--rebalanced", action="store_true")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4], help="with --rebalanced")
+    ap.add_argument("--approximations", action="store_true")
+    ap.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[1, 2, 3, 4],
+        help="with --rebalanced, --approximations",
+    )
     args = ap.parse_args(argv)
+    if args.approximations:
+        print(
+            "| seed | take-up as modelled | with the start-up grace in the exit option "
+            "| hazard 8.8 %/year | hazard 12 %/year |"
+        )
+        print("|---:|---:|---:|---:|---:|")
+        with ProcessPoolExecutor(2) as ex:
+            for row in ex.map(approximations, args.seeds):
+                print(row, flush=True)
+        return 0
     if args.rebalanced:
         print(
             "| productivity_gap | pool_scale | seed | take-up | elasticity | manufacturing | services "
