@@ -380,3 +380,26 @@ def test_conditions_differ_in_line_style_and_marker_not_only_colour():
     assert len({(str(h.get_linestyle()), h.get_marker()) for h in legend.legend_handles}) == 4
     styles = condition_styles(["baseline", "a", "b"], "baseline")
     assert styles["baseline"] == ("-", "o") and len(set(styles.values())) == 3
+
+
+def test_break_points_figure_labels_overlap_nothing():
+    """The FE break points' annotations (sigma=5, mu=0.4 and sigma=4, mu=0.3 sit 0.007 apart) were
+    drawn on top of each other; the pairs are now named in a legend and on the rows of a difference
+    panel."""
+    from agglomeration.report.figures import break_points_figure
+
+    rows = [(5, 0.4, 0.6970, 0.6963), (4, 0.3, 0.7040, 0.7028), (3, 0.4, 0.5098, 0.5092),
+            (6, 0.2, 0.8635, 0.8629)]  # fmt: skip
+    fig = break_points_figure(rows)
+    renderer = _drawn(fig)
+    texts = [t for ax in fig.axes for t in ax.texts]
+    texts += [t for ax in fig.axes for t in ax.get_yticklabels() + ax.get_xticklabels()]
+    texts += [t for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+    texts += [ax.title for ax in fig.axes] + [ax.xaxis.label for ax in fig.axes]
+    boxes = [t.get_window_extent(renderer) for t in texts if t.get_visible() and t.get_text()]
+    assert sum("sigma=" in t.get_text() for t in texts) == 8  # legend and rows
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b), (a, b)
+    diffs = [line.get_xdata()[0] for line in fig.axes[1].get_lines() if line.get_marker() != "None"]
+    assert diffs == pytest.approx([b - a for _, _, a, b in rows])

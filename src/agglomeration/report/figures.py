@@ -53,6 +53,7 @@ __all__ = [
     "FOREST_MAX_HEIGHT_IN",
     "OVERVIEW_PANELS",
     "Conditions",
+    "break_points_figure",
     "conditions_of",
     "discovery_figure",
     "forest_figure",
@@ -911,6 +912,66 @@ def discovery_figure(disc, *, note: str | None = None) -> Figure:
         )
         ax2.invert_yaxis()
         fig.suptitle(f"Where {disc.condition.text}", fontsize=9.5)
+        fig.tight_layout()
+        footer(fig, note)
+        return fig
+
+
+# ------------------------------------------------------------------------------------------ validation
+def break_points_figure(
+    rows: Iterable[tuple[float, float, float, float]],
+    *,
+    tolerance: float = 0.02,
+    title: str = "FE break points: simulation vs theory",
+    note: str | None = None,
+) -> Figure:
+    """Simulated against analytic break points (``rows``: sigma, mu, analytic phi_B, simulated break
+    point).  Left: the points on the diagonal with the +-``tolerance`` acceptance band; right: the
+    difference (simulated - analytic) of each pair on its own row, where deviations of 0.001 are
+    visible (the numbers belong in the table beside the figure).  Each (sigma, mu) pair has its own colour and marker and is named in the legend and on
+    the rows, never by annotations next to points that may lie on top of each other."""
+    data = [tuple(float(v) for v in r) for r in rows]
+    if not data:
+        raise InputError("no break points to plot", field="rows")
+    names = [f"sigma={s:g}, mu={m:g}" for s, m, _, _ in data]
+    colours = condition_colours(names)
+    markers = {n: m for n, (_, m) in condition_styles(names).items()}
+    ana = np.array([a for _, _, a, _ in data])
+    sim = np.array([b for _, _, _, b in data])
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(PAGE_WIDTH_IN, 3.3 + 0.12 * max(len(data) - 4, 0)))
+        ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.15, 1]})
+        lo = min(ana.min(), sim.min()) - 0.05
+        hi = max(ana.max(), sim.max()) + 0.05
+        g = np.linspace(lo, hi, 10)
+        band = {"facecolor": "0.92", "edgecolor": "0.72", "hatch": "//", "lw": 0}
+        ax1.fill_between(
+            g, g - tolerance, g + tolerance, label=f"±{tolerance:g} acceptance", **band
+        )
+        ax1.plot(g, g, color="0.2", lw=0.8, label="simulated = analytic")
+        for n, x, y in zip(names, ana, sim):
+            ax1.plot(x, y, ls="", marker=markers[n], color=colours[n], ms=6, mec="white", mew=0.6,
+                     label=n)  # fmt: skip
+        ax1.set_xlim(lo, hi)
+        ax1.set_ylim(lo, hi)
+        ax1.set_aspect("equal")
+        ax1.set_xlabel("analytic break point φ_B")
+        ax1.set_ylabel("simulated break point")
+        ax1.legend(fontsize=7, loc="upper left", frameon=False, handlelength=1.6)
+        ax1.set_title("Simulated against analytic")
+        y = np.arange(len(data))[::-1]
+        ax2.axvspan(-tolerance, tolerance, label=f"±{tolerance:g} acceptance", **band)
+        ax2.axvline(0, color="0.2", lw=0.8)
+        for n, yi, d in zip(names, y, sim - ana):
+            ax2.plot(d, yi, ls="", marker=markers[n], color=colours[n], ms=6, mec="white", mew=0.6)
+        ax2.set_yticks(y, names, fontsize=7.5)
+        ax2.set_ylim(-0.7, len(data) - 0.3)
+        ax2.set_xlim(-1.6 * tolerance, 1.6 * tolerance)
+        ax2.set_xlabel("simulated - analytic")
+        ax2.set_title("Difference")
+        ax2.tick_params(axis="y", length=0)
+        ax2.spines["left"].set_visible(False)
+        fig.suptitle(title, fontsize=9.5)
         fig.tight_layout()
         footer(fig, note)
         return fig
