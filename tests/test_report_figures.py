@@ -403,3 +403,53 @@ def test_break_points_figure_labels_overlap_nothing():
             assert not a.overlaps(b), (a, b)
     diffs = [line.get_xdata()[0] for line in fig.axes[1].get_lines() if line.get_marker() != "None"]
     assert diffs == pytest.approx([b - a for _, _, a, b in rows])
+
+
+def test_region_map_inset_is_large_and_its_labels_legible():
+    """The zoomed metropolitan core was a small inset (at most half the map's height, 6.5 pt labels
+    crowding each other and the neighbours' pies); it is now beside the map, as tall as the map, with
+    labels as large as the main map's that cover no other region's pie, and neither it nor its
+    connector lines run over the main map's labels."""
+    from matplotlib.patches import ConnectionPatch, Wedge
+    from matplotlib.transforms import Bbox
+
+    scenario = load_scenario(BASELINE_SCENARIO)
+    geo = map_data_from_scenario(scenario)
+    regions = regions_for(policy_runs({"baseline": 0.0}, replicates=1)).assign(
+        sector=lambda f: f["sector"].map(dict(zip(sorted(set(f["sector"])), geo.sectors)))
+    )
+    fig = region_map_figure(regions, geo)
+    renderer = _drawn(fig)
+    main = fig.axes[0]
+    (inset,) = main.child_axes
+    frame_main = main.get_window_extent(renderer)
+    frame_inset = inset.get_window_extent(renderer)
+    assert frame_inset.height >= 0.8 * frame_main.height
+    assert frame_inset.width >= 2.0 * fig.dpi  # inches
+    assert not frame_inset.overlaps(frame_main)
+    labels = [t for t in inset.texts if t.get_text().strip()]
+    assert len(labels) >= 5 and min(t.get_fontsize() for t in labels) >= 7
+    pies: dict = {}
+    for w in inset.patches:
+        if isinstance(w, Wedge):
+            key = tuple(np.round(w.center, 6))
+            box = w.get_window_extent(renderer)
+            pies[key] = Bbox.union([pies[key], box]) if key in pies else box
+    where = {str(r.region): tuple(np.round((r.lon, r.lat), 6)) for r in geo.regions.itertuples()}
+    for t in labels:
+        own = where.get(t.get_text().split(" ")[0])
+        ext = t.get_window_extent(renderer).shrunk(0.95, 0.8)  # the text, not its padding
+        for key, box in pies.items():
+            if key != own:
+                assert not ext.overlaps(box), (t.get_text(), key)
+    main_texts = [t.get_window_extent(renderer) for t in main.texts if t.get_text().strip()]
+    connectors = list(fig.findobj(ConnectionPatch))  # matplotlib < 3.10: patches of the map
+    for artist in main.get_children():  # >= 3.10: inside an InsetIndicator
+        connectors += list(getattr(artist, "connectors", None) or ())
+    visible = [c for c in connectors if c.get_visible()]
+    assert len(connectors) == 4 and len(visible) >= 1
+    for conn in visible:
+        path = conn.get_path().transformed(conn.get_transform())
+        assert path.get_extents().width > 10  # really in display pixels
+        for box in main_texts:
+            assert not path.intersects_bbox(box, filled=False), box
