@@ -453,3 +453,20 @@ def test_region_map_inset_is_large_and_its_labels_legible():
         assert path.get_extents().width > 10  # really in display pixels
         for box in main_texts:
             assert not path.intersects_bbox(box, filled=False), box
+
+
+def test_mode_share_segments_differ_in_hatching_not_only_colour():
+    from agglomeration.report.logistics_figures import mode_share_figure
+
+    rows = [
+        {"kind": "mode", "metric": m, "key": key, "option": opt, "value": v}
+        for m in ("value_share", "tonnes_share")
+        for key in ("regional", "eu")
+        for opt, v in (("road", 0.5), ("rail", 0.3), ("river", 0.2))
+    ]
+    fig = mode_share_figure(pd.DataFrame(rows))
+    hatches = {}
+    for bar in fig.axes[0].patches:
+        hatches.setdefault(bar.get_facecolor(), set()).add(bar.get_hatch() or "")
+    assert len(hatches) == 3 and all(len(h) == 1 for h in hatches.values())
+    assert len({next(iter(h)) for h in hatches.values()}) == 3  # one pattern per option
