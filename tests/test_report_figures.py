@@ -3,6 +3,7 @@ naming the runs, the thinned road network, and write_figures for a single run an
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import matplotlib
@@ -268,3 +269,204 @@ def test_lq_heatmap_leaves_empty_cells_blank_and_marks_tiny_quotients():
     fig = lq_heatmap_figure(regions)
     texts = sorted(t.get_text() for t in fig.axes[0].texts)
     assert texts == ["0.80", "1.50", "<0.01"], texts
+
+
+# ------------------------------------------------------------------------------------------ readability
+def _drawn(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def _tick_texts(axis) -> list[str]:
+    return [t.get_text() for t in axis.get_ticklabels() if t.get_visible() and t.get_text()]
+
+
+def test_output_axis_has_no_offset_text_and_names_the_scaled_unit():
+    """Output (CNY m per step) near 700,000 was drawn with a '1e6' offset text over plain 0.25 ticks;
+    now the axis reads in CNY bn with plain ticks and no offset text."""
+    runs = policy_runs({"baseline": 0.0}, replicates=1)
+    series = series_for(runs).assign(
+        output=lambda f: 650_000 + 10_000 * f["step"], output_ftz=lambda f: 200_000 + 0 * f["step"]
+    )
+    fig = timeseries_figure(series, runs, panels=[("Output", ["output", "output_ftz"])])
+    _drawn(fig)
+    ax = next(a for a in fig.axes if a.get_title() == "Output")
+    assert ax.yaxis.get_offset_text().get_text() == ""
+    assert ax.get_ylabel() == "CNY bn per step"
+    ticks = _tick_texts(ax.yaxis)
+    assert ticks and all("e" not in t for t in ticks)
+    assert max(float(t.replace(",", "").replace("\u2212", "-")) for t in ticks) < 2_000
+
+
+def test_tick_labels_have_thousands_separators():
+    """Firms near 3,000 (the fake runs) are labelled 3,000, not 3000."""
+    runs = policy_runs({"baseline": 0.0, "delegation": 60.0}, replicates=4)
+    fig = timeseries_figure(series_for(runs), runs, panels=["firms"])
+    _drawn(fig)
+    ax = fig.axes[0]
+    ticks = [t for t in _tick_texts(ax.yaxis) if t != "0"]
+    assert ticks and all("," in t for t in ticks), ticks
+    assert ax.yaxis.get_offset_text().get_text() == ""
+
+
+def test_readable_formatter_prints_every_tick_exactly():
+    from agglomeration.report.style import ReadableFormatter, scaled_unit, unit_power
+
+    f = ReadableFormatter()
+    f.set_locs([0.0, 0.25, 0.5, 1.25])
+    assert [f(v) for v in (0.0, 0.25, 1.25)] == ["0.00", "0.25", "1.25"]
+    f = ReadableFormatter(1000.0)
+    f.set_locs([-500_000.0, 0.0, 1_250_000.0])
+    assert [f(v) for v in (-500_000.0, 0.0, 1_250_000.0)] == ["\u2212500", "0", "1,250"]
+    assert unit_power(9_999, "firms") == 0 and unit_power(700_000, "CNY m per step") == 1
+    assert scaled_unit("CNY m per step", 1) == "CNY bn per step"
+    assert scaled_unit("firms", 1) == "thousand firms"
+
+
+def _many_comparisons(n_variants: int, n_metrics: int) -> pd.DataFrame:
+    metrics = ["firms", "output", "local_sourcing_share", "firms_ftz", "firms_connected", "exits"]
+    rows = []
+    for m in metrics[:n_metrics]:
+        for k in range(n_variants):
+            big = 400.0 if m == "firms" else 1.0  # firms up to 8,800: ticks 2,000, 4,000, ...
+            rows.append({"metric": m, "variant": f"variant_{k:02d}", "baseline": "baseline",
+                         "diff": big * (k - 3), "diff_ci_low": big * (k - 5),
+                         "diff_ci_high": big * (k - 1)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_forest_height_is_bounded_and_its_labels_are_readable():
+    from agglomeration.report.figures import FOREST_MAX_HEIGHT_IN, forest_metrics_per_page
+
+    per_page = forest_metrics_per_page(24)
+    assert 1 <= per_page < 6
+    fig = forest_figure(_many_comparisons(24, per_page))
+    assert fig.get_figheight() <= FOREST_MAX_HEIGHT_IN + 0.01  # was 0.28 in per row: > 20 in
+    renderer = _drawn(fig)
+    for ax in fig.axes:
+        labels = [t.get_window_extent(renderer) for t in ax.get_yticklabels()]
+        assert len(labels) == 24
+        for a, b in itertools.pairwise(labels):
+            assert not a.overlaps(b), (a, b)  # the variants' names stay apart
+        assert min(t.get_fontsize() for t in ax.get_yticklabels()) >= 7
+        assert ax.xaxis.get_offset_text().get_text() == ""
+    firms = fig.axes[0]
+    lo, hi = firms.get_xlim()
+    shown = [t.get_text() for t in firms.get_xticklabels() if lo <= t.get_position()[0] <= hi]
+    assert any("," in t for t in shown), shown
+    small = forest_figure(_many_comparisons(3, 2))
+    assert small.get_figheight() < 4  # a small comparison stays small
+
+
+def test_conditions_differ_in_line_style_and_marker_not_only_colour():
+    """Lines, legend entries and band outlines carry each condition's line style, so the bands of
+    overlapping conditions can be told apart in greyscale."""
+    from agglomeration.report.style import condition_styles
+
+    runs = policy_runs({"baseline": 0.0, "a": 60.0, "b": 5.0, "c": 20.0}, replicates=4)
+    fig = timeseries_figure(series_for(runs), runs, panels=["firms"])
+    ax = fig.axes[0]
+    lines = ax.get_lines()
+    assert (
+        len({(str(line.get_linestyle()), line.get_marker()) for line in lines}) == len(lines) == 4
+    )
+    outlines = {str(c.get_linestyle()) for c in ax.collections}
+    assert len(outlines) == 4  # each band's edge in its condition's dash pattern
+    assert all(c.get_linewidth()[0] > 0 for c in ax.collections)
+    legend = fig.legends[0]
+    assert len({(str(h.get_linestyle()), h.get_marker()) for h in legend.legend_handles}) == 4
+    styles = condition_styles(["baseline", "a", "b"], "baseline")
+    assert styles["baseline"] == ("-", "o") and len(set(styles.values())) == 3
+
+
+def test_break_points_figure_labels_overlap_nothing():
+    """The FE break points' annotations (sigma=5, mu=0.4 and sigma=4, mu=0.3 sit 0.007 apart) were
+    drawn on top of each other; the pairs are now named in a legend and on the rows of a difference
+    panel."""
+    from agglomeration.report.figures import break_points_figure
+
+    rows = [(5, 0.4, 0.6970, 0.6963), (4, 0.3, 0.7040, 0.7028), (3, 0.4, 0.5098, 0.5092),
+            (6, 0.2, 0.8635, 0.8629)]  # fmt: skip
+    fig = break_points_figure(rows)
+    renderer = _drawn(fig)
+    texts = [t for ax in fig.axes for t in ax.texts]
+    texts += [t for ax in fig.axes for t in ax.get_yticklabels() + ax.get_xticklabels()]
+    texts += [t for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+    texts += [ax.title for ax in fig.axes] + [ax.xaxis.label for ax in fig.axes]
+    boxes = [t.get_window_extent(renderer) for t in texts if t.get_visible() and t.get_text()]
+    assert sum("sigma=" in t.get_text() for t in texts) == 8  # legend and rows
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b), (a, b)
+    diffs = [line.get_xdata()[0] for line in fig.axes[1].get_lines() if line.get_marker() != "None"]
+    assert diffs == pytest.approx([b - a for _, _, a, b in rows])
+
+
+def test_region_map_inset_is_large_and_its_labels_legible():
+    """The zoomed metropolitan core was a small inset (at most half the map's height, 6.5 pt labels
+    crowding each other and the neighbours' pies); it is now beside the map, as tall as the map, with
+    labels as large as the main map's that cover no other region's pie, and neither it nor its
+    connector lines run over the main map's labels."""
+    from matplotlib.patches import ConnectionPatch, Wedge
+    from matplotlib.transforms import Bbox
+
+    scenario = load_scenario(BASELINE_SCENARIO)
+    geo = map_data_from_scenario(scenario)
+    regions = regions_for(policy_runs({"baseline": 0.0}, replicates=1)).assign(
+        sector=lambda f: f["sector"].map(dict(zip(sorted(set(f["sector"])), geo.sectors)))
+    )
+    fig = region_map_figure(regions, geo)
+    renderer = _drawn(fig)
+    main = fig.axes[0]
+    (inset,) = main.child_axes
+    frame_main = main.get_window_extent(renderer)
+    frame_inset = inset.get_window_extent(renderer)
+    assert frame_inset.height >= 0.8 * frame_main.height
+    assert frame_inset.width >= 2.0 * fig.dpi  # inches
+    assert not frame_inset.overlaps(frame_main)
+    labels = [t for t in inset.texts if t.get_text().strip()]
+    assert len(labels) >= 5 and min(t.get_fontsize() for t in labels) >= 7
+    pies: dict = {}
+    for w in inset.patches:
+        if isinstance(w, Wedge):
+            key = tuple(np.round(w.center, 6))
+            box = w.get_window_extent(renderer)
+            pies[key] = Bbox.union([pies[key], box]) if key in pies else box
+    where = {str(r.region): tuple(np.round((r.lon, r.lat), 6)) for r in geo.regions.itertuples()}
+    for t in labels:
+        own = where.get(t.get_text().split(" ")[0])
+        ext = t.get_window_extent(renderer).shrunk(0.95, 0.8)  # the text, not its padding
+        for key, box in pies.items():
+            if key != own:
+                assert not ext.overlaps(box), (t.get_text(), key)
+    main_texts = [t.get_window_extent(renderer) for t in main.texts if t.get_text().strip()]
+    connectors = list(fig.findobj(ConnectionPatch))  # matplotlib < 3.10: patches of the map
+    for artist in main.get_children():  # >= 3.10: inside an InsetIndicator
+        connectors += list(getattr(artist, "connectors", None) or ())
+    visible = [c for c in connectors if c.get_visible()]
+    assert len(connectors) == 4 and len(visible) >= 1
+    for conn in visible:
+        path = conn.get_path().transformed(conn.get_transform())
+        assert path.get_extents().width > 10  # really in display pixels
+        for box in main_texts:
+            assert not path.intersects_bbox(box, filled=False), box
+
+
+def test_mode_share_segments_differ_in_hatching_not_only_colour():
+    from agglomeration.report.logistics_figures import mode_share_figure
+
+    rows = [
+        {"kind": "mode", "metric": m, "key": key, "option": opt, "value": v}
+        for m in ("value_share", "tonnes_share")
+        for key in ("regional", "eu")
+        for opt, v in (("road", 0.5), ("rail", 0.3), ("river", 0.2))
+    ]
+    fig = mode_share_figure(pd.DataFrame(rows))
+    hatches = {}
+    for bar in fig.axes[0].patches:
+        hatches.setdefault(bar.get_facecolor(), set()).add(bar.get_hatch() or "")
+    assert len(hatches) == 3 and all(len(h) == 1 for h in hatches.values())
+    assert len({next(iter(h)) for h in hatches.values()}) == 3  # one pattern per option

@@ -39,17 +39,25 @@ from agglomeration.report.style import (
     REFERENCE_COLOUR,
     REGION_TYPE_COLOURS,
     STYLE,
+    ReadableFormatter,
     condition_colours,
+    condition_styles,
     footer,
+    readable_axis,
+    scaled_unit,
+    unit_power,
 )
 
 __all__ = [
     "DASHBOARD_PANELS",
+    "FOREST_MAX_HEIGHT_IN",
     "OVERVIEW_PANELS",
     "Conditions",
+    "break_points_figure",
     "conditions_of",
     "discovery_figure",
     "forest_figure",
+    "forest_metrics_per_page",
     "lq_heatmap_figure",
     "response_figure",
     "sensitivity_figure",
@@ -77,6 +85,8 @@ DASHBOARD_PANELS: tuple[str, ...] = (
     "mean_locational_gini",
 )
 _LINE_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+#: Markers of the metrics of a multi-metric panel (the total of per-type metrics is dashed instead).
+_METRIC_MARKERS = ("o", "s", "^", "D", "v", "P")
 
 
 # ------------------------------------------------------------------------------------------ conditions
@@ -266,10 +276,13 @@ def _resolve_panels(
 
 
 def _series_panel(ax, data, shown, ptitle, metrics, conds, registry, xlabel) -> None:
-    """One panel: a line (and band) per condition, or per metric for a single condition."""
+    """One panel: a line (and band) per condition, or per metric for a single condition.  Each
+    condition (or metric) has its own line style and marker besides its colour, and its band's edges
+    are drawn in that style, so overlapping bands stay apart in greyscale."""
     single = len(shown) == 1
     several_steps = data["step"].nunique() > 1
     info = registry.info(metrics[0])
+    styles = condition_styles(shown, conds.reference)
     for k, metric in enumerate(metrics):
         scale = registry.info(metric).scale
         for cond in shown:
@@ -282,16 +295,30 @@ def _series_panel(ax, data, shown, ptitle, metrics, conds, registry, xlabel) -> 
                 if by_metric
                 else conds.colours.get(cond, REFERENCE_COLOUR)
             )
+            if by_metric:
+                total = colour == "#000000"
+                ls, marker = (
+                    ("--", None) if total else ("-", _METRIC_MARKERS[k % len(_METRIC_MARKERS)])
+                )
+            else:
+                ls, marker = styles[cond]
             x = mean.index.to_numpy()
+            every = max(1, len(x) // 6)
             ax.plot(
-                x, scale * mean.to_numpy(), color=colour, lw=1.4,
-                ls="--" if by_metric and colour == "#000000" else "-",
+                x, scale * mean.to_numpy(), color=colour, lw=1.4, ls=ls,
                 label=_short_label(metric, metrics, registry) if single else cond,
-                marker=None if several_steps else "o", ms=3,
+                marker=marker if several_steps else (marker or "o"), ms=3.2, markevery=every,
             )  # fmt: skip
             if np.isfinite(lo.to_numpy()).any() and (hi - lo).abs().max() > 0:
+                # the band's outline in the condition's line style (greyscale, colour-blind readers)
                 ax.fill_between(
-                    x, scale * lo.to_numpy(), scale * hi.to_numpy(), color=colour, alpha=0.18, lw=0
+                    x,
+                    scale * lo.to_numpy(),
+                    scale * hi.to_numpy(),
+                    facecolor=matplotlib.colors.to_rgba(colour, 0.12),
+                    edgecolor=matplotlib.colors.to_rgba(colour, 0.8),
+                    linestyle=ls,
+                    lw=0.6,
                 )
     unit = info.display_unit or ("index, 0-1" if info.high == 1.0 else "index")
     ax.set_ylabel(unit if ptitle == info.label or len(metrics) > 1 else info.axis_label())
@@ -304,6 +331,7 @@ def _series_panel(ax, data, shown, ptitle, metrics, conds, registry, xlabel) -> 
         lo, hi = ax.get_ylim()
         ax.set_ylim(lo, hi + (0.1 + 0.12 * len(metrics)) * (hi - lo))
         ax.legend(frameon=False, fontsize=7)
+    readable_axis(ax, "y", info.display_unit)
 
 
 def _band_text(conds: Conditions, single: bool) -> str:
@@ -360,7 +388,19 @@ def timeseries_figure(
         for ax, (ptitle, metrics) in zip(axes, resolved):
             _series_panel(ax, data, shown, ptitle, metrics, conds, registry, xlabel)
         if not single:
-            handles = [Line2D([], [], color=conds.colours[c], lw=1.6) for c in shown]
+            styles = condition_styles(shown, conds.reference)
+            handles = [
+                Line2D(
+                    [],
+                    [],
+                    color=conds.colours[c],
+                    lw=1.6,
+                    ls=styles[c][0],
+                    marker=styles[c][1],
+                    ms=3.5,
+                )
+                for c in shown
+            ]
             fig.legend(
                 handles,
                 shown,
@@ -425,7 +465,14 @@ def timeseries_facets_figure(
             ax.set_title(cond, fontsize=7)
             ax.tick_params(labelbottom=True)  # also under panels whose lower neighbour is empty
         fig.supxlabel(xlabel, fontsize=8)
-        fig.supylabel(info.axis_label(), fontsize=8)
+        ylabel = info.axis_label()
+        unit = info.display_unit if info.display_unit and info.display_unit in ylabel else None
+        power = unit_power(max(abs(v) for v in axes[0].get_ylim()), unit)
+        if power:
+            ylabel = ylabel.replace(info.display_unit, scaled_unit(info.display_unit, power), 1)
+        for ax in axes:  # shared y: one formatter each, the same scale
+            ax.yaxis.set_major_formatter(ReadableFormatter(1000.0**power))
+        fig.supylabel(ylabel, fontsize=8)
         fig.suptitle(f"{info.label} by condition", fontsize=9.5)
         fig.tight_layout()
         footer(
@@ -443,6 +490,23 @@ def timeseries_facets_figure(
 
 
 # ------------------------------------------------------------------------------------------ forest
+#: Tallest forest plot [inches] (a journal page less its caption); :func:`forest_rows_per_page` pages
+#: the metrics so each figure stays within it.
+FOREST_MAX_HEIGHT_IN = 9.0
+#: Height of one variant's row [inches]: the comfortable value, and the least (7.5 pt labels still
+#: one line apart) used when many rows must fit on a page.
+FOREST_ROW_IN, FOREST_MIN_ROW_IN = 0.26, 0.15
+#: Height of a forest panel besides its rows (title, x ticks and label) [inches].
+_FOREST_PANEL_IN = 0.62
+
+
+def forest_metrics_per_page(n_variants: int) -> int:
+    """How many metrics one forest figure holds for ``n_variants`` rows per metric, so its height
+    stays within :data:`FOREST_MAX_HEIGHT_IN` (at least one)."""
+    panel = FOREST_MIN_ROW_IN * max(n_variants, 1) + _FOREST_PANEL_IN
+    return max(1, int((FOREST_MAX_HEIGHT_IN - 0.9) // panel))
+
+
 def forest_figure(
     comparisons: pd.DataFrame,
     *,
@@ -451,18 +515,27 @@ def forest_figure(
     note: str | None = None,
 ) -> Figure:
     """Differences from the baseline with 95 % CIs: one panel per metric, each on its own axis and unit
-    (shares in percentage points), one row per variant in its fixed colour.
+    (shares in percentage points), one row per variant in its fixed colour and marker.
 
     ``comparisons`` is :attr:`agglomeration.experiment.compare.Comparison.comparisons`; rows whose
-    difference is undefined are marked ``n/a``.
+    difference is undefined are marked ``n/a``.  Tick labels are plain numbers with thousands
+    separators (large differences in a unit 1,000 times larger, said in the axis label).  Rows shrink
+    from 0.26 to 0.15 inch when many must fit; the figure is at most :data:`FOREST_MAX_HEIGHT_IN` tall
+    unless a single metric has more rows than that holds (page the metrics with
+    :func:`forest_metrics_per_page`).
     """
     if comparisons.empty:
         raise InputError("no comparisons to plot (only one variant?)", field="variants")
     metrics = list(pd.unique(comparisons["metric"]))
     variants = list(pd.unique(comparisons["variant"]))
     colours = dict(colours or condition_colours(variants))
-    heights = [0.28 * len(variants) + 0.55 for _ in metrics]
     baseline = str(comparisons["baseline"].iloc[0])
+    # the markers of the time series (whose first condition is the baseline)
+    markers = {v: m for v, (_, m) in condition_styles([baseline, *variants], baseline).items()}
+    budget = FOREST_MAX_HEIGHT_IN - 0.9 - _FOREST_PANEL_IN * len(metrics)
+    row = min(FOREST_ROW_IN, max(FOREST_MIN_ROW_IN, budget / (len(metrics) * len(variants))))
+    heights = [row * len(variants) + _FOREST_PANEL_IN for _ in metrics]
+    label_size = 7.5 if row >= 0.2 else 7.0
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(PAGE_WIDTH_IN, sum(heights) + 0.9))
         axes = fig.subplots(
@@ -481,12 +554,15 @@ def forest_figure(
                 )
                 colour = colours.get(variant, REFERENCE_COLOUR)
                 if not np.isfinite(x):
-                    ax.text(0, yi, " n/a", color=colour, va="center", fontsize=7.5)
+                    ax.text(0, yi, " n/a", color=colour, va="center", fontsize=label_size)
                     continue
                 err = [[max(x - lo, 0.0)], [max(hi - x, 0.0)]] if np.isfinite(lo) else None
-                ax.errorbar(x, yi, xerr=err, fmt="o", color=colour, ms=4, capsize=2, lw=1.2)
+                ax.errorbar(
+                    x, yi, xerr=err, fmt=markers.get(variant, "o"), color=colour,
+                    ms=4 if row >= 0.2 else 3.2, capsize=2, lw=1.2,
+                )  # fmt: skip
             ax.axvline(0, color="0.45", lw=0.8, ls="--")
-            ax.set_yticks(y, variants, fontsize=7.5)
+            ax.set_yticks(y, variants, fontsize=label_size)
             ax.set_ylim(-0.7, len(variants) - 0.3)
             ax.set_title(info.label, loc="left", fontsize=8.5)
             unit = info.difference_unit
@@ -496,6 +572,7 @@ def forest_figure(
             ax.tick_params(axis="x", labelsize=7.5)
             ax.spines["left"].set_visible(False)
             ax.tick_params(axis="y", length=0)
+            readable_axis(ax, "x", unit or None)
         fig.suptitle(f"Difference from {baseline} with 95% confidence interval", fontsize=9.5)
         fig.tight_layout(h_pad=0.6, rect=(0, 0, 1, 1 - 0.15 / fig.get_figheight()))
         footer(fig, note)
@@ -618,6 +695,7 @@ def response_figure(
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(PAGE_WIDTH_IN, 2.2 * math.ceil(len(params) / 3) + 0.8))
         axes = _grid(fig, len(params), 3)
+        styles = condition_styles(conds.order, conds.reference)
         for ax, p in zip(axes, params):
             for cond in conds.order:
                 ids = conds.label.index[conds.label == cond] if len(conds.label) else ok["run_id"]
@@ -636,12 +714,16 @@ def response_figure(
                         yerr=[b["mean"] - b["lo"], b["hi"] - b["mean"]],
                         color=colour,
                         lw=1.3,
+                        ls=styles[cond][0],
+                        marker=styles[cond][1],
+                        ms=3,
                         capsize=2,
                         label=cond,
                     )
             ax.set_xlabel(str(p).rsplit(".", 1)[-1])
             if ax is axes[0] or list(axes).index(ax) % 3 == 0:
                 ax.set_ylabel(info.axis_label())
+            ax.yaxis.set_major_formatter(ReadableFormatter())  # separators, no "1e6" offset
         several = len(conds.order) > 1
         fig.suptitle(f"{info.label} against the design parameters", y=0.995, va="top")
         if several:
@@ -830,6 +912,66 @@ def discovery_figure(disc, *, note: str | None = None) -> Figure:
         )
         ax2.invert_yaxis()
         fig.suptitle(f"Where {disc.condition.text}", fontsize=9.5)
+        fig.tight_layout()
+        footer(fig, note)
+        return fig
+
+
+# ------------------------------------------------------------------------------------------ validation
+def break_points_figure(
+    rows: Iterable[tuple[float, float, float, float]],
+    *,
+    tolerance: float = 0.02,
+    title: str = "FE break points: simulation vs theory",
+    note: str | None = None,
+) -> Figure:
+    """Simulated against analytic break points (``rows``: sigma, mu, analytic phi_B, simulated break
+    point).  Left: the points on the diagonal with the +-``tolerance`` acceptance band; right: the
+    difference (simulated - analytic) of each pair on its own row, where deviations of 0.001 are
+    visible (the numbers belong in the table beside the figure).  Each (sigma, mu) pair has its own colour and marker and is named in the legend and on
+    the rows, never by annotations next to points that may lie on top of each other."""
+    data = [tuple(float(v) for v in r) for r in rows]
+    if not data:
+        raise InputError("no break points to plot", field="rows")
+    names = [f"sigma={s:g}, mu={m:g}" for s, m, _, _ in data]
+    colours = condition_colours(names)
+    markers = {n: m for n, (_, m) in condition_styles(names).items()}
+    ana = np.array([a for _, _, a, _ in data])
+    sim = np.array([b for _, _, _, b in data])
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(PAGE_WIDTH_IN, 3.3 + 0.12 * max(len(data) - 4, 0)))
+        ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.15, 1]})
+        lo = min(ana.min(), sim.min()) - 0.05
+        hi = max(ana.max(), sim.max()) + 0.05
+        g = np.linspace(lo, hi, 10)
+        band = {"facecolor": "0.92", "edgecolor": "0.72", "hatch": "//", "lw": 0}
+        ax1.fill_between(
+            g, g - tolerance, g + tolerance, label=f"±{tolerance:g} acceptance", **band
+        )
+        ax1.plot(g, g, color="0.2", lw=0.8, label="simulated = analytic")
+        for n, x, y in zip(names, ana, sim):
+            ax1.plot(x, y, ls="", marker=markers[n], color=colours[n], ms=6, mec="white", mew=0.6,
+                     label=n)  # fmt: skip
+        ax1.set_xlim(lo, hi)
+        ax1.set_ylim(lo, hi)
+        ax1.set_aspect("equal")
+        ax1.set_xlabel("analytic break point φ_B")
+        ax1.set_ylabel("simulated break point")
+        ax1.legend(fontsize=7, loc="upper left", frameon=False, handlelength=1.6)
+        ax1.set_title("Simulated against analytic")
+        y = np.arange(len(data))[::-1]
+        ax2.axvspan(-tolerance, tolerance, label=f"±{tolerance:g} acceptance", **band)
+        ax2.axvline(0, color="0.2", lw=0.8)
+        for n, yi, d in zip(names, y, sim - ana):
+            ax2.plot(d, yi, ls="", marker=markers[n], color=colours[n], ms=6, mec="white", mew=0.6)
+        ax2.set_yticks(y, names, fontsize=7.5)
+        ax2.set_ylim(-0.7, len(data) - 0.3)
+        ax2.set_xlim(-1.6 * tolerance, 1.6 * tolerance)
+        ax2.set_xlabel("simulated - analytic")
+        ax2.set_title("Difference")
+        ax2.tick_params(axis="y", length=0)
+        ax2.spines["left"].set_visible(False)
+        fig.suptitle(title, fontsize=9.5)
         fig.tight_layout()
         footer(fig, note)
         return fig

@@ -39,6 +39,7 @@ from agglomeration.report.figures import (
     Conditions,
     conditions_of,
     forest_figure,
+    forest_metrics_per_page,
     lq_heatmap_figure,
     response_figure,
     sensitivity_figure,
@@ -184,7 +185,9 @@ def _forest(runs, conds, metrics, params, registry, note, out, formats) -> list[
         design_kind=kind,
     )
     written: list[Path] = []
-    pages = _pages(cmp.metrics, PER_PAGE + 2)
+    # as many metrics as fit one page's height with a row per variant
+    per_page = min(PER_PAGE + 2, forest_metrics_per_page(cmp.comparisons["variant"].nunique()))
+    pages = _pages(cmp.metrics, per_page)
     for k, page in enumerate(pages, start=1):
         rows = cmp.comparisons.loc[cmp.comparisons["metric"].isin(page)]
         text = note + (" Paired by seed (common random numbers)." if rows["paired"].all() else "")

@@ -25,6 +25,9 @@ from agglomeration.report.style import MODE_STYLE, footer
 #: colours for options whose main mode's colour is taken or unknown (matplotlib tab10 without the mode
 #: colours of the map)
 SPARE_COLOURS = ("#17becf", "#ff7f0e", "#2ca02c", "#8c564b", "#e377c2", "#bcbd22")
+#: hatching of the options (in the table's order), drawn in white over the colour, so the stacked
+#: segments stay apart in greyscale and for colour-blind readers
+HATCHES = ("", "////", "....", "xxx", "\\\\", "ooo", "---", "+++")
 
 
 def _short(name: str, width: int, cut: tuple[str, ...]) -> str:
@@ -131,7 +134,7 @@ def mode_share_figure(
         wide = wide.fillna(0.0) * 100.0
         bottom = pd.Series(0.0, index=wide.index)
         x = [destinations.get(k, k) for k in wide.index]
-        for opt in ids:
+        for k, opt in enumerate(ids):
             if opt in wide:
                 ax.bar(
                     x,
@@ -140,6 +143,9 @@ def mode_share_figure(
                     label=options.get(opt, opt),
                     color=palette[opt],
                     width=0.7,
+                    hatch=HATCHES[k % len(HATCHES)],
+                    edgecolor="white",
+                    lw=0.5,
                 )
                 bottom = bottom + wide[opt]
         for i in map(int, np.flatnonzero(empty.to_numpy())):  # bar positions 0, 1, ... in key order

@@ -6,8 +6,9 @@ a thick ring for FTZ areas); rail, river, sea and air links are drawn in full, r
 their relative-neighbourhood skeleton (:func:`agglomeration.report.mapdata.thin_roads`, the count is in
 the legend); links to places off the map (gateways, hubs) are short arrows labelled with the
 destination; optional supplier flows between regions (orange, width ~ value); the crowded metropolitan
-core is repeated in a zoomed inset.  It takes a regions frame (``region, sector, firms``, optionally
-``run_id`` to average over runs) and :class:`~agglomeration.report.mapdata.MapData`.
+core is repeated in a zoomed inset (beside the map and as tall as it when the figure has the room).
+It takes a regions frame (``region, sector, firms``, optionally ``run_id`` to average over runs) and
+:class:`~agglomeration.report.mapdata.MapData`.
 
 :func:`supplier_network_figure` draws the supplier links of one run between firms grouped around their
 region.  :func:`region_map` draws a live model (the dashboard's map; ``agglomeration run`` draws from
@@ -420,7 +421,7 @@ def _free_corner(
         zoom = ((box[0] - x0) / (x1 - x0), (box[1] - x0) / (x1 - x0))
         zoom += ((box[2] - y0) / (y1 - y0), (box[3] - y0) / (y1 - y0))
     pad = 0.03
-    for size in (0.42, 0.36):  # smaller insets are illegible: then beside the map
+    for size in (0.48, 0.42):  # smaller insets are illegible: then beside the map, larger
         for cy in (1.0 - size - 0.02, 0.02):
             for cx in (0.01, 0.99 - size, 0.5 - size / 2):
                 lo_x, hi_x, lo_y, hi_y = cx - pad, cx + size + pad, cy - pad, cy + size + pad
@@ -429,7 +430,35 @@ def _free_corner(
                     hit |= zoom[0] < hi_x and zoom[1] > lo_x and zoom[2] < hi_y and zoom[3] > lo_y
                 if not hit:
                     return [cx, cy, size, size]
-    return [1.03, 0.0, 0.52, 0.52]
+    return [1.03, 0.0, 0.52, 0.52]  # resized by _beside_inset once the map's axes are laid out
+
+
+#: Extra width [inches] of :func:`region_map_figure` for the tall inset beside the map.
+_INSET_EXTRA_IN = 2.6
+#: Least room [inches] right of the map for the tall inset beside it (else the small one of old).
+_TALL_INSET_ROOM_IN = 2.5
+
+
+def _beside_inset(
+    ax: Any, box: tuple[float, float, float, float], coslat: float
+) -> tuple[list[float], bool]:
+    """Inset position (axes fraction) beside the map and whether it is the tall one.  When the figure
+    has room right of the map (:func:`region_map_figure` makes it), the inset is as tall as the map
+    (the zoomed core at the largest legible scale; the sector legend goes under it) and as wide as
+    the zoomed box's aspect asks, so its equal aspect does not shrink the frame, at most 3 inches;
+    else (a narrow figure such as the dashboard's) the small inset under the sector legend."""
+    fig = ax.figure
+    ax.apply_aspect()
+    pos = ax.get_position()
+    w_in, h_in = pos.width * fig.get_figwidth(), pos.height * fig.get_figheight()
+    room_in = fig.get_figwidth() * (1.0 - pos.x1) - 0.03 * w_in - 0.05
+    if room_in < _TALL_INSET_ROOM_IN:
+        return [1.03, 0.0, 0.52, 0.52], False
+    height_in = h_in - 0.2  # room for the inset's title
+    aspect = (box[1] - box[0]) * coslat / max(box[3] - box[2], 1e-9)
+    width_in = min(height_in * aspect, 3.0, room_in)
+    height_in = width_in / aspect
+    return [1.03, 1.0 - 0.2 / h_in - height_in / h_in, width_in / w_in, height_in / h_in], True
 
 
 def draw_region_map(
@@ -457,10 +486,13 @@ def draw_region_map(
     drawn = layer.links(roads) | layer.external(span, box)
     layer.supplier_flows()
     layer.pies(0.025, 7.0, box)
-    beside = False  # the inset beside the map, under the sector legend
+    beside = False  # the inset beside the map
+    tall = False  # ... as tall as the map, the sector legend under it (else under the legend)
     if box is not None:
         where = _free_corner(lon, lat, view, layer.marks, box)
         beside = where[0] > 1.0
+        if beside:
+            where, tall = _beside_inset(ax, box, coslat)
         sub = ax.inset_axes(where)
         sub.set_xlim(box[0], box[1])
         sub.set_ylim(box[2], box[3])
@@ -468,7 +500,7 @@ def draw_region_map(
         zoom = _Layer(sub, geo, n_rs, coslat, flows)
         zoom.links(roads)
         zoom.supplier_flows()
-        zoom.pies(0.05, 6.5, None)
+        zoom.pies(0.045, 7.0, None)  # labels as large as the main map's
         sub.set_xticks([])
         sub.set_yticks([])
         sub.set_facecolor("white")  # the main map's lines do not show through
@@ -476,7 +508,13 @@ def draw_region_map(
             spine.set_visible(True)
             spine.set_edgecolor("#555555")
         sub.set_title("metropolitan core (zoom)", fontsize=7, pad=2)
-        ax.indicate_inset_zoom(sub, edgecolor="#555555")
+        indicator = ax.indicate_inset_zoom(sub, edgecolor="#555555")
+        # matplotlib >= 3.10: an InsetIndicator; before: (rectangle, connectors)
+        lines = getattr(indicator, "connectors", None) or indicator[1]
+        if tall and lines:
+            # the upper connector runs across the map (over its labels); the lower one suffices
+            lines[1].set_visible(False)
+            lines[3].set_visible(False)
     ax.set_xlabel("longitude (°E)")
     ax.set_ylabel("latitude (°N)")
     if title:
@@ -485,16 +523,18 @@ def draw_region_map(
     colours = sector_colours(sectors)
     # figure-level legends placed against the axes: unlike a second Axes legend they count in a
     # tight bounding box (savefig(bbox_inches="tight"), the dashboard's inline rendering)
+    # beside the map, or under the inset beside it (the inset then takes the map's full height)
     ax.figure.legend(
         handles=[Patch(facecolor=colours[s], label=s) for s in sectors],
         title="firms by sector",
-        ncol=2 if beside and len(sectors) > 5 else 1,  # short enough to leave room for the inset
+        ncol=(3 if tall else 2) if beside and len(sectors) > 5 else 1,
         fontsize=7,
         title_fontsize=7.5,
         loc="upper left",
-        bbox_to_anchor=(1.01, 1.0),
+        bbox_to_anchor=(1.01, -0.02) if tall else (1.01, 1.0),
         bbox_transform=ax.transAxes,
         frameon=False,
+        columnspacing=0.8,
     )
     handles = []
     for mode in [m for m in MODE_STYLE if m in drawn] + sorted(drawn - set(MODE_STYLE)):
@@ -561,9 +601,13 @@ def region_map_figure(
             sel = links.loc[links["run_id"].astype(str).isin({str(r) for r in run_ids})]
         flows = flows_between_regions(sel)
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(width, width * 0.68))
+        # the map keeps its size; room on the right for a tall inset of the core beside it
+        total = width + (_INSET_EXTRA_IN if inset else 0.0)
+        fig = Figure(figsize=(total, width * 0.68))
         ax = fig.subplots()
-        fig.subplots_adjust(left=0.09, right=0.78, bottom=0.2, top=0.93)
+        fig.subplots_adjust(
+            left=0.09 * width / total, right=0.78 * width / total, bottom=0.2, top=0.93
+        )
         draw_region_map(
             ax,
             n_rs,
