@@ -405,28 +405,11 @@ def fe_section(breaks: list[tuple], toma: list[tuple], quick: bool) -> tuple[str
     fig.tight_layout()
     fig.savefig(IMG / "validation_tomahawk.png", dpi=120)
     plt.close(fig)
-    # break points figure
-    fig, ax = plt.subplots(figsize=(5, 4.5))
-    a = np.array([(V.fe_break_point(s, m), b) for s, m, b, _ in breaks])
-    g = np.linspace(a.min() - 0.05, a.max() + 0.05, 10)
-    ax.fill_between(g, g - 0.02, g + 0.02, color="0.9", label="+-0.02 acceptance band")
-    ax.plot(g, g, "k-", lw=0.8)
-    for (s, m, _b, _), (x, y) in zip(breaks, a):
-        ax.plot(x, y, "o", ms=6)
-        ax.annotate(
-            f"sigma={s:g}, mu={m:g}",
-            (x, y),
-            fontsize=7,
-            xytext=(4, -10),
-            textcoords="offset points",
-        )
-    ax.set_xlabel("analytic break point phi_B")
-    ax.set_ylabel("simulated break point")
-    ax.set_title("FE break points: simulation vs theory")
-    ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
+    # break points figure (the report's builder: pairs in a legend, differences on their own rows)
+    from agglomeration.report.figures import break_points_figure
+
+    fig = break_points_figure([(s, m, V.fe_break_point(s, m), b) for s, m, b, _ in breaks])
     fig.savefig(IMG / "validation_fe_break_points.png", dpi=120)
-    plt.close(fig)
     rows, ok_b = [], True
     for s, m, b, seen in breaks:
         ana = V.fe_break_point(s, m)

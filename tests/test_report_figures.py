@@ -7,6 +7,7 @@ import itertools
 from pathlib import Path
 
 import matplotlib
+import matplotlib.collections
 import numpy as np
 import pandas as pd
 import pytest
@@ -373,9 +374,14 @@ def test_conditions_differ_in_line_style_and_marker_not_only_colour():
     assert (
         len({(str(line.get_linestyle()), line.get_marker()) for line in lines}) == len(lines) == 4
     )
-    outlines = {str(c.get_linestyle()) for c in ax.collections}
-    assert len(outlines) == 4  # each band's edge in its condition's dash pattern
-    assert all(c.get_linewidth()[0] > 0 for c in ax.collections)
+    edges = [c for c in ax.collections if isinstance(c, matplotlib.collections.LineCollection)]
+    assert len(edges) == 4  # each band's upper and lower edge
+    assert len({str(e.get_linestyle()) for e in edges}) == 4  # in its condition's dash pattern
+    assert all(e.get_linewidth()[0] > 0 for e in edges)
+    # lines along the steps: no vertical closing edge at the first or last step
+    assert all(np.all(np.diff(seg[:, 0]) > 0) for e in edges for seg in e.get_segments())
+    fills = [c for c in ax.collections if c not in edges]
+    assert len(fills) == 4 and all(c.get_linewidth()[0] == 0 for c in fills)
     legend = fig.legends[0]
     assert len({(str(h.get_linestyle()), h.get_marker()) for h in legend.legend_handles}) == 4
     styles = condition_styles(["baseline", "a", "b"], "baseline")

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import matplotlib
+import matplotlib.collections
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -310,15 +311,23 @@ def _series_panel(ax, data, shown, ptitle, metrics, conds, registry, xlabel) -> 
                 marker=marker if several_steps else (marker or "o"), ms=3.2, markevery=every,
             )  # fmt: skip
             if np.isfinite(lo.to_numpy()).any() and (hi - lo).abs().max() > 0:
-                # the band's outline in the condition's line style (greyscale, colour-blind readers)
+                # the band's upper and lower edges in the condition's line style (greyscale,
+                # colour-blind readers), drawn as lines: a polygon outline also closes the band with
+                # vertical edges at the first and last step
                 ax.fill_between(
                     x,
                     scale * lo.to_numpy(),
                     scale * hi.to_numpy(),
                     facecolor=matplotlib.colors.to_rgba(colour, 0.12),
-                    edgecolor=matplotlib.colors.to_rgba(colour, 0.8),
-                    linestyle=ls,
-                    lw=0.6,
+                    lw=0,
+                )
+                ax.add_collection(
+                    matplotlib.collections.LineCollection(
+                        [np.column_stack([x, scale * e.to_numpy()]) for e in (lo, hi)],
+                        colors=[matplotlib.colors.to_rgba(colour, 0.8)],
+                        linestyles=ls,
+                        linewidths=0.6,
+                    )
                 )
     unit = info.display_unit or ("index, 0-1" if info.high == 1.0 else "index")
     ax.set_ylabel(unit if ptitle == info.label or len(metrics) > 1 else info.axis_label())
