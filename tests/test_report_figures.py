@@ -476,3 +476,29 @@ def test_mode_share_segments_differ_in_hatching_not_only_colour():
         hatches.setdefault(bar.get_facecolor(), set()).add(bar.get_hatch() or "")
     assert len(hatches) == 3 and all(len(h) == 1 for h in hatches.values())
     assert len({next(iter(h)) for h in hatches.values()}) == 3  # one pattern per option
+
+
+def test_a_narrow_region_map_keeps_its_inset_clear_of_the_sector_legend():
+    """A map without the extra width (the dashboard's: fixed margins, legends on the right) has the
+    small inset at the top right and the sector legend under it: the legend ran into the inset's
+    title (the dashboard renders the figure with ``bbox_inches="tight"``, so the legends right of
+    the axes are not cut off)."""
+    from matplotlib.figure import Figure
+
+    from agglomeration.report.maps import _firm_matrix, draw_region_map
+
+    scenario = load_scenario(BASELINE_SCENARIO)
+    geo = map_data_from_scenario(scenario)
+    regions = regions_for(policy_runs({"baseline": 0.0}, replicates=1)).assign(
+        sector=lambda f: f["sector"].map(dict(zip(sorted(set(f["sector"])), geo.sectors)))
+    )
+    fig = Figure(figsize=(6.4, 6.4 * 0.72))
+    ax = fig.subplots()
+    fig.subplots_adjust(left=0.1, right=0.74, bottom=0.22, top=0.92)  # as dashboard.map_figure
+    draw_region_map(ax, _firm_matrix(regions, geo, None), geo)
+    renderer = _drawn(fig)
+    (inset,) = ax.child_axes
+    legend = next(lg for lg in fig.legends if lg.get_title().get_text() == "firms by sector")
+    inset_box = inset.get_tightbbox(renderer)  # with its title
+    assert not inset_box.overlaps(legend.get_window_extent(renderer))
+    assert inset_box.y0 > legend.get_window_extent(renderer).y1 - 1  # the legend under it

@@ -697,11 +697,19 @@ if solara is not None:
                         },
                     ):
                         solara.FigureMatplotlib(
-                            map_fig, dependencies=figure_key, format="png", dpi=FIGURE_DPI
+                            map_fig,
+                            dependencies=figure_key,
+                            format="png",
+                            dpi=FIGURE_DPI,
+                            bbox_inches="tight",
                         )
                     with solara.Div(classes=["agg-series"], style={"flex": "0 0 auto"}):
                         solara.FigureMatplotlib(
-                            series_fig, dependencies=figure_key, format="png", dpi=FIGURE_DPI
+                            series_fig,
+                            dependencies=figure_key,
+                            format="png",
+                            dpi=FIGURE_DPI,
+                            bbox_inches="tight",
                         )
                 solara.Markdown("#### Location quotients (region x sector)")
                 solara.DataFrame(lq_table(model.region_table()), items_per_page=20)
@@ -709,7 +717,11 @@ if solara is not None:
                 if logistics[0] is not None:
                     with solara.Div(classes=["agg-logistics"]):
                         solara.FigureMatplotlib(
-                            logistics[0], dependencies=figure_key, format="png", dpi=FIGURE_DPI
+                            logistics[0],
+                            dependencies=figure_key,
+                            format="png",
+                            dpi=FIGURE_DPI,
+                            bbox_inches="tight",
                         )
                 solara.DataFrame(logistics[1], items_per_page=20)
                 if not logistics[2].empty:

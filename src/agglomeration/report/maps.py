@@ -433,6 +433,9 @@ def _free_corner(
     return [1.03, 0.0, 0.52, 0.52]  # resized by _beside_inset once the map's axes are laid out
 
 
+#: The small inset beside a narrow map (axes fraction): top right, room for its title above; the sector
+#: legend hangs from its lower edge (``_SMALL_BESIDE[1]``).
+_SMALL_BESIDE = (1.03, 0.42, 0.5, 0.5)
 #: Extra width [inches] of :func:`region_map_figure` for the tall inset beside the map.
 _INSET_EXTRA_IN = 2.6
 #: Least room [inches] right of the map for the tall inset beside it (else the small one of old).
@@ -446,14 +449,15 @@ def _beside_inset(
     has room right of the map (:func:`region_map_figure` makes it), the inset is as tall as the map
     (the zoomed core at the largest legible scale; the sector legend goes under it) and as wide as
     the zoomed box's aspect asks, so its equal aspect does not shrink the frame, at most 3 inches;
-    else (a narrow figure such as the dashboard's) the small inset under the sector legend."""
+    else (a narrow figure such as the dashboard's) the small inset at the top right, the sector legend
+    under it (a legend above it ran into its title)."""
     fig = ax.figure
     ax.apply_aspect()
     pos = ax.get_position()
     w_in, h_in = pos.width * fig.get_figwidth(), pos.height * fig.get_figheight()
     room_in = fig.get_figwidth() * (1.0 - pos.x1) - 0.03 * w_in - 0.05
     if room_in < _TALL_INSET_ROOM_IN:
-        return [1.03, 0.0, 0.52, 0.52], False
+        return list(_SMALL_BESIDE), False
     height_in = h_in - 0.2  # room for the inset's title
     aspect = (box[1] - box[0]) * coslat / max(box[3] - box[2], 1e-9)
     width_in = min(height_in * aspect, 3.0, room_in)
@@ -494,6 +498,8 @@ def draw_region_map(
         if beside:
             where, tall = _beside_inset(ax, box, coslat)
         sub = ax.inset_axes(where)
+        if beside and not tall:
+            sub.set_anchor("N")  # its equal aspect shrinks it away from the legend, not into it
         sub.set_xlim(box[0], box[1])
         sub.set_ylim(box[2], box[3])
         sub.set_aspect(1.0 / coslat)
@@ -511,7 +517,7 @@ def draw_region_map(
         indicator = ax.indicate_inset_zoom(sub, edgecolor="#555555")
         # matplotlib >= 3.10: an InsetIndicator; before: (rectangle, connectors)
         lines = getattr(indicator, "connectors", None) or indicator[1]
-        if tall and lines:
+        if beside and lines:
             # the upper connector runs across the map (over its labels); the lower one suffices
             lines[1].set_visible(False)
             lines[3].set_visible(False)
@@ -531,7 +537,9 @@ def draw_region_map(
         fontsize=7,
         title_fontsize=7.5,
         loc="upper left",
-        bbox_to_anchor=(1.01, -0.02) if tall else (1.01, 1.0),
+        bbox_to_anchor=(1.01, -0.02 if tall else _SMALL_BESIDE[1] - 0.02)
+        if beside
+        else (1.01, 1.0),
         bbox_transform=ax.transAxes,
         frameon=False,
         columnspacing=0.8,
