@@ -153,11 +153,7 @@ def test_write_figures_for_one_run_draws_the_overview(tmp_path):
 def test_region_map_labels_overlap_nothing_and_the_inset_clears_the_legend():
     """Region labels (main map and zoomed inset) and the arrows' destination labels cover no other
     label; the inset beside the map does not reach into the sector legend."""
-    scenario = load_scenario(BASELINE_SCENARIO)
-    geo = map_data_from_scenario(scenario)
-    regions = regions_for(policy_runs({"baseline": 0.0}, replicates=1)).assign(
-        sector=lambda f: f["sector"].map(dict(zip(sorted(set(f["sector"])), geo.sectors)))
-    )
+    geo, regions = _baseline_map_inputs()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     fig = region_map_figure(regions, geo)
@@ -273,6 +269,15 @@ def test_lq_heatmap_leaves_empty_cells_blank_and_marks_tiny_quotients():
 
 
 # ------------------------------------------------------------------------------------------ readability
+def _baseline_map_inputs():
+    """(map data of the baseline scenario, a one-run regions frame with the baseline's sector ids)."""
+    geo = map_data_from_scenario(load_scenario(BASELINE_SCENARIO))
+    regions = regions_for(policy_runs({"baseline": 0.0}, replicates=1)).assign(
+        sector=lambda f: f["sector"].map(dict(zip(sorted(set(f["sector"])), geo.sectors)))
+    )
+    return geo, regions
+
+
 def _drawn(fig):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -419,11 +424,7 @@ def test_region_map_inset_is_large_and_its_labels_legible():
     from matplotlib.patches import ConnectionPatch, Wedge
     from matplotlib.transforms import Bbox
 
-    scenario = load_scenario(BASELINE_SCENARIO)
-    geo = map_data_from_scenario(scenario)
-    regions = regions_for(policy_runs({"baseline": 0.0}, replicates=1)).assign(
-        sector=lambda f: f["sector"].map(dict(zip(sorted(set(f["sector"])), geo.sectors)))
-    )
+    geo, regions = _baseline_map_inputs()
     fig = region_map_figure(regions, geo)
     renderer = _drawn(fig)
     main = fig.axes[0]
@@ -487,11 +488,7 @@ def test_a_narrow_region_map_keeps_its_inset_clear_of_the_sector_legend():
 
     from agglomeration.report.maps import _firm_matrix, draw_region_map
 
-    scenario = load_scenario(BASELINE_SCENARIO)
-    geo = map_data_from_scenario(scenario)
-    regions = regions_for(policy_runs({"baseline": 0.0}, replicates=1)).assign(
-        sector=lambda f: f["sector"].map(dict(zip(sorted(set(f["sector"])), geo.sectors)))
-    )
+    geo, regions = _baseline_map_inputs()
     fig = Figure(figsize=(6.4, 6.4 * 0.72))
     ax = fig.subplots()
     fig.subplots_adjust(left=0.1, right=0.74, bottom=0.22, top=0.92)  # as dashboard.map_figure
