@@ -460,6 +460,19 @@ def test_all_zero_initial_firms_with_a_positive_count_is_an_error(tiny, capsys):
     assert not out.exists()
 
 
+def test_all_zero_initial_firms_fail_validate_naming_the_file(tiny, capsys):
+    """`validate` finds what `run` would fail on at its start, and names the data file."""
+    for old, new in ALL_ZERO_FIRMS:
+        edit(tiny.parent / "initial_firms.csv", old, new)
+    err = cli_error(capsys, ["validate", str(tiny)])
+    assert_names(err, "initial_firms.csv", "weights", "positive total", "firms.initial_count")
+    assert cli.main(["validate", str(tiny), "--quiet"]) == 2
+    # a start without firms needs no weights; 'uniform' does not read them
+    capsys.readouterr()
+    edit(tiny, "[firms]", '[firms]\ninitial_distribution = "uniform"')
+    assert cli.main(["validate", str(tiny)]) == 0, capsys.readouterr().err
+
+
 # ------------------------------------------------------------------------------------------------
 # 3. experiment files through `agglomeration batch` (nothing written)
 # ------------------------------------------------------------------------------------------------
