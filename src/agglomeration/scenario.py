@@ -486,10 +486,20 @@ def _blame_override(
         warnings.simplefilter("ignore", DeprecatedKeyWarning)
         names = {k: (k, migrate_key(k) if k and all(k.split(".")) else k) for k in keys}
     field = exc.field
+    below = []  # overrides of fields inside the table the error is about
     for key in sorted(keys, key=len, reverse=True):  # the most specific override first
         for k in dict.fromkeys(names[key]):
-            if field == k or field.startswith((f"{k}.", f"{k}[")) or k.startswith(f"{field}."):
+            if field == k or field.startswith((f"{k}.", f"{k}[")):
                 return OverrideError(exc.message, key=key, field=field)
+            if k.startswith(f"{field}."):
+                below.append((key, k))
+    if below:
+        # a check across a table's fields (behaviour.entry: location_scale <= logit_scale): blame an
+        # override the message names, not merely the longest key set in the table
+        named = [
+            key for key, k in below if re.search(rf"\b{re.escape(k.split('.')[-1])}\b", exc.message)
+        ]
+        return OverrideError(exc.message, key=(named or [below[0][0]])[0], field=field)
     return exc
 
 
