@@ -15,6 +15,7 @@ from agglomeration.experiment.compare import (
     cliffs_delta,
     compare,
     compare_pair,
+    constant_listing,
     holm,
     replicates_needed,
 )
@@ -306,6 +307,25 @@ def test_constant_metrics_are_listed_once_and_left_out_of_the_family():
     assert res.family_size == 2
     with pytest.raises(InputError, match="takes one value in every run"):
         compare(runs, metrics=["firms_other"])
+
+
+def test_a_metric_without_values_is_not_called_constant_nan():
+    """A metric undefined in every run (a region's export share when it never sells) was listed as
+    ``= nan`` among the constant ones; one defined in a single run is constant where it has a value."""
+    runs = policy_runs({"baseline": 0.0, "delegation": 60.0})
+    runs["export_share_CS"] = np.nan
+    runs["export_share_YC"] = np.nan
+    runs.loc[runs.index[0], "export_share_YC"] = 0.25
+    res = compare(runs, metrics=["firms", "export_share_CS", "export_share_YC"])
+    assert list(res.comparisons["metric"].unique()) == ["firms"]
+    assert math.isnan(res.constant["export_share_CS"]) and res.constant["export_share_YC"] == 0.25
+    assert constant_listing(res.constant) == (
+        "export_share_CS (no value in any run), export_share_YC = 0.25"
+    )
+    with pytest.raises(InputError) as exc:
+        compare(runs, metrics=["export_share_CS"])
+    assert "export_share_CS (no value in any run)" in str(exc.value)
+    assert "= nan" not in str(exc.value)
 
 
 def test_metrics_choose_the_holm_family():

@@ -510,6 +510,14 @@ def constant_metrics(obs: pd.DataFrame, metrics: Iterable[str]) -> dict[str, flo
     return out
 
 
+def constant_listing(constant: Mapping[str, float]) -> str:
+    """``constant`` as text: ``name = value``, or ``name (no value in any run)`` for NaN."""
+    return ", ".join(
+        f"{m} (no value in any run)" if math.isnan(v) else f"{m} = {v:g}"
+        for m, v in constant.items()
+    )
+
+
 @dataclass
 class Comparison:
     """Result of :func:`compare`: three long tables and the settings that produced them.
@@ -554,9 +562,9 @@ def _choose_metrics(
     if not explicit:
         varying = registry.primary(varying)
     if not varying:
-        listed = ", ".join(f"{m} = {v:g}" for m, v in constant.items())
         raise InputError(
-            f"every chosen metric takes one value in every run ({listed}): nothing to compare",
+            "every chosen metric takes one value in every run that has a value, or has none "
+            f"({constant_listing(constant)}): nothing to compare",
             file=source,
             field="metrics",
         )
