@@ -328,6 +328,23 @@ def test_a_metric_without_values_is_not_called_constant_nan():
     assert "= nan" not in str(exc.value)
 
 
+def test_a_variant_whose_runs_all_failed_keeps_its_summary_rows():
+    """It vanished from the summary (and its n_failed with it); now n = 0 and the failures are counted."""
+    runs = policy_runs({"baseline": 0.0, "delegation": 60.0, "boom": 5.0}, replicates=10, failed=10)
+    res = compare(runs, metrics=["firms", "local_sourcing_share"], bootstrap=50, precision=0.1)
+    s = res.summary.set_index(["variant", "metric"])
+    assert len(s) == 6
+    for metric in ("firms", "local_sourcing_share"):
+        row = s.loc[("boom", metric)]
+        assert row["n"] == 0 and row["n_failed"] == 10
+        assert np.isnan(
+            row[["mean", "ci_low", "ci_high", "boot_low", "boot_high"]].astype(float)
+        ).all()
+        assert s.loc[("delegation", metric), "n"] == 10
+    assert set(res.advice["variant"]) == {"baseline", "delegation", "boom"}
+    assert "boom" in set(res.table()["Variant"])
+
+
 def test_metrics_choose_the_holm_family():
     runs = policy_runs({"baseline": 0.0, "delegation": 60.0, "rail": 5.0})
     one = compare(runs, metrics=["firms"]).comparisons

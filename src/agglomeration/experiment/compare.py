@@ -588,7 +588,12 @@ def _summary(
     )
     long = long.dropna(subset=["value"])
     g = long.groupby(["variant", "metric"], sort=False)["value"]
-    summary = g.agg(n="count", mean="mean", sd="std").reset_index()
+    summary = g.agg(n="count", mean="mean", sd="std")
+    # a variant whose runs all failed, or a metric without a value in a variant's runs, keeps its row
+    # (n = 0, with n_failed) instead of vanishing from the summary
+    every = pd.MultiIndex.from_product([variants, chosen], names=["variant", "metric"])
+    summary = summary.reindex(summary.index.union(every, sort=False)).reset_index()
+    summary["n"] = summary["n"].fillna(0).astype(int)
     summary["se"] = summary["sd"] / np.sqrt(summary["n"])
     summary["half_width"] = t_interval(summary["mean"], summary["sd"], summary["n"], confidence)
     ci = [
@@ -607,8 +612,9 @@ def _summary(
             for key, vals in g
         }
         keys = list(zip(summary["variant"], summary["metric"]))
-        summary["boot_low"] = [boot[k][0] for k in keys]
-        summary["boot_high"] = [boot[k][1] for k in keys]
+        none = (math.nan, math.nan)
+        summary["boot_low"] = [boot.get(k, none)[0] for k in keys]
+        summary["boot_high"] = [boot.get(k, none)[1] for k in keys]
     order = {v: i for i, v in enumerate(variants)}
     morder = {m: i for i, m in enumerate(chosen)}
     return summary.sort_values(
