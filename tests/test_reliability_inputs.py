@@ -628,6 +628,8 @@ RUN_OPTIONS = [
     ),
     (["--set", "policy.delegation.B=2"], ("policy.delegation.B", "[0, 1]")),
     (["--bogus-option"], ("unrecognized arguments",)),
+    # --steps won silently over --set steps (and batch let --set win): a disagreement is an error
+    (["--steps", "2", "--set", "steps=3"], ("--steps 2", "--set steps=3", "disagree")),
 ]
 
 
@@ -662,6 +664,14 @@ BATCH_OPTIONS = [
     (["--set", "bogus=1"], ("bogus", "unknown key")),
     (["--set", "firms.initial_count=nan"], ("firms.initial_count", "finite")),
     (["--set", "noequals"], ("--set", "KEY=VALUE")),
+    # --set replicates / steps won silently over --replicates / --steps, and an invalid --set value
+    # was blamed on the option given correctly
+    (["--steps", "2", "--set", "steps=3"], ("--steps 2", "--set steps=3", "disagree")),
+    (
+        ["--replicates", "1", "--set", "replicates=0"],
+        ("--replicates 1", "replicates=0", "disagree"),
+    ),
+    (["--set", "steps=-1"], ("--set steps=-1", "greater than or equal to 0")),
     (["--resume"], ("nothing to resume", "manifest.json")),
 ]
 

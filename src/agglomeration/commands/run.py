@@ -142,6 +142,12 @@ def main(args: argparse.Namespace) -> int:
     # each value is parsed once, here, as a TOML value; load_scenario takes values as given
     typed = split_overrides(args.overrides)
     overrides = parse_overrides(args.overrides)
+    if args.steps is not None and "steps" in overrides and overrides["steps"] != args.steps:
+        raise InputError(  # --steps won silently (and `batch` let --set win)
+            f"--steps {args.steps} and --set steps={shorten(typed['steps'], 80)} disagree; "
+            "expected one of them (or the same value)",
+            field="--steps",
+        )
     if args.no_figures:
         overrides["output.figures"] = False
     lever_typed = split_overrides(args.levers, "--lever")
