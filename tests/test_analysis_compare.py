@@ -345,6 +345,13 @@ def test_a_variant_whose_runs_all_failed_keeps_its_summary_rows():
     assert "boom" in set(res.table()["Variant"])
 
 
+def test_a_metric_named_twice_is_compared_once():
+    runs = policy_runs({"baseline": 0.0, "delegation": 60.0})
+    res = compare(runs, metrics=["firms", "firms", "local_sourcing_share"])
+    assert list(res.comparisons["metric"]) == ["firms", "local_sourcing_share"]
+    assert res.family_size == 2
+
+
 def test_metrics_choose_the_holm_family():
     runs = policy_runs({"baseline": 0.0, "delegation": 60.0, "rail": 5.0})
     one = compare(runs, metrics=["firms"]).comparisons

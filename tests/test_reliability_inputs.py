@@ -719,6 +719,25 @@ ANALYSIS_OPTIONS = [
 
 
 @pytest.mark.parametrize(
+    "extra",
+    [
+        ["compare", "--metrics", "firms", "firms"],
+        ["compare", "--factorial", "--metrics", "firms", "firms"],
+        ["plot", "--metrics", "firms", "firms", "--out", "figs"],
+    ],
+    ids=" ".join,
+)
+def test_a_metric_named_twice_counts_once(results_dir, tmp_path, monkeypatch, capsys, extra):
+    """`--metrics firms firms` was a TypeError (exit 1) in compare, --factorial and plot."""
+    monkeypatch.chdir(tmp_path)
+    assert cli.main([extra[0], str(results_dir), *extra[1:], "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err and "error" not in err
+    if extra == ["compare", "--metrics", "firms", "firms"]:
+        assert sum(line.startswith("| Firms ") for line in out.splitlines()) == 2  # base, high
+
+
+@pytest.mark.parametrize(
     ("cmd", "extra", "needles"),
     ANALYSIS_OPTIONS,
     ids=lambda v: " ".join(v) if isinstance(v, list) else str(v),

@@ -786,7 +786,7 @@ def compare(
         runs,
         series=series,
         at_step=at_step,
-        metrics=list(metrics) if explicit else None,  # type: ignore[arg-type]
+        metrics=list(dict.fromkeys(metrics)) if explicit else None,  # type: ignore[arg-type]
         parameter_columns=parameter_columns,
         source=source,
     )
