@@ -630,6 +630,15 @@ RUN_OPTIONS = [
     (["--bogus-option"], ("unrecognized arguments",)),
     # --steps won silently over --set steps (and batch let --set win): a disagreement is an error
     (["--steps", "2", "--set", "steps=3"], ("--steps 2", "--set steps=3", "disagree")),
+    # the same key twice with different values: the last one won silently
+    (
+        ["--set", "policy.delegation.B=0.2", "--set", "policy.delegation.B=0.9"],
+        ("--set", "policy.delegation.B is given twice", "0.2 and 0.9"),
+    ),
+    (
+        ["--lever", "policy.delegation.B=0.2", "--lever", "policy.delegation.B=0.9"],
+        ("--lever", "policy.delegation.B is given twice"),
+    ),
 ]
 
 
@@ -672,6 +681,7 @@ BATCH_OPTIONS = [
         ("--replicates 1", "replicates=0", "disagree"),
     ),
     (["--set", "steps=-1"], ("--set steps=-1", "greater than or equal to 0")),
+    (["--set", "seed=1", "--set", "seed=2"], ("--set", "seed is given twice", "1 and 2")),
     (["--resume"], ("nothing to resume", "manifest.json")),
 ]
 

@@ -69,7 +69,14 @@ def split_overrides(items: list[str], option: str = "--set") -> dict[str, str]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise InputError(f"expected KEY=VALUE, got {item[:80]!r}", field=option)
-        out[key.strip()] = value.strip()
+        key, value = key.strip(), value.strip()
+        if key in out and out[key] != value:  # the last one won silently
+            raise InputError(
+                f"{key} is given twice, {shorten(out[key], 40)} and {shorten(value, 40)}; "
+                "expected one value",
+                field=option,
+            )
+        out[key] = value
     return out
 
 
