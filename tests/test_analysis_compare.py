@@ -15,6 +15,7 @@ from agglomeration.experiment.compare import (
     cliffs_delta,
     compare,
     compare_pair,
+    constant_listing,
     holm,
     replicates_needed,
 )
@@ -306,6 +307,49 @@ def test_constant_metrics_are_listed_once_and_left_out_of_the_family():
     assert res.family_size == 2
     with pytest.raises(InputError, match="takes one value in every run"):
         compare(runs, metrics=["firms_other"])
+
+
+def test_a_metric_without_values_is_not_called_constant_nan():
+    """A metric undefined in every run (a region's export share when it never sells) was listed as
+    ``= nan`` among the constant ones; one defined in a single run is constant where it has a value."""
+    runs = policy_runs({"baseline": 0.0, "delegation": 60.0})
+    runs["export_share_CS"] = np.nan
+    runs["export_share_YC"] = np.nan
+    runs.loc[runs.index[0], "export_share_YC"] = 0.25
+    res = compare(runs, metrics=["firms", "export_share_CS", "export_share_YC"])
+    assert list(res.comparisons["metric"].unique()) == ["firms"]
+    assert math.isnan(res.constant["export_share_CS"]) and res.constant["export_share_YC"] == 0.25
+    assert constant_listing(res.constant) == (
+        "export_share_CS (no value in any run), export_share_YC = 0.25"
+    )
+    with pytest.raises(InputError) as exc:
+        compare(runs, metrics=["export_share_CS"])
+    assert "export_share_CS (no value in any run)" in str(exc.value)
+    assert "= nan" not in str(exc.value)
+
+
+def test_a_variant_whose_runs_all_failed_keeps_its_summary_rows():
+    """It vanished from the summary (and its n_failed with it); now n = 0 and the failures are counted."""
+    runs = policy_runs({"baseline": 0.0, "delegation": 60.0, "boom": 5.0}, replicates=10, failed=10)
+    res = compare(runs, metrics=["firms", "local_sourcing_share"], bootstrap=50, precision=0.1)
+    s = res.summary.set_index(["variant", "metric"])
+    assert len(s) == 6
+    for metric in ("firms", "local_sourcing_share"):
+        row = s.loc[("boom", metric)]
+        assert row["n"] == 0 and row["n_failed"] == 10
+        assert np.isnan(
+            row[["mean", "ci_low", "ci_high", "boot_low", "boot_high"]].astype(float)
+        ).all()
+        assert s.loc[("delegation", metric), "n"] == 10
+    assert set(res.advice["variant"]) == {"baseline", "delegation", "boom"}
+    assert "boom" in set(res.table()["Variant"])
+
+
+def test_a_metric_named_twice_is_compared_once():
+    runs = policy_runs({"baseline": 0.0, "delegation": 60.0})
+    res = compare(runs, metrics=["firms", "firms", "local_sourcing_share"])
+    assert list(res.comparisons["metric"]) == ["firms", "local_sourcing_share"]
+    assert res.family_size == 2
 
 
 def test_metrics_choose_the_holm_family():

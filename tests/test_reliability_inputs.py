@@ -460,6 +460,19 @@ def test_all_zero_initial_firms_with_a_positive_count_is_an_error(tiny, capsys):
     assert not out.exists()
 
 
+def test_all_zero_initial_firms_fail_validate_naming_the_file(tiny, capsys):
+    """`validate` finds what `run` would fail on at its start, and names the data file."""
+    for old, new in ALL_ZERO_FIRMS:
+        edit(tiny.parent / "initial_firms.csv", old, new)
+    err = cli_error(capsys, ["validate", str(tiny)])
+    assert_names(err, "initial_firms.csv", "weights", "positive total", "firms.initial_count")
+    assert cli.main(["validate", str(tiny), "--quiet"]) == 2
+    # a start without firms needs no weights; 'uniform' does not read them
+    capsys.readouterr()
+    edit(tiny, "[firms]", '[firms]\ninitial_distribution = "uniform"')
+    assert cli.main(["validate", str(tiny)]) == 0, capsys.readouterr().err
+
+
 # ------------------------------------------------------------------------------------------------
 # 3. experiment files through `agglomeration batch` (nothing written)
 # ------------------------------------------------------------------------------------------------
@@ -615,6 +628,17 @@ RUN_OPTIONS = [
     ),
     (["--set", "policy.delegation.B=2"], ("policy.delegation.B", "[0, 1]")),
     (["--bogus-option"], ("unrecognized arguments",)),
+    # --steps won silently over --set steps (and batch let --set win): a disagreement is an error
+    (["--steps", "2", "--set", "steps=3"], ("--steps 2", "--set steps=3", "disagree")),
+    # the same key twice with different values: the last one won silently
+    (
+        ["--set", "policy.delegation.B=0.2", "--set", "policy.delegation.B=0.9"],
+        ("--set", "policy.delegation.B is given twice", "0.2 and 0.9"),
+    ),
+    (
+        ["--lever", "policy.delegation.B=0.2", "--lever", "policy.delegation.B=0.9"],
+        ("--lever", "policy.delegation.B is given twice"),
+    ),
 ]
 
 
@@ -649,6 +673,15 @@ BATCH_OPTIONS = [
     (["--set", "bogus=1"], ("bogus", "unknown key")),
     (["--set", "firms.initial_count=nan"], ("firms.initial_count", "finite")),
     (["--set", "noequals"], ("--set", "KEY=VALUE")),
+    # --set replicates / steps won silently over --replicates / --steps, and an invalid --set value
+    # was blamed on the option given correctly
+    (["--steps", "2", "--set", "steps=3"], ("--steps 2", "--set steps=3", "disagree")),
+    (
+        ["--replicates", "1", "--set", "replicates=0"],
+        ("--replicates 1", "replicates=0", "disagree"),
+    ),
+    (["--set", "steps=-1"], ("--set steps=-1", "greater than or equal to 0")),
+    (["--set", "seed=1", "--set", "seed=2"], ("--set", "seed is given twice", "1 and 2")),
     (["--resume"], ("nothing to resume", "manifest.json")),
 ]
 
@@ -693,6 +726,25 @@ ANALYSIS_OPTIONS = [
     ("reproduce", ["--run", "zzzz"], ("--run", "no run")),
     ("reproduce", ["--run", ""], ("--run", "no run")),
 ]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["compare", "--metrics", "firms", "firms"],
+        ["compare", "--factorial", "--metrics", "firms", "firms"],
+        ["plot", "--metrics", "firms", "firms", "--out", "figs"],
+    ],
+    ids=" ".join,
+)
+def test_a_metric_named_twice_counts_once(results_dir, tmp_path, monkeypatch, capsys, extra):
+    """`--metrics firms firms` was a TypeError (exit 1) in compare, --factorial and plot."""
+    monkeypatch.chdir(tmp_path)
+    assert cli.main([extra[0], str(results_dir), *extra[1:], "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err and "error" not in err
+    if extra == ["compare", "--metrics", "firms", "firms"]:
+        assert sum(line.startswith("| Firms ") for line in out.splitlines()) == 2  # base, high
 
 
 @pytest.mark.parametrize(

@@ -549,6 +549,32 @@ def test_an_override_error_above_or_below_the_key_names_the_override(tiny, key, 
     assert (exc.value.key, exc.value.field, exc.value.file) == (key, field, None)
 
 
+@pytest.mark.parametrize(
+    "overrides, blamed",
+    [
+        # a check across the fields of a table blames the override the message names, whatever
+        # the order and the lengths of the keys (it blamed the longest key set in the table)
+        (
+            {"behaviour.entry.productivity_gap": -1.0, "behaviour.entry.logit_scale": 0.001},
+            "behaviour.entry.logit_scale",
+        ),
+        (
+            {"behaviour.entry.logit_scale": 0.001, "behaviour.entry.productivity_gap": -1.0},
+            "behaviour.entry.logit_scale",
+        ),
+        (
+            {"behaviour.entry.pool_scale": 2.0, "behaviour.entry.location_scale": 5.0},
+            "behaviour.entry.location_scale",
+        ),
+    ],
+)
+def test_a_check_across_a_table_names_the_override_it_is_about(tiny, overrides, blamed):
+    with pytest.raises(OverrideError) as exc:
+        load_scenario(tiny, overrides)
+    assert (exc.value.key, exc.value.field) == (blamed, "behaviour.entry")
+    assert "must be at most logit_scale" in str(exc.value)
+
+
 def _no_warning():
     import contextlib
 

@@ -146,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "command", None):
             parser.print_help()
             return 2
+        if isinstance(getattr(args, "metrics", None), list):  # --metrics a a: one metric, once
+            args.metrics = list(dict.fromkeys(args.metrics))
         code = int(args._handler(args) or 0)
         sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
         return code

@@ -487,10 +487,20 @@ def _blame_override(
         warnings.simplefilter("ignore", DeprecatedKeyWarning)
         names = {k: (k, migrate_key(k) if k and all(k.split(".")) else k) for k in keys}
     field = exc.field
+    below = []  # overrides of fields inside the table the error is about
     for key in sorted(keys, key=len, reverse=True):  # the most specific override first
         for k in dict.fromkeys(names[key]):
-            if field == k or field.startswith((f"{k}.", f"{k}[")) or k.startswith(f"{field}."):
+            if field == k or field.startswith((f"{k}.", f"{k}[")):
                 return OverrideError(exc.message, key=key, field=field)
+            if k.startswith(f"{field}."):
+                below.append((key, k))
+    if below:
+        # a check across a table's fields (behaviour.entry: location_scale <= logit_scale): blame an
+        # override the message names, not merely the longest key set in the table
+        named = [
+            key for key, k in below if re.search(rf"\b{re.escape(k.split('.')[-1])}\b", exc.message)
+        ]
+        return OverrideError(exc.message, key=(named or [below[0][0]])[0], field=field)
     return exc
 
 
@@ -1183,6 +1193,7 @@ def _resolve(raw: dict, source: str | None, cache: dict) -> Scenario:
         raise validation_error(exc, _UserScenario, file) from None
     data = _resolve_data(user, file, cache)
     _check_policy(user.policy, data, file)
+    _check_initial_weights(user, data)
     scen = Scenario.model_validate({**user.model_dump(by_alias=True), "data": data})
     scen._raw = raw
     scen._source = str(source) if source else None
@@ -1688,6 +1699,34 @@ def _check_link(lk: LinkRecord, places: dict, modes: list[str], file: Any, field
         if end not in places:
             prefix = f"link {lk.origin}-{lk.dest} ({lk.mode}) names "
             raise _unknown_place(end, places, file, field, prefix)
+
+
+def _check_initial_weights(user: _UserScenario, data: ScenarioData) -> None:
+    """Firms to place need a positive total weight (world._initial_weights, initialisation.initial_weights):
+    checked here so that ``validate`` names the file instead of the run failing at its start."""
+    n0, mode = user.firms.initial_count, user.firms.initial_distribution
+    if n0 == 0 or mode == "uniform":
+        return
+    if mode == "proportional_to_income":
+        if sum(r.immobile_income for r in data.regions) <= 0:
+            raise InputError(
+                f"immobile_income sums to 0 over the regions; expected a positive total to place "
+                f"firms.initial_count = {n0} firms with firms.initial_distribution = {mode!r}",
+                file=_display(user.regions.file),
+                field="immobile_income",
+            )
+        return
+    sw = np.array([s.initial_weight for s in data.sectors], dtype=float)
+    sw = sw if sw.sum() > 0 else np.ones_like(sw)
+    col = np.asarray(data.initial_firms, dtype=float).sum(axis=0)
+    if float(sw[col > 0].sum()) <= 0:
+        raise InputError(
+            "the weights sum to 0 over the sectors with a positive initial_weight in "
+            f"{_display(user.sectors.file)}; expected a positive total to place "
+            f"firms.initial_count = {n0} firms with firms.initial_distribution = 'data'",
+            file=_display(user.regions.initial_firms_file),
+            field="weights",
+        )
 
 
 def _check_policy(policy: PolicyParams, data: ScenarioData, file: Any) -> None:

@@ -70,9 +70,9 @@ def blame_command_line(exc: Any, typed: dict[str, str], options: dict[str, Any])
     from agglomeration.errors import InputError
 
     field = str(exc.field) if exc.field is not None else ""
-    if field in options and options[field] is not None:  # --replicates, --steps
-        return InputError(exc.message, field=f"--{field}")
     key = next((k for k in typed if field == k or field.startswith(f"{k}.")), None)
+    if key is None and field in options and options[field] is not None:  # --replicates, --steps
+        return InputError(exc.message, field=f"--{field}")
     if key is None:
         return exc
     where = f"--set {key}={shorten(typed[key], 80)}"
@@ -93,6 +93,13 @@ def load_with_set(path: str, items: list[str], **options: Any) -> Any:
 
     typed = split_overrides(items)
     values = parse_set(items)
+    for opt, given in options.items():  # --steps 4 --set steps=8: which one? (--set won silently)
+        if given is not None and opt in values and values[opt] != given:
+            raise InputError(
+                f"--{opt} {given} and --set {opt}={shorten(typed[opt], 80)} disagree; expected one "
+                "of them (or the same value)",
+                field=f"--{opt}",
+            )
     try:
         exp = load_experiment(path, **options, set=values)
     except InputError as exc:

@@ -331,8 +331,10 @@ def _print_comparison(result, args, warning: str | None, steps: int | None) -> d
             "Cliff's delta are in the long table (--out FILE writes FILE_comparisons).\n"
         )
     if result.constant:
-        listed = ", ".join(f"{m} = {v:g}" for m, v in result.constant.items())
-        out.write(f"Constant in every run, left out: {listed}.\n")
+        from agglomeration.experiment.compare import constant_listing
+
+        listed = constant_listing(result.constant)
+        out.write(f"Constant in every run that has a value, left out: {listed}.\n")
     if not args.metrics:
         out.write(
             "Metrics: the primary ones (--metrics NAME ... chooses the family; --metrics all tests "

@@ -69,7 +69,14 @@ def split_overrides(items: list[str], option: str = "--set") -> dict[str, str]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise InputError(f"expected KEY=VALUE, got {item[:80]!r}", field=option)
-        out[key.strip()] = value.strip()
+        key, value = key.strip(), value.strip()
+        if key in out and out[key] != value:  # the last one won silently
+            raise InputError(
+                f"{key} is given twice, {shorten(out[key], 40)} and {shorten(value, 40)}; "
+                "expected one value",
+                field=option,
+            )
+        out[key] = value
     return out
 
 
@@ -142,6 +149,12 @@ def main(args: argparse.Namespace) -> int:
     # each value is parsed once, here, as a TOML value; load_scenario takes values as given
     typed = split_overrides(args.overrides)
     overrides = parse_overrides(args.overrides)
+    if args.steps is not None and "steps" in overrides and overrides["steps"] != args.steps:
+        raise InputError(  # --steps won silently (and `batch` let --set win)
+            f"--steps {args.steps} and --set steps={shorten(typed['steps'], 80)} disagree; "
+            "expected one of them (or the same value)",
+            field="--steps",
+        )
     if args.no_figures:
         overrides["output.figures"] = False
     lever_typed = split_overrides(args.levers, "--lever")

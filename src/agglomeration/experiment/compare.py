@@ -510,6 +510,14 @@ def constant_metrics(obs: pd.DataFrame, metrics: Iterable[str]) -> dict[str, flo
     return out
 
 
+def constant_listing(constant: Mapping[str, float]) -> str:
+    """``constant`` as text: ``name = value``, or ``name (no value in any run)`` for NaN."""
+    return ", ".join(
+        f"{m} (no value in any run)" if math.isnan(v) else f"{m} = {v:g}"
+        for m, v in constant.items()
+    )
+
+
 @dataclass
 class Comparison:
     """Result of :func:`compare`: three long tables and the settings that produced them.
@@ -554,9 +562,9 @@ def _choose_metrics(
     if not explicit:
         varying = registry.primary(varying)
     if not varying:
-        listed = ", ".join(f"{m} = {v:g}" for m, v in constant.items())
         raise InputError(
-            f"every chosen metric takes one value in every run ({listed}): nothing to compare",
+            "every chosen metric takes one value in every run that has a value, or has none "
+            f"({constant_listing(constant)}): nothing to compare",
             file=source,
             field="metrics",
         )
@@ -580,7 +588,12 @@ def _summary(
     )
     long = long.dropna(subset=["value"])
     g = long.groupby(["variant", "metric"], sort=False)["value"]
-    summary = g.agg(n="count", mean="mean", sd="std").reset_index()
+    summary = g.agg(n="count", mean="mean", sd="std")
+    # a variant whose runs all failed, or a metric without a value in a variant's runs, keeps its row
+    # (n = 0, with n_failed) instead of vanishing from the summary
+    every = pd.MultiIndex.from_product([variants, chosen], names=["variant", "metric"])
+    summary = summary.reindex(summary.index.union(every, sort=False)).reset_index()
+    summary["n"] = summary["n"].fillna(0).astype(int)
     summary["se"] = summary["sd"] / np.sqrt(summary["n"])
     summary["half_width"] = t_interval(summary["mean"], summary["sd"], summary["n"], confidence)
     ci = [
@@ -599,8 +612,9 @@ def _summary(
             for key, vals in g
         }
         keys = list(zip(summary["variant"], summary["metric"]))
-        summary["boot_low"] = [boot[k][0] for k in keys]
-        summary["boot_high"] = [boot[k][1] for k in keys]
+        none = (math.nan, math.nan)
+        summary["boot_low"] = [boot.get(k, none)[0] for k in keys]
+        summary["boot_high"] = [boot.get(k, none)[1] for k in keys]
     order = {v: i for i, v in enumerate(variants)}
     morder = {m: i for i, m in enumerate(chosen)}
     return summary.sort_values(
@@ -772,7 +786,7 @@ def compare(
         runs,
         series=series,
         at_step=at_step,
-        metrics=list(metrics) if explicit else None,  # type: ignore[arg-type]
+        metrics=list(dict.fromkeys(metrics)) if explicit else None,  # type: ignore[arg-type]
         parameter_columns=parameter_columns,
         source=source,
     )
