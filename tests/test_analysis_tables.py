@@ -208,3 +208,20 @@ def test_an_output_place_that_cannot_be_written_is_an_input_error(tmp_path, caps
     assert "--out: cannot write here" in err and "Traceback" not in err
     assert cli_main(["plot", str(root), "--out", "/proc/x"]) == 2
     assert "--out: cannot write here" in capsys.readouterr().err
+
+
+def test_caption_says_when_no_difference_could_be_tested():
+    """A reference whose runs all failed leaves every comparison without a p value: the caption said
+    "Holm-adjusted over 0 comparisons"; it now says that nothing could be tested."""
+    from types import SimpleNamespace
+
+    from agglomeration.report.tables import comparison_caption
+
+    rows = pd.DataFrame({"variant": ["a"], "metric": ["firms"], "paired": [True], "p_t": [np.nan]})
+    untested = SimpleNamespace(comparisons=rows, at_step=None, baseline="boom", family_size=0)
+    text = comparison_caption(untested)
+    assert "over 0 comparisons" not in text and "no difference could be tested" in text
+    tested = SimpleNamespace(
+        comparisons=rows.assign(p_t=0.01), at_step=None, baseline="boom", family_size=1
+    )
+    assert "Holm-adjusted over 1 comparisons" in comparison_caption(tested)

@@ -396,9 +396,14 @@ def comparison_caption(cmp: Any, *, steps: int | None = None) -> str:
             if not paired.any()
             else "paired by seed where runs share seeds (d_z), otherwise Welch t test (Cohen's d)"
         )
+        tests = (
+            f"p values Holm-adjusted over {cmp.family_size} comparisons."
+            if cmp.family_size
+            else "no difference could be tested (too few runs with a value on one side or both)."
+        )
         parts.append(
             f"Differences from '{cmp.baseline}' {how}; differences of shares in percentage points (pp); "
-            f"p values Holm-adjusted over {cmp.family_size} comparisons."
+            + tests
         )
     return " ".join(parts)
 
