@@ -204,3 +204,32 @@ def test_the_marginal_entry_variant_is_more_elastic_once_its_fixed_costs_are_reb
             )
             out.append(r.elasticity())
         assert out[1] < 2.5 * out[0] < 0, out
+
+
+def test_valuing_the_exit_option_after_the_grace_lowers_entry_values_and_take_up():
+    """behaviour.entry.exit_option = 'after_grace': an entrant that turns out unprofitable expects to
+    lose for loss_grace + after_losses steps before it leaves (as the exit rule treats a firm that loses
+    from birth), not after_losses: every value of entry is at most the default's, the take-up of the
+    same sample of potential entrants falls (measured at seeds 1-4 of the full baseline: -0.7 to -1.1
+    %; `python scripts/entry_margin.py --approximations`), and only the loss branch of the option moves
+    (with exits off both are the same)."""
+    from agglomeration.behaviour import entry
+
+    m = AgglomerationModel(load_scenario(BASELINE, BASE), replicate_seed=2)
+    grace = load_scenario(BASELINE, {**BASE, "behaviour.entry.exit_option": "after_grace"})
+    ex = m.spec.behaviour.exit
+    assert entry.exit_after(ex, "after_grace") == ex.after_losses + ex.loss_grace
+    default = entry.entry_values(m.state, m.world, m.spec)
+    later = entry.entry_values(m.state, m.world, grace)
+    assert np.all(later.value <= default.value + 1e-12)
+    assert (later.value < default.value - 1e-9).mean() > 0.5
+    np.testing.assert_array_equal(later.first_profit, default.first_profit)  # the win branch
+    take = [
+        entry.take_up_response(
+            m.state, m.world, spec, sample=40_000, rng=np.random.default_rng(3)
+        ).take_up()
+        for spec in (m.spec, grace)
+    ]
+    assert take[1] < take[0] * (1 - 0.003), take
+    off = {"behaviour.exit.enabled": False}
+    assert entry.exit_after(load_scenario(BASELINE, off).behaviour.exit, "after_grace") == 1e6

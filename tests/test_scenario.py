@@ -655,8 +655,13 @@ def test_the_baseline_fingerprint_is_stable_across_added_neutral_parameters():
     assert base.fingerprint() == (
         "72a4e19073c63c999536f73d9f5fe27f53c4be524bf256a71306599f59f5960a"
     )
+    other = {("behaviour", "entry", "exit_option"): "after_grace"}  # non-numeric switches
     for path, neutral in FINGERPRINT_NEUTRAL.items():
-        used = load_scenario(BASELINE, {".".join(path): neutral + 1})
+        if path in other:
+            value = other[path]
+        else:
+            value = (not neutral) if isinstance(neutral, bool) else neutral + 1
+        used = load_scenario(BASELINE, {".".join(path): value})
         assert used.fingerprint() != base.fingerprint(), path
 
 

@@ -391,6 +391,7 @@ class AgglomerationModel(mesa.Model):
             s.begin_step()
             for submodel in self.schedule:
                 submodel.run(s, self.world, self.spec, self.rng)
+            s.tally_exits_by_sector()  # beliefs learn in the burn-in too
             s.firms.maybe_compact()
             if control is not None:
                 control.update(s, steps - 1 - k)

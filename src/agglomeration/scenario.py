@@ -285,6 +285,8 @@ USER_KEYS = (
 FINGERPRINT_NEUTRAL: dict[tuple[str, ...], Any] = {
     ("behaviour", "accounts", "controller_averaging"): 0,
     ("behaviour", "entry", "pool_scale"): 1.0,
+    ("behaviour", "entry", "exit_option"): "after_losses",
+    ("behaviour", "prospects", "learn_hazard"): False,
 }
 
 PATH_KEYS = (

@@ -106,6 +106,10 @@ class ModelState:
     prospects: Prospects | None = None
     #: what firms have learned about the market (kept across steps)
     beliefs: Beliefs | None = None
+    #: (S,) firms alive at the start of the last step and those of them that exited in it, by sector
+    #: (the observed exit hazard of behaviour.prospects.learn_hazard)
+    last_incumbents_by_sector: np.ndarray | None = None
+    last_exits_by_sector: np.ndarray | None = None
     #: ids of the firms that entered and exited this step (the Mesa agent view follows them)
     entered: list[np.ndarray] = field(default_factory=list)
     exited: list[np.ndarray] = field(default_factory=list)
@@ -139,6 +143,21 @@ class ModelState:
         self.entered = []
         self.exited = []
 
+    def tally_exits_by_sector(self) -> None:
+        """Record this step's incumbents and exits by sector (``last_incumbents_by_sector``,
+        ``last_exits_by_sector``: the exit hazard the prospects learn from; call after the submodels,
+        before the firm table is compacted; the burn-in does too)."""
+        rows = self.incumbents
+        sector = self.firms.sector[rows]
+        exited = ~self.firms.alive[rows]
+        S = (
+            len(self.beliefs.hazard)
+            if self.beliefs is not None
+            else int(sector.max(initial=-1)) + 1
+        )
+        self.last_incumbents_by_sector = np.bincount(sector, minlength=S)
+        self.last_exits_by_sector = np.bincount(sector[exited], minlength=S)
+
     def tally_demography(self) -> None:
         """Add this step's exits and relocations by region to the run's cumulative counts (call after
         the submodels, before the firm table is compacted).  An incumbent that is dead now exited from
@@ -152,6 +171,7 @@ class ModelState:
         rows, before = self.incumbents, self.incumbent_region
         alive = self.firms.alive[rows]
         self.exits_by_region += np.bincount(before[~alive], minlength=R)
+        self.tally_exits_by_sector()
         now = self.firms.region[rows[alive]]
         moved = now != before[alive]
         np.add.at(self.relocations_od, (before[alive][moved], now[moved]), 1)

@@ -116,7 +116,7 @@ class ProspectsParams(Section):
         0.2,
         gt=0.0,
         le=1.0,
-        description="weight of the latest step in the smoothed beliefs (kappa, ramp, capture by age, realised/forecast revenue corrections; the exit hazard stays at hazard_prior) [-]",
+        description="weight of the latest step in the smoothed beliefs (kappa, ramp, capture by age, realised/forecast revenue corrections; the exit hazard with learn_hazard) [-]",
         json_schema_extra={
             "source": "estimate: beliefs adapt over about five steps (range 0.1-0.5)"
         },
@@ -139,6 +139,16 @@ class ProspectsParams(Section):
         description="exit hazard assumed before any exit has been observed [1/year]",
         json_schema_extra={
             "source": "SAIC (2013): annual exit rates of Chinese firms 6.2-9.3 % (2008-2012)"
+        },
+    )
+    learn_hazard: bool = Field(
+        False,
+        description="entrants' exit hazard learned like the other beliefs: smoothed (belief_smoothing) "
+        "toward each sector's observed exits / firms of the last step; false = it stays at "
+        "hazard_prior (the default, a shortcut)",
+        json_schema_extra={
+            "source": "switch: the baseline's mean exit rate is 8.8 %/year against the 8 % prior "
+            "(docs/ODD.md, Known limitations); the default keeps the calibrated model"
         },
     )
 
@@ -242,6 +252,19 @@ def learn(state: ModelState, world: World, scenario: Scenario, mpi: np.ndarray) 
     b.ramp = np.where(has_new, (1 - a) * b.ramp + a * np.clip(ramp_now, 0.0, 1.5), b.ramp)
 
 
+def learn_hazard(state: ModelState, scenario: Scenario) -> None:
+    """Smooth each sector's exit hazard per step toward the last step's exits / firms of the sector
+    (``ModelState.tally_demography``); sectors without firms keep their belief."""
+    b = state.beliefs
+    firms, exits = state.last_incumbents_by_sector, state.last_exits_by_sector
+    if firms is None or exits is None or len(firms) != len(b.hazard):
+        return
+    a = scenario.behaviour.prospects.belief_smoothing
+    seen = firms > 0
+    observed = np.divide(exits, firms, out=np.zeros(len(b.hazard)), where=seen)
+    b.hazard = np.where(seen, (1.0 - a) * b.hazard + a * observed, b.hazard)
+
+
 def _update_factor(factor: np.ndarray, real: np.ndarray, fore: np.ndarray, a: float) -> np.ndarray:
     """factor x (real / fore)^a where both sums are positive (log-smoothed multiplicative update)."""
     real, fore = np.asarray(real, dtype=float), np.asarray(fore, dtype=float)
@@ -313,6 +336,8 @@ def evaluate(state: ModelState, world: World, scenario: Scenario) -> Prospects:
     mpf = np.einsum("srm,sm->rs", state.costs.phi[:, :R, :], ratio)
     mpi = intermediate_potential(state, world)
     learn(state, world, scenario, mpi)
+    if bp.prospects.learn_hazard:
+        learn_hazard(state, scenario)
     b = state.beliefs
     weight = np.exp((1.0 - sigma)[None, :] * log_c)
     rel = relationship_costs(state, world, scenario)  # (S, M, R) by buyer sector
