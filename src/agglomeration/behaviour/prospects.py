@@ -254,7 +254,7 @@ def learn(state: ModelState, world: World, scenario: Scenario, mpi: np.ndarray) 
 
 def learn_hazard(state: ModelState, scenario: Scenario) -> None:
     """Smooth each sector's exit hazard per step toward the last step's exits / firms of the sector
-    (``ModelState.tally_demography``); sectors without firms keep their belief."""
+    (``ModelState.tally_exits_by_sector``); sectors without firms keep their belief."""
     b = state.beliefs
     firms, exits = state.last_incumbents_by_sector, state.last_exits_by_sector
     if firms is None or exits is None or len(firms) != len(b.hazard):
