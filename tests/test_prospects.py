@@ -62,3 +62,32 @@ def test_the_learned_hazard_is_the_smoothed_exit_rate_of_each_sector():
     assert np.abs(beliefs[-1][ok] - prior).max() > 0.2 * prior  # it moved
     # within the smoothing's noise of the observed rates (a 5-step average of a noisy rate)
     assert np.abs(np.median(beliefs[-1][ok] - mean_rate[ok])) < 0.5 * np.median(mean_rate[ok])
+
+
+def test_more_exits_raise_the_learned_hazard_beyond_seed_noise():
+    """Comparative statics with paired seeds (same settled start, same seed): exiting after 4 instead
+    of 8 consecutive losses raises exits, and the learned hazard follows (mean over sectors after 12
+    quarters), in every seed.  Measured (seeds 1-4): 0.029-0.032 -> 0.035-0.044 per quarter, mean
+    paired difference +0.0074 (SE 0.0019)."""
+    diffs = []
+    for seed in (1, 2, 3, 4):
+        means = {}
+        for after in (8, 4):
+            m = AgglomerationModel(
+                load_scenario(
+                    BASELINE,
+                    {
+                        **BASE,
+                        "behaviour.prospects.learn_hazard": True,
+                        "behaviour.exit.after_losses": after,
+                    },
+                ),
+                replicate_seed=seed,
+                reference=load_scenario(BASELINE, BASE),
+            )
+            m.run(12)
+            means[after] = float(m.state.beliefs.hazard.mean())
+        diffs.append(means[4] - means[8])
+    d = np.array(diffs)
+    assert np.all(d > 0), d
+    assert d.mean() > 3 * d.std(ddof=1) / np.sqrt(len(d)), d
