@@ -132,30 +132,15 @@ def approximations(seed: int) -> str:
         warnings.simplefilter("ignore")
         m = AgglomerationModel(ROOT / "scenarios" / "baseline.toml", replicate_seed=seed)
     T = m.spec.behaviour.steps_per_year
-    ex = m.spec.behaviour.exit
 
-    def rate() -> float:
+    def rate(scenario=m.spec) -> float:
         r = E.take_up_response(
-            m.state, m.world, m.spec, sample=SAMPLE, rng=np.random.default_rng(0), cut=CUT
+            m.state, m.world, scenario, sample=SAMPLE, rng=np.random.default_rng(0), cut=CUT
         )
         return r.take_up()
 
     model = rate()
-    inputs = E.value_inputs
-
-    def with_grace(state, world, scenario):
-        kw = inputs(state, world, scenario)
-        per_step = (1.0 + np.asarray(state.costs.discount_rate, float)) ** (1.0 / T) - 1.0
-        kw["exit_steps"] = E.waiting_steps(
-            np.asarray(ex.after_losses + ex.loss_grace, float), per_step
-        )[:, None]
-        return kw
-
-    E.value_inputs = with_grace
-    try:
-        grace = rate()
-    finally:
-        E.value_inputs = inputs
+    grace = rate(m.spec.with_overrides({"behaviour.entry.exit_option": "after_grace"}))
     prior = m.state.beliefs.hazard.copy()
     hazards = []
     for annual in (0.088, 0.12):

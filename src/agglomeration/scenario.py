@@ -1308,13 +1308,11 @@ def _data_key(user: _UserScenario, file: Any, cache: dict) -> tuple | None:
     """What :func:`_resolve_data` reads: the four data sections as written and the contents of every
     file they name (read into ``cache`` now if needed); None when a file cannot be read (the
     resolution then runs and reports the error in its own order)."""
-    sections = json.dumps(
-        {name: getattr(user, name).model_dump(mode="json") for name in _DATA_SECTIONS},
-        sort_keys=True,
-    )
+    dumped = {name: getattr(user, name).model_dump(mode="json") for name in _DATA_SECTIONS}
+    sections = json.dumps(dumped, sort_keys=True)
     contents = []
     try:
-        for path in sorted(set(_data_files(json.loads(sections)))):
+        for path in sorted(set(_data_files(dumped))):
             if path not in cache:
                 _read_csv(path, cache)
             contents.append((path, cache[path]))
