@@ -86,20 +86,18 @@ def load_with_set(path: str, items: list[str], **options: Any) -> Any:
     overrides from ``--set`` checked against the base scenario; an error in a ``--set`` value names
     the option as typed (``--set logistics.tariff_multiplier.rail=abc: expected a number, got
     'abc'``), like ``agglomeration run --set``."""
-    from agglomeration.commands.run import from_command_line, split_overrides
+    from agglomeration.commands.run import (
+        check_option_agrees_with_set,
+        from_command_line,
+        split_overrides,
+    )
     from agglomeration.errors import InputError, OverrideError
     from agglomeration.experiment.execute import base_scenario
     from agglomeration.experiment.spec import Experiment, load_experiment
 
     typed = split_overrides(items)
     values = parse_set(items)
-    for opt, given in options.items():  # --steps 4 --set steps=8: which one? (--set won silently)
-        if given is not None and opt in values and values[opt] != given:
-            raise InputError(
-                f"--{opt} {given} and --set {opt}={shorten(typed[opt], 80)} disagree; expected one "
-                "of them (or the same value)",
-                field=f"--{opt}",
-            )
+    check_option_agrees_with_set(options, values, typed)  # --steps 4 --set steps=8: which one?
     try:
         exp = load_experiment(path, **options, set=values)
     except InputError as exc:

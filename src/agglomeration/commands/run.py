@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
+from typing import Any
 
 from agglomeration.errors import InputError, OverrideError, shorten
 
@@ -136,6 +137,20 @@ _TABLE = [
 ]
 
 
+def check_option_agrees_with_set(
+    options: dict[str, Any], values: dict[str, Any], typed: dict[str, str]
+) -> None:
+    """An option given both as ``--NAME`` and as ``--set NAME=`` with different values is an error
+    naming the option (``run`` let ``--steps`` win silently and ``batch`` let ``--set`` win)."""
+    for opt, given in options.items():
+        if given is not None and opt in values and values[opt] != given:
+            raise InputError(
+                f"--{opt} {given} and --set {opt}={shorten(typed[opt], 80)} disagree; expected one "
+                "of them (or the same value)",
+                field=f"--{opt}",
+            )
+
+
 def main(args: argparse.Namespace) -> int:
     """Run and print the summary table; exit code 0."""
     from agglomeration.runone import _check_seed, _check_steps, run_scenario
@@ -149,12 +164,7 @@ def main(args: argparse.Namespace) -> int:
     # each value is parsed once, here, as a TOML value; load_scenario takes values as given
     typed = split_overrides(args.overrides)
     overrides = parse_overrides(args.overrides)
-    if args.steps is not None and "steps" in overrides and overrides["steps"] != args.steps:
-        raise InputError(  # --steps won silently (and `batch` let --set win)
-            f"--steps {args.steps} and --set steps={shorten(typed['steps'], 80)} disagree; "
-            "expected one of them (or the same value)",
-            field="--steps",
-        )
+    check_option_agrees_with_set({"steps": args.steps}, overrides, typed)
     if args.no_figures:
         overrides["output.figures"] = False
     lever_typed = split_overrides(args.levers, "--lever")
