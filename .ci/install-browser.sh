@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what the dashboard's browser test (tests/test_dashboard_browser.py) needs from Debian:
+# Install what the dashboard's browser test (tests/report/test_dashboard_browser.py) needs from Debian:
 # the `chromium` browser (driven by Python Playwright through executable_path=/usr/bin/chromium; no
 # browser download) and a font. Idempotent and quiet: does nothing when chromium is already there.
 # Needs root (CI runs as root) or sudo.

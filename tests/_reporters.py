@@ -1,4 +1,4 @@
-"""Reporter functions for tests/test_experiment_reporters.py (an importable module, as users' are)."""
+"""Reporter functions for tests/experiment/test_reporters.py (an importable module, as users' are)."""
 
 
 def electronics_firms(tables):

@@ -223,7 +223,7 @@ def _ref_series_row(model):
     for key in model.counters:
         row[key] = float(model.state.counts.get(key, 0.0))
     # cumulative demography by region type: checked by the accounting identity
-    # (tests/test_delegation_channels.py), here only its place in the row
+    # (tests/behaviour/test_delegation_channels.py), here only its place in the row
     row.update(observe.demography_by_type(model.state, model.world))
     row["mean_log_productivity"] = float(np.mean(t.log_productivity[rows])) if len(rows) else np.nan
     row["mean_wage"] = float(np.mean(model.state.wage))
@@ -610,7 +610,7 @@ def test_every_column_a_run_writes_is_documented(baseline_model):
     assert list(observe.region_table(m.state, m.world).columns) == list(observe.REGION_COLUMNS)
     table = logistics_outcomes.logistics_table(m.state, m.world)
     assert list(table.columns) == list(logistics_outcomes.TABLE_COLUMNS)
-    # the metrics: tests/test_metrics_registry.py checks that every one has a registry entry
+    # the metrics: tests/metrics/test_registry.py checks that every one has a registry entry
 
 
 def test_link_values_add_up_to_the_buyers_input_cost():

@@ -1,6 +1,6 @@
 """Comparative statics of the levers away from the baseline's parameters, in the full Chongqing world.
 
-The lever tests in tests/test_logistics.py and tests/test_delegation_channels.py run the small baseline
+The lever tests in tests/test_logistics.py and tests/behaviour/test_delegation_channels.py run the small baseline
 (or the 3-region test world); these repeat the sharpest of them at a parameter point inside the
 documented ranges but away from the defaults (a sharper entry margin, dearer entry, scarcer land, fewer
 suppliers per input), paired by seed from the point's own settled start (common random numbers).

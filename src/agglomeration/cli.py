@@ -20,7 +20,7 @@ import os
 import sys
 import traceback
 
-from agglomeration.errors import InputError
+from agglomeration.errors import InputError, compact_warnings
 
 #: exit code when stdout is a pipe whose reader went away (128 + SIGPIPE, as for other tools)
 EXIT_BROKEN_PIPE = 141
@@ -143,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         configure_logging(
             bool(getattr(args, "verbose", False)), bool(getattr(args, "quiet", False))
         )
+        if not debug:
+            compact_warnings()
         if not getattr(args, "command", None):
             parser.print_help()
             return 2

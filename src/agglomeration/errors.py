@@ -90,3 +90,16 @@ def describe_os_error(exc: BaseException) -> str:
 
 class ResultStoreError(InputError):
     """A results directory that is not one, belongs to another experiment, or cannot be written."""
+
+
+def compact_warnings() -> None:
+    """Print warnings as one line, ``warning: MESSAGE``, without the source file, line number and the
+    line of code (which mean nothing to a user of the command line); the console script and the
+    batch's worker processes use it (``--debug`` keeps Python's format in the console process)."""
+    import warnings
+
+    def one_line(message, category, filename, lineno, line=None) -> str:
+        kind = "" if category is UserWarning else f"{category.__name__}: "
+        return f"warning: {kind}{message}\n"
+
+    warnings.formatwarning = one_line

@@ -25,6 +25,8 @@ random numbers, as the variants of an experiment with a shared start; docs/EXPER
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -124,7 +126,7 @@ def lever_overrides(items: list[str]) -> dict[str, object]:
 
 _TABLE = [
     ("firms", "firms", "{:,.0f}"),
-    ("firms_relative_to_initial", "firms / initial", "{:.2f}"),
+    ("firms_relative_to_initial", "firms / firms at step 0", "{:.2f}"),
     ("firms_ftz", "firms in FTZ areas", "{:,.0f}"),
     ("firms_connected", "firms in connected areas", "{:,.0f}"),
     ("employment", "employment [workers]", "{:,.0f}"),
@@ -149,6 +151,26 @@ def check_option_agrees_with_set(
                 "of them (or the same value)",
                 field=f"--{opt}",
             )
+
+
+def default_run_name(
+    scenario: str, seed: int, settings: dict[str, str], levers: dict[str, str]
+) -> str:
+    """The directory under runs/ that ``run`` writes without ``--out``: SCENARIO-seedN, then the
+    ``--set`` values that change results (not ``output.*``) and the ``--lever`` values, each as the
+    key's last part and its value as typed (``baseline-seed1-WZ0.8``), and a digest of the full keys
+    and values when there are any, so runs of one scenario and seed with different settings do not
+    replace each other (``policy.delegation.WZ`` and ``logistics.customs_multiplier.WZ`` end alike)."""
+    name = f"{scenario}-seed{seed}"
+    parts = {k: v for k, v in settings.items() if not k.startswith("output.")}
+    for group in (parts, levers):
+        if group:
+            named = "-".join(f"{k.rsplit('.', 1)[-1]}{v}" for k, v in group.items())
+            name += "-" + re.sub(r"[^A-Za-z0-9._-]+", "_", named)[:60]
+    if parts:
+        text = json.dumps(sorted(parts.items()))
+        name += "-" + hashlib.sha256(text.encode()).hexdigest()[:6]
+    return name
 
 
 def main(args: argparse.Namespace) -> int:
@@ -180,11 +202,9 @@ def main(args: argparse.Namespace) -> int:
         except OverrideError as exc:
             raise from_command_line(exc, lever_typed, "--lever") from None
         reference = overrides
-    default = f"{scenario.name}-seed{args.seed}"
-    if levers:  # not the plain run's directory: the two are meant to be compared
-        named = "-".join(f"{k.rsplit('.', 1)[-1]}{lever_typed[k]}" for k in levers)
-        default += "-" + re.sub(r"[^A-Za-z0-9._-]+", "_", named)[:60]
-    out = Path(args.out) if args.out else Path("runs") / default
+    out = Path(args.out) if args.out else Path("runs") / default_run_name(
+        scenario.name, args.seed, typed, lever_typed
+    )
     res = run_scenario(
         scenario,
         steps=args.steps,

@@ -117,7 +117,10 @@ def _exit_with_parent() -> None:
 
 def worker_init() -> None:
     """Initialiser of every local worker process: ignore SIGINT (the parent handles it), take the
-    default action on SIGTERM, and exit when the parent process dies."""
+    default action on SIGTERM, exit when the parent process dies, and print warnings on one line."""
+    from agglomeration.errors import compact_warnings
+
+    compact_warnings()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     threading.Thread(target=_exit_with_parent, name="exit-with-parent", daemon=True).start()

@@ -13,8 +13,8 @@ Columns that describe *how* a run was executed (wall time, host, pid, finish tim
 compared.  Nothing is written into the result directory.
 
 Why in this process and not in the batch's executor: one run is cheap, and identity across executors and
-worker counts is a separate, tested guarantee (tests/test_experiment_runner.py,
-tests/test_reliability_faults.py).
+worker counts is a separate, tested guarantee (tests/experiment/test_runner.py,
+tests/reliability/test_faults.py).
 """
 
 from __future__ import annotations

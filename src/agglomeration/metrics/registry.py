@@ -530,11 +530,12 @@ BUILTIN: dict[str, MetricInfo] = {
         ),
         MetricInfo(
             "firms_relative_to_initial",
-            "Firms relative to the initial number",
+            "Firms relative to the start of the observed run",
             "ratio",
             "index",
             0.0,
-            description="live firms / initial firms",
+            description="live firms / live firms at step 0 of the observed run (after the burn-in; "
+            "without one, firms.initial_count)",
         ),
         MetricInfo(
             "zone_firm_share",

@@ -52,6 +52,7 @@ from agglomeration.report.style import (
 __all__ = [
     "DASHBOARD_PANELS",
     "FOREST_MAX_HEIGHT_IN",
+    "FOREST_MAX_ROWS",
     "OVERVIEW_PANELS",
     "Conditions",
     "break_points_figure",
@@ -59,6 +60,7 @@ __all__ = [
     "discovery_figure",
     "forest_figure",
     "forest_metrics_per_page",
+    "forest_variant_pages",
     "lq_heatmap_figure",
     "response_figure",
     "sensitivity_figure",
@@ -499,8 +501,8 @@ def timeseries_facets_figure(
 
 
 # ------------------------------------------------------------------------------------------ forest
-#: Tallest forest plot [inches] (a journal page less its caption); :func:`forest_rows_per_page` pages
-#: the metrics so each figure stays within it.
+#: Tallest forest plot [inches] (a journal page less its caption); :func:`forest_metrics_per_page` pages
+#: the metrics and :func:`forest_variant_pages` the variants so each figure stays within it.
 FOREST_MAX_HEIGHT_IN = 9.0
 #: Height of one variant's row [inches]: the comfortable value, and the least (7.5 pt labels still
 #: one line apart) used when many rows must fit on a page.
@@ -516,12 +518,28 @@ def forest_metrics_per_page(n_variants: int) -> int:
     return max(1, int((FOREST_MAX_HEIGHT_IN - 0.9) // panel))
 
 
+#: Most variants one forest panel holds within :data:`FOREST_MAX_HEIGHT_IN` (rows at their least).
+FOREST_MAX_ROWS = int((FOREST_MAX_HEIGHT_IN - 0.9 - _FOREST_PANEL_IN) // FOREST_MIN_ROW_IN)
+
+
+def forest_variant_pages(variants: Sequence[str]) -> list[list[str]]:
+    """``variants`` in order, split into as few pages as keep every forest panel within
+    :data:`FOREST_MAX_ROWS` rows, of near-equal size (one page when they fit): a design with more
+    variants than a page holds is drawn over several figures instead of one taller than a page."""
+    items = list(variants)
+    n_pages = max(1, -(-len(items) // FOREST_MAX_ROWS))
+    size = -(-len(items) // n_pages) if items else 0
+    return [items[i : i + size] for i in range(0, len(items), size)] if items else [[]]
+
+
 def forest_figure(
     comparisons: pd.DataFrame,
     *,
     colours: Mapping[str, str] | None = None,
     registry: MetricRegistry = REGISTRY,
     note: str | None = None,
+    order: Sequence[str] | None = None,
+    shared: pd.DataFrame | None = None,
 ) -> Figure:
     """Differences from the baseline with 95 % CIs: one panel per metric, each on its own axis and unit
     (shares in percentage points), one row per variant in its fixed colour and marker.
@@ -531,7 +549,10 @@ def forest_figure(
     separators (large differences in a unit 1,000 times larger, said in the axis label).  Rows shrink
     from 0.26 to 0.15 inch when many must fit; the figure is at most :data:`FOREST_MAX_HEIGHT_IN` tall
     unless a single metric has more rows than that holds (page the metrics with
-    :func:`forest_metrics_per_page`).
+    :func:`forest_metrics_per_page` and the variants with :func:`forest_variant_pages`).  ``order``:
+    every variant of the comparison in order, when ``comparisons`` holds one page of them (markers
+    follow a variant's place in it, as on the other pages and in the time series); ``shared``: the
+    comparisons of all pages, whose range each metric's x axis spans, so pages read on one scale.
     """
     if comparisons.empty:
         raise InputError("no comparisons to plot (only one variant?)", field="variants")
@@ -540,7 +561,8 @@ def forest_figure(
     colours = dict(colours or condition_colours(variants))
     baseline = str(comparisons["baseline"].iloc[0])
     # the markers of the time series (whose first condition is the baseline)
-    markers = {v: m for v, (_, m) in condition_styles([baseline, *variants], baseline).items()}
+    styled = [baseline, *(order if order is not None else variants)]
+    markers = {v: m for v, (_, m) in condition_styles(styled, baseline).items()}
     budget = FOREST_MAX_HEIGHT_IN - 0.9 - _FOREST_PANEL_IN * len(metrics)
     row = min(FOREST_ROW_IN, max(FOREST_MIN_ROW_IN, budget / (len(metrics) * len(variants))))
     heights = [row * len(variants) + _FOREST_PANEL_IN for _ in metrics]
@@ -581,11 +603,24 @@ def forest_figure(
             ax.tick_params(axis="x", labelsize=7.5)
             ax.spines["left"].set_visible(False)
             ax.tick_params(axis="y", length=0)
+            if shared is not None:
+                ax.set_xlim(_forest_range(shared, metric, info.scale))
             readable_axis(ax, "x", unit or None)
         fig.suptitle(f"Difference from {baseline} with 95% confidence interval", fontsize=9.5)
         fig.tight_layout(h_pad=0.6, rect=(0, 0, 1, 1 - 0.15 / fig.get_figheight()))
         footer(fig, note)
         return fig
+
+
+def _forest_range(comparisons: pd.DataFrame, metric: str, scale: float) -> tuple[float, float]:
+    """The x range of ``metric``'s panel over every row of ``comparisons`` (0 included, 5 % margin)."""
+    rows = comparisons.loc[comparisons["metric"] == metric]
+    values = scale * rows[["diff", "diff_ci_low", "diff_ci_high"]].to_numpy(dtype=float)
+    values = values[np.isfinite(values)]
+    lo = min(0.0, float(values.min())) if values.size else 0.0
+    hi = max(0.0, float(values.max())) if values.size else 0.0
+    pad = 0.05 * (hi - lo) or 1.0
+    return lo - pad, hi + pad
 
 
 # ------------------------------------------------------------------------------------------ LQ heat map

@@ -40,6 +40,7 @@ from agglomeration.report.figures import (
     conditions_of,
     forest_figure,
     forest_metrics_per_page,
+    forest_variant_pages,
     lq_heatmap_figure,
     response_figure,
     sensitivity_figure,
@@ -185,15 +186,30 @@ def _forest(runs, conds, metrics, params, registry, note, out, formats) -> list[
         design_kind=kind,
     )
     written: list[Path] = []
-    # as many metrics as fit one page's height with a row per variant
-    per_page = min(PER_PAGE + 2, forest_metrics_per_page(cmp.comparisons["variant"].nunique()))
-    pages = _pages(cmp.metrics, per_page)
-    for k, page in enumerate(pages, start=1):
-        rows = cmp.comparisons.loc[cmp.comparisons["metric"].isin(page)]
+    # more variants than a page holds: over several pages; then as many metrics as fit one page's
+    # height with a row per variant
+    variants = list(pd.unique(cmp.comparisons["variant"]))
+    variant_pages = forest_variant_pages(variants)
+    per_page = min(PER_PAGE + 2, forest_metrics_per_page(max(map(len, variant_pages))))
+    pages = [(m, v) for m in _pages(cmp.metrics, per_page) for v in variant_pages]
+    for k, (page, shown) in enumerate(pages, start=1):
+        rows = cmp.comparisons.loc[
+            cmp.comparisons["metric"].isin(page) & cmp.comparisons["variant"].isin(shown)
+        ]
         text = note + (" Paired by seed (common random numbers)." if rows["paired"].all() else "")
         if conds.sampled:
             text += f" Each variant over its {conds.points} design points."
-        fig = forest_figure(rows, colours=conds.colours, registry=registry, note=text)
+        if len(variant_pages) > 1:
+            first = variants.index(shown[0]) + 1
+            text += f" Variants {first}-{first + len(shown) - 1} of {len(variants)}."
+        fig = forest_figure(
+            rows,
+            colours=conds.colours,
+            registry=registry,
+            note=text,
+            order=variants,
+            shared=cmp.comparisons if len(variant_pages) > 1 else None,
+        )
         written += save(fig, out, _stem("forest", k, len(pages)), formats)
     return written
 
