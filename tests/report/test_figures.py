@@ -551,3 +551,21 @@ def test_a_design_with_more_variants_than_a_page_holds_is_paged_over_figures(tmp
     assert len(set(full)) > 1  # the markers differ between variants, so the check below can fail
     offset = len(pages[0])
     assert paged == full[offset : offset + len(pages[1])]
+
+
+@pytest.mark.parametrize("steps", [5, 13])
+def test_time_axes_tick_whole_steps(steps):
+    """A short run's time axis shows whole steps (it showed 0.0, 2.5, ..., 12.5 quarters), in the
+    single-panel and the faceted time series."""
+    from agglomeration.report.figures import timeseries_facets_figure
+
+    runs = policy_runs({"baseline": 0.0, "a": 30.0}, replicates=3)
+    series = series_for(runs, steps=steps)
+    conds = conditions_of(runs)
+    for fig in (
+        timeseries_figure(series, runs, panels=["firms"], conditions=conds),
+        timeseries_facets_figure(series, "firms", conds),
+    ):
+        _drawn(fig)
+        ticks = [t for t in fig.axes[0].get_xticks() if -0.5 <= t <= steps]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from agglomeration.errors import InputError
 from agglomeration.experiment.compare import label_design_points, mean_intervals, successful_runs
@@ -334,6 +335,7 @@ def _series_panel(ax, data, shown, ptitle, metrics, conds, registry, xlabel) -> 
     unit = info.display_unit or ("index, 0-1" if info.high == 1.0 else "index")
     ax.set_ylabel(unit if ptitle == info.label or len(metrics) > 1 else info.axis_label())
     ax.set_xlabel(xlabel)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole (no "2.5 quarters")
     ax.set_title(ptitle)
     if info.low == 0.0 and info.kind in ("count", "money", "share"):
         ax.set_ylim(bottom=0)
@@ -475,6 +477,7 @@ def timeseries_facets_figure(
             )
             ax.set_title(cond, fontsize=7)
             ax.tick_params(labelbottom=True)  # also under panels whose lower neighbour is empty
+        axes[0].xaxis.set_major_locator(MaxNLocator(integer=True))  # shared by every panel
         fig.supxlabel(xlabel, fontsize=8)
         ylabel = info.axis_label()
         unit = info.display_unit if info.display_unit and info.display_unit in ylabel else None
