@@ -302,6 +302,11 @@ def test_metric_descriptions_cover_every_logistics_metric(scenario):
         value = emitted[name]
         assert np.isnan(value) or d["low"] <= value <= d["high"], (name, value)
     assert desc["mode_share_regional_road_tonnes"]["kind"] == "share"
+    if scenario == BASELINE:  # the shipped corridors by name, not by their tags in links.csv
+        assert desc["corridor_cr_express_kt"]["label"] == (
+            "China-Europe Railway Express corridor, volume"
+        )
+        assert all("_" not in d["label"] for k, d in desc.items() if k.startswith("corridor_"))
 
 
 def test_an_economy_without_firms_has_undefined_shares_and_zero_volumes():

@@ -58,6 +58,14 @@ if TYPE_CHECKING:  # pragma: no cover
 TEU_PAYLOAD_T = 10.0
 #: the name of inter-regional trade in the mode-share metrics
 REGIONAL = "regional"
+#: readable names of the corridor tags of the shipped links (scenarios/data/README.md); a tag of a
+#: user's own links.csv is shown as written
+CORRIDOR_NAMES = {
+    "cr_express": "China-Europe Railway Express",
+    "lsc": "New International Land-Sea Trade",
+    "yangtze": "Yangtze",
+    "asean_road": "road to ASEAN",
+}
 
 
 def trade_flows(state: ModelState, world: World, links: np.ndarray | None = None) -> np.ndarray:
@@ -390,9 +398,10 @@ def metric_descriptions(world: World) -> dict[str, dict[str, object]]:
     routes = w.routes
     for cid in w.corridor_ids:
         what = f"trade on route options running mainly on the links tagged '{cid}'"
-        add(f"corridor_{cid}_kt", f"Corridor {cid}, volume", "kt per step", "count", what)
-        add(f"corridor_{cid}_value", f"Corridor {cid}, value", "CNY m per step", "money", what)
-        add(f"corridor_{cid}_teu", f"Corridor {cid}, TEU", "TEU per step", "count", what)
+        cname = CORRIDOR_NAMES.get(str(cid), str(cid))
+        add(f"corridor_{cid}_kt", f"{cname} corridor, volume", "kt per step", "count", what)
+        add(f"corridor_{cid}_value", f"{cname} corridor, value", "CNY m per step", "money", what)
+        add(f"corridor_{cid}_teu", f"{cname} corridor, TEU", "TEU per step", "count", what)
     for sid, sname in zip(w.sector_ids, w.sector_names, strict=True):
         add(f"export_share_{sid}", f"Export share, {sname}", "", "share", f"{goods} of the sector")
     for rid, rname in zip(w.region_ids, w.region_names, strict=True):

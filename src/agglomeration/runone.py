@@ -351,9 +351,14 @@ def _simulate(task: Any, scenario: Any, world: Any, progress: bool) -> Any:
         return simulate(task, scenario=scenario, world=world)
     from tqdm import tqdm
 
-    bar = tqdm(total=task.steps, desc=scenario.name, unit="step", leave=False)
+    # the burn-in runs before step 1 (while the model is built): say so instead of a bar stuck at 0
+    burn_in = int(getattr(scenario, "burn_in", 0) or 0)
+    desc = f"{scenario.name}: burn-in of {burn_in} steps first" if burn_in else scenario.name
+    bar = tqdm(total=task.steps, desc=desc, unit="step", leave=False)
 
     def tick(model: Any) -> None:
+        if bar.n == 0 and burn_in:
+            bar.set_description(scenario.name, refresh=False)
         bar.update(1)
         bar.set_postfix(firms=model.firms.n_alive, refresh=False)
 
