@@ -923,6 +923,8 @@ def validation_error(
     elif "input" in err and not isinstance(err["input"], dict) and ", got " not in text:
         text += f", got {shorten(repr(err['input']), 120)}"
     desc = _describe(model, loc) if model is not None else None
+    if desc and text.startswith("expected a number in "):  # a lever's check gave range and unit
+        desc = desc.split(";")[0]  # its meaning only, not the range and unit again
     if desc:
         text += f" [{desc}]"
     return InputError(text, file=file, field=path or None)

@@ -277,3 +277,29 @@ def test_a_misspelt_required_key_is_reported_as_the_typo(tmp_path):
     with pytest.raises(InputError, match="did you mean 'scenario'") as err:
         load_experiment(_write(tmp_path, typo))
     assert err.value.field == "scenaro"
+
+
+@pytest.mark.parametrize("named", [False, True])
+def test_a_bad_design_value_is_blamed_on_the_design_parameter_not_a_variant(tmp_path, named):
+    """A grid value outside a lever's range names design.parameters."KEY", the point and the value;
+    the implicit variant 'base' (which the user never wrote) is not mentioned, a named one is; the
+    lever's range and unit are said once."""
+    from pathlib import Path
+
+    from agglomeration.experiment.runner import plan_runs
+
+    baseline = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.toml"
+    text = f'name = "g"\nscenario = "{baseline.as_posix()}"\nreplicates = 1\n'
+    if named:
+        text += '[[variants]]\nname = "deleg"\noverrides = { "policy.delegation.WZ" = 0.5 }\n'
+    text += '[design]\nkind = "grid"\n[design.parameters."policy.delegation.connected"]\n'
+    text += "values = [0.4, 1.2]\n"
+    p = tmp_path / "grid.toml"
+    p.write_text(text)
+    with pytest.raises(InputError) as info:
+        plan_runs(load_experiment(p))
+    err = info.value
+    assert err.field == 'design.parameters."policy.delegation.connected"'
+    assert "design point 1: policy.delegation.connected = 1.2" in err.message
+    assert ("variant 'deleg'" in err.message) == named and "'base'" not in err.message
+    assert err.message.count("[0, 1]") == 1, err.message

@@ -182,7 +182,10 @@ def main(args: argparse.Namespace) -> int:
 
     def each(res: dict[str, Any]) -> None:
         if args.no_progress:
-            msg = f"{res['run_id']} {res['status']}"
+            what = f"variant {res.get('variant')}"
+            if res.get("point") not in (None, 0):
+                what += f", design point {res['point']}"
+            msg = f"{res['run_id']} {what}, replicate {res.get('replicate')}: {res['status']}"
             if res.get("error"):
                 msg += f": {res['error']}"
             log.info(msg)

@@ -202,8 +202,10 @@ def main(args: argparse.Namespace) -> int:
         except OverrideError as exc:
             raise from_command_line(exc, lever_typed, "--lever") from None
         reference = overrides
-    out = Path(args.out) if args.out else Path("runs") / default_run_name(
-        scenario.name, args.seed, typed, lever_typed
+    out = (
+        Path(args.out)
+        if args.out
+        else Path("runs") / default_run_name(scenario.name, args.seed, typed, lever_typed)
     )
     res = run_scenario(
         scenario,

@@ -145,6 +145,24 @@ def shared_start(exp: Experiment, params: list[str]) -> bool:
     return all(is_lever(p) for p in paths)
 
 
+def _blame_point(
+    exc: InputError, exp: Any, variant: str, p: int, point: dict[str, Any], file: Any
+) -> InputError:
+    """An invalid scenario of one planned run, named where the user wrote the bad value: a design
+    parameter's value (``design.parameters."KEY"``, the point and the value; the variant only when
+    the experiment names its variants) or else the variant."""
+    key = exc.field if isinstance(exc.field, str) else None
+    named = bool(exp.variants)
+    if key in point:
+        where = f"design point {p}: {key} = {point[key]!r}"
+        if named:
+            where = f"variant {variant!r}, {where}"
+        message = exc.message.removeprefix(f"{key}: ")
+        return InputError(f"{where}: {message}", file=file, field=f'design.parameters."{key}"')
+    where = f"variant {variant!r}" + (f", design point {p}" if point else "")
+    return InputError(f"{where}: {exc}", file=file, field=f"variants.{variant}")
+
+
 def plan_runs(exp: Experiment, out: str | Path = ".") -> Plan:
     """Resolve every run of ``exp`` (raises InputError on any invalid variant or design point)."""
     file = str(exp.source_path) if exp.source_path else None
@@ -174,10 +192,7 @@ def plan_runs(exp: Experiment, out: str | Path = ".") -> Plan:
             try:
                 scen = base.with_overrides(overrides) if overrides else base
             except InputError as exc:
-                where = f"variant {variant.name!r}" + (f", design point {p}" if params else "")
-                raise InputError(
-                    f"{where}: {exc}", file=file, field=f"variants.{variant.name}"
-                ) from None
+                raise _blame_point(exc, exp, variant.name, p, point, file) from None
             if shared and scen.behaviour.sourcing.max_suppliers != ref_slots:
                 raise InputError(
                     f"variant {variant.name!r} changes behaviour.sourcing.max_suppliers, which is "
@@ -613,7 +628,8 @@ def run_experiment(
     progress: show a tqdm bar (runs done, failed, ETA) on stderr.
     start_method: ``forkserver``/``spawn`` for the local pool (default: forkserver where available).
     max_in_flight: bound on submitted-but-unfinished runs (default 2 x workers).
-    on_result: called in the parent with each run's small status dict.
+    on_result: called in the parent with each run's small status dict (run id, status, error) and
+        its variant, design point and replicate.
 
     Returns a :class:`BatchSummary`.  Raises InputError / ResultStoreError before any run starts;
     ResultStoreError too when another process is writing into ``out`` (the store is locked).  A
@@ -695,10 +711,12 @@ def _run_locked(
         "to_run": len(todo),
     }
 
+    meta = {t.run_id: t.meta for t in todo}  # variant, point, replicate: on_result names the run
+
     def track(res: dict[str, Any]) -> None:  # what this session did, for a stop without a rescan
         status[res["run_id"]] = res["status"]
         if on_result is not None:
-            on_result(res)
+            on_result({**meta.get(res["run_id"], {}), **res})
 
     try:
         if todo:
