@@ -549,6 +549,8 @@ def run_scenario(
             # where the run started: None = its own burn-in; else the overrides of the scenario file
             # whose settled state it continues (`agglomeration run --lever`)
             "reference_overrides": task.reference_overrides,
+            # every override of the scenario file this run applied (--set and --lever values)
+            "overrides": _json_safe(dict(task.overrides or {})),
             "steps": n_steps,
             # fewer than ``steps`` when the scenario's [stop] condition ended the run
             "steps_run": int(model.t),

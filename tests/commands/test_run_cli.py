@@ -295,11 +295,7 @@ def test_runs_that_differ_only_in_lever_start_from_the_same_state(tmp_path: Path
     summary = json.loads((tmp_path / "same" / "summary.json").read_text())
     assert summary["reference_overrides"] is None and summary["run_id"] == ids["set"]
     summary = json.loads((tmp_path / "lever" / "summary.json").read_text())
-    assert summary["reference_overrides"] == {
-        "firms.initial_count": 300,
-        "burn_in": 12,
-        "output.figures": False,
-    }
+    assert summary["reference_overrides"] == {"firms.initial_count": 300, "burn_in": 12}
     capsys.readouterr()
     assert main(["reproduce", str(tmp_path / "lever")]) == 0
     assert "bit for bit" in capsys.readouterr().out
@@ -401,3 +397,16 @@ def test_warnings_print_as_one_line_without_source_lines(tmp_path):
         [*cmd, "--out", str(tmp_path / "b"), "--debug"], capture_output=True, text=True
     )
     assert "UserWarning: no fixed cost balances" in debug.stderr
+
+
+def test_a_lever_run_says_its_levers_on_the_console_and_in_the_summary(tmp_path, capsys):
+    tiny = Path(__file__).resolve().parents[1] / "data" / "tiny" / "scenario.toml"
+    argv = ["run", str(tiny), "--steps", "1", "--seed", "2", "--no-figures", "--quiet"]
+    argv += ["--set", "behaviour.entry.floor=3", "--lever", "policy.delegation.A=0.9"]
+    assert main([*argv, "--out", str(tmp_path / "lever")]) == 0
+    out = capsys.readouterr().out
+    assert "levers policy.delegation.A=0.9 (from the same start)" in out
+    summary = json.loads((tmp_path / "lever" / "summary.json").read_text())
+    assert summary["overrides"]["policy.delegation.A"] == 0.9
+    assert summary["overrides"]["behaviour.entry.floor"] == 3
+    assert summary["reference_overrides"] == {"behaviour.entry.floor": 3}

@@ -201,7 +201,8 @@ def main(args: argparse.Namespace) -> int:
             scenario = scenario.with_overrides(levers)
         except OverrideError as exc:
             raise from_command_line(exc, lever_typed, "--lever") from None
-        reference = overrides
+        # the settled start it continues (drawing figures or not changes no result)
+        reference = {k: v for k, v in overrides.items() if k != "output.figures"}
     out = (
         Path(args.out)
         if args.out
@@ -221,6 +222,12 @@ def main(args: argparse.Namespace) -> int:
     if s.get("steps_run", s["steps"]) < s["steps"]:
         steps = f"{s['steps_run']} of {s['steps']} (a [stop] condition held)"
     print(f"scenario {s['scenario']}  seed {s['seed']}  steps {steps}  ({s['wall_time_s']:.1f} s)")
+    if levers:  # a lever run reads like the plain run otherwise
+        print(
+            "  levers "
+            + ", ".join(f"{k}={lever_typed[k]}" for k in levers)
+            + " (from the same start)"
+        )
     width = max(len(label) for _, label, _ in _TABLE)
     for key, label, fmt in _TABLE:
         if key in m:
