@@ -45,6 +45,7 @@ names depend on its regions, sectors, gateways, corridors and route options).
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -416,15 +417,17 @@ def metric_descriptions(world: World) -> dict[str, dict[str, object]]:
         gname = dict(zip((str(g).lower() for g in w.gateway_ids), w.gateway_names, strict=True))
         for name, _, opts in _listed_options(w):
             dest = "between regions" if name == REGIONAL else f"with {gname[name]}"
+            short = "between regions" if name == REGIONAL else f"with {_short(gname[name])}"
             for o in opts:
                 oid, oname = str(routes.option_ids[o]), str(routes.option_names[o])
                 for basis in ("value", "tonnes"):
                     add(
                         f"mode_share_{name}_{oid}_{basis}",
-                        f"Share of {oname}, trade {dest} ({basis})",
+                        f"{_short(oname)}, share of trade {short} ({basis})",
                         "",
                         "share",
-                        f"route option's share of the regions' trade {dest} by {basis}",
+                        f"the share of route option {oname} in the regions' trade {dest} by "
+                        f"{basis}",
                     )
     for rid, rname in zip(w.region_ids, w.region_names, strict=True):
         add(
@@ -444,6 +447,13 @@ def metric_descriptions(world: World) -> dict[str, dict[str, object]]:
                 "trade-weighted mean freight cost of the region's manufacturing shipments",
             )
     return out
+
+
+def _short(name: str) -> str:
+    """A place's or route option's name up to its first parenthesis, colon or "via" (a label's
+    part; the description keeps the whole name): "Europe via the China-Europe Railway Express
+    (Duisburg)" -> "Europe", "Rail incl. the China-Europe Railway Express" -> "Rail"."""
+    return re.split(r" \(|: | via | incl\. ", name, maxsplit=1)[0].strip() or name
 
 
 #: (name, label, description) of the openness shares (:func:`openness_shares`)
