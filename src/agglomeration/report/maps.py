@@ -147,13 +147,16 @@ class _Layer:
             ex = self.lon[i] + dx / norm * 0.1 * span / self.coslat
             ey = self.lat[i] + dy / norm * 0.1 * span
             colour, ls, _ = MODE_STYLE.get(mode, OTHER_MODE)
-            self.marks += [(ex, ey), (ex + 0.06 * span / self.coslat, ey)]  # tip and its label
+            left = dx < 0  # the label on the far side of the tip, not over its own arrow
+            side = -1.0 if left else 1.0
+            self.marks += [(ex, ey), (ex + side * 0.06 * span / self.coslat, ey)]  # tip, label
             self.ax.annotate(
                 "",
                 xy=(ex, ey),
                 xytext=(self.lon[i], self.lat[i]),
                 arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 1.1, "ls": ls},
                 zorder=1,
+                annotation_clip=False,
             )
             in_core = (
                 crowded is not None
@@ -165,12 +168,13 @@ class _Layer:
                     self.ax.text(
                         ex,
                         ey,
-                        f" {outside}",
+                        f"{outside} " if left else f" {outside}",
                         fontsize=6.5,
                         color=colour,
-                        ha="left",
+                        ha="right" if left else "left",
                         va="center",
                         zorder=4,
+                        clip_on=False,  # a tip near the frame: the label runs past it, not cut
                     )
                 )
                 _clear_of(self.ax, self.obstacles[-1], self.obstacles[:-1])
@@ -488,6 +492,17 @@ def draw_region_map(
     ax.set_aspect(1.0 / coslat)
     layer = _Layer(ax, geo, n_rs, coslat, flows)
     drawn = layer.links(roads) | layer.external(span, box)
+    if layer.marks:  # the arrows' tips and labels inside the frame, not on it
+        mx, my = np.array(layer.marks, dtype=float).T
+        margin = 0.04 * span
+        view = (
+            min(view[0], float(mx.min()) - margin / coslat),
+            max(view[1], float(mx.max()) + margin / coslat),
+            min(view[2], float(my.min()) - margin),
+            max(view[3], float(my.max()) + margin),
+        )
+        ax.set_xlim(view[0], view[1])
+        ax.set_ylim(view[2], view[3])
     layer.supplier_flows()
     layer.pies(0.025, 7.0, box)
     beside = False  # the inset beside the map
