@@ -17,7 +17,8 @@ metrics with units; LaTeX with booktabs, caption and label; numbers in csv, parq
 long tables next to it (FILE_comparisons, FILE_summary, FILE_advice, and FILE_effects, FILE_anova,
 FILE_cells with --factorial; one sheet each for .xlsx).  The creation-vs-reallocation decomposition of
 each region group's change in firms (extra entry, diversion from other regions, net relocation, fewer
-exits; paired by seed) follows the table and is written to FILE_decomposition.  --table-csv FILE writes the per-step series in
+exits; paired by seed; the points of a grid design are conditions) follows the table and is written
+to FILE_decomposition (a one-line note says why when it cannot be computed).  --table-csv FILE writes the per-step series in
 the BehaviorSpace "table" layout.  See docs/ANALYSIS.md.
 """
 
@@ -257,6 +258,7 @@ def main(args: argparse.Namespace) -> int:
     if args.metrics:
         metrics = "all" if [m.lower() for m in args.metrics] == ["all"] else args.metrics
     series = results["series"] if args.at_step is not None else None
+    design_kind = str((results.manifest.get("design") or {}).get("kind") or "")
     result = compare(
         runs,
         baseline=args.baseline,
@@ -270,11 +272,16 @@ def main(args: argparse.Namespace) -> int:
         parameter_columns=params,
         source=str(args.results),
         registry=registry,
-        design_kind=str((results.manifest.get("design") or {}).get("kind") or ""),
+        design_kind=design_kind,
     )
     steps = (results.manifest.get("experiment") or {}).get("steps")
     tables = _print_comparison(result, args, warning, steps)
     decompose_runs = runs if args.at_step is None else _runs_at_step(runs, series, args.at_step)
+    if decompose_runs is not None and design_kind not in ("lhs", "sobol", "morris"):
+        from agglomeration.experiment.compare import label_design_points
+
+        # the grid points as conditions, labelled as in the comparison table
+        decompose_runs = label_design_points(decompose_runs, params)
     tables.update(
         _print_decomposition(decompose_runs, result.baseline, str(args.results), args.at_step)
     )
@@ -385,8 +392,9 @@ def _runs_at_step(runs, series, step: int):
 
 def _print_decomposition(runs, baseline: str, source: str, at_step: int | None = None) -> dict:
     """Print the creation-vs-reallocation table when the runs carry the per-type totals and seeds
-    (at ``at_step`` when given: the series' cumulative totals at that step); return it to export
-    (nothing for a batch of an earlier version or without shared seeds)."""
+    (at ``at_step`` when given: the series' cumulative totals at that step); return it to export.
+    When it cannot be computed (a batch of an earlier version, one condition, no shared seeds) a
+    one-line note says why.  The points of a grid design are conditions (labelled as in the table)."""
     from agglomeration.experiment import decomposition as dec
     from agglomeration.report.tables import to_markdown
 
@@ -396,7 +404,17 @@ def _print_decomposition(runs, baseline: str, source: str, at_step: int | None =
             "results does not carry the per-type totals)\n"
         )
         return {}
-    if not dec.available(runs) or runs["variant"].astype(str).nunique() < 2:
+    if not dec.available(runs):
+        sys.stdout.write(
+            "\nCreation vs reallocation: not computed (the runs lack the per-region-type totals "
+            "and seeds it needs: a batch of an earlier version)\n"
+        )
+        return {}
+    if runs["variant"].astype(str).nunique() < 2:
+        sys.stdout.write(
+            "\nCreation vs reallocation: not computed (one condition only: nothing to compare "
+            "with the baseline)\n"
+        )
         return {}
     try:
         table = dec.decompose(runs, baseline=baseline, source=source)

@@ -1,0 +1,65 @@
+"""`agglomeration compare` as a command: what it prints and writes beyond the comparison table (the
+creation-vs-reallocation decomposition, the factorial section, the hints it gives)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from _fakes import GRID_A, GRID_B, grid_runs, write_store
+from agglomeration.cli import main as cli_main
+from agglomeration.experiment import decomposition as dec
+from agglomeration.region_types import REGION_TYPES
+
+GRID_DESIGN = {"kind": "grid", "n_points": 4, "parameters": [GRID_A, GRID_B], "salib_problem": None}
+
+
+def _with_totals(runs: pd.DataFrame) -> pd.DataFrame:
+    """The grid's runs with per-region-type totals that satisfy the accounting identity: the FTZ gets
+    5 more entrants at the high level of A, 2 of them taken from the other regions."""
+    out = runs.copy()
+    for stem in dec.STEMS:
+        for t in REGION_TYPES:
+            out[f"{stem}_{t}"] = 0.0
+    high = (out[GRID_A] == 0.9).astype(float)
+    out["firms_start_ftz"] = 40.0
+    out["entries_total_ftz"] = 10.0 + out["replicate"] + 5 * high
+    out["entries_total_other"] = 20.0 - 2 * high
+    out["exits_total_ftz"] = 3.0
+    out["firms_ftz"] = out["firms_start_ftz"] + out["entries_total_ftz"] - out["exits_total_ftz"]
+    out["firms_other"] = out["entries_total_other"]
+    return out
+
+
+def grid_store_with_totals(tmp_path):
+    return write_store(tmp_path / "grid", _with_totals(grid_runs(replicates=4)), design=GRID_DESIGN)
+
+
+def test_grid_points_are_decomposed_as_conditions(tmp_path, capsys):
+    """A grid design has one variant: the decomposition was skipped without a word.  Its points are
+    now the conditions, labelled as in the comparison table, and FILE_decomposition is written."""
+    root = grid_store_with_totals(tmp_path)
+    out = tmp_path / "grid.csv"
+    assert cli_main(["compare", str(root), "--metrics", "firms", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "Creation vs reallocation: change of each region group's firms against 'base [" in text
+    table = pd.read_csv(tmp_path / "grid_decomposition.csv")
+    ftz = table[(table["group"] == "ftz") & table["variant"].str.contains("connected=0.9")]
+    mean = ftz.set_index(["variant", "component"])["mean"]
+    for v in ftz["variant"].unique():
+        assert mean[(v, "total")] == 5 and mean[(v, "diversion")] == 2
+        assert mean[(v, "creation")] == 3
+    assert set(table["variant"]) == {
+        "base [connected=0.4, rail=0.5]",
+        "base [connected=0.9, rail=1]",
+        "base [connected=0.9, rail=0.5]",
+    }
+
+
+def test_a_missing_decomposition_is_explained_in_one_line(tmp_path, capsys):
+    """Runs without the per-type totals (a batch of an earlier version) get a note, not silence."""
+    root = write_store(tmp_path / "old", grid_runs(replicates=4), design=GRID_DESIGN)
+    assert cli_main(["compare", str(root), "--metrics", "firms"]) == 0
+    text = capsys.readouterr().out
+    assert (
+        "Creation vs reallocation: not computed (the runs lack the per-region-type totals" in text
+    )
