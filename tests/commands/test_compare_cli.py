@@ -63,3 +63,27 @@ def test_a_missing_decomposition_is_explained_in_one_line(tmp_path, capsys):
     assert (
         "Creation vs reallocation: not computed (the runs lack the per-region-type totals" in text
     )
+
+
+def test_factorial_says_why_variants_are_one_factor_and_which_holm_family(tmp_path, capsys):
+    """Variants that do not form a factorial were analysed one-way under the heading "4 design"; the
+    output now says why (before the tables) and what each Holm adjustment is over."""
+    runs = grid_runs(replicates=4)
+    names = {(0.4, 1.0): "baseline", (0.9, 1.0): "deleg", (0.4, 0.5): "rail", (0.9, 0.5): "both"}
+    runs["variant"] = [names[(a, b)] for a, b in zip(runs[GRID_A], runs[GRID_B])]
+    runs = runs.drop(columns=[GRID_A, GRID_B]).assign(point=0)
+    variants = [
+        {"name": "baseline", "overrides": {}},
+        {"name": "deleg", "overrides": {GRID_A: 0.9}},
+        {"name": "rail", "overrides": {GRID_B: 0.5}},
+        {"name": "both", "overrides": {GRID_A: 0.8, GRID_B: 0.5}},  # 0.8: not the 0.9 of 'deleg'
+    ]
+    root = write_store(tmp_path / "v", runs, experiment={"name": "v", "variants": variants})
+    assert cli_main(["compare", str(root), "--factorial", "--metrics", "firms"]) == 0
+    text = capsys.readouterr().out
+    head = text.split("Factorial analysis: ", 1)[1].splitlines()
+    assert head[0].startswith("one-way design with 4 levels (variant: baseline, ")
+    assert head[1].startswith("note: the variants do not form a factorial: ")
+    assert "'both' is the only variant with connected=0.8" in head[1]
+    assert "comparisons (each variant against 'baseline' on each tested metric)" in text
+    assert "a family of its own: the comparison table's p (Holm)" in text

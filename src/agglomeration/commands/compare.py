@@ -451,13 +451,19 @@ def _print_factorial(results, args, registry, params, series, metrics) -> dict:
     )
     text, numeric, captions = factorial_tables(fac)
     out = sys.stdout
-    out.write(f"\nFactorial analysis: {fac.describe()}\n\n")
+    out.write(f"\nFactorial analysis: {fac.describe()}\n")
+    # why the variants are one factor, said before the tables that follow from it
+    first = [s.why_one for s in fac.factors if s.why_one]
+    for note in first:
+        out.write(f"note: {note}\n")
+    out.write("\n")
     out.write(to_markdown(text["effects"]))
     out.write(f"\n{captions['effects']}\n\nANOVA\n\n")
     out.write(to_markdown(text["anova"]))
     out.write(f"\n{captions['anova']}\n")
     for note in fac.notes:
-        out.write(f"note: {note}\n")
+        if note not in first:
+            out.write(f"note: {note}\n")
     return {
         name: Table(
             numeric[name], text[name], captions[name], _label(args, f"-{name}"), group="Metric"
