@@ -87,3 +87,66 @@ def test_factorial_says_why_variants_are_one_factor_and_which_holm_family(tmp_pa
     assert "'both' is the only variant with connected=0.8" in head[1]
     assert "comparisons (each variant against 'baseline' on each tested metric)" in text
     assert "a family of its own: the comparison table's p (Holm)" in text
+
+
+def _shared_start(root):
+    import json
+
+    from agglomeration.experiment.store import ResultStore
+
+    manifest = json.loads((root / "manifest.json").read_text())
+    ResultStore(root).write_manifest({**manifest, "start": "shared"})
+    return root
+
+
+def test_decomposition_export_shows_the_consoles_digits_with_caption_and_label(tmp_path, capsys):
+    """FILE_decomposition.tex was a bare long tabular of unrounded numbers (-41.8648, a ci_low
+    header); it is now the console's table, captioned and labelled like the main table, while csv
+    keeps the numbers."""
+    root = grid_store_with_totals(tmp_path)
+    tex = tmp_path / "x.tex"
+    assert cli_main(["compare", str(root), "--metrics", "firms", "--out", str(tex)]) == 0
+    console = capsys.readouterr().out
+    body = (tmp_path / "x_decomposition.tex").read_text()
+    assert body.startswith("\\begin{table}") and "\\label{tab:x-decomposition}" in body
+    assert "\\caption{Creation vs reallocation: change of each region group" in body
+    assert "ci\\_low" not in body and "total & start & creation" in body
+    row = next(
+        line for line in console.splitlines() if "connected=0.9, rail=1" in line and "ftz" in line
+    )
+    total = row.split("|")[4].strip()  # the console's 'total' cell, e.g. "+5 [5, 5]"
+    assert total in body
+    for name in ("comparisons", "summary", "advice"):
+        long = (tmp_path / f"x_{name}.tex").read_text()
+        assert long.startswith("\\begin{table}") and f"\\label{{tab:x-{name}}}" in long
+        assert "long table, not rounded" in long
+    md = tmp_path / "x.md"
+    assert cli_main(["compare", str(root), "--metrics", "firms", "--out", str(md)]) == 0
+    assert total in (tmp_path / "x_decomposition.md").read_text()
+    csv = tmp_path / "x.csv"
+    assert cli_main(["compare", str(root), "--metrics", "firms", "--out", str(csv)]) == 0
+    numbers = pd.read_csv(tmp_path / "x_decomposition.csv")
+    assert list(numbers.columns) == [
+        "variant",
+        "group",
+        "component",
+        "n",
+        "mean",
+        "ci_low",
+        "ci_high",
+    ]
+
+
+def test_components_zero_by_construction_are_not_shown_as_estimates(tmp_path, capsys):
+    """From a shared settled start, 'start' is 0 in every pair by construction: it printed as
+    '0 [0, 0]', which reads as a precise estimate."""
+    root = _shared_start(grid_store_with_totals(tmp_path))
+    assert cli_main(["compare", str(root), "--metrics", "firms"]) == 0
+    text = capsys.readouterr().out
+    table = text.split("Creation vs reallocation", 1)[1]
+    assert "0 (by construction)" in table and "start = 0 by construction" in table
+    start_cells = [line.split("|")[5].strip() for line in table.splitlines() if "| base [" in line]
+    assert start_cells and set(start_cells) == {"0 (by construction)"}
+    own = grid_store_with_totals(tmp_path / "own")  # no shared start: the estimate is shown
+    assert cli_main(["compare", str(own), "--metrics", "firms"]) == 0
+    assert "by construction" not in capsys.readouterr().out

@@ -283,7 +283,14 @@ def main(args: argparse.Namespace) -> int:
         # the grid points as conditions, labelled as in the comparison table
         decompose_runs = label_design_points(decompose_runs, params)
     tables.update(
-        _print_decomposition(decompose_runs, result.baseline, str(args.results), args.at_step)
+        _print_decomposition(
+            decompose_runs,
+            result.baseline,
+            str(args.results),
+            args.at_step,
+            shared_start=results.manifest.get("start") == "shared",
+            label=_label(args, "-decomposition"),
+        )
     )
     if args.factorial:
         tables.update(_print_factorial(results, args, registry, params, series, metrics))
@@ -370,9 +377,22 @@ def _print_comparison(result, args, warning: str | None, steps: int | None) -> d
             label=_label(args),
             group="Metric",
         ),
-        "comparisons": result.comparisons,
-        "summary": result.summary,
-        "advice": result.advice,
+        # the long tables are data: every number to 6 significant digits, not rounded by the reporting
+        # rule; in LaTeX / Markdown they get a caption saying so, and a label
+        **{
+            name: Table(
+                frame,
+                caption=f"{what} (long table, not rounded: numbers to 6 significant digits; the "
+                "rounded values are in the main table)",
+                label=_label(args, f"-{name}"),
+                group="variant",
+            )
+            for name, frame, what in (
+                ("comparisons", result.comparisons, f"Every comparison with '{result.baseline}'"),
+                ("summary", result.summary, "Per variant and metric: n, mean, sd and intervals"),
+                ("advice", result.advice, "Replication advice per variant and metric"),
+            )
+        },
     }
 
 
@@ -390,13 +410,21 @@ def _runs_at_step(runs, series, step: int):
     )
 
 
-def _print_decomposition(runs, baseline: str, source: str, at_step: int | None = None) -> dict:
+def _print_decomposition(
+    runs,
+    baseline: str,
+    source: str,
+    at_step: int | None = None,
+    *,
+    shared_start: bool = False,
+    label: str | None = None,
+) -> dict:
     """Print the creation-vs-reallocation table when the runs carry the per-type totals and seeds
     (at ``at_step`` when given: the series' cumulative totals at that step); return it to export.
     When it cannot be computed (a batch of an earlier version, one condition, no shared seeds) a
     one-line note says why.  The points of a grid design are conditions (labelled as in the table)."""
     from agglomeration.experiment import decomposition as dec
-    from agglomeration.report.tables import to_markdown
+    from agglomeration.report.tables import Table, to_markdown
 
     if runs is None:
         sys.stdout.write(
@@ -422,15 +450,22 @@ def _print_decomposition(runs, baseline: str, source: str, at_step: int | None =
         sys.stdout.write(f"\nCreation vs reallocation: not computed ({exc.message})\n")
         return {}
     out = sys.stdout
-    out.write(
-        f"\nCreation vs reallocation: change of each region group's firms against '{baseline}' "
+    caption = (
+        f"Creation vs reallocation: change of each region group's firms against '{baseline}' "
         f"{'at the end of the run' if at_step is None else f'at step {at_step}'} "
         "(paired by seed; mean [95% CI] in firms; total = start + creation + diversion + relocation + "
-        "survival; see docs/LEVERS.md)\n\n"
+        "survival; see docs/LEVERS.md)"
     )
-    out.write(to_markdown(dec.wide(table)))
+    zero = dec.zero_by_construction(table, shared_start)
+    text = dec.wide(table, zero)
+    out.write(f"\n{caption}\n\n")
+    out.write(to_markdown(text))
+    if zero:
+        out.write(f"{dec.BY_CONSTRUCTION_NOTE}\n")
+        caption = f"{caption}. {dec.BY_CONSTRUCTION_NOTE[0].upper()}{dec.BY_CONSTRUCTION_NOTE[1:]}."
     out.write("\n")
-    return {"decomposition": table}
+    # the numbers (unrounded, long) to csv/parquet/xlsx; the console's text to md/tex
+    return {"decomposition": Table(table, text, caption=caption, label=label, group="variant")}
 
 
 def _print_factorial(results, args, registry, params, series, metrics) -> dict:
