@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from _fakes import GRID_A, GRID_B, grid_runs, write_store
+from _fakes import GRID_A, GRID_B, ROOT, grid_runs, write_store
 from agglomeration.cli import main as cli_main
 from agglomeration.experiment import decomposition as dec
 from agglomeration.region_types import REGION_TYPES
@@ -150,3 +150,57 @@ def test_components_zero_by_construction_are_not_shown_as_estimates(tmp_path, ca
     own = grid_store_with_totals(tmp_path / "own")  # no shared start: the estimate is shown
     assert cli_main(["compare", str(own), "--metrics", "firms"]) == 0
     assert "by construction" not in capsys.readouterr().out
+
+
+RAIL_GRID = ROOT / "experiments" / "delegation_rail_grid.toml"
+SET = ["firms.initial_count=120", "burn_in=10"]
+
+
+def _ran_with_options():
+    """The manifest fields of the rail grid as `batch --replicates 3 --steps 4 --set ...` records them."""
+    from agglomeration.commands.batch import load_with_set
+
+    exp = load_with_set(str(RAIL_GRID), SET, replicates=3, steps=4)
+    return {"experiment": exp.to_dict(), "experiment_file": str(RAIL_GRID)}
+
+
+def test_resume_command_is_rebuilt_from_the_manifest():
+    """The hint of compare / plot / discover was 'agglomeration batch EXPERIMENT --out DIR --resume':
+    a placeholder and none of the options the batch ran with, so following it was refused
+    ("experiment changed").  It is now the batch's own resume command, and the experiment it loads is
+    the one the store records."""
+    import shlex
+
+    from agglomeration.cli import build_parser
+    from agglomeration.commands.batch import load_with_set, resume_command_from_manifest
+
+    manifest = _ran_with_options()
+    command = resume_command_from_manifest(manifest, "R")
+    assert command == (
+        f"agglomeration batch {RAIL_GRID} --out R --replicates 3 --steps 4 "
+        "--set firms.initial_count=120 --set burn_in=10 --resume"
+    )
+    args = build_parser().parse_args(shlex.split(command)[1:])
+    again = load_with_set(args.experiment, args.set, replicates=args.replicates, steps=args.steps)
+    assert again.identity() == load_with_set(str(RAIL_GRID), SET, replicates=3, steps=4).identity()
+    assert again.to_dict() == manifest["experiment"]
+
+
+def test_compare_refusal_names_the_real_resume_command(tmp_path, capsys):
+    import json
+
+    from agglomeration.experiment.store import ResultStore
+
+    root = grid_store_with_totals(tmp_path)
+    store = ResultStore(root)
+    manifest = json.loads((root / "manifest.json").read_text())
+    store.write_manifest({**manifest, **_ran_with_options()})
+    runs = pd.concat([pd.read_parquet(p) for p in (root / "parts" / "runs").glob("*.parquet")])
+    store.write_frame("plan", pd.DataFrame({"run_id": [*runs["run_id"], "missing-1"]}))
+    assert cli_main(["compare", str(root), "--metrics", "firms"]) == 2
+    err = capsys.readouterr().err
+    assert "EXPERIMENT" not in err and "Traceback" not in err
+    assert (
+        f"resume it (agglomeration batch {RAIL_GRID} --out {root} --replicates 3 --steps 4 "
+        "--set firms.initial_count=120 --set burn_in=10 --resume)"
+    ) in " ".join(err.split())

@@ -195,12 +195,13 @@ def require_finished(results: Mapping, path: str | Path, partial: bool) -> str |
     if counts is None or counts[0] >= counts[1]:
         return None
     done, planned = counts
-    status = (getattr(results, "manifest", None) or {}).get("status", "unknown")
+    manifest = getattr(results, "manifest", None) or {}
+    status = manifest.get("status", "unknown")
     if not partial:
         raise InputError(
             f"the batch is not finished: {done} of {planned} planned runs are done (manifest status "
-            f"{status!r}). Wait for it to finish, resume it (agglomeration batch EXPERIMENT --out "
-            f"{path} --resume), or pass --partial to analyse the finished runs only",
+            f"{status!r}). Wait for it to finish, resume it ({resume_hint(manifest, path)}), or pass "
+            "--partial to analyse the finished runs only",
             file=str(path),
             field="runs",
         )
@@ -210,7 +211,15 @@ def require_finished(results: Mapping, path: str | Path, partial: bool) -> str |
     )
 
 
-def failed_runs_note(runs, path: str | Path) -> str | None:
+def resume_hint(manifest: Mapping | None, path: str | Path) -> str:
+    """The command that resumes the batch in ``path``, rebuilt from its manifest (the experiment file
+    and the options it was run with), as the batch itself prints it when stopped."""
+    from agglomeration.commands.batch import resume_command_from_manifest
+
+    return resume_command_from_manifest(manifest, path)
+
+
+def failed_runs_note(runs, path: str | Path, manifest: Mapping | None = None) -> str | None:
     """A warning naming the runs that failed (they are left out of every estimate), or None."""
     from agglomeration.experiment.compare import failed_runs
 
@@ -224,8 +233,7 @@ def failed_runs_note(runs, path: str | Path) -> str | None:
     more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
     return (
         f"{len(bad)} run(s) FAILED or were interrupted and are left out ({which}{more}); "
-        "`agglomeration batch "
-        f"EXPERIMENT --out {path} --resume` reruns them"
+        f"`{resume_hint(manifest, path)}` reruns them"
     )
 
 
@@ -245,7 +253,7 @@ def main(args: argparse.Namespace) -> int:
             "the result directory holds no finished runs", file=args.results, field="runs"
         )
     warning = require_finished(results, args.results, args.partial)
-    failed = failed_runs_note(runs, args.results)
+    failed = failed_runs_note(runs, args.results, results.manifest)
     if failed:
         warning = f"{warning}; {failed}" if warning else failed
     from agglomeration.experiment.compare import compare
