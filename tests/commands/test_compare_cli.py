@@ -204,3 +204,17 @@ def test_compare_refusal_names_the_real_resume_command(tmp_path, capsys):
         f"resume it (agglomeration batch {RAIL_GRID} --out {root} --replicates 3 --steps 4 "
         "--set firms.initial_count=120 --set burn_in=10 --resume)"
     ) in " ".join(err.split())
+
+
+def test_xlsx_without_openpyxl_is_refused_before_the_analysis(tmp_path, capsys, monkeypatch):
+    """`--format xlsx` without openpyxl printed the whole analysis and only then failed."""
+    import sys
+
+    root = grid_store_with_totals(tmp_path)
+    monkeypatch.setitem(sys.modules, "openpyxl", None)  # import openpyxl -> ImportError
+    out = tmp_path / "x.out"
+    assert cli_main(["compare", str(root), "--out", str(out), "--format", "xlsx"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "Excel export needs openpyxl: pip install 'agglomeration[excel]'" in captured.err
+    assert "Traceback" not in captured.err and not out.exists()

@@ -117,14 +117,16 @@ def check_out_path(path: str | Path | None, field: str, *, directory: bool = Fal
 
 def check_table_out(out: str | Path | None, fmt: str | None) -> None:
     """``--out FILE`` / ``--format`` of a table export, refused before any analysis runs: a format
-    without a file, an unusable path, or a format the file's suffix contradicts."""
+    without a file, an unusable path, a format the file's suffix contradicts, or a format whose
+    library is not installed (xlsx without openpyxl)."""
     if fmt and not out:
         raise InputError("--format needs --out FILE", field="--format")
     check_out_path(out, "--out")
     if out:
-        from agglomeration.report.tables import format_from_path
+        from agglomeration.report.tables import _need_openpyxl, format_from_path
 
-        format_from_path(out, fmt)
+        if format_from_path(out, fmt) == "xlsx":
+            _need_openpyxl(Path(out))
 
 
 @contextmanager
