@@ -118,3 +118,60 @@ def test_variants_that_form_no_factorial_are_one_factor():
     assert eff["a vs baseline"] == pytest.approx(5.0, abs=0.2)
     assert eff["b vs baseline"] == pytest.approx(-3.0, abs=0.2)
     assert "variant" in set(fac.anova["term"])
+
+
+def _variant_runs(cells: dict[str, float], replicates: int = 6) -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    return pd.DataFrame(
+        [
+            {"run_id": f"{v}{r}", "variant": v, "replicate": r, "seed": 10 + r, "status": "ok",
+             "firms": 100.0 + r + effect + rng.normal(0, 0.1)}
+            for v, effect in cells.items()
+            for r in range(replicates)
+        ]
+    )  # fmt: skip
+
+
+FEE = "logistics.handling_fee.rail"
+
+
+def test_paths_that_always_change_together_are_one_factor():
+    """A rail factor that sets the tariff and the fee together: the variants fell back to a one-way
+    analysis without a word; the two paths are now one factor of a 2 x 2."""
+    runs = _variant_runs({"baseline": 0.0, "deleg": 20.0, "rail": 5.0, "both": 33.0})
+    manifest = {"experiment": {"variants": [
+        {"name": "baseline", "overrides": {}}, {"name": "deleg", "overrides": {A: 0.9}},
+        {"name": "rail", "overrides": {B: 0.7, FEE: 0.8}},
+        {"name": "both", "overrides": {A: 0.9, B: 0.7, FEE: 0.8}},
+    ]}}  # fmt: skip
+    specs, _ = factors_of(runs, manifest)
+    assert [(s.name, s.label, s.levels) for s in specs] == [
+        (A, "connected", ("base", "0.9")),
+        (f"{B} + {FEE}", "tariff_multiplier.rail + handling_fee.rail", ("base", "0.7 / 0.8")),
+    ]
+    fac = factorial(runs, manifest=manifest, metrics=["firms"])
+    assert fac.describe().startswith("2 x 2 design")
+    assert fac.effects.set_index("term").loc["interaction", "estimate"] == pytest.approx(8, abs=0.5)
+
+
+def test_a_variant_that_breaks_the_factorial_is_named():
+    """An extra variant (a third rail level without delegation): the one-way fallback says why."""
+    runs = _variant_runs({"baseline": 0.0, "deleg": 20.0, "rail": 5.0, "both": 33.0, "cheap": 9.0})
+    manifest = {"experiment": {"variants": [
+        {"name": "baseline", "overrides": {}}, {"name": "deleg", "overrides": {A: 0.9}},
+        {"name": "rail", "overrides": {B: 0.5}}, {"name": "both", "overrides": {A: 0.9, B: 0.5}},
+        {"name": "cheap", "overrides": {B: 0.3}},
+    ]}}  # fmt: skip
+    fac = factorial(runs, manifest=manifest, metrics=["firms"])
+    assert fac.describe().startswith("one-way design with 5 levels (variant: baseline, ")
+    why = fac.factors[0].why_one
+    assert why in fac.notes
+    assert "a 2 x 3 = 6-cell design, but there are 5 variants" in why
+    assert "no variant for connected=0.9, rail=0.3" in why
+    assert "'cheap' is the only variant with rail=0.3" in why
+    twice = _variant_runs({"baseline": 0.0, "a": 1.0, "b": 1.0})
+    same = {"experiment": {"variants": [
+        {"name": "baseline"}, {"name": "a", "overrides": {A: 0.9}},
+        {"name": "b", "overrides": {A: 0.9}},
+    ]}}  # fmt: skip
+    assert "variants 'a' and 'b' set the same levels" in factors_of(twice, same)[0][0].why_one

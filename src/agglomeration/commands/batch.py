@@ -21,6 +21,7 @@ import logging
 import shlex
 import signal
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +161,59 @@ def resume_command(args: argparse.Namespace, out: Path) -> str:
     for item in args.set:
         parts += ["--set", item]
     return shlex.join([*parts, "--resume"])
+
+
+def _set_value(value: Any) -> str:
+    """``value`` as ``--set`` parses it back (TOML; a string that TOML would read as something else,
+    or that is not a bare word, quoted)."""
+    import json
+
+    from agglomeration.commands.run import parse_overrides
+
+    if isinstance(value, str):
+        return value if parse_overrides([f"x={value}"])["x"] == value else json.dumps(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+def resume_command_from_manifest(manifest: Mapping[str, Any] | None, out: str | Path) -> str:
+    """The command line that resumes the batch whose ``manifest.json`` is ``manifest`` (for the
+    commands that read a result store: compare, plot, discover), rebuilt as :func:`resume_command`
+    builds it when the batch stops: the experiment file the manifest names, and ``--replicates``,
+    ``--steps`` and ``--set`` for every value the batch ran with that differs from the file (the
+    command-line options it was started with).  When the file cannot be read any more, every
+    recorded scenario override is given with ``--set``."""
+    import json
+
+    manifest = manifest or {}
+    recorded = json.loads(json.dumps(manifest.get("experiment") or {}, default=str))
+    file = manifest.get("experiment_file") or "EXPERIMENT"
+    fresh: dict[str, Any] = {}
+    if manifest.get("experiment_file"):
+        try:
+            from agglomeration.experiment.spec import load_experiment
+
+            fresh = load_experiment(str(file)).to_dict()
+        except Exception:  # a moved or edited file: give every recorded value
+            fresh = {}
+    options: dict[str, Any] = {"replicates": None, "steps": None}
+    items: list[str] = []
+    for key, value in recorded.items():
+        if key in ("description", "scenario", "source_path"):  # not bound to the results
+            continue
+        if key in options:
+            if value is not None and fresh.get(key) != value:
+                options[key] = value
+        elif key == "overrides" and isinstance(value, Mapping):
+            base = fresh.get("overrides") or {}
+            items += [
+                f"{k}={_set_value(v)}" for k, v in value.items() if base.get(k, object()) != v
+            ]
+        elif fresh and key in fresh and fresh[key] != value and not isinstance(value, (dict, list)):
+            items.append(f"{key}={_set_value(value)}")  # seed, seeding, start, model
+    args = argparse.Namespace(experiment=file, set=items, **options)
+    return resume_command(args, Path(out))
 
 
 def main(args: argparse.Namespace) -> int:

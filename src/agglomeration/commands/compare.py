@@ -17,7 +17,8 @@ metrics with units; LaTeX with booktabs, caption and label; numbers in csv, parq
 long tables next to it (FILE_comparisons, FILE_summary, FILE_advice, and FILE_effects, FILE_anova,
 FILE_cells with --factorial; one sheet each for .xlsx).  The creation-vs-reallocation decomposition of
 each region group's change in firms (extra entry, diversion from other regions, net relocation, fewer
-exits; paired by seed) follows the table and is written to FILE_decomposition.  --table-csv FILE writes the per-step series in
+exits; paired by seed; the points of a grid design are conditions) follows the table and is written
+to FILE_decomposition (a one-line note says why when it cannot be computed).  --table-csv FILE writes the per-step series in
 the BehaviorSpace "table" layout.  See docs/ANALYSIS.md.
 """
 
@@ -116,14 +117,16 @@ def check_out_path(path: str | Path | None, field: str, *, directory: bool = Fal
 
 def check_table_out(out: str | Path | None, fmt: str | None) -> None:
     """``--out FILE`` / ``--format`` of a table export, refused before any analysis runs: a format
-    without a file, an unusable path, or a format the file's suffix contradicts."""
+    without a file, an unusable path, a format the file's suffix contradicts, or a format whose
+    library is not installed (xlsx without openpyxl)."""
     if fmt and not out:
         raise InputError("--format needs --out FILE", field="--format")
     check_out_path(out, "--out")
     if out:
-        from agglomeration.report.tables import format_from_path
+        from agglomeration.report.tables import _need_openpyxl, format_from_path
 
-        format_from_path(out, fmt)
+        if format_from_path(out, fmt) == "xlsx":
+            _need_openpyxl(Path(out))
 
 
 @contextmanager
@@ -194,12 +197,13 @@ def require_finished(results: Mapping, path: str | Path, partial: bool) -> str |
     if counts is None or counts[0] >= counts[1]:
         return None
     done, planned = counts
-    status = (getattr(results, "manifest", None) or {}).get("status", "unknown")
+    manifest = getattr(results, "manifest", None) or {}
+    status = manifest.get("status", "unknown")
     if not partial:
         raise InputError(
             f"the batch is not finished: {done} of {planned} planned runs are done (manifest status "
-            f"{status!r}). Wait for it to finish, resume it (agglomeration batch EXPERIMENT --out "
-            f"{path} --resume), or pass --partial to analyse the finished runs only",
+            f"{status!r}). Wait for it to finish, resume it ({resume_hint(manifest, path)}), or pass "
+            "--partial to analyse the finished runs only",
             file=str(path),
             field="runs",
         )
@@ -209,7 +213,15 @@ def require_finished(results: Mapping, path: str | Path, partial: bool) -> str |
     )
 
 
-def failed_runs_note(runs, path: str | Path) -> str | None:
+def resume_hint(manifest: Mapping | None, path: str | Path) -> str:
+    """The command that resumes the batch in ``path``, rebuilt from its manifest (the experiment file
+    and the options it was run with), as the batch itself prints it when stopped."""
+    from agglomeration.commands.batch import resume_command_from_manifest
+
+    return resume_command_from_manifest(manifest, path)
+
+
+def failed_runs_note(runs, path: str | Path, manifest: Mapping | None = None) -> str | None:
     """A warning naming the runs that failed (they are left out of every estimate), or None."""
     from agglomeration.experiment.compare import failed_runs
 
@@ -223,8 +235,7 @@ def failed_runs_note(runs, path: str | Path) -> str | None:
     more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
     return (
         f"{len(bad)} run(s) FAILED or were interrupted and are left out ({which}{more}); "
-        "`agglomeration batch "
-        f"EXPERIMENT --out {path} --resume` reruns them"
+        f"`{resume_hint(manifest, path)}` reruns them"
     )
 
 
@@ -244,7 +255,7 @@ def main(args: argparse.Namespace) -> int:
             "the result directory holds no finished runs", file=args.results, field="runs"
         )
     warning = require_finished(results, args.results, args.partial)
-    failed = failed_runs_note(runs, args.results)
+    failed = failed_runs_note(runs, args.results, results.manifest)
     if failed:
         warning = f"{warning}; {failed}" if warning else failed
     from agglomeration.experiment.compare import compare
@@ -257,6 +268,7 @@ def main(args: argparse.Namespace) -> int:
     if args.metrics:
         metrics = "all" if [m.lower() for m in args.metrics] == ["all"] else args.metrics
     series = results["series"] if args.at_step is not None else None
+    design_kind = str((results.manifest.get("design") or {}).get("kind") or "")
     result = compare(
         runs,
         baseline=args.baseline,
@@ -270,13 +282,25 @@ def main(args: argparse.Namespace) -> int:
         parameter_columns=params,
         source=str(args.results),
         registry=registry,
-        design_kind=str((results.manifest.get("design") or {}).get("kind") or ""),
+        design_kind=design_kind,
     )
     steps = (results.manifest.get("experiment") or {}).get("steps")
     tables = _print_comparison(result, args, warning, steps)
     decompose_runs = runs if args.at_step is None else _runs_at_step(runs, series, args.at_step)
+    if decompose_runs is not None and design_kind not in ("lhs", "sobol", "morris"):
+        from agglomeration.experiment.compare import label_design_points
+
+        # the grid points as conditions, labelled as in the comparison table
+        decompose_runs = label_design_points(decompose_runs, params)
     tables.update(
-        _print_decomposition(decompose_runs, result.baseline, str(args.results), args.at_step)
+        _print_decomposition(
+            decompose_runs,
+            result.baseline,
+            str(args.results),
+            args.at_step,
+            shared_start=results.manifest.get("start") == "shared",
+            label=_label(args, "-decomposition"),
+        )
     )
     if args.factorial:
         tables.update(_print_factorial(results, args, registry, params, series, metrics))
@@ -363,9 +387,22 @@ def _print_comparison(result, args, warning: str | None, steps: int | None) -> d
             label=_label(args),
             group="Metric",
         ),
-        "comparisons": result.comparisons,
-        "summary": result.summary,
-        "advice": result.advice,
+        # the long tables are data: every number to 6 significant digits, not rounded by the reporting
+        # rule; in LaTeX / Markdown they get a caption saying so, and a label
+        **{
+            name: Table(
+                frame,
+                caption=f"{what} (long table, not rounded: numbers to 6 significant digits; the "
+                "rounded values are in the main table)",
+                label=_label(args, f"-{name}"),
+                group="variant",
+            )
+            for name, frame, what in (
+                ("comparisons", result.comparisons, f"Every comparison with '{result.baseline}'"),
+                ("summary", result.summary, "Per variant and metric: n, mean, sd and intervals"),
+                ("advice", result.advice, "Replication advice per variant and metric"),
+            )
+        },
     }
 
 
@@ -383,12 +420,21 @@ def _runs_at_step(runs, series, step: int):
     )
 
 
-def _print_decomposition(runs, baseline: str, source: str, at_step: int | None = None) -> dict:
+def _print_decomposition(
+    runs,
+    baseline: str,
+    source: str,
+    at_step: int | None = None,
+    *,
+    shared_start: bool = False,
+    label: str | None = None,
+) -> dict:
     """Print the creation-vs-reallocation table when the runs carry the per-type totals and seeds
-    (at ``at_step`` when given: the series' cumulative totals at that step); return it to export
-    (nothing for a batch of an earlier version or without shared seeds)."""
+    (at ``at_step`` when given: the series' cumulative totals at that step); return it to export.
+    When it cannot be computed (a batch of an earlier version, one condition, no shared seeds) a
+    one-line note says why.  The points of a grid design are conditions (labelled as in the table)."""
     from agglomeration.experiment import decomposition as dec
-    from agglomeration.report.tables import to_markdown
+    from agglomeration.report.tables import Table, to_markdown
 
     if runs is None:
         sys.stdout.write(
@@ -396,7 +442,17 @@ def _print_decomposition(runs, baseline: str, source: str, at_step: int | None =
             "results does not carry the per-type totals)\n"
         )
         return {}
-    if not dec.available(runs) or runs["variant"].astype(str).nunique() < 2:
+    if not dec.available(runs):
+        sys.stdout.write(
+            "\nCreation vs reallocation: not computed (the runs lack the per-region-type totals "
+            "and seeds it needs: a batch of an earlier version)\n"
+        )
+        return {}
+    if runs["variant"].astype(str).nunique() < 2:
+        sys.stdout.write(
+            "\nCreation vs reallocation: not computed (one condition only: nothing to compare "
+            "with the baseline)\n"
+        )
         return {}
     try:
         table = dec.decompose(runs, baseline=baseline, source=source)
@@ -404,15 +460,22 @@ def _print_decomposition(runs, baseline: str, source: str, at_step: int | None =
         sys.stdout.write(f"\nCreation vs reallocation: not computed ({exc.message})\n")
         return {}
     out = sys.stdout
-    out.write(
-        f"\nCreation vs reallocation: change of each region group's firms against '{baseline}' "
+    caption = (
+        f"Creation vs reallocation: change of each region group's firms against '{baseline}' "
         f"{'at the end of the run' if at_step is None else f'at step {at_step}'} "
         "(paired by seed; mean [95% CI] in firms; total = start + creation + diversion + relocation + "
-        "survival; see docs/LEVERS.md)\n\n"
+        "survival; see docs/LEVERS.md)"
     )
-    out.write(to_markdown(dec.wide(table)))
+    zero = dec.zero_by_construction(table, shared_start)
+    text = dec.wide(table, zero)
+    out.write(f"\n{caption}\n\n")
+    out.write(to_markdown(text))
+    if zero:
+        out.write(f"{dec.BY_CONSTRUCTION_NOTE}\n")
+        caption = f"{caption}. {dec.BY_CONSTRUCTION_NOTE[0].upper()}{dec.BY_CONSTRUCTION_NOTE[1:]}."
     out.write("\n")
-    return {"decomposition": table}
+    # the numbers (unrounded, long) to csv/parquet/xlsx; the console's text to md/tex
+    return {"decomposition": Table(table, text, caption=caption, label=label, group="variant")}
 
 
 def _print_factorial(results, args, registry, params, series, metrics) -> dict:
@@ -433,13 +496,19 @@ def _print_factorial(results, args, registry, params, series, metrics) -> dict:
     )
     text, numeric, captions = factorial_tables(fac)
     out = sys.stdout
-    out.write(f"\nFactorial analysis: {fac.describe()}\n\n")
+    out.write(f"\nFactorial analysis: {fac.describe()}\n")
+    # why the variants are one factor, said before the tables that follow from it
+    first = [s.why_one for s in fac.factors if s.why_one]
+    for note in first:
+        out.write(f"note: {note}\n")
+    out.write("\n")
     out.write(to_markdown(text["effects"]))
     out.write(f"\n{captions['effects']}\n\nANOVA\n\n")
     out.write(to_markdown(text["anova"]))
     out.write(f"\n{captions['anova']}\n")
     for note in fac.notes:
-        out.write(f"note: {note}\n")
+        if note not in first:
+            out.write(f"note: {note}\n")
     return {
         name: Table(
             numeric[name], text[name], captions[name], _label(args, f"-{name}"), group="Metric"

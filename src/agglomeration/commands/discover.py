@@ -92,7 +92,7 @@ def main(args: argparse.Namespace) -> int:
     results = open_results(args.results, purpose="discover")
     warning = require_finished(results, args.results, args.partial)
     runs = results["runs"]
-    failed = failed_runs_note(runs, args.results)
+    failed = failed_runs_note(runs, args.results, results.manifest)
     if failed:
         warning = f"{warning}; {failed}" if warning else failed
     if args.variant:

@@ -186,14 +186,36 @@ def decompose(
     return table
 
 
-def wide(table: pd.DataFrame) -> pd.DataFrame:
+#: how a component that is zero by construction is shown (with :data:`BY_CONSTRUCTION_NOTE`)
+BY_CONSTRUCTION = "0 (by construction)"
+#: the footnote of :data:`BY_CONSTRUCTION` when the variants share their settled start
+BY_CONSTRUCTION_NOTE = (
+    "start = 0 by construction: the runs continue one shared settled start, so every pair starts "
+    "with the same firms (not an estimate)"
+)
+
+
+def zero_by_construction(table: pd.DataFrame, shared_start: bool) -> set[str]:
+    """The components that are zero by construction: ``start`` when the runs continue a shared settled
+    start (the batch manifest's ``start == "shared"``) and it is 0 in every row of ``table``."""
+    if not shared_start or not len(table):
+        return set()
+    start = table.loc[table["component"] == "start", ["mean", "ci_low", "ci_high"]]
+    return {"start"} if len(start) and (start.fillna(0).to_numpy() == 0).all() else set()
+
+
+def wide(table: pd.DataFrame, by_construction: Sequence[str] | set[str] = ()) -> pd.DataFrame:
     """The decomposition as text: one row per variant and group, one column per component, each
     'mean [ci_low, ci_high]' in firms, rounded as every estimate of the reports (two significant digits
     of the interval's half-width, ``report.numbers.format_estimate``; the unrounded values add up to the
-    total exactly, the rounded ones approximately)."""
+    total exactly, the rounded ones approximately).  The components in ``by_construction`` (see
+    :func:`zero_by_construction`) read :data:`BY_CONSTRUCTION`, not '0 [0, 0]', which would read as a
+    precise estimate."""
     from agglomeration.report.numbers import format_estimate
 
     def cell(r) -> str:
+        if r["component"] in by_construction and r["mean"] == 0:
+            return BY_CONSTRUCTION
         return format_estimate(r["mean"], r["ci_low"], r["ci_high"], sign=True)
 
     t = table.assign(cell=table.apply(cell, axis=1))

@@ -6,8 +6,10 @@ The *factors* of a batch are read from its experiment (:func:`factors_of`):
   the reference level);
 - the variants: when their overrides form a full factorial (every combination of the overridden values,
   a variant that does not override a path is at the base scenario's value, shown ``base``), each
-  overridden path is a factor; otherwise ``variant`` itself is one factor (reference: ``baseline`` or
-  the first variant).
+  overridden path is a factor (paths that always change together, one to one, are one factor named
+  ``"a + b"``); otherwise ``variant`` itself is one factor (reference: ``baseline`` or the first
+  variant) and :attr:`FactorSpec.why_one` (also in the notes) says which variants or paths break the
+  factorial.
 
 Sampled designs (lhs, sobol, morris) have no levels to contrast; use ``sensitivity`` or the response
 plots of ``plot`` for them.
@@ -26,7 +28,8 @@ removes the replicate-to-replicate noise the cells share, as the paired tests of
 - **ANOVA**: ``statsmodels.stats.anova.anova_lm(typ=2)``: df, sums of squares, F, p and partial eta^2
   per term (the block is listed as ``seed (block)``).
 
-p values of the effects are Holm-adjusted over every effect row of the table (all metrics); the ANOVA
+p values of the effects are Holm-adjusted over every effect row of the table (all metrics; a family of
+its own, unlike ``compare``'s, which is the variant-vs-baseline comparisons); the ANOVA
 p values are per term, unadjusted.  Estimates of shares are in the metric's unit (a fraction);
 :func:`agglomeration.report.tables.factorial_tables` shows them in percentage points.
 """
@@ -60,12 +63,14 @@ BASE_LEVEL = "base"
 
 @dataclass(frozen=True)
 class FactorSpec:
-    """One factor: its name (a dotted scenario path or ``variant``), a short label, and its levels as
-    text (first = reference)."""
+    """One factor: its name (a dotted scenario path, ``"a + b"`` for paths that always change together,
+    or ``variant``), a short label, its levels as text (first = reference) and, for ``variant``, why
+    the variants are one factor (``why_one``: the variant or path that breaks the factorial)."""
 
     name: str
     label: str
     levels: tuple[str, ...]
+    why_one: str = ""
 
 
 @dataclass
@@ -87,6 +92,9 @@ class Factorial:
         shape = " x ".join(str(len(f.levels)) for f in self.factors)
         levels = "; ".join(f"{f.label}: {', '.join(f.levels)}" for f in self.factors)
         block = "seed as block (common random numbers)" if self.blocked else "no blocking"
+        if len(self.factors) == 1:
+            n = len(self.factors[0].levels)
+            return f"one-way design with {n} levels ({levels}; no interaction), {block}"
         return f"{shape} design ({levels}), {block}"
 
 
@@ -97,31 +105,96 @@ def _fmt_level(value: Any) -> str:
 
 
 def _short_labels(names: Sequence[str]) -> list[str]:
-    short = [str(n).rsplit(".", 1)[-1] for n in names]
-    return short if len(set(short)) == len(short) else [str(n) for n in names]
+    def short(n: str) -> str:
+        # a factor of paths that always change together is named "a.x + b.y": shorten each part (to
+        # its last two components when the last ones are alike: "tariff_multiplier.rail + fee.rail")
+        parts = str(n).split(" + ")
+        last = [p.rsplit(".", 1)[-1] for p in parts]
+        if len(set(last)) < len(last):
+            last = [".".join(p.split(".")[-2:]) for p in parts]
+        return " + ".join(last)
+
+    out = [short(n) for n in names]
+    return out if len(set(out)) == len(out) else [str(n) for n in names]
+
+
+def _level_text(o: Mapping[str, Any], k: str) -> str:
+    return _fmt_level(o[k]) if k in o else BASE_LEVEL
+
+
+def _co_varying(keys: list[str], overrides: Mapping[str, Mapping[str, Any]]) -> list[list[str]]:
+    """The override paths grouped by whether they always change together: two paths are in one group
+    when their levels across the variants correspond one to one (each level of one goes with exactly
+    one level of the other), e.g. a rail factor that sets the tariff and the fee together."""
+    seqs = {k: tuple(_level_text(o, k) for o in overrides.values()) for k in keys}
+    groups: list[list[str]] = []
+    for k in keys:
+        for g in groups:
+            pairs = set(zip(seqs[g[0]], seqs[k]))
+            if len(pairs) == len(set(seqs[k])) == len(set(seqs[g[0]])):
+                g.append(k)
+                break
+        else:
+            groups.append([k])
+    return groups
 
 
 def _variant_factors(variants: Sequence[Mapping[str, Any]], names: Sequence[str]):
-    """Factors from variant overrides when they form a full factorial, else None."""
+    """Factors from variant overrides when they form a full factorial: ``(keys, levels, combos)``
+    and None; else None and the reason they do not (which variants or paths break it).
+
+    Paths that always change together (:func:`_co_varying`) are one factor, named ``"a + b"``, its
+    levels ``"0.7 / 0.8"`` (``base`` when no path of it is overridden)."""
     declared = {str(v.get("name")): dict(v.get("overrides") or {}) for v in variants}
     order = [n for n in declared if n in names] + [n for n in names if n not in declared]
     overrides = {n: declared.get(n, {}) for n in order}  # in the experiment's order
-    keys = list(dict.fromkeys(k for o in overrides.values() for k in o))
-    if not keys:
-        return None
+    paths = list(dict.fromkeys(k for o in overrides.values() for k in o))
+    if not paths:
+        return None, "the variants override no scenario path (no factor levels to read)"
+    groups = _co_varying(paths, overrides)
+    keys = [" + ".join(g) for g in groups]
+
+    def level(o: Mapping[str, Any], g: list[str]) -> str:
+        texts = [_level_text(o, k) for k in g]
+        return BASE_LEVEL if all(t == BASE_LEVEL for t in texts) else " / ".join(texts)
+
+    combos = {n: tuple(level(o, g) for g in groups) for n, o in overrides.items()}
     levels: dict[str, list[str]] = {}
-    for k in keys:
-        seen = [_fmt_level(o[k]) if k in o else BASE_LEVEL for o in overrides.values()]
-        base_first = sorted(set(seen), key=lambda x: (x != BASE_LEVEL, seen.index(x)))
-        levels[k] = base_first
-    combos = {
-        n: tuple(_fmt_level(o[k]) if k in o else BASE_LEVEL for k in keys)
-        for n, o in overrides.items()
-    }
+    for i, k in enumerate(keys):
+        seen = [c[i] for c in combos.values()]
+        levels[k] = sorted(set(seen), key=lambda x: (x != BASE_LEVEL, seen.index(x)))
+    labels = dict(zip(keys, _short_labels(keys)))
+    by_combo: dict[tuple[str, ...], list[str]] = {}
+    for n, c in combos.items():
+        by_combo.setdefault(c, []).append(n)
+    same = [v for v in by_combo.values() if len(v) > 1]
+    if same:
+        return None, (
+            f"variants {' and '.join(repr(v) for v in same[0])} set the same levels of every path"
+        )
     full = math.prod(len(v) for v in levels.values())
-    if len(set(combos.values())) != len(combos) or full != len(combos):
-        return None
-    return keys, levels, combos
+    if full != len(combos):
+        missing = [c for c in itertools.product(*(levels[k] for k in keys)) if c not in by_combo]
+        shape = " x ".join(str(len(levels[k])) for k in keys)
+        factors = ", ".join(f"{labels[k]} ({len(levels[k])} levels)" for k in keys)
+        show = "; ".join(
+            ", ".join(f"{labels[k]}={lv}" for k, lv in zip(keys, c)) for c in missing[:3]
+        )
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        # a level only one variant sets is the likeliest culprit (an extra variant)
+        lone = [
+            f"'{by_combo[c][0]}' is the only variant with {labels[k]}={c[i]}"
+            for i, k in enumerate(keys)
+            for lv in levels[k]
+            for c in by_combo
+            if c[i] == lv and sum(cc[i] == lv for cc in by_combo) == 1 and lv != BASE_LEVEL
+        ]
+        hint = f" ({'; '.join(dict.fromkeys(lone))})" if lone and len(lone) < len(combos) else ""
+        return None, (
+            f"their overrides give the factors {factors}, a {shape} = {full}-cell design, but there "
+            f"are {len(combos)} variants: no variant for {show}{more}{hint}"
+        )
+    return (keys, levels, combos), None
 
 
 def factors_of(
@@ -147,11 +220,12 @@ def factors_of(
     levels = pd.DataFrame({"run_id": runs["run_id"].astype(str)})
     specs: list[FactorSpec] = []
     names: list[str] = []
+    why_one: dict[str, str] = {}
     values: dict[str, list[str]] = {}
     variants = list(pd.unique(runs["variant"].astype(str)))
     if len(variants) > 1:
         declared = ((manifest or {}).get("experiment") or {}).get("variants") or []
-        found = _variant_factors(declared, variants)
+        found, why = _variant_factors(declared, variants)
         if found is not None:
             keys, lv, combos = found
             for i, k in enumerate(keys):
@@ -160,6 +234,7 @@ def factors_of(
                 levels[k] = [combos[v][i] for v in runs["variant"].astype(str)]
         else:
             ref = "baseline" if "baseline" in variants else variants[0]
+            why_one["variant"] = f"the variants do not form a factorial: {why}"
             names.append("variant")
             values["variant"] = [ref, *[v for v in variants if v != ref]]
             levels["variant"] = runs["variant"].astype(str).to_numpy()
@@ -177,7 +252,7 @@ def factors_of(
             field="design",
         )
     for name, label in zip(names, _short_labels(names)):
-        specs.append(FactorSpec(name, label, tuple(values[name])))
+        specs.append(FactorSpec(name, label, tuple(values[name]), why_one.get(name, "")))
     return specs, levels
 
 
@@ -360,7 +435,8 @@ def factorial(
     if blocked:
         obs["block"] = pd.Categorical(obs["seed"].astype(str))
     formula = _formula(len(specs), blocked)
-    cells, effects, anova, notes = [], [], [], []
+    cells, effects, anova = [], [], []
+    notes = [s.why_one for s in specs if s.why_one]
     for metric in chosen:
         data = obs.assign(y=pd.to_numeric(obs[metric], errors="coerce")).dropna(subset=["y"])
         cells += _cells(data, specs, metric, registry, confidence)

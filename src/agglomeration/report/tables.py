@@ -397,7 +397,8 @@ def comparison_caption(cmp: Any, *, steps: int | None = None) -> str:
             else "paired by seed where runs share seeds (d_z), otherwise Welch t test (Cohen's d)"
         )
         tests = (
-            f"p values Holm-adjusted over {cmp.family_size} comparisons."
+            f"p values Holm-adjusted over {cmp.family_size} comparisons (each variant against "
+            f"'{cmp.baseline}' on each tested metric)."
             if cmp.family_size
             else "no difference could be tested (too few runs with a value on one side or both)."
         )
@@ -518,7 +519,10 @@ def factorial_tables(
             f"Factorial effects, {design}. Main effects average over the other factors' levels; "
             "interactions are differences-in-differences relative to the reference levels. OLS of "
             "the cell means with 95% confidence intervals and t tests (statsmodels); p values "
-            f"Holm-adjusted over {int(eff['p'].notna().sum())} effects; shares in percentage points."
+            f"Holm-adjusted over {int(eff['p'].notna().sum())} effects (every main effect and "
+            "interaction of every metric in this table, a family of its own: the comparison table's "
+            "p (Holm) of the same contrast is adjusted over that table's comparisons and can differ); "
+            "shares in percentage points."
         ),
         "anova": (
             f"ANOVA (type II sums of squares, statsmodels), {design}; sums of squares in the "
