@@ -309,7 +309,9 @@ def test_metric_descriptions_cover_every_logistics_metric(scenario):
         assert all("_" not in d["label"] for k, d in desc.items() if k.startswith("corridor_"))
         # route-option shares: short names in the label (it ran to 140 characters), whole in the
         # description
-        assert desc["mode_share_eu_rail_value"]["label"] == "Rail, share of trade with Europe (value)"
+        assert (
+            desc["mode_share_eu_rail_value"]["label"] == "Rail, share of trade with Europe (value)"
+        )
         assert "(Duisburg)" in desc["mode_share_eu_rail_value"]["description"]
         assert max(len(d["label"]) for k, d in desc.items() if k.startswith("mode_share")) < 80
 

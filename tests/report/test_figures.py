@@ -569,3 +569,28 @@ def test_time_axes_tick_whole_steps(steps):
         _drawn(fig)
         ticks = [t for t in fig.axes[0].get_xticks() if -0.5 <= t <= steps]
         assert ticks and all(float(t).is_integer() for t in ticks), ticks
+
+
+def test_supplier_network_is_as_tall_as_its_map_and_its_title_names_no_long_seed():
+    """The figure's height follows the map's equal aspect (a fixed 5.2 inches left a blank band
+    under Chongqing's wide map); a batch's 19-digit seed is not put in a title (the run id is)."""
+    from agglomeration.report.figureset import _run_phrase
+    from agglomeration.report.maps import supplier_network_figure
+
+    geo = map_data_from_scenario(load_scenario(BASELINE_SCENARIO))
+    links = pd.DataFrame(
+        {"buyer": [1, 2], "supplier": [3, 4], "supplier_region": ["LJ", "CD"],
+         "buyer_region": ["XY", "WZ"], "value": [1.0, 2.0]}
+    )  # fmt: skip
+    fig = supplier_network_figure(links, geo)
+    assert fig.get_figheight() < 5.0
+    _drawn(fig)
+    ax = fig.axes[0]
+    box = ax.get_position()  # the frame fills the height it was given (no blank band below)
+    assert box.height > 0.6, box
+    runs = pd.DataFrame(
+        {"run_id": ["abcdef1234", "r2"], "variant": ["base", "base"], "replicate": [0, 1],
+         "seed": [1234567890123456789, 7]}
+    )  # fmt: skip
+    assert _run_phrase(runs, "abcdef1234") == "base, replicate 0 (run abcdef12)"
+    assert _run_phrase(runs, "r2") == "base, replicate 1, seed 7 (run r2)"

@@ -110,7 +110,8 @@ def _run_phrase(runs: pd.DataFrame, run_id: str) -> str:
     row = runs.loc[runs["run_id"].astype(str) == run_id].iloc[0]
     parts = [str(row.get("variant", "run"))]
     for key in ("replicate", "seed"):
-        if key in row.index and pd.notna(row[key]):
+        # a batch's replicate seeds are 19-digit draws: the run id names the run in a title
+        if key in row.index and pd.notna(row[key]) and len(str(row[key])) <= 6:
             parts.append(f"{key} {row[key]}")
     return ", ".join(parts) + ("" if run_id == "run" else f" (run {run_id[:8]})")
 

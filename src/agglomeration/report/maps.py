@@ -772,10 +772,14 @@ def supplier_network_figure(
     )
     from matplotlib.collections import LineCollection
 
+    lon, lat = coords["lon"].to_numpy(dtype=float), coords["lat"].to_numpy(dtype=float)
+    # as tall as the map's equal-aspect frame needs at the page's width (a fixed 5.2 inches left a
+    # blank band under a wide map), plus title, axis labels and footer
+    aspect = (np.ptp(lat) + 0.6) / max((np.ptp(lon) + 0.6) * cos0, 1e-9)
+    height = min(max((PAGE_WIDTH_IN - 1.0) * aspect + 1.6, 3.5), 8.0)
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(PAGE_WIDTH_IN, 5.2))
+        fig = Figure(figsize=(PAGE_WIDTH_IN, height))
         ax = fig.subplots()
-        lon, lat = coords["lon"].to_numpy(dtype=float), coords["lat"].to_numpy(dtype=float)
         ax.set_xlim(lon.min() - 0.3, lon.max() + 0.3)
         ax.set_ylim(lat.min() - 0.3, lat.max() + 0.3)
         ax.set_aspect(1 / cos0)
@@ -812,10 +816,10 @@ def supplier_network_figure(
             frameon=False,
             title=f"supplier link (% of all {n_dom:,} domestic links)",
         )
-        shown = f"{len(dom)} largest of {n_dom}" if n_dom > len(dom) else f"{n_dom}"
+        shown = f"{len(dom):,} largest of {n_dom:,}" if n_dom > len(dom) else f"{n_dom:,}"
         ax.set_title(title or "Supplier network")
         fig.tight_layout()
-        text = f"{shown} domestic links between {len(nodes)} firms; {n_imports} import links via gateways not drawn."
+        text = f"{shown} domestic links between {len(nodes):,} firms; {n_imports:,} import links via gateways not drawn."
         if moved.any():
             text += " Firm groups moved apart to avoid overlap; dotted lines lead to the region's location (x)."
         footer(fig, " ".join(t for t in (text, note) if t))
