@@ -20,6 +20,7 @@ import pytest
 
 from agglomeration import cli
 from agglomeration.errors import InputError, ResultStoreError
+from agglomeration.experiment.execute import RunTask
 from agglomeration.experiment.runner import VOLATILE_COLUMNS, in_shard, plan_runs, run_experiment
 from agglomeration.experiment.seeds import replicate_seed
 from agglomeration.experiment.spec import load_experiment
@@ -77,6 +78,19 @@ class ProcessKillingModel(AgglomerationModel):
         if self._bad:
             os._exit(3)
         super().step()
+
+
+class BurnInCountingModel(AgglomerationModel):
+    """Leaves a file in the directory named by the scenario's description for every burn-in it runs
+    (a start taken from the worker's settled starts runs none)."""
+
+    def __init__(self, scenario, replicate_seed=None, **kw):
+        self._marks = Path(scenario.description)
+        super().__init__(scenario, replicate_seed=replicate_seed, **kw)
+
+    def _burn_in(self, steps):
+        (self._marks / f"{os.getpid()}-{time.monotonic_ns()}").touch()
+        super()._burn_in(steps)
 
 
 @pytest.fixture(scope="module")
@@ -189,6 +203,55 @@ def test_local_pool_matches_reference(tmp_path, reference, workers):
     s = run_experiment(_exp_file(tmp_path), tmp_path / "out", workers=workers, progress=False)
     assert (s.done, s.failed) == (6, 0)
     _assert_same(reference[1], _tables(tmp_path / "out"))
+
+
+def test_runs_from_one_settled_start_share_a_worker(tmp_path):
+    """Four variants that only move levers, four replicates, two workers: the runs of a replicate
+    go to one worker as a chunk, so each start is settled once (4 burn-ins; handing runs to
+    whichever worker was free settled most starts twice)."""
+    marks = tmp_path / "burn_ins"
+    marks.mkdir()
+    text = EXPERIMENT.replace("replicates = 3", "replicates = 4").replace(
+        '"firms.initial_count" = 120', f'"firms.initial_count" = 120\ndescription = "{marks}"'
+    )
+    text = text.replace(
+        "[output]",
+        """[[variants]]
+name = "rail"
+overrides = { "logistics.tariff_multiplier.rail" = 0.5 }
+[[variants]]
+name = "both"
+overrides = { "policy.delegation.connected" = 0.9, "logistics.tariff_multiplier.rail" = 0.5 }
+[output]""",
+    )
+    exp = load_experiment(
+        _exp_file(tmp_path, text), set={"model": f"{__name__}:BurnInCountingModel"}
+    )
+    s = run_experiment(exp, tmp_path / "out", workers=2, progress=False)
+    assert (s.done, s.failed) == (16, 0)
+    assert len(list(marks.iterdir())) == 4
+
+
+def test_start_groups_keep_workers_busy():
+    from agglomeration.experiment.runner import start_groups
+
+    def task(run, seed, start):
+        return RunTask(run_id=run, out="", scenario_path="s.toml", overrides={},
+                       scenario_fingerprint=run, seed=seed, steps=1, model="m", output={},
+                       meta={}, start=start)  # fmt: skip
+
+    tasks = [task(f"r{r}v{v}", r, "ref") for r in range(3) for v in range(4)]
+    tasks.append(task("own", 9, ""))  # a start of unknown key: alone
+    chunks = start_groups(tasks, capacity=1)
+    assert [[t.run_id for t in c] for c in chunks][:3] == [
+        [f"r{r}v{v}" for v in range(4)] for r in range(3)
+    ]
+    assert [t.run_id for t in chunks[3]] == ["own"]
+    # fewer groups than 2 x workers: the largest are halved, order kept, nothing lost
+    chunks = start_groups(tasks, capacity=4)
+    assert len(chunks) == 8 and [t.run_id for c in chunks for t in c] == [t.run_id for t in tasks]
+    assert all(len({(t.seed, t.start) for t in c}) == 1 for c in chunks)
+    assert start_groups([], capacity=2) == []
 
 
 def test_dask_executor_matches_reference(tmp_path, reference):

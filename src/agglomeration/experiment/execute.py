@@ -159,6 +159,9 @@ class RunTask:
     attempt: int = 1
     #: overrides of the reference whose settled start the run continues (None: its own start)
     reference_overrides: dict[str, Any] | None = None
+    #: fingerprint of the scenario whose settled state the run starts from (its own or the
+    #: reference's; "" when unknown): runs of one start and seed can share a worker's settled start
+    start: str = ""
 
 
 @dataclass
@@ -361,6 +364,13 @@ def record_status(
     row["host"], row["pid"] = None, None
     store.write_part("runs", task.run_id, pd.DataFrame([row]))
     return {"run_id": task.run_id, "status": status, "error": error}
+
+
+def execute_runs(tasks: list[RunTask]) -> list[dict[str, Any]]:
+    """Run several runs one after another in this worker (worker side): runs from one settled start
+    and seed settle it once (:mod:`agglomeration.settled_starts` keeps it per process).  Each run
+    writes its parts as it finishes, as :func:`execute_run` does."""
+    return [execute_run(task) for task in tasks]
 
 
 def execute_run(task: RunTask) -> dict[str, Any]:

@@ -46,6 +46,7 @@ from agglomeration.experiment.execute import (
     RunTask,
     base_scenario,
     execute_run,
+    execute_runs,
     record_status,
     resolve_model_class,
 )
@@ -239,6 +240,7 @@ def plan_runs(exp: Experiment, out: str | Path = ".") -> Plan:
                         model=model_ref,
                         output=output,
                         reference_overrides=reference,
+                        start=ref_fp if reference is not None else fp,
                         meta={
                             **meta,
                             "seed_entropy": rs.entropy,
@@ -880,8 +882,32 @@ def _record_interrupted(
         )
 
 
+def start_groups(tasks: list[RunTask], capacity: int) -> list[list[RunTask]]:
+    """``tasks`` in chunks that one worker runs one after another: the runs that continue one
+    settled start with one seed and model (the variants of a replicate that only move levers) go
+    together, so the start is settled once instead of once per worker that happens to get one of
+    them (a pool has no affinity).  The largest chunks are halved until there are at least 2 x
+    ``capacity`` chunks (or every chunk is one run), so grouping never leaves a worker idle.  Order
+    is kept: chunks in the order of their first run, runs in plan order within a chunk."""
+    groups: dict[tuple, list[RunTask]] = {}
+    for k, task in enumerate(tasks):
+        key = (task.model, task.seed, task.scenario_path, task.start) if task.start else (k,)
+        groups.setdefault(key, []).append(task)
+    chunks = list(groups.values())
+    while len(chunks) < 2 * max(capacity, 1):
+        big = max(range(len(chunks)), key=lambda i: len(chunks[i]), default=None)
+        if big is None or len(chunks[big]) <= 1:
+            break
+        chunk = chunks[big]
+        half = (len(chunk) + 1) // 2
+        chunks[big : big + 1] = [chunk[:half], chunk[half:]]
+    return chunks
+
+
 class _Execution:
-    """The submit / collect loop over a pool, with retries of runs whose worker process died."""
+    """The submit / collect loop over a pool, with retries of runs whose worker process died.  A
+    submission is a chunk of runs (:func:`start_groups`); a run retried after its worker died goes
+    alone."""
 
     def __init__(
         self,
@@ -896,9 +922,9 @@ class _Execution:
         self.follow = max_in_flight is None  # a dask / jobqueue cluster grows after the start
         self.limit = max_in_flight or 2 * pool.capacity()
         self.checked = time.monotonic()
-        self.queue: deque[RunTask] = deque(todo)
+        self.queue: deque[list[RunTask]] = deque(start_groups(todo, pool.capacity()))
         self.suspects: deque[RunTask] = deque()  # in flight when a worker died: retried alone
-        self.in_flight: dict[cf.Future, RunTask] = {}
+        self.in_flight: dict[cf.Future, list[RunTask]] = {}
         self.ever_ok = False
         self.started = time.time()
 
@@ -913,8 +939,8 @@ class _Execution:
             with interrupts_ignored():  # a second signal must not cut the clean-up short
                 self.pool.terminate()
                 _record_interrupted(
-                    self.store, list(self.in_flight.values()), self.summary, self.record,
-                    self.started,
+                    self.store, [t for chunk in self.in_flight.values() for t in chunk],
+                    self.summary, self.record, self.started,
                 )  # fmt: skip
             raise
         self.pool.close(wait=True)
@@ -926,34 +952,57 @@ class _Execution:
                 "run %s: retrying it alone (attempt %d) after its worker process died",
                 task.run_id, task.attempt,
             )  # fmt: skip
-            self.in_flight[self.pool.submit(execute_run, task)] = task
+            self.in_flight[self.pool.submit(execute_runs, [task])] = [task]
             return
         if self.suspects:
             return
         if self.follow and time.monotonic() - self.checked > 5.0:
             self.limit, self.checked = 2 * self.pool.capacity(), time.monotonic()
         while self.queue and len(self.in_flight) < self.limit:
-            task = self.queue.popleft()
-            self.in_flight[self.pool.submit(execute_run, task)] = task
+            chunk = self.queue.popleft()
+            self.in_flight[self.pool.submit(execute_runs, chunk)] = chunk
 
     def _collect(self, done: set[cf.Future]) -> bool:
         """Record finished futures; True when a worker process died (the pool is broken)."""
         broken = False
         for fut in done:
-            task = self.in_flight.pop(fut)
+            chunk = self.in_flight.pop(fut)
             try:
-                res = fut.result()
-                self.ever_ok = self.ever_ok or res.get("status") == "ok"
-                self.record(res)
+                results = fut.result()
+                for res in results:
+                    self.ever_ok = self.ever_ok or res.get("status") == "ok"
+                    self.record(res)
             except BrokenProcessPool:
                 broken = True
-                if task.attempt > 1 and not self.in_flight:  # died alone: this run kills its worker
-                    self.record(_record_crash(self.store, task))
-                else:
-                    self.suspects.append(_retry(task))
+                for task in self._unfinished(chunk):
+                    if task.attempt > 1 and len(chunk) == 1 and not self.in_flight:
+                        self.record(_record_crash(self.store, task))  # died alone: it kills
+                    else:  # its worker
+                        self.suspects.append(_retry(task))
             except Exception as exc:  # infrastructure failure (dask KilledWorker, pickling, ...)
-                self.record(_record_failure(self.store, task, exc))
+                for task in self._unfinished(chunk):
+                    self.record(_record_failure(self.store, task, exc))
         return broken
+
+    def _unfinished(self, chunk: list[RunTask]) -> list[RunTask]:
+        """The runs of a lost chunk that did not finish; those that did (their runs part written in
+        this session before the chunk was lost) are recorded from the store."""
+        left = []
+        for task in chunk:
+            row = self.store.read_run_row(task.run_id)
+            fresh = False
+            if row is not None and row.get("status") in ("ok", "failed"):
+                try:
+                    path = self.store.part_path("runs", task.run_id)
+                    fresh = path.stat().st_mtime >= self.started
+                except OSError:
+                    fresh = False
+            if fresh:
+                self.ever_ok = self.ever_ok or row.get("status") == "ok"
+                self.record({**row, "run_id": task.run_id})
+            else:
+                left.append(task)
+        return left
 
     def _replace_pool(self) -> None:
         self.summary.crashed_workers += 1
@@ -969,9 +1018,9 @@ class _Execution:
                 "interpreter). Finished runs are kept; rerun to resume"
             )
         # every other future of the pool is lost too
-        for fut, task in list(self.in_flight.items()):
+        for fut, chunk in list(self.in_flight.items()):
             fut.cancel()
-            self.suspects.append(_retry(task))
+            self.suspects.extend(_retry(task) for task in self._unfinished(chunk))
         self.in_flight.clear()
         self.pool.executor.shutdown(wait=False, cancel_futures=True)
         self.pool.new()
