@@ -687,8 +687,8 @@ regression for beta; entry/exit from firm ids). Batch version: `experiments/vali
   (1.28 / 1.43); on the open economy both rows came out fatter than the baseline, so two replicates do
   not tell these settings apart (section 8 gives 8-seed searches on an older model).
 * *Size-variance slope.* **Not met.** beta ~ 0.02-0.03 with employment as size, and not because of the
-  firm-level productivity shock: without any productivity shocks it is the same (section 8, "Where the
-  volatility comes from").  Even a firm's line count has a slope of only 0.10-0.17, because its lines
+  firm-level productivity shock: without any productivity shocks it is 0.035 (section 8, "Where the
+  volatility comes from").  Even a firm's line count has a slope of only 0.09-0.18, because its lines
   spawn only while the firm is profitable (one firm-level event, not independent sub-units).  Scaling the
   shock down with size (row "size elasticity 0.25") raises beta to about 0.1 and lowers the firm count
   (docs/ODD.md, Known limitations) and, over more seeds, thins the tail: on the open economy, seeds 0-7
@@ -824,39 +824,40 @@ quarter 40 to 120, the mean beta over consecutive years, size measured three way
 
 | configuration | beta (employment) | beta (revenue) | beta (lines) | corr(log lines, log employment) |
 |---|---:|---:|---:|---:|
-| baseline | 0.027 | 0.052 | 0.100 | 0.501 |
-| productivity shocks off (learning off) | 0.025 | 0.052 | 0.167 | 0.576 |
-| productivity shock sd 0.02 (0.05) | 0.033 | 0.051 | 0.127 | 0.560 |
-| no supplier search | 0.040 | 0.052 | 0.107 | 0.460 |
-| no relocation | 0.028 | 0.050 | 0.091 | 0.487 |
+| baseline | 0.020 | 0.039 | 0.087 | 0.485 |
+| productivity shocks off (learning off) | 0.035 | 0.061 | 0.179 | 0.593 |
+| productivity shock sd 0.02 (0.05) | 0.011 | 0.026 | 0.137 | 0.589 |
+| no supplier search | 0.018 | 0.033 | 0.109 | 0.466 |
+| no relocation | 0.018 | 0.036 | 0.085 | 0.512 |
 
-The firm-level productivity shock is not what flattens the slope (without it beta is the same), and
+The firm-level productivity shock is not what flattens the slope (without it beta is 0.035 against
+the baseline's 0.020, still far below the data's 0.15-0.20), and
 neither supplier switching nor relocation is.  Two things are: a firm's lines spawn only while the firm
 is profitable, so a multi-line firm's line births and deaths are not independent (the line count's own
-slope is 0.10-0.17, not the 0.5 of independent units), and the line count explains only part of a
+slope is 0.09-0.18, not the 0.5 of independent units), and the line count explains only part of a
 firm's size (correlation 0.5 with employment), the rest moving with its markets, buyers and
 competitors as a whole.  Independent sub-units of demand (lines that spawn and sell independently of
 the firm's current profit, several buyers and markets per line) would be the mechanism to try next.
 
 **Where the volatility sits, by size** (`python scripts/size_variance.py --by-size`: the same runs,
 surviving firms of every pair of consecutive annual snapshots pooled over years and the 4 seeds,
-233,000 firm-years; octiles of initial employment):
+242,000 firm-years; octiles of initial employment):
 
 | octile | mean log employment | mean lines | sd growth of employment | sd growth of lines | sd growth of employment per line |
 |---:|---:|---:|---:|---:|---:|
-| 1 | 3.42 | 1.20 | 0.396 | 0.180 | 0.376 |
-| 2 | 4.55 | 1.68 | 0.418 | 0.210 | 0.396 |
-| 4 | 5.81 | 1.78 | 0.371 | 0.214 | 0.346 |
-| 6 | 6.86 | 2.48 | 0.369 | 0.221 | 0.344 |
-| 8 | 8.75 | 5.64 | 0.351 | 0.209 | 0.330 |
+| 1 | 4.40 | 1.23 | 0.372 | 0.185 | 0.353 |
+| 2 | 5.57 | 1.64 | 0.398 | 0.210 | 0.377 |
+| 4 | 6.98 | 1.85 | 0.365 | 0.206 | 0.343 |
+| 6 | 8.06 | 2.35 | 0.349 | 0.219 | 0.325 |
+| 8 | 9.94 | 5.70 | 0.349 | 0.210 | 0.330 |
 
-Employment spans a factor of about 200 between the first and the last octile, the line count a factor
+Employment spans a factor of about 250 between the first and the last octile, the line count a factor
 of 5: a large firm is mostly a productive firm with a few lines, not a collection of many.  Both parts
 of its growth are as volatile as a small firm's: the line count because at 1-6 lines a single line
 birth or death is a 15-100 % change (the sd of a one-line survivor's growth is set by its chance of a
 second line; a firm with six independent lines would have about 0.17, near what is seen), and
 employment per line because it moves with the firm's productivity and prices as a whole (its sd falls
-from 0.33-0.40 to 0.17-0.22 without productivity shocks, flat in size either way; the same table for
+from 0.33-0.38 to 0.21-0.25 without productivity shocks, flat in size either way; the same table for
 each configuration is printed by the command).  So the slope cannot come from diversification over
 lines in this calibration; it would need a size distribution whose upper tail is made of many lines
 (a lower productivity dispersion with a line process that carries the tail), or sub-units within a
@@ -868,22 +869,22 @@ sector, mean over the pairs and the 4 seeds):
 
 | sector | mean log employment | beta (employment) | beta (revenue) |
 |---|---:|---:|---:|
-| materials | 5.37 | -0.072 | 0.009 |
-| components | 4.78 | -0.066 | 0.013 |
-| auto_parts | 4.31 | -0.068 | -0.002 |
-| equipment | 6.31 | -0.053 | 0.035 |
-| electronics | 6.04 | -0.051 | 0.028 |
-| vehicles | 6.87 | -0.042 | 0.049 |
-| logistics | 6.77 | -0.108 | -0.012 |
-| finance | 7.98 | -0.092 | -0.004 |
-| rnd | 6.75 | -0.072 | 0.011 |
-| business | 7.65 | -0.070 | 0.011 |
+| materials | 6.63 | -0.073 | 0.011 |
+| components | 6.10 | -0.057 | 0.020 |
+| auto_parts | 5.58 | -0.069 | 0.000 |
+| equipment | 7.72 | -0.056 | 0.037 |
+| electronics | 7.59 | -0.055 | 0.020 |
+| vehicles | 8.09 | -0.049 | 0.041 |
+| logistics | 7.85 | -0.091 | 0.003 |
+| finance | 9.25 | -0.069 | 0.011 |
+| rnd | 7.79 | -0.080 | 0.001 |
+| business | 8.78 | -0.094 | -0.007 |
 
 No sector's growth volatility falls with size.  Within every sector beta of revenue is about zero
-(-0.01 to +0.05) and beta of employment is negative (-0.04 to -0.11): the overhead labour of the fixed
+(-0.01 to +0.04) and beta of employment is negative (-0.05 to -0.09): the overhead labour of the fixed
 cost (f_s per line, paid in local labour) is a larger share of a small firm's employment and does not
 move with its sales (seed 1: employment without it gives -0.01 to -0.08).  The pooled beta of about
-0.03 is a composition effect: the services firms are larger and less volatile (sd of annual log growth
+0.02 is a composition effect: the services firms are larger and less volatile (sd of annual log growth
 0.25-0.28) than the makers of components and auto parts (0.42-0.47).  The stylised fact needs a
 mechanism that makes a large firm a sum of independently fluctuating parts, which the model does not
 have yet.
