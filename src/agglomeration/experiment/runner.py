@@ -846,6 +846,21 @@ def _execute_serial(
         raise
 
 
+def _finished_row(store: ResultStore, task: RunTask) -> dict[str, Any] | None:
+    """The run's row when the store holds it as finished (ok or failed), else None."""
+    row = store.read_run_row(task.run_id)
+    return row if row is not None and row.get("status") in ("ok", "failed") else None
+
+
+def _written_since(store: ResultStore, task: RunTask, since: float) -> bool:
+    """Whether the run's runs part was written at or after ``since`` (a ``time.time()``): by this
+    session, not left by an earlier one."""
+    try:
+        return store.part_path("runs", task.run_id).stat().st_mtime >= since
+    except OSError:
+        return False
+
+
 def _record_interrupted(
     store: ResultStore,
     tasks: list[RunTask],
@@ -858,15 +873,10 @@ def _record_interrupted(
     but whose result was not collected before the stop (a Dask worker writes its parts itself) is
     passed to ``record``, so the summary counts what is on disk."""
     for task in tasks:
-        row = store.read_run_row(task.run_id)
-        if row is not None and row.get("status") in ("ok", "failed"):
-            if record is not None and since is not None:
-                try:
-                    fresh = store.part_path("runs", task.run_id).stat().st_mtime >= since
-                except OSError:
-                    fresh = False
-                if fresh:  # not a failure recorded by an earlier session
-                    record({**row, "run_id": task.run_id})
+        row = _finished_row(store, task)
+        if row is not None:
+            if record is not None and since is not None and _written_since(store, task, since):
+                record({**row, "run_id": task.run_id})  # not a failure of an earlier session
             continue
         record_status(
             store,
@@ -989,15 +999,8 @@ class _Execution:
         this session before the chunk was lost) are recorded from the store."""
         left = []
         for task in chunk:
-            row = self.store.read_run_row(task.run_id)
-            fresh = False
-            if row is not None and row.get("status") in ("ok", "failed"):
-                try:
-                    path = self.store.part_path("runs", task.run_id)
-                    fresh = path.stat().st_mtime >= self.started
-                except OSError:
-                    fresh = False
-            if fresh:
+            row = _finished_row(self.store, task)
+            if row is not None and _written_since(self.store, task, self.started):
                 self.ever_ok = self.ever_ok or row.get("status") == "ok"
                 self.record({**row, "run_id": task.run_id})
             else:
