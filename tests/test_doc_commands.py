@@ -12,9 +12,11 @@ scenario loader (on the command's scenario when it names a shipped one, else the
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import re
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,34 +28,8 @@ from agglomeration.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
-PAGES = sorted(
-    [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "scenarios").rglob("*.md")]
-)
 #: a token that stands for a value the reader fills in (DIR, N, SCENARIO, ...) or elides
 PLACEHOLDER = re.compile(r"^(\.\.\.|[A-Z][A-Z_]+|<[^>]+>|\[.*|.*\]|\||.*\$.*)$")
-
-
-def quoted_commands(prefixes: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(``page:line``, command) for every command starting with one of ``prefixes`` that a page
-    quotes as inline code or on a line of a fenced shell block (continuations joined, comments
-    and prompts dropped)."""
-    found = []
-    starts = tuple(p if p.endswith("/") else p + " " for p in prefixes)
-    for page in PAGES:
-        text = page.read_text(encoding="utf-8")
-        for m in re.finditer(r"```[a-z]*\n(.*?)```", text, re.S):
-            first = text.count("\n", 0, m.start()) + 2
-            for i, line in enumerate(m.group(1).replace("\\\n", " ").splitlines()):
-                line = re.sub(r"\s+#.*$", "", line.strip().removeprefix("$ "))
-                if line.startswith(starts):
-                    found.append((f"{page.name}:{first + i}", line))
-        # inline code outside the fenced blocks (blanked, so that line numbers hold)
-        prose = re.sub(r"```.*?```", lambda b: re.sub(r"[^\n]", " ", b.group(0)), text, flags=re.S)
-        for m in re.finditer(r"`([^`]+)`", prose):
-            command = " ".join(m.group(1).split())
-            if command.startswith(starts):
-                found.append((f"{page.name}:{text.count(chr(10), 0, m.start()) + 1}", command))
-    return found
 
 
 def _tokens(command: str) -> list[str]:
@@ -97,8 +73,19 @@ def _subparsers(parser) -> dict:
     return {}
 
 
-CLI = quoted_commands(("agglomeration",))
-SCRIPTS = quoted_commands(("python scripts/", "python benchmarks/"))
+def _doc_commands():
+    """scripts/doc_commands.py, which finds the quoted commands (the script lists them for users)."""
+    path = ROOT / "scripts" / "doc_commands.py"
+    spec = importlib.util.spec_from_file_location("doc_commands", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["doc_commands"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+DOC_COMMANDS = _doc_commands()
+CLI = DOC_COMMANDS.quoted_commands(("agglomeration",))
+SCRIPTS = DOC_COMMANDS.quoted_commands(DOC_COMMANDS.SCRIPT_PREFIXES)
 
 
 def test_the_docs_quote_commands():
