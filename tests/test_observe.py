@@ -638,3 +638,18 @@ def test_link_values_add_up_to_the_buyers_input_cost():
     assert len(buyers) > 200
     got = links.reindex(buyers, fill_value=0.0)
     np.testing.assert_allclose(got.to_numpy(), expected[buyers].to_numpy(), rtol=1e-9)
+
+
+def test_run_totals_of_entry_and_exit_add_up_the_steps_and_the_region_types(baseline_model):
+    """``entries_total`` / ``exits_total`` (every region, since the observed run started) are the sums of
+    the per-step ``entries`` / ``exits`` of the observed steps and of the per-type run totals, and the
+    firm count follows from them: firms = start + entries - exits."""
+    s = baseline_model.series_frame()
+    types = ("ftz", "connected", "other")
+    for stem in ("entries", "exits"):
+        np.testing.assert_array_equal(s[f"{stem}_total"], s[stem].cumsum())
+        by_type = sum(s[f"{stem}_total_{t}"] for t in types)
+        np.testing.assert_array_equal(s[f"{stem}_total"], by_type)
+    start = sum(s[f"firms_start_{t}"] for t in types)
+    np.testing.assert_array_equal(s["firms"], start + s["entries_total"] - s["exits_total"])
+    assert s["entries_total"].iloc[-1] > 0 and s["exits_total"].iloc[-1] > 0

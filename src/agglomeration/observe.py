@@ -431,7 +431,9 @@ def demography_by_type(state: ModelState, world: World) -> dict[str, float]:
     then), ``entries_total_t``, ``exits_total_t``, ``relocations_in_t`` (from regions of another type)
     and ``relocations_out_t`` (to regions of another type).  Exactly firms_t = firms_start_t +
     entries_total_t - exits_total_t + relocations_in_t - relocations_out_t (the accounting identity of
-    the creation-vs-reallocation decomposition, agglomeration.experiment.decomposition)."""
+    the creation-vs-reallocation decomposition, agglomeration.experiment.decomposition).  Also
+    ``entries_total`` and ``exits_total`` over every region (the sums over the types): whether a lever
+    creates firms is a question about total entry, not about one group's share of it."""
     rtype = np.asarray(world.region_type)
     R = world.n_regions
     od = state.relocations_od if state.relocations_od.shape == (R, R) else np.zeros((R, R))
@@ -445,6 +447,8 @@ def demography_by_type(state: ModelState, world: World) -> dict[str, float]:
         out[f"exits_total_{typ}"] = float(exits[m].sum())
         out[f"relocations_in_{typ}"] = float(od[np.ix_(~m, m)].sum())
         out[f"relocations_out_{typ}"] = float(od[np.ix_(m, ~m)].sum())
+    out["entries_total"] = float(state.entries_by_region.sum())
+    out["exits_total"] = float(exits.sum())
     return out
 
 

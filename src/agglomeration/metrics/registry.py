@@ -232,6 +232,23 @@ BUILTIN: dict[str, MetricInfo] = {
         # run totals since the observed run started (observe.demography_by_type); relocations only
         # between regions of different types
         *_by_type("firms_start", "Firms at the start", "firms", "count"),
+        MetricInfo(
+            "entries_total",
+            "Entries (run total)",
+            "firms",
+            "count",
+            0.0,
+            description="entrants since the observed run started, every region (the sum of "
+            "entries_total_<type>; whether a lever creates firms)",
+        ),
+        MetricInfo(
+            "exits_total",
+            "Exits (run total)",
+            "firms",
+            "count",
+            0.0,
+            description="exits since the observed run started, every region",
+        ),
         *_by_type("entries_total", "Entries (run total)", "firms", "count"),
         *_by_type("exits_total", "Exits (run total)", "firms", "count"),
         *_by_type("relocations_in", "Relocations in (run total)", "firms", "count"),
