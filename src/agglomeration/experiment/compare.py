@@ -164,6 +164,20 @@ def _with_zone_shares(at: pd.DataFrame) -> pd.DataFrame:
     return at.assign(**extra) if extra else at
 
 
+def _with_run_totals(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (runs or series rows) with ``entries_total`` / ``exits_total`` over every region
+    (``observe.demography_by_type``) derived as the sums of their per-type columns where a store of an
+    earlier version has those but not the totals (the same sums, so old and new stores compare alike)."""
+    from agglomeration.region_types import REGION_TYPES
+
+    extra = {}
+    for stem in ("entries_total", "exits_total"):
+        parts = [f"{stem}_{t}" for t in REGION_TYPES]
+        if stem not in frame.columns and set(parts) <= set(frame.columns):
+            extra[stem] = frame[parts].sum(axis=1, skipna=False)
+    return frame.assign(**extra) if extra else frame
+
+
 def observations(
     runs: pd.DataFrame,
     *,
@@ -184,6 +198,7 @@ def observations(
     ok = successful_runs(runs)
     keys = [c for c in ("run_id", "variant", "seed", "replicate", "point") if c in ok.columns]
     if at_step is None:
+        ok = _with_run_totals(ok)
         table, table_name = ok, "runs"
         available = metric_columns(ok, parameter_columns)
     else:
@@ -201,7 +216,7 @@ def observations(
                 file=source,
                 field="series.step",
             )
-        at = _with_zone_shares(series.loc[series["step"] == at_step])
+        at = _with_run_totals(_with_zone_shares(series.loc[series["step"] == at_step]))
         available = metric_columns(at, parameter_columns)
         table = ok[keys].merge(at[["run_id", *available]], on="run_id", how="inner")
         table_name = f"series (step {at_step})"
