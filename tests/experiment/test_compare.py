@@ -421,3 +421,26 @@ def test_interrupted_runs_do_not_count_as_finished():
     with pytest.raises(InputError, match="4 of 16 planned runs are done"):
         require_finished(results, "store", partial=False)
     assert "only 4 of 16 planned runs are finished" in require_finished(results, "store", True)
+
+
+def test_run_totals_of_stores_written_before_them_are_the_sums_of_the_per_type_totals():
+    """Stores of earlier versions have entries_total_<type> but not entries_total: compare derives
+    the totals (final metrics and a step of the series alike) as the sums; a store with them keeps
+    its own column."""
+    from agglomeration.experiment.compare import observations
+
+    per_type = {
+        f"{stem}_{t}": [1.0 + i + 10 * j, 2.0 + i + 10 * j]
+        for i, t in enumerate(("ftz", "connected", "other"))
+        for j, stem in enumerate(("entries_total", "exits_total"))
+    }
+    runs = pd.DataFrame({"run_id": ["a", "b"], "variant": ["x", "y"], "seed": [1, 1], **per_type})
+    obs, chosen = observations(runs, metrics=["entries_total", "exits_total"])
+    assert chosen == ["entries_total", "exits_total"]
+    np.testing.assert_array_equal(obs["entries_total"], [1 + 2 + 3, 2 + 3 + 4])
+    np.testing.assert_array_equal(obs["exits_total"], [11 + 12 + 13, 12 + 13 + 14])
+    series = pd.DataFrame({"run_id": ["a", "b"], "step": [3, 3], **per_type})
+    obs, _ = observations(runs, series=series, at_step=3, metrics=["entries_total"])
+    np.testing.assert_array_equal(obs["entries_total"], [6, 9])
+    own, _ = observations(runs.assign(entries_total=[100.0, 200.0]), metrics=["entries_total"])
+    np.testing.assert_array_equal(own["entries_total"], [100, 200])
