@@ -80,7 +80,17 @@ def toy_scenario(**sections) -> SimpleNamespace:
         steps=20,
         source_path=None,
         firms=FirmsParams(**{"initial_count": 300, **sections.get("firms", {})}),
-        behaviour=BehaviourParams(**sections.get("behaviour", {})),
+        # the toy worlds' tests were written for an absolute entry floor (their few hundred firms
+        # draw entrants mostly from it): floor_reference_firms 0 unless a test sets it
+        behaviour=BehaviourParams(
+            **{
+                **sections.get("behaviour", {}),
+                "entry": {
+                    "floor_reference_firms": 0.0,
+                    **sections.get("behaviour", {}).get("entry", {}),
+                },
+            }
+        ),
         solver=SolverParams(**sections.get("solver", {})),
         policy=PolicyParams(**sections.get("policy", {})),
         output=OutputParams(**sections.get("output", {})),

@@ -285,6 +285,8 @@ USER_KEYS = (
 FINGERPRINT_NEUTRAL: dict[tuple[str, ...], Any] = {
     ("behaviour", "accounts", "controller_averaging"): 0,
     ("behaviour", "entry", "pool_scale"): 1.0,
+    # the model before it at the baseline's 3,000 initial firms (other sizes changed: CHANGELOG)
+    ("behaviour", "entry", "floor_reference_firms"): 3000.0,
     ("behaviour", "entry", "exit_option"): "after_losses",
     ("behaviour", "prospects", "learn_hazard"): False,
 }

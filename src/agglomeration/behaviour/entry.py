@@ -1,7 +1,8 @@
 """Entry (submodel ``entry``): potential entrants decide whether to enter and where (nested logit).
 
-Potential entrants of sector s per step ~ Poisson(entry_rate_s n0_s + floor) (n0_s: the sector's initial
-firms; ``entry_rate`` from sectors.csv is the yearly registration rate over 4).  Each knows each region
+Potential entrants of sector s per step ~ Poisson(entry_rate_s n0_s + floor N0 / N_ref) (n0_s: the
+sector's initial firms, N0 all initial firms, N_ref = ``floor_reference_firms``; ``entry_rate`` from
+sectors.csv is the yearly registration rate over 4).  Each knows each region
 independently with probability ``Costs.known_share`` (information_regions, raised by
 policy.information_sharing for the regions of the zone network; costs.py).
 An entrant knows a signal of its productivity before entry and learns the rest after it (between
@@ -326,9 +327,27 @@ class EntryParams(Section):
         ge=0.0,
         le=1e4,
         description="potential entrants per sector per step on top of the sector's pool (keeps empty "
-        "sectors open to entry) [firms/step]",
+        "sectors open to entry), at floor_reference_firms initial firms: it scales with the initial "
+        "firm count like the pool itself [firms/step]",
         json_schema_extra={
-            "source": "estimate: a few potential entrants per sector and quarter (plausible 0-10)"
+            "source": "estimate: a few potential entrants per sector and quarter in the baseline "
+            "economy of 3,000 firms (plausible 0-10)"
+        },
+    )
+    floor_reference_firms: float = Field(
+        3000.0,
+        ge=0.0,
+        le=5e6,
+        description="initial firm count at which the floor is `floor`; at n initial firms it is "
+        "floor x n / floor_reference_firms, so the floor is the same part of the pool at any scale "
+        "(0 = the floor is `floor` whatever the scale; an economy that starts without firms has no "
+        "scale and gets `floor`) [firms]",
+        json_schema_extra={
+            "source": "scale invariance (firms.initial_count is a scale parameter): the baseline's "
+            "3,000 firms, where the floor is 2 as before.  With an absolute floor of 2 a 200-firm "
+            "economy drew 3-4 times its own pool from the floor, its fixed costs were balanced "
+            "against that inflow and 70-95 % of its firms lost money at the start (docs/ODD.md, "
+            "section 7.8, Entry)"
         },
     )
     pool_scale: float = Field(
@@ -756,7 +775,18 @@ def pool_size(state: ModelState, world: World, scenario: Scenario) -> np.ndarray
     """Expected potential entrants per sector this step: the sector's pool rate x its initial firms
     (``World.entry_rate``, per step) x ``pool_scale``, plus the floor [firms/step]."""
     p = scenario.behaviour.entry
-    return np.asarray(world.entry_rate, float) * state.initial_by_sector * p.pool_scale + p.floor
+    rates = np.asarray(world.entry_rate, float) * state.initial_by_sector * p.pool_scale
+    return rates + entry_floor(p, float(np.sum(state.initial_by_sector)))
+
+
+def entry_floor(p: EntryParams, initial_firms: float) -> float:
+    """The floor of every sector's pool at ``initial_firms`` initial firms [firms/step]: ``p.floor``
+    scaled by initial_firms / ``p.floor_reference_firms`` (unscaled when that is 0 or the economy
+    starts without firms).  Why: the pool's rates scale with the initial firms; a fixed floor made
+    small economies draw most of their entrants from it (docs/ODD.md, section 7.8)."""
+    if p.floor_reference_firms > 0 and initial_firms > 0:
+        return p.floor * (initial_firms / p.floor_reference_firms)
+    return p.floor
 
 
 def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator):
