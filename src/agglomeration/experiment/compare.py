@@ -228,7 +228,8 @@ def label_design_points(runs: pd.DataFrame, parameter_columns: Iterable[str] = (
 
     In a grid (or sampled) design every variant is run at several design points; pooling them would mix
     different parameter settings, so each (variant, point) becomes its own group, labelled
-    ``"variant [param=value, ...]"`` (the last component of each dotted parameter path) or
+    ``"variant [param=value, ...]"`` (:func:`short_parameter_names`; values to 4 significant digits, more
+    where two values of the design would read alike) or
     ``"variant [point i]"`` when the parameter columns are unknown.  Runs with one point per variant are
     returned unchanged.
     """
@@ -239,21 +240,40 @@ def label_design_points(runs: pd.DataFrame, parameter_columns: Iterable[str] = (
     params = [c for c in dict.fromkeys(parameter_columns) if c in runs.columns]
     if not params:
         params = [c for c in runs.columns if "." in str(c)]
-    short = [str(c).rsplit(".", 1)[-1] for c in params]
-    if len(set(short)) < len(short):
-        short = [str(c) for c in params]
+    short = short_parameter_names(params)
     if params:
-        text = [
-            ", ".join(
-                f"{n}={v:.4g}" if isinstance(v, float) else f"{n}={v}" for n, v in zip(short, row)
-            )
-            for row in runs[params].itertuples(index=False)
-        ]
+        values = [_value_texts(runs[c]) for c in params]
+        text = [", ".join(f"{n}={v}" for n, v in zip(short, row)) for row in zip(*values)]
     else:
         text = [f"point {p}" for p in runs["point"]]
     out = runs.copy()
     out["variant"] = [f"{v} [{t}]" for v, t in zip(runs["variant"].astype(str), text)]
     return out
+
+
+def short_parameter_names(params: Sequence[str]) -> list[str]:
+    """Concise, distinct names of dotted parameter paths for condition labels: the last component
+    (``rail``), the last two where those collide (``tariff_multiplier.rail``,
+    ``handling_fee.rail``), else the whole path."""
+    for depth in (1, 2):
+        short = [".".join(str(c).split(".")[-depth:]) for c in params]
+        if len(set(short)) == len(short):
+            return short
+    return [str(c) for c in params]
+
+
+def _value_texts(values: pd.Series) -> list[str]:
+    """The values of one parameter as label text: 4 significant digits, more where that would make
+    two different values of the design read alike (0.12341 and 0.12344)."""
+    items = list(values)
+    if not all(isinstance(v, float) for v in items):
+        return [str(v) for v in items]
+    distinct = {v for v in items if v == v}
+    for digits in (4, 6, 8, 10, 12, 17):
+        text = [f"{v:.{digits}g}" for v in items]
+        if len({f"{v:.{digits}g}" for v in distinct}) == len(distinct):
+            return text
+    return text
 
 
 def t_interval(mean: np.ndarray, sd: np.ndarray, n: np.ndarray, confidence: float = CONFIDENCE):
