@@ -555,6 +555,8 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
     constant: dict[str, float] = field(default_factory=dict)
     registry: MetricRegistry = REGISTRY
+    #: the variants whose runs are the baseline's, seed by seed (:func:`identical_to_baseline`)
+    identical: dict[str, bool] = field(default_factory=dict)
 
     @property
     def family_size(self) -> int:
@@ -841,9 +843,60 @@ def compare(
     comparisons["p_rank_holm"] = holm(comparisons["p_rank"].to_numpy())
     comparisons = _relative_differences(comparisons, summary, baseline, registry)
     advice = replication_advice(summary, precision, precision_kind, confidence)
-    return Comparison(
-        summary, comparisons, advice, baseline, chosen, at_step, notes, constant, registry
+    everything, _ = observations(
+        runs, series=series, at_step=at_step, parameter_columns=parameter_columns, source=source
     )
+    identical = identical_to_baseline(runs, everything, baseline, sampled=sampled)
+    return Comparison(
+        summary,
+        comparisons,
+        advice,
+        baseline,
+        chosen,
+        at_step,
+        notes,
+        constant,
+        registry,
+        identical,
+    )
+
+
+def identical_to_baseline(
+    runs: pd.DataFrame, obs: pd.DataFrame, baseline: str, *, sampled: bool = False
+) -> dict[str, bool]:
+    """The variants whose runs are the baseline's, seed by seed, so every difference is zero.
+
+    A variant counts when its successful runs and the baseline's pair one to one by seed (and design
+    point in a sampled design) and each pair either runs the same resolved scenario (the runs'
+    ``scenario_fingerprint``) for the same steps - identical by construction, value True - or agrees
+    in every metric of ``obs`` (an override that sets a value the runs already had) - value False.
+    """
+    if "seed" not in obs.columns or "run_id" not in obs.columns:
+        return {}
+    keys = ["point", "seed"] if sampled and "point" in obs.columns else ["seed"]
+    metrics = [
+        c for c in obs.columns if c not in {"run_id", "variant", "replicate", "point", *keys}
+    ]
+    extra = [c for c in ("scenario_fingerprint", "steps") if c in runs.columns]
+    table = obs.merge(runs[["run_id", *extra]].drop_duplicates("run_id"), on="run_id", how="left")
+    table = table.assign(variant=table["variant"].astype(str))
+    base = table.loc[table["variant"] == baseline].set_index(keys)
+    if base.empty or base.index.has_duplicates:
+        return {}
+    out: dict[str, bool] = {}
+    for name, var in table.loc[table["variant"] != baseline].groupby("variant", sort=False):
+        var = var.set_index(keys)
+        if var.index.has_duplicates or set(var.index) != set(base.index):
+            continue
+        twin = base.loc[var.index]
+        same_runs = len(extra) == 2 and all(
+            (var[c].astype(str).to_numpy() == twin[c].astype(str).to_numpy()).all() for c in extra
+        )
+        left, right = var[metrics], twin[metrics]
+        same_values = bool(((left == right) | (left.isna() & right.isna())).all().all())
+        if same_runs or same_values:
+            out[str(name)] = same_runs
+    return out
 
 
 def replication_advice(
