@@ -594,3 +594,28 @@ def test_supplier_network_is_as_tall_as_its_map_and_its_title_names_no_long_seed
     )  # fmt: skip
     assert _run_phrase(runs, "abcdef1234") == "base, replicate 0 (run abcdef12)"
     assert _run_phrase(runs, "r2") == "base, replicate 1, seed 7 (run r2)"
+
+
+def test_region_map_labels_each_off_map_destination_once():
+    """Arrows from several regions to one place off the map (DOM from CD and from WZ) each drew the
+    place's name: one label per destination now, and the region labels keep clear of the arrows' tips
+    (most of them unlabelled now)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    geo, regions = _baseline_map_inputs()
+    fig = region_map_figure(regions, geo)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    main = fig.axes[0]
+    places = set(geo.places["place"].astype(str))
+    names = [t.get_text().strip() for t in main.texts if t.get_text().strip() in places]
+    assert names and len(names) == len(set(names)), names
+    tips = [a.xy for a in main.texts if getattr(a, "arrow_patch", None) is not None]
+    assert len(tips) > len(names)  # some destinations have several arrows and one label
+    renderer = canvas.get_renderer()
+    ids = set(geo.regions["region"].astype(str))
+    for t in main.texts:
+        if t.get_text().split(" ")[0] in ids:
+            box = t.get_window_extent(renderer)
+            for x, y in main.transData.transform(tips):
+                assert not box.contains(x, y), t.get_text()
