@@ -619,3 +619,50 @@ def test_region_map_labels_each_off_map_destination_once():
             box = t.get_window_extent(renderer)
             for x, y in main.transData.transform(tips):
                 assert not box.contains(x, y), t.get_text()
+
+
+def test_supplier_network_names_sit_beside_their_own_group_in_the_dense_core():
+    """In the crowded core the region names sat at a fixed corner of each group, on a neighbour's
+    firms ("HT" on LJ's group); each name now keeps clear of the other groups and names, and the
+    many links between regions fade instead of merging into a solid block."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import LineCollection, PathCollection
+    from matplotlib.transforms import Bbox
+
+    from agglomeration.report.maps import supplier_network_figure
+
+    geo = map_data_from_scenario(load_scenario(BASELINE_SCENARIO))
+    # the firms of each region as in a small baseline run (firm ids in blocks per region)
+    sizes = {"ED": 54, "LJ": 42, "CD": 38, "RC": 33, "XY": 29, "HT": 22, "GY": 22, "YC": 21}
+    sizes |= {"NP": 16, "CS": 12, "FL": 10, "WZ": 6, "DJ": 6, "YY": 1}
+    region = np.repeat(list(sizes), list(sizes.values()))
+    rng = np.random.default_rng(3)
+    buyer = rng.integers(0, len(region), 2000)
+    supplier = rng.integers(0, len(region), 2000)
+    links = pd.DataFrame(
+        {"buyer": buyer, "supplier": supplier, "buyer_region": region[buyer]}
+    ).assign(supplier_region=region[supplier], value=1.0)
+    fig = supplier_network_figure(links, geo)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    ax = fig.axes[0]
+    between = next(c for c in ax.collections if isinstance(c, LineCollection))
+    assert between.get_alpha() < 0.25
+    # the firm dots, in the figure's order of nodes (by region, then firm id)
+    dots = next(c for c in ax.collections if isinstance(c, PathCollection))
+    linked = np.unique(np.concatenate([buyer[buyer != supplier], supplier[buyer != supplier]]))
+    order = region[linked].argsort(kind="stable")  # by region, then firm id
+    where = region[linked][order]
+    px = ax.transData.transform(dots.get_offsets())
+    groups = {r: Bbox([px[where == r].min(axis=0), px[where == r].max(axis=0)]) for r in sizes}
+    labels = {
+        t.get_text(): t.get_window_extent(renderer) for t in ax.texts if t.get_text() in sizes
+    }
+    assert set(labels) == set(sizes)
+    for name, box in labels.items():
+        for other, group in groups.items():
+            if other != name:
+                assert not box.overlaps(group), (name, other)
+        for other, b in labels.items():
+            assert other == name or not box.overlaps(b), (name, other)

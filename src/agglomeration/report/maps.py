@@ -809,24 +809,35 @@ def supplier_network_figure(
         ax.set_xlim(lon.min() - 0.3, lon.max() + 0.3)
         ax.set_ylim(lat.min() - 0.3, lat.max() + 0.3)
         ax.set_aspect(1 / cos0)
-        ax.add_collection(LineCollection(seg[inter], colors="#D55E00", alpha=0.25, linewidths=0.4))
+        # the many links between regions fade with their number, so the dense core shows where they
+        # bunch instead of a solid orange block (alpha 0.25 for a few hundred links, down to 0.05)
+        fade = float(np.clip(4.0 / math.sqrt(max(int(inter.sum()), 1)), 0.05, 0.25))
+        ax.add_collection(LineCollection(seg[inter], colors="#D55E00", alpha=fade, linewidths=0.4))
         ax.add_collection(LineCollection(seg[~inter], colors="#0072B2", alpha=0.8, linewidths=0.6))
         xy = np.array([pos[n] for n in nodes["node"]]) if len(nodes) else np.zeros((0, 2))
-        ax.scatter(xy[:, 0], xy[:, 1], s=1.2, color="0.25", alpha=0.7, lw=0)
+        # a firm's dot grows with its links, so the hubs of each group stand out
+        degree = (
+            pd.concat([dom["buyer"], dom["supplier"]]).value_counts().reindex(nodes["node"])
+        ).to_numpy(dtype=float)
+        size = 0.8 + 6.0 * degree / degree.max() if len(degree) else degree
+        ax.scatter(xy[:, 0], xy[:, 1], s=size, color="0.2", alpha=0.7, lw=0, zorder=2)
         ax.scatter(lon, lat, s=10, marker="x", color="0.2", zorder=3, lw=0.8)
+        texts, anchors = [], []
         for i, row in enumerate(centres.itertuples(index=False)):
             if moved[i]:
                 ax.plot([lon[i], row.lon], [lat[i], row.lat], color="0.3", lw=0.6, ls=":", zorder=3)
             r_deg = spacing * math.sqrt(counts[i] + 1)
-            ax.annotate(
-                str(row.region),
-                (row.lon + r_deg / cos0, row.lat + r_deg),
-                xytext=(1, 1),
-                textcoords="offset points",
-                fontsize=7.5,
-                fontweight="bold",
-                zorder=4,
-                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7},
+            anchors.append((row.lon, row.lat, r_deg / cos0, r_deg))
+            texts.append(
+                ax.text(
+                    row.lon,
+                    row.lat,
+                    str(row.region),
+                    fontsize=7.5,
+                    fontweight="bold",
+                    zorder=4,
+                    bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85},
+                )
             )
         ax.set_xlabel("longitude (°E)")
         ax.set_ylabel("latitude (°N)")
@@ -845,7 +856,11 @@ def supplier_network_figure(
         shown = f"{len(dom):,} largest of {n_dom:,}" if n_dom > len(dom) else f"{n_dom:,}"
         ax.set_title(title or "Supplier network")
         fig.tight_layout()
+        # each region's name beside its own group, clear of the other groups and names (the core's
+        # names sat on their neighbours' groups)
+        _place_labels(ax, texts, anchors)
         text = f"{shown} domestic links between {len(nodes):,} firms; {n_imports:,} import links via gateways not drawn."
+        text += " A firm's dot grows with its number of links."
         if moved.any():
             text += " Firm groups moved apart to avoid overlap; dotted lines lead to the region's location (x)."
         footer(fig, " ".join(t for t in (text, note) if t))
