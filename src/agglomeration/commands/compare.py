@@ -345,6 +345,8 @@ def identical_note(result, manifest: Mapping | None) -> tuple[str, bool] | None:
             continue
         sets = ", ".join(f"{k} = {v!r}" for k, v in overrides.get(name, {}).items())
         why = f" (its overrides, {sets}, change nothing these runs use)" if sets else ""
+        if result.at_step is not None:  # e.g. step 0 of runs from a shared start: not yet apart
+            why = f" at step {result.at_step}"
         parts.append(
             f"every run of '{name}' equals the '{base}' run of the same seed in every metric{why}"
         )

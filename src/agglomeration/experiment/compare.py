@@ -266,14 +266,12 @@ def _value_texts(values: pd.Series) -> list[str]:
     """The values of one parameter as label text: 4 significant digits, more where that would make
     two different values of the design read alike (0.12341 and 0.12344)."""
     items = list(values)
-    if not all(isinstance(v, float) for v in items):
-        return [str(v) for v in items]
-    distinct = {v for v in items if v == v}
-    for digits in (4, 6, 8, 10, 12, 17):
-        text = [f"{v:.{digits}g}" for v in items]
-        if len({f"{v:.{digits}g}" for v in distinct}) == len(distinct):
-            return text
-    return text
+    distinct = {v for v in items if isinstance(v, float) and v == v}
+    digits = next(
+        (d for d in (4, 6, 8, 10, 12) if len({f"{v:.{d}g}" for v in distinct}) == len(distinct)),
+        17,
+    )
+    return [f"{v:.{digits}g}" if isinstance(v, float) else str(v) for v in items]
 
 
 def t_interval(mean: np.ndarray, sd: np.ndarray, n: np.ndarray, confidence: float = CONFIDENCE):
