@@ -1,6 +1,6 @@
 """Calibration grid of the learning submodel (docs/VALIDATION.md, section "Calibration").
 
-    python scripts/calibrate_learning.py [--workers 2]     # writes docs/calibration_grid.md (~10 min)
+    python scripts/calibrate_learning.py [--workers N]     # writes docs/calibration_grid.md (~10 min)
 
 Runs the Chongqing baseline (``scenarios/baseline.toml``) for 120 quarters per grid point and seed, with
 ``behaviour.learning.shock_sd``, ``behaviour.learning.shock_size_elasticity``,
@@ -138,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--workers", type=int, default=2, help="worker processes")
+    from agglomeration.experiment.pools import WORKERS_HELP, default_workers
+
+    ap.add_argument("--workers", type=int, default=default_workers(), help=WORKERS_HELP)
     args = ap.parse_args(argv)
     jobs = [(*row[:5], s) for row in GRID for s in row[5]]
     with ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn")) as ex:

@@ -94,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--every", type=int, default=20)
-    ap.add_argument("--workers", type=int, default=2)
+    from agglomeration.experiment.pools import WORKERS_HELP, default_workers
+
+    ap.add_argument("--workers", type=int, default=default_workers(), help=WORKERS_HELP)
     ap.add_argument("--variant", nargs="+", action="append", default=[], metavar="NAME KEY=VALUE")
     ap.add_argument(
         "--by-size",

@@ -63,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "baseline.toml"))
     ap.add_argument("--seeds", type=int, nargs="+", default=list(range(1, 21)))
     ap.add_argument("--steps", type=int, default=40)
-    ap.add_argument("--workers", type=int, default=2)
+    from agglomeration.experiment.pools import WORKERS_HELP, default_workers
+
+    ap.add_argument("--workers", type=int, default=default_workers(), help=WORKERS_HELP)
     a = ap.parse_args(argv)
     with ProcessPoolExecutor(a.workers, mp_context=mp.get_context("spawn")) as ex:
         res = np.array(list(ex.map(pair, [(a.scenario, s, a.factor, a.steps) for s in a.seeds])))

@@ -169,6 +169,14 @@ def main(argv: list[str] | None = None) -> int:
         default=[1, 2, 3, 4],
         help="with --rebalanced, --approximations",
     )
+    from agglomeration.experiment.pools import WORKERS_HELP, default_workers
+
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=default_workers(),
+        help=f"{WORKERS_HELP}; with --rebalanced, --approximations",
+    )
     args = ap.parse_args(argv)
     if args.approximations:
         print(
@@ -176,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             "| hazard 8.8 %/year | hazard 12 %/year |"
         )
         print("|---:|---:|---:|---:|---:|")
-        with ProcessPoolExecutor(2) as ex:
+        with ProcessPoolExecutor(args.workers) as ex:
             for row in ex.map(approximations, args.seeds):
                 print(row, flush=True)
         return 0
@@ -187,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         jobs = [(g, p, s) for g, p in REBALANCED for s in args.seeds]
-        with ProcessPoolExecutor(2) as ex:
+        with ProcessPoolExecutor(args.workers) as ex:
             for row in ex.map(rebalanced, jobs):
                 print(row, flush=True)
         return 0

@@ -72,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     ap.add_argument("--steps", type=int, default=40, help="observed quarters after the burn-in")
-    ap.add_argument("--workers", type=int, default=2)
+    from agglomeration.experiment.pools import WORKERS_HELP, default_workers
+
+    ap.add_argument("--workers", type=int, default=default_workers(), help=WORKERS_HELP)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = ap.parse_args(argv)
     from agglomeration.commands.run import parse_overrides

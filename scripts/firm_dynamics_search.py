@@ -109,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "baseline.toml"))
     ap.add_argument("--seeds", type=int, nargs="+", default=list(range(8)))
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    ap.add_argument("--workers", type=int, default=2)
+    from agglomeration.experiment.pools import WORKERS_HELP, default_workers
+
+    ap.add_argument("--workers", type=int, default=default_workers(), help=WORKERS_HELP)
     args = ap.parse_args(argv)
     overrides = _parse_set(args.set)
     jobs = [(args.scenario, overrides, s) for s in args.seeds]

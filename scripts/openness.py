@@ -117,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scenario", default=str(ROOT / "scenarios" / "baseline.toml"))
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4])
     p.add_argument("--steps", type=int, default=8, help="observed quarters after the burn-in")
-    p.add_argument("--workers", type=int, default=2)
+    from agglomeration.experiment.pools import WORKERS_HELP, default_workers
+
+    p.add_argument("--workers", type=int, default=default_workers(), help=WORKERS_HELP)
     p.add_argument("--internal-km", nargs="+", default=[], metavar="GATEWAY=KM")
     p.add_argument(
         "--set",

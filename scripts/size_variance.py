@@ -134,7 +134,9 @@ def by_size(panel: np.ndarray, n_bins: int = 8) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
-    p.add_argument("--workers", type=int, default=2)
+    from agglomeration.experiment.pools import WORKERS_HELP, default_workers
+
+    p.add_argument("--workers", type=int, default=default_workers(), help=WORKERS_HELP)
     p.add_argument(
         "--set",
         action="append",

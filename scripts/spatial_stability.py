@@ -47,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6])
     p.add_argument("--observe", type=int, default=20, help="observed quarters after the burn-in")
-    p.add_argument("--workers", type=int, default=2)
+    from agglomeration.experiment.pools import WORKERS_HELP, default_workers
+
+    p.add_argument("--workers", type=int, default=default_workers(), help=WORKERS_HELP)
     p.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="scenario overrides (TOML)"
     )

@@ -1549,7 +1549,9 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--quick", action="store_true", help="smaller grids (smoke test)")
-    ap.add_argument("--workers", type=int, default=2, help="worker processes")
+    from agglomeration.experiment.pools import WORKERS_HELP, default_workers
+
+    ap.add_argument("--workers", type=int, default=default_workers(), help=WORKERS_HELP)
     ap.add_argument(
         "--write-experiments",
         action="store_true",

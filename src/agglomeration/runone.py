@@ -356,14 +356,17 @@ def _simulate(task: Any, scenario: Any, world: Any, progress: bool) -> Any:
     desc = f"{scenario.name}: burn-in of {burn_in} steps first" if burn_in else scenario.name
     bar = tqdm(total=task.steps, desc=desc, unit="step", leave=False)
 
+    def built(model: Any) -> None:
+        # the clock (rate, ETA) starts with step 1: the burn-in is not a step of the bar
+        bar.set_description(scenario.name, refresh=False)
+        bar.reset(total=task.steps)
+
     def tick(model: Any) -> None:
-        if bar.n == 0 and burn_in:
-            bar.set_description(scenario.name, refresh=False)
         bar.update(1)
         bar.set_postfix(firms=model.firms.n_alive, refresh=False)
 
     try:
-        return simulate(task, scenario=scenario, world=world, on_step=tick)
+        return simulate(task, scenario=scenario, world=world, on_step=tick, on_built=built)
     finally:
         bar.close()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from _fakes import GRID_A, GRID_B, ROOT, grid_runs, write_store
+from _fakes import GRID_A, GRID_B, ROOT, grid_runs, policy_runs, write_store
 from agglomeration.cli import main as cli_main
 from agglomeration.experiment import decomposition as dec
 from agglomeration.region_types import REGION_TYPES
@@ -218,3 +218,64 @@ def test_xlsx_without_openpyxl_is_refused_before_the_analysis(tmp_path, capsys, 
     assert captured.out == ""
     assert "Excel export needs openpyxl: pip install 'agglomeration[excel]'" in captured.err
     assert "Traceback" not in captured.err and not out.exists()
+
+
+def _copied(runs: pd.DataFrame, source: str, name: str, **changes) -> pd.DataFrame:
+    """``runs`` plus a variant ``name`` whose runs are ``source``'s (new run ids), with ``changes``."""
+    twin = runs.loc[runs["variant"] == source].assign(variant=name, **changes)
+    twin["run_id"] = [f"{name}-{r:03d}" for r in twin["replicate"]]
+    return pd.concat([runs, twin], ignore_index=True)
+
+
+def test_identical_variants_are_said_to_be_identical_not_tabulated(tmp_path, capsys):
+    """Two variants that run the same resolved scenario with the same seeds printed a table of zero
+    differences with untestable p values, which reads like a null result; one line now says that the
+    variants are identical, so every difference is zero."""
+    runs = policy_runs({"baseline": 0.0}, replicates=4).assign(scenario_fingerprint="f0", steps=8)
+    runs = _copied(runs, "baseline", "copy")
+    root = write_store(tmp_path / "same", runs)
+    assert cli_main(["compare", str(root)]) == 0
+    text = capsys.readouterr().out
+    assert (
+        "The variants are identical: 'copy' runs the same resolved scenario as 'baseline' with the "
+        "same seeds, so every difference is zero" in text
+    )
+    assert "| Firms" not in text and "p (Holm)" not in text
+
+
+def test_a_variant_equal_in_every_metric_is_named_beside_the_table(tmp_path, capsys):
+    """An override that sets a value the runs already had (a different fingerprint, the same runs) is
+    named with its overrides; the other variants are tabulated as before."""
+    runs = policy_runs({"baseline": 0.0, "wz": 40.0}, replicates=4)
+    runs = runs.assign(scenario_fingerprint=runs["variant"], steps=8)
+    runs = _copied(runs, "baseline", "copy", scenario_fingerprint="f-copy")
+    experiment = {
+        "name": "fake",
+        "variants": [
+            {"name": "baseline", "overrides": {}},
+            {"name": "wz", "overrides": {"policy.delegation.WZ": 0.9}},
+            {"name": "copy", "overrides": {"logistics.tariff_multiplier.rail": 1.0}},
+        ],
+    }
+    root = write_store(tmp_path / "some", runs, experiment=experiment)
+    assert cli_main(["compare", str(root)]) == 0
+    text = capsys.readouterr().out
+    assert (
+        "note: Identical to the baseline: every run of 'copy' equals the 'baseline' run of the same "
+        "seed in every metric (its overrides, logistics.tariff_multiplier.rail = 1.0, change nothing "
+        "these runs use), so every difference is zero." in text
+    )
+    assert "| Firms" in text and "wz" in text
+
+
+def test_same_scenario_with_other_seeds_is_not_identical():
+    """Independent seeds (an A/A comparison) give differences that are noise, not zero: not flagged."""
+    from agglomeration.experiment.compare import compare
+
+    runs = policy_runs({"baseline": 0.0, "again": 0.0}, replicates=4).assign(
+        scenario_fingerprint="f0", steps=8
+    )
+    runs.loc[runs["variant"] == "again", "seed"] += 100
+    assert compare(runs).identical == {}
+    same = _copied(runs.loc[runs["variant"] == "baseline"], "baseline", "copy")
+    assert compare(same).identical == {"copy": True}

@@ -410,3 +410,38 @@ def test_a_lever_run_says_its_levers_on_the_console_and_in_the_summary(tmp_path,
     assert summary["overrides"]["policy.delegation.A"] == 0.9
     assert summary["overrides"]["behaviour.entry.floor"] == 3
     assert summary["reference_overrides"] == {"behaviour.entry.floor": 3}
+
+
+def test_the_step_bar_rate_leaves_the_burn_in_out(monkeypatch):
+    """The run's bar started its clock before the model was built, so the first step's rate and the
+    ETA counted the burn-in; the clock now starts once the model is built."""
+    import time
+    from types import SimpleNamespace
+
+    import tqdm
+
+    from agglomeration import runone
+    from agglomeration.experiment import execute
+
+    seen: dict[str, float] = {}
+
+    class Bar(tqdm.tqdm):
+        def update(self, n=1):
+            super().update(n)
+            seen["elapsed"] = self.format_dict["elapsed"]
+
+    def fake_simulate(task, *, scenario, world, on_step, on_built=None):
+        model = SimpleNamespace(firms=SimpleNamespace(n_alive=10))
+        time.sleep(0.5)  # the burn-in, while the model is built
+        if on_built is not None:
+            on_built(model)
+        for _ in range(task.steps):
+            on_step(model)
+        return "done"
+
+    monkeypatch.setattr(tqdm, "tqdm", Bar)
+    monkeypatch.setattr(execute, "simulate", fake_simulate)
+    task = SimpleNamespace(steps=3)
+    scenario = SimpleNamespace(name="tiny", burn_in=20)
+    assert runone._simulate(task, scenario, None, progress=True) == "done"
+    assert seen["elapsed"] < 0.25

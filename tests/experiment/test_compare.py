@@ -444,3 +444,23 @@ def test_run_totals_of_stores_written_before_them_are_the_sums_of_the_per_type_t
     np.testing.assert_array_equal(obs["entries_total"], [6, 9])
     own, _ = observations(runs.assign(entries_total=[100.0, 200.0]), metrics=["entries_total"])
     np.testing.assert_array_equal(own["entries_total"], [100, 200])
+
+
+def test_grid_labels_keep_close_values_apart_and_name_colliding_parameters():
+    """Two grid values that agree to 4 digits read alike ("a=0.1234" twice), and parameters sharing a
+    last component got their whole dotted paths; now each label names its parameter concisely and
+    tells every point apart."""
+    from agglomeration.experiment.compare import label_design_points
+
+    fee, tariff = "logistics.handling_fee.rail", "logistics.tariff_multiplier.rail"
+    rows = [
+        {"variant": "base", "point": p, fee: f, tariff: t, "replicate": 0}
+        for p, (f, t) in enumerate(itertools.product([0.12341, 0.12344], [1.0, 0.5]))
+    ]
+    labels = list(label_design_points(pd.DataFrame(rows), [fee, tariff])["variant"])
+    assert len(set(labels)) == 4
+    assert labels[0] == "base [handling_fee.rail=0.12341, tariff_multiplier.rail=1]"
+    short = label_design_points(
+        pd.DataFrame(rows).assign(**{fee: [0.4, 0.4, 0.9, 0.9]}), [fee, "policy.x"]
+    )
+    assert short["variant"].iloc[2] == "base [rail=0.9]"

@@ -134,3 +134,22 @@ def test_number_formatting_edge_cases():
         and format_p(float("nan")) == "NA"
         and format_p(0.0312) == "0.031"
     )
+
+
+def test_delivered_cost_is_shown_in_percent_of_value_as_on_the_dashboard():
+    """The delivered freight cost (a fraction of the goods' value) was shown raw in the compare table
+    and on figure axes ("0.0072 share of value") while the dashboard shows "% of value"."""
+    from _fakes import policy_runs
+    from agglomeration.experiment.compare import compare
+
+    info = REGISTRY.info("delivered_cost_LJ")
+    assert info.axis_label() == "Delivered freight cost, LJ (% of value)"
+    assert (info.scale, info.difference_unit) == (100.0, "pp of value")
+    assert info.kind == "index" and info.ratio_scale  # the statistics are those of before
+    runs = policy_runs({"baseline": 0.0, "wz": 10.0}, replicates=4)
+    runs["delivered_cost_LJ"] = 0.0072 + 0.001 * (runs["variant"] == "wz") + runs["replicate"] / 1e4
+    table = compare(runs, metrics=["delivered_cost_LJ"]).table(numeric=True)
+    base = table.loc[table["Variant"] == "baseline"].iloc[0]
+    assert base["Unit"] == "% of value" and abs(base["Mean"] - 0.735) < 1e-9
+    wz = table.loc[table["Variant"] == "wz"].iloc[0]
+    assert wz["Difference unit"] == "pp of value" and abs(wz["Difference"] - 0.1) < 1e-9

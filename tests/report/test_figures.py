@@ -594,3 +594,75 @@ def test_supplier_network_is_as_tall_as_its_map_and_its_title_names_no_long_seed
     )  # fmt: skip
     assert _run_phrase(runs, "abcdef1234") == "base, replicate 0 (run abcdef12)"
     assert _run_phrase(runs, "r2") == "base, replicate 1, seed 7 (run r2)"
+
+
+def test_region_map_labels_each_off_map_destination_once():
+    """Arrows from several regions to one place off the map (DOM from CD and from WZ) each drew the
+    place's name: one label per destination now, and the region labels keep clear of the arrows' tips
+    (most of them unlabelled now)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    geo, regions = _baseline_map_inputs()
+    fig = region_map_figure(regions, geo)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    main = fig.axes[0]
+    places = set(geo.places["place"].astype(str))
+    names = [t.get_text().strip() for t in main.texts if t.get_text().strip() in places]
+    assert names and len(names) == len(set(names)), names
+    tips = [a.xy for a in main.texts if getattr(a, "arrow_patch", None) is not None]
+    assert len(tips) > len(names)  # some destinations have several arrows and one label
+    renderer = canvas.get_renderer()
+    ids = set(geo.regions["region"].astype(str))
+    for t in main.texts:
+        if t.get_text().split(" ")[0] in ids:
+            box = t.get_window_extent(renderer)
+            for x, y in main.transData.transform(tips):
+                assert not box.contains(x, y), t.get_text()
+
+
+def test_supplier_network_names_sit_beside_their_own_group_in_the_dense_core():
+    """In the crowded core the region names sat at a fixed corner of each group, on a neighbour's
+    firms ("HT" on LJ's group); each name now keeps clear of the other groups and names, and the
+    many links between regions fade instead of merging into a solid block."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import LineCollection, PathCollection
+    from matplotlib.transforms import Bbox
+
+    from agglomeration.report.maps import supplier_network_figure
+
+    geo = map_data_from_scenario(load_scenario(BASELINE_SCENARIO))
+    # the firms of each region as in a small baseline run (firm ids in blocks per region)
+    sizes = {"ED": 54, "LJ": 42, "CD": 38, "RC": 33, "XY": 29, "HT": 22, "GY": 22, "YC": 21}
+    sizes |= {"NP": 16, "CS": 12, "FL": 10, "WZ": 6, "DJ": 6, "YY": 1}
+    region = np.repeat(list(sizes), list(sizes.values()))
+    rng = np.random.default_rng(3)
+    buyer = rng.integers(0, len(region), 2000)
+    supplier = rng.integers(0, len(region), 2000)
+    links = pd.DataFrame(
+        {"buyer": buyer, "supplier": supplier, "buyer_region": region[buyer]}
+    ).assign(supplier_region=region[supplier], value=1.0)
+    fig = supplier_network_figure(links, geo)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    ax = fig.axes[0]
+    between = next(c for c in ax.collections if isinstance(c, LineCollection))
+    assert between.get_alpha() < 0.25
+    # the firm dots, in the figure's order of nodes (by region, then firm id)
+    dots = next(c for c in ax.collections if isinstance(c, PathCollection))
+    linked = np.unique(np.concatenate([buyer[buyer != supplier], supplier[buyer != supplier]]))
+    order = region[linked].argsort(kind="stable")  # by region, then firm id
+    where = region[linked][order]
+    px = ax.transData.transform(dots.get_offsets())
+    groups = {r: Bbox([px[where == r].min(axis=0), px[where == r].max(axis=0)]) for r in sizes}
+    labels = {
+        t.get_text(): t.get_window_extent(renderer) for t in ax.texts if t.get_text() in sizes
+    }
+    assert set(labels) == set(sizes)
+    for name, box in labels.items():
+        for other, group in groups.items():
+            if other != name:
+                assert not box.overlaps(group), (name, other)
+        for other, b in labels.items():
+            assert other == name or not box.overlaps(b), (name, other)

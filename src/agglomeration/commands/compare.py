@@ -6,7 +6,9 @@ difference and its 95% CI (shares in percentage points); paired t and Wilcoxon s
 the replicates share seeds (common random numbers), Welch t and Mann-Whitney U otherwise; effect sizes
 (d_z when paired, else Cohen's d; NA when the differences do not vary; Cliff's delta); Holm-adjusted p
 values over the chosen metrics (--metrics: the Holm family; default the primary metrics, 'all' for every
-metric that varies).  Metrics that take one value in every run are listed once and left out.
+metric that varies).  Metrics that take one value in every run are listed once and left out.  A variant
+whose runs are the baseline's seed by seed (the same resolved scenario, or equal in every metric) is
+said to be identical in one line; when every variant is, that line replaces the table of zeros.
 --factorial adds main effects, interactions (difference-in-differences) and an ANOVA for a grid design.
 --precision P adds replication advice: the replicates needed for a CI half-width of P x |mean|
 (relative, the default) or P in the metric's unit (--absolute).
@@ -25,9 +27,10 @@ the BehaviorSpace "table" layout.  See docs/ANALYSIS.md.
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext, redirect_stdout
 from pathlib import Path
 
 from agglomeration.errors import InputError, describe_os_error
@@ -285,23 +288,26 @@ def main(args: argparse.Namespace) -> int:
         design_kind=design_kind,
     )
     steps = (results.manifest.get("experiment") or {}).get("steps")
-    tables = _print_comparison(result, args, warning, steps)
+    same = identical_note(result, results.manifest)
+    tables = _print_comparison(result, args, warning, steps, same)
     decompose_runs = runs if args.at_step is None else _runs_at_step(runs, series, args.at_step)
     if decompose_runs is not None and design_kind not in ("lhs", "sobol", "morris"):
         from agglomeration.experiment.compare import label_design_points
 
         # the grid points as conditions, labelled as in the comparison table
         decompose_runs = label_design_points(decompose_runs, params)
-    tables.update(
-        _print_decomposition(
-            decompose_runs,
-            result.baseline,
-            str(args.results),
-            args.at_step,
-            shared_start=results.manifest.get("start") == "shared",
-            label=_label(args, "-decomposition"),
+    with redirect_stdout(io.StringIO()) if same and same[1] else nullcontext():
+        # identical variants: nothing to decompose on the console (--out still writes the table)
+        tables.update(
+            _print_decomposition(
+                decompose_runs,
+                result.baseline,
+                str(args.results),
+                args.at_step,
+                shared_start=results.manifest.get("start") == "shared",
+                label=_label(args, "-decomposition"),
+            )
         )
-    )
     if args.factorial:
         tables.update(_print_factorial(results, args, registry, params, series, metrics))
     if args.out:
@@ -313,6 +319,42 @@ def main(args: argparse.Namespace) -> int:
         with writing(args.table_csv, "--table-csv"):
             _write_table_csv(args.table_csv, results, runs, params)
     return 0
+
+
+def identical_note(result, manifest: Mapping | None) -> tuple[str, bool] | None:
+    """The line that says which variants are identical to the baseline, so that every difference is
+    zero, and whether that is every variant compared (then it replaces the console's table of zeros,
+    whose p values and NA effect sizes read like a null result); None when no variant is."""
+    same = getattr(result, "identical", None) or {}
+    if not same:
+        return None
+    compared = set(result.comparisons["variant"].astype(str)) if len(result.comparisons) else set()
+    every = compared <= set(same)
+    experiment = (manifest or {}).get("experiment") or {}
+    overrides = {
+        str(v.get("name")): v.get("overrides") or {}
+        for v in experiment.get("variants") or []
+        if isinstance(v, Mapping)
+    }
+    base, parts = result.baseline, []
+    for name, by_construction in same.items():
+        if by_construction:
+            parts.append(
+                f"'{name}' runs the same resolved scenario as '{base}' with the same seeds"
+            )
+            continue
+        sets = ", ".join(f"{k} = {v!r}" for k, v in overrides.get(name, {}).items())
+        why = f" (its overrides, {sets}, change nothing these runs use)" if sets else ""
+        if result.at_step is not None:  # e.g. step 0 of runs from a shared start: not yet apart
+            why = f" at step {result.at_step}"
+        parts.append(
+            f"every run of '{name}' equals the '{base}' run of the same seed in every metric{why}"
+        )
+    subject = "The variants are identical" if every else "Identical to the baseline"
+    line = f"{subject}: {'; '.join(parts)}, so every difference is zero"
+    if every:
+        line += " (no table of zeros; --out still writes the tables)"
+    return line, every
 
 
 def _write_table_csv(path: str, results, runs, params: list[str]) -> None:
@@ -336,8 +378,11 @@ def _label(args: argparse.Namespace, suffix: str = "") -> str:
     return (args.label or f"tab:{stem}") + suffix
 
 
-def _print_comparison(result, args, warning: str | None, steps: int | None) -> dict:
-    """Print the publication table with its caption, notes and advice; return the tables to export."""
+def _print_comparison(
+    result, args, warning: str | None, steps: int | None, same: tuple[str, bool] | None = None
+) -> dict:
+    """Print the publication table with its caption, notes and advice; return the tables to export.
+    When every variant is identical to the baseline (``same``), one line says so instead."""
     from agglomeration.report.tables import Table, comparison_caption, to_markdown
 
     out = sys.stdout
@@ -347,25 +392,10 @@ def _print_comparison(result, args, warning: str | None, steps: int | None) -> d
         out.write(f"!! {warning}\n\n")
     where = f"step {args.at_step}" if args.at_step is not None else "final metrics"
     out.write(f"Comparison with '{result.baseline}' ({where})\n\n")
-    out.write(to_markdown(result.table()))
-    out.write(f"\n{caption}\n")
-    if len(result.comparisons):
-        out.write(
-            "Rank tests (Wilcoxon signed-rank / Mann-Whitney U, Holm-adjusted separately) and "
-            "Cliff's delta are in the long table (--out FILE writes FILE_comparisons).\n"
-        )
-    if result.constant:
-        from agglomeration.experiment.compare import constant_listing
-
-        listed = constant_listing(result.constant)
-        out.write(f"Constant in every run that has a value, left out: {listed}.\n")
-    if not args.metrics:
-        out.write(
-            "Metrics: the primary ones (--metrics NAME ... chooses the family; --metrics all tests "
-            "every metric that varies).\n"
-        )
-    for note in result.notes:
-        out.write(f"note: {note}\n")
+    if same and same[1]:  # one line, not a table of zeros with tests that cannot be made
+        out.write(f"{same[0]}.\n")
+    else:
+        _print_table(result, args, caption, same[0] if same else None)
     adv = result.advice
     if args.precision is not None:
         cols = ["variant", "metric", "n", "half_width", "relative_half_width"]
@@ -404,6 +434,35 @@ def _print_comparison(result, args, warning: str | None, steps: int | None) -> d
             )
         },
     }
+
+
+def _print_table(result, args, caption: str, same: str | None) -> None:
+    """The comparison table with its caption and notes (``same``: the variants identical to the
+    baseline, said first)."""
+    from agglomeration.report.tables import to_markdown
+
+    out = sys.stdout
+    if same:
+        out.write(f"note: {same}.\n\n")
+    out.write(to_markdown(result.table()))
+    out.write(f"\n{caption}\n")
+    if len(result.comparisons):
+        out.write(
+            "Rank tests (Wilcoxon signed-rank / Mann-Whitney U, Holm-adjusted separately) and "
+            "Cliff's delta are in the long table (--out FILE writes FILE_comparisons).\n"
+        )
+    if result.constant:
+        from agglomeration.experiment.compare import constant_listing
+
+        listed = constant_listing(result.constant)
+        out.write(f"Constant in every run that has a value, left out: {listed}.\n")
+    if not args.metrics:
+        out.write(
+            "Metrics: the primary ones (--metrics NAME ... chooses the family; --metrics all tests "
+            "every metric that varies).\n"
+        )
+    for note in result.notes:
+        out.write(f"note: {note}\n")
 
 
 def _runs_at_step(runs, series, step: int):

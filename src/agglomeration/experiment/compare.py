@@ -243,7 +243,8 @@ def label_design_points(runs: pd.DataFrame, parameter_columns: Iterable[str] = (
 
     In a grid (or sampled) design every variant is run at several design points; pooling them would mix
     different parameter settings, so each (variant, point) becomes its own group, labelled
-    ``"variant [param=value, ...]"`` (the last component of each dotted parameter path) or
+    ``"variant [param=value, ...]"`` (:func:`short_parameter_names`; values to 4 significant digits, more
+    where two values of the design would read alike) or
     ``"variant [point i]"`` when the parameter columns are unknown.  Runs with one point per variant are
     returned unchanged.
     """
@@ -254,21 +255,38 @@ def label_design_points(runs: pd.DataFrame, parameter_columns: Iterable[str] = (
     params = [c for c in dict.fromkeys(parameter_columns) if c in runs.columns]
     if not params:
         params = [c for c in runs.columns if "." in str(c)]
-    short = [str(c).rsplit(".", 1)[-1] for c in params]
-    if len(set(short)) < len(short):
-        short = [str(c) for c in params]
+    short = short_parameter_names(params)
     if params:
-        text = [
-            ", ".join(
-                f"{n}={v:.4g}" if isinstance(v, float) else f"{n}={v}" for n, v in zip(short, row)
-            )
-            for row in runs[params].itertuples(index=False)
-        ]
+        values = [_value_texts(runs[c]) for c in params]
+        text = [", ".join(f"{n}={v}" for n, v in zip(short, row)) for row in zip(*values)]
     else:
         text = [f"point {p}" for p in runs["point"]]
     out = runs.copy()
     out["variant"] = [f"{v} [{t}]" for v, t in zip(runs["variant"].astype(str), text)]
     return out
+
+
+def short_parameter_names(params: Sequence[str]) -> list[str]:
+    """Concise, distinct names of dotted parameter paths for condition labels: the last component
+    (``rail``), the last two where those collide (``tariff_multiplier.rail``,
+    ``handling_fee.rail``), else the whole path."""
+    for depth in (1, 2):
+        short = [".".join(str(c).split(".")[-depth:]) for c in params]
+        if len(set(short)) == len(short):
+            return short
+    return [str(c) for c in params]
+
+
+def _value_texts(values: pd.Series) -> list[str]:
+    """The values of one parameter as label text: 4 significant digits, more where that would make
+    two different values of the design read alike (0.12341 and 0.12344)."""
+    items = list(values)
+    distinct = {v for v in items if isinstance(v, float) and v == v}
+    digits = next(
+        (d for d in (4, 6, 8, 10, 12) if len({f"{v:.{d}g}" for v in distinct}) == len(distinct)),
+        17,
+    )
+    return [f"{v:.{digits}g}" if isinstance(v, float) else str(v) for v in items]
 
 
 def t_interval(mean: np.ndarray, sd: np.ndarray, n: np.ndarray, confidence: float = CONFIDENCE):
@@ -550,6 +568,8 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
     constant: dict[str, float] = field(default_factory=dict)
     registry: MetricRegistry = REGISTRY
+    #: the variants whose runs are the baseline's, seed by seed (:func:`identical_to_baseline`)
+    identical: dict[str, bool] = field(default_factory=dict)
 
     @property
     def family_size(self) -> int:
@@ -836,9 +856,60 @@ def compare(
     comparisons["p_rank_holm"] = holm(comparisons["p_rank"].to_numpy())
     comparisons = _relative_differences(comparisons, summary, baseline, registry)
     advice = replication_advice(summary, precision, precision_kind, confidence)
-    return Comparison(
-        summary, comparisons, advice, baseline, chosen, at_step, notes, constant, registry
+    everything, _ = observations(
+        runs, series=series, at_step=at_step, parameter_columns=parameter_columns, source=source
     )
+    identical = identical_to_baseline(runs, everything, baseline, sampled=sampled)
+    return Comparison(
+        summary,
+        comparisons,
+        advice,
+        baseline,
+        chosen,
+        at_step,
+        notes,
+        constant,
+        registry,
+        identical,
+    )
+
+
+def identical_to_baseline(
+    runs: pd.DataFrame, obs: pd.DataFrame, baseline: str, *, sampled: bool = False
+) -> dict[str, bool]:
+    """The variants whose runs are the baseline's, seed by seed, so every difference is zero.
+
+    A variant counts when its successful runs and the baseline's pair one to one by seed (and design
+    point in a sampled design) and each pair either runs the same resolved scenario (the runs'
+    ``scenario_fingerprint``) for the same steps - identical by construction, value True - or agrees
+    in every metric of ``obs`` (an override that sets a value the runs already had) - value False.
+    """
+    if "seed" not in obs.columns or "run_id" not in obs.columns:
+        return {}
+    keys = ["point", "seed"] if sampled and "point" in obs.columns else ["seed"]
+    metrics = [
+        c for c in obs.columns if c not in {"run_id", "variant", "replicate", "point", *keys}
+    ]
+    extra = [c for c in ("scenario_fingerprint", "steps") if c in runs.columns]
+    table = obs.merge(runs[["run_id", *extra]].drop_duplicates("run_id"), on="run_id", how="left")
+    table = table.assign(variant=table["variant"].astype(str))
+    base = table.loc[table["variant"] == baseline].set_index(keys)
+    if base.empty or base.index.has_duplicates:
+        return {}
+    out: dict[str, bool] = {}
+    for name, var in table.loc[table["variant"] != baseline].groupby("variant", sort=False):
+        var = var.set_index(keys)
+        if var.index.has_duplicates or set(var.index) != set(base.index):
+            continue
+        twin = base.loc[var.index]
+        same_runs = len(extra) == 2 and all(
+            (var[c].astype(str).to_numpy() == twin[c].astype(str).to_numpy()).all() for c in extra
+        )
+        left, right = var[metrics], twin[metrics]
+        same_values = bool(((left == right) | (left.isna() & right.isna())).all().all())
+        if same_runs or same_values:
+            out[str(name)] = same_runs
+    return out
 
 
 def replication_advice(

@@ -204,12 +204,15 @@ def simulate(
     scenario: Any = None,
     world: Any = None,
     on_step: Callable[[Any], None] | None = None,
+    on_built: Callable[[Any], None] | None = None,
 ) -> RunOutput:
     """Build the model of ``task``, step it and collect the requested tables (all in memory).
 
     ``scenario`` (default: loaded from ``task.scenario_path`` + ``task.overrides`` and checked against
     ``task.scenario_fingerprint``) and ``world`` (default: built from the scenario) let a caller that
-    already has them skip the work.  ``on_step(model)`` is called after every step (progress bars).
+    already has them skip the work.  ``on_step(model)`` is called after every step and
+    ``on_built(model)`` once the model is built, its burn-in done, before step 1 (progress bars: the
+    rate of the steps leaves the burn-in out).
     The final step is always recorded in the series, even when it is not a multiple of the scenario's
     ``output.series_every``.  A run whose ``[stop]`` condition holds ends after that step (as
     ``model.run`` does); its last step stands for the final one (series row, ``firms_at = [-1]``).
@@ -223,6 +226,8 @@ def simulate(
         kw["reference"] = base.with_overrides(ref) if ref else base
     model = cls(scen, replicate_seed=task.seed, **kw)
     try:
+        if on_built is not None:
+            on_built(model)
         return _observe(model, task, on_step)
     except BaseException:
         release_model(model)

@@ -34,6 +34,7 @@ from typing import Any
 from agglomeration.errors import InputError, ResultStoreError
 
 __all__ = [
+    "WORKERS_HELP",
     "DaskPool",
     "ExternalPool",
     "LocalPool",
@@ -57,10 +58,19 @@ _ADDRESS = re.compile(
 )
 
 
+#: ``--workers`` help of the scripts whose default is :func:`default_workers`
+WORKERS_HELP = "worker processes (default: the CPUs this process may use)"
+
+
 def default_workers() -> int:
-    """CPUs this process may run on."""
+    """CPUs this process may run on (the default worker count of batches and scripts):
+    ``os.process_cpu_count()`` on Python 3.13+, else the affinity mask where the system has one,
+    else ``os.cpu_count()``; at least 1."""
+    count = getattr(os, "process_cpu_count", None)
+    if count is not None:  # pragma: no cover - Python 3.13+
+        return count() or 1
     try:
-        return len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0)) or 1
     except AttributeError:  # pragma: no cover - macOS / Windows
         return os.cpu_count() or 1
 

@@ -43,6 +43,9 @@ Kind = Literal["count", "share", "money", "index"]
 #: The metric kinds, in the order the documentation lists them.
 KINDS: tuple[str, ...] = ("count", "share", "money", "index")
 INF = math.inf
+#: Units of fractions that are not shares (not bounded by 1: the delivered freight cost) -> the unit
+#: their levels are shown in (x 100) and that of their differences, as the dashboard shows them
+PERCENT_UNITS: dict[str, tuple[str, str]] = {"share of value": ("% of value", "pp of value")}
 
 
 @dataclass(frozen=True)
@@ -83,17 +86,24 @@ class MetricInfo:
 
     @property
     def scale(self) -> float:
-        """Factor from stored values to displayed values (100 for shares, else 1)."""
-        return 100.0 if self.is_share else 1.0
+        """Factor from stored values to displayed values (100 for shares and the other fractions of
+        :data:`PERCENT_UNITS`, else 1)."""
+        return 100.0 if self.is_share or self.unit in PERCENT_UNITS else 1.0
 
     @property
     def display_unit(self) -> str:
-        """Unit of displayed levels: ``%`` for shares, else :attr:`unit`."""
+        """Unit of displayed levels: ``%`` for shares, ``% of value`` for a fraction of value (the
+        delivered freight cost; a raw 0.0072 read as a cost of 0.0072), else :attr:`unit`."""
+        if self.unit in PERCENT_UNITS:
+            return PERCENT_UNITS[self.unit][0]
         return "%" if self.is_share else self.unit
 
     @property
     def difference_unit(self) -> str:
-        """Unit of displayed differences: ``pp`` (percentage points) for shares, else :attr:`unit`."""
+        """Unit of displayed differences: ``pp`` (percentage points) for shares, ``pp of value`` for
+        a fraction of value, else :attr:`unit`."""
+        if self.unit in PERCENT_UNITS:
+            return PERCENT_UNITS[self.unit][1]
         return "pp" if self.is_share else self.unit
 
     @property

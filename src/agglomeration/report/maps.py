@@ -103,6 +103,8 @@ class _Layer:
         self.marks: list[tuple[float, float]] = []
         #: texts drawn before the region labels, which the labels avoid (the arrows' destinations)
         self.obstacles: list = []
+        #: (lon, lat) of the arrows' tips, which the region labels avoid too (most have no label)
+        self.tips: list[tuple[float, float]] = []
 
     def links(self, roads: pd.DataFrame) -> set[str]:
         """Draw the logistics links between regions (roads = the thinned road links)."""
@@ -127,7 +129,11 @@ class _Layer:
         return drawn
 
     def external(self, span: float, crowded: tuple | None) -> set[str]:
-        """Short arrows towards places off the map (gateways, hubs), one label per destination."""
+        """Short arrows towards places off the map (gateways, hubs), one label per destination.
+
+        Several regions' arrows to one place (DOM from CD and from WZ) get one label, at the arrow
+        whose tip is nearest the place, preferring arrows from outside the crowded core (``crowded``,
+        the zoomed box): a label per arrow repeated the name, overlapping where tips are close."""
         places = self.geo.places.set_index("place") if len(self.geo.places) else None
         if places is None:
             return set()
@@ -136,7 +142,7 @@ class _Layer:
             if (o in self.idx) != (d in self.idx):
                 inside, outside = (o, d) if o in self.idx else (d, o)
                 seen.setdefault((inside, outside), mode)
-        drawn, labelled = set(), set()
+        arrows = []
         for (inside, outside), mode in sorted(seen.items()):
             if outside not in places.index:
                 continue
@@ -146,10 +152,23 @@ class _Layer:
             norm = math.hypot(dx, dy) or 1.0
             ex = self.lon[i] + dx / norm * 0.1 * span / self.coslat
             ey = self.lat[i] + dy / norm * 0.1 * span
+            in_core = (
+                crowded is not None
+                and crowded[0] <= self.lon[i] <= crowded[1]
+                and crowded[2] <= self.lat[i] <= crowded[3]
+            )
+            # what picks the labelled arrow: outside the core first, then the tip nearest the place
+            rank = (in_core, math.hypot((tx - ex) * self.coslat, ty - ey))
+            arrows.append((outside, mode, i, ex, ey, dx < 0, rank))
+        owner = {}
+        for k, (outside, *_, rank) in enumerate(arrows):
+            if outside not in owner or rank < arrows[owner[outside]][-1]:
+                owner[outside] = k
+        drawn = set()
+        for k, (outside, mode, i, ex, ey, left, _) in enumerate(arrows):
             colour, ls, _ = MODE_STYLE.get(mode, OTHER_MODE)
-            left = dx < 0  # the label on the far side of the tip, not over its own arrow
-            side = -1.0 if left else 1.0
-            self.marks += [(ex, ey), (ex + side * 0.06 * span / self.coslat, ey)]  # tip, label
+            self.marks.append((ex, ey))  # the tip
+            self.tips.append((ex, ey))
             self.ax.annotate(
                 "",
                 xy=(ex, ey),
@@ -158,28 +177,26 @@ class _Layer:
                 zorder=1,
                 annotation_clip=False,
             )
-            in_core = (
-                crowded is not None
-                and crowded[0] <= self.lon[i] <= crowded[1]
-                and crowded[2] <= self.lat[i] <= crowded[3]
-            )
-            if not in_core or outside not in labelled:
-                self.obstacles.append(
-                    self.ax.text(
-                        ex,
-                        ey,
-                        f"{outside} " if left else f" {outside}",
-                        fontsize=6.5,
-                        color=colour,
-                        ha="right" if left else "left",
-                        va="center",
-                        zorder=4,
-                        clip_on=False,  # a tip near the frame: the label runs past it, not cut
-                    )
-                )
-                _clear_of(self.ax, self.obstacles[-1], self.obstacles[:-1])
-                labelled.add(outside)
             drawn.add(mode)
+            if owner[outside] != k:
+                continue
+            # the label on the far side of the tip, not over its own arrow
+            side = -1.0 if left else 1.0
+            self.marks.append((ex + side * 0.06 * span / self.coslat, ey))
+            self.obstacles.append(
+                self.ax.text(
+                    ex,
+                    ey,
+                    f"{outside} " if left else f" {outside}",
+                    fontsize=6.5,
+                    color=colour,
+                    ha="right" if left else "left",
+                    va="center",
+                    zorder=4,
+                    clip_on=False,  # a tip near the frame: the label runs past it, not cut
+                )
+            )
+            _clear_of(self.ax, self.obstacles[-1], self.obstacles[:-1])
         return drawn
 
     def supplier_flows(self) -> None:
@@ -275,6 +292,7 @@ class _Layer:
             texts,
             [(self.lon[i], self.lat[i], rad / self.coslat, rad) for i, rad in labels],
             self.obstacles,
+            self.tips,
         )
 
 
@@ -312,12 +330,16 @@ def _overlap(a: Any, b: Any) -> float:
 
 
 def _place_labels(
-    ax: Any, texts: list, anchors: list[tuple[float, float, float, float]], avoid: list = ()
+    ax: Any,
+    texts: list,
+    anchors: list[tuple[float, float, float, float]],
+    avoid: list = (),
+    points: Iterable[tuple[float, float]] = (),
 ) -> None:
     """Put each label beside its pie (``anchors``: lon, lat and the pie's half-width and half-height
     in data units) at the first of ten positions around it (right, left, above, below, the corners),
-    or the same a line or two further out, that overlaps no label placed before, no pie and no text of
-    ``avoid``, stays in the axes and is nearer its own pie than any other (a label read as another
+    or the same a line or two further out, that overlaps no label placed before, no pie, no text of
+    ``avoid`` and none of the ``points`` (lon, lat: the arrows' tips), stays in the axes and is nearer its own pie than any other (a label read as another
     region's is the worst placement); when none is free, the one that costs least.  Largest pies
     first, so the biggest regions keep the default place (right)."""
     from matplotlib.transforms import Bbox
@@ -332,6 +354,9 @@ def _place_labels(
         pies.append(Bbox([[a, b], [c, d]]))
     frame = ax.get_window_extent(renderer)
     placed: list = [t.get_window_extent(renderer) for t in avoid]
+    tip = 4.0  # px around a point that a label should leave clear
+    pts = np.reshape(np.asarray(list(points), dtype=float), (-1, 2))
+    dots = [Bbox([[x - tip, y - tip], [x + tip, y + tip]]) for x, y in to_px(pts)]
     gap = 2.0  # px between a pie and its label
     order = sorted(range(len(texts)), key=lambda k: -(pies[k].width * pies[k].height))
     for k in order:
@@ -360,6 +385,7 @@ def _place_labels(
             # any overlap with another label is the worst (it hides text), whatever its area
             cost = sum(2.0 * w * h + _overlap(box, q) for q in placed if _overlap(box, q) > 0)
             cost += sum(_overlap(box, q) for j, q in enumerate(pies) if j != k)
+            cost += sum(_overlap(box, q) for q in dots)
             outside = w * h - _overlap(box, frame)
             cost += 2.0 * outside
             own = _gap(box, p)
@@ -783,24 +809,35 @@ def supplier_network_figure(
         ax.set_xlim(lon.min() - 0.3, lon.max() + 0.3)
         ax.set_ylim(lat.min() - 0.3, lat.max() + 0.3)
         ax.set_aspect(1 / cos0)
-        ax.add_collection(LineCollection(seg[inter], colors="#D55E00", alpha=0.25, linewidths=0.4))
+        # the many links between regions fade with their number, so the dense core shows where they
+        # bunch instead of a solid orange block (alpha 0.25 for a few hundred links, down to 0.05)
+        fade = float(np.clip(4.0 / math.sqrt(max(int(inter.sum()), 1)), 0.05, 0.25))
+        ax.add_collection(LineCollection(seg[inter], colors="#D55E00", alpha=fade, linewidths=0.4))
         ax.add_collection(LineCollection(seg[~inter], colors="#0072B2", alpha=0.8, linewidths=0.6))
         xy = np.array([pos[n] for n in nodes["node"]]) if len(nodes) else np.zeros((0, 2))
-        ax.scatter(xy[:, 0], xy[:, 1], s=1.2, color="0.25", alpha=0.7, lw=0)
+        # a firm's dot grows with its links, so the hubs of each group stand out
+        degree = (
+            pd.concat([dom["buyer"], dom["supplier"]]).value_counts().reindex(nodes["node"])
+        ).to_numpy(dtype=float)
+        size = 0.8 + 6.0 * degree / degree.max() if len(degree) else degree
+        ax.scatter(xy[:, 0], xy[:, 1], s=size, color="0.2", alpha=0.7, lw=0, zorder=2)
         ax.scatter(lon, lat, s=10, marker="x", color="0.2", zorder=3, lw=0.8)
+        texts, anchors = [], []
         for i, row in enumerate(centres.itertuples(index=False)):
             if moved[i]:
                 ax.plot([lon[i], row.lon], [lat[i], row.lat], color="0.3", lw=0.6, ls=":", zorder=3)
             r_deg = spacing * math.sqrt(counts[i] + 1)
-            ax.annotate(
-                str(row.region),
-                (row.lon + r_deg / cos0, row.lat + r_deg),
-                xytext=(1, 1),
-                textcoords="offset points",
-                fontsize=7.5,
-                fontweight="bold",
-                zorder=4,
-                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7},
+            anchors.append((row.lon, row.lat, r_deg / cos0, r_deg))
+            texts.append(
+                ax.text(
+                    row.lon,
+                    row.lat,
+                    str(row.region),
+                    fontsize=7.5,
+                    fontweight="bold",
+                    zorder=4,
+                    bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85},
+                )
             )
         ax.set_xlabel("longitude (°E)")
         ax.set_ylabel("latitude (°N)")
@@ -819,7 +856,11 @@ def supplier_network_figure(
         shown = f"{len(dom):,} largest of {n_dom:,}" if n_dom > len(dom) else f"{n_dom:,}"
         ax.set_title(title or "Supplier network")
         fig.tight_layout()
+        # each region's name beside its own group, clear of the other groups and names (the core's
+        # names sat on their neighbours' groups)
+        _place_labels(ax, texts, anchors)
         text = f"{shown} domestic links between {len(nodes):,} firms; {n_imports:,} import links via gateways not drawn."
+        text += " A firm's dot grows with its number of links."
         if moved.any():
             text += " Firm groups moved apart to avoid overlap; dotted lines lead to the region's location (x)."
         footer(fig, " ".join(t for t in (text, note) if t))
