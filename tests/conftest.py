@@ -15,7 +15,7 @@ TINY = Path(__file__).resolve().parent / "data" / "tiny"
 # small start with the same seed in several tests (results are bit-identical either way,
 # tests/test_settled_starts.py).  A test that patches anything never sees or leaves a kept start
 # (_settled_starts_unpatched below).
-settled_starts.KEPT = 16
+settled_starts.KEPT = 32
 
 # The test files that take longest (seconds of one process, measured with --durations), longest
 # first.  pytest-xdist (--dist loadfile --no-loadscope-reorder, pyproject.toml) hands out whole files
