@@ -13,8 +13,9 @@ TINY = Path(__file__).resolve().parent / "data" / "tiny"
 
 # Settled starts (initialisation + burn-in) kept per test process: many test files build the same
 # small start with the same seed in several tests (results are bit-identical either way,
-# tests/test_settled_starts.py).  A test that patches anything never sees or leaves a kept start
-# (_settled_starts_unpatched below).
+# tests/test_settled_starts.py); 32 instead of the default 4 catches nearly every repeat (the
+# starts of the tests are small: the 3,750-row baseline start is about 3 MB).  A test that patches
+# anything never sees or leaves a kept start (_settled_starts_unpatched below).
 settled_starts.KEPT = 32
 
 # The test files that take longest (seconds of one process, measured with --durations), longest

@@ -49,19 +49,6 @@ def test_a_kept_start_gives_the_results_of_a_fresh_burn_in(monkeypatch):
     _same(fresh, _run(s, 3))
 
 
-def test_a_start_without_burn_in_is_kept_and_gives_the_results_of_a_fresh_one(monkeypatch):
-    s = load_scenario(BASELINE, {**SMALL, "burn_in": 0})
-    monkeypatch.setattr(settled_starts, "KEPT", 0)
-    fresh = _run(s, 5)
-    monkeypatch.setattr(settled_starts, "KEPT", 4)
-    first = _run(s, 5)
-    assert len(settled_starts._kept) == 1
-    again = _run(s, 5)
-    _same(fresh, first)
-    _same(fresh, again)
-    _same(fresh, _run(s, 5))
-
-
 def test_variants_sharing_a_reference_reuse_its_burn_in(monkeypatch):
     base = load_scenario(BASELINE, SMALL)
     lever = load_scenario(BASELINE, {**SMALL, "policy.delegation.connected": 1.0})

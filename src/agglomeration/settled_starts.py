@@ -11,8 +11,6 @@ instead of running the burn-in again.  Results are bit-identical with and withou
 continues from the same point of its stream.  The experiment runner orders runs replicate by replicate,
 so a worker usually finds the start of its next run here.
 
-A start with ``burn_in = 0`` is kept as well (the state after initialisation alone).
-
 Only starts with a firm table of at most :data:`MAX_ROWS` rows are kept (memory: about 2 KB per row,
 so at most about 160 MB per worker).
 Set ``KEPT = 0`` to switch the cache off.
@@ -33,10 +31,10 @@ _kept: OrderedDict[tuple, tuple[Any, dict]] = OrderedDict()
 
 
 def key(model_class: type, schedule: tuple, start: Any, seed: int | None) -> tuple | None:
-    """The cache key of a settled start, or None when it cannot be reused (no seed, or a start without
-    a content fingerprint).  A start without burn-in (``burn_in = 0``) is kept too: its
-    initialisation (the market settling) is most of the cost of building a small model."""
-    if seed is None or not hasattr(start, "fingerprint"):
+    """The cache key of a burn-in, or None when it cannot be reused (no seed, no burn-in, or a start
+    without a content fingerprint)."""
+    steps = int(getattr(start, "burn_in", 0) or 0)
+    if seed is None or steps <= 0 or not hasattr(start, "fingerprint"):
         return None
     names = tuple(getattr(s, "name", repr(s)) for s in schedule)
     return (model_class.__module__, model_class.__qualname__, names, start.fingerprint(), seed)
