@@ -61,6 +61,22 @@ def test_variants_sharing_a_reference_reuse_its_burn_in(monkeypatch):
     _same(fresh, reused)
 
 
+def test_a_switched_off_cache_serves_no_start_it_kept_before(monkeypatch):
+    """KEPT = 0 (as tests that patch the initialisation set it) also stops the starts kept before
+    from being used: the model runs its own initialisation and burn-in."""
+    from agglomeration import model as model_module
+
+    s = load_scenario(BASELINE, SMALL)
+    _run(s, 3, steps=0)
+    assert len(settled_starts._kept) == 1
+    calls = []
+    real = model_module.initial_state
+    monkeypatch.setattr(model_module, "initial_state", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(settled_starts, "KEPT", 0)
+    _run(s, 3, steps=0)
+    assert calls == [1]
+
+
 def test_other_seeds_or_contents_do_not_share_a_start():
     s = load_scenario(BASELINE, SMALL)
     a, b = _run(s, 1, steps=0), _run(s, 2, steps=0)

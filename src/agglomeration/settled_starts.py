@@ -41,8 +41,9 @@ def key(model_class: type, schedule: tuple, start: Any, seed: int | None) -> tup
 
 
 def get(k: tuple | None) -> tuple[Any, dict] | None:
-    """A deep copy of the kept ``(state, generator state)`` for ``k``, or None."""
-    if k is None or k not in _kept:
+    """A deep copy of the kept ``(state, generator state)`` for ``k``, or None (also when the cache is
+    switched off, ``KEPT = 0``, after it kept starts)."""
+    if k is None or KEPT <= 0 or k not in _kept:
         return None
     _kept.move_to_end(k)
     state, rng_state = _kept[k]
