@@ -367,6 +367,17 @@ def test_remove_missing_link_is_an_error(tiny):
 
 
 # ----------------------------------------------------------------------------- numbers are numbers
+def _set_in_table(path, table: str, line: str) -> None:
+    """Write ``line`` into ``[table]`` of the TOML file: under its header when the file has the table
+    already (a table may not be declared twice), else in a new table at the end."""
+    text = path.read_text()
+    header = f"[{table}]\n"
+    if header in text:
+        path.write_text(text.replace(header, header + line + "\n", 1))
+    else:
+        path.write_text(text + f"\n{header}{line}\n")
+
+
 @pytest.mark.parametrize(
     "table, line, field, expected",
     [
@@ -416,7 +427,7 @@ def test_a_number_in_the_file_given_as_a_string_or_boolean_is_an_error(
     tiny, table, line, field, expected
 ):
     """Lax validation read "0.5" as 0.5 and true as 1.0 without a word."""
-    tiny.write_text(tiny.read_text() + f"\n[{table}]\n{line}\n")
+    _set_in_table(tiny, table, line)
     msg = errmsg(tiny)
     assert msg.startswith(f"{tiny}: {field}: expected a number"), msg
     assert f"got {expected}" in msg
@@ -448,7 +459,7 @@ def test_behaviour_steps_per_year_must_be_an_integer(tiny, line, got):
 )
 def test_a_switch_given_as_a_string_or_number_is_an_error(tiny, table, line, field, got):
     """pydantic read "false", "no" and 0 as False without a word."""
-    tiny.write_text(tiny.read_text() + f"\n[{table}]\n{line}\n")
+    _set_in_table(tiny, table, line)
     assert errmsg(tiny).startswith(f"{tiny}: {field}: expected true or false, got {got}")
 
 
