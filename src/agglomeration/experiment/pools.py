@@ -269,9 +269,41 @@ def _connect(address: str, timeout: float) -> Any:
 def dask_setup(worker: Any = None) -> None:
     """Dask worker preload (a LocalCluster's workers load this module): the worker process ignores
     SIGINT, so a Ctrl-C to the terminal's process group stops the batch through the parent (which
-    stops the cluster) instead of printing a traceback from every worker's event loop."""
+    stops the cluster) instead of printing a traceback from every worker's event loop; and a lost
+    connection to the scheduler is logged in one line (:func:`one_line_comm_errors`)."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    one_line_comm_errors()
+
+
+class _OneLineCommErrors(logging.Filter):
+    """Drops the traceback (not the message) of a record whose exception is a closed connection."""
+
+    def __init__(self, closed: tuple[type[BaseException], ...]):
+        super().__init__()
+        self.closed = closed
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, self.closed):
+            record.msg = f"{record.getMessage()} ({type(exc).__name__}: {exc})"
+            record.args, record.exc_info, record.exc_text = None, None, None
+        return True
+
+
+def one_line_comm_errors() -> None:
+    """In a LocalCluster worker: a record of ``distributed``'s loggers whose exception is a closed
+    connection (``CommClosedError``) is written as one line without its traceback.  Why: when the
+    parent stops the batch (Ctrl-C, SIGTERM) it closes the scheduler, and a worker whose heartbeat
+    falls in between logged "Failed to communicate with scheduler during heartbeat" with two chained
+    tracebacks; the parent reports the stop itself.  Idempotent."""
+    try:
+        from distributed.comm.core import CommClosedError
+    except ImportError:  # pragma: no cover - the dask extra is not installed
+        return
+    for handler in [*logging.getLogger("distributed").handlers, *logging.getLogger().handlers]:
+        if not any(isinstance(f, _OneLineCommErrors) for f in handler.filters):
+            handler.addFilter(_OneLineCommErrors((CommClosedError,)))
 
 
 class DaskPool:
