@@ -30,7 +30,7 @@ import argparse
 import io
 import sys
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, nullcontext, redirect_stdout
+from contextlib import contextmanager
 from pathlib import Path
 
 from agglomeration.errors import InputError, describe_os_error
@@ -296,18 +296,17 @@ def main(args: argparse.Namespace) -> int:
 
         # the grid points as conditions, labelled as in the comparison table
         decompose_runs = label_design_points(decompose_runs, params)
-    with redirect_stdout(io.StringIO()) if same and same[1] else nullcontext():
-        # identical variants: nothing to decompose on the console (--out still writes the table)
-        tables.update(
-            _print_decomposition(
-                decompose_runs,
-                result.baseline,
-                str(args.results),
-                args.at_step,
-                shared_start=results.manifest.get("start") == "shared",
-                label=_label(args, "-decomposition"),
-            )
+    tables.update(
+        _print_decomposition(
+            decompose_runs,
+            result.baseline,
+            str(args.results),
+            args.at_step,
+            shared_start=results.manifest.get("start") == "shared",
+            label=_label(args, "-decomposition"),
+            quiet=bool(same and same[1]),  # identical variants: --out still writes the table
         )
+    )
     if args.factorial:
         tables.update(_print_factorial(results, args, registry, params, series, metrics))
     if args.out:
@@ -487,28 +486,31 @@ def _print_decomposition(
     *,
     shared_start: bool = False,
     label: str | None = None,
+    quiet: bool = False,
 ) -> dict:
     """Print the creation-vs-reallocation table when the runs carry the per-type totals and seeds
     (at ``at_step`` when given: the series' cumulative totals at that step); return it to export.
     When it cannot be computed (a batch of an earlier version, one condition, no shared seeds) a
-    one-line note says why.  The points of a grid design are conditions (labelled as in the table)."""
+    one-line note says why.  The points of a grid design are conditions (labelled as in the table).
+    ``quiet``: compute the table for export but print nothing (identical variants: nothing to show)."""
     from agglomeration.experiment import decomposition as dec
     from agglomeration.report.tables import Table, to_markdown
 
+    out = io.StringIO() if quiet else sys.stdout
     if runs is None:
-        sys.stdout.write(
+        out.write(
             f"\nCreation vs reallocation: not computed at step {at_step} (the series of these "
             "results does not carry the per-type totals)\n"
         )
         return {}
     if not dec.available(runs):
-        sys.stdout.write(
+        out.write(
             "\nCreation vs reallocation: not computed (the runs lack the per-region-type totals "
             "and seeds it needs: a batch of an earlier version)\n"
         )
         return {}
     if runs["variant"].astype(str).nunique() < 2:
-        sys.stdout.write(
+        out.write(
             "\nCreation vs reallocation: not computed (one condition only: nothing to compare "
             "with the baseline)\n"
         )
@@ -516,9 +518,8 @@ def _print_decomposition(
     try:
         table = dec.decompose(runs, baseline=baseline, source=source)
     except InputError as exc:
-        sys.stdout.write(f"\nCreation vs reallocation: not computed ({exc.message})\n")
+        out.write(f"\nCreation vs reallocation: not computed ({exc.message})\n")
         return {}
-    out = sys.stdout
     caption = (
         f"Creation vs reallocation: change of each region group's firms against '{baseline}' "
         f"{'at the end of the run' if at_step is None else f'at step {at_step}'} "
