@@ -4,10 +4,12 @@ Run from the repository root::
 
     python scripts/spatial_stability.py                        # the baseline, 6 seeds, 20 observed quarters
     python scripts/spatial_stability.py --observe 40 --set behaviour.relocation.enabled=false
+    python scripts/spatial_stability.py --scenario scenarios/data_start.toml   # held to the data
 
 The burn-in backs out a productivity shifter per region and sector so that the data's distribution of
 firms is held (``behaviour.accounts.calibrate_locations``, ``initialisation.CountController``); the
-controller stops a quarter of the burn-in before its end, and the shifters stay fixed from then on.  For
+controller stops a quarter of the burn-in before its end (``behaviour.accounts.uncontrolled_share``),
+and the shifters stay fixed from then on.  For
 each seed the script compares three distributions of firms over regions: the initial one (the data, the
 controller's target: the same seed built with ``burn_in = 0``), the one at the start of the observed run,
 and the one ``--observe`` quarters later.  Printed per seed: the total variation distance (half the sum
@@ -15,7 +17,9 @@ of absolute share differences: the share of firms that would have to move region
 distribution into the other) from the data to the start and from the start to the end, the largest
 moves by region, the firm counts, and the sampling noise of the start -> end move
 (``validation.drift_noise``: the run's exits leave at random, its entrants choose regions with the
-start's shares).  A stationary spatial distribution would move by about that noise.
+start's shares).  A stationary spatial distribution would move by about that noise.  The same two
+distances over region x sector cells are printed too, and the mean absolute location shifter of the
+cells the data occupies (log points of productivity) at the start.
 """
 
 from __future__ import annotations
@@ -32,19 +36,25 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 
-def one(job: tuple[dict, int, int]) -> dict:
-    """One seed: :func:`agglomeration.validation.spatial_drift` of the baseline with ``overrides``."""
+def one(job: tuple[Path, dict, int, int]) -> dict:
+    """One seed: :func:`agglomeration.validation.spatial_drift` of the scenario with ``overrides``."""
     from agglomeration.scenario import load_scenario
     from agglomeration.validation import spatial_drift
 
-    overrides, seed, observe = job
+    path, overrides, seed, observe = job
     warnings.simplefilter("ignore")  # initialisation warnings repeat per seed
-    scenario = load_scenario(ROOT / "scenarios" / "baseline.toml", overrides)
+    scenario = load_scenario(path, overrides)
     return {"seed": seed, **spatial_drift(scenario, observe, replicate_seed=seed)}
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--scenario",
+        type=Path,
+        default=ROOT / "scenarios" / "baseline.toml",
+        help="scenario file (default: the baseline)",
+    )
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6])
     p.add_argument("--observe", type=int, default=20, help="observed quarters after the burn-in")
     from agglomeration.experiment.pools import WORKERS_HELP, default_workers
@@ -57,21 +67,26 @@ def main(argv: list[str] | None = None) -> int:
     from agglomeration.commands.run import parse_overrides
 
     overrides = parse_overrides(args.set) if args.set else {}
-    jobs = [(overrides, s, args.observe) for s in args.seeds]
+    jobs = [(args.scenario, overrides, s, args.observe) for s in args.seeds]
     from agglomeration.validation import drift_noise, total_variation
 
     with ProcessPoolExecutor(args.workers) as ex:
         res = list(ex.map(one, jobs))
     print(
         f"| seed | TV data -> start | TV start -> +{args.observe} q | largest moves, data -> start "
-        f"(share points) | firms: data, start, end | noise of the start -> end move |"
+        f"(share points) | firms: data, start, end | noise of the start -> end move "
+        f"| cells: TV data -> start | cells: TV start -> +{args.observe} q | mean abs shifter |"
     )
-    print("|---:|---:|---:|---|---|---:|")
-    tv1, tv2, noise = [], [], []
+    print("|---:|---:|---:|---|---|---:|---:|---:|---:|")
+    tv1, tv2, noise, c1, c2, sh = [], [], [], [], [], []
     for r in res:
         a, b = total_variation(r["data"], r["start"]), total_variation(r["start"], r["end"])
         tv1.append(a)
         tv2.append(b)
+        c1.append(total_variation(r["cells_data"], r["cells_start"]))
+        c2.append(total_variation(r["cells_start"], r["cells_end"]))
+        held = np.asarray(r["cells_data"]).reshape(r["location_shift"].shape) > 0
+        sh.append(float(np.abs(r["location_shift"][held]).mean()))
         noise.append(
             drift_noise(r["start"], r["firms"][1], r["entries"], r["exits"], seed=r["seed"])[0]
         )
@@ -79,8 +94,14 @@ def main(argv: list[str] | None = None) -> int:
         top = np.argsort(-np.abs(d))[:3]
         moves = ", ".join(f"{r['regions'][k]} {100 * d[k]:+.1f}" for k in top)
         firms = ", ".join(map(str, r["firms"]))
-        print(f"| {r['seed']} | {a:.3f} | {b:.3f} | {moves} | {firms} | {noise[-1]:.3f} |")
-    print(f"| mean | {np.mean(tv1):.3f} | {np.mean(tv2):.3f} | | | {np.mean(noise):.3f} |")
+        print(
+            f"| {r['seed']} | {a:.3f} | {b:.3f} | {moves} | {firms} | {noise[-1]:.3f} "
+            f"| {c1[-1]:.3f} | {c2[-1]:.3f} | {sh[-1]:.2f} |"
+        )
+    print(
+        f"| mean | {np.mean(tv1):.3f} | {np.mean(tv2):.3f} | | | {np.mean(noise):.3f} "
+        f"| {np.mean(c1):.3f} | {np.mean(c2):.3f} | {np.mean(sh):.2f} |"
+    )
     return 0
 
 

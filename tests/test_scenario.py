@@ -666,7 +666,10 @@ def test_the_baseline_fingerprint_is_stable_across_added_neutral_parameters():
     assert base.fingerprint() == (
         "72a4e19073c63c999536f73d9f5fe27f53c4be524bf256a71306599f59f5960a"
     )
-    other = {("behaviour", "entry", "exit_option"): "after_grace"}  # non-numeric switches
+    other = {  # non-numeric switches, and values whose + 1 is out of range
+        ("behaviour", "entry", "exit_option"): "after_grace",
+        ("behaviour", "accounts", "location_gain"): 0.03,
+    }
     for path, neutral in FINGERPRINT_NEUTRAL.items():
         if path in other:
             value = other[path]

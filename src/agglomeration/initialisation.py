@@ -514,7 +514,10 @@ class CountController:
     distribution over regions: the region x sector productivity shifter ``state.location_shift`` (added
     to ``state.local_tfp``) moves by -location_gain x (log((n_rs + 1/2)/(n0_rs + 1/2)) minus its mean over
     the sector's regions, weighted by n0_rs), at most ``MAX_LOCATION_STEP`` a step: the location
-    fundamentals that make the data's distribution stationary.  The sector level stays with f_s.
+    fundamentals that make the data's distribution stationary.  With ``location_damping`` d > 0 it also
+    moves by -d x the change of that gap since the last step (a proportional term: the integral rule
+    alone overshoots, since firm counts answer the shifters with a lag).  The sector level stays with
+    f_s.
     It stops ``hold`` steps before the burn-in ends, so the observed run starts with constant fixed costs
     and shifters from a state that has already run with them.  With ``average`` > 0 it leaves them at
     their means over its last ``average`` steps (geometric for the fixed costs) instead of their last
@@ -529,8 +532,10 @@ class CountController:
     hold: int = 0
     cells: np.ndarray | None = None  #: (R, S) initial firms per region and sector
     location_gain: float = 0.1
+    location_damping: float = 0.0
     average: int = 0  #: controlled steps at the end whose mean the controller leaves
     _last: np.ndarray | None = None
+    _last_gap: np.ndarray | None = None  #: the cells' gaps net of their sectors' means, last step
     _log_f: deque[np.ndarray] = field(default_factory=deque)
     _shift: deque[np.ndarray] = field(default_factory=deque)
 
@@ -581,6 +586,11 @@ class CountController:
         weight = np.where(has, self.cells, 0.0)
         mean = (gap * weight).sum(axis=0) / np.maximum(weight.sum(axis=0), 1e-300)
         move = np.where(has, -self.location_gain * (gap - mean[None, :]), 0.0)
+        if self.location_damping > 0.0:
+            net = np.where(has, gap - mean[None, :], 0.0)
+            if self._last_gap is not None:
+                move = move - self.location_damping * (net - self._last_gap)
+            self._last_gap = net
         move = np.clip(move, -MAX_LOCATION_STEP, MAX_LOCATION_STEP)
         state.location_shift = state.location_shift + move
         state.local_tfp = state.local_tfp + move

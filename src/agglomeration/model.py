@@ -370,6 +370,8 @@ class AgglomerationModel(mesa.Model):
                 hold=int(steps * release + 1e-9),
                 cells=cells,
                 average=self.spec.behaviour.accounts.controller_averaging,
+                location_gain=self.spec.behaviour.accounts.location_gain,
+                location_damping=self.spec.behaviour.accounts.location_damping,
             )
         # wages and rents back to the data half-way through the burn-in (50 quarters before the end of
         # 100), or half-way through the controlled phase when that would leave the controller less than

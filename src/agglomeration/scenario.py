@@ -284,6 +284,8 @@ USER_KEYS = (
 #: not use them keeps its fingerprint and older stores stay reproducible (``agglomeration reproduce``)
 FINGERPRINT_NEUTRAL: dict[tuple[str, ...], Any] = {
     ("behaviour", "accounts", "controller_averaging"): 0,
+    ("behaviour", "accounts", "location_gain"): 0.1,
+    ("behaviour", "accounts", "location_damping"): 0.0,
     ("behaviour", "entry", "pool_scale"): 1.0,
     # the model before it at the baseline's 3,000 initial firms (other sizes changed: CHANGELOG)
     ("behaviour", "entry", "floor_reference_firms"): 3000.0,

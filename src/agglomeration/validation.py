@@ -715,13 +715,15 @@ def spatial_drift(scenario: Any, steps: int, replicate_seed: int | None = 0) -> 
     Three distributions of the live firms over regions (:func:`region_shares`): the data's (the same
     scenario and seed built without burn-in: the initial firms), the start of the observed run (after
     the burn-in) and ``steps`` observed steps later; the same over region x sector cells
-    (:func:`cell_shares`, keys ``cells_*``); the firm counts at each.  A stationary start moves by
-    about the sampling noise of entry and exit (docs/ODD.md section 8)."""
+    (:func:`cell_shares`, keys ``cells_*``); the firm counts at each; the burn-in's location shifters
+    (``location_shift``, (R, S) log points).  A stationary start moves by about the sampling noise of
+    entry and exit (docs/ODD.md section 8)."""
     from agglomeration.model import AgglomerationModel
 
     data = AgglomerationModel(scenario, replicate_seed=replicate_seed, burn_in=0)
     m = AgglomerationModel(scenario, replicate_seed=replicate_seed)
     start, cells_start, n_start = region_shares(m), cell_shares(m), m.firms.n_alive
+    shift = np.asarray(m.state.location_shift, dtype=float).copy()
     m.run(int(steps))
     return {  # the run's cumulative counts (complete whatever output.series_every is)
         "entries": int(m.state.entries_by_region.sum()),
@@ -734,6 +736,7 @@ def spatial_drift(scenario: Any, steps: int, replicate_seed: int | None = 0) -> 
         "cells_start": cells_start,
         "cells_end": cell_shares(m),
         "firms": (int(data.firms.n_alive), int(n_start), int(m.firms.n_alive)),
+        "location_shift": shift,
     }
 
 

@@ -289,6 +289,32 @@ class AccountsParams(Section):
             "docs/ODD.md, Known limitations"
         },
     )
+    location_gain: float = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="with calibrate_locations: the burn-in controller's integral gain, the move of a "
+        "region x sector location shifter per step per log point of its firm count's gap from the "
+        "data (net of the sector's mean gap), at most 0.05 a step [log points per step]",
+        json_schema_extra={
+            "source": "numerical setting (range 0.01-0.1): 0.1 alone makes the shifters oscillate "
+            "(mean |change| over the last 50 controlled steps 0.25-0.30 log points) and holds the "
+            "region x sector cells only to 0.24-0.27 of the data; 0.03 with location_damping 0.3 "
+            "holds them to 0.06-0.07 (scenarios/data_start.toml; docs/ODD.md, Known limitations)"
+        },
+    )
+    location_damping: float = Field(
+        0.0,
+        ge=0.0,
+        le=10.0,
+        description="with calibrate_locations: the controller's proportional term, the move of a "
+        "location shifter against the change of its cell's gap since the last step (damps the "
+        "integral controller's overshoot); 0 = integral only [log points per log point]",
+        json_schema_extra={
+            "source": "numerical setting (range 0-1): 0 in the baseline (the model its calibrations "
+            "were made on); 0.3 with location_gain 0.03 in scenarios/data_start.toml"
+        },
+    )
     fixed_cost_quantile: float = Field(
         0.2,
         gt=0.0,
