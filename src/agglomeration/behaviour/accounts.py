@@ -298,9 +298,10 @@ class AccountsParams(Section):
         "data (net of the sector's mean gap), at most 0.05 a step [log points per step]",
         json_schema_extra={
             "source": "numerical setting (range 0.01-0.1): 0.1 alone makes the shifters oscillate "
-            "(mean |change| over the last 50 controlled steps 0.25-0.30 log points) and holds the "
-            "region x sector cells only to 0.24-0.27 of the data; 0.03 with location_damping 0.3 "
-            "holds them to 0.06-0.07 (scenarios/data_start.toml; docs/ODD.md, Known limitations)"
+            "(mean |change| over the last 50 controlled steps 0.26-0.30 log points, seeds 1-3) and, "
+            "controlled to the end of the burn-in, holds the region x sector cells only to 0.25 of "
+            "the data (total variation, mean of seeds 1-6); 0.03 with location_damping 0.3 holds "
+            "them to 0.074 (scenarios/data_start.toml; docs/ODD.md, Known limitations)"
         },
     )
     location_damping: float = Field(
