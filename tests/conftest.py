@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
+import importlib.util
+import os
 import shutil
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -50,6 +57,79 @@ LONGEST_FIRST = (
     "tests/behaviour/test_lines.py",
     "tests/reliability/test_inputs.py",
 )
+
+
+# ------------------------------------------------------------------------------------------------
+# the numba kernels' on-disk cache, compiled once before the tests need it
+# ------------------------------------------------------------------------------------------------
+# On a fresh checkout (CI) the cache of compiled kernels (__pycache__/*.nbi, *.nbc next to the
+# sources) is empty, and every test process, and the first process pools of the batch tests, compiled
+# the same kernels at the same time (about 20 s of CPU each, most of the suite's first minute).  The
+# controlling pytest process now compiles them once, in a process of its own (tests/_warm_kernels.py)
+# that runs while the test processes start and collect; each test process waits for it before its
+# first test.  A warm cache (a working checkout) is detected from the files' times: nothing runs.
+_WARM_LOCK = "AGGLOMERATION_TESTS_KERNEL_WARMUP_LOCK"
+
+
+def _kernel_cache_is_cold() -> bool:
+    """No cached kernel index for this Python, or one older than its module's source."""
+    if os.environ.get("NUMBA_DISABLE_JIT") == "1":
+        return False
+    spec = importlib.util.find_spec("agglomeration")
+    if spec is None or spec.origin is None:
+        return False
+    package = Path(spec.origin).parent
+    index = list(package.rglob(f"__pycache__/*.py{sys.version_info[0]}{sys.version_info[1]}.nbi"))
+    if not index:
+        return True
+    for path in index:
+        source = path.parent.parent / (path.name.split(".", 1)[0] + ".py")
+        if source.exists() and source.stat().st_mtime > path.stat().st_mtime:
+            return True
+    return False
+
+
+def pytest_configure(config):
+    if hasattr(config, "workerinput") or os.environ.get(_WARM_LOCK):
+        return  # a test process (pytest-xdist worker): the controller decides
+    if config.option.collectonly or not _kernel_cache_is_cold():
+        return
+    fd, lock = tempfile.mkstemp(prefix="agg-kernel-warmup-", suffix=".lock")
+    fcntl.flock(fd, fcntl.LOCK_EX)  # held by the warm-up process until it exits
+    subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve().parent / "_warm_kernels.py")],
+        pass_fds=(fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(fd)
+    os.environ[_WARM_LOCK] = lock  # inherited by the test processes pytest-xdist starts next
+    config._agg_warm_lock = lock
+
+
+def pytest_collection_finish(session):
+    """Before the first test: wait (at most 5 minutes) for the kernels' warm-up, if one runs."""
+    lock = os.environ.get(_WARM_LOCK)
+    if not lock or not os.path.exists(lock):
+        return
+    with open(lock) as fh:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return  # the tests compile what they need themselves
+                time.sleep(0.1)
+        fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def pytest_unconfigure(config):
+    lock = getattr(config, "_agg_warm_lock", None)
+    if lock:
+        os.environ.pop(_WARM_LOCK, None)
+        Path(lock).unlink(missing_ok=True)
 
 
 def pytest_collection_modifyitems(config, items):
