@@ -24,27 +24,31 @@ settled_starts.KEPT = 32
 # instead of one long file running alone.  Only the order changes; a file missing here runs after
 # them in the usual order, a name here that no longer exists is ignored.
 LONGEST_FIRST = (
-    "tests/test_docs.py",  # ~105 s: reruns docs/ANALYSIS.md's commands (2 worker processes)
-    "tests/experiment/test_runner.py",
-    "tests/calibration/test_calibrate.py",
-    "tests/reliability/test_stops.py",
-    "tests/calibration/test_calibrate_abc.py",
-    "tests/reliability/test_reproducibility.py",
-    "tests/reliability/test_long.py",
-    "tests/commands/test_run_cli.py",
-    "tests/report/test_dashboard.py",
-    "tests/commands/test_plot_cli.py",
+    "tests/test_docs.py",  # ~105-180 s: reruns docs/ANALYSIS.md's commands (2 worker processes)
+    "tests/experiment/test_runner.py",  # ~160 s under load
+    "tests/calibration/test_calibrate_recovery.py",  # ~70 s: test_calibrate.py's two longest runs
     "tests/reliability/test_faults.py",
-    "tests/behaviour/test_exit.py",
-    "tests/test_model.py",
+    "tests/reliability/test_stops.py",
     "tests/report/test_dashboard_browser.py",
+    "tests/commands/test_run_cli.py",
+    "tests/commands/test_plot_cli.py",
+    "tests/calibration/test_calibrate_abc.py",
+    "tests/report/test_dashboard.py",
+    "tests/behaviour/test_exit.py",
+    "tests/reliability/test_long.py",
+    "tests/test_model.py",
+    "tests/reliability/test_reproducibility.py",
+    "tests/test_logistics.py",
+    "tests/test_kernels_interpreted.py",
     "tests/behaviour/test_factor_prices.py",
+    "tests/behaviour/test_growth.py",
+    "tests/commands/test_validate_cli.py",
+    "tests/calibration/test_calibrate.py",
+    "tests/report/test_figures.py",
+    "tests/reliability/test_limits.py",
     "tests/behaviour/test_entry.py",
     "tests/behaviour/test_lines.py",
-    "tests/commands/test_validate_cli.py",
-    "tests/test_kernels_interpreted.py",
     "tests/reliability/test_inputs.py",
-    "tests/behaviour/test_growth.py",
 )
 
 

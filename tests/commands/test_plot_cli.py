@@ -28,6 +28,7 @@ seed = 11
 steps = 4
 [overrides]
 "firms.initial_count" = 120
+burn_in = 10  # figures of any economy: no settled one needed
 [[variants]]
 name = "baseline"
 [[variants]]
@@ -77,7 +78,7 @@ def test_plot_command_on_a_single_run_directory(tmp_path):
     run_dir = tmp_path / "run"
     scenario = ROOT / "scenarios" / "baseline.toml"
     assert cli_main(["run", str(scenario), "--steps", "3", "--set", "firms.initial_count=100",
-                     "--out", str(run_dir), "--no-figures"]) == 0  # fmt: skip
+                     "--set", "burn_in=10", "--out", str(run_dir), "--no-figures"]) == 0  # fmt: skip
     out = tmp_path / "figs"
     code = cli_main(["plot", str(run_dir), "--out", str(out), "--scenario", str(scenario),
                      "--metrics", "firms", "local_sourcing_share"])  # fmt: skip

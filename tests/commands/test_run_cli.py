@@ -27,6 +27,8 @@ def run_dir(tmp_path_factory):
             "3",
             "--set",
             "firms.initial_count=400",
+            "--set",
+            "burn_in=10",  # the outputs of any economy: no settled one needed
             "--out",
             str(out),
             "--quiet",

@@ -1,4 +1,5 @@
-"""Batch runner on the real model (tiny baseline: few firms, few steps).
+"""Batch runner on the real model (tiny baseline: few firms, few steps, a short burn-in: the tests
+check the runner's bookkeeping and bit-identical tables, which need no settled economy).
 
 Behaviour under test: identical tables whatever the executor / worker count / shard; failures recorded
 while the batch goes on; SIGKILL + resume gives the uninterrupted result with no corrupt part; corrupt
@@ -38,6 +39,7 @@ seed = 77
 steps = 4
 [overrides]
 "firms.initial_count" = 120
+burn_in = 10
 [[variants]]
 name = "base"
 [[variants]]
@@ -313,6 +315,8 @@ def test_worker_process_crash_is_isolated(tmp_path, reference):
 def test_sigkill_mid_batch_then_resume_matches_uninterrupted(tmp_path):
     text = EXPERIMENT.replace("replicates = 3", "replicates = 5").replace("steps = 4", "steps = 8")
     text = text.replace('"firms.initial_count" = 120', '"firms.initial_count" = 300')
+    # the baseline's burn-in (100 steps): runs long enough to be killed with some in flight
+    text = text.replace("burn_in = 10\n", "")
     exp_path = _exp_file(tmp_path, text)
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "agglomeration.cli", "batch", str(exp_path), "--out", str(out)]
@@ -356,7 +360,7 @@ def test_sigkill_mid_batch_then_resume_matches_uninterrupted(tmp_path):
 
 def test_truncated_part_is_detected_and_redone(tmp_path, reference):
     out = tmp_path / "out"
-    run_experiment(_exp_file(tmp_path), out, executor="serial", progress=False)
+    shutil.copytree(reference[0], out)  # a finished batch (the reference's, not run again)
     store = ResultStore(out)
     ids = sorted(store.listed("runs"))
     for table, rid in (("series", ids[0]), ("runs", ids[1])):
@@ -455,6 +459,7 @@ seed = 5
 steps = 1
 [overrides]
 "firms.initial_count" = 60
+burn_in = 10
 [design]
 kind = "grid"
 [design.parameters."policy.replication_rate"]
@@ -539,7 +544,7 @@ def test_cli_options_reach_the_experiment(tmp_path, capsys):
     argv += ["--replicates", "1", "--steps", "2", "--set", "firms.initial_count=50"]
     assert cli.main(argv) == 0
     res = load_results(out)
-    assert res.manifest["experiment"]["overrides"] == {"firms.initial_count": 50}
+    assert res.manifest["experiment"]["overrides"] == {"firms.initial_count": 50, "burn_in": 10}
     assert len(res["runs"]) == 2 and set(res["series"]["step"]) == {0, 2}
     # an invalid override value is exit 2 before anything runs
     bad = ["batch", str(p), "--out", str(tmp_path / "o2"), "--set", "firms.initial_count=-5"]

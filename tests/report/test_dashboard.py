@@ -18,7 +18,7 @@ from agglomeration.report import dashboard as dash
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
-SMALL = {"firms.initial_count": 150}
+SMALL = {"firms.initial_count": 150, "burn_in": 10}  # the page works on any economy
 HAVE_VIZ = all(importlib.util.find_spec(m) for m in ("solara", "ipyvuetify", "ipywidgets"))
 needs_viz = pytest.mark.skipif(
     not HAVE_VIZ, reason="the viz extra is not installed (pip install -e '.[viz]')"
@@ -326,6 +326,8 @@ scenario = "{BASELINE.as_posix()}"
 replicates = 3
 seed = 11
 steps = 2
+[overrides]
+burn_in = 10
 [[variants]]
 name = "baseline"
 overrides = {{ "firms.initial_count" = 120 }}
