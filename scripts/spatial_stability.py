@@ -19,7 +19,8 @@ moves by region, the firm counts, and the sampling noise of the start -> end mov
 (``validation.drift_noise``: the run's exits leave at random, its entrants choose regions with the
 start's shares).  A stationary spatial distribution would move by about that noise.  The same two
 distances over region x sector cells are printed too, and the mean absolute location shifter of the
-cells the data occupies (log points of productivity) at the start.
+cells the data occupies (log points of productivity) at the start, and the part of the move the
+seeds share (the move of their mean distribution; the regions that move the same way in every seed).
 """
 
 from __future__ import annotations
@@ -101,6 +102,28 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"| mean | {np.mean(tv1):.3f} | {np.mean(tv2):.3f} | | | {np.mean(noise):.3f} "
         f"| {np.mean(c1):.3f} | {np.mean(c2):.3f} | {np.mean(sh):.2f} |"
+    )
+    # the part of the move the seeds share: the move of their mean distribution, and the regions that
+    # move the same way in every seed (share points, mean +- standard error over the seeds)
+    change = np.array([r["end"] - r["start"] for r in res])
+    common = total_variation(
+        np.mean([r["start"] for r in res], axis=0), np.mean([r["end"] for r in res], axis=0)
+    )
+    same = [
+        k for k in range(change.shape[1]) if (change[:, k] > 0).all() or (change[:, k] < 0).all()
+    ]
+    same.sort(key=lambda k: -abs(change[:, k].mean()))
+    se = change.std(axis=0, ddof=1) / np.sqrt(len(res)) if len(res) > 1 else 0 * change[0]
+    print(
+        f"\ncommon move (total variation between the seeds' mean distributions at the start and "
+        f"+{args.observe} q): {common:.3f}; regions moving the same way in every seed: "
+        + (
+            ", ".join(
+                f"{res[0]['regions'][k]} {100 * change[:, k].mean():+.1f} +- {100 * se[k]:.1f}"
+                for k in same
+            )
+            or "none"
+        )
     )
     return 0
 

@@ -67,18 +67,19 @@ def test_the_damping_term_moves_the_shifters_against_the_change_of_the_gap():
 
 
 def test_a_damped_controller_holds_the_data_closer_and_its_shifters_calmer():
-    """Controlled to the end of the burn-in (uncontrolled_share 0), the damped controller
-    (location_gain 0.03, location_damping 0.3, scenarios/data_start.toml) leaves the firms' region x
-    sector distribution closer to the data's than the integral-only default (gain 0.1), with smaller
-    location shifters (the default's overshoot and oscillation); paired by seed, every seed and the
-    mean beyond three standard errors."""
+    """Controlled to the end of the burn-in (uncontrolled_share 0) at the gain of
+    scenarios/data_start.toml (location_gain 0.03), the damping term (location_damping 0.3) leaves the
+    firms' region x sector distribution closer to the data's than the integral rule alone, with smaller
+    location shifters (the integral rule's overshoot); paired by seed, every seed and the mean beyond
+    three standard errors (at 600 firms and a 40-quarter burn-in: cells 0.07 nearer, shifters 0.03
+    log points smaller on average)."""
     settled_keep = settled_starts.KEPT
     settled_starts.KEPT = 0
     gaps, shifts = [], []
     try:
         for seed in (1, 2, 3, 4):
             row = []
-            for gain, damping in ((0.1, 0.0), (0.03, 0.3)):
+            for gain, damping in ((0.03, 0.0), (0.03, 0.3)):
                 over = {
                     "firms.initial_count": 600,
                     "burn_in": 40,

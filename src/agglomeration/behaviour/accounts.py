@@ -272,7 +272,9 @@ class AccountsParams(Section):
             "source": "assumption: a quarter of the burn-in (25 quarters of the baseline's 100).  0 = "
             "controlled to the end: the start is nearer the data (0.11 against 0.24 total variation "
             "over regions, seeds 1-6) but its first 20 observed quarters move far more (0.21 against "
-            "0.08): docs/ODD.md, Known limitations"
+            "0.08) with the baseline's integral-only location controller; with a damped one "
+            "(scenarios/data_start.toml) the start is 0.04 from the data and the move 0.11: "
+            "docs/ODD.md, Known limitations"
         },
     )
     controller_averaging: int = Field(
@@ -291,14 +293,14 @@ class AccountsParams(Section):
     )
     location_gain: float = Field(
         0.1,
-        ge=0.0,
+        gt=0.0,
         le=1.0,
         description="with calibrate_locations: the burn-in controller's integral gain, the move of a "
         "region x sector location shifter per step per log point of its firm count's gap from the "
-        "data (net of the sector's mean gap), at most 0.05 a step [log points per step]",
+        "data (net of the sector's mean gap); the move, with location_damping's, is clipped at 0.05 "
+        "a step [log points per step]",
         json_schema_extra={
-            "source": "numerical setting (range 0.01-0.1): 0.1 alone makes the shifters oscillate "
-            "(mean |change| over the last 50 controlled steps 0.26-0.30 log points, seeds 1-3) and, "
+            "source": "numerical setting (range 0.01-0.1): 0.1 without damping overshoots and, "
             "controlled to the end of the burn-in, holds the region x sector cells only to 0.25 of "
             "the data (total variation, mean of seeds 1-6); 0.03 with location_damping 0.3 holds "
             "them to 0.074 (scenarios/data_start.toml; docs/ODD.md, Known limitations)"
@@ -310,7 +312,8 @@ class AccountsParams(Section):
         le=10.0,
         description="with calibrate_locations: the controller's proportional term, the move of a "
         "location shifter against the change of its cell's gap since the last step (damps the "
-        "integral controller's overshoot); 0 = integral only [log points per log point]",
+        "integral controller's overshoot; the sum of both moves is clipped at 0.05 a step); 0 = "
+        "integral only [log points per log point]",
         json_schema_extra={
             "source": "numerical setting (range 0-1): 0 in the baseline (the model its calibrations "
             "were made on); 0.3 with location_gain 0.03 in scenarios/data_start.toml"
