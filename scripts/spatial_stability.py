@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
     overrides = parse_overrides(args.set) if args.set else {}
     jobs = [(args.scenario, overrides, s, args.observe) for s in args.seeds]
-    from agglomeration.validation import drift_noise, total_variation
+    from agglomeration.validation import drift_distances, total_variation
 
     with ProcessPoolExecutor(args.workers) as ex:
         res = list(ex.map(one, jobs))
@@ -81,16 +81,15 @@ def main(argv: list[str] | None = None) -> int:
     print("|---:|---:|---:|---|---|---:|---:|---:|---:|")
     tv1, tv2, noise, c1, c2, sh = [], [], [], [], [], []
     for r in res:
-        a, b = total_variation(r["data"], r["start"]), total_variation(r["start"], r["end"])
+        dist = drift_distances(r, r["seed"])
+        a, b = dist["to_start"], dist["moved"]
         tv1.append(a)
         tv2.append(b)
-        c1.append(total_variation(r["cells_data"], r["cells_start"]))
-        c2.append(total_variation(r["cells_start"], r["cells_end"]))
+        c1.append(dist["cells_to_start"])
+        c2.append(dist["cells_moved"])
+        noise.append(dist["noise"])
         held = np.asarray(r["cells_data"]).reshape(r["location_shift"].shape) > 0
         sh.append(float(np.abs(r["location_shift"][held]).mean()))
-        noise.append(
-            drift_noise(r["start"], r["firms"][1], r["entries"], r["exits"], seed=r["seed"])[0]
-        )
         d = r["start"] - r["data"]
         top = np.argsort(-np.abs(d))[:3]
         moves = ", ".join(f"{r['regions'][k]} {100 * d[k]:+.1f}" for k in top)

@@ -1001,12 +1001,12 @@ and domestic materials, which are not imported.
 
 
 def _spatial(args: tuple) -> tuple:
-    """The spatial drift of the baseline (or of ``scenarios/<name>.toml``) for one seed
+    """The spatial drift of ``scenarios/<name>.toml`` for one seed
     (:func:`agglomeration.validation.spatial_drift`)."""
-    seed, steps, *name = args
+    seed, steps, name = args
     from agglomeration.scenario import load_scenario
 
-    scen = load_scenario(ROOT / "scenarios" / f"{name[0] if name else 'baseline'}.toml")
+    scen = load_scenario(ROOT / "scenarios" / f"{name}.toml")
     return seed, V.spatial_drift(scen, steps, replicate_seed=seed)
 
 
@@ -1016,17 +1016,6 @@ def _spatial(args: tuple) -> tuple:
 SPATIAL_NOISE_FACTOR = 2.0
 
 
-def _drift_means(results: list[tuple]) -> tuple[float, float, float, float]:
-    """Mean over seeds of: regions data -> start, start -> end, its sampling noise, cells data -> start."""
-    a, b, n, c = [], [], [], []
-    for seed, r in results:
-        a.append(V.total_variation(r["data"], r["start"]))
-        b.append(V.total_variation(r["start"], r["end"]))
-        n.append(V.drift_noise(r["start"], r["firms"][1], r["entries"], r["exits"], seed=seed)[0])
-        c.append(V.total_variation(r["cells_data"], r["cells_start"]))
-    return float(np.mean(a)), float(np.mean(b)), float(np.mean(n)), float(np.mean(c))
-
-
 def spatial_section(
     results: list[tuple], steps: int, data_start: list[tuple] | None = None
 ) -> tuple[str, bool]:
@@ -1034,17 +1023,14 @@ def spatial_section(
     (``data_start``: the same for scenarios/data_start.toml, reported, no verdict)."""
     rows, to_start, moved, cells, cells_start, noise, cell_noise = [], [], [], [], [], [], []
     for seed, r in sorted(results, key=lambda x: x[0]):
-        a, b = V.total_variation(r["data"], r["start"]), V.total_variation(r["start"], r["end"])
-        noise.append(
-            V.drift_noise(r["start"], r["firms"][1], r["entries"], r["exits"], seed=seed)[0]
-        )
+        dist = V.drift_distances(r, seed)
+        a, b, c, c0 = dist["to_start"], dist["moved"], dist["cells_moved"], dist["cells_to_start"]
+        noise.append(dist["noise"])
         cell_noise.append(
             V.drift_noise(
                 np.ravel(r["cells_start"]), r["firms"][1], r["entries"], r["exits"], seed=seed
             )[0]
         )
-        c = V.total_variation(r["cells_start"], r["cells_end"])
-        c0 = V.total_variation(r["cells_data"], r["cells_start"])
         to_start.append(a)
         moved.append(b)
         cells.append(c)
@@ -1121,7 +1107,11 @@ def _data_start_text(results: list[tuple] | None, steps: int) -> str:
     """The sentence on scenarios/data_start.toml's start and drift (empty without its runs)."""
     if not results:
         return ""
-    a, b, n, c = _drift_means(results)
+    dist = [V.drift_distances(r, seed) for seed, r in results]
+    a, b, n, c = (
+        float(np.mean([d[k] for d in dist]))
+        for k in ("to_start", "moved", "noise", "cells_to_start")
+    )
     return f"""  Starting at the data does not pass this check
 either: a damped location controller run to the end of the burn-in (`scenarios/data_start.toml`, the
 same seeds; `python scripts/spatial_stability.py --scenario scenarios/data_start.toml`) starts {a:.3f}
@@ -1619,8 +1609,9 @@ def main(argv: list[str] | None = None) -> int:
     shock_jobs = [(g, e, list(range(3 if q else 12))) for g in SHOCK[0] for e in SHOCK[1]]
     entrant_jobs = [(s, 40) for s in range(2 if q else 4)]
     spatial_steps = 20
-    spatial_jobs = [(s, spatial_steps) for s in ((1, 2) if q else (1, 2, 3, 4, 5, 6))]
-    data_start_jobs = [(s, n, "data_start") for s, n in spatial_jobs]
+    spatial_seeds = (1, 2) if q else (1, 2, 3, 4, 5, 6)
+    spatial_jobs = [(s, spatial_steps, "baseline") for s in spatial_seeds]
+    data_start_jobs = [(s, spatial_steps, "data_start") for s in spatial_seeds]
 
     ctx = mp.get_context("spawn")
     with ProcessPoolExecutor(max_workers=args.workers, mp_context=ctx) as ex:

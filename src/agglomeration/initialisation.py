@@ -585,9 +585,9 @@ class CountController:
         gap = np.where(has, np.log((n_rs + 0.5) / (self.cells + 0.5)), 0.0)
         weight = np.where(has, self.cells, 0.0)
         mean = (gap * weight).sum(axis=0) / np.maximum(weight.sum(axis=0), 1e-300)
-        move = np.where(has, -self.location_gain * (gap - mean[None, :]), 0.0)
+        net = np.where(has, gap - mean[None, :], 0.0)
+        move = np.where(has, -self.location_gain * net, 0.0)
         if self.location_damping > 0.0:
-            net = np.where(has, gap - mean[None, :], 0.0)
             if self._last_gap is not None:
                 move = move - self.location_damping * (net - self._last_gap)
             self._last_gap = net

@@ -709,6 +709,21 @@ def cell_shares(model: Any) -> np.ndarray:
     return n / max(float(n.sum()), 1.0)
 
 
+def drift_distances(result: dict[str, Any], seed: int) -> dict[str, float]:
+    """The distances of one :func:`spatial_drift` result (total variation, share of firms): regions
+    data -> start (``to_start``), start -> end (``moved``) and that move's sampling noise (``noise``,
+    :func:`drift_noise` with ``seed``); the same over region x sector cells (``cells_to_start``,
+    ``cells_moved``)."""
+    r = result
+    return {
+        "to_start": total_variation(r["data"], r["start"]),
+        "moved": total_variation(r["start"], r["end"]),
+        "noise": drift_noise(r["start"], r["firms"][1], r["entries"], r["exits"], seed=seed)[0],
+        "cells_to_start": total_variation(r["cells_data"], r["cells_start"]),
+        "cells_moved": total_variation(r["cells_start"], r["cells_end"]),
+    }
+
+
 def spatial_drift(scenario: Any, steps: int, replicate_seed: int | None = 0) -> dict[str, Any]:
     """How far the distribution of firms over regions moves once the burn-in has settled it.
 
