@@ -307,6 +307,30 @@ def test_output_axis_has_no_offset_text_and_names_the_scaled_unit():
     assert max(float(t.replace(",", "").replace("\u2212", "-")) for t in ticks) < 2_000
 
 
+def test_a_share_panel_has_no_tick_above_100_percent():
+    """The legend's headroom stretched a one-run share panel to about 135 %, with a tick at 125 %
+    that read as a possible value; the headroom stays, the ticks stop at 100 %."""
+    runs = policy_runs({"baseline": 0.0}, replicates=1)
+    series = series_for(runs).assign(
+        mean_chain_coverage=lambda f: 0.9 - 0.02 * f["step"],
+        import_share=lambda f: 0.2 + 0.001 * f["step"],
+    )
+    panel = ("Supply chains", ["local_sourcing_share", "mean_chain_coverage", "import_share"])
+    fig = timeseries_figure(series, runs, panels=[panel])
+    _drawn(fig)
+    ax = next(a for a in fig.axes if a.get_title() == "Supply chains")
+    assert ax.get_ylim()[1] > 100  # the legend's room is kept
+    ticks = [float(t) for t in _tick_texts(ax.yaxis)]
+    assert ticks and max(ticks) <= 100 and 100 in ticks
+    counts = timeseries_figure(
+        series.assign(firms_ftz=lambda f: 1000 + f["step"]),
+        runs,
+        panels=[("F", ["firms", "firms_ftz"])],
+    )  # an unbounded metric keeps every tick
+    _drawn(counts)
+    assert counts.axes[0].get_yticks().max() >= counts.axes[0].get_ylim()[1] * 0.8
+
+
 def test_tick_labels_have_thousands_separators():
     """Firms near 3,000 (the fake runs) are labelled 3,000, not 3000."""
     runs = policy_runs({"baseline": 0.0, "delegation": 60.0}, replicates=4)

@@ -342,9 +342,24 @@ def _series_panel(ax, data, shown, ptitle, metrics, conds, registry, xlabel) -> 
     if single and len(metrics) > 1:
         # headroom above the lines, so the legend ("best") finds room that covers no data
         lo, hi = ax.get_ylim()
-        ax.set_ylim(lo, hi + (0.1 + 0.12 * len(metrics)) * (hi - lo))
+        top = hi + (0.1 + 0.12 * len(metrics)) * (hi - lo)
+        ax.set_ylim(lo, top)
+        _no_ticks_beyond_bound(ax, [registry.info(m) for m in metrics], lo, top)
         ax.legend(frameon=False, fontsize=7)
     readable_axis(ax, "y", info.display_unit)
+
+
+def _no_ticks_beyond_bound(ax, infos, lo: float, top: float) -> None:
+    """No tick beyond the largest value the panel's metrics can take (a share's 100 %, an index's 1)
+    when the legend's headroom extends the axis past it: a tick at 125 % reads as a possible value."""
+    bounds = [i.high * i.scale for i in infos]
+    if not all(b is not None and np.isfinite(b) for b in bounds):
+        return
+    bound = max(bounds)
+    ticks = ax.get_yticks()
+    if ticks.size and ticks.max() > bound:
+        ax.set_yticks([t for t in ticks if lo <= t <= bound])
+        ax.set_ylim(lo, top)
 
 
 def _band_text(conds: Conditions, single: bool) -> str:
