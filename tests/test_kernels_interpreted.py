@@ -17,8 +17,11 @@ import hashlib
 import numpy as np
 from agglomeration import AgglomerationModel
 
-m = AgglomerationModel("scenarios/baseline.toml", replicate_seed=3, firms__initial_count=250)
-m.run(4)
+# a short burn-in (20 quarters, controller included) and 6 observed steps run every kernel
+m = AgglomerationModel(
+    "scenarios/baseline.toml", replicate_seed=3, firms__initial_count=250, burn_in=20
+)
+m.run(6)
 h = hashlib.sha256()
 frame = m.firms_frame()
 for col in frame.columns:
