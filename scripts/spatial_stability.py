@@ -5,6 +5,7 @@ Run from the repository root::
     python scripts/spatial_stability.py                        # the baseline, 6 seeds, 20 observed quarters
     python scripts/spatial_stability.py --observe 40 --set behaviour.relocation.enabled=false
     python scripts/spatial_stability.py --scenario scenarios/data_start.toml   # held to the data
+    python scripts/spatial_stability.py --windows 5            # + 5 windows of 20 quarters: the transient
 
 The burn-in backs out a productivity shifter per region and sector so that the data's distribution of
 firms is held (``behaviour.accounts.calibrate_locations``, ``initialisation.CountController``); the
@@ -21,6 +22,10 @@ start's shares).  A stationary spatial distribution would move by about that noi
 distances over region x sector cells are printed too, and the mean absolute location shifter of the
 cells the data occupies (log points of productivity) at the start, and the part of the move the
 seeds share (the move of their mean distribution; the regions that move the same way in every seed).
+With ``--windows N`` (N >= 2) the same seeds run N consecutive windows of ``--observe`` quarters
+(``validation.drift_windows``) and the script prints each window's move and noise and the start's
+transient: the first window's move less the mean of the later windows' (``validation.start_transient``;
+later windows measure the model's own churn between regions, which exceeds the noise).
 """
 
 from __future__ import annotations
@@ -48,6 +53,33 @@ def one(job: tuple[Path, dict, int, int]) -> dict:
     return {"seed": seed, **spatial_drift(scenario, observe, replicate_seed=seed)}
 
 
+def one_windows(job: tuple[Path, dict, int, int, int]) -> tuple[int, dict]:
+    """One seed: :func:`agglomeration.validation.drift_windows` of the scenario with ``overrides``."""
+    from agglomeration.scenario import load_scenario
+    from agglomeration.validation import drift_windows
+
+    path, overrides, seed, windows, window = job
+    warnings.simplefilter("ignore")
+    return seed, drift_windows(load_scenario(path, overrides), windows, window, replicate_seed=seed)
+
+
+def print_windows(res: list[tuple[int, dict]], window: int) -> None:
+    """Each window's move between regions and its noise (means over the seeds), and the transient."""
+    from agglomeration.validation import start_transient, window_moves
+
+    w = [window_moves(r, seed) for seed, r in res]
+    moved = np.array([x["moved"] for x in w])
+    noise = np.array([x["noise"] for x in w])
+    print("\n| quarters | move between regions | noise |\n|---|---:|---:|")
+    for k in range(moved.shape[1]):
+        print(
+            f"| {k * window}-{(k + 1) * window} | {moved[:, k].mean():.3f} "
+            f"| {noise[:, k].mean():.3f} |"
+        )
+    excess, se = start_transient(list(moved))
+    print(f"transient (first window less the later windows' mean): {excess:+.3f} (s.e. {se:.3f})")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
@@ -58,6 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6])
     p.add_argument("--observe", type=int, default=20, help="observed quarters after the burn-in")
+    p.add_argument(
+        "--windows",
+        type=int,
+        default=1,
+        help="also run this many consecutive windows of --observe quarters and print the start's "
+        "transient (at least 2 to print it; needs at least two seeds)",
+    )
     from agglomeration.experiment.pools import WORKERS_HELP, default_workers
 
     p.add_argument("--workers", type=int, default=default_workers(), help=WORKERS_HELP)
@@ -71,8 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [(args.scenario, overrides, s, args.observe) for s in args.seeds]
     from agglomeration.validation import drift_distances, total_variation
 
+    if args.windows >= 2 and len(args.seeds) < 2:
+        p.error("--windows needs at least two seeds (the transient's standard error)")
     with ProcessPoolExecutor(args.workers) as ex:
         res = list(ex.map(one, jobs))
+        wjobs = [(args.scenario, overrides, s, args.windows, args.observe) for s in args.seeds]
+        windows = list(ex.map(one_windows, wjobs)) if args.windows >= 2 else []
     print(
         f"| seed | TV data -> start | TV start -> +{args.observe} q | largest moves, data -> start "
         f"(share points) | firms: data, start, end | noise of the start -> end move "
@@ -124,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
             or "none"
         )
     )
+    if windows:
+        print_windows(windows, args.observe)
     return 0
 
 

@@ -75,6 +75,44 @@ def test_spatial_drift_compares_the_data_the_start_and_the_end(tiny):
         np.testing.assert_allclose(cells.sum(axis=1), r[key])  # the cells add up to the regions
 
 
+def test_drift_windows_record_the_distribution_after_each_window(tiny):
+    from agglomeration.model import AgglomerationModel
+    from agglomeration.scenario import load_scenario
+    from agglomeration.validation import drift_windows, region_shares, total_variation, window_moves
+
+    scen = load_scenario(tiny, {"burn_in": 4, "firms.initial_count": 120})
+    r = drift_windows(scen, windows=3, window=2, replicate_seed=5)
+    assert r["shares"].shape == (4, len(r["regions"])) and r["firms"].shape == (4,)
+    assert r["entries"].shape == r["exits"].shape == (3,) and r["window"] == 2
+    m = AgglomerationModel(scen, replicate_seed=5)  # the same run, step by step
+    np.testing.assert_array_equal(r["shares"][0], region_shares(m))
+    for k in range(3):
+        m.run(2)
+        np.testing.assert_array_equal(r["shares"][k + 1], region_shares(m))
+        assert r["firms"][k + 1] == m.firms.n_alive
+    assert r["entries"].sum() == m.state.entries_by_region.sum()
+    assert r["exits"].sum() == m.state.exits_by_region.sum()
+    assert r["firms"][-1] - r["firms"][0] == r["entries"].sum() - r["exits"].sum()
+    w = window_moves(r, seed=5, draws=200)
+    for k in range(3):
+        assert w["moved"][k] == total_variation(r["shares"][k], r["shares"][k + 1])
+    assert (w["noise"] >= 0).all()
+    with pytest.raises(ValueError, match="at least 1"):
+        drift_windows(scen, windows=0, window=2)
+
+
+def test_start_transient_is_the_first_windows_excess_over_the_later_ones():
+    from agglomeration.validation import start_transient
+
+    moves = [np.array([0.08, 0.04, 0.05]), np.array([0.07, 0.05, 0.04])]
+    mean, se = start_transient(moves)
+    assert mean == pytest.approx(0.030)
+    assert se == pytest.approx(np.std([0.035, 0.025], ddof=1) / np.sqrt(2))
+    assert start_transient([np.array([0.05, 0.05]), np.array([0.04, 0.04])])[0] == 0.0
+    with pytest.raises(ValueError, match="two seeds"):
+        start_transient([np.array([0.08, 0.04])])
+
+
 def test_drift_noise_is_the_turnover_noise_of_a_stationary_distribution():
     """No turnover, no noise; otherwise about the normal approximation of multinomial entry and random
     exit (hypergeometric, hence the finite-population factor (N - X) / N):

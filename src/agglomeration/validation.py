@@ -755,6 +755,71 @@ def spatial_drift(scenario: Any, steps: int, replicate_seed: int | None = 0) -> 
     }
 
 
+def drift_windows(
+    scenario: Any, windows: int, window: int, replicate_seed: int | None = 0
+) -> dict[str, Any]:
+    """The firms' distribution over regions at the start of the observed run and after each of
+    ``windows`` consecutive windows of ``window`` steps, with each window's entries and exits.
+
+    Why: a start is a transient of the set-up when the first window moves the firms between regions
+    more than later windows do.  Later windows measure the model's own churn between regions, which
+    exceeds the sampling noise of entry and exit (:func:`drift_noise`) whenever entrants choose regions
+    by profits that move; comparing the first window with them (:func:`window_moves`) separates the
+    start's transient from that churn.  Keys: ``regions``; ``window`` [steps]; ``shares`` (windows + 1,
+    R) [share of firms]; ``firms`` (windows + 1,); ``entries``, ``exits`` (windows,) [firms per
+    window]."""
+    from agglomeration.model import AgglomerationModel
+
+    if windows < 1 or window < 1:
+        raise ValueError(f"windows and window must be at least 1, got {windows} and {window}")
+    m = AgglomerationModel(scenario, replicate_seed=replicate_seed)
+    shares, firms, entries, exits = [region_shares(m)], [int(m.firms.n_alive)], [], []
+    done_in, done_out = int(m.state.entries_by_region.sum()), int(m.state.exits_by_region.sum())
+    for _ in range(int(windows)):
+        m.run(int(window))
+        shares.append(region_shares(m))
+        firms.append(int(m.firms.n_alive))
+        now_in, now_out = int(m.state.entries_by_region.sum()), int(m.state.exits_by_region.sum())
+        entries.append(now_in - done_in)
+        exits.append(now_out - done_out)
+        done_in, done_out = now_in, now_out
+    return {
+        "regions": [str(r) for r in m.world.region_ids],
+        "window": int(window),
+        "shares": np.array(shares),
+        "firms": np.array(firms),
+        "entries": np.array(entries),
+        "exits": np.array(exits),
+    }
+
+
+def window_moves(result: dict[str, Any], seed: int, draws: int = 2000) -> dict[str, np.ndarray]:
+    """Per window of one :func:`drift_windows` result: the share of firms that changed region
+    (``moved``, total variation between the window's first and last distribution) and the sampling
+    noise of that window's entry and exit (``noise``, :func:`drift_noise` with ``seed``)."""
+    s = result["shares"]
+    moved = np.array([total_variation(s[k], s[k + 1]) for k in range(len(s) - 1)])
+    noise = np.array(
+        [
+            drift_noise(s[k], result["firms"][k], result["entries"][k], result["exits"][k],
+                        draws=draws, seed=seed)[0]
+            for k in range(len(s) - 1)
+        ]
+    )  # fmt: skip
+    return {"moved": moved, "noise": noise}
+
+
+def start_transient(moves: list[np.ndarray]) -> tuple[float, float]:
+    """The first window's move in excess of the mean of the later windows' moves, mean and standard
+    error over seeds (each array: one seed's :func:`window_moves` ``moved``, at least two windows)
+    [share of firms]: about 0 for a start drawn from the model's stationary state."""
+    m = np.asarray(moves, dtype=float)
+    if m.ndim != 2 or m.shape[1] < 2 or m.shape[0] < 2:
+        raise ValueError(f"need at least two seeds of at least two windows, got shape {m.shape}")
+    excess = m[:, 0] - m[:, 1:].mean(axis=1)
+    return float(excess.mean()), float(excess.std(ddof=1) / np.sqrt(len(excess)))
+
+
 def stylized_facts(panel: list[tuple[int, np.ndarray, np.ndarray]]) -> dict[str, Any]:
     """Stylised facts from one replicate's annual panel (consecutive snapshots one year apart).
 
