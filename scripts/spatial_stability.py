@@ -64,20 +64,29 @@ def one_windows(job: tuple[Path, dict, int, int, int]) -> tuple[int, dict]:
 
 
 def print_windows(res: list[tuple[int, dict]], window: int) -> None:
-    """Each window's move between regions and its noise (means over the seeds), and the transient."""
-    from agglomeration.validation import start_transient, window_moves
+    """Each window's move between regions and its noise (means over the seeds), the common move (the
+    seeds' mean distribution's) against what independent seeds would show (mean move / sqrt(seeds)),
+    and the transient (the first window less the windows from the third on)."""
+    from agglomeration.validation import start_transient, total_variation, window_moves
 
     w = [window_moves(r, seed) for seed, r in res]
     moved = np.array([x["moved"] for x in w])
     noise = np.array([x["noise"] for x in w])
-    print("\n| quarters | move between regions | noise |\n|---|---:|---:|")
+    shares = np.array([r["shares"] for _, r in res])
+    print("\n| quarters | move between regions | noise | common move | of independent seeds |")
+    print("|---|---:|---:|---:|---:|")
     for k in range(moved.shape[1]):
+        common = total_variation(shares[:, k].mean(axis=0), shares[:, k + 1].mean(axis=0))
         print(
             f"| {k * window}-{(k + 1) * window} | {moved[:, k].mean():.3f} "
-            f"| {noise[:, k].mean():.3f} |"
+            f"| {noise[:, k].mean():.3f} | {common:.3f} | {moved[:, k].mean() / np.sqrt(len(res)):.3f} |"
         )
-    excess, se = start_transient(list(moved))
-    print(f"transient (first window less the later windows' mean): {excess:+.3f} (s.e. {se:.3f})")
+    if moved.shape[1] >= 3:
+        excess, se = start_transient(list(moved))
+        print(
+            f"transient (first window less the mean of the windows from the third on): "
+            f"{excess:+.3f} (s.e. {se:.3f})"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         "--windows",
         type=int,
         default=1,
-        help="also run this many consecutive windows of --observe quarters and print the start's "
-        "transient (at least 2 to print it; needs at least two seeds)",
+        help="also run this many consecutive windows of --observe quarters and print each window's "
+        "move (at least 2; needs at least two seeds) and, from 3, the start's transient",
     )
     from agglomeration.experiment.pools import WORKERS_HELP, default_workers
 
@@ -113,9 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.windows >= 2 and len(args.seeds) < 2:
         p.error("--windows needs at least two seeds (the transient's standard error)")
     with ProcessPoolExecutor(args.workers) as ex:
-        res = list(ex.map(one, jobs))
         wjobs = [(args.scenario, overrides, s, args.windows, args.observe) for s in args.seeds]
-        windows = list(ex.map(one_windows, wjobs)) if args.windows >= 2 else []
+        f_windows = [ex.submit(one_windows, j) for j in wjobs] if args.windows >= 2 else []
+        res = list(ex.map(one, jobs))
+        windows = [f.result() for f in f_windows]
     print(
         f"| seed | TV data -> start | TV start -> +{args.observe} q | largest moves, data -> start "
         f"(share points) | firms: data, start, end | noise of the start -> end move "

@@ -1012,19 +1012,21 @@ def _spatial(args: tuple) -> tuple:
 
 def _windows(args: tuple) -> tuple:
     """The distribution over regions after each window of the observed run of
-    ``scenarios/<name>.toml`` for one seed (:func:`agglomeration.validation.drift_windows`)."""
-    seed, windows, window, name = args
+    ``scenarios/<name>.toml`` with ``overrides`` for one seed
+    (:func:`agglomeration.validation.drift_windows`)."""
+    seed, windows, window, name, overrides = args
     from agglomeration.scenario import load_scenario
 
-    scen = load_scenario(ROOT / "scenarios" / f"{name}.toml")
+    scen = load_scenario(ROOT / "scenarios" / f"{name}.toml", dict(overrides))
     return seed, V.drift_windows(scen, windows, window, replicate_seed=seed)
 
 
 #: the reference the first window's move was once held to: this multiple of the sampling noise of its
 #: own entry and exit (``validation.drift_noise``); reported, no longer the verdict (section 11)
 SPATIAL_NOISE_FACTOR = 2.0
-#: the verdict: the first window's move in excess of the later windows' (``validation.start_transient``)
-#: below this many standard errors of that excess over the seeds
+#: the verdict (an equivalence test): the first window's move in excess of the reference windows'
+#: (``validation.start_transient``) plus this many standard errors of that excess over the seeds must
+#: lie below the sampling noise of the first window's entry and exit (``validation.drift_noise``)
 TRANSIENT_SE_FACTOR = 2.0
 
 
@@ -1034,10 +1036,12 @@ def spatial_section(
     data_start: list[tuple] | None = None,
     windows: list[tuple] | None = None,
     data_start_windows: list[tuple] | None = None,
+    frozen_windows: list[tuple] | None = None,
 ) -> tuple[str, bool]:
     """Whether the observed run starts settled: how far the firms' distribution over regions moves in
     the first ``steps`` quarters (``results``, :func:`validation.spatial_drift`) and whether that first
-    window moves more than later ones (``windows``, :func:`validation.drift_windows`; the verdict).
+    window moves more than later ones (``windows``, :func:`validation.drift_windows`; the verdict is on
+    ``frozen_windows``, the same with the policy frozen, when given).
     ``data_start*``: the same for scenarios/data_start.toml, reported, no verdict."""
     rows, to_start, moved, cells, cells_start, noise, cell_noise = [], [], [], [], [], [], []
     for seed, r in sorted(results, key=lambda x: x[0]):
@@ -1062,7 +1066,15 @@ def spatial_section(
         )
     bound = SPATIAL_NOISE_FACTOR * float(np.mean(noise))
     win = _window_summary(windows or [])
-    ok = win["excess"] < TRANSIENT_SE_FACTOR * win["excess_se"]
+    tolerance = float(np.mean(noise))
+    frozen = _window_summary(frozen_windows) if frozen_windows else win
+    ok = _transient_ok(frozen, tolerance)
+    churn_note = (
+        ": entrants choose regions by profits that move, so a settled economy churns more than sampling "
+        "alone would make it, and a bound on the noise does not tell a transient from that churn"
+        if win["later"] >= SPATIAL_NOISE_FACTOR * win["later_noise"]
+        else ""
+    )
     ordered = [r for _, r in sorted(results, key=lambda x: x[0])]
     share = {k: np.array([r[k] for r in ordered]) for k in ("data", "start", "end")}
     region_rows = "\n".join(
@@ -1074,23 +1086,27 @@ def spatial_section(
     text = f"""## 11. How settled the observed run's start is, between regions and within them (baseline)
 
 **Claim.** The burn-in leaves a state that the observed run does not leave at once: its first {steps}
-quarters move the firms between regions no more than later windows of {steps} quarters do (the model's
-own churn between regions; the excess below {TRANSIENT_SE_FACTOR:g} standard errors over the seeds), so
-differences between runs are effects, not a transient of the set-up.  This check first held the first
-window to {SPATIAL_NOISE_FACTOR:g} times the sampling noise of its own entry and exit
-(`validation.drift_noise`: the run's exits leave at random and its entrants choose regions with the
-start's shares, 2,000 simulations), but later windows, long after the start, move
-{win["later"] / win["later_noise"]:.1f} times that noise too: entrants choose regions by profits that
-move, so a settled economy churns more than sampling alone would make it, and a bound on the noise
-does not tell a transient from that churn.  It is still reported below.  (Until the burn-in
+quarters move the firms between regions about as much as the windows of {steps} quarters from quarter
+{2 * steps} on do (the model's own churn between regions), so differences between runs are effects,
+not a transient of the set-up.  The policy is frozen through the burn-in and acts from the observed
+run's first quarter, and the firms it moves are its effect, not the set-up's: the verdict is on the
+same runs with the policy frozen through them too (`--set policy.enabled=false`).  The test is one of
+equivalence: the first window's excess over those windows, plus {TRANSIENT_SE_FACTOR:g} standard errors over the seeds, must lie below the sampling noise
+of the first window's entry and exit (`validation.drift_noise`: the run's exits leave at random and its
+entrants choose regions with the start's shares, 2,000 simulations).  The excess is a lower bound on
+the transient (total variation does not add up: a transient in another direction than the churn
+raises the move by less than its own size).  This check first held the first window to
+{SPATIAL_NOISE_FACTOR:g} times that noise, but the windows from quarter {2 * steps} on move
+{win["later"] / win["later_noise"]:.1f} times it{churn_note}.  That comparison is still reported below.  (Until the burn-in
 stopped resetting wages and rents to the data at its end, the first window moved 0.149; docs/ODD.md
 section 8, CHANGELOG.md.)
 **Configuration.** The baseline, seeds {", ".join(str(s) for s, _ in sorted(results))};
 `agglomeration.validation.spatial_drift`: the data's distribution (the initial firms), the start of the
 observed run, and {steps} quarters later; `agglomeration.validation.drift_windows`: the same seeds'
 distributions after each of {win["n_windows"]} consecutive windows of {steps} quarters, and
-`validation.start_transient`: the first window's move less the mean of the later windows', over the
-seeds; total variation distance (the share of firms that would have to change region).  `python
+`validation.start_transient`: the first window's move less the mean move of the windows from quarter
+{2 * steps} on (the second window is left out: a transient may last into it), over the seeds; total
+variation distance (the share of firms that would have to change region).  `python
 scripts/spatial_stability.py` runs the same with overrides (`--windows N` for the windows).
 
 | seed | regions: data -> start | regions: start -> +{steps} quarters | sampling noise of that move | cells: data -> start | cells: start -> +{steps} quarters | largest moves between regions in the run (share points) | firms: data, start, end | entries, exits |
@@ -1110,20 +1126,26 @@ distribution, against {np.mean(to_start):.2f} for a single seed: each seed tips 
 (the ranges), and which ones differs by seed; the data's distribution is not a stable state of the
 model (docs/ODD.md, Known limitations, `behaviour.accounts.uncontrolled_share`).
 
-The moves window by window (mean over the seeds; the common move is the distance between the seeds'
-mean distributions at the window's ends, part of which is the seeds' noise):
+The moves window by window (mean over the seeds).  The common move is the distance between the seeds'
+mean distributions at the window's ends; seeds that moved independently would show about their mean
+move / sqrt(seeds) (the last column), so only a common move above that has a direction:
 
-| quarters | move between regions | its standard error | sampling noise of entry and exit | common move |
-|---|---:|---:|---:|---:|
+| quarters | move between regions | its standard error | sampling noise of entry and exit | common move | common move of independent seeds |
+|---|---:|---:|---:|---:|---:|
 {win["rows"]}
 
-Verdict (the first window's move in excess of the later windows' below {TRANSIENT_SE_FACTOR:g} standard
-errors): {_verdict(ok)} (excess {win["excess"]:+.3f}, standard error {win["excess_se"]:.3f}: the first
-{steps} quarters move {win["first"]:.3f} of the firms, later windows {win["later"]:.3f} on average).
+With the policy as in the baseline the first window's excess is {win["excess"]:+.3f} (standard error
+{win["excess_se"]:.3f}); with the policy frozen the windows move {", ".join(f"{x:.3f}" for x in frozen["means"])}.
+
+Verdict (policy frozen: the first window's excess over the windows from quarter {2 * steps} on, plus
+{TRANSIENT_SE_FACTOR:g} standard errors, below the noise {tolerance:.3f}): {_verdict(ok)} (excess
+{frozen["excess"]:+.3f}, standard error {frozen["excess_se"]:.3f}: the first {steps} quarters move
+{frozen["first"]:.3f} of the firms, the windows from quarter {2 * steps} on {frozen["later"]:.3f} on
+average).
 Against the sampling noise of entry and exit ({SPATIAL_NOISE_FACTOR:g} x {np.mean(noise):.3f} = {bound:.3f}) the
 first window's move is {np.mean(moved) / np.mean(noise):.1f} times the noise (single seeds
-{min(moved):.3f}-{max(moved):.3f}; the standard error of the mean about {np.std(moved, ddof=1) / np.sqrt(len(moved)):.3f}) and the later
-windows' {win["later"] / win["later_noise"]:.1f} times.  The start itself is
+{min(moved):.3f}-{max(moved):.3f}; the standard error of the mean about {np.std(moved, ddof=1) / np.sqrt(len(moved)):.3f}) and the
+windows from quarter {2 * steps} on move {win["later"] / win["later_noise"]:.1f} times it.  The start itself is
 {np.mean(to_start):.2f} from the data's distribution: the location shifters the burn-in backs out while
 its controller runs do not hold the data once it stops (docs/ODD.md section 8), so levels by region are
 the model's, not Chongqing's.  **Within the regions the sectors are not settled** (no verdict; the
@@ -1143,11 +1165,10 @@ price of a start further from the data's regions (docs/ODD.md section 8).{_data_
 
 def _window_summary(windows: list[tuple]) -> dict:
     """Section 11's numbers from :func:`validation.drift_windows` results (seed, result): the table
-    rows, the first and later windows' mean moves and noise, the transient and its standard error."""
+    rows, each window's mean move, the first window's and the reference windows' (from the third on)
+    mean moves and noise, and the transient with its standard error."""
     if len(windows) < 2:
-        nan = float("nan")
-        return dict(rows="", means=[], first=nan, later=nan, later_noise=nan, excess=nan,
-                    excess_se=nan, n_windows=0)  # fmt: skip
+        raise ValueError(f"section 11 needs the windows of at least two seeds, got {len(windows)}")
     ordered = sorted(windows, key=lambda x: x[0])
     w = [V.window_moves(r, seed) for seed, r in ordered]
     moved = np.array([x["moved"] for x in w])
@@ -1158,14 +1179,28 @@ def _window_summary(windows: list[tuple]) -> dict:
     for k in range(moved.shape[1]):
         common = V.total_variation(shares[:, k].mean(axis=0), shares[:, k + 1].mean(axis=0))
         se = moved[:, k].std(ddof=1) / np.sqrt(len(moved))
+        floor = moved[:, k].mean() / np.sqrt(len(moved))
         rows.append(
             f"| {k * step}-{(k + 1) * step} | {moved[:, k].mean():.3f} | {se:.3f} "
-            f"| {noise[:, k].mean():.3f} | {common:.3f} |"
+            f"| {noise[:, k].mean():.3f} | {common:.3f} | {floor:.3f} |"
         )
     excess, excess_se = V.start_transient(list(moved))
-    return dict(rows="\n".join(rows), means=list(moved.mean(axis=0)), first=float(moved[:, 0].mean()),
-                later=float(moved[:, 1:].mean()), later_noise=float(noise[:, 1:].mean()),
-                excess=excess, excess_se=excess_se, n_windows=moved.shape[1])  # fmt: skip
+    return {
+        "rows": "\n".join(rows),
+        "means": list(moved.mean(axis=0)),
+        "first": float(moved[:, 0].mean()),
+        "later": float(moved[:, 2:].mean()),
+        "later_noise": float(noise[:, 2:].mean()),
+        "excess": excess,
+        "excess_se": excess_se,
+        "n_windows": moved.shape[1],
+    }
+
+
+def _transient_ok(win: dict, tolerance: float) -> bool:
+    """Section 11's verdict: the transient's upper bound (excess + 2 standard errors) below
+    ``tolerance``, the first window's sampling noise [share of firms]."""
+    return bool(win["excess"] + TRANSIENT_SE_FACTOR * win["excess_se"] < tolerance)
 
 
 def _data_start_text(
@@ -1179,16 +1214,16 @@ def _data_start_text(
         float(np.mean([d[k] for d in dist]))
         for k in ("to_start", "moved", "noise", "cells_to_start")
     )
-    text = f"""  Starting at the data does not pass this check
-either: a damped location controller run to the end of the burn-in (`scenarios/data_start.toml`, the
-same seeds; `python scripts/spatial_stability.py --scenario scenarios/data_start.toml`) starts {a:.3f}
+    text = f"""  Starting at the data: a damped location controller run to the end of the
+burn-in (`scenarios/data_start.toml`, the same seeds; `python scripts/spatial_stability.py --scenario
+scenarios/data_start.toml --windows {len(windows[0][1]["entries"]) if windows else 5}`) starts {a:.3f}
 from the data's regions and {c:.3f} from its cells and then moves {b:.3f} of the firms between regions
 in {steps} quarters, {b / n:.1f} times the noise"""
-    win = _window_summary(windows or [])
-    if win["n_windows"]:
+    if windows:
+        win = _window_summary(windows)
         moves = ", ".join(f"{x:.3f}" for x in win["means"])
-        text += f""", and its transient lasts longer: window by window {moves}
-(transient {win["excess"]:+.3f}, standard error {win["excess_se"]:.3f})"""
+        text += f"""; window by window {moves} (with its policy acting: transient
+{win["excess"]:+.3f}, standard error {win["excess_se"]:.3f})"""
     return text + " (docs/ODD.md section 8)."
 
 
@@ -1686,8 +1721,17 @@ def main(argv: list[str] | None = None) -> int:
     spatial_jobs = [(s, spatial_steps, "baseline") for s in spatial_seeds]
     data_start_jobs = [(s, spatial_steps, "data_start") for s in spatial_seeds]
     n_windows = 3 if q else 5
-    window_jobs = [(s, n_windows, spatial_steps, name) for name in ("baseline", "data_start")
+    window_sets = {  # label: (scenario, overrides)
+        "baseline": ("baseline", ()),
+        "frozen": (
+            "baseline",
+            (("policy.enabled", False),),
+        ),  # the set-up without the policy's onset
+        "data_start": ("data_start", ()),
+    }
+    window_jobs = [(s, n_windows, spatial_steps, name, ov) for name, ov in window_sets.values()
                    for s in spatial_seeds]  # fmt: skip
+    window_labels = [label for label in window_sets for _ in spatial_seeds]
 
     ctx = mp.get_context("spawn")
     with ProcessPoolExecutor(max_workers=args.workers, mp_context=ctx) as ex:
@@ -1714,7 +1758,7 @@ def main(argv: list[str] | None = None) -> int:
         en = [f.result() for f in f_en]
         sp = [f.result() for f in f_sp]
         ds = [f.result() for f in f_ds]
-        wi = [(j[3], f.result()) for j, f in zip(window_jobs, f_wi, strict=True)]
+        wi = [(label, f.result()) for label, f in zip(window_labels, f_wi, strict=True)]
     panels: dict[str, list] = {}
     counts: dict[str, list] = {}
     for label, _seed, (panel, cnt) in sorted(pa, key=lambda r: (r[0] != "baseline", r[0], r[1])):
@@ -1739,8 +1783,9 @@ def main(argv: list[str] | None = None) -> int:
             sp,
             spatial_steps,
             ds,
-            [r for name, r in wi if name == "baseline"],
-            [r for name, r in wi if name == "data_start"],
+            [r for label, r in wi if label == "baseline"],
+            [r for label, r in wi if label == "data_start"],
+            [r for label, r in wi if label == "frozen"],
         )
     )
     names = [

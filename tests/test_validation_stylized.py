@@ -101,16 +101,20 @@ def test_drift_windows_record_the_distribution_after_each_window(tiny):
         drift_windows(scen, windows=0, window=2)
 
 
-def test_start_transient_is_the_first_windows_excess_over_the_later_ones():
+def test_start_transient_is_the_first_windows_excess_over_the_reference_windows():
     from agglomeration.validation import start_transient
 
-    moves = [np.array([0.08, 0.04, 0.05]), np.array([0.07, 0.05, 0.04])]
-    mean, se = start_transient(moves)
+    moves = [np.array([0.08, 0.07, 0.04, 0.05]), np.array([0.07, 0.06, 0.05, 0.04])]
+    mean, se = start_transient(moves)  # the second window is left out of the reference
     assert mean == pytest.approx(0.030)
     assert se == pytest.approx(np.std([0.035, 0.025], ddof=1) / np.sqrt(2))
-    assert start_transient([np.array([0.05, 0.05]), np.array([0.04, 0.04])])[0] == 0.0
+    assert start_transient(moves, reference_from=1)[0] == pytest.approx(np.mean([0.08 - 0.16 / 3,
+                                                                               0.07 - 0.15 / 3]))  # fmt: skip
+    assert start_transient([np.array([0.05, 0.09, 0.05]), np.array([0.04, 0.0, 0.04])])[0] == 0.0
     with pytest.raises(ValueError, match="two seeds"):
-        start_transient([np.array([0.08, 0.04])])
+        start_transient([np.array([0.08, 0.07, 0.04])])
+    with pytest.raises(ValueError, match="more than 2 windows"):
+        start_transient([np.array([0.08, 0.04]), np.array([0.07, 0.05])])
 
 
 def test_drift_noise_is_the_turnover_noise_of_a_stationary_distribution():
@@ -127,3 +131,52 @@ def test_drift_noise_is_the_turnover_noise_of_a_stationary_distribution():
     assert lo < mean < hi
     assert mean == pytest.approx(approx, rel=0.1)
     assert drift_noise(p, 3000, 300, 300, draws=2000)[0] < mean / 1.5
+
+
+def _validate_all():
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "validate_all.py"
+    spec = importlib.util.spec_from_file_location("validate_all", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["validate_all"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _windows_result(moves: list[float], firms: int = 3000) -> dict:
+    """A drift_windows-like result whose consecutive distributions over 3 regions are ``moves`` apart."""
+    shares = [np.array([0.5, 0.3, 0.2])]
+    for m in moves:
+        shares.append(shares[-1] + np.array([m, -m, 0.0]))
+    n = len(moves)
+    return {"regions": ["A", "B", "C"], "window": 20, "shares": np.array(shares),
+            "firms": np.full(n + 1, firms), "entries": np.full(n, 900), "exits": np.full(n, 900)}  # fmt: skip
+
+
+def test_validate_all_section_11_verdict_is_an_equivalence_test_on_the_transient():
+    va = _validate_all()
+    settled = [
+        (1, _windows_result([0.040, 0.045, 0.042])),
+        (2, _windows_result([0.041, 0.040, 0.041])),
+    ]
+    win = va._window_summary(settled)
+    assert win["n_windows"] == 3 and len(win["rows"].splitlines()) == 3
+    assert win["first"] == pytest.approx(0.0405) and win["later"] == pytest.approx(0.0415)
+    assert win["excess"] == pytest.approx(-0.001)
+    assert va._transient_ok(win, tolerance=0.02)
+    moving = [
+        (1, _windows_result([0.080, 0.045, 0.042])),
+        (2, _windows_result([0.075, 0.040, 0.041])),
+    ]
+    assert not va._transient_ok(va._window_summary(moving), tolerance=0.02)
+    noisy = [
+        (1, _windows_result([0.060, 0.045, 0.040])),
+        (2, _windows_result([0.020, 0.040, 0.040])),
+    ]
+    win = va._window_summary(noisy)  # no excess on average, but too uncertain to call it settled
+    assert abs(win["excess"]) < 0.001 and not va._transient_ok(win, tolerance=0.02)
+    with pytest.raises(ValueError, match="at least two seeds"):
+        va._window_summary(settled[:1])

@@ -796,7 +796,8 @@ def drift_windows(
 def window_moves(result: dict[str, Any], seed: int, draws: int = 2000) -> dict[str, np.ndarray]:
     """Per window of one :func:`drift_windows` result: the share of firms that changed region
     (``moved``, total variation between the window's first and last distribution) and the sampling
-    noise of that window's entry and exit (``noise``, :func:`drift_noise` with ``seed``)."""
+    noise of that window's entry and exit (``noise``, :func:`drift_noise` with ``seed``) [share of
+    firms]."""
     s = result["shares"]
     moved = np.array([total_variation(s[k], s[k + 1]) for k in range(len(s) - 1)])
     noise = np.array(
@@ -809,14 +810,20 @@ def window_moves(result: dict[str, Any], seed: int, draws: int = 2000) -> dict[s
     return {"moved": moved, "noise": noise}
 
 
-def start_transient(moves: list[np.ndarray]) -> tuple[float, float]:
-    """The first window's move in excess of the mean of the later windows' moves, mean and standard
-    error over seeds (each array: one seed's :func:`window_moves` ``moved``, at least two windows)
-    [share of firms]: about 0 for a start drawn from the model's stationary state."""
+def start_transient(moves: list[np.ndarray], reference_from: int = 2) -> tuple[float, float]:
+    """The first window's move in excess of the mean move of the reference windows (those from index
+    ``reference_from`` on: the second window is left out by default, as a transient may last into it),
+    mean and standard error over seeds [share of firms].  Each array is one seed's
+    :func:`window_moves` ``moved``.  About 0 for a start drawn from the model's stationary state; a
+    lower bound on the transient otherwise (total variation does not add up: a transient orthogonal
+    to the churn raises the first window's move by less than its own size)."""
     m = np.asarray(moves, dtype=float)
-    if m.ndim != 2 or m.shape[1] < 2 or m.shape[0] < 2:
-        raise ValueError(f"need at least two seeds of at least two windows, got shape {m.shape}")
-    excess = m[:, 0] - m[:, 1:].mean(axis=1)
+    if m.ndim != 2 or m.shape[0] < 2 or m.shape[1] <= max(int(reference_from), 1):
+        raise ValueError(
+            f"need at least two seeds and more than {max(int(reference_from), 1)} windows, "
+            f"got shape {m.shape}"
+        )
+    excess = m[:, 0] - m[:, max(int(reference_from), 1) :].mean(axis=1)
     return float(excess.mean()), float(excess.std(ddof=1) / np.sqrt(len(excess)))
 
 
