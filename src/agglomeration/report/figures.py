@@ -353,11 +353,12 @@ def _no_ticks_beyond_bound(ax, infos, lo: float, top: float) -> None:
     """No tick beyond the largest value the panel's metrics can take (a share's 100 %, an index's 1)
     when the legend's headroom extends the axis past it: a tick at 125 % reads as a possible value."""
     bounds = [i.high * i.scale for i in infos]
-    if not all(b is not None and np.isfinite(b) for b in bounds):
+    if not all(np.isfinite(b) for b in bounds):
         return
     bound = max(bounds)
-    ticks = ax.get_yticks()
-    if ticks.size and ticks.max() > bound:
+    if ax.get_yticks().max(initial=-np.inf) > bound:
+        # nice ticks over [lo, bound] (so the bound's own tick is among them when it is a round value)
+        ticks = MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10]).tick_values(lo, bound)
         ax.set_yticks([t for t in ticks if lo <= t <= bound])
         ax.set_ylim(lo, top)
 
