@@ -81,7 +81,7 @@ def test_drift_windows_record_the_distribution_after_each_window(tiny):
     from agglomeration.validation import drift_windows, region_shares, total_variation, window_moves
 
     scen = load_scenario(tiny, {"burn_in": 4, "firms.initial_count": 120})
-    r = drift_windows(scen, windows=3, window=2, replicate_seed=5)
+    r = drift_windows(scen, n_windows=3, window_steps=2, replicate_seed=5)
     assert r["shares"].shape == (4, len(r["regions"])) and r["firms"].shape == (4,)
     assert r["entries"].shape == r["exits"].shape == (3,) and r["window"] == 2
     m = AgglomerationModel(scen, replicate_seed=5)  # the same run, step by step
@@ -98,7 +98,7 @@ def test_drift_windows_record_the_distribution_after_each_window(tiny):
         assert w["moved"][k] == total_variation(r["shares"][k], r["shares"][k + 1])
     assert (w["noise"] >= 0).all()
     with pytest.raises(ValueError, match="at least 1"):
-        drift_windows(scen, windows=0, window=2)
+        drift_windows(scen, n_windows=0, window_steps=2)
 
 
 def test_start_transient_is_the_first_windows_excess_over_the_reference_windows():

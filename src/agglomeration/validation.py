@@ -756,27 +756,29 @@ def spatial_drift(scenario: Any, steps: int, replicate_seed: int | None = 0) -> 
 
 
 def drift_windows(
-    scenario: Any, windows: int, window: int, replicate_seed: int | None = 0
+    scenario: Any, n_windows: int, window_steps: int, replicate_seed: int | None = 0
 ) -> dict[str, Any]:
     """The firms' distribution over regions at the start of the observed run and after each of
-    ``windows`` consecutive windows of ``window`` steps, with each window's entries and exits.
+    ``n_windows`` consecutive windows of ``window_steps`` steps, with each window's entries and exits.
 
     Why: a start is a transient of the set-up when the first window moves the firms between regions
     more than later windows do.  Later windows measure the model's own churn between regions, which
     exceeds the sampling noise of entry and exit (:func:`drift_noise`) whenever entrants choose regions
     by profits that move; comparing the first window with them (:func:`window_moves`) separates the
-    start's transient from that churn.  Keys: ``regions``; ``window`` [steps]; ``shares`` (windows + 1,
-    R) [share of firms]; ``firms`` (windows + 1,); ``entries``, ``exits`` (windows,) [firms per
-    window]."""
+    start's transient from that churn.  Keys: ``regions``; ``window`` (``window_steps``) [steps];
+    ``shares`` (n_windows + 1, R) [share of firms]; ``firms`` (n_windows + 1,); ``entries``,
+    ``exits`` (n_windows,) [firms per window]."""
     from agglomeration.model import AgglomerationModel
 
-    if windows < 1 or window < 1:
-        raise ValueError(f"windows and window must be at least 1, got {windows} and {window}")
+    if n_windows < 1 or window_steps < 1:
+        raise ValueError(
+            f"n_windows and window_steps must be at least 1, got {n_windows} and {window_steps}"
+        )
     m = AgglomerationModel(scenario, replicate_seed=replicate_seed)
     shares, firms, entries, exits = [region_shares(m)], [int(m.firms.n_alive)], [], []
     done_in, done_out = int(m.state.entries_by_region.sum()), int(m.state.exits_by_region.sum())
-    for _ in range(int(windows)):
-        m.run(int(window))
+    for _ in range(int(n_windows)):
+        m.run(int(window_steps))
         shares.append(region_shares(m))
         firms.append(int(m.firms.n_alive))
         now_in, now_out = int(m.state.entries_by_region.sum()), int(m.state.exits_by_region.sum())
@@ -785,7 +787,7 @@ def drift_windows(
         done_in, done_out = now_in, now_out
     return {
         "regions": [str(r) for r in m.world.region_ids],
-        "window": int(window),
+        "window": int(window_steps),
         "shares": np.array(shares),
         "firms": np.array(firms),
         "entries": np.array(entries),
