@@ -18,14 +18,15 @@ of absolute share differences: the share of firms that would have to move region
 distribution into the other) from the data to the start and from the start to the end, the largest
 moves by region, the firm counts, and the sampling noise of the start -> end move
 (``validation.drift_noise``: the run's exits leave at random, its entrants choose regions with the
-start's shares).  A stationary spatial distribution would move by about that noise.  The same two
+start's shares).  A settled economy moves more than that noise (entrants choose regions by profits that
+move); ``--windows`` compares the first window with later ones instead.  The same two
 distances over region x sector cells are printed too, and the mean absolute location shifter of the
 cells the data occupies (log points of productivity) at the start, and the part of the move the
 seeds share (the move of their mean distribution; the regions that move the same way in every seed).
 With ``--windows N`` (N >= 2) the same seeds run N consecutive windows of ``--observe`` quarters
-(``validation.drift_windows``) and the script prints each window's move and noise and the start's
-transient: the first window's move less the mean of the later windows' (``validation.start_transient``;
-later windows measure the model's own churn between regions, which exceeds the noise).
+(``validation.drift_windows``) and the script prints each window's move, noise and common move; from
+N = 3 also the start's transient: the first window's move less the mean of the windows from the third
+on (``validation.start_transient``; those windows measure the model's own churn between regions).
 """
 
 from __future__ import annotations

@@ -247,8 +247,8 @@ def test_the_observed_run_starts_settled():
     change region in the first ten observed quarters stays well below the 0.09-0.13 of the start
     artefact of earlier releases (the burn-in reset wages and rents to the data at its end, docs/ODD.md
     section 8): mean over seeds 1-3 below 0.07, about 0.045 now (docs/VALIDATION.md section 11 compares
-    the 20-quarter move with its sampling noise), and the wages the run starts from are the settled
-    ones, near the data's."""
+    the 20-quarter move with the moves of later windows), and the wages the run starts from are the
+    settled ones, near the data's."""
     from agglomeration.validation import region_shares, total_variation
 
     moved, gaps = [], []
