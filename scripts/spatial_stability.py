@@ -64,29 +64,25 @@ def one_windows(job: tuple[Path, dict, int, int, int]) -> tuple[int, dict]:
     return seed, drift_windows(load_scenario(path, overrides), windows, window, replicate_seed=seed)
 
 
-def print_windows(res: list[tuple[int, dict]], window: int) -> None:
+def print_windows(res: list[tuple[int, dict]]) -> None:
     """Each window's move between regions and its noise (means over the seeds), the common move (the
     seeds' mean distribution's) against what independent seeds would show (mean move / sqrt(seeds)),
     and the transient (the first window less the windows from the third on)."""
-    from agglomeration.validation import start_transient, total_variation, window_moves
+    from agglomeration.validation import window_summary
 
-    w = [window_moves(r, seed) for seed, r in res]
-    moved = np.array([x["moved"] for x in w])
-    noise = np.array([x["noise"] for x in w])
-    shares = np.array([r["shares"] for _, r in res])
+    win = window_summary(res)
+    step = win["window"]
     print("\n| quarters | move between regions | noise | common move | of independent seeds |")
     print("|---|---:|---:|---:|---:|")
-    for k in range(moved.shape[1]):
-        common = total_variation(shares[:, k].mean(axis=0), shares[:, k + 1].mean(axis=0))
+    for k in range(len(win["moved"])):
         print(
-            f"| {k * window}-{(k + 1) * window} | {moved[:, k].mean():.3f} "
-            f"| {noise[:, k].mean():.3f} | {common:.3f} | {moved[:, k].mean() / np.sqrt(len(res)):.3f} |"
+            f"| {k * step}-{(k + 1) * step} | {win['moved'][k]:.3f} | {win['noise'][k]:.3f} "
+            f"| {win['common'][k]:.3f} | {win['independent'][k]:.3f} |"
         )
-    if moved.shape[1] >= 3:
-        excess, se = start_transient(list(moved))
+    if np.isfinite(win["excess"]):
         print(
             f"transient (first window less the mean of the windows from the third on): "
-            f"{excess:+.3f} (s.e. {se:.3f})"
+            f"{win['excess']:+.3f} (s.e. {win['excess_se']:.3f})"
         )
 
 
@@ -179,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     if windows:
-        print_windows(windows, args.observe)
+        print_windows(windows)
     return 0
 
 

@@ -1165,38 +1165,19 @@ price of a start further from the data's regions (docs/ODD.md section 8).{_data_
 
 
 def _window_summary(windows: list[tuple]) -> dict:
-    """Section 11's numbers from :func:`validation.drift_windows` results (seed, result): the table
-    rows, each window's mean move, the first window's and the reference windows' (from the third on)
-    mean moves and noise, and the transient with its standard error."""
-    if len(windows) < 2:
-        raise ValueError(f"section 11 needs the windows of at least two seeds, got {len(windows)}")
-    ordered = sorted(windows, key=lambda x: x[0])
-    w = [V.window_moves(r, seed) for seed, r in ordered]
-    moved = np.array([x["moved"] for x in w])
-    noise = np.array([x["noise"] for x in w])
-    shares = np.array([r["shares"] for _, r in ordered])  # seeds x (windows + 1) x regions
-    step = int(ordered[0][1]["window"])
-    rows = []
-    for k in range(moved.shape[1]):
-        common = V.total_variation(shares[:, k].mean(axis=0), shares[:, k + 1].mean(axis=0))
-        se = moved[:, k].std(ddof=1) / np.sqrt(len(moved))
-        floor = moved[:, k].mean() / np.sqrt(len(moved))
-        rows.append(
-            f"| {k * step}-{(k + 1) * step} | {moved[:, k].mean():.3f} | {se:.3f} "
-            f"| {noise[:, k].mean():.3f} | {common:.3f} | {floor:.3f} |"
-        )
-    excess, excess_se = V.start_transient(list(moved))
-    return {
-        "rows": "\n".join(rows),
-        "means": list(moved.mean(axis=0)),
-        "first": float(moved[:, 0].mean()),
-        "first_noise": float(noise[:, 0].mean()),
-        "later": float(moved[:, 2:].mean()),
-        "later_noise": float(noise[:, 2:].mean()),
-        "excess": excess,
-        "excess_se": excess_se,
-        "n_windows": moved.shape[1],
-    }
+    """Section 11's numbers from :func:`validation.drift_windows` results (seed, result):
+    :func:`validation.window_summary` with its table rows and the window count."""
+    try:
+        win = V.window_summary(windows)
+    except ValueError as e:
+        raise ValueError(f"section 11 needs the windows of at least two seeds: {e}") from None
+    step = win["window"]
+    rows = [
+        f"| {k * step}-{(k + 1) * step} | {win['moved'][k]:.3f} | {win['moved_se'][k]:.3f} "
+        f"| {win['noise'][k]:.3f} | {win['common'][k]:.3f} | {win['independent'][k]:.3f} |"
+        for k in range(len(win["moved"]))
+    ]
+    return {**win, "rows": "\n".join(rows), "means": list(win["moved"]), "n_windows": len(rows)}
 
 
 def _transient_ok(win: dict, tolerance: float) -> bool:

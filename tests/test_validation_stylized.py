@@ -180,3 +180,17 @@ def test_validate_all_section_11_verdict_is_an_equivalence_test_on_the_transient
     assert abs(win["excess"]) < 0.001 and not va._transient_ok(win, tolerance=0.02)
     with pytest.raises(ValueError, match="at least two seeds"):
         va._window_summary(settled[:1])
+
+
+def test_window_summary_averages_the_seeds_windows():
+    from agglomeration.validation import window_summary
+
+    res = [(2, _windows_result([0.06, 0.04])), (1, _windows_result([0.04, 0.02]))]
+    win = window_summary(res)
+    np.testing.assert_allclose(win["moved"], [0.05, 0.03])
+    np.testing.assert_allclose(win["independent"], np.array([0.05, 0.03]) / np.sqrt(2))
+    np.testing.assert_allclose(win["common"], [0.05, 0.03])  # both seeds move the same way
+    assert win["window"] == 20 and win["first"] == pytest.approx(0.05)
+    assert np.isnan(win["excess"]) and np.isnan(win["later"])  # two windows: no reference
+    with pytest.raises(ValueError, match="at least two seeds"):
+        window_summary(res[:1])

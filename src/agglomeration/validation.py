@@ -829,6 +829,44 @@ def start_transient(moves: list[np.ndarray], reference_from: int = 2) -> tuple[f
     return float(excess.mean()), float(excess.std(ddof=1) / np.sqrt(len(excess)))
 
 
+def window_summary(
+    results: list[tuple[int, dict[str, Any]]], reference_from: int = 2
+) -> dict[str, Any]:
+    """Over seeds, per window of :func:`drift_windows` results ``(seed, result)``: the mean move
+    (``moved``), its standard error (``moved_se``), the mean sampling noise (``noise``), the move of the
+    seeds' mean distribution (``common``) and what seeds moving independently would show of it
+    (``independent``, mean move / sqrt(seeds)) [share of firms, arrays over windows]; the first window's
+    mean move and noise (``first``, ``first_noise``), the reference windows' (from ``reference_from`` on;
+    ``later``, ``later_noise``), and the transient (``excess``, ``excess_se``,
+    :func:`start_transient`; NaN with too few windows).  The seeds are taken in order."""
+    ordered = sorted(results, key=lambda x: x[0])
+    if len(ordered) < 2:
+        raise ValueError(f"need the windows of at least two seeds, got {len(ordered)}")
+    w = [window_moves(r, seed) for seed, r in ordered]
+    moved = np.array([x["moved"] for x in w])
+    noise = np.array([x["noise"] for x in w])
+    shares = np.array([r["shares"] for _, r in ordered])  # seeds x (windows + 1) x regions
+    pairs = [(shares[:, k], shares[:, k + 1]) for k in range(moved.shape[1])]
+    n = len(ordered)
+    ref = max(int(reference_from), 1)
+    enough = moved.shape[1] > ref
+    excess, excess_se = start_transient(list(moved), ref) if enough else (np.nan, np.nan)
+    return {
+        "window": int(ordered[0][1]["window"]),
+        "moved": moved.mean(axis=0),
+        "moved_se": moved.std(axis=0, ddof=1) / np.sqrt(n),
+        "noise": noise.mean(axis=0),
+        "common": np.array([total_variation(a.mean(axis=0), b.mean(axis=0)) for a, b in pairs]),
+        "independent": moved.mean(axis=0) / np.sqrt(n),
+        "first": float(moved[:, 0].mean()),
+        "first_noise": float(noise[:, 0].mean()),
+        "later": float(moved[:, ref:].mean()) if enough else np.nan,
+        "later_noise": float(noise[:, ref:].mean()) if enough else np.nan,
+        "excess": excess,
+        "excess_se": excess_se,
+    }
+
+
 def stylized_facts(panel: list[tuple[int, np.ndarray, np.ndarray]]) -> dict[str, Any]:
     """Stylised facts from one replicate's annual panel (consecutive snapshots one year apart).
 
