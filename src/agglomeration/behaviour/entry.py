@@ -391,7 +391,9 @@ class EntryParams(Section):
             "known before entry, and the model's entry elasticity to entry costs stays small (+2.5 % "
             "entry for a 20 % cut, about 0.12: scripts/entry_elasticity.py; take-up elasticity "
             "0.11-0.14 over the pool, 0.03-0.10 in manufacturing: scripts/entry_margin.py --grid), "
-            "below the entry-reform evidence (about 1.7; docs/ODD.md, Known limitations)"
+            "below the entry-reform evidence (an implied 1.7 for the Guangdong registration pilot, "
+            "no significant effect in other approval reforms: docs/LEVER_EFFECTS.md; docs/ODD.md, "
+            "Known limitations)"
         },
     )
     location_scale: float = Field(
