@@ -11,7 +11,8 @@ whose runs are the baseline's seed by seed (the same resolved scenario, or equal
 said to be identical in one line; when every variant is, that line replaces the table of zeros.
 --factorial adds main effects, interactions (difference-in-differences) and an ANOVA for a grid design.
 --precision P adds replication advice: the replicates needed for a CI half-width of P x |mean|
-(relative, the default) or P in the metric's unit (--absolute).
+(relative, the default) or P in the metric's unit (--absolute; a share's unit is 1, so 0.01 is one
+percentage point although the table prints shares in percent).
 
 A batch whose planned runs have not all finished is refused (exit 2) unless --partial is given; then
 the output starts with a PARTIAL RESULTS warning.  --out FILE writes the publication table (labelled
@@ -68,7 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="requested CI half-width for the replication advice (relative to |mean|, e.g. 0.01)",
     )
     parser.add_argument(
-        "--absolute", action="store_true", help="--precision is in the metric's unit, not relative"
+        "--absolute",
+        action="store_true",
+        help="--precision is in the metric's unit, not relative (shares: 0.01 = one percentage point)",
     )
     parser.add_argument(
         "--bootstrap",

@@ -17,6 +17,10 @@ from agglomeration.errors import InputError
 #: Most bootstrap resamples: SALib holds a (points x resamples) index matrix in memory, so 10,000
 #: resamples of a 2,048-point Sobol sample already take about 160 MB; more do not change a 95% CI.
 MAX_RESAMPLES = 10_000
+#: Bootstrap resamples by default; the same as agglomeration.experiment.sensitivity's (not imported
+#: here so that parsing the command line does not load scipy; tests/commands/test_sensitivity_cli.py
+#: keeps the two equal).
+DEFAULT_RESAMPLES = 1_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,8 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--resamples",
         type=int,
-        default=1000,
-        help=f"bootstrap resamples for CIs (1 to {MAX_RESAMPLES:,})",
+        default=DEFAULT_RESAMPLES,
+        help=f"bootstrap resamples for CIs (1 to {MAX_RESAMPLES:,}; default {DEFAULT_RESAMPLES:,})",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of SALib's bootstrap")
     parser.add_argument("--format", choices=("csv", "parquet", "xlsx", "md", "tex"))

@@ -45,6 +45,9 @@ from agglomeration.experiment.compare import _did_you_mean, metric_columns, succ
 POINT_COLUMNS = ("design_point", "point", "design_index", "sample_index")
 #: Most bootstrap resamples (SALib keeps a points x resamples index matrix in memory).
 MAX_RESAMPLES = 10_000
+#: Bootstrap resamples of the indices' confidence intervals unless asked otherwise (the command line's
+#: default too, so a table from Python and one from `agglomeration sensitivity` have the same CIs).
+DEFAULT_RESAMPLES = 1_000
 MATCH_TOLERANCE = 1e-6
 
 
@@ -199,7 +202,7 @@ def sobol_indices(
     *,
     calc_second_order: bool | None = None,
     replicates: Literal["mean", "each"] = "mean",
-    num_resamples: int = 100,
+    num_resamples: int = DEFAULT_RESAMPLES,
     conf_level: float = 0.95,
     seed: int | None = 0,
     source: str = "runs",
@@ -257,7 +260,7 @@ def morris_indices(
     *,
     num_levels: int = 4,
     replicates: Literal["mean", "each"] = "mean",
-    num_resamples: int = 100,
+    num_resamples: int = DEFAULT_RESAMPLES,
     conf_level: float = 0.95,
     seed: int | None = 0,
     source: str = "runs",
@@ -386,7 +389,7 @@ def sensitivity(
     method: Literal["sobol", "morris"] | None = None,
     metrics: Sequence[str] | None = None,
     replicates: Literal["mean", "each"] = "mean",
-    num_resamples: int = 100,
+    num_resamples: int = DEFAULT_RESAMPLES,
     conf_level: float = 0.95,
     seed: int | None = 0,
     source: str = "runs",

@@ -5,11 +5,16 @@ interval's half-width keeps two significant digits (``0.120 [0.098, 0.142]``, ``
 more digits would be noise, fewer would hide the uncertainty.  Without an interval a value keeps three
 significant digits.  Thousands are separated by commas and scientific notation is never used for
 |x| < 1e15, so the console, Markdown, LaTeX and CSV exports all read the same.
+
+Rounding is of the decimal value to 12 significant digits, half away from zero: an estimate computed as
+1.4999999999998863 (floating-point noise of the exact 9 / 6) prints as 2 at no decimals, as the
+reader recomputing 9 / 6 would round it, and 0.125 prints as 0.13, not as the binary float's 0.12.
 """
 
 from __future__ import annotations
 
 import math
+from decimal import ROUND_HALF_UP, Decimal
 
 __all__ = ["decimals_for", "format_estimate", "format_number", "format_p"]
 
@@ -47,7 +52,8 @@ def format_number(x: float, decimals: int | None = None, *, sign: bool = False) 
     if abs(x) >= 1e15 or (decimals is None and x != 0 and abs(x) < 10.0**-MAX_DECIMALS):
         return f"{x:+.3g}" if sign else f"{x:.3g}"
     d = decimals_for(x) if decimals is None else decimals
-    text = f"{x:+,.{d}f}" if sign else f"{x:,.{d}f}"
+    rounded = Decimal(f"{x:.12g}").quantize(Decimal(1).scaleb(-d), rounding=ROUND_HALF_UP)
+    text = f"{rounded:+,.{d}f}" if sign else f"{rounded:,.{d}f}"
     if text.lstrip("+-").strip("0.,") == "":  # -0.00 -> 0.00
         text = text.lstrip("+-")
     return text
