@@ -107,3 +107,26 @@ def test_every_shipped_input_file_validates(capsys):
     code, out, err = run(["validate", *files], capsys)
     assert code == 0, err
     assert len(out.strip().splitlines()) == len(files)
+
+
+def _lognormal_design(tmp_path: Path, mean_log: float) -> Path:
+    exp = tmp_path / "lognormal.toml"
+    exp.write_text(
+        f'name = "lognormal"\nscenario = "{(ROOT / "scenarios" / "baseline.toml").as_posix()}"\n'
+        'replicates = 1\nseed = 1\nsteps = 2\n[design]\nkind = "lhs"\nsamples = 6\n'
+        '[design.parameters."logistics.tariff_multiplier.rail"]\n'
+        f'bounds = [{mean_log}, 0.1]\ndistribution = "lognormal"\n'
+    )
+    return exp
+
+
+def test_a_lognormal_design_is_checked_at_its_sampled_values_not_at_its_log_mean(tmp_path, capsys):
+    """``bounds = [mean, sd]`` of a lognormal are of the log: a multiplier exp(N(0, 0.1)) (about
+    0.8-1.2) is valid although its log-mean 0 lies outside the lever's (0, 100]; one centred at
+    exp(6) = 403 is not, and the error names the design parameter and a sampled value."""
+    code, out, err = run(["validate", str(_lognormal_design(tmp_path, 0.0))], capsys)
+    assert code == 0, err
+    assert "6 run(s)" in out
+    code, out, err = run(["validate", str(_lognormal_design(tmp_path, 6.0))], capsys)
+    assert code == 2 and "Traceback" not in err
+    assert 'design.parameters."logistics.tariff_multiplier.rail"' in err and "(0, 100]" in err

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from agglomeration.errors import InputError, OverrideError, ResultStoreError, describe_os_error
@@ -328,7 +329,7 @@ def validate_experiment(exp: Experiment, out: str | Path = ".") -> Plan:
             ) from None
     if exp.design is not None:  # each design parameter must be a valid scenario path at its levels
         for pname, par in exp.design.parameters.items():
-            for value in _extreme_levels(par):
+            for value in _extreme_levels(par, plan.design.points.get(pname)):
                 try:
                     build_world(base.with_overrides({**exp.overrides, pname: value}))
                 except InputError as err:
@@ -340,13 +341,22 @@ def validate_experiment(exp: Experiment, out: str | Path = ".") -> Plan:
     return plan
 
 
-def _extreme_levels(par: Any) -> list[Any]:
+def _extreme_levels(par: Any, sampled: pd.Series | None = None) -> list[Any]:
+    """The levels of a design parameter at which the world is built before a batch: a grid's values,
+    a uniform range's ends, and the smallest and largest value sampled from a normal or lognormal
+    distribution (whose ``bounds`` are ``[mean, sd]``, of the log for a lognormal: not values of the
+    parameter)."""
     if par.values is not None:
         levels = list(par.values)
     elif par.distribution == "uniform" and par.bounds is not None:
         levels = list(par.bounds)
+    elif sampled is not None and len(sampled):
+        levels = sorted({float(sampled.min()), float(sampled.max())})
+    elif par.bounds is not None:  # no points sampled: the distribution's centre
+        mean = float(par.bounds[0])
+        levels = [float(np.exp(mean)) if par.distribution == "lognormal" else mean]
     else:
-        levels = [par.bounds[0]] if par.bounds is not None else []
+        levels = []
     return [round(v) if par.integer and isinstance(v, float) else v for v in levels]
 
 
