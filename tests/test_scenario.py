@@ -280,6 +280,16 @@ def test_unreachable_region_is_named(tiny):
     )
     msg = errmsg(tiny)
     assert "unreachable in the logistics graph: C" in msg
+    assert "logistics.links_file:" in msg  # the data cut it: the key that names the links file
+
+
+def test_a_region_cut_off_by_removed_links_names_remove_links(tiny):
+    """It named `logistics.links`, a key that does not exist."""
+    removed = [{"from": "C", "to": "D"}]
+    with pytest.raises(InputError) as exc:
+        build_world(load_scenario(tiny, {"logistics.remove_links": removed}))
+    assert exc.value.field == "logistics.remove_links"
+    assert "unreachable in the logistics graph: D" in exc.value.message
 
 
 def test_link_needs_a_terminal(tiny):
@@ -316,6 +326,58 @@ def test_an_added_link_without_a_terminal_names_the_scenario_field_not_the_merge
         f"{tiny}: logistics.add_links[1]: link A-C (rail) needs a rail terminal at 'C', which has "
         "modes road (logistics.add_hubs adds one)"
     )
+
+
+def test_a_link_added_twice_is_an_error_naming_both_entries(tiny):
+    """Listed twice (either direction), only the last was kept, silently."""
+    tiny.write_text(
+        tiny.read_text()
+        + ADDED.format(a="A", b="C", m="road")
+        + ADDED.format(a="C", b="A", m="road")
+    )
+    with pytest.raises(InputError) as exc:
+        load_scenario(tiny)
+    assert str(exc.value) == (
+        f"{tiny}: logistics.add_links[1]: the link C-A by road is already listed as "
+        "logistics.add_links[0]; expected each link once"
+    )
+
+
+def test_replacing_a_link_warns_about_the_corridor_tag_and_costs_it_drops(tiny, recwarn):
+    """A link with the places and mode of a links-CSV link replaces it whole; the replaced link's
+    corridor tag, extra cost and extra hours that the new one leaves unset are named in a warning,
+    and none is given when it sets them (or the replaced link has none)."""
+    csv = tiny.parent / "links.csv"
+    csv.write_text(
+        csv.read_text().replace(
+            "A,B,rail,100,0,0,estimate: test data", "A,B,rail,100,250,12,estimate: test data"
+        )
+    )
+    s = load_scenario(
+        tiny, {"logistics.add_links": [{"from": "B", "to": "A", "mode": "rail", "distance_km": 80}]}
+    )
+    assert [
+        (lk.distance_km, lk.extra_cost) for lk in s.data.links if lk.key == ("A", "B", "rail")
+    ] == [(80.0, 0.0)]
+    (w,) = [w for w in recwarn if "replaces" in str(w.message)]
+    assert str(w.message) == (
+        "logistics.add_links[0] replaces the link A-B by rail and drops its extra cost 250 yuan/t, "
+        "extra 12 h; set them in the added link to keep them"
+    )
+    recwarn.clear()
+    kept = {
+        "from": "A",
+        "to": "B",
+        "mode": "rail",
+        "distance_km": 80,
+        "extra_cost": 0,
+        "extra_hours": 12,
+    }
+    load_scenario(tiny, {"logistics.add_links": [kept]})
+    load_scenario(
+        tiny, {"logistics.add_links": [{"from": "A", "to": "B", "mode": "road", "distance_km": 9}]}
+    )
+    assert not [w for w in recwarn if "replaces" in str(w.message)]
 
 
 def test_an_added_link_may_use_an_added_terminal(tiny):

@@ -35,7 +35,9 @@ Outcomes (:func:`logistics_metrics`, names in docs/METRICS.md):
   corridor tag (``cr_express``, ``lsc``, ``yangtze``, ``asean_road``);
 * ``market_access_<region>`` [CNY m per step]: final sales a firm at its sector's domestic price level would
   make from the region, ``sum_s w_s pbar_s^(1-sigma_s) sum_m phi[s, r, m] E[s, m] / P1[s, m]`` (weights: the
-  sectors' output shares);
+  sectors' output shares).  A general-equilibrium index: trade costs that change for every region
+  change P1 too, so dearer freight everywhere can raise it (docs/METRICS.md); the firm is a marginal
+  entrant not counted in P1;
 * ``delivered_cost_<region>`` [-]: trade-weighted mean freight cost (inclusive value, share of the goods'
   value) of the region's manufacturing shipments, outbound and inbound, other regions and gateways.
 

@@ -1681,6 +1681,11 @@ def _add_links(
     terminals: dict,
     modes_set_by: dict[str, str] | None = None,
 ) -> None:
+    """Add (or replace: same places and mode) the links of ``logistics.add_links``.  A link listed
+    twice is an error (which one was meant?); a replaced link's corridor tag, extra cost and extra
+    hours that the added link does not set are dropped, with a warning naming them (the corridor
+    volumes and route costs change with them)."""
+    first: dict[tuple[str, str, str], int] = {}
     for i, lk in enumerate(added):
         field = f"logistics.add_links[{i}]"
         for end in (lk.origin, lk.dest):
@@ -1694,8 +1699,37 @@ def _add_links(
             )
         if lk.origin == lk.dest:
             raise InputError("a link must join two different places", file=file, field=field)
+        if lk.key in first:
+            raise InputError(
+                f"the link {lk.origin}-{lk.dest} by {lk.mode} is already listed as "
+                f"logistics.add_links[{first[lk.key]}]; expected each link once",
+                file=file,
+                field=field,
+            )
+        first[lk.key] = i
         _check_terminals(lk, terminals, file, field, modes_set_by)
+        if lk.key in by_key:
+            _warn_dropped_attributes(by_key[lk.key], lk, field)
         by_key[lk.key] = lk
+
+
+def _warn_dropped_attributes(old: LinkRecord, new: LinkRecord, field: str) -> None:
+    """Warn when a link that replaces one of the links CSV drops its corridor tag, extra cost or extra
+    hours by leaving them unset (named by its key only: it may come from the scenario file, an
+    experiment's override or ``--set``)."""
+    dropped = []
+    if old.corridor and "corridor" not in new.model_fields_set:
+        dropped.append(f"corridor tag {old.corridor!r}")
+    if old.extra_cost and "extra_cost" not in new.model_fields_set:
+        dropped.append(f"extra cost {old.extra_cost:g} yuan/t")
+    if old.extra_hours and "extra_hours" not in new.model_fields_set:
+        dropped.append(f"extra {old.extra_hours:g} h")
+    if dropped:
+        warnings.warn(
+            f"{field} replaces the link {old.origin}-{old.dest} by {old.mode} and drops its "
+            f"{', '.join(dropped)}; set them in the added link to keep them",
+            stacklevel=2,
+        )
 
 
 def _check_link(lk: LinkRecord, places: dict, modes: list[str], file: Any, field: str, what: str):

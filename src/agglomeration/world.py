@@ -399,25 +399,45 @@ def _logistics_network(scenario: Scenario) -> LogisticsNetwork:
     places.update({g.gateway_id: g.modes for g in gateways})
     places.update({h.hub_id: h.modes for h in d.hubs})
     markets = [*regions, *gateways]
-    return LogisticsNetwork(
-        [*(r.region_id for r in regions), *(g.gateway_id for g in gateways)],
-        places,
-        d.modes,
-        d.links,
-        d.sectors,
-        customs_hours=_column(markets, "customs_hours"),
-        international=np.array([False] * R + [g.international for g in gateways]),
-        n_regions=R,
-        options=d.options,
-        constants=d.constants,
-        coords=np.array([(p.lon, p.lat) for p in markets], dtype=float).reshape(len(markets), 2),
-        choice_elasticity=scenario.logistics.route_choice_elasticity,
-        distance_scale_km=scenario.logistics.distance_scale_km,
-        max_feeder_share=scenario.logistics.max_feeder_share,
-        max_circuity=scenario.logistics.max_circuity,
-        internal_km=np.array([0.0] * R + [g.internal_km for g in gateways]),
-        file=str(scenario.source_path) if scenario.source_path else None,
-    )
+    try:
+        return LogisticsNetwork(
+            [*(r.region_id for r in regions), *(g.gateway_id for g in gateways)],
+            places,
+            d.modes,
+            d.links,
+            d.sectors,
+            customs_hours=_column(markets, "customs_hours"),
+            international=np.array([False] * R + [g.international for g in gateways]),
+            n_regions=R,
+            options=d.options,
+            constants=d.constants,
+            coords=np.array([(p.lon, p.lat) for p in markets], dtype=float).reshape(
+                len(markets), 2
+            ),
+            choice_elasticity=scenario.logistics.route_choice_elasticity,
+            distance_scale_km=scenario.logistics.distance_scale_km,
+            max_feeder_share=scenario.logistics.max_feeder_share,
+            max_circuity=scenario.logistics.max_circuity,
+            internal_km=np.array([0.0] * R + [g.internal_km for g in gateways]),
+            file=str(scenario.source_path) if scenario.source_path else None,
+        )
+    except InputError as err:
+        if err.field != "logistics.links":
+            raise
+        # a cut graph: name what the scenario changed (removed or added links or terminals), not a
+        # key that does not exist; with the data unchanged, the links file
+        lg = scenario.logistics
+        changed = [
+            key
+            for key, value in (
+                ("logistics.remove_links", lg.remove_links),
+                ("logistics.add_links", lg.add_links),
+                ("logistics.add_hubs", lg.add_hubs),
+            )
+            if value
+        ]
+        field = ", ".join(changed) or "logistics.links_file"
+        raise InputError(err.message, file=err.file, field=field) from None
 
 
 def _import_prices(gateways: Any, kind: np.ndarray) -> np.ndarray:
