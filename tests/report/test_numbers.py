@@ -15,8 +15,8 @@ from agglomeration.report.numbers import decimals_for, format_estimate, format_n
         (9 / 6 - 1.1e-13, 0, "2"),  # floating-point noise of an exact 1.5 (a factorial interaction)
         (0.4999999999998, 0, "1"),  # half away from zero, as a reader rounds the exact 0.5
         (-0.4999999999998, 0, "-1"),
-        (0.125, 2, "0.13"),  # the binary float 0.125 is exact; 0.135 is stored just below 0.135
-        (0.135, 2, "0.14"),  # the decimal value is rounded, not the binary float's expansion
+        (0.125, 2, "0.13"),  # an exact tie: away from zero (formatting the float breaks it to even)
+        (2.675, 2, "2.68"),  # the decimal value is rounded (the float lies just below 2.675)
         (1.4994, 0, "1"),  # a value that is not a tie keeps its rounding
         (1234567.5, 0, "1,234,568"),
         (-3.6e-15, 1, "0.0"),  # noise of an exact zero: no sign

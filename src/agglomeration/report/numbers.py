@@ -8,7 +8,8 @@ significant digits.  Thousands are separated by commas and scientific notation i
 
 Rounding is of the decimal value to 12 significant digits, half away from zero: an estimate computed as
 1.4999999999998863 (floating-point noise of the exact 9 / 6) prints as 2 at no decimals, as the
-reader recomputing 9 / 6 would round it, and 0.125 prints as 0.13, not as the binary float's 0.12.
+reader recomputing 9 / 6 would round it; 0.125 prints as 0.13 and 2.675 as 2.68 (rounding the binary
+floats gives 0.12, a tie broken to even, and 2.67, the float lying just below 2.675).
 """
 
 from __future__ import annotations
