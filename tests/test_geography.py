@@ -659,3 +659,15 @@ def test_freight_prices_do_not_withdraw_route_options_in_the_feeder_variant(leve
 @pytest.fixture(scope="module")
 def feeder_world() -> World:
     return build_world(load_scenario(ROOT / "scenarios" / "feeder_routes.toml"))
+
+
+def test_missing_option_constants_name_the_same_destination_in_every_process(tiny):
+    """The destinations were checked in a set's order, which depends on the process's string hash
+    seed: the same file named a different destination from run to run.  Now the first in sorted
+    order, under the scenario key that names the file."""
+    csv = tiny.parent / "option_constants.csv"
+    csv.write_text(csv.read_text().splitlines()[0] + "\n")
+    with pytest.raises(InputError) as exc:
+        build_world(load_scenario(tiny))
+    assert exc.value.field == "logistics.constants_file (D)"
+    assert "no route option has a constant for destination 'D'" in exc.value.message

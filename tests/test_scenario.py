@@ -789,3 +789,33 @@ def test_resolved_data_is_shared_only_between_scenarios_that_read_the_same_data(
     for cached in (edited, edited.with_overrides({"logistics.tariff_multiplier.road": 2.0})):
         fresh = load_scenario(tiny, cached.applied_overrides)
         assert fresh.data == cached.data
+
+
+def test_an_empty_data_file_path_names_its_key_and_an_empty_bonded_file_means_none(tiny):
+    """An empty path named the scenario's folder: "expected a CSV data file, got a directory", with
+    neither the file nor the key."""
+    with pytest.raises(InputError) as exc:
+        load_scenario(tiny, {"logistics.hubs_file": ""})
+    assert exc.value.field == "logistics.hubs_file"
+    assert "expected the path of a CSV data file, got an empty string" in exc.value.message
+    assert load_scenario(tiny, {"regions.bonded_file": ""}).regions.bonded_file is None
+    tiny.write_text(tiny.read_text().replace('io_file = "io.csv"', 'io_file = " "'))
+    with pytest.raises(InputError) as exc:
+        load_scenario(tiny)
+    assert (str(exc.value.file), exc.value.field) == (str(tiny), "sectors.io_file")
+
+
+def test_a_links_csv_row_with_an_unknown_place_or_mode_names_the_csv_and_its_line(tiny):
+    """They were blamed on the scenario file's `logistics.links_file`, without the CSV or the line."""
+    csv = tiny.parent / "links.csv"
+    original = csv.read_text()
+    csv.write_text(original.replace("B,C,road,50", "B,Q,road,50"))
+    with pytest.raises(InputError) as exc:
+        load_scenario(tiny)
+    assert str(exc.value.file).endswith("links.csv") and exc.value.field == "line 3 (B-Q)"
+    assert "names unknown place 'Q'" in exc.value.message
+    csv.write_text(original.replace("B,C,road,50", "B,C,boat,50"))
+    with pytest.raises(InputError) as exc:
+        load_scenario(tiny)
+    assert str(exc.value.file).endswith("links.csv") and exc.value.field == "line 3 (B-C)"
+    assert "unknown mode 'boat'" in exc.value.message

@@ -970,14 +970,16 @@ class LogisticsNetwork:
                     )
                 table[(c.destination, c.option_id)] = c.asc
         w = np.zeros((M, M, n_opt))
-        for g in {self._group_of(i, j) for i in range(M) for j in range(M) if i != j}:
+        # sorted: a set of strings iterates in a per-process hash order, and the first destination
+        # without a constant is the one an error names
+        for g in sorted({self._group_of(i, j) for i in range(M) for j in range(M) if i != j}):
             pi = np.array([math.exp(table[(g, oid)]) if (g, oid) in table else 0.0 for oid in ids])
             if pi.sum() <= 0:
                 raise InputError(
                     f"no route option has a constant for destination {g!r}: add rows to "
                     "option_constants.csv",
                     file=self.file,
-                    field=f"option_constants ({g})",
+                    field=f"logistics.constants_file ({g})",
                 )
             pi = pi / pi.sum()
             for i in range(M):

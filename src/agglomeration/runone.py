@@ -136,7 +136,7 @@ def _input_files(scenario: Any) -> list[Path]:
         try:
             import tomllib
 
-            parent = tomllib.loads(src.read_text(encoding="utf-8")).get("extends")
+            parent = tomllib.loads(src.read_text(encoding="utf-8-sig")).get("extends")
         except (OSError, ValueError):
             parent = None
         src = (src.parent / parent) if isinstance(parent, str) and len(files) < 64 else None

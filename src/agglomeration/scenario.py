@@ -88,9 +88,13 @@ NAME_RULE = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
 class RegionsSection(Section):
     """``[regions]``: the region table and per-region edits."""
 
-    file: str = Field("data/regions.csv", description="regions CSV, relative to the scenario file")
+    file: str = Field(
+        "data/regions.csv", min_length=1, description="regions CSV, relative to the scenario file"
+    )
     initial_firms_file: str = Field(
-        "data/initial_firms.csv", description="region x sector initial firm weights CSV"
+        "data/initial_firms.csv",
+        min_length=1,
+        description="region x sector initial firm weights CSV",
     )
     bonded_file: str | None = Field(
         None,
@@ -122,13 +126,17 @@ class HubAdd(Section):
 class LogisticsSection(Section):
     """``[logistics]``: network data files and scenario edits of tariffs, speeds, links and hubs."""
 
-    modes_file: str = Field("data/modes.csv", description="modes CSV")
-    links_file: str = Field("data/links.csv", description="links CSV")
-    gateways_file: str = Field("data/gateways.csv", description="gateways CSV")
-    hubs_file: str = Field("data/hubs.csv", description="transit hubs CSV")
-    options_file: str = Field("data/route_options.csv", description="route options CSV")
+    modes_file: str = Field("data/modes.csv", min_length=1, description="modes CSV")
+    links_file: str = Field("data/links.csv", min_length=1, description="links CSV")
+    gateways_file: str = Field("data/gateways.csv", min_length=1, description="gateways CSV")
+    hubs_file: str = Field("data/hubs.csv", min_length=1, description="transit hubs CSV")
+    options_file: str = Field(
+        "data/route_options.csv", min_length=1, description="route options CSV"
+    )
     constants_file: str = Field(
-        "data/option_constants.csv", description="route options' constants per destination CSV"
+        "data/option_constants.csv",
+        min_length=1,
+        description="route options' constants per destination CSV",
     )
     route_choice_elasticity: float = Field(
         2.0,
@@ -204,9 +212,11 @@ class LogisticsSection(Section):
 class SectorsSection(Section):
     """``[sectors]``: sector table, input-output matrix, chains and per-sector edits."""
 
-    file: str = Field("data/sectors.csv", description="sectors CSV")
-    io_file: str = Field("data/io_coefficients.csv", description="input-output cost shares CSV")
-    chains_file: str = Field("data/chains.csv", description="chains CSV")
+    file: str = Field("data/sectors.csv", min_length=1, description="sectors CSV")
+    io_file: str = Field(
+        "data/io_coefficients.csv", min_length=1, description="input-output cost shares CSV"
+    )
+    chains_file: str = Field("data/chains.csv", min_length=1, description="chains CSV")
     overrides: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="per-sector column overrides, e.g. [sectors.overrides.rnd]",
@@ -585,7 +595,7 @@ def _read_toml(path: Path) -> dict:
             file=path,
         )
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the file: {exc}", file=path) from None
     try:
@@ -623,11 +633,24 @@ def _check_data_path(value: Any, file: Any, field: str, cache: Mapping[str, Any]
         )
 
 
+def _data_path(value: str, base: Path, file: Any, field: str) -> str | None:
+    """A data file key's value as an absolute path.  An empty value would name the folder itself: the
+    optional bonded-zones file is then absent (its documented "none when empty"), any other key is an
+    InputError naming it."""
+    if not value.strip():
+        if field == "regions.bonded_file":
+            return None
+        raise InputError(
+            "expected the path of a CSV data file, got an empty string", file=file, field=field
+        )
+    return str(_real(base / value, file, field))
+
+
 def _absolutise(data: dict, base: Path, file: Path) -> None:
     for sec, key in PATH_KEYS:
         section = data.get(sec)
         if isinstance(section, dict) and isinstance(section.get(key), str):
-            section[key] = str(_real(base / section[key], file, f"{sec}.{key}"))
+            section[key] = _data_path(section[key], base, file, f"{sec}.{key}")
 
 
 def _load_raw(path: Path, stack: tuple[Path, ...]) -> dict:
@@ -735,7 +758,7 @@ def _apply_overrides(
         check_nesting(value, None, key)
         value = copy.deepcopy(value)
         if tuple(parts) in PATH_KEYS and isinstance(value, str):
-            value = str(_real(base_dir / value, None, key))
+            value = _data_path(value, base_dir, None, key)
         node[parts[-1]] = value
         applied[key] = copy.deepcopy(value)
     return applied
@@ -1620,10 +1643,12 @@ def _edit_links(
     csv_file = _display(lg.links_file)
     # every link's mode must be known and have terminals at both ends
     for lk in by_key.values():
-        _check_link(lk, places, modes, file, "logistics.links_file", "uses unknown mode")
-        if lk.key not in added:
-            where = f"line {lines[lk.key]} ({lk.origin}-{lk.dest})"
-            _check_terminals(lk, terminals, csv_file, where, modes_set_by)
+        if lk.key in added:
+            _check_link(lk, places, modes, file, "logistics.add_links", "uses unknown mode")
+            continue
+        where = f"line {lines[lk.key]} ({lk.origin}-{lk.dest})"
+        _check_link(lk, places, modes, csv_file, where, "uses unknown mode")  # the CSV's line
+        _check_terminals(lk, terminals, csv_file, where, modes_set_by)
     return list(by_key.values())
 
 

@@ -103,6 +103,18 @@ BAD = [
         'parameters."behaviour.entry.floor".bounds',
         "greater than or equal to 0",
     ),
+    (
+        "bounds = [0.5, 5.0]",
+        'bounds = ["0.5", "5"]',
+        'parameters."behaviour.entry.floor".bounds',
+        "expected two numbers [low, high]",
+    ),
+    (
+        "observed = 1.4\nse = 0.05\n",
+        "observed = 1.4\nse = 0.05\nscale = 0.0\n",
+        "moments.firm_growth.scale",
+        "expected a positive number",
+    ),
     ("observed = 1.4\nse = 0.05\n", "observed = 1.4\n", "moments.firm_growth", "needs `se`"),
     ("observed = 1.4\n", "", "moments.firm_growth.observed", "missing"),
     # numbers are numbers ("1.4" was read as 1.4)

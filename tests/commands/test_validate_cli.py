@@ -130,3 +130,25 @@ def test_a_lognormal_design_is_checked_at_its_sampled_values_not_at_its_log_mean
     code, out, err = run(["validate", str(_lognormal_design(tmp_path, 6.0))], capsys)
     assert code == 2 and "Traceback" not in err
     assert 'design.parameters."logistics.tariff_multiplier.rail"' in err and "(0, 100]" in err
+
+
+def test_toml_files_saved_with_a_utf8_byte_order_mark_are_read(tmp_path, capsys):
+    """Editors on Windows save UTF-8 with a byte-order mark; the CSVs were read with it, the scenario,
+    experiment and targets files were refused as malformed TOML at line 1, column 1."""
+    from agglomeration.calibration.targets import _read_toml
+
+    base = ROOT / "scenarios" / "baseline.toml"
+    scenario = tmp_path / "bom.toml"
+    scenario.write_text(f'\ufeffextends = "{base.as_posix()}"\nname = "bom"\n', encoding="utf-8")
+    experiment = tmp_path / "bom_experiment.toml"
+    experiment.write_text(
+        f'\ufeffname = "bom"\nscenario = "{scenario.as_posix()}"\nreplicates = 2\nseed = 1\n',
+        encoding="utf-8",
+    )
+    code, out, err = run(["validate", str(scenario), str(experiment)], capsys)
+    assert code == 0, err
+    assert out.count(": ok:") == 2
+    targets = tmp_path / "targets.toml"
+    text = (ROOT / "calibration" / "chongqing_2021.toml").read_text(encoding="utf-8")
+    targets.write_text("\ufeff" + text, encoding="utf-8")
+    assert _read_toml(targets) == _read_toml(ROOT / "calibration" / "chongqing_2021.toml")

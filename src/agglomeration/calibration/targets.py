@@ -148,7 +148,7 @@ class Moment(Statistic):
     year: int | str
     source: str = Field(min_length=1)
     units: str = Field(min_length=1, description="data unit and how model units map to it")
-    scale: float = Field(1.0, description="data value = scale x model value")
+    scale: float = Field(1.0, description="data value = scale x model value (> 0)")
     denominator: Statistic | None = None
     note: str = ""
 
@@ -167,6 +167,15 @@ class Moment(Statistic):
     def _finite(cls, v: float) -> float:
         if not math.isfinite(v):
             raise ValueError(f"expected a finite number, got {v}")
+        return v
+
+    @field_validator("scale")
+    @classmethod
+    def _positive_scale(cls, v: float) -> float:
+        if not v > 0:
+            raise ValueError(
+                "expected a positive number (the data value is scale x the model value)"
+            )
         return v
 
     @model_validator(mode="after")
@@ -212,6 +221,16 @@ class Parameter(_Strict):
     start: float | None = None
     integer: bool = False
     description: str = ""
+
+    @field_validator("bounds", mode="before")
+    @classmethod
+    def _number_bounds(cls, v: Any) -> Any:
+        """``bounds = ["1", "4"]`` (or true) is an error, not [1.0, 4.0], as for the number fields."""
+        if isinstance(v, list | tuple) and any(
+            isinstance(x, bool) or not isinstance(x, int | float) for x in v
+        ):
+            raise ValueError("expected two numbers [low, high]")
+        return v
 
     @model_validator(mode="after")
     def _check(self) -> Parameter:
@@ -445,7 +464,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
             raise InputError(
                 f"expected a targets file of at most {MAX_TOML_BYTES:,} bytes", file=file
             )
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise InputError("targets file not found", file=file) from None
     except tomllib.TOMLDecodeError as exc:

@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _read(path: Path) -> dict:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError, ValueError):
         return {}  # the scenario loader reports the problem with its line number
 
@@ -51,7 +51,7 @@ def _is_experiment(path: Path) -> bool:
     """An experiment file names a base ``scenario`` (a scenario file never does), or has variants /
     a design; anything else is read as a scenario."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError, ValueError):
         return False  # the scenario loader reports the problem with its line number
     return any(k in raw for k in ("scenario", "design", "variants", "replicates"))

@@ -551,7 +551,7 @@ def _read_experiment_file(path: Path) -> tuple[dict[str, Any], Path]:
             raise InputError(
                 f"expected an experiment file of at most {MAX_TOML_BYTES:,} bytes", file=file
             )
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
         real = path.resolve()
     except FileNotFoundError:
         raise InputError("experiment file not found", file=file) from None
