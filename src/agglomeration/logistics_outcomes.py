@@ -486,14 +486,16 @@ METRIC_FAMILIES: tuple[tuple[str, str, str, str, str], ...] = (
         "Goods export share",
         "",
         "share",
-        "sales to international gateways / all sales",
+        "manufacturing sales of the regions' firms to international gateways / all their manufacturing "
+        "sales",
     ),
     (
         r"export_share_(?P<key>.+)",
         "Goods export share, {key}",
         "",
         "share",
-        "sales to international gateways / all sales of a sector or region",
+        "a sector's sales to international gateways / all its sales; a region's manufacturing "
+        "exports / its manufacturing sales (NaN for a region without manufacturing firms)",
     ),
     (
         r"mode_share_(?P<key>.+)_(?P<basis>value|tonnes)",

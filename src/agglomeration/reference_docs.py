@@ -194,7 +194,8 @@ def output_tables() -> str:
         "`fingerprint` (of the resolved scenario), `seed` (the replicate seed), `scenario_seed`, "
         "`model_seed`, `reference_overrides` (null, or the overrides of the scenario whose settled "
         "start the run continued: `agglomeration run --lever`), `overrides` (every override of the "
-        "scenario file the run applied: the `--set` and `--lever` values), `steps`, `steps_run`, "
+        "scenario file the run applied: the `--set` and `--lever` values, and `output.figures = "
+        "false` from `--no-figures`), `steps`, `steps_run`, "
         "`wall_time_s`, `versions`, `metrics` (the final metrics above) and `run_id`.  Every part of a batch "
         "store has a `run_id` column; `parts/runs` adds the run's variant, design point, replicate, "
         "seeds, status and timing (docs/EXPERIMENTS.md section 3).",
