@@ -819,3 +819,76 @@ def test_a_links_csv_row_with_an_unknown_place_or_mode_names_the_csv_and_its_lin
         load_scenario(tiny)
     assert str(exc.value.file).endswith("links.csv") and exc.value.field == "line 3 (B-C)"
     assert "unknown mode 'boat'" in exc.value.message
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "field"),
+    [
+        ("links.csv", "B,C,road,50,0,0", "B,C,road,50,,0", "line 3.extra_cost"),
+        ("links.csv", "B,C,road,50,0,0", "B,C,road,50,0,", "line 3.extra_hours"),
+        (
+            "links.csv",
+            "B,C,road,50,0,0,estimate: test data",
+            "B,C,road,50,0,0,",
+            "line 3.provenance",
+        ),
+    ],
+)
+def test_an_empty_cell_in_a_column_with_a_value_default_is_an_error_not_that_value(
+    tiny, file, old, new, field
+):
+    """An empty extra_cost became 0 and an empty provenance 'estimate: added by scenario' silently:
+    a gap in the data must be named (the default applies when the whole column is left out)."""
+    edit(tiny.parent / file, old, new)
+    with pytest.raises(InputError) as exc:
+        load_scenario(tiny)
+    assert str(exc.value.file).endswith(file) and exc.value.field == field
+    assert "empty cell" in exc.value.message and "left out" in exc.value.message
+
+
+def test_an_empty_cell_where_the_default_means_none_still_reads_as_none(tiny):
+    """Services have no value density or time cost: the shipped data leaves them blank."""
+    sectors = {s.sector_id: s for s in load_scenario(tiny).data.sectors}
+    assert sectors["advice"].value_density is None and sectors["advice"].time_cost_per_day is None
+
+
+def test_the_shipped_data_has_no_empty_cell_in_a_column_with_a_value_default():
+    from agglomeration.scenario import GatewayRecord, LinkRecord, SectorRecord, _value_defaults
+
+    assert set(_value_defaults(SectorRecord)) == {"import_tariff", "import_price_factor"}
+    assert set(_value_defaults(GatewayRecord)) == {"internal_km", "competitors"}
+    assert "provenance" in _value_defaults(LinkRecord)
+    load_scenario(ROOT / "scenarios" / "baseline.toml")  # would raise on such a cell
+
+
+def test_csv_errors_name_the_line_of_the_file_when_blank_lines_precede_the_row(tiny):
+    """Blank lines are skipped when reading: the line named was the record's index + 2, one short."""
+    edit(tiny.parent / "regions.csv", "\nB,Beta", "\n\n\nB,Beta")
+    edit(tiny.parent / "regions.csv", "0.3,8,road;rail", "1.3,8,road;rail")
+    with pytest.raises(InputError) as exc:
+        load_scenario(tiny)
+    assert str(exc.value.file).endswith("regions.csv")
+    assert exc.value.field.startswith("line 5 (region_id=B).delegation")
+
+
+def test_an_unknown_mode_of_a_place_names_its_csv_line_or_the_override_that_set_it(tiny):
+    edit(tiny.parent / "regions.csv", "0.3,8,road;rail", "0.3,8,road;rial")
+    with pytest.raises(InputError) as exc:
+        load_scenario(tiny)
+    assert str(exc.value.file).endswith("regions.csv") and exc.value.field == "line 3 (B).modes"
+    assert "unknown mode 'rial'" in exc.value.message and "did you mean 'rail'" in exc.value.message
+    edit(tiny.parent / "regions.csv", "0.3,8,road;rial", "0.3,8,road;rail")
+    with pytest.raises(InputError) as exc:
+        load_scenario(tiny, {"regions.overrides.B.modes": "road;boat"})
+    assert exc.value.field == "regions.overrides.B.modes"
+
+
+def test_an_unknown_destination_of_a_route_option_constant_names_its_csv_line(tiny):
+    """It was reported by the network's builder as option_constants[2] (0-based) of the scenario."""
+    edit(tiny.parent / "option_constants.csv", "rail,X,0", "rail,Y,0")
+    with pytest.raises(InputError) as exc:
+        load_scenario(tiny)
+    assert str(exc.value.file).endswith("option_constants.csv")
+    assert (
+        exc.value.field == "line 4.destination" and "unknown destination 'Y'" in exc.value.message
+    )

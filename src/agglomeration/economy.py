@@ -154,24 +154,30 @@ def check_io(
 
 
 def chains_from_records(
-    records: Sequence[ChainRecord], sector_ids: Sequence[str], *, file: str | None = None
+    records: Sequence[ChainRecord],
+    sector_ids: Sequence[str],
+    *,
+    file: str | None = None,
+    lines: Sequence[int] | None = None,
 ) -> dict[str, tuple[str, ...]]:
-    """Group chain rows into ``{chain: (sector ids by stage, final sector last)}``, checking names."""
+    """Group chain rows into ``{chain: (sector ids by stage, final sector last)}``, checking names;
+    ``lines``: the file line of each record, for errors (default: record i on line i + 2)."""
     chains: dict[str, list[tuple[int, str]]] = {}
-    for i, rec in enumerate(records):
+    numbers = lines if lines is not None else [csv_line(i) for i in range(len(records))]
+    for line, rec in zip(numbers, records, strict=True):
         if rec.sector_id not in sector_ids:
             raise InputError(
                 f"chain {rec.chain!r} names unknown sector {rec.sector_id!r}"
                 + suggest(rec.sector_id, sector_ids),
                 file=file,
-                field=f"line {csv_line(i)}.sector_id",
+                field=f"line {line}.sector_id",
             )
         stages = chains.setdefault(rec.chain, [])
         if any(st == rec.stage for st, _ in stages):
             raise InputError(
                 f"chain {rec.chain!r} has two sectors at stage {rec.stage}",
                 file=file,
-                field=f"line {csv_line(i)}.stage",
+                field=f"line {line}.stage",
             )
         stages.append((rec.stage, rec.sector_id))
     return {name: tuple(s for _, s in sorted(st)) for name, st in chains.items()}

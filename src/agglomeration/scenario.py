@@ -28,7 +28,7 @@ import types
 import typing
 import warnings
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ from agglomeration.economy import (
 )
 from agglomeration.errors import InputError, OverrideError, csv_line, describe_os_error, shorten
 from agglomeration.geography import (
+    REGIONS_KEY,
     GatewayRecord,
     HubRecord,
     LinkRecord,
@@ -987,9 +988,10 @@ def _display(path: str | Path) -> str:
 
 
 def _read_csv(path: str, cache: dict) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of a CSV (cached by absolute path so a Scenario is self-contained)."""
+    """Header and rows of a CSV (cached by absolute path so a Scenario is self-contained); blank lines
+    are skipped, and the line each row starts on is kept for error messages (:func:`_row_lines`)."""
     if path in cache:
-        header, rows = cache[path]
+        header, rows, _ = cache[path]
         return list(header), [list(r) for r in rows]
     p = Path(path)
     try:
@@ -1008,28 +1010,69 @@ def _read_csv(path: str, cache: dict) -> tuple[list[str], list[list[str]]]:
         )
     try:
         with p.open(newline="", encoding="utf-8-sig") as fh:
-            reader = list(csv.reader(fh))
+            reader = csv.reader(fh)
+            numbered, end = [], 0
+            for row in reader:  # a row starts on the line after the previous row ended
+                numbered.append((end + 1, row))
+                end = reader.line_num
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise InputError(f"cannot read CSV: {exc}", file=_display(p)) from None
-    reader = [r for r in reader if any(c.strip() for c in r)]
-    if not reader:
+    numbered = [(n, r) for n, r in numbered if any(c.strip() for c in r)]
+    if not numbered:
         raise InputError("empty CSV (expected a header row)", file=_display(p))
-    header = [h.strip() for h in reader[0]]
-    rows = reader[1:]
-    cache[path] = (tuple(header), tuple(tuple(r) for r in rows))
+    header = [h.strip() for h in numbered[0][1]]
+    rows = [r for _, r in numbered[1:]]
+    cache[path] = (tuple(header), tuple(tuple(r) for r in rows), tuple(n for n, _ in numbered[1:]))
     return header, rows
 
 
-def _csv_records(header: list[str], rows: list[list[str]], file: str, *, keep_empty: bool = False):
+def _row_lines(path: str, cache: dict) -> tuple[int, ...]:
+    """The line of the file each data row of :func:`_read_csv` starts on (1-based, the header's
+    line counted; blank lines skipped), as error messages name it; the file must have been read."""
+    return cache[path][2]
+
+
+def _value_defaults(model: type[BaseModel]) -> dict[str, Any]:
+    """Column -> default of ``model``'s optional columns whose default is a value (a number, a
+    provenance), not "none" (None, "" or ()): an empty cell there is an error, not that value."""
+    return {
+        (f.alias or n): f.default
+        for n, f in model.model_fields.items()
+        if not f.is_required() and f.default not in (None, "", ())
+    }
+
+
+def _csv_records(
+    header: list[str],
+    rows: list[list[str]],
+    file: str,
+    *,
+    keep_empty: bool = False,
+    model: type[BaseModel] | None = None,
+    lines: Sequence[int] | None = None,
+):
     """Yield (line number, {column: stripped cell}) for each data row; a row with the wrong number of
-    cells is an InputError naming its line. Empty cells are dropped (so pydantic defaults apply) unless
-    ``keep_empty``."""
-    for lineno, row in enumerate(rows, start=csv_line(0)):
+    cells is an InputError naming its line. Empty cells are dropped unless ``keep_empty``: a column
+    whose default means "none" (no corridor, no value density) then takes it, and a required one is
+    reported missing by ``model``'s validation.  An empty cell in a column of ``model`` whose default is
+    a value (a tariff of 0, a price factor of 1) is an InputError: it is a gap in the data, and taking
+    the value silently would hide it (leaving the whole column out applies the default to every row)."""
+    valued = _value_defaults(model) if model is not None else {}
+    numbers = lines if lines is not None else range(csv_line(0), csv_line(len(rows)))
+    for lineno, row in zip(numbers, rows, strict=True):
         if len(row) != len(header):
             raise InputError(
                 f"expected {len(header)} cells, got {len(row)}", file=file, field=f"line {lineno}"
             )
-        cells = ((h, c.strip()) for h, c in zip(header, row))
+        cells = [(h, c.strip()) for h, c in zip(header, row)]
+        for h, c in cells:
+            if c == "" and h in valued:
+                raise InputError(
+                    f"empty cell: expected a value (the default {valued[h]!r} applies only when "
+                    f"the column {h!r} is left out of the file)",
+                    file=file,
+                    field=f"line {lineno}.{h}",
+                )
         yield lineno, {h: c for h, c in cells if keep_empty or c != ""}
 
 
@@ -1094,7 +1137,7 @@ def _read_records(
     _check_columns(header, list(names), file, optional)
     out: list[BaseModel] = []
     seen: dict[str, int] = {}
-    for lineno, rec in _csv_records(header, rows, file):
+    for lineno, rec in _csv_records(header, rows, file, model=model, lines=_row_lines(path, cache)):
         ident = rec.get(key, "?")
         try:
             obj = model.model_validate(rec)
@@ -1161,7 +1204,9 @@ def _read_matrix(
     _check_columns(header, [row_key, *col_ids, "provenance"], file)
     mat = np.full((len(row_ids), len(col_ids)), np.nan)
     seen: dict[str, int] = {}
-    for lineno, rec in _csv_records(header, rows, file, keep_empty=True):
+    for lineno, rec in _csv_records(
+        header, rows, file, keep_empty=True, lines=_row_lines(path, cache)
+    ):
         rid = rec[row_key]
         if rid not in row_ids:
             raise InputError(
@@ -1264,8 +1309,13 @@ def _with_hub_additions(
     places: dict,
     mode_names: list[str],
     file: Any,
+    data_files: dict[str, tuple[str, Sequence[int]]] | None = None,
+    modes_set_by: dict[str, str] | None = None,
 ) -> tuple[list, list, list]:
-    """Records with the terminals of ``logistics.add_hubs`` added; every listed mode must be known."""
+    """Records with the terminals of ``logistics.add_hubs`` added; every listed mode must be known.
+    An unknown mode of a data file's record is blamed on that file and line (``data_files``: kind ->
+    (path, line of each record)), or on the scenario key that set the place's modes
+    (``modes_set_by``)."""
     extra_modes: dict[str, list[str]] = {}
     for i, h in enumerate(lg.add_hubs):
         if h.place not in places:
@@ -1284,15 +1334,21 @@ def _with_hub_additions(
         ("hubs", hubs, "hub_id"),
     ):
         edited = []
-        for r in recs:
+        path, lines = (data_files or {}).get(kind, (None, None))
+        for i, r in enumerate(recs):
             pid = getattr(r, key)
             ms = tuple(dict.fromkeys((*r.modes, *extra_modes.get(pid, ()))))
             for m in ms:
                 if m not in mode_names:
+                    where: tuple[Any, str] = (file, f"{kind}.{pid}.modes")
+                    if pid in (modes_set_by or {}):
+                        where = (file, modes_set_by[pid])
+                    elif path is not None and lines is not None:
+                        where = (_display(path), f"line {lines[i]} ({pid}).modes")
                     raise InputError(
                         f"{pid} lists unknown mode {m!r}" + suggest(m, mode_names),
-                        file=file,
-                        field=f"{kind}.{pid}.modes",
+                        file=where[0],
+                        field=where[1],
                     )
             edited.append(r.model_copy(update={"modes": ms}))
         out.append(edited)
@@ -1312,7 +1368,12 @@ def _sector_data(ss: SectorsSection, sectors: list, cache: dict) -> tuple[list, 
             field="final_share",
         )
     chain_recs = _read_chain_rows(ss.chains_file, cache)
-    chains = chains_from_records(chain_recs, sector_ids, file=_display(ss.chains_file))
+    chains = chains_from_records(
+        chain_recs,
+        sector_ids,
+        file=_display(ss.chains_file),
+        lines=_row_lines(ss.chains_file, cache),
+    )
     return sectors, io, chains
 
 
@@ -1405,16 +1466,6 @@ def _read_data(user: _UserScenario, file: Any, cache: dict) -> ScenarioData:
     mode_names = [m.mode for m in modes]
     # mode edits
     modes = _edit_modes(modes, lg, mode_names, file)
-    regions, gateways, hubs = _with_hub_additions(
-        regions, gateways, hubs, lg, places, mode_names, file
-    )
-    # customs edits
-    regions, gateways = _edit_customs(regions, gateways, lg.customs_multiplier, places, file)
-    # links
-    links = _read_links(lg.links_file, cache)
-    terminals = {r.region_id: r.modes for r in regions}
-    terminals.update({g.gateway_id: g.modes for g in gateways})
-    terminals.update({h.hub_id: h.modes for h in hubs})
     # where a place's modes were set in the scenario rather than its data file (for error messages)
     modes_set_by = {
         **{p: f"regions.overrides.{p}.modes" for p, o in rs.overrides.items() if "modes" in o},
@@ -1424,8 +1475,41 @@ def _read_data(user: _UserScenario, file: Any, cache: dict) -> ScenarioData:
             if "modes" in o
         },
     }
-    links = _edit_links(links, lg, places, mode_names, file, terminals, modes_set_by)
-    options, constants = _route_option_data(lg, mode_names, cache, links)
+    regions, gateways, hubs = _with_hub_additions(
+        regions,
+        gateways,
+        hubs,
+        lg,
+        places,
+        mode_names,
+        file,
+        data_files={
+            "regions": (rs.file, _row_lines(rs.file, cache)),
+            "gateways": (lg.gateways_file, _row_lines(lg.gateways_file, cache)),
+            "hubs": (lg.hubs_file, _row_lines(lg.hubs_file, cache)),
+        },
+        modes_set_by=modes_set_by,
+    )
+    # customs edits
+    regions, gateways = _edit_customs(regions, gateways, lg.customs_multiplier, places, file)
+    # links
+    links = _read_links(lg.links_file, cache)
+    terminals = {r.region_id: r.modes for r in regions}
+    terminals.update({g.gateway_id: g.modes for g in gateways})
+    terminals.update({h.hub_id: h.modes for h in hubs})
+    links = _edit_links(
+        links,
+        lg,
+        places,
+        mode_names,
+        file,
+        terminals,
+        modes_set_by,
+        link_lines=_row_lines(lg.links_file, cache),
+    )
+    options, constants = _route_option_data(
+        lg, mode_names, cache, links, [g.gateway_id for g in gateways]
+    )
     sectors, io, chains = _sector_data(ss, sectors, cache)
     sector_ids = [s.sector_id for s in sectors]
     region_ids = [r.region_id for r in regions]
@@ -1456,29 +1540,33 @@ def _read_bonded(path: str | None, region_ids: list[str], cache: dict) -> tuple[
     if path is None:
         return ()
     out = tuple(_read_records(path, BondedRecord, "zone", cache, None, "", None, allow_empty=True))
-    for i, rec in enumerate(out):
+    for line, rec in zip(_row_lines(path, cache), out, strict=True):
         if rec.region_id not in region_ids:
             raise InputError(
                 f"unknown region {rec.region_id!r}" + suggest(rec.region_id, region_ids),
                 file=_display(path),
-                field=f"line {csv_line(i)}.region_id",
+                field=f"line {line}.region_id",
             )
     return out
 
 
 def _route_option_data(
-    lg: LogisticsSection, mode_names: list[str], cache: dict, links: list[LinkRecord]
+    lg: LogisticsSection,
+    mode_names: list[str],
+    cache: dict,
+    links: list[LinkRecord],
+    gateway_ids: list[str],
 ) -> tuple[list, list]:
     """Route options (modes, feeder modes and corridor checked, a problem named by the CSV line) and
-    their constants (option ids checked) of the data files."""
+    their constants (option ids and destinations checked) of the data files."""
     options = _read_records(lg.options_file, RouteOptionRecord, "option_id", cache)
     file = _display(lg.options_file)
     corridors = sorted({lk.corridor for lk in links if lk.corridor})
-    for i, o in enumerate(options):
+    for line, o in zip(_row_lines(lg.options_file, cache), options, strict=True):
         problem = route_option_problem(o, mode_names, corridors)
         if problem is not None:
             sub, message = problem
-            where = f"line {csv_line(i)} ({o.option_id})" + (f".{sub}" if sub else "")
+            where = f"line {line} ({o.option_id})" + (f".{sub}" if sub else "")
             raise InputError(message, file=file, field=where)
     header, rows = _read_csv(lg.constants_file, cache)
     cfile = _display(lg.constants_file)
@@ -1486,7 +1574,9 @@ def _route_option_data(
     ids = [o.option_id for o in options]
     constants = []
     seen: dict[tuple[str, str], int] = {}
-    for lineno, rec in _csv_records(header, rows, cfile):
+    for lineno, rec in _csv_records(
+        header, rows, cfile, model=OptionConstantRecord, lines=_row_lines(lg.constants_file, cache)
+    ):
         try:
             c = OptionConstantRecord.model_validate(rec)
         except ValidationError as exc:
@@ -1498,6 +1588,15 @@ def _route_option_data(
                 + f" (options of {file}: {', '.join(ids)})",
                 file=cfile,
                 field=f"line {lineno}.option_id",
+            )
+        if c.destination != REGIONS_KEY and c.destination not in gateway_ids:
+            raise InputError(
+                f"unknown destination {c.destination!r} (expected a gateway id or {REGIONS_KEY!r}: "
+                + ", ".join([REGIONS_KEY, *gateway_ids])
+                + ")"
+                + suggest(c.destination, [REGIONS_KEY, *gateway_ids]),
+                file=cfile,
+                field=f"line {lineno}.destination",
             )
         if (c.option_id, c.destination) in seen:
             raise InputError(
@@ -1521,7 +1620,9 @@ def _read_growth(
     file = _display(section.file)
     _check_columns(header, list(_field_names(GrowthRecord)), file, optional=("low", "high"))
     records = []
-    for lineno, rec in _csv_records(header, rows, file):
+    for lineno, rec in _csv_records(
+        header, rows, file, model=GrowthRecord, lines=_row_lines(section.file, cache)
+    ):
         try:
             records.append((lineno, GrowthRecord.model_validate(rec)))
         except ValidationError as exc:
@@ -1539,7 +1640,9 @@ def _read_links(path: str, cache: dict) -> list[LinkRecord]:
     _check_columns(header, names, file, optional=("extra_cost", "extra_hours", "corridor"))
     out: list[LinkRecord] = []
     seen: dict[tuple, int] = {}
-    for lineno, rec in _csv_records(header, rows, file):
+    for lineno, rec in _csv_records(
+        header, rows, file, model=LinkRecord, lines=_row_lines(path, cache)
+    ):
         try:
             link = LinkRecord.model_validate(rec)
         except ValidationError as exc:
@@ -1566,7 +1669,9 @@ def _read_chain_rows(path: str, cache: dict) -> list[ChainRecord]:
     file = _display(path)
     _check_columns(header, list(_field_names(ChainRecord)), file)
     out = []
-    for lineno, rec in _csv_records(header, rows, file):
+    for lineno, rec in _csv_records(
+        header, rows, file, model=ChainRecord, lines=_row_lines(path, cache)
+    ):
         try:
             out.append(ChainRecord.model_validate(rec))
         except ValidationError as exc:
@@ -1630,13 +1735,16 @@ def _edit_links(
     file: Any,
     terminals: dict[str, tuple[str, ...]],
     modes_set_by: dict[str, str] | None = None,
+    link_lines: Sequence[int] | None = None,
 ):
     """The links after ``logistics.remove_links`` and ``logistics.add_links``, every one checked: an
     added link's problem names the scenario file and ``logistics.add_links[k]``, a problem of a link
-    of the links CSV names that file and its line (and the scenario key that set the place's modes,
-    ``modes_set_by``, when an override removed the terminal)."""
+    of the links CSV names that file and its line (``link_lines``: the line of each of ``links``;
+    default record i on line i + 2), and the scenario key that set the place's modes,
+    ``modes_set_by``, when an override removed the terminal."""
     by_key = {lk.key: lk for lk in links}
-    lines = {lk.key: csv_line(i) for i, lk in enumerate(links)}  # as _read_links counts them
+    numbers = link_lines if link_lines is not None else [csv_line(i) for i in range(len(links))]
+    lines = {lk.key: n for lk, n in zip(links, numbers, strict=True)}
     _remove_links(by_key, lg.remove_links, places, file)
     _add_links(by_key, lg.add_links, places, modes, file, terminals, modes_set_by)
     added = {lk.key for lk in lg.add_links}
