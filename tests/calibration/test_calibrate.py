@@ -150,6 +150,10 @@ BAD = [
         "moments.firm_growth.function",
         "cannot import",
     ),
+    # named `search.replicates.int` (the branch of int | 'auto' pydantic tried), in its words
+    ("replicates = 2\n", 'replicates = "many"\n', "search.replicates", "from 1 to 256, or 'auto'"),
+    ("replicates = 2\n", "replicates = 0\n", "search.replicates", "from 1 to 256, or 'auto'"),
+    ("replicates = 2\n", "replicates = true\n", "search.replicates", "from 1 to 256, or 'auto'"),
 ]
 
 

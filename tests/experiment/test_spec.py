@@ -84,6 +84,19 @@ def test_output_series_every_is_at_most_the_longest_run(tmp_path):
     assert ei.value.field == "output.series_every" and "10000" in str(ei.value)
 
 
+@pytest.mark.parametrize("setting", ['series_metrics = ["firms"]', "series_every = 4"])
+def test_series_settings_with_series_off_are_an_error_not_ignored(tmp_path, setting):
+    """``series = false`` with ``series_metrics`` was accepted and the metrics silently ignored."""
+    assert (
+        load_experiment(_write(tmp_path, BASE + "[output]\nseries = false\n")).output.series
+        is False
+    )
+    with pytest.raises(InputError) as ei:
+        load_experiment(_write(tmp_path, BASE + f"[output]\nseries = false\n{setting}\n"))
+    assert ei.value.field == "output" and setting.split()[0] in str(ei.value)
+    assert "series = false writes no series" in str(ei.value)
+
+
 def test_missing_scenario_and_bad_toml(tmp_path):
     p = tmp_path / "x.toml"
     p.write_text('name = "e"\nscenario = "nope.toml"\n')

@@ -286,12 +286,14 @@ class SearchSettings(_Strict):
         0.15, gt=0, le=1, description="sweep half-width as a fraction of the parameter's range"
     )
 
-    @field_validator("replicates")
+    @field_validator("replicates", mode="before")
     @classmethod
     def _replicates(cls, v: Any) -> Any:
-        if isinstance(v, int) and not 1 <= v <= 256:
-            raise ValueError(f"expected 1..256 replicates or 'auto', got {v}")
-        return v
+        """An integer 1..256 or 'auto', checked before pydantic tries each type of the union (whose
+        errors would name the branch, ``replicates.int``)."""
+        if v == "auto" or (isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 256):
+            return v
+        raise ValueError("expected an integer number of replicates from 1 to 256, or 'auto'")
 
 
 class ABCSettings(_Strict):

@@ -336,6 +336,18 @@ class OutputSpec(_Strict):
     def _steps(cls, v: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(dict.fromkeys(v))
 
+    @model_validator(mode="after")
+    def _series_settings_need_series(self) -> OutputSpec:
+        """``series_metrics`` or ``series_every`` with ``series = false`` would be ignored."""
+        if not self.series:
+            for name in ("series_metrics", "series_every"):
+                if name in self.model_fields_set:
+                    raise ValueError(
+                        f"{name} is set but series = false writes no series; remove {name} or "
+                        "set series = true"
+                    )
+        return self
+
 
 class Experiment(_Strict):
     """A validated, immutable experiment (see the module docstring for the file format)."""
