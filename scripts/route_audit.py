@@ -8,6 +8,7 @@ Run from the repository root::
     python scripts/route_audit.py                                   # the baseline
     python scripts/route_audit.py --scenario scenarios/feeder_routes.toml
     python scripts/route_audit.py --steps 20 --seed 1               # with the run's trade value
+    python scripts/route_audit.py --steps 20 --seed 1 --corridors   # and the corridor volumes' routes
 
 Counts are ordered (origin, destination, shipped sector) cells; "mostly road" means at least
 ``--road-share`` (0.5) of the route's km on road links.
@@ -98,6 +99,31 @@ def mislabelled_value(
     return out
 
 
+def corridor_purity(model: AgglomerationModel) -> dict[str, dict[str, float]]:
+    """Per corridor tag, in ``model``'s current flows: the share of the value and of the tonnes counted
+    for the corridor (``corridor_<tag>_*``) that travels on routes with less than half their km on the
+    tag's links, and the value counted for it by route option."""
+    w = model.world
+    flows = lo.trade_flows(model.state, w)
+    v, t = lo._option_flows(flows, w, model.state.costs.route_choice.share)
+    r = w.routes
+    net = w.extra["network"]
+    out = {}
+    for c, cid in enumerate(w.corridor_ids):
+        on = r.corridor == c
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tagged = np.where(on, net.corridor_km[..., c] / r.km, 1.0)
+        thin = on & (tagged < 0.5)
+        row = {
+            "thin_value": float(v[thin].sum() / v[on].sum()) if v[on].sum() > 0 else float("nan"),
+            "thin_tonnes": float(t[thin].sum() / t[on].sum()) if t[on].sum() > 0 else float("nan"),
+        }
+        for o, oid in enumerate(r.option_ids):
+            row[f"value_{oid}"] = float(v[..., o][on[..., o]].sum())
+        out[str(cid)] = row
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "baseline.toml"))
@@ -106,6 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1, help="replicate seed of that run")
     ap.add_argument(
         "--options", nargs="+", help="route options of the value shares (default: not road)"
+    )
+    ap.add_argument(
+        "--corridors",
+        action="store_true",
+        help="with --steps: how much of each corridor volume runs mostly off the corridor's links",
     )
     args = ap.parse_args(argv)
     try:
@@ -121,6 +152,20 @@ def main(argv: list[str] | None = None) -> int:
             "region pairs by sector: "
             + ", ".join(f"{k} {n}" for k, n in row["region_pairs"].items())
         )
+    if args.corridors:
+        m = AgglomerationModel(scenario, replicate_seed=args.seed)
+        m.run(args.steps)
+        print(
+            f"corridor volumes (seed {args.seed}, quarter {args.steps}): share on routes < 50 % tagged"
+        )
+        for cid, row in corridor_purity(m).items():
+            by_option = {
+                k[6:]: round(x) for k, x in row.items() if k.startswith("value_") and x > 0
+            }
+            print(
+                f"  {cid:10s} value {row['thin_value']:.2f}  tonnes {row['thin_tonnes']:.2f}  "
+                f"value by option (CNY m per step) {by_option}"
+            )
     if args.steps > 0:
         res = mislabelled_value(scenario, args.steps, args.seed, args.road_share, args.options)
         which = "/".join(args.options) if args.options else "non-road"

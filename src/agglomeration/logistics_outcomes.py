@@ -400,7 +400,11 @@ def metric_descriptions(world: World) -> dict[str, dict[str, object]]:
         add(name, label, "", "share", what)
     routes = w.routes
     for cid in w.corridor_ids:
-        what = f"trade on route options running mainly on the links tagged '{cid}'"
+        what = (
+            f"trade on the routes that use links tagged '{cid}' (where a route uses several tags, the "
+            "one carrying most of its km); the whole route counts, however few of its km are on "
+            "tagged links (docs/LOGISTICS.md, known limitation)"
+        )
         cname = CORRIDOR_NAMES.get(str(cid), str(cid))
         add(f"corridor_{cid}_kt", f"{cname} corridor, volume", "kt per step", "count", what)
         add(f"corridor_{cid}_value", f"{cname} corridor, value", "CNY m per step", "money", what)
@@ -487,7 +491,8 @@ METRIC_FAMILIES: tuple[tuple[str, str, str, str, str], ...] = (
         "",
         "share",
         "manufacturing sales of the regions' firms to international gateways / all their manufacturing "
-        "sales",
+        "sales (sales: final sales plus the sales along the end-of-step supplier links, as every "
+        "trade flow; they differ from `output` where links changed after the market)",
     ),
     (
         r"export_share_(?P<key>.+)",
@@ -495,7 +500,8 @@ METRIC_FAMILIES: tuple[tuple[str, str, str, str, str], ...] = (
         "",
         "share",
         "a sector's sales to international gateways / all its sales; a region's manufacturing "
-        "exports / its manufacturing sales (NaN for a region without manufacturing firms)",
+        "exports / its manufacturing sales (NaN for a region without manufacturing firms); sales as "
+        "for export_share",
     ),
     (
         r"mode_share_(?P<key>.+)_(?P<basis>value|tonnes)",
@@ -509,7 +515,7 @@ METRIC_FAMILIES: tuple[tuple[str, str, str, str, str], ...] = (
         "Corridor {key}, volume",
         "kt per step",
         "count",
-        "corridor trade",
+        "trade on the routes that use the corridor's tagged links (the whole route counts)",
     ),
     (
         r"corridor_(?P<key>.+)_value",

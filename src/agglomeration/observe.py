@@ -706,7 +706,8 @@ TIMING = (
     "costs.  Step 0 is the start of the observed "
     "run (the state the burn-in left; the per-step counts are 0); in a run that continues a shared "
     "start (an experiment's lever variants, `agglomeration run --lever`) the firms' state at step 0 "
-    "is the shared one, while the link-valued metrics already use the run's own trade costs."
+    "is the shared one, while the link-valued metrics (trade flows, sourcing shares, link values) "
+    "already use the run's own costs: its trade costs and the administrative burden its policy sets."
 )
 
 #: Columns of ``firms.parquet`` / ``parts/firms`` (:func:`firms_frame`): name -> meaning [unit].

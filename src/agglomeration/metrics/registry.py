@@ -378,8 +378,9 @@ BUILTIN: dict[str, MetricInfo] = {
             "Entrants' realised / expected profit",
             "ratio",
             "index",
-            description="first-year profit of the run's entrants over what they expected when entering "
-            "(1 = consistent expectations)",
+            description="first-year profit over what was expected at entry, summed from the start of "
+            "the run over the entrants whose first year ends in it (those of the burn-in's last year "
+            "included, so it is defined from step 1; 1 = consistent expectations)",
         ),
         MetricInfo(
             "entrant_revenue_ratio",
@@ -387,7 +388,8 @@ BUILTIN: dict[str, MetricInfo] = {
             "ratio",
             "index",
             0.0,
-            description="first-year revenue of the run's entrants over what they expected",
+            description="first-year revenue over what was expected at entry, summed as "
+            "entrant_profit_ratio",
         ),
         MetricInfo(
             "mean_log_productivity",
