@@ -892,3 +892,12 @@ def test_an_unknown_destination_of_a_route_option_constant_names_its_csv_line(ti
     assert (
         exc.value.field == "line 4.destination" and "unknown destination 'Y'" in exc.value.message
     )
+
+
+def test_nan_is_reported_as_not_a_number_not_as_out_of_bounds(tiny):
+    """A NaN fails every bound: the message said "expected a value less than or equal to 1, got nan"."""
+    msg = errmsg(tiny, policy__replication_rate=float("nan"))
+    assert "policy.replication_rate" in msg and "expected a number, got nan (not a number)" in msg
+    edit(tiny.parent / "regions.csv", "0.6,5,road", "NaN,5,road")
+    msg = errmsg(tiny)
+    assert "regions.csv" in msg and "line 2" in msg and "got 'NaN' (not a number)" in msg

@@ -946,6 +946,9 @@ def validation_error(
             if isinstance(err.get("input"), bool)
             else "expected a number"
         )
+    if err.get("type") in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        if _is_nan(err.get("input")):  # NaN fails every bound: say so, not "expected <= 1, got nan"
+            text = f"expected a number, got {shorten(repr(err.get('input')), 40)} (not a number)"
     if err.get("type") == "missing":
         text = "missing value (required)"
     elif "input" in err and not isinstance(err["input"], dict) and ", got " not in text:
@@ -956,6 +959,13 @@ def validation_error(
     if desc:
         text += f" [{desc}]"
     return InputError(text, file=file, field=path or None)
+
+
+def _is_nan(value: Any) -> bool:
+    """Whether ``value`` is a NaN float or a cell that reads as one ('nan', 'NaN', '-nan')."""
+    if isinstance(value, float):
+        return math.isnan(value)
+    return isinstance(value, str) and value.strip().lower().lstrip("+-") == "nan"
 
 
 def _check_numbers(values: Any, model: type[BaseModel], path: str, file: Any) -> None:
