@@ -168,3 +168,40 @@ def test_a_point_undefined_in_one_replicate_is_left_out_and_regret_uses_the_rest
     rob = disc.robustness.set_index("policy")
     assert (rob["scenarios"] == 90).all()  # compared where every policy has a value
     assert any("over the 90 of 120 uncertainty points" in n for n in disc.notes)
+
+
+def test_another_outcome_is_ranked_in_its_own_direction_and_labelled_as_itself():
+    """`--metric firms` with a condition on another metric ranked firms in the condition's direction
+    and the table was labelled (and scaled) as the condition's metric."""
+    from agglomeration.report.numbers import format_number
+    from agglomeration.report.tables import discovery_tables
+
+    runs = lhs_runs()
+    with pytest.raises(InputError, match="--better higher or --better lower") as err:
+        discover(runs, "connected_firm_share > 0.5", manifest=MANIFEST, metric="firms")
+    assert err.value.field == "--better"
+    lower = discover(
+        runs, "connected_firm_share > 0.5", manifest=MANIFEST, metric="firms", better="lower"
+    )
+    higher = discover(
+        runs, "connected_firm_share > 0.5", manifest=MANIFEST, metric="firms", better="higher"
+    )
+    assert (lower.outcome, lower.direction, higher.direction) == ("firms", "min", "max")
+    # 'hi' has more firms everywhere: no regret when more is better, all of it when less is
+    assert higher.robustness.set_index("policy").loc["hi", "max_regret"] == pytest.approx(0.0)
+    assert lower.robustness.set_index("policy").loc["hi", "max_regret"] == pytest.approx(0.5)
+    text, numeric, captions = discovery_tables(higher)
+    assert "Firms (higher is better)" in captions["robustness"]
+    mean = numeric["robustness"].set_index("policy").loc["hi", "mean"]
+    assert text["robustness"].set_index("Policy").loc["hi", "Mean"] == format_number(mean)  # not x100
+    # a metric the condition bounds keeps its direction: lower import shares are better
+    assert parse_condition("x < 0.1 and y > 2", ["x", "y"]).directions == {"x": "min", "y": "max"}
+
+
+def test_negative_numbers_in_the_condition_and_a_bad_seed():
+    cond = parse_condition("firms > -1.5 and firms < +3", ["firms"])
+    frame = pd.DataFrame({"firms": [-2.0, 0.0, 4.0]})
+    assert list(cond.evaluate(frame)) == [False, True, False]
+    with pytest.raises(InputError, match="from 0 to 2") as err:
+        discover(lhs_runs(), "connected_firm_share > 0.5", manifest=MANIFEST, seed=-1)
+    assert err.value.field == "--seed"

@@ -34,6 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--metric", help="outcome ranked for robustness (default: the condition's first metric)"
     )
     parser.add_argument(
+        "--better",
+        choices=("higher", "lower"),
+        help="whether higher or lower values of the outcome are better (default: as the condition "
+        "bounds it; required for a --metric the condition does not bound)",
+    )
+    parser.add_argument(
         "--parameters",
         nargs="+",
         metavar="PARAM",
@@ -112,6 +118,7 @@ def main(args: argparse.Namespace) -> int:
         manifest=results.manifest,
         parameters=args.parameters,
         metric=args.metric,
+        better=args.better,
         replicates=args.replicates,
         min_coverage=args.min_coverage,
         mass_min=args.mass_min,

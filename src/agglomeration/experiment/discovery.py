@@ -77,13 +77,15 @@ def _need_extra() -> None:
 
 @dataclass(frozen=True)
 class Condition:
-    """A parsed condition on metrics: ``text``, the ``metrics`` it reads, and the direction of its first
-    comparison (``"max"`` for > / >=, ``"min"`` for < / <=) used to rank policies."""
+    """A parsed condition on metrics: ``text``, the ``metrics`` it reads, the direction of its first
+    comparison (``"max"`` for > / >=, ``"min"`` for < / <=) and of each metric's first bound
+    (``directions``), used to rank policies on that metric."""
 
     text: str
     tree: ast.Expression
     metrics: tuple[str, ...]
     direction: Literal["max", "min"]
+    directions: Mapping[str, str] = field(default_factory=dict)
 
     def evaluate(self, frame: pd.DataFrame) -> np.ndarray:
         """Boolean array: whether each row of ``frame`` satisfies the condition (NaN never does)."""
@@ -112,7 +114,22 @@ def _eval(node: ast.AST, frame: pd.DataFrame) -> Any:
 def _value(node: ast.AST, frame: pd.DataFrame) -> Any:
     if isinstance(node, ast.Name):
         return pd.to_numeric(frame[node.id], errors="coerce").to_numpy(dtype=float)
-    return float(node.value)  # type: ignore[attr-defined]
+    return _number(node)
+
+
+def _number(node: ast.AST) -> float | None:
+    """The value of a number literal, signed (``-1``, ``+0.5``); None for anything else."""
+    sign = 1.0
+    while isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        sign = -sign if isinstance(node.op, ast.USub) else sign
+        node = node.operand
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, int | float)
+        and not isinstance(node.value, bool)
+    ):
+        return sign * float(node.value)
+    return None
 
 
 def parse_condition(text: str, available: Sequence[str], *, field: str = "--where") -> Condition:
@@ -128,6 +145,7 @@ def parse_condition(text: str, available: Sequence[str], *, field: str = "--wher
         raise InputError(f"cannot parse the condition {text!r}: {exc.msg}", field=field) from None
     names: list[str] = []
     directions: list[str] = []
+    by_metric: dict[str, str] = {}
 
     def check(node: ast.AST) -> None:
         if isinstance(node, ast.BoolOp):
@@ -146,11 +164,7 @@ def parse_condition(text: str, available: Sequence[str], *, field: str = "--wher
                             field=field,
                         )
                     names.append(t.id)
-                elif not (
-                    isinstance(t, ast.Constant)
-                    and isinstance(t.value, int | float)
-                    and not isinstance(t.value, bool)
-                ):
+                elif _number(t) is None:
                     raise InputError(
                         f"expected a metric name or a number in {text!r}, got {ast.unparse(t)!r}",
                         field=field,
@@ -164,6 +178,11 @@ def parse_condition(text: str, available: Sequence[str], *, field: str = "--wher
             if op in (ast.Gt, ast.GtE, ast.Lt, ast.LtE):
                 bigger = op in (ast.Gt, ast.GtE)
                 directions.append("max" if bigger == left_is_metric else "min")
+                metric = node.left.id if left_is_metric else None  # type: ignore[attr-defined]
+                if metric is None and isinstance(node.comparators[0], ast.Name):
+                    metric = node.comparators[0].id
+                if metric is not None:
+                    by_metric.setdefault(metric, directions[-1])
         else:
             raise InputError(
                 f"expected comparisons such as 'connected_firm_share > 0.5' joined by and / or / not, "
@@ -173,8 +192,12 @@ def parse_condition(text: str, available: Sequence[str], *, field: str = "--wher
 
     check(tree.body)
     return Condition(
-        str(text).strip(), tree, tuple(dict.fromkeys(names)), directions[0] if directions else "max"
-    )  # type: ignore[arg-type]
+        str(text).strip(),
+        tree,
+        tuple(dict.fromkeys(names)),
+        directions[0] if directions else "max",  # type: ignore[arg-type]
+        by_metric,
+    )
 
 
 @dataclass
@@ -193,6 +216,9 @@ class Discovery:
     features: pd.DataFrame
     robustness: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    #: the metric the robustness table ranks, and whether higher ("max") or lower ("min") is better
+    outcome: str = ""
+    direction: str = "max"
 
     @property
     def base_rate(self) -> float:
@@ -377,10 +403,14 @@ def _robustness(
     metric: str,
     notes: list[str],
     left_out: bool = False,
+    direction: str | None = None,
+    n_scenarios: int | None = None,
 ) -> pd.DataFrame:
-    """Per policy (lever combination) across the uncertainty points: mean, p10, satisficing, regret.
+    """Per policy (lever combination) across the uncertainty points: mean, p10, satisficing, regret
+    of ``metric``, higher better when ``direction`` is "max" (default: the condition's direction).
     ``left_out``: points were dropped for an undefined metric, so the policies are compared over the
-    uncertainty points where every one has a value."""
+    uncertainty points where every one has a value (of ``n_scenarios`` in the design)."""
+    direction = direction or cond.direction
     if not uncertainties:
         notes.append(
             "robustness: the design declares no uncertainties (role = 'uncertainty'); no regret table"
@@ -402,8 +432,8 @@ def _robustness(
     if incomplete.any() and (~incomplete).sum() >= 2 and left_out:
         # points left out for an undefined metric: compare the policies where all have a value
         notes.append(
-            f"robustness: over the {int((~incomplete).sum())} of {len(table)} uncertainty points "
-            "where every policy has a value"
+            f"robustness: over the {int((~incomplete).sum())} of {n_scenarios or len(table)} "
+            "uncertainty points where every policy has a value"
         )
         table = table.loc[~incomplete]
         data = data.loc[data["scenario"].isin(table.index)]
@@ -419,7 +449,7 @@ def _robustness(
         )
         return pd.DataFrame()
     v = table.to_numpy(dtype=float)
-    if cond.direction == "max":
+    if direction == "max":
         regret = v.max(axis=1, keepdims=True) - v
     else:
         regret = v - v.min(axis=1, keepdims=True)
@@ -485,6 +515,7 @@ def discover(
     manifest: Mapping[str, Any] | None = None,
     parameters: Sequence[str] | None = None,
     metric: str | None = None,
+    better: Literal["higher", "lower"] | None = None,
     replicates: Literal["mean", "each"] = "mean",
     min_coverage: float = 0.5,
     mass_min: float = 0.05,
@@ -497,11 +528,17 @@ def discover(
 
     ``parameters`` defaults to the manifest's design parameters; several variants add ``variant`` as a
     categorical factor.  ``metric`` (default: the first metric of the condition) is the outcome ranked in
-    the robustness table.  ``replicates="mean"`` classifies design points by their mean over
+    the robustness table; ``better`` says whether higher or lower values of it are better (default: as
+    the condition bounds it, e.g. lower for ``import_share < 0.1``; required for a metric the condition
+    does not bound).  ``seed`` (0 to 2**32 - 1) seeds CART and the feature scores.  ``replicates="mean"`` classifies design points by their mean over
     replicates, ``"each"`` every run.  Raises :class:`InputError` for a bad condition, no design
     parameters, or no (or only) cases of interest.
     """
     _need_extra()
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise InputError(f"expected a seed from 0 to 2**32 - 1, got {seed!r}", field="--seed")
+    if better not in (None, "higher", "lower"):
+        raise InputError(f"expected 'higher' or 'lower', got {better!r}", field="--better")
     ok, params, by_variant = _design_of(runs, manifest, parameters, min_coverage, mass_min, source)
     available = metric_columns(ok, params)
     cond = parse_condition(where, available)
@@ -512,10 +549,31 @@ def discover(
             file=source,
             field="--metric",
         )
+    if better is not None:
+        direction = "max" if better == "higher" else "min"
+    elif outcome in cond.directions:
+        direction = cond.directions[outcome]
+    elif outcome in cond.metrics or metric is None:
+        direction = cond.direction
+    else:
+        raise InputError(
+            f"the condition does not say whether more or less {outcome} is better; add --better "
+            "higher or --better lower",
+            file=source,
+            field="--better",
+        )
     needed = list(dict.fromkeys([*cond.metrics, outcome]))
     points = _points(ok, params, needed, replicates, by_variant)
+    roles = _roles(manifest, params)
+    uncertainties = [p for p in params if roles.get(p) != "lever"]
+    n_scenarios = len(points[uncertainties].round(12).drop_duplicates()) if uncertainties else None
     unit = "design points" if replicates == "mean" else "runs"
     notes: list[str] = []
+    constant = [q for q in dict.fromkeys(parameters or ()) if q not in params]
+    if constant:
+        notes.append(
+            f"--parameters: {', '.join(constant)} do not vary in the runs and are left out"
+        )
     # a metric undefined in a run (NaN: e.g. the export share of a region without manufacturing
     # sales) says nothing about the condition, either way ("not x < 0" must not count it): left out
     missing = points[needed].isna()
@@ -554,10 +612,10 @@ def discover(
         notes.append(
             f"PRIM: no box on the peeling trajectory reaches coverage {min_coverage:g}; the whole space is reported"
         )
-    roles = _roles(manifest, params)
     levers = (["variant"] if by_variant else []) + [p for p in params if roles.get(p) == "lever"]
-    uncertainties = [p for p in params if roles.get(p) != "lever"]
-    robustness = _robustness(points, levers, uncertainties, cond, outcome, notes, left_out)
+    robustness = _robustness(
+        points, levers, uncertainties, cond, outcome, notes, left_out, direction, n_scenarios
+    )
     return Discovery(
         cond,
         params,
@@ -571,6 +629,8 @@ def discover(
         _features(x, y, seed),
         robustness,
         notes,
+        outcome,
+        direction,
     )
 
 

@@ -591,7 +591,7 @@ def discovery_tables(
     feats_text = feats.head(10).assign(score=feats["score"].head(10).map(lambda s: f"{s:.3f}"))
     rob = disc.robustness
     rob_text = rob
-    metric = disc.condition.metrics[0] if disc.condition.metrics else ""
+    metric = disc.outcome or (disc.condition.metrics[0] if disc.condition.metrics else "")
     info = reg.info(metric)
     if len(rob):
         k = info.scale
@@ -602,14 +602,14 @@ def discovery_tables(
                 "Mean": [format_number(k * v) for v in rob["mean"]],
                 "Worst 10%": [
                     format_number(k * v)
-                    for v in (rob["p10"] if disc.condition.direction == "max" else rob["p90"])
+                    for v in (rob["p10"] if disc.direction == "max" else rob["p90"])
                 ],
                 "Satisficing": rob["satisficing"].map(_pct),
                 "Max regret": [format_number(k * v) for v in rob["max_regret"]],
                 "Mean regret": [format_number(k * v) for v in rob["mean_regret"]],
             }
         )
-    direction = "higher" if disc.condition.direction == "max" else "lower"
+    direction = "higher" if disc.direction == "max" else "lower"
     captions = {
         "box": (
             f"PRIM box (EMA Workbench) for {disc.condition.text!r}: coverage {_pct(st['coverage'])} "
