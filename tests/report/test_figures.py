@@ -691,3 +691,15 @@ def test_supplier_network_names_sit_beside_their_own_group_in_the_dense_core():
                 assert not box.overlaps(group), (name, other)
         for other, b in labels.items():
             assert other == name or not box.overlaps(b), (name, other)
+
+
+def test_the_constant_metrics_footer_lists_them_in_panel_order_not_hash_order():
+    """They were gathered in a set, so the footer (and the PNG) changed with the string-hash seed."""
+    constants = ["zeta_a", "alpha_b", "mid_c", "omega_d", "beta_e", "kappa_f"]
+    series = pd.DataFrame({"run_id": "r", "step": np.arange(5), "firms": np.arange(5) + 10.0})
+    for k, name in enumerate(constants):
+        series[name] = float(k + 1)
+    fig = timeseries_figure(series, panels=["firms", *constants])
+    footer = _footer(fig)
+    positions = [footer.index(f"= {k + 1:g}") for k in range(len(constants))]
+    assert positions == sorted(positions), footer

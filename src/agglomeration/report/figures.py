@@ -271,7 +271,7 @@ def _resolve_panels(
     resolved, _ = _panels(panels, columns, registry, single)
     constant = {}
     if drop_constant and data["step"].nunique() > 1:  # one row says nothing about being constant
-        constant = _constant_columns(data, {m for _, ms in resolved for m in ms})
+        constant = _constant_columns(data, dict.fromkeys(m for _, ms in resolved for m in ms))
     resolved = [(t, [m for m in ms if m not in constant]) for t, ms in resolved]
     resolved = [(t, ms) for t, ms in resolved if ms]
     if not resolved:
