@@ -74,7 +74,7 @@ def test_compare_on_the_real_batch_pairs_by_seed(batch, capsys):
     assert "| deleg" in text and "paired t" in text
 
 
-def test_plot_command_on_a_single_run_directory(tmp_path):
+def test_plot_command_on_a_single_run_directory(tmp_path, monkeypatch):
     run_dir = tmp_path / "run"
     scenario = ROOT / "scenarios" / "baseline.toml"
     assert cli_main(["run", str(scenario), "--steps", "3", "--set", "firms.initial_count=100",
@@ -85,6 +85,20 @@ def test_plot_command_on_a_single_run_directory(tmp_path):
     assert code == 0
     stems = ["timeseries", "lq_heatmap", "region_map", "supplier_network"]
     _nonempty(out / f"{s}.{ext}" for s in stems for ext in ("png", "pdf"))
+    # --metrics chooses the panels of a run's time series too (it drew the overview regardless)
+    import agglomeration.report.figureset as figureset
+    from agglomeration.experiment.store import load_results
+
+    panels = []
+    real = figureset.timeseries_figure
+    monkeypatch.setattr(
+        figureset,
+        "timeseries_figure",
+        lambda *a, **kw: panels.append(list(kw["panels"])) or real(*a, **kw),
+    )
+    figureset.write_figures(load_results(run_dir), tmp_path / "f2", metrics=["firms"])
+    assert panels == [["firms"]]
+    assert cli_main(["plot", str(run_dir), "--out", str(tmp_path / "f3"), "--partial"]) == 2
 
 
 def test_sensitivity_chart_from_a_sobol_store(tmp_path):

@@ -193,7 +193,9 @@ def test_another_outcome_is_ranked_in_its_own_direction_and_labelled_as_itself()
     text, numeric, captions = discovery_tables(higher)
     assert "Firms (higher is better)" in captions["robustness"]
     mean = numeric["robustness"].set_index("policy").loc["hi", "mean"]
-    assert text["robustness"].set_index("Policy").loc["hi", "Mean"] == format_number(mean)  # not x100
+    assert text["robustness"].set_index("Policy").loc["hi", "Mean"] == format_number(
+        mean
+    )  # not x100
     # a metric the condition bounds keeps its direction: lower import shares are better
     assert parse_condition("x < 0.1 and y > 2", ["x", "y"]).directions == {"x": "min", "y": "max"}
 

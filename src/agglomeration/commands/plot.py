@@ -136,6 +136,12 @@ def main(args: argparse.Namespace) -> int:
         )
     if not has_manifest or _manifest_kind(path) == "run":
         _check_run_output(path)
+        if args.partial:
+            raise InputError(
+                "a run directory is complete; --partial is for a batch that has not finished",
+                file=path,
+                field="--partial",
+            )
     results = open_results(path, purpose="plot", allow_run=True)
     warning = require_finished(results, path, args.partial)
     if warning:

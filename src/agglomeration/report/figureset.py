@@ -129,11 +129,15 @@ def _time_series(results, runs, conds, metrics, registry, spy, note, out, format
     if series is None or series.empty or "step" not in series.columns:
         return []
     written: list[Path] = []
+    cols = metric_columns(series)
+    chosen = [m for m in metrics if m in cols] if metrics else registry.primary(cols)
+    if metrics and not chosen:
+        return []  # only final metrics asked for: nothing to draw over time
     if len(runs) == 1:
         fig = timeseries_figure(
             series,
             runs,
-            panels=OVERVIEW_PANELS,
+            panels=chosen if metrics else OVERVIEW_PANELS,  # --metrics: one panel each
             conditions=conds,
             registry=registry,
             steps_per_year=spy,
@@ -142,8 +146,6 @@ def _time_series(results, runs, conds, metrics, registry, spy, note, out, format
             note=note,
         )
         return save(fig, out, "timeseries", formats)
-    cols = metric_columns(series)
-    chosen = [m for m in metrics if m in cols] if metrics else registry.primary(cols)
     if len(conds.order) > MAX_LINES and not conds.sampled:
         for m in chosen:
             written += save(
