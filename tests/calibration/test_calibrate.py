@@ -490,3 +490,67 @@ def test_integer_bounds_need_not_be_whole_and_a_sector_hint_is_plain(tiny):
         load_targets(write_targets(tiny, text))
     assert err.value.field == "moments.firm_growth.sector"
     assert err.value.message.endswith("did you mean 'gadget'?"), err.value.message
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--check", "--budget", "-5"], "--budget: expected a budget"),
+        (["--check", "--method", "foo"], "--method: expected msm or abc, got 'foo'"),
+        (["--scheduler", "tcp://1.2.3.4:1"], "--scheduler: a scheduler address needs the dask"),
+    ],
+)
+def test_cli_options_are_checked_with_check_and_a_scheduler_needs_dask(
+    tiny, tmp_path, capsys, extra, message
+):
+    """`--check` passed whatever the options (a check that passes must mean the command starts), and
+    `--scheduler` with the local executor was dropped silently."""
+    from agglomeration import cli
+
+    code = cli.main(["calibrate", str(write_targets(tiny)), "--out", str(tmp_path / "c"), *extra])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err, err
+    assert not (tmp_path / "c").exists()
+
+
+def test_sweep_table_keeps_a_zero_spread_and_identification_uses_the_width_swept(tiny):
+    """Replicates that agree have sd 0 (it became blank), and a sweep clipped at a bound is narrower
+    than 2 x sweep_span x range (the identification table scaled every slope by the nominal width)."""
+    from agglomeration.calibration import diagnostics as diag
+
+    t = load_targets(write_targets(tiny))
+    best = {"behaviour.entry.floor": 0.6, "behaviour.sourcing.search_probability": 0.3}
+    cand = diag.sweep_candidates(t, best)
+    names = [m.name for m in t.moments]
+    rows = [{"variant": v, "n": 2.0, **{m: 1.0 for m in names}, **{f"{m}__se": 0.0 for m in names},
+             **{f"{m}__sd": 0.0 for m in names}} for v in cand]  # fmt: skip
+    best_summary = {"n": 2.0, **{m: 1.0 for m in names}, **{f"{m}__sd": 0.0 for m in names}}
+    sweeps = diag.sweep_frame(t, best, best_summary, pd.DataFrame(rows))
+    assert (sweeps["sd"] == 0.0).all()
+    assert (sweeps["se"].dropna() == 0.0).all() and sweeps["se"].notna().sum() == len(rows) * len(
+        names
+    )
+    floor = sweeps.loc[sweeps["parameter"] == "behaviour.entry.floor", "value"]
+    clipped = float(floor.max() - floor.min())
+    assert floor.min() == 0.5 and clipped < 2 * t.search.sweep_span * (5.0 - 0.5)  # the lower bound
+    g = pd.DataFrame(1.0, index=names, columns=list(t.parameters))
+    ident = diag.identification_table(t, g, sweeps)
+    m0 = t.moments[0]
+    assert ident.loc[m0.name, "behaviour.entry.floor"] == pytest.approx(clipped / m0.target_se)
+
+
+def test_an_abc_scenario_file_has_one_header_and_can_be_overwritten_by_a_calibration(
+    tiny, tmp_path
+):
+    from agglomeration.calibration import outputs
+
+    t = load_targets(write_targets(tiny))
+    header = (
+        "Calibrated by `agglomeration calibrate --method abc` from t.toml (now).\nPosterior medians"
+    )
+    text = outputs.scenario_text(t, {"behaviour.entry.floor": 1.0}, tmp_path / "s.toml", header)
+    first = text.splitlines()[0]
+    assert first == "# Calibrated by `agglomeration calibrate --method abc` from t.toml (now)."
+    (tmp_path / "s.toml").write_text(text)
+    outputs.check_scenario_out(tmp_path / "s.toml")  # a calibration's own file: no error

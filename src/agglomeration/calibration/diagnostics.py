@@ -54,6 +54,11 @@ def sweep_candidates(targets: Targets, best: dict[str, float]) -> dict[str, dict
     return out
 
 
+def _number(value: Any) -> float:
+    """A summary cell as a float: None (not computed) is NaN, 0 stays 0 (replicates that agree)."""
+    return float("nan") if value is None else float(value)
+
+
 def sweep_frame(
     targets: Targets, best: dict[str, float], best_summary: dict[str, Any], summary: pd.DataFrame
 ) -> pd.DataFrame:
@@ -77,8 +82,8 @@ def sweep_frame(
                         "value": float(value),
                         "moment": m.name,
                         "mean": float(row.get(m.name, np.nan)),
-                        "se": float(row.get(f"{m.name}__se", np.nan) or np.nan),
-                        "sd": float(row.get(f"{m.name}__sd", np.nan) or np.nan),
+                        "se": _number(row.get(f"{m.name}__se")),
+                        "sd": _number(row.get(f"{m.name}__sd")),
                         "n": float(row.get("n", np.nan)),
                         "observed": m.observed,
                         "target_se": m.target_se,
@@ -170,12 +175,20 @@ def parameter_table(
     return pd.DataFrame(rows)
 
 
-def identification_table(targets: Targets, g: pd.DataFrame) -> pd.DataFrame:
+def identification_table(
+    targets: Targets, g: pd.DataFrame, sweeps: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """How far each moment moves across each parameter's sweep, in target standard errors:
-    ``slope x 2 x sweep half-width / se_k`` (|value| >= 1: the moment informs the parameter)."""
+    ``slope x sweep width / se_k`` (|value| >= 1: the moment informs the parameter).  The width is
+    the range of values the sweep took (``sweeps``: :func:`sweep_frame`), narrower than
+    ``2 x sweep_span x range`` where a bound clipped it (that nominal width without ``sweeps``)."""
     out = pd.DataFrame(index=g.index, columns=g.columns, dtype=float)
     for path, par in targets.parameters.items():
         width = 2 * targets.search.sweep_span * (par.bounds[1] - par.bounds[0])
+        if sweeps is not None:
+            values = sweeps.loc[sweeps["parameter"] == path, "value"]
+            if len(values):
+                width = float(values.max() - values.min())
         for m in targets.moments:
             out.loc[m.name, path] = float(g.loc[m.name, path]) * width / m.target_se
     out.index.name = "moment"

@@ -247,9 +247,8 @@ def scenario_text(targets: Targets, values: dict[str, Any], path: Path, header: 
     rel = os.path.relpath(targets.scenario, start=path.parent.resolve())
     if Path(rel).parts[:3] == ("..", "..", ".."):  # far away: an absolute path is clearer
         rel = str(Path(targets.scenario).resolve())
-    lines = [
-        MARK + " " + header.splitlines()[0].removeprefix("Calibrated by `agglomeration calibrate` ")
-    ]
+    first = header.splitlines()[0]
+    lines = [f"# {first}" if f"# {first}".startswith(MARK) else f"{MARK}`: {first}"]
     lines += [*(f"# {h}" if h else "#" for h in header.splitlines()[1:]), ""]
     lines += [
         f"name = {_toml_value(targets.name)}",
@@ -266,8 +265,9 @@ def scenario_text(targets: Targets, values: dict[str, Any], path: Path, header: 
     return "\n".join(lines) + "\n"
 
 
-#: first line of every scenario file this module writes
-MARK = "# Calibrated by `agglomeration calibrate`"
+#: start of the first line of every scenario file this module writes (then "`" for msm, " --method
+#: abc`" for abc)
+MARK = "# Calibrated by `agglomeration calibrate"
 
 
 def check_scenario_out(path: Path) -> None:

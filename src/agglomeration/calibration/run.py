@@ -74,7 +74,15 @@ class CalibrationResult:
     stopped: str | None = None
 
 
-def _check_options(method: str, budget: int, workers: int | None, seeds: int | None) -> None:
+def check_options(
+    method: str,
+    budget: int,
+    workers: int | None,
+    seeds: int | None,
+    executor: str = "local",
+    scheduler: str | None = None,
+) -> None:
+    """The command-line options of a calibration, checked before anything is read or run."""
     if method not in METHODS:
         raise InputError(f"expected msm or abc, got {method!r}", field="--method")
     if method == "abc" and seeds is not None:
@@ -91,6 +99,17 @@ def _check_options(method: str, budget: int, workers: int | None, seeds: int | N
         raise InputError(f"expected workers >= 1, got {workers}", field="--workers")
     if seeds is not None and (isinstance(seeds, bool) or not 1 <= seeds <= 256):
         raise InputError(f"expected 1..256 seeds per candidate, got {seeds}", field="--seeds")
+    if executor not in ("local", "dask", "serial"):
+        raise InputError(f"expected local, dask or serial, got {executor!r}", field="--executor")
+    if scheduler is not None:
+        if executor != "dask":
+            raise InputError(
+                f"a scheduler address needs the dask executor (got executor {executor!r})",
+                field="--scheduler",
+            )
+        from agglomeration.experiment.pools import check_scheduler_address
+
+        check_scheduler_address(scheduler)
 
 
 @contextlib.contextmanager
@@ -244,7 +263,7 @@ def calibrate(
     ResultStoreError before any run for bad input.  ``scenario_out``: also write the calibrated
     scenario there (its ``extends`` relative to that file).  KeyboardInterrupt (or
     :class:`~agglomeration.experiment.runner.BatchInterrupted`) when stopped - rerun to resume."""
-    _check_options(method, budget, workers, seeds)
+    check_options(method, budget, workers, seeds, executor, scheduler)
     if scenario_out is not None:
         outputs.check_scenario_out(Path(scenario_out))
     if method == "msm":
@@ -515,9 +534,25 @@ def _finish(
 ) -> CalibrationResult:
     finished = search.finished()
     if not finished:
-        raise RuntimeError(
-            f"no candidate finished without failures; see the runs in {out / 'runs'}"
+        # a candidate fails when all its runs failed, or when a moment is undefined (NaN: a ratio
+        # over a zero denominator, a metric without a value) in its runs' mean
+        undefined = sorted(
+            {
+                m.name
+                for t in search.trials()
+                for m in targets.moments
+                if isinstance(t.user_attrs.get("summary"), dict)
+                and t.user_attrs["summary"].get(m.name, 0.0) is None
+            }
         )
+        why = (
+            f"moment(s) {', '.join(undefined)} undefined (NaN: e.g. a ratio whose denominator is 0 "
+            "over its window) in the mean of every candidate's runs; change their definition in the "
+            "targets file"
+            if undefined
+            else "every candidate's runs failed"
+        )
+        raise RuntimeError(f"no candidate has a distance: {why}; see the runs in {out / 'runs'}")
     names = [m.name for m in targets.moments]
     best, refit = _reevaluate(targets, evaluator, finished, replicates)
     best_params = {p: float(best.params[p]) for p in targets.parameters}
@@ -535,6 +570,8 @@ def _finish(
             "converged: rerun with a larger --budget (the calibration resumes)", better,
         )  # fmt: skip
         manifest["sweep_improvement"] = better
+    else:  # a resumed search may have moved past the point an earlier finish found better
+        manifest.pop("sweep_improvement", None)
     g = diag.jacobian(targets, sweeps)
     cov, cond = diag.sandwich(targets, g, best.summary)
     params = diag.parameter_table(targets, best_params, start, cov)
@@ -555,7 +592,7 @@ def _finish(
     held_out, holdout_runs = _holdout(
         targets, evaluator, best_params, replicates, key, "the optimum"
     )
-    ident = diag.identification_table(targets, g)
+    ident = diag.identification_table(targets, g, sweeps)
     trials = _trials_frame(targets, search)
     trials["distance_fresh_seeds"] = trials["trial"].map(lambda n: refit.get(n, (float("nan"),))[0])
     start_value = trials.loc[trials["trial"] == 0, "distance"]

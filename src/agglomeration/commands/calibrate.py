@@ -76,10 +76,12 @@ def _resume_command(args: argparse.Namespace, out: Path) -> str:
 
 def main(args: argparse.Namespace) -> int:
     """Run (or resume) the calibration; print where the results are."""
-    from agglomeration.calibration.run import calibrate
+    from agglomeration.calibration.run import calibrate, check_options
     from agglomeration.calibration.targets import load_targets
     from agglomeration.commands.batch import install_stop_handlers
 
+    # the options first, --check too: a check that passes must mean the command would start
+    check_options(args.method, args.budget, args.workers, args.seeds, args.executor, args.scheduler)
     targets = load_targets(args.targets)
     if args.check:
         print(
