@@ -81,6 +81,7 @@ class _ToyEvaluator:
     def __init__(self, sigma: float):
         self.sigma = sigma
         self.runs = 0
+        self.groups: list[str] = []
 
     def evaluate(self, group, candidates, replicates, seed=0, seeding="independent", **_):
         rows = []
@@ -91,6 +92,7 @@ class _ToyEvaluator:
                 rows.append({"run_id": f"{name}-{r}", "variant": name, "replicate": r,
                              "m": theta + self.sigma * rng.standard_normal()})  # fmt: skip
         self.runs += len(rows)
+        self.groups.append(group)
 
         class _Ev:
             values = pd.DataFrame(rows)
@@ -144,6 +146,11 @@ def test_abc_smc_reproduces_the_exact_posterior_of_a_gaussian_toy(tiny):
     short, short_used = abc.run_abc(t, toy, budget=1500)
     assert short_used == toy.runs <= 1500 and len(short) < len(gens)
     assert sum(g.runs for g in short) <= short_used and used <= 20_000
+    # every batch the short budget ran is a batch (a result store) of the longer one: a resume with a
+    # larger budget reruns nothing (a batch cut to the budget had other proposals and another store)
+    full = _ToyEvaluator(0.05)
+    abc.run_abc(t, full, budget=20_000)
+    assert set(toy.groups) <= set(full.groups) and len(toy.groups) < len(full.groups)
 
 
 def test_abc_calibration_end_to_end_resumes_and_is_bound_to_its_method(tiny, tmp_path):

@@ -24,7 +24,8 @@ result store (crash-safe, resumable, local or Dask), which pyabc's own samplers 
   acceptance rate falls below ``min_acceptance`` (the tolerance no longer shrinks at a useful cost).
   The posterior is the last complete generation.
 
-Determinism: proposals are drawn from generators seeded by (targets seed, generation, batch), so a
+Determinism: proposals are drawn from generators seeded by (targets seed, generation, batch), and a
+batch's size does not depend on the budget (a batch that would exceed it is not started), so a
 stopped calibration recomputes the same proposals on resume and the result store supplies every
 finished run.
 """
@@ -286,9 +287,10 @@ def run_abc(
         while len(acc_z) < n:
             size = min(math.ceil((n - len(acc_z)) / rate), MAX_BATCH_FACTOR * n)
             if used + runs + size * r > budget:
-                size = (budget - used - runs) // r
-                if size <= 0:
-                    break
+                # a batch runs whole or not at all: its proposals and result store then do not
+                # depend on the budget, and a resume with a larger one finds every run it made (a
+                # batch cut to the budget was a different store, so it ran again in full)
+                break
             zb = _propose(prev, cov, space, size, _rng(targets, g, batch))
             db, vb = _evaluate(targets, evaluator, space, zb, g, batch, r)
             proposed += size
