@@ -26,6 +26,17 @@ def _toy_model(seed=1, world=None, **sections):
 
 
 # ------------------------------------------------------------------------------------ reproducibility
+def test_a_run_ending_off_the_series_grid_records_its_last_step_once():
+    """run() records the last step when series_every skips it; a second run() (or run(0)) recorded it
+    again: the series had step 6 twice."""
+    m = _toy_model(output={"series_every": 4})
+    m.run(6)
+    m.run(0)
+    assert list(m.series_frame()["step"]) == [0, 4, 6]
+    m.run(3)
+    assert list(m.series_frame()["step"]) == [0, 4, 6, 8, 9]
+
+
 def test_same_seed_is_bit_identical_and_different_seeds_differ():
     runs = []
     for seed in (5, 5, 6):

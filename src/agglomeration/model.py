@@ -455,6 +455,7 @@ class AgglomerationModel(mesa.Model):
     def _record(self) -> None:
         self._obs = observe.series_row(self.state, self.world, self.counters)
         self.datacollector.collect(self)
+        self._recorded_step = self.state.t
         self._check_stop()
 
     def _check_stop(self) -> None:
@@ -477,8 +478,9 @@ class AgglomerationModel(mesa.Model):
             if not self.running:
                 break
             self.step()
-        if self.state.t % self.spec.output.series_every != 0:
-            self._record()
+        off_grid = self.state.t % self.spec.output.series_every != 0
+        if off_grid and getattr(self, "_recorded_step", None) != self.state.t:
+            self._record()  # once: a second run() (or run(0)) after it must not record it again
 
     # ----------------------------------------------------------- observation
     def flow_balance(self) -> dict[str, float]:

@@ -957,6 +957,17 @@ def _api_cases(tiny: Path, exp_file: Path, tmp: Path):
             InputError,
             ("workers", ">= 1"),
         ),
+        # a float or a string passed the range check and failed in multiprocessing (a TypeError)
+        "run-experiment-workers-float": (
+            lambda: run_experiment(exp_file, tmp / "o2f", workers=2.0),
+            InputError,
+            ("workers", "integer", "2.0"),
+        ),
+        "run-experiment-workers-string": (
+            lambda: run_experiment(exp_file, tmp / "o2s", workers="2"),
+            InputError,
+            ("workers", "integer", "'2'"),
+        ),
         "run-experiment-executor": (
             lambda: run_experiment(exp_file, tmp / "o3", executor="mpi"),
             InputError,

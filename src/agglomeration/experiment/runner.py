@@ -654,9 +654,14 @@ def run_experiment(
         else load_experiment(experiment_or_path)
     )
     shard_t = parse_shard(shard)
-    if workers is not None and (isinstance(workers, bool) or not 1 <= workers <= MAX_WORKERS):
+    if workers is not None and (
+        isinstance(workers, bool)
+        or not isinstance(workers, int | np.integer)
+        or not 1 <= workers <= MAX_WORKERS
+    ):
         raise InputError(
-            f"expected workers >= 1 (at most {MAX_WORKERS}), got {workers}", field="workers"
+            f"expected an integer number of workers >= 1 (at most {MAX_WORKERS}), got {workers!r}",
+            field="workers",
         )
     if isinstance(executor, str) and executor not in ("local", "dask", "serial"):
         raise InputError(f"expected local, dask or serial, got {executor!r}", field="executor")
