@@ -155,9 +155,11 @@ class AgglomerationModel(mesa.Model):
     ----------
     scenario:
         A ``Scenario`` (or any object with ``name``, ``seed`` and the ``firms``/``behaviour``/``solver``/
-        ``policy``/``output`` sections) or the path of a scenario TOML file.
+        ``policy``/``output`` sections) or the path of a scenario TOML file; the default,
+        ``scenarios/baseline.toml``, is relative to the working directory (the repository's root).
     replicate_seed:
-        Replicate number / seed, combined with the scenario seed through ``SeedSequence``.
+        Replicate number / seed, combined with the scenario seed through ``SeedSequence`` (None and 0
+        give the same seed: ``SeedSequence`` pads the entropy with zeros).
     rng:
         Used as the replicate seed when ``replicate_seed`` is None (``mesa.batch_run`` on mesa 3.5 passes
         it); a ``numpy.random.Generator`` is used as is.
