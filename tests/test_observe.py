@@ -653,3 +653,17 @@ def test_run_totals_of_entry_and_exit_add_up_the_steps_and_the_region_types(base
     start = sum(s[f"firms_start_{t}"] for t in types)
     np.testing.assert_array_equal(s["firms"], start + s["entries_total"] - s["exits_total"])
     assert s["entries_total"].iloc[-1] > 0 and s["exits_total"].iloc[-1] > 0
+
+
+def test_a_tie_for_a_chains_largest_region_is_shared_not_given_to_the_first_listed(monkeypatch):
+    """argmax gave a tie to the first region listed, and the FTZ areas are listed first."""
+    m = AgglomerationModel(str(BASELINE), firms__initial_count=0, burn_in=0, replicate_seed=1)
+    w = m.world
+    ftz = np.flatnonzero(np.asarray(w.region_type) == "ftz")[0]
+    other = np.flatnonzero(np.asarray(w.region_type) != "ftz")[-1]
+    n_rs = np.zeros((w.n_regions, w.n_sectors))
+    for idx in w.chains.values():
+        n_rs[[ftz, other], list(idx)[0]] = 5.0  # one FTZ area and one other region tie
+    monkeypatch.setattr(observe, "region_sector", lambda *a, **k: n_rs)
+    head = observe.headline_metrics(m.state, m.world, m.counters)
+    assert head["ftz_leads_chains_share"] == pytest.approx(0.5)

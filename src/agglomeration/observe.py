@@ -826,7 +826,9 @@ def headline_metrics(
             per_region = n_rs[:, list(idx)].sum(axis=1)
             # a chain without firms has no largest region (argmax of zeros named the first)
             if per_region.any():
-                lead.append(float(ftz[int(np.argmax(per_region))]))
+                # a tie counts for the share of the tied regions that are FTZ areas (argmax gave
+                # it to the first listed, and the FTZ areas are listed first)
+                lead.append(float(ftz[per_region == per_region.max()].mean()))
         row["ftz_leads_chains_share"] = float(np.mean(lead)) if lead else nan
     # undefined (NaN) without initial firms: max(initial, 1) read the live firms as the ratio
     firms0 = state.initial_firms

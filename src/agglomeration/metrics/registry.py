@@ -555,7 +555,8 @@ BUILTIN: dict[str, MetricInfo] = {
             "share",
             0.0,
             1.0,
-            description="share of chains whose largest region (by firms) is an FTZ area",
+            description="share of chains whose largest region (by firms) is an FTZ area (a tie "
+            "counts as the share of the tied regions that are FTZ areas)",
         ),
         MetricInfo(
             "firms_relative_to_initial",
