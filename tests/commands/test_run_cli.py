@@ -373,6 +373,11 @@ def test_runs_with_other_settings_get_their_own_default_directory(tmp_path, monk
         "b", 1, {"logistics.customs_multiplier.WZ": "0.8"}, {}
     )
     assert default_run_name("b", 1, {"output.figures": "false"}, {}) == "b-seed1"
+    # ... and so do levers (their keys were not in the digest: the second run replaced the first),
+    # and a lever is not the --set of the same key
+    wz, cm = {"policy.delegation.WZ": "0.8"}, {"logistics.customs_multiplier.WZ": "0.8"}
+    assert default_run_name("b", 1, {}, wz) != default_run_name("b", 1, {}, cm)
+    assert default_run_name("b", 1, {}, wz) != default_run_name("b", 1, wz, {})
     # the same run with and without figures: one fingerprint, one run id
     with_figures = tmp_path / "with"
     assert main(["run", str(tiny), *small, "--out", str(with_figures)]) == 0

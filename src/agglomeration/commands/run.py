@@ -167,8 +167,13 @@ def default_run_name(
         if group:
             named = "-".join(f"{k.rsplit('.', 1)[-1]}{v}" for k, v in group.items())
             name += "-" + re.sub(r"[^A-Za-z0-9._-]+", "_", named)[:60]
-    if parts:
-        text = json.dumps(sorted(parts.items()))
+    if parts or levers:
+        # the --set digest as before 0.2 (a run's directory stays where it was); the levers join it
+        # under their own key (a lever and a --set of one key are different runs)
+        keyed = (
+            sorted(parts.items()) if not levers else [sorted(parts.items()), sorted(levers.items())]
+        )
+        text = json.dumps(keyed)
         name += "-" + hashlib.sha256(text.encode()).hexdigest()[:6]
     return name
 
