@@ -663,7 +663,24 @@ def test_a_tie_for_a_chains_largest_region_is_shared_not_given_to_the_first_list
     other = np.flatnonzero(np.asarray(w.region_type) != "ftz")[-1]
     n_rs = np.zeros((w.n_regions, w.n_sectors))
     for idx in w.chains.values():
-        n_rs[[ftz, other], list(idx)[0]] = 5.0  # one FTZ area and one other region tie
+        n_rs[[ftz, other], idx[0]] = 5.0  # one FTZ area and one other region tie
     monkeypatch.setattr(observe, "region_sector", lambda *a, **k: n_rs)
     head = observe.headline_metrics(m.state, m.world, m.counters)
     assert head["ftz_leads_chains_share"] == pytest.approx(0.5)
+
+
+def test_the_final_only_metrics_are_what_the_headline_adds_to_the_series(baseline_model):
+    """Stop conditions read the series: parameters refuses FINAL_ONLY and the logistics metrics
+    outside in_series, so those lists must be exactly what headline_metrics adds."""
+    from agglomeration.logistics_outcomes import describe_metric_name, in_series
+    from agglomeration.metrics.registry import FINAL_ONLY
+
+    m = baseline_model
+    series = set(observe.series_row(m.state, m.world, m.counters))
+    added = set(observe.headline_metrics(m.state, m.world, m.counters)) - series
+    logistics = {k for k in added if describe_metric_name(k) is not None and k not in FINAL_ONLY}
+    assert added - logistics == set(FINAL_ONLY)
+    assert logistics and not any(in_series(k) for k in logistics)
+    assert all(
+        in_series(k) for k in series if k.startswith(("corridor_", "export_share", "goods_"))
+    )

@@ -542,6 +542,15 @@ METRIC_FAMILIES: tuple[tuple[str, str, str, str, str], ...] = (
 )
 
 
+def in_series(name: str) -> bool:
+    """Whether a logistics metric is recorded every step (:func:`logistics_metrics` with
+    ``series=True``: the total export share, the openness shares and the corridors' kt), not only at
+    the end of the run."""
+    if name in ("export_share", *(n for n, _, _ in _OPENNESS)):
+        return True
+    return re.fullmatch(r"corridor_.+_kt", name) is not None
+
+
 def describe_metric_name(name: str) -> dict[str, object] | None:
     """The registry fields (as :func:`metric_descriptions`) of a logistics metric known only by its
     name (ids instead of names in the label), or None when ``name`` is not a logistics metric."""

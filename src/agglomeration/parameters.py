@@ -461,7 +461,7 @@ class PolicyParams(Section):
     )
 
 
-#: a stop condition: "<metric> <op> <number>", e.g. "connected_firm_share > 0.5"
+#: a stop condition: "<metric> <op> <number>", e.g. "firms_connected > 500" (a metric of the series)
 STOP_CONDITION = (
     r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|<|>)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$"
 )
@@ -472,8 +472,9 @@ class StopParams(Section):
 
     when: list[str] = Field(
         default_factory=list,
-        description="conditions on model series, each '<metric> <op> <number>' with op one of < <= > >=; "
-        "the run stops after the first step at which any holds",
+        description="conditions on model series (columns of timeseries.csv, not the metrics of the "
+        "end of the run only), each '<metric> <op> <number>' with op one of < <= > >=; the run stops "
+        "after the first step at which any holds",
         json_schema_extra={"source": "user choice"},
     )
     steady_state: list[str] = Field(
@@ -521,13 +522,20 @@ class StopParams(Section):
 
 
 def _known_metric(name: str, where: str) -> None:
-    """A metric a stop condition names must be one the model reports (a typo would otherwise only
-    show when the run reaches its first check); metrics of the final state only are caught then."""
-    from agglomeration.logistics_outcomes import describe_metric_name
-    from agglomeration.metrics.registry import REGISTRY
+    """A metric a stop condition names must be one the model records every step: a typo, or a metric
+    of the end of the run only, would otherwise show only when the run reaches its first check
+    (after the burn-in), or fail every run of a batch that ``validate`` passed."""
+    from agglomeration.logistics_outcomes import describe_metric_name, in_series
+    from agglomeration.metrics.registry import FINAL_ONLY, REGISTRY
 
-    if name not in REGISTRY and describe_metric_name(name) is None:
+    logistics = name not in REGISTRY and describe_metric_name(name) is not None
+    if name not in REGISTRY and not logistics:
         raise ValueError(f"{where}: unknown metric {name!r}{suggest(name, list(REGISTRY))}")
+    if name in FINAL_ONLY or (logistics and not in_series(name)):
+        raise ValueError(
+            f"{where}: {name!r} is computed at the end of the run only, not in the per-step series a "
+            "stop condition reads (docs/OUTPUTS.md, timeseries.csv)"
+        )
 
 
 class OutputParams(Section):

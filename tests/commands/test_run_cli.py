@@ -351,6 +351,12 @@ def test_stop_conditions_name_metrics_the_model_reports(tmp_path):
     with pytest.raises(InputError, match="unknown metric 'outptu'; did you mean 'output'"):
         load_scenario(BASELINE, {"stop.steady_state": ["outptu"]})
     load_scenario(BASELINE, {"stop.when": ["corridor_cr_express_kt > 1"]})  # a logistics series
+    # a metric of the end of the run only passed the check, then failed every run after its burn-in
+    for final in ("connected_firm_share > 0.5", "export_share_WZ > 0.1", "corridor_lsc_value > 1"):
+        with pytest.raises(InputError, match="computed at the end of the run only"):
+            load_scenario(BASELINE, {"stop.when": [final]})
+    with pytest.raises(InputError, match="computed at the end of the run only"):
+        load_scenario(BASELINE, {"stop.steady_state": ["ftz_leads_chains_share"]})
 
 
 def test_runs_with_other_settings_get_their_own_default_directory(tmp_path, monkeypatch):

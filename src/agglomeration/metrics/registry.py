@@ -592,6 +592,16 @@ BUILTIN: dict[str, MetricInfo] = {
 #: The built-in registry (the model's own metrics).
 REGISTRY = MetricRegistry(BUILTIN)
 
+#: metrics of the end of the run only: ``observe.headline_metrics`` adds them to the last series row
+#: (with the logistics metrics outside ``logistics_outcomes.in_series``); a stop condition, which
+#: reads the series, cannot name them
+FINAL_ONLY = (
+    "ftz_leads_chains_share",
+    "firms_relative_to_initial",
+    "zone_firm_share",
+    "connected_firm_share",
+)
+
 
 def reporter_info(name: str, spec: Mapping[str, Any]) -> MetricInfo:
     """A :class:`MetricInfo` from a reporter's declaration in an experiment file (``label``, ``unit``,
