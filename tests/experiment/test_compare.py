@@ -464,3 +464,13 @@ def test_grid_labels_keep_close_values_apart_and_name_colliding_parameters():
         pd.DataFrame(rows).assign(**{fee: [0.4, 0.4, 0.9, 0.9]}), [fee, "policy.x"]
     )
     assert short["variant"].iloc[2] == "base [rail=0.9]"
+
+
+def test_runs_stopped_early_are_noted_and_not_hidden_behind_final_values():
+    """A [stop] condition ends runs at different steps: their final values are at different steps,
+    which the output did not say (its caption read "final values after N steps")."""
+    runs = policy_runs({"baseline": 0.0, "hi": 5.0}, replicates=6).assign(steps=6, steps_run=6)
+    assert not any("stopped early" in n for n in compare(runs, metrics=["firms"]).notes)
+    runs.loc[runs.index[:2], "steps_run"] = 3
+    notes = compare(runs, metrics=["firms"]).notes
+    assert any("2 of 12 runs stopped early" in n and "steps_run 3-6" in n for n in notes)

@@ -247,6 +247,10 @@ def failed_runs_note(runs, path: str | Path, manifest: Mapping | None = None) ->
 
 def main(args: argparse.Namespace) -> int:
     """Run the comparison and print / export its tables."""
+    if args.absolute and args.precision is None:
+        raise InputError(
+            "it gives the unit of --precision; give --precision P too", field="--absolute"
+        )
     if not 0 <= args.bootstrap <= MAX_BOOTSTRAP:
         raise InputError(
             f"expected a number of resamples >= 0 and at most {MAX_BOOTSTRAP:,}, got {args.bootstrap}",
@@ -291,6 +295,8 @@ def main(args: argparse.Namespace) -> int:
         design_kind=design_kind,
     )
     steps = (results.manifest.get("experiment") or {}).get("steps")
+    if any("stopped early" in n for n in result.notes):
+        steps = None  # the caption must not say "after N steps" (the notes say why)
     same = identical_note(result, results.manifest)
     tables = _print_comparison(result, args, warning, steps, same)
     decompose_runs = runs if args.at_step is None else _runs_at_step(runs, series, args.at_step)

@@ -762,6 +762,23 @@ def _check_options(
         )
 
 
+def _stopped_early(runs: pd.DataFrame) -> str | None:
+    """A note when successful runs ended before their ``steps`` (a ``[stop]`` condition held): their
+    final values are at different steps, so a paired difference mixes steps."""
+    if not {"steps_run", "steps"} <= set(runs.columns):
+        return None
+    ok = successful_runs(runs)
+    ran = pd.to_numeric(ok["steps_run"], errors="coerce")
+    short = ran < pd.to_numeric(ok["steps"], errors="coerce")
+    if not short.any():
+        return None
+    return (
+        f"{int(short.sum())} of {len(ok)} runs stopped early (a [stop] condition held; steps_run "
+        f"{int(ran.min())}-{int(ran.max())}): their final values are at different steps, and so are "
+        "the differences paired with them; `--at-step T` compares every run at step T"
+    )
+
+
 def compare(
     runs: pd.DataFrame,
     *,
@@ -846,6 +863,9 @@ def compare(
     ).size().reindex(variants).fillna(0)
     summary = _summary(obs, chosen, variants, failed, registry, confidence, bootstrap, seed)
     notes: list[str] = []
+    early = _stopped_early(runs) if at_step is None else None
+    if early:
+        notes.append(early)
     if sampled and "point" in obs.columns:
         notes.append(
             f"{design_kind} design: each variant's mean is over its {obs['point'].nunique()} design "
