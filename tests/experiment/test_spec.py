@@ -109,6 +109,29 @@ def test_missing_scenario_and_bad_toml(tmp_path):
         load_experiment(tmp_path / "missing.toml")
 
 
+@pytest.mark.parametrize(
+    ("design", "needle"),
+    [
+        (
+            'kind = "morris"\nsamples = 3\nsecond_order = true\n',
+            "`second_order` is an option of sobol",
+        ),
+        ('kind = "sobol"\nsamples = 4\nlevels = 8\n', "`levels` is an option of morris"),
+        ('kind = "lhs"\nsamples = 4\nlevels = 8\n', "`levels` is an option of morris"),
+    ],
+)
+def test_an_option_of_another_kind_of_design_is_an_error_not_ignored(tmp_path, design, needle):
+    param = '[design.parameters."behaviour.relocation.probability"]\nbounds = [0.0, 0.05]\n'
+    with pytest.raises(InputError, match=needle) as ei:
+        load_experiment(_write(tmp_path, BASE + "[design]\n" + design + param))
+    assert ei.value.field == "design"
+    grid = '[design]\nkind = "grid"\n[design.parameters."policy.replication_rate"]\n'
+    with pytest.raises(InputError, match="takes no `distribution`"):
+        load_experiment(
+            _write(tmp_path, BASE + grid + 'values = [0.1, 0.2]\ndistribution = "normal"\n')
+        )
+
+
 def test_design_validation_messages(tmp_path):
     grid_with_bounds = (
         BASE + '[design]\nkind = "grid"\n[design.parameters."a.b"]\nbounds = [0, 1]\n'

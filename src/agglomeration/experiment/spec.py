@@ -268,6 +268,18 @@ class DesignSpec(_Strict):
             raise ValueError(
                 "grid designs take no `samples` (the grid is the full factorial of `values`)"
             )
+        if not _stored(info):  # an option of another kind of design would be ignored
+            for option, kind in (("second_order", "sobol"), ("levels", "morris")):
+                if option in self.model_fields_set and self.kind != kind:
+                    raise ValueError(
+                        f"`{option}` is an option of {kind} designs; a {self.kind} design takes none"
+                    )
+            for name, p in self.parameters.items():
+                if self.kind == "grid" and "distribution" in p.model_fields_set:
+                    raise ValueError(
+                        f"grid design: parameter {name!r} takes no `distribution` (its levels are "
+                        "its `values`)"
+                    )
         return self
 
 
