@@ -378,6 +378,15 @@ def test_dashboard_command_validates_input_before_serving(tmp_path, capsys):
     assert cli.main(["dashboard", str(bad)]) == 2
     assert "bad.toml" in capsys.readouterr().err
     assert cli.main(["dashboard", "--results", str(tmp_path / "missing")]) == 2
+    # a directory that is no result store, and a bad seed, fail here too (the server started, and
+    # the page showed the error)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("not a store")
+    capsys.readouterr()
+    assert cli.main(["dashboard", "--results", str(tmp_path / "other")]) == 2
+    assert "--results" in capsys.readouterr().err
+    assert cli.main(["dashboard", str(BASELINE), "--seed", "-1"]) == 2
+    assert "--seed: expected a seed" in capsys.readouterr().err
     assert cli.main(["dashboard", str(BASELINE), "--port", "70000"]) == 2
     assert "--port" in capsys.readouterr().err
     # defaults: bind to this machine only; the page gets the resolved scenario path and seed

@@ -127,8 +127,22 @@ def prepare(args: argparse.Namespace) -> dict[str, str]:
                 file=str(results),
                 field="--results",
             )
+        from agglomeration.report.dashboard import load_results_data
+
+        try:  # opened as the page will open it: a directory that is no result store fails here
+            load_results_data(results)
+        except InputError as exc:
+            raise InputError(
+                exc.message, file=exc.file or str(results), field="--results"
+            ) from None
         env["AGGLOMERATION_DASHBOARD_RESULTS"] = str(results.resolve())
     if args.seed is not None:
+        from agglomeration.runone import _check_seed
+
+        try:
+            _check_seed(args.seed)
+        except InputError as exc:
+            raise InputError(exc.message, field="--seed") from None
         env["AGGLOMERATION_DASHBOARD_SEED"] = str(int(args.seed))
     return env
 
