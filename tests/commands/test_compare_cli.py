@@ -279,3 +279,16 @@ def test_same_scenario_with_other_seeds_is_not_identical():
     assert compare(runs).identical == {}
     same = _copied(runs.loc[runs["variant"] == "baseline"], "baseline", "copy")
     assert compare(same).identical == {"copy": True}
+
+
+def test_unpaired_says_the_decomposition_stays_paired_and_absolute_needs_precision(
+    tmp_path, capsys
+):
+    """--unpaired printed the decomposition "paired by seed" without a word; --absolute without
+    --precision was ignored."""
+    root = grid_store_with_totals(tmp_path)
+    assert cli_main(["compare", str(root), "--metrics", "firms", "--unpaired"]) == 0
+    text = capsys.readouterr().out
+    assert "--unpaired applies to the comparison above; the decomposition pairs by seed" in text
+    assert cli_main(["compare", str(root), "--metrics", "firms", "--absolute"]) == 2
+    assert "--absolute: it gives the unit of --precision" in capsys.readouterr().err

@@ -146,4 +146,10 @@ def test_blank_indices_are_explained():
     notes = missing_value_notes(runs, table)
     assert len(notes) == 2
     assert notes[0].startswith("a is undefined (NaN) in 1 of 4 runs")
-    assert notes[1] == "b does not vary across the runs; its indices are undefined"
+    assert notes[1] == "b does not vary across the runs; its variance shares are undefined"
+    # Morris: the elementary effects of a constant metric are defined, and 0 (the table shows 0)
+    morris = missing_value_notes(runs, table.assign(mu_star=0.0))
+    assert (
+        morris[1]
+        == "b does not vary across the runs: every elementary effect is 0 (mu, mu* and sigma 0)"
+    )

@@ -314,6 +314,7 @@ def main(args: argparse.Namespace) -> int:
             shared_start=results.manifest.get("start") == "shared",
             label=_label(args, "-decomposition"),
             quiet=bool(same and same[1]),  # identical variants: --out still writes the table
+            unpaired=bool(args.unpaired),
         )
     )
     if args.factorial:
@@ -496,12 +497,14 @@ def _print_decomposition(
     shared_start: bool = False,
     label: str | None = None,
     quiet: bool = False,
+    unpaired: bool = False,
 ) -> dict:
     """Print the creation-vs-reallocation table when the runs carry the per-type totals and seeds
     (at ``at_step`` when given: the series' cumulative totals at that step); return it to export.
     When it cannot be computed (a batch of an earlier version, one condition, no shared seeds) a
     one-line note says why.  The points of a grid design are conditions (labelled as in the table).
-    ``quiet``: compute the table for export but print nothing (identical variants: nothing to show)."""
+    ``quiet``: compute the table for export but print nothing (identical variants: nothing to show).
+    ``unpaired``: the comparison was asked unpaired; the caption says the decomposition is not."""
     from agglomeration.experiment import decomposition as dec
     from agglomeration.report.tables import Table, to_markdown
 
@@ -535,6 +538,8 @@ def _print_decomposition(
         "(paired by seed; mean [95% CI] in firms; total = start + creation + diversion + relocation + "
         "survival; see docs/LEVERS.md)"
     )
+    if unpaired:  # a component is defined for a pair of runs: it cannot be computed unpaired
+        caption += ". --unpaired applies to the comparison above; the decomposition pairs by seed"
     zero = dec.zero_by_construction(table, shared_start)
     text = dec.wide(table, zero)
     out.write(f"\n{caption}\n\n")

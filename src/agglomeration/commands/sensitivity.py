@@ -123,5 +123,10 @@ def missing_value_notes(runs, table) -> list[str]:
                 "every design point and are left blank"
             )
         elif not np.ptp(values.to_numpy(dtype=float)) > 0:
-            notes.append(f"{metric} does not vary across the runs; its indices are undefined")
+            notes.append(
+                f"{metric} does not vary across the runs: every elementary effect is 0 (mu, mu* and "
+                "sigma 0)"
+                if "mu_star" in table.columns  # Morris: the effects are defined, and 0
+                else f"{metric} does not vary across the runs; its variance shares are undefined"
+            )
     return notes
