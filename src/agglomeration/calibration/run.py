@@ -99,17 +99,9 @@ def check_options(
         raise InputError(f"expected workers >= 1, got {workers}", field="--workers")
     if seeds is not None and (isinstance(seeds, bool) or not 1 <= seeds <= 256):
         raise InputError(f"expected 1..256 seeds per candidate, got {seeds}", field="--seeds")
-    if executor not in ("local", "dask", "serial"):
-        raise InputError(f"expected local, dask or serial, got {executor!r}", field="--executor")
-    if scheduler is not None:
-        if executor != "dask":
-            raise InputError(
-                f"a scheduler address needs the dask executor (got executor {executor!r})",
-                field="--scheduler",
-            )
-        from agglomeration.experiment.pools import check_scheduler_address
+    from agglomeration.experiment.pools import check_executor
 
-        check_scheduler_address(scheduler)
+    check_executor(executor, scheduler, option_prefix="--")
 
 
 @contextlib.contextmanager

@@ -218,6 +218,26 @@ class LocalPool:
 # ------------------------------------------------------------------------------------------------
 # dask
 # ------------------------------------------------------------------------------------------------
+def check_executor(executor: Any, scheduler: str | None, *, option_prefix: str = "") -> None:
+    """``executor`` one of local, dask, serial (or an executor object), and ``scheduler`` only with
+    dask and a valid address; else InputError naming ``<option_prefix>executor`` or ``...scheduler``
+    (``option_prefix="--"`` for command-line options)."""
+    if isinstance(executor, str) and executor not in ("local", "dask", "serial"):
+        raise InputError(
+            f"expected local, dask or serial, got {executor!r}", field=f"{option_prefix}executor"
+        )
+    if scheduler is not None:
+        if executor != "dask":
+            raise InputError(
+                f"a scheduler address needs the dask executor (got executor {executor!r})",
+                field=f"{option_prefix}scheduler",
+            )
+        try:
+            check_scheduler_address(scheduler)
+        except InputError as exc:
+            raise InputError(exc.message, field=f"{option_prefix}scheduler") from None
+
+
 def check_scheduler_address(address: str) -> str:
     """``[tcp|tls|ws|wss|ucx://]host:port`` (port 1-65535) or ``inproc://...``, else InputError
     naming ``--scheduler``."""

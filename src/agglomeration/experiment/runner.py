@@ -56,7 +56,7 @@ from agglomeration.experiment.pools import (
     ExternalPool,
     LocalPool,
     SharedPool,
-    check_scheduler_address,
+    check_executor,
     default_workers,
     interrupts_ignored,
 )
@@ -663,15 +663,7 @@ def run_experiment(
             f"expected an integer number of workers >= 1 (at most {MAX_WORKERS}), got {workers!r}",
             field="workers",
         )
-    if isinstance(executor, str) and executor not in ("local", "dask", "serial"):
-        raise InputError(f"expected local, dask or serial, got {executor!r}", field="executor")
-    if scheduler is not None:
-        if executor != "dask":
-            raise InputError(
-                f"a scheduler address needs the dask executor (got executor {executor!r})",
-                field="scheduler",
-            )
-        check_scheduler_address(scheduler)
+    check_executor(executor, scheduler)
     out_abs = _resolved_out(out)
     store = ResultStore(out_abs)
     plan = validate_experiment(exp, out_abs)
