@@ -530,9 +530,10 @@ def discover(
     categorical factor.  ``metric`` (default: the first metric of the condition) is the outcome ranked in
     the robustness table; ``better`` says whether higher or lower values of it are better (default: as
     the condition bounds it, e.g. lower for ``import_share < 0.1``; required for a metric the condition
-    does not bound).  ``seed`` (0 to 2**32 - 1) seeds CART and the feature scores.  ``replicates="mean"`` classifies design points by their mean over
-    replicates, ``"each"`` every run.  Raises :class:`InputError` for a bad condition, no design
-    parameters, or no (or only) cases of interest.
+    does not bound).  ``seed`` (0 to 2**32 - 1) seeds CART and the feature scores.
+    ``replicates="mean"`` classifies design points by their mean over replicates, ``"each"`` every
+    run.  Raises :class:`InputError` for a bad condition, no design parameters, or no (or only) cases
+    of interest.
     """
     _need_extra()
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
