@@ -726,7 +726,7 @@ def test_the_baseline_fingerprint_is_stable_across_added_neutral_parameters():
 
     base = load_scenario(BASELINE)
     assert base.fingerprint() == (
-        "72a4e19073c63c999536f73d9f5fe27f53c4be524bf256a71306599f59f5960a"
+        "3dcf76a26c08dc9b9401f767fd44d08969ba5958d84a9807f2a1e089fb6032ae"
     )
     other = {  # non-numeric switches, and values whose + 1 is out of range
         ("behaviour", "entry", "exit_option"): "after_grace",
@@ -901,3 +901,17 @@ def test_nan_is_reported_as_not_a_number_not_as_out_of_bounds(tiny):
     edit(tiny.parent / "regions.csv", "0.6,5,road", "NaN,5,road")
     msg = errmsg(tiny)
     assert "regions.csv" in msg and "line 2" in msg and "got 'NaN' (not a number)" in msg
+
+
+def test_a_corrected_source_keeps_the_fingerprint_and_a_changed_value_does_not(tiny):
+    """The provenance column says where a number comes from and changes no result: correcting it must
+    not change run ids (or make `reproduce` refuse a store); a changed number must."""
+    before = load_scenario(tiny).fingerprint()
+    edit(
+        tiny.parent / "links.csv",
+        "B,C,road,50,0,0,estimate: test data",
+        "B,C,road,50,0,0,source: X",
+    )
+    assert load_scenario(tiny).fingerprint() == before
+    edit(tiny.parent / "links.csv", "B,C,road,50,0,0,source: X", "B,C,road,51,0,0,source: X")
+    assert load_scenario(tiny).fingerprint() != before

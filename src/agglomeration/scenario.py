@@ -428,11 +428,14 @@ class Scenario(_UserScenario):
         return d
 
     def fingerprint(self) -> str:
-        """sha256 of the canonical JSON of the resolved content incl. data (file paths excluded)."""
+        """sha256 of the canonical JSON of the resolved content incl. data (file paths and the data's
+        provenance texts excluded)."""
         d = self.model_dump(mode="json", by_alias=True)
         for sec, key in PATH_KEYS:
             d[sec].pop(key, None)
         d.pop("extends", None)
+        # where a number comes from changes no result: a corrected source keeps the run ids
+        _drop_provenance(d.get("data"))
         # whether `run` draws figures changes no result: hashed as its default, so --no-figures
         # keeps the run's identity (run id, reproduce) and the default fingerprint is unchanged
         if isinstance(d.get("output"), dict) and "figures" in d["output"]:
@@ -959,6 +962,17 @@ def validation_error(
     if desc:
         text += f" [{desc}]"
     return InputError(text, file=file, field=path or None)
+
+
+def _drop_provenance(node: Any) -> None:
+    """Remove every ``provenance`` entry of the data records in ``node`` (a model dump), in place."""
+    if isinstance(node, dict):
+        node.pop("provenance", None)
+        for value in node.values():
+            _drop_provenance(value)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_provenance(value)
 
 
 def _is_nan(value: Any) -> bool:
