@@ -195,7 +195,7 @@ class FactorPricesParams(Section):
         json_schema_extra={
             "source": "Chongqing mean one-way commute ~40 min, >9 km, >15 % of commuters over 60 min "
             "(CAUPD/Baidu commuting reports 2020-2024): 30 km straight line ~ 60 min by metro or "
-            "expressway; joins the six main-city areas (LJ, XY, GY, HT, ED, NP) and CS-FL"
+            "expressway; joins the six main-city areas (LJ, XY, GY, HT, ED, NP) and CS-FL-RC (the rest of Chongqing's centroid lies 21 km from CS)"
         },
     )
     background_employment: float = Field(
