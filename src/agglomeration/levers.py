@@ -135,7 +135,7 @@ LEVERS: tuple[Lever, ...] = (
         kind="policy",
         source="assumption: a connected area at full delegation and full access to the FTZ (conn_r = 1) "
         "replicates an available reform within ~5 years; the hazard scales with conn_r (docs/ODD.md "
-        "section 7.7), so a remote area (Wanzhou, conn_r ~0.05) takes decades; plausible 0.01-0.2",
+        "section 7.8), so a remote area (Wanzhou, conn_r ~0.05) takes decades; plausible 0.01-0.2",
         slider=(0.0, 0.5, 0.01),
     ),
     Lever(
