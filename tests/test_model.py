@@ -228,28 +228,44 @@ def test_baseline_plausible_over_80_steps(baseline80):
     "not the data's within regions; over seeds 1-8 the largest final-stage cluster after 80 quarters "
     "is an FTZ area for the laptop chain in 3 of 8 seeds (the High-tech Zone next to Xiyong in 4), "
     "for the automotive chain in 4 and for the equipment chain in 1, while the FTZ areas' share of "
-    "each chain's output holds (laptop 0.37 -> 0.39, automotive 0.34 -> 0.32, equipment 0.24 -> 0.25)",
-    strict=False,
+    "each chain's output holds on average (tested apart, below)",
+    strict=True,
 )
 def test_ftz_areas_stay_the_largest_clusters_of_their_chains(baseline80):
     """Within Chongqing the largest final-stage cluster of every chain is an FTZ area in most
-    replicates, and the FTZ areas' share of the municipality's chain output does not shrink (Chengdu,
-    the comparison region outside the municipality, is left out)."""
+    replicates (Chengdu, the comparison region outside the municipality, is left out)."""
     w = baseline80[0][0].world
     ftz = list(w.region_ids[w.region_type == "ftz"])
-    outside = ["CD"]
+    for name, idx in w.chains.items():
+        final = list(w.sector_ids[list(idx)])[-1]
+        leaders = [
+            _chain_output(m.region_table(), [final]).drop(["CD"], errors="ignore").idxmax()
+            for m, _ in baseline80
+        ]
+        assert sum(r in ftz for r in leaders) >= 2, (name, leaders)
+
+
+@pytest.mark.xfail(
+    reason="known limitation (docs/ODD.md section 8): over seeds 1-8 the FTZ areas' share of each "
+    "chain's output holds on average (laptop 0.37 -> 0.39, automotive 0.34 -> 0.32, equipment "
+    "0.24 -> 0.25), but not in these three seeds for the automotive chain (0.32 -> 0.20: seed 2 "
+    "0.25 -> 0.05)",
+    strict=True,
+)
+def test_the_ftz_areas_share_of_chain_output_does_not_shrink(baseline80):
+    """The FTZ areas' share of the municipality's output of each chain (all its stages) holds over 80
+    quarters within 0.05 (strict xfail: when the model comes to meet it, the test says so)."""
+    w = baseline80[0][0].world
+    ftz = list(w.region_ids[w.region_type == "ftz"])
+    assert w.chains and len(baseline80) >= 2
     for name, idx in w.chains.items():
         stages = list(w.sector_ids[list(idx)])
-        final = stages[-1]
-        leaders, share0, share1 = [], [], []
+        share0, share1 = [], []
         for m, n0 in baseline80:
-            t1 = m.region_table()
-            leaders.append(_chain_output(t1, [final]).drop(outside, errors="ignore").idxmax())
-            out0 = _chain_output(n0, stages).drop(outside, errors="ignore")
-            out1 = _chain_output(t1, stages).drop(outside, errors="ignore")
+            out0 = _chain_output(n0, stages).drop(["CD"], errors="ignore")
+            out1 = _chain_output(m.region_table(), stages).drop(["CD"], errors="ignore")
             share0.append(out0[ftz].sum() / out0.sum())
             share1.append(out1[ftz].sum() / out1.sum())
-        assert sum(r in ftz for r in leaders) >= 2, (name, leaders)
         assert np.mean(share1) >= np.mean(share0) - 0.05, (name, share0, share1)
 
 

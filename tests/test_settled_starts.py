@@ -35,6 +35,16 @@ def _same(a: AgglomerationModel, b: AgglomerationModel) -> None:
     assert a.rng.bit_generator.state == b.rng.bit_generator.state
 
 
+def _counting_initialisations(monkeypatch) -> list:
+    """Each call of the model's initialisation appends to the returned list (a kept start makes none)."""
+    from agglomeration import model as model_module
+
+    calls: list = []
+    real = model_module.initial_state
+    monkeypatch.setattr(model_module, "initial_state", lambda *a: calls.append(1) or real(*a))
+    return calls
+
+
 def test_a_kept_start_gives_the_results_of_a_fresh_burn_in(monkeypatch):
     s = load_scenario(BASELINE, SMALL)
     monkeypatch.setattr(settled_starts, "KEPT", 0)
@@ -42,7 +52,9 @@ def test_a_kept_start_gives_the_results_of_a_fresh_burn_in(monkeypatch):
     monkeypatch.setattr(settled_starts, "KEPT", 4)
     first = _run(s, 3)  # runs the burn-in and keeps it
     assert len(settled_starts._kept) == 1
+    calls = _counting_initialisations(monkeypatch)
     again = _run(s, 3)  # starts from the kept state
+    assert calls == []  # the kept start was used (a miss would initialise and burn in again)
     _same(fresh, first)
     _same(fresh, again)
     # the kept state is a copy: running a model from it changed nothing that a later model sees
@@ -56,8 +68,9 @@ def test_variants_sharing_a_reference_reuse_its_burn_in(monkeypatch):
     fresh = _run(lever, 2, reference=base)
     monkeypatch.setattr(settled_starts, "KEPT", 4)
     _run(base, 2, reference=base)  # keeps the reference's settled start
+    calls = _counting_initialisations(monkeypatch)
     reused = _run(lever, 2, reference=base)
-    assert len(settled_starts._kept) == 1
+    assert calls == [] and len(settled_starts._kept) == 1
     _same(fresh, reused)
 
 

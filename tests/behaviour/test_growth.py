@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from agglomeration import AgglomerationModel
@@ -164,8 +165,7 @@ def test_without_growth_nothing_moves_and_results_are_those_of_a_disabled_run(ti
     off.run(5)
     none.run(5)
     assert off.state.outside_wage == 1.0 and len(off.state.demand_index) == 0
-    for a, b in zip(off.series_frame().to_numpy().ravel(), none.series_frame().to_numpy().ravel()):
-        assert a == b or (np.isnan(a) and np.isnan(b))
+    pd.testing.assert_frame_equal(off.series_frame(), none.series_frame(), check_exact=True)
 
 
 def _paired(scenario, other, seeds, steps, metrics):

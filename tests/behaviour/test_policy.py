@@ -54,7 +54,8 @@ def test_reforms_are_pioneered_in_ftz_and_replicated_faster_with_delegation_and_
     assert counts[2] <= counts[1]  # 'other' regions replicate more slowly
 
 
-def test_reform_categories_lower_their_costs():
+def test_adopted_reforms_set_their_categories_shares():
+    """The shares per domain (what each lowers is tested in test_each_domain_lowers_its_own_cost_only)."""
     w = toy_world()
     state = initial_policy(w, PolicyParams())
     k = PolicyParams().reforms_per_category

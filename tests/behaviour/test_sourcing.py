@@ -134,6 +134,7 @@ def test_forced_fills_follow_the_ces_shares():
         assert search(t, kw, rng, p=0.0) == 0  # forced fills are not counted as switches
         got = t.supplier[..., 0][buyers, 0]
         obs += [np.count_nonzero(got == c) for c in codes]
+    assert obs.sum() == 3000 * len(buyers) > 0  # every forced fill took a candidate
     assert stats.chisquare(obs, prob * obs.sum()).pvalue > 1e-3
 
 

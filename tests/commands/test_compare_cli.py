@@ -45,6 +45,7 @@ def test_grid_points_are_decomposed_as_conditions(tmp_path, capsys):
     table = pd.read_csv(tmp_path / "grid_decomposition.csv")
     ftz = table[(table["group"] == "ftz") & table["variant"].str.contains("connected=0.9")]
     mean = ftz.set_index(["variant", "component"])["mean"]
+    assert ftz["variant"].nunique() == 2
     for v in ftz["variant"].unique():
         assert mean[(v, "total")] == 5 and mean[(v, "diversion")] == 2
         assert mean[(v, "creation")] == 3

@@ -31,6 +31,7 @@ def test_summary_matches_scipy_t_interval():
     """Counts: the t interval; shares: the t interval on the logit scale (delta method)."""
     runs = policy_runs({"baseline": 0.0, "delegation": 60.0})
     res = compare(runs)
+    assert len(res.summary) == 4  # two variants x firms and local_sourcing_share
     for (variant, metric), row in res.summary.set_index(["variant", "metric"]).iterrows():
         x, _ = _values(runs, variant, metric)
         lo, hi = stats.t.interval(0.95, x.size - 1, loc=x.mean(), scale=stats.sem(x))
@@ -39,6 +40,8 @@ def test_summary_matches_scipy_t_interval():
             h = (hi - m) / (m * (1 - m))
             lo, hi = special.expit(special.logit(m) - h), special.expit(special.logit(m) + h)
             assert row["interval"] == "logit t"
+        else:
+            assert row["interval"] == "t"
         assert row["n"] == x.size
         assert row["mean"] == pytest.approx(x.mean())
         assert row["sd"] == pytest.approx(x.std(ddof=1))
