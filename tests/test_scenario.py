@@ -917,3 +917,25 @@ def test_a_corrected_source_keeps_the_fingerprint_and_a_changed_value_does_not(t
     assert load_scenario(tiny).fingerprint() == before
     edit(tiny.parent / "links.csv", "B,C,road,50,0,0,source: X", "B,C,road,51,0,0,source: X")
     assert load_scenario(tiny).fingerprint() != before
+
+
+def test_the_rules_for_empty_cells_and_provenance_read_defaults_and_records_robustly():
+    """A default from a factory, an empty list and an array default are read as what they are, and
+    only the records' provenance column leaves the fingerprint (a chain may be called provenance)."""
+    import numpy as np
+    from pydantic import BaseModel, ConfigDict, Field
+
+    from agglomeration.scenario import _drop_provenance, _value_defaults
+
+    class Record(BaseModel):
+        model_config = ConfigDict(arbitrary_types_allowed=True)
+        listed: list = Field(default_factory=list)
+        empty: tuple = ()
+        weight: float = Field(default_factory=lambda: 2.0)
+        array: np.ndarray = Field(default_factory=lambda: np.zeros(0))
+
+    defaults = _value_defaults(Record)
+    assert set(defaults) == {"weight", "array"} and defaults["weight"] == 2.0
+    data = {"links": [{"from": "A", "provenance": "x"}], "chains": {"provenance": ["s0"], "b": []}}
+    _drop_provenance(data)
+    assert data == {"links": [{"from": "A"}], "chains": {"provenance": ["s0"], "b": []}}

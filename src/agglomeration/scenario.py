@@ -964,15 +964,17 @@ def validation_error(
     return InputError(text, file=file, field=path or None)
 
 
-def _drop_provenance(node: Any) -> None:
-    """Remove every ``provenance`` entry of the data records in ``node`` (a model dump), in place."""
-    if isinstance(node, dict):
-        node.pop("provenance", None)
-        for value in node.values():
-            _drop_provenance(value)
-    elif isinstance(node, list):
-        for value in node:
-            _drop_provenance(value)
+def _drop_provenance(data: Any) -> None:
+    """Remove the ``provenance`` column of every data record in ``data`` (the dump of the scenario's
+    data: lists of record dicts, and other tables), in place; keys of other mappings stay (a chain
+    may be called "provenance")."""
+    if not isinstance(data, dict):
+        return
+    for table in data.values():
+        if isinstance(table, list):
+            for record in table:
+                if isinstance(record, dict):
+                    record.pop("provenance", None)
 
 
 def _is_nan(value: Any) -> bool:
@@ -1056,14 +1058,21 @@ def _row_lines(path: str, cache: dict) -> tuple[int, ...]:
     return cache[path][2]
 
 
+def _means_none(value: Any) -> bool:
+    """Whether a field's default means "none": None or an empty string or collection."""
+    return value is None or (isinstance(value, str | tuple | list | frozenset | set) and not value)
+
+
 def _value_defaults(model: type[BaseModel]) -> dict[str, Any]:
     """Column -> default of ``model``'s optional columns whose default is a value (a number, a
     provenance), not "none" (None, "" or ()): an empty cell there is an error, not that value."""
-    return {
-        (f.alias or n): f.default
-        for n, f in model.model_fields.items()
-        if not f.is_required() and f.default not in (None, "", ())
-    }
+    out = {}
+    for n, f in model.model_fields.items():
+        if not f.is_required():
+            default = f.get_default(call_default_factory=True)
+            if not _means_none(default):
+                out[f.alias or n] = default
+    return out
 
 
 def _csv_records(

@@ -514,6 +514,12 @@ def test_cli_options_are_checked_with_check_and_a_scheduler_needs_dask(
     assert not (tmp_path / "c").exists()
 
 
+def test_search_replicates_take_a_whole_number_or_auto(tiny):
+    for given, read in (("3.0", 3), ("4", 4), ('"auto"', "auto")):
+        text = replace(TARGETS, "replicates = 2\n", f"replicates = {given}\n")
+        assert load_targets(write_targets(tiny, text)).search.replicates == read
+
+
 def test_sweep_table_keeps_a_zero_spread_and_identification_uses_the_width_swept(tiny):
     """Replicates that agree have sd 0 (it became blank), and a sweep clipped at a bound is narrower
     than 2 x sweep_span x range (the identification table scaled every slope by the nominal width)."""

@@ -196,8 +196,13 @@ def test_another_outcome_is_ranked_in_its_own_direction_and_labelled_as_itself()
     assert text["robustness"].set_index("Policy").loc["hi", "Mean"] == format_number(
         mean
     )  # not x100
-    # a metric the condition bounds keeps its direction: lower import shares are better
-    assert parse_condition("x < 0.1 and y > 2", ["x", "y"]).directions == {"x": "min", "y": "max"}
+    # a metric the condition bounds keeps its direction: lower import shares are better; in "a > b"
+    # less b is better; "not" turns a bound round; a metric only compared with == has none
+    names = ["x", "y", "a", "b"]
+    assert parse_condition("x < 0.1 and y > 2", names).directions == {"x": "min", "y": "max"}
+    assert parse_condition("a > b", names).directions == {"a": "max", "b": "min"}
+    assert parse_condition("not (x < 0.1)", names).directions == {"x": "max"}
+    assert parse_condition("x == 0.3 and y > 1", names).directions == {"y": "max"}
 
 
 def test_negative_numbers_in_the_condition_and_a_bad_seed():

@@ -291,6 +291,8 @@ class SearchSettings(_Strict):
     def _replicates(cls, v: Any) -> Any:
         """An integer 1..256 or 'auto', checked before pydantic tries each type of the union (whose
         errors would name the branch, ``replicates.int``)."""
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)  # 3.0 is 3, as for the other integer settings
         if v == "auto" or (isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 256):
             return v
         raise ValueError("expected an integer number of replicates from 1 to 256, or 'auto'")

@@ -147,12 +147,12 @@ def parse_condition(text: str, available: Sequence[str], *, field: str = "--wher
     directions: list[str] = []
     by_metric: dict[str, str] = {}
 
-    def check(node: ast.AST) -> None:
+    def check(node: ast.AST, negated: bool = False) -> None:
         if isinstance(node, ast.BoolOp):
             for v in node.values:
-                check(v)
+                check(v, negated)
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            check(node.operand)
+            check(node.operand, not negated)
         elif isinstance(node, ast.Compare):
             terms = [node.left, *node.comparators]
             for t in terms:
@@ -173,16 +173,17 @@ def parse_condition(text: str, available: Sequence[str], *, field: str = "--wher
                 raise InputError(
                     f"the comparison {ast.unparse(node)!r} names no metric", field=field
                 )
-            op = type(node.ops[0])
-            left_is_metric = isinstance(node.left, ast.Name)
-            if op in (ast.Gt, ast.GtE, ast.Lt, ast.LtE):
-                bigger = op in (ast.Gt, ast.GtE)
-                directions.append("max" if bigger == left_is_metric else "min")
-                metric = node.left.id if left_is_metric else None  # type: ignore[attr-defined]
-                if metric is None and isinstance(node.comparators[0], ast.Name):
-                    metric = node.comparators[0].id
-                if metric is not None:
-                    by_metric.setdefault(metric, directions[-1])
+            # each bound: in "a > b" more a and less b satisfy it; "not" turns that round
+            for i, op in enumerate(node.ops):
+                if not isinstance(op, ast.Gt | ast.GtE | ast.Lt | ast.LtE):
+                    continue
+                left_up = isinstance(op, ast.Gt | ast.GtE) != negated
+                for term, up in ((terms[i], left_up), (terms[i + 1], not left_up)):
+                    if isinstance(term, ast.Name):
+                        direction = "max" if up else "min"
+                        if not directions:
+                            directions.append(direction)  # the condition's first bound
+                        by_metric.setdefault(term.id, direction)
         else:
             raise InputError(
                 f"expected comparisons such as 'connected_firm_share > 0.5' joined by and / or / not, "
@@ -554,7 +555,7 @@ def discover(
         direction = "max" if better == "higher" else "min"
     elif outcome in cond.directions:
         direction = cond.directions[outcome]
-    elif outcome in cond.metrics or metric is None:
+    elif metric is None:  # the condition's own first metric, bounded nowhere: its first bound's
         direction = cond.direction
     else:
         raise InputError(

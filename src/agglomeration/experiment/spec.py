@@ -269,13 +269,15 @@ class DesignSpec(_Strict):
                 "grid designs take no `samples` (the grid is the full factorial of `values`)"
             )
         if not _stored(info):  # an option of another kind of design would be ignored
+            # values against their defaults (a design written back by to_dict has every key)
+            given = {"second_order": self.second_order, "levels": self.levels != 4}
             for option, kind in (("second_order", "sobol"), ("levels", "morris")):
-                if option in self.model_fields_set and self.kind != kind:
+                if given[option] and self.kind != kind:
                     raise ValueError(
                         f"`{option}` is an option of {kind} designs; a {self.kind} design takes none"
                     )
             for name, p in self.parameters.items():
-                if self.kind == "grid" and "distribution" in p.model_fields_set:
+                if self.kind == "grid" and p.distribution != "uniform":
                     raise ValueError(
                         f"grid design: parameter {name!r} takes no `distribution` (its levels are "
                         "its `values`)"
@@ -349,11 +351,14 @@ class OutputSpec(_Strict):
         return tuple(dict.fromkeys(v))
 
     @model_validator(mode="after")
-    def _series_settings_need_series(self) -> OutputSpec:
-        """``series_metrics`` or ``series_every`` with ``series = false`` would be ignored."""
-        if not self.series:
-            for name in ("series_metrics", "series_every"):
-                if name in self.model_fields_set:
+    def _series_settings_need_series(self, info: ValidationInfo) -> OutputSpec:
+        """``series_metrics`` or a ``series_every`` other than 1 with ``series = false`` would be
+        ignored (values, not whether the key was written: a stored manifest writes every field)."""
+        if not self.series and not _stored(info):
+            given = {"series_metrics": self.series_metrics is not None}
+            given["series_every"] = self.series_every != 1
+            for name, set_ in given.items():
+                if set_:
                     raise ValueError(
                         f"{name} is set but series = false writes no series; remove {name} or "
                         "set series = true"
