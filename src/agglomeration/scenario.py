@@ -43,7 +43,7 @@ from agglomeration.economy import (
     check_io,
     suggest,
 )
-from agglomeration.errors import InputError, OverrideError, csv_line, describe_os_error, shorten
+from agglomeration.errors import InputError, OverrideError, describe_os_error, shorten
 from agglomeration.geography import (
     REGIONS_KEY,
     GatewayRecord,
@@ -1081,18 +1081,17 @@ def _csv_records(
     file: str,
     *,
     keep_empty: bool = False,
+    lines: Sequence[int],
     model: type[BaseModel] | None = None,
-    lines: Sequence[int] | None = None,
 ):
     """Yield (line number, {column: stripped cell}) for each data row; a row with the wrong number of
     cells is an InputError naming its line. Empty cells are dropped unless ``keep_empty``: a column
     whose default means "none" (no corridor, no value density) then takes it, and a required one is
     reported missing by ``model``'s validation.  An empty cell in a column of ``model`` whose default is
     a value (a tariff of 0, a price factor of 1) is an InputError: it is a gap in the data, and taking
-    the value silently would hide it (leaving the whole column out applies the default to every row)."""
+    the value silently would hide it (leaving the whole column out applies the default to every row).  ``lines``: the file line of each row (:func:`_row_lines`)."""
     valued = _value_defaults(model) if model is not None else {}
-    numbers = lines if lines is not None else range(csv_line(0), csv_line(len(rows)))
-    for lineno, row in zip(numbers, rows, strict=True):
+    for lineno, row in zip(lines, rows, strict=True):
         if len(row) != len(header):
             raise InputError(
                 f"expected {len(header)} cells, got {len(row)}", file=file, field=f"line {lineno}"
@@ -1768,16 +1767,16 @@ def _edit_links(
     file: Any,
     terminals: dict[str, tuple[str, ...]],
     modes_set_by: dict[str, str] | None = None,
-    link_lines: Sequence[int] | None = None,
+    *,
+    link_lines: Sequence[int],
 ):
     """The links after ``logistics.remove_links`` and ``logistics.add_links``, every one checked: an
     added link's problem names the scenario file and ``logistics.add_links[k]``, a problem of a link
-    of the links CSV names that file and its line (``link_lines``: the line of each of ``links``;
-    default record i on line i + 2), and the scenario key that set the place's modes,
+    of the links CSV names that file and its line (``link_lines``: the line of each of ``links``),
+    and the scenario key that set the place's modes,
     ``modes_set_by``, when an override removed the terminal."""
     by_key = {lk.key: lk for lk in links}
-    numbers = link_lines if link_lines is not None else [csv_line(i) for i in range(len(links))]
-    lines = {lk.key: n for lk, n in zip(links, numbers, strict=True)}
+    lines = {lk.key: n for lk, n in zip(links, link_lines, strict=True)}
     _remove_links(by_key, lg.remove_links, places, file)
     _add_links(by_key, lg.add_links, places, modes, file, terminals, modes_set_by)
     added = {lk.key for lk in lg.add_links}
