@@ -495,7 +495,7 @@ def test_integer_bounds_need_not_be_whole_and_a_sector_hint_is_plain(tiny):
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--check", "--budget", "-5"], "--budget: expected a budget"),
+        (["--check", "--budget", "-5"], "--budget: expected a whole number of model runs"),
         (["--check", "--method", "foo"], "--method: expected msm or abc, got 'foo'"),
         (["--scheduler", "tcp://1.2.3.4:1"], "--scheduler: a scheduler address needs the dask"),
     ],
@@ -511,6 +511,27 @@ def test_cli_options_are_checked_with_check_and_a_scheduler_needs_dask(
     assert code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err, err
+    assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize(
+    "option, value, field",
+    [
+        ("workers", 2.0, "--workers"),
+        ("workers", "2", "--workers"),
+        ("workers", True, "--workers"),
+        ("budget", 100.5, "--budget"),
+        ("seeds", 2.0, "--seeds"),
+    ],
+)
+def test_calibrate_from_python_takes_whole_numbers_only(tiny, tmp_path, option, value, field):
+    """``calibrate(workers=2.0)`` passed the range check (the batch runner refuses it: one rule now,
+    ``pools.check_workers``); a fractional budget or seed count is refused before anything is written."""
+    from agglomeration.calibration.run import calibrate
+
+    with pytest.raises(InputError) as err:
+        calibrate(write_targets(tiny), tmp_path / "c", **{option: value})
+    assert err.value.field == field and repr(value) in err.value.message, err.value
     assert not (tmp_path / "c").exists()
 
 

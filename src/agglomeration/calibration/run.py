@@ -91,16 +91,19 @@ def check_options(
             "and fit_replicates in the targets file",
             field="--seeds",
         )
-    if isinstance(budget, bool) or not 1 <= budget <= MAX_BUDGET:
-        raise InputError(
-            f"expected a budget of 1..{MAX_BUDGET:,} model runs, got {budget}", field="--budget"
-        )
-    if workers is not None and (isinstance(workers, bool) or not 1 <= workers <= 4096):
-        raise InputError(f"expected workers >= 1, got {workers}", field="--workers")
-    if seeds is not None and (isinstance(seeds, bool) or not 1 <= seeds <= 256):
-        raise InputError(f"expected 1..256 seeds per candidate, got {seeds}", field="--seeds")
-    from agglomeration.experiment.pools import check_executor
+    from agglomeration.experiment.pools import check_executor, check_workers, is_whole
 
+    if not is_whole(budget, 1, MAX_BUDGET):
+        raise InputError(
+            f"expected a whole number of model runs from 1 to {MAX_BUDGET:,}, got {budget!r}",
+            field="--budget",
+        )
+    check_workers(workers, field="--workers")
+    if seeds is not None and not is_whole(seeds, 1, 256):
+        raise InputError(
+            f"expected a whole number of seeds per candidate from 1 to 256, got {seeds!r}",
+            field="--seeds",
+        )
     check_executor(executor, scheduler, option_prefix="--")
 
 

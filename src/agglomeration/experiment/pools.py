@@ -31,6 +31,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+
 from agglomeration.errors import InputError, ResultStoreError
 
 __all__ = [
@@ -218,6 +220,24 @@ class LocalPool:
 # ------------------------------------------------------------------------------------------------
 # dask
 # ------------------------------------------------------------------------------------------------
+#: most worker processes a batch or a calibration may ask for
+MAX_WORKERS = 4096
+
+
+def is_whole(x: Any, low: int, high: int) -> bool:
+    """``x`` an integer (not a bool, not a float such as 2.0) in ``[low, high]``."""
+    return not isinstance(x, bool) and isinstance(x, int | np.integer) and low <= x <= high
+
+
+def check_workers(workers: Any, *, field: str = "workers") -> None:
+    """``workers`` None or an integer from 1 to :data:`MAX_WORKERS`, else InputError naming ``field``."""
+    if workers is not None and not is_whole(workers, 1, MAX_WORKERS):
+        raise InputError(
+            f"expected an integer number of workers >= 1 (at most {MAX_WORKERS}), got {workers!r}",
+            field=field,
+        )
+
+
 def check_executor(executor: Any, scheduler: str | None, *, option_prefix: str = "") -> None:
     """``executor`` one of local, dask, serial (or an executor object), and ``scheduler`` only with
     dask and a valid address; else InputError naming ``<option_prefix>executor`` or ``...scheduler``

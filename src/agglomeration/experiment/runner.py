@@ -57,6 +57,7 @@ from agglomeration.experiment.pools import (
     LocalPool,
     SharedPool,
     check_executor,
+    check_workers,
     default_workers,
     interrupts_ignored,
 )
@@ -85,8 +86,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: upper bound of ``workers`` (processes on one machine)
-MAX_WORKERS = 4096
 #: most runs (variants x design points x replicates) one experiment may plan
 MAX_RUNS = 1_000_000
 
@@ -654,15 +653,7 @@ def run_experiment(
         else load_experiment(experiment_or_path)
     )
     shard_t = parse_shard(shard)
-    if workers is not None and (
-        isinstance(workers, bool)
-        or not isinstance(workers, int | np.integer)
-        or not 1 <= workers <= MAX_WORKERS
-    ):
-        raise InputError(
-            f"expected an integer number of workers >= 1 (at most {MAX_WORKERS}), got {workers!r}",
-            field="workers",
-        )
+    check_workers(workers)
     check_executor(executor, scheduler)
     out_abs = _resolved_out(out)
     store = ResultStore(out_abs)
