@@ -54,6 +54,9 @@ class ModelState:
     #: (G, S) import prices in model units, and (S,) the domestic price level they are relative to
     import_price: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     domestic_price_level: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: (S,) geometric mean of the mill prices of the firms in the last market solved (None before
+    #: the first); the import prices follow it (costs.update_import_prices)
+    market_price_level: np.ndarray | None = None
     #: delegation levels and adopted reforms
     policy: PolicyState | None = None
     #: (R,) connectivity of each region to the FTZ (reform replication) [-]

@@ -218,14 +218,16 @@ class World:
         return int(hits[0])
 
     def input_import_factor(self) -> np.ndarray:
-        """(S, R) factor on the delivered price of imported inputs: 1 + the sector's import tariff
-        outside bonded zones, 1 inside (processing trade)."""
+        """(S, G, R) factor on the delivered price of inputs from each gateway: 1 + the sector's
+        import tariff from an international gateway into a region outside bonded zones, 1 inside
+        (processing trade) and on inputs from domestic gateways (no customs border)."""
         S, R = self.n_sectors, self.n_regions
         tariff = (
             np.zeros(S) if self.import_tariff is None else np.asarray(self.import_tariff, float)
         )
         bonded = np.zeros(R, bool) if self.bonded is None else np.asarray(self.bonded, bool)
-        return 1.0 + np.outer(tariff, ~bonded)
+        dutiable = self.gateway_international[:, None] & ~bonded[None, :]  # (G, R)
+        return 1.0 + tariff[:, None, None] * dutiable[None, :, :]
 
     def import_weights(self, default: float) -> np.ndarray:
         """(S,) number-equivalent of foreign suppliers of each input per gateway in supplier search

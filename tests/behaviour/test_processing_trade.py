@@ -43,13 +43,25 @@ def test_bonded_imports_pay_freight_but_not_tariff_or_distance_friction(world):
     assert processing[:, R + g, o] == pytest.approx(tau[:, R + g, o] * (1 + tariff))
     # ordinary trade into a bonded zone: tariff-free only
     assert ordinary[:, R + g, b] == pytest.approx(tau[:, R + g, b])
-    # processing trade: the distance friction removed, what is left is freight, customs and time
-    assert processing[:, R + g, b] == pytest.approx(tau[:, R + g, b] / friction[:, R + g, b])
-    assert half[:, R + g, b] == pytest.approx(tau[:, R + g, b] / np.sqrt(friction[:, R + g, b]))
-    # the domestic gateway (the rest of China) and trade between regions are untouched
+    # processing trade in goods: the distance friction removed, what is left is freight, customs and
+    # time; services are not processing trade (and pay no tariff)
+    goods = np.asarray(w.sector_kind) == "manufacturing"
+    assert goods.any() and (~goods).any()
+    assert processing[goods, R + g, b] == pytest.approx(
+        tau[goods, R + g, b] / friction[goods, R + g, b]
+    )
+    assert half[goods, R + g, b] == pytest.approx(
+        tau[goods, R + g, b] / np.sqrt(friction[goods, R + g, b])
+    )
+    assert np.all(friction[~goods, R + g, b] > 1.0)
+    assert processing[~goods, R + g, b] == pytest.approx(tau[~goods, R + g, b])
+    # the domestic gateway (the rest of China: no customs border) and trade between regions are
+    # untouched, the tariff included
+    assert np.any(tariff > 0)
     dom = R + int(np.flatnonzero(~intl)[0])
-    assert processing[:, dom, :R] == pytest.approx(ordinary[:, dom, :R])
-    assert processing[:, :R, :] == pytest.approx(tau[:, :R, :])
+    for traded in (processing, ordinary):
+        assert traded[:, dom, :R] == pytest.approx(tau[:, dom, :R])
+        assert traded[:, :R, :] == pytest.approx(tau[:, :R, :])
 
 
 def _bonded_import_share(overrides: dict, seed: int) -> float:

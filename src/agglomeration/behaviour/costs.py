@@ -25,7 +25,8 @@ non-freight distance friction of international gateways (``tau_inputs``).  The f
 CES weight in every market follows from the import prices and trade costs.
 
 Import prices (model units) are the gateway price index x the sector's domestic price level, the
-geometric mean of its live firms' mill prices (foreign technology keeps pace with domestic technology);
+geometric mean of the mill prices its firms charged in the last market (``market.price_level``;
+entrants that have not sold yet do not count; foreign technology keeps pace with domestic technology);
 with ``behaviour.market.import_prices = "absolute"`` the data prices are used as they are.
 """
 
@@ -133,12 +134,9 @@ def update_import_prices(state: ModelState, world: World, scenario: Scenario) ->
     if scenario.behaviour.market.import_prices == "absolute":
         state.import_price = np.asarray(world.gateway_import_price, dtype=float)
         return
-    t = state.firms
-    rows = t.alive_rows()
-    s = t.sector[rows]
-    n = np.bincount(s, minlength=world.n_sectors)
-    logp = np.bincount(s, weights=np.log(t.price[rows]), minlength=world.n_sectors)
-    level = np.where(n > 0, np.exp(logp / np.maximum(n, 1)), state.domestic_price_level)
+    level = state.market_price_level
+    if level is None:  # no market solved yet: the live firms' prices
+        level = market.price_level(state, world, state.firms.alive_rows())
     state.domestic_price_level = level
     state.import_price = np.asarray(world.gateway_import_price, dtype=float) * level[None, :]
 
@@ -230,15 +228,15 @@ def _input_trade_costs(
     """``tau`` with the gateway->region entries of imported inputs times ``World.input_import_factor``
     and, for buyers in bonded zones (processing trade), the non-freight distance friction of the
     international gateways raised to ``processing_friction`` instead of 1 (see :class:`CostsParams`)."""
-    factor = world.input_import_factor()  # (S, R)
     if world.n_gateways == 0:
         return tau
+    factor = world.input_import_factor()  # (S, G, R)
     R = world.n_regions
     relief = _processing_relief(world, processing_friction)  # (S, G, R) or None
     if not np.any(factor != 1.0) and relief is None:
         return tau
     out = tau.copy()
-    out[:, R:, :R] = tau[:, R:, :R] * factor[:, None, :]
+    out[:, R:, :R] = tau[:, R:, :R] * factor
     if relief is not None:
         out[:, R:, :R] /= relief
     return out
@@ -246,8 +244,9 @@ def _input_trade_costs(
 
 def _processing_relief(world: World, processing_friction: float) -> np.ndarray | None:
     """(S, G, R) the part of the distance friction processing trade does not pay:
-    friction^(1 - processing_friction) on international gateway -> bonded region, 1 elsewhere; None
-    when nothing is relieved (no bonded zone, no route data, or ``processing_friction`` 1)."""
+    friction^(1 - processing_friction) on goods inputs (manufacturing sectors) from an international
+    gateway into a bonded region, 1 elsewhere (services are not processing trade); None when nothing
+    is relieved (no bonded zone, no route data, or ``processing_friction`` 1)."""
     friction = world.distance_friction
     if friction is None or world.bonded is None or processing_friction >= 1.0:
         return None
@@ -256,10 +255,11 @@ def _processing_relief(world: World, processing_friction: float) -> np.ndarray |
     intl = world.gateway_international
     if not bonded.any() or not intl.any():
         return None
-    relief = np.ones((world.n_sectors, world.n_gateways, R))
-    sel = intl[:, None] & bonded[None, :]  # (G, R)
-    relief[:, sel] = friction[:, R:, :R][:, sel] ** (1.0 - processing_friction)
-    return relief
+    goods = np.asarray(world.sector_kind) == "manufacturing"
+    if not goods.any():
+        return None
+    sel = goods[:, None, None] & (intl[:, None] & bonded[None, :])[None, :, :]  # (S, G, R)
+    return np.where(sel, friction[:, R:, :R] ** (1.0 - processing_friction), 1.0)
 
 
 def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator) -> None:

@@ -794,7 +794,18 @@ def solve(state: ModelState, world: World, scenario: Scenario) -> PriceSystem:
         iterations=scenario.solver.price_iterations,
         system=system,
     )
+    state.market_price_level = price_level(state, world, rows)
     return system
+
+
+def price_level(state: ModelState, world: World, rows: np.ndarray) -> np.ndarray:
+    """(S,) the geometric mean of the mill prices of ``rows`` by sector [model units]; a sector
+    without firms keeps ``state.domestic_price_level``."""
+    t = state.firms
+    s = t.sector[rows]
+    n = np.bincount(s, minlength=world.n_sectors)
+    logp = np.bincount(s, weights=np.log(t.price[rows]), minlength=world.n_sectors)
+    return np.where(n > 0, np.exp(logp / np.maximum(n, 1)), state.domestic_price_level)
 
 
 def _clear(
