@@ -697,7 +697,7 @@ TIMING = (
     "the supplier links, wages, rents and the policy-dependent costs) are those after the rest of "
     "the step: sourcing, learning, product lines, factor prices, policy, entry, relocation, exit and "
     "link repair.  So a firm that relocated this step is listed in its new region with the output it "
-    "sold from the old one; an entrant is listed with zero flows (and its entry price) until its first "
+    "sold from the old one; an entrant is listed with zero flows (and its provisional price) until its first "
     "market; a firm that exited in the step is not listed, and its sales are not in the totals, "
     "which are therefore the survivors' part of the market (`output` of the series is less than the "
     "market's sales by the exits' sales); and employment x wage is not the wage bill (wages moved "
@@ -716,7 +716,7 @@ FIRM_COLUMNS: dict[str, str] = {
     "sector": "sector id (scenarios/data sectors.csv) [-]",
     "region": "region id where the firm is at the end of the step (regions.csv) [-]",
     "productivity": "productivity exp(z) after this step's learning [-]",
-    "price": "mill price set in this step's market (an entrant's: its entry price) [domestic "
+    "price": "mill price set in this step's market (an entrant's: its provisional price, entry.provisional_prices) [domestic "
     "reference price = 1]",
     "output": "sales revenue, final + intermediate, in this step's market [CNY m per step]",
     "final_sales": "sales to final demand (the regions' households and the gateways) [CNY m per step]",

@@ -486,17 +486,49 @@ def add_firms(
     log_z: np.ndarray,
     equity: np.ndarray,
 ) -> np.ndarray:
-    """Add live firms priced at the CES markup over a unit cost of 1; return their rows.
+    """Add live firms at their provisional price (:func:`provisional_prices`); return their rows.
 
     The one place firms are created (initial firms and entrants).  Their ids are recorded in
     ``state.entered`` (the Mesa agent view follows them).
     """
     t = state.firms
+    price = provisional_prices(state, world, np.asarray(sector), np.asarray(region), log_z)
     rows = t.add(sector, region, log_z, equity)
-    sigma = world.sigma[sector]
-    t.price[rows] = sigma / (sigma - 1.0)
+    t.price[rows] = price
     state.entered.append(t.fid[rows].copy())
     return rows
+
+
+def provisional_prices(
+    state: ModelState, world: World, sector: np.ndarray, region: np.ndarray, log_z: np.ndarray
+) -> np.ndarray:
+    """The mill price a new firm shows until its first market solves it [model units].
+
+    Within a region x sector cell firms share factor and input prices, so price x productivity is
+    common to them (p_i = markup x c / z_i): a new firm gets exp(mean over the cell's live firms of
+    log p + log z - its own log z); in a cell without firms the sector's mean over every region; in a
+    sector without firms (the initial firms) the CES markup over a unit cost of 1.  Suppliers chosen
+    at the end of the entry step (the link repair) compare it with the incumbents' solved prices, and
+    the output files show it for the step's entrants.
+    """
+    t = state.firms
+    R, S = world.n_regions, world.n_sectors
+    sigma = np.asarray(world.sigma, dtype=float)[sector]
+    price = sigma / (sigma - 1.0)
+    rows = t.alive_rows()
+    rows = rows[t.price[rows] > 0]
+    if len(rows) == 0 or len(sector) == 0:
+        return price
+    s, r = t.sector[rows], t.region[rows]
+    x = np.log(t.price[rows]) + t.log_productivity[rows]
+    cell = r * S + s
+    n_cell = np.bincount(cell, minlength=R * S)
+    x_cell = np.bincount(cell, weights=x, minlength=R * S) / np.maximum(n_cell, 1)
+    n_sec = np.bincount(s, minlength=S)
+    x_sec = np.bincount(s, weights=x, minlength=S) / np.maximum(n_sec, 1)
+    c = np.asarray(region) * S + sector
+    known = np.where(n_cell[c] > 0, x_cell[c], x_sec[sector])
+    return np.where(n_sec[sector] > 0, np.exp(known - np.asarray(log_z, dtype=float)), price)
 
 
 @dataclass
