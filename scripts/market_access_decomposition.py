@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from lever_statics_points import RAIL  # noqa: E402
 
+from agglomeration import logistics_outcomes as lo  # noqa: E402
 from agglomeration.errors import InputError  # noqa: E402
 from agglomeration.logistics_outcomes import market_access  # noqa: E402
 from agglomeration.model import AgglomerationModel  # noqa: E402
@@ -54,7 +55,7 @@ def _parts(model: AgglomerationModel) -> list[np.ndarray]:
         st.market.P1,
         st.costs.phi,
         out / out.sum(),
-        np.asarray(st.domestic_price_level, dtype=float),
+        np.asarray(lo.price_level(st), dtype=float),
     ]
 
 

@@ -33,7 +33,8 @@ Outcomes (:func:`logistics_metrics`, names in docs/METRICS.md):
 * ``corridor_<tag>_value`` [CNY m per step], ``_kt`` [thousand tonnes per step], ``_teu`` [TEU per step
   at :data:`TEU_PAYLOAD_T` tonnes per TEU]: trade on the options whose route runs mainly on the links of a
   corridor tag (``cr_express``, ``lsc``, ``yangtze``, ``asean_road``);
-* ``market_access_<region>`` [CNY m per step]: final sales a firm at its sector's domestic price level would
+* ``market_access_<region>`` [CNY m per step]: final sales a firm at its sector's price level in the
+  last market (``price_level``) would
   make from the region, ``sum_s w_s pbar_s^(1-sigma_s) sum_m phi[s, r, m] E[s, m] / P1[s, m]`` (weights: the
   sectors' output shares).  A general-equilibrium index: trade costs that change for every region
   change P1 too, so dearer freight everywhere can raise it (docs/METRICS.md); the firm is a marginal
@@ -209,6 +210,13 @@ def openness_shares(flows: np.ndarray, world: World) -> dict[str, float]:
     }
 
 
+def price_level(state: ModelState) -> np.ndarray:
+    """(S,) the sector price levels of the last market (``state.market_price_level``; the import
+    prices' level, ``state.domestic_price_level``, before any market was solved) [model units]."""
+    level = state.market_price_level
+    return state.domestic_price_level if level is None else level
+
+
 def market_access(state: ModelState, world: World) -> np.ndarray:
     """(R,) market access [CNY m per step] (module docstring); nan before the first market clearing."""
     R = world.n_regions
@@ -219,7 +227,7 @@ def market_access(state: ModelState, world: World) -> np.ndarray:
     ratio = np.divide(E, mkt.P1, out=np.zeros_like(E), where=mkt.P1 > 0)
     mp = np.einsum("srm,sm->sr", state.costs.phi[:, :R, :], ratio)  # (S, R)
     sig = np.asarray(world.sigma, dtype=float)
-    level = np.asarray(state.domestic_price_level, dtype=float)
+    level = np.asarray(price_level(state), dtype=float)
     if level.shape != sig.shape:
         level = np.ones_like(sig)
     out_s = np.bincount(
@@ -441,7 +449,7 @@ def metric_descriptions(world: World) -> dict[str, dict[str, object]]:
             f"Market access, {rname}",
             "CNY m per step",
             "money",
-            "final sales a firm at its sector's domestic price level would make from the region",
+            "final sales a firm at its sector's price level in the last market would make from the region",
         )
     for rid, rname in zip(w.region_ids, w.region_names, strict=True):
         if routes is not None:
@@ -530,7 +538,7 @@ METRIC_FAMILIES: tuple[tuple[str, str, str, str, str], ...] = (
         "Market access, {key}",
         "CNY m per step",
         "money",
-        "final sales a firm at its sector's domestic price level would make from the region",
+        "final sales a firm at its sector's price level in the last market would make from the region",
     ),
     (
         r"delivered_cost_(?P<key>.+)",
