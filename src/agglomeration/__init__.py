@@ -17,6 +17,10 @@ from typing import Any
 from agglomeration.errors import AgglomerationError, InputError
 
 __version__ = "0.2.0.dev0"
+#: the model's results revision: raised by every change that moves simulated results (a mechanism, a
+#: default, the data, the order of draws; docs/ARCHITECTURE.md "When results change"), recorded in
+#: every manifest; batches and calibrations refuse to resume results of another revision
+MODEL_REVISION = 1
 
 _LAZY = {
     "load_scenario": "agglomeration.scenario",
@@ -28,7 +32,7 @@ _LAZY = {
     "load_results": "agglomeration.experiment.store",
 }
 
-__all__ = ["AgglomerationError", "InputError", "__version__", *_LAZY]
+__all__ = ["MODEL_REVISION", "AgglomerationError", "InputError", "__version__", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

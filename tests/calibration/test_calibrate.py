@@ -535,6 +535,25 @@ def test_calibrate_from_python_takes_whole_numbers_only(tiny, tmp_path, option, 
     assert not (tmp_path / "c").exists()
 
 
+def test_a_calibration_of_another_model_revision_is_not_resumed(tiny, tmp_path):
+    """Its runs were computed by another model: resuming would mix two models' moments."""
+    import json
+
+    from agglomeration import MODEL_REVISION
+    from agglomeration.calibration.run import calibrate
+    from agglomeration.errors import ResultStoreError
+
+    path = write_targets(tiny)
+    out = tmp_path / "c"
+    out.mkdir()
+    manifest = {"fingerprint": load_targets(path).fingerprint(), "method": "msm", "abc": None}
+    (out / "calibration.json").write_text(json.dumps(manifest))
+    with pytest.raises(ResultStoreError) as err:
+        calibrate(path, out, resume=True, budget=100)
+    assert f"model revision 0 and this package computes revision {MODEL_REVISION}" in str(err.value)
+    assert sorted(p.name for p in out.iterdir()) == ["calibration.json"]
+
+
 def test_search_replicates_take_a_whole_number_or_auto(tiny):
     for given, read in (("3.0", 3), ("4", 4), ('"auto"', "auto")):
         text = replace(TARGETS, "replicates = 2\n", f"replicates = {given}\n")

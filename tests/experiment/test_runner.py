@@ -403,6 +403,35 @@ def test_changed_experiment_refuses_to_resume(tmp_path, reference, capsys):
     assert sorted(p.name for p in (out / "parts" / "runs").iterdir()) == before
 
 
+def test_results_of_another_model_revision_are_not_resumed(tmp_path, reference, capsys):
+    """A code change that moves results keeps the scenario fingerprint: the manifest's model revision
+    (agglomeration.MODEL_REVISION) tells, and a store of another revision (or of none: before
+    revisions were recorded) is refused instead of mixing runs of two models."""
+    import json
+
+    from agglomeration import MODEL_REVISION
+    from agglomeration.experiment.reproduce import reproduce_run
+
+    out = tmp_path / "copy"
+    shutil.copytree(reference[0], out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["environment"]["model_revision"] == MODEL_REVISION
+    for stored in (MODEL_REVISION - 1, None):
+        if stored is None:
+            del manifest["environment"]["model_revision"]
+        else:
+            manifest["environment"]["model_revision"] = stored
+        (out / "manifest.json").write_text(json.dumps(manifest))
+        shown = 0 if stored is None else stored
+        assert cli.main(["batch", str(_exp_file(tmp_path)), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert f"model revision {shown} and this package computes revision {MODEL_REVISION}" in err
+        assert "Traceback" not in err
+        # reproduce says why the rerun may differ
+        report = reproduce_run(out)
+        assert f"model revision {shown} -> {MODEL_REVISION}" in report.environment_changes[0]
+
+
 def test_adding_replicates_runs_only_the_new_ones(tmp_path, reference):
     out = tmp_path / "out"
     p = _exp_file(tmp_path)

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from agglomeration import MODEL_REVISION
 from agglomeration.calibration import diagnostics as diag
 from agglomeration.calibration import outputs
 from agglomeration.calibration.evaluate import Evaluator
@@ -143,6 +144,15 @@ def _open_directory(
                 file=str(out),
                 field="--out",
             )
+        stored = manifest.get("model_revision", 0)
+        if stored != MODEL_REVISION:
+            raise ResultStoreError(
+                f"this calibration was computed by model revision {stored} and this package computes "
+                f"revision {MODEL_REVISION} (a change of the model moved its results: CHANGELOG.md); "
+                "use a new --out",
+                file=str(out),
+                field="--out",
+            )
         settings = json.loads(targets.abc.model_dump_json()) if method == "abc" else None
         if manifest.get("method", "msm") != method or manifest.get("abc") != settings:
             raise ResultStoreError(
@@ -174,6 +184,7 @@ def _open_directory(
         "created_at": utc_now(),
         "targets_file": str(targets.source_path),
         "fingerprint": targets.fingerprint(),
+        "model_revision": MODEL_REVISION,
         "targets": json.loads(targets.model_dump_json()),
         "method": method,
         "abc": json.loads(targets.abc.model_dump_json()) if method == "abc" else None,

@@ -29,7 +29,12 @@ import numpy as np
 import pyarrow as pa
 
 from agglomeration.errors import InputError, ResultStoreError
-from agglomeration.experiment.store import TABLES, ResultStore, environment_info
+from agglomeration.experiment.store import (
+    TABLES,
+    ResultStore,
+    environment_info,
+    stored_model_revision,
+)
 
 __all__ = ["ReproduceReport", "compare_tables", "reproduce_run"]
 
@@ -248,9 +253,17 @@ def _tampered(store: ResultStore, table: str, rid: str) -> bool:
 
 
 def _environment_changes(manifest: dict[str, Any]) -> list[str]:
+    from agglomeration import MODEL_REVISION
+
     old = (manifest.get("environment") or {}).get("versions") or {}
     new = environment_info()["versions"]
-    return [
+    stored = stored_model_revision(manifest)
+    revision = (
+        [f"model revision {stored} -> {MODEL_REVISION} (results changed: CHANGELOG.md)"]
+        if stored != MODEL_REVISION
+        else []
+    )
+    return revision + [
         f"{k} {old.get(k)} -> {new.get(k)}"
         for k in sorted(set(old) | set(new))
         if old.get(k) != new.get(k)

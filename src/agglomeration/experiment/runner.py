@@ -68,6 +68,7 @@ from agglomeration.experiment.store import (
     ResultStore,
     describe_changes,
     environment_info,
+    stored_model_revision,
     utc_now,
 )
 
@@ -504,7 +505,19 @@ def _same_resolved_runs(
 def _check_resumable(
     store: ResultStore, manifest: dict[str, Any], exp: Experiment, plan: Plan
 ) -> None:
-    """A directory written by a different experiment (or base scenario) is refused."""
+    """A directory written by a different experiment (or base scenario, or model revision) is
+    refused."""
+    from agglomeration import MODEL_REVISION
+
+    stored = stored_model_revision(manifest)
+    if stored != MODEL_REVISION:
+        raise ResultStoreError(
+            f"these results were computed by model revision {stored} and this package computes "
+            f"revision {MODEL_REVISION} (a change of the model moved its results: CHANGELOG.md), so "
+            "finished runs cannot be reused. Use a new --out directory, or the package version in "
+            "the manifest",
+            file=str(store.root),
+        )
     if manifest.get("fingerprint") != exp.fingerprint() and not _same_resolved_runs(
         store, manifest, exp, plan
     ):

@@ -213,16 +213,27 @@ def _git_revision() -> str | None:
     return None
 
 
+def stored_model_revision(manifest: dict[str, Any]) -> int:
+    """The model revision (``agglomeration.MODEL_REVISION``) a manifest's results were computed with;
+    0 for results written before revisions were recorded (2026-12-07)."""
+    revision = (manifest.get("environment") or {}).get("model_revision", 0)
+    return revision if isinstance(revision, int) and not isinstance(revision, bool) else 0
+
+
 def environment_info() -> dict[str, Any]:
-    """Package and dependency versions, python, platform and host (for the manifest)."""
+    """Package and dependency versions, the model revision, python, platform and host (for the
+    manifest)."""
     versions: dict[str, str | None] = {}
     for name in _DEPENDENCIES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
+    from agglomeration import MODEL_REVISION
+
     return {
         "versions": versions,
+        "model_revision": MODEL_REVISION,
         "git_revision": _git_revision(),
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
