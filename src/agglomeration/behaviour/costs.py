@@ -74,8 +74,9 @@ class Costs:
     phi: np.ndarray
     #: (S, M) CES weight of foreign competitors in every market [-]
     foreign: np.ndarray
-    #: (S, M, M) ``tau`` with imported inputs' gateway->region costs times the import tariff outside
-    #: bonded zones (what buyers pay for imported inputs; final-goods imports pay ``tau``) [-]
+    #: (S, M, M) ``tau`` with the international gateway->region costs of inputs times the import
+    #: tariff outside bonded zones and, into bonded zones, goods inputs relieved of the distance
+    #: friction by ``processing_friction`` (what buyers pay for inputs; final goods pay ``tau``) [-]
     tau_inputs: np.ndarray
     #: the trade multipliers ``tau``/``phi`` were computed for (recomputed only when they change)
     trade_key: bytes | None = None
@@ -103,9 +104,9 @@ class CostsParams(Section):
         ge=0.0,
         le=1.0,
         description="share (an exponent) of the non-freight distance friction (max(km, D0) / D0)^delta "
-        "that imported inputs pay from an international gateway into a region with a special customs "
-        "supervision zone (processing trade); 1 = as ordinary trade, 0 = freight, customs and time "
-        "only [-]",
+        "that imported goods inputs (manufacturing sectors) pay from an international gateway into a "
+        "region with a special customs supervision zone (processing trade; services are not relieved); "
+        "1 = as ordinary trade, 0 = freight, customs and time only [-]",
         json_schema_extra={
             "source": "estimate (range 0-0.5): in processing trade the foreign buyer or parent "
             "chooses, contracts and often supplies the imported inputs (pure assembly: Manova & Yu "
