@@ -1801,10 +1801,12 @@ fail. Every verdict, the tables and numbers behind it, and every figure on this 
 
 Tables and numbers in the explanatory prose that this script does not compute say which command
 produced them and, where they come from an earlier version of the model, which one (they are not rerun
-with every regeneration).
+with every regeneration; those dated before 2026-12-07 are of results revision 0, before the
+import-price fixes, which moved no headline metric of the baseline beyond seed noise: CHANGELOG.md).
 
 (last run: {t1:%Y-%m-%d %H:%M} UTC, {(t1 - t0).total_seconds():.0f} s, {"QUICK grids" if q else "full grids"};
-agglomeration {agglomeration.__version__}, mesa {mesa.__version__}, Python {platform.python_version()}).
+agglomeration {agglomeration.__version__}, model revision {agglomeration.MODEL_REVISION}, mesa
+{mesa.__version__}, Python {platform.python_version()}).
 The theory configurations are plain scenarios of the same model (`scenarios/benchmarks/`), run by
 `AgglomerationModel` with submodels switched off by scenario fields, not a separate code path. Fast
 versions of the checks are in `tests/test_validation_analytic.py` and `tests/test_validation_theory.py`;
