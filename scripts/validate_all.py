@@ -923,7 +923,8 @@ its exit hazards rise with age over the first years, as in the data
 source, see scenarios/data/README.md).
 **Configuration.** `scenarios/baseline.toml` unchanged (burn-in {results[0][6]} quarters, not observed), {n}
 replicates, {results[0][5]} observed quarters. The ratios are run totals over every entrant whose
-first year is complete (`state.entrants`, series `entrant_profit_ratio`, `entrant_revenue_ratio`).
+first year is complete, those that entered in the burn-in's last year included
+(`state.entrants`, series `entrant_profit_ratio`, `entrant_revenue_ratio`).
 
 | quantity | mean over replicates | range | verdict |
 |---|---|---|---|
