@@ -370,7 +370,7 @@ class PolicyParams(Section):
             "the cut that gives the +25 % manufacturing entry of the Guangdong registration reform "
             "(Barwick, Chen, Li & Zhang 2024, CEPR DP19439) at an implied entry elasticity of about 1.7 "
             "(25 / 15, over the assumed 15 % cut; 0.8-5 over its range; the evidence ranges from no "
-            "effect to this: docs/LEVER_EFFECTS.md); the model's own elasticity is far smaller (about 0.12: scripts/entry_elasticity.py; "
+            "effect to this: docs/LEVER_EFFECTS.md); the model's own elasticity is far smaller (about 0.17: scripts/entry_elasticity.py; "
             "docs/ODD.md, Known limitations), "
             "so at this cut it understates the reform's entry effect"
         },
