@@ -88,7 +88,7 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "discover",
-        'agglomeration discover results/lhs --where "import_share < 0.1" --figures figures/lhs',
+        'agglomeration discover results/lhs --where "import_share < 0.2" --figures figures/lhs',
     ),
     Step(None, "agglomeration plot results/lhs --out figures/lhs --metrics import_share"),
     Step(
