@@ -41,7 +41,7 @@ from agglomeration.calibration.moments import summarise
 from agglomeration.calibration.msm import Search, needed_replicates, require_optuna, run_group
 from agglomeration.calibration.targets import Targets, load_targets
 from agglomeration.errors import InputError, ResultStoreError
-from agglomeration.experiment.store import utc_now
+from agglomeration.experiment.store import stored_model_revision, utc_now
 
 __all__ = ["CalibrationResult", "calibrate"]
 
@@ -144,7 +144,7 @@ def _open_directory(
                 file=str(out),
                 field="--out",
             )
-        stored = manifest.get("model_revision", 0)
+        stored = stored_model_revision({"environment": manifest})
         if stored != MODEL_REVISION:
             raise ResultStoreError(
                 f"this calibration was computed by model revision {stored} and this package computes "

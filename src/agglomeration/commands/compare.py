@@ -222,8 +222,17 @@ def require_finished(results: Mapping, path: str | Path, partial: bool) -> str |
 def resume_hint(manifest: Mapping | None, path: str | Path) -> str:
     """The command that resumes the batch in ``path``, rebuilt from its manifest (the experiment file
     and the options it was run with), as the batch itself prints it when stopped."""
+    from agglomeration import MODEL_REVISION
     from agglomeration.commands.batch import resume_command_from_manifest
+    from agglomeration.experiment.store import stored_model_revision
 
+    stored = stored_model_revision(dict(manifest or {}))
+    if stored != MODEL_REVISION:
+        return (
+            f"not with this package: the runs are of model revision {stored}, it computes revision "
+            f"{MODEL_REVISION}; rerun the experiment into a new --out, or use the package at the "
+            "manifest's environment.git_revision"
+        )
     return resume_command_from_manifest(manifest, path)
 
 

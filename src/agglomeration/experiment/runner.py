@@ -511,11 +511,14 @@ def _check_resumable(
 
     stored = stored_model_revision(manifest)
     if stored != MODEL_REVISION:
+        git = (manifest.get("environment") or {}).get("git_revision")
+        at = f" (git revision {git})" if git else ""
         raise ResultStoreError(
             f"these results were computed by model revision {stored} and this package computes "
             f"revision {MODEL_REVISION} (a change of the model moved its results: CHANGELOG.md), so "
-            "finished runs cannot be reused. Use a new --out directory, or the package version in "
-            "the manifest",
+            "finished runs cannot be reused, and the store cannot be completed or repaired by this "
+            "package. Use a new --out directory, or the package the manifest records"
+            f"{at}",
             file=str(store.root),
         )
     if manifest.get("fingerprint") != exp.fingerprint() and not _same_resolved_runs(
