@@ -1,6 +1,7 @@
 """Processing trade in special customs supervision zones (behaviour/costs.py, ``processing_friction``):
-imported inputs into a bonded zone pay neither the import tariff nor (by default) the non-freight
-distance friction of ordinary trade, so buyers there import; elsewhere they hardly do."""
+imported inputs into a bonded zone pay no import tariff and (by default) imported goods inputs not the
+non-freight distance friction of ordinary trade, so buyers there import; elsewhere they hardly do;
+inputs from the rest of China pay no tariff anywhere."""
 
 from __future__ import annotations
 

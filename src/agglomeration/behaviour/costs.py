@@ -20,8 +20,9 @@ market access respond.  ``known_share`` (R,): the probability that an entrant kn
 information_regions + (1 - information_regions) x policy.information_sharing for the regions of the zone
 network (the shared investment-information platform of the FTZ and the connected areas),
 information_regions elsewhere.  Special customs supervision zones (bonded zones, World.bonded) exempt
-imported inputs of processing trade from the import tariff and, by ``processing_friction``, from the
-non-freight distance friction of international gateways (``tau_inputs``).  The foreign competitors'
+imported inputs of processing trade from the import tariff (levied on inputs from international
+gateways only) and, by ``processing_friction``, goods inputs from the non-freight distance friction
+of international gateways (``tau_inputs``).  The foreign competitors'
 CES weight in every market follows from the import prices and trade costs.
 
 Import prices (model units) are the gateway price index x the sector's domestic price level, the
@@ -226,9 +227,10 @@ def apply(state: ModelState, world: World, scenario: Scenario) -> None:
 def _input_trade_costs(
     world: World, tau: np.ndarray, processing_friction: float = 1.0
 ) -> np.ndarray:
-    """``tau`` with the gateway->region entries of imported inputs times ``World.input_import_factor``
-    and, for buyers in bonded zones (processing trade), the non-freight distance friction of the
-    international gateways raised to ``processing_friction`` instead of 1 (see :class:`CostsParams`)."""
+    """``tau`` with the gateway->region entries of inputs times ``World.input_import_factor`` (the
+    tariff, international gateways only) and, for buyers in bonded zones (processing trade), the
+    non-freight distance friction of goods inputs from international gateways raised to
+    ``processing_friction`` instead of 1 (see :class:`CostsParams`)."""
     if world.n_gateways == 0:
         return tau
     factor = world.input_import_factor()  # (S, G, R)

@@ -711,8 +711,9 @@ class MarketParams(Section):
     )
     import_prices: Literal["relative", "absolute"] = Field(
         "relative",
-        description="'relative': gateway import prices are multiples of the sector's current domestic price "
-        "level (foreign technology keeps pace); 'absolute': the data prices in model units",
+        description="'relative': gateway import prices are multiples of the sector's domestic price "
+        "level in the last market (foreign technology keeps pace); 'absolute': the data prices in "
+        "model units",
         json_schema_extra={
             "source": "foreign technology keeps pace with domestic technology, so the data's relative import prices stay meaningful as domestic productivity changes"
         },
