@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from SALib.sample import sobol as sobol_sample
 
+from agglomeration import MODEL_REVISION
 from agglomeration.experiment.store import FORMAT, ResultStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +38,12 @@ def write_store(
     """Write frames as a result store (one part per run and table) and return its directory."""
     store = ResultStore(root)
     store.root.mkdir(parents=True)
-    manifest = {"format": FORMAT, "experiment": experiment or {"name": "fake"}}
+    # written by this package: its model revision (a store without one is of revision 0)
+    manifest = {
+        "format": FORMAT,
+        "experiment": experiment or {"name": "fake"},
+        "environment": {"model_revision": MODEL_REVISION},
+    }
     if design is not None:
         manifest["design"] = design
     store.write_manifest(manifest)

@@ -207,6 +207,25 @@ def test_compare_refusal_names_the_real_resume_command(tmp_path, capsys):
     ) in " ".join(err.split())
 
 
+def test_an_unfinished_store_of_another_model_revision_is_not_offered_a_resume(tmp_path, capsys):
+    """A resume would be refused (runner: another model revision), so compare says so instead."""
+    import json
+
+    from agglomeration import MODEL_REVISION
+    from agglomeration.experiment.store import ResultStore
+
+    root = grid_store_with_totals(tmp_path)
+    store = ResultStore(root)
+    manifest = json.loads((root / "manifest.json").read_text())
+    store.write_manifest({**manifest, **_ran_with_options(), "environment": {"model_revision": 0}})
+    runs = pd.concat([pd.read_parquet(p) for p in (root / "parts" / "runs").glob("*.parquet")])
+    store.write_frame("plan", pd.DataFrame({"run_id": [*runs["run_id"], "missing-1"]}))
+    assert cli_main(["compare", str(root), "--metrics", "firms"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"the runs are of model revision 0, it computes revision {MODEL_REVISION}" in err
+    assert "--resume" not in err and "Traceback" not in err
+
+
 def test_xlsx_without_openpyxl_is_refused_before_the_analysis(tmp_path, capsys, monkeypatch):
     """`--format xlsx` without openpyxl printed the whole analysis and only then failed."""
     import sys
