@@ -30,7 +30,6 @@ from lever_statics_points import RAIL  # noqa: E402
 
 from agglomeration import logistics_outcomes as lo  # noqa: E402
 from agglomeration.errors import InputError  # noqa: E402
-from agglomeration.logistics_outcomes import market_access  # noqa: E402
 from agglomeration.model import AgglomerationModel  # noqa: E402
 from agglomeration.scenario import load_scenario  # noqa: E402
 
@@ -89,7 +88,7 @@ def decompose(scenario: str, overrides: dict, lever: dict, seed: int) -> dict[st
         value = _mean_log_access(current, sigma, w.n_regions, idx)
         out[label] = value - before
         before = value
-    metric = {n: np.log(market_access(m.state, m.world)[idx]).mean() for n, m in runs.items()}
+    metric = {n: np.log(lo.market_access(m.state, m.world)[idx]).mean() for n, m in runs.items()}
     out["total (the metric)"] = float(metric["variant"] - metric["base"])
     return out
 

@@ -515,9 +515,11 @@ def provisional_prices(
     R, S = world.n_regions, world.n_sectors
     sigma = np.asarray(world.sigma, dtype=float)[sector]
     price = sigma / (sigma - 1.0)
+    if len(sector) == 0:
+        return price
     rows = t.alive_rows()
     rows = rows[t.price[rows] > 0]
-    if len(rows) == 0 or len(sector) == 0:
+    if len(rows) == 0:
         return price
     s, r = t.sector[rows], t.region[rows]
     x = np.log(t.price[rows]) + t.log_productivity[rows]
