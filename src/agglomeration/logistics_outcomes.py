@@ -402,7 +402,8 @@ def metric_descriptions(world: World) -> dict[str, dict[str, object]]:
         "Goods export share",
         "",
         "share",
-        f"manufacturing {goods} of the regions' firms",
+        "manufacturing sales of the regions' firms to international gateways / all their "
+        "manufacturing sales",
     )
     for name, label, what in _OPENNESS:
         add(name, label, "", "share", what)

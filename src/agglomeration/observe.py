@@ -718,10 +718,15 @@ FIRM_COLUMNS: dict[str, str] = {
     "productivity": "productivity exp(z) after this step's learning [-]",
     "price": "mill price set in this step's market (an entrant's: its provisional price, entry.provisional_prices) [domestic "
     "reference price = 1]",
-    "output": "sales revenue, final + intermediate, in this step's market [CNY m per step]",
+    "output": "sales revenue, final + intermediate, in this step's market [CNY m per step]; its "
+    "intermediate part is the buyers' spending at that market, so it differs from the firm's values in "
+    "links.parquet where the links or the buyers changed after the market (the timing above)",
     "final_sales": "sales to final demand (the regions' households and the gateways) [CNY m per step]",
     "employment": "workers employed in this step's production [workers]",
-    "land_use": "industrial land used in this step's production [km2]",
+    "land_use": "industrial land used in this step's production, land_share x variable cost / rent "
+    "[km2]; the land share stands for all property services while the rent is that of bare industrial "
+    "land, so a region's total exceeds its land_capacity (regions.csv) several times (docs/ODD.md, "
+    "Known limitations)",
     "input_cost": "purchases of intermediate inputs in this step's market, including imported and "
     "unsourced inputs (bought outside the model at the reference price) [CNY m per step]",
     "profit": "profit after fixed costs in this step's accounts [CNY m per step]",

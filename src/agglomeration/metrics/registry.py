@@ -212,7 +212,13 @@ def _by_type(stem: str, label: str, unit: str, kind: Kind, primary: tuple[str, .
             unit,
             kind,
             0.0,
-            description=f"{label.lower()} summed over the regions of type '{t}'",
+            description=f"{label.lower()} summed over the regions of type '{t}'"
+            + (
+                f" (moves from or to a region of another type only: a move between two regions of "
+                f"type '{t}' is in neither total)"
+                if stem.startswith("relocations")
+                else ""
+            ),
             primary=t in primary,
         )
         for t, where in places.items()
@@ -354,7 +360,9 @@ BUILTIN: dict[str, MetricInfo] = {
             "suppliers",
             "index",
             0.0,
-            description="domestic suppliers per live firm",
+            description="suppliers in the regions per live firm (firms of the model: a slot "
+            "sourced from the rest of China, the DOM gateway, is not counted, although import_share "
+            "counts DOM purchases as domestic)",
         ),
         MetricInfo(
             "input_firms_with_buyer_share",
