@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import Field
-from scipy.stats import poisson
 
 from agglomeration.behaviour import _exit_kernels as _k
 from agglomeration.parameters import Section
@@ -127,6 +126,8 @@ def loss_hazard(after_losses: int) -> np.ndarray:
     lam = float(after_losses - 1)
     top = int(after_losses + 10 * np.sqrt(max(lam, 1.0)) + 10)
     k = np.arange(top + 1)
+    from scipy.stats import poisson  # here, not at import: scipy.stats costs ~0.4 s at start-up
+
     pmf = poisson.pmf(k - 1, lam) if lam > 0 else (k == 1).astype(float)
     survive = pmf[::-1].cumsum()[::-1]  # P(K >= k)
     h = np.divide(pmf, survive, out=np.ones_like(pmf), where=survive > 1e-300)

@@ -24,8 +24,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.stats import qmc
 
 from agglomeration.experiment.seeds import design_seed
 from agglomeration.experiment.spec import DesignSpec
@@ -83,6 +81,8 @@ def _problem(spec: DesignSpec) -> dict[str, Any]:
 
 def _scale_unit(unit: np.ndarray, spec: DesignSpec) -> np.ndarray:
     """Map unit-hypercube samples to parameter values (inverse CDF of each distribution)."""
+    from scipy import stats  # here, not at import: scipy.stats costs ~0.4 s at start-up
+
     out = np.empty_like(unit)
     for j, p in enumerate(spec.parameters.values()):
         a, b = p.bounds  # type: ignore[misc]
@@ -138,6 +138,8 @@ def build_design(spec: DesignSpec | None, seed: int) -> Design:
         return Design(kind="grid", points=df)
     n = int(spec.samples)  # type: ignore[arg-type]
     if spec.kind == "lhs":
+        from scipy.stats import qmc  # here, not at import (start-up time)
+
         sampler = qmc.LatinHypercube(d=len(names), rng=np.random.default_rng(design_seed(seed)))
         matrix = _scale_unit(sampler.random(n), spec)
         return Design(

@@ -28,7 +28,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from agglomeration.errors import InputError
 from agglomeration.metrics._checks import as_array, as_index, as_links, label_positions
@@ -422,6 +421,8 @@ def excess_intraregional_links(
     var = float(np.sum(w**2 * p * (1 - p)))
     z = (obs - exp) / np.sqrt(var) if var > 0 else np.nan
     norm = (obs - exp) / (1 - exp) if exp < 1 else np.nan
+    from scipy import stats  # here, not at import: scipy.stats costs ~0.4 s at start-up
+
     return ExcessLinks(
         obs,
         exp,

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from agglomeration.errors import InputError
 from agglomeration.metrics._checks import as_array
@@ -54,6 +53,8 @@ class MoranResult:
 def _p_tail(z: float, two_tailed: bool) -> float:
     if not np.isfinite(z):
         return np.nan
+    from scipy import stats  # here, not at import: scipy.stats costs ~0.4 s at start-up
+
     p = stats.norm.sf(z) if z > 0 else stats.norm.cdf(z)
     return float(2 * p if two_tailed else p)
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats
 
 from agglomeration.errors import InputError
 from agglomeration.metrics._checks import as_array, same_shape
@@ -47,6 +46,8 @@ class TailFit:
 
     def ci(self, level: float = 0.95) -> tuple[float, float]:
         """Normal-approximation confidence interval ``alpha +- z se``."""
+        from scipy import stats  # here, not at import: scipy.stats costs ~0.4 s at start-up
+
         q = stats.norm.ppf(0.5 + level / 2)
         return self.alpha - q * self.se, self.alpha + q * self.se
 
@@ -222,6 +223,8 @@ def growth_rate_fit(sizes_t0: Any, sizes_t1: Any, n_bins: int = 10) -> GrowthFit
     b = float(np.mean(np.abs(g - med)))
     ll_norm = -n / 2 * np.log(2 * np.pi * sd**2) - n / 2 if sd > 0 else np.nan
     ll_lap = -n * np.log(2 * b) - n if b > 0 else np.nan
+    from scipy import stats  # here, not at import: scipy.stats costs ~0.4 s at start-up
+
     kurt = float(stats.kurtosis(g, fisher=True, bias=True)) if sd > 0 else np.nan
 
     # Size-variance scaling over quantile bins of initial size.
