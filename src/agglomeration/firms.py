@@ -275,14 +275,28 @@ class FirmTable:
         region: np.ndarray,
         log_productivity: np.ndarray,
         equity: np.ndarray,
+        fids: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Append live firms; return their rows.  Ids are consecutive, never reused."""
+        """Append live firms; return their rows.  Ids are consecutive, never reused; or ``fids``, ids
+        given by the caller (the keys of potential entrants, random_streams.py): distinct, not yet
+        used, and at or above every consecutive id handed out (they do not advance them)."""
         self._live = None
         k = len(sector)
         rows = np.arange(self.n, self.n + k)
+        given = fids is not None
+        if given:
+            fids = np.asarray(fids, dtype=np.int64)
+            if len(fids) != k:
+                raise ValueError(f"fids must have one id per firm ({k}), got {len(fids)}")
+            if k and (fids.min() < self.next_fid or len(np.unique(fids)) != k):
+                raise ValueError("given fids must be distinct and not below the next free id")
+            self._grow_fids(int(fids.max()) + 1 if k else 0)
+            if k and (self.row_of_fid[fids] != -1).any():
+                raise ValueError("a given fid is already in use")
         self._grow(self.n + k)
-        self._grow_fids(self.next_fid + k)
-        fids = np.arange(self.next_fid, self.next_fid + k, dtype=np.int64)
+        if not given:
+            self._grow_fids(self.next_fid + k)
+            fids = np.arange(self.next_fid, self.next_fid + k, dtype=np.int64)
         d = self._data
         new = slice(self.n, self.n + k)  # the new rows are contiguous: slices, not fancy indexing
         for name, c in self.columns().items():
@@ -294,9 +308,12 @@ class FirmTable:
         d["equity"][new] = equity
         d["alive"][new] = True
         self._supplier[new] = NONE
-        self.row_of_fid[self.next_fid : self.next_fid + k] = rows
         self.n += k
-        self.next_fid += k
+        if given:
+            self.row_of_fid[fids] = rows
+        else:
+            self.row_of_fid[self.next_fid : self.next_fid + k] = rows
+            self.next_fid += k
         return rows
 
     def kill(self, rows: np.ndarray) -> None:

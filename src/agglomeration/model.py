@@ -20,7 +20,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from agglomeration import observe, settled_starts
+from agglomeration import observe, random_streams, settled_starts
 from agglomeration.behaviour import (
     accounts,
     costs,
@@ -205,6 +205,8 @@ class AgglomerationModel(mesa.Model):
             self.seed_used = derive_seed(getattr(start, "seed", 0) or 0, rep)
             super().__init__(rng=self.seed_used)
         self.replicate_seed = replicate_seed
+        #: entropy of the per-submodel streams (solver.random_streams = "by_purpose"), set at step 1
+        self._stream_entropy: int | None = None
         from agglomeration.world import build_world
 
         own_world = world is not None and reference is None  # a caller's world: not the start's
@@ -331,8 +333,20 @@ class AgglomerationModel(mesa.Model):
     def step(self) -> None:
         s = self.state
         s.begin_step()
+        streams = random_streams.by_purpose(self.spec)
+        if streams and self._stream_entropy is None:
+            # the run's seed; a model built on a caller's generator takes one draw from it (the
+            # shared start's generator, so both runs of a pair take the same)
+            self._stream_entropy = (
+                int(self.seed_used) if self.seed_used is not None else int(self.rng.integers(2**63))
+            )
         for submodel in self.schedule:
-            s.counts.update(submodel.run(s, self.world, self.spec, self.rng))
+            rng = (
+                random_streams.submodel_generator(self._stream_entropy, s.t, submodel.name)
+                if streams
+                else self.rng
+            )
+            s.counts.update(submodel.run(s, self.world, self.spec, rng))
         s.tally_demography()
         s.firms.maybe_compact()
         self._sync_agents()

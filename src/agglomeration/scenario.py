@@ -302,6 +302,7 @@ FINGERPRINT_NEUTRAL: dict[tuple[str, ...], Any] = {
     ("behaviour", "entry", "floor_reference_firms"): 3000.0,
     ("behaviour", "entry", "exit_option"): "after_losses",
     ("behaviour", "prospects", "learn_hazard"): False,
+    ("solver", "random_streams"): "shared",
 }
 
 PATH_KEYS = (

@@ -70,6 +70,9 @@ class ModelState:
     initial_by_sector: np.ndarray = field(default_factory=lambda: np.zeros(0))
     #: entrants waiting for their approval
     pending: Pending = field(default_factory=Pending)
+    #: the permanent id the next potential entrant of the observed run is keyed by, with
+    #: solver.random_streams = "by_purpose" (-1: not yet set; random_streams.py)
+    entrant_key_next: int = -1
     #: entrants' expected and realised first-year outcomes (consistency of expectations)
     entrants: EntrantLedger = field(default_factory=EntrantLedger)
     #: (R,) cumulative entrants by region since initialisation [firms]

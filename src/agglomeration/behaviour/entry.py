@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from agglomeration import random_streams
 from agglomeration.behaviour import _entry_kernels as _k
 from agglomeration.behaviour.learning import frontier, local_advantage
 from agglomeration.behaviour.prospects import AGE_CLASSES
@@ -485,15 +486,17 @@ def add_firms(
     region: np.ndarray,
     log_z: np.ndarray,
     equity: np.ndarray,
+    fids: np.ndarray | None = None,
 ) -> np.ndarray:
     """Add live firms at their provisional price (:func:`provisional_prices`); return their rows.
 
     The one place firms are created (initial firms and entrants).  Their ids are recorded in
-    ``state.entered`` (the Mesa agent view follows them).
+    ``state.entered`` (the Mesa agent view follows them); ``fids``: their permanent ids (default: the
+    next free ones; FirmTable.add).
     """
     t = state.firms
     price = provisional_prices(state, world, np.asarray(sector), np.asarray(region), log_z)
-    rows = t.add(sector, region, log_z, equity)
+    rows = t.add(sector, region, log_z, equity, fids=fids)
     t.price[rows] = price
     state.entered.append(t.fid[rows].copy())
     return rows
@@ -538,7 +541,8 @@ class Pending:
     """Entrants that decided to enter and wait for their approval (the entry-time channel).
 
     Arrays in decision order: sector, region, log productivity, expected first-year profit per step
-    [CNY m] and the step from which the firm produces.
+    [CNY m] and the step from which the firm produces; ``key`` the permanent id each will get (its
+    potential entrant's key with solver.random_streams = "by_purpose", else -1: the next free id).
     """
 
     sector: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -547,11 +551,12 @@ class Pending:
     expected: np.ndarray = field(default_factory=lambda: np.zeros(0))
     expected_revenue: np.ndarray = field(default_factory=lambda: np.zeros(0))
     ready: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    key: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __len__(self) -> int:
         return len(self.sector)
 
-    def add(self, sector, region, log_z, expected, expected_revenue, ready) -> None:
+    def add(self, sector, region, log_z, expected, expected_revenue, ready, key=None) -> None:
         """Queue decided entrants (appended: release order is decision order)."""
         self.sector = np.concatenate([self.sector, np.asarray(sector, np.int64)])
         self.region = np.concatenate([self.region, np.asarray(region, np.int64)])
@@ -561,20 +566,35 @@ class Pending:
             [self.expected_revenue, np.asarray(expected_revenue, float)]
         )
         self.ready = np.concatenate([self.ready, np.asarray(ready, np.int64)])
+        key = np.full(len(sector), -1, np.int64) if key is None else np.asarray(key, np.int64)
+        # a queue pickled before keys existed has none: its entrants take the next free ids
+        old = getattr(self, "key", None)
+        old = np.full(len(self.ready) - len(key), -1, np.int64) if old is None else old
+        self.key = np.concatenate([old, key])
 
     def release(self, state: ModelState, world: World, scenario: Scenario) -> int:
         """Add the queued entrants whose approval is through (ready <= state.clock) to the firm table."""
         due = self.ready <= state.clock
         if not due.any():
             return 0
-        s, r = self.sector[due], self.region[due]
-        equity = scenario.firms.initial_equity * state.fixed_cost[s]
-        rows = add_firms(state, world, s, r, self.log_z[due], equity)
-        state.firms.expected_profit[rows] = self.expected[due]
-        state.firms.expected_revenue[rows] = self.expected_revenue[due]
-        state.entries_by_region += np.bincount(r, minlength=world.n_regions)
+        key = getattr(self, "key", None)
+        if key is None or len(key) != len(self.ready):
+            key = self.key = np.full(len(self.ready), -1, np.int64)
+        index = np.flatnonzero(due)
+        # entrants without a key (all of them unless random streams are by purpose) first, in
+        # decision order, at the next free ids; then the keyed ones at their keys
+        for group in (index[key[index] < 0], index[key[index] >= 0]):
+            if len(group) == 0:
+                continue
+            s, r = self.sector[group], self.region[group]
+            equity = scenario.firms.initial_equity * state.fixed_cost[s]
+            fids = key[group] if key[group[0]] >= 0 else None
+            rows = add_firms(state, world, s, r, self.log_z[group], equity, fids=fids)
+            state.firms.expected_profit[rows] = self.expected[group]
+            state.firms.expected_revenue[rows] = self.expected_revenue[group]
+            state.entries_by_region += np.bincount(r, minlength=world.n_regions)
         keep = ~due
-        for name in ("sector", "region", "log_z", "expected", "expected_revenue", "ready"):
+        for name in ("sector", "region", "log_z", "expected", "expected_revenue", "ready", "key"):
             setattr(self, name, getattr(self, name)[keep])
         return int(due.sum())
 
@@ -833,6 +853,12 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
     entered = state.pending.release(state, world, scenario)
     counts = rng.poisson(pool_size(state, world, scenario))
     sec = np.repeat(np.arange(world.n_sectors), counts)
+    keyed = random_streams.by_purpose(scenario)
+    if keyed:  # every potential entrant gets a permanent id, the same in both runs of a pair
+        if state.entrant_key_next < 0:  # above the ids the start's queued entrants will take
+            state.entrant_key_next = int(state.firms.next_fid) + len(state.pending)
+        keys = state.entrant_key_next + np.arange(len(sec), dtype=np.int64)
+        state.entrant_key_next += len(sec)
     signal = rng.standard_normal(len(sec))
     known = knowledge(len(sec), world.n_regions, state.costs.known_share, rng)
     values = entry_values(state, world, scenario)
@@ -842,9 +868,12 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
     # the rest of the productivity is learnt on entry, around the local frontier of the chosen region
     rest = scenario.firms.productivity_sigma * np.sqrt(1.0 - p.known_productivity_share)
     centre = frontier(state, scenario) + p.productivity_gap + values.local[r_ok, s_ok]
-    lz = centre + values.signal_sd * signal[ok] + rest * rng.standard_normal(len(s_ok))
+    # by purpose: the draws of the whole pool, so an entrant's do not depend on who else enters
+    z_rest = rng.standard_normal(len(sec))[ok] if keyed else rng.standard_normal(len(s_ok))
+    lz = centre + values.signal_sd * signal[ok] + rest * z_rest
     delay = np.asarray(state.costs.approval_steps, float)[r_ok]
-    wait = np.floor(delay) + (rng.random(len(s_ok)) < delay - np.floor(delay))
+    u_wait = rng.random(len(sec))[ok] if keyed else rng.random(len(s_ok))
+    wait = np.floor(delay) + (u_wait < delay - np.floor(delay))
     state.pending.add(
         s_ok,
         r_ok,
@@ -852,6 +881,7 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
         expected[ok],
         expected_rev[ok],
         state.clock + wait.astype(np.int64),
+        key=keys[ok] if keyed else None,
     )
     entered += state.pending.release(state, world, scenario)
     return {"entries": entered, "potential_entrants": len(sec), "entry_decisions": int(ok.sum())}

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import Field
 
+from agglomeration import random_streams
 from agglomeration.behaviour import _exit_kernels as _k
 from agglomeration.parameters import Section
 from agglomeration.submodel import Submodel
@@ -146,7 +147,11 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
     hazard = u = None
     if p.loss_rule == "hazard":
         hazard = loss_hazard(p.after_losses)
-        u = rng.random(len(state.incumbents))
+        u = (
+            random_streams.uniforms(rng, t.fid[state.incumbents])
+            if random_streams.by_purpose(scenario)
+            else rng.random(len(state.incumbents))
+        )
     gone = exiting_rows(
         t,
         state.incumbents,

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field
 
+from agglomeration import random_streams
 from agglomeration.behaviour import _learning_kernels as _k
 from agglomeration.errors import InputError
 from agglomeration.observe import region_sector
@@ -105,6 +106,7 @@ def learn(
     shock_size_elasticity: float = 0.0,
     mean_reversion: float = 0.0,
     frontier: float | np.ndarray = 0.0,
+    shocks: np.ndarray | None = None,
 ) -> float:
     """Update ``log_z[rows]`` in place (see the module docstring for the law of motion); return the
     largest updated log productivity [log points] (-inf without rows).
@@ -113,6 +115,8 @@ def learn(
     it is needed only when ``shock_size_elasticity`` > 0.  ``frontier`` is F_t in log points (a scalar
     or one value per sector), used only when ``mean_reversion`` > 0.  The random draws are the same
     whatever the two mechanisms' settings, so switching them off reproduces the pure Gibrat case.
+    ``shocks``: the standard normal shock of every row, given (random_streams.normals by firm id);
+    default: drawn from ``rng``, one per row in order.
 
     Cost O(len(rows)): one ``standard_normal`` draw per row, two compiled passes for the size ratios,
     numpy's pow, and one compiled pass for the update (``rows`` distinct, e.g. ``alive_rows()``).  An
@@ -133,7 +137,9 @@ def learn(
     eps = np.empty(0)
     scale = np.empty(0)
     if shock_sd > 0:
-        eps = rng.standard_normal(len(rows))
+        eps = rng.standard_normal(len(rows)) if shocks is None else np.asarray(shocks, float)
+        if len(eps) != len(rows):
+            raise ValueError(f"shocks must have one value per row ({len(rows)}), got {len(eps)}")
         if shock_size_elasticity != 0.0 and len(rows):
             if size is None:
                 raise ValueError("size is required when shock_size_elasticity != 0")
@@ -322,6 +328,11 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
         shock_size_elasticity=p.shock_size_elasticity,
         mean_reversion=p.mean_reversion,
         frontier=f,
+        shocks=(
+            random_streams.normals(rng, t.fid[state.incumbents])
+            if p.shock_sd > 0 and random_streams.by_purpose(scenario)
+            else None
+        ),
     )
     _check_advantage(top - f, scenario, "a firm's log productivity lies")  # -inf without incumbents
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field
 
+from agglomeration import random_streams
 from agglomeration.errors import InputError
 from agglomeration.parameters import Section
 from agglomeration.submodel import Submodel
@@ -118,6 +119,40 @@ def line_events(
     return births, deaths
 
 
+def line_events_by_firm(
+    lines: np.ndarray,
+    can_grow: np.ndarray,
+    fids: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    birth_rate: float,
+    death_rate: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(births, deaths) per firm as :func:`line_events`, with each firm's two draws indexed by its
+    permanent id ``fids`` (``solver.random_streams = "by_purpose"``): births ~ Poisson(birth_rate x
+    its lines) when it can grow, deaths ~ Binomial(its lines, death_rate), by inversion of one uniform
+    each (random_streams.uniforms from one generator: births at even, deaths at odd positions), so a
+    firm's line events do not depend on which other firms exist.  The same distribution as
+    :func:`line_events`, other draws."""
+    from scipy import stats
+
+    lines = np.asarray(lines, dtype=np.int64)
+    n = len(lines)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    total = int(lines.sum())
+    if total > MAX_LINES:
+        line_events(lines, can_grow, rng, birth_rate=birth_rate, death_rate=death_rate)  # raises
+    fids = np.asarray(fids, dtype=np.int64)
+    u = random_streams.uniforms(rng, np.concatenate([2 * fids, 2 * fids + 1]))
+    u_birth, u_death = u[:n], u[n:]
+    mu = birth_rate * np.where(can_grow, lines, 0)
+    # ppf(0) of a discrete distribution is -1 (a draw of exactly 0 has probability 2^-53)
+    births = np.maximum(stats.poisson.ppf(u_birth, mu), 0).astype(np.int64)
+    deaths = np.maximum(stats.binom.ppf(u_death, lines, death_rate), 0).astype(np.int64)
+    return births, deaths
+
+
 def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator):
     """Incumbents add and lose product lines."""
     p = scenario.behaviour.lines
@@ -125,13 +160,23 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
         return None
     t = state.firms
     rows = state.incumbents
-    births, deaths = line_events(
-        t.lines[rows],
-        t.profit[rows] > 0.0,
-        rng,
-        birth_rate=p.birth_rate,
-        death_rate=p.death_rate,
-    )
+    if random_streams.by_purpose(scenario):
+        births, deaths = line_events_by_firm(
+            t.lines[rows],
+            t.profit[rows] > 0.0,
+            t.fid[rows],
+            rng,
+            birth_rate=p.birth_rate,
+            death_rate=p.death_rate,
+        )
+    else:
+        births, deaths = line_events(
+            t.lines[rows],
+            t.profit[rows] > 0.0,
+            rng,
+            birth_rate=p.birth_rate,
+            death_rate=p.death_rate,
+        )
     new = t.lines[rows] + (births - deaths).astype(t.lines.dtype)
     if not scenario.behaviour.exit.enabled:  # a firm that cannot exit keeps its last line
         kept = new < 1

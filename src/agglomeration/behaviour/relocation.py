@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import Field
 
+from agglomeration import random_streams
 from agglomeration.behaviour import _relocation_kernels as _k
 from agglomeration.behaviour.prospects import consumer_price_index
 from agglomeration.parameters import Section
@@ -42,12 +43,18 @@ def relocate(
     fixed_cost: np.ndarray,
     cost: float,
     relationship: np.ndarray | None = None,
+    u: np.ndarray | None = None,
 ) -> np.ndarray:
     """Move firms in ``table``; return the rows that moved.  ``relationship`` (R, S): expected
-    relationship costs of the suppliers a firm holds in each region [CNY m per step] (None: 0)."""
+    relationship costs of the suppliers a firm holds in each region [CNY m per step] (None: 0).
+    ``u``: the uniform draw of every row that decides whether it considers moving (random_streams
+    .uniforms by firm id); default: drawn from ``rng``, one per row in order."""
     if probability <= 0 or len(rows) == 0:
         return np.zeros(0, dtype=np.int64)
-    cand = _k.rows_below(np.asarray(rows), rng.random(len(rows)), float(probability))
+    u = rng.random(len(rows)) if u is None else np.asarray(u, dtype=float)
+    if len(u) != len(rows):
+        raise ValueError(f"u must have one value per row ({len(rows)}), got {len(u)}")
+    cand = _k.rows_below(np.asarray(rows), u, float(probability))
     if len(cand) == 0:
         return cand
     R = rhat.shape[0]
@@ -128,6 +135,11 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
         fixed_cost=state.fixed_cost,
         cost=p.cost,
         relationship=state.prospects.fixed - state.fixed_cost[None, :],
+        u=(
+            random_streams.uniforms(rng, state.firms.fid[state.incumbents])
+            if random_streams.by_purpose(scenario)
+            else None
+        ),
     )
     return {"relocations": len(moved)}
 

@@ -1,0 +1,68 @@
+"""Random streams of the observed run (``solver.random_streams``): how paired runs share their draws.
+
+Policy comparisons pair runs that share a settled start and a replicate seed (common random numbers),
+so that a paired difference is the lever's effect and not noise.  How long the pairing lasts depends
+on how the draws are organised (Law 2015, *Simulation Modeling and Analysis*, 5th ed., section 11.2:
+synchronise the random numbers by purpose):
+
+- ``"shared"`` (the default; every documented result): one generator for the whole run.  The
+  submodels' draws follow each other in one stream, so once a lever changes how many numbers one
+  submodel draws (one more entrant, one exit fewer), every later draw of every submodel lands on
+  another purpose, and the two runs of a pair evolve as independent runs within a few quarters
+  (docs/LEVER_EFFECTS.md, "How far pairing goes").
+- ``"by_purpose"``: every observed step gives each submodel its own generator, seeded by
+  ``SeedSequence(entropy=run seed, spawn_key=(STREAM_KEY, step, crc32(submodel name)))``, and the
+  per-firm draws of learning (productivity shocks), product lines (births and deaths), relocation (who
+  considers moving) and exit (the hazard rule's draws) are indexed by the firm's permanent id: a firm
+  gets the same numbers for the same purpose in both runs of a pair, whatever other firms exist.  A
+  lever then changes a draw only where it changes a decision.
+
+The burn-in uses the run's generator in both settings, so the settled start is the same.  Both
+settings draw every number from numpy Generators seeded through ``numpy.random.SeedSequence`` and give
+the same results for the same inputs and seed on any worker count.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any, Literal
+
+import numpy as np
+
+Streams = Literal["shared", "by_purpose"]
+
+#: first element of every stream's spawn key (ASCII "strm"): keeps these streams apart from any other
+#: use of the run seed
+STREAM_KEY = 0x7374726D
+
+
+def by_purpose(scenario: Any) -> bool:
+    """Whether ``scenario`` draws by purpose (``solver.random_streams = "by_purpose"``)."""
+    solver = getattr(scenario, "solver", None)
+    return getattr(solver, "random_streams", "shared") == "by_purpose"
+
+
+def submodel_generator(entropy: int, step: int, name: str) -> np.random.Generator:
+    """The generator of submodel ``name`` at observed step ``step`` of a run seeded with ``entropy``."""
+    key = (STREAM_KEY, int(step), zlib.crc32(name.encode("utf-8")))
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=key)))
+
+
+def _by_id(draw, fids: np.ndarray) -> np.ndarray:
+    fids = np.asarray(fids, dtype=np.int64)
+    if len(fids) == 0:
+        return np.zeros(0)
+    if fids.min() < 0:
+        raise ValueError("firm ids must be non-negative")
+    return draw(int(fids.max()) + 1)[fids]
+
+
+def uniforms(rng: np.random.Generator, fids: np.ndarray) -> np.ndarray:
+    """One uniform [0, 1) per firm, the ``fid``-th draw of ``rng`` (the same number for the same firm
+    whatever other firms are asked for).  Cost O(largest id)."""
+    return _by_id(rng.random, fids)
+
+
+def normals(rng: np.random.Generator, fids: np.ndarray) -> np.ndarray:
+    """One standard normal per firm, indexed by firm id as :func:`uniforms`."""
+    return _by_id(rng.standard_normal, fids)
