@@ -105,3 +105,19 @@ def test_draws_by_purpose_keep_paired_runs_coupled():
     shared, purpose = _pairs("shared"), _pairs("by_purpose")
     assert purpose[:, 1].min() > shared[:, 1].max() + 0.1
     assert purpose[:, 0].std(ddof=1) < 0.6 * shared[:, 0].std(ddof=1)
+
+
+def test_the_settled_start_is_the_same_in_both_settings_and_mixing_them_keeps_ids_unique():
+    """The burn-in draws from the run's one generator in both settings (found by review: keyed draws
+    in the burn-in changed the start and let a shared run reuse the ids of keyed entrants)."""
+    shared = load_scenario(BASELINE).with_overrides(SMALL)
+    purpose = shared.with_overrides({"solver.random_streams": "by_purpose"})
+    a, b = (
+        AgglomerationModel(shared, replicate_seed=1),
+        AgglomerationModel(purpose, replicate_seed=1),
+    )
+    assert a.firms_frame().equals(b.firms_frame())
+    assert b.state.entrant_key_next == -1
+    mixed = _run(shared, 1, 10, reference=purpose)  # a shared run from a by-purpose reference
+    fids = mixed.firms_frame()["fid"]
+    assert fids.is_unique

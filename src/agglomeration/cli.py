@@ -123,6 +123,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: options that name a path to write or read: an empty string is a mistake, not "use the default"
+_PATH_OPTIONS = ("out", "figures", "table_csv", "keep", "scenario_out")
+
+
+def _check_common_values(args: argparse.Namespace) -> None:
+    """Values every command treats alike: a path option given as an empty string (``--out ""``, which
+    would otherwise fall back to the default directory) and a negative ``--seed`` are input errors."""
+    for name in _PATH_OPTIONS:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and not value.strip():
+            flag = "--" + name.replace("_", "-")
+            raise InputError("expected a path, got an empty string", field=flag)
+    seed = getattr(args, "seed", None)
+    if isinstance(seed, int) and not isinstance(seed, bool) and seed < 0:
+        raise InputError(f"expected a non-negative integer, got {seed}", field="--seed")
+
+
 def _stdout_gone() -> int:
     """The reader of stdout went away (``| head``): stop quietly, also at interpreter exit."""
     try:
@@ -150,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if isinstance(getattr(args, "metrics", None), list):  # --metrics a a: one metric, once
             args.metrics = list(dict.fromkeys(args.metrics))
+        _check_common_values(args)
         code = int(args._handler(args) or 0)
         sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
         return code

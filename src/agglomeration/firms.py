@@ -297,6 +297,8 @@ class FirmTable:
         if not given:
             self._grow_fids(self.next_fid + k)
             fids = np.arange(self.next_fid, self.next_fid + k, dtype=np.int64)
+            if k and (self.row_of_fid[fids] != -1).any():  # given ids above next_fid are taken
+                raise ValueError("the next consecutive ids are taken by given ids")
         d = self._data
         new = slice(self.n, self.n + k)  # the new rows are contiguous: slices, not fancy indexing
         for name, c in self.columns().items():

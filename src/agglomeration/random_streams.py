@@ -36,8 +36,11 @@ Streams = Literal["shared", "by_purpose"]
 STREAM_KEY = 0x7374726D
 
 
-def by_purpose(scenario: Any) -> bool:
-    """Whether ``scenario`` draws by purpose (``solver.random_streams = "by_purpose"``)."""
+def by_purpose(scenario: Any, state: Any = None) -> bool:
+    """Whether ``scenario`` draws by purpose (``solver.random_streams = "by_purpose"``); never in the
+    burn-in (``state.burning_in``), whose settled start is the shared stream's in both settings."""
+    if state is not None and getattr(state, "burning_in", False):
+        return False
     solver = getattr(scenario, "solver", None)
     return getattr(solver, "random_streams", "shared") == "by_purpose"
 

@@ -1359,6 +1359,16 @@ def _with_hub_additions(
                 file=file,
                 field=f"logistics.add_hubs[{i}].mode",
             )
+        if h.mode in extra_modes.get(h.place, ()):
+            first = next(
+                j for j, g in enumerate(lg.add_hubs) if (g.place, g.mode) == (h.place, h.mode)
+            )
+            raise InputError(
+                f"the {h.mode} terminal at {h.place} is already added by "
+                f"logistics.add_hubs[{first}]; expected each terminal once",
+                file=file,
+                field=f"logistics.add_hubs[{i}]",
+            )
         extra_modes.setdefault(h.place, []).append(h.mode)
     out = []
     for kind, recs, key in (
@@ -1370,6 +1380,15 @@ def _with_hub_additions(
         path, lines = (data_files or {}).get(kind, (None, None))
         for i, r in enumerate(recs):
             pid = getattr(r, key)
+            for m in extra_modes.get(pid, ()):
+                if m in r.modes:
+                    j = next(k for k, g in enumerate(lg.add_hubs) if (g.place, g.mode) == (pid, m))
+                    raise InputError(
+                        f"{pid} already has a {m} terminal (its {kind} data); an added terminal "
+                        "would change nothing: expected a mode the place does not have",
+                        file=file,
+                        field=f"logistics.add_hubs[{j}]",
+                    )
             ms = tuple(dict.fromkeys((*r.modes, *extra_modes.get(pid, ()))))
             for m in ms:
                 if m not in mode_names:

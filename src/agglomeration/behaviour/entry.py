@@ -853,7 +853,7 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
     entered = state.pending.release(state, world, scenario)
     counts = rng.poisson(pool_size(state, world, scenario))
     sec = np.repeat(np.arange(world.n_sectors), counts)
-    keyed = random_streams.by_purpose(scenario)
+    keyed = random_streams.by_purpose(scenario, state)
     if keyed:  # every potential entrant gets a permanent id, the same in both runs of a pair
         if state.entrant_key_next < 0:  # above the ids the start's queued entrants will take
             state.entrant_key_next = int(state.firms.next_fid) + len(state.pending)

@@ -149,7 +149,7 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
         hazard = loss_hazard(p.after_losses)
         u = (
             random_streams.uniforms(rng, t.fid[state.incumbents])
-            if random_streams.by_purpose(scenario)
+            if random_streams.by_purpose(scenario, state)
             else rng.random(len(state.incumbents))
         )
     gone = exiting_rows(

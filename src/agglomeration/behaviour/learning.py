@@ -330,7 +330,7 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
         frontier=f,
         shocks=(
             random_streams.normals(rng, t.fid[state.incumbents])
-            if p.shock_sd > 0 and random_streams.by_purpose(scenario)
+            if p.shock_sd > 0 and random_streams.by_purpose(scenario, state)
             else None
         ),
     )

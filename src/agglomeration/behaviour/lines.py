@@ -160,7 +160,7 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
         return None
     t = state.firms
     rows = state.incumbents
-    if random_streams.by_purpose(scenario):
+    if random_streams.by_purpose(scenario, state):
         births, deaths = line_events_by_firm(
             t.lines[rows],
             t.profit[rows] > 0.0,

@@ -137,7 +137,7 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
         relationship=state.prospects.fixed - state.fixed_cost[None, :],
         u=(
             random_streams.uniforms(rng, state.firms.fid[state.incumbents])
-            if random_streams.by_purpose(scenario)
+            if p.probability > 0 and random_streams.by_purpose(scenario, state)
             else None
         ),
     )

@@ -137,6 +137,11 @@ def _open_directory(
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise ResultStoreError(f"calibration.json is damaged: {exc}", file=str(out)) from None
+        if not isinstance(manifest, dict):
+            raise ResultStoreError(
+                f"calibration.json is damaged: a JSON {type(manifest).__name__}, expected an object",
+                file=str(manifest_path),
+            )
         if manifest.get("fingerprint") != targets.fingerprint():
             raise ResultStoreError(
                 "this directory holds a calibration of different targets (moments, parameters, "

@@ -573,6 +573,11 @@ def load_targets(path: str | Path, *, check_model: bool = True) -> Targets:
     if isinstance(scen, str):
         p = Path(scen).expanduser()
         data["scenario"] = str(p if p.is_absolute() else (path.parent / p).resolve())
+    for key in ("source_path", "origins"):
+        if key in raw:  # set by this reader: a file's own value would be silently replaced
+            raise InputError(
+                "unknown key (set by the reader, not by a targets file)", file=file, field=key
+            )
     try:
         origins = {
             str(r.get("name")): f"{mfile} line {line}"

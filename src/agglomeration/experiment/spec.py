@@ -510,6 +510,10 @@ class Experiment(_Strict):
 # ------------------------------------------------------------------------------------------------
 # loading
 # ------------------------------------------------------------------------------------------------
+#: Experiment fields the reader sets (not keys of an experiment file)
+INTERNAL_KEYS = ("source_path",)
+
+
 def _known_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """Field names valid at error location ``loc`` (for did-you-mean suggestions)."""
     current: Any = model
@@ -522,7 +526,8 @@ def _known_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         ann = fields[part].annotation
         current = _unwrap(ann)
     fields = getattr(current, "model_fields", None)
-    return list(fields) if fields else []
+    # fields the reader fills itself (the file's own path) are not keys a file may set
+    return [f for f in fields if not (fields[f].exclude or f in INTERNAL_KEYS)] if fields else []
 
 
 def _unwrap(ann: Any) -> Any:
@@ -643,6 +648,10 @@ def load_experiment(path: str | Path, **overrides: Any) -> Experiment:
             raise InputError(
                 f"not a usable file path: {describe_os_error(exc)}", file=file, field="scenario"
             ) from None
+    for key in INTERNAL_KEYS:
+        if key in raw:  # set by this reader: a file's own value would be silently replaced
+            known = _known_fields(Experiment, (key,))
+            raise InputError(f"unknown key; valid keys: {', '.join(known)}", file=file, field=key)
     try:
         exp = Experiment.model_validate({**raw, "source_path": str(real)})
     except ValidationError as exc:

@@ -71,6 +71,16 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FORMAT = "agglomeration-results/1"
+#: (key, accepted types, what is expected) of the manifest's structured entries that readers index
+MANIFEST_SHAPE: tuple[tuple[str, type | tuple[type, ...], str], ...] = (
+    ("experiment", dict, "an object (the resolved experiment)"),
+    ("design", (dict, type(None)), "an object or null"),
+    ("identity", dict, "an object"),
+    ("environment", dict, "an object"),
+    ("metrics", dict, "an object"),
+    ("counts", dict, "an object"),
+    ("required_tables", list, "a list"),
+)
 #: rows gathered from parts before one row group of a consolidated table is written
 ROW_GROUP_ROWS = 65_536
 #: per-run tables, in the order they are written (``runs`` last)
@@ -303,14 +313,27 @@ class ResultStore:
             return None
         try:
             data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError) as exc:  # ValueError: bad JSON, or bytes that are not UTF-8
             raise ResultStoreError(f"unreadable manifest: {exc}", file=self.manifest_path) from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
+        if not isinstance(data, dict):
+            raise ResultStoreError(
+                f"not an agglomeration result directory (the manifest is a JSON "
+                f"{type(data).__name__}, expected an object with format {FORMAT!r})",
+                file=self.manifest_path,
+            )
+        if data.get("format") != FORMAT:
             raise ResultStoreError(
                 f"not an agglomeration result directory (manifest format {data.get('format')!r}, "
                 f"expected {FORMAT!r})",
                 file=self.manifest_path,
             )
+        for key, kinds, what in MANIFEST_SHAPE:
+            if key in data and not isinstance(data[key], kinds):
+                raise ResultStoreError(
+                    f"damaged manifest: {key!r} is a JSON {type(data[key]).__name__}, expected {what}",
+                    file=self.manifest_path,
+                    field=key,
+                )
         return data
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
