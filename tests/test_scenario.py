@@ -393,6 +393,23 @@ def test_an_added_link_may_use_an_added_terminal(tiny):
     build_world(s)  # the network accepts it too
 
 
+@pytest.mark.parametrize(
+    ("hubs", "needles"),
+    [
+        ([("C", "rail"), ("C", "rail")], ("add_hubs[1]", "already added", "add_hubs[0]")),
+        ([("A", "rail")], ("add_hubs[0]", "A already has a rail terminal")),
+    ],
+)
+def test_an_added_terminal_that_changes_nothing_is_an_error(tiny, hubs, needles):
+    """Duplicate or existing terminals were accepted silently (duplicate added links are errors)."""
+    text = "".join(f'\n[[logistics.add_hubs]]\nplace = "{p}"\nmode = "{m}"\n' for p, m in hubs)
+    tiny.write_text(tiny.read_text() + text)
+    msg = errmsg(tiny)
+    assert "scenario.toml" in msg or str(tiny.name) in msg
+    for n in needles:
+        assert n in msg, msg
+
+
 def test_malformed_toml_reports_the_line(tiny):
     tiny.write_text('name = "x"\nsteps = 4\nseed = = 3\n')
     msg = errmsg(tiny)

@@ -136,8 +136,8 @@ def _check_common_values(args: argparse.Namespace) -> None:
             flag = "--" + name.replace("_", "-")
             raise InputError("expected a path, got an empty string", field=flag)
     seed = getattr(args, "seed", None)
-    if isinstance(seed, int) and not isinstance(seed, bool) and seed < 0:
-        raise InputError(f"expected a non-negative integer, got {seed}", field="--seed")
+    if isinstance(seed, int) and not isinstance(seed, bool) and not 0 <= seed < 2**63:
+        raise InputError(f"expected an integer in [0, 2**63), got {seed}", field="--seed")
 
 
 def _stdout_gone() -> int:

@@ -79,6 +79,19 @@ def test_targets_load(tiny):
 
 
 BAD = [
+    # keys the reader sets itself: a file's own value was silently replaced
+    (
+        'name = "tiny_calibration"',
+        'name = "tiny_calibration"\nsource_path = 5',
+        "source_path",
+        "unknown key",
+    ),
+    (
+        'name = "tiny_calibration"',
+        'name = "tiny_calibration"\norigins = 5',
+        "origins",
+        "unknown key",
+    ),
     (
         'metric = "firms_relative_to_initial"',
         'metric = "firms_relative"',
@@ -552,6 +565,21 @@ def test_a_calibration_of_another_model_revision_is_not_resumed(tiny, tmp_path):
         calibrate(path, out, resume=True, budget=100)
     assert f"model revision 0 and this package computes revision {MODEL_REVISION}" in str(err.value)
     assert sorted(p.name for p in out.iterdir()) == ["calibration.json"]
+
+
+@pytest.mark.parametrize("content", ["[]", "null", "5"])
+def test_a_calibration_json_that_is_not_an_object_is_refused_naming_it(tiny, tmp_path, content):
+    """Valid JSON of the wrong shape was an AttributeError (exit 1) on resume."""
+    from agglomeration.calibration.run import calibrate
+    from agglomeration.errors import ResultStoreError
+
+    path = write_targets(tiny)
+    out = tmp_path / "c"
+    out.mkdir()
+    (out / "calibration.json").write_text(content)
+    with pytest.raises(ResultStoreError) as err:
+        calibrate(path, out, resume=True, budget=100)
+    assert "calibration.json" in str(err.value) and "expected an object" in str(err.value)
 
 
 def test_search_replicates_take_a_whole_number_or_auto(tiny):

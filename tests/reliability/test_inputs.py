@@ -573,6 +573,13 @@ EXPERIMENT_CASES = [
         ("exp.toml", "model", "package.module:ClassName"),
     ),
     ("malformed", "replicates = 2", "replicates = [", ("exp.toml", "TOML")),
+    # set by the reader (the file's own path): a file's value was silently replaced
+    (
+        "internal-key",
+        "steps = 2",
+        "steps = 2\nsource_path = 5",
+        ("exp.toml", "source_path", "unknown key"),
+    ),
 ]
 
 
@@ -725,6 +732,12 @@ ANALYSIS_OPTIONS = [
     ("plot", ["--scenario", "nope.toml"], ("nope.toml", "not found")),
     ("reproduce", ["--run", "zzzz"], ("--run", "no run")),
     ("reproduce", ["--run", ""], ("--run", "no run")),
+    # an empty path was taken as "not given" (the default place); a negative seed left the
+    # bootstrap unseeded (-1) or was a ValueError (-2)
+    ("compare", ["--out", ""], ("--out", "empty string")),
+    ("plot", ["--out", ""], ("--out", "empty string")),
+    ("sensitivity", ["--seed", "-1"], ("--seed", "[0, 2**63)")),
+    ("sensitivity", ["--seed", "-2"], ("--seed", "[0, 2**63)")),
 ]
 
 
@@ -787,7 +800,18 @@ def test_analysis_outputs_that_cannot_be_written(
 
 @pytest.mark.parametrize("cmd", ["compare", "sensitivity", "plot", "reproduce"])
 @pytest.mark.parametrize(
-    "what", ["missing", "empty-dir", "other-dir", "a-file", "bad-manifest", "foreign-manifest"]
+    "what",
+    [
+        "missing",
+        "empty-dir",
+        "other-dir",
+        "a-file",
+        "bad-manifest",
+        "foreign-manifest",
+        "list-manifest",
+        "null-manifest",
+        "not-utf8-manifest",
+    ],
 )
 def test_results_that_are_not_results(tmp_path, capsys, cmd, what):
     target = tmp_path / "target"
@@ -804,6 +828,12 @@ def test_results_that_are_not_results(tmp_path, capsys, cmd, what):
     elif what == "foreign-manifest":
         target.mkdir()
         (target / "manifest.json").write_text('{"format": "someone-else/3"}')
+    elif what in ("list-manifest", "null-manifest"):  # valid JSON, not an object: was exit 1
+        target.mkdir()
+        (target / "manifest.json").write_text("[1, 2]" if what == "list-manifest" else "null")
+    elif what == "not-utf8-manifest":  # was a UnicodeDecodeError, exit 1
+        target.mkdir()
+        (target / "manifest.json").write_bytes(b"\xff\xfe\xfa")
     before = snapshot(tmp_path)
     err = cli_error(capsys, [cmd, str(target)])
     assert "target" in err
@@ -1046,3 +1076,21 @@ def test_console_script_exit_2_without_traceback(tiny, exp_file, argv, needles):
     assert "Traceback" not in p.stderr and p.stderr.startswith("error:")
     _needles_ok(p.stderr, needles)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("key", ["experiment", "design", "environment"])
+@pytest.mark.parametrize("cmd", ["compare", "plot", "reproduce"])
+def test_a_manifest_with_a_damaged_entry_is_exit_2_naming_it(
+    results_dir, tmp_path, monkeypatch, capsys, cmd, key
+):
+    """A manifest whose structured entries are not objects (valid JSON) was an AttributeError."""
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    copy = tmp_path / "copy"
+    shutil.copytree(results_dir, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest[key] = "oops"
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    err = cli_error(capsys, [cmd, str(copy)])
+    assert_names(err, "manifest.json", key, "damaged manifest")
