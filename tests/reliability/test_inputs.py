@@ -1094,3 +1094,22 @@ def test_a_manifest_with_a_damaged_entry_is_exit_2_naming_it(
     (copy / "manifest.json").write_text(json.dumps(manifest))
     err = cli_error(capsys, [cmd, str(copy)])
     assert_names(err, "manifest.json", key, "damaged manifest")
+
+
+def test_a_deleted_part_of_a_finished_run_is_reported_not_skipped(
+    results_dir, tmp_path, monkeypatch, capsys
+):
+    """`plot` drew no time series (exit 0) and load_results gave an empty series table when the
+    series parts of finished runs were deleted; the part is named and resuming redoes its run."""
+    from agglomeration.experiment.store import load_results
+
+    monkeypatch.chdir(tmp_path)
+    copy = tmp_path / "copy"
+    shutil.copytree(results_dir, copy)
+    shutil.rmtree(copy / "tables")
+    gone = sorted((copy / "parts" / "series").glob("*.parquet"))[0]
+    gone.unlink()
+    err = cli_error(capsys, ["plot", str(copy), "--out", "figs"])
+    assert_names(err, gone.name, "missing", "--resume")
+    with pytest.raises(ResultStoreError, match="missing"):
+        load_results(copy)["series"]

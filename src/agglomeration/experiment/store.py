@@ -569,9 +569,15 @@ class ResultStore:
             checksums = ok
         present = self.listed(table)
         for rid in run_ids:
-            if rid not in present:
-                continue
             expected = (checksums or {}).get(rid, {}).get(table) if table != "runs" else None
+            if rid not in present:
+                if expected is not None:  # the run wrote this part: it was deleted since
+                    raise ResultStoreError(
+                        f"the {table} part of run {rid} is missing although the run finished "
+                        "and recorded it; resume the batch (--resume) to redo that run",
+                        file=str(self.part_path(table, rid)),
+                    )
+                continue
             yield self.read_part(table, rid, expected)
 
     def consolidate(self) -> dict[str, int]:
