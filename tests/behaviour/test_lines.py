@@ -114,3 +114,23 @@ def test_a_higher_line_birth_rate_raises_lines_per_firm_and_the_largest_firms_be
     se = d.std(axis=0, ddof=1) / np.sqrt(len(d))
     assert np.all(d.mean(axis=0) > 3.0 * se), d
     assert np.all(d[:, 0] > 0), d
+
+
+def test_the_inversions_of_line_events_by_firm_are_scipys_quantiles():
+    """poisson_inverse / binomial_inverse (random streams by purpose) give scipy's ppf, at the small
+    means of line births and well beyond them (where they hand over to scipy)."""
+    from scipy import stats
+
+    from agglomeration.behaviour.lines import binomial_inverse, poisson_inverse
+
+    rng = np.random.default_rng(4)
+    for mu in (0.0, 0.02, 0.3, 4.0, 40.0, 800.0):
+        u = rng.random(5000)
+        m = np.full(len(u), mu)
+        assert (poisson_inverse(u, m) == np.maximum(stats.poisson.ppf(u, m), 0)).all(), mu
+    for n, p in ((0, 0.3), (1, 0.02), (6, 0.02), (60, 0.5), (3000, 0.02), (10, 0.999)):
+        u = rng.random(5000)
+        size = np.full(len(u), n)
+        assert (binomial_inverse(u, size, p) == np.maximum(stats.binom.ppf(u, size, p), 0)).all()
+    assert binomial_inverse(np.array([0.3]), np.array([4]), 1.0).tolist() == [4]
+    assert binomial_inverse(np.array([0.3]), np.array([4]), 0.0).tolist() == [0]

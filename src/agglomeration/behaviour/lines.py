@@ -134,8 +134,6 @@ def line_events_by_firm(
     each (random_streams.uniforms from one generator: births at even, deaths at odd positions), so a
     firm's line events do not depend on which other firms exist.  The same distribution as
     :func:`line_events`, other draws."""
-    from scipy import stats
-
     lines = np.asarray(lines, dtype=np.int64)
     n = len(lines)
     if n == 0:
@@ -146,11 +144,71 @@ def line_events_by_firm(
     fids = np.asarray(fids, dtype=np.int64)
     u = random_streams.uniforms(rng, np.concatenate([2 * fids, 2 * fids + 1]))
     u_birth, u_death = u[:n], u[n:]
-    mu = birth_rate * np.where(can_grow, lines, 0)
-    # ppf(0) of a discrete distribution is -1 (a draw of exactly 0 has probability 2^-53)
-    births = np.maximum(stats.poisson.ppf(u_birth, mu), 0).astype(np.int64)
-    deaths = np.maximum(stats.binom.ppf(u_death, lines, death_rate), 0).astype(np.int64)
+    mu = birth_rate * np.where(can_grow, lines, 0).astype(float)
+    births = poisson_inverse(u_birth, mu)
+    deaths = binomial_inverse(u_death, lines, death_rate)
     return births, deaths
+
+
+#: largest count the sequential inversions below walk to; rarer outcomes go to scipy's ppf
+_INVERSION_STEPS = 64
+
+
+def poisson_inverse(u: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """Poisson(mu) counts by inversion of the uniforms ``u``: the smallest k with F(k) >= u, walking
+    the pmf up from k = 0 (a few steps at the small means of line births; scipy's ``poisson.ppf``
+    does the same in about 1 us a draw).  Counts beyond _INVERSION_STEPS, or where exp(-mu) underflows,
+    are scipy's."""
+    u, mu = np.asarray(u, float), np.asarray(mu, float)
+    k = np.zeros(len(u), dtype=np.int64)
+    pmf = np.exp(-mu)
+    cdf = pmf.copy()
+    todo = np.flatnonzero(u > cdf)
+    for step in range(1, _INVERSION_STEPS + 1):
+        if len(todo) == 0:
+            break
+        pmf[todo] *= mu[todo] / step
+        cdf[todo] += pmf[todo]
+        k[todo] = step
+        todo = todo[u[todo] > cdf[todo]]
+    return _rest(k, todo, lambda i: _scipy().poisson.ppf(u[i], mu[i]))
+
+
+def binomial_inverse(u: np.ndarray, n: np.ndarray, p: float) -> np.ndarray:
+    """Binomial(n, p) counts by inversion of the uniforms ``u`` (as :func:`poisson_inverse`, the pmf
+    walked up from k = 0 by pmf(k + 1) = pmf(k) (n - k) / (k + 1) p / (1 - p))."""
+    u, n = np.asarray(u, float), np.asarray(n, dtype=np.int64)
+    if p <= 0.0:
+        return np.zeros(len(u), dtype=np.int64)
+    if p >= 1.0:
+        return n.copy()
+    k = np.zeros(len(u), dtype=np.int64)
+    pmf = (1.0 - p) ** n.astype(float)
+    cdf = pmf.copy()
+    odds = p / (1.0 - p)
+    todo = np.flatnonzero((u > cdf) & (n > 0))
+    for step in range(1, _INVERSION_STEPS + 1):
+        if len(todo) == 0:
+            break
+        pmf[todo] *= (n[todo] - (step - 1)) / step * odds
+        cdf[todo] += pmf[todo]
+        k[todo] = step
+        todo = todo[(u[todo] > cdf[todo]) & (n[todo] > step)]
+    return _rest(k, todo, lambda i: _scipy().binom.ppf(u[i], n[i], p))
+
+
+def _rest(k: np.ndarray, todo: np.ndarray, ppf) -> np.ndarray:
+    """``k`` with the entries the walk did not settle taken from ``ppf`` (clipped at 0: the ppf of a
+    discrete distribution at u = 0 is -1)."""
+    if len(todo):
+        k[todo] = np.maximum(ppf(todo), 0).astype(np.int64)
+    return k
+
+
+def _scipy():
+    from scipy import stats
+
+    return stats
 
 
 def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator):
