@@ -725,7 +725,7 @@ FIRM_COLUMNS: dict[str, str] = {
     "employment": "workers employed in this step's production [workers]",
     "land_use": "industrial land used in this step's production, land_share x variable cost / rent "
     "[km2]; the land share stands for all property services while the rent is that of bare industrial "
-    "land, so a region's total exceeds its land_capacity (regions.csv) several times (docs/ODD.md, "
+    "land, so a region's total exceeds its land_capacity (regions.csv), about 19 times in the baseline (docs/ODD.md, "
     "Known limitations)",
     "input_cost": "purchases of intermediate inputs in this step's market, including imported and "
     "unsourced inputs (bought outside the model at the reference price) [CNY m per step]",
