@@ -124,7 +124,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: options that name a path to write or read: an empty string is a mistake, not "use the default"
-_PATH_OPTIONS = ("out", "figures", "table_csv", "keep", "scenario_out")
+_PATH_OPTIONS = ("out", "figures", "table_csv", "scenario_out")
+#: of those, the ones that name a directory, by command
+_DIRECTORY_OPTIONS = {
+    "batch": ("out",),
+    "run": ("out",),
+    "plot": ("out",),
+    "calibrate": ("out",),
+    "discover": ("figures",),
+}
 
 
 def _check_common_values(args: argparse.Namespace) -> None:
@@ -134,10 +142,11 @@ def _check_common_values(args: argparse.Namespace) -> None:
         value = getattr(args, name, None)
         if isinstance(value, str) and not value.strip():
             flag = "--" + name.replace("_", "-")
-            raise InputError("expected a path, got an empty string", field=flag)
+            kind = "directory path" if name in _DIRECTORY_OPTIONS.get(args.command, ()) else "path"
+            raise InputError(f"expected a {kind}, got an empty string", field=flag)
     seed = getattr(args, "seed", None)
     if isinstance(seed, int) and not isinstance(seed, bool) and not 0 <= seed < 2**63:
-        raise InputError(f"expected an integer in [0, 2**63), got {seed}", field="--seed")
+        raise InputError(f"expected a seed in [0, 2**63), got {seed}", field="--seed")
 
 
 def _stdout_gone() -> int:
