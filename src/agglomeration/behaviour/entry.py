@@ -558,6 +558,7 @@ class Pending:
 
     def add(self, sector, region, log_z, expected, expected_revenue, ready, key=None) -> None:
         """Queue decided entrants (appended: release order is decision order)."""
+        queued = self._keys()
         self.sector = np.concatenate([self.sector, np.asarray(sector, np.int64)])
         self.region = np.concatenate([self.region, np.asarray(region, np.int64)])
         self.log_z = np.concatenate([self.log_z, np.asarray(log_z, float)])
@@ -567,19 +568,21 @@ class Pending:
         )
         self.ready = np.concatenate([self.ready, np.asarray(ready, np.int64)])
         key = np.full(len(sector), -1, np.int64) if key is None else np.asarray(key, np.int64)
-        # a queue pickled before keys existed has none: its entrants take the next free ids
-        old = getattr(self, "key", None)
-        old = np.full(len(self.ready) - len(key), -1, np.int64) if old is None else old
-        self.key = np.concatenate([old, key])
+        self.key = np.concatenate([queued, key])
+
+    def _keys(self) -> np.ndarray:
+        """The queued entrants' keys; -1 for every one of a queue pickled before keys existed (they
+        take the next free ids)."""
+        key = getattr(self, "key", None)
+        n = len(self.ready)
+        return key if key is not None and len(key) == n else np.full(n, -1, np.int64)
 
     def release(self, state: ModelState, world: World, scenario: Scenario) -> int:
         """Add the queued entrants whose approval is through (ready <= state.clock) to the firm table."""
         due = self.ready <= state.clock
         if not due.any():
             return 0
-        key = getattr(self, "key", None)
-        if key is None or len(key) != len(self.ready):
-            key = self.key = np.full(len(self.ready), -1, np.int64)
+        key = self.key = self._keys()
         index = np.flatnonzero(due)
         # entrants without a key (all of them unless random streams are by purpose) first, in
         # decision order, at the next free ids; then the keyed ones at their keys

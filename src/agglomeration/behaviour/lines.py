@@ -79,6 +79,17 @@ class LinesParams(Section):
 MAX_LINES = 100_000_000
 
 
+def _check_total(total: int, birth_rate: float, death_rate: float) -> None:
+    """An InputError when all firms together hold more than MAX_LINES lines (an exploding process)."""
+    if total > MAX_LINES:
+        raise InputError(
+            f"the product-line process explodes: {total:,} lines, more than {MAX_LINES:,} (birth "
+            f"rate {birth_rate:g} against death rate {death_rate:g} and the exit hazard: firms' lines "
+            "grow geometrically); expected a birth rate near the death rate (baseline 0.0199 vs 0.02)",
+            field="behaviour.lines.birth_rate",
+        )
+
+
 def line_events(
     lines: np.ndarray,
     can_grow: np.ndarray,
@@ -99,13 +110,7 @@ def line_events(
     total = int(lines.sum())
     if n == 0 or total == 0:
         return births, deaths
-    if total > MAX_LINES:
-        raise InputError(
-            f"the product-line process explodes: {total:,} lines, more than {MAX_LINES:,} (birth "
-            f"rate {birth_rate:g} against death rate {death_rate:g} and the exit hazard: firms' lines "
-            "grow geometrically); expected a birth rate near the death rate (baseline 0.0199 vs 0.02)",
-            field="behaviour.lines.birth_rate",
-        )
+    _check_total(total, birth_rate, death_rate)
     growing = np.where(can_grow, lines, 0)
     g_total = int(growing.sum())
     nb = rng.poisson(birth_rate * g_total) if birth_rate > 0 and g_total else 0
@@ -138,9 +143,7 @@ def line_events_by_firm(
     n = len(lines)
     if n == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    total = int(lines.sum())
-    if total > MAX_LINES:
-        line_events(lines, can_grow, rng, birth_rate=birth_rate, death_rate=death_rate)  # raises
+    _check_total(int(lines.sum()), birth_rate, death_rate)
     fids = np.asarray(fids, dtype=np.int64)
     u = random_streams.uniforms(rng, np.concatenate([2 * fids, 2 * fids + 1]))
     u_birth, u_death = u[:n], u[n:]

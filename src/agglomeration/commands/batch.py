@@ -228,8 +228,6 @@ def main(args: argparse.Namespace) -> int:
             raise InputError(
                 f"expected an integer greater than or equal to {low}, got {value}", field=f"--{opt}"
             )
-    if args.out == "":
-        raise InputError("expected a directory path, got an empty string", field="--out")
     options = {"replicates": args.replicates, "steps": args.steps}
     exp = load_with_set(args.experiment, args.set, **options)
     out = Path(args.out) if args.out is not None else Path("results") / exp.name
