@@ -484,6 +484,24 @@ def test_relocation_kernel_equals_the_numpy_rule(real, cost, known_q):
     assert len(got) > 0
     np.testing.assert_array_equal(t_new.region, t_ref.region)
     np.testing.assert_array_equal(t_new.equity, t_ref.equity)
+    # the keyed draws (solver.random_streams = "by_purpose") given as u and known_u, holding the
+    # numbers the reference drew, give the same moves
+    t_key = _random_table(3, n=4000, n_sectors=S, dead_share=0.1)
+    t_key.log_productivity[:] = t_ref.log_productivity
+    t_key.lines[:] = 1 + np.arange(t_key.n) % 4
+    rows = t_key.alive_rows()
+    g9 = np.random.default_rng(9)
+    u = g9.random(len(rows))
+    considers = u < kw["probability"]
+    known_u = np.random.default_rng(1).random((len(rows), R))
+    if known_q < 1:
+        known_u[considers] = g9.random((int(considers.sum()), R))
+    keyed = relocation.relocate(
+        t_key, rows, np.random.default_rng(123), u=u, known_u=known_u, **kw
+    )
+    np.testing.assert_array_equal(keyed, ref)
+    with pytest.raises(ValueError, match="known_u must have shape"):
+        relocation.relocate(t_key, rows, g9, u=u, known_u=known_u[:, :2], **{**kw, "known_q": 0.5})
 
 
 def test_explosive_spillovers_are_a_clear_input_error_not_a_division_by_zero():

@@ -272,6 +272,59 @@ def test_same_seed_same_links_and_different_seed_different_links():
     assert not np.array_equal(out[0][1], out[2][1])
 
 
+def _keyed_switches(killed: np.ndarray, keyed: bool, p: float = 0.2) -> np.ndarray:
+    """Which (row, input) pairs switched in one search of the toy table with rows ``killed`` exited
+    first: every searching pair switches (current supplier an import 100x dearer, no imports to draw,
+    sector 1 buys only from sector 0, so no buyer draws itself)."""
+    io = np.zeros((2, 2))
+    io[0, 1] = 0.3
+    t, kw = toy(300, R=2, G=1, S=2, seed=6, io=io)
+    kw["import_weight"] = 0.0
+    kw["import_price"][:] = 100.0
+    mask = input_mask(t, kw["io"])
+    t.supplier[..., 0][mask] = -1
+    t.kill(killed)
+    sourcing.search_and_switch(
+        t,
+        t.alive_rows(),
+        np.random.default_rng(11),
+        search_p=p,
+        switching_cost=np.zeros(2),
+        keyed=keyed,
+        **kw,
+    )
+    return mask & t.alive[:, None] & (t.supplier[..., 0] != -1)
+
+
+def test_keyed_search_draws_belong_to_the_pair_not_to_its_position():
+    """solver.random_streams = "by_purpose": whether a (buyer, input) pair searches is keyed by the
+    buyer's permanent id and the input, so firms exiting elsewhere do not change which of the other
+    pairs search (with draws in the order of the pairs they do); the frequency is still search_p."""
+    none = np.zeros(0, np.int64)
+    killed = np.arange(0, 1200, 5)  # every fifth firm of both sectors and regions
+    a, b = _keyed_switches(none, True), _keyed_switches(killed, True)
+    common = np.ones(len(a), bool)
+    common[killed] = False
+    assert np.array_equal(a[common], b[common])
+    n_pairs = 600  # 600 sector-1 firms x 1 input
+    assert abs(a.sum() - 0.2 * n_pairs) < 5 * np.sqrt(n_pairs * 0.2 * 0.8)
+    a, b = _keyed_switches(none, False), _keyed_switches(killed, False)
+    assert not np.array_equal(a[common], b[common])
+    # the candidates' uniforms (search: purposes 1 and 2; repair: 0 and 1) are the pair's too,
+    # whatever the largest id among the rows asked for
+    t, kw = toy(50, R=2, G=1, S=2, seed=6)
+    inputs = market.input_lists(kw["io"])
+    buyer, k = np.array([120, 130, 150]), np.array([0, 1, 1])
+    u = [
+        sourcing._keyed_candidate_uniforms(
+            t, sourcing._pair_keys(t, rows, inputs, np.random.default_rng(3), 3), buyer, k, 1
+        )
+        for rows in (t.alive_rows(), np.arange(100, 151))  # largest ids 199 and 150
+    ]
+    assert u[0].shape == (2, 3) and np.array_equal(u[0], u[1])
+    assert len({*u[0].ravel().tolist()}) == 6
+
+
 # ------------------------------------------------------------------------------------------- repair
 def test_repair_fills_every_missing_pair_and_keeps_the_rest():
     t, kw = toy(30, R=2, G=1, S=2, seed=9)

@@ -44,11 +44,14 @@ def relocate(
     cost: float,
     relationship: np.ndarray | None = None,
     u: np.ndarray | None = None,
+    known_u: np.ndarray | None = None,
 ) -> np.ndarray:
     """Move firms in ``table``; return the rows that moved.  ``relationship`` (R, S): expected
     relationship costs of the suppliers a firm holds in each region [CNY m per step] (None: 0).
     ``u``: the uniform draw of every row that decides whether it considers moving (random_streams
-    .uniforms by firm id); default: drawn from ``rng``, one per row in order."""
+    .uniforms by firm id); default: drawn from ``rng``, one per row in order.  ``known_u`` (len(rows),
+    R): the uniforms that decide which regions each row knows (known where below ``known_q``; given
+    with ``u``, keyed by firm id); default: drawn from ``rng`` for the rows that consider moving."""
     if probability <= 0 or len(rows) == 0:
         return np.zeros(0, dtype=np.int64)
     u = rng.random(len(rows)) if u is None else np.asarray(u, dtype=float)
@@ -61,7 +64,15 @@ def relocate(
     s = table.sector[cand]
     growth = np.exp((np.asarray(sigma, dtype=float)[s] - 1.0) * table.log_productivity[cand])
     defl = np.asarray(cpi, dtype=float) if real else np.ones(R)
-    known = rng.random((len(cand), R)) < known_q if known_q < 1 else np.ones((len(cand), R), bool)
+    if known_q >= 1:
+        known = np.ones((len(cand), R), bool)
+    elif known_u is not None:
+        known_u = np.asarray(known_u, dtype=float)
+        if known_u.shape != (len(rows), R):
+            raise ValueError(f"known_u must have shape ({len(rows)}, {R}), got {known_u.shape}")
+        known = known_u[u < probability] < known_q
+    else:
+        known = rng.random((len(cand), R)) < known_q
     movers, status = _k.move(
         cand,
         growth,
@@ -122,6 +133,15 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
     p = scenario.behaviour.relocation
     if not p.enabled:
         return None
+    u = known_u = None
+    if p.probability > 0 and random_streams.by_purpose(scenario, state):
+        # one keyed draw per firm and purpose: whether it considers moving (0), which regions it
+        # knows (1..R); one call, so a firm's numbers do not depend on the other firms
+        R = world.n_regions
+        fids = state.firms.fid[state.incumbents]
+        keys = (fids[:, None] * (R + 1) + np.arange(R + 1)).ravel()
+        draws = random_streams.uniforms(rng, keys).reshape(len(fids), R + 1)
+        u, known_u = draws[:, 0], draws[:, 1:]
     moved = relocate(
         state.firms,
         state.incumbents,
@@ -135,11 +155,8 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
         fixed_cost=state.fixed_cost,
         cost=p.cost,
         relationship=state.prospects.fixed - state.fixed_cost[None, :],
-        u=(
-            random_streams.uniforms(rng, state.firms.fid[state.incumbents])
-            if p.probability > 0 and random_streams.by_purpose(scenario, state)
-            else None
-        ),
+        u=u,
+        known_u=known_u,
     )
     return {"relocations": len(moved)}
 

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 from pydantic import Field
 
+from agglomeration import random_streams
 from agglomeration.behaviour import _sourcing_kernels as _k
 from agglomeration.behaviour.market import input_lists, share_inputs
 from agglomeration.firms import NONE
@@ -127,14 +128,16 @@ def _candidates(
     tau: np.ndarray,
     import_price: np.ndarray,
     import_weight: float | np.ndarray,
+    u: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """CES candidates (codes) and their delivered prices for requests (buyer region, input k).
 
-    Draws 2 x len(k) uniforms from ``rng`` (market, then firm within the market's cell).
+    ``u`` (2, len(k)): the uniforms of each request (market, then firm within the market's cell);
+    default: drawn from ``rng``, 2 x len(k) of them.
     """
     R = tau.shape[1] - import_price.shape[0]
     cum = _k.market_cum(cells.cumw, cells.offset, phi, tau, import_price, sigma, import_weight, R)
-    u = rng.random((2, len(k)))
+    u = rng.random((2, len(k))) if u is None else np.ascontiguousarray(u, dtype=np.float64)
     return _k.draw(
         rb,
         k,
@@ -198,6 +201,63 @@ def _f64(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float64)
 
 
+class _PairKeys(NamedTuple):
+    """Keyed uniforms of (buyer, input) pairs (``solver.random_streams = "by_purpose"``)."""
+
+    u: np.ndarray  # n_draws uniforms per key, interleaved: u[n_draws x key + purpose]
+    n_draws: int
+    n_inputs: int  # the most inputs of any sector (the key's stride)
+    position: np.ndarray  # (S, S) position of input k in sector s's input list (-1: not an input)
+
+
+def _pair_keys(
+    table: FirmTable, rows: np.ndarray, inputs: Any, rng: np.random.Generator, n_draws: int
+) -> _PairKeys:
+    """Uniforms keyed by (buyer's permanent id, input): the pair (fid, k) has the key fid x J + j
+    (j: k's position in the buyer sector's input list, J the most inputs of any sector) and the
+    uniforms ``u[n_draws x key + d]``, d = 0..n_draws-1, all from one 1-D draw of ``rng`` (its first
+    draws are the same whatever its length), so a pair gets the same numbers in both runs of a
+    paired comparison whatever other firms exist.  Cost O(n_draws x J x largest id)."""
+    S = len(inputs.ptr) - 1
+    n_in = np.diff(inputs.ptr)
+    J = max(int(n_in.max()) if S else 0, 1)
+    position = np.full((S, S), -1, dtype=np.int64)
+    for s in range(S):
+        position[s, inputs.k[inputs.ptr[s] : inputs.ptr[s + 1]]] = np.arange(n_in[s])
+    top = int(table.fid[rows].max()) if len(rows) else -1
+    if len(rows) and int(table.fid[rows].min()) < 0:
+        raise ValueError("keyed supplier draws need the firms' permanent ids (fid >= 0)")
+    return _PairKeys(rng.random(n_draws * (top + 1) * J), n_draws, J, position)
+
+
+def _pair_index(table: FirmTable, keys: _PairKeys, buyer: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """The keys fid x J + j of the pairs (buyer rows, inputs k)."""
+    return table.fid[buyer] * keys.n_inputs + keys.position[table.sector[buyer], k]
+
+
+def _keyed_search_positions(
+    table: FirmTable, rows: np.ndarray, inputs: Any, keys: _PairKeys, search_p: float
+) -> np.ndarray:
+    """Positions (pairs enumerated buyer-major over ``rows``, inputs in io order) of the pairs whose
+    keyed search uniform (purpose 0) is below ``search_p``."""
+    n_in = np.diff(inputs.ptr)
+    sec = table.sector[rows]
+    cnt = n_in[sec]
+    n_pairs = int(cnt.sum())
+    first = np.cumsum(cnt) - cnt
+    j = np.arange(n_pairs) - np.repeat(first, cnt)
+    key = np.repeat(table.fid[rows], cnt) * keys.n_inputs + j
+    return np.flatnonzero(keys.u[keys.n_draws * key] < search_p)
+
+
+def _keyed_candidate_uniforms(
+    table: FirmTable, keys: _PairKeys, buyer: np.ndarray, k: np.ndarray, first: int
+) -> np.ndarray:
+    """(2, len(buyer)) keyed uniforms of the pairs' candidate draws (purposes first, first + 1)."""
+    base = keys.n_draws * _pair_index(table, keys, buyer, k) + first
+    return np.stack([keys.u[base], keys.u[base + 1]])
+
+
 # -------------------------------------------------------------------------------------------- public
 def sample_candidates(
     buyer_region: np.ndarray,
@@ -255,6 +315,7 @@ def search_and_switch(
     import_price: np.ndarray,
     import_weight: float | np.ndarray,
     relationship_cost: np.ndarray | None = None,
+    keyed: bool = False,
 ) -> tuple[int, int, int]:
     """Supplier search of one step; write ``table.supplier``; return (switches, additions, drops).
 
@@ -266,7 +327,10 @@ def search_and_switch(
     cost shares io[k, s]; ``sigma`` (S,); ``phi``, ``tau`` (S, M, M) with M = R + G markets;
     ``import_price`` (G, S) [model price units]; ``import_weight`` [firms per gateway];
     ``relationship_cost`` (S, M, R) per supplier and step by buyer sector, source market and buyer
-    region [CNY m per step] (None: 0).  Cost O(N + Q K) for Q searching pairs.
+    region [CNY m per step] (None: 0).  Cost O(N + Q K) for Q searching pairs.  ``keyed``
+    (``solver.random_streams = "by_purpose"``): which pairs search and their candidates' uniforms are
+    keyed by (the buyer's permanent id, input) (:func:`_pair_keys`; O(3 J x largest id) draws) instead
+    of drawn in the order of the pairs.
     """
     if not 0.0 <= search_p <= 1.0:
         raise ValueError(f"search_p must be in [0, 1], got {search_p}")
@@ -290,7 +354,11 @@ def search_and_switch(
     inputs = input_lists(io)
     in_ptr, in_k = inputs.ptr, inputs.k
     n_pairs = int(np.diff(cells.offset).reshape(S, R).sum(axis=1) @ np.diff(in_ptr))
-    positions = _bernoulli_positions(rng, n_pairs, float(search_p))
+    keys = _pair_keys(table, rows, inputs, rng, 3) if keyed else None
+    if keys is not None:
+        positions = _keyed_search_positions(table, rows, inputs, keys, float(search_p))
+    else:
+        positions = _bernoulli_positions(rng, n_pairs, float(search_p))
     # capacity: the searching positions plus every pair (a bound on the NONE pairs; only the pairs
     # found are written, so the untouched part of the buffer costs no memory traffic)
     # the scan also copies the found pairs' slots, which the switch reads (not the table's rows)
@@ -313,6 +381,7 @@ def search_and_switch(
         tau=tau,
         import_price=import_price,
         import_weight=_weights(import_weight, len(sigma)),
+        u=None if keys is None else _keyed_candidate_uniforms(table, keys, buyer, kk, 1),
     )
     shares = share_inputs(
         table.price,
@@ -364,6 +433,7 @@ def repair_links(
     tau: np.ndarray,
     import_price: np.ndarray,
     import_weight: float | np.ndarray,
+    keyed: bool = False,
 ) -> int:
     """Give every live (buyer, input) pair without a supplier a CES-sampled one; return how many got one.
 
@@ -371,6 +441,8 @@ def repair_links(
     and ``import_weight`` 0, or it drew its own buyer) imports through the gateway with the lowest
     delivered import price p_imp[g, k] tau_k[R + g, r_b] when the world has gateways (else stays NONE).
     One scan of the links (no random numbers) when nothing is missing; O(N + Q) for Q missing pairs.
+    ``keyed``: the candidates' uniforms keyed by (buyer's permanent id, input), as in
+    :func:`search_and_switch`.
     """
     R = _check(
         table,
@@ -400,6 +472,9 @@ def repair_links(
     import_price = _f64(import_price)
     cells = _build_cells(rows, table.sector, table.region, table.price, sigma, R, table.lines)
     region = table.region
+    u = None
+    if keyed:
+        u = _keyed_candidate_uniforms(table, _pair_keys(table, rows, inputs, rng, 2), buyer, kk, 0)
     cand, _ = _candidates(
         cells,
         region[buyer].astype(np.int64),
@@ -411,6 +486,7 @@ def repair_links(
         tau=tau,
         import_price=import_price,
         import_weight=_weights(import_weight, len(sigma)),
+        u=u,
     )
     return int(_k.fill(buyer, kk, cand, table.supplier, region, tau, import_price, R, _NONE))
 
@@ -606,6 +682,7 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
         search_p=p_search,
         switching_cost=state.costs.switching_cost,
         relationship_cost=relationship_costs(state, world, scenario),
+        keyed=random_streams.by_purpose(scenario, state),
         **_sourcing_arguments(state, world, scenario),
     )
     return {
@@ -616,11 +693,23 @@ def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Gen
 
 
 def repair_step(
-    state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator
+    state: ModelState,
+    world: World,
+    scenario: Scenario,
+    rng: np.random.Generator,
+    *,
+    keyed: bool | None = None,
 ) -> None:
-    """Every live (buyer, input) pair without a supplier (entrants, buyers of exited firms) gets one."""
+    """Every live (buyer, input) pair without a supplier (entrants, buyers of exited firms) gets one.
+
+    ``keyed``: draw the candidates by (firm, input) key (None: as ``solver.random_streams`` says; the
+    initialisation passes False, so the start is the same in both settings)."""
     repair_links(
-        state.firms, state.firms.alive_rows(), rng, **_sourcing_arguments(state, world, scenario)
+        state.firms,
+        state.firms.alive_rows(),
+        rng,
+        keyed=random_streams.by_purpose(scenario, state) if keyed is None else keyed,
+        **_sourcing_arguments(state, world, scenario),
     )
 
 
