@@ -6,7 +6,8 @@ from the baseline's settled start (common random numbers), mean and 95 % t inter
     python scripts/lever_statics.py baseline 10 12    # the baseline at 400 firms, burn-in 20
     python scripts/lever_statics.py tiny-dear-road 10 8   # the test world with road freight x5 in
                                                            # every variant (the baseline too)
-A trailing list of lever names runs only those.  Prints the mean share of the target regions in the
+A trailing list of lever names runs only those; ``--by-purpose`` runs every variant (the baseline too)
+with ``solver.random_streams = "by_purpose"`` (docs/EXPERIMENTS.md, section 2).  Prints the mean share of the target regions in the
 baseline, the paired share difference and the log market-access difference (``market_access_<region>``,
 averaged over the target regions).
 """
@@ -112,12 +113,16 @@ LEVERS["tiny-dear-road"] = {
 }
 
 
+#: overrides of every run, the baseline's too (``--by-purpose``)
+STREAMS: dict = {}
+
+
 def run(world: str, overrides: dict, seed: int, steps: int) -> AgglomerationModel:
     """A run of ``world`` under ``overrides`` from the settled start of the world's baseline."""
     world, common = COMMON.get(world, (world, {}))
     path, base = WORLDS[world]
     m = AgglomerationModel(
-        load_scenario(path, {**base, **common, **overrides}),
+        load_scenario(path, {**base, **common, **STREAMS, **overrides}),
         replicate_seed=seed,
         reference=load_scenario(path, base),
     )
@@ -162,4 +167,7 @@ def main(world: str, n: int, steps: int) -> None:
 
 
 if __name__ == "__main__":
+    if "--by-purpose" in sys.argv:
+        sys.argv.remove("--by-purpose")
+        STREAMS["solver.random_streams"] = "by_purpose"
     main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))

@@ -496,9 +496,7 @@ def test_relocation_kernel_equals_the_numpy_rule(real, cost, known_q):
     known_u = np.random.default_rng(1).random((len(rows), R))
     if known_q < 1:
         known_u[considers] = g9.random((int(considers.sum()), R))
-    keyed = relocation.relocate(
-        t_key, rows, np.random.default_rng(123), u=u, known_u=known_u, **kw
-    )
+    keyed = relocation.relocate(t_key, rows, np.random.default_rng(123), u=u, known_u=known_u, **kw)
     np.testing.assert_array_equal(keyed, ref)
     with pytest.raises(ValueError, match="known_u must have shape"):
         relocation.relocate(t_key, rows, g9, u=u, known_u=known_u[:, :2], **{**kw, "known_q": 0.5})

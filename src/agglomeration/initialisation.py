@@ -446,7 +446,9 @@ def initial_state(world: World, scenario: Scenario, rng: np.random.Generator) ->
         hazard=state.beliefs.hazard[t.sector[rows]],
         lines=lp.enabled,
     )
-    sourcing.repair_step(state, world, scenario, rng, keyed=False)  # the shared start of both settings
+    sourcing.repair_step(
+        state, world, scenario, rng, keyed=False
+    )  # the shared start of both settings
     for _ in range(IMPORT_PRICE_PASSES):
         market.solve(state, world, scenario)
         costs.update_import_prices(state, world, scenario)

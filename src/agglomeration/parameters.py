@@ -210,10 +210,12 @@ class SolverParams(Section):
         description="how the observed run's draws are organised: 'shared' = one generator for the "
         "run (a lever that changes one draw shifts every later one, so paired runs decouple within a "
         "few quarters); 'by_purpose' = a generator per submodel and step, and the per-firm draws of "
-        "learning, product lines, relocation and exit indexed by firm id, so paired runs keep the same "
-        "numbers for the same firm and purpose (agglomeration.random_streams) [-]",
+        "learning, product lines, relocation, exit and supplier search indexed by firm id (and input), "
+        "so paired runs keep the same numbers for the same firm and purpose "
+        "(agglomeration.random_streams) [-]",
         json_schema_extra={
-            "source": "numerical setting: 'shared' for every documented result; 'by_purpose' "
+            "source": "numerical setting: 'shared' for the documented results except the lever "
+            "experiments (docs/LEVER_EFFECTS.md); 'by_purpose' "
             "synchronises common random numbers by purpose (Law 2015, Simulation Modeling and "
             "Analysis, section 11.2) and narrows paired intervals (docs/EXPERIMENTS.md)"
         },

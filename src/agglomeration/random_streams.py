@@ -5,7 +5,8 @@ so that a paired difference is the lever's effect and not noise.  How long the p
 on how the draws are organised (Law 2015, *Simulation Modeling and Analysis*, 5th ed., section 11.2:
 synchronise the random numbers by purpose):
 
-- ``"shared"`` (the default; every documented result): one generator for the whole run.  The
+- ``"shared"`` (the default; every documented result except the lever experiments of
+  docs/LEVER_EFFECTS.md): one generator for the whole run.  The
   submodels' draws follow each other in one stream, so once a lever changes how many numbers one
   submodel draws (one more entrant, one exit fewer), every later draw of every submodel lands on
   another purpose, and the two runs of a pair evolve as independent runs within a few quarters
@@ -13,9 +14,11 @@ synchronise the random numbers by purpose):
 - ``"by_purpose"``: every observed step gives each submodel its own generator, seeded by
   ``SeedSequence(entropy=run seed, spawn_key=(STREAM_KEY, step, crc32(submodel name)))``, and the
   per-firm draws of learning (productivity shocks), product lines (births and deaths), relocation (who
-  considers moving) and exit (the hazard rule's draws) are indexed by the firm's permanent id: a firm
-  gets the same numbers for the same purpose in both runs of a pair, whatever other firms exist.  A
-  lever then changes a draw only where it changes a decision.
+  considers moving, which regions it knows) and exit (the hazard rule's draws) are indexed by the
+  firm's permanent id, and those of supplier search (which (buyer, input) pairs search, their
+  candidates' uniforms) and link repair by (buyer id, input): a firm gets the same numbers for the
+  same purpose in both runs of a pair, whatever other firms exist.  A lever then changes a draw only
+  where it changes a decision.
 
 The burn-in uses the run's generator in both settings, so the settled start is the same.  Both
 settings draw every number from numpy Generators seeded through ``numpy.random.SeedSequence`` and give
@@ -34,6 +37,12 @@ Streams = Literal["shared", "by_purpose"]
 #: first element of every stream's spawn key (ASCII "strm"): keeps these streams apart from any other
 #: use of the run seed
 STREAM_KEY = 0x7374726D
+
+#: revision of the by-purpose keying (which draws are keyed, and how): part of a by-purpose scenario's
+#: fingerprint (Scenario.fingerprint), so a batch of an earlier keying is not resumed into and its run
+#: ids differ.  1: learning, lines, relocation's first draw, exit, entrants; 2: also supplier search,
+#: link repair and relocating firms' knowledge.
+KEYING_REVISION = 2
 
 
 def by_purpose(scenario: Any, state: Any = None) -> bool:

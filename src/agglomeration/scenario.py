@@ -441,6 +441,13 @@ class Scenario(_UserScenario):
         # keeps the run's identity (run id, reproduce) and the default fingerprint is unchanged
         if isinstance(d.get("output"), dict) and "figures" in d["output"]:
             d["output"]["figures"] = True
+        # a by-purpose run's draws depend on how the draws are keyed: the keying's revision is part of
+        # its identity, so a batch of an earlier keying is not resumed into (random_streams.py)
+        solver = d.get("solver")
+        if isinstance(solver, dict) and solver.get("random_streams") == "by_purpose":
+            from agglomeration.random_streams import KEYING_REVISION
+
+            solver["random_streams"] = f"by_purpose/{KEYING_REVISION}"
         for path, neutral in FINGERPRINT_NEUTRAL.items():
             parent = d
             for key in path[:-1]:

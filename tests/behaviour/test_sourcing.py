@@ -314,15 +314,22 @@ def test_keyed_search_draws_belong_to_the_pair_not_to_its_position():
     # whatever the largest id among the rows asked for
     t, kw = toy(50, R=2, G=1, S=2, seed=6)
     inputs = market.input_lists(kw["io"])
-    buyer, k = np.array([120, 130, 150]), np.array([0, 1, 1])
+    buyer, k = np.array([60, 170, 180]), np.array([0, 1, 0])  # sector-1 firms (inputs 0 and 1)
     u = [
         sourcing._keyed_candidate_uniforms(
             t, sourcing._pair_keys(t, rows, inputs, np.random.default_rng(3), 3), buyer, k, 1
         )
-        for rows in (t.alive_rows(), np.arange(100, 151))  # largest ids 199 and 150
+        for rows in (t.alive_rows(), np.arange(50, 181))  # largest ids 199 and 180
     ]
     assert u[0].shape == (2, 3) and np.array_equal(u[0], u[1])
     assert len({*u[0].ravel().tolist()}) == 6
+    with pytest.raises(ValueError, match="not an input"):  # sector 0 buys nothing here
+        sourcing._pair_index(
+            t,
+            sourcing._pair_keys(t, t.alive_rows(), inputs, np.random.default_rng(3), 3),
+            buyer - 60,
+            k,
+        )
 
 
 # ------------------------------------------------------------------------------------------- repair

@@ -5,8 +5,8 @@ cycle).  It compares its expected profit pi_r (prospects.py) at home with every 
 nominal terms (footloose capital) or deflated by the local consumer price index CPI_r (footloose
 entrepreneur: pi_r / CPI_r is pi_r Delta_r^(mu/(sigma-1)) up to a constant), and moves to the best one if
 the gain exceeds the relocation cost (units of the sector fixed cost, deflated like profits).  Movers pay
-the cost from equity.  Cost O(N) for the reconsideration draw, then one compiled pass over the
-candidates x regions.
+the cost from equity.  Cost O(N) for the reconsideration draw (by purpose: O((R + 1) x largest firm
+id) keyed draws), then one compiled pass over the candidates x regions.
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ def relocate(
 ) -> np.ndarray:
     """Move firms in ``table``; return the rows that moved.  ``relationship`` (R, S): expected
     relationship costs of the suppliers a firm holds in each region [CNY m per step] (None: 0).
-    ``u``: the uniform draw of every row that decides whether it considers moving (random_streams
-    .uniforms by firm id); default: drawn from ``rng``, one per row in order.  ``known_u`` (len(rows),
+    ``u``: the uniform draw of every row that decides whether it considers moving (by purpose: keyed
+    by firm id, see :func:`step`); default: drawn from ``rng``, one per row in order.  ``known_u`` (len(rows),
     R): the uniforms that decide which regions each row knows (known where below ``known_q``; given
     with ``u``, keyed by firm id); default: drawn from ``rng`` for the rows that consider moving."""
     if probability <= 0 or len(rows) == 0:

@@ -27,8 +27,12 @@ weights cumulated per cell, one scan of the supplier links, and O(1) expected pe
 guide table per cell starts the inverse-CDF search next to its answer): O(N + Q) for Q draws.  Which
 pairs search is drawn as geometric gaps between searching-pair positions (pairs enumerated buyer-major
 over the live rows, inputs in io order), so the random stream holds O(Q) numbers, not one per pair; each
-draw uses two uniforms (market, firm).  The loops are compiled kernels (:func:`agglomeration._jit.kernel`);
-every random number comes from the model's generator, so the same seed gives the same links.
+draw uses two uniforms (market, firm).  With ``solver.random_streams = "by_purpose"`` the search
+decisions and the candidates' uniforms are keyed by (buyer's permanent id, input) instead (one draw of
+O(largest id x inputs) numbers per step), so paired runs search the same pairs with the same numbers.
+The loops are compiled kernels (:func:`agglomeration._jit.kernel`); every random number comes from the
+generator the step passes (the model's, or the submodel's of that step by purpose), so the same seed
+gives the same links.
 """
 
 from __future__ import annotations
@@ -231,8 +235,14 @@ def _pair_keys(
 
 
 def _pair_index(table: FirmTable, keys: _PairKeys, buyer: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """The keys fid x J + j of the pairs (buyer rows, inputs k)."""
-    return table.fid[buyer] * keys.n_inputs + keys.position[table.sector[buyer], k]
+    """The keys fid x J + j of the pairs (buyer rows, inputs k); every k must be an input of its
+    buyer's sector."""
+    j = keys.position[table.sector[buyer], k]
+    if len(j) and int(j.min()) < 0:
+        raise ValueError(
+            "keyed supplier draws asked for a (buyer, input) pair whose input is not an input of the buyer's sector"
+        )
+    return table.fid[buyer] * keys.n_inputs + j
 
 
 def _keyed_search_positions(
@@ -440,7 +450,8 @@ def repair_links(
     Same candidate draw as :func:`search_and_switch`; a pair with no candidate (no reachable domestic firm
     and ``import_weight`` 0, or it drew its own buyer) imports through the gateway with the lowest
     delivered import price p_imp[g, k] tau_k[R + g, r_b] when the world has gateways (else stays NONE).
-    One scan of the links (no random numbers) when nothing is missing; O(N + Q) for Q missing pairs.
+    One scan of the links (no random numbers) when nothing is missing; O(N + Q) for Q missing pairs
+    (keyed: O(2 J x largest id) draws).
     ``keyed``: the candidates' uniforms keyed by (buyer's permanent id, input), as in
     :func:`search_and_switch`.
     """
