@@ -29,6 +29,18 @@ def test_a_firms_draw_does_not_depend_on_the_other_firms():
         random_streams.uniforms(np.random.default_rng(0), np.array([-1]))
 
 
+def test_keyed_draws_in_chunks_are_the_draws_of_one_call(monkeypatch):
+    """draw_at generates the stream chunk by chunk (memory O(chunk), not O(largest key)) and keeps the
+    asked positions: the same numbers as one call, uniforms and normals alike, in any order."""
+    monkeypatch.setattr(random_streams, "CHUNK", 7)
+    idx = np.array([40, 3, 3, 0, 99, 64, 13])
+    for name in ("random", "standard_normal"):
+        want = getattr(np.random.default_rng(5), name)(100)[idx]
+        got = random_streams.draw_at(getattr(np.random.default_rng(5), name), idx)
+        np.testing.assert_array_equal(got, want)
+    assert len(random_streams.draw_at(np.random.default_rng(5).random, np.zeros(0, int))) == 0
+
+
 def test_streams_differ_by_step_and_submodel_and_repeat_for_the_same_key():
     def first(step, name):
         return random_streams.submodel_generator(11, step, name).random()

@@ -60,18 +60,47 @@ def submodel_generator(entropy: int, step: int, name: str) -> np.random.Generato
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=key)))
 
 
+#: numbers a keyed draw generates per chunk (8 MB of doubles): memory O(chunk + numbers asked for),
+#: not O(largest key)
+CHUNK = 1 << 20
+
+
+def draw_at(draw, idx: np.ndarray) -> np.ndarray:
+    """``draw(max(idx) + 1)[idx]`` without holding the whole draw: numpy fills an array in order, so
+    the values generated chunk by chunk (``draw(CHUNK)``, ``draw(CHUNK)``, ...) are those of one call,
+    and only the asked positions are kept.  ``draw``: a Generator's ``random`` or
+    ``standard_normal``.  Cost O(largest index) numbers, O(CHUNK + len(idx)) memory."""
+    idx = np.asarray(idx, dtype=np.int64)
+    out = np.empty(len(idx))
+    if len(idx) == 0:
+        return out
+    if idx.min() < 0:
+        raise ValueError("keys must be non-negative")
+    n = int(idx.max()) + 1
+    order = np.argsort(idx, kind="stable")
+    sidx = idx[order]
+    starts = np.arange(0, n, CHUNK, dtype=np.int64)
+    bounds = np.searchsorted(sidx, np.append(starts, n))
+    buf = np.empty(min(CHUNK, n))  # one buffer for every chunk: no fresh pages per chunk
+    for c, start in enumerate(starts.tolist()):
+        chunk = buf[: min(CHUNK, n - start)]
+        draw(out=chunk)
+        lo, hi = bounds[c], bounds[c + 1]
+        if hi > lo:
+            out[order[lo:hi]] = chunk[sidx[lo:hi] - start]
+    return out
+
+
 def _by_id(draw, fids: np.ndarray) -> np.ndarray:
     fids = np.asarray(fids, dtype=np.int64)
-    if len(fids) == 0:
-        return np.zeros(0)
-    if fids.min() < 0:
+    if len(fids) and fids.min() < 0:
         raise ValueError("firm ids must be non-negative")
-    return draw(int(fids.max()) + 1)[fids]
+    return draw_at(draw, fids)
 
 
 def uniforms(rng: np.random.Generator, fids: np.ndarray) -> np.ndarray:
     """One uniform [0, 1) per firm, the ``fid``-th draw of ``rng`` (the same number for the same firm
-    whatever other firms are asked for).  Cost O(largest id)."""
+    whatever other firms are asked for).  Cost O(largest id) numbers, O(ids asked) memory."""
     return _by_id(rng.random, fids)
 
 

@@ -310,26 +310,23 @@ def test_keyed_search_draws_belong_to_the_pair_not_to_its_position():
     assert abs(a.sum() - 0.2 * n_pairs) < 5 * np.sqrt(n_pairs * 0.2 * 0.8)
     a, b = _keyed_switches(none, False), _keyed_switches(killed, False)
     assert not np.array_equal(a[common], b[common])
-    # the candidates' uniforms (search: purposes 1 and 2; repair: 0 and 1) are the pair's too,
-    # whatever the largest id among the rows asked for
+    # a pair's keyed numbers (search: 3 per pair, repair: 2) are its own whatever other pairs are
+    # asked for, and the search's candidate uniforms are found by the pair's place in the enumeration
     t, kw = toy(50, R=2, G=1, S=2, seed=6)
     inputs = market.input_lists(kw["io"])
+    keys = sourcing._pair_keys(inputs)
     buyer, k = np.array([60, 170, 180]), np.array([0, 1, 0])  # sector-1 firms (inputs 0 and 1)
-    u = [
-        sourcing._keyed_candidate_uniforms(
-            t, sourcing._pair_keys(t, rows, inputs, np.random.default_rng(3), 3), buyer, k, 1
-        )
-        for rows in (t.alive_rows(), np.arange(50, 181))  # largest ids 199 and 180
-    ]
-    assert u[0].shape == (2, 3) and np.array_equal(u[0], u[1])
-    assert len({*u[0].ravel().tolist()}) == 6
+    q = sourcing._pair_index(t, keys, buyer, k)
+    alone = sourcing._keyed_uniforms(np.random.default_rng(3), q, 3)
+    more = sourcing._keyed_uniforms(np.random.default_rng(3), np.r_[q, q.max() + 50, 7], 3)
+    assert alone.shape == (3, 3) and np.array_equal(alone, more[:3])
+    assert len({*alone.ravel().tolist()}) == 9
+    rows = t.alive_rows()
+    _, first, u = sourcing._keyed_search(t, rows, inputs, np.random.default_rng(3), 0.5)
+    found = sourcing._keyed_candidate_uniforms(t, rows, inputs, first, u, buyer, k)
+    np.testing.assert_array_equal(found, alone[:, 1:].T)
     with pytest.raises(ValueError, match="not an input"):  # sector 0 buys nothing here
-        sourcing._pair_index(
-            t,
-            sourcing._pair_keys(t, t.alive_rows(), inputs, np.random.default_rng(3), 3),
-            buyer - 60,
-            k,
-        )
+        sourcing._pair_index(t, keys, buyer - 60, k)
 
 
 # ------------------------------------------------------------------------------------------- repair

@@ -206,66 +206,78 @@ def _f64(a: np.ndarray) -> np.ndarray:
 
 
 class _PairKeys(NamedTuple):
-    """Keyed uniforms of (buyer, input) pairs (``solver.random_streams = "by_purpose"``)."""
+    """How (buyer, input) pairs are keyed (``solver.random_streams = "by_purpose"``): the pair (fid, k)
+    has the key fid x J + j, j being k's position in the buyer sector's input list and J the most
+    inputs of any sector, and its d-th number of a call asking n per pair is the (n x key + d)-th
+    uniform of the call's generator (random_streams.draw_at), whatever other firms exist."""
 
-    u: np.ndarray  # n_draws uniforms per key, interleaved: u[n_draws x key + purpose]
-    n_draws: int
-    n_inputs: int  # the most inputs of any sector (the key's stride)
+    n_inputs: int  # J, the key's stride
     position: np.ndarray  # (S, S) position of input k in sector s's input list (-1: not an input)
 
 
-def _pair_keys(
-    table: FirmTable, rows: np.ndarray, inputs: Any, rng: np.random.Generator, n_draws: int
-) -> _PairKeys:
-    """Uniforms keyed by (buyer's permanent id, input): the pair (fid, k) has the key fid x J + j
-    (j: k's position in the buyer sector's input list, J the most inputs of any sector) and the
-    uniforms ``u[n_draws x key + d]``, d = 0..n_draws-1, all from one 1-D draw of ``rng`` (its first
-    draws are the same whatever its length), so a pair gets the same numbers in both runs of a
-    paired comparison whatever other firms exist.  Cost O(n_draws x J x largest id)."""
+def _pair_keys(inputs: Any) -> _PairKeys:
+    """The keying of the pairs of an input-output structure (``market.input_lists``)."""
     S = len(inputs.ptr) - 1
     n_in = np.diff(inputs.ptr)
-    J = max(int(n_in.max()) if S else 0, 1)
     position = np.full((S, S), -1, dtype=np.int64)
     for s in range(S):
         position[s, inputs.k[inputs.ptr[s] : inputs.ptr[s + 1]]] = np.arange(n_in[s])
-    top = int(table.fid[rows].max()) if len(rows) else -1
-    if len(rows) and int(table.fid[rows].min()) < 0:
-        raise ValueError("keyed supplier draws need the firms' permanent ids (fid >= 0)")
-    return _PairKeys(rng.random(n_draws * (top + 1) * J), n_draws, J, position)
+    return _PairKeys(max(int(n_in.max()) if S else 0, 1), position)
 
 
 def _pair_index(table: FirmTable, keys: _PairKeys, buyer: np.ndarray, k: np.ndarray) -> np.ndarray:
     """The keys fid x J + j of the pairs (buyer rows, inputs k); every k must be an input of its
-    buyer's sector."""
+    buyer's sector and every buyer have its permanent id."""
     j = keys.position[table.sector[buyer], k]
     if len(j) and int(j.min()) < 0:
         raise ValueError(
             "keyed supplier draws asked for a (buyer, input) pair whose input is not an input of the buyer's sector"
         )
-    return table.fid[buyer] * keys.n_inputs + j
+    fid = table.fid[buyer]
+    if len(fid) and int(fid.min()) < 0:
+        raise ValueError("keyed supplier draws need the firms' permanent ids (fid >= 0)")
+    return fid * keys.n_inputs + j
 
 
-def _keyed_search_positions(
-    table: FirmTable, rows: np.ndarray, inputs: Any, keys: _PairKeys, search_p: float
-) -> np.ndarray:
-    """Positions (pairs enumerated buyer-major over ``rows``, inputs in io order) of the pairs whose
-    keyed search uniform (purpose 0) is below ``search_p``."""
+def _keyed_uniforms(rng: np.random.Generator, key: np.ndarray, n_draws: int) -> np.ndarray:
+    """(len(key), n_draws) uniforms: the pair with key q gets numbers n_draws x q + 0 .. n_draws - 1
+    of ``rng`` (one call; O(n_draws x largest key) numbers, O(n_draws x len(key)) memory)."""
+    idx = (n_draws * np.asarray(key, dtype=np.int64)[:, None] + np.arange(n_draws)).ravel()
+    return random_streams.draw_at(rng.random, idx).reshape(len(key), n_draws)
+
+
+def _keyed_search(
+    table: FirmTable,
+    rows: np.ndarray,
+    inputs: Any,
+    rng: np.random.Generator,
+    search_p: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The keyed draws of a search over ``rows`` (ascending): (positions of the searching pairs, pairs
+    enumerated buyer-major over ``rows`` with inputs in io order as ``_sourcing_kernels.collect``
+    does; the first pair of each row; every pair's three uniforms: search (purpose 0), candidate
+    market and firm (1, 2))."""
+    keys = _pair_keys(inputs)
     n_in = np.diff(inputs.ptr)
-    sec = table.sector[rows]
-    cnt = n_in[sec]
-    n_pairs = int(cnt.sum())
+    cnt = n_in[table.sector[rows]]
     first = np.cumsum(cnt) - cnt
-    j = np.arange(n_pairs) - np.repeat(first, cnt)
-    key = np.repeat(table.fid[rows], cnt) * keys.n_inputs + j
-    return np.flatnonzero(keys.u[keys.n_draws * key] < search_p)
+    buyer = np.repeat(rows, cnt)
+    j = np.arange(int(cnt.sum())) - np.repeat(first, cnt)
+    k = inputs.k[np.repeat(inputs.ptr[table.sector[rows]], cnt) + j]
+    u = _keyed_uniforms(rng, _pair_index(table, keys, buyer, k), 3)
+    return np.flatnonzero(u[:, 0] < search_p), first, u
 
 
 def _keyed_candidate_uniforms(
-    table: FirmTable, keys: _PairKeys, buyer: np.ndarray, k: np.ndarray, first: int
+    table: FirmTable, rows: np.ndarray, inputs: Any, first: np.ndarray, u: np.ndarray, buyer, k
 ) -> np.ndarray:
-    """(2, len(buyer)) keyed uniforms of the pairs' candidate draws (purposes first, first + 1)."""
-    base = keys.n_draws * _pair_index(table, keys, buyer, k) + first
-    return np.stack([keys.u[base], keys.u[base + 1]])
+    """(2, len(buyer)) the candidate uniforms (purposes 1 and 2) of the pairs (buyer, k) found by the
+    scan, looked up in the search's keyed draws ``u`` by their place in the enumeration."""
+    at = np.searchsorted(rows, buyer)
+    if len(at) and not np.array_equal(rows[np.minimum(at, len(rows) - 1)], buyer):
+        raise ValueError("keyed supplier search needs ascending rows that hold every buyer")
+    enum = first[at] + _pair_keys(inputs).position[table.sector[buyer], k]
+    return np.ascontiguousarray(u[enum, 1:3].T)
 
 
 # -------------------------------------------------------------------------------------------- public
@@ -339,8 +351,8 @@ def search_and_switch(
     ``relationship_cost`` (S, M, R) per supplier and step by buyer sector, source market and buyer
     region [CNY m per step] (None: 0).  Cost O(N + Q K) for Q searching pairs.  ``keyed``
     (``solver.random_streams = "by_purpose"``): which pairs search and their candidates' uniforms are
-    keyed by (the buyer's permanent id, input) (:func:`_pair_keys`; O(3 J x largest id) draws) instead
-    of drawn in the order of the pairs.
+    keyed by (the buyer's permanent id, input) (:class:`_PairKeys`; O(3 J x largest id) numbers, O(3 x
+    pairs) memory) instead of drawn in the order of the pairs.
     """
     if not 0.0 <= search_p <= 1.0:
         raise ValueError(f"search_p must be in [0, 1], got {search_p}")
@@ -364,9 +376,8 @@ def search_and_switch(
     inputs = input_lists(io)
     in_ptr, in_k = inputs.ptr, inputs.k
     n_pairs = int(np.diff(cells.offset).reshape(S, R).sum(axis=1) @ np.diff(in_ptr))
-    keys = _pair_keys(table, rows, inputs, rng, 3) if keyed else None
-    if keys is not None:
-        positions = _keyed_search_positions(table, rows, inputs, keys, float(search_p))
+    if keyed:
+        positions, first, u_keyed = _keyed_search(table, rows, inputs, rng, float(search_p))
     else:
         positions = _bernoulli_positions(rng, n_pairs, float(search_p))
     # capacity: the searching positions plus every pair (a bound on the NONE pairs; only the pairs
@@ -391,7 +402,9 @@ def search_and_switch(
         tau=tau,
         import_price=import_price,
         import_weight=_weights(import_weight, len(sigma)),
-        u=None if keys is None else _keyed_candidate_uniforms(table, keys, buyer, kk, 1),
+        u=_keyed_candidate_uniforms(table, rows, inputs, first, u_keyed, buyer, kk)
+        if keyed
+        else None,
     )
     shares = share_inputs(
         table.price,
@@ -485,7 +498,9 @@ def repair_links(
     region = table.region
     u = None
     if keyed:
-        u = _keyed_candidate_uniforms(table, _pair_keys(table, rows, inputs, rng, 2), buyer, kk, 0)
+        u = np.ascontiguousarray(
+            _keyed_uniforms(rng, _pair_index(table, _pair_keys(inputs), buyer, kk), 2).T
+        )
     cand, _ = _candidates(
         cells,
         region[buyer].astype(np.int64),
