@@ -1,7 +1,9 @@
 """How the full model responds to lower trade costs (docs/LEVER_EFFECTS.md): paired seeds from a shared
 settled start, the freight part (every mode's tariffs and fees) against the non-freight distance friction.
 
-Usage: python scripts/trade_cost_response.py FIRMS BURN_IN STEPS N_SEEDS  (seeds 1 ...; e.g. 400 20 20 6).
+Usage: python scripts/trade_cost_response.py FIRMS BURN_IN STEPS N_SEEDS [--by-purpose]  (seeds 1 ...;
+e.g. 400 20 20 6).  ``--by-purpose`` runs every variant, the baseline too, with
+``solver.random_streams = "by_purpose"`` (docs/EXPERIMENTS.md, section 2).
 Prints, for each variant against the baseline, the paired difference and its 95 % t interval."""
 
 import sys
@@ -31,14 +33,19 @@ VARIANTS = {
 METRICS = ("firms", "herfindahl_regions", "firms_ftz", "firms_connected", "firms_other", "output")
 METRICS += ("mean_locational_gini", "local_sourcing_share", "export_share")
 
-firms, burn_in, steps, n_seeds = (int(a) for a in sys.argv[1:5])
+streams = {"solver.random_streams": "by_purpose"} if "--by-purpose" in sys.argv else {}
+firms, burn_in, steps, n_seeds = (
+    int(a) for a in [a for a in sys.argv[1:] if a != "--by-purpose"][:4]
+)
 base = {"firms.initial_count": firms, "burn_in": burn_in}
 reference = load_scenario(BASELINE, base)
 rows = []
 for seed in range(1, n_seeds + 1):
     for name, ov in VARIANTS.items():
         m = AgglomerationModel(
-            load_scenario(BASELINE, {**base, **ov}), replicate_seed=seed, reference=reference
+            load_scenario(BASELINE, {**base, **streams, **ov}),
+            replicate_seed=seed,
+            reference=reference,
         )
         m.run(steps)
         h = m.headline_metrics()
