@@ -446,9 +446,8 @@ def initial_state(world: World, scenario: Scenario, rng: np.random.Generator) ->
         hazard=state.beliefs.hazard[t.sector[rows]],
         lines=lp.enabled,
     )
-    sourcing.repair_step(
-        state, world, scenario, rng, keyed=False
-    )  # the shared start of both settings
+    # not keyed: the start is the same whatever solver.random_streams says
+    sourcing.repair_step(state, world, scenario, rng, keyed=False)
     for _ in range(IMPORT_PRICE_PASSES):
         market.solve(state, world, scenario)
         costs.update_import_prices(state, world, scenario)
