@@ -127,7 +127,8 @@ def test_regions_whose_freight_gets_relatively_cheaper_gain_firm_share_beyond_se
     paired by seed, the 95 % interval above 0 (measured +2.5 pp [+1.5, +3.5]).  C's freight rises from
     about 8 % to 25 % of the value it ships, A's and B's by 1-6 points: the effect clears seed noise at
     such gaps (road x3, a gap of about 8 points: +1.5 pp [+0.3, +2.7]); cheaper rail alone (even x0.2)
-    lowers C's freight too and changes the share within noise (docs/LEVER_EFFECTS.md)."""
+    lowers C's freight too and changes the share within the noise of one shared stream (by purpose it
+    is resolved, a smaller effect: the test below; docs/LEVER_EFFECTS.md)."""
     base, dear = freight_runs["base"], freight_runs["dear_road"]
     gap = [_freight(m, "C") - (_freight(m, "A") + _freight(m, "B")) / 2 for m in (base[0], dear[0])]
     assert gap[1] - gap[0] > 0.1  # the lever widens C's freight disadvantage by > 10 % of value

@@ -40,8 +40,8 @@ STREAM_KEY = 0x7374726D
 
 #: revision of the by-purpose keying (which draws are keyed, and how): part of a by-purpose scenario's
 #: fingerprint (Scenario.fingerprint), so a batch of an earlier keying is not resumed into and its run
-#: ids differ.  1: learning, lines, relocation's first draw, exit, entrants; 2: also supplier search,
-#: link repair and relocating firms' knowledge.
+#: ids differ.  1 (hashed as plain "by_purpose"): learning, lines, relocation's first draw, exit,
+#: entrants; 2: also supplier search, link repair and relocating firms' knowledge.
 KEYING_REVISION = 2
 
 
@@ -71,6 +71,8 @@ def draw_at(draw, idx: np.ndarray) -> np.ndarray:
     and only the asked positions are kept.  ``draw``: a Generator's ``random`` or
     ``standard_normal``.  Cost O(largest index) numbers, O(CHUNK + len(idx)) memory."""
     idx = np.asarray(idx, dtype=np.int64)
+    if idx.ndim != 1:
+        raise ValueError(f"keys must be one-dimensional, got shape {idx.shape}")
     out = np.empty(len(idx))
     if len(idx) == 0:
         return out
@@ -100,7 +102,7 @@ def _by_id(draw, fids: np.ndarray) -> np.ndarray:
 
 def uniforms(rng: np.random.Generator, fids: np.ndarray) -> np.ndarray:
     """One uniform [0, 1) per firm, the ``fid``-th draw of ``rng`` (the same number for the same firm
-    whatever other firms are asked for).  Cost O(largest id) numbers, O(ids asked) memory."""
+    whatever other firms are asked for).  Cost O(largest id) numbers, O(CHUNK + ids asked) memory."""
     return _by_id(rng.random, fids)
 
 

@@ -296,6 +296,44 @@ def _keyed_switches(killed: np.ndarray, keyed: bool, p: float = 0.2) -> np.ndarr
     return mask & t.alive[:, None] & (t.supplier[..., 0] != -1)
 
 
+def _keyed_suppliers(killed: np.ndarray, keyed: bool) -> np.ndarray:
+    """Every pair's supplier after one search (search probability 1) of the toy table with sector-1
+    buyers ``killed`` first: sector 1 buys only from sector 0, so the candidates' cells are the same
+    whichever buyers exist, and a pair's candidate depends only on its two uniforms."""
+    io = np.zeros((2, 2))
+    io[0, 1] = 0.3
+    t, kw = toy(300, R=2, G=1, S=2, seed=6, io=io)
+    kw["import_weight"] = 0.0
+    kw["import_price"][:] = 100.0
+    t.supplier[..., 0][input_mask(t, kw["io"])] = -1
+    t.kill(killed)
+    sourcing.search_and_switch(
+        t,
+        t.alive_rows(),
+        np.random.default_rng(11),
+        search_p=1.0,
+        switching_cost=np.zeros(2),
+        keyed=keyed,
+        **kw,
+    )
+    return t.supplier[..., 0].copy()
+
+
+def test_keyed_candidates_are_the_pairs_own_end_to_end():
+    """By purpose a pair draws the same candidate supplier whatever other buyers exist: with the
+    candidates' cells unchanged (only buyers exit), every surviving pair ends with the same supplier;
+    with draws in the order of the pairs most do not."""
+    t, _ = toy(300, R=2, G=1, S=2, seed=6)
+    buyers = np.flatnonzero(t.sector == 1)
+    killed = buyers[::3]
+    kept = np.setdiff1d(buyers, killed)
+    none = np.zeros(0, np.int64)
+    a, b = _keyed_suppliers(none, True), _keyed_suppliers(killed, True)
+    assert (a[kept, 0] >= 0).all() and np.array_equal(a[kept, 0], b[kept, 0])
+    a, b = _keyed_suppliers(none, False), _keyed_suppliers(killed, False)
+    assert np.mean(a[kept, 0] == b[kept, 0]) < 0.2
+
+
 def test_keyed_search_draws_belong_to_the_pair_not_to_its_position():
     """solver.random_streams = "by_purpose": whether a (buyer, input) pair searches is keyed by the
     buyer's permanent id and the input, so firms exiting elsewhere do not change which of the other

@@ -29,7 +29,8 @@ pairs search is drawn as geometric gaps between searching-pair positions (pairs 
 over the live rows, inputs in io order), so the random stream holds O(Q) numbers, not one per pair; each
 draw uses two uniforms (market, firm).  With ``solver.random_streams = "by_purpose"`` the search
 decisions and the candidates' uniforms are keyed by (buyer's permanent id, input) instead (one draw of
-O(largest id x inputs) numbers per step), so paired runs search the same pairs with the same numbers.
+O(largest id x inputs) numbers per step, generated in chunks: memory O(pairs)), so paired runs search
+the same pairs with the same numbers.
 The loops are compiled kernels (:func:`agglomeration._jit.kernel`); every random number comes from the
 generator the step passes (the model's, or the submodel's of that step by purpose), so the same seed
 gives the same links.
