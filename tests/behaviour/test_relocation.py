@@ -55,3 +55,40 @@ def test_a_higher_reconsideration_probability_raises_relocations_beyond_seed_noi
     )
     assert d.mean() > 3.0 * _se(d), d
     assert np.all(d > 0), d
+
+
+def test_by_purpose_a_firms_relocation_draws_are_its_own(monkeypatch):
+    """solver.random_streams = "by_purpose": whether a firm reconsiders its location and which regions
+    it knows are keyed by its permanent id (one keyed draw of R + 1 numbers per firm), so two paired
+    runs whose firms differ give every firm they share the same numbers in the same step."""
+    from agglomeration.behaviour import relocation
+
+    calls: list[list[dict]] = []
+    original = relocation.relocate
+
+    def recording(table, rows, rng, **kw):
+        if kw.get("u") is not None:  # the keyed draws of one observed step
+            fids = table.fid[rows].tolist()
+            calls[-1].append(
+                {
+                    f: (u, tuple(k))
+                    for f, u, k in zip(fids, kw["u"].tolist(), kw["known_u"].tolist())
+                }
+            )
+        return original(table, rows, rng, **kw)
+
+    monkeypatch.setattr(relocation, "relocate", recording)
+    base = load_scenario(BASELINE, {**BASE, "solver.random_streams": "by_purpose"})
+    for scenario in (base, base.with_overrides({"policy.delegation.connected": 1.0})):
+        calls.append([])
+        m = AgglomerationModel(scenario, replicate_seed=2, reference=load_scenario(BASELINE, BASE))
+        m.run(4)
+    a, b = calls
+    assert len(a) == len(b) == 4
+    shared = differ = 0
+    for step_a, step_b in zip(a, b):
+        common = step_a.keys() & step_b.keys()
+        assert all(step_a[f] == step_b[f] for f in common)
+        shared += len(common)
+        differ += len(step_a.keys() ^ step_b.keys())
+    assert shared > 1000 and differ > 0  # the runs share most firms, not all
