@@ -33,10 +33,9 @@ VARIANTS = {
 METRICS = ("firms", "herfindahl_regions", "firms_ftz", "firms_connected", "firms_other", "output")
 METRICS += ("mean_locational_gini", "local_sourcing_share", "export_share")
 
-streams = {"solver.random_streams": "by_purpose"} if "--by-purpose" in sys.argv else {}
-firms, burn_in, steps, n_seeds = (
-    int(a) for a in [a for a in sys.argv[1:] if a != "--by-purpose"][:4]
-)
+args = [a for a in sys.argv[1:] if a != "--by-purpose"]
+streams = {"solver.random_streams": "by_purpose"} if len(args) < len(sys.argv) - 1 else {}
+firms, burn_in, steps, n_seeds = (int(a) for a in args[:4])
 base = {"firms.initial_count": firms, "burn_in": burn_in}
 reference = load_scenario(BASELINE, base)
 rows = []

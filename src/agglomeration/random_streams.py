@@ -93,19 +93,12 @@ def draw_at(draw, idx: np.ndarray) -> np.ndarray:
     return out
 
 
-def _by_id(draw, fids: np.ndarray) -> np.ndarray:
-    fids = np.asarray(fids, dtype=np.int64)
-    if len(fids) and fids.min() < 0:
-        raise ValueError("firm ids must be non-negative")
-    return draw_at(draw, fids)
-
-
 def uniforms(rng: np.random.Generator, fids: np.ndarray) -> np.ndarray:
     """One uniform [0, 1) per firm, the ``fid``-th draw of ``rng`` (the same number for the same firm
     whatever other firms are asked for).  Cost O(largest id) numbers, O(CHUNK + ids asked) memory."""
-    return _by_id(rng.random, fids)
+    return draw_at(rng.random, fids)
 
 
 def normals(rng: np.random.Generator, fids: np.ndarray) -> np.ndarray:
     """One standard normal per firm, indexed by firm id as :func:`uniforms`."""
-    return _by_id(rng.standard_normal, fids)
+    return draw_at(rng.standard_normal, fids)

@@ -272,34 +272,11 @@ def test_same_seed_same_links_and_different_seed_different_links():
     assert not np.array_equal(out[0][1], out[2][1])
 
 
-def _keyed_switches(killed: np.ndarray, keyed: bool, p: float = 0.2) -> np.ndarray:
-    """Which (row, input) pairs switched in one search of the toy table with rows ``killed`` exited
-    first: every searching pair switches (current supplier an import 100x dearer, no imports to draw,
-    sector 1 buys only from sector 0, so no buyer draws itself)."""
-    io = np.zeros((2, 2))
-    io[0, 1] = 0.3
-    t, kw = toy(300, R=2, G=1, S=2, seed=6, io=io)
-    kw["import_weight"] = 0.0
-    kw["import_price"][:] = 100.0
-    mask = input_mask(t, kw["io"])
-    t.supplier[..., 0][mask] = -1
-    t.kill(killed)
-    sourcing.search_and_switch(
-        t,
-        t.alive_rows(),
-        np.random.default_rng(11),
-        search_p=p,
-        switching_cost=np.zeros(2),
-        keyed=keyed,
-        **kw,
-    )
-    return mask & t.alive[:, None] & (t.supplier[..., 0] != -1)
-
-
-def _keyed_suppliers(killed: np.ndarray, keyed: bool) -> np.ndarray:
-    """Every pair's supplier after one search (search probability 1) of the toy table with sector-1
-    buyers ``killed`` first: sector 1 buys only from sector 0, so the candidates' cells are the same
-    whichever buyers exist, and a pair's candidate depends only on its two uniforms."""
+def _keyed_suppliers(killed: np.ndarray, keyed: bool, p: float = 1.0) -> np.ndarray:
+    """Every pair's supplier after one search (search probability ``p``) of the toy table with rows
+    ``killed`` exited first: every searching pair switches (current supplier, -1, an import 100x
+    dearer; no imports to draw), and sector 1 buys only from sector 0, so no buyer draws itself and,
+    when only buyers exit, the candidates' cells are the same whichever buyers exist."""
     io = np.zeros((2, 2))
     io[0, 1] = 0.3
     t, kw = toy(300, R=2, G=1, S=2, seed=6, io=io)
@@ -311,12 +288,22 @@ def _keyed_suppliers(killed: np.ndarray, keyed: bool) -> np.ndarray:
         t,
         t.alive_rows(),
         np.random.default_rng(11),
-        search_p=1.0,
+        search_p=p,
         switching_cost=np.zeros(2),
         keyed=keyed,
         **kw,
     )
     return t.supplier[..., 0].copy()
+
+
+def _keyed_switches(killed: np.ndarray, keyed: bool, p: float = 0.2) -> np.ndarray:
+    """Which (row, input) pairs switched in one search of :func:`_keyed_suppliers`' table."""
+    t, _ = toy(300, R=2, G=1, S=2, seed=6)
+    io = np.zeros((2, 2))
+    io[0, 1] = 0.3
+    alive = np.ones(t.n, bool)
+    alive[killed] = False
+    return input_mask(t, io) & alive[:, None] & (_keyed_suppliers(killed, keyed, p) != -1)
 
 
 def test_keyed_candidates_are_the_pairs_own_end_to_end():
@@ -360,8 +347,8 @@ def test_keyed_search_draws_belong_to_the_pair_not_to_its_position():
     assert alone.shape == (3, 3) and np.array_equal(alone, more[:3])
     assert len({*alone.ravel().tolist()}) == 9
     rows = t.alive_rows()
-    _, first, u = sourcing._keyed_search(t, rows, inputs, np.random.default_rng(3), 0.5)
-    found = sourcing._keyed_candidate_uniforms(t, rows, inputs, first, u, buyer, k)
+    _, draws = sourcing._keyed_search(t, rows, inputs, np.random.default_rng(3), 0.5)
+    found = sourcing._keyed_candidate_uniforms(t, rows, draws, buyer, k)
     np.testing.assert_array_equal(found, alone[:, 1:].T)
     with pytest.raises(ValueError, match="not an input"):  # sector 0 buys nothing here
         sourcing._pair_index(t, keys, buyer - 60, k)

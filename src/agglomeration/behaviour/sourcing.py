@@ -247,38 +247,45 @@ def _keyed_uniforms(rng: np.random.Generator, key: np.ndarray, n_draws: int) -> 
     return random_streams.draw_at(rng.random, idx).reshape(len(key), n_draws)
 
 
+class _SearchDraws(NamedTuple):
+    """A keyed search's draws: every pair's three uniforms (search, candidate market, candidate firm),
+    pairs enumerated buyer-major over the search's rows with inputs in io order (as
+    ``_sourcing_kernels.collect`` scans them)."""
+
+    u: np.ndarray  # (pairs, 3)
+    first: np.ndarray  # (len(rows),) the enumeration index of each row's first pair
+    position: np.ndarray  # _PairKeys.position: input k's place in sector s's list
+
+
 def _keyed_search(
     table: FirmTable,
     rows: np.ndarray,
     inputs: Any,
     rng: np.random.Generator,
     search_p: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The keyed draws of a search over ``rows`` (ascending): (positions of the searching pairs, pairs
-    enumerated buyer-major over ``rows`` with inputs in io order as ``_sourcing_kernels.collect``
-    does; the first pair of each row; every pair's three uniforms: search (purpose 0), candidate
-    market and firm (1, 2))."""
+) -> tuple[np.ndarray, _SearchDraws]:
+    """The keyed draws of a search over ``rows`` (ascending): the positions of the searching pairs
+    (purpose-0 uniform below ``search_p``) and the draws their candidates are looked up in."""
     keys = _pair_keys(inputs)
-    n_in = np.diff(inputs.ptr)
-    cnt = n_in[table.sector[rows]]
+    sector = table.sector[rows]
+    cnt = np.diff(inputs.ptr)[sector]
     first = np.cumsum(cnt) - cnt
-    buyer = np.repeat(rows, cnt)
     j = np.arange(int(cnt.sum())) - np.repeat(first, cnt)
-    k = inputs.k[np.repeat(inputs.ptr[table.sector[rows]], cnt) + j]
-    u = _keyed_uniforms(rng, _pair_index(table, keys, buyer, k), 3)
-    return np.flatnonzero(u[:, 0] < search_p), first, u
+    k = inputs.k[np.repeat(inputs.ptr[sector], cnt) + j]
+    u = _keyed_uniforms(rng, _pair_index(table, keys, np.repeat(rows, cnt), k), 3)
+    return np.flatnonzero(u[:, 0] < search_p), _SearchDraws(u, first, keys.position)
 
 
 def _keyed_candidate_uniforms(
-    table: FirmTable, rows: np.ndarray, inputs: Any, first: np.ndarray, u: np.ndarray, buyer, k
+    table: FirmTable, rows: np.ndarray, draws: _SearchDraws, buyer: np.ndarray, k: np.ndarray
 ) -> np.ndarray:
     """(2, len(buyer)) the candidate uniforms (purposes 1 and 2) of the pairs (buyer, k) found by the
-    scan, looked up in the search's keyed draws ``u`` by their place in the enumeration."""
+    scan, looked up in the search's keyed ``draws`` by their place in the enumeration."""
     at = np.searchsorted(rows, buyer)
     if len(at) and not np.array_equal(rows[np.minimum(at, len(rows) - 1)], buyer):
         raise ValueError("keyed supplier search needs ascending rows that hold every buyer")
-    enum = first[at] + _pair_keys(inputs).position[table.sector[buyer], k]
-    return np.ascontiguousarray(u[enum, 1:3].T)
+    enum = draws.first[at] + draws.position[table.sector[buyer], k]
+    return np.ascontiguousarray(draws.u[enum, 1:3].T)
 
 
 # -------------------------------------------------------------------------------------------- public
@@ -378,7 +385,7 @@ def search_and_switch(
     in_ptr, in_k = inputs.ptr, inputs.k
     n_pairs = int(np.diff(cells.offset).reshape(S, R).sum(axis=1) @ np.diff(in_ptr))
     if keyed:
-        positions, first, u_keyed = _keyed_search(table, rows, inputs, rng, float(search_p))
+        positions, draws = _keyed_search(table, rows, inputs, rng, float(search_p))
     else:
         positions = _bernoulli_positions(rng, n_pairs, float(search_p))
     # capacity: the searching positions plus every pair (a bound on the NONE pairs; only the pairs
@@ -403,9 +410,7 @@ def search_and_switch(
         tau=tau,
         import_price=import_price,
         import_weight=_weights(import_weight, len(sigma)),
-        u=_keyed_candidate_uniforms(table, rows, inputs, first, u_keyed, buyer, kk)
-        if keyed
-        else None,
+        u=_keyed_candidate_uniforms(table, rows, draws, buyer, kk) if keyed else None,
     )
     shares = share_inputs(
         table.price,
