@@ -66,6 +66,12 @@ class OverrideError(InputError):
         super().__init__(message, field=field if field is not None else key)
 
 
+class DivergedError(InputError):
+    """The model's economy ran away at settings the validators accept (its market revenues not finite,
+    or final expenditure orders of magnitude above the exogenous demand): bad input like any other
+    (exit code 2), naming the settings known to cause it (agglomeration.divergence)."""
+
+
 def shorten(text: object, limit: int = 120) -> str:
     """``text`` for a message: at most ``limit`` characters, control characters escaped."""
     s = repr(str(text))[1:-1] if any(ord(c) < 32 or ord(c) == 127 for c in str(text)) else str(text)

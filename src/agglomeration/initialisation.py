@@ -26,6 +26,7 @@ from agglomeration.behaviour import accounts, costs, entry, market, prospects, s
 from agglomeration.behaviour.learning import frontier, local_advantage
 from agglomeration.behaviour.lines import line_events
 from agglomeration.behaviour.policy import connectivity_to_ftz, initial_policy
+from agglomeration.divergence import check_economy
 from agglomeration.errors import InputError
 from agglomeration.firms import FirmTable
 from agglomeration.observe import region_sector
@@ -162,6 +163,7 @@ def _settle_market(state: ModelState, world: World, scenario: Scenario, calibrat
         )
 
     result = settle()
+    check_economy(state, world, scenario, result[0])
     for _ in range(IMPORT_PRICE_PASSES):
         old = np.array(state.import_price, dtype=float, copy=True)
         costs.update_import_prices(state, world, scenario)
@@ -169,6 +171,7 @@ def _settle_market(state: ModelState, world: World, scenario: Scenario, calibrat
         if np.allclose(state.import_price, old, rtol=IMPORT_PRICE_RTOL, atol=0.0):
             break
         result = settle()
+        check_economy(state, world, scenario, result[0])
     return result
 
 

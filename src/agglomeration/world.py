@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from agglomeration.errors import InputError
+from agglomeration.errors import InputError, OverrideError
 
 if TYPE_CHECKING:  # pragma: no cover
     from agglomeration.geography import LogisticsNetwork, RouteOptions, TradeCosts
@@ -439,6 +439,15 @@ def _logistics_network(scenario: Scenario) -> LogisticsNetwork:
             if value
         ]
         field = ", ".join(changed) or "logistics.links_file"
+        # changed by overrides (--set, --lever) only: name them, not the scenario file
+        set_by = scenario.applied_overrides
+        by_override = [
+            key
+            for key in changed
+            if any(k == key or k.startswith((f"{key}.", f"{key}[")) for k in set_by)
+        ]
+        if changed and by_override == changed:
+            raise OverrideError(err.message, key=by_override[0], field=field) from None
         raise InputError(err.message, file=err.file, field=field) from None
 
 

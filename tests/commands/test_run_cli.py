@@ -272,6 +272,20 @@ def test_a_bad_set_value_is_named_as_typed_not_blamed_on_the_scenario_file(
     assert not out.exists()
 
 
+@pytest.mark.parametrize("option", ["--set", "--lever"])
+def test_links_removed_by_an_option_that_cut_the_graph_are_named_as_typed(tmp_path, capsys, option):
+    """The cut is found when the world is built, after the scenario loaded: it named the scenario
+    file, which does not remove anything."""
+    tiny = Path(__file__).resolve().parents[1] / "data" / "tiny" / "scenario.toml"
+    item = 'logistics.remove_links=[{from="C", to="D"}]'
+    out = tmp_path / "out"
+    assert main(["run", str(tiny), option, item, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {option} {item}: unreachable in the logistics graph: D"), err
+    assert "scenario.toml" not in err and "Traceback" not in err
+    assert not out.exists()
+
+
 def test_runs_that_differ_only_in_lever_start_from_the_same_state(tmp_path: Path, capsys):
     """--lever acts from the first observed step: the burn-in is the scenario's with --set only, so
     the two runs share their start (step 0) and the lever shows up afterwards; --set would burn in

@@ -359,3 +359,25 @@ def test_a_bad_design_value_is_blamed_on_the_design_parameter_not_a_variant(tmp_
     assert "design point 1: policy.delegation.connected = 1.2" in err.message
     assert ("variant 'deleg'" in err.message) == named and "'base'" not in err.message
     assert err.message.count("[0, 1]") == 1, err.message
+
+
+def test_a_scenario_file_given_to_batch_says_it_is_a_scenario_file():
+    """It said `burn_in: unknown key`, as if the user had mistyped an experiment key."""
+    from pathlib import Path
+
+    baseline = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.toml"
+    with pytest.raises(InputError) as exc:
+        load_experiment(baseline)
+    msg = str(exc.value)
+    assert "looks like a scenario file" in msg and "agglomeration run" in msg
+    assert exc.value.names_file(baseline)
+
+
+def test_setting_a_design_field_of_an_experiment_without_a_design_says_so():
+    """It said `design.kind: Field required`, pydantic's words for a table the user never wrote."""
+    from pathlib import Path
+
+    sweep = Path(__file__).resolve().parents[2] / "experiments" / "delegation_sweep.toml"
+    with pytest.raises(InputError) as exc:
+        load_experiment(sweep, set={"design.samples": 16})
+    assert exc.value.field == "design.samples" and "has no [design] table" in exc.value.message

@@ -322,8 +322,8 @@ class AccountsParams(Section):
     fixed_cost_quantile: float = Field(
         0.2,
         gt=0.0,
-        lt=1.0,
-        description="with calibrate_fixed_costs = 'quantile': share of initial firms whose operating profit is below the calibrated fixed cost; with 'balance': the starting point of the search [-]",
+        le=0.9,
+        description="with calibrate_fixed_costs = 'quantile': share of initial firms whose operating profit is below the calibrated fixed cost; with 'balance': the starting point of the search [-]; at most 0.9 (from about 0.95 the fixed costs, paid out as incomes and spent, raise the profits they are calibrated to faster than they settle, and the economy diverges: agglomeration.divergence)",
         json_schema_extra={
             "source": "assumption: 20 % of initial firms loss-making; with the 8-step loss rule it gives exit rates of the order of the 8-10 %/year read from Bartelsman, Scarpetta & Schivardi (2005), Industrial and Corporate Change 14(3) (docs/THEORY.md 9.3)"
         },

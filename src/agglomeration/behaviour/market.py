@@ -913,8 +913,12 @@ def prices_and_markets(
 
 
 def step(state: ModelState, world: World, scenario: Scenario, rng: np.random.Generator) -> None:
-    """Solve prices and clear markets (with the within-step income loop)."""
+    """Solve prices and clear markets (with the within-step income loop); a runaway economy stops the
+    run with a clear error (agglomeration.divergence)."""
+    from agglomeration.divergence import check_economy
+
     state.market, state.links = prices_and_markets(state, world, scenario)
+    check_economy(state, world, scenario)
 
 
 SUBMODEL = Submodel(

@@ -584,9 +584,10 @@ class SourcingParams(Section):
     relationship_distance_elasticity: float = Field(
         0.3,
         ge=0.0,
-        le=5.0,
+        le=3.0,
         description="elasticity of the relationship cost to (1 + km / 100) between the supplier's and "
-        "the buyer's location [-]",
+        "the buyer's location [-]; at most 3 (from about 4 a gateway supplier 3,000 km away costs "
+        "31^e times the fixed cost and the economy diverges: agglomeration.divergence)",
         json_schema_extra={
             "source": "estimate (range 0-1): link formation falls with distance and travel time "
             "(Bernard, Moxnes & Saito 2019)"

@@ -213,14 +213,19 @@ def main(args: argparse.Namespace) -> int:
         if args.out
         else Path("runs") / default_run_name(scenario.name, args.seed, typed, lever_typed)
     )
-    res = run_scenario(
-        scenario,
-        steps=args.steps,
-        seed=args.seed,
-        out=out,
-        progress=not getattr(args, "quiet", False),
-        reference_overrides=reference,
-    )
+    try:
+        res = run_scenario(
+            scenario,
+            steps=args.steps,
+            seed=args.seed,
+            out=out,
+            progress=not getattr(args, "quiet", False),
+            reference_overrides=reference,
+        )
+    except OverrideError as exc:  # found when the world is built (a graph the overrides cut)
+        if exc.key in lever_typed:
+            raise from_command_line(exc, lever_typed, "--lever") from None
+        raise from_command_line(exc, typed) from None
     s = res["summary"]
     m = s["metrics"]
     steps = str(s["steps"])

@@ -68,7 +68,7 @@ from pydantic import (
 from agglomeration import levers
 from agglomeration.errors import InputError, describe_os_error, shorten
 from agglomeration.parameters import numbers_validator
-from agglomeration.scenario import MAX_STEPS
+from agglomeration.scenario import MAX_STEPS, Scenario
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -628,6 +628,13 @@ def load_experiment(path: str | Path, **overrides: Any) -> Experiment:
     for key, value in sets.items():
         head = key.split(".", 1)[0]
         if head in Experiment.model_fields and head not in ("source_path", "overrides"):
+            if head == "design" and "." in key and not isinstance(raw.get("design"), dict):
+                raise InputError(
+                    "the experiment has no [design] table whose field this could change (a "
+                    "sampled design needs one, with its `kind` and parameters)",
+                    file=file,
+                    field=key,
+                )
             _set_dotted(raw, key, value)
         else:
             if head == "overrides":
@@ -648,6 +655,17 @@ def load_experiment(path: str | Path, **overrides: Any) -> Experiment:
             raise InputError(
                 f"not a usable file path: {describe_os_error(exc)}", file=file, field="scenario"
             ) from None
+    scenario_keys = [
+        k for k in raw if k in Scenario.model_fields and k not in Experiment.model_fields
+    ]
+    if "scenario" not in raw and scenario_keys:
+        raise InputError(
+            f"this looks like a scenario file (it sets `{scenario_keys[0]}` and names no base "
+            "`scenario`), not an experiment file: run it with `agglomeration run`, or give `batch` "
+            "an experiment file whose `scenario` names it",
+            file=file,
+            field=scenario_keys[0],
+        )
     for key in INTERNAL_KEYS:
         if key in raw:  # set by this reader: a file's own value would be silently replaced
             known = _known_fields(Experiment, (key,))

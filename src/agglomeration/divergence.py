@@ -1,0 +1,93 @@
+"""A guard against a runaway economy: settings the validators accept can still put the income loop
+(incomes -> spending -> sales -> incomes) outside the range where it settles, and then output grows
+by tens of orders of magnitude within a few quarters or turns into NaN.
+
+:func:`check_economy` runs after every market clearing of initialisation and of every step (cost
+O(firms)), and stops the run with a :class:`~agglomeration.errors.DivergedError` (exit code 2, a
+failed run in a batch) that names the settings known to do this, instead of writing tables of
+1e100 or failing later with a message about some metric's NaN.  Known causes (found by running
+every parameter at the edges of its range, 2026-12-08): fixed costs calibrated far above most
+firms' operating profits (``behaviour.accounts.fixed_cost_quantile`` near 1: the fixed costs are
+paid out as incomes, spent, and raise the profits the next pass calibrates to) and relationship
+costs that grow steeply with distance (``behaviour.sourcing.relationship_distance_elasticity``
+far above its evidence range of 0-1: a supplier 3,000 km away costs 31^e times the fixed cost).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from agglomeration.errors import DivergedError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from agglomeration.scenario import Scenario
+    from agglomeration.state import ModelState
+    from agglomeration.world import World
+
+#: final expenditure, in units of the exogenous demand (the households' immobile income and the
+#: gateways' demand), above which the economy counts as diverged: about 1.6 in the baseline, so 1e4
+#: is far outside anything a settled economy reaches
+DIVERGED_MULTIPLE = 1e4
+
+#: (field, value above which it is named as the likely cause): the settings known to diverge
+SUSPECTS: tuple[tuple[str, float], ...] = (
+    ("behaviour.accounts.fixed_cost_quantile", 0.5),
+    ("behaviour.sourcing.relationship_distance_elasticity", 1.0),
+)
+
+
+def _value(scenario: Scenario, field: str) -> Any:
+    obj: Any = scenario
+    for part in field.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def diverged(state: ModelState, world: World, market: Any = None) -> str | None:
+    """Why the economy of ``state`` (cleared as ``market``, default ``state.market``) counts as
+    diverged, or None when it does not."""
+    from agglomeration.behaviour.growth import exogenous_income
+
+    market = state.market if market is None else market
+    revenue = getattr(market, "revenue", None)
+    if revenue is not None and not np.all(np.isfinite(revenue)):
+        return "the firms' revenues are not finite"
+    spending = float(np.sum(state.expenditure))
+    if not np.isfinite(spending):
+        return "final expenditure is not finite"
+    immobile, gateway = exogenous_income(state, world)
+    exogenous = float(np.sum(immobile) + np.sum(gateway))
+    if exogenous > 0 and spending > DIVERGED_MULTIPLE * exogenous:
+        return (
+            f"final expenditure is {spending / exogenous:.3g} times the exogenous demand (the "
+            "households' immobile income and the gateways' demand; about 1.6 in the baseline)"
+        )
+    return None
+
+
+def check_economy(state: ModelState, world: World, scenario: Scenario, market: Any = None) -> None:
+    """Raise :class:`DivergedError` when the economy of ``state`` (cleared as ``market``, default
+    ``state.market``) has run away (:func:`diverged`), naming the file or override of the settings
+    known to cause it."""
+    why = diverged(state, world, market)
+    if why is None:
+        return
+    values = {field: _value(scenario, field) for field, _ in SUSPECTS}
+    suspects = [field for field, high in SUSPECTS if values[field] > high]
+    field = suspects[0] if suspects else None
+    overridden = field is not None and field in scenario.applied_overrides
+    source = scenario.source_path
+    known = "; ".join(f"{f} = {values[f]:g}" for f, _ in SUSPECTS)
+    raise DivergedError(
+        f"the economy diverged at step {int(state.t)}: {why}.  These settings put the income loop "
+        "(incomes -> spending -> sales -> incomes) outside the range where it settles; known "
+        "causes are fixed costs far above most firms' operating profits "
+        "(behaviour.accounts.fixed_cost_quantile near 1; it is settled up to about 0.9) and "
+        "relationship costs that grow steeply with distance "
+        "(behaviour.sourcing.relationship_distance_elasticity far above its evidence range 0-1; "
+        f"settled up to about 3).  Here: {known}",
+        file=None if overridden or source is None else source,
+        field=field,
+    )
