@@ -641,8 +641,9 @@ class ResultStore:
             ) as writer:
                 for t in self.iter_part_tables(table, ids, ok):
                     t = t.replace_schema_metadata(None)
+                    have = set(t.column_names)  # (a fresh list of names on every access)
                     for f in schema:
-                        if f.name not in t.column_names:
+                        if f.name not in have:
                             t = t.append_column(f.name, pa.nulls(t.num_rows, type=f.type))
                     buffer.append(t.select(schema.names).cast(schema))
                     buffered += t.num_rows
