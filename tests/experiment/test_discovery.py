@@ -212,3 +212,32 @@ def test_negative_numbers_in_the_condition_and_a_bad_seed():
     with pytest.raises(InputError, match="from 0 to 2") as err:
         discover(lhs_runs(), "connected_firm_share > 0.5", manifest=MANIFEST, seed=-1)
     assert err.value.field == "--seed"
+
+
+def test_a_single_parameter_is_searched_and_scored():
+    """With one column the library's default max_features (a third of the columns) was 0: a crash."""
+    runs = lhs_runs()
+    disc = discover(
+        runs.loc[runs["variant"] == "baseline"],
+        "connected_firm_share > 0.5",
+        manifest=MANIFEST,
+        parameters=[P1],
+    )
+    assert list(disc.features["parameter"]) == [P1]
+    assert disc.features.loc[0, "score"] == pytest.approx(1.0)
+
+
+def test_a_grid_over_text_levels_is_searched_as_a_category():
+    """`points[params].astype(float)` failed on a grid over a text setting (exit.loss_rule)."""
+    rule = "behaviour.exit.loss_rule"
+    rows = []
+    for i, (level, flag) in enumerate(
+        [(r, f) for r in ("count", "hazard") for f in (0.0, 1.0)] * 6
+    ):
+        rows.append({"run_id": f"r{i}", "variant": "baseline", "point": i % 4, rule: level,
+                     P1: flag, "replicate": i // 4, "seed": i // 4, "status": "ok",
+                     "firms": 110.0 if level == "hazard" else 100.0})  # fmt: skip
+    manifest = {"design": {"kind": "grid", "parameters": [rule, P1]}, "experiment": {}}
+    disc = discover(pd.DataFrame(rows), "firms > 105", manifest=manifest)
+    assert disc.features.iloc[0]["parameter"] == rule
+    assert "hazard" in str(disc.prim_box.set_index("parameter").loc[rule].to_dict())

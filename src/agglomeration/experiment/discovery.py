@@ -374,6 +374,19 @@ def _cart(
     )
 
 
+def _numeric_or_categorical(frame: pd.DataFrame) -> pd.DataFrame:
+    """The design parameters as PRIM, CART and the feature scores read them: numbers (booleans as
+    0/1) as floats, any other column (a grid over text levels) as a categorical, like ``variant``."""
+    out = pd.DataFrame(index=frame.index)
+    for name in frame.columns:
+        col = frame[name]
+        try:
+            out[name] = pd.to_numeric(col, errors="raise").astype(float)
+        except (TypeError, ValueError):
+            out[name] = pd.Categorical(col.astype(str))
+    return out
+
+
 def _features(x: pd.DataFrame, y: np.ndarray, seed: int) -> pd.DataFrame:
     from ema_workbench.analysis import feature_scoring
     from ema_workbench.analysis.scenario_discovery_util import RuleInductionType
@@ -382,7 +395,12 @@ def _features(x: pd.DataFrame, y: np.ndarray, seed: int) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         scores, _ = feature_scoring.get_ex_feature_scores(
-            xn, y, mode=RuleInductionType.CLASSIFICATION, random_state=seed
+            xn,
+            y,
+            mode=RuleInductionType.CLASSIFICATION,
+            random_state=seed,
+            # the library's default, a third of the columns, is 0 for a single column
+            max_features=max(1, round(xn.shape[1] / 3)),
         )
     s = scores.iloc[:, 0]
     # one-hot columns of a categorical parameter ("variant=a", "variant=b") add up to the parameter
@@ -602,7 +620,7 @@ def discover(
             file=source,
             field="--where",
         )
-    x = points[params].astype(float)
+    x = _numeric_or_categorical(points[params])
     if by_variant:
         x["variant"] = pd.Categorical(points["variant"].astype(str))
     box, stats, trajectory = _prim(x, y, mass_min, peel_alpha, min_coverage)
