@@ -91,3 +91,15 @@ def test_bad_reporters_stop_the_batch_before_it_starts(tmp_path, table, message)
     with pytest.raises(InputError, match=message):
         run_experiment(exp, tmp_path / "out", executor="serial", progress=False)
     assert not (tmp_path / "out" / "parts").exists()
+
+
+def test_a_reporter_infinite_at_the_end_of_a_run_fails_the_run_not_the_batch(tmp_path):
+    """It was stored as a value (inf) and `compare` then said the reporter had no value at all."""
+    text = EXPERIMENT.split("[reporters.electronics_firms]")[0]
+    text += '[reporters.x]\nfunction = "_reporters:infinite_at_the_end"\n'
+    exp = _write(tmp_path, text.replace("replicates = 2", "replicates = 1"))
+    summary = run_experiment(exp, tmp_path / "out", executor="serial", progress=False)
+    assert summary.failed == 2
+    runs = load_results(tmp_path / "out")["runs"]
+    assert (runs["status"] == "failed").all()
+    assert runs["error"].str.contains("expected a finite number or NaN").all()

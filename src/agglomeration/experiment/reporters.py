@@ -95,18 +95,25 @@ def load_reporter(ref: str) -> Callable[[RunTables], Any]:
 
 
 def _number(name: str, ref: str, value: Any) -> float:
+    """``value`` as a float: a real number, finite or NaN (undefined); anything else, infinity
+    included (stored, it read as "no value" in ``compare``), raises."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
             f"reporter {name!r} ({ref}) returned {value!r} ({type(value).__name__}); expected a number"
         )
-    return float(value)
+    out = float(value)
+    if math.isinf(out):
+        raise ValueError(
+            f"reporter {name!r} ({ref}) returned {out}; expected a finite number or NaN"
+        )
+    return out
 
 
 def compute_reporters(reporters: Mapping[str, str] | None, model: Any) -> dict[str, float]:
     """``{name: value}`` of every reporter (name -> ``"module:function"``) on the model's current state.
 
-    A reporter that raises, or returns something that is not a real number, raises (the run is then
-    recorded as failed with that error)."""
+    A reporter that raises, or returns something that is not a real number or is infinite, raises
+    (the run is then recorded as failed with that error)."""
     if not reporters:
         return {}
     tables = RunTables(model)
@@ -122,16 +129,10 @@ def check_reporters(reporters: Mapping[str, str], model: Any, file: str | None =
         except InputError as exc:
             raise InputError(exc.message, file=file, field=f"reporters.{name}") from None
         try:
-            value = _number(name, ref, fn(RunTables(model)))
+            _number(name, ref, fn(RunTables(model)))
         except Exception as exc:  # any failure of user code is reported the same way
             raise InputError(
                 f"{ref} failed on the initial state of the first run: {type(exc).__name__}: {exc}",
                 file=file,
                 field=f"reporters.{name}",
             ) from None
-        if not (math.isfinite(value) or math.isnan(value)):
-            raise InputError(
-                f"{ref} returned {value}; expected a finite number or NaN",
-                file=file,
-                field=f"reporters.{name}",
-            )
