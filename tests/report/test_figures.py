@@ -143,6 +143,20 @@ def test_write_figures_for_a_sampled_design_draws_response_plots(tmp_path):
     assert names == {"timeseries", "forest", "response_firms"}
 
 
+def test_metrics_constant_in_every_run_get_their_series_and_no_forest(tmp_path, caplog):
+    """The forest's comparison raised after the time series were written: half a figure set and
+    exit 2."""
+    runs = policy_runs({"baseline": 0.0, "hi": 30.0}, replicates=4).assign(firms_other=0.0)
+    series = series_for(runs).assign(firms_other=lambda d: 1.0 * (d["step"] % 3))  # it varies
+    root = write_store(tmp_path / "b", runs, series=series)
+    with caplog.at_level("WARNING"):
+        written = write_figures(
+            load_results(root), tmp_path / "figs", metrics=["firms_other"], formats=("png",)
+        )
+    assert {Path(p).stem for p in written} == {"timeseries"}
+    assert "no forest plot" in caplog.text and "firms_other = 0" in caplog.text
+
+
 def test_write_figures_for_one_run_draws_the_overview(tmp_path):
     runs = policy_runs({"baseline": 0.0}, replicates=1)
     series = series_for(runs).assign(firms_ftz=1.0, firms_other=0.0)

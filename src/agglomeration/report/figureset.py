@@ -19,6 +19,7 @@ Every figure's footer says which runs it summarises.  Figures are PNG (200 dpi) 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,8 @@ from agglomeration.report.figures import (
 from agglomeration.report.mapdata import MapData, map_data_from_scenario
 from agglomeration.report.maps import region_map_figure, supplier_network_figure
 from agglomeration.report.style import PAGE_WIDTH_IN, save
+
+log = logging.getLogger(__name__)
 
 __all__ = ["map_data_for", "reference_runs", "write_figures"]
 
@@ -180,14 +183,23 @@ def _forest(runs, conds, metrics, params, registry, note, out, formats) -> list[
     if metrics and not chosen:
         return []
     kind = "lhs" if conds.sampled else ""  # sampled: variants over the design's distribution
-    cmp = compare(
-        runs,
-        baseline=conds.reference,
-        metrics=chosen,
-        parameter_columns=params,
-        registry=registry,
-        design_kind=kind,
-    )
+    try:
+        cmp = compare(
+            runs,
+            baseline=conds.reference,
+            metrics=chosen,
+            parameter_columns=params,
+            registry=registry,
+            design_kind=kind,
+        )
+    except InputError as exc:
+        if exc.field != "metrics":
+            raise
+        # the chosen metrics take one value in every run: their time series are drawn, but a
+        # forest of differences that are all zero says nothing (it raised after the series were
+        # written, leaving half a figure set)
+        log.warning("no forest plot: %s", exc.message)
+        return []
     written: list[Path] = []
     # more variants than a page holds: over several pages; then as many metrics as fit one page's
     # height with a row per variant
