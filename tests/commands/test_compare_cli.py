@@ -312,3 +312,21 @@ def test_unpaired_says_the_decomposition_stays_paired_and_absolute_needs_precisi
     assert "--unpaired applies to the comparison above; the decomposition pairs by seed" in text
     assert cli_main(["compare", str(root), "--metrics", "firms", "--absolute"]) == 2
     assert "--absolute: it gives the unit of --precision" in capsys.readouterr().err
+
+
+def test_a_reference_without_runs_yet_is_named_not_replaced(tmp_path, capsys):
+    """A shard (or an unfinished batch, --partial) without the baseline's runs was compared with
+    another variant as the reference, without a word; `--baseline baseline` called it unknown."""
+    runs = policy_runs({"baseline": 0.0, "d9": 5.0, "d6": 2.0}, replicates=3)
+    variants = [{"name": v} for v in ("baseline", "d9", "d6")]
+    root = write_store(
+        tmp_path / "shard",
+        runs.loc[runs["variant"] != "baseline"],
+        experiment={"name": "fake", "variants": variants},
+    )
+    for extra in ([], ["--baseline", "baseline"]):
+        assert cli_main(["compare", str(root), "--metrics", "firms", *extra]) == 2
+        err = capsys.readouterr().err
+        assert "the reference variant 'baseline' has no runs" in err and "d6, d9" in err
+    assert cli_main(["compare", str(root), "--metrics", "firms", "--baseline", "d6"]) == 0
+    assert "Comparison with 'd6'" in capsys.readouterr().out

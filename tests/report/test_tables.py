@@ -221,6 +221,12 @@ def test_caption_says_when_no_difference_could_be_tested():
     untested = SimpleNamespace(comparisons=rows, at_step=None, baseline="boom", family_size=0)
     text = comparison_caption(untested)
     assert "over 0 comparisons" not in text and "no difference could be tested" in text
+    assert "do not vary" in text  # the other reason: paired differences without variation
+    # one replicate per variant: no pair to test, and the caption called the runs "unpaired"
+    single = SimpleNamespace(
+        comparisons=rows.assign(paired=False), at_step=None, baseline="boom", family_size=0
+    )
+    assert "unpaired" not in comparison_caption(single)
     tested = SimpleNamespace(
         comparisons=rows.assign(p_t=0.01), at_step=None, baseline="boom", family_size=1
     )

@@ -219,6 +219,31 @@ def require_finished(results: Mapping, path: str | Path, partial: bool) -> str |
     )
 
 
+def check_reference_has_runs(
+    runs, manifest: Mapping | None, baseline: str | None, path: str | Path
+) -> None:
+    """The reference variant (``baseline``, else the experiment's 'baseline' or first variant) must
+    have runs in the store: in a shard or an unfinished batch (--partial) it may have none, and the
+    comparison then silently took another variant as the reference (or called it unknown)."""
+    declared = [
+        str(v.get("name"))
+        for v in ((manifest or {}).get("experiment") or {}).get("variants") or []
+        if isinstance(v, Mapping) and v.get("name") is not None
+    ]
+    present = set(runs["variant"].astype(str))
+    reference = baseline
+    if reference is None and declared:
+        reference = "baseline" if "baseline" in declared else declared[0]
+    if reference is not None and reference in declared and reference not in present:
+        raise InputError(
+            f"the reference variant {reference!r} has no runs in this result directory yet (a "
+            "shard, or a batch not finished): finish the batch, or compare with --baseline one of "
+            f"the variants that have runs: {', '.join(sorted(present))}",
+            file=str(path),
+            field="--baseline" if baseline is not None else "variants",
+        )
+
+
 def resume_hint(manifest: Mapping | None, path: str | Path) -> str:
     """The command that resumes the batch in ``path``, rebuilt from its manifest (the experiment file
     and the options it was run with), as the batch itself prints it when stopped."""
@@ -288,6 +313,7 @@ def main(args: argparse.Namespace) -> int:
         metrics = "all" if [m.lower() for m in args.metrics] == ["all"] else args.metrics
     series = results["series"] if args.at_step is not None else None
     design_kind = str((results.manifest.get("design") or {}).get("kind") or "")
+    check_reference_has_runs(runs, results.manifest, args.baseline, args.results)
     result = compare(
         runs,
         baseline=args.baseline,

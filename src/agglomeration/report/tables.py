@@ -387,7 +387,14 @@ def comparison_caption(cmp: Any, *, steps: int | None = None) -> str:
         f"Variants compared with '{cmp.baseline}' ({where}). Mean over successful runs with 95% "
         "confidence interval (t interval; shares in percent with a logit-scale interval)."
     ]
-    if len(comps):
+    if len(comps) and not cmp.family_size:
+        # whether runs were paired is moot (and with one pair not decidable) when nothing was tested
+        parts.append(
+            f"Differences from '{cmp.baseline}' (shares in percentage points, pp); no difference "
+            "could be tested (too few runs with a value on one side or both, or differences that "
+            "do not vary; the notes say which)."
+        )
+    elif len(comps):
         paired = comps["paired"].astype(bool)
         how = (
             "paired by seed (common random numbers), paired t test, effect size d_z"
@@ -399,8 +406,6 @@ def comparison_caption(cmp: Any, *, steps: int | None = None) -> str:
         tests = (
             f"p values Holm-adjusted over {cmp.family_size} comparisons (each variant against "
             f"'{cmp.baseline}' on each tested metric)."
-            if cmp.family_size
-            else "no difference could be tested (too few runs with a value on one side or both)."
         )
         parts.append(
             f"Differences from '{cmp.baseline}' {how}; differences of shares in percentage points (pp); "
