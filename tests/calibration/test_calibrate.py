@@ -157,6 +157,13 @@ BAD = [
         "moments.firm_growth.region",
         "unknown region 'Z'",
     ),
+    # an empty selection summed no rows: the statistic was 0 in every run
+    (
+        'metric = "firms_relative_to_initial"',
+        'metric = "output"\nsector = []',
+        "moments.firm_growth.sector",
+        "expected at least one name",
+    ),
     (
         'metric = "firms_relative_to_initial"',
         'function = "no_such_module_xyz:f"',

@@ -215,6 +215,18 @@ def test_lhs_stratifies_each_dimension_and_respects_bounds_and_integers():
     assert not d.points.equals(build_design(_spec("lhs", samples=n), seed=6).points)
 
 
+def test_integer_parameters_round_within_their_bounds():
+    """[4.2, 4.4] rounded every point to 4, outside its bounds; [3.6, 6.4] rounded some to 3."""
+    with pytest.raises(ValueError, match="hold no integer"):
+        _spec("lhs", samples=4, parameters={"c": {"bounds": [4.2, 4.4], "integer": True}})
+    with pytest.raises(ValueError, match="one integer only"):
+        _spec("lhs", samples=4, parameters={"c": {"bounds": [3.6, 4.4], "integer": True}})
+    d = build_design(
+        _spec("lhs", samples=40, parameters={"c": {"bounds": [3.6, 6.4], "integer": True}}), 1
+    )
+    assert set(d.points["c"]) == {4, 5, 6}
+
+
 def test_sobol_saltelli_size_and_prefix_stability():
     d8 = build_design(_spec("sobol", samples=8), seed=1)
     d16 = build_design(_spec("sobol", samples=16), seed=1)

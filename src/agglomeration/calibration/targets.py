@@ -58,9 +58,12 @@ class _Strict(BaseModel):
 
 
 def _as_list(v: Any) -> Any:
+    """A ``;``-separated string or a list as a tuple of names; an empty one (``sector = []``, ``""``)
+    is an error: it would select no rows and the statistic would be 0 in every run."""
     if isinstance(v, str):
-        parts = [p.strip() for p in v.split(";") if p.strip()]
-        return tuple(parts)
+        v = tuple(p.strip() for p in v.split(";") if p.strip())
+    if isinstance(v, list | tuple) and len(v) == 0:
+        raise ValueError("expected at least one name (leave the field out to select all)")
     return v
 
 

@@ -100,7 +100,14 @@ def _finish(matrix: np.ndarray, spec: DesignSpec) -> pd.DataFrame:
     cols: dict[str, Any] = {}
     for j, (name, p) in enumerate(spec.parameters.items()):
         col = matrix[:, j]
-        cols[name] = np.rint(col).astype(np.int64) if p.integer else col.astype(float)
+        if p.integer:
+            col = np.rint(col)
+            if p.distribution == "uniform" and p.bounds is not None:
+                # rounding a value near a fractional bound must not leave the bounds
+                col = np.clip(col, np.ceil(p.bounds[0]), np.floor(p.bounds[1]))
+            cols[name] = col.astype(np.int64)
+        else:
+            cols[name] = col.astype(float)
     df = pd.DataFrame(cols)
     df.index.name = "point"
     return df

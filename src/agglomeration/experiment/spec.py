@@ -50,6 +50,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 import re
 import tomllib
 from pathlib import Path
@@ -256,6 +257,14 @@ class DesignSpec(_Strict):
             if p.bounds is not None and p.distribution == "uniform":
                 for value in p.bounds:  # a sampled range must lie within a lever's bounds
                     _lever_problem(name, value)
+                lo, hi = math.ceil(p.bounds[0]), math.floor(p.bounds[1])
+                if p.integer and not _stored(info) and lo >= hi:
+                    held = "no integer" if lo > hi else f"one integer only ({lo})"
+                    raise ValueError(
+                        f"{self.kind} design: integer parameter {name!r} has bounds "
+                        f"{list(p.bounds)} that hold {held}: every point would round to the "
+                        "same value or outside the bounds (give bounds with two integers or more)"
+                    )
         if self.kind != "grid" and self.samples is None:
             raise ValueError(f"{self.kind} design needs `samples`")
         if self.kind == "sobol" and not _stored(info) and self.samples & (self.samples - 1):
