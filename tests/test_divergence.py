@@ -50,7 +50,7 @@ def test_the_error_names_the_suspect_setting_and_where_it_was_set():
     assert isinstance(err.value, InputError)  # exit code 2 on the command line
     assert err.value.field == "behaviour.accounts.fixed_cost_quantile"
     assert err.value.file is None  # set by an override, not by the scenario file
-    assert "fixed_cost_quantile = 0.8" in str(err.value)
+    assert "fixed_cost_quantile = 0.8" in str(err.value) and "0.8 with 2 diverged" in str(err.value)
     # no setting above its known range: no field named, the scenario file is
     plain = _model()
     plain.state.market.revenue[0] = np.inf
@@ -79,7 +79,29 @@ def test_initialisation_and_every_step_run_the_guard(monkeypatch):
 
     model = _model()
     monkeypatch.setattr(divergence, "DIVERGED_MULTIPLE", 1e-9)  # every economy is "runaway" now
-    with pytest.raises(DivergedError, match="diverged at step 1"):
+    with pytest.raises(DivergedError, match="diverged at step 1:"):
         model.step()
-    with pytest.raises(DivergedError, match="diverged at step 0"):
+    with pytest.raises(DivergedError, match="diverged at initialisation:"):
         _model(seed=2)  # another seed: initialised afresh, not copied from a kept settled start
+    monkeypatch.setattr(divergence, "DIVERGED_MULTIPLE", 1e4)
+    burning = _model(seed=3)  # settled normally; then runaway from its first burn-in step on
+    burning.state.burning_in, burning.state.t = True, 1
+    monkeypatch.setattr(divergence, "DIVERGED_MULTIPLE", 1e-9)
+    with pytest.raises(DivergedError, match="diverged in step 1 of the burn-in:"):
+        divergence.check_economy(burning.state, burning.world, burning.spec)
+
+
+def test_a_runaway_caused_by_a_set_value_names_the_option_as_typed(tmp_path, capsys):
+    """Both settings high at once (each alone settles): the tiny world diverges at initialisation."""
+    code = main(
+        ["run", str(TINY), "--steps", "1", "--out", str(tmp_path / "o"), "--quiet",
+         "--set", "behaviour.accounts.fixed_cost_quantile=0.9",
+         "--set", "behaviour.sourcing.relationship_distance_elasticity=3"]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert err.startswith(
+        "error: --set behaviour.accounts.fixed_cost_quantile=0.9: the economy diverged at "
+        "initialisation"
+    ), err
+    assert not (tmp_path / "o").exists()

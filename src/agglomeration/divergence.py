@@ -10,7 +10,8 @@ every parameter at the edges of its range, 2026-12-08): fixed costs calibrated f
 firms' operating profits (``behaviour.accounts.fixed_cost_quantile`` near 1: the fixed costs are
 paid out as incomes, spent, and raise the profits the next pass calibrates to) and relationship
 costs that grow steeply with distance (``behaviour.sourcing.relationship_distance_elasticity``
-far above its evidence range of 0-1: a supplier 3,000 km away costs 31^e times the fixed cost).
+far above its evidence range of 0-1: a supplier 3,000 km away costs 31^e times the fixed cost),
+and high values of both together (docs/ODD.md, section 7.3).
 """
 
 from __future__ import annotations
@@ -67,13 +68,26 @@ def diverged(state: ModelState, world: World, market: Any = None) -> str | None:
     return None
 
 
-def check_economy(state: ModelState, world: World, scenario: Scenario, market: Any = None) -> None:
+def check_economy(
+    state: ModelState,
+    world: World,
+    scenario: Scenario,
+    market: Any = None,
+    *,
+    initialising: bool = False,
+) -> None:
     """Raise :class:`DivergedError` when the economy of ``state`` (cleared as ``market``, default
     ``state.market``) has run away (:func:`diverged`), naming the file or override of the settings
-    known to cause it."""
+    known to cause it; ``initialising``: called from initialisation (the message says so)."""
     why = diverged(state, world, market)
     if why is None:
         return
+    if initialising:
+        when = "at initialisation"
+    elif getattr(state, "burning_in", False):
+        when = f"in step {int(state.t)} of the burn-in"
+    else:
+        when = f"at step {int(state.t)}"
     values = {field: _value(scenario, field) for field, _ in SUSPECTS}
     suspects = [field for field, high in SUSPECTS if values[field] > high]
     field = suspects[0] if suspects else None
@@ -81,13 +95,13 @@ def check_economy(state: ModelState, world: World, scenario: Scenario, market: A
     source = scenario.source_path
     known = "; ".join(f"{f} = {values[f]:g}" for f, _ in SUSPECTS)
     raise DivergedError(
-        f"the economy diverged at step {int(state.t)}: {why}.  These settings put the income loop "
-        "(incomes -> spending -> sales -> incomes) outside the range where it settles; known "
-        "causes are fixed costs far above most firms' operating profits "
-        "(behaviour.accounts.fixed_cost_quantile near 1; it is settled up to about 0.9) and "
-        "relationship costs that grow steeply with distance "
+        f"the economy diverged {when}: {why}.  These settings put the income loop (incomes -> "
+        "spending -> sales -> incomes) outside the range where it settles.  Known causes: fixed "
+        "costs far above most firms' operating profits (behaviour.accounts.fixed_cost_quantile; "
+        "0.95 diverged), relationship costs that grow steeply with distance "
         "(behaviour.sourcing.relationship_distance_elasticity far above its evidence range 0-1; "
-        f"settled up to about 3).  Here: {known}",
+        "5 diverged), and high values of both together (0.8 with 2 diverged; 0.9 with 0.3, 0.7 "
+        f"with 1 and 0.5 with 2 settled in the baseline).  Here: {known}",
         file=None if overridden or source is None else source,
         field=field,
     )

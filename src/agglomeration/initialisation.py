@@ -163,7 +163,7 @@ def _settle_market(state: ModelState, world: World, scenario: Scenario, calibrat
         )
 
     result = settle()
-    check_economy(state, world, scenario, result[0])
+    check_economy(state, world, scenario, result[0], initialising=True)
     for _ in range(IMPORT_PRICE_PASSES):
         old = np.array(state.import_price, dtype=float, copy=True)
         costs.update_import_prices(state, world, scenario)
@@ -171,7 +171,7 @@ def _settle_market(state: ModelState, world: World, scenario: Scenario, calibrat
         if np.allclose(state.import_price, old, rtol=IMPORT_PRICE_RTOL, atol=0.0):
             break
         result = settle()
-        check_economy(state, world, scenario, result[0])
+        check_economy(state, world, scenario, result[0], initialising=True)
     return result
 
 

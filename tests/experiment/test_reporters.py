@@ -103,3 +103,19 @@ def test_a_reporter_infinite_at_the_end_of_a_run_fails_the_run_not_the_batch(tmp
     runs = load_results(tmp_path / "out")["runs"]
     assert (runs["status"] == "failed").all()
     assert runs["error"].str.contains("expected a finite number or NaN").all()
+
+
+def test_runs_that_run_away_at_initialisation_fail_alone_with_reporters_declared(tmp_path):
+    """The reporters' check built the first run's model outside any guard: its DivergedError
+    stopped the whole batch before it started (without reporters the runs fail and are recorded)."""
+    text = EXPERIMENT.replace(
+        '"firms.initial_count" = 80',
+        '"firms.initial_count" = 80\n"behaviour.accounts.fixed_cost_quantile" = 0.9\n'
+        '"behaviour.sourcing.relationship_distance_elasticity" = 3',
+    )
+    summary = run_experiment(
+        _write(tmp_path, text), tmp_path / "out", executor="serial", progress=False
+    )
+    assert summary.failed == 4
+    runs = load_results(tmp_path / "out")["runs"]
+    assert runs["error"].str.contains("diverged at initialisation").all()

@@ -216,13 +216,13 @@ def test_lhs_stratifies_each_dimension_and_respects_bounds_and_integers():
 
 
 def test_integer_parameters_round_within_their_bounds():
-    """[4.2, 4.4] rounded every point to 4, outside its bounds; [3.6, 6.4] rounded some to 3."""
+    """[4.2, 4.4] rounded every point to 4, outside its bounds; [3.4, 6.4] rounded some to 3."""
     with pytest.raises(ValueError, match="hold no integer"):
         _spec("lhs", samples=4, parameters={"c": {"bounds": [4.2, 4.4], "integer": True}})
     with pytest.raises(ValueError, match="one integer only"):
         _spec("lhs", samples=4, parameters={"c": {"bounds": [3.6, 4.4], "integer": True}})
     d = build_design(
-        _spec("lhs", samples=40, parameters={"c": {"bounds": [3.6, 6.4], "integer": True}}), 1
+        _spec("lhs", samples=40, parameters={"c": {"bounds": [3.4, 6.4], "integer": True}}), 1
     )
     assert set(d.points["c"]) == {4, 5, 6}
 
@@ -393,3 +393,16 @@ def test_setting_a_design_field_of_an_experiment_without_a_design_says_so():
     with pytest.raises(InputError) as exc:
         load_experiment(sweep, set={"design.samples": 16})
     assert exc.value.field == "design.samples" and "has no [design] table" in exc.value.message
+
+
+def test_infinite_bounds_are_a_validation_error_not_an_overflow():
+    """The integer-bounds rule rounded every uniform parameter's bounds: inf raised OverflowError."""
+    for integer in (False, True):
+        try:
+            _spec(
+                "lhs",
+                samples=4,
+                parameters={"c": {"bounds": [0.1, float("inf")], "integer": integer}},
+            )
+        except ValueError:
+            pass

@@ -31,7 +31,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from agglomeration.errors import InputError, OverrideError, shorten
+from agglomeration.errors import DivergedError, InputError, OverrideError, shorten
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -226,6 +226,12 @@ def main(args: argparse.Namespace) -> int:
         if exc.key in lever_typed:
             raise from_command_line(exc, lever_typed, "--lever") from None
         raise from_command_line(exc, typed) from None
+    except DivergedError as exc:  # a runaway economy, blamed on a setting a --set gave
+        if exc.file is None and exc.field in typed:
+            raise InputError(
+                exc.message, field=f"--set {exc.field}={shorten(typed[exc.field], 80)}"
+            ) from None
+        raise
     s = res["summary"]
     m = s["metrics"]
     steps = str(s["steps"])

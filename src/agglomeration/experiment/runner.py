@@ -295,18 +295,35 @@ def _reporter_refs(exp: Experiment) -> dict[str, str]:
     return {name: r.function for name, r in exp.reporters.items()}
 
 
+#: runs whose initial state the reporters' check tries before it only imports them
+PREFLIGHT_TRIES = 3
+
+
 def _preflight_reporters(
     exp: Experiment, base: Any, tasks: list[RunTask], file: str | None
 ) -> None:
-    """Import and evaluate the experiment's reporters on the first run's initial state."""
-    from agglomeration.experiment.reporters import check_reporters
+    """Import and evaluate the experiment's reporters on the first run's initial state (the first
+    run whose economy does not run away at initialisation: that run fails on its own, recorded, and
+    the batch goes on, as without reporters)."""
+    from agglomeration.errors import DivergedError
+    from agglomeration.experiment.reporters import check_reporters, load_reporter
 
     if not (tasks and exp.reporters):
         return
-    task = tasks[0]
-    cls = resolve_model_class(task.model)
-    scen = base.with_overrides(task.overrides) if task.overrides else base
-    check_reporters(task.output["reporters"], cls(scen, replicate_seed=task.seed), file)
+    for task in tasks[:PREFLIGHT_TRIES]:
+        cls = resolve_model_class(task.model)
+        scen = base.with_overrides(task.overrides) if task.overrides else base
+        try:
+            model = cls(scen, replicate_seed=task.seed)
+        except DivergedError:
+            continue
+        check_reporters(task.output["reporters"], model, file)
+        return
+    for name, ref in exp.reporters.items():  # no initial state to evaluate them on: import only
+        try:
+            load_reporter(ref.function)
+        except InputError as exc:
+            raise InputError(exc.message, file=file, field=f"reporters.{name}") from None
 
 
 def validate_experiment(exp: Experiment, out: str | Path = ".") -> Plan:

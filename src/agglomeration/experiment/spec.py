@@ -257,8 +257,9 @@ class DesignSpec(_Strict):
             if p.bounds is not None and p.distribution == "uniform":
                 for value in p.bounds:  # a sampled range must lie within a lever's bounds
                     _lever_problem(name, value)
-                lo, hi = math.ceil(p.bounds[0]), math.floor(p.bounds[1])
-                if p.integer and not _stored(info) and lo >= hi:
+                finite = all(math.isfinite(b) for b in p.bounds)
+                lo, hi = (math.ceil(p.bounds[0]), math.floor(p.bounds[1])) if finite else (0, 1)
+                if p.integer and finite and not _stored(info) and lo >= hi:
                     held = "no integer" if lo > hi else f"one integer only ({lo})"
                     raise ValueError(
                         f"{self.kind} design: integer parameter {name!r} has bounds "

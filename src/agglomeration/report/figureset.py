@@ -193,7 +193,7 @@ def _forest(runs, conds, metrics, params, registry, note, out, formats) -> list[
             design_kind=kind,
         )
     except InputError as exc:
-        if exc.field != "metrics":
+        if exc.field != "metrics" or "nothing to compare" not in exc.message:
             raise
         # the chosen metrics take one value in every run: their time series are drawn, but a
         # forest of differences that are all zero says nothing (it raised after the series were
