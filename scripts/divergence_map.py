@@ -20,15 +20,13 @@ import sys
 import warnings
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def max_ratio(quantile: float, elasticity: float, seed: int, burn_in: int, firms: int, steps: int):
     """The largest expenditure / exogenous demand over ``steps`` quarters, or None if it diverged."""
     from agglomeration import AgglomerationModel, load_scenario
-    from agglomeration.behaviour.growth import exogenous_income
+    from agglomeration.divergence import spending_ratio
     from agglomeration.errors import DivergedError
 
     try:
@@ -43,9 +41,7 @@ def max_ratio(quantile: float, elasticity: float, seed: int, burn_in: int, firms
         largest = 0.0
         for _ in range(steps):
             model.step()
-            immobile, gateway = exogenous_income(model.state, model.world)
-            exogenous = float(np.sum(immobile) + np.sum(gateway))
-            largest = max(largest, float(np.sum(model.state.expenditure)) / exogenous)
+            largest = max(largest, spending_ratio(model.state, model.world))
         return largest
     except DivergedError:
         return None

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from agglomeration.errors import DivergedError
+from agglomeration.scenario import value_at
 
 if TYPE_CHECKING:  # pragma: no cover
     from agglomeration.scenario import Scenario
@@ -39,31 +40,30 @@ SUSPECTS: tuple[tuple[str, float], ...] = (
 )
 
 
-def _value(scenario: Scenario, field: str) -> Any:
-    obj: Any = scenario
-    for part in field.split("."):
-        obj = getattr(obj, part)
-    return obj
+def spending_ratio(state: ModelState, world: World) -> float:
+    """Final expenditure over the exogenous demand (households' immobile income + the gateways'
+    demand) [-]: about 1.6 in the baseline; NaN when there is no exogenous demand."""
+    from agglomeration.behaviour.growth import exogenous_income
+
+    immobile, gateway = exogenous_income(state, world)
+    exogenous = float(np.sum(immobile) + np.sum(gateway))
+    return float(np.sum(state.expenditure)) / exogenous if exogenous > 0 else float("nan")
 
 
 def diverged(state: ModelState, world: World, market: Any = None) -> str | None:
     """Why the economy of ``state`` (cleared as ``market``, default ``state.market``) counts as
     diverged, or None when it does not."""
-    from agglomeration.behaviour.growth import exogenous_income
-
     market = state.market if market is None else market
     revenue = getattr(market, "revenue", None)
     if revenue is not None and not np.all(np.isfinite(revenue)):
         return "the firms' revenues are not finite"
-    spending = float(np.sum(state.expenditure))
-    if not np.isfinite(spending):
+    if not np.isfinite(np.sum(state.expenditure)):
         return "final expenditure is not finite"
-    immobile, gateway = exogenous_income(state, world)
-    exogenous = float(np.sum(immobile) + np.sum(gateway))
-    if exogenous > 0 and spending > DIVERGED_MULTIPLE * exogenous:
+    ratio = spending_ratio(state, world)
+    if ratio > DIVERGED_MULTIPLE:
         return (
-            f"final expenditure is {spending / exogenous:.3g} times the exogenous demand (the "
-            "households' immobile income and the gateways' demand; about 1.6 in the baseline)"
+            f"final expenditure is {ratio:.3g} times the exogenous demand (the households' "
+            "immobile income and the gateways' demand; about 1.6 in the baseline)"
         )
     return None
 
@@ -88,7 +88,7 @@ def check_economy(
         when = f"in step {int(state.t)} of the burn-in"
     else:
         when = f"at step {int(state.t)}"
-    values = {field: _value(scenario, field) for field, _ in SUSPECTS}
+    values = {field: value_at(scenario, field) for field, _ in SUSPECTS}
     suspects = [field for field, high in SUSPECTS if values[field] > high]
     field = suspects[0] if suspects else None
     overridden = field is not None and field in scenario.applied_overrides

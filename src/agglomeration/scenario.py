@@ -536,6 +536,17 @@ def _blame_override(
     return exc
 
 
+def value_at(scenario: Any, path: str) -> Any:
+    """The value at dotted ``path`` of a scenario (fields, and keys of its dict fields such as
+    ``policy.delegation``), or None where the path does not exist."""
+    cur: Any = scenario
+    for part in path.split("."):
+        cur = cur.get(part) if isinstance(cur, dict) else getattr(cur, part, None)
+        if cur is None:
+            return None
+    return cur
+
+
 def parse_value(text: Any, field: str | None = None) -> Any:
     """Parse a command-line value as a TOML value, falling back to the string itself.
 

@@ -431,11 +431,10 @@ class Targets(_Strict):
 
 
 def _scenario_value(scen: Any, path: str) -> Any:
-    cur: Any = scen
-    for part in path.split("."):
-        cur = cur.get(part) if isinstance(cur, dict) else getattr(cur, part, None)
-        if cur is None:
-            return None
+    """The number at dotted ``path`` of the scenario, or None (missing, or not a number)."""
+    from agglomeration.scenario import value_at
+
+    cur = value_at(scen, path)
     return cur if isinstance(cur, int | float) and not isinstance(cur, bool) else None
 
 
